@@ -1,0 +1,148 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every other module receives a `Config`.
+ * Precedence: explicit option > environment (and `.env`) > default. An empty string means "unset".
+ */
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce
+    .number({ error: `expected an integer between ${min} and ${max}` })
+    .int({ error: `expected an integer between ${min} and ${max}` })
+    .min(min, { error: `expected an integer between ${min} and ${max}` })
+    .max(max, { error: `expected an integer between ${min} and ${max}` });
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
+  );
+
+export const configSchema = z.object({
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}.-]+$/, { error: 'expected letters, digits, "_", "-", "." or "{…}" hash tags' })
+    .default('wa-bulk'),
+  ENGAGELAB_BASE_URL: url(['http:', 'https:']).default('https://wa.api.engagelab.cc'),
+  ENGAGELAB_DEV_KEY: z.string().optional(),
+  ENGAGELAB_DEV_SECRET: z.string().optional(),
+  WA_FROM: z.string().optional(),
+  SEND_RATE_MAX: int(1, 100_000).default(80),
+  SEND_RATE_DURATION_MS: int(10, 3_600_000).default(1000),
+  WORKER_CONCURRENCY: int(1, 10_000).default(100),
+  HTTP_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  RETRY_RETRIES: int(0, 20).default(3),
+  RETRY_MIN_MS: int(0, 600_000).default(500),
+  RETRY_MAX_MS: int(0, 600_000).default(5000),
+  SEND_ATTEMPTS: int(1, 100).default(5),
+  SEND_BACKOFF_MS: int(0, 86_400_000).default(30_000),
+  AMBIGUOUS_OUTCOME: z
+    .enum(['dead-letter', 'resend'], { error: 'expected "dead-letter" or "resend"' })
+    .default('dead-letter'),
+  OUTAGE_THRESHOLD: int(1, 1_000_000).default(20),
+  OUTAGE_COOLDOWN_MS: int(10, 3_600_000).default(1000),
+  OUTAGE_COOLDOWN_MAX_MS: int(10, 3_600_000).default(60_000),
+  RESULT_TTL_DAYS: int(1, 3650).default(30),
+  DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
+  DASHBOARD_PORT: int(0, 65_535).default(3000),
+  DASHBOARD_USER: z.string().min(1).default('admin'),
+  DASHBOARD_PASSWORD: z.string().optional(),
+  CALLBACK_TOKEN: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,}$/, { error: 'expected at least 16 letters, digits, "_" or "-"' })
+    .optional(),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+});
+
+/** Never echoed back in an error message or a log line. */
+export const SECRET_VARIABLES = new Set(['ENGAGELAB_DEV_SECRET', 'DASHBOARD_PASSWORD', 'CALLBACK_TOKEN', 'REDIS_URL']);
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+export type ConfigInput = Partial<Record<keyof z.input<typeof configSchema>, string | number | undefined>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    readonly expected: string,
+  ) {
+    super(`${variable}: ${expected}`);
+  }
+}
+
+/** Reads KEY=VALUE lines; quotes around the value are removed. Existing environment values win. */
+export function parseDotEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!match) continue;
+    let value = match[2] ?? '';
+    const quoted = /^(['"])(.*)\1$/.exec(value);
+    if (quoted) value = quoted[2] ?? '';
+    else value = value.replace(/\s+#.*$/, '');
+    out[match[1] as string] = value;
+  }
+  return out;
+}
+
+export interface LoadConfigOptions {
+  /** Values given explicitly (command-line flags, tests); they win over the environment. */
+  overrides?: ConfigInput;
+  env?: NodeJS.ProcessEnv;
+  /** Path of a `.env` file to read when present; `false` to skip. */
+  dotEnvPath?: string | false;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const dotEnvPath = options.dotEnvPath ?? '.env';
+  const fromFile = dotEnvPath && existsSync(dotEnvPath) ? parseDotEnv(readFileSync(dotEnvPath, 'utf8')) : {};
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const explicit = options.overrides?.[key as keyof ConfigInput];
+    const candidates = [explicit, env[key], fromFile[key]];
+    const value = candidates.find((v) => v !== undefined && v !== '');
+    if (value !== undefined) raw[key] = typeof value === 'string' ? value.trim() : value;
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'configuration');
+    const shown = SECRET_VARIABLES.has(variable) ? undefined : raw[variable];
+    throw new ConfigError(variable, describeIssue(issue, shown));
+  }
+  const config = parsed.data;
+  if (config.RETRY_MIN_MS > config.RETRY_MAX_MS) {
+    throw new ConfigError('RETRY_MIN_MS', `expected at most RETRY_MAX_MS (${config.RETRY_MAX_MS})`);
+  }
+  if (config.OUTAGE_COOLDOWN_MS > config.OUTAGE_COOLDOWN_MAX_MS) {
+    throw new ConfigError('OUTAGE_COOLDOWN_MS', `expected at most OUTAGE_COOLDOWN_MAX_MS (${config.OUTAGE_COOLDOWN_MAX_MS})`);
+  }
+  return Object.freeze(config);
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined, value: unknown): string {
+  const shown = value === undefined ? '' : `, got ${JSON.stringify(String(value)).slice(0, 60)}`;
+  return `${issue?.message ?? 'invalid value'}${shown}`;
+}
+
+/** Fails with the variable's name when a secret the worker needs is missing. */
+export function requireCredentials(config: Config): { key: string; secret: string } {
+  if (!config.ENGAGELAB_DEV_KEY) throw new ConfigError('ENGAGELAB_DEV_KEY', 'required by the worker (your EngageLab DevKey)');
+  if (!config.ENGAGELAB_DEV_SECRET) throw new ConfigError('ENGAGELAB_DEV_SECRET', 'required by the worker (your EngageLab DevSecret)');
+  return { key: config.ENGAGELAB_DEV_KEY, secret: config.ENGAGELAB_DEV_SECRET };
+}

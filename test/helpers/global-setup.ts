@@ -1,0 +1,19 @@
+import { ensureRedis, type RedisHandle } from '../../src/redis-server.js';
+
+declare global {
+  var __waBulkRedis: RedisHandle | undefined;
+}
+
+/** Integration tests run against REDIS_URL when it answers, else against a private redis-server. */
+export default async function globalSetup(): Promise<void> {
+  let handle: RedisHandle;
+  try {
+    handle = await ensureRedis(process.env.REDIS_URL);
+  } catch (error) {
+    console.error(`\n${(error as Error).message}\n`);
+    process.exit(1);
+  }
+  globalThis.__waBulkRedis = handle;
+  // Test workers are started after this and inherit the environment.
+  process.env.REDIS_URL = handle.url;
+}
