@@ -1,0 +1,134 @@
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosInstance } from 'axios';
+import pRetry from 'p-retry';
+import type { MessageBody } from '../messages/schema.js';
+import { EngageLabError, fromAxiosError } from './errors.js';
+
+/** The request body of POST /v1/messages (seed: "Request parameters"). */
+export interface SendPayload {
+  from?: string | undefined;
+  to: string[];
+  body: MessageBody;
+  request_id?: string | undefined;
+  custom_args?: Record<string, unknown> | undefined;
+}
+
+export interface SendResult {
+  messageId: string;
+  requestId: string | undefined;
+  /** HTTP requests this send made, retries included. */
+  attempts: number;
+}
+
+export interface AttemptReport {
+  ok: boolean;
+  error?: EngageLabError;
+  durationMs: number;
+}
+
+export interface EngageLabClientOptions {
+  baseUrl: string;
+  key: string;
+  secret: string;
+  timeoutMs: number;
+  /** p-retry: retries after the first request, for `transient` failures only. */
+  retries: number;
+  minRetryMs: number;
+  maxRetryMs: number;
+  /** Sockets kept per origin; match the worker's concurrency. */
+  maxSockets?: number;
+  /** Runs before every HTTP request, retries included (the global rate limit lives here). */
+  beforeAttempt?: () => Promise<void>;
+  /** Runs after every HTTP request with its outcome (metrics, the outage breaker). */
+  afterAttempt?: (report: AttemptReport) => void | Promise<void>;
+}
+
+/**
+ * A thin client for EngageLab's Send Message API: axios over keep-alive sockets, HTTP Basic auth
+ * (base64(dev_key:dev_secret), seed "Call validation"), a timeout, and short jittered p-retry retries of
+ * transient failures. Everything else surfaces as an EngageLabError for the worker's policy.
+ */
+export class EngageLabClient {
+  private readonly http: AxiosInstance;
+  private readonly agents: { http: http.Agent; https: https.Agent };
+
+  constructor(private readonly options: EngageLabClientOptions) {
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, scheduling: 'lifo' as const };
+    this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+    this.http = axios.create({
+      baseURL: options.baseUrl,
+      auth: { username: options.key, password: options.secret },
+      timeout: options.timeoutMs,
+      // No redirects: axios then uses Node's own request, whose state tells whether a request was written.
+      maxRedirects: 0,
+      httpAgent: this.agents.http,
+      httpsAgent: this.agents.https,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      validateStatus: (status) => status >= 200 && status < 300,
+      // Retry-After and error bodies are read by fromAxiosError; never throw on a non-JSON body.
+      transitional: { silentJSONParsing: true, clarifyTimeoutError: false },
+    });
+  }
+
+  /** One HTTP request, no retry. */
+  async sendOnce(payload: SendPayload): Promise<{ messageId: string; requestId: string | undefined }> {
+    await this.options.beforeAttempt?.();
+    const started = performance.now();
+    try {
+      const response = await this.http.post('/v1/messages', payload);
+      const data = response.data as { message_id?: unknown; request_id?: unknown } | undefined;
+      if (typeof data?.message_id !== 'string' || data.message_id === '') {
+        // Accepted (2xx) but without the id we need: we cannot tell what happened to it.
+        throw new EngageLabError({
+          kind: 'unknown_outcome',
+          httpStatus: response.status,
+          requestId: payload.request_id,
+          message: `HTTP ${response.status} without a message_id`,
+        });
+      }
+      await this.options.afterAttempt?.({ ok: true, durationMs: performance.now() - started });
+      return { messageId: data.message_id, requestId: typeof data.request_id === 'string' ? data.request_id : payload.request_id };
+    } catch (error) {
+      const failure = EngageLabError.is(error)
+        ? error
+        : fromAxiosError(error, { requestWritten: (error as { request?: http.ClientRequest }).request?.writableFinished === true }, payload.request_id);
+      await this.options.afterAttempt?.({ ok: false, error: failure, durationMs: performance.now() - started });
+      throw failure;
+    }
+  }
+
+  /** Sends with p-retry: only `transient` failures are retried, with jitter, inside the RETRY_* bounds. */
+  async send(payload: SendPayload): Promise<SendResult> {
+    let attempts = 0;
+    const result = await pRetry(
+      async () => {
+        attempts++;
+        return this.sendOnce(payload);
+      },
+      {
+        retries: this.options.retries,
+        minTimeout: this.options.minRetryMs,
+        maxTimeout: this.options.maxRetryMs,
+        factor: 2,
+        randomize: true,
+        shouldRetry: ({ error }) => EngageLabError.is(error) && error.kind === 'transient',
+      },
+    ).catch((error: unknown) => {
+      if (EngageLabError.is(error)) Object.defineProperty(error, 'attempts', { value: attempts, enumerable: false });
+      throw error;
+    });
+    return { ...result, attempts };
+  }
+
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+}
+
+/** How many HTTP requests `send` made before it failed (set on the error it throws). */
+export function attemptsOf(error: unknown): number {
+  const value = (error as { attempts?: unknown } | undefined)?.attempts;
+  return typeof value === 'number' ? value : 1;
+}

@@ -1,0 +1,218 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { EngageLabClient, attemptsOf, type SendPayload } from '../../src/engagelab/client.js';
+import { ACTION_OF, CODE_KINDS, EngageLabError, classify, parseRetryAfter, type ErrorKind } from '../../src/engagelab/errors.js';
+import { freePort } from '../../src/redis-server.js';
+import { scriptedServer, type Reply, type ScriptedServer } from '../helpers/scripted-server.js';
+
+const payload: SendPayload = {
+  to: ['447911123456'],
+  body: { type: 'text', text: { body: 'hello' } },
+  request_id: 'r-1',
+};
+
+let server: ScriptedServer | undefined;
+let client: EngageLabClient | undefined;
+afterEach(async () => {
+  client?.close();
+  await server?.close();
+  server = undefined;
+  client = undefined;
+});
+
+function makeClient(url: string, overrides: Partial<ConstructorParameters<typeof EngageLabClient>[0]> = {}) {
+  client = new EngageLabClient({
+    baseUrl: url,
+    key: 'dev_key',
+    secret: 'dev_secret',
+    timeoutMs: 300,
+    retries: 2,
+    minRetryMs: 5,
+    maxRetryMs: 20,
+    ...overrides,
+  });
+  return client;
+}
+
+async function failure(replies: Reply[], overrides = {}): Promise<{ error: EngageLabError; calls: number }> {
+  server = await scriptedServer(replies);
+  const error = await makeClient(server.url, overrides)
+    .send(payload)
+    .then(
+      () => {
+        throw new Error('expected the send to fail');
+      },
+      (e: unknown) => e,
+    );
+  if (!EngageLabError.is(error)) throw error;
+  return { error, calls: server.calls.length };
+}
+
+const ok = { status: 200, body: { message_id: 'm-1', request_id: 'r-1' } };
+
+describe('the error table', () => {
+  const rows: Array<[number | undefined, number | undefined, ErrorKind]> = [
+    [500, 1000, 'transient'],
+    [502, undefined, 'transient'],
+    [503, undefined, 'transient'],
+    [401, 2001, 'auth'],
+    [401, 2002, 'auth'],
+    [400, 2003, 'auth'],
+    [403, 2004, 'auth'],
+    [400, 3001, 'permanent'],
+    [400, 3002, 'permanent'],
+    [400, 3003, 'permanent'],
+    [400, 4001, 'permanent'],
+    [500, 5002, 'permanent'],
+    [404, undefined, 'permanent'],
+    [413, undefined, 'permanent'],
+    [429, undefined, 'rate_limited'],
+    [429, 1000, 'rate_limited'],
+    [undefined, undefined, 'transient'],
+  ];
+  it.each(rows)('HTTP %s with code %s is %s', (status, code, kind) => {
+    expect(classify(status, code)).toBe(kind);
+  });
+
+  it('gives every kind an action and every listed code a kind', () => {
+    expect(ACTION_OF).toEqual({
+      transient: 'retry',
+      permanent: 'dead_letter',
+      auth: 'pause',
+      rate_limited: 'slow_down',
+      unknown_outcome: 'ambiguous',
+    });
+    expect(Object.keys(CODE_KINDS).map(Number).sort()).toEqual([1000, 2001, 2002, 2003, 2004, 3001, 3002, 3003, 4001, 5002]);
+  });
+
+  it('reads Retry-After as seconds or as a date', () => {
+    expect(parseRetryAfter('3')).toBe(3000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+
+  it('recognises the error by name as well as by class', () => {
+    const lookalike = Object.assign(new Error('x'), { name: 'EngageLabError', kind: 'auth' });
+    expect(EngageLabError.is(lookalike)).toBe(true);
+    expect(EngageLabError.is(new Error('x'))).toBe(false);
+  });
+});
+
+describe('EngageLabClient', () => {
+  it('posts the payload with Basic auth built from key and secret', async () => {
+    server = await scriptedServer([ok]);
+    const result = await makeClient(server.url).send(payload);
+    expect(result).toEqual({ messageId: 'm-1', requestId: 'r-1', attempts: 1 });
+    const call = server.calls[0];
+    expect(call?.method).toBe('POST');
+    expect(call?.url).toBe('/v1/messages');
+    expect(call?.authorization).toBe(`Basic ${Buffer.from('dev_key:dev_secret').toString('base64')}`);
+    expect(JSON.parse(call?.body ?? '')).toEqual(payload);
+  });
+
+  it('retries code 1000 with p-retry and succeeds', async () => {
+    server = await scriptedServer([{ status: 500, body: { code: 1000, message: 'internal error' } }, { status: 500, body: { code: 1000 } }, ok]);
+    const result = await makeClient(server.url).send(payload);
+    expect(result.attempts).toBe(3);
+    expect(server.calls).toHaveLength(3);
+  });
+
+  it('retries a 5xx with an HTML body until its retries are spent', async () => {
+    const { error, calls } = await failure([{ status: 502, raw: '<html><body>Bad Gateway</body></html>' }]);
+    expect(error.kind).toBe('transient');
+    expect(error.httpStatus).toBe(502);
+    expect(calls).toBe(3);
+    expect(attemptsOf(error)).toBe(3);
+  });
+
+  it('waits between retries within the RETRY_* bounds', async () => {
+    const { calls } = await failure([{ status: 503 }], { minRetryMs: 40, maxRetryMs: 60, retries: 2 });
+    expect(calls).toBe(3);
+    const at = server?.calls.map((c) => c.at) ?? [];
+    for (let i = 1; i < at.length; i++) {
+      const gap = (at[i] ?? 0) - (at[i - 1] ?? 0);
+      expect(gap).toBeGreaterThanOrEqual(35);
+    }
+  });
+
+  it('retries a refused connection, counting each attempt', async () => {
+    const port = await freePort();
+    let attempts = 0;
+    const error = await makeClient(`http://127.0.0.1:${port}`, { beforeAttempt: async () => void attempts++ })
+      .send(payload)
+      .then(
+        () => undefined,
+        (e: unknown) => e as EngageLabError,
+      );
+    expect(error?.kind).toBe('transient');
+    expect(attempts).toBe(3);
+  });
+
+  it.each([3001, 3002, 3003, 4001])('dead-letters a %s without retrying', async (code) => {
+    const { error, calls } = await failure([{ status: 400, body: { code, message: `problem ${code}` } }]);
+    expect(error.kind).toBe('permanent');
+    expect(error.action).toBe('dead_letter');
+    expect(error.code).toBe(code);
+    expect(error.message).toBe(`problem ${code}`);
+    expect(calls).toBe(1);
+  });
+
+  it('does not retry 5002 or another 4xx', async () => {
+    expect((await failure([{ status: 500, body: { code: 5002, message: 'meta' } }])).calls).toBe(1);
+    await server?.close();
+    const other = await failure([{ status: 404, raw: 'not found' }]);
+    expect(other.error.kind).toBe('permanent');
+    expect(other.calls).toBe(1);
+  });
+
+  it.each([
+    [2001, 401],
+    [2002, 401],
+    [2003, 400],
+    [2004, 403],
+  ])('reports code %s as auth without retrying', async (code, status) => {
+    const { error, calls } = await failure([{ status, body: { code, message: 'auth' } }]);
+    expect(error.kind).toBe('auth');
+    expect(error.action).toBe('pause');
+    expect(calls).toBe(1);
+  });
+
+  it('reports a 429 with its Retry-After in seconds', async () => {
+    const { error, calls } = await failure([{ status: 429, headers: { 'Retry-After': '2' } }]);
+    expect(error.kind).toBe('rate_limited');
+    expect(error.retryAfterMs).toBe(2000);
+    expect(calls).toBe(1);
+  });
+
+  it('reports a 429 with its Retry-After as a date', async () => {
+    const when = new Date(Date.now() + 5000).toUTCString();
+    const { error } = await failure([{ status: 429, headers: { 'Retry-After': when } }]);
+    expect(error.retryAfterMs).toBeGreaterThan(3000);
+    expect(error.retryAfterMs).toBeLessThanOrEqual(5000);
+  });
+
+  it('reports a timeout after the request was written as unknown_outcome, never resending it', async () => {
+    const { error, calls } = await failure([{ hang: true }]);
+    expect(error.kind).toBe('unknown_outcome');
+    expect(error.action).toBe('ambiguous');
+    expect(calls).toBe(1);
+  });
+
+  it('reports a connection lost after the request was written as unknown_outcome', async () => {
+    const { error, calls } = await failure([{ reset: true }]);
+    expect(error.kind).toBe('unknown_outcome');
+    expect(calls).toBe(1);
+  });
+
+  it('reports a 200 without message_id as unknown_outcome', async () => {
+    const { error, calls } = await failure([{ status: 200, body: { ok: true } }]);
+    expect(error.kind).toBe('unknown_outcome');
+    expect(calls).toBe(1);
+  });
+
+  it('tells afterAttempt about every request', async () => {
+    server = await scriptedServer([{ status: 500, body: { code: 1000 } }, ok]);
+    const reports: boolean[] = [];
+    await makeClient(server.url, { afterAttempt: (r) => void reports.push(r.ok) }).send(payload);
+    expect(reports).toEqual([false, true]);
+  });
+});
