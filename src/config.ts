@@ -38,6 +38,7 @@ export const configSchema = z.object({
   SEND_RATE_MAX: int(1, 100_000).default(80),
   SEND_RATE_DURATION_MS: int(10, 3_600_000).default(1000),
   WORKER_CONCURRENCY: int(1, 10_000).default(100),
+  WORKER_LOCK_MS: int(1000, 600_000).default(30_000),
   HTTP_TIMEOUT_MS: int(100, 600_000).default(15_000),
   RETRY_RETRIES: int(0, 20).default(3),
   RETRY_MIN_MS: int(0, 600_000).default(500),

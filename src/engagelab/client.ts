@@ -38,6 +38,11 @@ export interface EngageLabClientOptions {
   maxRetryMs: number;
   /** Sockets kept per origin; match the worker's concurrency. */
   maxSockets?: number;
+  /** Default hooks; `send(payload, hooks)` can give its own. */
+  hooks?: AttemptHooks;
+}
+
+export interface AttemptHooks {
   /** Runs before every HTTP request, retries included (the global rate limit lives here). */
   beforeAttempt?: () => Promise<void>;
   /** Runs after every HTTP request with its outcome (metrics, the outage breaker). */
@@ -72,8 +77,8 @@ export class EngageLabClient {
   }
 
   /** One HTTP request, no retry. */
-  async sendOnce(payload: SendPayload): Promise<{ messageId: string; requestId: string | undefined }> {
-    await this.options.beforeAttempt?.();
+  async sendOnce(payload: SendPayload, hooks: AttemptHooks | undefined = this.options.hooks): Promise<{ messageId: string; requestId: string | undefined }> {
+    await hooks?.beforeAttempt?.();
     const started = performance.now();
     try {
       const response = await this.http.post('/v1/messages', payload);
@@ -87,24 +92,24 @@ export class EngageLabClient {
           message: `HTTP ${response.status} without a message_id`,
         });
       }
-      await this.options.afterAttempt?.({ ok: true, durationMs: performance.now() - started });
+      await hooks?.afterAttempt?.({ ok: true, durationMs: performance.now() - started });
       return { messageId: data.message_id, requestId: typeof data.request_id === 'string' ? data.request_id : payload.request_id };
     } catch (error) {
       const failure = EngageLabError.is(error)
         ? error
         : fromAxiosError(error, { requestWritten: (error as { request?: http.ClientRequest }).request?.writableFinished === true }, payload.request_id);
-      await this.options.afterAttempt?.({ ok: false, error: failure, durationMs: performance.now() - started });
+      await hooks?.afterAttempt?.({ ok: false, error: failure, durationMs: performance.now() - started });
       throw failure;
     }
   }
 
   /** Sends with p-retry: only `transient` failures are retried, with jitter, inside the RETRY_* bounds. */
-  async send(payload: SendPayload): Promise<SendResult> {
+  async send(payload: SendPayload, hooks: AttemptHooks | undefined = this.options.hooks): Promise<SendResult> {
     let attempts = 0;
     const result = await pRetry(
       async () => {
         attempts++;
-        return this.sendOnce(payload);
+        return this.sendOnce(payload, hooks);
       },
       {
         retries: this.options.retries,

@@ -137,7 +137,7 @@ describe('EngageLabClient', () => {
   it('retries a refused connection, counting each attempt', async () => {
     const port = await freePort();
     let attempts = 0;
-    const error = await makeClient(`http://127.0.0.1:${port}`, { beforeAttempt: async () => void attempts++ })
+    const error = await makeClient(`http://127.0.0.1:${port}`, { hooks: { beforeAttempt: async () => void attempts++ } })
       .send(payload)
       .then(
         () => undefined,
@@ -212,7 +212,7 @@ describe('EngageLabClient', () => {
   it('tells afterAttempt about every request', async () => {
     server = await scriptedServer([{ status: 500, body: { code: 1000 } }, ok]);
     const reports: boolean[] = [];
-    await makeClient(server.url, { afterAttempt: (r) => void reports.push(r.ok) }).send(payload);
+    await makeClient(server.url, { hooks: { afterAttempt: (r) => void reports.push(r.ok) } }).send(payload);
     expect(reports).toEqual([false, true]);
   });
 });

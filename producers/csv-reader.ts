@@ -1,0 +1,129 @@
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { UsageError } from '../src/cli/args.js';
+import type { SourceItem } from './enqueue.js';
+
+/**
+ * CSV campaigns (README "CSV campaigns"; example: examples/campaign.csv):
+ *
+ *   to                     required: the recipient
+ *   request_id, from       optional
+ *   arg_<name>             optional: custom_args.<name> (echoed back in delivery callbacks)
+ *
+ * With `--template NAME --language CODE`:
+ *   body_1 … body_N        body text parameters, in order
+ *   header_text            a text header parameter
+ *   header_image | header_video | header_document   a media header, by link (header_filename names a document)
+ *   button_url_<i>         the text parameter of URL button i (authentication templates repeat the code here)
+ *   button_quick_reply_<i> the payload of quick-reply button i
+ *   button_copy_code_<i>   the coupon code of copy-code button i
+ *
+ * With `--text "Hello {{name}}"`: the text with each {{column}} replaced by that row's value.
+ * Any other column is an error, so a misspelt header cannot silently drop data.
+ */
+
+export interface CsvOptions {
+  template?: string | undefined;
+  language?: string | undefined;
+  text?: string | undefined;
+}
+
+const BASE = new Set(['to', 'request_id', 'from']);
+const TEMPLATE_COLUMN = /^(body_[1-9][0-9]*|header_text|header_image|header_video|header_document|header_filename|button_(url|quick_reply|copy_code)_[0-9])$/;
+
+type Row = Record<string, string>;
+
+export function checkColumns(columns: string[], options: CsvOptions): void {
+  if (!columns.includes('to')) throw new UsageError('CSV: the header has no "to" column');
+  if ((options.template === undefined) === (options.text === undefined)) {
+    throw new UsageError('CSV campaigns need either --template NAME --language CODE or --text "…"');
+  }
+  if (options.template !== undefined && options.language === undefined) throw new UsageError('--template needs --language CODE');
+  const placeholders = options.text ? [...options.text.matchAll(/\{\{\s*([^}\s]+)\s*\}\}/g)].map((m) => m[1] as string) : [];
+  for (const name of placeholders) {
+    if (!columns.includes(name)) throw new UsageError(`--text uses {{${name}}} but the CSV has no column "${name}"`);
+  }
+  for (const column of columns) {
+    if (BASE.has(column) || column.startsWith('arg_')) continue;
+    if (options.template !== undefined && TEMPLATE_COLUMN.test(column)) continue;
+    if (options.text !== undefined && placeholders.includes(column)) continue;
+    throw new UsageError(`CSV: unknown column "${column}" (see "CSV campaigns" in the README)`);
+  }
+}
+
+function textParameter(text: string) {
+  return { type: 'text', text };
+}
+
+export function rowToMessage(row: Row, options: CsvOptions): Record<string, unknown> {
+  const message: Record<string, unknown> = { to: row.to ?? '' };
+  if (row.request_id) message.request_id = row.request_id;
+  if (row.from) message.from = row.from;
+  const args: Record<string, string> = {};
+  for (const [column, value] of Object.entries(row)) if (column.startsWith('arg_') && value !== '') args[column.slice(4)] = value;
+  if (Object.keys(args).length > 0) message.custom_args = args;
+
+  if (options.text !== undefined) {
+    const body = options.text.replace(/\{\{\s*([^}\s]+)\s*\}\}/g, (_, name: string) => row[name] ?? '');
+    message.body = { type: 'text', text: { body } };
+    return message;
+  }
+
+  const components: Array<Record<string, unknown>> = [];
+  const header = ['image', 'video', 'document'].find((type) => row[`header_${type}`]);
+  if (header) {
+    const media: Record<string, string> = { link: row[`header_${header}`] as string };
+    if (header === 'document' && row.header_filename) media.filename = row.header_filename;
+    components.push({ type: 'header', parameters: [{ type: header, [header]: media }] });
+  } else if (row.header_text) {
+    components.push({ type: 'header', parameters: [textParameter(row.header_text)] });
+  }
+  const bodyColumns = Object.keys(row)
+    .filter((c) => /^body_\d+$/.test(c))
+    .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
+  if (bodyColumns.length > 0) components.push({ type: 'body', parameters: bodyColumns.map((c) => textParameter(row[c] ?? '')) });
+  for (const column of Object.keys(row).sort()) {
+    const match = /^button_(url|quick_reply|copy_code)_(\d)$/.exec(column);
+    if (!match || row[column] === '') continue;
+    const [, subType, index] = match as unknown as [string, string, string];
+    const value = row[column] as string;
+    const parameter =
+      subType === 'quick_reply' ? { type: 'payload', payload: value } : subType === 'copy_code' ? { type: 'coupon_code', coupon_code: value } : textParameter(value);
+    components.push({ type: 'button', sub_type: subType, index: Number(index), parameters: [parameter] });
+  }
+  message.body = {
+    type: 'template',
+    template: { name: options.template, language: options.language, ...(components.length > 0 && { components }) },
+  };
+  return message;
+}
+
+/** Streams CSV records as messages; a record the CSV parser cannot read is reported with its line. */
+export async function* readCsv(input: Readable, options: CsvOptions): AsyncGenerator<SourceItem> {
+  const skipped: SourceItem[] = [];
+  const parser = input.pipe(
+    parse({
+      columns: (header: string[]) => {
+        const columns = header.map((c) => c.trim());
+        checkColumns(columns, options);
+        return columns;
+      },
+      bom: true,
+      trim: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      info: true,
+      on_skip: (error) => {
+        const line = (error as { lines?: number } | undefined)?.lines ?? 0;
+        skipped.push({ line, error: `CSV: ${error?.message ?? 'unreadable record'}` });
+        return undefined;
+      },
+    }),
+  );
+  input.on('error', (error) => parser.destroy(error));
+  for await (const entry of parser as AsyncIterable<{ record: Row; info: { lines: number } }>) {
+    while (skipped.length > 0) yield skipped.shift() as SourceItem;
+    yield { line: entry.info.lines, value: rowToMessage(entry.record, options) };
+  }
+  while (skipped.length > 0) yield skipped.shift() as SourceItem;
+}

@@ -1,0 +1,121 @@
+import type { Queue } from 'bullmq';
+import { ClaimResult, type Ledger } from '../src/ledger.js';
+import { requestIdsFor } from '../src/messages/request-id.js';
+import { validateMessage } from '../src/messages/validate.js';
+import type { SendJobData } from '../src/queue.js';
+
+/**
+ * The producer core shared by the command line, the HTTP API and library callers: validate each item,
+ * give it its request_ids (one job per recipient), de-duplicate against the ledger, and add jobs in
+ * chunks. A bad item is reported with its line number and never stops the valid ones.
+ */
+
+/** One input record: a parsed value, or the reason it could not be parsed. Lines count from 1. */
+export interface SourceItem {
+  line: number;
+  value?: unknown;
+  error?: string;
+}
+
+export interface Reject {
+  line: number;
+  error: string;
+}
+
+/** The `enqueue --json` shape of PRODUCT.md (plus `truncated` when rejects were capped). */
+export interface EnqueueSummary {
+  campaign: string;
+  accepted: number;
+  rejected: number;
+  duplicates: number;
+  rejects: Reject[];
+  rejects_truncated?: boolean;
+}
+
+export interface EnqueueOptions {
+  campaign: string;
+  ledger: Ledger;
+  queue: Queue<SendJobData>;
+  dryRun?: boolean;
+  chunkSize?: number;
+  /** At most this many rejects are kept for the summary (all are counted and passed to onReject). */
+  maxRejectsKept?: number;
+  onReject?: (reject: Reject) => void;
+  onProgress?: (summary: EnqueueSummary, linesRead: number) => void;
+}
+
+interface Pending {
+  requestId: string;
+  data: SendJobData;
+}
+
+export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<SourceItem>, options: EnqueueOptions): Promise<EnqueueSummary> {
+  const { campaign, ledger, queue } = options;
+  const chunkSize = options.chunkSize ?? 1000;
+  const maxKept = options.maxRejectsKept ?? 10_000;
+  const summary: EnqueueSummary = { campaign, accepted: 0, rejected: 0, duplicates: 0, rejects: [] };
+  let linesRead = 0;
+  let chunk: Pending[] = [];
+
+  const reject = (line: number, error: string) => {
+    summary.rejected++;
+    const entry = { line, error };
+    if (summary.rejects.length < maxKept) summary.rejects.push(entry);
+    else summary.rejects_truncated = true;
+    options.onReject?.(entry);
+  };
+
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const batch = chunk;
+    chunk = [];
+    const results = await ledger.claim(campaign, batch.map((p) => ({ requestId: p.requestId, to: p.data.payload.to[0] as string })), options.dryRun);
+    const jobs = [];
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i] as Pending;
+      if (results[i] === ClaimResult.Duplicate) {
+        summary.duplicates++;
+        continue;
+      }
+      summary.accepted++;
+      jobs.push({ name: 'send', data: item.data, opts: { jobId: item.requestId } });
+    }
+    if (!options.dryRun && jobs.length > 0) await queue.addBulk(jobs);
+    options.onProgress?.(summary, linesRead);
+  };
+
+  for await (const item of source) {
+    linesRead++;
+    if (item.error !== undefined) {
+      reject(item.line, item.error);
+      continue;
+    }
+    const result = validateMessage(item.value);
+    if (!result.ok) {
+      reject(item.line, result.error);
+      continue;
+    }
+    const message = result.message;
+    const ids = requestIdsFor(campaign, message);
+    for (let i = 0; i < ids.length; i++) {
+      const requestId = ids[i] as string;
+      chunk.push({
+        requestId,
+        data: {
+          request_id: requestId,
+          campaign,
+          payload: {
+            ...(message.from !== undefined && { from: message.from }),
+            to: [message.to[i] as string],
+            body: message.body,
+            request_id: requestId,
+            ...(message.custom_args !== undefined && { custom_args: message.custom_args }),
+          },
+        },
+      });
+    }
+    if (chunk.length >= chunkSize) await flush();
+  }
+  await flush();
+  return summary;
+}

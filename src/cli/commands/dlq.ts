@@ -1,0 +1,37 @@
+import { deadLetters, purgeDeadLetters, replayDeadLetters, type DeadFilter } from '../../dead-letters.js';
+import { UsageError, intFlag, parse } from '../args.js';
+import { printJson, withContext } from '../context.js';
+
+const USAGE = 'usage: wa-bulk dlq list|replay|purge [--campaign ID] [--code N] [--reason R] [--json]';
+const REASONS = ['permanent', 'retries_exhausted', 'unknown_outcome', 'auth', 'invalid'];
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    campaign: { type: 'string' },
+    code: { type: 'string' },
+    reason: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const action = positionals[0];
+  if (!action || !['list', 'replay', 'purge'].includes(action) || positionals.length > 1) throw new UsageError(USAGE);
+  if (values.reason !== undefined && !REASONS.includes(values.reason)) throw new UsageError(`--reason: expected one of ${REASONS.join(', ')}`);
+  const filter: DeadFilter = { campaign: values.campaign, code: intFlag(values.code, 'code'), reason: values.reason };
+  return withContext(async (ctx) => {
+    if (action === 'list') {
+      let count = 0;
+      for await (const job of deadLetters(ctx.dead, filter)) {
+        count++;
+        const d = job.data;
+        const entry = { request_id: d.request_id, campaign: d.campaign, to: d.payload.to[0], error: d.error, attempts: d.attempts, died_at: new Date(d.died_at).toISOString() };
+        if (values.json) printJson(entry);
+        else process.stdout.write(`${entry.request_id}  ${entry.campaign}  ${d.error.reason}  ${d.error.code ?? '-'}  ${d.error.message}\n`);
+      }
+      if (!values.json) process.stderr.write(`${count} dead letter(s)\n`);
+      return 0;
+    }
+    const count = action === 'replay' ? await replayDeadLetters(ctx.dead, ctx.send, ctx.ledger, filter) : await purgeDeadLetters(ctx.dead, filter);
+    if (values.json) printJson({ action, count });
+    else process.stdout.write(`${action === 'replay' ? 'replayed' : 'purged'} ${count} dead letter(s)\n`);
+    return 0;
+  });
+}

@@ -1,0 +1,111 @@
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { enqueue, type EnqueueSummary, type SourceItem } from '../../../producers/enqueue.js';
+import { readCsv, type CsvOptions } from '../../../producers/csv-reader.js';
+import { readJsonl } from '../../../producers/jsonl-reader.js';
+import { loadConfig } from '../../config.js';
+import { CAMPAIGN_ID } from '../../messages/request-id.js';
+import { UsageError, parse } from '../args.js';
+import { printJson, withContext } from '../context.js';
+import { ProgressLine, bar, fmt } from '../progress.js';
+
+const USAGE = 'usage: wa-bulk enqueue FILE|- --campaign ID [--format jsonl|csv] [--template NAME --language CODE | --text "…"] [--dry-run] [--strict] [--json]';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    campaign: { type: 'string' },
+    format: { type: 'string' },
+    template: { type: 'string' },
+    language: { type: 'string' },
+    text: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    strict: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const file = positionals[0];
+  if (!file || positionals.length > 1) throw new UsageError(USAGE);
+  const campaign = values.campaign;
+  if (!campaign) throw new UsageError(`--campaign is required\n${USAGE}`);
+  if (!CAMPAIGN_ID.test(campaign)) throw new UsageError('--campaign: expected 1-64 letters, digits, "_" or "-"');
+  const format = values.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'jsonl');
+  if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format: expected jsonl or csv, got "${format}"`);
+  const csv: CsvOptions = { template: values.template, language: values.language, text: values.text };
+  if (format === 'jsonl' && (values.template || values.text)) throw new UsageError('--template and --text apply to CSV files only');
+  const config = loadConfig();
+
+  // --strict reads the input twice (validate everything, then enqueue), so stdin is kept in a temporary file.
+  let path = file;
+  let spool: string | undefined;
+  if (file === '-' && values.strict) {
+    spool = mkdtempSync(join(tmpdir(), 'wa-bulk-stdin-'));
+    path = join(spool, 'input');
+    await pipeline(process.stdin, createWriteStream(path));
+  }
+  const open = (): Readable => (path === '-' ? process.stdin : createReadStream(path));
+  if (path !== '-') {
+    try {
+      statSync(path);
+    } catch {
+      throw new UsageError(`cannot read ${path}: no such file`);
+    }
+  }
+  const source = (): AsyncIterable<SourceItem> => (format === 'csv' ? readCsv(open(), csv) : readJsonl(open()));
+
+  try {
+    return await withContext(async (ctx) => {
+      const progress = new ProgressLine();
+      const size = path === '-' ? 0 : statSync(path).size;
+      let stream: Readable | undefined;
+      const common = {
+        campaign,
+        ledger: ctx.ledger,
+        queue: ctx.send,
+        onReject: values.json ? undefined : (r: { line: number; error: string }) => {
+          progress.update('', true);
+          process.stderr.write(`\rline ${r.line}: ${r.error}\n`);
+        },
+        onProgress: (s: EnqueueSummary, lines: number) => {
+          const read = (stream as { bytesRead?: number } | undefined)?.bytesRead;
+          const rate = Math.round(lines / (progress.elapsedMs / 1000));
+          const head = size > 0 && read !== undefined ? `${bar(read / size)} ` : '';
+          progress.update(`${head}${fmt(lines)} lines  ${fmt(s.accepted)} accepted  ${fmt(s.rejected)} rejected  ${fmt(s.duplicates)} duplicates  ${fmt(rate)}/s`);
+        },
+      };
+      const counted = (iterable: AsyncIterable<SourceItem>) => iterable;
+      let summary: EnqueueSummary;
+      if (values.strict) {
+        const check = await enqueue(counted(source()), { ...common, dryRun: true, onProgress: undefined });
+        if (check.rejected > 0) {
+          summary = { ...check, accepted: 0, duplicates: 0 };
+          progress.done();
+          report(summary, values.json === true, true);
+          return 1;
+        }
+      }
+      const input = path === '-' ? process.stdin : createReadStream(path);
+      stream = input;
+      const iterable = format === 'csv' ? readCsv(input, csv) : readJsonl(input);
+      summary = await enqueue(iterable, { ...common, dryRun: values['dry-run'] === true });
+      progress.done();
+      report(summary, values.json === true, false, values['dry-run'] === true);
+      return summary.rejected > 0 ? 1 : 0;
+    }, config);
+  } finally {
+    if (spool) rmSync(spool, { recursive: true, force: true });
+  }
+}
+
+function report(summary: EnqueueSummary, json: boolean, strictFailed: boolean, dryRun = false): void {
+  if (json) {
+    printJson(summary);
+    return;
+  }
+  const verb = dryRun ? 'would enqueue' : 'enqueued';
+  process.stdout.write(
+    `campaign ${summary.campaign}: ${verb} ${fmt(summary.accepted)}, rejected ${fmt(summary.rejected)}, duplicates ${fmt(summary.duplicates)}` +
+      `${strictFailed ? ' (--strict: nothing enqueued because of the rejected lines)' : ''}\n`,
+  );
+}

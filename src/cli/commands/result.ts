@@ -1,0 +1,31 @@
+import type { MessageRecord } from '../../ledger.js';
+import { UsageError, parse } from '../args.js';
+import { printJson, withContext } from '../context.js';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  const requestId = positionals[0];
+  if (!requestId || positionals.length > 1) throw new UsageError('usage: wa-bulk result REQUEST_ID [--json]');
+  const record = await withContext((ctx) => ctx.ledger.get(requestId));
+  if (!record) {
+    process.stderr.write(`wa-bulk: no message with request_id "${requestId}" (unknown, or older than RESULT_TTL_DAYS)\n`);
+    return 1;
+  }
+  if (values.json) printJson(record);
+  else process.stdout.write(describe(record));
+  return 0;
+}
+
+export function describe(r: MessageRecord): string {
+  const lines = [
+    `request_id  ${r.request_id}`,
+    `campaign    ${r.campaign}`,
+    `to          ${r.to}`,
+    `status      ${r.status}`,
+    ...(r.message_id ? [`message_id  ${r.message_id}`] : []),
+    ...(r.error ? [`error       ${r.error.reason}: ${r.error.code ?? '-'} (HTTP ${r.error.http_status ?? '-'}) ${r.error.message}`] : []),
+    `attempts    ${r.attempts}`,
+    `updated_at  ${r.updated_at}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,26 @@
+import { collectStatus, type StatusReport } from '../../status.js';
+import { parse } from '../args.js';
+import { printJson, withContext } from '../context.js';
+import { fmt } from '../progress.js';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { campaign: { type: 'string' }, json: { type: 'boolean' } }, false);
+  const report = await withContext((ctx) => collectStatus(ctx, values.campaign));
+  if (values.json) printJson(report);
+  else process.stdout.write(render(report));
+  return 0;
+}
+
+export function render(r: StatusReport): string {
+  const q = r.queue;
+  const lines = [
+    `queue     waiting ${fmt(q.waiting)}  active ${fmt(q.active)}  delayed ${fmt(q.delayed)}  failed ${fmt(q.failed)}`,
+    `sending   ${r.paused ? `PAUSED: ${r.pause_reason}` : 'running'}${r.gate ? `  (held back: ${r.gate.reason}, ${Math.ceil(r.gate.remaining_ms / 1000)} s)` : ''}`,
+    `dead      ${fmt(r.dead)} in the dead-letter queue`,
+  ];
+  if (r.campaign) {
+    const c = r.campaign;
+    lines.push(`campaign  ${c.id}: ${fmt(c.total)} total  ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.pending)} pending`);
+  }
+  return `${lines.join('\n')}\n`;
+}

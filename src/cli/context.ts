@@ -1,0 +1,47 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../config.js';
+import { Ledger } from '../ledger.js';
+import { deadQueue, keys, producerConnection, sendQueue, type DeadJobData, type Keys, type SendJobData } from '../queue.js';
+
+/** What a short command needs: config, one fail-fast Redis connection, the ledger and both queues. */
+export interface CommandContext {
+  config: Config;
+  redis: Redis;
+  keys: Keys;
+  ledger: Ledger;
+  send: Queue<SendJobData>;
+  dead: Queue<DeadJobData>;
+  close(): Promise<void>;
+}
+
+export async function openContext(config: Config = loadConfig()): Promise<CommandContext> {
+  const redis = await producerConnection(config);
+  const send = sendQueue(config, redis);
+  const dead = deadQueue(config, redis);
+  return {
+    config,
+    redis,
+    keys: keys(config.QUEUE_PREFIX),
+    ledger: new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS),
+    send,
+    dead,
+    async close() {
+      await Promise.all([send.close(), dead.close()]);
+      redis.disconnect();
+    },
+  };
+}
+
+export async function withContext<T>(fn: (ctx: CommandContext) => Promise<T>, config?: Config): Promise<T> {
+  const ctx = await openContext(config);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}

@@ -1,0 +1,76 @@
+import type { Job, Queue } from 'bullmq';
+import type { Ledger } from './ledger.js';
+import type { DeadError, DeadJobData, SendJobData } from './queue.js';
+
+/**
+ * The dead-letter queue: a BullMQ queue no worker consumes, one job per dead message (job id =
+ * request_id), so operators see them in Bull Board and can replay them under their original request_id.
+ */
+
+export interface DeadFilter {
+  campaign?: string | undefined;
+  code?: number | undefined;
+  reason?: string | undefined;
+}
+
+export async function deadLetter(
+  dead: Queue<DeadJobData>,
+  ledger: Ledger,
+  data: SendJobData,
+  error: DeadError,
+  attempts: number,
+): Promise<void> {
+  // Queue first, ledger second: if we die in between, the send job is retried and ends here again.
+  await dead.add('dead', { ...data, error, attempts, died_at: Date.now() }, { jobId: data.request_id });
+  await ledger.markDead(data.request_id, data.campaign, error);
+}
+
+function matches(job: Job<DeadJobData>, filter: DeadFilter): boolean {
+  const data = job.data;
+  if (filter.campaign !== undefined && data.campaign !== filter.campaign) return false;
+  if (filter.code !== undefined && data.error.code !== filter.code) return false;
+  if (filter.reason !== undefined && data.error.reason !== filter.reason) return false;
+  return true;
+}
+
+/** Dead letters matching the filter, read in pages. */
+export async function* deadLetters(dead: Queue<DeadJobData>, filter: DeadFilter = {}, pageSize = 500): AsyncGenerator<Job<DeadJobData>> {
+  // Replay and purge remove jobs while we read, so always read from the start and skip what we saw.
+  const seen = new Set<string>();
+  for (let start = 0; ; start += pageSize) {
+    const jobs = await dead.getJobs(['wait'], start, start + pageSize - 1, true);
+    if (jobs.length === 0) return;
+    for (const job of jobs) {
+      if (!job?.id || seen.has(job.id)) continue;
+      seen.add(job.id);
+      if (matches(job, filter)) yield job;
+    }
+    if (jobs.length < pageSize) return;
+  }
+}
+
+/** Sends matching dead letters again under their original request_id. */
+export async function replayDeadLetters(
+  dead: Queue<DeadJobData>,
+  send: Queue<SendJobData>,
+  ledger: Ledger,
+  filter: DeadFilter,
+): Promise<number> {
+  const picked: Job<DeadJobData>[] = [];
+  for await (const job of deadLetters(dead, filter)) picked.push(job);
+  for (const job of picked) {
+    const { request_id, campaign, payload } = job.data;
+    await ledger.revive(request_id, campaign);
+    await send.add('send', { request_id, campaign, payload }, { jobId: request_id });
+    await job.remove();
+  }
+  return picked.length;
+}
+
+/** Drops matching dead letters from the queue; the ledger keeps their record. */
+export async function purgeDeadLetters(dead: Queue<DeadJobData>, filter: DeadFilter): Promise<number> {
+  const picked: Job<DeadJobData>[] = [];
+  for await (const job of deadLetters(dead, filter)) picked.push(job);
+  for (const job of picked) await job.remove();
+  return picked.length;
+}

@@ -1,0 +1,269 @@
+import type { Redis } from 'ioredis';
+import { SEND_QUEUE, keys, type DeadError, type DeadReason, type Keys } from './queue.js';
+
+/**
+ * The ledger: what happened to every message, keyed by request_id, kept RESULT_TTL_DAYS.
+ *
+ *   {prefix}:msg:{request_id}    hash: campaign, to, status (pending|sent|dead), message_id, code,
+ *                                http_status, reason, error, attempts (HTTP requests), inflight, *_at
+ *   {prefix}:mid:{message_id}    request_id (the reverse index delivery callbacks need)
+ *   {prefix}:campaign:{id}       hash: total, sent, dead
+ *   {prefix}:campaign:{id}:ids   list of request_ids, in enqueue order (export)
+ *
+ * Status only moves pending → sent or pending → dead (and dead → pending on replay); a sent message is
+ * never changed again. Transitions and counters change together in one Lua script.
+ */
+
+export type MessageStatus = 'pending' | 'sent' | 'dead';
+
+/** The `result` / `export` JSON shape of PRODUCT.md. */
+export interface MessageRecord {
+  request_id: string;
+  campaign: string;
+  to: string;
+  status: MessageStatus;
+  message_id: string | null;
+  error: DeadError | null;
+  attempts: number;
+  updated_at: string;
+}
+
+export interface CampaignCounts {
+  id: string;
+  total: number;
+  sent: number;
+  dead: number;
+  pending: number;
+}
+
+export const ClaimResult = {
+  New: 0,
+  Duplicate: 1,
+  /** In the ledger as pending but its job is gone (a crash between ledger and queue): enqueue it again. */
+  Requeue: 2,
+} as const;
+export type ClaimResult = (typeof ClaimResult)[keyof typeof ClaimResult];
+
+const CLAIM = `
+local ttl = tonumber(ARGV[1])
+local now = ARGV[2]
+local campaign = ARGV[3]
+local dry = ARGV[4] == '1'
+local out = {}
+local added = 0
+local seen = {}
+local n = (#KEYS - 3) / 2
+for i = 1, n do
+  local msgKey = KEYS[2 + 2 * i]
+  local jobKey = KEYS[3 + 2 * i]
+  local status = redis.call('HGET', msgKey, 'status')
+  if seen[msgKey] then
+    out[i] = 1
+  elseif not status then
+    seen[msgKey] = true
+    if not dry then
+      redis.call('HSET', msgKey, 'campaign', campaign, 'to', ARGV[4 + 2 * i], 'status', 'pending',
+        'attempts', 0, 'created_at', now, 'updated_at', now)
+      redis.call('EXPIRE', msgKey, ttl)
+      redis.call('RPUSH', KEYS[2], ARGV[3 + 2 * i])
+      added = added + 1
+    end
+    out[i] = 0
+  elseif status == 'pending' and redis.call('EXISTS', jobKey) == 0 then
+    seen[msgKey] = true
+    out[i] = 2
+  else
+    out[i] = 1
+  end
+end
+if added > 0 then
+  redis.call('HINCRBY', KEYS[1], 'total', added)
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('ZADD', KEYS[3], now, campaign)
+end
+return out
+`;
+
+// KEYS: msg, campaign, mid (sent) | ARGV: status, now, ttl, request_id, message_id, code, http_status, reason, error
+const FINISH = `
+local current = redis.call('HGET', KEYS[1], 'status')
+if current == 'sent' or current == ARGV[1] then
+  redis.call('HDEL', KEYS[1], 'inflight')
+  return 0
+end
+local ttl = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2])
+redis.call('HDEL', KEYS[1], 'inflight')
+if ARGV[1] == 'sent' then
+  redis.call('HSET', KEYS[1], 'message_id', ARGV[5])
+  redis.call('HDEL', KEYS[1], 'code', 'http_status', 'reason', 'error')
+  redis.call('SET', KEYS[3], ARGV[4], 'EX', ttl)
+  redis.call('HINCRBY', KEYS[2], 'sent', 1)
+else
+  redis.call('HSET', KEYS[1], 'code', ARGV[6], 'http_status', ARGV[7], 'reason', ARGV[8], 'error', ARGV[9])
+  redis.call('HINCRBY', KEYS[2], 'dead', 1)
+end
+if current == 'dead' then redis.call('HINCRBY', KEYS[2], 'dead', -1) end
+redis.call('EXPIRE', KEYS[1], ttl)
+return 1
+`;
+
+// KEYS: msg, campaign | ARGV: now
+const REVIVE = `
+if redis.call('HGET', KEYS[1], 'status') ~= 'dead' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'pending', 'updated_at', ARGV[1])
+redis.call('HDEL', KEYS[1], 'code', 'http_status', 'reason', 'error', 'inflight')
+redis.call('HINCRBY', KEYS[2], 'dead', -1)
+return 1
+`;
+
+interface LedgerCommands {
+  waClaim(...args: Array<string | number>): Promise<number[]>;
+  waFinish(...args: Array<string | number>): Promise<number>;
+  waRevive(...args: Array<string | number>): Promise<number>;
+}
+
+const defined = new WeakSet<Redis>();
+function commands(client: Redis): Redis & LedgerCommands {
+  if (!defined.has(client)) {
+    client.defineCommand('waClaim', { lua: CLAIM });
+    client.defineCommand('waFinish', { numberOfKeys: 3, lua: FINISH });
+    client.defineCommand('waRevive', { numberOfKeys: 2, lua: REVIVE });
+    defined.add(client);
+  }
+  return client as Redis & LedgerCommands;
+}
+
+const num = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
+
+export function toRecord(requestId: string, hash: Record<string, string>): MessageRecord {
+  const status = (hash.status ?? 'pending') as MessageStatus;
+  return {
+    request_id: requestId,
+    campaign: hash.campaign ?? '',
+    to: hash.to ?? '',
+    status,
+    message_id: hash.message_id ?? null,
+    error:
+      status === 'dead'
+        ? { code: num(hash.code), http_status: num(hash.http_status), reason: (hash.reason ?? 'permanent') as DeadReason, message: hash.error ?? '' }
+        : null,
+    attempts: Number(hash.attempts ?? 0),
+    updated_at: new Date(Number(hash.updated_at ?? hash.created_at ?? 0)).toISOString(),
+  };
+}
+
+export class Ledger {
+  readonly keys: Keys;
+  private readonly client: Redis & LedgerCommands;
+
+  constructor(
+    client: Redis,
+    prefix: string,
+    private readonly ttlDays: number,
+  ) {
+    this.client = commands(client);
+    this.keys = keys(prefix);
+  }
+
+  get ttlSeconds(): number {
+    return this.ttlDays * 86_400;
+  }
+
+  /** Records new messages as pending; tells for each whether it is new, a duplicate, or to be re-enqueued. */
+  async claim(campaign: string, items: ReadonlyArray<{ requestId: string; to: string }>, dryRun = false): Promise<ClaimResult[]> {
+    if (items.length === 0) return [];
+    const k = this.keys;
+    const keyList = [k.campaign(campaign), k.campaignIds(campaign), k.campaigns];
+    const argv: Array<string | number> = [this.ttlSeconds, Date.now(), campaign, dryRun ? 1 : 0];
+    for (const item of items) {
+      keyList.push(k.message(item.requestId), k.bullJob(SEND_QUEUE, item.requestId));
+      argv.push(item.requestId, item.to);
+    }
+    return (await this.client.waClaim(keyList.length, ...keyList, ...argv)) as ClaimResult[];
+  }
+
+  async get(requestId: string): Promise<MessageRecord | undefined> {
+    const hash = await this.client.hgetall(this.keys.message(requestId));
+    return hash.status ? toRecord(requestId, hash) : undefined;
+  }
+
+  async status(requestId: string): Promise<{ status: MessageStatus | undefined; inflight: boolean }> {
+    const [status, inflight] = await this.client.hmget(this.keys.message(requestId), 'status', 'inflight');
+    return { status: (status ?? undefined) as MessageStatus | undefined, inflight: inflight !== null };
+  }
+
+  /** Written just before an HTTP request leaves: a job found with this mark was possibly sent. */
+  async markInflight(requestId: string): Promise<void> {
+    await this.client
+      .multi()
+      .hset(this.keys.message(requestId), 'inflight', Date.now())
+      .hincrby(this.keys.message(requestId), 'attempts', 1)
+      .exec();
+  }
+
+  /** After an answer that proves the request was not accepted (a 5xx, a refused connection). */
+  async clearInflight(requestId: string): Promise<void> {
+    await this.client.hdel(this.keys.message(requestId), 'inflight');
+  }
+
+  async markSent(requestId: string, campaign: string, messageId: string): Promise<boolean> {
+    const k = this.keys;
+    const changed = await this.client.waFinish(
+      k.message(requestId), k.campaign(campaign), k.messageId(messageId),
+      'sent', Date.now(), this.ttlSeconds, requestId, messageId, '', '', '', '',
+    );
+    return changed === 1;
+  }
+
+  async markDead(requestId: string, campaign: string, error: DeadError): Promise<boolean> {
+    const k = this.keys;
+    const changed = await this.client.waFinish(
+      k.message(requestId), k.campaign(campaign), k.messageId('-'),
+      'dead', Date.now(), this.ttlSeconds, requestId, '',
+      error.code ?? '', error.http_status ?? '', error.reason, error.message.slice(0, 1000),
+    );
+    return changed === 1;
+  }
+
+  /** dead → pending, for `dlq replay`. */
+  async revive(requestId: string, campaign: string): Promise<boolean> {
+    return (await this.client.waRevive(this.keys.message(requestId), this.keys.campaign(campaign), Date.now())) === 1;
+  }
+
+  async requestIdOf(messageId: string): Promise<string | undefined> {
+    return (await this.client.get(this.keys.messageId(messageId))) ?? undefined;
+  }
+
+  async campaign(id: string): Promise<CampaignCounts | undefined> {
+    const hash = await this.client.hgetall(this.keys.campaign(id));
+    if (!hash.total) return undefined;
+    const total = Number(hash.total);
+    const sent = Number(hash.sent ?? 0);
+    const dead = Number(hash.dead ?? 0);
+    return { id, total, sent, dead, pending: total - sent - dead };
+  }
+
+  async campaignIds(): Promise<string[]> {
+    return this.client.zrevrange(this.keys.campaigns, 0, 99);
+  }
+
+  /** Every message of a campaign in enqueue order, read in pages so memory stays flat. */
+  async *export(campaign: string, pageSize = 1000): AsyncGenerator<MessageRecord> {
+    const listKey = this.keys.campaignIds(campaign);
+    for (let start = 0; ; start += pageSize) {
+      const ids = await this.client.lrange(listKey, start, start + pageSize - 1);
+      if (ids.length === 0) return;
+      const pipeline = this.client.pipeline();
+      for (const id of ids) pipeline.hgetall(this.keys.message(id));
+      const results = (await pipeline.exec()) ?? [];
+      for (let i = 0; i < ids.length; i++) {
+        const hash = results[i]?.[1] as Record<string, string> | undefined;
+        if (hash?.status) yield toRecord(ids[i] as string, hash);
+      }
+      if (ids.length < pageSize) return;
+    }
+  }
+}
+

@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import type { Message } from './schema.js';
+
+/**
+ * request_ids, one per recipient (one job per recipient):
+ * - given in the input and one recipient: used as is;
+ * - given and several recipients: `<request_id>.<n>`, n = 1, 2, … in the order of `to` (duplicates removed);
+ * - not given: `<campaign>-<22 characters>` where the characters are a base64url SHA-256 of the campaign,
+ *   the recipient and the rest of the message. Enqueueing the same file again gives the same ids, so
+ *   nothing is enqueued twice, and an identical message to the same recipient is reported as a duplicate.
+ */
+export function requestIdsFor(campaign: string, message: Message): string[] {
+  const given = message.request_id;
+  if (given !== undefined) return message.to.length === 1 ? [given] : message.to.map((_, i) => `${given}.${i + 1}`);
+  const rest = canonicalJson({ from: message.from, body: message.body, custom_args: message.custom_args });
+  return message.to.map((to) => `${campaign}-${createHash('sha256').update(`${campaign}\0${to}\0${rest}`).digest('base64url').slice(0, 22)}`);
+}
+
+/** JSON with object keys sorted, so the same message always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,64}$/;

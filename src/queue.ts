@@ -1,0 +1,124 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from './config.js';
+import type { SendPayload } from './engagelab/client.js';
+
+/**
+ * The one definition of wa-bulk's queues, job payload, Redis key layout and connections.
+ * Every key starts with QUEUE_PREFIX; with a `{hash tag}` prefix all of them land in one Redis Cluster
+ * slot, which the Lua scripts (ledger, limiter) rely on.
+ */
+
+export const SEND_QUEUE = 'send';
+export const DEAD_QUEUE = 'dead';
+
+/** One job = one message to one recipient. The job id is the request_id. */
+export interface SendJobData {
+  request_id: string;
+  campaign: string;
+  payload: SendPayload;
+}
+
+/** A dead letter: the job as it was, and why it died. The job id is the request_id. */
+export interface DeadJobData extends SendJobData {
+  error: DeadError;
+  attempts: number;
+  died_at: number;
+}
+
+export type DeadReason = 'permanent' | 'retries_exhausted' | 'unknown_outcome' | 'auth' | 'invalid';
+
+export interface DeadError {
+  code: number | null;
+  http_status: number | null;
+  reason: DeadReason;
+  message: string;
+}
+
+export function keys(prefix: string) {
+  return {
+    prefix,
+    message: (requestId: string) => `${prefix}:msg:${requestId}`,
+    messageId: (messageId: string) => `${prefix}:mid:${messageId}`,
+    campaign: (id: string) => `${prefix}:campaign:${id}`,
+    campaignIds: (id: string) => `${prefix}:campaign:${id}:ids`,
+    campaigns: `${prefix}:campaigns`,
+    /** BullMQ's own keys, needed where a script must see a job atomically with the ledger. */
+    bullJob: (queue: string, id: string) => `${prefix}:${queue}:${id}`,
+    bullMeta: (queue: string) => `${prefix}:${queue}:meta`,
+    limiterWindow: `${prefix}:limiter:window`,
+    limiterGate: `${prefix}:limiter:gate`,
+    breaker: `${prefix}:breaker`,
+    breakerProbe: `${prefix}:breaker:probe`,
+    control: `${prefix}:control`,
+  };
+}
+export type Keys = ReturnType<typeof keys>;
+
+/** Job options of every send job: BullMQ attempts with exponential backoff, and no history kept in Redis. */
+export function sendJobOptions(config: Config): JobsOptions {
+  return {
+    attempts: config.SEND_ATTEMPTS,
+    backoff: { type: 'exponential', delay: config.SEND_BACKOFF_MS },
+    removeOnComplete: true,
+    removeOnFail: true,
+  };
+}
+
+/** Workers block on Redis and must survive a restart of it: retry forever. */
+export function workerConnection(config: Config, extra: RedisOptions = {}): Redis {
+  return new Redis(config.REDIS_URL, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(200 * times, 5000),
+    ...extra,
+  });
+}
+
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+}
+
+/**
+ * Producers and short commands fail fast when Redis is down instead of hanging: a few connection
+ * attempts, then a clear error naming the URL (without its password).
+ */
+export async function producerConnection(config: Config, extra: RedisOptions = {}): Promise<Redis> {
+  const client = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 2,
+    retryStrategy: (times) => (times > 3 ? null : 200 * times),
+    ...extra,
+  });
+  let lastError: Error | undefined;
+  client.on('error', (error: Error) => {
+    lastError = error;
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    throw new RedisUnavailableError(`cannot reach Redis at ${safeRedisUrl(config.REDIS_URL)}: ${(lastError ?? (error as Error)).message}`);
+  }
+  return client;
+}
+
+/** The URL without its password, for messages and logs. */
+export function safeRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'redis://(invalid URL)';
+  }
+}
+
+export function sendQueue(config: Config, connection: Redis): Queue<SendJobData> {
+  return new Queue<SendJobData>(SEND_QUEUE, { connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: sendJobOptions(config) });
+}
+
+export function deadQueue(config: Config, connection: Redis): Queue<DeadJobData> {
+  return new Queue<DeadJobData>(DEAD_QUEUE, { connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: { removeOnComplete: true } });
+}

@@ -1,0 +1,270 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { messageSchema } from '../messages/schema.js';
+import { formatIssues } from '../messages/validate.js';
+
+/**
+ * A local stand-in for EngageLab's POST /v1/messages that answers the way the seed documents say the real
+ * one does (../shared/seeds/send-message-api.en.txt): 2001 for a wrong key pair, 3001 for a body that is
+ * not JSON, 3002/3003 for a request that breaks the rules, 4001 for an unknown template, and
+ * {message_id, request_id} on success. Faults can be injected for tests, the demo and benchmarks.
+ */
+
+export interface FaultRates {
+  /** 500 {code: 1000}: EngageLab's internal error. */
+  error1000?: number;
+  /** 503 with an HTML body, as a proxy in front of the API would answer. */
+  html503?: number;
+  /** 429 with Retry-After (seconds). */
+  rateLimit?: number;
+  /** The socket is destroyed before anything is accepted. */
+  reset?: number;
+  /** Accepted, but the answer comes after `slowMs` (longer than the client's timeout). */
+  slow?: number;
+}
+
+export interface SimulatorOptions {
+  port?: number;
+  host?: string;
+  key: string;
+  secret: string;
+  latencyMs?: number;
+  /** Spread a random fault over this share of requests (split evenly over the kinds of FaultRates). */
+  failRate?: number;
+  faults?: FaultRates;
+  slowMs?: number;
+  retryAfterSeconds?: number;
+  /** Templates it knows; any other name gets 4001. Undefined: every template is known. */
+  templates?: string[];
+  /** Seeded randomness for reproducible fault patterns. */
+  seed?: number;
+}
+
+export interface SimulatorStats {
+  requests: number;
+  accepted: number;
+  /** request_ids EngageLab would have delivered more than once. */
+  duplicates: number;
+  byStatus: Record<string, number>;
+}
+
+type Override = (body: Record<string, unknown> | undefined) => FaultKind | 'ok' | undefined;
+type FaultKind = keyof FaultRates | 'auth';
+
+/** mulberry32: small, fast and good enough for fault injection. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const STRUCTURAL = new Set(['invalid_type', 'unrecognized_keys', 'invalid_union']);
+
+export class Simulator {
+  readonly options: SimulatorOptions;
+  private server: http.Server | undefined;
+  private readonly random: () => number;
+  private readonly expectedAuth: Buffer;
+  private override: Override | undefined;
+  /** Arrival times (ms, monotonic) of every POST, for sliding-window checks. */
+  readonly arrivals: number[] = [];
+  /** How many times each request_id was accepted. */
+  readonly acceptedByRequestId = new Map<string, number>();
+  private readonly stats: SimulatorStats = { requests: 0, accepted: 0, duplicates: 0, byStatus: {} };
+  private faults: FaultRates;
+  recordArrivals = false;
+
+  constructor(options: SimulatorOptions) {
+    this.options = { latencyMs: 0, slowMs: 60_000, retryAfterSeconds: 1, ...options };
+    this.random = rng(options.seed ?? Date.now());
+    this.expectedAuth = Buffer.from(`Basic ${Buffer.from(`${options.key}:${options.secret}`).toString('base64')}`);
+    this.faults = this.spreadFaults(options.failRate, options.faults);
+  }
+
+  private spreadFaults(failRate: number | undefined, faults: FaultRates | undefined): FaultRates {
+    if (faults) return { ...faults };
+    if (!failRate) return {};
+    const each = failRate / 5;
+    return { error1000: each, html503: each, rateLimit: each, reset: each, slow: each };
+  }
+
+  /** Replace the fault rates while running. */
+  setFaults(faults: FaultRates): void {
+    this.faults = { ...faults };
+  }
+
+  /** Decide the fate of each request yourself (return undefined to fall back to the rates). */
+  setOverride(override: Override | undefined): void {
+    this.override = override;
+  }
+
+  getStats(): SimulatorStats {
+    return { ...this.stats, byStatus: { ...this.stats.byStatus } };
+  }
+
+  async start(): Promise<string> {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server.keepAliveTimeout = 30_000;
+    this.server.headersTimeout = 31_000;
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    return this.url;
+  }
+
+  get url(): string {
+    const address = this.server?.address() as AddressInfo | null;
+    if (!address) throw new Error('simulator is not listening');
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private pickFault(): FaultKind | undefined {
+    const r = this.random();
+    let acc = 0;
+    for (const [kind, rate] of Object.entries(this.faults) as Array<[keyof FaultRates, number | undefined]>) {
+      acc += rate ?? 0;
+      if (r < acc) return kind;
+    }
+    return undefined;
+  }
+
+  private count(status: number): void {
+    this.stats.byStatus[status] = (this.stats.byStatus[status] ?? 0) + 1;
+  }
+
+  private reply(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    this.count(status);
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, {
+      'Content-Type': typeof body === 'string' ? 'text/html' : 'application/json',
+      'Content-Length': Buffer.byteLength(text),
+      ...headers,
+    });
+    res.end(text);
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method !== 'POST' || req.url !== '/v1/messages') {
+      req.resume();
+      this.reply(res, 404, { code: 4001, message: `no route ${req.method} ${req.url}` });
+      return;
+    }
+    this.stats.requests++;
+    if (this.recordArrivals) this.arrivals.push(performance.now());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= 1_000_000) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      const latency = this.options.latencyMs ?? 0;
+      const respond = () => this.respond(req, res, Buffer.concat(chunks), size);
+      if (latency > 0) setTimeout(respond, latency);
+      else respond();
+    });
+  }
+
+  private authorised(header: string | undefined): boolean {
+    if (!header) return false;
+    const given = Buffer.from(header);
+    return given.length === this.expectedAuth.length && timingSafeEqual(given, this.expectedAuth);
+  }
+
+  private respond(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, size: number): void {
+    if (!this.authorised(req.headers.authorization)) {
+      this.reply(res, 401, { code: 2001, message: 'authentication failed: invalid dev key or secret' });
+      return;
+    }
+    if (size > 1_000_000) {
+      this.reply(res, 413, { code: 3001, message: 'request body too large' });
+      return;
+    }
+    let body: Record<string, unknown> | undefined;
+    try {
+      const parsed: unknown = JSON.parse(raw.toString('utf8'));
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+    } catch {
+      body = undefined;
+    }
+    const fault = this.override?.(body) ?? this.pickFault();
+    switch (fault) {
+      case 'auth':
+        this.reply(res, 401, { code: 2002, message: 'token expired or disabled' });
+        return;
+      case 'error1000':
+        this.reply(res, 500, { code: 1000, message: 'internal error' });
+        return;
+      case 'html503':
+        this.reply(res, 503, '<html><head><title>503 Service Unavailable</title></head><body>upstream unavailable</body></html>');
+        return;
+      case 'rateLimit':
+        this.reply(res, 429, { code: 429, message: 'too many requests' }, { 'Retry-After': String(this.options.retryAfterSeconds) });
+        return;
+      case 'reset':
+        this.count(0);
+        req.socket.destroy();
+        return;
+      default:
+        break;
+    }
+    if (!body) {
+      this.reply(res, 400, { code: 3001, message: 'the request body must be a JSON object' });
+      return;
+    }
+    const parsed = messageSchema.safeParse(body);
+    if (!parsed.success) {
+      const structural = parsed.error.issues.some((issue) => STRUCTURAL.has(issue.code));
+      this.reply(res, 400, { code: structural ? 3002 : 3003, message: formatIssues(parsed.error.issues) });
+      return;
+    }
+    const message = parsed.data;
+    if (message.body.type === 'template' && this.options.templates && !this.options.templates.includes(message.body.template.name)) {
+      this.reply(res, 400, { code: 4001, message: `template ${message.body.template.name} (${message.body.template.language}) does not exist` });
+      return;
+    }
+    const requestId = message.request_id;
+    this.stats.accepted++;
+    if (requestId !== undefined) {
+      const seen = (this.acceptedByRequestId.get(requestId) ?? 0) + 1;
+      this.acceptedByRequestId.set(requestId, seen);
+      if (seen === 2) this.stats.duplicates++;
+    }
+    const answer = { message_id: randomBytes(10).toString('hex'), ...(requestId !== undefined && { request_id: requestId }) };
+    if (fault === 'slow') {
+      setTimeout(() => {
+        if (!res.destroyed) this.reply(res, 200, answer);
+      }, this.options.slowMs).unref();
+      return;
+    }
+    this.reply(res, 200, answer);
+  }
+}
+
+/** The largest number of arrivals in any window of `windowMs` (two-pointer sweep over sorted times). */
+export function maxInSlidingWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
+}

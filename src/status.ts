@@ -1,0 +1,49 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { pauseState } from './control.js';
+import type { CampaignCounts, Ledger } from './ledger.js';
+import type { DeadJobData, Keys, SendJobData } from './queue.js';
+
+/** The `status --json` shape of PRODUCT.md. */
+export interface StatusReport {
+  queue: { waiting: number; active: number; delayed: number; completed: number; failed: number };
+  paused: boolean;
+  pause_reason: string | null;
+  dead: number;
+  campaign: CampaignCounts | null;
+  /** Outage breaker / 429 gate, when one is holding sends back. */
+  gate: { reason: string; remaining_ms: number } | null;
+}
+
+export interface StatusSources {
+  redis: Redis;
+  keys: Keys;
+  ledger: Ledger;
+  send: Queue<SendJobData>;
+  dead: Queue<DeadJobData>;
+}
+
+export async function collectStatus(src: StatusSources, campaign?: string): Promise<StatusReport> {
+  const [counts, pause, dead, campaignCounts, gateReason, gateMs] = await Promise.all([
+    src.send.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'),
+    pauseState(src.send, src.redis, src.keys),
+    src.dead.getJobCountByTypes('waiting'),
+    campaign === undefined ? Promise.resolve(undefined) : src.ledger.campaign(campaign),
+    src.redis.get(src.keys.limiterGate),
+    src.redis.pttl(src.keys.limiterGate),
+  ]);
+  return {
+    queue: {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      completed: counts.completed ?? 0,
+      failed: counts.failed ?? 0,
+    },
+    paused: pause.paused,
+    pause_reason: pause.reason,
+    dead,
+    campaign: campaign === undefined ? null : (campaignCounts ?? { id: campaign, total: 0, sent: 0, dead: 0, pending: 0 }),
+    gate: gateReason && gateMs > 0 ? { reason: gateReason, remaining_ms: gateMs } : null,
+  };
+}

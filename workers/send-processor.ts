@@ -1,0 +1,151 @@
+import { DelayedError, WaitingError, type Job, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../src/config.js';
+import { pauseSending } from '../src/control.js';
+import { deadLetter } from '../src/dead-letters.js';
+import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
+import { EngageLabError } from '../src/engagelab/errors.js';
+import type { Ledger } from '../src/ledger.js';
+import type { Logger } from '../src/log.js';
+import { maskPhone } from '../src/messages/phone.js';
+import type { DeadError, DeadJobData, SendJobData } from '../src/queue.js';
+import { PausedSignal, type SendGate, type Ticket } from './send-gate.js';
+import type { WorkerStats } from './worker-stats.js';
+
+/**
+ * What happens to one job, as PRODUCT.md's data flow draws it:
+ *
+ *   already sent (ledger)          → done, no HTTP request
+ *   in flight when a worker died   → AMBIGUOUS_OUTCOME (default: dead letter, reason unknown_outcome)
+ *   200                            → ledger: sent + message_id
+ *   transient (1000, 5xx, refused) → p-retry in process, then BullMQ attempts; the last → dead letter
+ *                                    (retries_exhausted); during an outage the attempt is given back
+ *   permanent (3xxx, 4001, 4xx)    → dead letter at once
+ *   auth (2001-2004)               → pause the queue with the reason; the job goes back, attempts kept
+ *   rate_limited (429)             → every worker waits out Retry-After; not an attempt
+ *   unknown_outcome                → AMBIGUOUS_OUTCOME
+ *
+ * Worst case HTTP requests for one message: SEND_ATTEMPTS × (RETRY_RETRIES + 1), plus the requests
+ * answered 429 (which spend nothing but are rate limited) and, with AMBIGUOUS_OUTCOME=resend, nothing more:
+ * a resend uses the same attempts.
+ */
+
+export interface SendProcessorDeps {
+  config: Config;
+  ledger: Ledger;
+  gate: SendGate;
+  client: EngageLabClient;
+  sendQueue: Queue<SendJobData>;
+  deadQueue: Queue<DeadJobData>;
+  redis: Redis;
+  log: Logger;
+  stats: WorkerStats;
+}
+
+function deadErrorOf(error: EngageLabError, reason: DeadError['reason']): DeadError {
+  return { code: error.code ?? null, http_status: error.httpStatus ?? null, reason, message: error.message };
+}
+
+export function createSendProcessor(deps: SendProcessorDeps) {
+  const { config, ledger, gate, client, log, stats } = deps;
+
+  const fail = async (job: Job<SendJobData>, error: DeadError) => {
+    await deadLetter(deps.deadQueue, ledger, job.data, error, job.attemptsMade + 1);
+    stats.dead(error.code);
+    log.warn(
+      { request_id: job.data.request_id, campaign: job.data.campaign, to: maskPhone(job.data.payload.to[0] ?? ''), code: error.code, reason: error.reason },
+      `dead letter: ${error.message}`,
+    );
+  };
+
+  return async function process(job: Job<SendJobData>, token?: string): Promise<string | undefined> {
+    const { request_id: requestId, campaign, payload } = job.data;
+    const messageKey = ledger.keys.message(requestId);
+
+    const before = await ledger.status(requestId);
+    if (before.status === 'sent' || before.status === 'dead') return before.status;
+    if (before.inflight && config.AMBIGUOUS_OUTCOME === 'dead-letter') {
+      await fail(job, { code: null, http_status: null, reason: 'unknown_outcome', message: 'a worker stopped while this request was in flight; not resent' });
+      return 'dead';
+    }
+
+    let ticket: Ticket | undefined;
+    const hooks: AttemptHooks = {
+      beforeAttempt: async () => {
+        ticket = await gate.acquire(messageKey);
+        if (!ticket.marked) await ledger.markInflight(requestId);
+        if (ticket.waitedMs > 0) stats.waited(ticket.waitedMs);
+      },
+      afterAttempt: async (report) => {
+        stats.request(report.durationMs, report.ok ? 200 : report.error?.httpStatus);
+        if (!ticket) return;
+        const kind = report.error?.kind;
+        if (kind === 'transient') {
+          stats.retry();
+          await gate.report(ticket, false, messageKey, true);
+        } else if (kind === 'unknown_outcome') {
+          await gate.report(ticket, false);
+        } else {
+          await gate.report(ticket, true);
+        }
+      },
+    };
+
+    for (;;) {
+      try {
+        const result = await client.send(payload, hooks);
+        await ledger.markSent(requestId, campaign, result.messageId);
+        stats.sent();
+        return 'sent';
+      } catch (error) {
+        if (error instanceof PausedSignal) {
+          // Paused (by an operator or an auth failure) or shutting down: back to the queue, attempts kept.
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        if (!EngageLabError.is(error)) throw error;
+        switch (error.kind) {
+          case 'rate_limited': {
+            const waitMs = error.retryAfterMs ?? 1000;
+            stats.rateLimited();
+            log.warn({ retry_after_ms: waitMs }, 'EngageLab answered 429: every worker waits');
+            await gate.slowDown(waitMs);
+            continue;
+          }
+          case 'permanent':
+            await fail(job, deadErrorOf(error, 'permanent'));
+            return 'dead';
+          case 'auth': {
+            await ledger.clearInflight(requestId);
+            const reason = `auth: EngageLab ${error.code ?? error.httpStatus} ${error.message}`;
+            await pauseSending(deps.sendQueue, deps.redis, ledger.keys, reason);
+            log.error({ code: error.code }, `sending paused: ${reason}; fix the credentials, then run "wa-bulk resume"`);
+            await job.moveToWait(token);
+            throw new WaitingError();
+          }
+          case 'unknown_outcome':
+            if (config.AMBIGUOUS_OUTCOME === 'dead-letter') {
+              await fail(job, deadErrorOf(error, 'unknown_outcome'));
+              return 'dead';
+            }
+            return retryLater(job, error, token);
+          case 'transient':
+            return retryLater(job, error, token);
+        }
+      }
+    }
+  };
+
+  async function retryLater(job: Job<SendJobData>, error: EngageLabError, token: string | undefined): Promise<'dead'> {
+    const { gateMs, tripped } = await gate.state();
+    if (tripped) {
+      // An outage: give the attempt back and come back when the cool-down ends.
+      await job.moveToDelayed(Date.now() + Math.max(gateMs, config.OUTAGE_COOLDOWN_MS), token);
+      throw new DelayedError();
+    }
+    const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    if (!last) throw error;
+    await fail(job, deadErrorOf(error, 'retries_exhausted'));
+    return 'dead';
+  }
+}

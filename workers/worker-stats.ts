@@ -1,0 +1,66 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Counters of one worker process, kept in memory on the hot path and added to a Redis hash about once a
+ * second, so `/metrics` on the dashboard shows the whole fleet. Latency is a fixed-bucket histogram.
+ */
+
+export const LATENCY_BUCKETS_S = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export class WorkerStats {
+  private pending = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly key: string,
+  ) {}
+
+  private add(field: string, by = 1): void {
+    this.pending.set(field, (this.pending.get(field) ?? 0) + by);
+  }
+
+  sent(): void {
+    this.add('sent');
+  }
+  dead(code: number | null): void {
+    this.add(`dead:${code ?? 'none'}`);
+  }
+  retry(): void {
+    this.add('retries');
+  }
+  rateLimited(): void {
+    this.add('rate_limited');
+  }
+  waited(ms: number): void {
+    this.add('limiter_waits');
+    this.add('limiter_wait_ms', Math.round(ms));
+  }
+  request(durationMs: number, status: number | undefined): void {
+    const seconds = durationMs / 1000;
+    this.add(`http:${status ?? 'error'}`);
+    this.add('latency_count');
+    this.add('latency_sum_ms', Math.round(durationMs));
+    for (const bucket of LATENCY_BUCKETS_S) if (seconds <= bucket) this.add(`latency_le:${bucket}`);
+  }
+
+  start(intervalMs = 1000): void {
+    this.timer ??= setInterval(() => void this.flush().catch(() => {}), intervalMs);
+    this.timer.unref();
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    const pipeline = this.client.pipeline();
+    for (const [field, by] of batch) pipeline.hincrby(this.key, field, by);
+    await pipeline.exec();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+}
