@@ -49,7 +49,12 @@ export interface SimulatorStats {
   byStatus: Record<string, number>;
 }
 
-type Override = (body: Record<string, unknown> | undefined) => FaultKind | 'ok' | undefined;
+/** A reply decided by a test: any status and JSON body. */
+export interface CustomReply {
+  status: number;
+  body: unknown;
+}
+type Override = (body: Record<string, unknown> | undefined) => FaultKind | CustomReply | 'ok' | undefined;
 type FaultKind = keyof FaultRates | 'auth';
 
 /** mulberry32: small, fast and good enough for fault injection. */
@@ -203,7 +208,12 @@ export class Simulator {
     } catch {
       body = undefined;
     }
-    const fault = this.override?.(body) ?? this.pickFault();
+    const decided = this.override?.(body);
+    if (typeof decided === 'object') {
+      this.reply(res, decided.status, decided.body);
+      return;
+    }
+    const fault = decided ?? this.pickFault();
     switch (fault) {
       case 'auth':
         this.reply(res, 401, { code: 2002, message: 'token expired or disabled' });

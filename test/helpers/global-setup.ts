@@ -1,4 +1,5 @@
-import { ensureRedis, type RedisHandle } from '../../src/redis-server.js';
+// Jest loads global setup files as CommonJS, outside its module mapper: import the source file itself.
+import { ensureRedis, type RedisHandle } from '../../src/redis-server.ts';
 
 declare global {
   var __waBulkRedis: RedisHandle | undefined;

@@ -44,7 +44,6 @@ export async function run(argv: string[]): Promise<number> {
     path = join(spool, 'input');
     await pipeline(process.stdin, createWriteStream(path));
   }
-  const open = (): Readable => (path === '-' ? process.stdin : createReadStream(path));
   if (path !== '-') {
     try {
       statSync(path);
@@ -52,43 +51,45 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`cannot read ${path}: no such file`);
     }
   }
-  const source = (): AsyncIterable<SourceItem> => (format === 'csv' ? readCsv(open(), csv) : readJsonl(open()));
+  const size = path === '-' ? 0 : statSync(path).size;
+  const open = (): { stream: Readable; items: AsyncIterable<SourceItem> } => {
+    const stream = path === '-' ? process.stdin : createReadStream(path);
+    return { stream, items: format === 'csv' ? readCsv(stream, csv) : readJsonl(stream) };
+  };
 
   try {
     return await withContext(async (ctx) => {
       const progress = new ProgressLine();
-      const size = path === '-' ? 0 : statSync(path).size;
-      let stream: Readable | undefined;
+      const input = open();
       const common = {
         campaign,
         ledger: ctx.ledger,
         queue: ctx.send,
-        onReject: values.json ? undefined : (r: { line: number; error: string }) => {
-          progress.update('', true);
-          process.stderr.write(`\rline ${r.line}: ${r.error}\n`);
-        },
+        onReject: values.json
+          ? undefined
+          : (r: { line: number; error: string }) => {
+              progress.update('', true);
+              process.stderr.write(`\rline ${r.line}: ${r.error}\n`);
+            },
+      };
+      if (values.strict) {
+        const check = await enqueue(input.items, { ...common, dryRun: true });
+        if (check.rejected > 0) {
+          report({ ...check, accepted: 0, duplicates: 0 }, values.json === true, true);
+          return 1;
+        }
+      }
+      const { stream, items } = values.strict ? open() : input;
+      const summary = await enqueue(items, {
+        ...common,
+        dryRun: values['dry-run'] === true,
         onProgress: (s: EnqueueSummary, lines: number) => {
-          const read = (stream as { bytesRead?: number } | undefined)?.bytesRead;
+          const read = (stream as { bytesRead?: number }).bytesRead;
           const rate = Math.round(lines / (progress.elapsedMs / 1000));
           const head = size > 0 && read !== undefined ? `${bar(read / size)} ` : '';
           progress.update(`${head}${fmt(lines)} lines  ${fmt(s.accepted)} accepted  ${fmt(s.rejected)} rejected  ${fmt(s.duplicates)} duplicates  ${fmt(rate)}/s`);
         },
-      };
-      const counted = (iterable: AsyncIterable<SourceItem>) => iterable;
-      let summary: EnqueueSummary;
-      if (values.strict) {
-        const check = await enqueue(counted(source()), { ...common, dryRun: true, onProgress: undefined });
-        if (check.rejected > 0) {
-          summary = { ...check, accepted: 0, duplicates: 0 };
-          progress.done();
-          report(summary, values.json === true, true);
-          return 1;
-        }
-      }
-      const input = path === '-' ? process.stdin : createReadStream(path);
-      stream = input;
-      const iterable = format === 'csv' ? readCsv(input, csv) : readJsonl(input);
-      summary = await enqueue(iterable, { ...common, dryRun: values['dry-run'] === true });
+      });
       progress.done();
       report(summary, values.json === true, false, values['dry-run'] === true);
       return summary.rejected > 0 ? 1 : 0;

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
+import { createLogger, type Logger } from '../../src/log.js';
+import { Ledger } from '../../src/ledger.js';
+import { deadQueue, keys, sendQueue } from '../../src/queue.js';
+import { Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
+
+export const KEY = 'test_key';
+export const SECRET = 'test_secret_value_9f3a';
+
+export function redisUrl(): string {
+  const url = process.env.REDIS_URL;
+  if (!url) throw new Error('REDIS_URL is not set: integration tests run through the jest global setup');
+  return url;
+}
+
+/** A config of its own for one test: a unique QUEUE_PREFIX, fast retries, the simulator's URL. */
+export function testConfig(overrides: ConfigInput = {}): Config {
+  return loadConfig({
+    dotEnvPath: false,
+    env: {},
+    overrides: {
+      REDIS_URL: redisUrl(),
+      QUEUE_PREFIX: `t-${randomBytes(5).toString('hex')}`,
+      ENGAGELAB_DEV_KEY: KEY,
+      ENGAGELAB_DEV_SECRET: SECRET,
+      SEND_RATE_MAX: 10_000,
+      SEND_RATE_DURATION_MS: 1000,
+      WORKER_CONCURRENCY: 20,
+      HTTP_TIMEOUT_MS: 2000,
+      RETRY_RETRIES: 1,
+      RETRY_MIN_MS: 10,
+      RETRY_MAX_MS: 20,
+      SEND_ATTEMPTS: 2,
+      SEND_BACKOFF_MS: 50,
+      WORKER_LOCK_MS: 2000,
+      LOG_LEVEL: 'silent',
+      ...overrides,
+    },
+  });
+}
+
+/** The environment a child `wa-bulk` process needs to use the same config. */
+export function envOf(config: Config): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+  for (const [k, v] of Object.entries(config)) if (v !== undefined) env[k] = String(v);
+  return env;
+}
+
+export async function startSimulator(options: Partial<SimulatorOptions> = {}): Promise<Simulator> {
+  const simulator = new Simulator({ key: KEY, secret: SECRET, seed: 42, ...options });
+  await simulator.start();
+  return simulator;
+}
+
+/** Redis handles of one test, and a cleanup that deletes every key under its prefix. */
+export function harness(config: Config) {
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
+  const send = sendQueue(config, redis);
+  const dead = deadQueue(config, redis);
+  return {
+    redis,
+    ledger,
+    send,
+    dead,
+    keys: keys(config.QUEUE_PREFIX),
+    async close() {
+      await send.obliterate({ force: true }).catch(() => {});
+      await dead.obliterate({ force: true }).catch(() => {});
+      let cursor = '0';
+      do {
+        const [next, found] = await redis.scan(cursor, 'MATCH', `${config.QUEUE_PREFIX}:*`, 'COUNT', 1000);
+        cursor = next;
+        if (found.length > 0) await redis.del(...found);
+      } while (cursor !== '0');
+      await Promise.all([send.close(), dead.close()]);
+      redis.disconnect();
+    },
+  };
+}
+export type Harness = ReturnType<typeof harness>;
+
+export function silentLogger(): Logger {
+  return createLogger({ level: 'silent', pretty: false });
+}
+
+/** Resolves when the campaign has nothing pending (polls the ledger; a campaign has no completion event). */
+export async function campaignDone(ledger: Ledger, campaign: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await ledger.campaign(campaign);
+    if (counts && counts.pending === 0) return;
+    if (Date.now() > deadline) throw new Error(`campaign ${campaign} not done after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
