@@ -28,4 +28,5 @@ export default {
     },
   ],
   testTimeout: 60_000,
+  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.cjs'],
 };
