@@ -10,6 +10,9 @@ import { SEND_QUEUE, keys, type DeadError, type DeadReason, type Keys } from './
  *   {prefix}:campaign:{id}       hash: total, sent, dead
  *   {prefix}:campaign:{id}:ids   list of request_ids, in enqueue order (export)
  *
+ * The in-flight mark and the attempts count are written by the send gate's scripts
+ * (workers/send-gate.ts) as a request's slot is granted, in the same round trip.
+ *
  * Status only moves pending → sent or pending → dead (and dead → pending on replay); a sent message is
  * never changed again. Transitions and counters change together in one Lua script.
  */
@@ -192,15 +195,6 @@ export class Ledger {
   async status(requestId: string): Promise<{ status: MessageStatus | undefined; inflight: boolean }> {
     const [status, inflight] = await this.client.hmget(this.keys.message(requestId), 'status', 'inflight');
     return { status: (status ?? undefined) as MessageStatus | undefined, inflight: inflight !== null };
-  }
-
-  /** Written just before an HTTP request leaves: a job found with this mark was possibly sent. */
-  async markInflight(requestId: string): Promise<void> {
-    await this.client
-      .multi()
-      .hset(this.keys.message(requestId), 'inflight', Date.now())
-      .hincrby(this.keys.message(requestId), 'attempts', 1)
-      .exec();
   }
 
   /** After an answer that proves the request was not accepted (a 5xx, a refused connection). */

@@ -46,7 +46,7 @@ export function keys(prefix: string) {
     /** BullMQ's own keys, needed where a script must see a job atomically with the ledger. */
     bullJob: (queue: string, id: string) => `${prefix}:${queue}:${id}`,
     bullMeta: (queue: string) => `${prefix}:${queue}:meta`,
-    limiterWindow: `${prefix}:limiter:window`,
+    limiterNext: `${prefix}:limiter:next`,
     limiterGate: `${prefix}:limiter:gate`,
     breaker: `${prefix}:breaker`,
     breakerProbe: `${prefix}:breaker:probe`,

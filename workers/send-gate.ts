@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { SEND_QUEUE, type Keys } from '../src/queue.js';
@@ -9,10 +10,12 @@ import { SEND_QUEUE, type Keys } from '../src/queue.js';
  * 1. paused: the send queue is paused (by an operator or by an auth failure): do not send;
  * 2. gated: a 429's Retry-After or an outage cool-down is running: wait, then ask again;
  * 3. half-open: after a cool-down only one probe request may go until it succeeds or fails;
- * 4. otherwise a slot in a sliding-window log (a sorted set of send times): the request gets the earliest
- *    time at which it is the only the `max`-th request of any window, so no window of `windowMs` ever
- *    holds more than `max` requests. Slots are handed out in order, so waiting requests are served FIFO
- *    with no polling.
+ * 4. otherwise the next send slot. Slots are spaced evenly (a GCRA "theoretical arrival time" kept in
+ *    one key): spacing = (windowMs + 2 × guardMs) / max. Any window of `windowMs` then holds at most
+ *    `max` requests even when each request reaches the API up to `guardMs` after its slot; a request that
+ *    is confirmed (by Redis's clock) more than ¾ guardMs late gives its slot up and takes a new one (the
+ *    last quarter is left for the trip to the API), so event-loop stalls cannot squeeze requests together. Slots are handed out in order: waiting requests are served first come, first served,
+ *    with no polling. The guard costs 2 × guardMs / windowMs of throughput (4% at the defaults).
  *
  * BullMQ's own limiter counts job starts in fixed windows and so can let up to twice the limit through
  * around a window boundary, and it does not see p-retry's retries; this gate counts requests.
@@ -35,22 +38,27 @@ if failures >= tonumber(ARGV[4]) then
     return {1, math.min(p, 250), 0, failures}
   end
 end
-local max = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local n = redis.call('ZCARD', KEYS[1])
-local at = now
-if n >= max then
-  local e = redis.call('ZRANGE', KEYS[1], n - max, n - max, 'WITHSCORES')
-  at = math.max(now, tonumber(e[2]) + window)
-end
-redis.call('ZADD', KEYS[1], at, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], window + (at - now) + 1000)
-if at == now and KEYS[6] ~= KEYS[5] then
+local spacing = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = math.max(now, tat)
+local nextAt = at + spacing
+redis.call('SET', KEYS[1], string.format('%.3f', nextAt), 'PX', math.ceil(nextAt - now) + 60000)
+if at - now < 1 and KEYS[6] ~= KEYS[5] then
   redis.call('HSET', KEYS[6], 'inflight', now)
   redis.call('HINCRBY', KEYS[6], 'attempts', 1)
 end
-return {0, at - now, probe, failures}
+return {0, string.format('%.3f', at - now), probe, failures, string.format('%.3f', at)}
+`;
+
+// After waiting for its slot: still on time (by Redis's clock)? Then mark the message in flight.
+// KEYS: msg | ARGV: slot time, tolerance
+const CONFIRM = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+if now - tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'inflight', math.floor(now))
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+return 1
 `;
 
 // KEYS: breaker, gate, probe, msg | ARGV: outcome (ok|fail), threshold, base cool-down, max cool-down, probe, clear inflight
@@ -96,13 +104,12 @@ export interface Ticket {
   probe: boolean;
   /** The breaker had failures when this slot was given (so a success must be reported). */
   failuresSeen: boolean;
-  /** The ledger's in-flight mark was set by the script. */
-  marked: boolean;
   waitedMs: number;
 }
 
 interface GateCommands {
-  waAcquire(...args: Array<string | number>): Promise<[number, number, number, number]>;
+  waAcquire(...args: Array<string | number>): Promise<[number, string, number, number, string]>;
+  waConfirm(...args: Array<string | number>): Promise<number>;
   waReport(...args: Array<string | number>): Promise<number>;
 }
 
@@ -110,10 +117,16 @@ export class SendGate {
   private readonly client: Redis & GateCommands;
   private counter = 0;
   private readonly abort = new AbortController();
-  /** Extra time added to the window, so timer and network jitter cannot squeeze two windows into one. */
+  /** How late after its slot a request may still leave (timer and event-loop jitter). */
   readonly guardMs: number;
+  /** Milliseconds between two slots. */
+  readonly spacingMs: number;
+  /** A request confirmed later than this after its slot gives the slot up (the rest of guardMs covers the trip to the API). */
+  readonly lateToleranceMs: number;
   /** Time spent waiting at the gate (429s, cool-downs), for metrics. */
   gatedWaits = 0;
+  /** Slots given up because the process woke more than guardMs late. */
+  lateWakeups = 0;
 
   constructor(
     client: Redis,
@@ -122,8 +135,12 @@ export class SendGate {
   ) {
     client.defineCommand('waAcquire', { numberOfKeys: 6, lua: ACQUIRE });
     client.defineCommand('waReport', { numberOfKeys: 4, lua: REPORT });
+    client.defineCommand('waConfirm', { numberOfKeys: 1, lua: CONFIRM });
     this.client = client as Redis & GateCommands;
-    this.guardMs = Math.max(5, Math.ceil(options.windowMs * 0.02));
+    this.guardMs = Math.max(20, Math.ceil(options.windowMs * 0.02));
+    this.spacingMs = (options.windowMs + 2 * this.guardMs) / options.max;
+    this.lateToleranceMs = (this.guardMs * 3) / 4;
+    setMaxListeners(Number.POSITIVE_INFINITY, this.abort.signal);
   }
 
   /** Stops every wait at the gate (shutdown): waiting requests get a PausedSignal('closing'). */
@@ -132,8 +149,8 @@ export class SendGate {
   }
 
   /**
-   * Waits until this request may leave. With `messageKey` the ledger's in-flight mark is set as the slot
-   * is granted (in the same script when no wait is needed).
+   * Waits until this request may leave. With `messageKey` the ledger's in-flight mark is set (and its
+   * attempts counted) in the same script that grants or confirms the slot: no extra round trip.
    */
   async acquire(messageKey?: string): Promise<Ticket> {
     const started = performance.now();
@@ -141,18 +158,31 @@ export class SendGate {
     for (;;) {
       if (this.abort.signal.aborted) throw new PausedSignal('closing');
       const member = `${this.options.id}:${++this.counter}`;
-      const [code, ms, probe, failures] = await this.client.waAcquire(
-        k.limiterWindow, k.limiterGate, k.breaker, k.breakerProbe, k.bullMeta(SEND_QUEUE), messageKey ?? k.bullMeta(SEND_QUEUE),
-        this.options.max, this.options.windowMs + this.guardMs, member, this.options.outageThreshold, this.options.probeTtlMs,
+      const [code, delay, probe, failures, slotAt] = await this.client.waAcquire(
+        k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, k.bullMeta(SEND_QUEUE), messageKey ?? k.bullMeta(SEND_QUEUE),
+        this.spacingMs.toFixed(3), this.options.windowMs, member, this.options.outageThreshold, this.options.probeTtlMs,
       );
+      const ms = Number(delay);
       if (code === 2) throw new PausedSignal('paused');
       if (code === 1) {
         this.gatedWaits++;
         await this.wait(ms);
         continue;
       }
-      if (ms > 0) await this.wait(ms);
-      return { probe: probe === 1, failuresSeen: failures > 0, marked: ms === 0 && messageKey !== undefined, waitedMs: performance.now() - started };
+      if (ms >= 1) {
+        const due = performance.now() + ms;
+        await this.wait(ms);
+        const onTime = messageKey
+          ? (await this.client.waConfirm(messageKey, slotAt, this.lateToleranceMs)) === 1
+          : performance.now() - due <= this.lateToleranceMs;
+        if (!onTime) {
+          // Woke too late: leaving now could crowd the requests of later slots. Take a new slot.
+          this.lateWakeups++;
+          if (probe === 1) await this.client.del(k.breakerProbe);
+          continue;
+        }
+      }
+      return { probe: probe === 1, failuresSeen: failures > 0, waitedMs: performance.now() - started };
     }
   }
 

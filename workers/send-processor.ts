@@ -73,7 +73,6 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     const hooks: AttemptHooks = {
       beforeAttempt: async () => {
         ticket = await gate.acquire(messageKey);
-        if (!ticket.marked) await ledger.markInflight(requestId);
         if (ticket.waitedMs > 0) stats.waited(ticket.waitedMs);
       },
       afterAttempt: async (report) => {

@@ -12,6 +12,7 @@ import { WorkerStats } from './worker-stats.js';
 
 export interface SendWorker {
   worker: Worker<SendJobData>;
+  gate: SendGate;
   /** Stop taking jobs, finish those in flight (jobs still waiting at the gate go back to the queue). */
   close(): Promise<void>;
 }
@@ -74,6 +75,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   let closing: Promise<void> | undefined;
   return {
     worker,
+    gate,
     close() {
       closing ??= (async () => {
         gate.close();

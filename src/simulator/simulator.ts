@@ -39,6 +39,8 @@ export interface SimulatorOptions {
   templates?: string[];
   /** Seeded randomness for reproducible fault patterns. */
   seed?: number;
+  /** Keep every request's arrival time (for sliding-window measurements). */
+  recordArrivals?: boolean;
 }
 
 export interface SimulatorStats {
@@ -83,10 +85,11 @@ export class Simulator {
   readonly acceptedByRequestId = new Map<string, number>();
   private readonly stats: SimulatorStats = { requests: 0, accepted: 0, duplicates: 0, byStatus: {} };
   private faults: FaultRates;
-  recordArrivals = false;
+  recordArrivals: boolean;
 
   constructor(options: SimulatorOptions) {
     this.options = { latencyMs: 0, slowMs: 60_000, retryAfterSeconds: 1, ...options };
+    this.recordArrivals = options.recordArrivals ?? false;
     this.random = rng(options.seed ?? Date.now());
     this.expectedAuth = Buffer.from(`Basic ${Buffer.from(`${options.key}:${options.secret}`).toString('base64')}`);
     this.faults = this.spreadFaults(options.failRate, options.faults);
@@ -165,6 +168,15 @@ export class Simulator {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (req.method === 'GET' && req.url?.startsWith('/_simulator/stats')) {
+      // Not part of EngageLab's API: lets a test or benchmark in another process read the counts.
+      const windowMs = Number(new URL(req.url, 'http://x').searchParams.get('window_ms') ?? 0);
+      this.reply(res, 200, {
+        ...this.getStats(),
+        ...(windowMs > 0 && { window_ms: windowMs, max_in_window: maxInSlidingWindow(this.arrivals, windowMs), first_ms: this.arrivals[0], last_ms: this.arrivals.at(-1), arrivals: this.arrivals.length }),
+      });
+      return;
+    }
     if (req.method !== 'POST' || req.url !== '/v1/messages') {
       req.resume();
       this.reply(res, 404, { code: 4001, message: `no route ${req.method} ${req.url}` });

@@ -66,7 +66,7 @@ describe('the send pipeline', () => {
     for (const type of TYPES) for (let i = 0; i < 5; i++) lines.push({ to: phone(n++), body: BODIES[type], request_id: `ok-${type}-${i}` });
     const faults = ['error1000-once', 'html503-once', 'ratelimit-once', 'always503', 'reset', 'slow', 'invalid3003'];
     for (const fault of faults) lines.push({ to: phone(n++), body: BODIES.text, request_id: `f-${fault}`, custom_args: { fault } });
-    lines.push({ to: phone(n++), body: { type: 'template', template: { name: 'no_such_template', language: 'en' } }, request_id: 'f-4001' });
+    lines.push({ to: phone(n), body: { type: 'template', template: { name: 'no_such_template', language: 'en' } }, request_id: 'f-4001' });
     const bad = [
       '{"to": "+447911123456", "body": ',
       { to: 'nobody', body: BODIES.text },

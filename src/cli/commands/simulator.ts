@@ -1,7 +1,22 @@
 import { loadConfig } from '../../config.js';
 import { createLogger } from '../../log.js';
-import { Simulator } from '../../simulator/simulator.js';
-import { intFlag, parse, rateFlag } from '../args.js';
+import { Simulator, type FaultRates } from '../../simulator/simulator.js';
+import { UsageError, intFlag, parse, rateFlag } from '../args.js';
+
+const FAULT_KINDS = ['error1000', 'html503', 'rateLimit', 'reset', 'slow'] as const;
+
+/** `--faults error1000=0.05,rateLimit=0.01`: the share of requests answered with each fault. */
+export function parseFaults(spec: string): FaultRates {
+  const faults: FaultRates = {};
+  for (const part of spec.split(',').filter(Boolean)) {
+    const [kind, rate] = part.split('=');
+    if (!FAULT_KINDS.includes(kind as (typeof FAULT_KINDS)[number])) {
+      throw new UsageError(`--faults: unknown fault "${kind}" (expected ${FAULT_KINDS.join(', ')})`);
+    }
+    faults[kind as keyof FaultRates] = rateFlag(rate, `faults ${kind}`);
+  }
+  return faults;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
@@ -16,6 +31,8 @@ export async function run(argv: string[]): Promise<number> {
       secret: { type: 'string' },
       templates: { type: 'string' },
       seed: { type: 'string' },
+      'record-arrivals': { type: 'boolean' },
+      faults: { type: 'string' },
     },
     false,
   );
@@ -30,9 +47,11 @@ export async function run(argv: string[]): Promise<number> {
     secret,
     latencyMs: intFlag(values['latency-ms'], 'latency-ms') ?? 0,
     failRate: rateFlag(values['fail-rate'], 'fail-rate') ?? 0,
+    ...(values.faults !== undefined && { faults: parseFaults(values.faults) }),
     slowMs: intFlag(values['slow-ms'], 'slow-ms') ?? 60_000,
     ...(values.templates !== undefined && { templates: values.templates.split(',').map((t) => t.trim()).filter(Boolean) }),
     ...(values.seed !== undefined && { seed: intFlag(values.seed, 'seed') }),
+    recordArrivals: values['record-arrivals'] === true,
   });
   const url = await simulator.start();
   log.info({ url, latencyMs: simulator.options.latencyMs, failRate: simulator.options.failRate }, 'EngageLab simulator listening; set ENGAGELAB_BASE_URL to this URL');

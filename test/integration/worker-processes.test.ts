@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../src/redis-server.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { KEY, SECRET, campaignDone, collect, envOf, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { BODIES, jsonl, phone } from '../fixtures/messages.js';
+
+let h: Harness | undefined;
+let sim: Simulator | undefined;
+let worker: SendWorker | undefined;
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await worker?.close();
+  await sim?.stop();
+  await h?.close();
+  worker = h = sim = undefined;
+});
+
+function campaignFile(count: number, prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wa-bulk-test-'));
+  const path = join(dir, 'campaign.jsonl');
+  writeFileSync(path, jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${prefix}-${i}` }))));
+  return path;
+}
+
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('worker processes', () => {
+  it('keeps two workers under one sliding-window limit, retries included, and uses at least 90% of it', async () => {
+    // The simulator runs in a process of its own, so the arrival times it records are not held up by jest.
+    const port = await freePort();
+    const simulator = await startCli(['simulator', '--port', String(port), '--record-arrivals', '--faults', 'error1000=0.1', '--seed', '7', '--key', KEY, '--secret', SECRET], { PATH: process.env.PATH, LOG_LEVEL: 'info' }, 'simulator listening');
+    children.push(simulator.child);
+    const api = `http://127.0.0.1:${port}`;
+    const config = testConfig({ ENGAGELAB_BASE_URL: api, SEND_RATE_MAX: 40, SEND_RATE_DURATION_MS: 1000, WORKER_CONCURRENCY: 15, RETRY_RETRIES: 2, SEND_ATTEMPTS: 3, OUTAGE_THRESHOLD: 1000, LOG_LEVEL: 'info' });
+    h = harness(config);
+    const count = 300;
+    await runCli(['enqueue', campaignFile(count, 'rl'), '--campaign', 'rl', '--json'], envOf(config));
+    const a = await startCli(['worker'], envOf(config));
+    const b = await startCli(['worker'], envOf(config));
+    children.push(a.child, b.child);
+    await campaignDone(h.ledger, 'rl', 60_000);
+
+    const stats = (await (await fetch(`${api}/_simulator/stats?window_ms=1000`)).json()) as { arrivals: number; max_in_window: number; first_ms: number; last_ms: number; duplicates: number };
+    const retries = stats.arrivals - count;
+    expect(retries).toBeGreaterThan(10);
+    expect(stats.max_in_window).toBeLessThanOrEqual(40);
+    const achievedPerWindow = ((stats.arrivals - 1) / (stats.last_ms - stats.first_ms)) * 1000;
+    expect(achievedPerWindow).toBeGreaterThanOrEqual(0.9 * 40);
+    expect(await h.ledger.campaign('rl')).toMatchObject({ sent: count, dead: 0 });
+    expect(stats.duplicates).toBe(0);
+  });
+
+  it('pauses after at most WORKER_CONCURRENCY requests on wrong credentials, then sends everything once after resume', async () => {
+    sim = await startSimulator();
+    const wrong = testConfig({ ENGAGELAB_BASE_URL: sim.url, ENGAGELAB_DEV_SECRET: 'not-the-secret', WORKER_CONCURRENCY: 5 });
+    h = harness(wrong);
+    await runCli(['enqueue', campaignFile(50, 'auth'), '--campaign', 'auth', '--json'], envOf(wrong));
+    worker = await startSendWorker(wrong, silentLogger());
+    await until(() => h?.send.isPaused() ?? false);
+    await until(async () => (await h?.send.getActiveCount()) === 0);
+    expect(sim.getStats().requests).toBeLessThanOrEqual(5);
+    expect(sim.getStats().accepted).toBe(0);
+
+    const status = JSON.parse((await runCli(['status', '--campaign', 'auth', '--json'], envOf(wrong))).stdout);
+    expect(status).toMatchObject({ paused: true, pause_reason: expect.stringMatching(/^auth: EngageLab 2001 /), dead: 0, campaign: { total: 50, sent: 0, dead: 0, pending: 50 } });
+    const waiting = await h.send.getJobs(['wait']);
+    expect(waiting).toHaveLength(50);
+    expect(waiting.every((job) => job.attemptsMade === 0)).toBe(true);
+
+    await worker.close();
+    const right = { ...wrong, ENGAGELAB_DEV_SECRET: testConfig().ENGAGELAB_DEV_SECRET };
+    worker = await startSendWorker(right, silentLogger());
+    expect((await runCli(['resume'], envOf(right))).code).toBe(0);
+    await campaignDone(h.ledger, 'auth');
+    expect(await h.ledger.campaign('auth')).toMatchObject({ sent: 50, dead: 0 });
+    expect(sim.getStats().accepted).toBe(50);
+    expect(sim.getStats().duplicates).toBe(0);
+  });
+
+  it('finishes a campaign after a worker is killed with SIGKILL: nothing lost, nothing accepted twice', async () => {
+    sim = await startSimulator({ latencyMs: 100 });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: 20, LOG_LEVEL: 'info' });
+    h = harness(config);
+    const count = 300;
+    await runCli(['enqueue', campaignFile(count, 'kill'), '--campaign', 'kill', '--json'], envOf(config));
+    const first = await startCli(['worker'], envOf(config));
+    children.push(first.child);
+    await until(() => (sim?.getStats().accepted ?? 0) >= 80);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const inFlight = await h.send.getActiveCount();
+    expect(inFlight).toBeLessThanOrEqual(20);
+
+    const second = await startCli(['worker'], envOf(config));
+    children.push(second.child);
+    await campaignDone(h.ledger, 'kill', 60_000);
+
+    const records = await collect(h.ledger.export('kill'));
+    expect(records).toHaveLength(count);
+    const unknown = records.filter((r) => r.status === 'dead');
+    expect(unknown.every((r) => r.error?.reason === 'unknown_outcome')).toBe(true);
+    expect(unknown.length).toBeLessThanOrEqual(inFlight);
+    expect(records.filter((r) => r.status === 'sent')).toHaveLength(count - unknown.length);
+    expect(sim.getStats().duplicates).toBe(0);
+    // Every message EngageLab accepted is in the ledger as sent, or as unknown_outcome (its answer was lost).
+    const sentIds = new Set(records.filter((r) => r.status === 'sent').map((r) => r.request_id));
+    const unknownIds = new Set(unknown.map((r) => r.request_id));
+    for (const id of sim.acceptedByRequestId.keys()) expect(sentIds.has(id) || unknownIds.has(id)).toBe(true);
+  });
+
+  it('on SIGTERM finishes the sends in flight and exits 0 with nothing lost', async () => {
+    sim = await startSimulator({ latencyMs: 200 });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: 10, LOG_LEVEL: 'info' });
+    h = harness(config);
+    await runCli(['enqueue', campaignFile(100, 'term'), '--campaign', 'term', '--json'], envOf(config));
+    const w = await startCli(['worker'], envOf(config));
+    children.push(w.child);
+    await until(() => (sim?.getStats().requests ?? 0) >= 15);
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    expect(w.output()).toContain('worker stopped');
+    const counts = await h.ledger.campaign('term');
+    expect(counts?.dead).toBe(0);
+    expect(counts?.sent).toBe(sim.getStats().accepted);
+    expect(await h.send.getActiveCount()).toBe(0);
+    expect((await h.send.getWaitingCount()) + (counts?.sent ?? 0)).toBe(100);
+  });
+});
