@@ -122,7 +122,8 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   );
   input.on('error', (error) => parser.destroy(error));
   for await (const entry of parser as AsyncIterable<{ record: Row; info: { lines: number } }>) {
-    while (skipped.length > 0) yield skipped.shift() as SourceItem;
+    // The parser can run ahead of us: report unreadable records in line order.
+    while (skipped.length > 0 && (skipped[0] as SourceItem).line < entry.info.lines) yield skipped.shift() as SourceItem;
     yield { line: entry.info.lines, value: rowToMessage(entry.record, options) };
   }
   while (skipped.length > 0) yield skipped.shift() as SourceItem;

@@ -1,0 +1,90 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, parseDotEnv, requireCredentials } from '../../src/config.js';
+
+const load = (env: Record<string, string>, overrides = {}) => loadConfig({ env, overrides, dotEnvPath: false });
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    expect(load({})).toMatchObject({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: 'wa-bulk',
+      ENGAGELAB_BASE_URL: 'https://wa.api.engagelab.cc',
+      SEND_RATE_MAX: 80,
+      SEND_RATE_DURATION_MS: 1000,
+      WORKER_CONCURRENCY: 100,
+      HTTP_TIMEOUT_MS: 15000,
+      RETRY_RETRIES: 3,
+      RETRY_MIN_MS: 500,
+      RETRY_MAX_MS: 5000,
+      SEND_ATTEMPTS: 5,
+      SEND_BACKOFF_MS: 30000,
+      AMBIGUOUS_OUTCOME: 'dead-letter',
+      RESULT_TTL_DAYS: 30,
+      DASHBOARD_HOST: '127.0.0.1',
+      DASHBOARD_PORT: 3000,
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('is frozen', () => {
+    const config = load({});
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads numbers from the environment, and explicit options win', () => {
+    expect(load({ SEND_RATE_MAX: '250' }).SEND_RATE_MAX).toBe(250);
+    expect(load({ SEND_RATE_MAX: '250' }, { SEND_RATE_MAX: 40 }).SEND_RATE_MAX).toBe(40);
+  });
+
+  it('treats an empty string as unset', () => {
+    const config = load({ SEND_RATE_MAX: '', WA_FROM: '' });
+    expect(config.SEND_RATE_MAX).toBe(80);
+    expect(config.WA_FROM).toBeUndefined();
+  });
+
+  it.each([
+    ['SEND_RATE_MAX', 'fast', 'SEND_RATE_MAX: expected an integer between 1 and 100000, got "fast"'],
+    ['WORKER_CONCURRENCY', '0', 'WORKER_CONCURRENCY: expected an integer between 1 and 10000, got "0"'],
+    ['AMBIGUOUS_OUTCOME', 'maybe', 'AMBIGUOUS_OUTCOME: expected "dead-letter" or "resend", got "maybe"'],
+    ['REDIS_URL', 'localhost:6379', 'REDIS_URL: expected a URL starting with redis:// or rediss://'],
+    ['ENGAGELAB_BASE_URL', 'ftp://x', 'ENGAGELAB_BASE_URL: expected a URL starting with http:// or https://, got "ftp://x"'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
+  ])('stops on a wrong %s with one line naming it', (name, value, message) => {
+    expect(() => load({ [name]: value })).toThrow(new ConfigError(name, message.slice(name.length + 2)));
+    expect(message).not.toContain('\n');
+  });
+
+  it('never echoes a secret back', () => {
+    let error: unknown;
+    try {
+      load({ CALLBACK_TOKEN: 'short-secret' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/^CALLBACK_TOKEN: /);
+    expect((error as Error).message).not.toContain('short-secret');
+  });
+
+  it('checks bounds that depend on each other', () => {
+    expect(() => load({ RETRY_MIN_MS: '6000' })).toThrow('RETRY_MIN_MS: expected at most RETRY_MAX_MS (5000)');
+  });
+
+  it('reads .env, with the environment winning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-bulk-env-'));
+    const path = join(dir, '.env');
+    writeFileSync(path, '# comment\nSEND_RATE_MAX=120\nexport WA_FROM="+8613800138000"\nLOG_LEVEL=debug # inline\n');
+    const config = loadConfig({ env: { LOG_LEVEL: 'warn' }, dotEnvPath: path });
+    expect(config).toMatchObject({ SEND_RATE_MAX: 120, WA_FROM: '+8613800138000', LOG_LEVEL: 'warn' });
+    expect(parseDotEnv("A='x y'\nB=1 # c\n")).toEqual({ A: 'x y', B: '1' });
+  });
+
+  it('names the missing credential the worker needs', () => {
+    expect(() => requireCredentials(load({}))).toThrow('ENGAGELAB_DEV_KEY: required by the worker');
+    expect(() => requireCredentials(load({ ENGAGELAB_DEV_KEY: 'k' }))).toThrow('ENGAGELAB_DEV_SECRET: required by the worker');
+    expect(requireCredentials(load({ ENGAGELAB_DEV_KEY: 'k', ENGAGELAB_DEV_SECRET: 's' }))).toEqual({ key: 'k', secret: 's' });
+  });
+});
