@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Readable } from 'node:stream';
+import { enqueue } from '../../producers/enqueue.js';
+import { readJsonl } from '../../producers/jsonl-reader.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { campaignDone, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { BODIES, jsonl, phone } from '../fixtures/messages.js';
+
+let h: Harness | undefined;
+let sim: Simulator | undefined;
+let worker: SendWorker | undefined;
+afterEach(async () => {
+  await worker?.close();
+  await sim?.stop();
+  await h?.close();
+  worker = h = sim = undefined;
+});
+
+async function enqueueTexts(harnessed: Harness, campaign: string, count: number) {
+  const lines = jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${campaign}-${i}` })));
+  return enqueue(readJsonl(Readable.from([lines])), { campaign, ledger: harnessed.ledger, queue: harnessed.send });
+}
+
+describe('send policies', () => {
+  it('rides out a provider outage without spending attempts: nothing dead, everything sent once, few requests', async () => {
+    sim = await startSimulator();
+    let outage = true;
+    let requestsDuringOutage = 0;
+    sim.setOverride(() => {
+      if (!outage) return undefined;
+      requestsDuringOutage++;
+      return 'html503';
+    });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      SEND_ATTEMPTS: 2,
+      RETRY_RETRIES: 1,
+      WORKER_CONCURRENCY: 20,
+      OUTAGE_THRESHOLD: 10,
+      OUTAGE_COOLDOWN_MS: 200,
+      OUTAGE_COOLDOWN_MAX_MS: 1000,
+    });
+    h = harness(config);
+    await enqueueTexts(h, 'outage', 300);
+    worker = await startSendWorker(config, silentLogger());
+    await new Promise((r) => setTimeout(r, 3000));
+    outage = false;
+    await campaignDone(h.ledger, 'outage');
+
+    expect(await h.ledger.campaign('outage')).toMatchObject({ total: 300, sent: 300, dead: 0 });
+    expect(sim.getStats().duplicates).toBe(0);
+    // Without the breaker every message would make SEND_ATTEMPTS × (RETRY_RETRIES + 1) = 4 requests.
+    expect(requestsDuringOutage).toBeLessThan(100);
+    expect(Number(await h.redis.hget(h.keys.breaker, 'opened'))).toBeGreaterThanOrEqual(2);
+  });
+
+  it('makes every worker wait out a 429 without spending an attempt', async () => {
+    sim = await startSimulator({ retryAfterSeconds: 1, recordArrivals: true });
+    let limited = 0;
+    sim.setOverride((body) => (body?.request_id === 'slow-0' && limited++ < 1 ? 'rateLimit' : undefined));
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, SEND_ATTEMPTS: 1, RETRY_RETRIES: 0, WORKER_CONCURRENCY: 1, SEND_RATE_MAX: 50 });
+    h = harness(config);
+    await enqueueTexts(h, 'slow', 5);
+    worker = await startSendWorker(config, silentLogger());
+    await campaignDone(h.ledger, 'slow');
+
+    expect(await h.ledger.campaign('slow')).toMatchObject({ sent: 5, dead: 0 });
+    expect(await h.ledger.get('slow-0')).toMatchObject({ status: 'sent', attempts: 2 });
+    const [first, second] = sim.arrivals;
+    expect((second as number) - (first as number)).toBeGreaterThanOrEqual(900);
+  });
+
+  it('with AMBIGUOUS_OUTCOME=resend sends a timed-out message again instead of dead-lettering it', async () => {
+    sim = await startSimulator({ slowMs: 1500 });
+    let slow = 0;
+    sim.setOverride((body) => (body?.request_id === 'amb-0' && slow++ < 1 ? 'slow' : undefined));
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, HTTP_TIMEOUT_MS: 300, AMBIGUOUS_OUTCOME: 'resend' });
+    h = harness(config);
+    await enqueueTexts(h, 'amb', 3);
+    worker = await startSendWorker(config, silentLogger());
+    await campaignDone(h.ledger, 'amb');
+    expect(await h.ledger.campaign('amb')).toMatchObject({ sent: 3, dead: 0 });
+    // EngageLab accepted it twice: that is the price of "resend", and why it is not the default.
+    expect(sim.acceptedByRequestId.get('amb-0')).toBe(2);
+  });
+});
