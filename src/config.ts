@@ -3,7 +3,8 @@ import { z } from 'zod';
 
 /**
  * The one place that reads the environment. Every other module receives a `Config`.
- * Precedence: explicit option > environment (and `.env`) > default. An empty string means "unset".
+ * Precedence: explicit option > environment > `.env` > a command's own defaults > the schema's default.
+ * An empty string means "unset".
  */
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -106,6 +107,8 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Path of a `.env` file to read when present; `false` to skip. */
   dotEnvPath?: string | false;
+  /** Defaults of a particular command (the demo's); the environment still wins over them. */
+  defaults?: ConfigInput;
 }
 
 export function loadConfig(options: LoadConfigOptions = {}): Config {
@@ -115,7 +118,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(configSchema.shape)) {
     const explicit = options.overrides?.[key as keyof ConfigInput];
-    const candidates = [explicit, env[key], fromFile[key]];
+    const candidates = [explicit, env[key], fromFile[key], options.defaults?.[key as keyof ConfigInput]];
     const value = candidates.find((v) => v !== undefined && v !== '');
     if (value !== undefined) raw[key] = typeof value === 'string' ? value.trim() : value;
   }

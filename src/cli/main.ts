@@ -12,6 +12,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   dlq: { summary: 'list, replay or purge dead letters', load: () => import('./commands/dlq.js') },
   pause: { summary: 'stop sending for all workers', load: () => import('./commands/pause.js') },
   resume: { summary: 'restart sending for all workers', load: () => import('./commands/pause.js') },
+  dashboard: { summary: 'Bull Board, /metrics, /healthz and the HTTP API', load: () => import('./commands/dashboard.js') },
+  demo: { summary: 'everything on this machine, on a sample campaign, with no account', load: () => import('./commands/demo.js') },
   simulator: { summary: 'a local EngageLab stand-in', load: () => import('./commands/simulator.js') },
 };
 

@@ -1,0 +1,21 @@
+import { loadConfig } from '../../config.js';
+import { startDashboard } from '../../http/dashboard.js';
+import { DashboardConfigError } from '../../http/server.js';
+import { createLogger } from '../../log.js';
+import { UsageError, parse } from '../args.js';
+
+export async function run(argv: string[]): Promise<number> {
+  parse(argv, {}, false);
+  const config = loadConfig();
+  const log = createLogger({ level: config.LOG_LEVEL, name: 'dashboard' });
+  const dashboard = await startDashboard(config, log).catch((error: unknown) => {
+    throw error instanceof DashboardConfigError ? new UsageError(error.message) : error;
+  });
+  process.stderr.write(`dashboard: ${dashboard.url}/queues   metrics: ${dashboard.url}/metrics\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await dashboard.close();
+  return 0;
+}

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { enqueue } from '../../../producers/enqueue.js';
+import { readJsonl } from '../../../producers/jsonl-reader.js';
+import { startSendWorker } from '../../../workers/send-worker.js';
+import { loadConfig } from '../../config.js';
+import { deadLetters } from '../../dead-letters.js';
+import { startDashboard } from '../../http/dashboard.js';
+import { createLogger } from '../../log.js';
+import { packageRoot } from '../../paths.js';
+import { freePort, ensureRedis } from '../../redis-server.js';
+import { Simulator } from '../../simulator/simulator.js';
+import { parse } from '../args.js';
+import { openContext } from '../context.js';
+import { ProgressLine, bar, fmt } from '../progress.js';
+
+/** Templates the demo's simulator knows; the sample campaign also uses one it does not (→ 4001). */
+const DEMO_TEMPLATES = ['order_update', 'login_code', 'appointment_reminder'];
+
+/**
+ * Everything on this machine with no account: Redis (REDIS_URL or a private redis-server), the
+ * simulator with a few injected faults, a worker and the dashboard, on the sample campaign in examples/.
+ */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { exit: { type: 'boolean' }, file: { type: 'string' }, 'fail-rate': { type: 'string' } }, false);
+  const base = loadConfig();
+  const redis = await ensureRedis(base.REDIS_URL);
+  if (redis.private) process.stderr.write(`no Redis at ${base.REDIS_URL}: started a private redis-server at ${redis.url}\n`);
+
+  const key = `demo_${randomBytes(4).toString('hex')}`;
+  const secret = randomBytes(16).toString('hex');
+  const simulator = new Simulator({ key, secret, latencyMs: 20, failRate: Number(values['fail-rate'] ?? 0.02), slowMs: 4000, templates: DEMO_TEMPLATES });
+  const apiUrl = await simulator.start();
+  const dashboardPort = base.DASHBOARD_PORT === 3000 ? await freePort() : base.DASHBOARD_PORT;
+  const config = loadConfig({
+    overrides: { REDIS_URL: redis.url, ENGAGELAB_BASE_URL: apiUrl, ENGAGELAB_DEV_KEY: key, ENGAGELAB_DEV_SECRET: secret },
+    // Short timeouts and backoffs so that the faults resolve within the demo; the environment still wins.
+    defaults: { QUEUE_PREFIX: 'wa-bulk-demo', SEND_RATE_MAX: 200, HTTP_TIMEOUT_MS: 2000, SEND_ATTEMPTS: 3, SEND_BACKOFF_MS: 500, RETRY_MIN_MS: 100, RETRY_MAX_MS: 500, WORKER_CONCURRENCY: 50, DASHBOARD_PORT: dashboardPort, LOG_LEVEL: 'error' },
+  });
+  const log = createLogger({ level: config.LOG_LEVEL, name: 'demo' });
+  const worker = await startSendWorker(config, log);
+  const dashboard = await startDashboard(config, log);
+  const ctx = await openContext(config);
+
+  const campaign = `demo-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
+  const file = values.file ?? join(packageRoot(), 'examples', 'demo-campaign.jsonl');
+  const started = performance.now();
+  const summary = await enqueue(readJsonl(createReadStream(file)), { campaign, ledger: ctx.ledger, queue: ctx.send });
+  process.stdout.write(`campaign ${campaign}: ${fmt(summary.accepted)} messages enqueued from ${file}\n`);
+  for (const reject of summary.rejects) process.stdout.write(`  line ${reject.line} rejected: ${reject.error}\n`);
+  process.stdout.write(`sending through the simulator at ${apiUrl} (faults injected: ${(simulator.options.failRate ?? 0) * 100}% of requests)\n`);
+
+  const progress = new ProgressLine(process.stderr);
+  let counts = await ctx.ledger.campaign(campaign);
+  while (counts && counts.pending > 0) {
+    progress.update(`${bar((counts.sent + counts.dead) / counts.total)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead  ${fmt(counts.pending)} pending`);
+    await sleep(200);
+    counts = await ctx.ledger.campaign(campaign);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  progress.done(counts ? `${bar(1)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead` : undefined);
+
+  const deadByCode = new Map<string, number>();
+  for await (const job of deadLetters(ctx.dead, { campaign })) {
+    const label = `${job.data.error.code ?? job.data.error.http_status ?? 'no answer'} ${job.data.error.reason}`;
+    deadByCode.set(label, (deadByCode.get(label) ?? 0) + 1);
+  }
+  const sim = simulator.getStats();
+  process.stdout.write(
+    [
+      '',
+      `summary of ${campaign}`,
+      `  sent          ${fmt(counts?.sent ?? 0)} (each accepted once by the API: ${sim.duplicates === 0 ? 'yes' : `no, ${sim.duplicates} twice`})`,
+      `  dead          ${fmt(counts?.dead ?? 0)}${[...deadByCode].map(([label, n]) => `\n    ${label.padEnd(22)} ${n}`).join('')}`,
+      `  rejected      ${fmt(summary.rejected)} lines`,
+      `  HTTP requests ${fmt(sim.requests)} (retries included)`,
+      `  time          ${seconds.toFixed(1)} s, ${Math.round((counts?.sent ?? 0) / seconds)} messages/s (limit ${config.SEND_RATE_MAX} per ${config.SEND_RATE_DURATION_MS} ms)`,
+      '',
+    ].join('\n'),
+  );
+
+  if (!values.exit) {
+    process.stdout.write(
+      [
+        `dashboard: ${dashboard.url}/queues    metrics: ${dashboard.url}/metrics`,
+        `try:       REDIS_URL=${redis.url} QUEUE_PREFIX=${config.QUEUE_PREFIX} node ${join(packageRoot(), 'dist/src/cli/main.js')} status --campaign ${campaign}`,
+        'serving the dashboard; Ctrl-C to stop',
+        '',
+      ].join('\n'),
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+  }
+  await worker.close();
+  await dashboard.close();
+  await ctx.close();
+  await simulator.stop();
+  await redis.stop();
+  return counts && counts.pending === 0 ? 0 : 1;
+}

@@ -1,0 +1,99 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { LATENCY_BUCKETS_S } from '../../workers/worker-stats.js';
+import type { DeadJobData, Keys, SendJobData } from '../queue.js';
+
+/**
+ * GET /metrics: the whole fleet's figures. Workers add their counters to one Redis hash
+ * ({prefix}:metrics, see workers/worker-stats.ts); this registry reads it, the queues and the pause and
+ * breaker state at scrape time, next to prom-client's default process metrics of the dashboard itself.
+ * Nothing here carries a secret, a phone number or a message body.
+ */
+
+/** prom-client's value shape; `metricName` names histogram series (_bucket, _sum, _count). */
+type Values = Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>;
+
+/** A metric whose values are read from Redis at scrape time. */
+class ExternalMetric {
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge' | 'histogram',
+    private readonly read: () => Promise<Values>,
+  ) {}
+  readonly aggregator = 'sum' as const;
+  async get() {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: await this.read() };
+  }
+  reset(): void {}
+}
+
+export interface MetricsSources {
+  redis: Redis;
+  keys: Keys;
+  send: Queue<SendJobData>;
+  dead: Queue<DeadJobData>;
+}
+
+export function createMetrics(src: MetricsSources): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'wa_bulk_dashboard_' });
+  const statsKey = `${src.keys.prefix}:metrics`;
+  let snapshot: Promise<Record<string, string>> | undefined;
+  // One HGETALL per scrape, shared by every metric below.
+  const stats = () => (snapshot ??= src.redis.hgetall(statsKey).finally(() => setImmediate(() => (snapshot = undefined))));
+  const num = (value: string | undefined) => Number(value ?? 0);
+  const counter = (name: string, help: string, field: string) =>
+    new ExternalMetric(name, help, 'counter', async () => [{ value: num((await stats())[field]), labels: {} }]);
+
+  const metrics = [
+    counter('wa_bulk_messages_sent_total', 'Messages EngageLab accepted (HTTP 200 with a message_id).', 'sent'),
+    new ExternalMetric('wa_bulk_messages_dead_total', 'Messages dead-lettered, by EngageLab error code ("none" for timeouts and lost connections).', 'counter', async () =>
+      Object.entries(await stats())
+        .filter(([field]) => field.startsWith('dead:'))
+        .map(([field, value]) => ({ value: Number(value), labels: { code: field.slice(5) } })),
+    ),
+    counter('wa_bulk_retries_total', 'HTTP requests that failed transiently and were retried (p-retry or BullMQ).', 'retries'),
+    counter('wa_bulk_rate_limited_total', 'Answers 429 from EngageLab; every worker then waits out Retry-After.', 'rate_limited'),
+    counter('wa_bulk_limiter_waits_total', 'Requests that waited for a send slot of the global rate limit.', 'limiter_waits'),
+    new ExternalMetric('wa_bulk_limiter_wait_seconds_total', 'Time requests spent waiting for a send slot.', 'counter', async () => [
+      { value: num((await stats()).limiter_wait_ms) / 1000, labels: {} },
+    ]),
+    new ExternalMetric('wa_bulk_http_responses_total', 'HTTP answers from EngageLab by status ("error" when there was none).', 'counter', async () =>
+      Object.entries(await stats())
+        .filter(([field]) => field.startsWith('http:'))
+        .map(([field, value]) => ({ value: Number(value), labels: { status: field.slice(5) } })),
+    ),
+    new ExternalMetric('wa_bulk_http_request_duration_seconds', 'Duration of HTTP requests to EngageLab.', 'histogram', async () => {
+      const s = await stats();
+      const values: Values = LATENCY_BUCKETS_S.map((le) => ({ metricName: 'wa_bulk_http_request_duration_seconds_bucket', value: num(s[`latency_le:${le}`]), labels: { le } }));
+      values.push({ metricName: 'wa_bulk_http_request_duration_seconds_bucket', value: num(s.latency_count), labels: { le: '+Inf' } });
+      values.push({ metricName: 'wa_bulk_http_request_duration_seconds_sum', value: num(s.latency_sum_ms) / 1000, labels: {} });
+      values.push({ metricName: 'wa_bulk_http_request_duration_seconds_count', value: num(s.latency_count), labels: {} });
+      return values;
+    }),
+    new ExternalMetric('wa_bulk_queue_jobs', 'Jobs in the send queue by state, and dead letters waiting for an operator.', 'gauge', async () => {
+      const counts = await src.send.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+      const dead = await src.dead.getJobCountByTypes('waiting');
+      return [
+        { value: (counts.waiting ?? 0) + (counts.prioritized ?? 0), labels: { queue: 'send', state: 'waiting' } },
+        { value: counts.active ?? 0, labels: { queue: 'send', state: 'active' } },
+        { value: counts.delayed ?? 0, labels: { queue: 'send', state: 'delayed' } },
+        { value: counts.failed ?? 0, labels: { queue: 'send', state: 'failed' } },
+        { value: dead, labels: { queue: 'dead', state: 'waiting' } },
+      ];
+    }),
+    new ExternalMetric('wa_bulk_paused', '1 while sending is paused (by an operator, an auth failure or a safety stop).', 'gauge', async () => [
+      { value: (await src.send.isPaused()) ? 1 : 0, labels: {} },
+    ]),
+    new ExternalMetric('wa_bulk_held_back_seconds', 'Time left before sends resume after a 429 or during an outage cool-down.', 'gauge', async () => [
+      { value: Math.max(0, await src.redis.pttl(src.keys.limiterGate)) / 1000, labels: {} },
+    ]),
+    new ExternalMetric('wa_bulk_outages_total', 'Times the outage breaker stopped sending for a cool-down.', 'counter', async () => [
+      { value: Number((await src.redis.hget(src.keys.breaker, 'opened')) ?? 0), labels: {} },
+    ]),
+  ];
+  for (const metric of metrics) registry.registerMetric(metric as never);
+  return registry;
+}
