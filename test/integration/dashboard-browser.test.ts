@@ -1,0 +1,79 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { deadLetter } from '../../src/dead-letters.js';
+import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import { BODIES } from '../fixtures/messages.js';
+import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+
+/** A real browser (Debian's Chromium, driven by playwright-core) against the real dashboard. */
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const PASSWORD = 'browser-test-password';
+
+let browser: Browser;
+let h: Harness | undefined;
+let dashboard: Dashboard | undefined;
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+});
+afterEach(async () => {
+  await dashboard?.close();
+  await h?.close();
+  dashboard = h = undefined;
+});
+
+describe('the dashboard in a browser', () => {
+  it('shows both queues with the job counts the test enqueued, and refuses a visitor without credentials', async () => {
+    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
+    h = harness(config);
+    for (let i = 0; i < 7; i++) {
+      await h.send.add('send', { request_id: `b-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } }, { jobId: `b-${i}` });
+    }
+    for (let i = 0; i < 3; i++) {
+      await deadLetter(h.dead, h.ledger, { request_id: `d-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } }, { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' }, 1);
+    }
+    dashboard = await startDashboard(config, silentLogger());
+
+    const anonymous = await browser.newContext();
+    // Chromium turns a 401 page without credentials into a navigation error; its request API shows the status.
+    const navigation = await (await anonymous.newPage()).goto(`${dashboard.url}/queues`).then(
+      (r) => `HTTP ${r?.status()}`,
+      (e: Error) => e.message,
+    );
+    expect(navigation).toMatch(/ERR_INVALID_AUTH_CREDENTIALS|HTTP 401/);
+    expect((await anonymous.request.get(`${dashboard.url}/queues`)).status()).toBe(401);
+    expect((await anonymous.request.get(`${dashboard.url}/queues/api/queues`)).status()).toBe(401);
+    await anonymous.close();
+
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    const response = await page.goto(`${dashboard.url}/queues`);
+    expect(response?.status()).toBe(200);
+    await page.waitForFunction(() => !document.body.innerText.includes('Loading') && /\d/.test(document.body.innerText), undefined, { timeout: 15_000 });
+    const text = await page.locator('body').innerText();
+    expect(text).toMatch(/send/);
+    expect(text).toMatch(/dead/);
+
+    // The counts the UI shows come from its API; check the page's own data and what it renders.
+    const api = await page.evaluate(async () => (await fetch('/queues/api/queues')).json());
+    const queues = (api as { queues: Array<{ name: string; counts: Record<string, number> }> }).queues;
+    expect(queues.find((q) => q.name === 'send')?.counts.waiting).toBe(7);
+    expect(queues.find((q) => q.name === 'dead')?.counts.waiting).toBe(3);
+    expect(text).toMatch(/\b7 Jobs\b/);
+    expect(text).toMatch(/\b3 Jobs\b/);
+
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
+    await context.close();
+  });
+});
