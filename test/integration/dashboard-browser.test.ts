@@ -59,7 +59,7 @@ describe('the dashboard in a browser', () => {
     const page = await context.newPage();
     const response = await page.goto(`${dashboard.url}/queues`);
     expect(response?.status()).toBe(200);
-    await page.waitForFunction(() => !document.body.innerText.includes('Loading') && /\d/.test(document.body.innerText), undefined, { timeout: 15_000 });
+    await page.waitForFunction("!document.body.innerText.includes('Loading') && /\\d/.test(document.body.innerText)", undefined, { timeout: 15_000 });
     const text = await page.locator('body').innerText();
     expect(text).toMatch(/send/);
     expect(text).toMatch(/dead/);

@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../../src/redis-server.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { KEY, SECRET, campaignDone, envOf, harness, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { BODIES, jsonl } from '../fixtures/messages.js';
+
+const PASSWORD = 'dashboard-pass-5b1e7c';
+let h: Harness | undefined;
+let sim: Simulator | undefined;
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await sim?.stop();
+  await h?.close();
+  h = sim = undefined;
+});
+
+describe('logs', () => {
+  it('never contain the API secret or the dashboard password, and mask phone numbers', async () => {
+    sim = await startSimulator({ templates: ['order_update'], faults: { error1000: 0.2 } });
+    const port = await freePort();
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, LOG_LEVEL: 'debug', DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_PORT: port });
+    h = harness(config);
+    const env = envOf(config);
+    const numbers = ['447911555001', '447911555002', '447911555003'];
+    const dir = mkdtempSync(join(tmpdir(), 'wa-bulk-logs-'));
+    const file = join(dir, 'c.jsonl');
+    writeFileSync(
+      file,
+      jsonl([
+        { to: `+${numbers[0]}`, body: BODIES.text },
+        { to: `+${numbers[1]}`, body: { type: 'template', template: { name: 'unknown_template', language: 'en' } } },
+        { to: `00${numbers[2]}`, body: BODIES.image },
+        { to: 'not-a-phone', body: BODIES.text },
+      ]),
+    );
+
+    const enqueued = await runCli(['enqueue', file, '--campaign', 'logs'], env);
+    const worker = await startCli(['worker'], env);
+    const dashboard = await startCli(['dashboard'], env, 'dashboard listening');
+    children.push(worker.child, dashboard.child);
+    await campaignDone(h.ledger, 'logs');
+    const url = `http://127.0.0.1:${port}`;
+    await fetch(`${url}/queues`, { headers: { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}x`).toString('base64')}` } });
+    await fetch(`${url}/api/messages/nothing`, { headers: { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` } });
+    const status = await runCli(['status', '--campaign', 'logs'], env);
+    const wrongConfig = await runCli(['status'], { ...env, SEND_RATE_MAX: 'many', CALLBACK_TOKEN: `${PASSWORD}!` });
+    worker.child.kill('SIGTERM');
+    dashboard.child.kill('SIGTERM');
+    await Promise.all([worker.exited, dashboard.exited]);
+
+    const logs = [enqueued.stdout, enqueued.stderr, worker.output(), dashboard.output(), status.stdout, status.stderr, wrongConfig.stderr].join('\n');
+    expect(worker.output()).toContain('dead letter: template unknown_template (en) does not exist');
+    expect(worker.output()).toContain('4479******02');
+    expect(wrongConfig.stderr).toMatch(/^wa-bulk: /);
+    for (const secret of [SECRET, PASSWORD, Buffer.from(`${KEY}:${SECRET}`).toString('base64')]) expect(logs).not.toContain(secret);
+    for (const number of numbers) expect(logs).not.toContain(number);
+  });
+});
