@@ -1,15 +1,19 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+type Options = Record<string, { type: 'string' | 'boolean' }>;
+export interface Parsed<O extends Options> {
+  values: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string };
+  positionals: string[];
+}
 
 /** node:util parseArgs with errors that say which flag is wrong, as a UsageError. */
-export function parse<O extends Options>(argv: string[], options: O, allowPositionals = true) {
+export function parse<O extends Options>(argv: string[], options: O, allowPositionals = true): Parsed<O> {
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true });
+    return parseArgs({ args: argv, options, allowPositionals, strict: true }) as unknown as Parsed<O>;
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }

@@ -1,0 +1,43 @@
+/**
+ * wa-bulk as a library: validate and enqueue messages from your own code, read results, run a worker.
+ *
+ *   import { loadConfig, createProducer } from 'wa-bulk';
+ *   const producer = await createProducer(loadConfig());
+ *   const summary = await producer.enqueue('spring', [{ to: '+447911123456', body: { type: 'text', text: { body: 'Hi' } } }]);
+ *   await producer.close();
+ */
+import { enqueue, type EnqueueSummary } from '../producers/enqueue.js';
+import { itemsOfArray } from '../producers/jsonl-reader.js';
+import { openContext } from './cli/context.js';
+import type { Config } from './config.js';
+import type { CampaignCounts, MessageRecord } from './ledger.js';
+import { CAMPAIGN_ID } from './messages/request-id.js';
+
+export { loadConfig, ConfigError, type Config } from './config.js';
+export { validateMessage, validateJson } from './messages/validate.js';
+export type { Message, MessageInput } from './messages/schema.js';
+export { startSendWorker, type SendWorker } from '../workers/send-worker.js';
+export { Simulator, type SimulatorOptions } from './simulator/simulator.js';
+export { createLogger } from './log.js';
+export type { EnqueueSummary, MessageRecord, CampaignCounts };
+
+export interface Producer {
+  /** Validates and enqueues; items are numbered from 1 in the rejects. */
+  enqueue(campaign: string, messages: unknown[]): Promise<EnqueueSummary>;
+  result(requestId: string): Promise<MessageRecord | undefined>;
+  campaign(id: string): Promise<CampaignCounts | undefined>;
+  close(): Promise<void>;
+}
+
+export async function createProducer(config: Config): Promise<Producer> {
+  const ctx = await openContext(config);
+  return {
+    async enqueue(campaign, messages) {
+      if (!CAMPAIGN_ID.test(campaign)) throw new TypeError('campaign: expected 1-64 letters, digits, "_" or "-"');
+      return enqueue(itemsOfArray(messages), { campaign, ledger: ctx.ledger, queue: ctx.send });
+    },
+    result: (requestId) => ctx.ledger.get(requestId),
+    campaign: (id) => ctx.ledger.campaign(id),
+    close: () => ctx.close(),
+  };
+}
