@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { normalisePhone } from './messages/phone.js';
 
 /**
  * The one place that reads the environment. Every other module receives a `Config`.
@@ -35,7 +36,17 @@ export const configSchema = z.object({
   ENGAGELAB_BASE_URL: url(['http:', 'https:']).default('https://wa.api.engagelab.cc'),
   ENGAGELAB_DEV_KEY: z.string().optional(),
   ENGAGELAB_DEV_SECRET: z.string().optional(),
-  WA_FROM: z.string().optional(),
+  WA_FROM: z
+    .string()
+    .transform((value, ctx) => {
+      const phone = normalisePhone(value);
+      if (phone === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected an international phone number (country code and number)' });
+        return z.NEVER;
+      }
+      return phone;
+    })
+    .optional(),
   SEND_RATE_MAX: int(1, 100_000).default(80),
   SEND_RATE_DURATION_MS: int(10, 3_600_000).default(1000),
   WORKER_CONCURRENCY: int(1, 10_000).default(100),

@@ -59,7 +59,9 @@ export function createSendProcessor(deps: SendProcessorDeps) {
   };
 
   return async function process(job: Job<SendJobData>, token?: string): Promise<string | undefined> {
-    const { request_id: requestId, campaign, payload } = job.data;
+    const { request_id: requestId, campaign } = job.data;
+    // WA_FROM is the fleet's default sending number; a message's own `from` wins.
+    const payload = job.data.payload.from === undefined && config.WA_FROM ? { ...job.data.payload, from: config.WA_FROM } : job.data.payload;
     const messageKey = ledger.keys.message(requestId);
 
     const before = await ledger.status(requestId);

@@ -84,4 +84,24 @@ describe('send policies', () => {
     // EngageLab accepted it twice: that is the price of "resend", and why it is not the default.
     expect(sim.acceptedByRequestId.get('amb-0')).toBe(2);
   });
+
+  it('sends from WA_FROM unless the message names its own sender', async () => {
+    sim = await startSimulator();
+    const senders = new Map<string, unknown>();
+    sim.setOverride((body) => {
+      senders.set(String(body?.request_id), body?.from);
+      return undefined;
+    });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, WA_FROM: '+44 7700 900001' });
+    h = harness(config);
+    const lines = jsonl([
+      { to: phone(1), body: BODIES.text, request_id: 'from-default' },
+      { to: phone(2), body: BODIES.text, request_id: 'from-own', from: '+8613800138000' },
+    ]);
+    await enqueue(readJsonl(Readable.from([lines])), { campaign: 'from', ledger: h.ledger, queue: h.send });
+    worker = await startSendWorker(config, silentLogger());
+    await campaignDone(h.ledger, 'from');
+    expect(senders.get('from-default')).toBe('447700900001');
+    expect(senders.get('from-own')).toBe('8613800138000');
+  });
 });

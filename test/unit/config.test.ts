@@ -51,6 +51,7 @@ describe('configuration', () => {
     ['AMBIGUOUS_OUTCOME', 'maybe', 'AMBIGUOUS_OUTCOME: expected "dead-letter" or "resend", got "maybe"'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL: expected a URL starting with redis:// or rediss://'],
     ['ENGAGELAB_BASE_URL', 'ftp://x', 'ENGAGELAB_BASE_URL: expected a URL starting with http:// or https://, got "ftp://x"'],
+    ['WA_FROM', 'office', 'WA_FROM: expected an international phone number (country code and number), got "office"'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
   ])('stops on a wrong %s with one line naming it', (name, value, message) => {
     expect(() => load({ [name]: value })).toThrow(new ConfigError(name, message.slice(name.length + 2)));
@@ -78,7 +79,7 @@ describe('configuration', () => {
     const path = join(dir, '.env');
     writeFileSync(path, '# comment\nSEND_RATE_MAX=120\nexport WA_FROM="+8613800138000"\nLOG_LEVEL=debug # inline\n');
     const config = loadConfig({ env: { LOG_LEVEL: 'warn' }, dotEnvPath: path });
-    expect(config).toMatchObject({ SEND_RATE_MAX: 120, WA_FROM: '+8613800138000', LOG_LEVEL: 'warn' });
+    expect(config).toMatchObject({ SEND_RATE_MAX: 120, WA_FROM: '8613800138000', LOG_LEVEL: 'warn' });
     expect(parseDotEnv("A='x y'\nB=1 # c\n")).toEqual({ A: 'x y', B: '1' });
   });
 
