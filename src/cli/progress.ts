@@ -24,6 +24,11 @@ export class ProgressLine {
     this.stream.write(`\r${text.slice(0, width).padEnd(width)}`);
   }
 
+  /** Clears the line so that other output can be written. */
+  clear(): void {
+    if (this.enabled) this.stream.write(`\r${' '.repeat(Math.max(20, (this.stream.columns ?? 100) - 1))}\r`);
+  }
+
   done(text?: string): void {
     if (!this.enabled) return;
     if (text !== undefined) this.update(text, true);

@@ -25,11 +25,26 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): string {
   return parts.join('; ') + more;
 }
 
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Plain words for zod's generic issues; the schema's own messages are kept. */
+export const messageErrors: z.core.$ZodErrorMap = (issue) => {
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return 'is required';
+    return `expected ${issue.expected === 'object' ? 'an object' : issue.expected === 'array' ? 'an array' : `a ${issue.expected}`}, got ${kindOf(issue.input)}`;
+  }
+  return undefined;
+};
+
 export function validateMessage(value: unknown): Validation {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, error: 'a message must be a JSON object with "to" and "body"' };
   }
-  const parsed = messageSchema.safeParse(value);
+  const parsed = messageSchema.safeParse(value, { error: messageErrors });
   return parsed.success ? { ok: true, message: parsed.data } : { ok: false, error: formatIssues(parsed.error.issues) };
 }
 

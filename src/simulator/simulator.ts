@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { messageSchema } from '../messages/schema.js';
-import { formatIssues } from '../messages/validate.js';
+import { formatIssues, messageErrors } from '../messages/validate.js';
 
 /**
  * A local stand-in for EngageLab's POST /v1/messages that answers the way the seed documents say the real
@@ -250,7 +250,7 @@ export class Simulator {
       this.reply(res, 400, { code: 3001, message: 'the request body must be a JSON object' });
       return;
     }
-    const parsed = messageSchema.safeParse(body);
+    const parsed = messageSchema.safeParse(body, { error: messageErrors });
     if (!parsed.success) {
       const structural = parsed.error.issues.some((issue) => STRUCTURAL.has(issue.code));
       this.reply(res, 400, { code: structural ? 3002 : 3003, message: formatIssues(parsed.error.issues) });

@@ -73,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
       '',
       `summary of ${campaign}`,
       `  sent          ${fmt(counts?.sent ?? 0)} (each accepted once by the API: ${sim.duplicates === 0 ? 'yes' : `no, ${sim.duplicates} twice`})`,
-      `  dead          ${fmt(counts?.dead ?? 0)}${[...deadByCode].map(([label, n]) => `\n    ${label.padEnd(22)} ${n}`).join('')}`,
+      `  dead          ${fmt(counts?.dead ?? 0)}${[...deadByCode].map(([label, n]) => `\n    ${label.padEnd(26)} ${n}`).join('')}`,
       `  rejected      ${fmt(summary.rejected)} lines`,
       `  HTTP requests ${fmt(sim.requests)} (retries included)`,
       `  time          ${seconds.toFixed(1)} s, ${Math.round((counts?.sent ?? 0) / seconds)} messages/s (limit ${config.SEND_RATE_MAX} per ${config.SEND_RATE_DURATION_MS} ms)`,

@@ -68,8 +68,8 @@ export async function run(argv: string[]): Promise<number> {
         onReject: values.json
           ? undefined
           : (r: { line: number; error: string }) => {
-              progress.update('', true);
-              process.stderr.write(`\rline ${r.line}: ${r.error}\n`);
+              progress.clear();
+              process.stderr.write(`line ${r.line}: ${r.error}\n`);
             },
       };
       if (values.strict) {

@@ -1,0 +1,142 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { runCli } from '../helpers/cli.js';
+import { campaignDone, envOf, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { BODIES, jsonl, phone } from '../fixtures/messages.js';
+
+let h: Harness | undefined;
+let sim: Simulator | undefined;
+let worker: SendWorker | undefined;
+afterEach(async () => {
+  await worker?.close();
+  await sim?.stop();
+  await h?.close();
+  worker = h = sim = undefined;
+});
+
+const good = [0, 1, 2].map((i) => ({ to: phone(i), body: BODIES.text, request_id: `cli-${i}` }));
+const bad = { to: phone(9), body: { type: 'text', text: {} } };
+
+function file(content: string, name = 'c.jsonl'): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'wa-bulk-cli-')), name);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('wa-bulk enqueue', () => {
+  it('--strict enqueues nothing when a line is invalid', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const res = await runCli(['enqueue', file(jsonl([...good, bad])), '--campaign', 'strict', '--strict', '--json'], envOf(config));
+    expect(res.code).toBe(1);
+    expect(JSON.parse(res.stdout)).toEqual({ campaign: 'strict', accepted: 0, rejected: 1, duplicates: 0, rejects: [{ line: 4, error: 'body.text.body: is required' }] });
+    expect(await h.send.getWaitingCount()).toBe(0);
+    expect(await h.ledger.campaign('strict')).toBeUndefined();
+  });
+
+  it('--strict reads stdin and enqueues everything when all lines are valid', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const res = await runCli(['enqueue', '-', '--campaign', 'stdin', '--strict', '--json'], envOf(config), jsonl(good));
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ accepted: 3, rejected: 0 });
+    expect(await h.send.getWaitingCount()).toBe(3);
+  });
+
+  it('--dry-run validates and counts without writing anything', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const res = await runCli(['enqueue', file(jsonl([...good, bad])), '--campaign', 'dry', '--dry-run'], envOf(config));
+    expect(res.stdout).toBe('campaign dry: would enqueue 3, rejected 1, duplicates 0\n');
+    expect(res.stderr).toContain('line 4: body.text.body: is required');
+    // (BullMQ writes each queue's meta key when it is opened; nothing else may exist.)
+    expect((await h.redis.keys(`${config.QUEUE_PREFIX}:*`)).filter((k) => !k.endsWith(':meta'))).toEqual([]);
+  });
+
+  it('enqueues a CSV template campaign', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const csv = file('to,body_1\n+447911123456,Ada\n+447911123457,Grace\n', 'c.csv');
+    const res = await runCli(['enqueue', csv, '--campaign', 'csv', '--template', 'order_update', '--language', 'en', '--json'], envOf(config));
+    expect(JSON.parse(res.stdout)).toMatchObject({ accepted: 2, rejected: 0 });
+  });
+
+  it('names what is wrong with the command line or the configuration in one line', async () => {
+    const config = testConfig();
+    const noCampaign = await runCli(['enqueue', 'x.jsonl'], envOf(config));
+    expect(noCampaign.code).toBe(2);
+    expect(noCampaign.stderr).toMatch(/^wa-bulk: --campaign is required/);
+    const wrong = await runCli(['status'], { ...envOf(config), SEND_ATTEMPTS: 'lots' });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toBe('wa-bulk: SEND_ATTEMPTS: expected an integer between 1 and 100, got "lots"\n');
+    const down = await runCli(['status'], { ...envOf(config), REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^wa-bulk: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+  });
+});
+
+describe('status, result, export and watch', () => {
+  it('report a finished campaign', async () => {
+    sim = await startSimulator();
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
+    h = harness(config);
+    const env = envOf(config);
+    await runCli(['enqueue', file(jsonl(good)), '--campaign', 'report'], env);
+    worker = await startSendWorker(config, silentLogger());
+    const watch = await runCli(['watch', '--campaign', 'report', '--interval-ms', '50'], env);
+    expect(watch.code).toBe(0);
+    expect(watch.stderr).toContain('3 sent');
+    await campaignDone(h.ledger, 'report');
+
+    const status = JSON.parse((await runCli(['status', '--campaign', 'report', '--json'], env)).stdout);
+    expect(status).toEqual({
+      queue: { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 },
+      paused: false,
+      pause_reason: null,
+      dead: 0,
+      campaign: { id: 'report', total: 3, sent: 3, dead: 0, pending: 0 },
+      gate: null,
+    });
+    const result = JSON.parse((await runCli(['result', 'cli-1', '--json'], env)).stdout);
+    expect(result).toEqual({
+      request_id: 'cli-1',
+      campaign: 'report',
+      to: phone(1).slice(1),
+      status: 'sent',
+      message_id: expect.stringMatching(/^[0-9a-f]{20}$/),
+      error: null,
+      attempts: 1,
+      updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    expect((await runCli(['result', 'nope'], env)).code).toBe(1);
+
+    const lines = (await runCli(['export', '--campaign', 'report'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.request_id)).toEqual(['cli-0', 'cli-1', 'cli-2']);
+    const csv = (await runCli(['export', '--campaign', 'report', '--format', 'csv'], env)).stdout.trim().split('\n');
+    expect(csv[0]).toBe('request_id,campaign,to,status,message_id,error_code,http_status,reason,error_message,attempts,updated_at');
+    expect(csv).toHaveLength(4);
+
+    expect((await runCli(['pause', '--reason', 'checking the template'], env)).code).toBe(0);
+    const paused = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+    expect(paused).toMatchObject({ paused: true, pause_reason: 'checking the template', campaign: null });
+  });
+});
+
+describe('wa-bulk demo', () => {
+  it('runs the sample campaign through the simulator and reports it', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const res = await runCli(['demo', '--exit'], { PATH: process.env.PATH, REDIS_URL: config.REDIS_URL, QUEUE_PREFIX: config.QUEUE_PREFIX });
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('1,000 messages enqueued');
+    expect(res.stdout).toContain('line 101 rejected: not valid JSON');
+    expect(res.stdout).toContain('(each accepted once by the API: yes)');
+    expect(res.stdout).toMatch(/4001 permanent\s+\d+/);
+    const sent = Number(/sent\s+([\d,]+)/.exec(res.stdout)?.[1]?.replace(',', ''));
+    expect(sent).toBeGreaterThan(900);
+  });
+});

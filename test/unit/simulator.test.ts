@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Simulator, maxInSlidingWindow } from '../../src/simulator/simulator.js';
+
+let sim: Simulator | undefined;
+afterEach(async () => {
+  await sim?.stop();
+  sim = undefined;
+});
+
+const auth = (key = 'k', secret = 's') => `Basic ${Buffer.from(`${key}:${secret}`).toString('base64')}`;
+const text = { to: ['447911123456'], body: { type: 'text', text: { body: 'hi' } }, request_id: 'r1' };
+
+async function post(body: unknown, authorization = auth()) {
+  const res = await fetch(`${sim?.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: authorization },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('the simulator answers as the seed documents say EngageLab does', () => {
+  it('accepts a valid message with a message_id and echoes the request_id', async () => {
+    sim = new Simulator({ key: 'k', secret: 's' });
+    await sim.start();
+    const res = await post(text);
+    expect(res).toEqual({ status: 200, body: { message_id: expect.stringMatching(/^[0-9a-f]{20}$/), request_id: 'r1' } });
+    expect(sim.getStats()).toMatchObject({ requests: 1, accepted: 1, duplicates: 0 });
+  });
+
+  it('answers 2001 to a wrong key pair, 3001 to a body that is not JSON, 3002/3003 to broken rules', async () => {
+    sim = new Simulator({ key: 'k', secret: 's' });
+    await sim.start();
+    expect(await post(text, auth('k', 'wrong'))).toMatchObject({ status: 401, body: { code: 2001 } });
+    expect(await post('{"to": ')).toMatchObject({ status: 400, body: { code: 3001 } });
+    expect(await post({ ...text, body: { type: 'text' } })).toMatchObject({ status: 400, body: { code: 3002 } });
+    expect(await post({ ...text, body: { type: 'text', text: { body: 'x'.repeat(5000) } } })).toMatchObject({
+      status: 400,
+      body: { code: 3003, message: 'body.text.body: text is 5000 characters long; the limit is 4096' },
+    });
+  });
+
+  it('answers 4001 to a template it does not know', async () => {
+    sim = new Simulator({ key: 'k', secret: 's', templates: ['known'] });
+    await sim.start();
+    const template = (name: string) => ({ ...text, body: { type: 'template', template: { name, language: 'en' } } });
+    expect((await post(template('known'))).status).toBe(200);
+    expect(await post(template('unknown'))).toMatchObject({ status: 400, body: { code: 4001 } });
+  });
+
+  it('injects faults at the configured rates', async () => {
+    sim = new Simulator({ key: 'k', secret: 's', faults: { error1000: 1 } });
+    await sim.start();
+    expect(await post(text)).toMatchObject({ status: 500, body: { code: 1000 } });
+    sim.setFaults({ rateLimit: 1 });
+    const res = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { Authorization: auth() }, body: JSON.stringify(text) });
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('1');
+    sim.setFaults({ html503: 1 });
+    const html = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { Authorization: auth() }, body: JSON.stringify(text) });
+    expect(html.status).toBe(503);
+    expect(await html.text()).toContain('<html>');
+    expect(sim.getStats().accepted).toBe(0);
+  });
+
+  it('counts a request_id accepted twice as a duplicate', async () => {
+    sim = new Simulator({ key: 'k', secret: 's' });
+    await sim.start();
+    await post(text);
+    await post(text);
+    expect(sim.getStats().duplicates).toBe(1);
+  });
+});
+
+describe('maxInSlidingWindow', () => {
+  it('finds the busiest window', () => {
+    expect(maxInSlidingWindow([0, 10, 999, 1000, 1500, 1999], 1000)).toBe(3);
+    expect(maxInSlidingWindow([], 1000)).toBe(0);
+  });
+});
