@@ -80,7 +80,10 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
       summary.accepted++;
       jobs.push({ name: 'send', data: item.data, opts: { jobId: item.requestId } });
     }
-    if (!options.dryRun && jobs.length > 0) await queue.addBulk(jobs);
+    if (!options.dryRun && jobs.length > 0) {
+      await queue.addBulk(jobs);
+      await ledger.noteTemplates(jobs.map((j) => j.data.payload.body));
+    }
     options.onProgress?.(summary, linesRead);
   };
 

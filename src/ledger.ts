@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { funnel, type DeliveryStatus } from './delivery.js';
 import { SEND_QUEUE, keys, type DeadError, type DeadReason, type Keys } from './queue.js';
 
 /**
@@ -29,6 +30,8 @@ export interface MessageRecord {
   error: DeadError | null;
   attempts: number;
   updated_at: string;
+  /** From EngageLab's status callbacks; null until the first one. */
+  delivery: { status: DeliveryStatus; at: string; error_code: number | null } | null;
 }
 
 export interface CampaignCounts {
@@ -37,6 +40,8 @@ export interface CampaignCounts {
   sent: number;
   dead: number;
   pending: number;
+  /** The delivery funnel from callbacks: each sent message counted at its furthest state. */
+  delivery: { sent: number; delivered: number; read: number; failed: number };
 }
 
 export const ClaimResult = {
@@ -88,7 +93,7 @@ end
 return out
 `;
 
-// KEYS: msg, campaign, mid (sent) | ARGV: status, now, ttl, request_id, message_id, code, http_status, reason, error
+// KEYS: msg, campaign, mid (sent), delivery rows that arrived before the message_id | ARGV: status, now, ttl, request_id, message_id, code, http_status, reason, error
 const FINISH = `
 local current = redis.call('HGET', KEYS[1], 'status')
 if current == 'sent' or current == ARGV[1] then
@@ -103,6 +108,10 @@ if ARGV[1] == 'sent' then
   redis.call('HDEL', KEYS[1], 'code', 'http_status', 'reason', 'error')
   redis.call('SET', KEYS[3], ARGV[4], 'EX', ttl)
   redis.call('HINCRBY', KEYS[2], 'sent', 1)
+  if redis.call('EXISTS', KEYS[4]) == 1 then
+    redis.call('EXPIRE', KEYS[1], ttl)
+    return 2
+  end
 else
   redis.call('HSET', KEYS[1], 'code', ARGV[6], 'http_status', ARGV[7], 'reason', ARGV[8], 'error', ARGV[9])
   redis.call('HINCRBY', KEYS[2], 'dead', 1)
@@ -131,7 +140,7 @@ const defined = new WeakSet<Redis>();
 function commands(client: Redis): Redis & LedgerCommands {
   if (!defined.has(client)) {
     client.defineCommand('waClaim', { lua: CLAIM });
-    client.defineCommand('waFinish', { numberOfKeys: 3, lua: FINISH });
+    client.defineCommand('waFinish', { numberOfKeys: 4, lua: FINISH });
     client.defineCommand('waRevive', { numberOfKeys: 2, lua: REVIVE });
     defined.add(client);
   }
@@ -154,6 +163,9 @@ export function toRecord(requestId: string, hash: Record<string, string>): Messa
         : null,
     attempts: Number(hash.attempts ?? 0),
     updated_at: new Date(Number(hash.updated_at ?? hash.created_at ?? 0)).toISOString(),
+    delivery: hash.delivery_status
+      ? { status: hash.delivery_status as DeliveryStatus, at: new Date(Number(hash.delivery_at ?? 0)).toISOString(), error_code: num(hash.delivery_error_code) }
+      : null,
   };
 }
 
@@ -187,6 +199,18 @@ export class Ledger {
     return (await this.client.waClaim(keyList.length, ...keyList, ...argv)) as ClaimResult[];
   }
 
+  /** Remembers the templates being sent, so a template_update notification knows whether it matters. */
+  async noteTemplates(bodies: ReadonlyArray<{ type: string; template?: { name: string; language: string } }>): Promise<void> {
+    const names = new Set<string>();
+    for (const body of bodies) if (body.type === 'template' && body.template) names.add(body.template.name).add(`${body.template.name}:${body.template.language}`);
+    if (names.size === 0) return;
+    await this.client.multi().sadd(this.keys.templates, ...names).expire(this.keys.templates, this.ttlSeconds).exec();
+  }
+
+  async templateInUse(name: string, language: string | undefined): Promise<boolean> {
+    return (await this.client.sismember(this.keys.templates, language ? `${name}:${language}` : name)) === 1;
+  }
+
   async get(requestId: string): Promise<MessageRecord | undefined> {
     const hash = await this.client.hgetall(this.keys.message(requestId));
     return hash.status ? toRecord(requestId, hash) : undefined;
@@ -202,19 +226,20 @@ export class Ledger {
     await this.client.hdel(this.keys.message(requestId), 'inflight');
   }
 
-  async markSent(requestId: string, campaign: string, messageId: string): Promise<boolean> {
+  /** Returns 'orphans' when delivery callbacks for this message_id arrived first (apply them now). */
+  async markSent(requestId: string, campaign: string, messageId: string): Promise<'changed' | 'unchanged' | 'orphans'> {
     const k = this.keys;
     const changed = await this.client.waFinish(
-      k.message(requestId), k.campaign(campaign), k.messageId(messageId),
+      k.message(requestId), k.campaign(campaign), k.messageId(messageId), k.orphan(messageId),
       'sent', Date.now(), this.ttlSeconds, requestId, messageId, '', '', '', '',
     );
-    return changed === 1;
+    return changed === 2 ? 'orphans' : changed === 1 ? 'changed' : 'unchanged';
   }
 
   async markDead(requestId: string, campaign: string, error: DeadError): Promise<boolean> {
     const k = this.keys;
     const changed = await this.client.waFinish(
-      k.message(requestId), k.campaign(campaign), k.messageId('-'),
+      k.message(requestId), k.campaign(campaign), k.messageId('-'), k.orphan('-'),
       'dead', Date.now(), this.ttlSeconds, requestId, '',
       error.code ?? '', error.http_status ?? '', error.reason, error.message.slice(0, 1000),
     );
@@ -236,7 +261,7 @@ export class Ledger {
     const total = Number(hash.total);
     const sent = Number(hash.sent ?? 0);
     const dead = Number(hash.dead ?? 0);
-    return { id, total, sent, dead, pending: total - sent - dead };
+    return { id, total, sent, dead, pending: total - sent - dead, delivery: funnel(hash, sent) };
   }
 
   async campaignIds(): Promise<string[]> {

@@ -11,6 +11,7 @@ import type { SendPayload } from './engagelab/client.js';
 
 export const SEND_QUEUE = 'send';
 export const DEAD_QUEUE = 'dead';
+export const CALLBACK_QUEUE = 'callbacks';
 
 /** One job = one message to one recipient. The job id is the request_id. */
 export interface SendJobData {
@@ -40,6 +41,10 @@ export function keys(prefix: string) {
     prefix,
     message: (requestId: string) => `${prefix}:msg:${requestId}`,
     messageId: (messageId: string) => `${prefix}:mid:${messageId}`,
+    /** Delivery rows that arrived before their message_id was recorded (kept an hour). */
+    orphan: (messageId: string) => `${prefix}:orphan:${messageId}`,
+    /** Template names (and name:language) enqueued recently, for template_update notifications. */
+    templates: `${prefix}:templates`,
     campaign: (id: string) => `${prefix}:campaign:${id}`,
     campaignIds: (id: string) => `${prefix}:campaign:${id}:ids`,
     campaigns: `${prefix}:campaigns`,

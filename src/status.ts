@@ -13,6 +13,8 @@ export interface StatusReport {
   campaign: CampaignCounts | null;
   /** Outage breaker / 429 gate, when one is holding sends back. */
   gate: { reason: string; remaining_ms: number } | null;
+  /** The business number's messaging limit tier from the latest phone_number_update notification. */
+  phone_limit: string | null;
 }
 
 export interface StatusSources {
@@ -24,13 +26,14 @@ export interface StatusSources {
 }
 
 export async function collectStatus(src: StatusSources, campaign?: string): Promise<StatusReport> {
-  const [counts, pause, dead, campaignCounts, gateReason, gateMs] = await Promise.all([
+  const [counts, pause, dead, campaignCounts, gateReason, gateMs, phoneLimit] = await Promise.all([
     src.send.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'),
     pauseState(src.send, src.redis, src.keys),
     src.dead.getJobCountByTypes('waiting'),
     campaign === undefined ? Promise.resolve(undefined) : src.ledger.campaign(campaign),
     src.redis.get(src.keys.limiterGate),
     src.redis.pttl(src.keys.limiterGate),
+    src.redis.hget(src.keys.control, 'phone_limit'),
   ]);
   return {
     queue: {
@@ -43,7 +46,8 @@ export async function collectStatus(src: StatusSources, campaign?: string): Prom
     paused: pause.paused,
     pause_reason: pause.reason,
     dead,
-    campaign: campaign === undefined ? null : (campaignCounts ?? { id: campaign, total: 0, sent: 0, dead: 0, pending: 0 }),
+    campaign: campaign === undefined ? null : (campaignCounts ?? { id: campaign, total: 0, sent: 0, dead: 0, pending: 0, delivery: { sent: 0, delivered: 0, read: 0, failed: 0 } }),
     gate: gateReason && gateMs > 0 ? { reason: gateReason, remaining_ms: gateMs } : null,
+    phone_limit: phoneLimit,
   };
 }

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
 import { pauseSending } from '../src/control.js';
 import { deadLetter } from '../src/dead-letters.js';
+import type { DeliveryLedger } from '../src/delivery.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
 import { EngageLabError } from '../src/engagelab/errors.js';
 import type { Ledger } from '../src/ledger.js';
@@ -40,6 +41,7 @@ export interface SendProcessorDeps {
   redis: Redis;
   log: Logger;
   stats: WorkerStats;
+  delivery: DeliveryLedger;
 }
 
 function deadErrorOf(error: EngageLabError, reason: DeadError['reason']): DeadError {
@@ -95,7 +97,9 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     for (;;) {
       try {
         const result = await client.send(payload, hooks);
-        await ledger.markSent(requestId, campaign, result.messageId);
+        if ((await ledger.markSent(requestId, campaign, result.messageId)) === 'orphans') {
+          await deps.delivery.adopt(result.messageId, requestId);
+        }
         stats.sent();
         return 'sent';
       } catch (error) {

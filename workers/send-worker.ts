@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
 import type { Config } from '../src/config.js';
 import { requireCredentials } from '../src/config.js';
+import { DeliveryLedger } from '../src/delivery.js';
 import { EngageLabClient } from '../src/engagelab/client.js';
 import { Ledger } from '../src/ledger.js';
 import type { Logger } from '../src/log.js';
@@ -46,7 +47,8 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   stats.start();
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
-  const processor = createSendProcessor({ config, ledger, gate, client, sendQueue: send, deadQueue: dead, redis, log, stats });
+  const delivery = new DeliveryLedger(redis, k);
+  const processor = createSendProcessor({ config, ledger, gate, client, sendQueue: send, deadQueue: dead, redis, log, stats, delivery });
 
   // BullMQ blocks on this connection while waiting for jobs, so it gets its own.
   const blocking = workerConnection(config);

@@ -1,8 +1,11 @@
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { startCallbackWorker } from '../../workers/callback-worker.js';
 import type { Config } from '../config.js';
 import { Ledger } from '../ledger.js';
 import type { Logger } from '../log.js';
-import { deadQueue, keys, safeRedisUrl, sendQueue } from '../queue.js';
+import { CALLBACK_QUEUE, deadQueue, keys, safeRedisUrl, sendQueue } from '../queue.js';
+import { callbackRoutes, type CallbackJob } from './callbacks.js';
 import { createDashboardApp, listen } from './server.js';
 
 export interface Dashboard {
@@ -16,17 +19,30 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   redis.on('error', (error: Error) => log.warn({ err: error.message, redis: safeRedisUrl(config.REDIS_URL) }, 'Redis connection error; retrying'));
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
+  const callbacks = new Queue<CallbackJob>(CALLBACK_QUEUE, {
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+    defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { count: 1000 } },
+  });
+  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
   const app = createDashboardApp({
     config,
     log,
     redis,
     keys: keys(config.QUEUE_PREFIX),
-    ledger: new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS),
+    ledger,
     send,
     dead,
+    extraQueues: [callbacks],
+    publicRoutes: (a) => callbackRoutes(a, { token: config.CALLBACK_TOKEN, queue: callbacks, log }),
   });
+  // The dashboard process also applies the callbacks it receives.
+  const blocking = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) });
+  blocking.on('error', () => {});
+  const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
   const { server, url } = await listen(app, config).catch((error: unknown) => {
     redis.disconnect();
+    blocking.disconnect();
     throw error;
   });
   log.info({ url, access: config.DASHBOARD_PASSWORD ? 'basic auth' : 'loopback only' }, 'dashboard listening');
@@ -35,8 +51,10 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all([send.close(), dead.close()]);
+      await callbackWorker.close();
+      await Promise.all([send.close(), dead.close(), callbacks.close()]);
       redis.disconnect();
+      blocking.disconnect();
     },
   };
 }

@@ -73,6 +73,18 @@ export function createMetrics(src: MetricsSources): Registry {
       values.push({ metricName: 'wa_bulk_http_request_duration_seconds_count', value: num(s.latency_count), labels: {} });
       return values;
     }),
+    new ExternalMetric('wa_bulk_delivery_total', 'Delivery states reported by EngageLab callbacks that moved a message forward, by state.', 'counter', async () =>
+      Object.entries(await stats())
+        .filter(([field]) => field.startsWith('delivery:'))
+        .map(([field, value]) => ({ value: Number(value), labels: { status: field.slice(9) } })),
+    ),
+    new ExternalMetric('wa_bulk_notifications_total', 'Notifications received from EngageLab, by event.', 'counter', async () =>
+      Object.entries(await stats())
+        .filter(([field]) => field.startsWith('notification:'))
+        .map(([field, value]) => ({ value: Number(value), labels: { event: field.slice(13) } })),
+    ),
+    counter('wa_bulk_callback_rows_total', 'Callback rows received.', 'callback_rows'),
+    counter('wa_bulk_callback_orphans_total', 'Callback rows for a message_id not (yet) in the ledger.', 'callback_orphaned'),
     new ExternalMetric('wa_bulk_queue_jobs', 'Jobs in the send queue by state, and dead letters waiting for an operator.', 'gauge', async () => {
       const counts = await src.send.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
       const dead = await src.dead.getJobCountByTypes('waiting');

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { Queue } from 'bullmq';
 import type { AddressInfo } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import { createBullBoard } from '@bull-board/api';
@@ -82,6 +83,8 @@ export interface DashboardDeps extends StatusSources {
   log: Logger;
   /** Extra routes (delivery callbacks) mounted before authentication. */
   publicRoutes?: (app: express.Express) => void;
+  /** More queues to show in Bull Board. */
+  extraQueues?: Queue[];
 }
 
 export function createDashboardApp(deps: DashboardDeps): express.Express {
@@ -99,19 +102,24 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     }
   });
 
+  // Delivery callbacks come from EngageLab, with no credentials and our public host name.
+  deps.publicRoutes?.(app);
   if (!config.DASHBOARD_PASSWORD) {
     app.use((req, res, next) => {
       if (isLoopback(hostName(req.headers.host))) return next();
       res.status(403).json({ error: 'this dashboard has no DASHBOARD_PASSWORD and answers only on localhost' });
     });
   }
-  deps.publicRoutes?.(app);
   if (config.DASHBOARD_PASSWORD) app.use(basicAuth(config.DASHBOARD_USER, config.DASHBOARD_PASSWORD));
 
   const board = new ExpressAdapter();
   board.setBasePath('/queues');
   createBullBoard({
-    queues: [new BullMQAdapter(deps.send, { description: 'messages to send' }), new BullMQAdapter(deps.dead, { description: 'dead letters: replay with "wa-bulk dlq replay"' })],
+    queues: [
+      new BullMQAdapter(deps.send, { description: 'messages to send' }),
+      new BullMQAdapter(deps.dead, { description: 'dead letters: replay with "wa-bulk dlq replay"' }),
+      ...(deps.extraQueues ?? []).map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })),
+    ],
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'wa-bulk' } },
   });

@@ -41,6 +41,21 @@ export interface SimulatorOptions {
   seed?: number;
   /** Keep every request's arrival time (for sliding-window measurements). */
   recordArrivals?: boolean;
+  /** Send EngageLab-style status callbacks for accepted messages to this URL. */
+  callbackUrl?: string;
+  /** Delay between the steps sent → delivered → read, in ms. */
+  callbackDelayMs?: number;
+  /** Share of accepted messages whose delivery fails (delivered_failed, Meta error 131026). */
+  deliveryFailRate?: number;
+  /** Share of delivered messages that are read. */
+  readRate?: number;
+  /** Share of messages whose rows come out of order (read before delivered) and twice. */
+  shuffleRate?: number;
+}
+
+interface PendingCallback {
+  due: number;
+  row: Record<string, unknown>;
 }
 
 export interface SimulatorStats {
@@ -86,6 +101,12 @@ export class Simulator {
   private readonly stats: SimulatorStats = { requests: 0, accepted: 0, duplicates: 0, byStatus: {} };
   private faults: FaultRates;
   recordArrivals: boolean;
+  private callbacks: PendingCallback[] = [];
+  private callbackTimer: NodeJS.Timeout | undefined;
+  /** The furthest delivery state the callbacks of each message_id report (for tests). */
+  readonly finalDelivery = new Map<string, 'delivered' | 'read' | 'failed'>();
+  /** Callback rows posted, and posts that failed (EngageLab does not retry them either). */
+  readonly callbackStats = { rows: 0, posts: 0, failedPosts: 0 };
 
   constructor(options: SimulatorOptions) {
     this.options = { latencyMs: 0, slowMs: 60_000, retryAfterSeconds: 1, ...options };
@@ -124,6 +145,9 @@ export class Simulator {
       this.server?.once('error', reject);
       this.server?.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
     });
+    if (this.options.callbackUrl) {
+      this.callbackTimer = setInterval(() => void this.flushCallbacks(), 100);
+    }
     return this.url;
   }
 
@@ -135,11 +159,89 @@ export class Simulator {
   }
 
   async stop(): Promise<void> {
+    if (this.callbackTimer) clearInterval(this.callbackTimer);
+    this.callbackTimer = undefined;
     const server = this.server;
     if (!server) return;
     this.server = undefined;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** sent → delivered (or delivered_failed) → read, as EngageLab reports them, with some disorder. */
+  private scheduleCallbacks(messageId: string, to: string, customArgs: Record<string, unknown> | undefined): void {
+    const delay = this.options.callbackDelayMs ?? 200;
+    const now = Date.now();
+    const base = { message_id: messageId, from: '8613800138000', to, server: 'whatsapp', channel: 'whatsapp', custom_args: customArgs ?? {} };
+    const row = (status: string, extra: Record<string, unknown> = {}, at = now) => ({
+      ...base,
+      itime: Math.floor(at / 1000),
+      status: { message_status: status, error_code: 0, status_data: { msg_time: Math.floor(at / 1000) }, ...extra },
+    });
+    const steps: PendingCallback[] = [{ due: now + delay, row: row('sent', {}, now + delay) }];
+    if (this.random() < (this.options.deliveryFailRate ?? 0.03)) {
+      const failure = { error_code: 131026, error_detail: { message: 'Message undeliverable' }, loss: { loss_step: 3, loss_source: 'meta' } };
+      steps.push({ due: now + 2 * delay, row: row('delivered_failed', failure, now + 2 * delay) });
+      this.finalDelivery.set(messageId, 'failed');
+    } else {
+      steps.push({ due: now + 2 * delay, row: row('delivered', {}, now + 2 * delay) });
+      this.finalDelivery.set(messageId, 'delivered');
+      if (this.random() < (this.options.readRate ?? 0.6)) {
+        steps.push({ due: now + 3 * delay, row: row('read', {}, now + 3 * delay) });
+        this.finalDelivery.set(messageId, 'read');
+      }
+    }
+    if (this.random() < (this.options.shuffleRate ?? 0.1)) {
+      // Out of order (the last row first) and one row twice.
+      const last = steps.at(-1) as PendingCallback;
+      const first = steps[0] as PendingCallback;
+      [first.due, last.due] = [last.due, first.due];
+      steps.push({ due: last.due + delay, row: (steps[1] as PendingCallback).row });
+    }
+    this.callbacks.push(...steps);
+  }
+
+  private async flushCallbacks(): Promise<void> {
+    const now = Date.now();
+    const due: Array<Record<string, unknown>> = [];
+    const later: PendingCallback[] = [];
+    for (const pending of this.callbacks) {
+      if (pending.due <= now) due.push(pending.row);
+      else later.push(pending);
+    }
+    this.callbacks = later;
+    for (let i = 0; i < due.length; i += 500) {
+      const rows = due.slice(i, i + 500);
+      this.callbackStats.posts++;
+      this.callbackStats.rows += rows.length;
+      try {
+        const res = await fetch(this.options.callbackUrl as string, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ total: rows.length, rows }),
+          signal: AbortSignal.timeout(3000),
+        });
+        if (!res.ok) this.callbackStats.failedPosts++;
+        await res.arrayBuffer();
+      } catch {
+        this.callbackStats.failedPosts++;
+      }
+    }
+  }
+
+  /** Callback rows still to be sent. */
+  get pendingCallbacks(): number {
+    return this.callbacks.length;
+  }
+
+  /** Sends a notification row (insufficient_balance, template_update, …) to the callback URL now. */
+  async notify(event: string, data: Record<string, unknown>): Promise<number> {
+    const res = await fetch(this.options.callbackUrl as string, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ total: 1, rows: [{ server: 'whatsapp', channel: 'whatsapp', itime: Math.floor(Date.now() / 1000), notification: { event, notification_data: data } }] }),
+    });
+    return res.status;
   }
 
   private pickFault(): FaultKind | undefined {
@@ -269,6 +371,7 @@ export class Simulator {
       if (seen === 2) this.stats.duplicates++;
     }
     const answer = { message_id: randomBytes(10).toString('hex'), ...(requestId !== undefined && { request_id: requestId }) };
+    if (this.options.callbackUrl) this.scheduleCallbacks(answer.message_id, message.to[0] ?? '', message.custom_args);
     if (fault === 'slow') {
       setTimeout(() => {
         if (!res.destroyed) this.reply(res, 200, answer);

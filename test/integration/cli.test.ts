@@ -98,8 +98,9 @@ describe('status, result, export and watch', () => {
       paused: false,
       pause_reason: null,
       dead: 0,
-      campaign: { id: 'report', total: 3, sent: 3, dead: 0, pending: 0 },
+      campaign: { id: 'report', total: 3, sent: 3, dead: 0, pending: 0, delivery: { sent: 3, delivered: 0, read: 0, failed: 0 } },
       gate: null,
+      phone_limit: null,
     });
     const result = JSON.parse((await runCli(['result', 'cli-1', '--json'], env)).stdout);
     expect(result).toEqual({
@@ -111,6 +112,7 @@ describe('status, result, export and watch', () => {
       error: null,
       attempts: 1,
       updated_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      delivery: null,
     });
     expect((await runCli(['result', 'nope'], env)).code).toBe(1);
 
@@ -136,6 +138,7 @@ describe('wa-bulk demo', () => {
     expect(res.stdout).toContain('line 101 rejected: not valid JSON');
     expect(res.stdout).toContain('(each accepted once by the API: yes)');
     expect(res.stdout).toMatch(/4001 permanent\s+\d+/);
+    expect(res.stdout).toMatch(/delivery\s+[\d,]+ delivered, [\d,]+ read, [\d,]+ failed/);
     const sent = Number(/sent\s+([\d,]+)/.exec(res.stdout)?.[1]?.replace(',', ''));
     expect(sent).toBeGreaterThan(900);
   });

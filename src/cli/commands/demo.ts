@@ -31,9 +31,19 @@ export async function run(argv: string[]): Promise<number> {
 
   const key = `demo_${randomBytes(4).toString('hex')}`;
   const secret = randomBytes(16).toString('hex');
-  const simulator = new Simulator({ key, secret, latencyMs: 20, failRate: Number(values['fail-rate'] ?? 0.02), slowMs: 4000, templates: DEMO_TEMPLATES });
-  const apiUrl = await simulator.start();
   const dashboardPort = base.DASHBOARD_PORT === 3000 ? await freePort() : base.DASHBOARD_PORT;
+  const callbackPath = base.CALLBACK_TOKEN ? `/callbacks/engagelab/${base.CALLBACK_TOKEN}` : '/callbacks/engagelab';
+  const simulator = new Simulator({
+    key,
+    secret,
+    latencyMs: 20,
+    failRate: Number(values['fail-rate'] ?? 0.02),
+    slowMs: 4000,
+    templates: DEMO_TEMPLATES,
+    callbackUrl: `http://127.0.0.1:${dashboardPort}${callbackPath}`,
+    callbackDelayMs: 300,
+  });
+  const apiUrl = await simulator.start();
   const config = loadConfig({
     overrides: { REDIS_URL: redis.url, ENGAGELAB_BASE_URL: apiUrl, ENGAGELAB_DEV_KEY: key, ENGAGELAB_DEV_SECRET: secret },
     // Short timeouts and backoffs so that the faults resolve within the demo; the environment still wins.
@@ -61,6 +71,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
   progress.done(counts ? `${bar(1)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead` : undefined);
+  // Delivery callbacks trail the sends by a second or so; wait for them (at most 10 s).
+  const settleBy = Date.now() + 10_000;
+  while ((simulator.pendingCallbacks > 0 || (await ctx.redis.llen(`${config.QUEUE_PREFIX}:callbacks:wait`)) > 0) && Date.now() < settleBy) await sleep(200);
+  await sleep(300);
+  counts = await ctx.ledger.campaign(campaign);
 
   const deadByCode = new Map<string, number>();
   for await (const job of deadLetters(ctx.dead, { campaign })) {
@@ -75,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
       `  sent          ${fmt(counts?.sent ?? 0)} (each accepted once by the API: ${sim.duplicates === 0 ? 'yes' : `no, ${sim.duplicates} twice`})`,
       `  dead          ${fmt(counts?.dead ?? 0)}${[...deadByCode].map(([label, n]) => `\n    ${label.padEnd(26)} ${n}`).join('')}`,
       `  rejected      ${fmt(summary.rejected)} lines`,
+      `  delivery      ${fmt(counts?.delivery.delivered ?? 0)} delivered, ${fmt(counts?.delivery.read ?? 0)} read, ${fmt(counts?.delivery.failed ?? 0)} failed (from ${fmt(simulator.callbackStats.rows)} callback rows, some late, repeated or out of order)`,
       `  HTTP requests ${fmt(sim.requests)} (retries included)`,
       `  time          ${seconds.toFixed(1)} s, ${Math.round((counts?.sent ?? 0) / seconds)} messages/s (limit ${config.SEND_RATE_MAX} per ${config.SEND_RATE_DURATION_MS} ms)`,
       '',

@@ -33,6 +33,8 @@ export async function run(argv: string[]): Promise<number> {
       seed: { type: 'string' },
       'record-arrivals': { type: 'boolean' },
       faults: { type: 'string' },
+      'callback-url': { type: 'string' },
+      'callback-delay-ms': { type: 'string' },
     },
     false,
   );
@@ -52,6 +54,8 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.templates !== undefined && { templates: values.templates.split(',').map((t) => t.trim()).filter(Boolean) }),
     ...(values.seed !== undefined && { seed: intFlag(values.seed, 'seed') }),
     recordArrivals: values['record-arrivals'] === true,
+    ...(values['callback-url'] !== undefined && { callbackUrl: values['callback-url'] }),
+    ...(values['callback-delay-ms'] !== undefined && { callbackDelayMs: intFlag(values['callback-delay-ms'], 'callback-delay-ms') }),
   });
   const url = await simulator.start();
   log.info({ url, latencyMs: simulator.options.latencyMs, failRate: simulator.options.failRate }, 'EngageLab simulator listening; set ENGAGELAB_BASE_URL to this URL');

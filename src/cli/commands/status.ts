@@ -21,6 +21,9 @@ export function render(r: StatusReport): string {
   if (r.campaign) {
     const c = r.campaign;
     lines.push(`campaign  ${c.id}: ${fmt(c.total)} total  ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.pending)} pending`);
+    const d = c.delivery;
+    lines.push(`delivery  ${fmt(d.delivered)} delivered  ${fmt(d.read)} read  ${fmt(d.failed)} failed  (of ${fmt(d.sent)} sent)`);
   }
+  if (r.phone_limit) lines.push(`number    messaging limit ${r.phone_limit}`);
   return `${lines.join('\n')}\n`;
 }

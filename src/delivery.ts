@@ -1,0 +1,212 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Keys } from './queue.js';
+
+/**
+ * Delivery callbacks (../shared/reference/engagelab-and-whatsapp-facts.md): EngageLab POSTs
+ * `{"total": n, "rows": [...]}`; each row has a `message_id` and exactly one of `status`, `response` or
+ * `notification`, and rows may come late, twice, or out of order (a `read` before its `delivered`).
+ *
+ * A message's delivery only moves forward: sent (1) → failed (2) → delivered (3) → read (4). A failure
+ * report cannot undo proof of delivery, and a later "delivered" or "read" overrides an earlier failure,
+ * because the recipient's phone confirmed it. Rows that say nothing about delivery (plan, target_valid,
+ * delivered_timeout) change nothing.
+ */
+
+export type DeliveryStatus = 'sent' | 'failed' | 'delivered' | 'read';
+export const DELIVERY_RANK: Readonly<Record<DeliveryStatus, number>> = Object.freeze({ sent: 1, failed: 2, delivered: 3, read: 4 });
+
+const STATUS_OF: Record<string, DeliveryStatus> = {
+  sent: 'sent',
+  delivered: 'delivered',
+  read: 'read',
+  sent_failed: 'failed',
+  delivered_failed: 'failed',
+  target_invalid: 'failed',
+};
+
+const statusRow = z.looseObject({
+  message_status: z.string(),
+  error_code: z.union([z.number(), z.string()]).optional(),
+  error_detail: z.looseObject({ message: z.string().optional() }).optional(),
+  loss: z.looseObject({ loss_step: z.union([z.number(), z.string()]).optional(), loss_source: z.string().optional() }).optional(),
+});
+
+const notificationRow = z.looseObject({
+  event: z.string(),
+  notification_data: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const callbackRowSchema = z
+  .looseObject({
+    message_id: z.string().max(128).optional(),
+    itime: z.number().optional(),
+    status: statusRow.optional(),
+    response: z.looseObject({ event: z.string().optional() }).optional(),
+    notification: notificationRow.optional(),
+  })
+  .refine((row) => [row.status, row.response, row.notification].filter((part) => part !== undefined).length === 1, {
+    error: 'each row needs exactly one of "status", "response" or "notification"',
+  })
+  .refine((row) => row.notification !== undefined || (typeof row.message_id === 'string' && row.message_id.length > 0), {
+    error: 'a status or response row needs a "message_id"',
+  });
+
+export const callbackBatchSchema = z.looseObject({
+  total: z.number().int().nonnegative().optional(),
+  rows: z.array(callbackRowSchema).min(1).max(10_000),
+});
+
+export type CallbackRow = z.infer<typeof callbackRowSchema>;
+export type CallbackBatch = z.infer<typeof callbackBatchSchema>;
+
+export interface DeliveryUpdate {
+  status: DeliveryStatus;
+  /** Epoch milliseconds. */
+  at: number;
+  errorCode: number | null;
+  error: string | null;
+  lossStep: number | null;
+  lossSource: string | null;
+}
+
+const toNumber = (value: unknown): number | null => (value === undefined || value === null || value === '' || Number.isNaN(Number(value)) ? null : Number(value));
+
+/** The delivery a status row reports, or undefined when it reports none. */
+export function deliveryOf(row: CallbackRow, nowMs = Date.now()): DeliveryUpdate | undefined {
+  if (!row.status) return undefined;
+  const status = STATUS_OF[row.status.message_status];
+  if (!status) return undefined;
+  const errorCode = toNumber(row.status.error_code);
+  return {
+    status,
+    at: row.itime !== undefined ? row.itime * 1000 : nowMs,
+    errorCode: status === 'failed' ? errorCode : null,
+    error: status === 'failed' ? (row.status.error_detail?.message ?? null) : null,
+    lossStep: status === 'failed' ? toNumber(row.status.loss?.loss_step) : null,
+    lossSource: status === 'failed' ? (row.status.loss?.loss_source ?? null) : null,
+  };
+}
+
+/** Whether `next` may replace `current`: only a higher rank moves a message forward. */
+export function advances(current: DeliveryStatus | undefined, next: DeliveryStatus): boolean {
+  return DELIVERY_RANK[next] > (current ? DELIVERY_RANK[current] : 0);
+}
+
+/** What a notification row means for sending: a reason to pause, something to record, or nothing. */
+export function notificationEffect(row: CallbackRow, templatesInUse: (name: string, language: string | undefined) => boolean | Promise<boolean>): Promise<{ pause?: string; record?: Record<string, string> }> {
+  return (async () => {
+    const n = row.notification;
+    if (!n) return {};
+    const data = (n.notification_data ?? {}) as Record<string, unknown>;
+    const text = (value: unknown) => (value === undefined || value === null ? '' : String(value));
+    switch (n.event) {
+      case 'insufficient_balance':
+        return { pause: `insufficient_balance: EngageLab balance ${text(data.remain_balance)} is below ${text(data.balance_threshold)}` };
+      case 'whatsapp_business_update': {
+        const event = text(data.waba_event);
+        if (event === 'DISABLED_UPDATE' || event === 'ACCOUNT_VIOLATION') return { pause: `whatsapp_business_update: ${event}` };
+        return {};
+      }
+      case 'template_update': {
+        const status = text(data.template_status);
+        const name = text(data.template_name);
+        const language = data.template_language === undefined ? undefined : text(data.template_language);
+        if (['PAUSED', 'DISABLED', 'REJECTED'].includes(status) && (await templatesInUse(name, language))) {
+          return { pause: `template_update: ${name}${language ? ` (${language})` : ''} is ${status}` };
+        }
+        return {};
+      }
+      case 'phone_number_update':
+        return { record: { phone_limit: text(data.current_limit), phone_limit_at: String(Date.now()) } };
+      default:
+        return {};
+    }
+  })();
+}
+
+// KEYS: msg, campaign (resolved inside from the message) | ARGV: status, rank, at, code, error, step, source, ranks json
+const APPLY = `
+local current = redis.call('HGET', KEYS[1], 'delivery_status')
+local campaign = redis.call('HGET', KEYS[1], 'campaign')
+if not campaign then return -1 end
+local ranks = cjson.decode(ARGV[8])
+local currentRank = 0
+if current then currentRank = ranks[current] or 0 end
+if tonumber(ARGV[2]) <= currentRank then return 0 end
+redis.call('HSET', KEYS[1], 'delivery_status', ARGV[1], 'delivery_at', ARGV[3])
+if ARGV[1] == 'failed' then
+  redis.call('HSET', KEYS[1], 'delivery_error_code', ARGV[4], 'delivery_error', ARGV[5], 'loss_step', ARGV[6], 'loss_source', ARGV[7])
+else
+  redis.call('HDEL', KEYS[1], 'delivery_error_code', 'delivery_error', 'loss_step', 'loss_source')
+end
+local campaignKey = KEYS[2] .. campaign
+if current then redis.call('HINCRBY', campaignKey, 'delivery:' .. current, -1) end
+redis.call('HINCRBY', campaignKey, 'delivery:' .. ARGV[1], 1)
+return 1
+`;
+
+interface DeliveryCommands {
+  waDeliver(...args: Array<string | number>): Promise<number>;
+}
+
+const ORPHAN_TTL_S = 3600;
+
+export type ApplyResult = 'applied' | 'ignored' | 'orphaned' | 'no_delivery';
+
+/** Applies status rows to the ledger; keeps rows for unknown message_ids for an hour (see `adopt`). */
+export class DeliveryLedger {
+  private readonly client: Redis & DeliveryCommands;
+
+  constructor(
+    client: Redis,
+    private readonly keys: Keys,
+  ) {
+    client.defineCommand('waDeliver', { numberOfKeys: 2, lua: APPLY });
+    this.client = client as Redis & DeliveryCommands;
+  }
+
+  private orphanKey(messageId: string): string {
+    return this.keys.orphan(messageId);
+  }
+
+  async apply(row: CallbackRow): Promise<ApplyResult> {
+    const update = deliveryOf(row);
+    if (!update || !row.message_id) return 'no_delivery';
+    const requestId = await this.client.get(this.keys.messageId(row.message_id));
+    if (!requestId) {
+      // The callback can beat the ledger write of the message_id: keep the row until it appears.
+      await this.client.multi().rpush(this.orphanKey(row.message_id), JSON.stringify(row)).expire(this.orphanKey(row.message_id), ORPHAN_TTL_S).exec();
+      return 'orphaned';
+    }
+    return this.write(requestId, update);
+  }
+
+  private async write(requestId: string, u: DeliveryUpdate): Promise<ApplyResult> {
+    const changed = await this.client.waDeliver(
+      this.keys.message(requestId), `${this.keys.prefix}:campaign:`,
+      u.status, DELIVERY_RANK[u.status], u.at, u.errorCode ?? '', u.error ?? '', u.lossStep ?? '', u.lossSource ?? '', JSON.stringify(DELIVERY_RANK),
+    );
+    return changed === 1 ? 'applied' : 'ignored';
+  }
+
+  /** Applies the rows kept for a message_id that has just been recorded as sent. */
+  async adopt(messageId: string, requestId: string): Promise<number> {
+    const key = this.orphanKey(messageId);
+    const rows = await this.client.lrange(key, 0, -1);
+    if (rows.length === 0) return 0;
+    await this.client.del(key);
+    let applied = 0;
+    for (const text of rows) {
+      const update = deliveryOf(JSON.parse(text) as CallbackRow);
+      if (update && (await this.write(requestId, update)) === 'applied') applied++;
+    }
+    return applied;
+  }
+}
+
+/** The funnel of a campaign from its counters: each message counted once, at its furthest state. */
+export function funnel(hash: Record<string, string>, sent: number) {
+  const n = (field: string) => Number(hash[`delivery:${field}`] ?? 0);
+  return { sent, delivered: n('delivered') + n('read'), read: n('read'), failed: n('failed') };
+}

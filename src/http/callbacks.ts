@@ -1,0 +1,60 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type express from 'express';
+import { callbackBatchSchema, type CallbackRow } from '../delivery.js';
+import type { Logger } from '../log.js';
+import { formatIssues } from '../messages/validate.js';
+
+/**
+ * POST /callbacks/engagelab (or /callbacks/engagelab/<CALLBACK_TOKEN>): EngageLab's status callbacks.
+ * EngageLab sends no credentials and waits at most 3 seconds, so a well-formed batch is put on the
+ * `callbacks` queue and answered 200 at once; rows are applied by the callback worker afterwards.
+ */
+
+export const MAX_CALLBACK_BYTES = 1024 * 1024;
+
+export interface CallbackJob {
+  rows: CallbackRow[];
+  received_at: number;
+}
+
+export function callbackRoutes(app: express.Express, deps: { token: string | undefined; queue: Queue<CallbackJob>; log: Logger }): void {
+  const expected = Buffer.from(deps.token ? `/callbacks/engagelab/${deps.token}` : '/callbacks/engagelab');
+  app.post(/^\/callbacks\/engagelab(\/[^/]*)?\/?$/, async (req, res) => {
+    const given = Buffer.from(req.path.replace(/\/$/, ''));
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      res.status(404).json({ error: 'not found' });
+      return;
+    }
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (type !== 'application/json') {
+      res.status(415).json({ error: 'Content-Type must be application/json' });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_CALLBACK_BYTES) {
+        res.status(413).json({ error: `callback body is larger than ${MAX_CALLBACK_BYTES} bytes` });
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch (error) {
+      res.status(400).json({ error: `body is not valid JSON (${(error as Error).message})` });
+      return;
+    }
+    const parsed = callbackBatchSchema.safeParse(value);
+    if (!parsed.success) {
+      res.status(400).json({ error: formatIssues(parsed.error.issues) });
+      return;
+    }
+    await deps.queue.add('batch', { rows: parsed.data.rows, received_at: Date.now() });
+    res.json({ ok: true, rows: parsed.data.rows.length });
+  });
+}

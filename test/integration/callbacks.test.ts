@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { enqueue } from '../../producers/enqueue.js';
+import { readJsonl } from '../../producers/jsonl-reader.js';
+import { DeliveryLedger } from '../../src/delivery.js';
+import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import { freePort } from '../../src/redis-server.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { BODIES, jsonl, phone } from '../fixtures/messages.js';
+import { campaignDone, collect, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+
+const TOKEN = 'cb_token_0123456789abcdef';
+let h: Harness | undefined;
+let sim: Simulator | undefined;
+let worker: SendWorker | undefined;
+let dashboard: Dashboard | undefined;
+afterEach(async () => {
+  await worker?.close();
+  await dashboard?.close();
+  await sim?.stop();
+  await h?.close();
+  worker = dashboard = h = sim = undefined;
+});
+
+async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
+
+async function setup(count: number, simOptions: Parameters<typeof startSimulator>[0] = {}) {
+  const port = await freePort();
+  sim = await startSimulator({ callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`, callbackDelayMs: 50, deliveryFailRate: 0.1, readRate: 0.5, shuffleRate: 0.3, ...simOptions });
+  const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: port, CALLBACK_TOKEN: TOKEN, DASHBOARD_PASSWORD: 'pw-for-callbacks' });
+  h = harness(config);
+  dashboard = await startDashboard(config, silentLogger());
+  const lines = jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: i % 2 ? BODIES.otp : BODIES.text, request_id: `cb-${i}` })));
+  await enqueue(readJsonl(Readable.from([lines])), { campaign: 'cb', ledger: h.ledger, queue: h.send });
+  return { config, url: `http://127.0.0.1:${port}` };
+}
+
+describe('delivery callbacks', () => {
+  it('carry each message to its furthest delivery state, whatever the order of the rows, into export and the funnel', async () => {
+    await setup(200);
+    worker = await startSendWorker(testConfig({ ...{}, ENGAGELAB_BASE_URL: sim?.url, QUEUE_PREFIX: h?.keys.prefix }), silentLogger());
+    await campaignDone(h!.ledger, 'cb');
+    await until(async () => sim!.pendingCallbacks === 0 && (await h!.redis.llen(`${h!.keys.prefix}:callbacks:wait`)) === 0 && (await h!.redis.zcard(`${h!.keys.prefix}:callbacks:active`).catch(() => 0)) === 0);
+    await until(async () => {
+      const records = await collect(h!.ledger.export('cb'));
+      return records.every((r) => r.delivery && r.delivery.status === sim!.finalDelivery.get(r.message_id ?? ''));
+    });
+    expect(sim!.callbackStats.failedPosts).toBe(0);
+
+    const records = await collect(h!.ledger.export('cb'));
+    const expected = { delivered: 0, read: 0, failed: 0 };
+    for (const r of records) {
+      const final = sim!.finalDelivery.get(r.message_id ?? '');
+      expect(r.delivery?.status).toBe(final);
+      if (final === 'failed') expect(r.delivery?.error_code).toBe(131026);
+      if (final === 'read' || final === 'delivered') expected.delivered++;
+      if (final === 'read') expected.read++;
+      if (final === 'failed') expected.failed++;
+    }
+    expect(expected.failed).toBeGreaterThan(0);
+    expect(expected.read).toBeGreaterThan(0);
+    const counts = await h!.ledger.campaign('cb');
+    expect(counts?.delivery).toEqual({ sent: 200, ...expected });
+  });
+
+  it('applies a row that arrives before the message_id is recorded, once it is', async () => {
+    const config = testConfig();
+    h = harness(config);
+    await h.ledger.claim('orph', [{ requestId: 'o-1', to: '447911123456' }]);
+    const delivery = new DeliveryLedger(h.redis, h.keys);
+    expect(await delivery.apply({ message_id: 'mid-early', itime: 1_700_000_000, status: { message_status: 'read' } })).toBe('orphaned');
+    expect(await h.ledger.markSent('o-1', 'orph', 'mid-early')).toBe('orphans');
+    expect(await delivery.adopt('mid-early', 'o-1')).toBe(1);
+    expect((await h.ledger.get('o-1'))?.delivery).toEqual({ status: 'read', at: new Date(1_700_000_000_000).toISOString(), error_code: null });
+    expect(await h.redis.exists(h.keys.orphan('mid-early'))).toBe(0);
+  });
+
+  it('pauses a running campaign on insufficient_balance, with the reason in status', async () => {
+    await setup(400, { latencyMs: 20 });
+    worker = await startSendWorker(testConfig({ ENGAGELAB_BASE_URL: sim?.url, QUEUE_PREFIX: h?.keys.prefix, SEND_RATE_MAX: 100 }), silentLogger());
+    await until(async () => ((await h!.ledger.campaign('cb'))?.sent ?? 0) > 20);
+    expect(await sim!.notify('insufficient_balance', { remain_balance: 1.5, balance_threshold: 10 })).toBe(200);
+    await until(() => h!.send.isPaused());
+    await until(async () => (await h!.send.getActiveCount()) === 0);
+    const sentAtPause = sim!.getStats().accepted;
+    await sleep(300);
+    expect(sim!.getStats().accepted).toBe(sentAtPause);
+    const { pauseState } = await import('../../src/control.js');
+    expect(await pauseState(h!.send, h!.redis, h!.keys)).toMatchObject({ paused: true, reason: 'insufficient_balance: EngageLab balance 1.5 is below 10' });
+    expect(((await h!.ledger.campaign('cb'))?.pending ?? 0) > 0).toBe(true);
+  });
+
+  it('answers hostile bodies with a 4xx and stays up; other paths get 404', async () => {
+    const { url } = await setup(1);
+    const post = (path: string, body: string, type = 'application/json') => fetch(`${url}${path}`, { method: 'POST', headers: { 'Content-Type': type }, body });
+    const good = `/callbacks/engagelab/${TOKEN}`;
+    expect((await post('/callbacks/engagelab', '{"rows":[]}')).status).toBe(404);
+    expect((await post('/callbacks/engagelab/wrong-token-000000', '{"rows":[]}')).status).toBe(404);
+    expect((await post(good, '{"rows": [')).status).toBe(400);
+    expect((await post(good, '{"rows": []}')).status).toBe(400);
+    expect((await post(good, JSON.stringify({ rows: [{ message_id: 1, status: {} }] }))).status).toBe(400);
+    expect((await post(good, 'x'.repeat(2 * 1024 * 1024))).status).toBe(413);
+    expect((await post(good, '{}', 'text/plain')).status).toBe(415);
+    const ok = await post(good, JSON.stringify({ total: 1, rows: [{ message_id: 'unknown-mid', status: { message_status: 'delivered' } }] }));
+    expect(ok.status).toBe(200);
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from '@jest/globals';
+import { DELIVERY_RANK, advances, callbackBatchSchema, deliveryOf, funnel, notificationEffect, type CallbackRow, type DeliveryStatus } from '../../src/delivery.js';
+
+const row = (message_status: string, extra: Record<string, unknown> = {}): CallbackRow => ({ message_id: 'm1', itime: 1_700_000_000, status: { message_status, ...extra } });
+
+function permutations<T>(items: T[]): T[][] {
+  if (items.length <= 1) return [items];
+  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+}
+
+function fold(rows: CallbackRow[]): DeliveryStatus | undefined {
+  let state: DeliveryStatus | undefined;
+  for (const r of rows) {
+    const update = deliveryOf(r);
+    if (update && advances(state, update.status)) state = update.status;
+  }
+  return state;
+}
+
+describe('the delivery state machine', () => {
+  const histories: Array<[string, string[], DeliveryStatus]> = [
+    ['delivered and read', ['sent', 'delivered', 'read'], 'read'],
+    ['delivered, read, repeated', ['sent', 'delivered', 'read', 'delivered', 'sent'], 'read'],
+    ['failed at delivery', ['sent', 'delivered_failed'], 'failed'],
+    ['invalid target', ['target_valid', 'target_invalid'], 'failed'],
+    ['failed at sending', ['plan', 'sent_failed'], 'failed'],
+    ['delivered despite a failure report', ['sent', 'sent_failed', 'delivered'], 'delivered'],
+    ['delivered, with a timeout notice', ['sent', 'delivered_timeout', 'delivered'], 'delivered'],
+  ];
+  it.each(histories)('%s ends the same in every order of its rows', (_name, statuses, final) => {
+    for (const order of permutations(statuses)) expect(fold(order.map((s) => row(s)))).toBe(final);
+  });
+
+  it('never moves back', () => {
+    const all = Object.keys(DELIVERY_RANK) as DeliveryStatus[];
+    for (const current of all) for (const next of all) expect(advances(current, next)).toBe(DELIVERY_RANK[next] > DELIVERY_RANK[current]);
+    expect(advances(undefined, 'sent')).toBe(true);
+  });
+
+  it('keeps the error code, message, loss step and source of a failure', () => {
+    const update = deliveryOf(row('delivered_failed', { error_code: 131026, error_detail: { message: 'Message undeliverable' }, loss: { loss_step: 3, loss_source: 'meta' } }));
+    expect(update).toEqual({ status: 'failed', at: 1_700_000_000_000, errorCode: 131026, error: 'Message undeliverable', lossStep: 3, lossSource: 'meta' });
+    expect(deliveryOf(row('plan'))).toBeUndefined();
+  });
+
+  it('counts the funnel once per message, at its furthest state', () => {
+    expect(funnel({ 'delivery:sent': '2', 'delivery:delivered': '5', 'delivery:read': '3', 'delivery:failed': '1' }, 11)).toEqual({ sent: 11, delivered: 8, read: 3, failed: 1 });
+  });
+});
+
+describe('callback bodies', () => {
+  it('accept the documented shape', () => {
+    expect(callbackBatchSchema.safeParse({ total: 1, rows: [row('read')] }).success).toBe(true);
+  });
+  it.each([
+    [{ rows: [] }, /rows/],
+    [{ rows: [{ message_id: 'm', status: { message_status: 'read' }, notification: { event: 'x' } }] }, /exactly one of/],
+    [{ rows: [{ status: { message_status: 'read' } }] }, /needs a .*message_id/],
+    [{ rows: 'nope' }, /rows/],
+  ])('reject %j', (body, message) => {
+    const parsed = callbackBatchSchema.safeParse(body);
+    expect(parsed.success).toBe(false);
+    expect(JSON.stringify(parsed.error?.issues)).toMatch(message);
+  });
+});
+
+describe('notifications', () => {
+  const notification = (event: string, notification_data: Record<string, unknown>): CallbackRow => ({ notification: { event, notification_data } });
+  const inUse = (name: string) => name === 'order_update';
+
+  it('pause on an insufficient balance, a disabled account, or a template in use becoming unusable', async () => {
+    expect((await notificationEffect(notification('insufficient_balance', { remain_balance: 3, balance_threshold: 10 }), inUse)).pause).toBe(
+      'insufficient_balance: EngageLab balance 3 is below 10',
+    );
+    expect((await notificationEffect(notification('whatsapp_business_update', { waba_event: 'ACCOUNT_VIOLATION' }), inUse)).pause).toMatch(/ACCOUNT_VIOLATION/);
+    for (const status of ['PAUSED', 'DISABLED', 'REJECTED']) {
+      expect((await notificationEffect(notification('template_update', { template_name: 'order_update', template_status: status }), inUse)).pause).toBe(
+        `template_update: order_update is ${status}`,
+      );
+    }
+  });
+
+  it('do not pause for a template not in use, an approval, or a tier change, which is recorded', async () => {
+    expect(await notificationEffect(notification('template_update', { template_name: 'other', template_status: 'DISABLED' }), inUse)).toEqual({});
+    expect(await notificationEffect(notification('template_update', { template_name: 'order_update', template_status: 'APPROVED' }), inUse)).toEqual({});
+    const tier = await notificationEffect(notification('phone_number_update', { current_limit: 'TIER_10K' }), inUse);
+    expect(tier.pause).toBeUndefined();
+    expect(tier.record?.phone_limit).toBe('TIER_10K');
+  });
+});

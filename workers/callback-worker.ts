@@ -1,0 +1,52 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../src/config.js';
+import { pauseSending } from '../src/control.js';
+import { DeliveryLedger, notificationEffect } from '../src/delivery.js';
+import type { CallbackJob } from '../src/http/callbacks.js';
+import type { Ledger } from '../src/ledger.js';
+import type { Logger } from '../src/log.js';
+import { CALLBACK_QUEUE, keys as keysOf, type SendJobData } from '../src/queue.js';
+import type { Queue } from 'bullmq';
+
+/**
+ * Applies callback batches: status rows move each message's delivery forward (through the ledger's
+ * message_id → request_id index), notifications that mean sending cannot succeed pause the queue with
+ * their reason, a phone-number tier change is recorded for `status`.
+ */
+export function startCallbackWorker(deps: { config: Config; redis: Redis; blocking: Redis; ledger: Ledger; send: Queue<SendJobData>; log: Logger }): Worker<CallbackJob> {
+  const { config, redis, ledger, log } = deps;
+  const k = keysOf(config.QUEUE_PREFIX);
+  const delivery = new DeliveryLedger(redis, k);
+  const metricsKey = `${config.QUEUE_PREFIX}:metrics`;
+
+  const processBatch = async (job: Job<CallbackJob>) => {
+    const counts = new Map<string, number>();
+    const count = (field: string) => counts.set(field, (counts.get(field) ?? 0) + 1);
+    for (const row of job.data.rows) {
+      count('callback_rows');
+      if (row.status) {
+        const result = await delivery.apply(row);
+        count(`callback_${result}`);
+        if (result === 'applied') count(`delivery:${row.status.message_status}`);
+      } else if (row.notification) {
+        const effect = await notificationEffect(row, (name, language) => ledger.templateInUse(name, language));
+        count(`notification:${row.notification.event}`);
+        if (effect.pause) {
+          await pauseSending(deps.send, redis, k, effect.pause);
+          log.error({ event: row.notification.event }, `sending paused: ${effect.pause}`);
+        }
+        if (effect.record) await redis.hset(k.control, effect.record);
+      } else {
+        count('callback_responses');
+      }
+    }
+    const pipeline = redis.pipeline();
+    for (const [field, by] of counts) pipeline.hincrby(metricsKey, field, by);
+    await pipeline.exec();
+  };
+
+  const worker = new Worker<CallbackJob>(CALLBACK_QUEUE, processBatch, { connection: deps.blocking, prefix: config.QUEUE_PREFIX, concurrency: 4 });
+  worker.on('error', (error) => log.error({ err: error.message }, 'callback worker error'));
+  return worker;
+}
