@@ -65,10 +65,7 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
     options.onReject?.(entry);
   };
 
-  const flush = async () => {
-    if (chunk.length === 0) return;
-    const batch = chunk;
-    chunk = [];
+  const write = async (batch: Pending[]) => {
     const results = await ledger.claim(campaign, batch.map((p) => ({ requestId: p.requestId, to: p.data.payload.to[0] as string })), options.dryRun);
     const jobs = [];
     for (let i = 0; i < batch.length; i++) {
@@ -85,6 +82,16 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
       await ledger.noteTemplates(jobs.map((j) => j.data.payload.body));
     }
     options.onProgress?.(summary, linesRead);
+  };
+  // One chunk is written while the next one is parsed and validated; writes stay in order, so a
+  // request_id repeated across chunks is still seen as a duplicate.
+  let writing: Promise<void> = Promise.resolve();
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const batch = chunk;
+    chunk = [];
+    await writing;
+    writing = write(batch);
   };
 
   for await (const item of source) {
@@ -120,5 +127,6 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
     if (chunk.length >= chunkSize) await flush();
   }
   await flush();
+  await writing;
   return summary;
 }

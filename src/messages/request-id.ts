@@ -12,19 +12,10 @@ import type { Message } from './schema.js';
 export function requestIdsFor(campaign: string, message: Message): string[] {
   const given = message.request_id;
   if (given !== undefined) return message.to.length === 1 ? [given] : message.to.map((_, i) => `${given}.${i + 1}`);
-  const rest = canonicalJson({ from: message.from, body: message.body, custom_args: message.custom_args });
+  // The validated message's key order is the schema's (custom_args keep the input's), so the same input
+  // always serialises the same way; JSON.stringify is several times faster than a sorted serialisation.
+  const rest = JSON.stringify([message.from ?? null, message.body, message.custom_args ?? null]);
   return message.to.map((to) => `${campaign}-${createHash('sha256').update(`${campaign}\0${to}\0${rest}`).digest('base64url').slice(0, 22)}`);
-}
-
-/** JSON with object keys sorted, so the same message always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (value === undefined) return 'null';
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
 export const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,64}$/;

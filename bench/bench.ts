@@ -1,0 +1,195 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Readable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { enqueue } from '../producers/enqueue.js';
+import { readJsonl } from '../producers/jsonl-reader.js';
+import { loadConfig } from '../src/config.js';
+import { Ledger } from '../src/ledger.js';
+import { sendQueue } from '../src/queue.js';
+import { freePort, startRedisServer } from '../src/redis-server.js';
+
+/**
+ * npm run bench -- [--json] [--messages N] [--jobs N] [--million] [--small]
+ *
+ * One run, one machine, one private Redis, the simulator in its own process:
+ *  1. enqueue: N JSONL messages through the producer (parse, validate, request_id, dedupe, addBulk): msgs/s, peak RSS
+ *  2-4. bare BullMQ / naive axios peer / wa-bulk worker, each in its own process, at 0 and 100 ms latency
+ *  6. rate limiter precision: two wa-bulk workers under one limit, measured at the simulator
+ */
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean' },
+    messages: { type: 'string' },
+    jobs: { type: 'string' },
+    concurrency: { type: 'string' },
+    million: { type: 'boolean' },
+    small: { type: 'boolean' },
+  },
+});
+const small = values.small === true;
+const messages = values.million ? 1_000_000 : Number(values.messages ?? (small ? 2000 : 100_000));
+const jobs = Number(values.jobs ?? (small ? 1000 : 20_000));
+const concurrency = Number(values.concurrency ?? 200);
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const log = (line: string) => {
+  if (!values.json) process.stderr.write(`${line}\n`);
+};
+
+const redis = await startRedisServer();
+const work = mkdtempSync(join(tmpdir(), 'wa-bulk-bench-'));
+let prefixCounter = 0;
+const KEY = 'bench_key';
+const SECRET = 'bench_secret';
+
+function env(extra: Record<string, string | number>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { PATH: process.env.PATH, REDIS_URL: redis.url, ENGAGELAB_DEV_KEY: KEY, ENGAGELAB_DEV_SECRET: SECRET, LOG_LEVEL: 'silent' };
+  for (const [k, v] of Object.entries(extra)) out[k] = String(v);
+  return out;
+}
+
+function child<T>(script: string, args: string[], childEnv: NodeJS.ProcessEnv): { process: ChildProcess; result: Promise<T> } {
+  const proc = fork(here(script), args, { env: childEnv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const result = new Promise<T>((resolve, reject) => {
+    proc.once('message', (m) => resolve(m as T));
+    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return { process: proc, result };
+}
+
+async function startSimulator(latencyMs: number, record = false): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const args = ['simulator', '--port', String(port), '--latency-ms', String(latencyMs), '--key', KEY, '--secret', SECRET, ...(record ? ['--record-arrivals'] : [])];
+  const proc = fork(here('../src/cli/main.js'), args, { env: { PATH: process.env.PATH, LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  await new Promise<void>((resolve, reject) => {
+    proc.stderr?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+    proc.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => proc.kill('SIGTERM') };
+}
+
+function message(i: number) {
+  return {
+    to: `+4479${String(10_000_000 + i).padStart(8, '0')}`,
+    body: { type: 'template', template: { name: 'order_update', language: 'en_GB', components: [{ type: 'body', parameters: [{ type: 'text', text: `Customer ${i}` }, { type: 'currency', currency: { fallback_value: '£12.50', code: 'GBP', amount_1000: 12500 } }] }] } },
+    custom_args: { order: i },
+  };
+}
+
+async function writeCampaign(count: number): Promise<string> {
+  const path = join(work, `campaign-${count}.jsonl`);
+  const out = createWriteStream(path);
+  for (let i = 0; i < count; i++) {
+    if (!out.write(`${JSON.stringify(message(i))}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve) => out.end(resolve));
+  return path;
+}
+
+/** Fills a fresh prefix with `count` jobs through the real producer (so wa-bulk's ledger has them too). */
+async function fill(prefix: string, count: number): Promise<void> {
+  const config = loadConfig({ env: env({ QUEUE_PREFIX: prefix }), dotEnvPath: false });
+  const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+  const queue = sendQueue(config, client);
+  const lines = Array.from({ length: count }, (_, i) => JSON.stringify(message(i))).join('\n');
+  await enqueue(readJsonl(Readable.from([lines])), { campaign: 'bench', ledger: new Ledger(client, prefix, 1), queue });
+  await queue.close();
+  client.disconnect();
+}
+
+interface WorkerResult {
+  kind: string;
+  count: number;
+  seconds: number;
+  perSecond: number;
+  maxRssMb: number;
+}
+
+async function measureWorker(kind: string, latencyMs: number): Promise<WorkerResult> {
+  const sim = await startSimulator(latencyMs);
+  const prefix = `bench${++prefixCounter}`;
+  await fill(prefix, jobs);
+  const { result } = child<WorkerResult>('worker-child.js', [kind, String(jobs)], env({
+    QUEUE_PREFIX: prefix,
+    ENGAGELAB_BASE_URL: sim.url,
+    WORKER_CONCURRENCY: concurrency,
+    SEND_RATE_MAX: 100_000,
+    SEND_RATE_DURATION_MS: 1000,
+  }));
+  const measured = await result;
+  sim.stop();
+  log(`  ${kind.padEnd(8)} ${String(latencyMs).padStart(3)} ms  ${Math.round(measured.perSecond).toLocaleString('en-US').padStart(7)} msgs/s  (rss ${Math.round(measured.maxRssMb)} MB)`);
+  return measured;
+}
+
+const report: Record<string, unknown> = {
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memory_gb: Math.round(totalmem() / 2 ** 30), node: process.version },
+  sizes: { messages, jobs, concurrency },
+};
+
+async function flushRedis(): Promise<void> {
+  const client = new Redis(redis.url);
+  await client.flushall();
+  client.disconnect();
+}
+
+/** Two wa-bulk workers under one limit; the simulator records arrivals. */
+async function measureLimiter(limit: number, count: number) {
+  const sim = await startSimulator(0, true);
+  const prefix = `bench${++prefixCounter}`;
+  await fill(prefix, count);
+  const childEnv = env({ QUEUE_PREFIX: prefix, ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: 100, SEND_RATE_MAX: limit, SEND_RATE_DURATION_MS: 1000 });
+  // The two workers share the queue; the campaign is done when the ledger has nothing pending.
+  const workers = [0, 1].map(() => child<WorkerResult>('worker-child.js', ['wa-bulk', String(count + 1)], childEnv));
+  const client = new Redis(redis.url);
+  const ledger = new Ledger(client, prefix, 1);
+  const deadline = Date.now() + (count / limit) * 3000 + 30_000;
+  while (((await ledger.campaign('bench'))?.pending ?? 1) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  client.disconnect();
+  for (const w of workers) {
+    w.result.catch(() => undefined);
+    w.process.kill('SIGTERM');
+  }
+  const stats = (await (await fetch(`${sim.url}/_simulator/stats?window_ms=1000`)).json()) as { arrivals: number; max_in_window: number; first_ms: number; last_ms: number };
+  sim.stop();
+  const achieved = ((stats.arrivals - 1) / (stats.last_ms - stats.first_ms)) * 1000;
+  return { limit, requests: stats.arrivals, achieved_per_second: Math.round(achieved * 10) / 10, achieved_ratio: Number((achieved / limit).toFixed(3)), max_in_any_window: stats.max_in_window, max_ratio: Number((stats.max_in_window / limit).toFixed(3)) };
+}
+
+log(`wa-bulk benchmark: ${cpus().length} cores, Node ${process.version}, private Redis at ${redis.url}`);
+try {
+  const file = await writeCampaign(messages);
+  const enq = await child<{ accepted: number; seconds: number; perSecond: number; maxRssMb: number }>('enqueue-child.js', [file, 'bench'], env({ QUEUE_PREFIX: `bench${++prefixCounter}` })).result;
+  report.enqueue = { messages, accepted: enq.accepted, per_second: Math.round(enq.perSecond), seconds: Number(enq.seconds.toFixed(2)), peak_rss_mb: Math.round(enq.maxRssMb) };
+  log(`enqueue   ${messages.toLocaleString('en-US')} messages: ${Math.round(enq.perSecond).toLocaleString('en-US')} msgs/s, peak RSS ${Math.round(enq.maxRssMb)} MB`);
+  rmSync(file);
+  await flushRedis();
+
+  log(`workers   ${jobs.toLocaleString('en-US')} jobs each, concurrency ${concurrency}`);
+  const workers: Record<string, Record<string, number>> = {};
+  for (const latency of [0, 100]) {
+    const row: Record<string, number> = {};
+    for (const kind of ['bare', 'naive', 'wa-bulk']) {
+      row[kind] = Math.round((await measureWorker(kind, latency)).perSecond);
+      await flushRedis();
+    }
+    row.ratio_wa_bulk_to_naive = Number(((row['wa-bulk'] ?? 0) / (row.naive ?? 1)).toFixed(2));
+    workers[`latency_${latency}ms`] = row;
+    log(`  wa-bulk / naive at ${latency} ms: ${row.ratio_wa_bulk_to_naive}`);
+  }
+  report.workers = workers;
+
+  const limit = small ? 200 : 1000;
+  const limiter = await measureLimiter(limit, small ? 1000 : 10_000);
+  report.rate_limiter = limiter;
+  log(`limiter   limit ${limit}/s: achieved ${limiter.achieved_per_second}/s (${limiter.achieved_ratio}), busiest 1 s window ${limiter.max_in_any_window} (${limiter.max_ratio} x limit)`);
+} finally {
+  await redis.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -1,0 +1,61 @@
+import http from 'node:http';
+import axios from 'axios';
+import { Worker } from 'bullmq';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { SEND_QUEUE, workerConnection, type SendJobData } from '../src/queue.js';
+import { startSendWorker } from '../workers/send-worker.js';
+
+/**
+ * One measured worker process of the benchmark: `bare` (BullMQ with an empty processor), `naive` (a BullMQ
+ * processor that only POSTs the message with axios over keep-alive sockets), or `wa-bulk` (the real worker,
+ * every guarantee on). It processes `count` waiting jobs and reports jobs/s and its peak RSS over IPC.
+ */
+const [kind, countText] = process.argv.slice(2);
+const count = Number(countText);
+const config = loadConfig();
+
+let done = 0;
+let started = 0;
+let resolveDone: () => void = () => {};
+const finished = new Promise<void>((resolve) => (resolveDone = resolve));
+// Timed from the first completed job to the last, so process start-up is not counted.
+const tick = () => {
+  if (done === 0) started = performance.now();
+  if (++done === count) resolveDone();
+};
+
+let close: () => Promise<void>;
+if (kind === 'wa-bulk') {
+  const worker = await startSendWorker(config, createLogger({ level: 'silent', pretty: false }));
+  worker.worker.on('completed', tick);
+  close = () => worker.close();
+} else {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: config.WORKER_CONCURRENCY });
+  const client = axios.create({
+    baseURL: config.ENGAGELAB_BASE_URL,
+    auth: { username: config.ENGAGELAB_DEV_KEY ?? '', password: config.ENGAGELAB_DEV_SECRET ?? '' },
+    httpAgent: agent,
+  });
+  const connection = workerConnection(config);
+  const worker = new Worker<SendJobData>(
+    SEND_QUEUE,
+    kind === 'naive'
+      ? async (job) => {
+          await client.post('/v1/messages', job.data.payload);
+        }
+      : async () => {},
+    { connection, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, removeOnComplete: { count: 0 }, removeOnFail: { count: 0 } },
+  );
+  worker.on('completed', tick);
+  close = async () => {
+    await worker.close();
+    agent.destroy();
+    connection.disconnect();
+  };
+}
+
+await finished;
+const seconds = (performance.now() - started) / 1000;
+await close();
+process.send?.({ kind, count, seconds, perSecond: count / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 });

@@ -1,0 +1,29 @@
+import { describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Keeps `npm run bench` from rotting: the small size runs end to end and prints its JSON report. */
+describe('the benchmark', () => {
+  it('runs every step at the small size and reports each figure', async () => {
+    const script = fileURLToPath(new URL('../../dist/bench/bench.js', import.meta.url));
+    const stdout = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, [script, '--small', '--json'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`bench exited with ${code}`))));
+    });
+    const report = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+    expect(report.enqueue).toMatchObject({ messages: 2000, accepted: 2000, per_second: expect.any(Number), peak_rss_mb: expect.any(Number) });
+    for (const latency of ['latency_0ms', 'latency_100ms']) {
+      expect(report.workers[latency]).toEqual({
+        bare: expect.any(Number),
+        naive: expect.any(Number),
+        'wa-bulk': expect.any(Number),
+        ratio_wa_bulk_to_naive: expect.any(Number),
+      });
+      expect(report.workers[latency]['wa-bulk']).toBeGreaterThan(0);
+    }
+    expect(report.rate_limiter).toMatchObject({ limit: 200, requests: 1000, max_in_any_window: expect.any(Number), achieved_ratio: expect.any(Number) });
+  }, 180_000);
+});
