@@ -5,8 +5,12 @@ declare global {
   var __waBulkRedis: RedisHandle | undefined;
 }
 
-/** Integration tests run against REDIS_URL when it answers, else against a private redis-server. */
+/**
+ * Integration and reliability tests run against REDIS_URL when it answers, else against one private
+ * redis-server shared by every project of the run (each project calls this; the first one starts it).
+ */
 export default async function globalSetup(): Promise<void> {
+  if (globalThis.__waBulkRedis) return;
   let handle: RedisHandle;
   try {
     handle = await ensureRedis(process.env.REDIS_URL);

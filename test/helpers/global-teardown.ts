@@ -1,3 +1,6 @@
+/** Stops the private redis-server once, whichever project's teardown runs first. */
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__waBulkRedis?.stop();
+  const handle = globalThis.__waBulkRedis;
+  globalThis.__waBulkRedis = undefined;
+  await handle?.stop();
 }
