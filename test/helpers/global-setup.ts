@@ -7,9 +7,11 @@ declare global {
 
 /**
  * Integration and reliability tests run against REDIS_URL when it answers, else against one private
- * redis-server shared by every project of the run (each project calls this; the first one starts it).
+ * redis-server for the whole run.
  */
-export default async function globalSetup(): Promise<void> {
+export default async function globalSetup(globalConfig: { selectProjects?: string[] | null }): Promise<void> {
+  const selected = globalConfig.selectProjects;
+  if (selected && selected.length > 0 && selected.every((name) => name === 'unit')) return;
   if (globalThis.__waBulkRedis) return;
   let handle: RedisHandle;
   try {
