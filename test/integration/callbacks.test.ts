@@ -9,7 +9,7 @@ import { freePort } from '../../src/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
-import { campaignDone, collect, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { campaignDone, collect, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
 
 const TOKEN = 'cb_token_0123456789abcdef';
 let h: Harness | undefined;
@@ -24,13 +24,6 @@ afterEach(async () => {
   worker = dashboard = h = sim = undefined;
 });
 
-async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
 
 async function setup(count: number, simOptions: Parameters<typeof startSimulator>[0] = {}) {
   const port = await freePort();

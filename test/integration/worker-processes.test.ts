@@ -7,7 +7,7 @@ import { freePort } from '../../src/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { KEY, SECRET, campaignDone, collect, envOf, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { KEY, SECRET, campaignDone, collect, envOf, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 let h: Harness | undefined;
@@ -29,13 +29,6 @@ function campaignFile(count: number, prefix: string): string {
   return path;
 }
 
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('worker processes', () => {
   it('keeps two workers under one sliding-window limit, retries included, and uses at least 90% of it', async () => {
