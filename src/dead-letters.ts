@@ -35,7 +35,8 @@ function matches(job: Job<DeadJobData>, filter: DeadFilter): boolean {
 
 /** Dead letters matching the filter, read in pages. */
 export async function* deadLetters(dead: Queue<DeadJobData>, filter: DeadFilter = {}, pageSize = 500): AsyncGenerator<Job<DeadJobData>> {
-  // Replay and purge remove jobs while we read, so always read from the start and skip what we saw.
+  // New dead letters are pushed at the head of the list while we page through it, shifting the pages;
+  // skip a job already seen in an earlier page.
   const seen = new Set<string>();
   for (let start = 0; ; start += pageSize) {
     const jobs = await dead.getJobs(['wait'], start, start + pageSize - 1, true);

@@ -44,14 +44,14 @@ export async function run(argv: string[]): Promise<number> {
     path = join(spool, 'input');
     await pipeline(process.stdin, createWriteStream(path));
   }
+  let size = 0;
   if (path !== '-') {
     try {
-      statSync(path);
+      size = statSync(path).size;
     } catch {
       throw new UsageError(`cannot read ${path}: no such file`);
     }
   }
-  const size = path === '-' ? 0 : statSync(path).size;
   const open = (): { stream: Readable; items: AsyncIterable<SourceItem> } => {
     const stream = path === '-' ? process.stdin : createReadStream(path);
     return { stream, items: format === 'csv' ? readCsv(stream, csv) : readJsonl(stream) };
