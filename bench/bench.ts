@@ -14,7 +14,8 @@ import { sendQueue } from '../src/queue.js';
 import { freePort, startRedisServer } from '../src/redis-server.js';
 
 /**
- * npm run bench -- [--json] [--messages N] [--jobs N] [--million] [--small]
+ * npm run bench -- [--json] [--messages N] [--jobs N] [--concurrency N] [--limit N] [--million] [--small]
+ *                    [--only enqueue,workers,limiter]
  *
  * One run, one machine, one private Redis, the simulator in its own process:
  *  1. enqueue: N JSONL messages through the producer (parse, validate, request_id, dedupe, addBulk): msgs/s, peak RSS
@@ -30,12 +31,17 @@ const { values } = parseArgs({
     concurrency: { type: 'string' },
     million: { type: 'boolean' },
     small: { type: 'boolean' },
+    only: { type: 'string' },
+    limit: { type: 'string' },
   },
 });
 const small = values.small === true;
 const messages = values.million ? 1_000_000 : Number(values.messages ?? (small ? 2000 : 100_000));
 const jobs = Number(values.jobs ?? (small ? 1000 : 20_000));
 const concurrency = Number(values.concurrency ?? 200);
+const steps = new Set((values.only ?? 'enqueue,workers,limiter').split(','));
+for (const step of steps) if (!['enqueue', 'workers', 'limiter'].includes(step)) throw new Error(`--only: unknown step "${step}" (enqueue, workers, limiter)`);
+const limit = Number(values.limit ?? (small ? 200 : 1000));
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const log = (line: string) => {
   if (!values.json) process.stderr.write(`${line}\n`);
@@ -54,7 +60,10 @@ function env(extra: Record<string, string | number>): NodeJS.ProcessEnv {
 }
 
 function child<T>(script: string, args: string[], childEnv: NodeJS.ProcessEnv): { process: ChildProcess; result: Promise<T> } {
-  const proc = fork(here(script), args, { env: childEnv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // WA_BULK_BENCH_PROFILE=<dir>: every measured child writes a V8 CPU profile there (open it in Chrome DevTools).
+  const profileDir = process.env.WA_BULK_BENCH_PROFILE;
+  const execArgv = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const proc = fork(here(script), args, { env: childEnv, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const result = new Promise<T>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as T));
     proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
@@ -163,13 +172,16 @@ async function measureLimiter(limit: number, count: number) {
 
 log(`wa-bulk benchmark: ${cpus().length} cores, Node ${process.version}, private Redis at ${redis.url}`);
 try {
+  if (steps.has('enqueue')) {
   const file = await writeCampaign(messages);
   const enq = await child<{ accepted: number; seconds: number; perSecond: number; maxRssMb: number }>('enqueue-child.js', [file, 'bench'], env({ QUEUE_PREFIX: `bench${++prefixCounter}` })).result;
   report.enqueue = { messages, accepted: enq.accepted, per_second: Math.round(enq.perSecond), seconds: Number(enq.seconds.toFixed(2)), peak_rss_mb: Math.round(enq.maxRssMb) };
   log(`enqueue   ${messages.toLocaleString('en-US')} messages: ${Math.round(enq.perSecond).toLocaleString('en-US')} msgs/s, peak RSS ${Math.round(enq.maxRssMb)} MB`);
   rmSync(file);
   await flushRedis();
+  }
 
+  if (steps.has('workers')) {
   log(`workers   ${jobs.toLocaleString('en-US')} jobs each, concurrency ${concurrency}`);
   const workers: Record<string, Record<string, number>> = {};
   for (const latency of [0, 100]) {
@@ -183,11 +195,13 @@ try {
     log(`  wa-bulk / naive at ${latency} ms: ${row.ratio_wa_bulk_to_naive}`);
   }
   report.workers = workers;
+  }
 
-  const limit = small ? 200 : 1000;
+  if (steps.has('limiter')) {
   const limiter = await measureLimiter(limit, small ? 1000 : 10_000);
   report.rate_limiter = limiter;
   log(`limiter   limit ${limit}/s: achieved ${limiter.achieved_per_second}/s (${limiter.achieved_ratio}), busiest 1 s window ${limiter.max_in_any_window} (${limiter.max_ratio} x limit)`);
+  }
 } finally {
   await redis.stop();
   rmSync(work, { recursive: true, force: true });

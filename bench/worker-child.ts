@@ -55,6 +55,11 @@ if (kind === 'wa-bulk') {
   };
 }
 
+// The limiter step stops its workers with SIGTERM: close cleanly so a --cpu-prof profile is written.
+process.once('SIGTERM', () => {
+  void close().then(() => process.exit(0));
+});
+
 await finished;
 const seconds = (performance.now() - started) / 1000;
 await close();
