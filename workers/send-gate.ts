@@ -21,7 +21,16 @@ import { SEND_QUEUE, type Keys } from '../src/queue.js';
  * around a window boundary, and it does not see p-retry's retries; this gate counts requests.
  */
 
+// KEYS: next slot, gate, breaker, probe, queue meta, msg (or the meta key: none)
+// ARGV: spacing, window, member, outage threshold, probe ttl, ledger check (0: none, 1: settled, 2: settled or in flight)
+// Returns {code, delay, probe, failures, slot}: 0 = go after delay, 1 = gated for delay, 2 = paused,
+// 3 = the message is settled (slot = its status) or was in flight (slot = 'inflight'): no slot taken.
 const ACQUIRE = `
+if ARGV[6] ~= '0' then
+  local m = redis.call('HMGET', KEYS[6], 'status', 'inflight')
+  if m[1] == 'sent' or m[1] == 'dead' then return {3, 0, 0, 0, m[1]} end
+  if ARGV[6] == '2' and m[2] then return {3, 0, 0, 0, 'inflight'} end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if redis.call('HEXISTS', KEYS[5], 'paused') == 1 then return {2, 0, 0, 0} end
@@ -80,6 +89,18 @@ if failures == threshold or (failures > threshold and ARGV[5] == '1') then
 end
 return 0
 `;
+
+/** The ledger says this message needs no request: already sent or dead, or in flight when a worker died. */
+export class SettledSignal extends Error {
+  override name = 'SettledSignal';
+  constructor(readonly state: 'sent' | 'dead' | 'inflight') {
+    super(`message is ${state}`);
+  }
+}
+
+/** What acquire() checks in the ledger first, in the same script: nothing, settled, or settled or in flight. */
+export type LedgerCheck = 'none' | 'settled' | 'settled-or-inflight';
+const CHECK_ARG: Record<LedgerCheck, string> = { none: '0', settled: '1', 'settled-or-inflight': '2' };
 
 export class PausedSignal extends Error {
   override name = 'PausedSignal';
@@ -150,9 +171,11 @@ export class SendGate {
 
   /**
    * Waits until this request may leave. With `messageKey` the ledger's in-flight mark is set (and its
-   * attempts counted) in the same script that grants or confirms the slot: no extra round trip.
+   * attempts counted) in the same script that grants or confirms the slot: no extra round trip. `check`
+   * reads the message's ledger entry first in the same script, and throws a SettledSignal when it needs
+   * no request.
    */
-  async acquire(messageKey?: string): Promise<Ticket> {
+  async acquire(messageKey?: string, check: LedgerCheck = 'none'): Promise<Ticket> {
     const started = performance.now();
     const k = this.keys;
     for (;;) {
@@ -161,8 +184,10 @@ export class SendGate {
       const [code, delay, probe, failures, slotAt] = await this.client.waAcquire(
         k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, k.bullMeta(SEND_QUEUE), messageKey ?? k.bullMeta(SEND_QUEUE),
         this.spacingMs.toFixed(3), this.options.windowMs, member, this.options.outageThreshold, this.options.probeTtlMs,
+        messageKey ? CHECK_ARG[check] : '0',
       );
       const ms = Number(delay);
+      if (code === 3) throw new SettledSignal(slotAt as 'sent' | 'dead' | 'inflight');
       if (code === 2) throw new PausedSignal('paused');
       if (code === 1) {
         this.gatedWaits++;

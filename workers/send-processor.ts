@@ -10,13 +10,13 @@ import type { Ledger } from '../src/ledger.js';
 import type { Logger } from '../src/log.js';
 import { maskPhone } from '../src/messages/phone.js';
 import type { DeadError, DeadJobData, SendJobData } from '../src/queue.js';
-import { PausedSignal, type SendGate, type Ticket } from './send-gate.js';
+import { PausedSignal, SettledSignal, type LedgerCheck, type SendGate, type Ticket } from './send-gate.js';
 import type { WorkerStats } from './worker-stats.js';
 
 /**
  * What happens to one job, as PRODUCT.md's data flow draws it:
  *
- *   already sent (ledger)          → done, no HTTP request
+ *   already sent or dead (ledger)  → done, no HTTP request (read with the first send slot)
  *   in flight when a worker died   → AMBIGUOUS_OUTCOME (default: dead letter, reason unknown_outcome)
  *   200                            → ledger: sent + message_id
  *   transient (1000, 5xx, refused) → p-retry in process, then BullMQ attempts; the last → dead letter
@@ -66,17 +66,14 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     const payload = job.data.payload.from === undefined && config.WA_FROM ? { ...job.data.payload, from: config.WA_FROM } : job.data.payload;
     const messageKey = ledger.keys.message(requestId);
 
-    const before = await ledger.status(requestId);
-    if (before.status === 'sent' || before.status === 'dead') return before.status;
-    if (before.inflight && config.AMBIGUOUS_OUTCOME === 'dead-letter') {
-      await fail(job, { code: null, http_status: null, reason: 'unknown_outcome', message: 'a worker stopped while this request was in flight; not resent' });
-      return 'dead';
-    }
-
+    // The first slot request also reads the ledger (one round trip): a message already sent or dead needs
+    // no request, and one that was in flight when a worker died follows AMBIGUOUS_OUTCOME.
+    let check: LedgerCheck = config.AMBIGUOUS_OUTCOME === 'dead-letter' ? 'settled-or-inflight' : 'settled';
     let ticket: Ticket | undefined;
     const hooks: AttemptHooks = {
       beforeAttempt: async () => {
-        ticket = await gate.acquire(messageKey);
+        ticket = await gate.acquire(messageKey, check);
+        check = 'none';
         if (ticket.waitedMs > 0) stats.waited(ticket.waitedMs);
       },
       afterAttempt: async (report) => {
@@ -103,6 +100,11 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         stats.sent();
         return 'sent';
       } catch (error) {
+        if (error instanceof SettledSignal) {
+          if (error.state !== 'inflight') return error.state;
+          await fail(job, { code: null, http_status: null, reason: 'unknown_outcome', message: 'a worker stopped while this request was in flight; not resent' });
+          return 'dead';
+        }
         if (error instanceof PausedSignal) {
           // Paused (by an operator or an auth failure) or shutting down: back to the queue, attempts kept.
           await job.moveToWait(token);
