@@ -6,8 +6,8 @@ import type { SendJobData } from '../src/queue.js';
 
 /**
  * The producer core shared by the command line, the HTTP API and library callers: validate each item,
- * give it its request_ids (one job per recipient), de-duplicate against the ledger, and add jobs in
- * chunks. A bad item is reported with its line number and never stops the valid ones.
+ * give it its request_ids (one job per recipient), and write ledger entries and jobs in chunks, one Lua
+ * script per chunk that also de-duplicates against the ledger. A bad item is reported with its line number and never stops the valid ones.
  */
 
 /** One input record: a parsed value, or the reason it could not be parsed. Lines count from 1. */
@@ -35,6 +35,7 @@ export interface EnqueueSummary {
 export interface EnqueueOptions {
   campaign: string;
   ledger: Ledger;
+  /** The send queue (same QUEUE_PREFIX as the ledger); its default job options are every job's options. */
   queue: Queue<SendJobData>;
   dryRun?: boolean;
   chunkSize?: number;
@@ -65,21 +66,16 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
     options.onReject?.(entry);
   };
 
+  const jobOptions = { name: 'send', options: queue.defaultJobOptions };
   const write = async (batch: Pending[]) => {
-    const results = await ledger.claim(campaign, batch.map((p) => ({ requestId: p.requestId, to: p.data.payload.to[0] as string })), options.dryRun);
-    const jobs = [];
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i] as Pending;
-      if (results[i] === ClaimResult.Duplicate) {
-        summary.duplicates++;
-        continue;
-      }
-      summary.accepted++;
-      jobs.push({ name: 'send', data: item.data, opts: { jobId: item.requestId } });
-    }
-    if (!options.dryRun && jobs.length > 0) {
-      await queue.addBulk(jobs);
-      await ledger.noteTemplates(jobs.map((j) => j.data.payload.body));
+    const items = batch.map((p) => ({ requestId: p.requestId, to: p.data.payload.to[0] as string, data: p.data }));
+    const [results] = await Promise.all([
+      ledger.enqueue(campaign, items, jobOptions, options.dryRun),
+      options.dryRun ? undefined : ledger.noteTemplates(batch.map((p) => p.data.payload.body)),
+    ]);
+    for (const result of results) {
+      if (result === ClaimResult.Duplicate) summary.duplicates++;
+      else summary.accepted++;
     }
     options.onProgress?.(summary, linesRead);
   };

@@ -1,10 +1,10 @@
 import type { Job, Queue } from 'bullmq';
 import type { Ledger } from './ledger.js';
-import type { DeadError, DeadJobData, SendJobData } from './queue.js';
+import { jobIdFor, type DeadError, type DeadJobData, type SendJobData } from './queue.js';
 
 /**
  * The dead-letter queue: a BullMQ queue no worker consumes, one job per dead message (job id =
- * request_id), so operators see them in Bull Board and can replay them under their original request_id.
+ * jobIdFor(request_id)), so operators see them in Bull Board and can replay them under their original request_id.
  */
 
 export interface DeadFilter {
@@ -21,7 +21,7 @@ export async function deadLetter(
   attempts: number,
 ): Promise<void> {
   // Queue first, ledger second: if we die in between, the send job is retried and ends here again.
-  await dead.add('dead', { ...data, error, attempts, died_at: Date.now() }, { jobId: data.request_id });
+  await dead.add('dead', { ...data, error, attempts, died_at: Date.now() }, { jobId: jobIdFor(data.request_id) });
   await ledger.markDead(data.request_id, data.campaign, error);
 }
 
@@ -62,7 +62,7 @@ export async function replayDeadLetters(
   for (const job of picked) {
     const { request_id, campaign, payload } = job.data;
     await ledger.revive(request_id, campaign);
-    await send.add('send', { request_id, campaign, payload }, { jobId: request_id });
+    await send.add('send', { request_id, campaign, payload }, { jobId: jobIdFor(request_id) });
     await job.remove();
   }
   return picked.length;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { funnel, type DeliveryStatus } from './delivery.js';
-import { SEND_QUEUE, keys, type DeadError, type DeadReason, type Keys } from './queue.js';
+import type { JobsOptions } from 'bullmq';
+import { SEND_QUEUE, jobIdFor, keys, type DeadError, type DeadReason, type Keys, type SendJobData } from './queue.js';
 
 /**
  * The ledger: what happened to every message, keyed by request_id, kept RESULT_TTL_DAYS.
@@ -52,43 +53,82 @@ export const ClaimResult = {
 } as const;
 export type ClaimResult = (typeof ClaimResult)[keyof typeof ClaimResult];
 
+// Records new messages as pending in the ledger and, in 'jobs' mode, adds each one's send job in the same
+// script, so a message is never in the ledger without its job or the other way round.
+// The job is written as BullMQ 6's addStandardJob writes a FIFO job with a custom id and no parent, delay,
+// priority or deduplication: the job hash, the 'added' and 'waiting' events, the wait list, the id counter
+// and the marker that wakes blocked workers (test/integration/bullmq-contract.test.ts compares the two).
+// KEYS: campaign, campaign ids, campaigns, send wait, meta, id, events, marker, active, then per message:
+//       msg, job
+// ARGV: ttl, now, campaign, mode (dry | ledger | jobs), job name, job opts JSON before and after the job id,
+//       then per message: request_id, to, job id, job data JSON
+// Returns per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again in 'jobs' mode)
 const CLAIM = `
+local rcall = redis.call
 local ttl = tonumber(ARGV[1])
 local now = ARGV[2]
 local campaign = ARGV[3]
-local dry = ARGV[4] == '1'
+local mode = ARGV[4]
+local name = ARGV[5]
 local out = {}
-local added = 0
 local seen = {}
-local n = (#KEYS - 3) / 2
+local added = 0
+local jobs = 0
+local maxEvents
+if mode == 'jobs' then
+  maxEvents = rcall('HGET', KEYS[5], 'opts.maxLenEvents')
+  if not maxEvents then
+    maxEvents = 10000
+    rcall('HSET', KEYS[5], 'opts.maxLenEvents', maxEvents)
+  end
+end
+local function addJob(jobKey, jobId, data)
+  rcall('HSET', jobKey, 'name', name, 'data', data, 'opts', ARGV[6] .. cjson.encode(jobId) .. ARGV[7],
+    'timestamp', now, 'delay', 0, 'priority', 0)
+  rcall('XADD', KEYS[7], '*', 'event', 'added', 'jobId', jobId, 'name', name)
+  rcall('LPUSH', KEYS[4], jobId)
+  rcall('XADD', KEYS[7], 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
+  jobs = jobs + 1
+end
+local n = (#KEYS - 9) / 2
 for i = 1, n do
-  local msgKey = KEYS[2 + 2 * i]
-  local jobKey = KEYS[3 + 2 * i]
-  local status = redis.call('HGET', msgKey, 'status')
+  local msgKey = KEYS[8 + 2 * i]
+  local jobKey = KEYS[9 + 2 * i]
+  local a = 4 * i
+  local status = rcall('HGET', msgKey, 'status')
   if seen[msgKey] then
     out[i] = 1
   elseif not status then
     seen[msgKey] = true
-    if not dry then
-      redis.call('HSET', msgKey, 'campaign', campaign, 'to', ARGV[4 + 2 * i], 'status', 'pending',
+    if mode ~= 'dry' then
+      rcall('HSET', msgKey, 'campaign', campaign, 'to', ARGV[a + 5], 'status', 'pending',
         'attempts', 0, 'created_at', now, 'updated_at', now)
-      redis.call('EXPIRE', msgKey, ttl)
-      redis.call('RPUSH', KEYS[2], ARGV[3 + 2 * i])
+      rcall('EXPIRE', msgKey, ttl)
+      rcall('RPUSH', KEYS[2], ARGV[a + 4])
       added = added + 1
+      if mode == 'jobs' and rcall('EXISTS', jobKey) == 0 then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
     end
     out[i] = 0
-  elseif status == 'pending' and redis.call('EXISTS', jobKey) == 0 then
+  elseif status == 'pending' and rcall('EXISTS', jobKey) == 0 then
     seen[msgKey] = true
+    if mode == 'jobs' then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
     out[i] = 2
   else
     out[i] = 1
   end
 end
 if added > 0 then
-  redis.call('HINCRBY', KEYS[1], 'total', added)
-  redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('EXPIRE', KEYS[2], ttl)
-  redis.call('ZADD', KEYS[3], now, campaign)
+  rcall('HINCRBY', KEYS[1], 'total', added)
+  rcall('EXPIRE', KEYS[1], ttl)
+  rcall('EXPIRE', KEYS[2], ttl)
+  rcall('ZADD', KEYS[3], now, campaign)
+end
+if jobs > 0 then
+  rcall('INCRBY', KEYS[6], jobs)
+  local meta = rcall('HMGET', KEYS[5], 'paused', 'concurrency')
+  if not meta[1] and not (meta[2] and rcall('LLEN', KEYS[9]) >= tonumber(meta[2])) then
+    rcall('ZADD', KEYS[8], 0, '0')
+  end
 end
 return out
 `;
@@ -188,13 +228,44 @@ export class Ledger {
 
   /** Records new messages as pending; tells for each whether it is new, a duplicate, or to be re-enqueued. */
   async claim(campaign: string, items: ReadonlyArray<{ requestId: string; to: string }>, dryRun = false): Promise<ClaimResult[]> {
+    return this.runClaim(campaign, dryRun ? 'dry' : 'ledger', items, undefined);
+  }
+
+  /**
+   * Records new messages as pending and adds their send jobs in one script: the enqueue path. A message
+   * pending in the ledger whose job is gone (lost with a Redis that restarted without persistence) gets
+   * its job again. Only options BullMQ stores unchanged may be given (attempts, backoff, removeOn*).
+   */
+  async enqueue(
+    campaign: string,
+    items: ReadonlyArray<{ requestId: string; to: string; data: SendJobData }>,
+    job: { name: string; options: JobsOptions },
+    dryRun = false,
+  ): Promise<ClaimResult[]> {
+    return this.runClaim(campaign, dryRun ? 'dry' : 'jobs', items, job);
+  }
+
+  private async runClaim(
+    campaign: string,
+    mode: 'dry' | 'ledger' | 'jobs',
+    items: ReadonlyArray<{ requestId: string; to: string; data?: SendJobData }>,
+    job: { name: string; options: JobsOptions } | undefined,
+  ): Promise<ClaimResult[]> {
     if (items.length === 0) return [];
     const k = this.keys;
-    const keyList = [k.campaign(campaign), k.campaignIds(campaign), k.campaigns];
-    const argv: Array<string | number> = [this.ttlSeconds, Date.now(), campaign, dryRun ? 1 : 0];
+    const keyList = [
+      k.campaign(campaign), k.campaignIds(campaign), k.campaigns,
+      k.bull(SEND_QUEUE, 'wait'), k.bull(SEND_QUEUE, 'meta'), k.bull(SEND_QUEUE, 'id'), k.bull(SEND_QUEUE, 'events'), k.bull(SEND_QUEUE, 'marker'), k.bull(SEND_QUEUE, 'active'),
+    ];
+    // BullMQ stores a job's options as JSON; ours are the same for every job but its id.
+    const opts = job ? JSON.stringify({ ...job.options, jobId: '' }) : '""';
+    const at = opts.lastIndexOf('""');
+    const argv: Array<string | number> = [this.ttlSeconds, Date.now(), campaign, mode, job?.name ?? '', opts.slice(0, at), opts.slice(at + 2)];
+    const withJobs = mode === 'jobs';
     for (const item of items) {
+      const jobId = jobIdFor(item.requestId);
       keyList.push(k.message(item.requestId), k.bullJob(SEND_QUEUE, item.requestId));
-      argv.push(item.requestId, item.to);
+      argv.push(item.requestId, item.to, jobId, withJobs ? JSON.stringify(item.data) : '');
     }
     return (await this.client.waClaim(keyList.length, ...keyList, ...argv)) as ClaimResult[];
   }

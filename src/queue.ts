@@ -1,4 +1,4 @@
-import { Queue, type JobsOptions } from 'bullmq';
+import { Queue, QueueKeys, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import type { SendPayload } from './engagelab/client.js';
@@ -13,14 +13,26 @@ export const SEND_QUEUE = 'send';
 export const DEAD_QUEUE = 'dead';
 export const CALLBACK_QUEUE = 'callbacks';
 
-/** One job = one message to one recipient. The job id is the request_id. */
+/**
+ * The BullMQ job id of a request_id. A request_id that BullMQ cannot take as a custom job id (all digits,
+ * or containing ':'), or that is the name of one of the queue's own keys (`meta`, `wait`, `events`, ...),
+ * would be refused or collide with that key; such a one gets `%` and its ':' written as `%3A`. No
+ * request_id contains `%`, so the mapping is one to one; every other request_id is its own job id.
+ */
+const QUEUE_KEY_NAMES = new Set(Object.keys(new QueueKeys().getKeys('q')));
+export function jobIdFor(requestId: string): string {
+  if (requestId.includes(':') || /^\d+$/.test(requestId) || QUEUE_KEY_NAMES.has(requestId)) return `%${requestId.replaceAll(':', '%3A')}`;
+  return requestId;
+}
+
+/** One job = one message to one recipient. The job id is jobIdFor(request_id). */
 export interface SendJobData {
   request_id: string;
   campaign: string;
   payload: SendPayload;
 }
 
-/** A dead letter: the job as it was, and why it died. The job id is the request_id. */
+/** A dead letter: the job as it was, and why it died. The job id is jobIdFor(request_id). */
 export interface DeadJobData extends SendJobData {
   error: DeadError;
   attempts: number;
@@ -48,9 +60,10 @@ export function keys(prefix: string) {
     campaign: (id: string) => `${prefix}:campaign:${id}`,
     campaignIds: (id: string) => `${prefix}:campaign:${id}:ids`,
     campaigns: `${prefix}:campaigns`,
-    /** BullMQ's own keys, needed where a script must see a job atomically with the ledger. */
-    bullJob: (queue: string, id: string) => `${prefix}:${queue}:${id}`,
+    /** BullMQ's own keys, needed where a script must see or add a job atomically with the ledger. */
+    bullJob: (queue: string, requestId: string) => `${prefix}:${queue}:${jobIdFor(requestId)}`,
     bullMeta: (queue: string) => `${prefix}:${queue}:meta`,
+    bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active') => `${prefix}:${queue}:${name}`,
     limiterNext: `${prefix}:limiter:next`,
     limiterGate: `${prefix}:limiter:gate`,
     breaker: `${prefix}:breaker`,
