@@ -117,6 +117,8 @@ interface WorkerResult {
   seconds: number;
   perSecond: number;
   maxRssMb: number;
+  cpuMsPerMessage: number;
+  lateWakeups?: number;
 }
 
 async function measureWorker(kind: string, latencyMs: number): Promise<WorkerResult> {
@@ -132,7 +134,7 @@ async function measureWorker(kind: string, latencyMs: number): Promise<WorkerRes
   }));
   const measured = await result;
   sim.stop();
-  log(`  ${kind.padEnd(8)} ${String(latencyMs).padStart(3)} ms  ${Math.round(measured.perSecond).toLocaleString('en-US').padStart(7)} msgs/s  (rss ${Math.round(measured.maxRssMb)} MB)`);
+  log(`  ${kind.padEnd(8)} ${String(latencyMs).padStart(3)} ms  ${Math.round(measured.perSecond).toLocaleString('en-US').padStart(7)} msgs/s  (rss ${Math.round(measured.maxRssMb)} MB, ${measured.cpuMsPerMessage.toFixed(2)} ms CPU/msg)`);
   return measured;
 }
 
@@ -157,17 +159,19 @@ async function measureLimiter(limit: number, count: number) {
   const workers = [0, 1].map(() => child<WorkerResult>('worker-child.js', ['wa-bulk', String(count + 1)], childEnv));
   const client = new Redis(redis.url);
   const ledger = new Ledger(client, prefix, 1);
+  for (const w of workers) w.result.catch(() => undefined);
   const deadline = Date.now() + (count / limit) * 3000 + 30_000;
   while (((await ledger.campaign('bench'))?.pending ?? 1) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   client.disconnect();
-  for (const w of workers) {
-    w.result.catch(() => undefined);
-    w.process.kill('SIGTERM');
-  }
+  for (const w of workers) w.process.kill('SIGTERM');
+  const perWorker = await Promise.all(workers.map((w) => w.result.catch(() => undefined)));
   const stats = (await (await fetch(`${sim.url}/_simulator/stats?window_ms=1000`)).json()) as { arrivals: number; max_in_window: number; first_ms: number; last_ms: number };
   sim.stop();
   const achieved = ((stats.arrivals - 1) / (stats.last_ms - stats.first_ms)) * 1000;
-  return { limit, requests: stats.arrivals, achieved_per_second: Math.round(achieved * 10) / 10, achieved_ratio: Number((achieved / limit).toFixed(3)), max_in_any_window: stats.max_in_window, max_ratio: Number((stats.max_in_window / limit).toFixed(3)) };
+  return { limit, requests: stats.arrivals, achieved_per_second: Math.round(achieved * 10) / 10, achieved_ratio: Number((achieved / limit).toFixed(3)), max_in_any_window: stats.max_in_window, max_ratio: Number((stats.max_in_window / limit).toFixed(3)),
+    worker_cpu_ms_per_message: perWorker.map((w) => (w ? Number(w.cpuMsPerMessage.toFixed(2)) : null)),
+    late_wakeups: perWorker.map((w) => w?.lateWakeups ?? null),
+  };
 }
 
 log(`wa-bulk benchmark: ${cpus().length} cores, Node ${process.version}, private Redis at ${redis.url}`);
@@ -200,7 +204,7 @@ try {
   if (steps.has('limiter')) {
   const limiter = await measureLimiter(limit, small ? 1000 : 10_000);
   report.rate_limiter = limiter;
-  log(`limiter   limit ${limit}/s: achieved ${limiter.achieved_per_second}/s (${limiter.achieved_ratio}), busiest 1 s window ${limiter.max_in_any_window} (${limiter.max_ratio} x limit)`);
+  log(`limiter   limit ${limit}/s: achieved ${limiter.achieved_per_second}/s (${limiter.achieved_ratio}), busiest 1 s window ${limiter.max_in_any_window} (${limiter.max_ratio} x limit); worker CPU ${limiter.worker_cpu_ms_per_message.join(' / ')} ms/msg, late wake-ups ${limiter.late_wakeups.join(' / ')}`);
   }
 } finally {
   await redis.stop();

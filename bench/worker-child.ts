@@ -17,19 +17,25 @@ const config = loadConfig();
 
 let done = 0;
 let started = 0;
+let cpuAtStart: NodeJS.CpuUsage | undefined;
 let resolveDone: () => void = () => {};
 const finished = new Promise<void>((resolve) => (resolveDone = resolve));
-// Timed from the first completed job to the last, so process start-up is not counted.
+// Timed (and CPU counted) from the first completed job to the last, so process start-up is not counted.
 const tick = () => {
-  if (done === 0) started = performance.now();
+  if (done === 0) {
+    started = performance.now();
+    cpuAtStart = process.cpuUsage();
+  }
   if (++done === count) resolveDone();
 };
 
 let close: () => Promise<void>;
+let lateWakeups = (): number | undefined => undefined;
 if (kind === 'wa-bulk') {
   const worker = await startSendWorker(config, createLogger({ level: 'silent', pretty: false }));
   worker.worker.on('completed', tick);
   close = () => worker.close();
+  lateWakeups = () => worker.gate.lateWakeups;
 } else {
   const agent = new http.Agent({ keepAlive: true, maxSockets: config.WORKER_CONCURRENCY });
   const client = axios.create({
@@ -55,12 +61,20 @@ if (kind === 'wa-bulk') {
   };
 }
 
-// The limiter step stops its workers with SIGTERM: close cleanly so a --cpu-prof profile is written.
+const report = () => {
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuAtStart);
+  return { kind, count: done, seconds, perSecond: done / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuMsPerMessage: (cpu.user + cpu.system) / 1000 / Math.max(1, done), lateWakeups: lateWakeups() };
+};
+
+// The limiter step stops its workers with SIGTERM: report what was done, and close cleanly so a
+// --cpu-prof profile is written.
 process.once('SIGTERM', () => {
-  void close().then(() => process.exit(0));
+  const figures = report();
+  void close().then(() => process.send?.(figures, () => process.exit(0)));
 });
 
 await finished;
-const seconds = (performance.now() - started) / 1000;
+const figures = report();
 await close();
-process.send?.({ kind, count, seconds, perSecond: count / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 });
+process.send?.(figures);
