@@ -118,7 +118,7 @@ interface WorkerResult {
   perSecond: number;
   maxRssMb: number;
   cpuMsPerMessage: number;
-  lateWakeups?: number;
+  deferrals?: number;
 }
 
 async function measureWorker(kind: string, latencyMs: number): Promise<WorkerResult> {
@@ -170,7 +170,7 @@ async function measureLimiter(limit: number, count: number) {
   const achieved = ((stats.arrivals - 1) / (stats.last_ms - stats.first_ms)) * 1000;
   return { limit, requests: stats.arrivals, achieved_per_second: Math.round(achieved * 10) / 10, achieved_ratio: Number((achieved / limit).toFixed(3)), max_in_any_window: stats.max_in_window, max_ratio: Number((stats.max_in_window / limit).toFixed(3)),
     worker_cpu_ms_per_message: perWorker.map((w) => (w ? Number(w.cpuMsPerMessage.toFixed(2)) : null)),
-    late_wakeups: perWorker.map((w) => w?.lateWakeups ?? null),
+    gate_deferrals: perWorker.map((w) => w?.deferrals ?? null),
   };
 }
 
@@ -204,7 +204,7 @@ try {
   if (steps.has('limiter')) {
   const limiter = await measureLimiter(limit, small ? 1000 : 10_000);
   report.rate_limiter = limiter;
-  log(`limiter   limit ${limit}/s: achieved ${limiter.achieved_per_second}/s (${limiter.achieved_ratio}), busiest 1 s window ${limiter.max_in_any_window} (${limiter.max_ratio} x limit); worker CPU ${limiter.worker_cpu_ms_per_message.join(' / ')} ms/msg, late wake-ups ${limiter.late_wakeups.join(' / ')}`);
+  log(`limiter   limit ${limit}/s: achieved ${limiter.achieved_per_second}/s (${limiter.achieved_ratio}), busiest 1 s window ${limiter.max_in_any_window} (${limiter.max_ratio} x limit); worker CPU ${limiter.worker_cpu_ms_per_message.join(' / ')} ms/msg, gate deferrals ${limiter.gate_deferrals.join(' / ')}`);
   }
 } finally {
   await redis.stop();
