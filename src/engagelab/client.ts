@@ -63,13 +63,13 @@ export class EngageLabClient {
     this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
     this.http = axios.create({
       baseURL: options.baseUrl,
-      auth: { username: options.key, password: options.secret },
       timeout: options.timeoutMs,
       // No redirects: axios then uses Node's own request, whose state tells whether a request was written.
       maxRedirects: 0,
       httpAgent: this.agents.http,
       httpsAgent: this.agents.https,
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      // HTTP Basic auth, encoded once rather than on every request.
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: `Basic ${Buffer.from(`${options.key}:${options.secret}`).toString('base64')}` },
       validateStatus: (status) => status >= 200 && status < 300,
       // Retry-After and error bodies are read by fromAxiosError; never throw on a non-JSON body.
       transitional: { silentJSONParsing: true, clarifyTimeoutError: false },
@@ -81,7 +81,8 @@ export class EngageLabClient {
     await hooks?.beforeAttempt?.();
     const started = performance.now();
     try {
-      const response = await this.http.post('/v1/messages', payload);
+      // A string body goes out as it is (axios skips its object checks and serialisation).
+      const response = await this.http.post('/v1/messages', JSON.stringify(payload));
       const data = response.data as { message_id?: unknown; request_id?: unknown } | undefined;
       if (typeof data?.message_id !== 'string' || data.message_id === '') {
         // Accepted (2xx) but without the id we need: we cannot tell what happened to it.
