@@ -74,7 +74,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       beforeAttempt: async () => {
         ticket = await gate.acquire(messageKey, check);
         check = 'none';
-        if (ticket.waitedMs > 0) stats.waited(ticket.waitedMs);
+        if (ticket.waitedMs >= 1) stats.waited(ticket.waitedMs);
       },
       afterAttempt: async (report) => {
         stats.request(report.durationMs, report.ok ? 200 : report.error?.httpStatus);

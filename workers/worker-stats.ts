@@ -6,6 +6,8 @@ import type { Redis } from 'ioredis';
  */
 
 export const LATENCY_BUCKETS_S = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const BUCKET_FIELDS = LATENCY_BUCKETS_S.map((bucket) => `latency_le:${bucket}`);
+const STATUS_FIELDS = new Map<number | undefined, string>();
 
 export class WorkerStats {
   private pending = new Map<string, number>();
@@ -38,10 +40,12 @@ export class WorkerStats {
   }
   request(durationMs: number, status: number | undefined): void {
     const seconds = durationMs / 1000;
-    this.add(`http:${status ?? 'error'}`);
+    let statusField = STATUS_FIELDS.get(status);
+    if (statusField === undefined) STATUS_FIELDS.set(status, (statusField = `http:${status ?? 'error'}`));
+    this.add(statusField);
     this.add('latency_count');
     this.add('latency_sum_ms', Math.round(durationMs));
-    for (const bucket of LATENCY_BUCKETS_S) if (seconds <= bucket) this.add(`latency_le:${bucket}`);
+    for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) if (seconds <= (LATENCY_BUCKETS_S[i] as number)) this.add(BUCKET_FIELDS[i] as string);
   }
 
   start(intervalMs = 1000): void {

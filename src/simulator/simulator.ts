@@ -275,7 +275,14 @@ export class Simulator {
       const windowMs = Number(new URL(req.url, 'http://x').searchParams.get('window_ms') ?? 0);
       this.reply(res, 200, {
         ...this.getStats(),
-        ...(windowMs > 0 && { window_ms: windowMs, max_in_window: maxInSlidingWindow(this.arrivals, windowMs), first_ms: this.arrivals[0], last_ms: this.arrivals.at(-1), arrivals: this.arrivals.length }),
+        ...(windowMs > 0 && {
+          window_ms: windowMs,
+          max_in_window: maxInSlidingWindow(this.arrivals, windowMs),
+          first_ms: this.arrivals[0],
+          last_ms: this.arrivals.at(-1),
+          arrivals: this.arrivals.length,
+          steady_per_second: steadyRate(this.arrivals),
+        }),
       });
       return;
     }
@@ -380,6 +387,15 @@ export class Simulator {
     }
     this.reply(res, 200, answer);
   }
+}
+
+/** Arrivals per second between the 10th and the 90th percentile arrival: the rate without ramp-up and tail. */
+export function steadyRate(times: readonly number[]): number | null {
+  const sorted = [...times].sort((a, b) => a - b);
+  const from = Math.floor(sorted.length * 0.1);
+  const to = Math.ceil(sorted.length * 0.9) - 1;
+  const span = (sorted[to] ?? 0) - (sorted[from] ?? 0);
+  return to > from && span > 0 ? ((to - from) / span) * 1000 : null;
 }
 
 /** The largest number of arrivals in any window of `windowMs` (two-pointer sweep over sorted times). */
