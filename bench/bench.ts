@@ -18,7 +18,7 @@ import { freePort, startRedisServer } from '../src/redis-server.js';
  *                    [--only enqueue,workers,limiter]
  *
  * One run, one machine, one private Redis, the simulator in its own process:
- *  1. enqueue: N JSONL messages through the producer (parse, validate, request_id, dedupe, addBulk): msgs/s, peak RSS
+ *  1. enqueue: N JSONL messages through the producer (parse, validate, request_id, dedupe, ledger + job): msgs/s, peak RSS
  *  2-4. bare BullMQ / naive axios peer / wa-bulk worker, each in its own process, at 0 and 100 ms latency
  *  6. rate limiter precision: two wa-bulk workers under one limit, measured at the simulator
  */

@@ -48,7 +48,7 @@ export interface CampaignCounts {
 export const ClaimResult = {
   New: 0,
   Duplicate: 1,
-  /** In the ledger as pending but its job is gone (a crash between ledger and queue): enqueue it again. */
+  /** In the ledger as pending but its job is gone (e.g. Redis restored from an older snapshot): enqueued again. */
   Requeue: 2,
 } as const;
 export type ClaimResult = (typeof ClaimResult)[keyof typeof ClaimResult];
