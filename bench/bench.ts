@@ -118,6 +118,7 @@ interface WorkerResult {
   perSecond: number;
   maxRssMb: number;
   cpuMsPerMessage: number;
+  systemShare: number;
   lateWakeups?: number;
 }
 
@@ -134,7 +135,7 @@ async function measureWorker(kind: string, latencyMs: number): Promise<WorkerRes
   }));
   const measured = await result;
   sim.stop();
-  log(`  ${kind.padEnd(8)} ${String(latencyMs).padStart(3)} ms  ${Math.round(measured.perSecond).toLocaleString('en-US').padStart(7)} msgs/s  (rss ${Math.round(measured.maxRssMb)} MB, ${measured.cpuMsPerMessage.toFixed(2)} ms CPU/msg)`);
+  log(`  ${kind.padEnd(8)} ${String(latencyMs).padStart(3)} ms  ${Math.round(measured.perSecond).toLocaleString('en-US').padStart(7)} msgs/s  (rss ${Math.round(measured.maxRssMb)} MB, ${measured.cpuMsPerMessage.toFixed(2)} ms CPU/msg, ${Math.round(measured.systemShare * 100)}% of it in the kernel)`);
   return measured;
 }
 
@@ -172,6 +173,7 @@ async function measureLimiter(limit: number, count: number) {
     steady_per_second: Math.round(stats.steady_per_second * 10) / 10, steady_ratio: Number((stats.steady_per_second / limit).toFixed(3)), max_in_any_window: stats.max_in_window, max_ratio: Number((stats.max_in_window / limit).toFixed(3)),
     worker_cpu_ms_per_message: perWorker.map((w) => (w ? Number(w.cpuMsPerMessage.toFixed(2)) : null)),
     late_wakeups: perWorker.map((w) => w?.lateWakeups ?? null),
+    worker_cpu_system_share: perWorker.map((w) => (w ? Number(w.systemShare.toFixed(2)) : null)),
   };
 }
 
@@ -205,7 +207,7 @@ try {
   if (steps.has('limiter')) {
   const limiter = await measureLimiter(limit, small ? 1000 : 10_000);
   report.rate_limiter = limiter;
-  log(`limiter   limit ${limit}/s: achieved ${limiter.achieved_per_second}/s (${limiter.achieved_ratio}; middle 80% of requests ${limiter.steady_per_second}/s, ${limiter.steady_ratio}), busiest 1 s window ${limiter.max_in_any_window} (${limiter.max_ratio} x limit); worker CPU ${limiter.worker_cpu_ms_per_message.join(' / ')} ms/msg, late wake-ups ${limiter.late_wakeups.join(' / ')}`);
+  log(`limiter   limit ${limit}/s: achieved ${limiter.achieved_per_second}/s (${limiter.achieved_ratio}; middle 80% of requests ${limiter.steady_per_second}/s, ${limiter.steady_ratio}), busiest 1 s window ${limiter.max_in_any_window} (${limiter.max_ratio} x limit); worker CPU ${limiter.worker_cpu_ms_per_message.join(' / ')} ms/msg (${limiter.worker_cpu_system_share.map((x) => `${Math.round((x ?? 0) * 100)}%`).join(' / ')} in the kernel), late wake-ups ${limiter.late_wakeups.join(' / ')}`);
   }
 } finally {
   await redis.stop();

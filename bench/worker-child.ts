@@ -64,7 +64,7 @@ if (kind === 'wa-bulk') {
 const report = () => {
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuAtStart);
-  return { kind, count: done, seconds, perSecond: done / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuMsPerMessage: (cpu.user + cpu.system) / 1000 / Math.max(1, done), lateWakeups: lateWakeups() };
+  return { kind, count: done, seconds, perSecond: done / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuMsPerMessage: (cpu.user + cpu.system) / 1000 / Math.max(1, done), systemShare: cpu.system / Math.max(1, cpu.user + cpu.system), lateWakeups: lateWakeups() };
 };
 
 // The limiter step stops its workers with SIGTERM: report what was done, and close cleanly so a
