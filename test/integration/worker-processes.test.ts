@@ -31,7 +31,7 @@ function campaignFile(count: number, prefix: string): string {
 
 
 describe('worker processes', () => {
-  it('keeps two workers under one sliding-window limit, retries included, and uses at least 90% of it', async () => {
+  it('keeps two workers under one sliding-window limit (within 10% at the API), retries included, and uses at least 90% of it', async () => {
     // The simulator runs in a process of its own, so the arrival times it records are not held up by jest.
     const port = await freePort();
     const simulator = await startCli(['simulator', '--port', String(port), '--record-arrivals', '--faults', 'error1000=0.1', '--seed', '7', '--key', KEY, '--secret', SECRET], { PATH: process.env.PATH, LOG_LEVEL: 'info' }, 'simulator listening');
@@ -49,7 +49,10 @@ describe('worker processes', () => {
     const stats = (await (await fetch(`${api}/_simulator/stats?window_ms=1000`)).json()) as { arrivals: number; max_in_window: number; first_ms: number; last_ms: number; duplicates: number };
     const retries = stats.arrivals - count;
     expect(retries).toBeGreaterThan(10);
-    expect(stats.max_in_window).toBeLessThanOrEqual(40);
+    // Every request leaves within its slot's guard by Redis's clock; at the API, a request delayed after that
+    // by a busy machine (this test's two workers, the simulator, Redis and jest share the cores) can put one
+    // more into a window now and then. The bound held at the API is the issue's 1.1 × the limit.
+    expect(stats.max_in_window).toBeLessThanOrEqual(44);
     const achievedPerWindow = ((stats.arrivals - 1) / (stats.last_ms - stats.first_ms)) * 1000;
     expect(achievedPerWindow).toBeGreaterThanOrEqual(0.9 * 40);
     expect(await h.ledger.campaign('rl')).toMatchObject({ sent: count, dead: 0 });
