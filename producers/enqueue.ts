@@ -7,7 +7,8 @@ import type { SendJobData } from '../src/queue.js';
 /**
  * The producer core shared by the command line, the HTTP API and library callers: validate each item,
  * give it its request_ids (one job per recipient), and write ledger entries and jobs in chunks, one Lua
- * script per chunk that also de-duplicates against the ledger. A bad item is reported with its line number and never stops the valid ones.
+ * script per chunk that also de-duplicates against the ledger. A bad item is reported with its line
+ * number and never stops the valid ones.
  */
 
 /** One input record: a parsed value, or the reason it could not be parsed. Lines count from 1. */
@@ -45,8 +46,10 @@ export interface EnqueueOptions {
   onProgress?: (summary: EnqueueSummary, linesRead: number) => void;
 }
 
+/** One message to one recipient, as the ledger's enqueue script takes it. */
 interface Pending {
   requestId: string;
+  to: string;
   data: SendJobData;
 }
 
@@ -68,9 +71,8 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
 
   const jobOptions = { name: 'send', options: queue.defaultJobOptions };
   const write = async (batch: Pending[]) => {
-    const items = batch.map((p) => ({ requestId: p.requestId, to: p.data.payload.to[0] as string, data: p.data }));
     const [results] = await Promise.all([
-      ledger.enqueue(campaign, items, jobOptions, options.dryRun),
+      ledger.enqueue(campaign, batch, jobOptions, options.dryRun),
       options.dryRun ? undefined : ledger.noteTemplates(batch.map((p) => p.data.payload.body)),
     ]);
     for (const result of results) {
@@ -105,14 +107,16 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
     const ids = requestIdsFor(campaign, message);
     for (let i = 0; i < ids.length; i++) {
       const requestId = ids[i] as string;
+      const to = message.to[i] as string;
       chunk.push({
         requestId,
+        to,
         data: {
           request_id: requestId,
           campaign,
           payload: {
             ...(message.from !== undefined && { from: message.from }),
-            to: [message.to[i] as string],
+            to: [to],
             body: message.body,
             request_id: requestId,
             ...(message.custom_args !== undefined && { custom_args: message.custom_args }),

@@ -53,29 +53,28 @@ export const ClaimResult = {
 } as const;
 export type ClaimResult = (typeof ClaimResult)[keyof typeof ClaimResult];
 
-// Records new messages as pending in the ledger and, in 'jobs' mode, adds each one's send job in the same
-// script, so a message is never in the ledger without its job or the other way round.
+// Records new messages as pending in the ledger and adds each one's send job in the same script, so a message is never in the ledger without its job or the other way round.
 // The job is written as BullMQ 6's addStandardJob writes a FIFO job with a custom id and no parent, delay,
 // priority or deduplication: the job hash, the 'added' and 'waiting' events, the wait list, the id counter
 // and the marker that wakes blocked workers (test/integration/bullmq-contract.test.ts compares the two).
 // KEYS: campaign, campaign ids, campaigns, send wait, meta, id, events, marker, active, then per message:
 //       msg, job
-// ARGV: ttl, now, campaign, mode (dry | ledger | jobs), job name, job opts JSON before and after the job id,
+// ARGV: ttl, now, campaign, dry run (1: write nothing), job name, job opts JSON before and after the job id,
 //       then per message: request_id, to, job id, job data JSON
-// Returns per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again in 'jobs' mode)
+// Returns per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again)
 const CLAIM = `
 local rcall = redis.call
 local ttl = tonumber(ARGV[1])
 local now = ARGV[2]
 local campaign = ARGV[3]
-local mode = ARGV[4]
+local dry = ARGV[4] == '1'
 local name = ARGV[5]
 local out = {}
 local seen = {}
 local added = 0
 local jobs = 0
 local maxEvents
-if mode == 'jobs' then
+if not dry then
   maxEvents = rcall('HGET', KEYS[5], 'opts.maxLenEvents')
   if not maxEvents then
     maxEvents = 10000
@@ -100,18 +99,18 @@ for i = 1, n do
     out[i] = 1
   elseif not status then
     seen[msgKey] = true
-    if mode ~= 'dry' then
+    if not dry then
       rcall('HSET', msgKey, 'campaign', campaign, 'to', ARGV[a + 5], 'status', 'pending',
         'attempts', 0, 'created_at', now, 'updated_at', now)
       rcall('EXPIRE', msgKey, ttl)
       rcall('RPUSH', KEYS[2], ARGV[a + 4])
       added = added + 1
-      if mode == 'jobs' and rcall('EXISTS', jobKey) == 0 then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
+      if rcall('EXISTS', jobKey) == 0 then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
     end
     out[i] = 0
   elseif status == 'pending' and rcall('EXISTS', jobKey) == 0 then
     seen[msgKey] = true
-    if mode == 'jobs' then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
+    if not dry then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
     out[i] = 2
   else
     out[i] = 1
@@ -226,30 +225,17 @@ export class Ledger {
     return this.ttlDays * 86_400;
   }
 
-  /** Records new messages as pending; tells for each whether it is new, a duplicate, or to be re-enqueued. */
-  async claim(campaign: string, items: ReadonlyArray<{ requestId: string; to: string }>, dryRun = false): Promise<ClaimResult[]> {
-    return this.runClaim(campaign, dryRun ? 'dry' : 'ledger', items, undefined);
-  }
-
   /**
-   * Records new messages as pending and adds their send jobs in one script: the enqueue path. A message
-   * pending in the ledger whose job is gone (lost with a Redis that restarted without persistence) gets
-   * its job again. Only options BullMQ stores unchanged may be given (attempts, backoff, removeOn*).
+   * Records new messages as pending and adds their send jobs, in one script: the enqueue path. Tells for
+   * each message whether it is new, a duplicate, or pending without a job (lost with a Redis restored from
+   * an older snapshot), which gets its job again. Only options BullMQ stores unchanged may be given
+   * (attempts, backoff, removeOn*).
    */
   async enqueue(
     campaign: string,
     items: ReadonlyArray<{ requestId: string; to: string; data: SendJobData }>,
     job: { name: string; options: JobsOptions },
     dryRun = false,
-  ): Promise<ClaimResult[]> {
-    return this.runClaim(campaign, dryRun ? 'dry' : 'jobs', items, job);
-  }
-
-  private async runClaim(
-    campaign: string,
-    mode: 'dry' | 'ledger' | 'jobs',
-    items: ReadonlyArray<{ requestId: string; to: string; data?: SendJobData }>,
-    job: { name: string; options: JobsOptions } | undefined,
   ): Promise<ClaimResult[]> {
     if (items.length === 0) return [];
     const k = this.keys;
@@ -258,14 +244,13 @@ export class Ledger {
       k.bull(SEND_QUEUE, 'wait'), k.bull(SEND_QUEUE, 'meta'), k.bull(SEND_QUEUE, 'id'), k.bull(SEND_QUEUE, 'events'), k.bull(SEND_QUEUE, 'marker'), k.bull(SEND_QUEUE, 'active'),
     ];
     // BullMQ stores a job's options as JSON; ours are the same for every job but its id.
-    const opts = job ? JSON.stringify({ ...job.options, jobId: '' }) : '""';
+    const opts = JSON.stringify({ ...job.options, jobId: '' });
     const at = opts.lastIndexOf('""');
-    const argv: Array<string | number> = [this.ttlSeconds, Date.now(), campaign, mode, job?.name ?? '', opts.slice(0, at), opts.slice(at + 2)];
-    const withJobs = mode === 'jobs';
+    const argv: Array<string | number> = [this.ttlSeconds, Date.now(), campaign, dryRun ? 1 : 0, job.name, opts.slice(0, at), opts.slice(at + 2)];
     for (const item of items) {
       const jobId = jobIdFor(item.requestId);
-      keyList.push(k.message(item.requestId), k.bullJob(SEND_QUEUE, item.requestId));
-      argv.push(item.requestId, item.to, jobId, withJobs ? JSON.stringify(item.data) : '');
+      keyList.push(k.message(item.requestId), k.bullJob(SEND_QUEUE, jobId));
+      argv.push(item.requestId, item.to, jobId, dryRun ? '' : JSON.stringify(item.data));
     }
     return (await this.client.waClaim(keyList.length, ...keyList, ...argv)) as ClaimResult[];
   }
@@ -285,11 +270,6 @@ export class Ledger {
   async get(requestId: string): Promise<MessageRecord | undefined> {
     const hash = await this.client.hgetall(this.keys.message(requestId));
     return hash.status ? toRecord(requestId, hash) : undefined;
-  }
-
-  async status(requestId: string): Promise<{ status: MessageStatus | undefined; inflight: boolean }> {
-    const [status, inflight] = await this.client.hmget(this.keys.message(requestId), 'status', 'inflight');
-    return { status: (status ?? undefined) as MessageStatus | undefined, inflight: inflight !== null };
   }
 
   /** After an answer that proves the request was not accepted (a 5xx, a refused connection). */

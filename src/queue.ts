@@ -61,8 +61,8 @@ export function keys(prefix: string) {
     campaignIds: (id: string) => `${prefix}:campaign:${id}:ids`,
     campaigns: `${prefix}:campaigns`,
     /** BullMQ's own keys, needed where a script must see or add a job atomically with the ledger. */
-    bullJob: (queue: string, requestId: string) => `${prefix}:${queue}:${jobIdFor(requestId)}`,
-    bullMeta: (queue: string) => `${prefix}:${queue}:meta`,
+    /** A job's hash, by its job id (jobIdFor(request_id) for send jobs). */
+    bullJob: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
     bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active') => `${prefix}:${queue}:${name}`,
     limiterNext: `${prefix}:limiter:next`,
     limiterGate: `${prefix}:limiter:gate`,

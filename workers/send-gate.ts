@@ -182,7 +182,7 @@ export class SendGate {
       if (this.abort.signal.aborted) throw new PausedSignal('closing');
       const member = `${this.options.id}:${++this.counter}`;
       const [code, delay, probe, failures, slotAt] = await this.client.waAcquire(
-        k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, k.bullMeta(SEND_QUEUE), messageKey ?? k.bullMeta(SEND_QUEUE),
+        k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, k.bull(SEND_QUEUE, 'meta'), messageKey ?? k.bull(SEND_QUEUE, 'meta'),
         this.spacingMs.toFixed(3), this.options.windowMs, member, this.options.outageThreshold, this.options.probeTtlMs,
         messageKey ? CHECK_ARG[check] : '0',
       );

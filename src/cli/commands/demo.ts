@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { enqueue } from '../../../producers/enqueue.js';
+import { CALLBACK_QUEUE } from '../../queue.js';
 import { readJsonl } from '../../../producers/jsonl-reader.js';
 import { startSendWorker } from '../../../workers/send-worker.js';
 import { loadConfig } from '../../config.js';
@@ -73,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
   progress.done(counts ? `${bar(1)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead` : undefined);
   // Delivery callbacks trail the sends by a second or so; wait for them (at most 10 s).
   const settleBy = Date.now() + 10_000;
-  while ((simulator.pendingCallbacks > 0 || (await ctx.redis.llen(`${config.QUEUE_PREFIX}:callbacks:wait`)) > 0) && Date.now() < settleBy) await sleep(200);
+  while ((simulator.pendingCallbacks > 0 || (await ctx.redis.llen(ctx.ledger.keys.bull(CALLBACK_QUEUE, 'wait'))) > 0) && Date.now() < settleBy) await sleep(200);
   await sleep(300);
   counts = await ctx.ledger.campaign(campaign);
 
