@@ -1,10 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { Ledger } from '../../src/ledger.js';
 import { deadQueue, keys, sendQueue } from '../../src/queue.js';
 import { Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
+
+/** Writes `content` to a new file in a directory of its own under the system's temp directory. */
+export function tempFile(content: string, name = 'campaign.jsonl'): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'wa-bulk-test-')), name);
+  writeFileSync(path, content);
+  return path;
+}
 
 export const KEY = 'test_key';
 export const SECRET = 'test_secret_value_9f3a';

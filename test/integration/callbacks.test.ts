@@ -67,7 +67,7 @@ describe('delivery callbacks', () => {
   it('applies a row that arrives before the message_id is recorded, once it is', async () => {
     const config = testConfig();
     h = harness(config);
-    await h.ledger.claim('orph', [{ requestId: 'o-1', to: '447911123456' }]);
+    await h.ledger.enqueue('orph', [{ requestId: 'o-1', to: '447911123456', data: { request_id: 'o-1', campaign: 'orph', payload: { to: ['447911123456'], body: BODIES.text as never } } }], { name: 'send', options: h.send.defaultJobOptions });
     const delivery = new DeliveryLedger(h.redis, h.keys);
     expect(await delivery.apply({ message_id: 'mid-early', itime: 1_700_000_000, status: { message_status: 'read' } })).toBe('orphaned');
     expect(await h.ledger.markSent('o-1', 'orph', 'mid-early')).toBe('orphans');

@@ -1,11 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import { campaignDone, envOf, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { campaignDone, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 let h: Harness | undefined;
@@ -21,17 +18,11 @@ afterEach(async () => {
 const good = [0, 1, 2].map((i) => ({ to: phone(i), body: BODIES.text, request_id: `cli-${i}` }));
 const bad = { to: phone(9), body: { type: 'text', text: {} } };
 
-function file(content: string, name = 'c.jsonl'): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'wa-bulk-cli-')), name);
-  writeFileSync(path, content);
-  return path;
-}
-
 describe('wa-bulk enqueue', () => {
   it('--strict enqueues nothing when a line is invalid', async () => {
     const config = testConfig();
     h = harness(config);
-    const res = await runCli(['enqueue', file(jsonl([...good, bad])), '--campaign', 'strict', '--strict', '--json'], envOf(config));
+    const res = await runCli(['enqueue', tempFile(jsonl([...good, bad])), '--campaign', 'strict', '--strict', '--json'], envOf(config));
     expect(res.code).toBe(1);
     expect(JSON.parse(res.stdout)).toEqual({ campaign: 'strict', accepted: 0, rejected: 1, duplicates: 0, rejects: [{ line: 4, error: 'body.text.body: is required' }] });
     expect(await h.send.getWaitingCount()).toBe(0);
@@ -50,7 +41,7 @@ describe('wa-bulk enqueue', () => {
   it('--dry-run validates and counts without writing anything', async () => {
     const config = testConfig();
     h = harness(config);
-    const res = await runCli(['enqueue', file(jsonl([...good, bad])), '--campaign', 'dry', '--dry-run'], envOf(config));
+    const res = await runCli(['enqueue', tempFile(jsonl([...good, bad])), '--campaign', 'dry', '--dry-run'], envOf(config));
     expect(res.stdout).toBe('campaign dry: would enqueue 3, rejected 1, duplicates 0\n');
     expect(res.stderr).toContain('line 4: body.text.body: is required');
     // (BullMQ writes each queue's meta key when it is opened; nothing else may exist.)
@@ -60,7 +51,7 @@ describe('wa-bulk enqueue', () => {
   it('enqueues a CSV template campaign', async () => {
     const config = testConfig();
     h = harness(config);
-    const csv = file('to,body_1\n+447911123456,Ada\n+447911123457,Grace\n', 'c.csv');
+    const csv = tempFile('to,body_1\n+447911123456,Ada\n+447911123457,Grace\n', 'c.csv');
     const res = await runCli(['enqueue', csv, '--campaign', 'csv', '--template', 'order_update', '--language', 'en', '--json'], envOf(config));
     expect(JSON.parse(res.stdout)).toMatchObject({ accepted: 2, rejected: 0 });
   });
@@ -85,7 +76,7 @@ describe('status, result, export and watch', () => {
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
     h = harness(config);
     const env = envOf(config);
-    await runCli(['enqueue', file(jsonl(good)), '--campaign', 'report'], env);
+    await runCli(['enqueue', tempFile(jsonl(good)), '--campaign', 'report'], env);
     worker = await startSendWorker(config, silentLogger());
     const watch = await runCli(['watch', '--campaign', 'report', '--interval-ms', '50'], env);
     expect(watch.code).toBe(0);

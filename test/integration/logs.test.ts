@@ -1,12 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { freePort } from '../../src/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { KEY, SECRET, campaignDone, envOf, harness, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { KEY, SECRET, campaignDone, envOf, harness, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';
 import { BODIES, jsonl } from '../fixtures/messages.js';
 
 const PASSWORD = 'dashboard-pass-5b1e7c';
@@ -28,10 +25,7 @@ describe('logs', () => {
     h = harness(config);
     const env = envOf(config);
     const numbers = ['447911555001', '447911555002', '447911555003'];
-    const dir = mkdtempSync(join(tmpdir(), 'wa-bulk-logs-'));
-    const file = join(dir, 'c.jsonl');
-    writeFileSync(
-      file,
+    const file = tempFile(
       jsonl([
         { to: `+${numbers[0]}`, body: BODIES.text },
         { to: `+${numbers[1]}`, body: { type: 'template', template: { name: 'unknown_template', language: 'en' } } },

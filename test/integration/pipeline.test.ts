@@ -1,12 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Config } from '../../src/config.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import { campaignDone, collect, envOf, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { campaignDone, collect, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';
 import { BODIES, TYPES, jsonl, phone } from '../fixtures/messages.js';
 
 let h: Harness | undefined;
@@ -18,12 +15,6 @@ afterEach(async () => {
   await h?.close();
   worker = h = sim = undefined;
 });
-
-function file(content: string, name = 'campaign.jsonl'): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'wa-bulk-test-')), name);
-  writeFileSync(path, content);
-  return path;
-}
 
 /** Faults chosen per message through custom_args.fault; "once" faults answer wrong the first time only. */
 function faultsByMessage(simulator: Simulator) {
@@ -78,7 +69,7 @@ describe('the send pipeline', () => {
     // A line with two recipients becomes two jobs.
     lines.push({ to: [phone(950), phone(951)], body: BODIES.text, request_id: 'pair' });
 
-    const enq = await runCli(['enqueue', file(jsonl(lines)), '--campaign', 'mixed', '--json'], envOf(config));
+    const enq = await runCli(['enqueue', tempFile(jsonl(lines)), '--campaign', 'mixed', '--json'], envOf(config));
     expect(enq.code).toBe(1);
     const summary = JSON.parse(enq.stdout);
     const validJobs = TYPES.length * 5 + faults.length + 1 + 2;
@@ -128,7 +119,7 @@ describe('the send pipeline', () => {
     sim = await startSimulator();
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
     h = harness(config);
-    const path = file(jsonl(TYPES.map((type, i) => ({ to: phone(i), body: BODIES[type] }))));
+    const path = tempFile(jsonl(TYPES.map((type, i) => ({ to: phone(i), body: BODIES[type] }))));
     const first = JSON.parse((await runCli(['enqueue', path, '--campaign', 'again', '--json'], envOf(config))).stdout);
     expect(first).toMatchObject({ accepted: TYPES.length, duplicates: 0 });
     worker = await startSendWorker(config, silentLogger());
@@ -150,7 +141,7 @@ describe('the send pipeline', () => {
   it('re-enqueues a message recorded as pending whose job was lost', async () => {
     const config = testConfig();
     h = harness(config);
-    const path = file(jsonl([{ to: phone(1), body: BODIES.text, request_id: 'lost-1' }]));
+    const path = tempFile(jsonl([{ to: phone(1), body: BODIES.text, request_id: 'lost-1' }]));
     await runCli(['enqueue', path, '--campaign', 'lost', '--json'], envOf(config));
     await (await h.send.getJob('lost-1'))?.remove();
     const again = JSON.parse((await runCli(['enqueue', path, '--campaign', 'lost', '--json'], envOf(config))).stdout);
@@ -163,7 +154,7 @@ describe('the send pipeline', () => {
     sim = await startSimulator({ templates: ['order_update'] });
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
     h = harness(config);
-    const path = file(jsonl([{ to: phone(1), body: { type: 'template', template: { name: 'new_template', language: 'en' } }, request_id: 'tpl-1' }]));
+    const path = tempFile(jsonl([{ to: phone(1), body: { type: 'template', template: { name: 'new_template', language: 'en' } }, request_id: 'tpl-1' }]));
     await runCli(['enqueue', path, '--campaign', 'replay', '--json'], envOf(config));
     worker = await startSendWorker(config, silentLogger());
     await campaignDone(h.ledger, 'replay');

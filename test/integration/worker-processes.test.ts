@@ -1,13 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { freePort } from '../../src/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { KEY, SECRET, campaignDone, collect, envOf, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
+import { KEY, SECRET, campaignDone, collect, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 let h: Harness | undefined;
@@ -23,10 +20,7 @@ afterEach(async () => {
 });
 
 function campaignFile(count: number, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'wa-bulk-test-'));
-  const path = join(dir, 'campaign.jsonl');
-  writeFileSync(path, jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${prefix}-${i}` }))));
-  return path;
+  return tempFile(jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${prefix}-${i}` }))));
 }
 
 

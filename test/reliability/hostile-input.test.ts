@@ -83,7 +83,7 @@ describe('hostile input', () => {
     const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: 'pw' });
     h = harness(config);
     other = harness(testConfig());
-    await other.ledger.claim('victim', [{ requestId: 'victim-1', to: '447911123456' }]);
+    await other.ledger.enqueue('victim', [{ requestId: 'victim-1', to: '447911123456', data: { request_id: 'victim-1', campaign: 'victim', payload: { to: ['447911123456'], body: BODIES.text as never } } }], { name: 'send', options: other.send.defaultJobOptions });
     await Promise.all([other.send.waitUntilReady(), other.dead.waitUntilReady()]);
     const before = (await other.redis.keys(`${other.keys.prefix}:*`)).sort();
     dashboard = await startDashboard(config, silentLogger());

@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { startRedisServer } from '../../src/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { campaignDone, collect, envOf, harness, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { campaignDone, collect, envOf, harness, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /**
@@ -40,9 +40,7 @@ function record(name: string, figures: Record<string, unknown>): void {
 }
 
 function campaignFile(count: number, prefix: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'wa-bulk-rel-')), 'c.jsonl');
-  writeFileSync(path, jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: i % 3 ? BODIES.text : BODIES.template, request_id: `${prefix}-${i}` }))));
-  return path;
+  return tempFile(jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: i % 3 ? BODIES.text : BODIES.template, request_id: `${prefix}-${i}` }))));
 }
 
 /** lost: in the campaign but neither sent nor dead; duplicated: accepted more than once by the API. */
