@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 describe('logs', () => {
-  it('never contain the API secret or the dashboard password, and mask phone numbers', async () => {
+  it('never contain the API secret or the dashboard password, nor do API errors or /metrics, and mask phone numbers', async () => {
     sim = await startSimulator({ templates: ['order_update'], faults: { error1000: 0.2 } });
     const port = await freePort();
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, LOG_LEVEL: 'debug', DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_PORT: port });
@@ -41,14 +41,20 @@ describe('logs', () => {
     await campaignDone(h.ledger, 'logs');
     const url = `http://127.0.0.1:${port}`;
     await fetch(`${url}/queues`, { headers: { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}x`).toString('base64')}` } });
-    await fetch(`${url}/api/messages/nothing`, { headers: { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` } });
+    const authorised = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
+    // What the dashboard serves: an API error and the metrics.
+    const notFound = await fetch(`${url}/api/messages/nothing`, { headers: authorised });
+    expect(notFound.status).toBe(404);
+    const apiError = await notFound.text();
+    const metrics = await (await fetch(`${url}/metrics`, { headers: authorised })).text();
+    expect(metrics).toContain('wa_bulk_');
     const status = await runCli(['status', '--campaign', 'logs'], env);
     const wrongConfig = await runCli(['status'], { ...env, SEND_RATE_MAX: 'many', CALLBACK_TOKEN: `${PASSWORD}!` });
     worker.child.kill('SIGTERM');
     dashboard.child.kill('SIGTERM');
     await Promise.all([worker.exited, dashboard.exited]);
 
-    const logs = [enqueued.stdout, enqueued.stderr, worker.output(), dashboard.output(), status.stdout, status.stderr, wrongConfig.stderr].join('\n');
+    const logs = [enqueued.stdout, enqueued.stderr, worker.output(), dashboard.output(), status.stdout, status.stderr, wrongConfig.stderr, apiError, metrics].join('\n');
     expect(worker.output()).toContain('dead letter: template unknown_template (en) does not exist');
     expect(worker.output()).toContain('4479******02');
     expect(wrongConfig.stderr).toMatch(/^wa-bulk: /);
