@@ -30,12 +30,12 @@ const tick = () => {
 };
 
 let close: () => Promise<void>;
-let lateWakeups = (): number | undefined => undefined;
+let lateGrants = (): number | undefined => undefined;
 if (kind === 'wa-bulk') {
   const worker = await startSendWorker(config, createLogger({ level: 'silent', pretty: false }));
   worker.worker.on('completed', tick);
   close = () => worker.close();
-  lateWakeups = () => worker.gate.lateWakeups;
+  lateGrants = () => worker.gate.lateGrants;
 } else {
   const agent = new http.Agent({ keepAlive: true, maxSockets: config.WORKER_CONCURRENCY });
   const client = axios.create({
@@ -64,7 +64,7 @@ if (kind === 'wa-bulk') {
 const report = () => {
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuAtStart);
-  return { kind, count: done, seconds, perSecond: done / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuMsPerMessage: (cpu.user + cpu.system) / 1000 / Math.max(1, done), systemShare: cpu.system / Math.max(1, cpu.user + cpu.system), lateWakeups: lateWakeups() };
+  return { kind, count: done, seconds, perSecond: done / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuMsPerMessage: (cpu.user + cpu.system) / 1000 / Math.max(1, done), systemShare: cpu.system / Math.max(1, cpu.user + cpu.system), lateGrants: lateGrants() };
 };
 
 // The limiter step stops its workers with SIGTERM: report what was done, and close cleanly so a

@@ -4,70 +4,105 @@ import type { Redis } from 'ioredis';
 import { SEND_QUEUE, type Keys } from '../src/queue.js';
 
 /**
- * The gate every HTTP request passes, retries included, in every worker process. One Lua script, one
- * round trip, decides with Redis's clock:
+ * The gate every HTTP request passes, retries included, in every worker process. Requests waiting in a
+ * process queue up here, and the process asks Redis for send grants for the head of its queue in one
+ * Lua script (one round trip for many requests), which decides with Redis's clock:
  *
  * 1. paused: the send queue is paused (by an operator or by an auth failure): do not send;
  * 2. gated: a 429's Retry-After or an outage cool-down is running: wait, then ask again;
  * 3. half-open: after a cool-down only one probe request may go until it succeeds or fails;
- * 4. otherwise the next send slot. Slots are spaced evenly (a GCRA "theoretical arrival time" kept in
- *    one key): spacing = (windowMs + 2 × guardMs) / max. Any window of `windowMs` then holds at most
- *    `max` requests even when each request reaches the API up to `guardMs` after its slot; a request that
- *    is confirmed (by Redis's clock) more than ¾ guardMs late gives its slot up and takes a new one (the
- *    last quarter is left for the trip to the API), so event-loop stalls cannot squeeze requests together. Slots are handed out in order: waiting requests are served first come, first served,
- *    with no polling. The guard costs 2 × guardMs / windowMs of throughput (4% at the defaults).
+ * 4. otherwise a GCRA ("generic cell rate algorithm", one key holding the theoretical arrival time TAT)
+ *    grants requests while TAT ≤ now + burstMs, each grant moving TAT on by spacingMs. Any span of T ms
+ *    then holds at most ⌊(T + burstMs) / spacingMs⌋ + 1 grants. A granted request leaves at once; one
+ *    whose grant reached it more than tripMs after it was asked for gives the grant up, so every request
+ *    reaches the API within tripMs of its grant, and spacingMs = (windowMs + burstMs + tripMs) / max keeps
+ *    any window of windowMs at the API to at most `max` requests.
  *
- * BullMQ's own limiter counts job starts in fixed windows and so can let up to twice the limit through
- * around a window boundary, and it does not see p-retry's retries; this gate counts requests.
+ * The grants are not tied to a process: a process that is late (a busy machine, a GC pause) does not waste
+ * them, another process takes them, and a process up to burstMs late catches up with a short burst. The
+ * same script marks each granted message in flight in the ledger (crash safety) and, for a message's first
+ * request, reads whether it is already settled. Waiting costs no polling: a process sleeps until the next
+ * grant is due. BullMQ's own limiter counts job starts in fixed windows (so up to twice the limit can pass
+ * around a window boundary) and does not see p-retry's retries; this gate counts requests.
  */
 
-// KEYS: next slot, gate, breaker, probe, queue meta, msg (or the meta key: none)
-// ARGV: spacing, window, member, outage threshold, probe ttl, ledger check (0: none, 1: settled, 2: settled or in flight)
-// Returns {code, delay, probe, failures, slot}: 0 = go after delay, 1 = gated for delay, 2 = paused,
-// 3 = the message is settled (slot = its status) or was in flight (slot = 'inflight'): no slot taken.
-const ACQUIRE = `
-if ARGV[6] ~= '0' then
-  local m = redis.call('HMGET', KEYS[6], 'status', 'inflight')
-  if m[1] == 'sent' or m[1] == 'dead' then return {3, 0, 0, 0, m[1]} end
-  if ARGV[6] == '2' and m[2] then return {3, 0, 0, 0, 'inflight'} end
-end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if redis.call('HEXISTS', KEYS[5], 'paused') == 1 then return {2, 0, 0, 0} end
-local gate = redis.call('PTTL', KEYS[2])
-if gate > 0 then return {1, gate, 0, 0} end
-local failures = tonumber(redis.call('HGET', KEYS[3], 'failures') or '0')
-local probe = 0
-if failures >= tonumber(ARGV[4]) then
-  if redis.call('SET', KEYS[4], ARGV[3], 'NX', 'PX', ARGV[5]) then
-    probe = 1
-  else
-    local p = redis.call('PTTL', KEYS[4])
-    if p < 0 then p = 100 end
-    return {1, math.min(p, 250), 0, failures}
-  end
-end
-local spacing = tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local at = math.max(now, tat)
-local nextAt = at + spacing
-redis.call('SET', KEYS[1], string.format('%.3f', nextAt), 'PX', math.ceil(nextAt - now) + 60000)
-if at - now < 1 and KEYS[6] ~= KEYS[5] then
-  redis.call('HSET', KEYS[6], 'inflight', now)
-  redis.call('HINCRBY', KEYS[6], 'attempts', 1)
-end
-return {0, string.format('%.3f', at - now), probe, failures, string.format('%.3f', at)}
-`;
-
-// After waiting for its slot: still on time (by Redis's clock)? Then mark the message in flight.
-// KEYS: msg | ARGV: slot time, tolerance
-const CONFIRM = `
+// KEYS: TAT, gate, breaker, probe, queue meta, then one ledger key per request asked for
+// ARGV: spacing, burst, probe token, outage threshold, probe ttl, then one ledger check per request
+//       (0: none, 1: settled, 2: settled or in flight)
+// Returns {code, wait, probe, failures, verdict per request}: code 0 = answered, 1 = gated for `wait` ms,
+// 2 = paused. Verdicts: 'g' granted (marked in flight), 'w' not yet (ask again in `wait` ms), 'sent' /
+// 'dead' (settled) or 'inflight' (in flight when a worker died): no grant taken. Requests are answered in
+// order and the answer stops at the first one that must wait, so later ones are not read.
+const GRANT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-if now - tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'inflight', math.floor(now))
-redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-return 1
+local n = #KEYS - 5
+local out = {0, 0, 0, 0}
+if redis.call('HEXISTS', KEYS[5], 'paused') == 1 then out[1] = 2 return out end
+local gate = redis.call('PTTL', KEYS[2])
+if gate > 0 then out[1] = 1 out[2] = gate return out end
+local spacing = tonumber(ARGV[1])
+local horizon = now + tonumber(ARGV[2])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local failures = tonumber(redis.call('HGET', KEYS[3], 'failures') or '0')
+local limit = n
+if failures >= tonumber(ARGV[4]) then
+  if tat > horizon then
+    out[2] = string.format('%.3f', tat - horizon)
+    for i = 1, n do out[4 + i] = 'w' end
+    return out
+  end
+  if not redis.call('SET', KEYS[4], ARGV[3], 'NX', 'PX', ARGV[5]) then
+    local p = redis.call('PTTL', KEYS[4])
+    if p < 0 then p = 100 end
+    out[1] = 1 out[2] = math.min(p, 250) out[4] = failures
+    return out
+  end
+  out[3] = 1
+  limit = 1
+end
+out[4] = failures
+local granted = 0
+local stamp = math.floor(now)
+for i = 1, n do
+  local key = KEYS[5 + i]
+  local check = ARGV[5 + i]
+  local verdict = nil
+  if check ~= '0' then
+    local m = redis.call('HMGET', key, 'status', 'inflight')
+    if m[1] == 'sent' or m[1] == 'dead' then verdict = m[1]
+    elseif check == '2' and m[2] then verdict = 'inflight' end
+  end
+  if not verdict then
+    if granted < limit and tat <= horizon then
+      verdict = 'g'
+      granted = granted + 1
+      tat = tat + spacing
+      redis.call('HSET', key, 'inflight', stamp)
+      redis.call('HINCRBY', key, 'attempts', 1)
+    else
+      for j = i, n do out[4 + j] = 'w' end
+      break
+    end
+  end
+  out[4 + i] = verdict
+end
+if granted > 0 then
+  redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(tat - now) + 60000)
+end
+if out[3] == 1 and granted == 0 then redis.call('DEL', KEYS[4]) out[3] = 0 end
+out[2] = string.format('%.3f', math.max(0, tat - horizon))
+return out
+`;
+
+// A grant that arrived too late to be used: the message is no longer in flight, and the attempt is not spent.
+// KEYS: ledger keys
+const UNGRANT = `
+for i = 1, #KEYS do
+  redis.call('HDEL', KEYS[i], 'inflight')
+  redis.call('HINCRBY', KEYS[i], 'attempts', -1)
+end
+return #KEYS
 `;
 
 // KEYS: breaker, gate, probe, msg | ARGV: outcome (ok|fail), threshold, base cool-down, max cool-down, probe, clear inflight
@@ -117,101 +152,167 @@ export interface SendGateOptions {
   cooldownMaxMs: number;
   /** How long a half-open probe may take before another one is allowed (the HTTP timeout and some). */
   probeTtlMs: number;
-  /** Identifies this process in the window log. */
+  /** Identifies this process (its probe token). */
   id: string;
 }
 
 export interface Ticket {
   probe: boolean;
-  /** The breaker had failures when this slot was given (so a success must be reported). */
+  /** The breaker had failures when this grant was given (so a success must be reported). */
   failuresSeen: boolean;
   waitedMs: number;
 }
 
+interface Waiter {
+  key: string;
+  check: string;
+  started: number;
+  resolve(ticket: Ticket): void;
+  reject(error: Error): void;
+}
+
+type GrantReply = [number, string | number, number, number, ...string[]];
+
 interface GateCommands {
-  waAcquire(...args: Array<string | number>): Promise<[number, string, number, number, string]>;
-  waConfirm(...args: Array<string | number>): Promise<number>;
+  waGrant(...args: Array<string | number>): Promise<GrantReply>;
+  waUngrant(...args: Array<string | number>): Promise<number>;
   waReport(...args: Array<string | number>): Promise<number>;
 }
+
+/** At most this many requests are asked for in one round trip. */
+const MAX_BATCH = 32;
 
 export class SendGate {
   private readonly client: Redis & GateCommands;
   private counter = 0;
   private readonly abort = new AbortController();
-  /** How late after its slot a request may still leave (timer and event-loop jitter). */
-  readonly guardMs: number;
-  /** Milliseconds between two slots. */
+  private readonly queue: Waiter[] = [];
+  private pumping = false;
+  /** How far ahead of its theoretical arrival time a grant may be given (a late process catches up). */
+  readonly burstMs: number;
+  /** How long a grant may take to reach its request; a later one is given up. */
+  readonly tripMs: number;
+  /** Milliseconds between two grants. */
   readonly spacingMs: number;
-  /** A request confirmed later than this after its slot gives the slot up (the rest of guardMs covers the trip to the API). */
-  readonly lateToleranceMs: number;
-  /** Time spent waiting at the gate (429s, cool-downs), for metrics. */
+  /** The shortest sleep between two asks: several grants are fetched together (never more than burstMs). */
+  private readonly minSleepMs: number;
+  /** Times a process waited at the gate (429s, cool-downs), for metrics. */
   gatedWaits = 0;
-  /** Slots given up because the process woke more than guardMs late. */
-  lateWakeups = 0;
+  /** Grants given up because they reached the process later than tripMs. */
+  lateGrants = 0;
 
   constructor(
     client: Redis,
     private readonly keys: Keys,
     private readonly options: SendGateOptions,
   ) {
-    client.defineCommand('waAcquire', { numberOfKeys: 6, lua: ACQUIRE });
+    client.defineCommand('waGrant', { lua: GRANT });
+    client.defineCommand('waUngrant', { lua: UNGRANT });
     client.defineCommand('waReport', { numberOfKeys: 4, lua: REPORT });
-    client.defineCommand('waConfirm', { numberOfKeys: 1, lua: CONFIRM });
     this.client = client as Redis & GateCommands;
-    this.guardMs = Math.max(20, Math.ceil(options.windowMs * 0.02));
-    this.spacingMs = (options.windowMs + 2 * this.guardMs) / options.max;
-    this.lateToleranceMs = (this.guardMs * 3) / 4;
+    this.burstMs = Math.max(20, Math.ceil(options.windowMs * 0.02));
+    this.tripMs = Math.max(10, Math.ceil(options.windowMs * 0.01));
+    // Strictly more than (window + burst + trip) / max: see the bound above.
+    this.spacingMs = (options.windowMs + this.burstMs + this.tripMs) / options.max + 0.001;
+    this.minSleepMs = Math.min(10, this.burstMs / 2);
     setMaxListeners(Number.POSITIVE_INFINITY, this.abort.signal);
   }
 
   /** Stops every wait at the gate (shutdown): waiting requests get a PausedSignal('closing'). */
   close(): void {
     this.abort.abort();
+    this.failAll(new PausedSignal('closing'));
   }
 
   /**
-   * Waits until this request may leave. With `messageKey` the ledger's in-flight mark is set (and its
-   * attempts counted) in the same script that grants or confirms the slot: no extra round trip. `check`
-   * reads the message's ledger entry first in the same script, and throws a SettledSignal when it needs
-   * no request.
+   * Waits until this request may leave, and marks the message in flight in the ledger (attempts counted)
+   * in the script that grants it. `check` reads the message's ledger entry first, in the same script, and
+   * rejects with a SettledSignal when it needs no request.
    */
-  async acquire(messageKey?: string, check: LedgerCheck = 'none'): Promise<Ticket> {
-    const started = performance.now();
-    const k = this.keys;
-    for (;;) {
-      if (this.abort.signal.aborted) throw new PausedSignal('closing');
-      const member = `${this.options.id}:${++this.counter}`;
-      const [code, delay, probe, failures, slotAt] = await this.client.waAcquire(
-        k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, k.bull(SEND_QUEUE, 'meta'), messageKey ?? k.bull(SEND_QUEUE, 'meta'),
-        this.spacingMs.toFixed(3), this.options.windowMs, member, this.options.outageThreshold, this.options.probeTtlMs,
-        messageKey ? CHECK_ARG[check] : '0',
-      );
-      const ms = Number(delay);
-      if (code === 3) throw new SettledSignal(slotAt as 'sent' | 'dead' | 'inflight');
-      if (code === 2) throw new PausedSignal('paused');
-      if (code === 1) {
-        this.gatedWaits++;
-        await this.wait(ms);
-        continue;
+  acquire(messageKey: string, check: LedgerCheck = 'none'): Promise<Ticket> {
+    if (this.abort.signal.aborted) return Promise.reject(new PausedSignal('closing'));
+    return new Promise<Ticket>((resolve, reject) => {
+      this.queue.push({ key: messageKey, check: CHECK_ARG[check], started: performance.now(), resolve, reject });
+      if (!this.pumping) {
+        this.pumping = true;
+        // Requests that arrive in the same turn of the event loop go in one round trip.
+        setImmediate(() => void this.pump());
       }
-      if (ms >= 1) {
-        const due = performance.now() + ms;
-        await this.wait(ms);
-        const onTime = messageKey
-          ? (await this.client.waConfirm(messageKey, slotAt, this.lateToleranceMs)) === 1
-          : performance.now() - due <= this.lateToleranceMs;
-        if (!onTime) {
-          // Woke too late: leaving now could crowd the requests of later slots. Take a new slot.
-          this.lateWakeups++;
-          if (probe === 1) await this.client.del(k.breakerProbe);
+    });
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.queue.splice(0)) waiter.reject(error);
+  }
+
+  /** Asks for grants for the head of the queue until it is empty; one pump per process. */
+  private async pump(): Promise<void> {
+    const k = this.keys;
+    const meta = k.bull(SEND_QUEUE, 'meta');
+    try {
+      while (this.queue.length > 0) {
+        if (this.abort.signal.aborted) throw new PausedSignal('closing');
+        const asked = this.queue.slice(0, MAX_BATCH);
+        const askedAt = performance.now();
+        let reply: GrantReply;
+        try {
+          reply = await this.client.waGrant(
+            asked.length + 5, k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, meta, ...asked.map((w) => w.key),
+            this.spacingMs.toFixed(3), this.burstMs, `${this.options.id}:${++this.counter}`, this.options.outageThreshold, this.options.probeTtlMs,
+            ...asked.map((w) => w.check),
+          );
+        } catch (error) {
+          // Redis refused or is gone: these requests fail like any Redis call would; the rest try again.
+          this.queue.splice(0, asked.length);
+          for (const waiter of asked) waiter.reject(error as Error);
           continue;
         }
+        const late = performance.now() - askedAt > this.tripMs;
+        const [code, wait, probe, failures] = reply;
+        if (code === 2) {
+          this.failAll(new PausedSignal('paused'));
+          return;
+        }
+        if (code === 1) {
+          this.gatedWaits++;
+          await this.sleep(Number(wait));
+          continue;
+        }
+        let answered = 0;
+        const unused: Waiter[] = [];
+        for (; answered < asked.length; answered++) {
+          const verdict = reply[4 + answered];
+          const waiter = asked[answered] as Waiter;
+          if (verdict === 'w') break;
+          if (verdict !== 'g') waiter.reject(new SettledSignal(verdict as 'sent' | 'dead' | 'inflight'));
+          else if (late) unused.push(waiter);
+          else waiter.resolve({ probe: probe === 1, failuresSeen: failures > 0, waitedMs: performance.now() - waiter.started });
+        }
+        this.queue.splice(0, answered);
+        if (unused.length > 0) {
+          // The grant came back too late: leaving now could crowd the requests of later grants.
+          this.lateGrants += unused.length;
+          await this.client.waUngrant(unused.length, ...unused.map((w) => w.key));
+          if (probe === 1) await this.client.del(k.breakerProbe);
+          this.queue.unshift(...unused);
+          continue;
+        }
+        if (answered < asked.length) await this.sleep(Math.max(Number(wait), this.minSleepMs));
+        // Let the granted requests leave before asking again (their dispatch is not the next grant's trip).
+        else await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      return { probe: probe === 1, failuresSeen: failures > 0, waitedMs: performance.now() - started };
+    } catch (error) {
+      this.failAll(error as Error);
+    } finally {
+      this.pumping = false;
+      if (this.queue.length > 0) {
+        this.pumping = true;
+        setImmediate(() => void this.pump());
+      }
     }
   }
 
-  private async wait(ms: number): Promise<void> {
+  private async sleep(ms: number): Promise<void> {
     try {
       await sleep(ms, undefined, { signal: this.abort.signal });
     } catch {

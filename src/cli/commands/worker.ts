@@ -15,6 +15,6 @@ export async function run(argv: string[]): Promise<number> {
   });
   log.info('shutting down: finishing the sends in flight');
   await worker.close();
-  log.info({ gated_waits: worker.gate.gatedWaits, late_wakeups: worker.gate.lateWakeups }, 'worker stopped');
+  log.info({ gated_waits: worker.gate.gatedWaits, late_grants: worker.gate.lateGrants }, 'worker stopped');
   return 0;
 }

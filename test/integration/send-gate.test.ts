@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { PausedSignal, SendGate, SettledSignal, type Ticket } from '../../workers/send-gate.js';
+import { harness, testConfig, type Harness } from '../helpers/env.js';
+
+/**
+ * The send gate against a real Redis: the grants it hands out keep the limit's bound (read from the
+ * in-flight stamps the grant script writes, by Redis's clock), several processes share one limit, a grant
+ * that comes back too late is given back, and settled messages take no grant.
+ */
+
+let h: Harness | undefined;
+const opened: Array<{ gate: SendGate; client: Redis }> = [];
+afterEach(async () => {
+  for (const { gate, client } of opened.splice(0)) {
+    gate.close();
+    client.disconnect();
+  }
+  await h?.close();
+  h = undefined;
+});
+
+function gateFor(harnessed: Harness, max: number, windowMs = 1000): SendGate {
+  // Each gate has its own connection, as each worker process has.
+  const client = new Redis(harnessed.redis.options);
+  const gate = new SendGate(client, harnessed.keys, { max, windowMs, outageThreshold: 5, cooldownMs: 1000, cooldownMaxMs: 5000, probeTtlMs: 3000, id: `test-${opened.length}` });
+  opened.push({ gate, client });
+  return gate;
+}
+
+const busyFor = (ms: number) => {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+};
+
+describe('send gate', () => {
+  it('grants no more than the limit in any window, across processes, and marks each message in flight once', async () => {
+    const harnessed = (h = harness(testConfig()));
+    const [a, b] = [gateFor(harnessed, 50), gateFor(harnessed, 50)];
+    const ids = Array.from({ length: 130 }, (_, i) => `m${i}`);
+    const tickets = await Promise.all(ids.map((id, i) => (i % 2 === 0 ? a : b).acquire(harnessed.ledger.keys.message(id), 'settled')));
+    expect(tickets).toHaveLength(130);
+
+    const stamps: number[] = [];
+    for (const id of ids) {
+      const entry = await harnessed.redis.hmget(harnessed.ledger.keys.message(id), 'inflight', 'attempts');
+      expect(entry[1]).toBe('1');
+      stamps.push(Number(entry[0]));
+    }
+    stamps.sort((x, y) => x - y);
+    // Stamps are whole milliseconds of Redis's clock: any 1,000 ms of them holds at most 50.
+    let busiest = 0;
+    for (let end = 0, start = 0; end < stamps.length; end++) {
+      while ((stamps[end] as number) - (stamps[start] as number) >= 1000) start++;
+      busiest = Math.max(busiest, end - start + 1);
+    }
+    expect(busiest).toBeLessThanOrEqual(50);
+    // 130 grants at 50 per second cannot all come in the first two seconds.
+    expect((stamps.at(-1) as number) - (stamps[0] as number)).toBeGreaterThan(2000);
+  }, 20_000);
+
+  it('answers settled messages without taking a grant, and grants the rest', async () => {
+    const harnessed = (h = harness(testConfig()));
+    const gate = gateFor(harnessed, 10);
+    const key = (id: string) => harnessed.ledger.keys.message(id);
+    await harnessed.redis.hset(key('done'), 'status', 'sent');
+    await harnessed.redis.hset(key('gone'), 'status', 'dead');
+    await harnessed.redis.hset(key('crashed'), 'status', 'pending', 'inflight', '1');
+    const outcomes = await Promise.allSettled([
+      gate.acquire(key('done'), 'settled'),
+      gate.acquire(key('gone'), 'settled'),
+      gate.acquire(key('crashed'), 'settled-or-inflight'),
+      gate.acquire(key('fresh'), 'settled-or-inflight'),
+    ]);
+    const states = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as SettledSignal).state : 'granted'));
+    expect(states).toEqual(['sent', 'dead', 'inflight', 'granted']);
+    expect(outcomes.slice(0, 3).every((o) => o.status === 'rejected' && o.reason instanceof SettledSignal)).toBe(true);
+    // One grant only: the theoretical arrival time moved on by one spacing.
+    const tat = Number(await harnessed.redis.get(harnessed.keys.limiterNext));
+    const [seconds, micros] = await harnessed.redis.time();
+    const now = Number(seconds) * 1000 + Number(micros) / 1000;
+    expect(tat - now).toBeLessThanOrEqual(gate.spacingMs);
+    expect(await harnessed.redis.hget(key('done'), 'inflight')).toBeNull();
+    expect(await harnessed.redis.hget(key('fresh'), 'attempts')).toBe('1');
+  });
+
+  it('gives back a grant that reaches the process too late, and takes a new one', async () => {
+    const harnessed = (h = harness(testConfig()));
+    const gate = gateFor(harnessed, 100);
+    const key = harnessed.ledger.keys.message('late');
+    const granted = gate.acquire(key, 'settled');
+    // The ask leaves on the next turn of the event loop; keep the loop busy while its answer waits.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    busyFor(gate.tripMs + 40);
+    const ticket: Ticket = await granted;
+    expect(ticket.waitedMs).toBeGreaterThan(gate.tripMs);
+    expect(gate.lateGrants).toBe(1);
+    // Given back (no attempt spent), then granted again: one attempt, in flight.
+    const [inflight, attempts] = await harnessed.redis.hmget(key, 'inflight', 'attempts');
+    expect(inflight).not.toBeNull();
+    expect(attempts).toBe('1');
+  });
+
+  it('turns every waiting request away when sending is paused or the worker closes', async () => {
+    const harnessed = (h = harness(testConfig()));
+    const gate = gateFor(harnessed, 2);
+    const key = (id: string) => harnessed.ledger.keys.message(id);
+    // Take the first grants so that the next requests must wait.
+    await Promise.all([gate.acquire(key('a')), gate.acquire(key('b'))]);
+    const waiting = [gate.acquire(key('c')), gate.acquire(key('d'))];
+    await harnessed.send.pause();
+    const paused = await Promise.allSettled(waiting);
+    expect(paused.map((o) => o.status === 'rejected' && o.reason instanceof PausedSignal && o.reason.why)).toEqual(['paused', 'paused']);
+    expect(await harnessed.redis.hget(key('c'), 'inflight')).toBeNull();
+
+    await harnessed.send.resume();
+    const closing = [gate.acquire(key('e')), gate.acquire(key('f')), gate.acquire(key('g'))];
+    gate.close();
+    const closed = await Promise.allSettled(closing);
+    expect(closed.map((o) => o.status === 'rejected' && o.reason instanceof PausedSignal && o.reason.why)).toEqual(['closing', 'closing', 'closing']);
+    await expect(gate.acquire(key('h'))).rejects.toBeInstanceOf(PausedSignal);
+  }, 10_000);
+});
