@@ -132,32 +132,40 @@ end
 return out
 `;
 
-// KEYS: msg, campaign, mid (sent), delivery rows that arrived before the message_id | ARGV: status, now, ttl, request_id, message_id, code, http_status, reason, error
+// Settles messages, several in one call (results finishing in the same turn of a worker's event loop).
+// Per message, 4 KEYS: msg, campaign, mid (sent), delivery rows that arrived before the message_id;
+// and 9 ARGV: status, now, ttl, request_id, message_id, code, http_status, reason, error.
+// Returns per message: 0 unchanged, 1 changed, 2 changed and delivery rows are waiting for it.
 const FINISH = `
-local current = redis.call('HGET', KEYS[1], 'status')
-if current == 'sent' or current == ARGV[1] then
-  redis.call('HDEL', KEYS[1], 'inflight')
-  return 0
-end
-local ttl = tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2])
-redis.call('HDEL', KEYS[1], 'inflight')
-if ARGV[1] == 'sent' then
-  redis.call('HSET', KEYS[1], 'message_id', ARGV[5])
-  redis.call('HDEL', KEYS[1], 'code', 'http_status', 'reason', 'error')
-  redis.call('SET', KEYS[3], ARGV[4], 'EX', ttl)
-  redis.call('HINCRBY', KEYS[2], 'sent', 1)
-  if redis.call('EXISTS', KEYS[4]) == 1 then
-    redis.call('EXPIRE', KEYS[1], ttl)
-    return 2
+local out = {}
+for i = 0, #KEYS / 4 - 1 do
+  local msg, campaign, mid, orphan = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
+  local a = i * 9
+  local status, ttl = ARGV[a + 1], tonumber(ARGV[a + 3])
+  local current = redis.call('HGET', msg, 'status')
+  local result = 1
+  if current == 'sent' or current == status then
+    redis.call('HDEL', msg, 'inflight')
+    result = 0
+  else
+    redis.call('HDEL', msg, 'inflight')
+    if status == 'sent' then
+      redis.call('HSET', msg, 'status', status, 'updated_at', ARGV[a + 2], 'message_id', ARGV[a + 5])
+      -- a dead letter's error (replay clears it; a job that ran again while dead did not)
+      if current == 'dead' then redis.call('HDEL', msg, 'code', 'http_status', 'reason', 'error') end
+      redis.call('SET', mid, ARGV[a + 4], 'EX', ttl)
+      redis.call('HINCRBY', campaign, 'sent', 1)
+      if redis.call('EXISTS', orphan) == 1 then result = 2 end
+    else
+      redis.call('HSET', msg, 'status', status, 'updated_at', ARGV[a + 2], 'code', ARGV[a + 6], 'http_status', ARGV[a + 7], 'reason', ARGV[a + 8], 'error', ARGV[a + 9])
+      redis.call('HINCRBY', campaign, 'dead', 1)
+    end
+    if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
+    redis.call('EXPIRE', msg, ttl)
   end
-else
-  redis.call('HSET', KEYS[1], 'code', ARGV[6], 'http_status', ARGV[7], 'reason', ARGV[8], 'error', ARGV[9])
-  redis.call('HINCRBY', KEYS[2], 'dead', 1)
+  out[i + 1] = result
 end
-if current == 'dead' then redis.call('HINCRBY', KEYS[2], 'dead', -1) end
-redis.call('EXPIRE', KEYS[1], ttl)
-return 1
+return out
 `;
 
 // KEYS: msg, campaign | ARGV: now
@@ -171,7 +179,7 @@ return 1
 
 interface LedgerCommands {
   waClaim(...args: Array<string | number>): Promise<number[]>;
-  waFinish(...args: Array<string | number>): Promise<number>;
+  waFinish(...args: Array<string | number>): Promise<number[]>;
   waRevive(...args: Array<string | number>): Promise<number>;
 }
 
@@ -179,7 +187,7 @@ const defined = new WeakSet<Redis>();
 function commands(client: Redis): Redis & LedgerCommands {
   if (!defined.has(client)) {
     client.defineCommand('waClaim', { lua: CLAIM });
-    client.defineCommand('waFinish', { numberOfKeys: 4, lua: FINISH });
+    client.defineCommand('waFinish', { lua: FINISH });
     client.defineCommand('waRevive', { numberOfKeys: 2, lua: REVIVE });
     defined.add(client);
   }
@@ -208,9 +216,17 @@ export function toRecord(requestId: string, hash: Record<string, string>): Messa
   };
 }
 
+interface PendingFinish {
+  keys: string[];
+  args: Array<string | number>;
+  resolve(changed: number): void;
+  reject(error: Error): void;
+}
+
 export class Ledger {
   readonly keys: Keys;
   private readonly client: Redis & LedgerCommands;
+  private sentBatch: PendingFinish[] = [];
 
   constructor(
     client: Redis,
@@ -277,20 +293,42 @@ export class Ledger {
     await this.client.hdel(this.keys.message(requestId), 'inflight');
   }
 
-  /** Returns 'orphans' when delivery callbacks for this message_id arrived first (apply them now). */
-  async markSent(requestId: string, campaign: string, messageId: string): Promise<'changed' | 'unchanged' | 'orphans'> {
+  /**
+   * Returns 'orphans' when delivery callbacks for this message_id arrived first (apply them now). Calls made
+   * in the same turn of the event loop share one script call (one round trip, one script run in Redis).
+   */
+  markSent(requestId: string, campaign: string, messageId: string): Promise<'changed' | 'unchanged' | 'orphans'> {
     const k = this.keys;
-    const changed = await this.client.waFinish(
-      k.message(requestId), k.campaign(campaign), k.messageId(messageId), k.orphan(messageId),
-      'sent', Date.now(), this.ttlSeconds, requestId, messageId, '', '', '', '',
+    return new Promise((resolve, reject) => {
+      this.sentBatch.push({
+        keys: [k.message(requestId), k.campaign(campaign), k.messageId(messageId), k.orphan(messageId)],
+        args: ['sent', Date.now(), this.ttlSeconds, requestId, messageId, '', '', '', ''],
+        resolve: (changed) => resolve(changed === 2 ? 'orphans' : changed === 1 ? 'changed' : 'unchanged'),
+        reject,
+      });
+      if (this.sentBatch.length === 1) setImmediate(() => this.flushSent());
+    });
+  }
+
+  private flushSent(): void {
+    const batch = this.sentBatch;
+    this.sentBatch = [];
+    const keys: string[] = [];
+    const args: Array<string | number> = [];
+    for (const item of batch) {
+      keys.push(...item.keys);
+      args.push(...item.args);
+    }
+    this.client.waFinish(keys.length, ...keys, ...args).then(
+      (results) => batch.forEach((item, i) => item.resolve(results[i] ?? 0)),
+      (error: Error) => batch.forEach((item) => item.reject(error)),
     );
-    return changed === 2 ? 'orphans' : changed === 1 ? 'changed' : 'unchanged';
   }
 
   async markDead(requestId: string, campaign: string, error: DeadError): Promise<boolean> {
     const k = this.keys;
-    const changed = await this.client.waFinish(
-      k.message(requestId), k.campaign(campaign), k.messageId('-'), k.orphan('-'),
+    const [changed] = await this.client.waFinish(
+      4, k.message(requestId), k.campaign(campaign), k.messageId('-'), k.orphan('-'),
       'dead', Date.now(), this.ttlSeconds, requestId, '',
       error.code ?? '', error.http_status ?? '', error.reason, error.message.slice(0, 1000),
     );

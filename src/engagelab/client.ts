@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance } from 'axios';
 import pRetry from 'p-retry';
+import { getProxyForUrl } from 'proxy-from-env';
 import type { MessageBody } from '../messages/schema.js';
 import { EngageLabError, fromAxiosError } from './errors.js';
 
@@ -66,6 +67,9 @@ export class EngageLabClient {
       timeout: options.timeoutMs,
       // No redirects: axios then uses Node's own request, whose state tells whether a request was written.
       maxRedirects: 0,
+      // axios reads HTTP(S)_PROXY / NO_PROXY on every request; read them once. With a proxy for the API's
+      // URL, axios goes on handling it; without one, it skips the lookup.
+      ...(getProxyForUrl(options.baseUrl) ? {} : { proxy: false as const }),
       httpAgent: this.agents.http,
       httpsAgent: this.agents.https,
       // HTTP Basic auth, encoded once rather than on every request.
