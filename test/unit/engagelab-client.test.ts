@@ -109,6 +109,32 @@ describe('EngageLabClient', () => {
     expect(JSON.parse(call?.body ?? '')).toEqual(payload);
   });
 
+  it('goes through the proxy HTTP_PROXY names for the API, and straight to the API when NO_PROXY lists it', async () => {
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    const proxy = await scriptedServer([ok]);
+    const api = (server = await scriptedServer([ok]));
+    try {
+      process.env.HTTP_PROXY = proxy.url;
+      delete process.env.NO_PROXY;
+      // A name that never resolves: only the proxy can answer.
+      const proxied = makeClient('http://api.engagelab.invalid');
+      expect((await proxied.send(payload)).messageId).toBe('m-1');
+      expect(proxy.calls.map((c) => c.url)).toEqual(['http://api.engagelab.invalid/v1/messages']);
+      proxied.close();
+
+      process.env.NO_PROXY = '127.0.0.1';
+      expect((await makeClient(api.url).send(payload)).messageId).toBe('m-1');
+      expect(api.calls.map((c) => c.url)).toEqual(['/v1/messages']);
+      expect(proxy.calls).toHaveLength(1);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await proxy.close();
+    }
+  });
+
   it('retries code 1000 with p-retry and succeeds', async () => {
     server = await scriptedServer([{ status: 500, body: { code: 1000, message: 'internal error' } }, { status: 500, body: { code: 1000 } }, ok]);
     const result = await makeClient(server.url).send(payload);
