@@ -13,7 +13,7 @@ import { SEND_QUEUE, jobIdFor, keys, type DeadError, type DeadReason, type Keys,
  *   {prefix}:campaign:{id}:ids   list of request_ids, in enqueue order (export)
  *
  * The in-flight mark and the attempts count are written by the send gate's scripts
- * (workers/send-gate.ts) as a request's slot is granted, in the same round trip.
+ * (workers/send-gate.ts) as a request's send grant is given, in the same round trip.
  *
  * Status only moves pending → sent or pending → dead (and dead → pending on replay); a sent message is
  * never changed again. Transitions and counters change together in one Lua script.

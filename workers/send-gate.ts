@@ -24,8 +24,10 @@ import { SEND_QUEUE, type Keys } from '../src/queue.js';
  * same script marks each granted message in flight in the ledger (crash safety) and, for a message's first
  * request, reads whether it is already settled. Waiting costs no polling: a process sleeps until the next
  * grant is due, and at least minSleepMs, so that its grants come several at a time (fewer round trips and
- * wake-ups per request) while a sleep that runs late stays within burstMs. BullMQ's own limiter counts job starts in fixed windows (so up to twice the limit can pass
- * around a window boundary) and does not see p-retry's retries; this gate counts requests.
+ * wake-ups per request) while a sleep that runs late stays within burstMs.
+ *
+ * BullMQ's own limiter counts job starts in fixed windows (so up to twice the limit can pass around a
+ * window boundary) and does not see p-retry's retries; this gate counts requests.
  */
 
 // KEYS: TAT, gate, breaker, probe, queue meta, then one ledger key per request asked for

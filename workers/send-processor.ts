@@ -16,7 +16,7 @@ import type { WorkerStats } from './worker-stats.js';
 /**
  * What happens to one job, as PRODUCT.md's data flow draws it:
  *
- *   already sent or dead (ledger)  → done, no HTTP request (read with the first send slot)
+ *   already sent or dead (ledger)  → done, no HTTP request (read with the first send grant)
  *   in flight when a worker died   → AMBIGUOUS_OUTCOME (default: dead letter, reason unknown_outcome)
  *   200                            → ledger: sent + message_id
  *   transient (1000, 5xx, refused) → p-retry in process, then BullMQ attempts; the last → dead letter
@@ -66,7 +66,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     const payload = job.data.payload.from === undefined && config.WA_FROM ? { ...job.data.payload, from: config.WA_FROM } : job.data.payload;
     const messageKey = ledger.keys.message(requestId);
 
-    // The first slot request also reads the ledger (one round trip): a message already sent or dead needs
+    // The first grant request also reads the ledger (one round trip): a message already sent or dead needs
     // no request, and one that was in flight when a worker died follows AMBIGUOUS_OUTCOME.
     let check: LedgerCheck = config.AMBIGUOUS_OUTCOME === 'dead-letter' ? 'settled-or-inflight' : 'settled';
     let ticket: Ticket | undefined;

@@ -56,8 +56,8 @@ export function createMetrics(src: MetricsSources): Registry {
     ),
     counter('wa_bulk_retries_total', 'HTTP requests that failed transiently and were retried (p-retry or BullMQ).', 'retries'),
     counter('wa_bulk_rate_limited_total', 'Answers 429 from EngageLab; every worker then waits out Retry-After.', 'rate_limited'),
-    counter('wa_bulk_limiter_waits_total', 'Requests that waited for a send slot of the global rate limit.', 'limiter_waits'),
-    new ExternalMetric('wa_bulk_limiter_wait_seconds_total', 'Time requests spent waiting for a send slot.', 'counter', async () => [
+    counter('wa_bulk_limiter_waits_total', 'Requests that waited for a send grant of the global rate limit.', 'limiter_waits'),
+    new ExternalMetric('wa_bulk_limiter_wait_seconds_total', 'Time requests spent waiting for a send grant.', 'counter', async () => [
       { value: num((await stats()).limiter_wait_ms) / 1000, labels: {} },
     ]),
     new ExternalMetric('wa_bulk_http_responses_total', 'HTTP answers from EngageLab by status ("error" when there was none).', 'counter', async () =>

@@ -43,7 +43,7 @@ describe('worker processes', () => {
     const stats = (await (await fetch(`${api}/_simulator/stats?window_ms=1000`)).json()) as { arrivals: number; max_in_window: number; first_ms: number; last_ms: number; duplicates: number };
     const retries = stats.arrivals - count;
     expect(retries).toBeGreaterThan(10);
-    // Every request leaves within its slot's guard by Redis's clock; at the API, a request delayed after that
+    // Every request leaves within the trip allowance of its grant, by Redis's clock; at the API, a request delayed after that
     // by a busy machine (this test's two workers, the simulator, Redis and jest share the cores) can put one
     // more into a window now and then. The bound held at the API is the issue's 1.1 × the limit.
     expect(stats.max_in_window).toBeLessThanOrEqual(44);
