@@ -13,11 +13,12 @@ import { SEND_QUEUE, type Keys } from '../src/queue.js';
  * 3. half-open: after a cool-down only one probe request may go until it succeeds or fails;
  * 4. otherwise a GCRA ("generic cell rate algorithm", one key holding the theoretical arrival time TAT)
  *    grants requests while TAT ≤ now + burstMs, each grant moving TAT on by spacingMs. Any span of T ms
- *    then holds at most ⌊(T + burstMs) / spacingMs⌋ + 1 grants. A granted request leaves at once; a grant
- *    that reaches its process more than tripMs after Redis gave it is given up (see lateness()), so a
- *    request leaves within tripMs of its grant, and spacingMs = (windowMs + burstMs + tripMs) / max (and a
- *    hair) keeps any window of windowMs to at most `max` requests as they leave. Between them, burst and
- *    trip cost (burstMs + tripMs) / windowMs of the limit: 3% at 1 s windows.
+ *    then holds at most ⌊(T + burstMs) / spacingMs⌋ + 1 grants. A granted request leaves at its grant's
+ *    time; a grant that reaches its process more than tripMs after that is given up (see localTime()), so
+ *    a request leaves within tripMs of its grant, and spacingMs = (windowMs + burstMs + tripMs) / max (and
+ *    a hair) keeps any window of windowMs to at most `max` requests as they leave. Between them, burst and
+ *    trip cost (burstMs + tripMs) / windowMs of the limit: 3% at 1 s windows. A grant's time is Redis's
+ *    now, or later for a process whose answers lag (see lead()): the bound holds for any such times.
  *
  * The grants are not tied to a process: a process that is late (a busy machine, a GC pause) does not waste
  * them, another process takes them, and a process up to burstMs late catches up with a short burst. The
@@ -31,8 +32,8 @@ import { SEND_QUEUE, type Keys } from '../src/queue.js';
  */
 
 // KEYS: TAT, gate, breaker, probe, queue meta, then one ledger key per request asked for
-// ARGV: spacing, burst, probe token, outage threshold, probe ttl, then one ledger check per request
-//       (0: none, 1: settled, 2: settled or in flight)
+// ARGV: spacing, burst, probe token, outage threshold, probe ttl, lead (the grants are for Redis's now +
+//       lead), then one ledger check per request (0: none, 1: settled, 2: settled or in flight)
 // Returns {code, wait, probe, failures, Redis's clock (ms), verdict per request}: code 0 = answered, 1 = gated for `wait` ms,
 // 2 = paused. Verdicts: 'g' granted (marked in flight), 'w' not yet (ask again in `wait` ms), 'sent' /
 // 'dead' (settled) or 'inflight' (in flight when a worker died): no grant taken. Requests are answered in
@@ -46,8 +47,9 @@ if redis.call('HEXISTS', KEYS[5], 'paused') == 1 then out[1] = 2 return out end
 local gate = redis.call('PTTL', KEYS[2])
 if gate > 0 then out[1] = 1 out[2] = gate return out end
 local spacing = tonumber(ARGV[1])
-local horizon = now + tonumber(ARGV[2])
-local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local at = now + tonumber(ARGV[6])
+local horizon = at + tonumber(ARGV[2])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), at)
 local failures = tonumber(redis.call('HGET', KEYS[3], 'failures') or '0')
 local limit = n
 if failures >= tonumber(ARGV[4]) then
@@ -67,10 +69,10 @@ if failures >= tonumber(ARGV[4]) then
 end
 out[4] = failures
 local granted = 0
-local stamp = math.floor(now)
+local stamp = math.floor(at)
 for i = 1, n do
   local key = KEYS[5 + i]
-  local check = ARGV[5 + i]
+  local check = ARGV[6 + i]
   local verdict = nil
   if check ~= '0' then
     local m = redis.call('HMGET', key, 'status', 'inflight')
@@ -192,10 +194,15 @@ export class SendGate {
   private readonly abort = new AbortController();
   private readonly queue: Waiter[] = [];
   private pumping = false;
-  /** Bounds on Redis's clock minus this process's (see lateness()). */
+  /** Bounds on Redis's clock minus this process's (see localTime()). */
   private offsetCurrent = Number.POSITIVE_INFINITY;
   private offsetPrevious = Number.POSITIVE_INFINITY;
   private offsetSince = Number.NEGATIVE_INFINITY;
+  /** The lag of the last answers: from the grant script's run to this process reading the answer. */
+  private readonly lags = new Array<number>(9).fill(0);
+  private lagIndex = 0;
+  /** The largest lead asked for (see lead()). */
+  private readonly maxLeadMs: number;
   /** How far ahead of its theoretical arrival time a grant may be given (a late process catches up). */
   readonly burstMs: number;
   /** How long a grant may take to reach its request; a later one is given up. */
@@ -223,6 +230,7 @@ export class SendGate {
     // Strictly more than (window + burst + trip) / max: see the bound above.
     this.spacingMs = (options.windowMs + this.burstMs + this.tripMs) / options.max + 0.001;
     this.minSleepMs = Math.min(10, (this.burstMs * 2) / 3);
+    this.maxLeadMs = options.windowMs / 4;
     setMaxListeners(Number.POSITIVE_INFINITY, this.abort.signal);
   }
 
@@ -261,13 +269,14 @@ export class SendGate {
       while (this.queue.length > 0) {
         if (this.abort.signal.aborted) throw new PausedSignal('closing');
         const asked = this.queue.slice(0, MAX_BATCH);
+        const lead = this.lead();
         const askedAt = performance.now();
         let reply: GrantReply;
         try {
           reply = await this.client.waGrant(
             asked.length + 5, k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, meta, ...asked.map((w) => w.key),
             this.spacingMs.toFixed(3), this.burstMs, `${this.options.id}:${++this.counter}`, this.options.outageThreshold, this.options.probeTtlMs,
-            ...asked.map((w) => w.check),
+            lead.toFixed(3), ...asked.map((w) => w.check),
           );
         } catch (error) {
           // Redis refused or is gone: these requests fail like any Redis call would; the rest try again.
@@ -276,7 +285,11 @@ export class SendGate {
           continue;
         }
         const [code, wait, probe, failures, redisNow] = reply;
-        const late = this.lateness(askedAt, Number(redisNow), performance.now()) > this.tripMs;
+        const receivedAt = performance.now();
+        const grantedAt = this.localTime(askedAt, Number(redisNow), receivedAt);
+        this.noteLag(receivedAt - grantedAt);
+        // The local time the grants are for; a request may leave from then until tripMs later.
+        const sendAt = grantedAt + lead;
         if (code === 2) {
           this.failAll(new PausedSignal('paused'));
           return;
@@ -287,23 +300,27 @@ export class SendGate {
           continue;
         }
         let answered = 0;
-        const unused: Waiter[] = [];
+        const granted: Waiter[] = [];
         for (; answered < asked.length; answered++) {
           const verdict = reply[5 + answered];
           const waiter = asked[answered] as Waiter;
           if (verdict === 'w') break;
-          if (verdict !== 'g') waiter.reject(new SettledSignal(verdict as 'sent' | 'dead' | 'inflight'));
-          else if (late) unused.push(waiter);
-          else waiter.resolve({ probe: probe === 1, failuresSeen: failures > 0, waitedMs: performance.now() - waiter.started });
+          if (verdict === 'g') granted.push(waiter);
+          else waiter.reject(new SettledSignal(verdict as 'sent' | 'dead' | 'inflight'));
         }
         this.queue.splice(0, answered);
-        if (unused.length > 0) {
-          // The grant came back too late: leaving now could crowd the requests of later grants.
-          this.lateGrants += unused.length;
-          await this.client.waUngrant(unused.length, ...unused.map((w) => w.key));
-          if (probe === 1) await this.client.del(k.breakerProbe);
-          this.queue.unshift(...unused);
-          continue;
+        if (granted.length > 0) {
+          // Early (a lead the lag did not use up): wait for the grants' time.
+          if (sendAt - performance.now() >= 1) await this.sleep(sendAt - performance.now());
+          if (performance.now() - sendAt > this.tripMs) {
+            // Too late: leaving now could crowd the requests of later grants. Hand them back.
+            this.lateGrants += granted.length;
+            await this.client.waUngrant(granted.length, ...granted.map((w) => w.key));
+            if (probe === 1) await this.client.del(k.breakerProbe);
+            this.queue.unshift(...granted);
+            continue;
+          }
+          for (const waiter of granted) waiter.resolve({ probe: probe === 1, failuresSeen: failures > 0, waitedMs: performance.now() - waiter.started });
         }
         if (answered < asked.length) await this.sleep(Math.max(Number(wait), this.minSleepMs));
         // Let the granted requests leave before asking again (their dispatch is not the next grant's trip).
@@ -321,25 +338,41 @@ export class SendGate {
   }
 
   /**
-   * How long ago, at most, Redis ran the grant script (Redis's clock and this process's clock differ by an
-   * unknown offset). The script ran after the ask left, so Redis's time minus the local time of the ask is
-   * never below the true offset; the smallest such value seen lately is the tightest bound. The estimate
-   * is never shorter than the truth; the outbound trip, which happens before the grant, is not counted.
+   * The local time at which Redis ran the grant script (the clocks differ by an unknown offset). The script
+   * ran after the ask left, so Redis's time minus the local time of the ask is never below the true offset;
+   * the smallest such value seen lately is the tightest bound. The time found is never later than the true
+   * one, so lateness is never underestimated; the outbound trip, before the grant, does not count.
    */
-  private lateness(askedAt: number, redisNow: number, receivedAt: number): number {
-    const sample = redisNow - askedAt;
+  private localTime(askedAt: number, redisNow: number, receivedAt: number): number {
     if (receivedAt - this.offsetSince > 5000) {
       // Two windows of 5 s: clocks that drift apart are followed within 10 s.
       this.offsetPrevious = this.offsetCurrent;
       this.offsetCurrent = Number.POSITIVE_INFINITY;
       this.offsetSince = receivedAt;
     }
-    this.offsetCurrent = Math.min(this.offsetCurrent, sample);
-    const offset = Math.min(this.offsetCurrent, this.offsetPrevious);
-    return receivedAt - (redisNow - offset);
+    this.offsetCurrent = Math.min(this.offsetCurrent, redisNow - askedAt);
+    return redisNow - Math.min(this.offsetCurrent, this.offsetPrevious);
+  }
+
+  private noteLag(ms: number): void {
+    this.lags[this.lagIndex] = ms;
+    this.lagIndex = (this.lagIndex + 1) % this.lags.length;
+  }
+
+  /**
+   * How far ahead of Redis's clock to ask for grants. A process all of whose recent answers came back later
+   * than tripMs (a starved machine, a slow link to Redis) would hand every grant back and never send; it
+   * asks for grants dated when its answers arrive at the soonest (the shortest lag of its last answers), so
+   * that they are on time then. Zero on a process that keeps up, even now and then.
+   */
+  private lead(): number {
+    let shortest = Number.POSITIVE_INFINITY;
+    for (const lag of this.lags) shortest = Math.min(shortest, lag);
+    return shortest > this.tripMs ? Math.min(shortest - 1, this.maxLeadMs) : 0;
   }
 
   private async sleep(ms: number): Promise<void> {
+    if (ms <= 0) return;
     try {
       await sleep(ms, undefined, { signal: this.abort.signal });
     } catch {

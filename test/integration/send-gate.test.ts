@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { createServer, connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { PausedSignal, SendGate, SettledSignal, type Ticket } from '../../workers/send-gate.js';
 import { harness, testConfig, type Harness } from '../helpers/env.js';
@@ -20,12 +21,36 @@ afterEach(async () => {
   h = undefined;
 });
 
-function gateFor(harnessed: Harness, max: number, windowMs = 1000): SendGate {
+function gateFor(harnessed: Harness, max: number, windowMs = 1000, port?: number): SendGate {
   // Each gate has its own connection, as each worker process has.
-  const client = new Redis(harnessed.redis.options);
+  const client = new Redis({ ...harnessed.redis.options, ...(port && { host: '127.0.0.1', port }) });
   const gate = new SendGate(client, harnessed.keys, { max, windowMs, outageThreshold: 5, cooldownMs: 1000, cooldownMaxMs: 5000, probeTtlMs: 3000, id: `test-${opened.length}` });
   opened.push({ gate, client });
   return gate;
+}
+
+/** A TCP proxy to Redis that holds every answer back for `delayMs`: a process whose answers always lag. */
+async function laggingProxy(target: { host: string; port: number }, delayMs: number): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.setNoDelay(true);
+      socket.on('error', () => socket.destroy()).on('close', () => sockets.delete(socket));
+    }
+    client.pipe(upstream);
+    upstream.on('data', (chunk) => setTimeout(() => client.writable && client.write(chunk), delayMs));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 const busyFor = (ms: number) => {
@@ -100,6 +125,31 @@ describe('send gate', () => {
     expect(inflight).not.toBeNull();
     expect(attempts).toBe('1');
   });
+
+  it('keeps sending when every answer lags more than the trip allowance, within the limit as requests leave', async () => {
+    const harnessed = (h = harness(testConfig()));
+    const { host, port } = harnessed.redis.options as { host: string; port: number };
+    const proxy = await laggingProxy({ host, port }, 30);
+    try {
+      const gate = gateFor(harnessed, 20, 1000, proxy.port);
+      expect(gate.tripMs).toBeLessThan(30);
+      const left: number[] = [];
+      const ids = Array.from({ length: 30 }, (_, i) => `lag${i}`);
+      await Promise.all(ids.map((id) => gate.acquire(harnessed.ledger.keys.message(id)).then(() => left.push(performance.now()))));
+      expect(left).toHaveLength(30);
+      // The first answers, before the lag is known, are handed back; then grants are dated for when answers
+      // arrive (without that, every grant would be handed back and nothing would ever be sent).
+      expect(gate.lateGrants).toBeGreaterThan(0);
+      let busiest = 0;
+      for (let end = 0, start = 0; end < left.length; end++) {
+        while ((left[end] as number) - (left[start] as number) >= 1000) start++;
+        busiest = Math.max(busiest, end - start + 1);
+      }
+      expect(busiest).toBeLessThanOrEqual(20);
+    } finally {
+      await proxy.close();
+    }
+  }, 30_000);
 
   it('turns every waiting request away when sending is paused or the worker closes', async () => {
     const harnessed = (h = harness(testConfig()));
