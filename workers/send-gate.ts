@@ -311,7 +311,7 @@ export class SendGate {
         this.queue.splice(0, answered);
         if (granted.length > 0) {
           // Early (a lead the lag did not use up): wait for the grants' time.
-          if (sendAt - performance.now() >= 1) await this.sleep(sendAt - performance.now());
+          if (sendAt > performance.now()) await this.sleep(sendAt - performance.now());
           if (performance.now() - sendAt > this.tripMs) {
             // Too late: leaving now could crowd the requests of later grants. Hand them back.
             this.lateGrants += granted.length;
@@ -322,7 +322,9 @@ export class SendGate {
           }
           for (const waiter of granted) waiter.resolve({ probe: probe === 1, failuresSeen: failures > 0, waitedMs: performance.now() - waiter.started });
         }
-        if (answered < asked.length) await this.sleep(Math.max(Number(wait), this.minSleepMs));
+        // The next grant is due `wait` after the script ran; a process whose answers lag counts the lag in,
+        // or it would ask late each time and lose the lag from every cycle.
+        if (answered < asked.length) await this.sleep(Math.max(Number(wait), this.minSleepMs) - (lead > 0 ? performance.now() - grantedAt : 0));
         // Let the granted requests leave before asking again (their dispatch is not the next grant's trip).
         else await new Promise<void>((resolve) => setImmediate(resolve));
       }
