@@ -144,11 +144,10 @@ for i = 0, #KEYS / 4 - 1 do
   local status, ttl = ARGV[a + 1], tonumber(ARGV[a + 3])
   local current = redis.call('HGET', msg, 'status')
   local result = 1
+  redis.call('HDEL', msg, 'inflight')
   if current == 'sent' or current == status then
-    redis.call('HDEL', msg, 'inflight')
     result = 0
   else
-    redis.call('HDEL', msg, 'inflight')
     if status == 'sent' then
       redis.call('HSET', msg, 'status', status, 'updated_at', ARGV[a + 2], 'message_id', ARGV[a + 5])
       -- a dead letter's error (replay clears it; a job that ran again while dead did not)

@@ -60,8 +60,10 @@ export function keys(prefix: string) {
     campaign: (id: string) => `${prefix}:campaign:${id}`,
     campaignIds: (id: string) => `${prefix}:campaign:${id}:ids`,
     campaigns: `${prefix}:campaigns`,
-    /** BullMQ's own keys, needed where a script must see or add a job atomically with the ledger. */
-    /** A job's hash, by its job id (jobIdFor(request_id) for send jobs). */
+    /**
+     * BullMQ's own keys, needed where a script must see or add a job atomically with the ledger: a job's
+     * hash by its job id (jobIdFor(request_id) for send jobs), and a queue's lists, hashes and streams.
+     */
     bullJob: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
     bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active') => `${prefix}:${queue}:${name}`,
     limiterNext: `${prefix}:limiter:next`,
