@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../../src/log.js';
 import { Ledger } from '../../src/ledger.js';
 import { deadQueue, keys, sendQueue } from '../../src/queue.js';
 import { Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
+import { BODIES } from '../fixtures/messages.js';
 
 /** Writes `content` to a new file in a directory of its own under the system's temp directory. */
 export function tempFile(content: string, name = 'campaign.jsonl'): string {
@@ -91,6 +92,13 @@ export function harness(config: Config) {
   };
 }
 export type Harness = ReturnType<typeof harness>;
+
+/** Records text messages to one number as pending in the ledger, each with its send job (the enqueue path). */
+export async function addPending(harnessed: Harness, campaign: string, requestIds: string[]): Promise<void> {
+  const to = '447911123456';
+  const items = requestIds.map((requestId) => ({ requestId, to, data: { request_id: requestId, campaign, payload: { to: [to], body: BODIES.text as never, request_id: requestId } } }));
+  await harnessed.ledger.enqueue(campaign, items, { name: 'send', options: harnessed.send.defaultJobOptions });
+}
 
 export function silentLogger(): Logger {
   return createLogger({ level: 'silent', pretty: false });

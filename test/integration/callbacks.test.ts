@@ -9,7 +9,7 @@ import { freePort } from '../../src/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
-import { campaignDone, collect, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
+import { addPending, campaignDone, collect, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
 
 const TOKEN = 'cb_token_0123456789abcdef';
 let h: Harness | undefined;
@@ -23,7 +23,6 @@ afterEach(async () => {
   await h?.close();
   worker = dashboard = h = sim = undefined;
 });
-
 
 async function setup(count: number, simOptions: Parameters<typeof startSimulator>[0] = {}) {
   const port = await freePort();
@@ -67,7 +66,7 @@ describe('delivery callbacks', () => {
   it('applies a row that arrives before the message_id is recorded, once it is', async () => {
     const config = testConfig();
     h = harness(config);
-    await h.ledger.enqueue('orph', [{ requestId: 'o-1', to: '447911123456', data: { request_id: 'o-1', campaign: 'orph', payload: { to: ['447911123456'], body: BODIES.text as never } } }], { name: 'send', options: h.send.defaultJobOptions });
+    await addPending(h, 'orph', ['o-1']);
     const delivery = new DeliveryLedger(h.redis, h.keys);
     expect(await delivery.apply({ message_id: 'mid-early', itime: 1_700_000_000, status: { message_status: 'read' } })).toBe('orphaned');
     expect(await h.ledger.markSent('o-1', 'orph', 'mid-early')).toBe('orphans');

@@ -1,7 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { SendJobData } from '../../src/queue.js';
-import { harness, testConfig, type Harness } from '../helpers/env.js';
-import { BODIES } from '../fixtures/messages.js';
+import { addPending, harness, testConfig, type Harness } from '../helpers/env.js';
 
 /** Settling messages in the ledger: results of one turn of the event loop go in one script call. */
 
@@ -11,17 +9,11 @@ afterEach(async () => {
   h = undefined;
 });
 
-const data = (requestId: string): SendJobData => ({ request_id: requestId, campaign: 'led', payload: { to: ['447911123456'], body: BODIES.text as never, request_id: requestId } });
-
-async function pending(harnessed: Harness, ids: string[]): Promise<void> {
-  await harnessed.ledger.enqueue('led', ids.map((requestId) => ({ requestId, to: '447911123456', data: data(requestId) })), { name: 'send', options: harnessed.send.defaultJobOptions });
-}
-
 describe('ledger: settling messages', () => {
   it('settles many sends made in one turn, each with its own answer', async () => {
     const harnessed = (h = harness(testConfig()));
     const ids = Array.from({ length: 40 }, (_, i) => `s${i}`);
-    await pending(harnessed, ids);
+    await addPending(harnessed, 'led', ids);
     await harnessed.ledger.markSent('s0', 'led', 'mid-s0');
     // Delivery rows for s1's message_id arrived before it was sent.
     await harnessed.redis.rpush(harnessed.keys.orphan('mid-s1'), '{}');
@@ -40,7 +32,7 @@ describe('ledger: settling messages', () => {
 
   it('moves a dead message to sent with its error cleared and the counts mended, and never a sent one back', async () => {
     const harnessed = (h = harness(testConfig()));
-    await pending(harnessed, ['d1', 'd2']);
+    await addPending(harnessed, 'led', ['d1', 'd2']);
     expect(await harnessed.ledger.markDead('d1', 'led', { code: 3001, http_status: 400, reason: 'permanent', message: 'bad template' })).toBe(true);
     expect(await harnessed.ledger.campaign('led')).toMatchObject({ sent: 0, dead: 1, pending: 1 });
 

@@ -23,7 +23,6 @@ function campaignFile(count: number, prefix: string): string {
   return tempFile(jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${prefix}-${i}` }))));
 }
 
-
 describe('worker processes', () => {
   it('keeps two workers under one sliding-window limit (within 10% at the API), retries included, and uses at least 90% of it', async () => {
     // The simulator runs in a process of its own, so the arrival times it records are not held up by jest.

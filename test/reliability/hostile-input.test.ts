@@ -7,7 +7,7 @@ import { readJsonl } from '../../producers/jsonl-reader.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { validateJson, validateMessage } from '../../src/messages/validate.js';
 import { BODIES, phone } from '../fixtures/messages.js';
-import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { addPending, harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
 
 let h: Harness | undefined;
 let other: Harness | undefined;
@@ -83,7 +83,7 @@ describe('hostile input', () => {
     const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: 'pw' });
     h = harness(config);
     other = harness(testConfig());
-    await other.ledger.enqueue('victim', [{ requestId: 'victim-1', to: '447911123456', data: { request_id: 'victim-1', campaign: 'victim', payload: { to: ['447911123456'], body: BODIES.text as never } } }], { name: 'send', options: other.send.defaultJobOptions });
+    await addPending(other, 'victim', ['victim-1']);
     await Promise.all([other.send.waitUntilReady(), other.dead.waitUntilReady()]);
     const before = (await other.redis.keys(`${other.keys.prefix}:*`)).sort();
     dashboard = await startDashboard(config, silentLogger());
