@@ -39,7 +39,8 @@ export function testConfig(overrides: ConfigInput = {}): Config {
       SEND_RATE_MAX: 10_000,
       SEND_RATE_DURATION_MS: 1000,
       WORKER_CONCURRENCY: 20,
-      HTTP_TIMEOUT_MS: 2000,
+      // Tests that need a request to time out set their own, shorter, timeout.
+      HTTP_TIMEOUT_MS: 5000,
       RETRY_RETRIES: 1,
       RETRY_MIN_MS: 10,
       RETRY_MAX_MS: 20,

@@ -24,7 +24,8 @@ function makeClient(url: string, overrides: Partial<ConstructorParameters<typeof
     baseUrl: url,
     key: 'dev_key',
     secret: 'dev_secret',
-    timeoutMs: 300,
+    // Long enough that a loopback answer never times out on a busy machine; the hang test sets its own.
+    timeoutMs: 5000,
     retries: 2,
     minRetryMs: 5,
     maxRetryMs: 20,
@@ -217,7 +218,7 @@ describe('EngageLabClient', () => {
   });
 
   it('reports a timeout after the request was written as unknown_outcome, never resending it', async () => {
-    const { error, calls } = await failure([{ hang: true }]);
+    const { error, calls } = await failure([{ hang: true }], { timeoutMs: 300 });
     expect(error.kind).toBe('unknown_outcome');
     expect(error.action).toBe('ambiguous');
     expect(calls).toBe(1);
