@@ -89,8 +89,9 @@ describe('reliability scenarios', () => {
 
   it('slow provider: timeouts end as unknown_outcome by default, are sent with AMBIGUOUS_OUTCOME=resend, and can be replayed', async () => {
     const count = FULL ? 2000 : 400;
-    sim = await startSimulator({ faults: { slow: 0.1 }, slowMs: 1500, seed: 11 });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, HTTP_TIMEOUT_MS: 500, WORKER_CONCURRENCY: 50, OUTAGE_THRESHOLD: 100_000 });
+    // A slow answer takes 3 s, three times the HTTP timeout: a busy machine cannot turn one into an answer in time.
+    sim = await startSimulator({ faults: { slow: 0.1 }, slowMs: 3000, seed: 11 });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, HTTP_TIMEOUT_MS: 1000, WORKER_CONCURRENCY: 50, OUTAGE_THRESHOLD: 100_000 });
     h = harness(config);
     await runCli(['enqueue', campaignFile(count, 'slow'), '--campaign', 'slow'], envOf(config));
     const { startSendWorker } = await import('../../workers/send-worker.js');
@@ -103,7 +104,10 @@ describe('reliability scenarios', () => {
     expect(byDefault.dead).toBe(byDefault.unknown);
     expect(byDefault.sent + byDefault.unknown).toBe(count);
 
-    // Replay the unknown outcomes (the operator accepts possible duplicates for them), faults off.
+    // Replay the unknown outcomes (the operator accepts possible duplicates for them), faults off; a worker
+    // with the usual timeout sends them (on a busy machine a 1 s timeout can expire on a healthy answer).
+    await worker.close();
+    worker = await startSendWorker({ ...config, HTTP_TIMEOUT_MS: testConfig().HTTP_TIMEOUT_MS }, silentLogger());
     sim.setFaults({});
     const replay = await runCli(['dlq', 'replay', '--reason', 'unknown_outcome', '--json'], envOf(config));
     expect(JSON.parse(replay.stdout)).toEqual({ action: 'replay', count: byDefault.unknown });
@@ -113,7 +117,7 @@ describe('reliability scenarios', () => {
 
     // The same load under AMBIGUOUS_OUTCOME=resend: nothing dead.
     sim.setFaults({ slow: 0.1 });
-    const resend = testConfig({ ENGAGELAB_BASE_URL: sim.url, HTTP_TIMEOUT_MS: 500, WORKER_CONCURRENCY: 50, OUTAGE_THRESHOLD: 100_000, AMBIGUOUS_OUTCOME: 'resend', SEND_ATTEMPTS: 10, SEND_BACKOFF_MS: 20 });
+    const resend = testConfig({ ENGAGELAB_BASE_URL: sim.url, HTTP_TIMEOUT_MS: 1000, WORKER_CONCURRENCY: 50, OUTAGE_THRESHOLD: 100_000, AMBIGUOUS_OUTCOME: 'resend', SEND_ATTEMPTS: 10, SEND_BACKOFF_MS: 20 });
     const h2 = harness(resend);
     cleanups.push(() => h2.close());
     await runCli(['enqueue', campaignFile(count, 'slow2'), '--campaign', 'slow2'], envOf(resend));
