@@ -67,7 +67,6 @@ export function keys(prefix: string) {
     bullJob: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
     bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active') => `${prefix}:${queue}:${name}`,
     limiterNext: `${prefix}:limiter:next`,
-    limiterLog: `${prefix}:limiter:log`,
     limiterGate: `${prefix}:limiter:gate`,
     breaker: `${prefix}:breaker`,
     breakerProbe: `${prefix}:breaker:probe`,

@@ -11,82 +11,55 @@ import { SEND_QUEUE, type Keys } from '../src/queue.js';
  * 1. paused: the send queue is paused (by an operator or by an auth failure): do not send;
  * 2. gated: a 429's Retry-After or an outage cool-down is running: wait, then ask again;
  * 3. half-open: after a cool-down only one probe request may go until it succeeds or fails;
- * 4. otherwise a request is granted when both of these allow it:
- *    - the bound: a log of grant times (a Redis list, oldest first) holds fewer than `max` grants later
- *      than (grant time − windowMs − tripMs). A granted request leaves at its grant's time; a grant that
- *      reaches its process more than tripMs after that is handed back (see localTime()) and its entry
- *      removed. So the requests leaving in any window of windowMs were granted within windowMs + tripMs,
- *      and there are at most `max` of them. This is exact: it does not depend on the pace below, on how
- *      many processes ask, or on grant times being in order (every entry still in the log is counted);
- *    - the pace: a GCRA ("generic cell rate algorithm", one key holding the theoretical arrival time TAT)
- *      spaces grants spacingMs = (windowMs + tripMs) / max apart, the rate the bound allows, so that the
- *      requests leave evenly instead of in bursts. A process may take a grant up to burstMs before its
- *      time, so its grants come several per round trip and a short delay is caught up at once. When no
- *      process asked for a while (the machine stalled, a GC pause, a hand-back), TAT may stay up to
- *      creditMs behind the clock, so the time lost is caught up with a burst the bound still checks; when
- *      the bound is what holds requests back, TAT moves to the time it allows, so no credit builds up
- *      there (which would make every window a burst followed by a gap).
- *    The limit costs tripMs / windowMs of itself: 1.5% at 1 s windows. A grant's time is Redis's now, or
- *    later for a process whose answers lag (see lead()).
+ * 4. otherwise a GCRA ("generic cell rate algorithm", one key holding the theoretical arrival time TAT)
+ *    grants requests while TAT ≤ now + burstMs, each grant moving TAT on by spacingMs. Any span of T ms
+ *    then holds at most ⌊(T + burstMs) / spacingMs⌋ + 1 grants. A granted request leaves at its grant's
+ *    time; a grant that reaches its process more than tripMs after that is given up (see localTime()), so
+ *    a request leaves within tripMs of its grant, and spacingMs = (windowMs + burstMs + tripMs) / max (and
+ *    a hair) keeps any window of windowMs to at most `max` requests as they leave. Between them, burst and
+ *    trip cost (burstMs + tripMs) / windowMs of the limit: 3% at 1 s windows. A grant's time is Redis's
+ *    now, or later for a process whose answers lag (see lead()): the bound holds for any such times.
  *
- * The grants are not tied to a process: a process that is late does not waste them, another process takes
- * them. The same script marks each granted message in flight in the ledger (crash safety) and, for a
- * message's first request, reads whether it is already settled. Waiting costs no polling: a process sleeps
- * until the next grant is due, and at least minSleepMs, so that its grants come several at a time (fewer
- * round trips and wake-ups per request) while a sleep that runs late stays within burstMs.
+ * The grants are not tied to a process: a process that is late (a busy machine, a GC pause) does not waste
+ * them, another process takes them, and a process up to burstMs late catches up with a short burst. The
+ * same script marks each granted message in flight in the ledger (crash safety) and, for a message's first
+ * request, reads whether it is already settled. Waiting costs no polling: a process sleeps until the next
+ * grant is due, and at least minSleepMs, so that its grants come several at a time (fewer round trips and
+ * wake-ups per request) while a sleep that runs late stays within burstMs.
  *
  * BullMQ's own limiter counts job starts in fixed windows (so up to twice the limit can pass around a
  * window boundary) and does not see p-retry's retries; this gate counts requests.
  */
 
-// KEYS: TAT, log, gate, breaker, probe, queue meta, then one ledger key per request asked for
+// KEYS: TAT, gate, breaker, probe, queue meta, then one ledger key per request asked for
 // ARGV: spacing, burst, probe token, outage threshold, probe ttl, lead (the grants are for Redis's now +
-//       lead), max, span (window + trip), credit, then one ledger check per request (0: none, 1: settled,
-//       2: settled or in flight)
-// Returns {code, wait, probe, failures, Redis's clock (ms), grant time, verdict per request}: code 0 =
-// answered, 1 = gated for `wait` ms, 2 = paused. Verdicts: 'g' granted (marked in flight), 'w' not yet (ask
-// again in `wait` ms), 'sent' / 'dead' (settled) or 'inflight' (in flight when a worker died): no grant
-// taken. Requests are answered in order and the answer stops at the first one that must wait, so later
-// ones are not read.
+//       lead), then one ledger check per request (0: none, 1: settled, 2: settled or in flight)
+// Returns {code, wait, probe, failures, Redis's clock (ms), verdict per request}: code 0 = answered, 1 = gated for `wait` ms,
+// 2 = paused. Verdicts: 'g' granted (marked in flight), 'w' not yet (ask again in `wait` ms), 'sent' /
+// 'dead' (settled) or 'inflight' (in flight when a worker died): no grant taken. Requests are answered in
+// order and the answer stops at the first one that must wait, so later ones are not read.
 const GRANT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local n = #KEYS - 6
-local out = {0, 0, 0, 0, string.format('%.3f', now), ''}
-if redis.call('HEXISTS', KEYS[6], 'paused') == 1 then out[1] = 2 return out end
-local gate = redis.call('PTTL', KEYS[3])
+local n = #KEYS - 5
+local out = {0, 0, 0, 0, string.format('%.3f', now)}
+if redis.call('HEXISTS', KEYS[5], 'paused') == 1 then out[1] = 2 return out end
+local gate = redis.call('PTTL', KEYS[2])
 if gate > 0 then out[1] = 1 out[2] = gate return out end
 local spacing = tonumber(ARGV[1])
 local at = now + tonumber(ARGV[6])
-local stamp = string.format('%.3f', at)
-out[6] = stamp
 local horizon = at + tonumber(ARGV[2])
-local max = tonumber(ARGV[7])
-local span = tonumber(ARGV[8])
-local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), at - tonumber(ARGV[9]))
--- Forget grants that no window ending at or after this grant's time can hold.
-local cutoff = at - span
-local last = redis.call('LINDEX', KEYS[2], -1)
-if last and tonumber(last) <= cutoff then
-  redis.call('DEL', KEYS[2])
-else
-  while true do
-    local head = redis.call('LINDEX', KEYS[2], 0)
-    if not head or tonumber(head) > cutoff then break end
-    redis.call('LPOP', KEYS[2])
-  end
-end
-local logged = redis.call('LLEN', KEYS[2])
-local failures = tonumber(redis.call('HGET', KEYS[4], 'failures') or '0')
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), at)
+local failures = tonumber(redis.call('HGET', KEYS[3], 'failures') or '0')
 local limit = n
 if failures >= tonumber(ARGV[4]) then
   if tat > horizon then
     out[2] = string.format('%.3f', tat - horizon)
-    for i = 1, n do out[6 + i] = 'w' end
+    for i = 1, n do out[5 + i] = 'w' end
     return out
   end
-  if not redis.call('SET', KEYS[5], ARGV[3], 'NX', 'PX', ARGV[5]) then
-    local p = redis.call('PTTL', KEYS[5])
+  if not redis.call('SET', KEYS[4], ARGV[3], 'NX', 'PX', ARGV[5]) then
+    local p = redis.call('PTTL', KEYS[4])
     if p < 0 then p = 100 end
     out[1] = 1 out[2] = math.min(p, 250) out[4] = failures
     return out
@@ -96,10 +69,10 @@ if failures >= tonumber(ARGV[4]) then
 end
 out[4] = failures
 local granted = 0
-local wait = 0
+local stamp = math.floor(at)
 for i = 1, n do
-  local key = KEYS[6 + i]
-  local check = ARGV[9 + i]
+  local key = KEYS[5 + i]
+  local check = ARGV[6 + i]
   local verdict = nil
   if check ~= '0' then
     local m = redis.call('HMGET', key, 'status', 'inflight')
@@ -107,51 +80,35 @@ for i = 1, n do
     elseif check == '2' and m[2] then verdict = 'inflight' end
   end
   if not verdict then
-    if granted < limit and tat <= horizon and logged + granted < max then
+    if granted < limit and tat <= horizon then
       verdict = 'g'
       granted = granted + 1
       tat = tat + spacing
-      redis.call('HSET', key, 'inflight', math.floor(at))
+      redis.call('HSET', key, 'inflight', stamp)
       redis.call('HINCRBY', key, 'attempts', 1)
     else
-      if logged + granted >= max then
-        -- The bound: the next grant may come when enough of the logged ones have left the span.
-        local index = logged + granted - max
-        local free = (index < logged and tonumber(redis.call('LINDEX', KEYS[2], index)) or at) + span
-        if free > tat then tat = free end
-        wait = free - at
-      end
-      for j = i, n do out[6 + j] = 'w' end
+      for j = i, n do out[5 + j] = 'w' end
       break
     end
   end
-  out[6 + i] = verdict
+  out[5 + i] = verdict
 end
 if granted > 0 then
-  local stamps = {}
-  for i = 1, granted do stamps[i] = stamp end
-  redis.call('RPUSH', KEYS[2], unpack(stamps))
-  redis.call('PEXPIRE', KEYS[2], math.ceil(span) + 60000)
+  redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(tat - now) + 60000)
 end
-redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(math.max(tat - now, 0)) + 60000)
-if out[3] == 1 and granted == 0 then redis.call('DEL', KEYS[5]) out[3] = 0 end
-out[2] = string.format('%.3f', math.max(0, tat - horizon, wait))
+if out[3] == 1 and granted == 0 then redis.call('DEL', KEYS[4]) out[3] = 0 end
+out[2] = string.format('%.3f', math.max(0, tat - horizon))
 return out
 `;
 
-// Grants that arrived too late to be used: the messages are no longer in flight, their attempts are not
-// spent, their entries leave the log and TAT moves back, so the grants can be given again.
-// KEYS: TAT, log, then the ledger keys | ARGV: grant time (as logged), spacing
+// A grant that arrived too late to be used: the message is no longer in flight, and the attempt is not spent.
+// KEYS: ledger keys
 const UNGRANT = `
-local n = #KEYS - 2
-for i = 3, #KEYS do
+for i = 1, #KEYS do
   redis.call('HDEL', KEYS[i], 'inflight')
   redis.call('HINCRBY', KEYS[i], 'attempts', -1)
 end
-redis.call('LREM', KEYS[2], -n, ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat > 0 then redis.call('SET', KEYS[1], string.format('%.3f', tat - n * tonumber(ARGV[2])), 'KEEPTTL') end
-return n
+return #KEYS
 `;
 
 // KEYS: breaker, gate, probe, msg | ARGV: outcome (ok|fail), threshold, base cool-down, max cool-down, probe, clear inflight
@@ -220,7 +177,7 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-type GrantReply = [number, string | number, number, number, string, string, ...string[]];
+type GrantReply = [number, string | number, number, number, string, ...string[]];
 
 interface GateCommands {
   waGrant(...args: Array<string | number>): Promise<GrantReply>;
@@ -252,10 +209,6 @@ export class SendGate {
   readonly tripMs: number;
   /** Milliseconds between two grants. */
   readonly spacingMs: number;
-  /** How far TAT may stay behind the clock: time lost when no process asked, caught up later. */
-  readonly creditMs: number;
-  /** The span of grant times the log bounds to `max`: the window, the trip allowance and a hair. */
-  private readonly spanMs: number;
   /** The shortest sleep between two asks: several grants are fetched together (never more than burstMs). */
   private readonly minSleepMs: number;
   /** Times a process waited at the gate (429s, cool-downs), for metrics. */
@@ -274,11 +227,8 @@ export class SendGate {
     this.client = client as Redis & GateCommands;
     this.burstMs = Math.max(15, Math.ceil(options.windowMs * 0.015));
     this.tripMs = Math.max(15, Math.ceil(options.windowMs * 0.015));
-    // A little slower than the bound allows, so that windows are not packed full in normal running and a
-    // request held up after the gate (a busy machine) rarely puts one too many into a window at the API.
-    this.spacingMs = (options.windowMs + this.burstMs + this.tripMs) / options.max;
-    this.spanMs = options.windowMs + this.tripMs + 0.001;
-    this.creditMs = Math.min(1000, Math.max(60, Math.ceil(options.windowMs * 0.1)));
+    // Strictly more than (window + burst + trip) / max: see the bound above.
+    this.spacingMs = (options.windowMs + this.burstMs + this.tripMs) / options.max + 0.001;
     this.minSleepMs = Math.min(10, (this.burstMs * 2) / 3);
     this.maxLeadMs = options.windowMs / 4;
     setMaxListeners(Number.POSITIVE_INFINITY, this.abort.signal);
@@ -324,9 +274,9 @@ export class SendGate {
         let reply: GrantReply;
         try {
           reply = await this.client.waGrant(
-            asked.length + 6, k.limiterNext, k.limiterLog, k.limiterGate, k.breaker, k.breakerProbe, meta, ...asked.map((w) => w.key),
+            asked.length + 5, k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, meta, ...asked.map((w) => w.key),
             this.spacingMs.toFixed(3), this.burstMs, `${this.options.id}:${++this.counter}`, this.options.outageThreshold, this.options.probeTtlMs,
-            lead.toFixed(3), this.options.max, this.spanMs.toFixed(3), this.creditMs, ...asked.map((w) => w.check),
+            lead.toFixed(3), ...asked.map((w) => w.check),
           );
         } catch (error) {
           // Redis refused or is gone: these requests fail like any Redis call would; the rest try again.
@@ -334,7 +284,7 @@ export class SendGate {
           for (const waiter of asked) waiter.reject(error as Error);
           continue;
         }
-        const [code, wait, probe, failures, redisNow, stamp] = reply;
+        const [code, wait, probe, failures, redisNow] = reply;
         const receivedAt = performance.now();
         const grantedAt = this.localTime(askedAt, Number(redisNow), receivedAt);
         this.noteLag(receivedAt - grantedAt);
@@ -352,7 +302,7 @@ export class SendGate {
         let answered = 0;
         const granted: Waiter[] = [];
         for (; answered < asked.length; answered++) {
-          const verdict = reply[6 + answered];
+          const verdict = reply[5 + answered];
           const waiter = asked[answered] as Waiter;
           if (verdict === 'w') break;
           if (verdict === 'g') granted.push(waiter);
@@ -365,7 +315,7 @@ export class SendGate {
           if (performance.now() - sendAt > this.tripMs) {
             // Too late: leaving now could crowd the requests of later grants. Hand them back.
             this.lateGrants += granted.length;
-            await this.client.waUngrant(granted.length + 2, k.limiterNext, k.limiterLog, ...granted.map((w) => w.key), stamp, this.spacingMs.toFixed(3));
+            await this.client.waUngrant(granted.length, ...granted.map((w) => w.key));
             if (probe === 1) await this.client.del(k.breakerProbe);
             this.queue.unshift(...granted);
             continue;

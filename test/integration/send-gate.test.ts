@@ -80,36 +80,6 @@ describe('send gate', () => {
     expect((stamps.at(-1) as number) - (stamps[0] as number)).toBeGreaterThan(2000);
   }, 20_000);
 
-  it('catches up time no process used, up to its credit, in one round trip', async () => {
-    const harnessed = (h = harness(testConfig()));
-    const gate = gateFor(harnessed, 50);
-    // Nobody asked for ten seconds (a stalled machine): the pace may only be caught up by creditMs.
-    const [seconds] = await harnessed.redis.time();
-    await harnessed.redis.set(harnessed.keys.limiterNext, String(Number(seconds) * 1000 - 10_000));
-    const ids = Array.from({ length: 20 }, (_, i) => `c${i}`);
-    await Promise.all(ids.map((id) => gate.acquire(harnessed.ledger.keys.message(id))));
-    const stamps = await Promise.all(ids.map(async (id) => Number(await harnessed.redis.hget(harnessed.ledger.keys.message(id), 'inflight'))));
-    const first = Math.min(...stamps);
-    // Grants run from (now - credit) while TAT stays within burstMs of now.
-    const expected = Math.floor((gate.creditMs + gate.burstMs) / gate.spacingMs) + 1;
-    expect(stamps.filter((stamp) => stamp === first)).toHaveLength(expected);
-    expect(expected).toBeLessThan(ids.length);
-  });
-
-  it('holds the bound from the log of grants when the pace alone would allow more', async () => {
-    const harnessed = (h = harness(testConfig()));
-    const gate = gateFor(harnessed, 20);
-    // Another process was just granted the whole limit.
-    const [seconds, micros] = await harnessed.redis.time();
-    const now = Number(seconds) * 1000 + Number(micros) / 1000;
-    await harnessed.redis.rpush(harnessed.keys.limiterLog, ...Array.from({ length: 20 }, () => now.toFixed(3)));
-    await gate.acquire(harnessed.ledger.keys.message('next'));
-    const stamp = Number(await harnessed.redis.hget(harnessed.ledger.keys.message('next'), 'inflight'));
-    // Not before those grants have left every window it could share with them.
-    expect(stamp).toBeGreaterThanOrEqual(Math.floor(now + 1000 + gate.tripMs));
-    expect(await harnessed.redis.llen(harnessed.keys.limiterLog)).toBe(1);
-  });
-
   it('answers settled messages without taking a grant, and grants the rest', async () => {
     const harnessed = (h = harness(testConfig()));
     const gate = gateFor(harnessed, 10);
@@ -152,8 +122,6 @@ describe('send gate', () => {
     const [inflight, attempts] = await harnessed.redis.hmget(key, 'inflight', 'attempts');
     expect(inflight).not.toBeNull();
     expect(attempts).toBe('1');
-    // The given-back grant left the log: only the grant used counts against the limit.
-    expect(await harnessed.redis.llen(harnessed.keys.limiterLog)).toBe(1);
   });
 
   it('keeps sending when every answer lags more than the trip allowance, within the limit as requests leave', async () => {
