@@ -50,22 +50,36 @@ export async function* deadLetters(dead: Queue<DeadJobData>, filter: DeadFilter 
   }
 }
 
-/** Sends matching dead letters again under their original request_id. */
+export interface ReplayResult {
+  replayed: number;
+  /** unknown_outcome dead letters that matched but were left out (not asked for by --reason). */
+  leftOut: number;
+}
+
+/**
+ * Sends matching dead letters again under their original request_id. An unknown_outcome dead letter may
+ * already have reached its recipient (EngageLab does not de-duplicate on request_id), so it is replayed only
+ * when the filter names that reason; otherwise it is counted in `leftOut`.
+ */
 export async function replayDeadLetters(
   dead: Queue<DeadJobData>,
   send: Queue<SendJobData>,
   ledger: Ledger,
   filter: DeadFilter,
-): Promise<number> {
+): Promise<ReplayResult> {
   const picked: Job<DeadJobData>[] = [];
-  for await (const job of deadLetters(dead, filter)) picked.push(job);
+  let leftOut = 0;
+  for await (const job of deadLetters(dead, filter)) {
+    if (job.data.error.reason === 'unknown_outcome' && filter.reason !== 'unknown_outcome') leftOut++;
+    else picked.push(job);
+  }
   for (const job of picked) {
     const { request_id, campaign, payload } = job.data;
     await ledger.revive(request_id, campaign);
     await send.add('send', { request_id, campaign, payload }, { jobId: jobIdFor(request_id) });
     await job.remove();
   }
-  return picked.length;
+  return { replayed: picked.length, leftOut };
 }
 
 /** Drops matching dead letters from the queue; the ledger keeps their record. */

@@ -125,7 +125,7 @@ export function notificationEffect(row: CallbackRow, templatesInUse: (name: stri
   })();
 }
 
-// KEYS: msg, campaign (resolved inside from the message) | ARGV: status, rank, at, code, error, step, source, ranks json
+// KEYS: msg, campaign (resolved inside from the message), the fleet's metrics (the same funnel for all campaigns) | ARGV: status, rank, at, code, error, step, source, ranks json
 const APPLY = `
 local current = redis.call('HGET', KEYS[1], 'delivery_status')
 local campaign = redis.call('HGET', KEYS[1], 'campaign')
@@ -141,8 +141,12 @@ else
   redis.call('HDEL', KEYS[1], 'delivery_error_code', 'delivery_error', 'loss_step', 'loss_source')
 end
 local campaignKey = KEYS[2] .. campaign
-if current then redis.call('HINCRBY', campaignKey, 'delivery:' .. current, -1) end
+if current then
+  redis.call('HINCRBY', campaignKey, 'delivery:' .. current, -1)
+  redis.call('HINCRBY', KEYS[3], 'delivery:' .. current, -1)
+end
 redis.call('HINCRBY', campaignKey, 'delivery:' .. ARGV[1], 1)
+redis.call('HINCRBY', KEYS[3], 'delivery:' .. ARGV[1], 1)
 return 1
 `;
 
@@ -162,7 +166,7 @@ export class DeliveryLedger {
     client: Redis,
     private readonly keys: Keys,
   ) {
-    client.defineCommand('waDeliver', { numberOfKeys: 2, lua: APPLY });
+    client.defineCommand('waDeliver', { numberOfKeys: 3, lua: APPLY });
     this.client = client as Redis & DeliveryCommands;
   }
 
@@ -184,7 +188,7 @@ export class DeliveryLedger {
 
   private async write(requestId: string, u: DeliveryUpdate): Promise<ApplyResult> {
     const changed = await this.client.waDeliver(
-      this.keys.message(requestId), `${this.keys.prefix}:campaign:`,
+      this.keys.message(requestId), `${this.keys.prefix}:campaign:`, this.keys.metrics,
       u.status, DELIVERY_RANK[u.status], u.at, u.errorCode ?? '', u.error ?? '', u.lossStep ?? '', u.lossSource ?? '', JSON.stringify(DELIVERY_RANK),
     );
     return changed === 1 ? 'applied' : 'ignored';

@@ -352,8 +352,27 @@ export class Ledger {
     return { id, total, sent, dead, pending: total - sent - dead, delivery: funnel(hash, sent) };
   }
 
-  async campaignIds(): Promise<string[]> {
-    return this.client.zrevrange(this.keys.campaigns, 0, 99);
+  /**
+   * Every campaign the ledger still holds, newest enqueue first, read in pages. A campaign whose counters
+   * have expired (RESULT_TTL_DAYS after its last enqueue) is dropped from the index as it is met.
+   */
+  async *campaigns(pageSize = 200): AsyncGenerator<CampaignCounts & { enqueued_at: string }> {
+    for (let start = 0; ; start += pageSize) {
+      const page = await this.client.zrevrange(this.keys.campaigns, start, start + pageSize - 1, 'WITHSCORES');
+      if (page.length === 0) return;
+      const gone: string[] = [];
+      for (let i = 0; i < page.length; i += 2) {
+        const id = page[i] as string;
+        const counts = await this.campaign(id);
+        if (counts) yield { ...counts, enqueued_at: new Date(Number(page[i + 1])).toISOString() };
+        else gone.push(id);
+      }
+      if (gone.length > 0) {
+        await this.client.zrem(this.keys.campaigns, ...gone);
+        start -= gone.length;
+      }
+      if (page.length < pageSize * 2) return;
+    }
   }
 
   /** Every message of a campaign in enqueue order, read in pages so memory stays flat. */

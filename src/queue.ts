@@ -1,6 +1,7 @@
 import { Queue, QueueKeys, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
+import type { CallbackRow } from './delivery.js';
 import type { SendPayload } from './engagelab/client.js';
 
 /**
@@ -39,6 +40,12 @@ export interface DeadJobData extends SendJobData {
   died_at: number;
 }
 
+/** One batch of EngageLab's status callbacks, as received (applied by workers/callback-worker.ts). */
+export interface CallbackJob {
+  rows: CallbackRow[];
+  received_at: number;
+}
+
 export type DeadReason = 'permanent' | 'retries_exhausted' | 'unknown_outcome' | 'auth' | 'invalid';
 
 export interface DeadError {
@@ -71,6 +78,10 @@ export function keys(prefix: string) {
     breaker: `${prefix}:breaker`,
     breakerProbe: `${prefix}:breaker:probe`,
     control: `${prefix}:control`,
+    /** Held by the process doing this round of housekeeping (src/housekeeping.ts). */
+    housekeeping: `${prefix}:housekeeping`,
+    /** The fleet's counters: each worker adds its own about once a second, /metrics reads them. */
+    metrics: `${prefix}:metrics`,
   };
 }
 export type Keys = ReturnType<typeof keys>;

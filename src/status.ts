@@ -10,6 +10,7 @@ export interface StatusReport {
   paused: boolean;
   pause_reason: string | null;
   dead: number;
+  /** Null without --campaign, and for a campaign the ledger does not know. */
   campaign: CampaignCounts | null;
   /** Outage breaker / 429 gate, when one is holding sends back. */
   gate: { reason: string; remaining_ms: number } | null;
@@ -46,7 +47,7 @@ export async function collectStatus(src: StatusSources, campaign?: string): Prom
     paused: pause.paused,
     pause_reason: pause.reason,
     dead,
-    campaign: campaign === undefined ? null : (campaignCounts ?? { id: campaign, total: 0, sent: 0, dead: 0, pending: 0, delivery: { sent: 0, delivered: 0, read: 0, failed: 0 } }),
+    campaign: campaignCounts ?? null,
     gate: gateReason && gateMs > 0 ? { reason: gateReason, remaining_ms: gateMs } : null,
     phone_limit: phoneLimit,
   };

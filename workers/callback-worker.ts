@@ -3,10 +3,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
 import { pauseSending } from '../src/control.js';
 import { DeliveryLedger, notificationEffect } from '../src/delivery.js';
-import type { CallbackJob } from '../src/http/callbacks.js';
 import type { Ledger } from '../src/ledger.js';
 import type { Logger } from '../src/log.js';
-import { CALLBACK_QUEUE, keys as keysOf, type SendJobData } from '../src/queue.js';
+import { CALLBACK_QUEUE, keys as keysOf, type CallbackJob, type SendJobData } from '../src/queue.js';
 import type { Queue } from 'bullmq';
 
 /**
@@ -18,7 +17,6 @@ export function startCallbackWorker(deps: { config: Config; redis: Redis; blocki
   const { config, redis, ledger, log } = deps;
   const k = keysOf(config.QUEUE_PREFIX);
   const delivery = new DeliveryLedger(redis, k);
-  const metricsKey = `${config.QUEUE_PREFIX}:metrics`;
 
   const processBatch = async (job: Job<CallbackJob>) => {
     const counts = new Map<string, number>();
@@ -28,7 +26,6 @@ export function startCallbackWorker(deps: { config: Config; redis: Redis; blocki
       if (row.status) {
         const result = await delivery.apply(row);
         count(`callback_${result}`);
-        if (result === 'applied') count(`delivery:${row.status.message_status}`);
       } else if (row.notification) {
         const effect = await notificationEffect(row, (name, language) => ledger.templateInUse(name, language));
         count(`notification:${row.notification.event}`);
@@ -42,11 +39,11 @@ export function startCallbackWorker(deps: { config: Config; redis: Redis; blocki
       }
     }
     const pipeline = redis.pipeline();
-    for (const [field, by] of counts) pipeline.hincrby(metricsKey, field, by);
+    for (const [field, by] of counts) pipeline.hincrby(k.metrics, field, by);
     await pipeline.exec();
   };
 
   const worker = new Worker<CallbackJob>(CALLBACK_QUEUE, processBatch, { connection: deps.blocking, prefix: config.QUEUE_PREFIX, concurrency: 4 });
-  worker.on('error', (error) => log.error({ err: error.message }, 'callback worker error'));
+  // Its `error` events go to the caller's RedisHealth (see src/http/dashboard.ts).
   return worker;
 }

@@ -34,6 +34,10 @@ export class WorkerStats {
   rateLimited(): void {
     this.add('rate_limited');
   }
+  /** This process lost its Redis connection (counted once Redis is back). */
+  redisDisconnect(): void {
+    this.add('redis_disconnects');
+  }
   waited(ms: number): void {
     this.add('limiter_waits');
     this.add('limiter_wait_ms', Math.round(ms));

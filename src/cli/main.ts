@@ -1,31 +1,47 @@
 #!/usr/bin/env node
 import { ConfigError } from '../config.js';
 import { UsageError } from './args.js';
+import { HELP, type CommandName } from './usage.js';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
-  worker: { summary: 'run a send worker until SIGTERM/SIGINT', load: () => import('./commands/worker.js') },
-  enqueue: { summary: 'validate a JSONL/CSV file and enqueue one job per message', load: () => import('./commands/enqueue.js') },
-  status: { summary: 'queue counts, pause state, dead letters, campaign progress', load: () => import('./commands/status.js') },
-  watch: { summary: 'live progress bar until the campaign is done', load: () => import('./commands/watch.js') },
-  result: { summary: "one message's record", load: () => import('./commands/result.js') },
-  export: { summary: 'every message of a campaign, one per line', load: () => import('./commands/export.js') },
-  dlq: { summary: 'list, replay or purge dead letters', load: () => import('./commands/dlq.js') },
-  pause: { summary: 'stop sending for all workers', load: () => import('./commands/pause.js') },
-  resume: { summary: 'restart sending for all workers', load: () => import('./commands/pause.js') },
-  dashboard: { summary: 'Bull Board, /metrics, /healthz and the HTTP API', load: () => import('./commands/dashboard.js') },
-  demo: { summary: 'everything on this machine, on a sample campaign, with no account', load: () => import('./commands/demo.js') },
-  simulator: { summary: 'a local EngageLab stand-in', load: () => import('./commands/simulator.js') },
+type CommandModule = { run(argv: string[]): Promise<number> };
+
+const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
+  worker: () => import('./commands/worker.js'),
+  enqueue: () => import('./commands/enqueue.js'),
+  status: () => import('./commands/status.js'),
+  campaigns: () => import('./commands/campaigns.js'),
+  watch: () => import('./commands/watch.js'),
+  result: () => import('./commands/result.js'),
+  export: () => import('./commands/export.js'),
+  dlq: () => import('./commands/dlq.js'),
+  pause: () => import('./commands/pause.js'),
+  resume: () => import('./commands/pause.js'),
+  dashboard: () => import('./commands/dashboard.js'),
+  demo: () => import('./commands/demo.js'),
+  simulator: () => import('./commands/simulator.js'),
 };
 
 function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const names = Object.keys(HELP) as CommandName[];
+  const width = Math.max(...names.map((c) => c.length));
   return [
     'usage: wa-bulk <command> [options]',
     '',
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    ...names.map((name) => `  ${name.padEnd(width)}  ${HELP[name].summary}`),
     '',
-    'Configuration comes from the environment (and .env); see README.md.',
+    '"wa-bulk <command> --help" shows its options. Configuration comes from the environment (and .env); see README.md.',
   ].join('\n');
+}
+
+const isCommand = (name: string): name is CommandName => Object.hasOwn(HELP, name);
+
+// A reader that goes away (`wa-bulk export … | head -1`) ends the command quietly: what it asked for was
+// written. Without this, the next write fails with EPIPE and a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -34,12 +50,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  if (!isCommand(name)) {
     process.stderr.write(`wa-bulk: unknown command "${name}"\n\n${usage()}\n`);
     return 2;
   }
-  const module = await command.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${HELP[name].usage}\n`);
+    return 0;
+  }
+  const module = await LOADERS[name]();
   return module.run(name === 'pause' || name === 'resume' ? [name, ...rest] : rest);
 }
 

@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type express from 'express';
-import { callbackBatchSchema, type CallbackRow } from '../delivery.js';
+import { callbackBatchSchema } from '../delivery.js';
+import type { CallbackJob } from '../queue.js';
 import type { Logger } from '../log.js';
 import { formatIssues } from '../messages/validate.js';
 
@@ -12,11 +13,6 @@ import { formatIssues } from '../messages/validate.js';
  */
 
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
-
-export interface CallbackJob {
-  rows: CallbackRow[];
-  received_at: number;
-}
 
 export function callbackRoutes(app: express.Express, deps: { token: string | undefined; queue: Queue<CallbackJob>; log: Logger }): void {
   const expected = Buffer.from(deps.token ? `/callbacks/engagelab/${deps.token}` : '/callbacks/engagelab');

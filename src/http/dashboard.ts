@@ -2,21 +2,35 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startCallbackWorker } from '../../workers/callback-worker.js';
 import type { Config } from '../config.js';
+import { Housekeeping } from '../housekeeping.js';
 import { Ledger } from '../ledger.js';
+import { settleWithin } from '../lifecycle.js';
 import type { Logger } from '../log.js';
-import { CALLBACK_QUEUE, deadQueue, keys, safeRedisUrl, sendQueue } from '../queue.js';
-import { callbackRoutes, type CallbackJob } from './callbacks.js';
-import { createDashboardApp, listen } from './server.js';
+import { CALLBACK_QUEUE, deadQueue, keys, sendQueue, type CallbackJob } from '../queue.js';
+import { RedisHealth } from '../redis-health.js';
+import { callbackRoutes } from './callbacks.js';
+import { assertListenable, createDashboardApp, listen } from './server.js';
 
 export interface Dashboard {
   url: string;
+  health: RedisHealth;
   close(): Promise<void>;
 }
 
-/** Starts the dashboard server. Its Redis connection keeps reconnecting; requests fail fast meanwhile. */
+/** How long a close may wait on Redis before the connections are dropped. */
+const CLOSE_WAIT_MS = 3000;
+
+/**
+ * Starts the dashboard server. Its Redis connection keeps reconnecting with a backoff; requests that need
+ * Redis answer 503 meanwhile. The same process applies the delivery callbacks it receives (a callback
+ * worker on its own blocking connection), so that a deployment needs no process beyond workers and this.
+ */
 export async function startDashboard(config: Config, log: Logger): Promise<Dashboard> {
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(200 * times, 5000) });
-  redis.on('error', (error: Error) => log.warn({ err: error.message, redis: safeRedisUrl(config.REDIS_URL) }, 'Redis connection error; retrying'));
+  // Refuse a bad address before anything is started that would keep the process alive.
+  assertListenable(config);
+  const k = keys(config.QUEUE_PREFIX);
+  const health = new RedisHealth(log, () => void redis.hincrby(k.metrics, 'redis_disconnects', 1).catch(() => {}));
+  const redis = health.watch(new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(200 * times, 5000) }));
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
   const callbacks = new Queue<CallbackJob>(CALLBACK_QUEUE, {
@@ -24,37 +38,50 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     prefix: config.QUEUE_PREFIX,
     defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { count: 1000 } },
   });
+  for (const [queue, what] of [[send, 'send queue'], [dead, 'dead-letter queue'], [callbacks, 'callback queue']] as const) health.absorb(queue, what);
   const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
   const app = createDashboardApp({
     config,
     log,
     redis,
-    keys: keys(config.QUEUE_PREFIX),
+    health,
+    keys: k,
     ledger,
     send,
     dead,
     extraQueues: [callbacks],
     publicRoutes: (a) => callbackRoutes(a, { token: config.CALLBACK_TOKEN, queue: callbacks, log }),
   });
-  // The dashboard process also applies the callbacks it receives.
-  const blocking = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) });
-  blocking.on('error', () => {});
+  const blocking = health.watch(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) }));
   const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
-  const { server, url } = await listen(app, config).catch((error: unknown) => {
+  health.absorb(callbackWorker, 'callback worker');
+  const { server, url } = await listen(app, config).catch(async (error: unknown) => {
+    await callbackWorker.close(true).catch(() => {});
     redis.disconnect();
     blocking.disconnect();
     throw error;
   });
+  const housekeeping = new Housekeeping(redis, k, dead, config.RESULT_TTL_DAYS * 86_400_000, log);
+  housekeeping.start();
   log.info({ url, access: config.DASHBOARD_PASSWORD ? 'basic auth' : 'loopback only' }, 'dashboard listening');
+  let closing: Promise<void> | undefined;
   return {
     url,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await callbackWorker.close();
-      await Promise.all([send.close(), dead.close(), callbacks.close()]);
-      redis.disconnect();
-      blocking.disconnect();
+    health,
+    close() {
+      closing ??= (async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        // A callback batch being applied finishes if Redis answers. With Redis away nothing can be applied:
+        // a forced close leaves the batch to be retried (its job keeps its attempts) and drops the
+        // connections BullMQ would otherwise keep retrying.
+        await settleWithin(callbackWorker.close(!health.connected), CLOSE_WAIT_MS);
+        health.stop();
+        await settleWithin(Promise.all([housekeeping.stop(), send.close(), dead.close(), callbacks.close()]), 1000);
+        redis.disconnect();
+        blocking.disconnect();
+      })();
+      return closing;
     },
   };
 }

@@ -2,7 +2,9 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { LATENCY_BUCKETS_S } from '../../workers/worker-stats.js';
+import { funnel } from '../delivery.js';
 import type { DeadJobData, Keys, SendJobData } from '../queue.js';
+import type { RedisHealth } from '../redis-health.js';
 
 /**
  * GET /metrics: the whole fleet's figures. Workers add their counters to one Redis hash
@@ -23,14 +25,20 @@ class ExternalMetric {
     private readonly read: () => Promise<Values>,
   ) {}
   readonly aggregator = 'sum' as const;
+  private available: () => boolean = () => true;
+  onlyWhen(available: () => boolean): void {
+    this.available = available;
+  }
   async get() {
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: await this.read() };
+    const values = this.available() ? await this.read().catch((): Values => []) : [];
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
   reset(): void {}
 }
 
 export interface MetricsSources {
   redis: Redis;
+  health: RedisHealth;
   keys: Keys;
   send: Queue<SendJobData>;
   dead: Queue<DeadJobData>;
@@ -39,15 +47,16 @@ export interface MetricsSources {
 export function createMetrics(src: MetricsSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'wa_bulk_dashboard_' });
-  const statsKey = `${src.keys.prefix}:metrics`;
   let snapshot: Promise<Record<string, string>> | undefined;
   // One HGETALL per scrape, shared by every metric below.
-  const stats = () => (snapshot ??= src.redis.hgetall(statsKey).finally(() => setImmediate(() => (snapshot = undefined))));
+  const stats = () => (snapshot ??= src.redis.hgetall(src.keys.metrics).finally(() => setImmediate(() => (snapshot = undefined))));
   const num = (value: string | undefined) => Number(value ?? 0);
   const counter = (name: string, help: string, field: string) =>
     new ExternalMetric(name, help, 'counter', async () => [{ value: num((await stats())[field]), labels: {} }]);
 
   const metrics = [
+    new ExternalMetric('wa_bulk_redis_up', "1 while the dashboard's Redis connection is up.", 'gauge', async () => [{ value: src.health.connected ? 1 : 0, labels: {} }]),
+    counter('wa_bulk_redis_disconnects_total', 'Times a worker or the dashboard lost its Redis connection (each counted once Redis was back).', 'redis_disconnects'),
     counter('wa_bulk_messages_sent_total', 'Messages EngageLab accepted (HTTP 200 with a message_id).', 'sent'),
     new ExternalMetric('wa_bulk_messages_dead_total', 'Messages dead-lettered, by EngageLab error code ("none" for timeouts and lost connections).', 'counter', async () =>
       Object.entries(await stats())
@@ -73,11 +82,13 @@ export function createMetrics(src: MetricsSources): Registry {
       values.push({ metricName: 'wa_bulk_http_request_duration_seconds_count', value: num(s.latency_count), labels: {} });
       return values;
     }),
-    new ExternalMetric('wa_bulk_delivery_total', 'Delivery states reported by EngageLab callbacks that moved a message forward, by state.', 'counter', async () =>
-      Object.entries(await stats())
-        .filter(([field]) => field.startsWith('delivery:'))
-        .map(([field, value]) => ({ value: Number(value), labels: { status: field.slice(9) } })),
-    ),
+    // The campaigns' delivery funnel summed over all of them: each message counted once, at its furthest
+    // state (sent = accepted by the API; delivered includes read). "failed" can go down when a later
+    // callback proves delivery, so this is a gauge despite its name (kept for existing dashboards).
+    new ExternalMetric('wa_bulk_delivery_total', 'Delivery funnel of all messages, as `status` shows it per campaign: sent (accepted), delivered (incl. read), read, failed.', 'gauge', async () => {
+      const s = await stats();
+      return Object.entries(funnel(s, num(s.sent))).map(([status, value]) => ({ value, labels: { status } }));
+    }),
     new ExternalMetric('wa_bulk_notifications_total', 'Notifications received from EngageLab, by event.', 'counter', async () =>
       Object.entries(await stats())
         .filter(([field]) => field.startsWith('notification:'))
@@ -107,5 +118,8 @@ export function createMetrics(src: MetricsSources): Registry {
     ]),
   ];
   for (const metric of metrics) registry.registerMetric(metric as never);
+  // With Redis away, the figures read from it are left out (not waited for), so that a scrape still
+  // answers at once and shows wa_bulk_redis_up 0.
+  for (const metric of metrics) if (metric.name !== 'wa_bulk_redis_up') metric.onlyWhen(() => src.health.connected);
   return registry;
 }

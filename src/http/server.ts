@@ -13,7 +13,9 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { CAMPAIGN_ID } from '../messages/request-id.js';
 import { REQUEST_ID } from '../messages/schema.js';
+import { isConnectionError, type RedisHealth } from '../redis-health.js';
 import { collectStatus, type StatusSources } from '../status.js';
+import { DeadQueueAdapter, SendQueueAdapter } from './board.js';
 import { createMetrics } from './metrics.js';
 
 /**
@@ -81,6 +83,7 @@ async function readAll(stream: Readable): Promise<string> {
 export interface DashboardDeps extends StatusSources {
   config: Config;
   log: Logger;
+  health: RedisHealth;
   /** Extra routes (delivery callbacks) mounted before authentication. */
   publicRoutes?: (app: express.Express) => void;
   /** More queues to show in Bull Board. */
@@ -94,11 +97,13 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   app.set('trust proxy', false);
 
   app.get('/healthz', async (_req, res) => {
+    const redis = deps.health.snapshot();
     try {
+      if (!redis.connected) throw new Error(redis.last_error ?? 'connection lost');
       await deps.redis.ping();
-      res.json({ status: 'ok' });
+      res.json({ status: 'ok', redis });
     } catch (error) {
-      res.status(503).json({ status: 'unavailable', error: `Redis: ${(error as Error).message}` });
+      res.status(503).json({ status: 'unavailable', error: `Redis: ${(error as Error).message}`, redis: { ...redis, connected: false } });
     }
   });
 
@@ -116,8 +121,8 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   board.setBasePath('/queues');
   createBullBoard({
     queues: [
-      new BullMQAdapter(deps.send, { description: 'messages to send' }),
-      new BullMQAdapter(deps.dead, { description: 'dead letters: replay with "wa-bulk dlq replay"' }),
+      new SendQueueAdapter(deps.send, deps.redis, deps.keys),
+      new DeadQueueAdapter(deps.dead),
       ...(deps.extraQueues ?? []).map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })),
     ],
     serverAdapter: board,
@@ -182,7 +187,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       return;
     }
     const status = await collectStatus(deps, req.params.id);
-    if (!status.campaign || status.campaign.total === 0) {
+    if (!status.campaign) {
       res.status(404).json({ error: `no campaign "${req.params.id}"` });
       return;
     }
@@ -204,6 +209,11 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   });
   // Express 5 passes rejected promises of async handlers here.
   app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (isConnectionError(error) || !deps.health.connected) {
+      // Redis is away: say so, as /healthz does; the connection is retried with a backoff meanwhile.
+      if (!res.headersSent) res.status(503).set('Retry-After', '5').json({ error: 'Redis is unreachable; try again shortly' });
+      return;
+    }
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) log.error({ err: error.message }, 'dashboard request failed');
     if (!res.headersSent) res.status(status).json({ error: status === 500 ? 'internal error' : error.message });
@@ -211,13 +221,18 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   return app;
 }
 
-/** Refuses a non-loopback host without a password, then listens. */
-export async function listen(app: express.Express, config: Config): Promise<{ server: Server; url: string }> {
+/** Without a password the dashboard serves loopback only, so that nobody else can reach it unauthenticated. */
+export function assertListenable(config: Config): void {
   if (!config.DASHBOARD_PASSWORD && !isLoopback(config.DASHBOARD_HOST)) {
     throw new DashboardConfigError(
       `DASHBOARD_HOST: "${config.DASHBOARD_HOST}" is not a loopback address; set DASHBOARD_PASSWORD to serve the dashboard on other hosts`,
     );
   }
+}
+
+/** Refuses a non-loopback host without a password, then listens. */
+export async function listen(app: express.Express, config: Config): Promise<{ server: Server; url: string }> {
+  assertListenable(config);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.DASHBOARD_PORT, config.DASHBOARD_HOST, (error?: Error) => (error ? reject(error) : resolve(s)));
   });

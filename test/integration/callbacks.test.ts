@@ -61,6 +61,12 @@ describe('delivery callbacks', () => {
     expect(expected.read).toBeGreaterThan(0);
     const counts = await h!.ledger.campaign('cb');
     expect(counts?.delivery).toEqual({ sent: 200, ...expected });
+
+    // /metrics counts what the funnel counts, with its names (not EngageLab's raw statuses or transitions).
+    await worker?.close();
+    const metrics = await (await fetch(`${dashboard!.url}/metrics`, { headers: { Authorization: `Basic ${Buffer.from('admin:pw-for-callbacks').toString('base64')}` } })).text();
+    const series = Object.fromEntries([...metrics.matchAll(/^wa_bulk_delivery_total\{status="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    expect(series).toEqual({ sent: 200, ...expected });
   });
 
   it('applies a row that arrives before the message_id is recorded, once it is', async () => {

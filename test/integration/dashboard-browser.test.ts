@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import { pauseSending } from '../../src/control.js';
 import { deadLetter } from '../../src/dead-letters.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { BODIES } from '../fixtures/messages.js';
@@ -68,12 +69,57 @@ describe('the dashboard in a browser', () => {
     const api = await page.evaluate(async () => (await fetch('/queues/api/queues')).json());
     const queues = (api as { queues: Array<{ name: string; counts: Record<string, number> }> }).queues;
     expect(queues.find((q) => q.name === 'send')?.counts.waiting).toBe(7);
-    expect(queues.find((q) => q.name === 'dead')?.counts.waiting).toBe(3);
+    expect(queues.find((q) => q.name === 'dead')?.counts.failed).toBe(3);
     expect(text).toMatch(/\b7 Jobs\b/);
     expect(text).toMatch(/\b3 Jobs\b/);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
+    await context.close();
+  });
+
+  it("shows why sending is paused, each dead letter's code and message, and keeps dead letters out of the waiting total", async () => {
+    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
+    h = harness(config);
+    for (let i = 0; i < 7; i++) {
+      await h.send.add('send', { request_id: `b-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } }, { jobId: `b-${i}` });
+    }
+    const diedAfter = Date.now();
+    for (let i = 0; i < 3; i++) {
+      await deadLetter(h.dead, h.ledger, { request_id: `d-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } }, { code: 4001, http_status: 400, reason: 'permanent', message: 'template order_update (en) does not exist' }, 1);
+    }
+    await pauseSending(h.send, h.redis, h.keys, 'auth: EngageLab 2001 authentication failed');
+    dashboard = await startDashboard(config, silentLogger());
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const loaded = "!document.body.innerText.includes('Loading') && /\\d/.test(document.body.innerText)";
+
+    // The overview: 7 waiting (the sends), 3 failed (the dead letters), not 10 waiting.
+    await page.goto(`${dashboard.url}/queues`);
+    await page.waitForFunction(loaded, undefined, { timeout: 15_000 });
+    const api = (await page.evaluate(async () => (await fetch('/queues/api/queues')).json())) as { queues: Array<{ name: string; counts: Record<string, number>; description?: string; hasWorkers: boolean | null }> };
+    const byName = Object.fromEntries(api.queues.map((q) => [q.name, q]));
+    const total = (status: string) => api.queues.reduce((sum, q) => sum + (q.counts[status] ?? 0), 0);
+    expect([total('waiting'), total('failed')]).toEqual([7, 3]);
+    expect(byName.dead?.hasWorkers).toBeNull();
+
+    // The send queue says why it is paused.
+    await page.goto(`${dashboard.url}/queues/queue/send`);
+    await page.waitForFunction(loaded, undefined, { timeout: 15_000 });
+    expect(await page.locator('body').innerText()).toContain('PAUSED: auth: EngageLab 2001 authentication failed');
+
+    // Each dead letter: its code and reason as its name, EngageLab's message in the Error tab, died_at as a date; no "no workers" badge.
+    await page.goto(`${dashboard.url}/queues/queue/dead?status=failed`);
+    await page.waitForFunction("document.body.innerText.includes('4001 permanent')", undefined, { timeout: 15_000 });
+    const text = await page.locator('body').innerText();
+    expect(text).toContain('4001 permanent: template order_update (en) does not exist');
+    expect(text).not.toContain('No errors recorded');
+    expect(await page.getByLabel('Nothing is consuming this queue').count()).toBe(0);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-dead-letters.png`, fullPage: true });
+    await page.getByText('Data', { exact: true }).first().click();
+    const diedAt = /died_at:\s*"([^"]+)"/.exec(await page.locator('body').innerText())?.[1];
+    expect(Date.parse(diedAt ?? '')).toBeGreaterThanOrEqual(diedAfter - 1000);
+    expect(diedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     await context.close();
   });
 });

@@ -1,6 +1,7 @@
 import { loadConfig } from '../../config.js';
 import { startDashboard } from '../../http/dashboard.js';
 import { DashboardConfigError } from '../../http/server.js';
+import { exitIfStuck, untilSignal } from '../../lifecycle.js';
 import { createLogger } from '../../log.js';
 import { UsageError, parse } from '../args.js';
 
@@ -12,10 +13,8 @@ export async function run(argv: string[]): Promise<number> {
     throw error instanceof DashboardConfigError ? new UsageError(error.message) : error;
   });
   process.stderr.write(`dashboard: ${dashboard.url}/queues   metrics: ${dashboard.url}/metrics\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await untilSignal();
+  exitIfStuck(10_000, () => log.error('shutdown did not finish in time; exiting'));
   await dashboard.close();
   return 0;
 }

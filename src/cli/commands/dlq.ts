@@ -1,8 +1,9 @@
 import { deadLetters, purgeDeadLetters, replayDeadLetters, type DeadFilter } from '../../dead-letters.js';
 import { UsageError, intFlag, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
+import { synopsis } from '../usage.js';
 
-const USAGE = 'usage: wa-bulk dlq list|replay|purge [--campaign ID] [--code N] [--reason R] [--json]';
+const USAGE = synopsis('dlq');
 const REASONS = ['permanent', 'retries_exhausted', 'unknown_outcome', 'auth', 'invalid'];
 
 export async function run(argv: string[]): Promise<number> {
@@ -29,9 +30,20 @@ export async function run(argv: string[]): Promise<number> {
       if (!values.json) process.stderr.write(`${count} dead letter(s)\n`);
       return 0;
     }
-    const count = action === 'replay' ? await replayDeadLetters(ctx.dead, ctx.send, ctx.ledger, filter) : await purgeDeadLetters(ctx.dead, filter);
+    if (action === 'replay') {
+      const { replayed, leftOut } = await replayDeadLetters(ctx.dead, ctx.send, ctx.ledger, filter);
+      if (values.json) printJson({ action, count: replayed, left_out: leftOut });
+      else {
+        process.stdout.write(`replayed ${replayed} dead letter(s)\n`);
+        if (leftOut > 0) {
+          process.stdout.write(`left out ${leftOut} unknown_outcome dead letter(s): EngageLab may have accepted them already; replay them with --reason unknown_outcome if a duplicate is acceptable\n`);
+        }
+      }
+      return 0;
+    }
+    const count = await purgeDeadLetters(ctx.dead, filter);
     if (values.json) printJson({ action, count });
-    else process.stdout.write(`${action === 'replay' ? 'replayed' : 'purged'} ${count} dead letter(s)\n`);
+    else process.stdout.write(`purged ${count} dead letter(s)\n`);
     return 0;
   });
 }

@@ -11,8 +11,9 @@ import { CAMPAIGN_ID } from '../../messages/request-id.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { ProgressLine, bar, fmt } from '../progress.js';
+import { synopsis } from '../usage.js';
 
-const USAGE = 'usage: wa-bulk enqueue FILE|- --campaign ID [--format jsonl|csv] [--template NAME --language CODE | --text "…"] [--dry-run] [--strict] [--json]';
+const USAGE = synopsis('enqueue');
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {

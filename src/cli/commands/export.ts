@@ -1,6 +1,7 @@
 import type { MessageRecord } from '../../ledger.js';
 import { UsageError, parse } from '../args.js';
 import { withContext } from '../context.js';
+import { synopsis } from '../usage.js';
 
 export const CSV_COLUMNS = ['request_id', 'campaign', 'to', 'status', 'message_id', 'error_code', 'http_status', 'reason', 'error_message', 'attempts', 'updated_at'];
 
@@ -18,7 +19,7 @@ export function csvLine(r: MessageRecord): string {
 /** Every message of a campaign to stdout, one per line, streamed (backpressure respected). */
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { campaign: { type: 'string' }, format: { type: 'string' } }, false);
-  if (!values.campaign) throw new UsageError('usage: wa-bulk export --campaign ID [--format jsonl|csv]');
+  if (!values.campaign) throw new UsageError(synopsis('export'));
   const format = values.format ?? 'jsonl';
   if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format: expected jsonl or csv, got "${format}"`);
   const campaign = values.campaign;

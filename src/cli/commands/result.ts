@@ -1,11 +1,12 @@
 import type { MessageRecord } from '../../ledger.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
+import { synopsis } from '../usage.js';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
   const requestId = positionals[0];
-  if (!requestId || positionals.length > 1) throw new UsageError('usage: wa-bulk result REQUEST_ID [--json]');
+  if (!requestId || positionals.length > 1) throw new UsageError(synopsis('result'));
   const record = await withContext((ctx) => ctx.ledger.get(requestId));
   if (!record) {
     process.stderr.write(`wa-bulk: no message with request_id "${requestId}" (unknown, or older than RESULT_TTL_DAYS)\n`);

@@ -6,6 +6,10 @@ import { fmt } from '../progress.js';
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { campaign: { type: 'string' }, json: { type: 'boolean' } }, false);
   const report = await withContext((ctx) => collectStatus(ctx, values.campaign));
+  if (values.campaign !== undefined && !report.campaign) {
+    process.stderr.write(`wa-bulk: no campaign "${values.campaign}" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n`);
+    return 1;
+  }
   if (values.json) printJson(report);
   else process.stdout.write(render(report));
   return 0;

@@ -1,26 +1,33 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectStatus } from '../../status.js';
-import { parse } from '../args.js';
+import { intFlag, parse } from '../args.js';
 import { withContext } from '../context.js';
-import { ProgressLine, bar, fmt } from '../progress.js';
+import { ProgressLine, bar, fmt, progressMode } from '../progress.js';
 
-/** A live progress bar until the campaign has nothing pending (or, without --campaign, the queue is empty). */
+/**
+ * Live progress until the campaign has nothing pending (or, without --campaign, the queue is empty): a bar
+ * on a terminal, a plain line every few seconds when stderr is a file or a pipe.
+ */
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { campaign: { type: 'string' }, 'interval-ms': { type: 'string' } }, false);
-  const intervalMs = Number(values['interval-ms'] ?? 500);
-  const progress = new ProgressLine(process.stderr, true);
+  const intervalMs = intFlag(values['interval-ms'], 'interval-ms', 10) ?? 500;
+  const progress = new ProgressLine(process.stderr, progressMode(process.stderr, 'lines'), Math.max(intervalMs, 5000));
   return withContext(async (ctx) => {
-    for (;;) {
+    for (let first = true; ; first = false) {
       const r = await collectStatus(ctx, values.campaign);
       const c = r.campaign;
       const state = r.paused ? `  PAUSED: ${r.pause_reason}` : r.gate ? `  held back: ${r.gate.reason}` : '';
-      if (c) {
+      if (values.campaign !== undefined) {
+        if (!c) {
+          process.stderr.write(`wa-bulk: no campaign "${values.campaign}" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n`);
+          return 1;
+        }
         const done = c.sent + c.dead;
-        progress.update(`${bar(c.total ? done / c.total : 0)} ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.pending)} pending${state}`, true);
-        if (c.total > 0 && c.pending === 0) break;
+        progress.update(`${bar(c.total ? done / c.total : 0)} ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.pending)} pending${state}`, first);
+        if (c.pending === 0) break;
       } else {
         const q = r.queue;
-        progress.update(`waiting ${fmt(q.waiting)}  active ${fmt(q.active)}  delayed ${fmt(q.delayed)}  dead ${fmt(r.dead)}${state}`, true);
+        progress.update(`waiting ${fmt(q.waiting)}  active ${fmt(q.active)}  delayed ${fmt(q.delayed)}  dead ${fmt(r.dead)}${state}`, first);
         if (q.waiting + q.active + q.delayed === 0) break;
       }
       await sleep(intervalMs);

@@ -1,4 +1,5 @@
 import { loadConfig } from '../../config.js';
+import { exitIfStuck, untilSignal } from '../../lifecycle.js';
 import { createLogger } from '../../log.js';
 import { startSendWorker } from '../../../workers/send-worker.js';
 import { parse } from '../args.js';
@@ -8,12 +9,19 @@ export async function run(argv: string[]): Promise<number> {
   parse(argv, {}, false);
   const config = loadConfig();
   const log = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
-  const worker = await startSendWorker(config, log);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  log.info('shutting down: finishing the sends in flight');
+  const signalled = untilSignal();
+  const started = startSendWorker(config, log);
+  const first = await Promise.race([started, signalled]);
+  if (typeof first === 'string') {
+    // Stopped before Redis ever answered: nothing was taken, nothing is in flight.
+    log.info({ signal: first }, 'stopped before the worker could start');
+    process.exit(0);
+  }
+  const worker = first;
+  const signal = await signalled;
+  log.info({ signal }, 'shutting down: finishing the sends in flight');
+  // close() is bounded by itself (the HTTP timeout, then short waits on Redis); this is the backstop.
+  exitIfStuck(config.HTTP_TIMEOUT_MS + 10_000, () => log.error('shutdown did not finish in time; exiting'));
   await worker.close();
   log.info({ gated_waits: worker.gate.gatedWaits, late_grants: worker.gate.lateGrants }, 'worker stopped');
   return 0;

@@ -1,0 +1,98 @@
+/**
+ * Every command's one-line summary and its usage, in one place: `wa-bulk --help` lists the summaries,
+ * `wa-bulk <command> --help` prints the usage, and a command's own usage errors quote the same text.
+ */
+export interface CommandHelp {
+  summary: string;
+  usage: string;
+}
+
+export const HELP = {
+  worker: {
+    summary: 'run a send worker until SIGTERM/SIGINT',
+    usage: 'usage: wa-bulk worker\n\nSends until SIGTERM/SIGINT, then stops taking jobs, finishes the sends in flight and exits 0.',
+  },
+  enqueue: {
+    summary: 'validate a JSONL/CSV file and enqueue one job per message',
+    usage: [
+      'usage: wa-bulk enqueue FILE|- --campaign ID [--format jsonl|csv] [--template NAME --language CODE | --text "…"] [--dry-run] [--strict] [--json]',
+      '',
+      '  FILE|-             a JSONL or CSV file, or - for stdin',
+      '  --campaign ID      1-64 letters, digits, "_" or "-"',
+      '  --format           jsonl or csv (default: from the file name)',
+      '  --template, --language   CSV template campaigns: the template name and language code',
+      '  --text "…"         CSV text campaigns: the text, with {{column}} placeholders',
+      '  --dry-run          validate and count, write nothing',
+      '  --strict           enqueue nothing if any line is invalid',
+      '  --json             print the summary as JSON',
+    ].join('\n'),
+  },
+  status: {
+    summary: 'queue counts, pause state, dead letters, campaign progress',
+    usage: 'usage: wa-bulk status [--campaign ID] [--json]\n\nExit 1 when --campaign names a campaign the ledger does not know.',
+  },
+  campaigns: {
+    summary: 'every campaign with its counts, newest first',
+    usage: 'usage: wa-bulk campaigns [--json]\n\n--json prints one JSON object per campaign and line.',
+  },
+  watch: {
+    summary: 'live progress until the campaign is done',
+    usage:
+      'usage: wa-bulk watch [--campaign ID] [--interval-ms N]\n\nA progress bar on a terminal; a plain line every few seconds otherwise. Exit 1 for an unknown campaign.',
+  },
+  result: {
+    summary: "one message's record",
+    usage: 'usage: wa-bulk result REQUEST_ID [--json]\n\nExit 1 when the ledger does not know the request_id.',
+  },
+  export: {
+    summary: 'every message of a campaign, one per line',
+    usage: 'usage: wa-bulk export --campaign ID [--format jsonl|csv]',
+  },
+  dlq: {
+    summary: 'list, replay or purge dead letters',
+    usage: [
+      'usage: wa-bulk dlq list|replay|purge [--campaign ID] [--code N] [--reason R] [--json]',
+      '',
+      '  replay   sends the matching dead letters again under their request_id; unknown_outcome ones',
+      '           (which EngageLab may have accepted) only with --reason unknown_outcome',
+      '  purge    drops them from the dead-letter queue (the ledger keeps their record)',
+      '  --reason permanent, retries_exhausted, unknown_outcome, auth or invalid',
+    ].join('\n'),
+  },
+  pause: {
+    summary: 'stop sending for all workers',
+    usage: 'usage: wa-bulk pause [--reason TEXT]',
+  },
+  resume: {
+    summary: 'restart sending for all workers',
+    usage: 'usage: wa-bulk resume',
+  },
+  dashboard: {
+    summary: 'Bull Board, /metrics, /healthz and the HTTP API',
+    usage: 'usage: wa-bulk dashboard\n\nListens on DASHBOARD_HOST:DASHBOARD_PORT until SIGTERM/SIGINT (see README, HTTP API).',
+  },
+  demo: {
+    summary: 'everything on this machine, on a sample campaign, with no account',
+    usage: 'usage: wa-bulk demo [--exit] [--file FILE] [--fail-rate F]\n\n  --exit       stop when the campaign is done instead of serving the dashboard\n  --file       another JSONL campaign\n  --fail-rate  share of requests the simulator fails (default 0.02)',
+  },
+  simulator: {
+    summary: 'a local EngageLab stand-in',
+    usage: [
+      'usage: wa-bulk simulator [--port N] [--host H] [--latency-ms N] [--fail-rate F] [--faults K=F,…] [--slow-ms N]',
+      '                         [--templates a,b] [--key K --secret S] [--seed N] [--record-arrivals]',
+      '                         [--callback-url URL] [--callback-delay-ms N]',
+      '',
+      '  --faults     error1000, html503, rateLimit, reset, slow, each a share of requests',
+      '  --slow-ms    how late a "slow" answer comes (default 60000)',
+      '  --templates  the only template names it knows (others get 4001)',
+      '  --seed       seeds the fault pattern',
+    ].join('\n'),
+  },
+} as const satisfies Record<string, CommandHelp>;
+
+export type CommandName = keyof typeof HELP;
+
+/** The first line of a command's usage, for its usage errors. */
+export function synopsis(name: CommandName): string {
+  return HELP[name].usage.split('\n')[0] as string;
+}

@@ -1,0 +1,93 @@
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { pauseState } from '../control.js';
+import type { DeadJobData, Keys, SendJobData } from '../queue.js';
+
+/**
+ * Bull Board's view of wa-bulk's queues, told what an operator looks for first:
+ * - the send queue's description says why sending is paused (an auth failure, a notification, an operator);
+ * - each dead letter is listed as a failed job named by its code and reason, its Error tab holds
+ *   EngageLab's code and message, and `died_at` reads as a date;
+ * - the dead-letter queue has no consumer by design, so it reports its workers as unknown rather than
+ *   warning that none is running.
+ */
+
+export class SendQueueAdapter extends BullMQAdapter {
+  private pauseReason: string | null = null;
+
+  constructor(
+    private readonly send: Queue<SendJobData>,
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+  ) {
+    super(send, { description: 'messages to send' });
+  }
+
+  // Bull Board asks isPaused() before it reads the description for the same answer.
+  override async isPaused(): Promise<boolean> {
+    const state = await pauseState(this.send, this.redis, this.keys);
+    this.pauseReason = state.reason;
+    return state.paused;
+  }
+
+  override getDescription(): string {
+    return this.pauseReason ? `messages to send — PAUSED: ${this.pauseReason} (resume with "wa-bulk resume")` : 'messages to send';
+  }
+}
+
+/** The one line that says why a message died: its code (or HTTP status), reason and EngageLab's message. */
+export function deadLetterTitle(data: DeadJobData): string {
+  const e = data.error;
+  return `${e.code ?? (e.http_status === null ? 'no answer' : `HTTP ${e.http_status}`)} ${e.reason}`;
+}
+
+/**
+ * A dead letter is a BullMQ job waiting in a queue nobody consumes; to an operator it is a failed
+ * message. Bull Board shows them as `failed` (so the overview does not add them to the messages waiting
+ * to be sent), without a retry button (a replay must revive the ledger record: `wa-bulk dlq replay`).
+ */
+export class DeadQueueAdapter extends BullMQAdapter {
+  constructor(private readonly dead: Queue<DeadJobData>) {
+    super(dead, { description: 'dead letters: replay with "wa-bulk dlq replay"', allowRetries: false });
+    this.setFormatter('name', (job: { data?: DeadJobData; name?: string }) => (job.data?.error ? deadLetterTitle(job.data) : (job.name ?? '')));
+    this.setFormatter('data', (data: DeadJobData) => (typeof data?.died_at === 'number' ? { ...data, died_at: new Date(data.died_at).toISOString() } : data));
+  }
+
+  override getJobStatuses(): ReturnType<BullMQAdapter['getJobStatuses']> {
+    return ['failed'];
+  }
+
+  override async getJobCounts(): ReturnType<BullMQAdapter['getJobCounts']> {
+    return { failed: await this.dead.getWaitingCount() };
+  }
+
+  override async getJobs(...[, start, end]: Parameters<BullMQAdapter['getJobs']>): Promise<Job[]> {
+    return (await super.getJobs(['waiting'], start, end)).map(withFailedReason);
+  }
+
+  override async getJob(id: string): Promise<Job | undefined> {
+    const job = await super.getJob(id);
+    return job ? withFailedReason(job) : job;
+  }
+
+  override async clean(_status: Parameters<BullMQAdapter['clean']>[0], graceTimeMs: number): Promise<void> {
+    await this.dead.clean(graceTimeMs, 0, 'wait');
+  }
+
+  /** Nothing consumes dead letters; "unknown" keeps Bull Board from warning that no worker runs. */
+  override async getWorkers(): Promise<null> {
+    return null;
+  }
+}
+
+/** A dead letter waits in its queue, so BullMQ has no failedReason for it: give its error as one. */
+function withFailedReason(job: Job): Job {
+  const data = job.data as DeadJobData | undefined;
+  if (!data?.error) return job;
+  const toJSON = job.toJSON.bind(job);
+  const failedReason = `${deadLetterTitle(data)}: ${data.error.message}`;
+  // Each call returns fresh Job objects; this one is only rendered.
+  job.toJSON = () => ({ ...toJSON(), failedReason });
+  return job;
+}

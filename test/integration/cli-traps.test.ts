@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { deadLetter } from '../../src/dead-letters.js';
+import { HELP, type CommandName } from '../../src/cli/usage.js';
+import { CLI, runCli } from '../helpers/cli.js';
+import { addPending, envOf, harness, testConfig, type Harness } from '../helpers/env.js';
+import { BODIES } from '../fixtures/messages.js';
+
+/** The command line's traps: a closed pipe, --help, unknown campaigns, replaying what may have been delivered. */
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('the command line', () => {
+  it('ends quietly with exit 0 when the reader of its output goes away (export | head -1)', async () => {
+    const config = testConfig();
+    h = harness(config);
+    await addPending(h, 'big', Array.from({ length: 5000 }, (_, i) => `big-${i}`));
+    const child = spawn(process.execPath, [CLI, 'export', '--campaign', 'big'], { env: envOf(config), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let first = '';
+    child.stdout.once('data', (d: Buffer) => {
+      first = d.toString().split('\n')[0] ?? '';
+      child.stdout.destroy();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(JSON.parse(first)).toMatchObject({ request_id: 'big-0', status: 'pending' });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
+  it('answers --help for every command with its usage', async () => {
+    for (const name of Object.keys(HELP) as CommandName[]) {
+      const res = await runCli([name, '--help'], { PATH: process.env.PATH });
+      expect({ name, code: res.code, stderr: res.stderr }).toEqual({ name, code: 0, stderr: '' });
+      expect(res.stdout).toBe(`${HELP[name].usage}\n`);
+      expect(res.stdout.startsWith(`usage: wa-bulk ${name}`)).toBe(true);
+    }
+  });
+
+  it('says "no campaign" with exit 1 for status and watch of an unknown campaign; lists campaigns newest first', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const env = envOf(config);
+    for (const args of [['status', '--campaign', 'typo'], ['watch', '--campaign', 'typo', '--interval-ms', '50']]) {
+      const res = await runCli(args, env);
+      expect(res.code).toBe(1);
+      expect(res.stderr).toBe('wa-bulk: no campaign "typo" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n');
+    }
+    await addPending(h, 'older', ['o-1', 'o-2']);
+    await new Promise((r) => setTimeout(r, 5));
+    await addPending(h, 'newer', ['n-1']);
+    const listed = await runCli(['campaigns', '--json'], env);
+    expect(listed.code).toBe(0);
+    const rows = listed.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(rows.map((r) => [r.id, r.total, r.pending])).toEqual([['newer', 1, 1], ['older', 2, 2]]);
+    expect(rows[0].enqueued_at >= rows[1].enqueued_at).toBe(true);
+    const table = await runCli(['campaigns'], env);
+    expect(table.stdout.split('\n')[1]).toMatch(/^newer\s+1\s+0\s+0\s+1\s+\d{4}-/);
+  });
+
+  it('watch writes plain lines ending with a newline, no \\r bars, when stderr is not a terminal', async () => {
+    const config = testConfig();
+    h = harness(config);
+    await addPending(h, 'w', ['w-1']);
+    await h.ledger.markSent('w-1', 'w', 'mid-w-1');
+    const res = await runCli(['watch', '--campaign', 'w', '--interval-ms', '50'], envOf(config));
+    expect(res.code).toBe(0);
+    expect(res.stderr).not.toContain('\r');
+    expect(res.stderr).toMatch(/\] 100\.0% 1 sent {2}0 dead {2}0 pending\n$/);
+  });
+
+  it('dlq replay leaves unknown_outcome dead letters out unless asked for by --reason, and says how many', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const env = envOf(config);
+    const ids = ['p-1', 'p-2', 'u-1', 'u-2', 'u-3'];
+    await addPending(h, 'dlq', ids);
+    for (const id of ids) {
+      const error = id.startsWith('p')
+        ? ({ code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' } as const)
+        : ({ code: null, http_status: null, reason: 'unknown_outcome', message: 'request timed out after it was sent' } as const);
+      await deadLetter(h.dead, h.ledger, { request_id: id, campaign: 'dlq', payload: { to: ['447911123456'], body: BODIES.text as never, request_id: id } }, error, 1);
+    }
+    const first = await runCli(['dlq', 'replay', '--campaign', 'dlq'], env);
+    expect(first.stdout).toBe(
+      'replayed 2 dead letter(s)\nleft out 3 unknown_outcome dead letter(s): EngageLab may have accepted them already; replay them with --reason unknown_outcome if a duplicate is acceptable\n',
+    );
+    expect(await h.dead.getWaitingCount()).toBe(3);
+    const asked = await runCli(['dlq', 'replay', '--reason', 'unknown_outcome', '--json'], env);
+    expect(JSON.parse(asked.stdout)).toEqual({ action: 'replay', count: 3, left_out: 0 });
+    expect(await h.dead.getWaitingCount()).toBe(0);
+    expect(await h.ledger.campaign('dlq')).toMatchObject({ dead: 0, pending: 5 });
+  });
+});

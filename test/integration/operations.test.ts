@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, startRedisServer } from '../../src/redis-server.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { campaignDone, envOf, harness, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
+import { BODIES, jsonl, phone } from '../fixtures/messages.js';
+
+/** Long-running processes (the real CLI) when Redis goes away and comes back, and when they are stopped. */
+
+type Server = Awaited<ReturnType<typeof startRedisServer>>;
+let redis: Server | undefined;
+let h: Harness | undefined;
+let sim: Simulator | undefined;
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await h?.close();
+  await sim?.stop();
+  await redis?.stop();
+  h = sim = redis = undefined;
+});
+
+const STACK_LINE = /^\s+at /m;
+const logLines = (output: string, message: string) => output.split('\n').filter((line) => line.includes(`"msg":"${message}`)).length;
+
+/** Waits for a child to exit; resolves with its code and how long it took, or null after `ms`. */
+function exitWithin(child: ChildProcess, ms: number): Promise<{ code: number | null; ms: number } | null> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(null), ms);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, ms: Date.now() - started });
+    });
+  });
+}
+
+describe('a long-running process and its Redis', () => {
+  it('worker and dashboard log one line when Redis goes, one when it is back, report it in /healthz and /metrics, and send again', async () => {
+    const port = await freePort();
+    redis = await startRedisServer({ port });
+    sim = await startSimulator();
+    const config = testConfig({ REDIS_URL: redis.url, ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: await freePort(), LOG_LEVEL: 'info' });
+    const env = envOf(config);
+    const worker = await startCli(['worker'], env);
+    const dashboard = await startCli(['dashboard'], env, 'dashboard listening');
+    children.push(worker.child, dashboard.child);
+    const url = `http://127.0.0.1:${config.DASHBOARD_PORT}`;
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+    await redis.stop();
+    await until(async () => (await fetch(`${url}/healthz`)).status === 503, 10_000);
+    const down = (await (await fetch(`${url}/healthz`)).json()) as { redis: { connected: boolean; down_since: string | null } };
+    expect(down.redis).toMatchObject({ connected: false, down_since: expect.any(String) });
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^wa_bulk_redis_up 0$/m);
+    const api = await fetch(`${url}/api/campaigns/spring`);
+    expect(api.status).toBe(503);
+    expect(await api.json()).toEqual({ error: 'Redis is unreachable; try again shortly' });
+    // Several seconds of reconnect attempts (ioredis backs off up to 5 s between them).
+    await new Promise((r) => setTimeout(r, 4000));
+
+    redis = await startRedisServer({ port });
+    await until(() => logLines(worker.output(), 'Redis connection back') === 1 && logLines(dashboard.output(), 'Redis connection back') === 1, 20_000);
+    for (const output of [worker.output(), dashboard.output()]) {
+      expect(logLines(output, 'Redis connection lost')).toBe(1);
+      expect(output).not.toMatch(STACK_LINE);
+      expect(output).not.toMatch(/"msg":"(worker|send queue|dead-letter queue|callback worker|callback queue) error"/);
+    }
+    await until(async () => (await fetch(`${url}/healthz`)).status === 200, 10_000);
+    expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^wa_bulk_redis_up 1$/m);
+
+    // The worker sends again, and the fleet counted its two lost connections (the worker's and the dashboard's).
+    h = harness(config);
+    await runCli(['enqueue', tempFile(jsonl([{ to: phone(1), body: BODIES.text, request_id: 'after-1' }])), '--campaign', 'after'], env);
+    await campaignDone(h.ledger, 'after', 20_000);
+    await until(async () => /^wa_bulk_redis_disconnects_total 2$/m.test(await (await fetch(`${url}/metrics`)).text()), 10_000);
+  });
+
+  it('the dashboard and the worker stop at the first SIGTERM while Redis is unreachable', async () => {
+    const unreachable = `redis://127.0.0.1:${await freePort()}`;
+    const config = testConfig({ REDIS_URL: unreachable, DASHBOARD_PORT: await freePort(), LOG_LEVEL: 'info' });
+    const dashboard = await startCli(['dashboard'], envOf(config), 'Redis connection lost');
+    const worker = await startCli(['worker'], envOf(config), 'Redis connection lost');
+    children.push(dashboard.child, worker.child);
+    await new Promise((r) => setTimeout(r, 1500));
+    dashboard.child.kill('SIGTERM');
+    worker.child.kill('SIGTERM');
+    const [d, w] = await Promise.all([exitWithin(dashboard.child, 8000), exitWithin(worker.child, 8000)]);
+    expect(d).not.toBeNull();
+    expect(w).not.toBeNull();
+    expect(d?.code).toBe(0);
+    expect(w?.code).toBe(0);
+    expect(dashboard.output()).not.toMatch(STACK_LINE);
+    expect(logLines(dashboard.output(), 'Redis connection lost')).toBe(1);
+  });
+
+  it('the dashboard refuses a public address without a password at once, with one line and exit 2', async () => {
+    const config = testConfig({ DASHBOARD_HOST: '0.0.0.0', DASHBOARD_PORT: await freePort() });
+    const res = await runCli(['dashboard'], envOf(config));
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe('wa-bulk: DASHBOARD_HOST: "0.0.0.0" is not a loopback address; set DASHBOARD_PASSWORD to serve the dashboard on other hosts\n');
+  });
+});
