@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { UsageError } from '../src/cli/args.js';
+import { UsageError } from '../src/usage-error.js';
 import type { SourceItem } from './enqueue.js';
 
 /**

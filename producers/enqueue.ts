@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
-import { ClaimResult, type Ledger } from '../src/ledger.js';
+import type { Ledger } from '../src/ledger.js';
+import { EnqueueVerdict } from '../src/scripts/index.js';
 import { requestIdsFor } from '../src/messages/request-id.js';
 import { validateMessage } from '../src/messages/validate.js';
 import type { SendJobData } from '../src/queue.js';
@@ -23,7 +24,7 @@ export interface Reject {
   error: string;
 }
 
-/** The `enqueue --json` shape of PRODUCT.md (plus `truncated` when rejects were capped). */
+/** The `enqueue --json` shape (README, Command line), plus `rejects_truncated` when rejects were capped. */
 export interface EnqueueSummary {
   campaign: string;
   accepted: number;
@@ -76,7 +77,7 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
       options.dryRun ? undefined : ledger.noteTemplates(batch.map((p) => p.data.payload.body)),
     ]);
     for (const result of results) {
-      if (result === ClaimResult.Duplicate) summary.duplicates++;
+      if (result === EnqueueVerdict.Duplicate) summary.duplicates++;
       else summary.accepted++;
     }
     options.onProgress?.(summary, linesRead);

@@ -1,13 +1,14 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { Keys } from './queue.js';
+import type { Ledger } from './ledger.js';
 
 /**
- * Delivery callbacks (../shared/reference/engagelab-and-whatsapp-facts.md): EngageLab POSTs
+ * Delivery callbacks (EngageLab's "Message status callback" documentation): EngageLab POSTs
  * `{"total": n, "rows": [...]}`; each row has a `message_id` and exactly one of `status`, `response` or
  * `notification`, and rows may come late, twice, or out of order (a `read` before its `delivered`).
  *
- * A message's delivery only moves forward: sent (1) → failed (2) → delivered (3) → read (4). A failure
+ * A message's delivery only moves forward: sent (1) → failed (2) → delivered (3) → read (4), decided by
+ * the ledger's apply-delivery script with DELIVERY_RANK. A failure
  * report cannot undo proof of delivery, and a later "delivered" or "read" overrides an earlier failure,
  * because the recipient's phone confirmed it. Rows that say nothing about delivery (plan, target_valid,
  * delivered_timeout) change nothing.
@@ -88,11 +89,6 @@ export function deliveryOf(row: CallbackRow, nowMs = Date.now()): DeliveryUpdate
   };
 }
 
-/** Whether `next` may replace `current`: only a higher rank moves a message forward. */
-export function advances(current: DeliveryStatus | undefined, next: DeliveryStatus): boolean {
-  return DELIVERY_RANK[next] > (current ? DELIVERY_RANK[current] : 0);
-}
-
 /** What a notification row means for sending: a reason to pause, something to record, or nothing. */
 export function notificationEffect(row: CallbackRow, templatesInUse: (name: string, language: string | undefined) => boolean | Promise<boolean>): Promise<{ pause?: string; record?: Record<string, string> }> {
   return (async () => {
@@ -125,77 +121,37 @@ export function notificationEffect(row: CallbackRow, templatesInUse: (name: stri
   })();
 }
 
-// KEYS: msg, campaign (resolved inside from the message), the fleet's metrics (the same funnel for all campaigns) | ARGV: status, rank, at, code, error, step, source, ranks json
-const APPLY = `
-local current = redis.call('HGET', KEYS[1], 'delivery_status')
-local campaign = redis.call('HGET', KEYS[1], 'campaign')
-if not campaign then return -1 end
-local ranks = cjson.decode(ARGV[8])
-local currentRank = 0
-if current then currentRank = ranks[current] or 0 end
-if tonumber(ARGV[2]) <= currentRank then return 0 end
-redis.call('HSET', KEYS[1], 'delivery_status', ARGV[1], 'delivery_at', ARGV[3])
-if ARGV[1] == 'failed' then
-  redis.call('HSET', KEYS[1], 'delivery_error_code', ARGV[4], 'delivery_error', ARGV[5], 'loss_step', ARGV[6], 'loss_source', ARGV[7])
-else
-  redis.call('HDEL', KEYS[1], 'delivery_error_code', 'delivery_error', 'loss_step', 'loss_source')
-end
-local campaignKey = KEYS[2] .. campaign
-if current then
-  redis.call('HINCRBY', campaignKey, 'delivery:' .. current, -1)
-  redis.call('HINCRBY', KEYS[3], 'delivery:' .. current, -1)
-end
-redis.call('HINCRBY', campaignKey, 'delivery:' .. ARGV[1], 1)
-redis.call('HINCRBY', KEYS[3], 'delivery:' .. ARGV[1], 1)
-return 1
-`;
-
-interface DeliveryCommands {
-  waDeliver(...args: Array<string | number>): Promise<number>;
-}
-
 const ORPHAN_TTL_S = 3600;
 
 export type ApplyResult = 'applied' | 'ignored' | 'orphaned' | 'no_delivery';
 
-/** Applies status rows to the ledger; keeps rows for unknown message_ids for an hour (see `adopt`). */
+/**
+ * Applies status rows to the ledger (matched by message_id), and keeps rows for a message_id the ledger
+ * does not know yet for an hour: the callback can beat the worker's write of the message_id (see `adopt`).
+ */
 export class DeliveryLedger {
-  private readonly client: Redis & DeliveryCommands;
-
   constructor(
-    client: Redis,
-    private readonly keys: Keys,
-  ) {
-    client.defineCommand('waDeliver', { numberOfKeys: 3, lua: APPLY });
-    this.client = client as Redis & DeliveryCommands;
-  }
+    private readonly client: Redis,
+    private readonly ledger: Ledger,
+  ) {}
 
   private orphanKey(messageId: string): string {
-    return this.keys.orphan(messageId);
+    return this.ledger.keys.orphan(messageId);
   }
 
   async apply(row: CallbackRow): Promise<ApplyResult> {
     const update = deliveryOf(row);
     if (!update || !row.message_id) return 'no_delivery';
-    const requestId = await this.client.get(this.keys.messageId(row.message_id));
-    if (!requestId) {
-      // The callback can beat the ledger write of the message_id: keep the row until it appears.
+    const message = await this.ledger.locate(row.message_id);
+    if (!message) {
       await this.client.multi().rpush(this.orphanKey(row.message_id), JSON.stringify(row)).expire(this.orphanKey(row.message_id), ORPHAN_TTL_S).exec();
       return 'orphaned';
     }
-    return this.write(requestId, update);
-  }
-
-  private async write(requestId: string, u: DeliveryUpdate): Promise<ApplyResult> {
-    const changed = await this.client.waDeliver(
-      this.keys.message(requestId), `${this.keys.prefix}:campaign:`, this.keys.metrics,
-      u.status, DELIVERY_RANK[u.status], u.at, u.errorCode ?? '', u.error ?? '', u.lossStep ?? '', u.lossSource ?? '', JSON.stringify(DELIVERY_RANK),
-    );
-    return changed === 1 ? 'applied' : 'ignored';
+    return (await this.ledger.applyDelivery(message, update)) ? 'applied' : 'ignored';
   }
 
   /** Applies the rows kept for a message_id that has just been recorded as sent. */
-  async adopt(messageId: string, requestId: string): Promise<number> {
+  async adopt(messageId: string, requestId: string, campaign: string): Promise<number> {
     const key = this.orphanKey(messageId);
     const rows = await this.client.lrange(key, 0, -1);
     if (rows.length === 0) return 0;
@@ -203,7 +159,7 @@ export class DeliveryLedger {
     let applied = 0;
     for (const text of rows) {
       const update = deliveryOf(JSON.parse(text) as CallbackRow);
-      if (update && (await this.write(requestId, update)) === 'applied') applied++;
+      if (update && (await this.ledger.applyDelivery({ requestId, campaign }, update))) applied++;
     }
     return applied;
   }

@@ -1,27 +1,30 @@
-import type { Redis } from 'ioredis';
-import { funnel, type DeliveryStatus } from './delivery.js';
 import type { JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { DELIVERY_RANK, funnel, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
 import { SEND_QUEUE, jobIdFor, keys, type DeadError, type DeadReason, type Keys, type SendJobData } from './queue.js';
+import { DeliveryVerdict, SettleVerdict, scripts, type EnqueueVerdict, type WaCommands } from './scripts/index.js';
 
 /**
- * The ledger: what happened to every message, keyed by request_id, kept RESULT_TTL_DAYS.
+ * The ledger: what happened to every message, keyed by request_id, kept RESULT_TTL_DAYS. It owns these
+ * records; the message record's fields are named in src/scripts/includes/message-record.lua (which every
+ * script touching a message includes) and read back here by toRecord() only.
  *
- *   {prefix}:msg:{request_id}    hash: campaign, to, status (pending|sent|dead), message_id, code,
- *                                http_status, reason, error, attempts (HTTP requests), inflight, *_at
- *   {prefix}:mid:{message_id}    request_id (the reverse index delivery callbacks need)
- *   {prefix}:campaign:{id}       hash: total, sent, dead
+ *   {prefix}:msg:{request_id}    hash: the message record (see message-record.lua)
+ *   {prefix}:mid:{message_id}    "<campaign>|<request_id>": the reverse index delivery callbacks need
+ *   {prefix}:campaign:{id}       hash: total, sent, dead, delivery:<state>
  *   {prefix}:campaign:{id}:ids   list of request_ids, in enqueue order (export)
+ *   {prefix}:campaigns           sorted set: campaign id by its last enqueue (ms)
  *
- * The in-flight mark and the attempts count are written by the send gate's scripts
- * (workers/send-gate.ts) as a request's send grant is given, in the same round trip.
+ * The in-flight mark and the attempts count are written by the send gate's grant script as a request's
+ * grant is given, in the same round trip.
  *
  * Status only moves pending → sent or pending → dead (and dead → pending on replay); a sent message is
- * never changed again. Transitions and counters change together in one Lua script.
+ * never changed again. Transitions and counters change together in one script.
  */
 
 export type MessageStatus = 'pending' | 'sent' | 'dead';
 
-/** The `result` / `export` JSON shape of PRODUCT.md. */
+/** The `result` / `export` JSON shape (README, Command line): fields may be added, these do not change. */
 export interface MessageRecord {
   request_id: string;
   campaign: string;
@@ -45,153 +48,10 @@ export interface CampaignCounts {
   delivery: { sent: number; delivered: number; read: number; failed: number };
 }
 
-export const ClaimResult = {
-  New: 0,
-  Duplicate: 1,
-  /** In the ledger as pending but its job is gone (e.g. Redis restored from an older snapshot): enqueued again. */
-  Requeue: 2,
-} as const;
-export type ClaimResult = (typeof ClaimResult)[keyof typeof ClaimResult];
+const RANKS = JSON.stringify(DELIVERY_RANK);
 
-// Records new messages as pending in the ledger and adds each one's send job in the same script, so a message is never in the ledger without its job or the other way round.
-// The job is written as BullMQ 6's addStandardJob writes a FIFO job with a custom id and no parent, delay,
-// priority or deduplication: the job hash, the 'added' and 'waiting' events, the wait list, the id counter
-// and the marker that wakes blocked workers (test/integration/bullmq-contract.test.ts compares the two).
-// KEYS: campaign, campaign ids, campaigns, send wait, meta, id, events, marker, active, then per message:
-//       msg, job
-// ARGV: ttl, now, campaign, dry run (1: write nothing), job name, job opts JSON before and after the job id,
-//       then per message: request_id, to, job id, job data JSON
-// Returns per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again)
-const CLAIM = `
-local rcall = redis.call
-local ttl = tonumber(ARGV[1])
-local now = ARGV[2]
-local campaign = ARGV[3]
-local dry = ARGV[4] == '1'
-local name = ARGV[5]
-local out = {}
-local seen = {}
-local added = 0
-local jobs = 0
-local maxEvents
-if not dry then
-  maxEvents = rcall('HGET', KEYS[5], 'opts.maxLenEvents')
-  if not maxEvents then
-    maxEvents = 10000
-    rcall('HSET', KEYS[5], 'opts.maxLenEvents', maxEvents)
-  end
-end
-local function addJob(jobKey, jobId, data)
-  rcall('HSET', jobKey, 'name', name, 'data', data, 'opts', ARGV[6] .. cjson.encode(jobId) .. ARGV[7],
-    'timestamp', now, 'delay', 0, 'priority', 0)
-  rcall('XADD', KEYS[7], '*', 'event', 'added', 'jobId', jobId, 'name', name)
-  rcall('LPUSH', KEYS[4], jobId)
-  rcall('XADD', KEYS[7], 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
-  jobs = jobs + 1
-end
-local n = (#KEYS - 9) / 2
-for i = 1, n do
-  local msgKey = KEYS[8 + 2 * i]
-  local jobKey = KEYS[9 + 2 * i]
-  local a = 4 * i
-  local status = rcall('HGET', msgKey, 'status')
-  if seen[msgKey] then
-    out[i] = 1
-  elseif not status then
-    seen[msgKey] = true
-    if not dry then
-      rcall('HSET', msgKey, 'campaign', campaign, 'to', ARGV[a + 5], 'status', 'pending',
-        'attempts', 0, 'created_at', now, 'updated_at', now)
-      rcall('EXPIRE', msgKey, ttl)
-      rcall('RPUSH', KEYS[2], ARGV[a + 4])
-      added = added + 1
-      if rcall('EXISTS', jobKey) == 0 then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
-    end
-    out[i] = 0
-  elseif status == 'pending' and rcall('EXISTS', jobKey) == 0 then
-    seen[msgKey] = true
-    if not dry then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
-    out[i] = 2
-  else
-    out[i] = 1
-  end
-end
-if added > 0 then
-  rcall('HINCRBY', KEYS[1], 'total', added)
-  rcall('EXPIRE', KEYS[1], ttl)
-  rcall('EXPIRE', KEYS[2], ttl)
-  rcall('ZADD', KEYS[3], now, campaign)
-end
-if jobs > 0 then
-  rcall('INCRBY', KEYS[6], jobs)
-  local meta = rcall('HMGET', KEYS[5], 'paused', 'concurrency')
-  if not meta[1] and not (meta[2] and rcall('LLEN', KEYS[9]) >= tonumber(meta[2])) then
-    rcall('ZADD', KEYS[8], 0, '0')
-  end
-end
-return out
-`;
-
-// Settles messages, several in one call (results finishing in the same turn of a worker's event loop).
-// Per message, 4 KEYS: msg, campaign, mid (sent), delivery rows that arrived before the message_id;
-// and 9 ARGV: status, now, ttl, request_id, message_id, code, http_status, reason, error.
-// Returns per message: 0 unchanged, 1 changed, 2 changed and delivery rows are waiting for it.
-const FINISH = `
-local out = {}
-for i = 0, #KEYS / 4 - 1 do
-  local msg, campaign, mid, orphan = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
-  local a = i * 9
-  local status, ttl = ARGV[a + 1], tonumber(ARGV[a + 3])
-  local current = redis.call('HGET', msg, 'status')
-  local result = 1
-  redis.call('HDEL', msg, 'inflight')
-  if current == 'sent' or current == status then
-    result = 0
-  else
-    if status == 'sent' then
-      redis.call('HSET', msg, 'status', status, 'updated_at', ARGV[a + 2], 'message_id', ARGV[a + 5])
-      -- a dead letter's error (replay clears it; a job that ran again while dead did not)
-      if current == 'dead' then redis.call('HDEL', msg, 'code', 'http_status', 'reason', 'error') end
-      redis.call('SET', mid, ARGV[a + 4], 'EX', ttl)
-      redis.call('HINCRBY', campaign, 'sent', 1)
-      if redis.call('EXISTS', orphan) == 1 then result = 2 end
-    else
-      redis.call('HSET', msg, 'status', status, 'updated_at', ARGV[a + 2], 'code', ARGV[a + 6], 'http_status', ARGV[a + 7], 'reason', ARGV[a + 8], 'error', ARGV[a + 9])
-      redis.call('HINCRBY', campaign, 'dead', 1)
-    end
-    if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
-    redis.call('EXPIRE', msg, ttl)
-  end
-  out[i + 1] = result
-end
-return out
-`;
-
-// KEYS: msg, campaign | ARGV: now
-const REVIVE = `
-if redis.call('HGET', KEYS[1], 'status') ~= 'dead' then return 0 end
-redis.call('HSET', KEYS[1], 'status', 'pending', 'updated_at', ARGV[1])
-redis.call('HDEL', KEYS[1], 'code', 'http_status', 'reason', 'error', 'inflight')
-redis.call('HINCRBY', KEYS[2], 'dead', -1)
-return 1
-`;
-
-interface LedgerCommands {
-  waClaim(...args: Array<string | number>): Promise<number[]>;
-  waFinish(...args: Array<string | number>): Promise<number[]>;
-  waRevive(...args: Array<string | number>): Promise<number>;
-}
-
-const defined = new WeakSet<Redis>();
-function commands(client: Redis): Redis & LedgerCommands {
-  if (!defined.has(client)) {
-    client.defineCommand('waClaim', { lua: CLAIM });
-    client.defineCommand('waFinish', { lua: FINISH });
-    client.defineCommand('waRevive', { numberOfKeys: 2, lua: REVIVE });
-    defined.add(client);
-  }
-  return client as Redis & LedgerCommands;
-}
+/** The message_id index's value: campaign ids cannot contain '|', request_ids neither. */
+const messageIdEntry = (campaign: string, requestId: string) => `${campaign}|${requestId}`;
 
 const num = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
 
@@ -224,7 +84,7 @@ interface PendingFinish {
 
 export class Ledger {
   readonly keys: Keys;
-  private readonly client: Redis & LedgerCommands;
+  private readonly client: Redis & WaCommands;
   private sentBatch: PendingFinish[] = [];
 
   constructor(
@@ -232,7 +92,7 @@ export class Ledger {
     prefix: string,
     private readonly ttlDays: number,
   ) {
-    this.client = commands(client);
+    this.client = scripts(client);
     this.keys = keys(prefix);
   }
 
@@ -251,7 +111,7 @@ export class Ledger {
     items: ReadonlyArray<{ requestId: string; to: string; data: SendJobData }>,
     job: { name: string; options: JobsOptions },
     dryRun = false,
-  ): Promise<ClaimResult[]> {
+  ): Promise<EnqueueVerdict[]> {
     if (items.length === 0) return [];
     const k = this.keys;
     const keyList = [
@@ -267,7 +127,7 @@ export class Ledger {
       keyList.push(k.message(item.requestId), k.bullJob(SEND_QUEUE, jobId));
       argv.push(item.requestId, item.to, jobId, dryRun ? '' : JSON.stringify(item.data));
     }
-    return (await this.client.waClaim(keyList.length, ...keyList, ...argv)) as ClaimResult[];
+    return this.client.waEnqueueMessages(keyList.length, ...keyList, ...argv);
   }
 
   /** Remembers the templates being sent, so a template_update notification knows whether it matters. */
@@ -301,8 +161,8 @@ export class Ledger {
     return new Promise((resolve, reject) => {
       this.sentBatch.push({
         keys: [k.message(requestId), k.campaign(campaign), k.messageId(messageId), k.orphan(messageId)],
-        args: ['sent', Date.now(), this.ttlSeconds, requestId, messageId, '', '', '', ''],
-        resolve: (changed) => resolve(changed === 2 ? 'orphans' : changed === 1 ? 'changed' : 'unchanged'),
+        args: ['sent', Date.now(), this.ttlSeconds, messageIdEntry(campaign, requestId), messageId, '', '', '', ''],
+        resolve: (verdict) => resolve(verdict === SettleVerdict.OrphansWaiting ? 'orphans' : verdict === SettleVerdict.Changed ? 'changed' : 'unchanged'),
         reject,
       });
       if (this.sentBatch.length === 1) setImmediate(() => this.flushSent());
@@ -318,29 +178,50 @@ export class Ledger {
       keys.push(...item.keys);
       args.push(...item.args);
     }
-    this.client.waFinish(keys.length, ...keys, ...args).then(
-      (results) => batch.forEach((item, i) => item.resolve(results[i] ?? 0)),
+    this.client.waSettleMessages(keys.length, ...keys, ...args).then(
+      (results) => batch.forEach((item, i) => item.resolve(results[i] ?? SettleVerdict.Unchanged)),
       (error: Error) => batch.forEach((item) => item.reject(error)),
     );
   }
 
   async markDead(requestId: string, campaign: string, error: DeadError): Promise<boolean> {
     const k = this.keys;
-    const [changed] = await this.client.waFinish(
+    const [verdict] = await this.client.waSettleMessages(
       4, k.message(requestId), k.campaign(campaign), k.messageId('-'), k.orphan('-'),
-      'dead', Date.now(), this.ttlSeconds, requestId, '',
+      'dead', Date.now(), this.ttlSeconds, '', '',
       error.code ?? '', error.http_status ?? '', error.reason, error.message.slice(0, 1000),
     );
-    return changed === 1;
+    return verdict === SettleVerdict.Changed;
+  }
+
+  /** Moves the message's delivery forward, with its campaign's and the fleet's funnels; false when it is not further. */
+  async applyDelivery(message: { requestId: string; campaign: string }, u: DeliveryUpdate): Promise<boolean> {
+    const k = this.keys;
+    const verdict = await this.client.waApplyDelivery(
+      3, k.message(message.requestId), k.campaign(message.campaign), k.metrics,
+      u.status, DELIVERY_RANK[u.status], u.at, u.errorCode ?? '', u.error ?? '', u.lossStep ?? '', u.lossSource ?? '', RANKS,
+    );
+    return verdict === DeliveryVerdict.Applied;
   }
 
   /** dead → pending, for `dlq replay`. */
   async revive(requestId: string, campaign: string): Promise<boolean> {
-    return (await this.client.waRevive(this.keys.message(requestId), this.keys.campaign(campaign), Date.now())) === 1;
+    return (await this.client.waReviveMessage(2, this.keys.message(requestId), this.keys.campaign(campaign), Date.now())) === 1;
+  }
+
+  /** The message EngageLab's message_id belongs to (delivery callbacks carry only the message_id). */
+  async locate(messageId: string): Promise<{ requestId: string; campaign: string } | undefined> {
+    const entry = await this.client.get(this.keys.messageId(messageId));
+    if (entry === null) return undefined;
+    const bar = entry.indexOf('|');
+    if (bar >= 0) return { campaign: entry.slice(0, bar), requestId: entry.slice(bar + 1) };
+    // Written by wa-bulk before 0.2, as the request_id alone.
+    const campaign = await this.client.hget(this.keys.message(entry), 'campaign');
+    return campaign === null ? undefined : { requestId: entry, campaign };
   }
 
   async requestIdOf(messageId: string): Promise<string | undefined> {
-    return (await this.client.get(this.keys.messageId(messageId))) ?? undefined;
+    return (await this.locate(messageId))?.requestId;
   }
 
   async campaign(id: string): Promise<CampaignCounts | undefined> {

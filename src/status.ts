@@ -4,7 +4,7 @@ import { pauseState } from './control.js';
 import type { CampaignCounts, Ledger } from './ledger.js';
 import type { DeadJobData, Keys, SendJobData } from './queue.js';
 
-/** The `status --json` shape of PRODUCT.md. */
+/** The `status --json` shape (README, Command line): fields may be added, these do not change. */
 export interface StatusReport {
   queue: { waiting: number; active: number; delayed: number; completed: number; failed: number };
   paused: boolean;

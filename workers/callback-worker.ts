@@ -16,7 +16,7 @@ import type { Queue } from 'bullmq';
 export function startCallbackWorker(deps: { config: Config; redis: Redis; blocking: Redis; ledger: Ledger; send: Queue<SendJobData>; log: Logger }): Worker<CallbackJob> {
   const { config, redis, ledger, log } = deps;
   const k = keysOf(config.QUEUE_PREFIX);
-  const delivery = new DeliveryLedger(redis, k);
+  const delivery = new DeliveryLedger(redis, ledger);
 
   const processBatch = async (job: Job<CallbackJob>) => {
     const counts = new Map<string, number>();

@@ -5,7 +5,7 @@ import { pauseSending } from '../src/control.js';
 import { deadLetter } from '../src/dead-letters.js';
 import type { DeliveryLedger } from '../src/delivery.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
-import { EngageLabError } from '../src/engagelab/errors.js';
+import { EngageLabError, decide, policyOf } from '../src/engagelab/errors.js';
 import type { Ledger } from '../src/ledger.js';
 import type { Logger } from '../src/log.js';
 import { maskPhone } from '../src/messages/phone.js';
@@ -14,7 +14,7 @@ import { PausedSignal, SettledSignal, type LedgerCheck, type SendGate, type Tick
 import type { WorkerStats } from './worker-stats.js';
 
 /**
- * What happens to one job, as PRODUCT.md's data flow draws it:
+ * What happens to one job (the error policy's table is POLICY in src/engagelab/errors.ts):
  *
  *   already sent or dead (ledger)  → done, no HTTP request (read with the first send grant)
  *   in flight when a worker died   → AMBIGUOUS_OUTCOME (default: dead letter, reason unknown_outcome)
@@ -79,15 +79,12 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       afterAttempt: async (report) => {
         stats.request(report.durationMs, report.ok ? 200 : report.error?.httpStatus);
         if (!ticket) return;
-        const kind = report.error?.kind;
-        if (kind === 'transient') {
-          stats.retry();
-          await gate.report(ticket, false, messageKey, true);
-        } else if (kind === 'unknown_outcome') {
-          await gate.report(ticket, false);
-        } else {
-          await gate.report(ticket, true);
-        }
+        const policy = report.error && policyOf(report.error);
+        if (policy?.retryInProcess) stats.retry();
+        // The outage breaker counts EngageLab's failures only; a request known not to have been accepted
+        // is no longer in flight.
+        if (policy?.outage) await gate.breaker.report(ticket, false, messageKey, policy.notSent);
+        else await gate.breaker.report(ticket, true);
       },
     };
 
@@ -95,7 +92,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       try {
         const result = await client.send(payload, hooks);
         if ((await ledger.markSent(requestId, campaign, result.messageId)) === 'orphans') {
-          await deps.delivery.adopt(result.messageId, requestId);
+          await deps.delivery.adopt(result.messageId, requestId, campaign);
         }
         stats.sent();
         return 'sent';
@@ -111,18 +108,18 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           throw new WaitingError();
         }
         if (!EngageLabError.is(error)) throw error;
-        switch (error.kind) {
-          case 'rate_limited': {
+        switch (decide(error, config.AMBIGUOUS_OUTCOME)) {
+          case 'hold': {
             const waitMs = error.retryAfterMs ?? 1000;
             stats.rateLimited();
             log.warn({ retry_after_ms: waitMs }, 'EngageLab answered 429: every worker waits');
-            await gate.slowDown(waitMs);
+            await gate.breaker.slowDown(waitMs);
             continue;
           }
-          case 'permanent':
-            await fail(job, deadErrorOf(error, 'permanent'));
+          case 'dead_letter':
+            await fail(job, deadErrorOf(error, policyOf(error).reason ?? 'permanent'));
             return 'dead';
-          case 'auth': {
+          case 'pause': {
             await ledger.clearInflight(requestId);
             const reason = `auth: EngageLab ${error.code ?? error.httpStatus} ${error.message}`;
             await pauseSending(deps.sendQueue, deps.redis, ledger.keys, reason);
@@ -130,13 +127,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
             await job.moveToWait(token);
             throw new WaitingError();
           }
-          case 'unknown_outcome':
-            if (config.AMBIGUOUS_OUTCOME === 'dead-letter') {
-              await fail(job, deadErrorOf(error, 'unknown_outcome'));
-              return 'dead';
-            }
-            return retryLater(job, error, token);
-          case 'transient':
+          case 'retry_later':
             return retryLater(job, error, token);
         }
       }
@@ -144,7 +135,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
   };
 
   async function retryLater(job: Job<SendJobData>, error: EngageLabError, token: string | undefined): Promise<'dead'> {
-    const { gateMs, tripped } = await gate.state();
+    const { gateMs, tripped } = await gate.breaker.state();
     if (tripped) {
       // An outage: give the attempt back and come back when the cool-down ends.
       await job.moveToDelayed(Date.now() + Math.max(gateMs, config.OUTAGE_COOLDOWN_MS), token);

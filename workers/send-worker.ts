@@ -56,7 +56,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   health.absorb(send, 'send queue');
   health.absorb(dead, 'dead-letter queue');
   const housekeeping = new Housekeeping(redis, k, dead, config.RESULT_TTL_DAYS * 86_400_000, log);
-  const delivery = new DeliveryLedger(redis, k);
+  const delivery = new DeliveryLedger(redis, ledger);
   const processor = createSendProcessor({ config, ledger, gate, client, sendQueue: send, deadQueue: dead, redis, log, stats, delivery });
 
   // BullMQ blocks on this connection while waiting for jobs, so it gets its own.

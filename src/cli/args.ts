@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
+import { UsageError } from '../usage-error.js';
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 type Options = Record<string, { type: 'string' | 'boolean' }>;
 export interface Parsed<O extends Options> {

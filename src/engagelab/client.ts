@@ -4,7 +4,7 @@ import axios, { type AxiosInstance } from 'axios';
 import pRetry from 'p-retry';
 import { getProxyForUrl } from 'proxy-from-env';
 import type { MessageBody } from '../messages/schema.js';
-import { EngageLabError, fromAxiosError } from './errors.js';
+import { EngageLabError, fromAxiosError, missingMessageId, policyOf } from './errors.js';
 
 /** The request body of POST /v1/messages (seed: "Request parameters"). */
 export interface SendPayload {
@@ -88,15 +88,7 @@ export class EngageLabClient {
       // A string body goes out as it is (axios skips its object checks and serialisation).
       const response = await this.http.post('/v1/messages', JSON.stringify(payload));
       const data = response.data as { message_id?: unknown; request_id?: unknown } | undefined;
-      if (typeof data?.message_id !== 'string' || data.message_id === '') {
-        // Accepted (2xx) but without the id we need: we cannot tell what happened to it.
-        throw new EngageLabError({
-          kind: 'unknown_outcome',
-          httpStatus: response.status,
-          requestId: payload.request_id,
-          message: `HTTP ${response.status} without a message_id`,
-        });
-      }
+      if (typeof data?.message_id !== 'string' || data.message_id === '') throw missingMessageId(response.status, payload.request_id);
       await hooks?.afterAttempt?.({ ok: true, durationMs: performance.now() - started });
       return { messageId: data.message_id, requestId: typeof data.request_id === 'string' ? data.request_id : payload.request_id };
     } catch (error) {
@@ -108,7 +100,7 @@ export class EngageLabClient {
     }
   }
 
-  /** Sends with p-retry: only `transient` failures are retried, with jitter, inside the RETRY_* bounds. */
+  /** Sends with p-retry: failures the policy retries in process (transient ones), with jitter, inside the RETRY_* bounds. */
   async send(payload: SendPayload, hooks: AttemptHooks | undefined = this.options.hooks): Promise<SendResult> {
     let attempts = 0;
     const result = await pRetry(
@@ -122,12 +114,9 @@ export class EngageLabClient {
         maxTimeout: this.options.maxRetryMs,
         factor: 2,
         randomize: true,
-        shouldRetry: ({ error }) => EngageLabError.is(error) && error.kind === 'transient',
+        shouldRetry: ({ error }) => EngageLabError.is(error) && policyOf(error).retryInProcess,
       },
-    ).catch((error: unknown) => {
-      if (EngageLabError.is(error)) Object.defineProperty(error, 'attempts', { value: attempts, enumerable: false });
-      throw error;
-    });
+    );
     return { ...result, attempts };
   }
 
@@ -135,10 +124,4 @@ export class EngageLabClient {
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
-}
-
-/** How many HTTP requests `send` made before it failed (set on the error it throws). */
-export function attemptsOf(error: unknown): number {
-  const value = (error as { attempts?: unknown } | undefined)?.attempts;
-  return typeof value === 'number' ? value : 1;
 }

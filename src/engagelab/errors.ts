@@ -1,24 +1,57 @@
 /**
- * Every way a send can fail, decided in one place. `fromAxiosError` is the only function that turns a
- * transport failure into an `EngageLabError`; `classify` reads the one table of codes and statuses;
- * `ACTION_OF` says what the worker does with each kind.
+ * Every way a send can fail, decided in one place. `fromAxiosError` turns a failed HTTP exchange into an
+ * `EngageLabError` (and `missingMessageId` the one failure an accepted answer can have); `classify` reads the
+ * table of codes and statuses into a kind; `POLICY` says, per kind, what the client and the worker do, and
+ * both read it through `policyOf` and `decide`.
  *
- * Error codes: ../shared/seeds/send-message-api.en.txt ("Error Codes"); 5002 (template request failed at
- * Meta) from EngageLab's template API documentation.
+ * Error codes: EngageLab Send Message API, "Error Codes"; 5002 (the template request failed at Meta) from
+ * EngageLab's Template Management API documentation.
  */
 
 export type ErrorKind = 'transient' | 'permanent' | 'auth' | 'rate_limited' | 'unknown_outcome';
 
-/** What the worker does: retry (p-retry, then BullMQ attempts), dead-letter now, pause the queue, slow every worker down, or apply AMBIGUOUS_OUTCOME. */
-export type ErrorAction = 'retry' | 'dead_letter' | 'pause' | 'slow_down' | 'ambiguous';
+/** What the worker does with a send that failed (after the client's in-process retries). */
+export type Decision =
+  /** Another BullMQ attempt after its backoff (dead letter, reason retries_exhausted, after the last). */
+  | 'retry_later'
+  /** A dead letter now, with this reason. */
+  | 'dead_letter'
+  /** Pause the send queue with the reason; the job goes back with its attempts. */
+  | 'pause'
+  /** Every worker waits out Retry-After; no attempt is spent. */
+  | 'hold';
 
-export const ACTION_OF: Readonly<Record<ErrorKind, ErrorAction>> = Object.freeze({
-  transient: 'retry',
-  permanent: 'dead_letter',
-  auth: 'pause',
-  rate_limited: 'slow_down',
-  unknown_outcome: 'ambiguous',
+export interface Policy {
+  /** p-retry retries it within the attempt (RETRY_RETRIES, jittered). */
+  retryInProcess: boolean;
+  /** What the worker does once the client gives up. */
+  then: Decision;
+  /** Dead-letter reason, when `then` is dead_letter. */
+  reason?: 'permanent' | 'unknown_outcome';
+  /** A failure of EngageLab for the outage breaker (a 4xx is our request's fault, not an outage). */
+  outage: boolean;
+  /** The request cannot have been accepted: its in-flight mark may go. */
+  notSent: boolean;
+}
+
+export const POLICY: Readonly<Record<ErrorKind, Policy>> = Object.freeze({
+  transient: { retryInProcess: true, then: 'retry_later', outage: true, notSent: true },
+  permanent: { retryInProcess: false, then: 'dead_letter', reason: 'permanent', outage: false, notSent: true },
+  auth: { retryInProcess: false, then: 'pause', outage: false, notSent: true },
+  rate_limited: { retryInProcess: false, then: 'hold', outage: false, notSent: true },
+  // EngageLab may have accepted it: never resent blindly (AMBIGUOUS_OUTCOME decides).
+  unknown_outcome: { retryInProcess: false, then: 'dead_letter', reason: 'unknown_outcome', outage: true, notSent: false },
 });
+
+export function policyOf(error: EngageLabError): Policy {
+  return POLICY[error.kind];
+}
+
+/** The worker's decision; AMBIGUOUS_OUTCOME=resend turns an unknown outcome into another attempt. */
+export function decide(error: EngageLabError, ambiguous: 'dead-letter' | 'resend'): Decision {
+  if (error.kind === 'unknown_outcome' && ambiguous === 'resend') return 'retry_later';
+  return POLICY[error.kind].then;
+}
 
 /** EngageLab codes whose meaning does not depend on the HTTP status they come with. */
 export const CODE_KINDS: Readonly<Record<number, ErrorKind>> = Object.freeze({
@@ -79,10 +112,6 @@ export class EngageLabError extends Error {
     this.retryAfterMs = init.retryAfterMs;
   }
 
-  get action(): ErrorAction {
-    return ACTION_OF[this.kind];
-  }
-
   /** Recognised by name as well, so errors crossing module copies or serialisation still match. */
   static is(error: unknown): error is EngageLabError {
     return error instanceof EngageLabError || (error instanceof Error && error.name === 'EngageLabError' && 'kind' in error);
@@ -125,6 +154,11 @@ interface AxiosLikeError {
   code?: string;
   message: string;
   response?: { status: number; data?: unknown; headers?: Record<string, unknown> };
+}
+
+/** An accepted answer (2xx) without the message_id we need: we cannot tell what happened to the message. */
+export function missingMessageId(httpStatus: number, requestId: string | undefined): EngageLabError {
+  return new EngageLabError({ kind: 'unknown_outcome', httpStatus, requestId, message: `HTTP ${httpStatus} without a message_id` });
 }
 
 /** The one function that turns a failed HTTP exchange into an EngageLabError. */

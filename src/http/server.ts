@@ -21,7 +21,7 @@ import { createMetrics } from './metrics.js';
 /**
  * `wa-bulk dashboard`: Bull Board for both queues, /metrics, /healthz and the HTTP producer API.
  *
- * Security (PRODUCT.md §HTTP): with DASHBOARD_PASSWORD set, everything but /healthz needs Basic auth
+ * Security: with DASHBOARD_PASSWORD set, everything but /healthz needs Basic auth
  * (compared in constant time); without it the server only starts on a loopback address and answers only
  * requests whose Host is a loopback name, so a web page elsewhere cannot reach it through DNS rebinding.
  */

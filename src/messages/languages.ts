@@ -1,6 +1,6 @@
 /**
  * The template language codes WhatsApp accepts (case-sensitive, "_" not "-"); source:
- * ../shared/reference/template-languages.txt (Meta's list of supported languages).
+ * Meta's list of supported template languages (WhatsApp Business Platform, "Supported Languages").
  */
 export const TEMPLATE_LANGUAGES: ReadonlySet<string> = new Set([
 

@@ -4,7 +4,8 @@ import { normalisePhone } from './phone.js';
 
 /**
  * The EngageLab Send Message API request body, as the seed documents describe it
- * (../shared/seeds/send-message-api.{en,ja}.txt). Inner objects are strict, so a misspelt field
+ * (EngageLab Send Message API, English and Japanese editions; the Japanese one has the authentication
+ * template button rule). Inner objects are strict, so a misspelt field
  * ("captoin") is reported instead of silently dropped.
  */
 

@@ -3,10 +3,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { messageSchema } from '../messages/schema.js';
 import { formatIssues, messageErrors } from '../messages/validate.js';
+import { maxInSlidingWindow, steadyRate } from './arrivals.js';
+import { CallbackSender, type CallbackStats } from './callback-sender.js';
+
+export { maxInSlidingWindow, steadyRate } from './arrivals.js';
 
 /**
  * A local stand-in for EngageLab's POST /v1/messages that answers the way the seed documents say the real
- * one does (../shared/seeds/send-message-api.en.txt): 2001 for a wrong key pair, 3001 for a body that is
+ * one does (EngageLab Send Message API, "Error Codes" and "Call validation"): 2001 for a wrong key pair, 3001 for a body that is
  * not JSON, 3002/3003 for a request that breaks the rules, 4001 for an unknown template, and
  * {message_id, request_id} on success. Faults can be injected for tests, the demo and benchmarks.
  */
@@ -53,11 +57,6 @@ export interface SimulatorOptions {
   shuffleRate?: number;
 }
 
-interface PendingCallback {
-  due: number;
-  row: Record<string, unknown>;
-}
-
 export interface SimulatorStats {
   requests: number;
   accepted: number;
@@ -101,12 +100,7 @@ export class Simulator {
   private readonly stats: SimulatorStats = { requests: 0, accepted: 0, duplicates: 0, byStatus: {} };
   private faults: FaultRates;
   recordArrivals: boolean;
-  private callbacks: PendingCallback[] = [];
-  private callbackTimer: NodeJS.Timeout | undefined;
-  /** The furthest delivery state the callbacks of each message_id report (for tests). */
-  readonly finalDelivery = new Map<string, 'delivered' | 'read' | 'failed'>();
-  /** Callback rows posted, and posts that failed (EngageLab does not retry them either). */
-  readonly callbackStats = { rows: 0, posts: 0, failedPosts: 0 };
+  private readonly callbacks: CallbackSender;
 
   constructor(options: SimulatorOptions) {
     this.options = { latencyMs: 0, slowMs: 60_000, retryAfterSeconds: 1, ...options };
@@ -114,6 +108,7 @@ export class Simulator {
     this.random = rng(options.seed ?? Date.now());
     this.expectedAuth = Buffer.from(`Basic ${Buffer.from(`${options.key}:${options.secret}`).toString('base64')}`);
     this.faults = this.spreadFaults(options.failRate, options.faults);
+    this.callbacks = new CallbackSender(this.options, this.random);
   }
 
   private spreadFaults(failRate: number | undefined, faults: FaultRates | undefined): FaultRates {
@@ -145,9 +140,7 @@ export class Simulator {
       this.server?.once('error', reject);
       this.server?.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
     });
-    if (this.options.callbackUrl) {
-      this.callbackTimer = setInterval(() => void this.flushCallbacks(), 100);
-    }
+    this.callbacks.start();
     return this.url;
   }
 
@@ -159,8 +152,7 @@ export class Simulator {
   }
 
   async stop(): Promise<void> {
-    if (this.callbackTimer) clearInterval(this.callbackTimer);
-    this.callbackTimer = undefined;
+    this.callbacks.stop();
     const server = this.server;
     if (!server) return;
     this.server = undefined;
@@ -168,80 +160,24 @@ export class Simulator {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** sent → delivered (or delivered_failed) → read, as EngageLab reports them, with some disorder. */
-  private scheduleCallbacks(messageId: string, to: string, customArgs: Record<string, unknown> | undefined): void {
-    const delay = this.options.callbackDelayMs ?? 200;
-    const now = Date.now();
-    const base = { message_id: messageId, from: '8613800138000', to, server: 'whatsapp', channel: 'whatsapp', custom_args: customArgs ?? {} };
-    const row = (status: string, extra: Record<string, unknown> = {}, at = now) => ({
-      ...base,
-      itime: Math.floor(at / 1000),
-      status: { message_status: status, error_code: 0, status_data: { msg_time: Math.floor(at / 1000) }, ...extra },
-    });
-    const steps: PendingCallback[] = [{ due: now + delay, row: row('sent', {}, now + delay) }];
-    if (this.random() < (this.options.deliveryFailRate ?? 0.03)) {
-      const failure = { error_code: 131026, error_detail: { message: 'Message undeliverable' }, loss: { loss_step: 3, loss_source: 'meta' } };
-      steps.push({ due: now + 2 * delay, row: row('delivered_failed', failure, now + 2 * delay) });
-      this.finalDelivery.set(messageId, 'failed');
-    } else {
-      steps.push({ due: now + 2 * delay, row: row('delivered', {}, now + 2 * delay) });
-      this.finalDelivery.set(messageId, 'delivered');
-      if (this.random() < (this.options.readRate ?? 0.6)) {
-        steps.push({ due: now + 3 * delay, row: row('read', {}, now + 3 * delay) });
-        this.finalDelivery.set(messageId, 'read');
-      }
-    }
-    if (this.random() < (this.options.shuffleRate ?? 0.1)) {
-      // Out of order (the last row first) and one row twice.
-      const last = steps.at(-1) as PendingCallback;
-      const first = steps[0] as PendingCallback;
-      [first.due, last.due] = [last.due, first.due];
-      steps.push({ due: last.due + delay, row: (steps[1] as PendingCallback).row });
-    }
-    this.callbacks.push(...steps);
+  /** The furthest delivery state the callbacks of each message_id report (for tests). */
+  get finalDelivery(): ReadonlyMap<string, 'delivered' | 'read' | 'failed'> {
+    return this.callbacks.finalDelivery;
   }
 
-  private async flushCallbacks(): Promise<void> {
-    const now = Date.now();
-    const due: Array<Record<string, unknown>> = [];
-    const later: PendingCallback[] = [];
-    for (const pending of this.callbacks) {
-      if (pending.due <= now) due.push(pending.row);
-      else later.push(pending);
-    }
-    this.callbacks = later;
-    for (let i = 0; i < due.length; i += 500) {
-      const rows = due.slice(i, i + 500);
-      this.callbackStats.posts++;
-      this.callbackStats.rows += rows.length;
-      try {
-        const res = await fetch(this.options.callbackUrl as string, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify({ total: rows.length, rows }),
-          signal: AbortSignal.timeout(3000),
-        });
-        if (!res.ok) this.callbackStats.failedPosts++;
-        await res.arrayBuffer();
-      } catch {
-        this.callbackStats.failedPosts++;
-      }
-    }
+  /** Callback rows posted, and posts that failed (EngageLab does not retry them either). */
+  get callbackStats(): Readonly<CallbackStats> {
+    return this.callbacks.stats;
   }
 
   /** Callback rows still to be sent. */
   get pendingCallbacks(): number {
-    return this.callbacks.length;
+    return this.callbacks.pending;
   }
 
   /** Sends a notification row (insufficient_balance, template_update, …) to the callback URL now. */
-  async notify(event: string, data: Record<string, unknown>): Promise<number> {
-    const res = await fetch(this.options.callbackUrl as string, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ total: 1, rows: [{ server: 'whatsapp', channel: 'whatsapp', itime: Math.floor(Date.now() / 1000), notification: { event, notification_data: data } }] }),
-    });
-    return res.status;
+  notify(event: string, data: Record<string, unknown>): Promise<number> {
+    return this.callbacks.notify(event, data);
   }
 
   private pickFault(): FaultKind | undefined {
@@ -378,7 +314,7 @@ export class Simulator {
       if (seen === 2) this.stats.duplicates++;
     }
     const answer = { message_id: randomBytes(10).toString('hex'), ...(requestId !== undefined && { request_id: requestId }) };
-    if (this.options.callbackUrl) this.scheduleCallbacks(answer.message_id, message.to[0] ?? '', message.custom_args);
+    this.callbacks.schedule(answer.message_id, message.to[0] ?? '', message.custom_args);
     if (fault === 'slow') {
       setTimeout(() => {
         if (!res.destroyed) this.reply(res, 200, answer);
@@ -389,23 +325,3 @@ export class Simulator {
   }
 }
 
-/** Arrivals per second between the 10th and the 90th percentile arrival: the rate without ramp-up and tail. */
-export function steadyRate(times: readonly number[]): number | null {
-  const sorted = [...times].sort((a, b) => a - b);
-  const from = Math.floor(sorted.length * 0.1);
-  const to = Math.ceil(sorted.length * 0.9) - 1;
-  const span = (sorted[to] ?? 0) - (sorted[from] ?? 0);
-  return to > from && span > 0 ? ((to - from) / span) * 1000 : null;
-}
-
-/** The largest number of arrivals in any window of `windowMs` (two-pointer sweep over sorted times). */
-export function maxInSlidingWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while ((sorted[end] as number) - (sorted[start] as number) >= windowMs) start++;
-    best = Math.max(best, end - start + 1);
-  }
-  return best;
-}

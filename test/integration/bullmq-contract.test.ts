@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Worker, type Job } from 'bullmq';
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
@@ -36,6 +37,13 @@ async function eventsOf(harnessed: Harness, jobId: string): Promise<string[][]> 
 }
 
 describe('send jobs written by the enqueue script', () => {
+  it('run on the BullMQ release package.json pins (a range would let a minor release change the layout)', () => {
+    const pinned = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies.bullmq;
+    const installed = (JSON.parse(readFileSync(new URL('../../node_modules/bullmq/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(installed).toBe(pinned);
+  });
+
   it('are stored as BullMQ stores a job added with queue.add', async () => {
     const config = testConfig({ SEND_ATTEMPTS: 4, SEND_BACKOFF_MS: 1234 });
     const harnessed = (h = harness(config));

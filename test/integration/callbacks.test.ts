@@ -73,10 +73,10 @@ describe('delivery callbacks', () => {
     const config = testConfig();
     h = harness(config);
     await addPending(h, 'orph', ['o-1']);
-    const delivery = new DeliveryLedger(h.redis, h.keys);
+    const delivery = new DeliveryLedger(h.redis, h.ledger);
     expect(await delivery.apply({ message_id: 'mid-early', itime: 1_700_000_000, status: { message_status: 'read' } })).toBe('orphaned');
     expect(await h.ledger.markSent('o-1', 'orph', 'mid-early')).toBe('orphans');
-    expect(await delivery.adopt('mid-early', 'o-1')).toBe(1);
+    expect(await delivery.adopt('mid-early', 'o-1', 'orph')).toBe(1);
     expect((await h.ledger.get('o-1'))?.delivery).toEqual({ status: 'read', at: new Date(1_700_000_000_000).toISOString(), error_code: null });
     expect(await h.redis.exists(h.keys.orphan('mid-early'))).toBe(0);
   });

@@ -1,42 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { DELIVERY_RANK, advances, callbackBatchSchema, deliveryOf, funnel, notificationEffect, type CallbackRow, type DeliveryStatus } from '../../src/delivery.js';
+import { callbackBatchSchema, deliveryOf, funnel, notificationEffect, type CallbackRow } from '../../src/delivery.js';
 
 const row = (message_status: string, extra: Record<string, unknown> = {}): CallbackRow => ({ message_id: 'm1', itime: 1_700_000_000, status: { message_status, ...extra } });
 
-function permutations<T>(items: T[]): T[][] {
-  if (items.length <= 1) return [items];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
-}
-
-function fold(rows: CallbackRow[]): DeliveryStatus | undefined {
-  let state: DeliveryStatus | undefined;
-  for (const r of rows) {
-    const update = deliveryOf(r);
-    if (update && advances(state, update.status)) state = update.status;
-  }
-  return state;
-}
-
-describe('the delivery state machine', () => {
-  const histories: Array<[string, string[], DeliveryStatus]> = [
-    ['delivered and read', ['sent', 'delivered', 'read'], 'read'],
-    ['delivered, read, repeated', ['sent', 'delivered', 'read', 'delivered', 'sent'], 'read'],
-    ['failed at delivery', ['sent', 'delivered_failed'], 'failed'],
-    ['invalid target', ['target_valid', 'target_invalid'], 'failed'],
-    ['failed at sending', ['plan', 'sent_failed'], 'failed'],
-    ['delivered despite a failure report', ['sent', 'sent_failed', 'delivered'], 'delivered'],
-    ['delivered, with a timeout notice', ['sent', 'delivered_timeout', 'delivered'], 'delivered'],
-  ];
-  it.each(histories)('%s ends the same in every order of its rows', (_name, statuses, final) => {
-    for (const order of permutations(statuses)) expect(fold(order.map((s) => row(s)))).toBe(final);
-  });
-
-  it('never moves back', () => {
-    const all = Object.keys(DELIVERY_RANK) as DeliveryStatus[];
-    for (const current of all) for (const next of all) expect(advances(current, next)).toBe(DELIVERY_RANK[next] > DELIVERY_RANK[current]);
-    expect(advances(undefined, 'sent')).toBe(true);
-  });
-
+describe('the delivery rows', () => {
   it('keeps the error code, message, loss step and source of a failure', () => {
     const update = deliveryOf(row('delivered_failed', { error_code: 131026, error_detail: { message: 'Message undeliverable' }, loss: { loss_step: 3, loss_source: 'meta' } }));
     expect(update).toEqual({ status: 'failed', at: 1_700_000_000_000, errorCode: 131026, error: 'Message undeliverable', lossStep: 3, lossSource: 'meta' });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { EngageLabClient, attemptsOf, type SendPayload } from '../../src/engagelab/client.js';
-import { ACTION_OF, CODE_KINDS, EngageLabError, classify, parseRetryAfter, type ErrorKind } from '../../src/engagelab/errors.js';
+import { EngageLabClient, type SendPayload } from '../../src/engagelab/client.js';
+import { CODE_KINDS, EngageLabError, POLICY, classify, decide, parseRetryAfter, type ErrorKind } from '../../src/engagelab/errors.js';
 import { freePort } from '../../src/redis-server.js';
 import { scriptedServer, type Reply, type ScriptedServer } from '../helpers/scripted-server.js';
 
@@ -74,14 +74,17 @@ describe('the error table', () => {
     expect(classify(status, code)).toBe(kind);
   });
 
-  it('gives every kind an action and every listed code a kind', () => {
-    expect(ACTION_OF).toEqual({
-      transient: 'retry',
-      permanent: 'dead_letter',
-      auth: 'pause',
-      rate_limited: 'slow_down',
-      unknown_outcome: 'ambiguous',
-    });
+  it('gives every kind a decision and every listed code a kind', () => {
+    const kinds = Object.keys(POLICY) as ErrorKind[];
+    const decisions = (ambiguous: 'dead-letter' | 'resend') =>
+      Object.fromEntries(kinds.map((kind) => [kind, decide(new EngageLabError({ kind, message: kind }), ambiguous)]));
+    expect(decisions('dead-letter')).toEqual({ transient: 'retry_later', permanent: 'dead_letter', auth: 'pause', rate_limited: 'hold', unknown_outcome: 'dead_letter' });
+    expect(decisions('resend')).toMatchObject({ unknown_outcome: 'retry_later', permanent: 'dead_letter' });
+    // Only transient failures are retried in process, and only they and unknown outcomes count as EngageLab failing.
+    expect(kinds.filter((kind) => POLICY[kind].retryInProcess)).toEqual(['transient']);
+    expect(kinds.filter((kind) => POLICY[kind].outage)).toEqual(['transient', 'unknown_outcome']);
+    // A request that may have been accepted keeps its in-flight mark.
+    expect(kinds.filter((kind) => !POLICY[kind].notSent)).toEqual(['unknown_outcome']);
     expect(Object.keys(CODE_KINDS).map(Number).sort()).toEqual([1000, 2001, 2002, 2003, 2004, 3001, 3002, 3003, 4001, 5002]);
   });
 
@@ -148,7 +151,6 @@ describe('EngageLabClient', () => {
     expect(error.kind).toBe('transient');
     expect(error.httpStatus).toBe(502);
     expect(calls).toBe(3);
-    expect(attemptsOf(error)).toBe(3);
   });
 
   it('waits between retries within the RETRY_* bounds', async () => {
@@ -177,7 +179,7 @@ describe('EngageLabClient', () => {
   it.each([3001, 3002, 3003, 4001])('dead-letters a %s without retrying', async (code) => {
     const { error, calls } = await failure([{ status: 400, body: { code, message: `problem ${code}` } }]);
     expect(error.kind).toBe('permanent');
-    expect(error.action).toBe('dead_letter');
+    expect(decide(error, 'dead-letter')).toBe('dead_letter');
     expect(error.code).toBe(code);
     expect(error.message).toBe(`problem ${code}`);
     expect(calls).toBe(1);
@@ -199,7 +201,7 @@ describe('EngageLabClient', () => {
   ])('reports code %s as auth without retrying', async (code, status) => {
     const { error, calls } = await failure([{ status, body: { code, message: 'auth' } }]);
     expect(error.kind).toBe('auth');
-    expect(error.action).toBe('pause');
+    expect(decide(error, 'dead-letter')).toBe('pause');
     expect(calls).toBe(1);
   });
 
@@ -220,7 +222,8 @@ describe('EngageLabClient', () => {
   it('reports a timeout after the request was written as unknown_outcome, never resending it', async () => {
     const { error, calls } = await failure([{ hang: true }], { timeoutMs: 300 });
     expect(error.kind).toBe('unknown_outcome');
-    expect(error.action).toBe('ambiguous');
+    expect(decide(error, 'dead-letter')).toBe('dead_letter');
+    expect(decide(error, 'resend')).toBe('retry_later');
     expect(calls).toBe(1);
   });
 

@@ -1,0 +1,23 @@
+--[[
+  Moves a message's delivery state forward (never back) and keeps the campaign's and the fleet's funnel
+  counters in step: each message is counted once, at its furthest state.
+
+  KEYS  1 message record   2 its campaign's counters   3 the fleet's metrics hash
+  ARGV  1 status   2 its rank   3 at (ms)   4 error code   5 error   6 loss step   7 loss source
+        8 the ranks of all states, JSON ({"sent":1,...})
+  Reply 1 applied, 0 not further than the current state, -1 no such message
+]]
+--- @include "includes/message-record"
+
+if not Message.campaign(KEYS[1]) then return -1 end
+local current = Message.deliveryStatus(KEYS[1])
+local ranks = cjson.decode(ARGV[8])
+local currentRank = 0
+if current then currentRank = ranks[current] or 0 end
+if tonumber(ARGV[2]) <= currentRank then return 0 end
+Message.setDelivery(KEYS[1], ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+for _, counters in ipairs({ KEYS[2], KEYS[3] }) do
+  if current then redis.call('HINCRBY', counters, 'delivery:' .. current, -1) end
+  redis.call('HINCRBY', counters, 'delivery:' .. ARGV[1], 1)
+end
+return 1

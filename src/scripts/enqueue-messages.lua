@@ -1,0 +1,68 @@
+--[[
+  Records new messages as pending in the ledger and adds each one's send job in the same script, so that a
+  message is never in the ledger without its job, nor the other way round.
+
+  KEYS  1 campaign counters   2 campaign's request_id list   3 campaign index
+        4-9 the send queue's wait, meta, id, events, marker, active
+        then per message: 10 + 2(i-1) message record, 11 + 2(i-1) its job hash
+  ARGV  1 ttl (s)   2 now (ms)   3 campaign   4 dry run ('1': write nothing)   5 job name
+        6, 7 the job options' JSON before and after the job id
+        then per message: request_id, to, job id, job data JSON
+  Reply per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again)
+]]
+--- @include "includes/message-record"
+--- @include "includes/bullmq-job"
+
+local ttl = tonumber(ARGV[1])
+local now = ARGV[2]
+local campaign = ARGV[3]
+local dry = ARGV[4] == '1'
+local name = ARGV[5]
+local q = { wait = KEYS[4], meta = KEYS[5], id = KEYS[6], events = KEYS[7], marker = KEYS[8], active = KEYS[9] }
+local NEW, DUPLICATE, REQUEUED = 0, 1, 2
+
+local out = {}
+local seen = {}
+local added = 0
+local jobs = 0
+local maxEvents
+if not dry then maxEvents = BullJob.maxEvents(q) end
+
+local function addJob(jobKey, jobId, data)
+  BullJob.add(q, maxEvents, jobKey, jobId, name, data, ARGV[6] .. cjson.encode(jobId) .. ARGV[7], now)
+  jobs = jobs + 1
+end
+
+for i = 1, (#KEYS - 9) / 2 do
+  local msgKey = KEYS[8 + 2 * i]
+  local jobKey = KEYS[9 + 2 * i]
+  local a = 4 * i
+  local status = Message.status(msgKey)
+  if seen[msgKey] then
+    out[i] = DUPLICATE
+  elseif not status then
+    seen[msgKey] = true
+    if not dry then
+      Message.create(msgKey, campaign, ARGV[a + 5], now, ttl)
+      redis.call('RPUSH', KEYS[2], ARGV[a + 4])
+      added = added + 1
+      if redis.call('EXISTS', jobKey) == 0 then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
+    end
+    out[i] = NEW
+  elseif status == 'pending' and redis.call('EXISTS', jobKey) == 0 then
+    seen[msgKey] = true
+    if not dry then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
+    out[i] = REQUEUED
+  else
+    out[i] = DUPLICATE
+  end
+end
+
+if added > 0 then
+  redis.call('HINCRBY', KEYS[1], 'total', added)
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('EXPIRE', KEYS[2], ttl)
+  redis.call('ZADD', KEYS[3], now, campaign)
+end
+if not dry then BullJob.added(q, jobs) end
+return out

@@ -1,0 +1,83 @@
+--[[
+  The ledger's message record, {prefix}:msg:{request_id}: a hash the ledger (src/ledger.ts) owns. Every
+  script that reads or writes a message does it through these functions, so the fields are named here
+  and in the ledger's toRecord() only.
+
+    campaign, to, created_at, updated_at (epoch ms)
+    status                 pending | sent | dead (pending -> sent | dead; dead -> pending on replay)
+    message_id             EngageLab's id, once sent
+    code, http_status, reason, error      why it died (cleared when it is replayed or sent after all)
+    attempts               HTTP requests made for it
+    inflight               epoch ms, set while a request may be on the wire (a worker that dies leaves it)
+    delivery_status, delivery_at, delivery_error_code, delivery_error, loss_step, loss_source
+                           the furthest delivery state EngageLab's callbacks reported
+]]
+local Message = {}
+
+function Message.create(key, campaign, to, now, ttl)
+  redis.call('HSET', key, 'campaign', campaign, 'to', to, 'status', 'pending', 'attempts', 0, 'created_at', now, 'updated_at', now)
+  redis.call('EXPIRE', key, ttl)
+end
+
+function Message.status(key)
+  return redis.call('HGET', key, 'status')
+end
+
+function Message.campaign(key)
+  return redis.call('HGET', key, 'campaign')
+end
+
+-- 'sent' or 'dead' when settled, 'inflight' when a request may be on the wire (if asked), else nil.
+function Message.settledState(key, withInflight)
+  local m = redis.call('HMGET', key, 'status', 'inflight')
+  if m[1] == 'sent' or m[1] == 'dead' then return m[1] end
+  if withInflight and m[2] then return 'inflight' end
+  return nil
+end
+
+-- A send grant: the request may leave now.
+function Message.markInflight(key, stamp)
+  redis.call('HSET', key, 'inflight', stamp)
+  redis.call('HINCRBY', key, 'attempts', 1)
+end
+
+-- A grant handed back unused: not in flight, and the attempt is not spent.
+function Message.unmarkInflight(key)
+  redis.call('HDEL', key, 'inflight')
+  redis.call('HINCRBY', key, 'attempts', -1)
+end
+
+-- The request is known not to have been accepted (or has been settled).
+function Message.clearInflight(key)
+  redis.call('HDEL', key, 'inflight')
+end
+
+local ERROR_FIELDS = { 'code', 'http_status', 'reason', 'error' }
+
+function Message.markSent(key, now, messageId, wasDead)
+  redis.call('HSET', key, 'status', 'sent', 'updated_at', now, 'message_id', messageId)
+  -- A dead letter's error goes (replay clears it; a job that ran again while dead did not).
+  if wasDead then redis.call('HDEL', key, unpack(ERROR_FIELDS)) end
+end
+
+function Message.markDead(key, now, code, httpStatus, reason, message)
+  redis.call('HSET', key, 'status', 'dead', 'updated_at', now, 'code', code, 'http_status', httpStatus, 'reason', reason, 'error', message)
+end
+
+function Message.revive(key, now)
+  redis.call('HSET', key, 'status', 'pending', 'updated_at', now)
+  redis.call('HDEL', key, 'inflight', unpack(ERROR_FIELDS))
+end
+
+function Message.deliveryStatus(key)
+  return redis.call('HGET', key, 'delivery_status')
+end
+
+function Message.setDelivery(key, status, at, code, message, lossStep, lossSource)
+  redis.call('HSET', key, 'delivery_status', status, 'delivery_at', at)
+  if status == 'failed' then
+    redis.call('HSET', key, 'delivery_error_code', code, 'delivery_error', message, 'loss_step', lossStep, 'loss_source', lossSource)
+  else
+    redis.call('HDEL', key, 'delivery_error_code', 'delivery_error', 'loss_step', 'loss_source')
+  end
+end

@@ -1,0 +1,40 @@
+--[[
+  Settles messages as sent or dead, several in one call (results that finish in the same turn of a worker's
+  event loop). A sent message is never changed again; a dead one may still become sent (a job that ran
+  again while dead). Status and campaign counters change together.
+
+  KEYS  per message: message record, campaign counters, message_id index entry (sent), orphaned delivery
+        rows of that message_id
+  ARGV  per message: status ('sent' | 'dead'), now (ms), ttl (s), message_id index value, message_id,
+        code, http_status, reason, error
+  Reply per message: 0 unchanged, 1 changed, 2 changed and delivery rows are waiting for it
+]]
+--- @include "includes/message-record"
+
+local UNCHANGED, CHANGED, ORPHANS_WAITING = 0, 1, 2
+local out = {}
+for i = 0, #KEYS / 4 - 1 do
+  local msg, campaign, mid, orphan = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
+  local a = i * 9
+  local status, now, ttl = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  local current = Message.status(msg)
+  local result = CHANGED
+  Message.clearInflight(msg)
+  if current == 'sent' or current == status then
+    result = UNCHANGED
+  else
+    if status == 'sent' then
+      Message.markSent(msg, now, ARGV[a + 5], current == 'dead')
+      redis.call('SET', mid, ARGV[a + 4], 'EX', ttl)
+      redis.call('HINCRBY', campaign, 'sent', 1)
+      if redis.call('EXISTS', orphan) == 1 then result = ORPHANS_WAITING end
+    else
+      Message.markDead(msg, now, ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
+      redis.call('HINCRBY', campaign, 'dead', 1)
+    end
+    if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
+    redis.call('EXPIRE', msg, ttl)
+  end
+  out[i + 1] = result
+end
+return out

@@ -1,0 +1,118 @@
+import type { SimulatorOptions } from './simulator.js';
+
+/**
+ * The simulator's status callbacks, as EngageLab sends them (its "Message status callback"
+ * documentation): `{"total": n, "rows": [...]}` POSTed to the callback URL, several rows a request, some
+ * late, out of order or twice, and never retried when the post fails.
+ */
+
+interface PendingCallback {
+  due: number;
+  row: Record<string, unknown>;
+}
+
+export interface CallbackStats {
+  rows: number;
+  posts: number;
+  failedPosts: number;
+}
+
+export class CallbackSender {
+  private queue: PendingCallback[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** The furthest delivery state the callbacks of each message_id report (for tests). */
+  readonly finalDelivery = new Map<string, 'delivered' | 'read' | 'failed'>();
+  /** Callback rows posted, and posts that failed. */
+  readonly stats: CallbackStats = { rows: 0, posts: 0, failedPosts: 0 };
+
+  constructor(
+    private readonly options: SimulatorOptions,
+    private readonly random: () => number,
+  ) {}
+
+  start(): void {
+    if (this.options.callbackUrl) this.timer ??= setInterval(() => void this.flush(), 100);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** sent → delivered (or delivered_failed) → read, as EngageLab reports them, with some disorder. */
+  schedule(messageId: string, to: string, customArgs: Record<string, unknown> | undefined): void {
+    if (!this.options.callbackUrl) return;
+    const delay = this.options.callbackDelayMs ?? 200;
+    const now = Date.now();
+    const base = { message_id: messageId, from: '8613800138000', to, server: 'whatsapp', channel: 'whatsapp', custom_args: customArgs ?? {} };
+    const row = (status: string, extra: Record<string, unknown> = {}, at = now) => ({
+      ...base,
+      itime: Math.floor(at / 1000),
+      status: { message_status: status, error_code: 0, status_data: { msg_time: Math.floor(at / 1000) }, ...extra },
+    });
+    const steps: PendingCallback[] = [{ due: now + delay, row: row('sent', {}, now + delay) }];
+    if (this.random() < (this.options.deliveryFailRate ?? 0.03)) {
+      const failure = { error_code: 131026, error_detail: { message: 'Message undeliverable' }, loss: { loss_step: 3, loss_source: 'meta' } };
+      steps.push({ due: now + 2 * delay, row: row('delivered_failed', failure, now + 2 * delay) });
+      this.finalDelivery.set(messageId, 'failed');
+    } else {
+      steps.push({ due: now + 2 * delay, row: row('delivered', {}, now + 2 * delay) });
+      this.finalDelivery.set(messageId, 'delivered');
+      if (this.random() < (this.options.readRate ?? 0.6)) {
+        steps.push({ due: now + 3 * delay, row: row('read', {}, now + 3 * delay) });
+        this.finalDelivery.set(messageId, 'read');
+      }
+    }
+    if (this.random() < (this.options.shuffleRate ?? 0.1)) {
+      // Out of order (the last row first) and one row twice.
+      const last = steps.at(-1) as PendingCallback;
+      const first = steps[0] as PendingCallback;
+      [first.due, last.due] = [last.due, first.due];
+      steps.push({ due: last.due + delay, row: (steps[1] as PendingCallback).row });
+    }
+    this.queue.push(...steps);
+  }
+
+  private async flush(): Promise<void> {
+    const now = Date.now();
+    const due: Array<Record<string, unknown>> = [];
+    const later: PendingCallback[] = [];
+    for (const pending of this.queue) {
+      if (pending.due <= now) due.push(pending.row);
+      else later.push(pending);
+    }
+    this.queue = later;
+    for (let i = 0; i < due.length; i += 500) {
+      const rows = due.slice(i, i + 500);
+      this.stats.posts++;
+      this.stats.rows += rows.length;
+      try {
+        const res = await fetch(this.options.callbackUrl as string, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ total: rows.length, rows }),
+          signal: AbortSignal.timeout(3000),
+        });
+        if (!res.ok) this.stats.failedPosts++;
+        await res.arrayBuffer();
+      } catch {
+        this.stats.failedPosts++;
+      }
+    }
+  }
+
+  /** Callback rows still to be sent. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Sends a notification row (insufficient_balance, template_update, …) to the callback URL now. */
+  async notify(event: string, data: Record<string, unknown>): Promise<number> {
+    const res = await fetch(this.options.callbackUrl as string, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ total: 1, rows: [{ server: 'whatsapp', channel: 'whatsapp', itime: Math.floor(Date.now() / 1000), notification: { event, notification_data: data } }] }),
+    });
+    return res.status;
+  }
+}

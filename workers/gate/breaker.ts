@@ -1,0 +1,68 @@
+import type { Redis } from 'ioredis';
+import type { Keys } from '../../src/queue.js';
+import { scripts, type WaCommands } from '../../src/scripts/index.js';
+
+/**
+ * The fleet-wide holds on sending, in Redis: a 429's Retry-After (every worker waits it out), and the outage
+ * breaker (many consecutive transient failures of the whole fleet stop sending for a cool-down that doubles
+ * each time the half-open probe fails). The grant script reads both; this module writes them.
+ */
+export interface BreakerOptions {
+  outageThreshold: number;
+  cooldownMs: number;
+  cooldownMaxMs: number;
+}
+
+/** What the grant said about the breaker, for the report that follows the request. */
+export interface BreakerTicket {
+  /** The request was the half-open probe. */
+  probe: boolean;
+  /** The breaker had failures when the grant was given (so a success must be reported). */
+  failuresSeen: boolean;
+}
+
+export class Breaker {
+  private readonly client: Redis & WaCommands;
+
+  constructor(
+    client: Redis,
+    private readonly keys: Keys,
+    private readonly options: BreakerOptions,
+  ) {
+    this.client = scripts(client);
+  }
+
+  /**
+   * How a request went. Only failures, probes and the first success after failures are written, so a
+   * healthy run costs no round trip. Returns the cool-down started, if any.
+   */
+  async report(ticket: BreakerTicket, ok: boolean, messageKey?: string, clearInflight = false): Promise<number> {
+    if (ok && !ticket.probe && !ticket.failuresSeen && !clearInflight) return 0;
+    const k = this.keys;
+    return this.client.waReportOutcome(
+      4, k.breaker, k.limiterGate, k.breakerProbe, messageKey ?? k.breaker,
+      ok ? 'ok' : 'fail', this.options.outageThreshold, this.options.cooldownMs, this.options.cooldownMaxMs,
+      ticket.probe ? 1 : 0, clearInflight && messageKey ? 1 : 0, Date.now(),
+    );
+  }
+
+  /** Every worker waits this long before its next request (a 429's Retry-After). */
+  async slowDown(ms: number): Promise<void> {
+    const wanted = Math.max(1, Math.round(ms));
+    // Never shorten a longer hold (an outage cool-down) that is already running.
+    if ((await this.client.pttl(this.keys.limiterGate)) < wanted) {
+      await this.client.set(this.keys.limiterGate, 'rate_limited', 'PX', wanted);
+    }
+  }
+
+  /** A probe given but not used (its grant was handed back): let another be given. */
+  async releaseProbe(): Promise<void> {
+    await this.client.del(this.keys.breakerProbe);
+  }
+
+  /** Milliseconds until sending resumes (0 when it is not held), and whether the breaker is open. */
+  async state(): Promise<{ gateMs: number; tripped: boolean }> {
+    const [pttl, failures] = await Promise.all([this.client.pttl(this.keys.limiterGate), this.client.hget(this.keys.breaker, 'failures')]);
+    return { gateMs: Math.max(0, pttl), tripped: Number(failures ?? 0) >= this.options.outageThreshold };
+  }
+}
