@@ -33,9 +33,9 @@ let close: () => Promise<void>;
 let lateGrants = (): number | undefined => undefined;
 if (kind === 'wa-bulk') {
   const worker = await startSendWorker(config, createLogger({ level: 'silent', pretty: false }));
-  worker.worker.on('completed', tick);
+  for (const laneWorker of worker.workers.values()) laneWorker.on('completed', tick);
   close = () => worker.close();
-  lateGrants = () => worker.gate.lateGrants;
+  lateGrants = () => worker.gateStats().lateGrants;
 } else {
   const agent = new http.Agent({ keepAlive: true, maxSockets: config.WORKER_CONCURRENCY });
   const client = axios.create({

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { laneOf } from '../src/lanes.js';
 import type { Ledger } from '../src/ledger.js';
 import { EnqueueVerdict } from '../src/scripts/index.js';
 import { requestIdsFor } from '../src/messages/request-id.js';
@@ -39,6 +40,8 @@ export interface EnqueueOptions {
   ledger: Ledger;
   /** The send queue (same QUEUE_PREFIX as the ledger); its default job options are every job's options. */
   queue: Queue<SendJobData>;
+  /** WA_FROM: the lane of messages without a `from`. */
+  waFrom?: string | undefined;
   dryRun?: boolean;
   chunkSize?: number;
   /** At most this many rejects are kept for the summary (all are counted and passed to onReject). */
@@ -72,11 +75,19 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
 
   const jobOptions = { name: 'send', options: queue.defaultJobOptions };
   const write = async (batch: Pending[]) => {
+    // One script call per sender lane in the chunk (a campaign usually has one).
+    const byLane = new Map<string, Pending[]>();
+    for (const pending of batch) {
+      const lane = laneOf(pending.data.payload.from, options.waFrom);
+      const group = byLane.get(lane);
+      if (group) group.push(pending);
+      else byLane.set(lane, [pending]);
+    }
     const [results] = await Promise.all([
-      ledger.enqueue(campaign, batch, jobOptions, options.dryRun),
+      Promise.all([...byLane].map(([lane, group]) => ledger.enqueue(campaign, lane, group, jobOptions, options.dryRun))),
       options.dryRun ? undefined : ledger.noteTemplates(batch.map((p) => p.data.payload.body)),
     ]);
-    for (const result of results) {
+    for (const result of results.flat()) {
       if (result === EnqueueVerdict.Duplicate) summary.duplicates++;
       else summary.accepted++;
     }

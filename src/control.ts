@@ -1,11 +1,14 @@
-import type { Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { DEFAULT_LANE, laneQueueName } from './lanes.js';
 import type { Keys } from './queue.js';
 
 /**
- * Pausing and resuming sending for every worker at once. BullMQ's queue pause stops workers from taking
- * jobs; the send gate also refuses requests of jobs already taken. The reason is kept beside it so
- * `status` and the dashboard can say why.
+ * Pausing and resuming sending: the whole fleet (an operator, an auth failure, a notification that means
+ * sending cannot succeed) or one sender lane (an operator, Meta's 131048 for that number). A pause pauses
+ * the lanes' BullMQ queues, so that workers stop taking their jobs, and the send gate refuses the requests
+ * of jobs already taken. The reason is kept beside it (fleet: {prefix}:control, lane: {prefix}:lane:{lane})
+ * so that `status` and the dashboard can say why.
  */
 export interface PauseState {
   paused: boolean;
@@ -13,20 +16,57 @@ export interface PauseState {
   since: string | null;
 }
 
-export async function pauseSending(queue: Queue, client: Redis, keys: Keys, reason: string): Promise<void> {
-  await client.hset(keys.control, 'pause_reason', reason, 'paused_at', Date.now());
-  await queue.pause();
+async function lanesOf(client: Redis, keys: Keys): Promise<string[]> {
+  return [DEFAULT_LANE, ...Object.keys(await client.hgetall(keys.lanes)).filter((lane) => lane !== DEFAULT_LANE)];
 }
 
-export async function resumeSending(queue: Queue, client: Redis, keys: Keys): Promise<void> {
+async function eachQueue(client: Redis, keys: Keys, lanes: string[], fn: (queue: Queue) => Promise<void>): Promise<void> {
+  for (const lane of lanes) {
+    const queue = new Queue(laneQueueName(lane), { connection: client, prefix: keys.prefix });
+    try {
+      await fn(queue);
+    } finally {
+      await queue.close();
+    }
+  }
+}
+
+export async function pauseSending(client: Redis, keys: Keys, reason: string): Promise<void> {
+  // The reason first: a lane created from now on starts paused (the enqueue script reads it).
+  await client.hset(keys.control, 'pause_reason', reason, 'paused_at', Date.now());
+  await eachQueue(client, keys, await lanesOf(client, keys), (queue) => queue.pause());
+}
+
+/** Restarts every lane but those paused on their own. */
+export async function resumeSending(client: Redis, keys: Keys): Promise<void> {
   await client.hdel(keys.control, 'pause_reason', 'paused_at');
   // A fresh start after an operator's decision: forget the outage breaker's history too.
   await client.del(keys.breaker, keys.breakerProbe, keys.limiterGate);
-  await queue.resume();
+  const lanes: string[] = [];
+  for (const lane of await lanesOf(client, keys)) if (!(await client.hexists(keys.lane(lane), 'pause_reason'))) lanes.push(lane);
+  await eachQueue(client, keys, lanes, (queue) => queue.resume());
 }
 
-export async function pauseState(queue: Queue, client: Redis, keys: Keys): Promise<PauseState> {
-  const [paused, [reason, since]] = await Promise.all([queue.isPaused(), client.hmget(keys.control, 'pause_reason', 'paused_at')]);
+/** Stops one sender lane; the others go on. */
+export async function pauseLane(client: Redis, keys: Keys, lane: string, reason: string): Promise<void> {
+  await client.hsetnx(keys.lanes, lane, Date.now());
+  await client.hset(keys.lane(lane), 'pause_reason', reason, 'paused_at', Date.now());
+  await eachQueue(client, keys, [lane], (queue) => queue.pause());
+}
+
+/** Restarts one lane, unless the whole fleet is paused (it then restarts with the fleet). */
+export async function resumeLane(client: Redis, keys: Keys, lane: string): Promise<void> {
+  await client.hdel(keys.lane(lane), 'pause_reason', 'paused_at');
+  if (!(await client.hexists(keys.control, 'pause_reason'))) await eachQueue(client, keys, [lane], (queue) => queue.resume());
+}
+
+/** The fleet's pause (or the default lane's queue paused in Bull Board). */
+export async function pauseState(client: Redis, keys: Keys): Promise<PauseState> {
+  const [[reason, since], defaultPaused] = await Promise.all([
+    client.hmget(keys.control, 'pause_reason', 'paused_at'),
+    client.hexists(keys.bull(laneQueueName(DEFAULT_LANE), 'meta'), 'paused'),
+  ]);
+  const paused = reason !== null || defaultPaused === 1;
   return {
     paused,
     reason: paused ? (reason ?? 'paused by an operator') : null,

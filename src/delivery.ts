@@ -41,6 +41,9 @@ const notificationRow = z.looseObject({
 export const callbackRowSchema = z
   .looseObject({
     message_id: z.string().max(128).optional(),
+    /** The business number on a status row, the user on an inbound (response) row. */
+    from: z.union([z.string().max(32), z.number()]).optional(),
+    to: z.union([z.string().max(32), z.number()]).optional(),
     itime: z.number().optional(),
     status: statusRow.optional(),
     response: z.looseObject({ event: z.string().optional() }).optional(),
@@ -89,6 +92,17 @@ export function deliveryOf(row: CallbackRow, nowMs = Date.now()): DeliveryUpdate
   };
 }
 
+/**
+ * The messaging limit a tier of EngageLab's phone_number_update names (TIER_50 … TIER_UNLIMITED, and the
+ * newer 2K), as MESSAGING_LIMIT=auto uses it: distinct recipients in a moving 24 hours; -1 is unlimited.
+ */
+export function tierLimit(tier: string): number | undefined {
+  if (tier === 'TIER_UNLIMITED') return -1;
+  const match = /^TIER_(\d+)(K?)$/.exec(tier);
+  if (!match) return undefined;
+  return Number(match[1]) * (match[2] === 'K' ? 1000 : 1);
+}
+
 /** What a notification row means for sending: a reason to pause, something to record, or nothing. */
 export function notificationEffect(row: CallbackRow, templatesInUse: (name: string, language: string | undefined) => boolean | Promise<boolean>): Promise<{ pause?: string; record?: Record<string, string> }> {
   return (async () => {
@@ -113,8 +127,11 @@ export function notificationEffect(row: CallbackRow, templatesInUse: (name: stri
         }
         return {};
       }
-      case 'phone_number_update':
-        return { record: { phone_limit: text(data.current_limit), phone_limit_at: String(Date.now()) } };
+      case 'phone_number_update': {
+        const tier = text(data.current_limit);
+        const limit = tierLimit(tier);
+        return { record: { phone_limit: tier, phone_limit_at: String(Date.now()), ...(limit !== undefined && { messaging_limit: String(limit) }) } };
+      }
       default:
         return {};
     }
@@ -124,6 +141,14 @@ export function notificationEffect(row: CallbackRow, templatesInUse: (name: stri
 const ORPHAN_TTL_S = 3600;
 
 export type ApplyResult = 'applied' | 'ignored' | 'orphaned' | 'no_delivery';
+
+/** What applying a row did; an applied one also says to which campaign, and the state it moved from. */
+export interface Applied {
+  result: ApplyResult;
+  campaign?: string;
+  update?: DeliveryUpdate;
+  previous?: DeliveryStatus | null;
+}
 
 /**
  * Applies status rows to the ledger (matched by message_id), and keeps rows for a message_id the ledger
@@ -139,15 +164,16 @@ export class DeliveryLedger {
     return this.ledger.keys.orphan(messageId);
   }
 
-  async apply(row: CallbackRow): Promise<ApplyResult> {
+  async apply(row: CallbackRow): Promise<Applied> {
     const update = deliveryOf(row);
-    if (!update || !row.message_id) return 'no_delivery';
+    if (!update || !row.message_id) return { result: 'no_delivery' };
     const message = await this.ledger.locate(row.message_id);
     if (!message) {
       await this.client.multi().rpush(this.orphanKey(row.message_id), JSON.stringify(row)).expire(this.orphanKey(row.message_id), ORPHAN_TTL_S).exec();
-      return 'orphaned';
+      return { result: 'orphaned' };
     }
-    return (await this.ledger.applyDelivery(message, update)) ? 'applied' : 'ignored';
+    const applied = await this.ledger.applyDelivery(message, update);
+    return applied ? { result: 'applied', campaign: message.campaign, update, previous: applied.previous } : { result: 'ignored' };
   }
 
   /** Applies the rows kept for a message_id that has just been recorded as sent. */

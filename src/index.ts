@@ -34,7 +34,7 @@ export async function createProducer(config: Config): Promise<Producer> {
   return {
     async enqueue(campaign, messages) {
       if (!CAMPAIGN_ID.test(campaign)) throw new TypeError('campaign: expected 1-64 letters, digits, "_" or "-"');
-      return enqueue(itemsOfArray(messages), { campaign, ledger: ctx.ledger, queue: ctx.send });
+      return enqueue(itemsOfArray(messages), { campaign, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM });
     },
     result: (requestId) => ctx.ledger.get(requestId),
     campaign: (id) => ctx.ledger.campaign(id),

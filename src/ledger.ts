@@ -1,7 +1,8 @@
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DELIVERY_RANK, funnel, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
-import { SEND_QUEUE, jobIdFor, keys, type DeadError, type DeadReason, type Keys, type SendJobData } from './queue.js';
+import { laneQueueName } from './lanes.js';
+import { jobIdFor, keys, type DeadError, type DeadReason, type Keys, type SendJobData } from './queue.js';
 import { DeliveryVerdict, SettleVerdict, scripts, type EnqueueVerdict, type WaCommands } from './scripts/index.js';
 
 /**
@@ -22,7 +23,10 @@ import { DeliveryVerdict, SettleVerdict, scripts, type EnqueueVerdict, type WaCo
  * never changed again. Transitions and counters change together in one script.
  */
 
-export type MessageStatus = 'pending' | 'sent' | 'dead';
+export type MessageStatus = 'pending' | 'sent' | 'dead' | 'skipped';
+
+/** Why a message was never sent on purpose. */
+export type SkipReason = 'expired' | 'cancelled' | 'suppressed' | 'no_session';
 
 /** The `result` / `export` JSON shape (README, Command line): fields may be added, these do not change. */
 export interface MessageRecord {
@@ -31,7 +35,8 @@ export interface MessageRecord {
   to: string;
   status: MessageStatus;
   message_id: string | null;
-  error: DeadError | null;
+  /** Why it died, or why it was skipped (code and http_status null then). */
+  error: { code: number | null; http_status: number | null; reason: DeadReason | SkipReason; message: string } | null;
   attempts: number;
   updated_at: string;
   /** From EngageLab's status callbacks; null until the first one. */
@@ -43,6 +48,8 @@ export interface CampaignCounts {
   total: number;
   sent: number;
   dead: number;
+  /** Never sent on purpose (no session, cancelled, expired, suppressed). */
+  skipped: number;
   pending: number;
   /** The delivery funnel from callbacks: each sent message counted at its furthest state. */
   delivery: { sent: number; delivered: number; read: number; failed: number };
@@ -64,8 +71,8 @@ export function toRecord(requestId: string, hash: Record<string, string>): Messa
     status,
     message_id: hash.message_id ?? null,
     error:
-      status === 'dead'
-        ? { code: num(hash.code), http_status: num(hash.http_status), reason: (hash.reason ?? 'permanent') as DeadReason, message: hash.error ?? '' }
+      status === 'dead' || status === 'skipped'
+        ? { code: num(hash.code), http_status: num(hash.http_status), reason: (hash.reason ?? 'permanent') as DeadReason | SkipReason, message: hash.error ?? '' }
         : null,
     attempts: Number(hash.attempts ?? 0),
     updated_at: new Date(Number(hash.updated_at ?? hash.created_at ?? 0)).toISOString(),
@@ -101,30 +108,33 @@ export class Ledger {
   }
 
   /**
-   * Records new messages as pending and adds their send jobs, in one script: the enqueue path. Tells for
-   * each message whether it is new, a duplicate, or pending without a job (lost with a Redis restored from
-   * an older snapshot), which gets its job again. Only options BullMQ stores unchanged may be given
-   * (attempts, backoff, removeOn*).
+   * Records new messages as pending and adds their send jobs to their lane's queue, in one script: the
+   * enqueue path. Tells for each message whether it is new, a duplicate, or pending without a job (lost with
+   * a Redis restored from an older snapshot), which gets its job again. Only options BullMQ stores unchanged
+   * may be given (attempts, backoff, removeOn*).
    */
   async enqueue(
     campaign: string,
+    lane: string,
     items: ReadonlyArray<{ requestId: string; to: string; data: SendJobData }>,
     job: { name: string; options: JobsOptions },
     dryRun = false,
   ): Promise<EnqueueVerdict[]> {
     if (items.length === 0) return [];
     const k = this.keys;
+    const queue = laneQueueName(lane);
     const keyList = [
       k.campaign(campaign), k.campaignIds(campaign), k.campaigns,
-      k.bull(SEND_QUEUE, 'wait'), k.bull(SEND_QUEUE, 'meta'), k.bull(SEND_QUEUE, 'id'), k.bull(SEND_QUEUE, 'events'), k.bull(SEND_QUEUE, 'marker'), k.bull(SEND_QUEUE, 'active'),
+      k.bull(queue, 'wait'), k.bull(queue, 'meta'), k.bull(queue, 'id'), k.bull(queue, 'events'), k.bull(queue, 'marker'), k.bull(queue, 'active'),
+      k.lanes, k.control,
     ];
     // BullMQ stores a job's options as JSON; ours are the same for every job but its id.
     const opts = JSON.stringify({ ...job.options, jobId: '' });
     const at = opts.lastIndexOf('""');
-    const argv: Array<string | number> = [this.ttlSeconds, Date.now(), campaign, dryRun ? 1 : 0, job.name, opts.slice(0, at), opts.slice(at + 2)];
+    const argv: Array<string | number> = [this.ttlSeconds, Date.now(), campaign, dryRun ? 1 : 0, job.name, opts.slice(0, at), opts.slice(at + 2), lane];
     for (const item of items) {
       const jobId = jobIdFor(item.requestId);
-      keyList.push(k.message(item.requestId), k.bullJob(SEND_QUEUE, jobId));
+      keyList.push(k.message(item.requestId), k.bullJob(queue, jobId));
       argv.push(item.requestId, item.to, jobId, dryRun ? '' : JSON.stringify(item.data));
     }
     return this.client.waEnqueueMessages(keyList.length, ...keyList, ...argv);
@@ -185,23 +195,34 @@ export class Ledger {
   }
 
   async markDead(requestId: string, campaign: string, error: DeadError): Promise<boolean> {
+    return this.settle(requestId, campaign, 'dead', error.code ?? '', error.http_status ?? '', error.reason, error.message);
+  }
+
+  /** The message will not be sent (no session, its campaign cancelled, …): no request is made for it. */
+  async markSkipped(requestId: string, campaign: string, reason: SkipReason, message: string): Promise<boolean> {
+    return this.settle(requestId, campaign, 'skipped', '', '', reason, message);
+  }
+
+  private async settle(requestId: string, campaign: string, status: 'dead' | 'skipped', code: number | string, httpStatus: number | string, reason: string, message: string): Promise<boolean> {
     const k = this.keys;
     const [verdict] = await this.client.waSettleMessages(
       4, k.message(requestId), k.campaign(campaign), k.messageId('-'), k.orphan('-'),
-      'dead', Date.now(), this.ttlSeconds, '', '',
-      error.code ?? '', error.http_status ?? '', error.reason, error.message.slice(0, 1000),
+      status, Date.now(), this.ttlSeconds, '', '', code, httpStatus, reason, message.slice(0, 1000),
     );
     return verdict === SettleVerdict.Changed;
   }
 
-  /** Moves the message's delivery forward, with its campaign's and the fleet's funnels; false when it is not further. */
-  async applyDelivery(message: { requestId: string; campaign: string }, u: DeliveryUpdate): Promise<boolean> {
+  /**
+   * Moves the message's delivery forward, with its campaign's and the fleet's funnels. Returns the state it
+   * had before (null for none), or undefined when the update is not further than it.
+   */
+  async applyDelivery(message: { requestId: string; campaign: string }, u: DeliveryUpdate): Promise<{ previous: DeliveryStatus | null } | undefined> {
     const k = this.keys;
-    const verdict = await this.client.waApplyDelivery(
+    const [verdict, previous] = await this.client.waApplyDelivery(
       3, k.message(message.requestId), k.campaign(message.campaign), k.metrics,
       u.status, DELIVERY_RANK[u.status], u.at, u.errorCode ?? '', u.error ?? '', u.lossStep ?? '', u.lossSource ?? '', RANKS,
     );
-    return verdict === DeliveryVerdict.Applied;
+    return verdict === DeliveryVerdict.Applied ? { previous: previous === '' ? null : (previous as DeliveryStatus) } : undefined;
   }
 
   /** dead → pending, for `dlq replay`. */
@@ -230,7 +251,8 @@ export class Ledger {
     const total = Number(hash.total);
     const sent = Number(hash.sent ?? 0);
     const dead = Number(hash.dead ?? 0);
-    return { id, total, sent, dead, pending: total - sent - dead, delivery: funnel(hash, sent) };
+    const skipped = Number(hash.skipped ?? 0);
+    return { id, total, sent, dead, skipped, pending: total - sent - dead - skipped, delivery: funnel(hash, sent) };
   }
 
   /**

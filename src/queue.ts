@@ -66,6 +66,10 @@ export function keys(prefix: string) {
     templates: `${prefix}:templates`,
     campaign: (id: string) => `${prefix}:campaign:${id}`,
     campaignIds: (id: string) => `${prefix}:campaign:${id}:ids`,
+    /** Jobs of a paused campaign that workers parked (src/campaigns.ts). */
+    campaignParked: (id: string) => `${prefix}:campaign:${id}:parked`,
+    /** The campaign's latest delivery outcomes (1 failed, 0 delivered), for its quality guard. */
+    campaignOutcomes: (id: string) => `${prefix}:campaign:${id}:outcomes`,
     campaigns: `${prefix}:campaigns`,
     /**
      * BullMQ's own keys, needed where a script must see or add a job atomically with the ledger: a job's
@@ -74,6 +78,17 @@ export function keys(prefix: string) {
     bullJob: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
     bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active') => `${prefix}:${queue}:${name}`,
     limiterNext: `${prefix}:limiter:next`,
+    /** Sender lanes (src/lanes.ts): the registry, each lane's state and its pace (TAT). */
+    lanes: `${prefix}:lanes`,
+    lane: (lane: string) => `${prefix}:lane:${lane}`,
+    lanePace: (lane: string) => `${prefix}:lane:${lane}:next`,
+    /** The last message from a lane to a recipient, for PAIR_INTERVAL_MS (expires by itself). */
+    pair: (lane: string, to: string) => `${prefix}:pair:${lane}:${to}`,
+    /** When a recipient last wrote (inbound messages), for SESSION_CHECK; expires after 24 h. */
+    session: (to: string) => `${prefix}:session:${to}`,
+    /** The messaging limit: recipients of template messages by their latest one (ms), and messages held by it. */
+    tier: `${prefix}:tier`,
+    tierHeld: `${prefix}:tier:held`,
     limiterGate: `${prefix}:limiter:gate`,
     breaker: `${prefix}:breaker`,
     breakerProbe: `${prefix}:breaker:probe`,

@@ -1,11 +1,14 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
 import { pauseState } from './control.js';
+import { Lanes, type LaneState } from './lanes.js';
 import type { CampaignCounts, Ledger } from './ledger.js';
 import type { DeadJobData, Keys, SendJobData } from './queue.js';
 
 /** The `status --json` shape (README, Command line): fields may be added, these do not change. */
 export interface StatusReport {
+  /** Summed over every sender lane's queue. */
   queue: { waiting: number; active: number; delayed: number; completed: number; failed: number };
   paused: boolean;
   pause_reason: string | null;
@@ -16,9 +19,12 @@ export interface StatusReport {
   gate: { reason: string; remaining_ms: number } | null;
   /** The business number's messaging limit tier from the latest phone_number_update notification. */
   phone_limit: string | null;
+  senders: LaneState[];
+  messaging_limit: { limit: number | 'unlimited'; used: number; held: number };
 }
 
 export interface StatusSources {
+  config: Config;
   redis: Redis;
   keys: Keys;
   ledger: Ledger;
@@ -27,28 +33,26 @@ export interface StatusSources {
 }
 
 export async function collectStatus(src: StatusSources, campaign?: string): Promise<StatusReport> {
-  const [counts, pause, dead, campaignCounts, gateReason, gateMs, phoneLimit] = await Promise.all([
-    src.send.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'),
-    pauseState(src.send, src.redis, src.keys),
+  const lanes = new Lanes(src.redis, src.keys, src.config);
+  const [states, pause, dead, campaignCounts, gateReason, gateMs, phoneLimit, limit] = await Promise.all([
+    lanes.states(),
+    pauseState(src.redis, src.keys),
     src.dead.getJobCountByTypes('waiting'),
     campaign === undefined ? Promise.resolve(undefined) : src.ledger.campaign(campaign),
     src.redis.get(src.keys.limiterGate),
     src.redis.pttl(src.keys.limiterGate),
     src.redis.hget(src.keys.control, 'phone_limit'),
+    lanes.messagingLimit(),
   ]);
   return {
-    queue: {
-      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
-      active: counts.active ?? 0,
-      delayed: counts.delayed ?? 0,
-      completed: counts.completed ?? 0,
-      failed: counts.failed ?? 0,
-    },
+    queue: states.counts,
     paused: pause.paused,
     pause_reason: pause.reason,
     dead,
     campaign: campaignCounts ?? null,
     gate: gateReason && gateMs > 0 ? { reason: gateReason, remaining_ms: gateMs } : null,
     phone_limit: phoneLimit,
+    senders: states.lanes,
+    messaging_limit: limit,
   };
 }

@@ -4,19 +4,22 @@ import type { Config } from '../src/config.js';
 import { pauseSending } from '../src/control.js';
 import { DeliveryLedger, notificationEffect } from '../src/delivery.js';
 import type { Ledger } from '../src/ledger.js';
+import { QualityGuard } from '../src/quality.js';
 import type { Logger } from '../src/log.js';
 import { CALLBACK_QUEUE, keys as keysOf, type CallbackJob, type SendJobData } from '../src/queue.js';
 import type { Queue } from 'bullmq';
 
 /**
  * Applies callback batches: status rows move each message's delivery forward (through the ledger's
- * message_id → request_id index), notifications that mean sending cannot succeed pause the queue with
- * their reason, a phone-number tier change is recorded for `status`.
+ * message_id → request_id index) and feed the quality guard (src/quality.ts), inbound rows open session
+ * windows, notifications that mean sending cannot succeed pause sending with their reason, a phone-number
+ * tier change is recorded for `status` and MESSAGING_LIMIT=auto.
  */
 export function startCallbackWorker(deps: { config: Config; redis: Redis; blocking: Redis; ledger: Ledger; send: Queue<SendJobData>; log: Logger }): Worker<CallbackJob> {
   const { config, redis, ledger, log } = deps;
   const k = keysOf(config.QUEUE_PREFIX);
   const delivery = new DeliveryLedger(redis, ledger);
+  const quality = new QualityGuard(redis, k, config, log);
 
   const processBatch = async (job: Job<CallbackJob>) => {
     const counts = new Map<string, number>();
@@ -24,18 +27,20 @@ export function startCallbackWorker(deps: { config: Config; redis: Redis; blocki
     for (const row of job.data.rows) {
       count('callback_rows');
       if (row.status) {
-        const result = await delivery.apply(row);
-        count(`callback_${result}`);
+        const applied = await delivery.apply(row);
+        count(`callback_${applied.result}`);
+        if (applied.result === 'applied') for (const effect of await quality.onDelivery(row, applied)) count(`quality_${effect}`);
       } else if (row.notification) {
         const effect = await notificationEffect(row, (name, language) => ledger.templateInUse(name, language));
         count(`notification:${row.notification.event}`);
         if (effect.pause) {
-          await pauseSending(deps.send, redis, k, effect.pause);
+          await pauseSending(redis, k, effect.pause);
           log.error({ event: row.notification.event }, `sending paused: ${effect.pause}`);
         }
         if (effect.record) await redis.hset(k.control, effect.record);
       } else {
         count('callback_responses');
+        if (await quality.onInbound(row)) count('sessions_opened');
       }
     }
     const pipeline = redis.pipeline();

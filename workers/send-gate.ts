@@ -1,20 +1,23 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { SEND_QUEUE, type Keys } from '../src/queue.js';
+import { laneQueueName } from '../src/lanes.js';
+import type { Keys } from '../src/queue.js';
 import { GrantCode, GrantVerdict, scripts, type WaCommands } from '../src/scripts/index.js';
 import { Breaker, type BreakerOptions, type BreakerTicket } from './gate/breaker.js';
 import { RedisClock } from './gate/clock.js';
 import { pacingFor, type Pacing } from './gate/pacing.js';
-import { PausedSignal, SettledSignal } from './gate/signals.js';
+import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal } from './gate/signals.js';
 
-export { PausedSignal, SettledSignal } from './gate/signals.js';
+export { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal } from './gate/signals.js';
 
 /**
- * The gate every HTTP request passes, retries included, in every worker process. Requests waiting in a
- * process queue up here, and the process asks Redis for send grants for the head of its queue in one
- * script (src/scripts/grant-sends.lua: pause, the 429/outage hold and half-open probe of gate/breaker.ts,
- * the GCRA pace of gate/pacing.ts, and the ledger check), one round trip for many requests.
+ * The gate every HTTP request passes, retries included, in every worker process: one per sender lane, so
+ * that a lane that must wait holds no other lane's requests. Requests waiting in a process queue up here,
+ * and the process asks Redis for send grants for the head of its queue in one script
+ * (src/scripts/grant-sends.lua: pause, the 429/outage hold and half-open probe of gate/breaker.ts, the
+ * account's and the lane's GCRA pace of gate/pacing.ts, the ledger check, the campaign's state, the
+ * session window, the pair interval and the messaging limit), one round trip for many requests.
  *
  * The grants are not tied to a process: a process that is late (a busy machine, a GC pause) does not waste
  * them, another process takes them, and a process up to burstMs late catches up with a short burst. The
@@ -32,8 +35,18 @@ export type LedgerCheck = 'none' | 'settled' | 'settled-or-inflight';
 const CHECK_ARG: Record<LedgerCheck, string> = { none: '0', settled: '1', 'settled-or-inflight': '2' };
 
 export interface SendGateOptions extends BreakerOptions {
+  /** The account's limit (SEND_RATE_MAX) per windowMs. */
   max: number;
   windowMs: number;
+  lane: string;
+  /** The lane's limit per windowMs (SENDER_RATE_MAX or its SENDER_RATES entry); the account's when absent. */
+  laneMax?: number;
+  pairIntervalMs?: number;
+  /** MESSAGING_LIMIT: a number, 'unlimited', or 'auto' (the tier of the latest phone_number_update). */
+  messagingLimit?: number | 'unlimited' | 'auto';
+  messagingWindowMs?: number;
+  /** SESSION_CHECK=enforce. */
+  sessionCheck?: boolean;
   /** How long a half-open probe may take before another one is allowed (the HTTP timeout and some). */
   probeTtlMs: number;
   /** Identifies this process (its probe token). */
@@ -44,9 +57,18 @@ export interface Ticket extends BreakerTicket {
   waitedMs: number;
 }
 
+/** One request at the gate: the message and what its first ask is checked against. */
+export interface GateRequest {
+  requestId: string;
+  campaign: string;
+  /** The recipient (digits). */
+  to: string;
+  template: boolean;
+}
+
 interface Waiter {
-  key: string;
-  check: string;
+  keys: [string, string, string, string];
+  args: [string, string, string, string];
   started: number;
   resolve(ticket: Ticket): void;
   reject(error: Error): void;
@@ -60,6 +82,8 @@ export class SendGate {
   readonly breaker: Breaker;
   private readonly clock: RedisClock;
   private readonly pacing: Pacing;
+  private readonly lanePacing: Pacing;
+  private readonly fixedArgs: Array<string | number>;
   private counter = 0;
   private readonly abort = new AbortController();
   private readonly queue: Waiter[] = [];
@@ -77,12 +101,25 @@ export class SendGate {
     this.client = scripts(client);
     this.breaker = new Breaker(client, keys, options);
     this.pacing = pacingFor(options.max, options.windowMs);
+    this.lanePacing = pacingFor(Math.min(options.laneMax ?? options.max, options.max), options.windowMs);
     this.clock = new RedisClock(this.pacing.tripMs, this.pacing.maxLeadMs);
+    const limit = options.messagingLimit ?? 'unlimited';
+    this.fixedArgs = [
+      this.lanePacing.spacingMs.toFixed(3),
+      options.pairIntervalMs ?? 0,
+      limit === 'unlimited' ? -1 : limit,
+      options.messagingWindowMs ?? 86_400_000,
+      options.sessionCheck ? '1' : '0',
+    ];
     setMaxListeners(Number.POSITIVE_INFINITY, this.abort.signal);
   }
 
   get tripMs(): number {
     return this.pacing.tripMs;
+  }
+
+  get lane(): string {
+    return this.options.lane;
   }
 
   /** Stops every wait at the gate (shutdown): waiting requests get a PausedSignal('closing'). */
@@ -96,10 +133,17 @@ export class SendGate {
    * in the script that grants it. `check` reads the message's ledger entry first, in the same script, and
    * rejects with a SettledSignal when it needs no request.
    */
-  acquire(messageKey: string, check: LedgerCheck = 'none'): Promise<Ticket> {
+  acquire(request: GateRequest, check: LedgerCheck = 'none'): Promise<Ticket> {
     if (this.abort.signal.aborted) return Promise.reject(new PausedSignal('closing'));
+    const k = this.keys;
     return new Promise<Ticket>((resolve, reject) => {
-      this.queue.push({ key: messageKey, check: CHECK_ARG[check], started: performance.now(), resolve, reject });
+      this.queue.push({
+        keys: [k.message(request.requestId), k.campaign(request.campaign), k.pair(this.options.lane, request.to), k.session(request.to)],
+        args: [CHECK_ARG[check], request.to, request.template ? '1' : '0', request.requestId],
+        started: performance.now(),
+        resolve,
+        reject,
+      });
       if (!this.pumping) {
         this.pumping = true;
         // Requests that arrive in the same turn of the event loop go in one round trip.
@@ -116,6 +160,8 @@ export class SendGate {
   private async pump(): Promise<void> {
     const k = this.keys;
     const { spacingMs, burstMs, tripMs, minSleepMs } = this.pacing;
+    const lane = this.options.lane;
+    const laneKeys = [k.bull(laneQueueName(lane), 'meta'), k.lanePace(lane), k.lane(lane), k.tier, k.tierHeld, k.control];
     try {
       while (this.queue.length > 0) {
         if (this.abort.signal.aborted) throw new PausedSignal('closing');
@@ -125,9 +171,9 @@ export class SendGate {
         let reply;
         try {
           reply = await this.client.waGrantSends(
-            asked.length + 5, k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, k.bull(SEND_QUEUE, 'meta'), ...asked.map((w) => w.key),
+            asked.length * 4 + 10, k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, ...laneKeys, ...asked.flatMap((w) => w.keys),
             spacingMs.toFixed(3), burstMs, `${this.options.id}:${++this.counter}`, this.options.outageThreshold, this.options.probeTtlMs,
-            lead.toFixed(3), ...asked.map((w) => w.check),
+            lead.toFixed(3), ...this.fixedArgs, ...asked.flatMap((w) => w.args),
           );
         } catch (error) {
           // Redis refused or is gone: these requests fail like any Redis call would; the rest try again.
@@ -155,7 +201,7 @@ export class SendGate {
           const waiter = asked[answered] as Waiter;
           if (verdict === GrantVerdict.Wait) break;
           if (verdict === GrantVerdict.Granted) granted.push(waiter);
-          else waiter.reject(new SettledSignal(verdict as 'sent' | 'dead' | 'inflight'));
+          else waiter.reject(signalOf(verdict as string));
         }
         this.queue.splice(0, answered);
         if (granted.length > 0) {
@@ -164,7 +210,7 @@ export class SendGate {
           if (performance.now() - sendAt > tripMs) {
             // Too late: leaving now could crowd the requests of later grants. Hand them back.
             this.lateGrants += granted.length;
-            await this.client.waUngrantSends(granted.length, ...granted.map((w) => w.key));
+            await this.client.waUngrantSends(granted.length, ...granted.map((w) => w.keys[0]));
             if (probe === 1) await this.breaker.releaseProbe();
             this.queue.unshift(...granted);
             continue;
@@ -194,6 +240,26 @@ export class SendGate {
       await sleep(ms, undefined, { signal: this.abort.signal });
     } catch {
       throw new PausedSignal('closing');
+    }
+  }
+}
+
+/** A verdict other than granted or wait, as the signal the processor acts on. */
+function signalOf(verdict: string): Error {
+  switch (verdict) {
+    case GrantVerdict.Sent:
+    case GrantVerdict.Dead:
+    case GrantVerdict.InFlight:
+      return new SettledSignal(verdict);
+    case GrantVerdict.CampaignPaused:
+    case GrantVerdict.CampaignCancelled:
+      return new CampaignSignal(verdict);
+    case GrantVerdict.NoSession:
+      return new SkipSignal('no_session');
+    default: {
+      const [reason, ms] = verdict.split(':');
+      if ((reason === 'pair' || reason === 'limit') && ms !== undefined) return new WaitSignal(reason, Number(ms));
+      return new Error(`unexpected grant verdict "${verdict}"`);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { DelayedError, WaitingError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Campaigns } from '../src/campaigns.js';
 import type { Config } from '../src/config.js';
 import { pauseSending } from '../src/control.js';
 import { deadLetter } from '../src/dead-letters.js';
@@ -10,7 +11,7 @@ import type { Ledger } from '../src/ledger.js';
 import type { Logger } from '../src/log.js';
 import { maskPhone } from '../src/messages/phone.js';
 import type { DeadError, DeadJobData, SendJobData } from '../src/queue.js';
-import { PausedSignal, SettledSignal, type LedgerCheck, type SendGate, type Ticket } from './send-gate.js';
+import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal, type GateRequest, type LedgerCheck, type SendGate, type Ticket } from './send-gate.js';
 import type { WorkerStats } from './worker-stats.js';
 
 /**
@@ -36,8 +37,8 @@ export interface SendProcessorDeps {
   ledger: Ledger;
   gate: SendGate;
   client: EngageLabClient;
-  sendQueue: Queue<SendJobData>;
   deadQueue: Queue<DeadJobData>;
+  campaigns: Campaigns;
   redis: Redis;
   log: Logger;
   stats: WorkerStats;
@@ -64,7 +65,10 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     const { request_id: requestId, campaign } = job.data;
     // WA_FROM is the fleet's default sending number; a message's own `from` wins.
     const payload = job.data.payload.from === undefined && config.WA_FROM ? { ...job.data.payload, from: config.WA_FROM } : job.data.payload;
-    const messageKey = ledger.keys.message(requestId);
+    const to = payload.to[0] ?? '';
+    const request: GateRequest = { requestId, campaign, to, template: payload.body.type === 'template' };
+    // What a failed request that cannot have been accepted clears: its in-flight mark and its pair key.
+    const notSent = { messageKey: ledger.keys.message(requestId), pairKey: ledger.keys.pair(gate.lane, to) };
 
     // The first grant request also reads the ledger (one round trip): a message already sent or dead needs
     // no request, and one that was in flight when a worker died follows AMBIGUOUS_OUTCOME.
@@ -72,7 +76,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     let ticket: Ticket | undefined;
     const hooks: AttemptHooks = {
       beforeAttempt: async () => {
-        ticket = await gate.acquire(messageKey, check);
+        ticket = await gate.acquire(request, check);
         check = 'none';
         if (ticket.waitedMs >= 1) stats.waited(ticket.waitedMs);
       },
@@ -83,7 +87,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         if (policy?.retryInProcess) stats.retry();
         // The outage breaker counts EngageLab's failures only; a request known not to have been accepted
         // is no longer in flight.
-        if (policy?.outage) await gate.breaker.report(ticket, false, messageKey, policy.notSent);
+        if (policy?.outage) await gate.breaker.report(ticket, false, policy.notSent ? notSent : undefined);
         else await gate.breaker.report(ticket, true);
       },
     };
@@ -94,7 +98,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         if ((await ledger.markSent(requestId, campaign, result.messageId)) === 'orphans') {
           await deps.delivery.adopt(result.messageId, requestId, campaign);
         }
-        stats.sent();
+        stats.sent(gate.lane);
         return 'sent';
       } catch (error) {
         if (error instanceof SettledSignal) {
@@ -106,6 +110,26 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           // Paused (by an operator or an auth failure) or shutting down: back to the queue, attempts kept.
           await job.moveToWait(token);
           throw new WaitingError();
+        }
+        if (error instanceof WaitSignal) {
+          // Its pair interval, or a place under the messaging limit: later, without an attempt spent. Held
+          // messages wake spread over a second, not all at the instant a place frees.
+          await job.moveToDelayed(Date.now() + error.ms + (error.reason === 'limit' ? Math.floor(Math.random() * 1000) : 0), token);
+          throw new DelayedError();
+        }
+        if (error instanceof CampaignSignal) {
+          if (error.state === 'cancelled') {
+            await ledger.markSkipped(requestId, campaign, 'cancelled', 'its campaign was cancelled');
+            stats.skipped('cancelled');
+            return 'skipped';
+          }
+          await deps.campaigns.park(job, campaign, token);
+          throw new DelayedError();
+        }
+        if (error instanceof SkipSignal) {
+          await ledger.markSkipped(requestId, campaign, error.reason, error.message);
+          stats.skipped(error.reason);
+          return 'skipped';
         }
         if (!EngageLabError.is(error)) throw error;
         switch (decide(error, config.AMBIGUOUS_OUTCOME)) {
@@ -122,7 +146,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           case 'pause': {
             await ledger.clearInflight(requestId);
             const reason = `auth: EngageLab ${error.code ?? error.httpStatus} ${error.message}`;
-            await pauseSending(deps.sendQueue, deps.redis, ledger.keys, reason);
+            await pauseSending(deps.redis, ledger.keys, reason);
             log.error({ code: error.code }, `sending paused: ${reason}; fix the credentials, then run "wa-bulk resume"`);
             await job.moveToWait(token);
             throw new WaitingError();

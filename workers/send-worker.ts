@@ -1,25 +1,45 @@
 import { hostname } from 'node:os';
 import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Campaigns } from '../src/campaigns.js';
 import type { Config } from '../src/config.js';
 import { requireCredentials } from '../src/config.js';
 import { DeliveryLedger } from '../src/delivery.js';
 import { EngageLabClient } from '../src/engagelab/client.js';
 import { Housekeeping } from '../src/housekeeping.js';
+import { Lanes, laneQueueName, laneRateMax } from '../src/lanes.js';
 import { Ledger } from '../src/ledger.js';
 import { settleWithin } from '../src/lifecycle.js';
 import type { Logger } from '../src/log.js';
 import { RedisHealth } from '../src/redis-health.js';
-import { SEND_QUEUE, deadQueue, keys, sendQueue, workerConnection, type SendJobData } from '../src/queue.js';
+import { deadQueue, keys, workerConnection, type SendJobData } from '../src/queue.js';
 import { SendGate } from './send-gate.js';
-import { createSendProcessor } from './send-processor.js';
+import { createSendProcessor, type SendProcessorDeps } from './send-processor.js';
 import { WorkerStats } from './worker-stats.js';
 
+/**
+ * A send worker process: one BullMQ Worker and one send gate per sender lane, so that a lane that waits
+ * (its own rate, its pause, a backlog the messaging limit holds) keeps only its own jobs waiting. Lanes
+ * come from the registry the producers write; a `from` never seen before gets its lane within
+ * LANE_POLL_MS, without a restart. The HTTP client, the ledger and the outage breaker are shared.
+ */
+
+/** How often the lane registry is read for new lanes. */
+export const LANE_POLL_MS = 1000;
+
 export interface SendWorker {
+  /** The lanes' BullMQ Workers, by lane. */
+  workers: ReadonlyMap<string, Worker<SendJobData>>;
+  health: RedisHealth;
+  /** Times this process waited at the gates (429s, cool-downs) and grants it handed back late. */
+  gateStats(): { gatedWaits: number; lateGrants: number };
+  /** Stop taking jobs, finish those in flight (jobs still waiting at a gate go back to their queue). */
+  close(): Promise<void>;
+}
+
+interface LaneWorker {
   worker: Worker<SendJobData>;
   gate: SendGate;
-  health: RedisHealth;
-  /** Stop taking jobs, finish those in flight (jobs still waiting at the gate go back to the queue). */
-  close(): Promise<void>;
 }
 
 export async function startSendWorker(config: Config, log: Logger): Promise<SendWorker> {
@@ -29,16 +49,10 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   // callback runs on a reconnection, after `stats` below exists).
   const health = new RedisHealth(log, () => stats.redisDisconnect());
   const redis = health.watch(workerConnection(config));
+  // The lanes' Workers share this connection for their commands; each blocks on a duplicate of its own.
+  const blocking = health.watch(workerConnection(config));
   const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
-  const gate = new SendGate(redis, k, {
-    max: config.SEND_RATE_MAX,
-    windowMs: config.SEND_RATE_DURATION_MS,
-    outageThreshold: config.OUTAGE_THRESHOLD,
-    cooldownMs: config.OUTAGE_COOLDOWN_MS,
-    cooldownMaxMs: config.OUTAGE_COOLDOWN_MAX_MS,
-    probeTtlMs: config.HTTP_TIMEOUT_MS + 1000,
-    id: `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`,
-  });
+  const lanes = new Lanes(redis, k, config);
   const client = new EngageLabClient({
     baseUrl: config.ENGAGELAB_BASE_URL,
     key: credentials.key,
@@ -51,18 +65,111 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   });
   const stats = new WorkerStats(redis, k.metrics);
   stats.start();
-  const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
-  health.absorb(send, 'send queue');
   health.absorb(dead, 'dead-letter queue');
   const housekeeping = new Housekeeping(redis, k, dead, config.RESULT_TTL_DAYS * 86_400_000, log);
-  const delivery = new DeliveryLedger(redis, ledger);
-  const processor = createSendProcessor({ config, ledger, gate, client, sendQueue: send, deadQueue: dead, redis, log, stats, delivery });
+  const shared: Omit<SendProcessorDeps, 'gate'> = {
+    config,
+    ledger,
+    client,
+    deadQueue: dead,
+    campaigns: new Campaigns(redis, k),
+    redis,
+    log,
+    stats,
+    delivery: new DeliveryLedger(redis, ledger),
+  };
+  const id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  const running = new Map<string, LaneWorker>();
+  const workers = new Map<string, Worker<SendJobData>>();
+  let closed = false;
 
-  // BullMQ blocks on this connection while waiting for jobs, so it gets its own.
-  const blocking = health.watch(workerConnection(config));
-  const worker = new Worker<SendJobData>(SEND_QUEUE, processor, {
-    connection: blocking,
+  const startLane = async (lane: string): Promise<void> => {
+    const gate = new SendGate(redis, k, {
+      max: config.SEND_RATE_MAX,
+      windowMs: config.SEND_RATE_DURATION_MS,
+      lane,
+      laneMax: laneRateMax(config, lane),
+      pairIntervalMs: config.PAIR_INTERVAL_MS,
+      messagingLimit: config.MESSAGING_LIMIT,
+      messagingWindowMs: config.MESSAGING_WINDOW_MS,
+      sessionCheck: config.SESSION_CHECK === 'enforce',
+      outageThreshold: config.OUTAGE_THRESHOLD,
+      cooldownMs: config.OUTAGE_COOLDOWN_MS,
+      cooldownMaxMs: config.OUTAGE_COOLDOWN_MAX_MS,
+      probeTtlMs: config.HTTP_TIMEOUT_MS + 1000,
+      id,
+    });
+    const worker = laneWorker(config, laneQueueName(lane), blocking, createSendProcessor({ ...shared, gate }));
+    health.absorb(worker, 'worker');
+    worker.on('failed', (job, error) => {
+      if (job && job.attemptsMade < (job.opts.attempts ?? 1)) {
+        log.debug({ request_id: job.data.request_id, attempt: job.attemptsMade, err: error.message }, 'send failed; BullMQ will retry');
+      }
+    });
+    running.set(lane, { worker, gate });
+    workers.set(lane, worker);
+    await worker.waitUntilReady();
+  };
+
+  const follow = async (): Promise<void> => {
+    for (const lane of await lanes.list()) {
+      if (closed) return;
+      if (!running.has(lane)) await startLane(lane);
+    }
+  };
+  await follow();
+  let following: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    following = following.then(follow).catch(() => {
+      // Redis away: RedisHealth has said so; the next round looks again.
+    });
+  }, LANE_POLL_MS);
+  timer.unref();
+  housekeeping.start();
+  log.info({ concurrency: config.WORKER_CONCURRENCY, rate: `${config.SEND_RATE_MAX}/${config.SEND_RATE_DURATION_MS}ms`, lanes: [...running.keys()].length, api: config.ENGAGELAB_BASE_URL }, 'send worker started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    workers,
+    health,
+    gateStats() {
+      let gatedWaits = 0;
+      let lateGrants = 0;
+      for (const { gate } of running.values()) {
+        gatedWaits += gate.gatedWaits;
+        lateGrants += gate.lateGrants;
+      }
+      return { gatedWaits, lateGrants };
+    },
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        clearInterval(timer);
+        await settleWithin(following, 1000);
+        for (const { gate } of running.values()) gate.close();
+        // In-flight sends finish (an HTTP request takes at most HTTP_TIMEOUT_MS). With Redis away their
+        // ledger writes cannot, so the close is forced (BullMQ would otherwise wait for Redis); their jobs
+        // are taken over after WORKER_LOCK_MS and their in-flight marks make them unknown outcomes, never
+        // resends.
+        const force = !health.connected;
+        const finished = await settleWithin(Promise.all([...running.values()].map(({ worker }) => worker.close(force))), config.HTTP_TIMEOUT_MS + 2000);
+        health.stop();
+        if (!finished) log.warn('stopped without finishing every send: Redis did not answer');
+        await settleWithin(Promise.all([stats.stop(), housekeeping.stop()]), 1000);
+        client.close();
+        await settleWithin(dead.close(), 1000);
+        redis.disconnect();
+        blocking.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
+
+function laneWorker(config: Config, queueName: string, connection: Redis, processor: ReturnType<typeof createSendProcessor>): Worker<SendJobData> {
+  return new Worker<SendJobData>(queueName, processor, {
+    connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
     // A job of a dead worker is taken over after about WORKER_LOCK_MS.
@@ -73,38 +180,4 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
     maxStalledCount: 1_000_000,
     autorun: true,
   });
-  health.absorb(worker, 'worker');
-  worker.on('failed', (job, error) => {
-    if (job && job.attemptsMade < (job.opts.attempts ?? 1)) {
-      log.debug({ request_id: job.data.request_id, attempt: job.attemptsMade, err: error.message }, 'send failed; BullMQ will retry');
-    }
-  });
-  await worker.waitUntilReady();
-  housekeeping.start();
-  log.info({ concurrency: config.WORKER_CONCURRENCY, rate: `${config.SEND_RATE_MAX}/${config.SEND_RATE_DURATION_MS}ms`, api: config.ENGAGELAB_BASE_URL }, 'send worker started');
-
-  let closing: Promise<void> | undefined;
-  return {
-    worker,
-    gate,
-    health,
-    close() {
-      closing ??= (async () => {
-        gate.close();
-        // In-flight sends finish (an HTTP request takes at most HTTP_TIMEOUT_MS). With Redis away their
-        // ledger writes cannot, so the close is forced (BullMQ would otherwise wait for Redis); their jobs
-        // are taken over after WORKER_LOCK_MS and their in-flight marks make them unknown outcomes, never
-        // resends.
-        const finished = await settleWithin(worker.close(!health.connected), config.HTTP_TIMEOUT_MS + 2000);
-        health.stop();
-        if (!finished) log.warn('stopped without finishing every send: Redis did not answer');
-        await settleWithin(Promise.all([stats.stop(), housekeeping.stop()]), 1000);
-        client.close();
-        await settleWithin(Promise.all([send.close(), dead.close()]), 1000);
-        redis.disconnect();
-        blocking.disconnect();
-      })();
-      return closing;
-    },
-  };
 }

@@ -22,8 +22,12 @@ export class WorkerStats {
     this.pending.set(field, (this.pending.get(field) ?? 0) + by);
   }
 
-  sent(): void {
+  sent(lane?: string): void {
     this.add('sent');
+    if (lane !== undefined) this.add(`sent_lane:${lane}`);
+  }
+  skipped(reason: string): void {
+    this.add(`skipped:${reason}`);
   }
   dead(code: number | null): void {
     this.add(`dead:${code ?? 'none'}`);

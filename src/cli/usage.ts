@@ -60,12 +60,12 @@ export const HELP = {
     ].join('\n'),
   },
   pause: {
-    summary: 'stop sending for all workers',
-    usage: 'usage: wa-bulk pause [--reason TEXT]',
+    summary: 'stop sending: the whole fleet, one sending number, or one campaign',
+    usage: 'usage: wa-bulk pause [--sender NUMBER | --campaign ID] [--reason TEXT]\n\nWithout --sender or --campaign every lane of every worker stops before its next request.',
   },
   resume: {
-    summary: 'restart sending for all workers',
-    usage: 'usage: wa-bulk resume',
+    summary: 'restart sending: the whole fleet, one sending number, or one campaign',
+    usage: 'usage: wa-bulk resume [--sender NUMBER | --campaign ID]\n\nA fleet resume also clears the outage breaker; a lane paused on its own stays paused.',
   },
   dashboard: {
     summary: 'Bull Board, /metrics, /healthz and the HTTP API',
@@ -80,12 +80,14 @@ export const HELP = {
     usage: [
       'usage: wa-bulk simulator [--port N] [--host H] [--latency-ms N] [--fail-rate F] [--faults K=F,…] [--slow-ms N]',
       '                         [--templates a,b] [--key K --secret S] [--seed N] [--record-arrivals]',
-      '                         [--callback-url URL] [--callback-delay-ms N]',
+      '                         [--callback-url URL] [--callback-delay-ms N] [--delivery-errors CODE=F,…] [--reply-rate F]',
       '',
       '  --faults     error1000, html503, rateLimit, reset, slow, each a share of requests',
       '  --slow-ms    how late a "slow" answer comes (default 60000)',
       '  --templates  the only template names it knows (others get 4001)',
       '  --seed       seeds the fault pattern',
+      '  --delivery-errors  Meta error codes in delivery callbacks, each a share (e.g. 131048=0.01,130429=0.02)',
+      '  --reply-rate       share of delivered template messages the recipient answers (opens a session)',
     ].join('\n'),
   },
 } as const satisfies Record<string, CommandHelp>;

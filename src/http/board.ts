@@ -1,7 +1,9 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
 import { pauseState } from '../control.js';
+import { DEFAULT_LANE, laneRateMax } from '../lanes.js';
 import type { DeadJobData, Keys, SendJobData } from '../queue.js';
 
 /**
@@ -13,26 +15,34 @@ import type { DeadJobData, Keys, SendJobData } from '../queue.js';
  *   warning that none is running.
  */
 
+/** One sender lane's send queue: its description names the lane and its rate, and why it is paused. */
 export class SendQueueAdapter extends BullMQAdapter {
   private pauseReason: string | null = null;
+  private readonly about: string;
 
   constructor(
     private readonly send: Queue<SendJobData>,
     private readonly redis: Redis,
     private readonly keys: Keys,
+    private readonly lane: string,
+    config: Config,
   ) {
     super(send, { description: 'messages to send' });
+    const from = lane === DEFAULT_LANE ? "EngageLab's default number" : lane;
+    this.about = `messages from ${from}, at most ${laneRateMax(config, lane)} per ${config.SEND_RATE_DURATION_MS} ms`;
   }
 
   // Bull Board asks isPaused() before it reads the description for the same answer.
   override async isPaused(): Promise<boolean> {
-    const state = await pauseState(this.send, this.redis, this.keys);
-    this.pauseReason = state.reason;
-    return state.paused;
+    const [paused, fleet, lane] = await Promise.all([super.isPaused(), pauseState(this.redis, this.keys), this.redis.hget(this.keys.lane(this.lane), 'pause_reason')]);
+    this.pauseReason = paused ? (lane ?? fleet.reason ?? 'paused in Bull Board') : null;
+    return paused;
   }
 
   override getDescription(): string {
-    return this.pauseReason ? `messages to send — PAUSED: ${this.pauseReason} (resume with "wa-bulk resume")` : 'messages to send';
+    if (!this.pauseReason) return this.about;
+    const how = this.lane === DEFAULT_LANE ? '"wa-bulk resume"' : `"wa-bulk resume --sender ${this.lane}"`;
+    return `${this.about} — PAUSED: ${this.pauseReason} (resume with ${how})`;
   }
 }
 

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { startCallbackWorker } from '../../workers/callback-worker.js';
 import type { Config } from '../config.js';
 import { Housekeeping } from '../housekeeping.js';
+import { Lanes } from '../lanes.js';
 import { Ledger } from '../ledger.js';
 import { settleWithin } from '../lifecycle.js';
 import type { Logger } from '../log.js';
@@ -16,6 +17,9 @@ export interface Dashboard {
   health: RedisHealth;
   close(): Promise<void>;
 }
+
+/** How often Bull Board looks for new sender lanes. */
+const LANE_POLL_MS = 3000;
 
 /** How long a close may wait on Redis before the connections are dropped. */
 const CLOSE_WAIT_MS = 3000;
@@ -40,6 +44,14 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   });
   for (const [queue, what] of [[send, 'send queue'], [dead, 'dead-letter queue'], [callbacks, 'callback queue']] as const) health.absorb(queue, what);
   const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
+  // Bull Board follows the lane registry, as the workers do.
+  const lanes = new Lanes(redis, k, config);
+  const laneListeners: Array<(lanes: string[]) => void> = [];
+  const readLanes = () => {
+    if (health.connected) void lanes.list().then((list) => laneListeners.forEach((listener) => listener(list)), () => {});
+  };
+  const lanesTimer = setInterval(readLanes, LANE_POLL_MS);
+  lanesTimer.unref();
   const app = createDashboardApp({
     config,
     log,
@@ -50,12 +62,17 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     send,
     dead,
     extraQueues: [callbacks],
+    onLanes: (listener) => {
+      laneListeners.push(listener);
+      readLanes();
+    },
     publicRoutes: (a) => callbackRoutes(a, { token: config.CALLBACK_TOKEN, queue: callbacks, log }),
   });
   const blocking = health.watch(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) }));
   const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
   health.absorb(callbackWorker, 'callback worker');
   const { server, url } = await listen(app, config).catch(async (error: unknown) => {
+    clearInterval(lanesTimer);
     await callbackWorker.close(true).catch(() => {});
     redis.disconnect();
     blocking.disconnect();
@@ -70,6 +87,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     health,
     close() {
       closing ??= (async () => {
+        clearInterval(lanesTimer);
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         // A callback batch being applied finishes if Redis answers. With Redis away nothing can be applied:

@@ -2,7 +2,9 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { LATENCY_BUCKETS_S } from '../../workers/worker-stats.js';
+import type { Config } from '../config.js';
 import { funnel } from '../delivery.js';
+import { Lanes } from '../lanes.js';
 import type { DeadJobData, Keys, SendJobData } from '../queue.js';
 import type { RedisHealth } from '../redis-health.js';
 
@@ -37,6 +39,7 @@ class ExternalMetric {
 }
 
 export interface MetricsSources {
+  config: Config;
   redis: Redis;
   health: RedisHealth;
   keys: Keys;
@@ -50,6 +53,14 @@ export function createMetrics(src: MetricsSources): Registry {
   let snapshot: Promise<Record<string, string>> | undefined;
   // One HGETALL per scrape, shared by every metric below.
   const stats = () => (snapshot ??= src.redis.hgetall(src.keys.metrics).finally(() => setImmediate(() => (snapshot = undefined))));
+  const lanes = new Lanes(src.redis, src.keys, src.config);
+  let laneSnapshot: ReturnType<Lanes['states']> | undefined;
+  // One read of the lanes per scrape, shared by the metrics that need it.
+  const laneStates = () => (laneSnapshot ??= lanes.states().finally(() => setImmediate(() => (laneSnapshot = undefined))));
+  const byPrefix = async (prefix: string, label: string): Promise<Values> =>
+    Object.entries(await stats())
+      .filter(([field]) => field.startsWith(prefix))
+      .map(([field, value]) => ({ value: Number(value), labels: { [label]: field.slice(prefix.length) } }));
   const num = (value: string | undefined) => Number(value ?? 0);
   const counter = (name: string, help: string, field: string) =>
     new ExternalMetric(name, help, 'counter', async () => [{ value: num((await stats())[field]), labels: {} }]);
@@ -96,17 +107,29 @@ export function createMetrics(src: MetricsSources): Registry {
     ),
     counter('wa_bulk_callback_rows_total', 'Callback rows received.', 'callback_rows'),
     counter('wa_bulk_callback_orphans_total', 'Callback rows for a message_id not (yet) in the ledger.', 'callback_orphaned'),
-    new ExternalMetric('wa_bulk_queue_jobs', 'Jobs in the send queue by state, and dead letters waiting for an operator.', 'gauge', async () => {
-      const counts = await src.send.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
+    new ExternalMetric('wa_bulk_queue_jobs', 'Jobs in the send queues (all sender lanes) by state, and dead letters waiting for an operator.', 'gauge', async () => {
+      const { counts } = await laneStates();
       const dead = await src.dead.getJobCountByTypes('waiting');
       return [
-        { value: (counts.waiting ?? 0) + (counts.prioritized ?? 0), labels: { queue: 'send', state: 'waiting' } },
-        { value: counts.active ?? 0, labels: { queue: 'send', state: 'active' } },
-        { value: counts.delayed ?? 0, labels: { queue: 'send', state: 'delayed' } },
-        { value: counts.failed ?? 0, labels: { queue: 'send', state: 'failed' } },
+        { value: counts.waiting, labels: { queue: 'send', state: 'waiting' } },
+        { value: counts.active, labels: { queue: 'send', state: 'active' } },
+        { value: counts.delayed, labels: { queue: 'send', state: 'delayed' } },
+        { value: counts.failed, labels: { queue: 'send', state: 'failed' } },
         { value: dead, labels: { queue: 'dead', state: 'waiting' } },
       ];
     }),
+    new ExternalMetric('wa_bulk_sender_sent_total', 'Messages EngageLab accepted, by sending number ("default": EngageLab\'s default number).', 'counter', () => byPrefix('sent_lane:', 'from')),
+    new ExternalMetric('wa_bulk_sender_waiting', 'Messages waiting (or delayed) in each sender lane.', 'gauge', async () => (await laneStates()).lanes.map((l) => ({ value: l.waiting, labels: { from: l.from } }))),
+    new ExternalMetric('wa_bulk_sender_rate', "Each sender lane's current limit per SEND_RATE_DURATION_MS (lower while a 130429 slow-down lasts).", 'gauge', async () => (await laneStates()).lanes.map((l) => ({ value: l.rate_now, labels: { from: l.from } }))),
+    new ExternalMetric('wa_bulk_sender_paused', '1 while a sender lane is paused (by an operator, 131048, or with the whole fleet).', 'gauge', async () => (await laneStates()).lanes.map((l) => ({ value: l.paused ? 1 : 0, labels: { from: l.from } }))),
+    new ExternalMetric('wa_bulk_messaging_limit', 'Distinct recipients of template messages allowed in the moving window (-1: unlimited).', 'gauge', async () => {
+      const m = await lanes.messagingLimit();
+      return [{ value: m.limit === 'unlimited' ? -1 : m.limit, labels: {} }];
+    }),
+    new ExternalMetric('wa_bulk_messaging_limit_used', 'Distinct recipients of template messages in the moving window.', 'gauge', async () => [{ value: (await lanes.messagingLimit()).used, labels: {} }]),
+    new ExternalMetric('wa_bulk_messaging_limit_held', 'Template messages waiting for a place under the messaging limit.', 'gauge', async () => [{ value: (await lanes.messagingLimit()).held, labels: {} }]),
+    new ExternalMetric('wa_bulk_messages_skipped_total', 'Messages not sent on purpose, by reason (no_session, cancelled, …).', 'counter', () => byPrefix('skipped:', 'reason')),
+    new ExternalMetric('wa_bulk_quality_actions_total', 'What the quality guard did on delivery callbacks: lane_paused (131048), lane_slowed (130429), campaign_paused.', 'counter', () => byPrefix('quality_', 'action')),
     new ExternalMetric('wa_bulk_paused', '1 while sending is paused (by an operator, an auth failure or a safety stop).', 'gauge', async () => [
       { value: (await src.send.isPaused()) ? 1 : 0, labels: {} },
     ]),

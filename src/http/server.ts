@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { Queue } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { AddressInfo } from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import { createBullBoard } from '@bull-board/api';
@@ -13,6 +13,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { CAMPAIGN_ID } from '../messages/request-id.js';
 import { REQUEST_ID } from '../messages/schema.js';
+import { DEFAULT_LANE, laneQueueName } from '../lanes.js';
+import type { SendJobData } from '../queue.js';
 import { isConnectionError, type RedisHealth } from '../redis-health.js';
 import { collectStatus, type StatusSources } from '../status.js';
 import { DeadQueueAdapter, SendQueueAdapter } from './board.js';
@@ -88,11 +90,14 @@ export interface DashboardDeps extends StatusSources {
   publicRoutes?: (app: express.Express) => void;
   /** More queues to show in Bull Board. */
   extraQueues?: Queue[];
+  /** Calls back with the fleet's sender lanes, now and whenever they change (new lanes join Bull Board). */
+  onLanes?: (listener: (lanes: string[]) => void) => void;
 }
 
 export function createDashboardApp(deps: DashboardDeps): express.Express {
   const { config, log } = deps;
   const app = express();
+  const laneQueues = new Map<string, Queue<SendJobData>>();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
 
@@ -119,14 +124,23 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
 
   const board = new ExpressAdapter();
   board.setBasePath('/queues');
-  createBullBoard({
+  const laneAdapter = (lane: string, queue: Queue<SendJobData>) => new SendQueueAdapter(queue, deps.redis, deps.keys, lane, config);
+  const bullBoard = createBullBoard({
     queues: [
-      new SendQueueAdapter(deps.send, deps.redis, deps.keys),
+      laneAdapter(DEFAULT_LANE, deps.send),
       new DeadQueueAdapter(deps.dead),
       ...(deps.extraQueues ?? []).map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })),
     ],
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'wa-bulk' } },
+  });
+  // A sender lane seen for the first time shows up within a few seconds, without a restart.
+  deps.onLanes?.((lanes) => {
+    for (const lane of lanes) if (lane !== DEFAULT_LANE && !laneQueues.has(lane)) {
+      const queue = new Queue<SendJobData>(laneQueueName(lane), { connection: deps.redis, prefix: config.QUEUE_PREFIX });
+      laneQueues.set(lane, queue);
+      bullBoard.addQueue(laneAdapter(lane, queue));
+    }
   });
   app.use('/queues', board.getRouter());
   app.get('/', (_req, res) => res.redirect('/queues'));
@@ -170,7 +184,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
         res.status(415).json({ error: 'Content-Type must be application/json (an array) or application/x-ndjson (one message per line)' });
         return;
       }
-      const summary = await enqueue(items, { campaign, ledger: deps.ledger, queue: deps.send });
+      const summary = await enqueue(items, { campaign, ledger: deps.ledger, queue: deps.send, waFrom: config.WA_FROM });
       res.json(summary);
     } catch (error) {
       if (error instanceof BodyTooLarge) {

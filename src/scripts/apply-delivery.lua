@@ -5,19 +5,19 @@
   KEYS  1 message record   2 its campaign's counters   3 the fleet's metrics hash
   ARGV  1 status   2 its rank   3 at (ms)   4 error code   5 error   6 loss step   7 loss source
         8 the ranks of all states, JSON ({"sent":1,...})
-  Reply 1 applied, 0 not further than the current state, -1 no such message
+  Reply {1 applied | 0 not further than the current state | -1 no such message, the state before ('' none)}
 ]]
 --- @include "includes/message-record"
 
-if not Message.campaign(KEYS[1]) then return -1 end
+if not Message.campaign(KEYS[1]) then return { -1, '' } end
 local current = Message.deliveryStatus(KEYS[1])
 local ranks = cjson.decode(ARGV[8])
 local currentRank = 0
 if current then currentRank = ranks[current] or 0 end
-if tonumber(ARGV[2]) <= currentRank then return 0 end
+if tonumber(ARGV[2]) <= currentRank then return { 0, current or '' } end
 Message.setDelivery(KEYS[1], ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
 for _, counters in ipairs({ KEYS[2], KEYS[3] }) do
   if current then redis.call('HINCRBY', counters, 'delivery:' .. current, -1) end
   redis.call('HINCRBY', counters, 'delivery:' .. ARGV[1], 1)
 end
-return 1
+return { 1, current or '' }

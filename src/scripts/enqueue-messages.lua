@@ -2,11 +2,15 @@
   Records new messages as pending in the ledger and adds each one's send job in the same script, so that a
   message is never in the ledger without its job, nor the other way round.
 
+  All messages of a call are of one sender lane: the lane is registered (workers follow the registry), and
+  a lane's queue created while the whole fleet is paused starts paused.
+
   KEYS  1 campaign counters   2 campaign's request_id list   3 campaign index
-        4-9 the send queue's wait, meta, id, events, marker, active
-        then per message: 10 + 2(i-1) message record, 11 + 2(i-1) its job hash
+        4-9 the lane's send queue: wait, meta, id, events, marker, active
+        10 the lane registry   11 the fleet's control hash
+        then per message: 12 + 2(i-1) message record, 13 + 2(i-1) its job hash
   ARGV  1 ttl (s)   2 now (ms)   3 campaign   4 dry run ('1': write nothing)   5 job name
-        6, 7 the job options' JSON before and after the job id
+        6, 7 the job options' JSON before and after the job id   8 the lane
         then per message: request_id, to, job id, job data JSON
   Reply per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again)
 ]]
@@ -33,10 +37,14 @@ local function addJob(jobKey, jobId, data)
   jobs = jobs + 1
 end
 
-for i = 1, (#KEYS - 9) / 2 do
-  local msgKey = KEYS[8 + 2 * i]
-  local jobKey = KEYS[9 + 2 * i]
-  local a = 4 * i
+if not dry and redis.call('HSETNX', KEYS[10], ARGV[8], now) == 1 and redis.call('HEXISTS', KEYS[11], 'pause_reason') == 1 then
+  BullJob.pause(q)
+end
+
+for i = 1, (#KEYS - 11) / 2 do
+  local msgKey = KEYS[10 + 2 * i]
+  local jobKey = KEYS[11 + 2 * i]
+  local a = 4 * i + 1
   local status = Message.status(msgKey)
   if seen[msgKey] then
     out[i] = DUPLICATE

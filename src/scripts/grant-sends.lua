@@ -1,45 +1,61 @@
 --[[
-  Send grants for the head of one worker process's queue of requests, decided with Redis's clock, in order:
-  1. paused: the send queue is paused (an operator, an auth failure, a notification): no request may leave;
-  2. held: a 429's Retry-After or an outage cool-down is running (the hold key): ask again when it ends;
+  Send grants for the head of one worker process's queue of requests of one sender lane, decided with
+  Redis's clock, in order:
+  1. paused: the lane's queue is paused (the fleet's pause pauses every lane): no request may leave;
+  2. held: a 429's Retry-After or an outage cool-down is running (account-wide): ask again when it ends;
   3. half-open: after a cool-down only one probe request may go until it succeeds or fails;
-  4. otherwise the GCRA (the pace key holds the theoretical arrival time TAT) grants requests while
-     TAT <= now + lead + burst, each grant moving TAT on by `spacing` (workers/gate/pacing.ts has the bound).
-  The first request of a message also reads its ledger record: a message already sent or dead, or one in
-  flight when a worker died, takes no grant. A granted message is marked in flight, its attempt counted.
-  Requests are answered in order; the answer stops at the first one that must wait.
+  4. per request, on its first ask (a retry of a granted request skips these): its ledger record (already
+     sent or dead, or in flight when a worker died: no grant), its campaign (paused or cancelled), the
+     session window (SESSION_CHECK), the pair interval and the messaging limit; a request stopped by one of
+     them gets its verdict and the next requests go on;
+  5. the pace: two GCRAs, the account's and the lane's (each key holds its theoretical arrival time TAT),
+     grant while both TATs <= now + lead + burst, each grant moving both on by their spacing (the lane's
+     spacing grows while a 130429 slow-down lasts). The answer stops at the first request that must wait.
+  A granted request's message is marked in flight (its attempt counted), its pair key set, and a template
+  message's recipient takes (or refreshes) its place in the messaging limit's window.
 
-  KEYS  1 pace (TAT)   2 hold   3 breaker   4 probe   5 send queue meta   then one message record per request
-  ARGV  1 spacing (ms)   2 burst (ms)   3 probe token   4 outage threshold   5 probe ttl (ms)
-        6 lead (ms: the grants are for Redis's now + lead)
-        then per request, the ledger check: 0 none, 1 settled, 2 settled or in flight
+  KEYS  1 account pace   2 hold   3 breaker   4 probe   5 lane queue meta   6 lane pace   7 lane state
+        8 messaging-limit window (recipient -> ms of their latest template message)
+        9 messages held by it (request_id -> ms it was last held)
+        10 the fleet's control hash
+        then per request: message record, campaign counters, pair key, session key
+  ARGV  1 account spacing (ms)   2 burst (ms)   3 probe token   4 outage threshold   5 probe ttl (ms)
+        6 lead (ms: the grants are for Redis's now + lead)   7 lane spacing (ms)   8 pair interval (ms)
+        9 messaging limit (a number, -1 unlimited, or 'auto': the control hash's messaging_limit)
+        10 its window (ms)   11 session check ('1' enforce)
+        then per request: ledger check (0 none: a retry; 1 settled; 2 settled or in flight), recipient,
+        template ('1' or '0'), request_id
   Reply {code, wait (ms), probe (1: the grant is the half-open probe), breaker failures, Redis's now (ms),
          then a verdict per request}
         code: 0 answered, 1 held for `wait` ms, 2 paused
-        verdict: 'g' granted, 'w' not yet (ask again in `wait` ms), 'sent' | 'dead' | 'inflight' settled
+        verdict: 'g' granted; 'w' not yet (ask again in `wait` ms); 'sent' | 'dead' | 'inflight' settled;
+                 'paused' | 'cancelled' its campaign; 'nosession'; 'pair:<ms>' | 'limit:<ms>' wait so long
 ]]
 --- @include "includes/message-record"
 
 local ANSWERED, HELD, PAUSED = 0, 1, 2
-local CHECK_SETTLED, CHECK_INFLIGHT = '1', '2'
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local n = #KEYS - 5
+local n = (#KEYS - 10) / 4
 local out = { ANSWERED, 0, 0, 0, string.format('%.3f', now) }
 if redis.call('HEXISTS', KEYS[5], 'paused') == 1 then out[1] = PAUSED return out end
 local hold = redis.call('PTTL', KEYS[2])
 if hold > 0 then out[1] = HELD out[2] = hold return out end
 
-local spacing = tonumber(ARGV[1])
 local at = now + tonumber(ARGV[6])
 local horizon = at + tonumber(ARGV[2])
+local spacing = tonumber(ARGV[1])
+local laneSpacing = tonumber(ARGV[7])
+local slow = redis.call('HMGET', KEYS[7], 'slow_factor', 'slow_until')
+if slow[2] and tonumber(slow[2]) > now then laneSpacing = laneSpacing / tonumber(slow[1]) end
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), at)
+local laneTat = math.max(tonumber(redis.call('GET', KEYS[6]) or '0'), at)
 local failures = tonumber(redis.call('HGET', KEYS[3], 'failures') or '0')
 local limit = n
 if failures >= tonumber(ARGV[4]) then
   -- Half-open: one probe for the whole fleet, and only when the pace allows a request at all.
-  if tat > horizon then
-    out[2] = string.format('%.3f', tat - horizon)
+  if tat > horizon or laneTat > horizon then
+    out[2] = string.format('%.3f', math.max(tat, laneTat) - horizon)
     for i = 1, n do out[5 + i] = 'w' end
     return out
   end
@@ -54,19 +70,66 @@ if failures >= tonumber(ARGV[4]) then
 end
 out[4] = failures
 
+-- The messaging limit: distinct recipients of template messages in the moving window.
+local tierLimit = ARGV[9]
+if tierLimit == 'auto' then tierLimit = redis.call('HGET', KEYS[10], 'messaging_limit') or '-1' end
+tierLimit = tonumber(tierLimit) or -1
+local window = tonumber(ARGV[10])
+local tierUsed = nil
+local function tierVerdict(recipient)
+  if tierLimit < 0 then return nil end
+  if not tierUsed then
+    redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', now - window)
+    redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now - window)
+    tierUsed = redis.call('ZCARD', KEYS[8])
+  end
+  if redis.call('ZSCORE', KEYS[8], recipient) then return nil end
+  if tierUsed < tierLimit then return nil end
+  -- Full: a place frees when the oldest recipient's latest message leaves the window.
+  local oldest = redis.call('ZRANGE', KEYS[8], 0, 0, 'WITHSCORES')
+  local freeIn = 1000
+  if oldest[2] then freeIn = math.max(1, tonumber(oldest[2]) + window - now) end
+  return 'limit:' .. math.ceil(freeIn)
+end
+
+local pairInterval = tonumber(ARGV[8])
 local granted = 0
 local stamp = math.floor(at)
 for i = 1, n do
-  local key = KEYS[5 + i]
-  local check = ARGV[6 + i]
+  local k = 10 + (i - 1) * 4
+  local msg, campaign, pair, session = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local a = 11 + (i - 1) * 4
+  local check, recipient, template, requestId = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3] == '1', ARGV[a + 4]
   local verdict = nil
-  if check == CHECK_SETTLED or check == CHECK_INFLIGHT then verdict = Message.settledState(key, check == CHECK_INFLIGHT) end
+  if check ~= '0' then
+    verdict = Message.settledState(msg, check == '2')
+    if not verdict then
+      local state = redis.call('HGET', campaign, 'state')
+      if state == 'paused' or state == 'cancelled' then verdict = state end
+    end
+    if not verdict and not template and ARGV[11] == '1' and redis.call('EXISTS', session) == 0 then verdict = 'nosession' end
+    if not verdict and pairInterval > 0 then
+      local left = redis.call('PTTL', pair)
+      if left > 0 then verdict = 'pair:' .. left end
+    end
+    if not verdict and template then verdict = tierVerdict(recipient) end
+    if verdict and string.sub(verdict, 1, 6) == 'limit:' then redis.call('ZADD', KEYS[9], now, requestId) end
+  end
   if not verdict then
-    if granted < limit and tat <= horizon then
+    if granted < limit and tat <= horizon and laneTat <= horizon then
       verdict = 'g'
       granted = granted + 1
       tat = tat + spacing
-      Message.markInflight(key, stamp)
+      laneTat = laneTat + laneSpacing
+      Message.markInflight(msg, stamp)
+      if check ~= '0' then
+        if pairInterval > 0 then redis.call('SET', pair, stamp, 'PX', pairInterval) end
+        if template and tierLimit >= 0 then
+          if not redis.call('ZSCORE', KEYS[8], recipient) then tierUsed = tierUsed + 1 end
+          redis.call('ZADD', KEYS[8], now, recipient)
+          redis.call('ZREM', KEYS[9], requestId)
+        end
+      end
     else
       for j = i, n do out[5 + j] = 'w' end
       break
@@ -76,7 +139,8 @@ for i = 1, n do
 end
 if granted > 0 then
   redis.call('SET', KEYS[1], string.format('%.3f', tat), 'PX', math.ceil(tat - now) + 60000)
+  redis.call('SET', KEYS[6], string.format('%.3f', laneTat), 'PX', math.ceil(laneTat - now) + 60000)
 end
 if out[3] == 1 and granted == 0 then redis.call('DEL', KEYS[4]) out[3] = 0 end
-out[2] = string.format('%.3f', math.max(0, tat - horizon))
+out[2] = string.format('%.3f', math.max(0, math.max(tat, laneTat) - horizon))
 return out

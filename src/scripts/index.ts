@@ -44,7 +44,7 @@ export interface WaCommands {
   waEnqueueMessages: Command<EnqueueVerdict[]>;
   waSettleMessages: Command<SettleVerdict[]>;
   waReviveMessage: Command<0 | 1>;
-  waApplyDelivery: Command<DeliveryVerdict>;
+  waApplyDelivery: Command<[DeliveryVerdict, string]>;
   waGrantSends: Command<GrantReply>;
   waUngrantSends: Command<number>;
   waReportOutcome: Command<number>;
@@ -72,8 +72,18 @@ export const GrantCode = { Answered: 0, Held: 1, Paused: 2 } as const;
 export type GrantCode = (typeof GrantCode)[keyof typeof GrantCode];
 
 /** grant-sends.lua: each request's verdict. */
-export const GrantVerdict = { Granted: 'g', Wait: 'w', Sent: 'sent', Dead: 'dead', InFlight: 'inflight' } as const;
-export type GrantVerdict = (typeof GrantVerdict)[keyof typeof GrantVerdict];
+export const GrantVerdict = {
+  Granted: 'g',
+  Wait: 'w',
+  Sent: 'sent',
+  Dead: 'dead',
+  InFlight: 'inflight',
+  CampaignPaused: 'paused',
+  CampaignCancelled: 'cancelled',
+  NoSession: 'nosession',
+} as const;
+/** Also `pair:<ms>` and `limit:<ms>`: wait so long. */
+export type GrantVerdict = (typeof GrantVerdict)[keyof typeof GrantVerdict] | `pair:${number}` | `limit:${number}`;
 
 /** {code, wait ms, probe, breaker failures, Redis's now (ms), verdicts...} */
 export type GrantReply = [GrantCode, string | number, 0 | 1, number, string, ...GrantVerdict[]];

@@ -3,15 +3,19 @@
   threshold open it (the hold key, for a cool-down that doubles each time a probe fails, up to its maximum);
   a success closes it.
 
-  KEYS  1 breaker   2 hold   3 probe   4 message record (or any key when ARGV 6 is '0')
+  KEYS  1 breaker   2 hold   3 probe   4 message record, 5 its pair key (any keys when ARGV 6 is '0')
   ARGV  1 outcome ('ok' | 'fail')   2 threshold   3 first cool-down (ms)   4 longest cool-down (ms)
-        5 '1' when the request was the half-open probe   6 '1' to clear the message's in-flight mark
+        5 '1' when the request was the half-open probe
+        6 '1': the request cannot have been accepted: clear the message's in-flight mark and its pair key
         7 now (ms)
   Reply the cool-down started (ms), or 0
 ]]
 --- @include "includes/message-record"
 
-if ARGV[6] == '1' then Message.clearInflight(KEYS[4]) end
+if ARGV[6] == '1' then
+  Message.clearInflight(KEYS[4])
+  redis.call('DEL', KEYS[5])
+end
 if ARGV[5] == '1' then redis.call('DEL', KEYS[3]) end
 if ARGV[1] == 'ok' then
   redis.call('HSET', KEYS[1], 'failures', 0, 'cooldown', ARGV[3])

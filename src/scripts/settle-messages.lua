@@ -1,11 +1,12 @@
 --[[
-  Settles messages as sent or dead, several in one call (results that finish in the same turn of a worker's
-  event loop). A sent message is never changed again; a dead one may still become sent (a job that ran
-  again while dead). Status and campaign counters change together.
+  Settles messages as sent, dead or skipped (never sent on purpose: no session, its campaign cancelled, …),
+  several in one call (results that finish in the same turn of a worker's event loop). A sent or skipped
+  message is never changed again; a dead one may still become sent (a job that ran again while dead).
+  Status and campaign counters change together.
 
   KEYS  per message: message record, campaign counters, message_id index entry (sent), orphaned delivery
         rows of that message_id
-  ARGV  per message: status ('sent' | 'dead'), now (ms), ttl (s), message_id index value, message_id,
+  ARGV  per message: status ('sent' | 'dead' | 'skipped'), now (ms), ttl (s), message_id index value, message_id,
         code, http_status, reason, error
   Reply per message: 0 unchanged, 1 changed, 2 changed and delivery rows are waiting for it
 ]]
@@ -20,7 +21,7 @@ for i = 0, #KEYS / 4 - 1 do
   local current = Message.status(msg)
   local result = CHANGED
   Message.clearInflight(msg)
-  if current == 'sent' or current == status then
+  if current == 'sent' or current == 'skipped' or current == status then
     result = UNCHANGED
   else
     if status == 'sent' then
@@ -29,8 +30,9 @@ for i = 0, #KEYS / 4 - 1 do
       redis.call('HINCRBY', campaign, 'sent', 1)
       if redis.call('EXISTS', orphan) == 1 then result = ORPHANS_WAITING end
     else
-      Message.markDead(msg, now, ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
-      redis.call('HINCRBY', campaign, 'dead', 1)
+      -- dead or skipped: why, in the same fields
+      Message.markSettled(msg, status, now, ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
+      redis.call('HINCRBY', campaign, status, 1)
     end
     if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
     redis.call('EXPIRE', msg, ttl)

@@ -6,6 +6,30 @@ import type { SimulatorOptions } from './simulator.js';
  * late, out of order or twice, and never retried when the post fails.
  */
 
+/** The business number the simulator reports for messages sent without `from` (EngageLab's default). */
+export const DEFAULT_NUMBER = '8613800138000';
+
+/** Meta's wording for the error codes a test may inject (WhatsApp Business Platform, error codes). */
+const META_ERRORS: Record<number, string> = {
+  131026: 'Message undeliverable',
+  131048: 'Spam rate limit hit',
+  130429: 'Rate limit hit',
+  131047: 'Re-engagement message',
+  131056: 'Pair rate limit hit',
+};
+
+function inboundRow(user: string, business: string, event: 'received' | 'reply', at: number, answers?: string) {
+  return {
+    message_id: `in-${at.toString(36)}-${user}`,
+    from: user,
+    to: business,
+    server: 'whatsapp',
+    channel: 'whatsapp',
+    itime: Math.floor(at / 1000),
+    response: { event, response_data: { message: { type: 'text', text: 'ok' }, ...(answers && { message_context: { origin_message_id: answers } }) } },
+  };
+}
+
 interface PendingCallback {
   due: number;
   row: Record<string, unknown>;
@@ -40,19 +64,21 @@ export class CallbackSender {
   }
 
   /** sent → delivered (or delivered_failed) → read, as EngageLab reports them, with some disorder. */
-  schedule(messageId: string, to: string, customArgs: Record<string, unknown> | undefined): void {
+  schedule(messageId: string, to: string, customArgs: Record<string, unknown> | undefined, from: string | undefined, template: boolean): void {
     if (!this.options.callbackUrl) return;
     const delay = this.options.callbackDelayMs ?? 200;
     const now = Date.now();
-    const base = { message_id: messageId, from: '8613800138000', to, server: 'whatsapp', channel: 'whatsapp', custom_args: customArgs ?? {} };
+    const sender = from ?? DEFAULT_NUMBER;
+    const base = { message_id: messageId, from: sender, to, server: 'whatsapp', channel: 'whatsapp', custom_args: customArgs ?? {} };
     const row = (status: string, extra: Record<string, unknown> = {}, at = now) => ({
       ...base,
       itime: Math.floor(at / 1000),
       status: { message_status: status, error_code: 0, status_data: { msg_time: Math.floor(at / 1000) }, ...extra },
     });
     const steps: PendingCallback[] = [{ due: now + delay, row: row('sent', {}, now + delay) }];
-    if (this.random() < (this.options.deliveryFailRate ?? 0.03)) {
-      const failure = { error_code: 131026, error_detail: { message: 'Message undeliverable' }, loss: { loss_step: 3, loss_source: 'meta' } };
+    const code = this.failureCode();
+    if (code !== undefined) {
+      const failure = { error_code: code, error_detail: { message: META_ERRORS[code] ?? 'Message undeliverable' }, loss: { loss_step: 3, loss_source: 'meta' } };
       steps.push({ due: now + 2 * delay, row: row('delivered_failed', failure, now + 2 * delay) });
       this.finalDelivery.set(messageId, 'failed');
     } else {
@@ -61,6 +87,10 @@ export class CallbackSender {
       if (this.random() < (this.options.readRate ?? 0.6)) {
         steps.push({ due: now + 3 * delay, row: row('read', {}, now + 3 * delay) });
         this.finalDelivery.set(messageId, 'read');
+      }
+      // Some recipients answer a template message: that opens their 24-hour session window.
+      if (template && (this.options.replyRate ?? 0) > 0 && this.random() < (this.options.replyRate ?? 0)) {
+        steps.push({ due: now + 4 * delay, row: inboundRow(to, sender, 'reply', now + 4 * delay, messageId) });
       }
     }
     if (this.random() < (this.options.shuffleRate ?? 0.1)) {
@@ -99,6 +129,29 @@ export class CallbackSender {
         this.stats.failedPosts++;
       }
     }
+  }
+
+  /** The Meta error code of a failed delivery: one of deliveryErrors by its rate, else 131026 at deliveryFailRate. */
+  private failureCode(): number | undefined {
+    const r = this.random();
+    let acc = 0;
+    for (const [code, rate] of Object.entries(this.options.deliveryErrors ?? {})) {
+      acc += rate;
+      if (r < acc) return Number(code);
+    }
+    return r < acc + (this.options.deliveryFailRate ?? 0.03) ? 131026 : undefined;
+  }
+
+  /** Inbound messages from these users to the business number, posted now (each opens a session window). */
+  async inbound(users: string[], to = DEFAULT_NUMBER): Promise<number> {
+    const rows = users.map((user) => inboundRow(user, to, 'received', Date.now()));
+    const res = await fetch(this.options.callbackUrl as string, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ total: rows.length, rows }),
+    });
+    await res.arrayBuffer();
+    return res.status;
   }
 
   /** Callback rows still to be sent. */

@@ -51,6 +51,10 @@ export interface SimulatorOptions {
   callbackDelayMs?: number;
   /** Share of accepted messages whose delivery fails (delivered_failed, Meta error 131026). */
   deliveryFailRate?: number;
+  /** Shares of accepted messages whose delivery fails with these Meta codes (e.g. {131048: 0.01, 130429: 0.02}). */
+  deliveryErrors?: Record<number, number>;
+  /** Share of delivered template messages the recipient answers (an inbound `reply` row). */
+  replyRate?: number;
   /** Share of delivered messages that are read. */
   readRate?: number;
   /** Share of messages whose rows come out of order (read before delivered) and twice. */
@@ -95,6 +99,8 @@ export class Simulator {
   private override: Override | undefined;
   /** Arrival times (ms, monotonic) of every POST, for sliding-window checks. */
   readonly arrivals: number[] = [];
+  /** The same, by the request's `from` ("default" without one): each sender lane's arrivals. */
+  readonly arrivalsByFrom = new Map<string, number[]>();
   /** How many times each request_id was accepted. */
   readonly acceptedByRequestId = new Map<string, number>();
   private readonly stats: SimulatorStats = { requests: 0, accepted: 0, duplicates: 0, byStatus: {} };
@@ -175,6 +181,11 @@ export class Simulator {
     return this.callbacks.pending;
   }
 
+  /** Inbound messages from these users, posted to the callback URL now (each opens a session window). */
+  inbound(users: string[], to?: string): Promise<number> {
+    return this.callbacks.inbound(users, to);
+  }
+
   /** Sends a notification row (insufficient_balance, template_update, …) to the callback URL now. */
   notify(event: string, data: Record<string, unknown>): Promise<number> {
     return this.callbacks.notify(event, data);
@@ -218,6 +229,9 @@ export class Simulator {
           last_ms: this.arrivals.at(-1),
           arrivals: this.arrivals.length,
           steady_per_second: steadyRate(this.arrivals),
+          by_from: Object.fromEntries(
+            [...this.arrivalsByFrom].map(([from, times]) => [from, { arrivals: times.length, max_in_window: maxInSlidingWindow(times, windowMs), steady_per_second: steadyRate(times) }]),
+          ),
         }),
       });
       return;
@@ -228,7 +242,8 @@ export class Simulator {
       return;
     }
     this.stats.requests++;
-    if (this.recordArrivals) this.arrivals.push(performance.now());
+    const arrivedAt = performance.now();
+    if (this.recordArrivals) this.arrivals.push(arrivedAt);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -237,7 +252,7 @@ export class Simulator {
     });
     req.on('end', () => {
       const latency = this.options.latencyMs ?? 0;
-      const respond = () => this.respond(req, res, Buffer.concat(chunks), size);
+      const respond = () => this.respond(req, res, Buffer.concat(chunks), size, arrivedAt);
       if (latency > 0) setTimeout(respond, latency);
       else respond();
     });
@@ -249,7 +264,7 @@ export class Simulator {
     return given.length === this.expectedAuth.length && timingSafeEqual(given, this.expectedAuth);
   }
 
-  private respond(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, size: number): void {
+  private respond(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, size: number, arrivedAt: number): void {
     if (!this.authorised(req.headers.authorization)) {
       this.reply(res, 401, { code: 2001, message: 'authentication failed: invalid dev key or secret' });
       return;
@@ -264,6 +279,12 @@ export class Simulator {
       if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
     } catch {
       body = undefined;
+    }
+    if (this.recordArrivals && body) {
+      const from = typeof body.from === 'string' ? body.from : 'default';
+      const list = this.arrivalsByFrom.get(from);
+      if (list) list.push(arrivedAt);
+      else this.arrivalsByFrom.set(from, [arrivedAt]);
     }
     const decided = this.override?.(body);
     if (typeof decided === 'object') {
@@ -314,7 +335,7 @@ export class Simulator {
       if (seen === 2) this.stats.duplicates++;
     }
     const answer = { message_id: randomBytes(10).toString('hex'), ...(requestId !== undefined && { request_id: requestId }) };
-    this.callbacks.schedule(answer.message_id, message.to[0] ?? '', message.custom_args);
+    this.callbacks.schedule(answer.message_id, message.to[0] ?? '', message.custom_args, message.from, message.body.type === 'template');
     if (fault === 'slow') {
       setTimeout(() => {
         if (!res.destroyed) this.reply(res, 200, answer);

@@ -37,7 +37,10 @@ export function testConfig(overrides: ConfigInput = {}): Config {
       ENGAGELAB_DEV_KEY: KEY,
       ENGAGELAB_DEV_SECRET: SECRET,
       SEND_RATE_MAX: 10_000,
+      SENDER_RATE_MAX: 10_000,
       SEND_RATE_DURATION_MS: 1000,
+      // Tests that are about the pair interval set their own.
+      PAIR_INTERVAL_MS: 0,
       WORKER_CONCURRENCY: 20,
       // Tests that need a request to time out set their own, shorter, timeout.
       HTTP_TIMEOUT_MS: 5000,
@@ -56,7 +59,10 @@ export function testConfig(overrides: ConfigInput = {}): Config {
 /** The environment a child `wa-bulk` process needs to use the same config. */
 export function envOf(config: Config): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-  for (const [k, v] of Object.entries(config)) if (v !== undefined) env[k] = String(v);
+  for (const [k, v] of Object.entries(config)) {
+    if (v === undefined) continue;
+    env[k] = typeof v === 'object' ? Object.entries(v as Record<string, number>).map(([n, rate]) => `${n}=${rate}`).join(',') : String(v);
+  }
   return env;
 }
 
@@ -98,7 +104,7 @@ export type Harness = ReturnType<typeof harness>;
 export async function addPending(harnessed: Harness, campaign: string, requestIds: string[]): Promise<void> {
   const to = '447911123456';
   const items = requestIds.map((requestId) => ({ requestId, to, data: { request_id: requestId, campaign, payload: { to: [to], body: BODIES.text as never, request_id: requestId } } }));
-  await harnessed.ledger.enqueue(campaign, items, { name: 'send', options: harnessed.send.defaultJobOptions });
+  await harnessed.ledger.enqueue(campaign, 'default', items, { name: 'send', options: harnessed.send.defaultJobOptions });
 }
 
 export function silentLogger(): Logger {

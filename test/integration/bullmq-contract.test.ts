@@ -48,7 +48,7 @@ describe('send jobs written by the enqueue script', () => {
     const config = testConfig({ SEND_ATTEMPTS: 4, SEND_BACKOFF_MS: 1234 });
     const harnessed = (h = harness(config));
     await harnessed.send.add('send', data('by-bullmq'), { jobId: 'by-bullmq' });
-    const result = await harnessed.ledger.enqueue('contract', [{ requestId: 'by-script', to: '447911123456', data: data('by-script') }], { name: 'send', options: harnessed.send.defaultJobOptions });
+    const result = await harnessed.ledger.enqueue('contract', 'default', [{ requestId: 'by-script', to: '447911123456', data: data('by-script') }], { name: 'send', options: harnessed.send.defaultJobOptions });
     expect(result).toEqual([0]);
 
     const ours = await harnessed.redis.hgetall(harnessed.keys.bullJob(SEND_QUEUE, 'by-script'));
@@ -76,7 +76,7 @@ describe('send jobs written by the enqueue script', () => {
     const config = testConfig();
     const harnessed = (h = harness(config));
     await harnessed.send.pause();
-    await harnessed.ledger.enqueue('contract', [{ requestId: 'paused-1', to: '447911123456', data: data('paused-1') }], { name: 'send', options: harnessed.send.defaultJobOptions });
+    await harnessed.ledger.enqueue('contract', 'default', [{ requestId: 'paused-1', to: '447911123456', data: data('paused-1') }], { name: 'send', options: harnessed.send.defaultJobOptions });
     expect(await harnessed.redis.zcard(harnessed.keys.bull(SEND_QUEUE, 'marker'))).toBe(0);
     const seen: Array<[string | undefined, string, number]> = [];
     const connection = workerConnection(config);

@@ -74,7 +74,7 @@ describe('delivery callbacks', () => {
     h = harness(config);
     await addPending(h, 'orph', ['o-1']);
     const delivery = new DeliveryLedger(h.redis, h.ledger);
-    expect(await delivery.apply({ message_id: 'mid-early', itime: 1_700_000_000, status: { message_status: 'read' } })).toBe('orphaned');
+    expect((await delivery.apply({ message_id: 'mid-early', itime: 1_700_000_000, status: { message_status: 'read' } })).result).toBe('orphaned');
     expect(await h.ledger.markSent('o-1', 'orph', 'mid-early')).toBe('orphans');
     expect(await delivery.adopt('mid-early', 'o-1', 'orph')).toBe(1);
     expect((await h.ledger.get('o-1'))?.delivery).toEqual({ status: 'read', at: new Date(1_700_000_000_000).toISOString(), error_code: null });
@@ -92,7 +92,7 @@ describe('delivery callbacks', () => {
     await sleep(300);
     expect(sim!.getStats().accepted).toBe(sentAtPause);
     const { pauseState } = await import('../../src/control.js');
-    expect(await pauseState(h!.send, h!.redis, h!.keys)).toMatchObject({ paused: true, reason: 'insufficient_balance: EngageLab balance 1.5 is below 10' });
+    expect(await pauseState(h!.redis, h!.keys)).toMatchObject({ paused: true, reason: 'insufficient_balance: EngageLab balance 1.5 is below 10' });
     expect(((await h!.ledger.campaign('cb'))?.pending ?? 0) > 0).toBe(true);
   });
 

@@ -89,9 +89,11 @@ describe('status, result, export and watch', () => {
       paused: false,
       pause_reason: null,
       dead: 0,
-      campaign: { id: 'report', total: 3, sent: 3, dead: 0, pending: 0, delivery: { sent: 3, delivered: 0, read: 0, failed: 0 } },
+      campaign: { id: 'report', total: 3, sent: 3, dead: 0, skipped: 0, pending: 0, delivery: { sent: 3, delivered: 0, read: 0, failed: 0 } },
       gate: null,
       phone_limit: null,
+      senders: [{ from: 'default', rate_max: 10_000, rate_now: 10_000, paused: false, pause_reason: null, waiting: 0 }],
+      messaging_limit: { limit: 'unlimited', used: 0, held: 0 },
     });
     const result = JSON.parse((await runCli(['result', 'cli-1', '--json'], env)).stdout);
     expect(result).toEqual({

@@ -88,7 +88,7 @@ describe('the dashboard in a browser', () => {
     for (let i = 0; i < 3; i++) {
       await deadLetter(h.dead, h.ledger, { request_id: `d-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } }, { code: 4001, http_status: 400, reason: 'permanent', message: 'template order_update (en) does not exist' }, 1);
     }
-    await pauseSending(h.send, h.redis, h.keys, 'auth: EngageLab 2001 authentication failed');
+    await pauseSending(h.redis, h.keys, 'auth: EngageLab 2001 authentication failed');
     dashboard = await startDashboard(config, silentLogger());
     const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();

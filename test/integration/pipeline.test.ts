@@ -134,7 +134,7 @@ describe('the send pipeline', () => {
     // A job for a message the ledger already has as sent completes without an HTTP request.
     const record = (await collect(h.ledger.export('again')))[0];
     await h.send.add('send', { request_id: record?.request_id ?? '', campaign: 'again', payload: { to: ['447911000000'], body: { type: 'text', text: { body: 'x' } } } }, { jobId: record?.request_id ?? '' });
-    await new Promise<void>((resolve) => worker?.worker.once('completed', () => resolve()));
+    await new Promise<void>((resolve) => worker?.workers.get('default')?.once('completed', () => resolve()));
     expect(sim.getStats().requests).toBe(requests);
   });
 

@@ -25,7 +25,7 @@ afterEach(async () => {
 function gateFor(harnessed: Harness, max: number, windowMs = 1000, port?: number): SendGate {
   // Each gate has its own connection, as each worker process has.
   const client = new Redis({ ...harnessed.redis.options, ...(port && { host: '127.0.0.1', port }) });
-  const gate = new SendGate(client, harnessed.keys, { max, windowMs, outageThreshold: 5, cooldownMs: 1000, cooldownMaxMs: 5000, probeTtlMs: 3000, id: `test-${opened.length}` });
+  const gate = new SendGate(client, harnessed.keys, { max, windowMs, lane: 'default', outageThreshold: 5, cooldownMs: 1000, cooldownMaxMs: 5000, probeTtlMs: 3000, id: `test-${opened.length}` });
   opened.push({ gate, client });
   return gate;
 }
@@ -54,6 +54,9 @@ async function laggingProxy(target: { host: string; port: number }, delayMs: num
   };
 }
 
+/** A request of one message (all to one recipient: the pair interval is off in these gates). */
+const req = (requestId: string) => ({ requestId, campaign: 'gate', to: '447911123456', template: false });
+
 const busyFor = (ms: number) => {
   const until = performance.now() + ms;
   while (performance.now() < until);
@@ -64,7 +67,7 @@ describe('send gate', () => {
     const harnessed = (h = harness(testConfig()));
     const [a, b] = [gateFor(harnessed, 50), gateFor(harnessed, 50)];
     const ids = Array.from({ length: 130 }, (_, i) => `m${i}`);
-    const tickets = await Promise.all(ids.map((id, i) => (i % 2 === 0 ? a : b).acquire(harnessed.ledger.keys.message(id), 'settled')));
+    const tickets = await Promise.all(ids.map((id, i) => (i % 2 === 0 ? a : b).acquire(req(id), 'settled')));
     expect(tickets).toHaveLength(130);
 
     const stamps: number[] = [];
@@ -88,10 +91,10 @@ describe('send gate', () => {
     await harnessed.redis.hset(key('gone'), 'status', 'dead');
     await harnessed.redis.hset(key('crashed'), 'status', 'pending', 'inflight', '1');
     const outcomes = await Promise.allSettled([
-      gate.acquire(key('done'), 'settled'),
-      gate.acquire(key('gone'), 'settled'),
-      gate.acquire(key('crashed'), 'settled-or-inflight'),
-      gate.acquire(key('fresh'), 'settled-or-inflight'),
+      gate.acquire(req('done'), 'settled'),
+      gate.acquire(req('gone'), 'settled'),
+      gate.acquire(req('crashed'), 'settled-or-inflight'),
+      gate.acquire(req('fresh'), 'settled-or-inflight'),
     ]);
     const states = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as SettledSignal).state : 'granted'));
     expect(states).toEqual(['sent', 'dead', 'inflight', 'granted']);
@@ -111,7 +114,7 @@ describe('send gate', () => {
     const harnessed = (h = harness(testConfig()));
     const gate = gateFor(harnessed, 100);
     const key = harnessed.ledger.keys.message('late');
-    const granted = gate.acquire(key, 'settled');
+    const granted = gate.acquire(req('late'), 'settled');
     // The ask leaves on the next turn of the event loop; keep the loop busy while its answer waits.
     await new Promise<void>((resolve) => setImmediate(resolve));
     busyFor(gate.tripMs + 40);
@@ -133,7 +136,7 @@ describe('send gate', () => {
       expect(gate.tripMs).toBeLessThan(30);
       const left: number[] = [];
       const ids = Array.from({ length: 30 }, (_, i) => `lag${i}`);
-      await Promise.all(ids.map((id) => gate.acquire(harnessed.ledger.keys.message(id)).then(() => left.push(performance.now()))));
+      await Promise.all(ids.map((id) => gate.acquire(req(id)).then(() => left.push(performance.now()))));
       expect(left).toHaveLength(30);
       // The first answers, before the lag is known, are handed back; then grants are dated for when answers
       // arrive (without that, every grant would be handed back and nothing would ever be sent).
@@ -149,18 +152,18 @@ describe('send gate', () => {
     const gate = gateFor(harnessed, 2);
     const key = (id: string) => harnessed.ledger.keys.message(id);
     // Take the first grants so that the next requests must wait.
-    await Promise.all([gate.acquire(key('a')), gate.acquire(key('b'))]);
-    const waiting = [gate.acquire(key('c')), gate.acquire(key('d'))];
+    await Promise.all([gate.acquire(req('a')), gate.acquire(req('b'))]);
+    const waiting = [gate.acquire(req('c')), gate.acquire(req('d'))];
     await harnessed.send.pause();
     const paused = await Promise.allSettled(waiting);
     expect(paused.map((o) => o.status === 'rejected' && o.reason instanceof PausedSignal && o.reason.why)).toEqual(['paused', 'paused']);
     expect(await harnessed.redis.hget(key('c'), 'inflight')).toBeNull();
 
     await harnessed.send.resume();
-    const closing = [gate.acquire(key('e')), gate.acquire(key('f')), gate.acquire(key('g'))];
+    const closing = [gate.acquire(req('e')), gate.acquire(req('f')), gate.acquire(req('g'))];
     gate.close();
     const closed = await Promise.allSettled(closing);
     expect(closed.map((o) => o.status === 'rejected' && o.reason instanceof PausedSignal && o.reason.why)).toEqual(['closing', 'closing', 'closing']);
-    await expect(gate.acquire(key('h'))).rejects.toBeInstanceOf(PausedSignal);
+    await expect(gate.acquire(req('h'))).rejects.toBeInstanceOf(PausedSignal);
   }, 10_000);
 });

@@ -33,16 +33,17 @@ export class Breaker {
   }
 
   /**
-   * How a request went. Only failures, probes and the first success after failures are written, so a
-   * healthy run costs no round trip. Returns the cool-down started, if any.
+   * How a request went; `notSent` names the message of a request that cannot have been accepted (its
+   * in-flight mark and pair key go). Only failures, probes and the first success after failures are
+   * written, so a healthy run costs no round trip. Returns the cool-down started, if any.
    */
-  async report(ticket: BreakerTicket, ok: boolean, messageKey?: string, clearInflight = false): Promise<number> {
-    if (ok && !ticket.probe && !ticket.failuresSeen && !clearInflight) return 0;
+  async report(ticket: BreakerTicket, ok: boolean, notSent?: { messageKey: string; pairKey: string }): Promise<number> {
+    if (ok && !ticket.probe && !ticket.failuresSeen && !notSent) return 0;
     const k = this.keys;
     return this.client.waReportOutcome(
-      4, k.breaker, k.limiterGate, k.breakerProbe, messageKey ?? k.breaker,
+      5, k.breaker, k.limiterGate, k.breakerProbe, notSent?.messageKey ?? k.breaker, notSent?.pairKey ?? k.breaker,
       ok ? 'ok' : 'fail', this.options.outageThreshold, this.options.cooldownMs, this.options.cooldownMaxMs,
-      ticket.probe ? 1 : 0, clearInflight && messageKey ? 1 : 0, Date.now(),
+      ticket.probe ? 1 : 0, notSent ? 1 : 0, Date.now(),
     );
   }
 

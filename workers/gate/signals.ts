@@ -13,3 +13,30 @@ export class PausedSignal extends Error {
     super(why === 'paused' ? 'sending is paused' : 'worker is shutting down');
   }
 }
+
+/** The message's campaign is paused or cancelled: no request for it now. */
+export class CampaignSignal extends Error {
+  override name = 'CampaignSignal';
+  constructor(readonly state: 'paused' | 'cancelled') {
+    super(`its campaign is ${state}`);
+  }
+}
+
+/** The message must not be sent at all: it ends `skipped` with this reason. */
+export class SkipSignal extends Error {
+  override name = 'SkipSignal';
+  constructor(readonly reason: 'no_session') {
+    super('the recipient has not written in the last 24 hours, and only template messages may start a conversation');
+  }
+}
+
+/** The message may be sent later: after its pair interval, or when the messaging limit frees a place. */
+export class WaitSignal extends Error {
+  override name = 'WaitSignal';
+  constructor(
+    readonly reason: 'pair' | 'limit',
+    readonly ms: number,
+  ) {
+    super(reason === 'pair' ? `another message to this recipient left less than PAIR_INTERVAL_MS ago` : 'the messaging limit is reached');
+  }
+}

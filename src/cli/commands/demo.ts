@@ -58,7 +58,7 @@ export async function run(argv: string[]): Promise<number> {
   const campaign = `demo-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
   const file = values.file ?? join(packageRoot(), 'examples', 'demo-campaign.jsonl');
   const started = performance.now();
-  const summary = await enqueue(readJsonl(createReadStream(file)), { campaign, ledger: ctx.ledger, queue: ctx.send });
+  const summary = await enqueue(readJsonl(createReadStream(file)), { campaign, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM });
   process.stdout.write(`campaign ${campaign}: ${fmt(summary.accepted)} messages enqueued from ${file}\n`);
   for (const reject of summary.rejects) process.stdout.write(`  line ${reject.line} rejected: ${reject.error}\n`);
   process.stdout.write(`sending through the simulator at ${apiUrl} (faults injected: ${(simulator.options.failRate ?? 0) * 100}% of requests)\n`);
@@ -66,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   const progress = new ProgressLine(process.stderr);
   let counts = await ctx.ledger.campaign(campaign);
   while (counts && counts.pending > 0) {
-    progress.update(`${bar((counts.sent + counts.dead) / counts.total)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead  ${fmt(counts.pending)} pending`);
+    progress.update(`${bar((counts.sent + counts.dead + counts.skipped) / counts.total)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead  ${fmt(counts.skipped)} skipped  ${fmt(counts.pending)} pending`);
     await sleep(200);
     counts = await ctx.ledger.campaign(campaign);
   }

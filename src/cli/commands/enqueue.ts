@@ -66,6 +66,7 @@ export async function run(argv: string[]): Promise<number> {
         campaign,
         ledger: ctx.ledger,
         queue: ctx.send,
+        waFrom: config.WA_FROM,
         onReject: values.json
           ? undefined
           : (r: { line: number; error: string }) => {

@@ -18,6 +18,17 @@ export function parseFaults(spec: string): FaultRates {
   return faults;
 }
 
+/** `--delivery-errors 131048=0.01,130429=0.02`: the share of delivered messages failing with each Meta code. */
+export function parseDeliveryErrors(spec: string): Record<number, number> {
+  const errors: Record<number, number> = {};
+  for (const part of spec.split(',').filter(Boolean)) {
+    const [code, rate] = part.split('=');
+    if (!/^\d{3,7}$/.test(code ?? '')) throw new UsageError(`--delivery-errors: expected CODE=SHARE pairs (e.g. 131048=0.01), got "${part}"`);
+    errors[Number(code)] = rateFlag(rate, `delivery-errors ${code}`) ?? 0;
+  }
+  return errors;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
     argv,
@@ -35,6 +46,8 @@ export async function run(argv: string[]): Promise<number> {
       faults: { type: 'string' },
       'callback-url': { type: 'string' },
       'callback-delay-ms': { type: 'string' },
+      'delivery-errors': { type: 'string' },
+      'reply-rate': { type: 'string' },
     },
     false,
   );
@@ -56,6 +69,8 @@ export async function run(argv: string[]): Promise<number> {
     recordArrivals: values['record-arrivals'] === true,
     ...(values['callback-url'] !== undefined && { callbackUrl: values['callback-url'] }),
     ...(values['callback-delay-ms'] !== undefined && { callbackDelayMs: intFlag(values['callback-delay-ms'], 'callback-delay-ms') }),
+    ...(values['delivery-errors'] !== undefined && { deliveryErrors: parseDeliveryErrors(values['delivery-errors']) }),
+    ...(values['reply-rate'] !== undefined && { replyRate: rateFlag(values['reply-rate'], 'reply-rate') }),
   });
   const url = await simulator.start();
   log.info({ url, latencyMs: simulator.options.latencyMs, failRate: simulator.options.failRate }, 'EngageLab simulator listening; set ENGAGELAB_BASE_URL to this URL');

@@ -22,9 +22,15 @@ export function render(r: StatusReport): string {
     `sending   ${r.paused ? `PAUSED: ${r.pause_reason}` : 'running'}${r.gate ? `  (held back: ${r.gate.reason}, ${Math.ceil(r.gate.remaining_ms / 1000)} s)` : ''}`,
     `dead      ${fmt(r.dead)} in the dead-letter queue`,
   ];
+  for (const lane of r.senders) {
+    const rate = lane.rate_now < lane.rate_max ? `${fmt(lane.rate_now)} (slowed from ${fmt(lane.rate_max)})` : fmt(lane.rate_max);
+    lines.push(`sender    ${lane.from.padEnd(16)} ${rate}/window  waiting ${fmt(lane.waiting)}${lane.paused ? `  PAUSED: ${lane.pause_reason ?? r.pause_reason ?? 'paused'}` : ''}`);
+  }
+  const m = r.messaging_limit;
+  lines.push(`limit     messaging limit ${m.limit === 'unlimited' ? 'unlimited' : fmt(m.limit)}: ${fmt(m.used)} recipients in the window, ${fmt(m.held)} messages held`);
   if (r.campaign) {
     const c = r.campaign;
-    lines.push(`campaign  ${c.id}: ${fmt(c.total)} total  ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.pending)} pending`);
+    lines.push(`campaign  ${c.id}: ${fmt(c.total)} total  ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.skipped)} skipped  ${fmt(c.pending)} pending`);
     const d = c.delivery;
     lines.push(`delivery  ${fmt(d.delivered)} delivered  ${fmt(d.read)} read  ${fmt(d.failed)} failed  (of ${fmt(d.sent)} sent)`);
   }

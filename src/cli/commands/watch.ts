@@ -22,7 +22,7 @@ export async function run(argv: string[]): Promise<number> {
           process.stderr.write(`wa-bulk: no campaign "${values.campaign}" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n`);
           return 1;
         }
-        const done = c.sent + c.dead;
+        const done = c.sent + c.dead + c.skipped;
         progress.update(`${bar(c.total ? done / c.total : 0)} ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.pending)} pending${state}`, first);
         if (c.pending === 0) break;
       } else {

@@ -23,6 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   // close() is bounded by itself (the HTTP timeout, then short waits on Redis); this is the backstop.
   exitIfStuck(config.HTTP_TIMEOUT_MS + 10_000, () => log.error('shutdown did not finish in time; exiting'));
   await worker.close();
-  log.info({ gated_waits: worker.gate.gatedWaits, late_grants: worker.gate.lateGrants }, 'worker stopped');
+  const { gatedWaits, lateGrants } = worker.gateStats();
+  log.info({ gated_waits: gatedWaits, late_grants: lateGrants }, 'worker stopped');
   return 0;
 }

@@ -26,6 +26,12 @@ function BullJob.add(q, maxEvents, jobKey, jobId, name, data, opts, now)
   redis.call('XADD', q.events, 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
 end
 
+-- Paused as BullMQ's Queue.pause() leaves a queue (its meta flag, no marker).
+function BullJob.pause(q)
+  redis.call('HSET', q.meta, 'paused', 1)
+  redis.call('DEL', q.marker)
+end
+
 -- After `count` jobs were added: the id counter, and the marker unless the queue is paused or at its
 -- global concurrency.
 function BullJob.added(q, count)

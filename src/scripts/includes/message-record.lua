@@ -4,9 +4,10 @@
   and in the ledger's toRecord() only.
 
     campaign, to, created_at, updated_at (epoch ms)
-    status                 pending | sent | dead (pending -> sent | dead; dead -> pending on replay)
+    status                 pending | sent | dead | skipped (pending -> sent | dead | skipped;
+                           dead -> pending on replay, dead -> sent for a job that ran again)
     message_id             EngageLab's id, once sent
-    code, http_status, reason, error      why it died (cleared when it is replayed or sent after all)
+    code, http_status, reason, error      why it died or was skipped (cleared when it is replayed or sent)
     attempts               HTTP requests made for it
     inflight               epoch ms, set while a request may be on the wire (a worker that dies leaves it)
     delivery_status, delivery_at, delivery_error_code, delivery_error, loss_step, loss_source
@@ -27,10 +28,12 @@ function Message.campaign(key)
   return redis.call('HGET', key, 'campaign')
 end
 
--- 'sent' or 'dead' when settled, 'inflight' when a request may be on the wire (if asked), else nil.
+-- 'sent' or 'dead' when settled (a skipped message counts as dead: it needs no request), 'inflight' when
+-- a request may be on the wire (if asked), else nil.
 function Message.settledState(key, withInflight)
   local m = redis.call('HMGET', key, 'status', 'inflight')
   if m[1] == 'sent' or m[1] == 'dead' then return m[1] end
+  if m[1] == 'skipped' then return 'dead' end
   if withInflight and m[2] then return 'inflight' end
   return nil
 end
@@ -60,8 +63,9 @@ function Message.markSent(key, now, messageId, wasDead)
   if wasDead then redis.call('HDEL', key, unpack(ERROR_FIELDS)) end
 end
 
-function Message.markDead(key, now, code, httpStatus, reason, message)
-  redis.call('HSET', key, 'status', 'dead', 'updated_at', now, 'code', code, 'http_status', httpStatus, 'reason', reason, 'error', message)
+-- status 'dead' or 'skipped'
+function Message.markSettled(key, status, now, code, httpStatus, reason, message)
+  redis.call('HSET', key, 'status', status, 'updated_at', now, 'code', code, 'http_status', httpStatus, 'reason', reason, 'error', message)
 end
 
 function Message.revive(key, now)

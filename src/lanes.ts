@@ -1,0 +1,130 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { SEND_QUEUE, sendJobOptions, type Keys, type SendJobData } from './queue.js';
+
+/**
+ * Sender lanes. WhatsApp limits each business phone number, not the API key (WhatsApp Business Platform,
+ * "Throughput": 80 messages/s by default, 1,000 after the upgrade, 20 for numbers shared with the Business
+ * app), so every sending number has a lane of its own: its own BullMQ queue (a lane that waits holds no
+ * other lane's jobs), its own pace under the account's, its own pause.
+ *
+ *   lane         the message's `from` (digits), else WA_FROM, else "default" (EngageLab's default number)
+ *   queue        "send" for the default lane, "send-<number>" for the others
+ *   {prefix}:lanes         hash: lane → when it was first seen (ms); enqueue registers lanes, workers follow it
+ *   {prefix}:lane:{lane}   hash: pause_reason, paused_at (an operator or 131048), slow_factor, slow_until
+ *                          (130429 lowers the lane's rate for a while)
+ */
+
+export const DEFAULT_LANE = 'default';
+
+export function laneOf(from: string | undefined, waFrom: string | undefined): string {
+  return from ?? waFrom ?? DEFAULT_LANE;
+}
+
+export function laneQueueName(lane: string): string {
+  return lane === DEFAULT_LANE ? SEND_QUEUE : `${SEND_QUEUE}-${lane}`;
+}
+
+/** The lane of a send queue's name, or undefined for another queue. */
+export function laneOfQueue(name: string): string | undefined {
+  if (name === SEND_QUEUE) return DEFAULT_LANE;
+  return name.startsWith(`${SEND_QUEUE}-`) ? name.slice(SEND_QUEUE.length + 1) : undefined;
+}
+
+/** Requests per SEND_RATE_DURATION_MS this lane may send (before a 130429 slow-down). */
+export function laneRateMax(config: Pick<Config, 'SENDER_RATES' | 'SENDER_RATE_MAX' | 'SEND_RATE_MAX'>, lane: string): number {
+  return Math.min(config.SENDER_RATES[lane] ?? config.SENDER_RATE_MAX, config.SEND_RATE_MAX);
+}
+
+export interface LaneState {
+  from: string;
+  rate_max: number;
+  /** The rate while a 130429 slow-down lasts (else rate_max). */
+  rate_now: number;
+  paused: boolean;
+  pause_reason: string | null;
+  waiting: number;
+}
+
+/** How long a 130429 slows a lane down, and by how much each time (it recovers by itself). */
+export const SLOW_DOWN_MS = 60_000;
+export const SLOW_DOWN_FACTOR = 0.5;
+const MIN_SLOW_FACTOR = 0.1;
+
+export class Lanes {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly config: Config,
+  ) {}
+
+  /** Every lane the fleet has seen, the default lane first. */
+  async list(): Promise<string[]> {
+    const lanes = Object.keys(await this.redis.hgetall(this.keys.lanes));
+    return [DEFAULT_LANE, ...lanes.filter((lane) => lane !== DEFAULT_LANE).sort()];
+  }
+
+  /** A short-lived Queue handle of a lane (for counts); closed after `fn`. */
+  private async withQueue<T>(lane: string, fn: (queue: Queue<SendJobData>) => Promise<T>): Promise<T> {
+    const queue = new Queue<SendJobData>(laneQueueName(lane), { connection: this.redis, prefix: this.config.QUEUE_PREFIX, defaultJobOptions: sendJobOptions(this.config) });
+    try {
+      return await fn(queue);
+    } finally {
+      await queue.close();
+    }
+  }
+
+  /** 130429 (throughput exceeded at Meta): halve the lane's rate for SLOW_DOWN_MS, again on each repeat. */
+  async slowDown(lane: string): Promise<number> {
+    const key = this.keys.lane(lane);
+    const [factor, until] = await this.redis.hmget(key, 'slow_factor', 'slow_until');
+    const current = until && Number(until) > Date.now() ? Number(factor ?? 1) : 1;
+    const next = Math.max(MIN_SLOW_FACTOR, current * SLOW_DOWN_FACTOR);
+    await this.redis.hset(key, 'slow_factor', next, 'slow_until', Date.now() + SLOW_DOWN_MS);
+    return next;
+  }
+
+  /** Every lane's state, and the job counts of every lane's queue (summed for `status`'s queue line). */
+  async states(): Promise<{ lanes: LaneState[]; counts: Record<'waiting' | 'active' | 'delayed' | 'completed' | 'failed', number> }> {
+    const totals = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
+    const lanes = await Promise.all(
+      (await this.list()).map(async (lane): Promise<LaneState> => {
+        const [state, [counts, paused]] = await Promise.all([
+          this.redis.hgetall(this.keys.lane(lane)),
+          this.withQueue(lane, (queue) => Promise.all([queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'), queue.isPaused()])),
+        ]);
+        const waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+        totals.waiting += waiting;
+        totals.active += counts.active ?? 0;
+        totals.delayed += counts.delayed ?? 0;
+        totals.completed += counts.completed ?? 0;
+        totals.failed += counts.failed ?? 0;
+        const rateMax = laneRateMax(this.config, lane);
+        const slowed = state.slow_until && Number(state.slow_until) > Date.now() ? Number(state.slow_factor ?? 1) : 1;
+        return {
+          from: lane,
+          rate_max: rateMax,
+          rate_now: Math.max(1, Math.floor(rateMax * slowed)),
+          paused,
+          pause_reason: paused ? (state.pause_reason ?? null) : null,
+          waiting: waiting + (counts.delayed ?? 0),
+        };
+      }),
+    );
+    return { lanes, counts: totals };
+  }
+
+  /** MESSAGING_LIMIT now (auto: the latest phone_number_update's tier), the places used and the messages held. */
+  async messagingLimit(): Promise<{ limit: number | 'unlimited'; used: number; held: number }> {
+    const since = Date.now() - this.config.MESSAGING_WINDOW_MS;
+    const [auto, used, held] = await Promise.all([
+      this.redis.hget(this.keys.control, 'messaging_limit'),
+      this.redis.zcount(this.keys.tier, since, '+inf'),
+      this.redis.zcount(this.keys.tierHeld, since, '+inf'),
+    ]);
+    const configured = this.config.MESSAGING_LIMIT;
+    const limit = configured === 'auto' ? (auto === null || Number(auto) < 0 ? 'unlimited' : Number(auto)) : configured;
+    return { limit, used, held };
+  }
+}

@@ -1,0 +1,100 @@
+import type { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { pauseLane } from './control.js';
+import { Campaigns } from './campaigns.js';
+import type { Applied, CallbackRow } from './delivery.js';
+import { DEFAULT_LANE, Lanes } from './lanes.js';
+import type { Logger } from './log.js';
+import { normalisePhone } from './messages/phone.js';
+import type { Keys } from './queue.js';
+
+/**
+ * The quality guard, fed by delivery callbacks (Meta's error codes reach us in `status.error_code`):
+ * - 131048 (spam rate limit: "stop and check quality") pauses the lane of the number it came from;
+ * - 130429 (throughput exceeded) lowers that lane's rate for a while; it recovers by itself;
+ * - a campaign whose failed share among its latest QUALITY_WINDOW delivery outcomes passes
+ *   QUALITY_MAX_FAILED pauses itself (judged once the window is full: a few early failures of a small
+ *   campaign are not a quality signal).
+ * And inbound messages (`response` rows: received, reply) open the recipient's 24-hour session window.
+ */
+
+export const SPAM_RATE_LIMIT = 131048;
+export const THROUGHPUT_EXCEEDED = 130429;
+/** WhatsApp's customer-service window: 24 hours after the user last wrote. */
+const SESSION_MS = 24 * 3600 * 1000;
+
+export type QualityEffect = 'lane_paused' | 'lane_slowed' | 'campaign_paused' | 'session' | null;
+
+export class QualityGuard {
+  private readonly lanes: Lanes;
+  private readonly campaigns: Campaigns;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.lanes = new Lanes(redis, keys, config);
+    this.campaigns = new Campaigns(redis, keys);
+  }
+
+  /** The lane of the business number a status row names (a number wa-bulk never sent from: the default). */
+  private async laneOf(row: CallbackRow): Promise<string> {
+    const number = row.from === undefined ? undefined : normalisePhone(String(row.from));
+    if (number !== undefined && (await this.redis.hexists(this.keys.lanes, number))) return number;
+    return DEFAULT_LANE;
+  }
+
+  /** After a status row was applied. */
+  async onDelivery(row: CallbackRow, applied: Applied): Promise<QualityEffect[]> {
+    const effects: QualityEffect[] = [];
+    const update = applied.update;
+    if (!update || !applied.campaign) return effects;
+    if (update.errorCode === SPAM_RATE_LIMIT || update.errorCode === THROUGHPUT_EXCEEDED) {
+      const lane = await this.laneOf(row);
+      if (update.errorCode === SPAM_RATE_LIMIT) {
+        const reason = `quality: Meta ${SPAM_RATE_LIMIT} (spam rate limit) for messages from ${lane}; check the campaign's quality, then "wa-bulk resume --sender ${lane}"`;
+        await pauseLane(this.redis, this.keys, lane, reason);
+        this.log.error({ lane }, `sender paused: ${reason}`);
+        effects.push('lane_paused');
+      } else {
+        const factor = await this.lanes.slowDown(lane);
+        this.log.warn({ lane, factor }, `Meta ${THROUGHPUT_EXCEEDED} (throughput exceeded): sender slowed down for a while`);
+        effects.push('lane_slowed');
+      }
+    }
+    // A message's outcome counts once: when it first reaches delivered, read or failed.
+    const first = applied.previous === null || applied.previous === 'sent';
+    if (first && update.status !== 'sent' && (await this.noteOutcome(applied.campaign, update.status === 'failed'))) effects.push('campaign_paused');
+    return effects;
+  }
+
+  /** Records one outcome; pauses the campaign (and says so) when its latest window fails too often. */
+  private async noteOutcome(campaign: string, failed: boolean): Promise<boolean> {
+    const key = this.keys.campaignOutcomes(campaign);
+    const window = this.config.QUALITY_WINDOW;
+    const result = await this.redis.multi().lpush(key, failed ? '1' : '0').ltrim(key, 0, window - 1).lrange(key, 0, -1).expire(key, this.config.RESULT_TTL_DAYS * 86_400).exec();
+    const outcomes = (result?.[2]?.[1] as string[] | undefined) ?? [];
+    if (!failed || outcomes.length < window) return false;
+    const share = outcomes.filter((o) => o === '1').length / outcomes.length;
+    if (share <= this.config.QUALITY_MAX_FAILED) return false;
+    if ((await this.campaigns.state(campaign)).state !== null) return false;
+    const reason = `quality: ${Math.round(share * 100)}% of the latest ${window} delivery outcomes failed (QUALITY_MAX_FAILED ${this.config.QUALITY_MAX_FAILED}); "wa-bulk resume --campaign ${campaign}" when it is checked`;
+    await this.campaigns.pause(campaign, reason);
+    this.log.error({ campaign }, `campaign paused: ${reason}`);
+    return true;
+  }
+
+  /** An inbound row: the user who wrote opens a 24-hour session window. */
+  async onInbound(row: CallbackRow): Promise<boolean> {
+    const event = row.response?.event;
+    const user = row.from === undefined ? undefined : normalisePhone(String(row.from));
+    if ((event !== 'received' && event !== 'reply') || user === undefined) return false;
+    const wroteAt = row.itime !== undefined ? row.itime * 1000 : Date.now();
+    const leftMs = wroteAt + SESSION_MS - Date.now();
+    if (leftMs <= 0) return false;
+    await this.redis.set(this.keys.session(user), String(wroteAt), 'PX', Math.ceil(leftMs));
+    return true;
+  }
+}
