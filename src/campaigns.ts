@@ -26,10 +26,14 @@ export class Campaigns {
     await this.redis.hset(this.keys.campaign(id), 'state', 'paused', 'pause_reason', reason, 'paused_at', Date.now());
   }
 
-  /** Lets a paused campaign send again; its parked jobs are promoted. Returns how many. */
+  /**
+   * Lets a paused campaign send again; its parked jobs are promoted (returns how many). The quality guard's
+   * window starts afresh: the operator has looked at what it reported.
+   */
   async resume(id: string): Promise<number> {
     const key = this.keys.campaign(id);
     if ((await this.redis.hget(key, 'state')) === 'paused') await this.redis.hdel(key, 'state', 'pause_reason', 'paused_at');
+    await this.redis.del(this.keys.campaignOutcomes(id));
     const parked = await this.redis.smembers(this.keys.campaignParked(id));
     const byQueue = new Map<string, string[]>();
     for (const member of parked) {

@@ -59,7 +59,7 @@ export const configSchema = z.object({
         const phone = match ? normalisePhone(match[1] as string) : undefined;
         const rate = match ? Number(match[2]) : 0;
         if (!match || phone === undefined || rate < 1 || rate > 100_000) {
-          ctx.addIssue({ code: 'custom', message: `expected NUMBER=RATE pairs separated by commas (e.g. 8613800138000=1000,8613800138001=20); "${part}" is not one` });
+          ctx.addIssue({ code: 'custom', message: `expected NUMBER=RATE pairs separated by commas (e.g. 8613800138000=1000,8613800138001=20), and "${part}" is not one`, params: { quotesInput: true } });
           return z.NEVER;
         }
         rates[phone] = rate;
@@ -67,7 +67,7 @@ export const configSchema = z.object({
       return rates;
     })
     .default({}),
-  MESSAGING_LIMIT: z
+  MESSAGING_LIMIT: z.coerce
     .string()
     .regex(/^(auto|unlimited|[1-9]\d{0,8})$/, { error: 'expected a positive integer, "unlimited" or "auto"' })
     .transform((value): number | 'unlimited' | 'auto' => (value === 'auto' || value === 'unlimited' ? value : Number(value)))
@@ -170,7 +170,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const variable = String(issue?.path[0] ?? 'configuration');
-    const shown = SECRET_VARIABLES.has(variable) ? undefined : raw[variable];
+    // A message that already quotes the bad part needs no "got …".
+    const quotes = (issue as { params?: { quotesInput?: boolean } } | undefined)?.params?.quotesInput === true;
+    const shown = SECRET_VARIABLES.has(variable) || quotes ? undefined : raw[variable];
     throw new ConfigError(variable, describeIssue(issue, shown));
   }
   const config = parsed.data;

@@ -76,7 +76,7 @@ export class QualityGuard {
     const window = this.config.QUALITY_WINDOW;
     const result = await this.redis.multi().lpush(key, failed ? '1' : '0').ltrim(key, 0, window - 1).lrange(key, 0, -1).expire(key, this.config.RESULT_TTL_DAYS * 86_400).exec();
     const outcomes = (result?.[2]?.[1] as string[] | undefined) ?? [];
-    if (!failed || outcomes.length < window) return false;
+    if (outcomes.length < window) return false;
     const share = outcomes.filter((o) => o === '1').length / outcomes.length;
     if (share <= this.config.QUALITY_MAX_FAILED) return false;
     if ((await this.campaigns.state(campaign)).state !== null) return false;

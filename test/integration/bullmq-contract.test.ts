@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
+import { pauseSending, resumeSending } from '../../src/control.js';
+import { laneQueueName } from '../../src/lanes.js';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
@@ -91,6 +93,31 @@ describe('send jobs written by the enqueue script', () => {
     expect(seen).toEqual([['paused-1', 'paused-1', 0]]);
     // removeOnComplete: nothing of the job is left.
     expect(await harnessed.redis.exists(harnessed.keys.bullJob(SEND_QUEUE, 'paused-1'))).toBe(0);
+  });
+
+  it("start a new sender lane's queue paused while the whole fleet is paused, as BullMQ's own pause leaves it", async () => {
+    const config = testConfig();
+    const harnessed = (h = harness(config));
+    await pauseSending(harnessed.redis, harnessed.keys, 'operator');
+    const lane = '8613800138009';
+    await harnessed.ledger.enqueue('contract', lane, [{ requestId: 'lane-1', to: '447911123456', data: data('lane-1') }], { name: 'send', options: harnessed.send.defaultJobOptions });
+    const queue = new Queue<SendJobData>(laneQueueName(lane), { connection: harnessed.redis, prefix: config.QUEUE_PREFIX });
+    closers.push(() => queue.close());
+    expect(await queue.isPaused()).toBe(true);
+    expect(await harnessed.redis.zcard(harnessed.keys.bull(laneQueueName(lane), 'marker'))).toBe(0);
+    const seen: string[] = [];
+    const connection = workerConnection(config);
+    const worker = new Worker<SendJobData>(laneQueueName(lane), async (job: Job<SendJobData>) => void seen.push(job.data.request_id), { connection, prefix: config.QUEUE_PREFIX });
+    closers.push(async () => {
+      await worker.close();
+      connection.disconnect();
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(seen).toEqual([]);
+    const completed = new Promise<void>((resolve) => worker.once('completed', () => resolve()));
+    await resumeSending(harnessed.redis, harnessed.keys);
+    await completed;
+    expect(seen).toEqual(['lane-1']);
   });
 
   it('takes request_ids BullMQ refuses as job ids or that name its own keys, and sends each once', async () => {

@@ -33,6 +33,16 @@ describe('the command line', () => {
     expect(code).toBe(0);
   });
 
+  it('stops with one line naming SENDER_RATES or MESSAGING_LIMIT when it cannot be read', async () => {
+    const env = envOf(testConfig());
+    const rates = await runCli(['status'], { ...env, SENDER_RATES: '8613800138000=fast' });
+    expect(rates.code).toBe(2);
+    expect(rates.stderr).toBe('wa-bulk: SENDER_RATES: expected NUMBER=RATE pairs separated by commas (e.g. 8613800138000=1000,8613800138001=20), and "8613800138000=fast" is not one\n');
+    const limit = await runCli(['worker'], { ...env, MESSAGING_LIMIT: 'lots' });
+    expect(limit.code).toBe(2);
+    expect(limit.stderr).toBe('wa-bulk: MESSAGING_LIMIT: expected a positive integer, "unlimited" or "auto", got "lots"\n');
+  });
+
   it('answers --help for every command with its usage', async () => {
     for (const name of Object.keys(HELP) as CommandName[]) {
       const res = await runCli([name, '--help'], { PATH: process.env.PATH });
