@@ -8,7 +8,7 @@ import { freePort } from '../../src/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { KEY, SECRET, campaignDone, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
+import { KEY, SECRET, campaignDone, envOf, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** Sender lanes and WhatsApp's own limits, with real workers and the simulator. */
