@@ -15,12 +15,13 @@ import { freePort, startRedisServer } from '../src/redis-server.js';
 
 /**
  * npm run bench -- [--json] [--messages N] [--jobs N] [--concurrency N] [--limit N] [--million] [--small]
- *                    [--only enqueue,workers,limiter]
+ *                    [--only enqueue,workers,limiter,lanes]
  *
  * One run, one machine, one private Redis, the simulator in its own process:
  *  1. enqueue: N JSONL messages through the producer (parse, validate, request_id, dedupe, ledger + job): msgs/s, peak RSS
  *  2-4. bare BullMQ / naive axios peer / wa-bulk worker, each in its own process, at 0 and 100 ms latency
  *  6. rate limiter precision: one, then two wa-bulk worker processes under one limit, measured at the simulator
+ *  7. sender lanes: four numbers at a quarter of the limit each under the limit as the account's cap
  */
 
 const { values } = parseArgs({
@@ -39,8 +40,8 @@ const small = values.small === true;
 const messages = values.million ? 1_000_000 : Number(values.messages ?? (small ? 2000 : 100_000));
 const jobs = Number(values.jobs ?? (small ? 1000 : 20_000));
 const concurrency = Number(values.concurrency ?? 200);
-const steps = new Set((values.only ?? 'enqueue,workers,limiter').split(','));
-for (const step of steps) if (!['enqueue', 'workers', 'limiter'].includes(step)) throw new Error(`--only: unknown step "${step}" (enqueue, workers, limiter)`);
+const steps = new Set((values.only ?? 'enqueue,workers,limiter,lanes').split(','));
+for (const step of steps) if (!['enqueue', 'workers', 'limiter', 'lanes'].includes(step)) throw new Error(`--only: unknown step "${step}" (enqueue, workers, limiter, lanes)`);
 const limit = Number(values.limit ?? (small ? 200 : 1000));
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const log = (line: string) => {
@@ -82,8 +83,9 @@ async function startSimulator(latencyMs: number, record = false): Promise<{ url:
   return { url: `http://127.0.0.1:${port}`, stop: () => proc.kill('SIGTERM') };
 }
 
-function message(i: number) {
+function message(i: number, from?: string) {
   return {
+    ...(from !== undefined && { from }),
     to: `+4479${String(10_000_000 + i).padStart(8, '0')}`,
     body: { type: 'template', template: { name: 'order_update', language: 'en_GB', components: [{ type: 'body', parameters: [{ type: 'text', text: `Customer ${i}` }, { type: 'currency', currency: { fallback_value: '£12.50', code: 'GBP', amount_1000: 12500 } }] }] } },
     custom_args: { order: i },
@@ -101,11 +103,11 @@ async function writeCampaign(count: number): Promise<string> {
 }
 
 /** Fills a fresh prefix with `count` jobs through the real producer (so wa-bulk's ledger has them too). */
-async function fill(prefix: string, count: number): Promise<void> {
+async function fill(prefix: string, count: number, lanes: string[] = []): Promise<void> {
   const config = loadConfig({ env: env({ QUEUE_PREFIX: prefix }), dotEnvPath: false });
   const client = new Redis(redis.url, { maxRetriesPerRequest: null });
   const queue = sendQueue(config, client);
-  const lines = Array.from({ length: count }, (_, i) => JSON.stringify(message(i))).join('\n');
+  const lines = Array.from({ length: count }, (_, i) => JSON.stringify(message(i, lanes.length > 0 ? lanes[i % lanes.length] : undefined))).join('\n');
   await enqueue(readJsonl(Readable.from([lines])), { campaign: 'bench', ledger: new Ledger(client, prefix, 1), queue });
   await queue.close();
   client.disconnect();
@@ -131,6 +133,7 @@ async function measureWorker(kind: string, latencyMs: number): Promise<WorkerRes
     ENGAGELAB_BASE_URL: sim.url,
     WORKER_CONCURRENCY: concurrency,
     SEND_RATE_MAX: 100_000,
+    SENDER_RATE_MAX: 100_000,
     SEND_RATE_DURATION_MS: 1000,
   }));
   const measured = await result;
@@ -155,7 +158,7 @@ async function measureLimiter(limit: number, count: number, processes: number) {
   const sim = await startSimulator(0, true);
   const prefix = `bench${++prefixCounter}`;
   await fill(prefix, count);
-  const childEnv = env({ QUEUE_PREFIX: prefix, ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: 100, SEND_RATE_MAX: limit, SEND_RATE_DURATION_MS: 1000 });
+  const childEnv = env({ QUEUE_PREFIX: prefix, ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: 100, SEND_RATE_MAX: limit, SENDER_RATE_MAX: limit, SEND_RATE_DURATION_MS: 1000 });
   // The two workers share the queue; the campaign is done when the ledger has nothing pending.
   const workers = Array.from({ length: processes }, () => child<WorkerResult>('worker-child.js', ['wa-bulk', String(count + 1)], childEnv));
   const client = new Redis(redis.url);
@@ -174,6 +177,38 @@ async function measureLimiter(limit: number, count: number, processes: number) {
     worker_cpu_ms_per_message: perWorker.map((w) => (w ? Number(w.cpuMsPerMessage.toFixed(2)) : null)),
     late_grants: perWorker.map((w) => w?.lateGrants ?? null),
     worker_cpu_system_share: perWorker.map((w) => (w ? Number(w.systemShare.toFixed(2)) : null)),
+  };
+}
+
+/** Sender lanes: `lanes` numbers at `laneLimit`/s each under one account cap, one worker process. */
+async function measureLanes(laneCount: number, laneLimit: number, accountLimit: number, count: number) {
+  const sim = await startSimulator(0, true);
+  const prefix = `bench${++prefixCounter}`;
+  const lanes = Array.from({ length: laneCount }, (_, i) => `861380013${String(8100 + i)}`);
+  await fill(prefix, count, lanes);
+  const childEnv = env({ QUEUE_PREFIX: prefix, ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: 100, SEND_RATE_MAX: accountLimit, SENDER_RATE_MAX: laneLimit, SEND_RATE_DURATION_MS: 1000 });
+  const worker = child<WorkerResult>('worker-child.js', ['wa-bulk', String(count + 1)], childEnv);
+  worker.result.catch(() => undefined);
+  const client = new Redis(redis.url);
+  const ledger = new Ledger(client, prefix, 1);
+  const deadline = Date.now() + (count / Math.min(accountLimit, laneCount * laneLimit)) * 3000 + 30_000;
+  while (((await ledger.campaign('bench'))?.pending ?? 1) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  client.disconnect();
+  worker.process.kill('SIGTERM');
+  const measured = await worker.result.catch(() => undefined);
+  const stats = (await (await fetch(`${sim.url}/_simulator/stats?window_ms=1000`)).json()) as {
+    arrivals: number; max_in_window: number; steady_per_second: number;
+    by_from: Record<string, { arrivals: number; max_in_window: number; steady_per_second: number }>;
+  };
+  sim.stop();
+  return {
+    lanes: laneCount, lane_limit: laneLimit, account_limit: accountLimit, requests: stats.arrivals,
+    account: { steady_per_second: Math.round(stats.steady_per_second), max_in_any_window: stats.max_in_window },
+    per_lane: lanes.map((lane) => {
+      const l = stats.by_from[lane];
+      return { from: lane, requests: l?.arrivals ?? 0, steady_per_second: Math.round(l?.steady_per_second ?? 0), steady_ratio: Number(((l?.steady_per_second ?? 0) / laneLimit).toFixed(3)), max_in_any_window: l?.max_in_window ?? 0, max_ratio: Number(((l?.max_in_window ?? 0) / laneLimit).toFixed(3)) };
+    }),
+    worker_cpu_ms_per_message: measured ? Number(measured.cpuMsPerMessage.toFixed(2)) : null,
   };
 }
 
@@ -217,6 +252,15 @@ try {
       await flushRedis();
     }
     report.rate_limiter = runs;
+  }
+
+  if (steps.has('lanes')) {
+    const laneLimit = Math.round(limit / 4);
+    const run = await measureLanes(4, laneLimit, limit, small ? 1000 : 20_000);
+    report.lanes = run;
+    log(`lanes     4 lanes at ${laneLimit}/s under ${limit}/s, one worker: account ${run.account.steady_per_second}/s, busiest window ${run.account.max_in_any_window}; worker CPU ${run.worker_cpu_ms_per_message} ms/msg`);
+    for (const lane of run.per_lane) log(`  ${lane.from}  ${lane.steady_per_second}/s (${lane.steady_ratio}) over the middle 80%, busiest 1 s window ${lane.max_in_any_window} (${lane.max_ratio} x)`);
+    await flushRedis();
   }
 } finally {
   await redis.stop();

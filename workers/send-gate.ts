@@ -210,7 +210,7 @@ export class SendGate {
           if (performance.now() - sendAt > tripMs) {
             // Too late: leaving now could crowd the requests of later grants. Hand them back.
             this.lateGrants += granted.length;
-            await this.client.waUngrantSends(granted.length, ...granted.map((w) => w.keys[0]));
+            await this.client.waUngrantSends(granted.length * 2, ...granted.flatMap((w) => [w.keys[0], w.keys[2]]));
             if (probe === 1) await this.breaker.releaseProbe();
             this.queue.unshift(...granted);
             continue;

@@ -22,10 +22,10 @@ afterEach(async () => {
   h = undefined;
 });
 
-function gateFor(harnessed: Harness, max: number, windowMs = 1000, port?: number): SendGate {
+function gateFor(harnessed: Harness, max: number, windowMs = 1000, port?: number, pairIntervalMs = 0): SendGate {
   // Each gate has its own connection, as each worker process has.
   const client = new Redis({ ...harnessed.redis.options, ...(port && { host: '127.0.0.1', port }) });
-  const gate = new SendGate(client, harnessed.keys, { max, windowMs, lane: 'default', outageThreshold: 5, cooldownMs: 1000, cooldownMaxMs: 5000, probeTtlMs: 3000, id: `test-${opened.length}` });
+  const gate = new SendGate(client, harnessed.keys, { max, windowMs, lane: 'default', pairIntervalMs, outageThreshold: 5, cooldownMs: 1000, cooldownMaxMs: 5000, probeTtlMs: 3000, id: `test-${opened.length}` });
   opened.push({ gate, client });
   return gate;
 }
@@ -112,7 +112,9 @@ describe('send gate', () => {
 
   it('gives back a grant that reaches the process too late, and takes a new one', async () => {
     const harnessed = (h = harness(testConfig()));
-    const gate = gateFor(harnessed, 100);
+    // With a pair interval: the grant handed back must not leave its pair key behind (it would hold the
+    // message back for the whole interval).
+    const gate = gateFor(harnessed, 100, 1000, undefined, 60_000);
     const key = harnessed.ledger.keys.message('late');
     const granted = gate.acquire(req('late'), 'settled');
     // The ask leaves on the next turn of the event loop; keep the loop busy while its answer waits.
