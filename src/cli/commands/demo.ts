@@ -10,6 +10,7 @@ import { loadConfig } from '../../config.js';
 import { deadLetters } from '../../dead-letters.js';
 import { startDashboard } from '../../http/dashboard.js';
 import { createLogger } from '../../log.js';
+import { normalisePhone } from '../../messages/phone.js';
 import { packageRoot } from '../../paths.js';
 import { freePort, ensureRedis } from '../../redis-server.js';
 import { Simulator } from '../../simulator/simulator.js';
@@ -48,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadConfig({
     overrides: { REDIS_URL: redis.url, ENGAGELAB_BASE_URL: apiUrl, ENGAGELAB_DEV_KEY: key, ENGAGELAB_DEV_SECRET: secret },
     // Short timeouts and backoffs so that the faults resolve within the demo; the environment still wins.
-    defaults: { QUEUE_PREFIX: 'wa-bulk-demo', SEND_RATE_MAX: 200, HTTP_TIMEOUT_MS: 2000, SEND_ATTEMPTS: 3, SEND_BACKOFF_MS: 500, RETRY_MIN_MS: 100, RETRY_MAX_MS: 500, WORKER_CONCURRENCY: 50, DASHBOARD_PORT: dashboardPort, LOG_LEVEL: 'error' },
+    defaults: { QUEUE_PREFIX: 'wa-bulk-demo', SEND_RATE_MAX: 200, SENDER_RATE_MAX: 200, SESSION_CHECK: 'enforce', HTTP_TIMEOUT_MS: 2000, SEND_ATTEMPTS: 3, SEND_BACKOFF_MS: 500, RETRY_MIN_MS: 100, RETRY_MAX_MS: 500, WORKER_CONCURRENCY: 50, DASHBOARD_PORT: dashboardPort, LOG_LEVEL: 'error' },
   });
   const log = createLogger({ level: config.LOG_LEVEL, name: 'demo' });
   const worker = await startSendWorker(config, log);
@@ -57,6 +58,14 @@ export async function run(argv: string[]): Promise<number> {
 
   const campaign = `demo-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
   const file = values.file ?? join(packageRoot(), 'examples', 'demo-campaign.jsonl');
+  // Most recipients of the session messages (text, media) have written lately; the rest are skipped with
+  // reason no_session (SESSION_CHECK=enforce), without a request.
+  const writers = await sessionRecipients(file);
+  for (let i = 0; i < writers.length; i += 500) await simulator.inbound(writers.slice(i, i + 500));
+  const settled = Date.now() + 10_000;
+  while ((await ctx.redis.llen(ctx.ledger.keys.bull(CALLBACK_QUEUE, 'wait'))) + (await ctx.redis.llen(ctx.ledger.keys.bull(CALLBACK_QUEUE, 'active'))) > 0 && Date.now() < settled) await sleep(50);
+  process.stdout.write(`${fmt(writers.length)} recipients wrote to the business lately (inbound callbacks): their session messages may be sent\n`);
+
   const started = performance.now();
   const summary = await enqueue(readJsonl(createReadStream(file)), { campaign, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM });
   process.stdout.write(`campaign ${campaign}: ${fmt(summary.accepted)} messages enqueued from ${file}\n`);
@@ -90,6 +99,7 @@ export async function run(argv: string[]): Promise<number> {
       `summary of ${campaign}`,
       `  sent          ${fmt(counts?.sent ?? 0)} (each accepted once by the API: ${sim.duplicates === 0 ? 'yes' : `no, ${sim.duplicates} twice`})`,
       `  dead          ${fmt(counts?.dead ?? 0)}${[...deadByCode].map(([label, n]) => `\n    ${label.padEnd(26)} ${n}`).join('')}`,
+      `  skipped       ${fmt(counts?.skipped ?? 0)} (no_session: text or media to someone who had not written in 24 hours; no request made)`,
       `  rejected      ${fmt(summary.rejected)} lines`,
       `  delivery      ${fmt(counts?.delivery.delivered ?? 0)} delivered, ${fmt(counts?.delivery.read ?? 0)} read, ${fmt(counts?.delivery.failed ?? 0)} failed (from ${fmt(simulator.callbackStats.rows)} callback rows, some late, repeated or out of order)`,
       `  HTTP requests ${fmt(sim.requests)} (retries included)`,
@@ -118,4 +128,18 @@ export async function run(argv: string[]): Promise<number> {
   await simulator.stop();
   await redis.stop();
   return counts && counts.pending === 0 ? 0 : 1;
+}
+
+/** Recipients of the file's non-template messages, four in five of them (those whose number does not end in 3 or 7). */
+async function sessionRecipients(file: string): Promise<string[]> {
+  const users = new Set<string>();
+  for await (const item of readJsonl(createReadStream(file))) {
+    const value = item.value as { to?: unknown; body?: { type?: unknown } } | undefined;
+    if (!value || value.body?.type === 'template') continue;
+    for (const to of Array.isArray(value.to) ? value.to : [value.to]) {
+      const phone = typeof to === 'string' ? normalisePhone(to) : undefined;
+      if (phone && !/[37]$/.test(phone)) users.add(phone);
+    }
+  }
+  return [...users];
 }
