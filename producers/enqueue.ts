@@ -1,5 +1,7 @@
 import type { Queue } from 'bullmq';
+import { formatWindow, type CampaignOptions } from '../src/campaign-options.js';
 import { laneOf } from '../src/lanes.js';
+import { timeZoneOf } from '../src/messages/timezone.js';
 import type { Ledger } from '../src/ledger.js';
 import { EnqueueVerdict } from '../src/scripts/index.js';
 import { requestIdsFor } from '../src/messages/request-id.js';
@@ -31,6 +33,8 @@ export interface EnqueueSummary {
   accepted: number;
   rejected: number;
   duplicates: number;
+  /** Messages to a suppressed (opted-out) number: not enqueued. */
+  suppressed: number;
   rejects: Reject[];
   rejects_truncated?: boolean;
 }
@@ -42,6 +46,8 @@ export interface EnqueueOptions {
   queue: Queue<SendJobData>;
   /** WA_FROM: the lane of messages without a `from`. */
   waFrom?: string | undefined;
+  /** Campaign control: schedule, send window, expiry, priority. */
+  control?: CampaignOptions;
   dryRun?: boolean;
   chunkSize?: number;
   /** At most this many rejects are kept for the summary (all are counted and passed to onReject). */
@@ -61,7 +67,9 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
   const { campaign, ledger, queue } = options;
   const chunkSize = options.chunkSize ?? 1000;
   const maxKept = options.maxRejectsKept ?? 10_000;
-  const summary: EnqueueSummary = { campaign, accepted: 0, rejected: 0, duplicates: 0, rejects: [] };
+  const summary: EnqueueSummary = { campaign, accepted: 0, rejected: 0, duplicates: 0, suppressed: 0, rejects: [] };
+  const control = options.control;
+  const settings = control ? controlSettings(control) : {};
   let linesRead = 0;
   let chunk: Pending[] = [];
 
@@ -84,11 +92,13 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
       else byLane.set(lane, [pending]);
     }
     const [results] = await Promise.all([
-      Promise.all([...byLane].map(([lane, group]) => ledger.enqueue(campaign, lane, group, jobOptions, options.dryRun))),
+      Promise.all([...byLane].map(([lane, group]) => ledger.enqueue(campaign, lane, group, jobOptions, options.dryRun, { priority: control?.priority, settings }))),
       options.dryRun ? undefined : ledger.noteTemplates(batch.map((p) => p.data.payload.body)),
+      options.dryRun ? undefined : ledger.noteOpen(campaign),
     ]);
     for (const result of results.flat()) {
       if (result === EnqueueVerdict.Duplicate) summary.duplicates++;
+      else if (result === EnqueueVerdict.Suppressed) summary.suppressed++;
       else summary.accepted++;
     }
     options.onProgress?.(summary, linesRead);
@@ -120,12 +130,16 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
     for (let i = 0; i < ids.length; i++) {
       const requestId = ids[i] as string;
       const to = message.to[i] as string;
+      const window = control?.window ? { ...control.window, tz: (await timeZoneOf(to)) ?? 'UTC' } : undefined;
       chunk.push({
         requestId,
         to,
         data: {
           request_id: requestId,
           campaign,
+          ...(control?.notBefore !== undefined && { not_before: control.notBefore }),
+          ...(control?.expiresAt !== undefined && { expires_at: control.expiresAt }),
+          ...(window && { window }),
           payload: {
             ...(message.from !== undefined && { from: message.from }),
             to: [to],
@@ -141,4 +155,14 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
   await flush();
   await writing;
   return summary;
+}
+
+/** The campaign's control settings, as kept in its hash for `status` and the campaigns page. */
+function controlSettings(control: CampaignOptions): Record<string, string> {
+  return {
+    priority: control.priority,
+    ...(control.notBefore !== undefined && { at: String(control.notBefore) }),
+    ...(control.expiresAt !== undefined && { expires_at: String(control.expiresAt) }),
+    ...(control.window && { send_window: formatWindow(control.window) }),
+  };
 }

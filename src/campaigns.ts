@@ -1,6 +1,8 @@
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Keys } from './queue.js';
+import { DEFAULT_LANE, laneQueueName } from './lanes.js';
+import type { Ledger } from './ledger.js';
+import { jobIdFor, type Keys } from './queue.js';
 
 /**
  * A campaign's own state, beside its counters in {prefix}:campaign:{id} (the ledger's hash):
@@ -53,6 +55,37 @@ export class Campaigns {
     return promoted;
   }
 
+  /**
+   * Cancels a campaign for good: once the state is written no worker gets a grant for another of its
+   * messages (requests already granted finish); its waiting, delayed and parked jobs are removed and their
+   * messages end `skipped`, reason `cancelled` (a job a worker holds meets the state at its grant). Returns
+   * how many were skipped now; a second cancel finds nothing left.
+   */
+  async cancel(id: string, ledger: Ledger): Promise<number> {
+    await this.redis.hset(this.keys.campaign(id), 'state', 'cancelled', 'cancelled_at', Date.now());
+    await this.redis.hdel(this.keys.campaign(id), 'pause_reason', 'paused_at');
+    const lanes = [DEFAULT_LANE, ...Object.keys(await this.redis.hgetall(this.keys.lanes)).filter((lane) => lane !== DEFAULT_LANE)];
+    const queues = lanes.map((lane) => new Queue(laneQueueName(lane), { connection: this.redis, prefix: this.keys.prefix }));
+    let skipped = 0;
+    try {
+      for await (const ids of ledger.pendingIds(id)) {
+        await Promise.all(
+          ids.map(async (requestId) => {
+            const jobId = jobIdFor(requestId);
+            let removed = false;
+            for (const queue of queues) if (!removed) removed = (await queue.remove(jobId)) === 1;
+            // A job a worker holds (it may be in flight) is not touched: its grant, or its result, settles it.
+            if (removed && (await ledger.markSkipped(requestId, id, 'cancelled', 'its campaign was cancelled'))) skipped++;
+          }),
+        );
+      }
+    } finally {
+      await Promise.all(queues.map((queue) => queue.close()));
+    }
+    await this.redis.del(this.keys.campaignParked(id));
+    return skipped;
+  }
+
   async state(id: string): Promise<{ state: 'paused' | 'cancelled' | null; pause_reason: string | null }> {
     const [state, reason] = await this.redis.hmget(this.keys.campaign(id), 'state', 'pause_reason');
     return { state: state === 'paused' || state === 'cancelled' ? state : null, pause_reason: reason ?? null };
@@ -62,8 +95,9 @@ export class Campaigns {
    * Parks a job of a paused campaign (called by its processor, which holds its lock): delayed for PARK_MS
    * and noted for resume. A resume that ran meanwhile is caught by looking again.
    */
-  async park(job: Job, campaign: string, token: string | undefined): Promise<void> {
-    await job.moveToDelayed(Date.now() + PARK_MS, token);
+  async park(job: Job, campaign: string, token: string | undefined, expiresAt?: number): Promise<void> {
+    // An expiring message wakes at its expiry, so that it ends then even while its campaign is paused.
+    await job.moveToDelayed(Math.min(Date.now() + PARK_MS, expiresAt ?? Number.POSITIVE_INFINITY), token);
     await this.redis.sadd(this.keys.campaignParked(campaign), `${job.queueName}|${job.id}`);
     if ((await this.redis.hget(this.keys.campaign(campaign), 'state')) !== 'paused') await promote(job);
   }

@@ -77,6 +77,15 @@ export const configSchema = z.object({
   PAIR_INTERVAL_MS: int(0, 3_600_000).default(6000),
   SESSION_CHECK: z.enum(['off', 'enforce'], { error: 'expected "off" or "enforce"' }).default('off'),
   QUALITY_WINDOW: int(1, 100_000).default(200),
+  /** An inbound message whose whole text is one of these (any case) suppresses its sender. */
+  OPT_OUT_KEYWORDS: z
+    .string()
+    .transform((value) => value.split(',').map((word) => word.trim().toUpperCase()).filter(Boolean))
+    .default(['STOP', 'UNSUBSCRIBE']),
+  /** Receives one campaign.done POST per campaign (done or cancelled), retried with backoff. */
+  CAMPAIGN_WEBHOOK_URL: url(['http:', 'https:']).optional(),
+  /** A low-priority message waiting longer than this is moved up to normal, so that it never starves. */
+  LOW_PRIORITY_MAX_WAIT_MS: int(1000, 7 * 86_400_000).default(600_000),
   QUALITY_MAX_FAILED: z.coerce
     .number({ error: 'expected a fraction between 0 and 1' })
     .min(0, { error: 'expected a fraction between 0 and 1' })

@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Priority } from './campaign-options.js';
 import { DELIVERY_RANK, funnel, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
 import { laneQueueName } from './lanes.js';
 import { jobIdFor, keys, type DeadError, type DeadReason, type Keys, type SendJobData } from './queue.js';
@@ -53,9 +54,28 @@ export interface CampaignCounts {
   pending: number;
   /** The delivery funnel from callbacks: each sent message counted at its furthest state. */
   delivery: { sent: number; delivered: number; read: number; failed: number };
+  state: CampaignState;
+  pause_reason: string | null;
+  /** Campaign control: ISO times, the recipient-local window, the priority. */
+  at: string | null;
+  send_window: string | null;
+  expires_at: string | null;
+  priority: Priority;
+  /** Dead letters by EngageLab code ("none": a timeout or a lost connection). */
+  dead_by_code: Record<string, number>;
 }
 
+export type CampaignState = 'scheduled' | 'sending' | 'paused' | 'done' | 'cancelled';
+
 const RANKS = JSON.stringify(DELIVERY_RANK);
+
+/** Where a job of each priority goes in its queue (see src/scripts/includes/bullmq-job.lua). */
+export const LOW_PRIORITY = 10;
+const PLACEMENT: Record<Priority, { script: string; options: JobsOptions }> = {
+  high: { script: 'lifo', options: { lifo: true } },
+  normal: { script: 'fifo', options: {} },
+  low: { script: String(LOW_PRIORITY), options: { priority: LOW_PRIORITY } },
+};
 
 /** The message_id index's value: campaign ids cannot contain '|', request_ids neither. */
 const messageIdEntry = (campaign: string, requestId: string) => `${campaign}|${requestId}`;
@@ -119,6 +139,7 @@ export class Ledger {
     items: ReadonlyArray<{ requestId: string; to: string; data: SendJobData }>,
     job: { name: string; options: JobsOptions },
     dryRun = false,
+    control: { priority?: Priority; settings?: Record<string, string> } = {},
   ): Promise<EnqueueVerdict[]> {
     if (items.length === 0) return [];
     const k = this.keys;
@@ -126,12 +147,17 @@ export class Ledger {
     const keyList = [
       k.campaign(campaign), k.campaignIds(campaign), k.campaigns,
       k.bull(queue, 'wait'), k.bull(queue, 'meta'), k.bull(queue, 'id'), k.bull(queue, 'events'), k.bull(queue, 'marker'), k.bull(queue, 'active'),
-      k.lanes, k.control,
+      k.bull(queue, 'prioritized'), k.bull(queue, 'pc'), k.lanes, k.control, k.suppressed,
     ];
-    // BullMQ stores a job's options as JSON; ours are the same for every job but its id.
-    const opts = JSON.stringify({ ...job.options, jobId: '' });
+    // BullMQ stores a job's options as JSON; ours are the same for every job but its id. High priority is a
+    // LIFO job (taken before the waiting ones), low a prioritized one (taken when none waits).
+    const placement = PLACEMENT[control.priority ?? 'normal'];
+    const options = { ...job.options, ...placement.options, jobId: '' };
+    const opts = JSON.stringify(options);
     const at = opts.lastIndexOf('""');
-    const argv: Array<string | number> = [this.ttlSeconds, Date.now(), campaign, dryRun ? 1 : 0, job.name, opts.slice(0, at), opts.slice(at + 2), lane];
+    const argv: Array<string | number> = [
+      this.ttlSeconds, Date.now(), campaign, dryRun ? 1 : 0, job.name, opts.slice(0, at), opts.slice(at + 2), lane, placement.script, JSON.stringify(control.settings ?? {}),
+    ];
     for (const item of items) {
       const jobId = jobIdFor(item.requestId);
       keyList.push(k.message(item.requestId), k.bullJob(queue, jobId));
@@ -146,6 +172,11 @@ export class Ledger {
     for (const body of bodies) if (body.type === 'template' && body.template) names.add(body.template.name).add(`${body.template.name}:${body.template.language}`);
     if (names.size === 0) return;
     await this.client.multi().sadd(this.keys.templates, ...names).expire(this.keys.templates, this.ttlSeconds).exec();
+  }
+
+  /** A campaign that has messages to send: watched until it is done (src/campaign-watch.ts). */
+  async noteOpen(campaign: string): Promise<void> {
+    await this.client.sadd(this.keys.campaignsOpen, campaign);
   }
 
   async templateInUse(name: string, language: string | undefined): Promise<boolean> {
@@ -252,7 +283,29 @@ export class Ledger {
     const sent = Number(hash.sent ?? 0);
     const dead = Number(hash.dead ?? 0);
     const skipped = Number(hash.skipped ?? 0);
-    return { id, total, sent, dead, skipped, pending: total - sent - dead - skipped, delivery: funnel(hash, sent) };
+    const pending = total - sent - dead - skipped;
+    const at = hash.at ? Number(hash.at) : null;
+    const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
+    const state: CampaignState =
+      hash.state === 'cancelled' ? 'cancelled'
+      : pending === 0 ? 'done'
+      : hash.state === 'paused' ? 'paused'
+      : at !== null && at > Date.now() && sent + dead + skipped === 0 ? 'scheduled'
+      : 'sending';
+    return {
+      id, total, sent, dead, skipped, pending, delivery: funnel(hash, sent),
+      state,
+      pause_reason: hash.state === 'paused' ? (hash.pause_reason ?? null) : null,
+      at: iso(hash.at),
+      send_window: hash.send_window ?? null,
+      expires_at: iso(hash.expires_at),
+      priority: (hash.priority as Priority | undefined) ?? 'normal',
+      dead_by_code: Object.fromEntries(
+        Object.entries(hash)
+          .filter(([field, n]) => field.startsWith('dead_code:') && Number(n) > 0)
+          .map(([field, n]) => [field.slice('dead_code:'.length), Number(n)]),
+      ),
+    };
   }
 
   /**
@@ -275,6 +328,21 @@ export class Ledger {
         start -= gone.length;
       }
       if (page.length < pageSize * 2) return;
+    }
+  }
+
+  /** The request_ids of a campaign's pending messages, in pages of up to `pageSize`. */
+  async *pendingIds(campaign: string, pageSize = 500): AsyncGenerator<string[]> {
+    const listKey = this.keys.campaignIds(campaign);
+    for (let start = 0; ; start += pageSize) {
+      const ids = await this.client.lrange(listKey, start, start + pageSize - 1);
+      if (ids.length === 0) return;
+      const pipeline = this.client.pipeline();
+      for (const id of ids) pipeline.hget(this.keys.message(id), 'status');
+      const statuses = (await pipeline.exec()) ?? [];
+      const pending = ids.filter((_, i) => statuses[i]?.[1] === 'pending');
+      if (pending.length > 0) yield pending;
+      if (ids.length < pageSize) return;
     }
   }
 

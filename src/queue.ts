@@ -13,6 +13,12 @@ import type { SendPayload } from './engagelab/client.js';
 export const SEND_QUEUE = 'send';
 export const DEAD_QUEUE = 'dead';
 export const CALLBACK_QUEUE = 'callbacks';
+export const WEBHOOK_QUEUE = 'webhooks';
+
+/** A campaign.done notification to deliver to CAMPAIGN_WEBHOOK_URL. */
+export interface WebhookJob {
+  campaign: string;
+}
 
 /**
  * The BullMQ job id of a request_id. A request_id that BullMQ cannot take as a custom job id (all digits,
@@ -31,6 +37,10 @@ export interface SendJobData {
   request_id: string;
   campaign: string;
   payload: SendPayload;
+  /** Campaign control (--at, --expires-*, --send-window): epoch ms, and the window in the recipient's zone. */
+  not_before?: number;
+  expires_at?: number;
+  window?: { from: number; to: number; tz: string };
 }
 
 /** A dead letter: the job as it was, and why it died. The job id is jobIdFor(request_id). */
@@ -71,12 +81,16 @@ export function keys(prefix: string) {
     /** The campaign's latest delivery outcomes (1 failed, 0 delivered), for its quality guard. */
     campaignOutcomes: (id: string) => `${prefix}:campaign:${id}:outcomes`,
     campaigns: `${prefix}:campaigns`,
+    /** Campaigns not yet reported done (src/campaign-watch.ts). */
+    campaignsOpen: `${prefix}:campaigns:open`,
     /**
      * BullMQ's own keys, needed where a script must see or add a job atomically with the ledger: a job's
      * hash by its job id (jobIdFor(request_id) for send jobs), and a queue's lists, hashes and streams.
      */
     bullJob: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
-    bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active') => `${prefix}:${queue}:${name}`,
+    bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active' | 'prioritized' | 'pc' | 'delayed') => `${prefix}:${queue}:${name}`,
+    /** Opt-outs: normalised numbers that get no message (src/suppressions.ts). */
+    suppressed: `${prefix}:suppressed`,
     limiterNext: `${prefix}:limiter:next`,
     /** Sender lanes (src/lanes.ts): the registry, each lane's state and its pace (TAT). */
     lanes: `${prefix}:lanes`,

@@ -40,7 +40,7 @@ export function startCallbackWorker(deps: { config: Config; redis: Redis; blocki
         if (effect.record) await redis.hset(k.control, effect.record);
       } else {
         count('callback_responses');
-        if (await quality.onInbound(row)) count('sessions_opened');
+        for (const effect of await quality.onInbound(row)) count(effect === 'session' ? 'sessions_opened' : 'opt_outs');
       }
     }
     const pipeline = redis.pipeline();

@@ -64,11 +64,13 @@ export interface GateRequest {
   /** The recipient (digits). */
   to: string;
   template: boolean;
+  /** Epoch ms after which it must not leave (--expires-*). */
+  expiresAt?: number | undefined;
 }
 
 interface Waiter {
   keys: [string, string, string, string];
-  args: [string, string, string, string];
+  args: [string, string, string, string, string];
   started: number;
   resolve(ticket: Ticket): void;
   reject(error: Error): void;
@@ -139,7 +141,7 @@ export class SendGate {
     return new Promise<Ticket>((resolve, reject) => {
       this.queue.push({
         keys: [k.message(request.requestId), k.campaign(request.campaign), k.pair(this.options.lane, request.to), k.session(request.to)],
-        args: [CHECK_ARG[check], request.to, request.template ? '1' : '0', request.requestId],
+        args: [CHECK_ARG[check], request.to, request.template ? '1' : '0', request.requestId, String(request.expiresAt ?? 0)],
         started: performance.now(),
         resolve,
         reject,
@@ -161,7 +163,7 @@ export class SendGate {
     const k = this.keys;
     const { spacingMs, burstMs, tripMs, minSleepMs } = this.pacing;
     const lane = this.options.lane;
-    const laneKeys = [k.bull(laneQueueName(lane), 'meta'), k.lanePace(lane), k.lane(lane), k.tier, k.tierHeld, k.control];
+    const laneKeys = [k.bull(laneQueueName(lane), 'meta'), k.lanePace(lane), k.lane(lane), k.tier, k.tierHeld, k.control, k.suppressed];
     try {
       while (this.queue.length > 0) {
         if (this.abort.signal.aborted) throw new PausedSignal('closing');
@@ -171,7 +173,7 @@ export class SendGate {
         let reply;
         try {
           reply = await this.client.waGrantSends(
-            asked.length * 4 + 10, k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, ...laneKeys, ...asked.flatMap((w) => w.keys),
+            asked.length * 4 + 11, k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, ...laneKeys, ...asked.flatMap((w) => w.keys),
             spacingMs.toFixed(3), burstMs, `${this.options.id}:${++this.counter}`, this.options.outageThreshold, this.options.probeTtlMs,
             lead.toFixed(3), ...this.fixedArgs, ...asked.flatMap((w) => w.args),
           );
@@ -256,6 +258,10 @@ function signalOf(verdict: string): Error {
       return new CampaignSignal(verdict);
     case GrantVerdict.NoSession:
       return new SkipSignal('no_session');
+    case GrantVerdict.Expired:
+      return new SkipSignal('expired');
+    case GrantVerdict.Suppressed:
+      return new SkipSignal('suppressed');
     default: {
       const [reason, ms] = verdict.split(':');
       if ((reason === 'pair' || reason === 'limit') && ms !== undefined) return new WaitSignal(reason, Number(ms));

@@ -11,6 +11,8 @@ import type { Ledger } from '../src/ledger.js';
 import type { Logger } from '../src/log.js';
 import { maskPhone } from '../src/messages/phone.js';
 import type { DeadError, DeadJobData, SendJobData } from '../src/queue.js';
+import { msUntilOpen } from '../src/messages/timezone.js';
+import { SKIPPED } from './gate/signals.js';
 import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal, type GateRequest, type LedgerCheck, type SendGate, type Ticket } from './send-gate.js';
 import type { WorkerStats } from './worker-stats.js';
 
@@ -66,7 +68,26 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     // WA_FROM is the fleet's default sending number; a message's own `from` wins.
     const payload = job.data.payload.from === undefined && config.WA_FROM ? { ...job.data.payload, from: config.WA_FROM } : job.data.payload;
     const to = payload.to[0] ?? '';
-    const request: GateRequest = { requestId, campaign, to, template: payload.body.type === 'template' };
+    const request: GateRequest = { requestId, campaign, to, template: payload.body.type === 'template', expiresAt: job.data.expires_at };
+
+    // Campaign control that needs no Redis: expired, not yet (--at), outside the recipient's send window.
+    // A message that must wait is delayed without a request or an attempt spent; the grant checks the
+    // expiry again as the request leaves.
+    const now = Date.now();
+    if (job.data.expires_at !== undefined && now >= job.data.expires_at) {
+      await ledger.markSkipped(requestId, campaign, 'expired', SKIPPED.expired);
+      stats.skipped('expired');
+      return 'skipped';
+    }
+    const waitMs = Math.max(
+      (job.data.not_before ?? 0) - now,
+      job.data.window ? msUntilOpen(now, job.data.window.tz, job.data.window) : 0,
+    );
+    if (waitMs > 0) {
+      // Never later than the expiry: an expired message ends as soon as it expires, paused or not.
+      await job.moveToDelayed(Math.min(now + waitMs, job.data.expires_at ?? Number.POSITIVE_INFINITY), token);
+      throw new DelayedError();
+    }
     // What a failed request that cannot have been accepted clears: its in-flight mark and its pair key.
     const notSent = { messageKey: ledger.keys.message(requestId), pairKey: ledger.keys.pair(gate.lane, to) };
 
@@ -123,7 +144,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
             stats.skipped('cancelled');
             return 'skipped';
           }
-          await deps.campaigns.park(job, campaign, token);
+          await deps.campaigns.park(job, campaign, token, job.data.expires_at);
           throw new DelayedError();
         }
         if (error instanceof SkipSignal) {

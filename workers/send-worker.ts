@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Campaigns } from '../src/campaigns.js';
 import type { Config } from '../src/config.js';
@@ -40,7 +40,11 @@ export interface SendWorker {
 interface LaneWorker {
   worker: Worker<SendJobData>;
   gate: SendGate;
+  queue: Queue<SendJobData>;
 }
+
+/** How often low-priority messages are looked at for starving (at most; twice per LOW_PRIORITY_MAX_WAIT_MS). */
+const AGING_MS = 30_000;
 
 export async function startSendWorker(config: Config, log: Logger): Promise<SendWorker> {
   const credentials = requireCredentials(config);
@@ -107,10 +111,29 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
         log.debug({ request_id: job.data.request_id, attempt: job.attemptsMade, err: error.message }, 'send failed; BullMQ will retry');
       }
     });
-    running.set(lane, { worker, gate });
+    const queue = new Queue<SendJobData>(laneQueueName(lane), { connection: redis, prefix: config.QUEUE_PREFIX });
+    health.absorb(queue, 'send queue');
+    running.set(lane, { worker, gate, queue });
     workers.set(lane, worker);
     await worker.waitUntilReady();
   };
+
+  // Low priority never starves: a low message that has waited LOW_PRIORITY_MAX_WAIT_MS is taken next.
+  // One process of the fleet does each lane's round (a lock).
+  // Declared before the timers that use it run (its lock's length depends on it).
+  const agingMs = Math.min(AGING_MS, Math.max(500, config.LOW_PRIORITY_MAX_WAIT_MS / 2));
+  const promoteStarving = async (): Promise<void> => {
+    for (const lane of running.keys()) {
+      const lock = await redis.set(`${k.lane(lane)}:aging`, id, 'PX', Math.max(100, agingMs - 200), 'NX');
+      if (!lock) continue;
+      const queue = running.get(lane)?.queue;
+      const oldest = (await queue?.getJobs(['prioritized'], 0, 499, true)) ?? [];
+      // It has waited long enough: it is taken next (the front of the wait list), not behind the backlog.
+      for (const job of oldest) if (job && Date.now() - job.timestamp >= config.LOW_PRIORITY_MAX_WAIT_MS) await job.changePriority({ priority: 0, lifo: true }).catch(() => {});
+    }
+  };
+  const agingTimer = setInterval(() => void promoteStarving().catch(() => {}), agingMs);
+  agingTimer.unref();
 
   const follow = async (): Promise<void> => {
     for (const lane of await lanes.list()) {
@@ -146,6 +169,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
       closing ??= (async () => {
         closed = true;
         clearInterval(timer);
+        clearInterval(agingTimer);
         await settleWithin(following, 1000);
         for (const { gate } of running.values()) gate.close();
         // In-flight sends finish (an HTTP request takes at most HTTP_TIMEOUT_MS). With Redis away their
@@ -158,7 +182,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
         if (!finished) log.warn('stopped without finishing every send: Redis did not answer');
         await settleWithin(Promise.all([stats.stop(), housekeeping.stop()]), 1000);
         client.close();
-        await settleWithin(dead.close(), 1000);
+        await settleWithin(Promise.all([dead.close(), ...[...running.values()].map(({ queue }) => queue.close())]), 1000);
         redis.disconnect();
         blocking.disconnect();
       })();

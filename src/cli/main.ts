@@ -11,6 +11,8 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   status: () => import('./commands/status.js'),
   campaigns: () => import('./commands/campaigns.js'),
   watch: () => import('./commands/watch.js'),
+  cancel: () => import('./commands/cancel.js'),
+  suppress: () => import('./commands/suppress.js'),
   result: () => import('./commands/result.js'),
   export: () => import('./commands/export.js'),
   dlq: () => import('./commands/dlq.js'),

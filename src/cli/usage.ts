@@ -15,7 +15,9 @@ export const HELP = {
   enqueue: {
     summary: 'validate a JSONL/CSV file and enqueue one job per message',
     usage: [
-      'usage: wa-bulk enqueue FILE|- --campaign ID [--format jsonl|csv] [--template NAME --language CODE | --text "…"] [--dry-run] [--strict] [--json]',
+      'usage: wa-bulk enqueue FILE|- --campaign ID [--format jsonl|csv] [--template NAME --language CODE | --text "…"]',
+      '                       [--at TIME] [--send-window HH:MM-HH:MM] [--expires-in DURATION | --expires-at TIME]',
+      '                       [--priority high|normal|low] [--dry-run] [--strict] [--json]',
       '',
       '  FILE|-             a JSONL or CSV file, or - for stdin',
       '  --campaign ID      1-64 letters, digits, "_" or "-"',
@@ -25,6 +27,22 @@ export const HELP = {
       '  --dry-run          validate and count, write nothing',
       '  --strict           enqueue nothing if any line is invalid',
       '  --json             print the summary as JSON',
+      '  --at TIME          no message leaves before TIME (ISO 8601 with an offset, or +30m)',
+      '  --send-window      only inside this span of the recipient\'s local time, e.g. 09:00-21:00',
+      '  --expires-in, --expires-at   a message not sent by then is never sent (90s, 10m, 2h / a TIME)',
+      '  --priority         high messages leave before waiting normal ones, normal before low',
+    ].join('\n'),
+  },
+  cancel: {
+    summary: 'cancel a campaign for good: no further message of it leaves',
+    usage: 'usage: wa-bulk cancel --campaign ID [--json]\n\nIts waiting messages end skipped, reason cancelled; requests already in flight finish.',
+  },
+  suppress: {
+    summary: 'opt-outs: numbers that get no message',
+    usage: [
+      'usage: wa-bulk suppress add|remove NUMBER…',
+      '       wa-bulk suppress import FILE|-        one number a line',
+      '       wa-bulk suppress list [--json]',
     ].join('\n'),
   },
   status: {

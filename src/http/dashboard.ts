@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startCallbackWorker } from '../../workers/callback-worker.js';
 import type { Config } from '../config.js';
+import { startCampaignWatch } from '../campaign-watch.js';
 import { Housekeeping } from '../housekeeping.js';
 import { Lanes } from '../lanes.js';
 import { Ledger } from '../ledger.js';
@@ -44,6 +45,12 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   });
   for (const [queue, what] of [[send, 'send queue'], [dead, 'dead-letter queue'], [callbacks, 'callback queue']] as const) health.absorb(queue, what);
   const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
+  // This process applies the delivery callbacks it receives (a worker on its own blocking connection)…
+  const blocking = health.watch(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) }));
+  const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
+  health.absorb(callbackWorker, 'callback worker');
+  // …and reports finished campaigns (campaign.done webhooks).
+  const watch = startCampaignWatch({ config, redis, blocking, keys: k, ledger, log, onError: (error) => health.error(error, 'webhook worker') });
   // Bull Board follows the lane registry, as the workers do.
   const lanes = new Lanes(redis, k, config);
   const laneListeners: Array<(lanes: string[]) => void> = [];
@@ -61,19 +68,17 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     ledger,
     send,
     dead,
-    extraQueues: [callbacks],
+    extraQueues: [callbacks, watch.webhooks],
     onLanes: (listener) => {
       laneListeners.push(listener);
       readLanes();
     },
     publicRoutes: (a) => callbackRoutes(a, { token: config.CALLBACK_TOKEN, queue: callbacks, log }),
   });
-  const blocking = health.watch(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) }));
-  const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
-  health.absorb(callbackWorker, 'callback worker');
   const { server, url } = await listen(app, config).catch(async (error: unknown) => {
     clearInterval(lanesTimer);
     await callbackWorker.close(true).catch(() => {});
+    await watch.close(true).catch(() => {});
     redis.disconnect();
     blocking.disconnect();
     throw error;
@@ -93,7 +98,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
         // A callback batch being applied finishes if Redis answers. With Redis away nothing can be applied:
         // a forced close leaves the batch to be retried (its job keeps its attempts) and drops the
         // connections BullMQ would otherwise keep retrying.
-        await settleWithin(callbackWorker.close(!health.connected), CLOSE_WAIT_MS);
+        await settleWithin(Promise.all([callbackWorker.close(!health.connected), watch.close(!health.connected)]), CLOSE_WAIT_MS);
         health.stop();
         await settleWithin(Promise.all([housekeeping.stop(), send.close(), dead.close(), callbacks.close()]), 1000);
         redis.disconnect();

@@ -17,7 +17,9 @@ import { DEFAULT_LANE, laneQueueName } from '../lanes.js';
 import type { SendJobData } from '../queue.js';
 import { isConnectionError, type RedisHealth } from '../redis-health.js';
 import { collectStatus, type StatusSources } from '../status.js';
+import { CampaignOptionError, QUERY_NAMES, campaignOptions, type CampaignOptions } from '../campaign-options.js';
 import { DeadQueueAdapter, SendQueueAdapter } from './board.js';
+import { campaignRoutes } from './campaign-routes.js';
 import { createMetrics } from './metrics.js';
 
 /**
@@ -162,6 +164,16 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       res.status(413).json({ error: `request body is larger than ${MAX_BODY_BYTES} bytes; split it into several requests` });
       return;
     }
+    let control: CampaignOptions;
+    let notes: string[];
+    try {
+      const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+      ({ options: control, notes } = campaignOptions({ at: q('at'), sendWindow: q('send_window'), expiresIn: q('expires_in'), expiresAt: q('expires_at'), priority: q('priority') }, QUERY_NAMES));
+    } catch (error) {
+      if (!(error instanceof CampaignOptionError)) throw error;
+      res.status(400).json({ error: error.message });
+      return;
+    }
     let items: Iterable<SourceItem> | AsyncIterable<SourceItem>;
     try {
       if (type === 'application/json') {
@@ -184,8 +196,8 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
         res.status(415).json({ error: 'Content-Type must be application/json (an array) or application/x-ndjson (one message per line)' });
         return;
       }
-      const summary = await enqueue(items, { campaign, ledger: deps.ledger, queue: deps.send, waFrom: config.WA_FROM });
-      res.json(summary);
+      const summary = await enqueue(items, { campaign, ledger: deps.ledger, queue: deps.send, waFrom: config.WA_FROM, control });
+      res.json(notes.length > 0 ? { ...summary, notes } : summary);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         res.status(413).json({ error: error.message });
@@ -194,6 +206,8 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       throw error;
     }
   });
+
+  campaignRoutes(app, deps);
 
   app.get('/api/campaigns/:id', async (req, res) => {
     if (!CAMPAIGN_ID.test(req.params.id)) {

@@ -3,16 +3,19 @@
   message is never in the ledger without its job, nor the other way round.
 
   All messages of a call are of one sender lane: the lane is registered (workers follow the registry), and
-  a lane's queue created while the whole fleet is paused starts paused.
+  a lane's queue created while the whole fleet is paused starts paused. A message to a suppressed number
+  (an opt-out) is neither recorded nor enqueued. The campaign's control settings are kept in its hash.
 
   KEYS  1 campaign counters   2 campaign's request_id list   3 campaign index
-        4-9 the lane's send queue: wait, meta, id, events, marker, active
-        10 the lane registry   11 the fleet's control hash
-        then per message: 12 + 2(i-1) message record, 13 + 2(i-1) its job hash
+        4-9 the lane's send queue: wait, meta, id, events, marker, active   10 its prioritized set
+        11 its priority counter   12 the lane registry   13 the fleet's control hash   14 suppressed numbers
+        then per message: 15 + 2(i-1) message record, 16 + 2(i-1) its job hash
   ARGV  1 ttl (s)   2 now (ms)   3 campaign   4 dry run ('1': write nothing)   5 job name
         6, 7 the job options' JSON before and after the job id   8 the lane
+        9 placement: 'fifo', 'lifo' (high priority) or a priority number (low)
+        10 the campaign's settings, JSON of field -> value for its hash ('{}': none)
         then per message: request_id, to, job id, job data JSON
-  Reply per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again)
+  Reply per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again), 3 suppressed
 ]]
 --- @include "includes/message-record"
 --- @include "includes/bullmq-job"
@@ -22,8 +25,10 @@ local now = ARGV[2]
 local campaign = ARGV[3]
 local dry = ARGV[4] == '1'
 local name = ARGV[5]
-local q = { wait = KEYS[4], meta = KEYS[5], id = KEYS[6], events = KEYS[7], marker = KEYS[8], active = KEYS[9] }
-local NEW, DUPLICATE, REQUEUED = 0, 1, 2
+local q = { wait = KEYS[4], meta = KEYS[5], id = KEYS[6], events = KEYS[7], marker = KEYS[8], active = KEYS[9],
+  prioritized = KEYS[10], pc = KEYS[11] }
+local NEW, DUPLICATE, REQUEUED, SUPPRESSED = 0, 1, 2, 3
+local placement = ARGV[9]
 
 local out = {}
 local seen = {}
@@ -33,20 +38,22 @@ local maxEvents
 if not dry then maxEvents = BullJob.maxEvents(q) end
 
 local function addJob(jobKey, jobId, data)
-  BullJob.add(q, maxEvents, jobKey, jobId, name, data, ARGV[6] .. cjson.encode(jobId) .. ARGV[7], now)
+  BullJob.add(q, maxEvents, jobKey, jobId, name, data, ARGV[6] .. cjson.encode(jobId) .. ARGV[7], now, placement)
   jobs = jobs + 1
 end
 
-if not dry and redis.call('HSETNX', KEYS[10], ARGV[8], now) == 1 and redis.call('HEXISTS', KEYS[11], 'pause_reason') == 1 then
+if not dry and redis.call('HSETNX', KEYS[12], ARGV[8], now) == 1 and redis.call('HEXISTS', KEYS[13], 'pause_reason') == 1 then
   BullJob.pause(q)
 end
 
-for i = 1, (#KEYS - 11) / 2 do
-  local msgKey = KEYS[10 + 2 * i]
-  local jobKey = KEYS[11 + 2 * i]
-  local a = 4 * i + 1
+for i = 1, (#KEYS - 14) / 2 do
+  local msgKey = KEYS[13 + 2 * i]
+  local jobKey = KEYS[14 + 2 * i]
+  local a = 4 * i + 3
   local status = Message.status(msgKey)
-  if seen[msgKey] then
+  if redis.call('SISMEMBER', KEYS[14], ARGV[a + 5]) == 1 then
+    out[i] = SUPPRESSED
+  elseif seen[msgKey] then
     out[i] = DUPLICATE
   elseif not status then
     seen[msgKey] = true
@@ -67,6 +74,7 @@ for i = 1, (#KEYS - 11) / 2 do
 end
 
 if added > 0 then
+  for field, value in pairs(cjson.decode(ARGV[10])) do redis.call('HSET', KEYS[1], field, value) end
   redis.call('HINCRBY', KEYS[1], 'total', added)
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[2], ttl)

@@ -4,10 +4,11 @@
   1. paused: the lane's queue is paused (the fleet's pause pauses every lane): no request may leave;
   2. held: a 429's Retry-After or an outage cool-down is running (account-wide): ask again when it ends;
   3. half-open: after a cool-down only one probe request may go until it succeeds or fails;
-  4. per request, on its first ask (a retry of a granted request skips these): its ledger record (already
-     sent or dead, or in flight when a worker died: no grant), its campaign (paused or cancelled), the
-     session window (SESSION_CHECK), the pair interval and the messaging limit; a request stopped by one of
-     them gets its verdict and the next requests go on;
+  4. per request, its expiry (every ask: a message is never sent after the instant), then on its first ask
+     (a retry of a granted request skips these): its ledger record (already sent or dead, or in flight when
+     a worker died: no grant), its campaign (paused or cancelled), an opt-out of its recipient, the session
+     window (SESSION_CHECK), the pair interval and the messaging limit; a request stopped by one of them
+     gets its verdict and the next requests go on;
   5. the pace: two GCRAs, the account's and the lane's (each key holds its theoretical arrival time TAT),
      grant while both TATs <= now + lead + burst, each grant moving both on by their spacing (the lane's
      spacing grows while a 130429 slow-down lasts). The answer stops at the first request that must wait.
@@ -17,26 +18,27 @@
   KEYS  1 account pace   2 hold   3 breaker   4 probe   5 lane queue meta   6 lane pace   7 lane state
         8 messaging-limit window (recipient -> ms of their latest template message)
         9 messages held by it (request_id -> ms it was last held)
-        10 the fleet's control hash
+        10 the fleet's control hash   11 suppressed numbers
         then per request: message record, campaign counters, pair key, session key
   ARGV  1 account spacing (ms)   2 burst (ms)   3 probe token   4 outage threshold   5 probe ttl (ms)
         6 lead (ms: the grants are for Redis's now + lead)   7 lane spacing (ms)   8 pair interval (ms)
         9 messaging limit (a number, -1 unlimited, or 'auto': the control hash's messaging_limit)
         10 its window (ms)   11 session check ('1' enforce)
         then per request: ledger check (0 none: a retry; 1 settled; 2 settled or in flight), recipient,
-        template ('1' or '0'), request_id
+        template ('1' or '0'), request_id, expires at (ms, 0: never)
   Reply {code, wait (ms), probe (1: the grant is the half-open probe), breaker failures, Redis's now (ms),
          then a verdict per request}
         code: 0 answered, 1 held for `wait` ms, 2 paused
         verdict: 'g' granted; 'w' not yet (ask again in `wait` ms); 'sent' | 'dead' | 'inflight' settled;
-                 'paused' | 'cancelled' its campaign; 'nosession'; 'pair:<ms>' | 'limit:<ms>' wait so long
+                 'paused' | 'cancelled' its campaign; 'expired'; 'suppressed'; 'nosession';
+                 'pair:<ms>' | 'limit:<ms>' wait so long
 ]]
 --- @include "includes/message-record"
 
 local ANSWERED, HELD, PAUSED = 0, 1, 2
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local n = (#KEYS - 10) / 4
+local n = (#KEYS - 11) / 4
 local out = { ANSWERED, 0, 0, 0, string.format('%.3f', now) }
 if redis.call('HEXISTS', KEYS[5], 'paused') == 1 then out[1] = PAUSED return out end
 local hold = redis.call('PTTL', KEYS[2])
@@ -96,17 +98,20 @@ local pairInterval = tonumber(ARGV[8])
 local granted = 0
 local stamp = math.floor(at)
 for i = 1, n do
-  local k = 10 + (i - 1) * 4
+  local k = 11 + (i - 1) * 4
   local msg, campaign, pair, session = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  local a = 11 + (i - 1) * 4
+  local a = 11 + (i - 1) * 5
   local check, recipient, template, requestId = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3] == '1', ARGV[a + 4]
+  local expires = tonumber(ARGV[a + 5])
   local verdict = nil
-  if check ~= '0' then
+  if expires > 0 and now >= expires then verdict = 'expired' end
+  if not verdict and check ~= '0' then
     verdict = Message.settledState(msg, check == '2')
     if not verdict then
       local state = redis.call('HGET', campaign, 'state')
       if state == 'paused' or state == 'cancelled' then verdict = state end
     end
+    if not verdict and redis.call('SISMEMBER', KEYS[11], recipient) == 1 then verdict = 'suppressed' end
     if not verdict and not template and ARGV[11] == '1' and redis.call('EXISTS', session) == 0 then verdict = 'nosession' end
     if not verdict and pairInterval > 0 then
       local left = redis.call('PTTL', pair)

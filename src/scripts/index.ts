@@ -56,6 +56,8 @@ export const EnqueueVerdict = {
   Duplicate: 1,
   /** In the ledger as pending but its job is gone (e.g. Redis restored from an older snapshot): enqueued again. */
   Requeued: 2,
+  /** To a suppressed number (an opt-out): neither recorded nor enqueued. */
+  Suppressed: 3,
 } as const;
 export type EnqueueVerdict = (typeof EnqueueVerdict)[keyof typeof EnqueueVerdict];
 
@@ -81,6 +83,8 @@ export const GrantVerdict = {
   CampaignPaused: 'paused',
   CampaignCancelled: 'cancelled',
   NoSession: 'nosession',
+  Expired: 'expired',
+  Suppressed: 'suppressed',
 } as const;
 /** Also `pair:<ms>` and `limit:<ms>`: wait so long. */
 export type GrantVerdict = (typeof GrantVerdict)[keyof typeof GrantVerdict] | `pair:${number}` | `limit:${number}`;

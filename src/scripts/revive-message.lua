@@ -8,6 +8,7 @@
 --- @include "includes/message-record"
 
 if Message.status(KEYS[1]) ~= 'dead' then return 0 end
+redis.call('HINCRBY', KEYS[2], 'dead_code:' .. Message.code(KEYS[1]), -1)
 Message.revive(KEYS[1], ARGV[1])
 redis.call('HINCRBY', KEYS[2], 'dead', -1)
 return 1

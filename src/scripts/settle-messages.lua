@@ -4,6 +4,8 @@
   message is never changed again; a dead one may still become sent (a job that ran again while dead).
   Status and campaign counters change together.
 
+  The campaign also counts its dead letters by code (dead_code:<code>, "none" without one).
+
   KEYS  per message: message record, campaign counters, message_id index entry (sent), orphaned delivery
         rows of that message_id
   ARGV  per message: status ('sent' | 'dead' | 'skipped'), now (ms), ttl (s), message_id index value, message_id,
@@ -24,6 +26,7 @@ for i = 0, #KEYS / 4 - 1 do
   if current == 'sent' or current == 'skipped' or current == status then
     result = UNCHANGED
   else
+    if current == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), -1) end
     if status == 'sent' then
       Message.markSent(msg, now, ARGV[a + 5], current == 'dead')
       redis.call('SET', mid, ARGV[a + 4], 'EX', ttl)
@@ -33,6 +36,7 @@ for i = 0, #KEYS / 4 - 1 do
       -- dead or skipped: why, in the same fields
       Message.markSettled(msg, status, now, ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
       redis.call('HINCRBY', campaign, status, 1)
+      if status == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), 1) end
     end
     if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
     redis.call('EXPIRE', msg, ttl)

@@ -18,7 +18,7 @@ const META_ERRORS: Record<number, string> = {
   131056: 'Pair rate limit hit',
 };
 
-function inboundRow(user: string, business: string, event: 'received' | 'reply', at: number, answers?: string) {
+function inboundRow(user: string, business: string, event: 'received' | 'reply', at: number, answers?: string, text = 'ok') {
   return {
     message_id: `in-${at.toString(36)}-${user}`,
     from: user,
@@ -26,7 +26,7 @@ function inboundRow(user: string, business: string, event: 'received' | 'reply',
     server: 'whatsapp',
     channel: 'whatsapp',
     itime: Math.floor(at / 1000),
-    response: { event, response_data: { message: { type: 'text', text: 'ok' }, ...(answers && { message_context: { origin_message_id: answers } }) } },
+    response: { event, response_data: { message: { type: 'text', text }, ...(answers && { message_context: { origin_message_id: answers } }) } },
   };
 }
 
@@ -143,8 +143,8 @@ export class CallbackSender {
   }
 
   /** Inbound messages from these users to the business number, posted now (each opens a session window). */
-  async inbound(users: string[], to = DEFAULT_NUMBER): Promise<number> {
-    const rows = users.map((user) => inboundRow(user, to, 'received', Date.now()));
+  async inbound(users: string[], to = DEFAULT_NUMBER, text = 'ok'): Promise<number> {
+    const rows = users.map((user) => inboundRow(user, to, 'received', Date.now(), undefined, text));
     const res = await fetch(this.options.callbackUrl as string, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },

@@ -182,8 +182,8 @@ export class Simulator {
   }
 
   /** Inbound messages from these users, posted to the callback URL now (each opens a session window). */
-  inbound(users: string[], to?: string): Promise<number> {
-    return this.callbacks.inbound(users, to);
+  inbound(users: string[], to?: string, text?: string): Promise<number> {
+    return this.callbacks.inbound(users, to, text);
   }
 
   /** Sends a notification row (insufficient_balance, template_update, …) to the callback URL now. */

@@ -61,7 +61,8 @@ export function envOf(config: Config): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   for (const [k, v] of Object.entries(config)) {
     if (v === undefined) continue;
-    env[k] = typeof v === 'object' ? Object.entries(v as Record<string, number>).map(([n, rate]) => `${n}=${rate}`).join(',') : String(v);
+    if (Array.isArray(v)) env[k] = v.join(',');
+    else env[k] = typeof v === 'object' ? Object.entries(v as Record<string, number>).map(([n, rate]) => `${n}=${rate}`).join(',') : String(v);
   }
   return env;
 }

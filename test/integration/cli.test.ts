@@ -24,7 +24,7 @@ describe('wa-bulk enqueue', () => {
     h = harness(config);
     const res = await runCli(['enqueue', tempFile(jsonl([...good, bad])), '--campaign', 'strict', '--strict', '--json'], envOf(config));
     expect(res.code).toBe(1);
-    expect(JSON.parse(res.stdout)).toEqual({ campaign: 'strict', accepted: 0, rejected: 1, duplicates: 0, rejects: [{ line: 4, error: 'body.text.body: is required' }] });
+    expect(JSON.parse(res.stdout)).toEqual({ campaign: 'strict', accepted: 0, rejected: 1, duplicates: 0, suppressed: 0, rejects: [{ line: 4, error: 'body.text.body: is required' }] });
     expect(await h.send.getWaitingCount()).toBe(0);
     expect(await h.ledger.campaign('strict')).toBeUndefined();
   });
@@ -89,7 +89,10 @@ describe('status, result, export and watch', () => {
       paused: false,
       pause_reason: null,
       dead: 0,
-      campaign: { id: 'report', total: 3, sent: 3, dead: 0, skipped: 0, pending: 0, delivery: { sent: 3, delivered: 0, read: 0, failed: 0 } },
+      campaign: {
+        id: 'report', total: 3, sent: 3, dead: 0, skipped: 0, pending: 0, delivery: { sent: 3, delivered: 0, read: 0, failed: 0 },
+        state: 'done', pause_reason: null, at: null, send_window: null, expires_at: null, priority: 'normal', dead_by_code: {},
+      },
       gate: null,
       phone_limit: null,
       senders: [{ from: 'default', rate_max: 10_000, rate_now: 10_000, paused: false, pause_reason: null, waiting: 0 }],

@@ -76,6 +76,7 @@ describe('the HTTP producer API', () => {
       accepted: 2,
       rejected: 1,
       duplicates: 0,
+      suppressed: 0,
       rejects: [{ line: 2, error: expect.stringMatching(/^to\[0\]: "nobody" is not an international phone number/) }],
     });
     expect(await h?.send.getJob('api-1')).toBeDefined();

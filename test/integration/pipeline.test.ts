@@ -78,6 +78,7 @@ describe('the send pipeline', () => {
       accepted: validJobs,
       rejected: 4,
       duplicates: 0,
+      suppressed: 0,
       rejects: [
         { line: firstBad, error: expect.stringMatching(/^not valid JSON/) },
         { line: firstBad + 1, error: expect.stringMatching(/^to\[0\]: "nobody" is not an international phone number/) },

@@ -23,10 +23,17 @@ export class CampaignSignal extends Error {
 }
 
 /** The message must not be sent at all: it ends `skipped` with this reason. */
+/** Why a message was skipped, in words, by reason. */
+export const SKIPPED = {
+  no_session: 'the recipient has not written in the last 24 hours, and only template messages may start a conversation',
+  expired: 'not sent before its campaign\'s expiry',
+  suppressed: 'the recipient opted out',
+} as const;
+
 export class SkipSignal extends Error {
   override name = 'SkipSignal';
-  constructor(readonly reason: 'no_session') {
-    super('the recipient has not written in the last 24 hours, and only template messages may start a conversation');
+  constructor(readonly reason: keyof typeof SKIPPED) {
+    super(SKIPPED[reason]);
   }
 }
 

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { enqueue, type EnqueueSummary, type SourceItem } from '../../../producers/enqueue.js';
 import { readCsv, type CsvOptions } from '../../../producers/csv-reader.js';
 import { readJsonl } from '../../../producers/jsonl-reader.js';
+import { CampaignOptionError, FLAG_NAMES, campaignOptions } from '../../campaign-options.js';
 import { loadConfig } from '../../config.js';
 import { CAMPAIGN_ID } from '../../messages/request-id.js';
 import { UsageError, parse } from '../args.js';
@@ -25,6 +26,11 @@ export async function run(argv: string[]): Promise<number> {
     'dry-run': { type: 'boolean' },
     strict: { type: 'boolean' },
     json: { type: 'boolean' },
+    at: { type: 'string' },
+    'send-window': { type: 'string' },
+    'expires-in': { type: 'string' },
+    'expires-at': { type: 'string' },
+    priority: { type: 'string' },
   });
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(USAGE);
@@ -35,7 +41,9 @@ export async function run(argv: string[]): Promise<number> {
   if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format: expected jsonl or csv, got "${format}"`);
   const csv: CsvOptions = { template: values.template, language: values.language, text: values.text };
   if (format === 'jsonl' && (values.template || values.text)) throw new UsageError('--template and --text apply to CSV files only');
+  const { options: control, notes } = controlOf(values);
   const config = loadConfig();
+  for (const note of notes) process.stderr.write(`wa-bulk: ${note}\n`);
 
   // --strict reads the input twice (validate everything, then enqueue), so stdin is kept in a temporary file.
   let path = file;
@@ -67,6 +75,7 @@ export async function run(argv: string[]): Promise<number> {
         ledger: ctx.ledger,
         queue: ctx.send,
         waFrom: config.WA_FROM,
+        control,
         onReject: values.json
           ? undefined
           : (r: { line: number; error: string }) => {
@@ -109,6 +118,15 @@ function report(summary: EnqueueSummary, json: boolean, strictFailed: boolean, d
   const verb = dryRun ? 'would enqueue' : 'enqueued';
   process.stdout.write(
     `campaign ${summary.campaign}: ${verb} ${fmt(summary.accepted)}, rejected ${fmt(summary.rejected)}, duplicates ${fmt(summary.duplicates)}` +
+      `${summary.suppressed > 0 ? `, suppressed ${fmt(summary.suppressed)} (opted out)` : ''}` +
       `${strictFailed ? ' (--strict: nothing enqueued because of the rejected lines)' : ''}\n`,
   );
+}
+
+function controlOf(values: { at?: string; 'send-window'?: string; 'expires-in'?: string; 'expires-at'?: string; priority?: string }) {
+  try {
+    return campaignOptions({ at: values.at, sendWindow: values['send-window'], expiresIn: values['expires-in'], expiresAt: values['expires-at'], priority: values.priority }, FLAG_NAMES);
+  } catch (error) {
+    throw error instanceof CampaignOptionError ? new UsageError(error.message) : error;
+  }
 }

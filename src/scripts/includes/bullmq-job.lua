@@ -1,11 +1,13 @@
 --[[
-  A send job written the way BullMQ 6.7's addStandardJob writes a FIFO job with a custom id and no parent,
-  delay, priority or deduplication: the job hash, the 'added' and 'waiting' events (the latter trimmed to
-  the queue's maxLenEvents), the wait list, the id counter and the marker that wakes blocked workers.
+  A send job written the way BullMQ 6.7 writes a job with a custom id and no parent, delay or
+  deduplication: addStandardJob for a FIFO job (LPUSH to the wait list) or a LIFO one (RPUSH: it is taken
+  next), addPrioritizedJob for one with a priority (the prioritized set, scored by priority and the priority
+  counter, taken only when the wait list is empty). Then the 'added' and 'waiting' events (the latter
+  trimmed to the queue's maxLenEvents), the id counter and the marker that wakes blocked workers.
   test/integration/bullmq-contract.test.ts compares it field by field with Queue.add and runs it through a
   real Worker, so a BullMQ release that changes this layout fails a test (package.json pins BullMQ).
 
-  q: { wait, meta, id, events, marker, active } keys of the queue.
+  q: { wait, meta, id, events, marker, active, prioritized, pc } keys of the queue.
 ]]
 local BullJob = {}
 
@@ -19,10 +21,19 @@ function BullJob.maxEvents(q)
   return max
 end
 
-function BullJob.add(q, maxEvents, jobKey, jobId, name, data, opts, now)
-  redis.call('HSET', jobKey, 'name', name, 'data', data, 'opts', opts, 'timestamp', now, 'delay', 0, 'priority', 0)
+-- placement: 'fifo', 'lifo', or a priority (a number > 0)
+function BullJob.add(q, maxEvents, jobKey, jobId, name, data, opts, now, placement)
+  local priority = tonumber(placement) or 0
+  redis.call('HSET', jobKey, 'name', name, 'data', data, 'opts', opts, 'timestamp', now, 'delay', 0, 'priority', priority)
   redis.call('XADD', q.events, '*', 'event', 'added', 'jobId', jobId, 'name', name)
-  redis.call('LPUSH', q.wait, jobId)
+  if priority > 0 then
+    local counter = redis.call('INCR', q.pc)
+    redis.call('ZADD', q.prioritized, priority * 0x100000000 + counter % 0x100000000, jobId)
+  elseif placement == 'lifo' then
+    redis.call('RPUSH', q.wait, jobId)
+  else
+    redis.call('LPUSH', q.wait, jobId)
+  end
   redis.call('XADD', q.events, 'MAXLEN', '~', maxEvents, '*', 'event', 'waiting', 'jobId', jobId)
 end
 

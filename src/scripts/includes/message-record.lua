@@ -24,6 +24,13 @@ function Message.status(key)
   return redis.call('HGET', key, 'status')
 end
 
+-- The code a dead message died with ('none' without one: a timeout, a lost connection).
+function Message.code(key)
+  local code = redis.call('HGET', key, 'code')
+  if not code or code == '' then return 'none' end
+  return code
+end
+
 function Message.campaign(key)
   return redis.call('HGET', key, 'campaign')
 end

@@ -1,0 +1,23 @@
+import { Campaigns } from '../../campaigns.js';
+import { CAMPAIGN_ID } from '../../messages/request-id.js';
+import { UsageError, parse } from '../args.js';
+import { printJson, withContext } from '../context.js';
+import { synopsis } from '../usage.js';
+
+/** `wa-bulk cancel --campaign ID`: once it returns, no further message of the campaign leaves. */
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { campaign: { type: 'string' }, json: { type: 'boolean' } }, false);
+  const id = values.campaign;
+  if (!id) throw new UsageError(synopsis('cancel'));
+  if (!CAMPAIGN_ID.test(id)) throw new UsageError('--campaign: expected 1-64 letters, digits, "_" or "-"');
+  return withContext(async (ctx) => {
+    if (!(await ctx.ledger.campaign(id))) {
+      process.stderr.write(`wa-bulk: no campaign "${id}" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n`);
+      return 1;
+    }
+    const skipped = await new Campaigns(ctx.redis, ctx.keys).cancel(id, ctx.ledger);
+    if (values.json) printJson({ campaign: id, state: 'cancelled', skipped });
+    else process.stdout.write(`campaign ${id} cancelled: ${skipped} waiting message(s) skipped; requests already in flight finish\n`);
+    return 0;
+  });
+}

@@ -1,0 +1,45 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { Suppressions } from '../../suppressions.js';
+import { UsageError, parse } from '../args.js';
+import { printJson, withContext } from '../context.js';
+import { synopsis } from '../usage.js';
+
+/** `wa-bulk suppress add|remove NUMBER… | import FILE | list [--json]`. */
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  const [action, ...args] = positionals;
+  if (action === 'add' || action === 'remove') {
+    if (args.length === 0) throw new UsageError(synopsis('suppress'));
+    const { numbers, invalid } = Suppressions.normalise(args);
+    if (invalid !== undefined) throw new UsageError(`"${invalid}" is not an international phone number (country code and number)`);
+    const changed = await withContext((ctx) => (action === 'add' ? new Suppressions(ctx.redis, ctx.keys).add(numbers) : new Suppressions(ctx.redis, ctx.keys).remove(numbers)));
+    if (values.json) printJson({ action, count: changed });
+    else process.stdout.write(`${action === 'add' ? 'suppressed' : 'no longer suppressed'}: ${changed} number(s)\n`);
+    return 0;
+  }
+  if (action === 'import') {
+    const file = args[0];
+    if (!file || args.length > 1) throw new UsageError(synopsis('suppress'));
+    if (file !== '-' && !existsSync(file)) throw new UsageError(`cannot read ${file}: no such file`);
+    const report = await withContext((ctx) => new Suppressions(ctx.redis, ctx.keys).import(file === '-' ? process.stdin : createReadStream(file)));
+    if (values.json) printJson({ action, added: report.added, invalid: report.invalid });
+    else {
+      for (const bad of report.invalid) process.stderr.write(`line ${bad.line}: ${bad.error}\n`);
+      process.stdout.write(`suppressed ${report.added} new number(s); ${report.invalid.length} line(s) rejected\n`);
+    }
+    return report.invalid.length > 0 ? 1 : 0;
+  }
+  if (action === 'list') {
+    if (args.length > 0) throw new UsageError(synopsis('suppress'));
+    return withContext(async (ctx) => {
+      let count = 0;
+      for await (const numbers of new Suppressions(ctx.redis, ctx.keys).list()) {
+        count += numbers.length;
+        process.stdout.write(numbers.map((n) => (values.json ? JSON.stringify({ number: n }) : n)).join('\n') + '\n');
+      }
+      if (!values.json) process.stderr.write(`${count} suppressed number(s)\n`);
+      return 0;
+    });
+  }
+  throw new UsageError(synopsis('suppress'));
+}
