@@ -145,7 +145,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     }
   });
   app.use('/queues', board.getRouter());
-  app.get('/', (_req, res) => res.redirect('/queues'));
+  app.get('/', (_req, res) => res.redirect('/campaigns'));
 
   const registry = createMetrics(deps);
   app.get('/metrics', async (_req, res) => {

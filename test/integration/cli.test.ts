@@ -140,5 +140,9 @@ describe('wa-bulk demo', () => {
     // A fifth of the session messages' recipients had not written (SESSION_CHECK=enforce in the demo).
     expect(skipped).toBeGreaterThan(50);
     expect(sent + skipped).toBeGreaterThan(900);
+    // The high-priority codes overtake the backlog; the scheduled reminders wait for their time.
+    expect(Number(/when the last one left, ([\d,]+) of the main campaign's/.exec(res.stdout)?.[1]?.replace(',', ''))).toBeLessThan(500);
+    expect(Number(/reminders\s+10 sent, the first (-?[\d.]+) s after their --at/.exec(res.stdout)?.[1])).toBeGreaterThanOrEqual(0);
+    expect(res.stdout).toMatch(/campaigns: http:\/\/127\.0\.0\.1:\d+\/campaigns/);
   });
 });

@@ -3,10 +3,11 @@ import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { pauseSending } from '../../src/control.js';
+import { Campaigns } from '../../src/campaigns.js';
 import { deadLetter } from '../../src/dead-letters.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { BODIES } from '../fixtures/messages.js';
-import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { addPending, harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
 
 /** A real browser (Debian's Chromium, driven by playwright-core) against the real dashboard. */
 
@@ -122,4 +123,51 @@ describe('the dashboard in a browser', () => {
     expect(diedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     await context.close();
   });
+
+  it('the campaigns page shows every campaign at a glance, and its buttons act with the credentials only', async () => {
+    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
+    h = harness(config);
+    const campaigns = new Campaigns(h.redis, h.keys);
+    await addPending(h, 'spring-sale', Array.from({ length: 40 }, (_, i) => `s-${i}`));
+    for (let i = 0; i < 25; i++) await h.ledger.markSent(`s-${i}`, 'spring-sale', `mid-s-${i}`);
+    for (let i = 25; i < 28; i++) await deadLetter(h.dead, h.ledger, { request_id: `s-${i}`, campaign: 'spring-sale', payload: { to: ['447911123456'], body: BODIES.text as never } }, { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' }, 1);
+    await addPending(h, 'otp-codes', ['o-1', 'o-2']);
+    await h.ledger.markSent('o-1', 'otp-codes', 'mid-o-1');
+    await h.ledger.markSent('o-2', 'otp-codes', 'mid-o-2');
+    await addPending(h, 'newsletter', ['n-1', 'n-2', 'n-3']);
+    await campaigns.pause('newsletter', 'quality: 31% of the latest 200 delivery outcomes failed');
+    dashboard = await startDashboard(config, silentLogger());
+
+    const anonymous = await browser.newContext();
+    expect((await anonymous.request.get(`${dashboard.url}/campaigns`)).status()).toBe(401);
+    expect((await anonymous.request.post(`${dashboard.url}/api/campaigns/spring-sale/cancel`, { data: {} })).status()).toBe(401);
+    await anonymous.close();
+
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${dashboard.url}/campaigns`);
+    await page.waitForSelector('#campaign-spring-sale');
+    const card = (id: string) => page.locator(`#campaign-${id}`).innerText();
+    expect(await card('spring-sale')).toMatch(/SENDING[\s\S]*28 of 40 done \(70\.0%\)[\s\S]*sent 25[\s\S]*dead 3[\s\S]*pending 12[\s\S]*dead letters: 4001 × 3/);
+    expect(await card('otp-codes')).toMatch(/DONE/);
+    expect(await card('newsletter')).toMatch(/PAUSED[\s\S]*paused: quality: 31% of the latest 200 delivery outcomes failed/);
+    // A GET never changes anything.
+    expect((await page.request.get(`${dashboard.url}/api/campaigns/spring-sale/cancel`)).status()).toBe(404);
+    expect((await h.ledger.campaign('spring-sale'))?.state).toBe('sending');
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}campaigns.png`, fullPage: true });
+
+    // The buttons: pause, then resume, the newsletter's state follows.
+    await page.locator('#campaign-spring-sale button', { hasText: 'Pause' }).click();
+    await page.waitForFunction("document.querySelector('#campaign-spring-sale .state')?.textContent === 'paused'");
+    expect((await h.ledger.campaign('spring-sale'))?.state).toBe('paused');
+    await page.locator('#campaign-newsletter button', { hasText: 'Resume' }).click();
+    await page.waitForFunction("document.querySelector('#campaign-newsletter .state')?.textContent === 'sending'");
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator('#campaign-newsletter button', { hasText: 'Cancel' }).click();
+    await page.waitForFunction("document.querySelector('#campaign-newsletter .state')?.textContent === 'cancelled'");
+    expect(await h.ledger.campaign('newsletter')).toMatchObject({ state: 'cancelled', skipped: 3, pending: 0 });
+    await context.close();
+  });
 });
+

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { enqueue } from '../../../producers/enqueue.js';
 import { CALLBACK_QUEUE } from '../../queue.js';
-import { readJsonl } from '../../../producers/jsonl-reader.js';
+import { itemsOfArray, readJsonl } from '../../../producers/jsonl-reader.js';
 import { startSendWorker } from '../../../workers/send-worker.js';
 import { loadConfig } from '../../config.js';
 import { deadLetters } from '../../dead-letters.js';
@@ -71,15 +71,29 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(`campaign ${campaign}: ${fmt(summary.accepted)} messages enqueued from ${file}\n`);
   for (const reject of summary.rejects) process.stdout.write(`  line ${reject.line} rejected: ${reject.error}\n`);
   process.stdout.write(`sending through the simulator at ${apiUrl} (faults injected: ${(simulator.options.failRate ?? 0) * 100}% of requests)\n`);
+  // Two small campaigns beside it: one-time codes that overtake the backlog, and a reminder scheduled 5 s out.
+  const otp = `${campaign}-otp`;
+  const reminder = `${campaign}-reminder`;
+  const extra = (prefix: string, n: number) => itemsOfArray(Array.from({ length: n }, (_, i) => ({ to: `+4477009${String(10_000 + i)}`, request_id: `${prefix}-${i}`, body: { type: 'template', template: { name: prefix === 'otp' ? 'login_code' : 'appointment_reminder', language: 'en', components: [{ type: 'body', parameters: [{ type: 'text', text: String(100_000 + i) }] }] } } })));
+  await enqueue(extra('otp', 20), { campaign: otp, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM, control: { priority: 'high', expiresAt: Date.now() + 5 * 60_000 } });
+  const remindAt = Date.now() + 5000;
+  await enqueue(extra('reminder', 10), { campaign: reminder, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM, control: { priority: 'normal', notBefore: remindAt } });
+  process.stdout.write(`campaign ${otp}: 20 one-time codes, --priority high (they overtake the backlog), --expires-in 5m\n`);
+  process.stdout.write(`campaign ${reminder}: 10 reminders, --at ${new Date(remindAt).toISOString()} (${(await ctx.ledger.campaign(reminder))?.state})\n`);
 
   const progress = new ProgressLine(process.stderr);
   let counts = await ctx.ledger.campaign(campaign);
-  while (counts && counts.pending > 0) {
+  const pendingOf = async (id: string) => (await ctx.ledger.campaign(id))?.pending ?? 0;
+  while (counts && counts.pending + (await pendingOf(otp)) + (await pendingOf(reminder)) > 0) {
     progress.update(`${bar((counts.sent + counts.dead + counts.skipped) / counts.total)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead  ${fmt(counts.skipped)} skipped  ${fmt(counts.pending)} pending`);
     await sleep(200);
     counts = await ctx.ledger.campaign(campaign);
   }
   const seconds = (performance.now() - started) / 1000;
+  // How far the main campaign had got when the last one-time code was sent.
+  const lastCode = Math.max(...(await collectRecords(ctx.ledger.export(otp))).map((r) => Date.parse(r.updated_at)));
+  const codesBefore = (await collectRecords(ctx.ledger.export(campaign))).filter((r) => r.status !== 'pending' && Date.parse(r.updated_at) <= lastCode).length;
+  const firstReminder = Math.min(...(await collectRecords(ctx.ledger.export(reminder))).map((r) => Date.parse(r.updated_at)));
   progress.done(counts ? `${bar(1)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead` : undefined);
   // Delivery callbacks trail the sends by a second or so; wait for them (at most 10 s).
   const settleBy = Date.now() + 10_000;
@@ -104,6 +118,10 @@ export async function run(argv: string[]): Promise<number> {
       `  delivery      ${fmt(counts?.delivery.delivered ?? 0)} delivered, ${fmt(counts?.delivery.read ?? 0)} read, ${fmt(counts?.delivery.failed ?? 0)} failed (from ${fmt(simulator.callbackStats.rows)} callback rows, some late, repeated or out of order)`,
       `  HTTP requests ${fmt(sim.requests)} (retries included)`,
       `  time          ${seconds.toFixed(1)} s from enqueue to the last outcome, backoffs and timeouts of the faulty ones included: ${Math.round((counts?.sent ?? 0) / seconds)} sent/s (limit ${config.SEND_RATE_MAX} per ${config.SEND_RATE_DURATION_MS} ms)`,
+      `  one-time codes ${fmt((await ctx.ledger.campaign(otp))?.sent ?? 0)} sent (high priority); when the last one left, ${fmt(codesBefore)} of the main campaign's ${fmt(summary.accepted)} were done`,
+      `  reminders     ${fmt((await ctx.ledger.campaign(reminder))?.sent ?? 0)} sent, the first ${((firstReminder - remindAt) / 1000).toFixed(1)} s after their --at`,
+      '',
+      `campaigns: ${dashboard.url}/campaigns`,
       '',
     ].join('\n'),
   );
@@ -111,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!values.exit) {
     process.stdout.write(
       [
-        `dashboard: ${dashboard.url}/queues    metrics: ${dashboard.url}/metrics`,
+        `dashboard: ${dashboard.url}/campaigns    Bull Board: ${dashboard.url}/queues    metrics: ${dashboard.url}/metrics`,
         `try:       REDIS_URL=${redis.url} QUEUE_PREFIX=${config.QUEUE_PREFIX} node ${join(packageRoot(), 'dist/src/cli/main.js')} status --campaign ${campaign}`,
         'serving the dashboard; Ctrl-C to stop',
         '',
@@ -142,4 +160,10 @@ async function sessionRecipients(file: string): Promise<string[]> {
     }
   }
   return [...users];
+}
+
+async function collectRecords<T>(records: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const record of records) out.push(record);
+  return out;
 }

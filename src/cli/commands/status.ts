@@ -30,7 +30,10 @@ export function render(r: StatusReport): string {
   lines.push(`limit     messaging limit ${m.limit === 'unlimited' ? 'unlimited' : fmt(m.limit)}: ${fmt(m.used)} recipients in the window, ${fmt(m.held)} messages held`);
   if (r.campaign) {
     const c = r.campaign;
-    lines.push(`campaign  ${c.id}: ${fmt(c.total)} total  ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.skipped)} skipped  ${fmt(c.pending)} pending`);
+    lines.push(`campaign  ${c.id}: ${c.state.toUpperCase()}${c.state === 'scheduled' && c.at ? ` for ${c.at}` : ''}${c.pause_reason ? ` (${c.pause_reason})` : ''}`);
+    lines.push(`          ${fmt(c.total)} total  ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.skipped)} skipped  ${fmt(c.pending)} pending`);
+    const settings = [`${c.priority} priority`, c.send_window && `window ${c.send_window} local`, c.expires_at && `expires ${c.expires_at}`].filter(Boolean);
+    lines.push(`          ${settings.join('  ')}`);
     const d = c.delivery;
     lines.push(`delivery  ${fmt(d.delivered)} delivered  ${fmt(d.read)} read  ${fmt(d.failed)} failed  (of ${fmt(d.sent)} sent)`);
   }

@@ -1,0 +1,233 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import { localMinutes, timeZoneOf } from '../../src/messages/timezone.js';
+import { freePort } from '../../src/redis-server.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { runCli } from '../helpers/cli.js';
+import { campaignDone, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
+import { BODIES, jsonl, phone } from '../fixtures/messages.js';
+
+/** Campaign control with real workers, the real CLI and the simulator. */
+
+let h: Harness | undefined;
+let sim: Simulator | undefined;
+let worker: SendWorker | undefined;
+let dashboard: Dashboard | undefined;
+const servers: http.Server[] = [];
+afterEach(async () => {
+  await worker?.close();
+  await dashboard?.close();
+  await sim?.stop();
+  for (const server of servers.splice(0)) server.close();
+  await h?.close();
+  worker = dashboard = h = sim = undefined;
+});
+
+/** The simulator, recording when each request_id arrived. */
+async function recordingSimulator(options: Parameters<typeof startSimulator>[0] = {}) {
+  sim = await startSimulator(options);
+  const seen: Array<{ at: number; id: string }> = [];
+  sim.setOverride((body) => {
+    seen.push({ at: Date.now(), id: String(body?.request_id) });
+    return undefined;
+  });
+  return seen;
+}
+
+const messages = (prefix: string, count: number, from = 0) => Array.from({ length: count }, (_, i) => ({ to: phone(from + i), body: BODIES.otp, request_id: `${prefix}-${i}` }));
+
+describe('campaign control', () => {
+  it('--at: nothing leaves before the time; status says scheduled with it', async () => {
+    const seen = await recordingSimulator();
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
+    h = harness(config);
+    const env = envOf(config);
+    const enqueuedAt = Date.now();
+    const res = await runCli(['enqueue', tempFile(jsonl(messages('at', 5))), '--campaign', 'later', '--at', '+3s', '--json'], env);
+    expect(JSON.parse(res.stdout)).toMatchObject({ accepted: 5 });
+    worker = await startSendWorker(config, silentLogger());
+    const status = JSON.parse((await runCli(['status', '--campaign', 'later', '--json'], env)).stdout);
+    expect(status.campaign).toMatchObject({ state: 'scheduled', at: expect.stringMatching(/^\d{4}-/) });
+    expect(Date.parse(status.campaign.at)).toBeGreaterThanOrEqual(enqueuedAt + 3000);
+    await campaignDone(h.ledger, 'later', 20_000);
+    expect(seen).toHaveLength(5);
+    for (const s of seen) expect(s.at).toBeGreaterThanOrEqual(Date.parse(status.campaign.at));
+  });
+
+  it("--send-window: a recipient whose local time is outside waits for the window's opening; one inside is sent", async () => {
+    const seen = await recordingSimulator();
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
+    h = harness(config);
+    // New York and Tokyo are 13 or 14 hours apart: a window of two hours around New York's local time now
+    // leaves Tokyo outside, whatever the time of the test.
+    const inside = '+12125550123';
+    const outside = '+81312345678';
+    const [nyZone, tokyoZone] = [await timeZoneOf('12125550123'), await timeZoneOf('81312345678')];
+    expect([nyZone, tokyoZone]).toEqual(['America/New_York', 'Asia/Tokyo']);
+    const ny = localMinutes(Date.now(), nyZone as string);
+    const hhmm = (m: number) => `${String(Math.floor(((m + 1440) % 1440) / 60)).padStart(2, '0')}:${String(((m + 1440) % 1440) % 60).padStart(2, '0')}`;
+    const window = `${hhmm(ny - 60)}-${hhmm(ny + 60)}`;
+    const file = tempFile(jsonl([{ to: inside, body: BODIES.otp, request_id: 'ny' }, { to: outside, body: BODIES.otp, request_id: 'tokyo' }]));
+    await runCli(['enqueue', file, '--campaign', 'window', '--send-window', window], envOf(config));
+    worker = await startSendWorker(config, silentLogger());
+    await until(() => seen.some((s) => s.id === 'ny'), 10_000);
+    await until(async () => (await h!.send.getDelayedCount()) === 1, 10_000);
+    const [delayed] = await h.send.getJobs(['delayed']);
+    expect(delayed?.data.request_id).toBe('tokyo');
+    // It wakes when the window opens in Tokyo (within a minute of it), not sooner.
+    const opensIn = ((ny - 60 - localMinutes(Date.now(), 'Asia/Tokyo') + 1440 * 2) % 1440) * 60_000;
+    const wakesIn = (delayed?.timestamp ?? 0) + (delayed?.delay ?? 0) - Date.now();
+    expect(Math.abs(wakesIn - opensIn)).toBeLessThan(120_000);
+    expect(seen.map((s) => s.id)).toEqual(['ny']);
+  });
+
+  it('--expires-*: a message not sent by then is never sent and is counted skipped/expired, paused campaign included', async () => {
+    const seen = await recordingSimulator();
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
+    h = harness(config);
+    const env = envOf(config);
+    // Scheduled after its own expiry would be refused; scheduled 3 s out with a 1 s life: never sent.
+    const bad = await runCli(['enqueue', tempFile(jsonl(messages('x', 1))), '--campaign', 'x', '--at', '+3s', '--expires-in', '1s'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('wa-bulk: --expires-in: the campaign would expire before it starts\n');
+    await runCli(['enqueue', tempFile(jsonl(messages('exp', 3))), '--campaign', 'expiring', '--expires-in', '2s'], env);
+    await runCli(['pause', '--campaign', 'expiring'], env);
+    worker = await startSendWorker(config, silentLogger());
+    await campaignDone(h.ledger, 'expiring', 20_000);
+    expect(await h.ledger.campaign('expiring')).toMatchObject({ total: 3, sent: 0, skipped: 3 });
+    expect(await h.ledger.get('exp-0')).toMatchObject({ status: 'skipped', error: { reason: 'expired' }, attempts: 0 });
+    expect(seen).toHaveLength(0);
+  });
+
+  it('--priority high overtakes a low backlog under the same limits', async () => {
+    const seen = await recordingSimulator();
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url, SENDER_RATE_MAX: 20, SEND_RATE_MAX: 20, WORKER_CONCURRENCY: 4 });
+    h = harness(config);
+    const env = envOf(config);
+    await runCli(['enqueue', tempFile(jsonl(messages('bulk', 40))), '--campaign', 'bulk', '--priority', 'low'], env);
+    worker = await startSendWorker(config, silentLogger());
+    await until(() => seen.length >= 5, 10_000);
+    await runCli(['enqueue', tempFile(jsonl(messages('otp', 4, 100))), '--campaign', 'otp', '--priority', 'high'], env);
+    await campaignDone(h.ledger, 'otp', 20_000);
+    const order = seen.map((s) => s.id);
+    const otps = order.map((id, i) => [id, i] as const).filter(([id]) => id.startsWith('otp-'));
+    expect(otps).toHaveLength(4);
+    // At most the jobs the lane's worker already held (WORKER_CONCURRENCY) and the one in flight pass them.
+    const firstOtp = otps[0]?.[1] ?? 0;
+    for (const [, i] of otps) expect(i - firstOtp).toBeLessThan(4 + 4);
+    expect((await h.ledger.campaign('bulk'))?.pending).toBeGreaterThan(10);
+  });
+
+  it('cancel under load: after it returns no further request of the campaign leaves but those in flight; idempotent', async () => {
+    const seen = await recordingSimulator({ latencyMs: 30 });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url, SENDER_RATE_MAX: 50, SEND_RATE_MAX: 50, WORKER_CONCURRENCY: 10 });
+    h = harness(config);
+    const env = envOf(config);
+    await runCli(['enqueue', tempFile(jsonl(messages('c', 200))), '--campaign', 'doomed'], env);
+    worker = await startSendWorker(config, silentLogger());
+    await until(() => seen.length >= 20, 10_000);
+    const cancelled = await runCli(['cancel', '--campaign', 'doomed', '--json'], env);
+    const returnedAt = Date.now();
+    expect(cancelled.code).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ campaign: 'doomed', state: 'cancelled' });
+    await campaignDone(h.ledger, 'doomed', 20_000);
+    // Requests already granted may still arrive (at most the lane's in-flight requests).
+    expect(seen.filter((s) => s.at > returnedAt + 50).length).toBeLessThanOrEqual(config.WORKER_CONCURRENCY);
+    const counts = await h.ledger.campaign('doomed');
+    expect(counts).toMatchObject({ state: 'cancelled', pending: 0, dead: 0 });
+    expect((counts?.sent ?? 0) + (counts?.skipped ?? 0)).toBe(200);
+    expect(counts?.sent).toBe(sim!.getStats().accepted);
+    const again = await runCli(['cancel', '--campaign', 'doomed', '--json'], env);
+    expect(JSON.parse(again.stdout)).toMatchObject({ skipped: 0 });
+    const unknown = await runCli(['cancel', '--campaign', 'nope'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^wa-bulk: no campaign "nope"/);
+  });
+
+  it('opt-outs: suppressed numbers get no request, one suppressed mid-campaign included; STOP suppresses its sender', async () => {
+    const port = await freePort();
+    const seen = await recordingSimulator({ callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab` });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url, DASHBOARD_PORT: port, SENDER_RATE_MAX: 10, SEND_RATE_MAX: 10 });
+    h = harness(config);
+    const env = envOf(config);
+    expect((await runCli(['suppress', 'add', '+44 7910 100 001', '00447910100002'], env)).stdout).toBe('suppressed: 2 number(s)\n');
+    const res = JSON.parse((await runCli(['enqueue', tempFile(jsonl(messages('o', 30))), '--campaign', 'optout', '--json'], env)).stdout);
+    expect(res).toMatchObject({ accepted: 28, suppressed: 2 });
+    dashboard = await startDashboard(config, silentLogger());
+    worker = await startSendWorker(config, silentLogger());
+    // Recipient 20 writes STOP while the campaign runs.
+    await until(() => seen.length >= 5, 10_000);
+    expect(await sim!.inbound([phone(20).slice(1)], undefined, ' stop ')).toBe(200);
+    await until(async () => (await h!.redis.sismember(h!.keys.suppressed, phone(20).slice(1))) === 1, 5000);
+    await campaignDone(h.ledger, 'optout', 20_000);
+    expect(seen.map((s) => s.id)).not.toEqual(expect.arrayContaining(['o-1', 'o-2', 'o-20']));
+    expect(await h.ledger.get('o-20')).toMatchObject({ status: 'skipped', error: { reason: 'suppressed' } });
+    expect(await h.ledger.get('o-1')).toBeUndefined();
+    const listed = (await runCli(['suppress', 'list'], env)).stdout.trim().split('\n').sort();
+    expect(listed).toEqual([phone(1), phone(2), phone(20)].map((p) => p.slice(1)).sort());
+  });
+
+  it('CAMPAIGN_WEBHOOK_URL receives one campaign.done per campaign', async () => {
+    const posts: unknown[] = [];
+    const hook = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      // The first delivery fails: it is retried.
+      req.on('end', () => {
+        posts.push(JSON.parse(body));
+        res.writeHead(posts.length === 1 ? 503 : 200).end();
+      });
+    });
+    servers.push(hook);
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    await recordingSimulator();
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url, DASHBOARD_PORT: await freePort(), CAMPAIGN_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/done` });
+    h = harness(config);
+    await runCli(['enqueue', tempFile(jsonl(messages('w', 3))), '--campaign', 'hooked'], envOf(config));
+    dashboard = await startDashboard(config, silentLogger());
+    worker = await startSendWorker(config, silentLogger());
+    await campaignDone(h.ledger, 'hooked');
+    await until(() => posts.length === 2, 20_000);
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(posts).toHaveLength(2);
+    expect(posts[1]).toMatchObject({ event: 'campaign.done', campaign: { id: 'hooked', total: 3, sent: 3, state: 'done' } });
+  });
+
+  it('refuses bad campaign options with one line and exit 2 (400 over the API); a window across midnight is fine', async () => {
+    const config = testConfig({ DASHBOARD_PORT: 0 });
+    h = harness(config);
+    const env = envOf(config);
+    const file = tempFile(jsonl(messages('b', 1)));
+    const cases: Array<[string[], string]> = [
+      [['--at', 'tomorrow'], '--at: expected an ISO 8601 time with an offset (e.g. 2026-12-24T09:00:00+01:00) or +30m, got "tomorrow"'],
+      [['--at', '2026-12-24T09:00:00'], '--at: expected an ISO 8601 time with an offset (e.g. 2026-12-24T09:00:00+01:00) or +30m, got "2026-12-24T09:00:00"'],
+      [['--send-window', '9-21'], '--send-window: expected HH:MM-HH:MM of the recipient\'s local time (e.g. 09:00-21:00), got "9-21"'],
+      [['--send-window', '09:00-09:00'], '--send-window: the window "09:00-09:00" is empty (it starts where it ends)'],
+      [['--priority', 'urgent'], '--priority: expected high, normal or low, got "urgent"'],
+      [['--expires-in', 'soon'], '--expires-in: expected a duration such as 90s, 10m, 2h or 1d, got "soon"'],
+    ];
+    for (const [flags, error] of cases) {
+      const res = await runCli(['enqueue', file, '--campaign', 'bad', ...flags], env);
+      expect({ flags, code: res.code, stderr: res.stderr }).toEqual({ flags, code: 2, stderr: `wa-bulk: ${error}\n` });
+    }
+    const past = await runCli(['enqueue', file, '--campaign', 'past', '--at', '2020-01-01T00:00:00Z', '--send-window', '20:00-02:00', '--json'], env);
+    expect(past.code).toBe(0);
+    expect(past.stderr).toBe('wa-bulk: --at: 2020-01-01T00:00:00Z is in the past; sending now\n');
+    expect((await h.ledger.campaign('past'))?.send_window).toBe('20:00-02:00');
+
+    dashboard = await startDashboard(config, silentLogger());
+    const post = (query: string) => fetch(`${dashboard!.url}/api/campaigns/api/messages?${query}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(messages('api', 1)) });
+    const refused = await post('priority=urgent');
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({ error: 'priority: expected high, normal or low, got "urgent"' });
+    expect((await post('send_window=25:00-01:00')).status).toBe(400);
+    const ok = await post('priority=high&expires_in=1h');
+    expect(ok.status).toBe(200);
+    expect((await h.ledger.campaign('api'))?.priority).toBe('high');
+    const cancelUnknown = await fetch(`${dashboard.url}/api/campaigns/nope/cancel`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(cancelUnknown.status).toBe(404);
+  });
+});
