@@ -219,7 +219,9 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       res.status(404).json({ error: `no campaign "${req.params.id}"` });
       return;
     }
-    res.json({ ...status.campaign, paused: status.paused, pause_reason: status.pause_reason });
+    // Paused when the campaign is, or the whole fleet: the reason says which.
+    const c = status.campaign;
+    res.json({ ...c, paused: c.state === 'paused' || status.paused, pause_reason: c.pause_reason ?? status.pause_reason });
   });
 
   app.get('/api/messages/:requestId', async (req, res) => {
