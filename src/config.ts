@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { normalisePhone } from './messages/phone.js';
+import { normalisePhone, phoneProblem } from './messages/phone.js';
 
 /**
  * The one place that reads the environment. Every other module receives a `Config`.
@@ -40,8 +40,9 @@ export const configSchema = z.object({
     .string()
     .transform((value, ctx) => {
       const phone = normalisePhone(value);
-      if (phone === undefined) {
-        ctx.addIssue({ code: 'custom', message: 'expected an international phone number (country code and number)' });
+      const problem = phone === undefined ? undefined : phoneProblem(phone);
+      if (phone === undefined || problem !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected an international phone number (country code and number)${problem ? `; it is ${problem}` : ''}` });
         return z.NEVER;
       }
       return phone;

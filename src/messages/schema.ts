@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TEMPLATE_LANGUAGES } from './languages.js';
-import { normalisePhone } from './phone.js';
+import { normalisePhone, phoneProblem } from './phone.js';
 
 /**
  * The EngageLab Send Message API request body, as the seed documents describe it
@@ -85,8 +85,16 @@ const dateTimeSchema = z
     { error: 'needs either a "timestamp" or its parts (at least "year", "month" and "day_of_month")' },
   );
 
-const PARAMETER_TYPES = ['text', 'currency', 'date_time', 'image', 'video', 'document', 'payload', 'coupon_code'];
-const MEDIA_PARAMETERS = new Set(['image', 'video', 'document']);
+const PARAMETER_TYPES = ['text', 'currency', 'date_time', 'image', 'video', 'document', 'location', 'payload', 'coupon_code'];
+/** Parameters only a header may carry: media, and a location (EngageLab's Template API lists it as a header format). */
+const MEDIA_PARAMETERS = new Set(['image', 'video', 'document', 'location']);
+
+const locationSchema = z.strictObject({
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+  name: z.string().max(1000).optional(),
+  address: z.string().max(1000).optional(),
+});
 
 export const parameterSchema = z.discriminatedUnion(
   'type',
@@ -97,6 +105,7 @@ export const parameterSchema = z.discriminatedUnion(
     z.strictObject({ type: z.literal('image'), image: imageSchema }),
     z.strictObject({ type: z.literal('video'), video: videoSchema }),
     z.strictObject({ type: z.literal('document'), document: documentSchema }),
+    z.strictObject({ type: z.literal('location'), location: locationSchema }),
     // Button parameters of quick-reply and copy-code buttons (WhatsApp's template rules).
     z.strictObject({ type: z.literal('payload'), payload: z.string().min(1) }),
     z.strictObject({ type: z.literal('coupon_code'), coupon_code: z.string().min(1).max(15) }),
@@ -120,7 +129,7 @@ export const componentSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['parameters', i, 'type'],
-            message: `media parameter "${parameter.type}" is only allowed in the header component, not in "${component.type}"`,
+            message: `${parameter.type === 'location' ? 'a location parameter' : `media parameter "${parameter.type}"`} is only allowed in the header component, not in "${component.type}"`,
           });
         }
       });
@@ -178,6 +187,12 @@ const phone = z.string().transform((value, ctx) => {
       code: 'custom',
       message: `"${value}" is not an international phone number (country code and number, 7 to 15 digits, optionally starting with + or 00)`,
     });
+    return z.NEVER;
+  }
+  // A number no country has would be a request EngageLab or Meta fails: refuse it here, saying why.
+  const problem = phoneProblem(normalised);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is ${problem}` });
     return z.NEVER;
   }
   return normalised;

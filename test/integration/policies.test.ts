@@ -92,7 +92,7 @@ describe('send policies', () => {
       senders.set(String(body?.request_id), body?.from);
       return undefined;
     });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, WA_FROM: '+44 7700 900001' });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, WA_FROM: '+44 7400 900001' });
     h = harness(config);
     const lines = jsonl([
       { to: phone(1), body: BODIES.text, request_id: 'from-default' },
@@ -101,7 +101,7 @@ describe('send policies', () => {
     await enqueue(readJsonl(Readable.from([lines])), { campaign: 'from', ledger: h.ledger, queue: h.send });
     worker = await startSendWorker(config, silentLogger());
     await campaignDone(h.ledger, 'from');
-    expect(senders.get('from-default')).toBe('447700900001');
+    expect(senders.get('from-default')).toBe('447400900001');
     expect(senders.get('from-own')).toBe('8613800138000');
   });
 });

@@ -74,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
   // Two small campaigns beside it: one-time codes that overtake the backlog, and a reminder scheduled 5 s out.
   const otp = `${campaign}-otp`;
   const reminder = `${campaign}-reminder`;
-  const extra = (prefix: string, n: number) => itemsOfArray(Array.from({ length: n }, (_, i) => ({ to: `+4477009${String(10_000 + i)}`, request_id: `${prefix}-${i}`, body: { type: 'template', template: { name: prefix === 'otp' ? 'login_code' : 'appointment_reminder', language: 'en', components: [{ type: 'body', parameters: [{ type: 'text', text: String(100_000 + i) }] }] } } })));
+  const extra = (prefix: string, n: number) => itemsOfArray(Array.from({ length: n }, (_, i) => ({ to: `+4474009${String(10_000 + i)}`, request_id: `${prefix}-${i}`, body: { type: 'template', template: { name: prefix === 'otp' ? 'login_code' : 'appointment_reminder', language: 'en', components: [{ type: 'body', parameters: [{ type: 'text', text: String(100_000 + i) }] }] } } })));
   await enqueue(extra('otp', 20), { campaign: otp, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM, control: { priority: 'high', expiresAt: Date.now() + 5 * 60_000 } });
   const remindAt = Date.now() + 5000;
   await enqueue(extra('reminder', 10), { campaign: reminder, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM, control: { priority: 'normal', notBefore: remindAt } });
