@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { formatWindow, type CampaignOptions } from '../src/campaign-options.js';
 import { laneOf } from '../src/lanes.js';
+import type { Preflight } from '../src/preflight/preflight.js';
 import { timeZoneOf } from '../src/messages/timezone.js';
 import type { Ledger } from '../src/ledger.js';
 import { EnqueueVerdict } from '../src/scripts/index.js';
@@ -37,6 +38,8 @@ export interface EnqueueSummary {
   suppressed: number;
   rejects: Reject[];
   rejects_truncated?: boolean;
+  /** With preflight: what could not be checked, by line (a reject with --strict). */
+  warnings?: Array<{ line: number; warning: string }>;
 }
 
 export interface EnqueueOptions {
@@ -48,6 +51,9 @@ export interface EnqueueOptions {
   waFrom?: string | undefined;
   /** Campaign control: schedule, send window, expiry, priority. */
   control?: CampaignOptions;
+  /** A preflight that has run (see scan()): its rejects and warnings apply to each message. */
+  preflight?: Preflight;
+  onWarning?: (warning: { line: number; warning: string }) => void;
   dryRun?: boolean;
   chunkSize?: number;
   /** At most this many rejects are kept for the summary (all are counted and passed to onReject). */
@@ -67,7 +73,7 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
   const { campaign, ledger, queue } = options;
   const chunkSize = options.chunkSize ?? 1000;
   const maxKept = options.maxRejectsKept ?? 10_000;
-  const summary: EnqueueSummary = { campaign, accepted: 0, rejected: 0, duplicates: 0, suppressed: 0, rejects: [] };
+  const summary: EnqueueSummary = { campaign, accepted: 0, rejected: 0, duplicates: 0, suppressed: 0, rejects: [], ...(options.preflight && { warnings: [] }) };
   const control = options.control;
   const settings = control ? controlSettings(control) : {};
   let linesRead = 0;
@@ -126,6 +132,18 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
       continue;
     }
     const message = result.message;
+    if (options.preflight) {
+      const screened = options.preflight.screen(message);
+      for (const warning of screened.warnings) {
+        const entry = { line: item.line, warning };
+        if ((summary.warnings ??= []).length < maxKept) summary.warnings.push(entry);
+        options.onWarning?.(entry);
+      }
+      if (screened.reject !== undefined) {
+        reject(item.line, screened.reject);
+        continue;
+      }
+    }
     const ids = requestIdsFor(campaign, message);
     for (let i = 0; i < ids.length; i++) {
       const requestId = ids[i] as string;
@@ -165,4 +183,17 @@ function controlSettings(control: CampaignOptions): Record<string, string> {
     ...(control.expiresAt !== undefined && { expires_at: String(control.expiresAt) }),
     ...(control.window && { send_window: formatWindow(control.window) }),
   };
+}
+
+/**
+ * Preflight's first pass: reads the source, notes what its valid messages refer to, and runs the checks
+ * (invalid lines are left to the enqueue pass, which reports them). The source is read again to enqueue.
+ */
+export async function scan(source: AsyncIterable<SourceItem> | Iterable<SourceItem>, preflight: Preflight): Promise<void> {
+  for await (const item of source) {
+    if (item.error !== undefined) continue;
+    const result = validateMessage(item.value);
+    if (result.ok) preflight.collect(result.message);
+  }
+  await preflight.run();
 }

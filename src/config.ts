@@ -85,6 +85,13 @@ export const configSchema = z.object({
     .default(['STOP', 'UNSUBSCRIBE']),
   /** Receives one campaign.done POST per campaign (done or cancelled), retried with backoff. */
   CAMPAIGN_WEBHOOK_URL: url(['http:', 'https:']).optional(),
+  PREFLIGHT_CONCURRENCY: int(1, 256).default(8),
+  PREFLIGHT_TIMEOUT_MS: int(100, 600_000).default(5000),
+  // Not z.coerce.boolean(): it reads "false" as true.
+  PREFLIGHT_ALLOW_PRIVATE: z
+    .enum(['true', 'false'], { error: 'expected "true" or "false"' })
+    .transform((value) => value === 'true')
+    .default(false),
   /** A low-priority message waiting longer than this is moved up to normal, so that it never starves. */
   LOW_PRIORITY_MAX_WAIT_MS: int(1000, 7 * 86_400_000).default(600_000),
   QUALITY_MAX_FAILED: z.coerce

@@ -11,6 +11,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   status: () => import('./commands/status.js'),
   campaigns: () => import('./commands/campaigns.js'),
   watch: () => import('./commands/watch.js'),
+  check: () => import('./commands/check.js'),
   cancel: () => import('./commands/cancel.js'),
   suppress: () => import('./commands/suppress.js'),
   result: () => import('./commands/result.js'),

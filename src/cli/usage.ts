@@ -17,7 +17,7 @@ export const HELP = {
     usage: [
       'usage: wa-bulk enqueue FILE|- --campaign ID [--format jsonl|csv] [--template NAME --language CODE | --text "…"]',
       '                       [--at TIME] [--send-window HH:MM-HH:MM] [--expires-in DURATION | --expires-at TIME]',
-      '                       [--priority high|normal|low] [--dry-run] [--strict] [--json]',
+      '                       [--priority high|normal|low] [--no-preflight] [--dry-run] [--strict] [--json]',
       '',
       '  FILE|-             a JSONL or CSV file, or - for stdin',
       '  --campaign ID      1-64 letters, digits, "_" or "-"',
@@ -31,6 +31,17 @@ export const HELP = {
       '  --send-window      only inside this span of the recipient\'s local time, e.g. 09:00-21:00',
       '  --expires-in, --expires-at   a message not sent by then is never sent (90s, 10m, 2h / a TIME)',
       '  --priority         high messages leave before waiting normal ones, normal before low',
+      '  --no-preflight     skip the template and media checks (see "wa-bulk check")',
+    ].join('\n'),
+  },
+  check: {
+    summary: 'validate a file and check its templates and media links, sending nothing',
+    usage: [
+      'usage: wa-bulk check FILE|- --campaign ID [enqueue\'s options] [--strict] [--json]',
+      '',
+      'Validates like enqueue --dry-run, and checks each distinct template against EngageLab\'s Template API and',
+      'each distinct media link (HEAD) against WhatsApp\'s media rules. Unreachable links are warnings (rejects',
+      'with --strict). Exit 1 when lines were rejected.',
     ].join('\n'),
   },
   cancel: {
@@ -97,12 +108,13 @@ export const HELP = {
     summary: 'a local EngageLab stand-in',
     usage: [
       'usage: wa-bulk simulator [--port N] [--host H] [--latency-ms N] [--fail-rate F] [--faults K=F,…] [--slow-ms N]',
-      '                         [--templates a,b] [--key K --secret S] [--seed N] [--record-arrivals]',
+      '                         [--templates a,b | --templates-file F] [--key K --secret S] [--seed N] [--record-arrivals]',
       '                         [--callback-url URL] [--callback-delay-ms N] [--delivery-errors CODE=F,…] [--reply-rate F]',
       '',
       '  --faults     error1000, html503, rateLimit, reset, slow, each a share of requests',
       '  --slow-ms    how late a "slow" answer comes (default 60000)',
       '  --templates  the only template names it knows (others get 4001)',
+      '  --templates-file   templates as GET /v1/templates answers them (names, languages, statuses, components)',
       '  --seed       seeds the fault pattern',
       '  --delivery-errors  Meta error codes in delivery callbacks, each a share (e.g. 131048=0.01,130429=0.02)',
       '  --reply-rate       share of delivered template messages the recipient answers (opens a session)',

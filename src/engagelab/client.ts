@@ -15,6 +15,16 @@ export interface SendPayload {
   custom_args?: Record<string, unknown> | undefined;
 }
 
+/** One element of the Template Management API's answer. */
+export interface TemplateInfo {
+  id?: string;
+  name: string;
+  language: string;
+  status: string;
+  category?: string;
+  components?: Array<{ type: string; format?: string; text?: string; buttons?: Array<{ type?: string; text?: string; url?: string }> }>;
+}
+
 export interface SendResult {
   messageId: string;
   requestId: string | undefined;
@@ -118,6 +128,31 @@ export class EngageLabClient {
       },
     );
     return { ...result, attempts };
+  }
+
+  /**
+   * EngageLab's Template Management API: `GET /v1/templates` (name is a fuzzy match, so callers pick the
+   * exact one). Same origin, Basic auth and in-process retries of transient failures as a send; no rate limit
+   * is published for it, and preflight asks once per distinct template.
+   */
+  async listTemplates(query: { name?: string; language_code?: string }): Promise<TemplateInfo[]> {
+    return pRetry(
+      async () => {
+        try {
+          const response = await this.http.get('/v1/templates', { params: query });
+          return Array.isArray(response.data) ? (response.data as TemplateInfo[]) : [];
+        } catch (error) {
+          throw fromAxiosError(error, { requestWritten: true });
+        }
+      },
+      {
+        retries: this.options.retries,
+        minTimeout: this.options.minRetryMs,
+        maxTimeout: this.options.maxRetryMs,
+        randomize: true,
+        shouldRetry: ({ error }) => EngageLabError.is(error) && policyOf(error).retryInProcess,
+      },
+    );
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TemplateInfo } from '../engagelab/client.js';
 import { messageSchema } from '../messages/schema.js';
 import { formatIssues, messageErrors } from '../messages/validate.js';
 import { maxInSlidingWindow, steadyRate } from './arrivals.js';
@@ -41,6 +42,11 @@ export interface SimulatorOptions {
   retryAfterSeconds?: number;
   /** Templates it knows; any other name gets 4001. Undefined: every template is known. */
   templates?: string[];
+  /**
+   * Templates as EngageLab's Template Management API describes them (name, language, status, components),
+   * for GET /v1/templates and the sends (a name and language not listed gets 4001). Wins over `templates`.
+   */
+  templateCatalog?: TemplateInfo[];
   /** Seeded randomness for reproducible fault patterns. */
   seed?: number;
   /** Keep every request's arrival time (for sliding-window measurements). */
@@ -105,6 +111,8 @@ export class Simulator {
   readonly acceptedByRequestId = new Map<string, number>();
   private readonly stats: SimulatorStats = { requests: 0, accepted: 0, duplicates: 0, byStatus: {} };
   private faults: FaultRates;
+  /** GET /v1/templates requests answered (preflight's lookups). */
+  templateLookups = 0;
   recordArrivals: boolean;
   private readonly callbacks: CallbackSender;
 
@@ -236,6 +244,10 @@ export class Simulator {
       });
       return;
     }
+    if (req.method === 'GET' && req.url?.startsWith('/v1/templates')) {
+      this.answerTemplates(req, res);
+      return;
+    }
     if (req.method !== 'POST' || req.url !== '/v1/messages') {
       req.resume();
       this.reply(res, 404, { code: 4001, message: `no route ${req.method} ${req.url}` });
@@ -256,6 +268,28 @@ export class Simulator {
       if (latency > 0) setTimeout(respond, latency);
       else respond();
     });
+  }
+
+  private knows(name: string, language: string): boolean {
+    if (this.options.templateCatalog) return this.options.templateCatalog.some((t) => t.name === name && t.language === language);
+    return !this.options.templates || this.options.templates.includes(name);
+  }
+
+  /** GET /v1/templates?name=…&language_code=… (name is a fuzzy match, as EngageLab's). */
+  private answerTemplates(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.resume();
+    this.templateLookups++;
+    if (!this.authorised(req.headers.authorization)) {
+      this.reply(res, 401, { code: 2001, message: 'authentication failed: invalid dev key or secret' });
+      return;
+    }
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    const name = query.get('name') ?? '';
+    const language = query.get('language_code');
+    const catalog: TemplateInfo[] =
+      this.options.templateCatalog ??
+      (this.options.templates ?? (name ? [name] : [])).map((n) => ({ id: n, name: n, language: language ?? 'en', status: 'APPROVED', category: 'UTILITY' }));
+    this.reply(res, 200, catalog.filter((t) => t.name.includes(name) && (!language || t.language === language)));
   }
 
   private authorised(header: string | undefined): boolean {
@@ -323,7 +357,7 @@ export class Simulator {
       return;
     }
     const message = parsed.data;
-    if (message.body.type === 'template' && this.options.templates && !this.options.templates.includes(message.body.template.name)) {
+    if (message.body.type === 'template' && !this.knows(message.body.template.name, message.body.template.language)) {
       this.reply(res, 400, { code: 4001, message: `template ${message.body.template.name} (${message.body.template.language}) does not exist` });
       return;
     }

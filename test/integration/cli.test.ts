@@ -24,7 +24,7 @@ describe('wa-bulk enqueue', () => {
     h = harness(config);
     const res = await runCli(['enqueue', tempFile(jsonl([...good, bad])), '--campaign', 'strict', '--strict', '--json'], envOf(config));
     expect(res.code).toBe(1);
-    expect(JSON.parse(res.stdout)).toEqual({ campaign: 'strict', accepted: 0, rejected: 1, duplicates: 0, suppressed: 0, rejects: [{ line: 4, error: 'body.text.body: is required' }] });
+    expect(JSON.parse(res.stdout)).toEqual({ campaign: 'strict', accepted: 0, rejected: 1, duplicates: 0, suppressed: 0, rejects: [{ line: 4, error: 'body.text.body: is required' }], warnings: [] });
     expect(await h.send.getWaitingCount()).toBe(0);
     expect(await h.ledger.campaign('strict')).toBeUndefined();
   });

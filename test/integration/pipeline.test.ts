@@ -69,7 +69,8 @@ describe('the send pipeline', () => {
     // A line with two recipients becomes two jobs.
     lines.push({ to: [phone(950), phone(951)], body: BODIES.text, request_id: 'pair' });
 
-    const enq = await runCli(['enqueue', tempFile(jsonl(lines)), '--campaign', 'mixed', '--json'], envOf(config));
+    // Without preflight, so that the send path's own handling of an unknown template (4001) is what is tested.
+    const enq = await runCli(['enqueue', tempFile(jsonl(lines)), '--campaign', 'mixed', '--json', '--no-preflight'], envOf(config));
     expect(enq.code).toBe(1);
     const summary = JSON.parse(enq.stdout);
     const validJobs = TYPES.length * 5 + faults.length + 1 + 2;
@@ -156,7 +157,7 @@ describe('the send pipeline', () => {
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
     h = harness(config);
     const path = tempFile(jsonl([{ to: phone(1), body: { type: 'template', template: { name: 'new_template', language: 'en' } }, request_id: 'tpl-1' }]));
-    await runCli(['enqueue', path, '--campaign', 'replay', '--json'], envOf(config));
+    await runCli(['enqueue', path, '--campaign', 'replay', '--json', '--no-preflight'], envOf(config));
     worker = await startSendWorker(config, silentLogger());
     await campaignDone(h.ledger, 'replay');
     expect(await h.ledger.get('tpl-1')).toMatchObject({ status: 'dead', error: { code: 4001 } });

@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { enqueue, type EnqueueSummary, type SourceItem } from '../../../producers/enqueue.js';
+import { enqueue, scan, type EnqueueSummary, type SourceItem } from '../../../producers/enqueue.js';
 import { readCsv, type CsvOptions } from '../../../producers/csv-reader.js';
 import { readJsonl } from '../../../producers/jsonl-reader.js';
 import { CampaignOptionError, FLAG_NAMES, campaignOptions } from '../../campaign-options.js';
-import { loadConfig } from '../../config.js';
+import { loadConfig, type Config } from '../../config.js';
+import { EngageLabClient } from '../../engagelab/client.js';
+import { Preflight } from '../../preflight/preflight.js';
 import { CAMPAIGN_ID } from '../../messages/request-id.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
@@ -16,8 +18,10 @@ import { synopsis } from '../usage.js';
 
 const USAGE = synopsis('enqueue');
 
-export async function run(argv: string[]): Promise<number> {
+/** `enqueue`, and `check` (mode 'check': enqueue --dry-run with preflight, whatever the flags). */
+export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue'): Promise<number> {
   const { values, positionals } = parse(argv, {
+    'no-preflight': { type: 'boolean' },
     campaign: { type: 'string' },
     format: { type: 'string' },
     template: { type: 'string' },
@@ -47,8 +51,11 @@ export async function run(argv: string[]): Promise<number> {
 
   // --strict reads the input twice (validate everything, then enqueue), so stdin is kept in a temporary file.
   let path = file;
+  const checking = mode === 'check';
+  const dryRun = checking || values['dry-run'] === true;
+  const withPreflight = checking || values['no-preflight'] !== true;
   let spool: string | undefined;
-  if (file === '-' && values.strict) {
+  if (file === '-' && (values.strict || withPreflight)) {
     spool = mkdtempSync(join(tmpdir(), 'wa-bulk-stdin-'));
     path = join(spool, 'input');
     await pipeline(process.stdin, createWriteStream(path));
@@ -69,8 +76,21 @@ export async function run(argv: string[]): Promise<number> {
   try {
     return await withContext(async (ctx) => {
       const progress = new ProgressLine();
+      let preflight: Preflight | undefined;
+      if (withPreflight) {
+        preflight = preflightFor(config, values.strict === true);
+        await scan(open().items, preflight);
+        for (const note of preflight.notes) process.stderr.write(`wa-bulk: ${note}\n`);
+      }
       const input = open();
       const common = {
+        preflight,
+        onWarning: values.json
+          ? undefined
+          : (w: { line: number; warning: string }) => {
+              progress.clear();
+              process.stderr.write(`line ${w.line}: warning: ${w.warning}\n`);
+            },
         campaign,
         ledger: ctx.ledger,
         queue: ctx.send,
@@ -86,14 +106,14 @@ export async function run(argv: string[]): Promise<number> {
       if (values.strict) {
         const check = await enqueue(input.items, { ...common, dryRun: true });
         if (check.rejected > 0) {
-          report({ ...check, accepted: 0, duplicates: 0 }, values.json === true, true);
+          report({ ...check, accepted: 0, duplicates: 0, suppressed: 0 }, values.json === true, true);
           return 1;
         }
       }
       const { stream, items } = values.strict ? open() : input;
       const summary = await enqueue(items, {
         ...common,
-        dryRun: values['dry-run'] === true,
+        dryRun,
         onProgress: (s: EnqueueSummary, lines: number) => {
           const read = (stream as { bytesRead?: number }).bytesRead;
           const rate = Math.round(lines / (progress.elapsedMs / 1000));
@@ -102,7 +122,7 @@ export async function run(argv: string[]): Promise<number> {
         },
       });
       progress.done();
-      report(summary, values.json === true, false, values['dry-run'] === true);
+      report(summary, values.json === true, false, dryRun);
       return summary.rejected > 0 ? 1 : 0;
     }, config);
   } finally {
@@ -129,4 +149,12 @@ function controlOf(values: { at?: string; 'send-window'?: string; 'expires-in'?:
   } catch (error) {
     throw error instanceof CampaignOptionError ? new UsageError(error.message) : error;
   }
+}
+
+/** Preflight with the worker's client settings (templates unchecked without credentials). */
+export function preflightFor(config: Config, strict: boolean): Preflight {
+  const client = config.ENGAGELAB_DEV_KEY && config.ENGAGELAB_DEV_SECRET
+    ? new EngageLabClient({ baseUrl: config.ENGAGELAB_BASE_URL, key: config.ENGAGELAB_DEV_KEY, secret: config.ENGAGELAB_DEV_SECRET, timeoutMs: config.PREFLIGHT_TIMEOUT_MS, retries: config.RETRY_RETRIES, minRetryMs: config.RETRY_MIN_MS, maxRetryMs: config.RETRY_MAX_MS, maxSockets: config.PREFLIGHT_CONCURRENCY })
+    : undefined;
+  return new Preflight({ client, concurrency: config.PREFLIGHT_CONCURRENCY, timeoutMs: config.PREFLIGHT_TIMEOUT_MS, allowPrivate: config.PREFLIGHT_ALLOW_PRIVATE, strict });
 }

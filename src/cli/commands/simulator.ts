@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { loadConfig } from '../../config.js';
+import type { TemplateInfo } from '../../engagelab/client.js';
 import { createLogger } from '../../log.js';
 import { Simulator, type FaultRates } from '../../simulator/simulator.js';
 import { UsageError, intFlag, parse, rateFlag } from '../args.js';
@@ -29,6 +31,20 @@ export function parseDeliveryErrors(spec: string): Record<number, number> {
   return errors;
 }
 
+/** `--templates-file FILE`: a JSON array shaped like EngageLab's GET /v1/templates answer. */
+function readTemplates(file: string): TemplateInfo[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--templates-file: cannot read ${file} as JSON (${(error as Error).message})`);
+  }
+  if (!Array.isArray(value) || !value.every((t) => typeof t === 'object' && t !== null && typeof t.name === 'string' && typeof t.language === 'string' && typeof t.status === 'string')) {
+    throw new UsageError('--templates-file: expected a JSON array of templates with "name", "language" and "status" (as GET /v1/templates answers)');
+  }
+  return value as TemplateInfo[];
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(
     argv,
@@ -47,6 +63,7 @@ export async function run(argv: string[]): Promise<number> {
       'callback-url': { type: 'string' },
       'callback-delay-ms': { type: 'string' },
       'delivery-errors': { type: 'string' },
+      'templates-file': { type: 'string' },
       'reply-rate': { type: 'string' },
     },
     false,
@@ -65,6 +82,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(values.faults !== undefined && { faults: parseFaults(values.faults) }),
     slowMs: intFlag(values['slow-ms'], 'slow-ms') ?? 60_000,
     ...(values.templates !== undefined && { templates: values.templates.split(',').map((t) => t.trim()).filter(Boolean) }),
+    ...(values['templates-file'] !== undefined && { templateCatalog: readTemplates(values['templates-file']) }),
     ...(values.seed !== undefined && { seed: intFlag(values.seed, 'seed') }),
     recordArrivals: values['record-arrivals'] === true,
     ...(values['callback-url'] !== undefined && { callbackUrl: values['callback-url'] }),
