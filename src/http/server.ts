@@ -7,7 +7,8 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { enqueue, type SourceItem } from '../../producers/enqueue.js';
+import { enqueue, scan, type SourceItem } from '../../producers/enqueue.js';
+import { PreflightAuthError, preflightFromConfig, type Preflight } from '../preflight/preflight.js';
 import { itemsOfArray, readJsonl } from '../../producers/jsonl-reader.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -174,6 +175,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       res.status(400).json({ error: error.message });
       return;
     }
+    const withPreflight = req.query.preflight !== 'false';
     let items: Iterable<SourceItem> | AsyncIterable<SourceItem>;
     try {
       if (type === 'application/json') {
@@ -189,18 +191,34 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
           res.status(400).json({ error: 'body must be a JSON array of messages (or NDJSON with Content-Type application/x-ndjson)' });
           return;
         }
-        items = itemsOfArray(value);
+        items = [...itemsOfArray(value)];
       } else if (type === 'application/x-ndjson' || type === 'application/ndjson' || type === 'application/jsonl') {
         items = readJsonl(limited(req, MAX_BODY_BYTES));
+        // Preflight reads the messages twice: keep them (the body is at most MAX_BODY_BYTES).
+        if (withPreflight) {
+          const kept: SourceItem[] = [];
+          for await (const item of items) kept.push(item);
+          items = kept;
+        }
       } else {
         res.status(415).json({ error: 'Content-Type must be application/json (an array) or application/x-ndjson (one message per line)' });
         return;
       }
-      const summary = await enqueue(items, { campaign, ledger: deps.ledger, queue: deps.send, waFrom: config.WA_FROM, control });
+      let preflight: Preflight | undefined;
+      if (withPreflight) {
+        preflight = preflightFromConfig(config, false);
+        await scan(items as Iterable<SourceItem>, preflight);
+      }
+      const summary = await enqueue(items, { campaign, ledger: deps.ledger, queue: deps.send, waFrom: config.WA_FROM, control, preflight });
+      if (preflight && preflight.notes.length > 0) notes.push(...preflight.notes);
       res.json(notes.length > 0 ? { ...summary, notes } : summary);
     } catch (error) {
       if (error instanceof BodyTooLarge) {
         res.status(413).json({ error: error.message });
+        return;
+      }
+      if (error instanceof PreflightAuthError) {
+        res.status(502).json({ error: error.message });
         return;
       }
       throw error;

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
-import type { EngageLabClient, TemplateInfo } from '../engagelab/client.js';
+import type { Config } from '../config.js';
+import { EngageLabClient, type TemplateInfo } from '../engagelab/client.js';
 import { EngageLabError } from '../engagelab/errors.js';
 import type { Message } from '../messages/schema.js';
 import { mediaProblem, type MediaKind } from './media-rules.js';
@@ -106,7 +107,11 @@ export class Preflight {
         this.linkVerdicts.set(key, this.verdictOf(ref, answer));
       }),
     );
-    await Promise.all([...lookups, ...probes]);
+    try {
+      await Promise.all([...lookups, ...probes]);
+    } finally {
+      client?.close();
+    }
   }
 
   private verdictOf(ref: MediaRef, answer: Awaited<ReturnType<typeof probe>>): Verdict {
@@ -151,4 +156,22 @@ async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Preflight with the worker's client settings (templates unchecked without credentials). */
+export function preflightFromConfig(config: Config, strict: boolean): Preflight {
+  const client =
+    config.ENGAGELAB_DEV_KEY && config.ENGAGELAB_DEV_SECRET
+      ? new EngageLabClient({
+          baseUrl: config.ENGAGELAB_BASE_URL,
+          key: config.ENGAGELAB_DEV_KEY,
+          secret: config.ENGAGELAB_DEV_SECRET,
+          timeoutMs: config.PREFLIGHT_TIMEOUT_MS,
+          retries: config.RETRY_RETRIES,
+          minRetryMs: config.RETRY_MIN_MS,
+          maxRetryMs: config.RETRY_MAX_MS,
+          maxSockets: config.PREFLIGHT_CONCURRENCY,
+        })
+      : undefined;
+  return new Preflight({ client, concurrency: config.PREFLIGHT_CONCURRENCY, timeoutMs: config.PREFLIGHT_TIMEOUT_MS, allowPrivate: config.PREFLIGHT_ALLOW_PRIVATE, strict });
 }

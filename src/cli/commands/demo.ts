@@ -2,14 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { enqueue } from '../../../producers/enqueue.js';
+import { enqueue, scan, type SourceItem } from '../../../producers/enqueue.js';
 import { CALLBACK_QUEUE } from '../../queue.js';
 import { itemsOfArray, readJsonl } from '../../../producers/jsonl-reader.js';
 import { startSendWorker } from '../../../workers/send-worker.js';
 import { loadConfig } from '../../config.js';
 import { deadLetters } from '../../dead-letters.js';
 import { startDashboard } from '../../http/dashboard.js';
+import type { TemplateInfo } from '../../engagelab/client.js';
 import { createLogger } from '../../log.js';
+import { preflightFromConfig } from '../../preflight/preflight.js';
 import { normalisePhone } from '../../messages/phone.js';
 import { packageRoot } from '../../paths.js';
 import { freePort, ensureRedis } from '../../redis-server.js';
@@ -18,8 +20,16 @@ import { parse } from '../args.js';
 import { openContext } from '../context.js';
 import { ProgressLine, bar, fmt } from '../progress.js';
 
-/** Templates the demo's simulator knows; the sample campaign also uses one it does not (→ 4001). */
-const DEMO_TEMPLATES = ['order_update', 'login_code', 'appointment_reminder'];
+/**
+ * The templates of the demo's simulator, as EngageLab's Template API lists them: three approved, one paused.
+ * The sample campaign also uses one that does not exist; preflight rejects both before anything is sent.
+ */
+const DEMO_TEMPLATES: TemplateInfo[] = [
+  ...['order_update', 'login_code', 'appointment_reminder'].flatMap((name) =>
+    ['en', 'en_GB', 'en_US', 'zh_CN'].map((language) => ({ id: `${name}-${language}`, name, language, status: 'APPROVED', category: 'UTILITY' })),
+  ),
+  { id: 'spring_promo-en_GB', name: 'spring_promo', language: 'en_GB', status: 'PAUSED', category: 'MARKETING' },
+];
 
 /**
  * Everything on this machine with no account: Redis (REDIS_URL or a private redis-server), the
@@ -41,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     latencyMs: 20,
     failRate: Number(values['fail-rate'] ?? 0.02),
     slowMs: 4000,
-    templates: DEMO_TEMPLATES,
+    templateCatalog: DEMO_TEMPLATES,
     callbackUrl: `http://127.0.0.1:${dashboardPort}${callbackPath}`,
     callbackDelayMs: 300,
   });
@@ -49,7 +59,8 @@ export async function run(argv: string[]): Promise<number> {
   const config = loadConfig({
     overrides: { REDIS_URL: redis.url, ENGAGELAB_BASE_URL: apiUrl, ENGAGELAB_DEV_KEY: key, ENGAGELAB_DEV_SECRET: secret },
     // Short timeouts and backoffs so that the faults resolve within the demo; the environment still wins.
-    defaults: { QUEUE_PREFIX: 'wa-bulk-demo', SEND_RATE_MAX: 200, SENDER_RATE_MAX: 200, SESSION_CHECK: 'enforce', HTTP_TIMEOUT_MS: 2000, SEND_ATTEMPTS: 3, SEND_BACKOFF_MS: 500, RETRY_MIN_MS: 100, RETRY_MAX_MS: 500, WORKER_CONCURRENCY: 50, DASHBOARD_PORT: dashboardPort, LOG_LEVEL: 'error' },
+    // The media links point at the simulator, on this machine: preflight may fetch them.
+    defaults: { QUEUE_PREFIX: 'wa-bulk-demo', SEND_RATE_MAX: 200, SENDER_RATE_MAX: 200, SESSION_CHECK: 'enforce', PREFLIGHT_ALLOW_PRIVATE: 'true', HTTP_TIMEOUT_MS: 2000, SEND_ATTEMPTS: 3, SEND_BACKOFF_MS: 500, RETRY_MIN_MS: 100, RETRY_MAX_MS: 500, WORKER_CONCURRENCY: 50, DASHBOARD_PORT: dashboardPort, LOG_LEVEL: 'error' },
   });
   const log = createLogger({ level: config.LOG_LEVEL, name: 'demo' });
   const worker = await startSendWorker(config, log);
@@ -67,7 +78,12 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(`${fmt(writers.length)} recipients wrote to the business lately (inbound callbacks): their session messages may be sent\n`);
 
   const started = performance.now();
-  const summary = await enqueue(readJsonl(createReadStream(file)), { campaign, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM });
+  // The sample's media links (https://example.com/…) are served by the simulator, so preflight can check them.
+  const source = () => viaSimulator(readJsonl(createReadStream(file)), `${apiUrl}/media/`);
+  const preflight = preflightFromConfig(config, false);
+  await scan(source(), preflight);
+  const summary = await enqueue(source(), { campaign, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM, preflight });
+  process.stdout.write(`preflight: ${preflight.stats.templateLookups} template lookups and ${preflight.stats.linkProbes} link checks for the whole file\n`);
   process.stdout.write(`campaign ${campaign}: ${fmt(summary.accepted)} messages enqueued from ${file}\n`);
   for (const reject of summary.rejects) process.stdout.write(`  line ${reject.line} rejected: ${reject.error}\n`);
   process.stdout.write(`sending through the simulator at ${apiUrl} (faults injected: ${(simulator.options.failRate ?? 0) * 100}% of requests)\n`);
@@ -166,4 +182,12 @@ async function collectRecords<T>(records: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const record of records) out.push(record);
   return out;
+}
+
+/** The sample's links, https://example.com/…, as links to the simulator's media. */
+async function* viaSimulator(items: AsyncIterable<SourceItem>, base: string): AsyncGenerator<SourceItem> {
+  for await (const item of items) {
+    if (item.value === undefined) yield item;
+    else yield { ...item, value: JSON.parse(JSON.stringify(item.value).replaceAll('https://example.com/', base)) };
+  }
 }

@@ -7,9 +7,8 @@ import { enqueue, scan, type EnqueueSummary, type SourceItem } from '../../../pr
 import { readCsv, type CsvOptions } from '../../../producers/csv-reader.js';
 import { readJsonl } from '../../../producers/jsonl-reader.js';
 import { CampaignOptionError, FLAG_NAMES, campaignOptions } from '../../campaign-options.js';
-import { loadConfig, type Config } from '../../config.js';
-import { EngageLabClient } from '../../engagelab/client.js';
-import { Preflight } from '../../preflight/preflight.js';
+import { loadConfig } from '../../config.js';
+import { preflightFromConfig, type Preflight } from '../../preflight/preflight.js';
 import { CAMPAIGN_ID } from '../../messages/request-id.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
@@ -78,7 +77,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
       const progress = new ProgressLine();
       let preflight: Preflight | undefined;
       if (withPreflight) {
-        preflight = preflightFor(config, values.strict === true);
+        preflight = preflightFromConfig(config, values.strict === true);
         await scan(open().items, preflight);
         for (const note of preflight.notes) process.stderr.write(`wa-bulk: ${note}\n`);
       }
@@ -149,12 +148,4 @@ function controlOf(values: { at?: string; 'send-window'?: string; 'expires-in'?:
   } catch (error) {
     throw error instanceof CampaignOptionError ? new UsageError(error.message) : error;
   }
-}
-
-/** Preflight with the worker's client settings (templates unchecked without credentials). */
-export function preflightFor(config: Config, strict: boolean): Preflight {
-  const client = config.ENGAGELAB_DEV_KEY && config.ENGAGELAB_DEV_SECRET
-    ? new EngageLabClient({ baseUrl: config.ENGAGELAB_BASE_URL, key: config.ENGAGELAB_DEV_KEY, secret: config.ENGAGELAB_DEV_SECRET, timeoutMs: config.PREFLIGHT_TIMEOUT_MS, retries: config.RETRY_RETRIES, minRetryMs: config.RETRY_MIN_MS, maxRetryMs: config.RETRY_MAX_MS, maxSockets: config.PREFLIGHT_CONCURRENCY })
-    : undefined;
-  return new Preflight({ client, concurrency: config.PREFLIGHT_CONCURRENCY, timeoutMs: config.PREFLIGHT_TIMEOUT_MS, allowPrivate: config.PREFLIGHT_ALLOW_PRIVATE, strict });
 }
