@@ -42,7 +42,7 @@ export const configSchema = z.object({
       const phone = normalisePhone(value);
       const problem = phone === undefined ? undefined : phoneProblem(phone);
       if (phone === undefined || problem !== undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected an international phone number (country code and number)${problem ? `; it is ${problem}` : ''}` });
+        ctx.addIssue({ code: 'custom', message: `expected an international phone number (country code and number)${problem ? `; this one ${problem}` : ''}` });
         return z.NEVER;
       }
       return phone;

@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString, validatePhoneNumberLength } from 'libphonenumber-js/min';
+import metadata from 'libphonenumber-js/metadata.min.json';
 /**
  * WhatsApp numbers are international (E.164: country code + subscriber number, at most 15 digits).
  * EngageLab's examples write them as "+8613800138000", "8613800138000" and "00447911123456"; wa-bulk
@@ -21,19 +22,27 @@ export function maskPhone(phone: string): string {
   return digits.slice(0, 4) + '*'.repeat(digits.length - 6) + digits.slice(-2);
 }
 
+/** The countries of a calling code, its main one first ("US, AG, AI, …" for +1), for a message. */
+function countriesOf(callingCode: string): string {
+  const list = (metadata as { country_calling_codes: Record<string, string[]> }).country_calling_codes[callingCode] ?? [];
+  return list.length > 3 ? `${list.slice(0, 3).join(', ')}, …` : list.join(', ') || 'its country';
+}
+
 /**
- * What is wrong with a number (digits, country code first) for WhatsApp, or undefined when it is a valid
+ * What is wrong with a number (digits, country code first) for WhatsApp, said to follow the number ("has a
+ * calling code no country uses", "is too short for …"), or undefined when it is a valid
  * number of some country: libphonenumber's metadata per country (the "min" set: lengths and leading digits,
  * enough to refuse +999 … and +1 000 …, at a fraction of the full set's cost per number).
  */
 export function phoneProblem(digits: string): string | undefined {
   const e164 = `+${digits}`;
   const length = validatePhoneNumberLength(e164);
-  if (length === 'INVALID_COUNTRY') return `no country has the calling code of ${e164} (+${digits.slice(0, 3)}…)`;
+  if (length === 'INVALID_COUNTRY') return `has a calling code no country uses (+${digits.slice(0, 3)}…)`;
   const number = parsePhoneNumberFromString(e164);
-  const where = number ? `${number.country ?? 'its country'} (+${number.countryCallingCode})` : 'its country';
-  if (length === 'TOO_SHORT' || length === 'NOT_A_NUMBER') return `too short for a number of ${where}`;
-  if (length === 'TOO_LONG') return `too long for a number of ${where}`;
-  if (!number || !number.isValid()) return `not a valid number of ${where}: no such area or network code`;
+  const code = number?.countryCallingCode;
+  const where = code ? `${number?.country ?? countriesOf(code)} (+${code})` : 'its country';
+  if (length === 'TOO_SHORT' || length === 'NOT_A_NUMBER') return `is too short for a number of ${where}`;
+  if (length === 'TOO_LONG') return `is too long for a number of ${where}`;
+  if (!number || !number.isValid()) return `is not a valid number of ${where}: no such area or network code`;
   return undefined;
 }

@@ -192,7 +192,7 @@ const phone = z.string().transform((value, ctx) => {
   // A number no country has would be a request EngageLab or Meta fails: refuse it here, saying why.
   const problem = phoneProblem(normalised);
   if (problem !== undefined) {
-    ctx.addIssue({ code: 'custom', message: `"${value}" is ${problem}` });
+    ctx.addIssue({ code: 'custom', message: `"${value}" ${problem}` });
     return z.NEVER;
   }
   return normalised;
