@@ -35,6 +35,20 @@ function countriesOf(callingCode: string): string {
  * enough to refuse +999 … and +1 000 …, at a fraction of the full set's cost per number).
  */
 export function phoneProblem(digits: string): string | undefined {
+  // Numbering plans allocate by prefix: numbers of one length and one first 9 digits share a verdict.
+  // A campaign's recipients come from few ranges, so most numbers cost a Map lookup (bounded).
+  const key = `${digits.length}:${digits.slice(0, 9)}`;
+  const known = verdicts.get(key);
+  if (known !== undefined) return known === '' ? undefined : known;
+  const problem = judge(digits);
+  if (verdicts.size >= 100_000) verdicts.clear();
+  verdicts.set(key, problem ?? '');
+  return problem;
+}
+
+const verdicts = new Map<string, string>();
+
+function judge(digits: string): string | undefined {
   const e164 = `+${digits}`;
   const length = validatePhoneNumberLength(e164);
   if (length === 'INVALID_COUNTRY') return `has a calling code no country uses (+${digits.slice(0, 3)}…)`;

@@ -41,7 +41,7 @@ export function testConfig(overrides: ConfigInput = {}): Config {
       SEND_RATE_DURATION_MS: 1000,
       // Tests that are about the pair interval set their own.
       PAIR_INTERVAL_MS: 0,
-      // Media links in the fixtures (example.com) do not resolve here: preflight warns quickly.
+      // Media links in the fixtures (.invalid, a name that never resolves): preflight warns at once.
       PREFLIGHT_TIMEOUT_MS: 1000,
       WORKER_CONCURRENCY: 20,
       // Tests that need a request to time out set their own, shorter, timeout.

@@ -78,6 +78,8 @@ describe('the HTTP producer API', () => {
       duplicates: 0,
       suppressed: 0,
       rejects: [{ line: 2, error: expect.stringMatching(/^to\[0\]: "nobody" is not an international phone number/) }],
+      // Preflight ran: the image's host never resolves (.invalid), a warning, not a reject.
+      warnings: [{ line: 3, warning: expect.stringMatching(/^image https:\/\/media\.example\.invalid\/a\.png: not checked, unreachable/) }],
     });
     expect(await h?.send.getJob('api-1')).toBeDefined();
 
