@@ -5,6 +5,7 @@ import { LATENCY_BUCKETS_S } from '../../workers/worker-stats.js';
 import type { Config } from '../config.js';
 import { funnel } from '../delivery.js';
 import { Lanes } from '../lanes.js';
+import type { Ledger } from '../ledger.js';
 import type { DeadJobData, Keys, SendJobData } from '../queue.js';
 import type { RedisHealth } from '../redis-health.js';
 
@@ -40,6 +41,7 @@ class ExternalMetric {
 
 export interface MetricsSources {
   config: Config;
+  ledger: Ledger;
   redis: Redis;
   health: RedisHealth;
   keys: Keys;
@@ -128,6 +130,15 @@ export function createMetrics(src: MetricsSources): Registry {
     }),
     new ExternalMetric('wa_bulk_messaging_limit_used', 'Distinct recipients of template messages in the moving window.', 'gauge', async () => [{ value: (await lanes.messagingLimit()).used, labels: {} }]),
     new ExternalMetric('wa_bulk_messaging_limit_held', 'Template messages waiting for a place under the messaging limit.', 'gauge', async () => [{ value: (await lanes.messagingLimit()).held, labels: {} }]),
+    new ExternalMetric('wa_bulk_campaigns', 'Campaigns by state (scheduled, sending, paused, done, cancelled), of the newest 500.', 'gauge', async () => {
+      const byState: Record<string, number> = { scheduled: 0, sending: 0, paused: 0, done: 0, cancelled: 0 };
+      let seen = 0;
+      for await (const campaign of src.ledger.campaigns()) {
+        byState[campaign.state] = (byState[campaign.state] ?? 0) + 1;
+        if (++seen >= 500) break;
+      }
+      return Object.entries(byState).map(([state, value]) => ({ value, labels: { state } }));
+    }),
     new ExternalMetric('wa_bulk_messages_skipped_total', 'Messages not sent on purpose, by reason (no_session, cancelled, …).', 'counter', () => byPrefix('skipped:', 'reason')),
     new ExternalMetric('wa_bulk_quality_actions_total', 'What the quality guard did on delivery callbacks: lane_paused (131048), lane_slowed (130429), campaign_paused.', 'counter', () => byPrefix('quality_', 'action')),
     new ExternalMetric('wa_bulk_paused', '1 while sending is paused (by an operator, an auth failure or a safety stop).', 'gauge', async () => [

@@ -167,6 +167,10 @@ describe('the dashboard in a browser', () => {
     await page.locator('#campaign-newsletter button', { hasText: 'Cancel' }).click();
     await page.waitForFunction("document.querySelector('#campaign-newsletter .state')?.textContent === 'cancelled'");
     expect(await h.ledger.campaign('newsletter')).toMatchObject({ state: 'cancelled', skipped: 3, pending: 0 });
+    const metrics = await (await page.request.get(`${dashboard.url}/metrics`)).text();
+    expect(metrics).toMatch(/^wa_bulk_campaigns\{state="paused"\} 1$/m);
+    expect(metrics).toMatch(/^wa_bulk_campaigns\{state="done"\} 1$/m);
+    expect(metrics).toMatch(/^wa_bulk_campaigns\{state="cancelled"\} 1$/m);
     await context.close();
   });
 });

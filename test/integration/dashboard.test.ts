@@ -82,6 +82,8 @@ describe('the HTTP producer API', () => {
       warnings: [{ line: 3, warning: expect.stringMatching(/^image https:\/\/media\.example\.invalid\/a\.png: not checked, unreachable/) }],
     });
     expect(await h?.send.getJob('api-1')).toBeDefined();
+    const unchecked = await fetch(`${url}/api/campaigns/web2/messages?preflight=false`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    expect(await unchecked.json()).not.toHaveProperty('warnings');
 
     const campaign = await fetch(`${url}/api/campaigns/web`, { headers: auth() });
     expect(await campaign.json()).toMatchObject({ id: 'web', total: 2, sent: 0, dead: 0, pending: 2 });

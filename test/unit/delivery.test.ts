@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { callbackBatchSchema, deliveryOf, funnel, notificationEffect, type CallbackRow } from '../../src/delivery.js';
+import { callbackBatchSchema, deliveryOf, funnel, notificationEffect, tierLimit, type CallbackRow } from '../../src/delivery.js';
 
 const row = (message_status: string, extra: Record<string, unknown> = {}): CallbackRow => ({ message_id: 'm1', itime: 1_700_000_000, status: { message_status, ...extra } });
 
@@ -55,3 +55,12 @@ describe('notifications', () => {
     expect(tier.record?.phone_limit).toBe('TIER_10K');
   });
 });
+
+describe('the messaging tier of phone_number_update', () => {
+  it('maps EngageLab\'s tiers to distinct recipients a day (-1: unlimited), and records it for MESSAGING_LIMIT=auto', async () => {
+    expect(['TIER_50', 'TIER_250', 'TIER_1K', 'TIER_2K', 'TIER_10K', 'TIER_100K', 'TIER_UNLIMITED', 'TIER_X'].map(tierLimit)).toEqual([50, 250, 1000, 2000, 10_000, 100_000, -1, undefined]);
+    const row = { notification: { event: 'phone_number_update', notification_data: { current_limit: 'TIER_10K' } } } as CallbackRow;
+    expect((await notificationEffect(row, () => false)).record).toMatchObject({ phone_limit: 'TIER_10K', messaging_limit: '10000' });
+  });
+});
+
