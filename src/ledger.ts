@@ -1,10 +1,13 @@
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Priority } from './campaign-options.js';
-import { DELIVERY_RANK, funnel, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
+import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
 import { laneQueueName } from './lanes.js';
-import { jobIdFor, keys, type DeadError, type DeadReason, type Keys, type SendJobData } from './queue.js';
+import { toCampaign, toRecord, type CampaignCounts, type MessageRecord, type SkipReason } from './ledger-records.js';
+import { jobIdFor, keys, type DeadError, type Keys, type SendJobData } from './queue.js';
 import { DeliveryVerdict, SettleVerdict, scripts, type EnqueueVerdict, type WaCommands } from './scripts/index.js';
+
+export * from './ledger-records.js';
 
 /**
  * The ledger: what happened to every message, keyed by request_id, kept RESULT_TTL_DAYS. It owns these
@@ -24,49 +27,6 @@ import { DeliveryVerdict, SettleVerdict, scripts, type EnqueueVerdict, type WaCo
  * never changed again. Transitions and counters change together in one script.
  */
 
-export type MessageStatus = 'pending' | 'sent' | 'dead' | 'skipped';
-
-/** Why a message was never sent on purpose. */
-export type SkipReason = 'expired' | 'cancelled' | 'suppressed' | 'no_session';
-
-/** The `result` / `export` JSON shape (README, Command line): fields may be added, these do not change. */
-export interface MessageRecord {
-  request_id: string;
-  campaign: string;
-  to: string;
-  status: MessageStatus;
-  message_id: string | null;
-  /** Why it died, or why it was skipped (code and http_status null then). */
-  error: { code: number | null; http_status: number | null; reason: DeadReason | SkipReason; message: string } | null;
-  attempts: number;
-  updated_at: string;
-  /** From EngageLab's status callbacks; null until the first one. */
-  delivery: { status: DeliveryStatus; at: string; error_code: number | null } | null;
-}
-
-export interface CampaignCounts {
-  id: string;
-  total: number;
-  sent: number;
-  dead: number;
-  /** Never sent on purpose (no session, cancelled, expired, suppressed). */
-  skipped: number;
-  pending: number;
-  /** The delivery funnel from callbacks: each sent message counted at its furthest state. */
-  delivery: { sent: number; delivered: number; read: number; failed: number };
-  state: CampaignState;
-  pause_reason: string | null;
-  /** Campaign control: ISO times, the recipient-local window, the priority. */
-  at: string | null;
-  send_window: string | null;
-  expires_at: string | null;
-  priority: Priority;
-  /** Dead letters by EngageLab code ("none": a timeout or a lost connection). */
-  dead_by_code: Record<string, number>;
-}
-
-export type CampaignState = 'scheduled' | 'sending' | 'paused' | 'done' | 'cancelled';
-
 const RANKS = JSON.stringify(DELIVERY_RANK);
 
 /** Where a job of each priority goes in its queue (see src/scripts/includes/bullmq-job.lua). */
@@ -79,28 +39,6 @@ const PLACEMENT: Record<Priority, { script: string; options: JobsOptions }> = {
 
 /** The message_id index's value: campaign ids cannot contain '|', request_ids neither. */
 const messageIdEntry = (campaign: string, requestId: string) => `${campaign}|${requestId}`;
-
-const num = (value: string | undefined): number | null => (value === undefined || value === '' ? null : Number(value));
-
-export function toRecord(requestId: string, hash: Record<string, string>): MessageRecord {
-  const status = (hash.status ?? 'pending') as MessageStatus;
-  return {
-    request_id: requestId,
-    campaign: hash.campaign ?? '',
-    to: hash.to ?? '',
-    status,
-    message_id: hash.message_id ?? null,
-    error:
-      status === 'dead' || status === 'skipped'
-        ? { code: num(hash.code), http_status: num(hash.http_status), reason: (hash.reason ?? 'permanent') as DeadReason | SkipReason, message: hash.error ?? '' }
-        : null,
-    attempts: Number(hash.attempts ?? 0),
-    updated_at: new Date(Number(hash.updated_at ?? hash.created_at ?? 0)).toISOString(),
-    delivery: hash.delivery_status
-      ? { status: hash.delivery_status as DeliveryStatus, at: new Date(Number(hash.delivery_at ?? 0)).toISOString(), error_code: num(hash.delivery_error_code) }
-      : null,
-  };
-}
 
 interface PendingFinish {
   keys: string[];
@@ -277,35 +215,7 @@ export class Ledger {
   }
 
   async campaign(id: string): Promise<CampaignCounts | undefined> {
-    const hash = await this.client.hgetall(this.keys.campaign(id));
-    if (!hash.total) return undefined;
-    const total = Number(hash.total);
-    const sent = Number(hash.sent ?? 0);
-    const dead = Number(hash.dead ?? 0);
-    const skipped = Number(hash.skipped ?? 0);
-    const pending = total - sent - dead - skipped;
-    const at = hash.at ? Number(hash.at) : null;
-    const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
-    const state: CampaignState =
-      hash.state === 'cancelled' ? 'cancelled'
-      : pending === 0 ? 'done'
-      : hash.state === 'paused' ? 'paused'
-      : at !== null && at > Date.now() && sent + dead + skipped === 0 ? 'scheduled'
-      : 'sending';
-    return {
-      id, total, sent, dead, skipped, pending, delivery: funnel(hash, sent),
-      state,
-      pause_reason: hash.state === 'paused' ? (hash.pause_reason ?? null) : null,
-      at: iso(hash.at),
-      send_window: hash.send_window ?? null,
-      expires_at: iso(hash.expires_at),
-      priority: (hash.priority as Priority | undefined) ?? 'normal',
-      dead_by_code: Object.fromEntries(
-        Object.entries(hash)
-          .filter(([field, n]) => field.startsWith('dead_code:') && Number(n) > 0)
-          .map(([field, n]) => [field.slice('dead_code:'.length), Number(n)]),
-      ),
-    };
+    return toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
   }
 
   /**

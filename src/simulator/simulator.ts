@@ -1,11 +1,15 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TemplateInfo } from '../engagelab/client.js';
+import type { FaultRates, SimulatorOptions } from './options.js';
+
+export type { FaultRates, SimulatorOptions } from './options.js';
 import { messageSchema } from '../messages/schema.js';
 import { formatIssues, messageErrors } from '../messages/validate.js';
 import { maxInSlidingWindow, steadyRate } from './arrivals.js';
 import { CallbackSender, type CallbackStats } from './callback-sender.js';
+import { serveMedia } from './media.js';
+import { templatesFor } from './templates.js';
 
 export { maxInSlidingWindow, steadyRate } from './arrivals.js';
 
@@ -15,57 +19,6 @@ export { maxInSlidingWindow, steadyRate } from './arrivals.js';
  * not JSON, 3002/3003 for a request that breaks the rules, 4001 for an unknown template, and
  * {message_id, request_id} on success. Faults can be injected for tests, the demo and benchmarks.
  */
-
-export interface FaultRates {
-  /** 500 {code: 1000}: EngageLab's internal error. */
-  error1000?: number;
-  /** 503 with an HTML body, as a proxy in front of the API would answer. */
-  html503?: number;
-  /** 429 with Retry-After (seconds). */
-  rateLimit?: number;
-  /** The socket is destroyed before anything is accepted. */
-  reset?: number;
-  /** Accepted, but the answer comes after `slowMs` (longer than the client's timeout). */
-  slow?: number;
-}
-
-export interface SimulatorOptions {
-  port?: number;
-  host?: string;
-  key: string;
-  secret: string;
-  latencyMs?: number;
-  /** Spread a random fault over this share of requests (split evenly over the kinds of FaultRates). */
-  failRate?: number;
-  faults?: FaultRates;
-  slowMs?: number;
-  retryAfterSeconds?: number;
-  /** Templates it knows; any other name gets 4001. Undefined: every template is known. */
-  templates?: string[];
-  /**
-   * Templates as EngageLab's Template Management API describes them (name, language, status, components),
-   * for GET /v1/templates and the sends (a name and language not listed gets 4001). Wins over `templates`.
-   */
-  templateCatalog?: TemplateInfo[];
-  /** Seeded randomness for reproducible fault patterns. */
-  seed?: number;
-  /** Keep every request's arrival time (for sliding-window measurements). */
-  recordArrivals?: boolean;
-  /** Send EngageLab-style status callbacks for accepted messages to this URL. */
-  callbackUrl?: string;
-  /** Delay between the steps sent → delivered → read, in ms. */
-  callbackDelayMs?: number;
-  /** Share of accepted messages whose delivery fails (delivered_failed, Meta error 131026). */
-  deliveryFailRate?: number;
-  /** Shares of accepted messages whose delivery fails with these Meta codes (e.g. {131048: 0.01, 130429: 0.02}). */
-  deliveryErrors?: Record<number, number>;
-  /** Share of delivered template messages the recipient answers (an inbound `reply` row). */
-  replyRate?: number;
-  /** Share of delivered messages that are read. */
-  readRate?: number;
-  /** Share of messages whose rows come out of order (read before delivered) and twice. */
-  shuffleRate?: number;
-}
 
 export interface SimulatorStats {
   requests: number;
@@ -287,13 +240,7 @@ export class Simulator {
       this.reply(res, 401, { code: 2001, message: 'authentication failed: invalid dev key or secret' });
       return;
     }
-    const query = new URL(req.url ?? '/', 'http://x').searchParams;
-    const name = query.get('name') ?? '';
-    const language = query.get('language_code');
-    const catalog: TemplateInfo[] =
-      this.options.templateCatalog ??
-      (this.options.templates ?? (name ? [name] : [])).map((n) => ({ id: n, name: n, language: language ?? 'en', status: 'APPROVED', category: 'UTILITY' }));
-    this.reply(res, 200, catalog.filter((t) => t.name.includes(name) && (!language || t.language === language)));
+    this.reply(res, 200, templatesFor(new URL(req.url ?? '/', 'http://x').searchParams, this.options));
   }
 
   private authorised(header: string | undefined): boolean {
@@ -382,36 +329,4 @@ export class Simulator {
     }
     this.reply(res, 200, answer);
   }
-}
-
-const MEDIA_TYPES: Record<string, string> = {
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp',
-  mp4: 'video/mp4', '3gp': 'video/3gpp', mp3: 'audio/mpeg', aac: 'audio/aac', ogg: 'audio/ogg; codecs=opus', pdf: 'application/pdf',
-};
-
-/**
- * Not EngageLab's: media files for rehearsing preflight (the demo links its media here). `/media/<name>.<ext>`
- * answers with the extension's type and 50 KB, or the size the name says (`banner-6mb.png`,
- * `thanks-600kb.webp`); a name starting with "missing" is 404. HEAD, and a ranged GET's one byte.
- */
-function serveMedia(req: http.IncomingMessage, res: http.ServerResponse): void {
-  req.resume();
-  const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice('/media/'.length));
-  const ext = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase() ?? '';
-  if (name.startsWith('missing') || !MEDIA_TYPES[ext]) {
-    res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-    return;
-  }
-  const sized = /-(\d+)(kb|mb)\./i.exec(name);
-  const bytes = sized ? Number(sized[1]) * (sized[2]?.toLowerCase() === 'mb' ? 1024 * 1024 : 1024) : 50 * 1024;
-  const headers = { 'Content-Type': MEDIA_TYPES[ext] as string, 'Accept-Ranges': 'bytes' };
-  if (req.method === 'HEAD') {
-    res.writeHead(200, { ...headers, 'Content-Length': bytes }).end();
-    return;
-  }
-  if (/^bytes=0-0$/.test(String(req.headers.range ?? ''))) {
-    res.writeHead(206, { ...headers, 'Content-Length': 1, 'Content-Range': `bytes 0-0/${bytes}` }).end(Buffer.alloc(1));
-    return;
-  }
-  res.writeHead(200, { ...headers, 'Content-Length': bytes }).end(Buffer.alloc(bytes));
 }
