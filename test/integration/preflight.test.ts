@@ -62,7 +62,7 @@ describe('preflight: media links', () => {
   it("applies the media table to what each link answers (types, sizes, 404, redirects, HEAD refused, a slow host)", async () => {
     const host = await mediaHost();
     sim = await startSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, PREFLIGHT_ALLOW_PRIVATE: 'true', PREFLIGHT_TIMEOUT_MS: 800 });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, PREFLIGHT_ALLOW_PRIVATE: 'true', PREFLIGHT_TIMEOUT_MS: 2000 });
     h = harness(config);
     const u = (path: string) => `${host.url}${path}`;
     const { code, summary } = await check(
@@ -78,7 +78,7 @@ describe('preflight: media links', () => {
     });
     const warnings = Object.fromEntries((summary?.warnings ?? []).map((w) => [w.line, w.warning]));
     expect(warnings).toEqual({
-      6: `image ${u('/slow.png')}: not checked, unreachable (no answer within 800 ms)`,
+      6: `image ${u('/slow.png')}: not checked, unreachable (no answer within 2000 ms)`,
       7: `image ${u('/loop')}: not checked, unreachable (more than 5 redirects)`,
     });
     expect(summary?.accepted).toBe(6);
@@ -90,7 +90,7 @@ describe('preflight: media links', () => {
 
     // With --strict an unreachable link is a reject.
     const strict = await check([image(6, u('/slow.png'))], envOf(config), ['--strict']);
-    expect(strict.summary?.rejects[0]?.error).toBe(`image ${u('/slow.png')}: unreachable (no answer within 800 ms)`);
+    expect(strict.summary?.rejects[0]?.error).toBe(`image ${u('/slow.png')}: unreachable (no answer within 2000 ms)`);
   });
 
   it('does not fetch links that resolve to a private address unless PREFLIGHT_ALLOW_PRIVATE=true', async () => {
