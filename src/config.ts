@@ -29,6 +29,18 @@ const url = (protocols: string[]) =>
 
 export const configSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  /** A Redis Cluster: its nodes, host:port,… (any of them; the client learns the rest). */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((value, ctx) => {
+      const nodes = value.split(',').map((part) => part.trim()).filter(Boolean).map((part) => /^([^:\s]+):(\d{1,5})$/.exec(part));
+      if (nodes.length === 0 || nodes.some((m) => m === null || Number(m[2]) > 65_535)) {
+        ctx.addIssue({ code: 'custom', message: 'expected host:port pairs separated by commas (e.g. 10.0.0.1:6379,10.0.0.2:6379)' });
+        return z.NEVER;
+      }
+      return nodes.map((m) => ({ host: (m as RegExpExecArray)[1] as string, port: Number((m as RegExpExecArray)[2]) }));
+    })
+    .optional(),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_{}.-]+$/, { error: 'expected letters, digits, "_", "-", "." or "{…}" hash tags' })
@@ -193,6 +205,11 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     throw new ConfigError(variable, describeIssue(issue, shown));
   }
   const config = parsed.data;
+  // Every script and BullMQ's own touch several keys at once; a Redis Cluster takes that only within one
+  // slot, which a {hash tag} in the prefix gives all of them.
+  if (config.REDIS_CLUSTER_NODES && !/\{[^{}]+\}/.test(config.QUEUE_PREFIX)) {
+    throw new ConfigError('QUEUE_PREFIX', `with REDIS_CLUSTER_NODES set, expected a {hash tag} such as "{${config.QUEUE_PREFIX.replace(/[{}]/g, '')}}", got "${config.QUEUE_PREFIX}"`);
+  }
   if (config.RETRY_MIN_MS > config.RETRY_MAX_MS) {
     throw new ConfigError('RETRY_MIN_MS', `expected at most RETRY_MAX_MS (${config.RETRY_MAX_MS})`);
   }

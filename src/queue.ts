@@ -1,13 +1,14 @@
 import { Queue, QueueKeys, type JobsOptions } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
 import type { CallbackRow } from './delivery.js';
 import type { SendPayload } from './engagelab/client.js';
 
 /**
  * The one definition of wa-bulk's queues, job payload, Redis key layout and connections.
- * Every key starts with QUEUE_PREFIX; with a `{hash tag}` prefix all of them land in one Redis Cluster
- * slot, which the Lua scripts (ledger, limiter) rely on.
+ * Every key starts with QUEUE_PREFIX; with a `{hash tag}` prefix (required with REDIS_CLUSTER_NODES) all of
+ * them land in one Redis Cluster slot, which the scripts and BullMQ's rely on: every key a script touches is
+ * in its KEYS.
  */
 
 export const SEND_QUEUE = 'send';
@@ -125,9 +126,40 @@ export function sendJobOptions(config: Config): JobsOptions {
   };
 }
 
+/**
+ * Every Redis connection of wa-bulk comes from here: a client of REDIS_URL, or with REDIS_CLUSTER_NODES a
+ * Redis Cluster client, which follows MOVED and ASK redirections (slot moves, failovers) and retries TRYAGAIN
+ * while a slot migrates. The cluster client answers the same commands, so the rest of the code takes either
+ * as `Redis`. A cluster's credentials are REDIS_URL's user and password, when it has any.
+ */
+export function redisClient(config: Config, options: RedisOptions = {}): Redis {
+  if (!config.REDIS_CLUSTER_NODES) return new Redis(config.REDIS_URL, options);
+  const { retryStrategy, lazyConnect, ...redisOptions } = options;
+  const url = new URL(config.REDIS_URL);
+  const cluster = new Cluster(config.REDIS_CLUSTER_NODES, {
+    ...(lazyConnect !== undefined && { lazyConnect }),
+    ...(retryStrategy && { clusterRetryStrategy: (times: number) => retryStrategy(times) ?? null }),
+    retryDelayOnMoved: 0,
+    retryDelayOnTryAgain: 100,
+    retryDelayOnClusterDown: 300,
+    slotsRefreshTimeout: 2000,
+    redisOptions: {
+      ...redisOptions,
+      ...(url.username && { username: decodeURIComponent(url.username) }),
+      ...(url.password && { password: decodeURIComponent(url.password) }),
+    },
+  });
+  return cluster as unknown as Redis;
+}
+
+/** Where wa-bulk's Redis is, for messages (no password). */
+export function redisWhere(config: Config): string {
+  return config.REDIS_CLUSTER_NODES ? `the Redis Cluster at ${config.REDIS_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(',')}` : safeRedisUrl(config.REDIS_URL);
+}
+
 /** Workers block on Redis and must survive a restart of it: retry forever. */
 export function workerConnection(config: Config, extra: RedisOptions = {}): Redis {
-  return new Redis(config.REDIS_URL, {
+  return redisClient(config, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(200 * times, 5000),
@@ -144,7 +176,7 @@ export class RedisUnavailableError extends Error {
  * attempts, then a clear error naming the URL (without its password).
  */
 export async function producerConnection(config: Config, extra: RedisOptions = {}): Promise<Redis> {
-  const client = new Redis(config.REDIS_URL, {
+  const client = redisClient(config, {
     lazyConnect: true,
     connectTimeout: 3000,
     maxRetriesPerRequest: 2,
@@ -159,7 +191,7 @@ export async function producerConnection(config: Config, extra: RedisOptions = {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw new RedisUnavailableError(`cannot reach Redis at ${safeRedisUrl(config.REDIS_URL)}: ${(lastError ?? (error as Error)).message}`);
+    throw new RedisUnavailableError(`cannot reach Redis at ${redisWhere(config)}: ${(lastError ?? (error as Error)).message}`);
   }
   return client;
 }

@@ -104,3 +104,43 @@ export async function ensureRedis(url: string | undefined): Promise<RedisHandle>
   if (url && (await redisAnswers(url))) return { url, private: false, stop: async () => {} };
   return startRedisServer();
 }
+
+export interface ClusterHandle {
+  nodes: Array<{ host: string; port: number }>;
+  stop(): Promise<void>;
+}
+
+/** Whether redis-server and redis-cli here can make a Redis Cluster. */
+export function hasClusterSupport(): boolean {
+  return hasRedisServer() && spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** A private Redis Cluster of `masters` nodes (no replicas) on free loopback ports, for tests. */
+export async function startRedisCluster(masters = 3): Promise<ClusterHandle> {
+  const servers: Array<Awaited<ReturnType<typeof startRedisServer>>> = [];
+  for (let i = 0; i < masters; i++) servers.push(await startRedisServer({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000'] }));
+  const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
+  const created = spawnSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+  if (created.status !== 0) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw new Error(`redis-cli --cluster create failed: ${created.stderr || created.stdout}`);
+  }
+  const deadline = Date.now() + 20_000;
+  for (const server of servers) {
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    try {
+      while (!/cluster_state:ok/.test(await client.cluster('INFO'))) {
+        if (Date.now() > deadline) throw new Error('the cluster did not reach cluster_state:ok within 20 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      client.disconnect();
+    }
+  }
+  return {
+    nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
+    async stop() {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
+}

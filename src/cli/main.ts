@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError } from '../config.js';
+import { explainRedisError } from '../redis-health.js';
 import { UsageError } from './args.js';
 import { HELP, type CommandName } from './usage.js';
 
@@ -74,7 +75,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`wa-bulk: ${error.message}\n`);
       process.exitCode = 2;
     } else {
-      process.stderr.write(`wa-bulk: ${(error as Error)?.message ?? String(error)}\n`);
+      process.stderr.write(`wa-bulk: ${explainRedisError((error as Error)?.message ?? String(error))}\n`);
       if (process.env.WA_BULK_DEBUG) console.error(error);
       process.exitCode = 1;
     }

@@ -1,5 +1,4 @@
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { startCallbackWorker } from '../../workers/callback-worker.js';
 import type { Config } from '../config.js';
 import { startCampaignWatch } from '../campaign-watch.js';
@@ -8,7 +7,7 @@ import { Lanes } from '../lanes.js';
 import { Ledger } from '../ledger.js';
 import { settleWithin } from '../lifecycle.js';
 import type { Logger } from '../log.js';
-import { CALLBACK_QUEUE, deadQueue, keys, sendQueue, type CallbackJob } from '../queue.js';
+import { CALLBACK_QUEUE, deadQueue, keys, redisClient, sendQueue, type CallbackJob } from '../queue.js';
 import { RedisHealth } from '../redis-health.js';
 import { callbackRoutes } from './callbacks.js';
 import { assertListenable, createDashboardApp, listen } from './server.js';
@@ -35,7 +34,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   assertListenable(config);
   const k = keys(config.QUEUE_PREFIX);
   const health = new RedisHealth(log, () => void redis.hincrby(k.metrics, 'redis_disconnects', 1).catch(() => {}));
-  const redis = health.watch(new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(200 * times, 5000) }));
+  const redis = health.watch(redisClient(config, { maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(200 * times, 5000) }));
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
   const callbacks = new Queue<CallbackJob>(CALLBACK_QUEUE, {
@@ -46,7 +45,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   for (const [queue, what] of [[send, 'send queue'], [dead, 'dead-letter queue'], [callbacks, 'callback queue']] as const) health.absorb(queue, what);
   const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
   // This process applies the delivery callbacks it receives (a worker on its own blocking connection)…
-  const blocking = health.watch(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) }));
+  const blocking = health.watch(redisClient(config, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) }));
   const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
   health.absorb(callbackWorker, 'callback worker');
   // …and reports finished campaigns (campaign.done webhooks).

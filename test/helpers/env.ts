@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { Ledger } from '../../src/ledger.js';
-import { deadQueue, keys, sendQueue } from '../../src/queue.js';
+import { deadQueue, keys, redisClient, sendQueue } from '../../src/queue.js';
 import { Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
 import { BODIES } from '../fixtures/messages.js';
 
@@ -63,7 +63,7 @@ export function envOf(config: Config): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   for (const [k, v] of Object.entries(config)) {
     if (v === undefined) continue;
-    if (Array.isArray(v)) env[k] = v.join(',');
+    if (Array.isArray(v)) env[k] = v.map((item: unknown) => (typeof item === 'object' && item !== null ? `${(item as { host: string }).host}:${(item as { port: number }).port}` : String(item))).join(',');
     else env[k] = typeof v === 'object' ? Object.entries(v as Record<string, number>).map(([n, rate]) => `${n}=${rate}`).join(',') : String(v);
   }
   return env;
@@ -77,7 +77,7 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
 
 /** Redis handles of one test, and a cleanup that deletes every key under its prefix. */
 export function harness(config: Config) {
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const redis = redisClient(config, { maxRetriesPerRequest: null });
   const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
@@ -90,12 +90,16 @@ export function harness(config: Config) {
     async close() {
       await send.obliterate({ force: true }).catch(() => {});
       await dead.obliterate({ force: true }).catch(() => {});
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${config.QUEUE_PREFIX}:*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length > 0) await redis.del(...found);
-      } while (cursor !== '0');
+      // On a cluster every key of the prefix is on one node (its hash tag), but which one: scan them all.
+      const nodes = config.REDIS_CLUSTER_NODES ? (redis as unknown as Cluster).nodes('master') : [redis];
+      for (const node of nodes) {
+        let cursor = '0';
+        do {
+          const [next, found] = await node.scan(cursor, 'MATCH', `${config.QUEUE_PREFIX}:*`, 'COUNT', 1000);
+          cursor = next;
+          if (found.length > 0) await node.del(...found);
+        } while (cursor !== '0');
+      }
       await Promise.all([send.close(), dead.close()]);
       redis.disconnect();
     },
