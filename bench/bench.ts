@@ -124,10 +124,21 @@ interface WorkerResult {
   lateGrants?: number;
 }
 
-async function measureWorker(kind: string, latencyMs: number): Promise<WorkerResult> {
+/** Redis's own figures: main-thread CPU seconds so far, and used memory in bytes. */
+async function redisInfo(): Promise<{ cpu: number; memory: number }> {
+  const client = new Redis(redis.url);
+  const info = `${await client.info('cpu')}\n${await client.info('memory')}`;
+  client.disconnect();
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return { cpu: field('used_cpu_sys_main_thread') + field('used_cpu_user_main_thread'), memory: field('used_memory') };
+}
+
+async function measureWorker(kind: string, latencyMs: number): Promise<WorkerResult & { redisUsPerMessage: number; bytesPerMessage: number }> {
   const sim = await startSimulator(latencyMs);
   const prefix = `bench${++prefixCounter}`;
+  const empty = await redisInfo();
   await fill(prefix, jobs);
+  const filled = await redisInfo();
   const { result } = child<WorkerResult>('worker-child.js', [kind, String(jobs)], env({
     QUEUE_PREFIX: prefix,
     ENGAGELAB_BASE_URL: sim.url,
@@ -138,8 +149,15 @@ async function measureWorker(kind: string, latencyMs: number): Promise<WorkerRes
   }));
   const measured = await result;
   sim.stop();
-  log(`  ${kind.padEnd(8)} ${String(latencyMs).padStart(3)} ms  ${Math.round(measured.perSecond).toLocaleString('en-US').padStart(7)} msgs/s  (rss ${Math.round(measured.maxRssMb)} MB, ${measured.cpuMsPerMessage.toFixed(2)} ms CPU/msg, ${Math.round(measured.systemShare * 100)}% of it in the kernel)`);
-  return measured;
+  // Let a worker's last ledger writes land before Redis is read.
+  await new Promise((r) => setTimeout(r, 300));
+  const done = await redisInfo();
+  // Redis's main thread per message while the worker ran (the fill, through the producer, is not counted), and
+  // what is left in Redis per message once all are settled (the ledger: records, indexes, counters).
+  const redisUsPerMessage = ((done.cpu - filled.cpu) / jobs) * 1e6;
+  const bytesPerMessage = (done.memory - empty.memory) / jobs;
+  log(`  ${kind.padEnd(8)} ${String(latencyMs).padStart(3)} ms  ${Math.round(measured.perSecond).toLocaleString('en-US').padStart(7)} msgs/s  (rss ${Math.round(measured.maxRssMb)} MB, ${measured.cpuMsPerMessage.toFixed(2)} ms CPU/msg, ${Math.round(measured.systemShare * 100)}% of it in the kernel; Redis ${Math.round(redisUsPerMessage)} µs/msg${kind === 'wa-bulk' ? `, ${Math.round(bytesPerMessage)} B/msg left` : ''})`);
+  return { ...measured, redisUsPerMessage, bytesPerMessage };
 }
 
 const report: Record<string, unknown> = {
@@ -229,12 +247,16 @@ try {
   for (const latency of [0, 100]) {
     const row: Record<string, number> = {};
     for (const kind of ['bare', 'naive', 'wa-bulk']) {
-      row[kind] = Math.round((await measureWorker(kind, latency)).perSecond);
+      const measured = await measureWorker(kind, latency);
+      row[kind] = Math.round(measured.perSecond);
+      row[`${kind}_redis_us_per_message`] = Math.round(measured.redisUsPerMessage);
+      if (kind === 'wa-bulk') row.wa_bulk_redis_bytes_per_settled_message = Math.round(measured.bytesPerMessage);
       await flushRedis();
     }
+    row.ratio_redis_wa_bulk_to_bare = Number(((row['wa-bulk_redis_us_per_message'] ?? 0) / (row['bare_redis_us_per_message'] || 1)).toFixed(2));
     row.ratio_wa_bulk_to_naive = Number(((row['wa-bulk'] ?? 0) / (row.naive ?? 1)).toFixed(2));
     workers[`latency_${latency}ms`] = row;
-    log(`  wa-bulk / naive at ${latency} ms: ${row.ratio_wa_bulk_to_naive}`);
+    log(`  wa-bulk / naive at ${latency} ms: ${row.ratio_wa_bulk_to_naive}; Redis time per message, wa-bulk / bare: ${row.ratio_redis_wa_bulk_to_bare}`);
   }
   report.workers = workers;
   }
