@@ -149,8 +149,9 @@ async function measureWorker(kind: string, latencyMs: number): Promise<WorkerRes
   }));
   const measured = await result;
   sim.stop();
-  // Let a worker's last ledger writes land before Redis is read.
-  await new Promise((r) => setTimeout(r, 300));
+  // Let a worker's last ledger writes land, and its pair-interval keys (PAIR_INTERVAL_MS, 6 s) expire, before
+  // Redis is read: they are not kept per settled message.
+  await new Promise((r) => setTimeout(r, kind === 'wa-bulk' ? 6500 : 300));
   const done = await redisInfo();
   // Redis's main thread per message while the worker ran (the fill, through the producer, is not counted), and
   // what is left in Redis per message once all are settled (the ledger: records, indexes, counters).
