@@ -21,10 +21,18 @@ describe('the benchmark', () => {
         naive: expect.any(Number),
         'wa-bulk': expect.any(Number),
         ratio_wa_bulk_to_naive: expect.any(Number),
+        bare_redis_us_per_message: expect.any(Number),
+        naive_redis_us_per_message: expect.any(Number),
+        'wa-bulk_redis_us_per_message': expect.any(Number),
+        ratio_redis_wa_bulk_to_bare: expect.any(Number),
+        wa_bulk_redis_bytes_per_settled_message: expect.any(Number),
       });
+      expect(report.workers[latency].wa_bulk_redis_bytes_per_settled_message).toBeGreaterThan(0);
       expect(report.workers[latency]['wa-bulk']).toBeGreaterThan(0);
     }
     const run = { limit: 200, requests: 1000, max_in_any_window: expect.any(Number), achieved_ratio: expect.any(Number), steady_ratio: expect.any(Number) };
     expect(report.rate_limiter).toEqual([expect.objectContaining({ ...run, workers: 1 }), expect.objectContaining({ ...run, workers: 2 })]);
+    expect(report.lanes).toMatchObject({ lanes: 4, lane_limit: 50, account_limit: 200, requests: 1000 });
+    expect(report.lanes.per_lane).toHaveLength(4);
   }, 180_000);
 });
