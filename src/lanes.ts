@@ -42,6 +42,8 @@ export interface LaneState {
   rate_max: number;
   /** The rate while a 130429 slow-down lasts (else rate_max). */
   rate_now: number;
+  /** Both rates are requests per this window (SEND_RATE_DURATION_MS). */
+  window_ms: number;
   paused: boolean;
   pause_reason: string | null;
   waiting: number;
@@ -106,6 +108,7 @@ export class Lanes {
           from: lane,
           rate_max: rateMax,
           rate_now: Math.max(1, Math.floor(rateMax * slowed)),
+          window_ms: this.config.SEND_RATE_DURATION_MS,
           paused,
           pause_reason: paused ? (state.pause_reason ?? null) : null,
           waiting: waiting + (counts.delayed ?? 0),

@@ -24,7 +24,7 @@ export function render(r: StatusReport): string {
   ];
   for (const lane of r.senders) {
     const rate = lane.rate_now < lane.rate_max ? `${fmt(lane.rate_now)} (slowed from ${fmt(lane.rate_max)})` : fmt(lane.rate_max);
-    lines.push(`sender    ${lane.from.padEnd(16)} ${rate}/window  waiting ${fmt(lane.waiting)}${lane.paused ? `  PAUSED: ${lane.pause_reason ?? r.pause_reason ?? 'paused'}` : ''}`);
+    lines.push(`sender    ${lane.from.padEnd(16)} ${rate} per ${fmt(lane.window_ms)} ms  waiting ${fmt(lane.waiting)}${lane.paused ? `  PAUSED: ${lane.pause_reason ?? r.pause_reason ?? 'paused'}` : ''}`);
   }
   const m = r.messaging_limit;
   lines.push(`limit     messaging limit ${m.limit === 'unlimited' ? 'unlimited' : fmt(m.limit)}: ${fmt(m.used)} recipients in the window, ${fmt(m.held)} messages held`);
