@@ -139,7 +139,9 @@ async function measureWorker(kind: string, latencyMs: number): Promise<WorkerRes
   const empty = await redisInfo();
   await fill(prefix, jobs);
   const filled = await redisInfo();
-  const { result } = child<WorkerResult>('worker-child.js', [kind, String(jobs)], env({
+  // wa-bulk-node: the same worker over axios's own Node http adapter (HTTP_TRANSPORT=node), for comparison.
+  const { result } = child<WorkerResult>('worker-child.js', [kind === 'wa-bulk-node' ? 'wa-bulk' : kind, String(jobs)], env({
+    HTTP_TRANSPORT: kind === 'wa-bulk-node' ? 'node' : 'undici',
     QUEUE_PREFIX: prefix,
     ENGAGELAB_BASE_URL: sim.url,
     WORKER_CONCURRENCY: concurrency,
@@ -151,13 +153,13 @@ async function measureWorker(kind: string, latencyMs: number): Promise<WorkerRes
   sim.stop();
   // Let a worker's last ledger writes land, and its pair-interval keys (PAIR_INTERVAL_MS, 6 s) expire, before
   // Redis is read: they are not kept per settled message.
-  await new Promise((r) => setTimeout(r, kind === 'wa-bulk' ? 6500 : 300));
+  await new Promise((r) => setTimeout(r, kind.startsWith('wa-bulk') ? 6500 : 300));
   const done = await redisInfo();
   // Redis's main thread per message while the worker ran (the fill, through the producer, is not counted), and
   // what is left in Redis per message once all are settled (the ledger: records, indexes, counters).
   const redisUsPerMessage = ((done.cpu - filled.cpu) / jobs) * 1e6;
   const bytesPerMessage = (done.memory - empty.memory) / jobs;
-  log(`  ${kind.padEnd(8)} ${String(latencyMs).padStart(3)} ms  ${Math.round(measured.perSecond).toLocaleString('en-US').padStart(7)} msgs/s  (rss ${Math.round(measured.maxRssMb)} MB, ${measured.cpuMsPerMessage.toFixed(2)} ms CPU/msg, ${Math.round(measured.systemShare * 100)}% of it in the kernel; Redis ${Math.round(redisUsPerMessage)} µs/msg${kind === 'wa-bulk' ? `, ${Math.round(bytesPerMessage)} B/msg left` : ''})`);
+  log(`  ${kind.padEnd(12)} ${String(latencyMs).padStart(3)} ms  ${Math.round(measured.perSecond).toLocaleString('en-US').padStart(7)} msgs/s  (rss ${Math.round(measured.maxRssMb)} MB, ${measured.cpuMsPerMessage.toFixed(2)} ms CPU/msg, ${Math.round(measured.systemShare * 100)}% of it in the kernel; Redis ${Math.round(redisUsPerMessage)} µs/msg${kind === 'wa-bulk' ? `, ${Math.round(bytesPerMessage)} B/msg left` : ''})`);
   return { ...measured, redisUsPerMessage, bytesPerMessage };
 }
 
@@ -247,7 +249,7 @@ try {
   const workers: Record<string, Record<string, number>> = {};
   for (const latency of [0, 100]) {
     const row: Record<string, number> = {};
-    for (const kind of ['bare', 'naive', 'wa-bulk']) {
+    for (const kind of ['bare', 'naive', 'wa-bulk', 'wa-bulk-node']) {
       const measured = await measureWorker(kind, latency);
       row[kind] = Math.round(measured.perSecond);
       row[`${kind}_redis_us_per_message`] = Math.round(measured.redisUsPerMessage);
@@ -256,8 +258,9 @@ try {
     }
     row.ratio_redis_wa_bulk_to_bare = Number(((row['wa-bulk_redis_us_per_message'] ?? 0) / (row['bare_redis_us_per_message'] || 1)).toFixed(2));
     row.ratio_wa_bulk_to_naive = Number(((row['wa-bulk'] ?? 0) / (row.naive ?? 1)).toFixed(2));
+    row.ratio_wa_bulk_node_to_naive = Number(((row['wa-bulk-node'] ?? 0) / (row.naive ?? 1)).toFixed(2));
     workers[`latency_${latency}ms`] = row;
-    log(`  wa-bulk / naive at ${latency} ms: ${row.ratio_wa_bulk_to_naive}; Redis time per message, wa-bulk / bare: ${row.ratio_redis_wa_bulk_to_bare}`);
+    log(`  wa-bulk / naive at ${latency} ms: ${row.ratio_wa_bulk_to_naive} (over axios's own adapter: ${row.ratio_wa_bulk_node_to_naive}); Redis time per message, wa-bulk / bare: ${row.ratio_redis_wa_bulk_to_bare}`);
   }
   report.workers = workers;
   }

@@ -114,6 +114,8 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 10_000).default(100),
   WORKER_LOCK_MS: int(1000, 600_000).default(30_000),
   HTTP_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  /** How requests reach EngageLab: axios over undici's Pool, or axios's own Node http adapter. */
+  HTTP_TRANSPORT: z.enum(['undici', 'node'], { error: 'expected "undici" or "node"' }).default('undici'),
   RETRY_RETRIES: int(0, 20).default(3),
   RETRY_MIN_MS: int(0, 600_000).default(500),
   RETRY_MAX_MS: int(0, 600_000).default(5000),

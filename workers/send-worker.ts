@@ -66,6 +66,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
     minRetryMs: config.RETRY_MIN_MS,
     maxRetryMs: config.RETRY_MAX_MS,
     maxSockets: config.WORKER_CONCURRENCY,
+    transport: config.HTTP_TRANSPORT,
   });
   const stats = new WorkerStats(redis, k.metrics);
   stats.start();

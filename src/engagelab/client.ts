@@ -5,6 +5,7 @@ import pRetry from 'p-retry';
 import { getProxyForUrl } from 'proxy-from-env';
 import type { MessageBody } from '../messages/schema.js';
 import { EngageLabError, fromAxiosError, missingMessageId, policyOf } from './errors.js';
+import { undiciAdapter, type SentFact } from './undici-adapter.js';
 
 /** The request body of POST /v1/messages (seed: "Request parameters"). */
 export interface SendPayload {
@@ -51,6 +52,11 @@ export interface EngageLabClientOptions {
   maxSockets?: number;
   /** Default hooks; `send(payload, hooks)` can give its own. */
   hooks?: AttemptHooks;
+  /**
+   * `undici` (default): axios over an undici Pool, about half the CPU per request; `node`: axios's own
+   * adapter over Node's http. A proxy for the API's URL always goes through axios's own adapter.
+   */
+  transport?: 'undici' | 'node';
 }
 
 export interface AttemptHooks {
@@ -68,18 +74,29 @@ export interface AttemptHooks {
 export class EngageLabClient {
   private readonly http: AxiosInstance;
   private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly closePool: (() => Promise<void>) | undefined;
+  /** Which adapter carries the requests (a proxy forces `node`). */
+  readonly transport: 'undici' | 'node';
 
   constructor(private readonly options: EngageLabClientOptions) {
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 256, scheduling: 'lifo' as const };
     this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+    const proxied = Boolean(getProxyForUrl(options.baseUrl));
+    this.transport = proxied ? 'node' : (options.transport ?? 'undici');
+    const pool =
+      this.transport === 'undici'
+        ? undiciAdapter(new URL(options.baseUrl).origin, { connections: options.maxSockets ?? 256, timeoutMs: options.timeoutMs })
+        : undefined;
+    this.closePool = pool?.close;
     this.http = axios.create({
+      ...(pool ? { adapter: pool.adapter } : {}),
       baseURL: options.baseUrl,
       timeout: options.timeoutMs,
       // No redirects: axios then uses Node's own request, whose state tells whether a request was written.
       maxRedirects: 0,
       // axios reads HTTP(S)_PROXY / NO_PROXY on every request; read them once. With a proxy for the API's
       // URL, axios goes on handling it; without one, it skips the lookup.
-      ...(getProxyForUrl(options.baseUrl) ? {} : { proxy: false as const }),
+      ...(proxied ? {} : { proxy: false as const }),
       httpAgent: this.agents.http,
       httpsAgent: this.agents.https,
       // HTTP Basic auth, encoded once rather than on every request.
@@ -104,7 +121,7 @@ export class EngageLabClient {
     } catch (error) {
       const failure = EngageLabError.is(error)
         ? error
-        : fromAxiosError(error, { requestWritten: (error as { request?: http.ClientRequest }).request?.writableFinished === true }, payload.request_id);
+        : fromAxiosError(error, { requestWritten: (error as { request?: http.ClientRequest | SentFact }).request?.writableFinished === true }, payload.request_id);
       await hooks?.afterAttempt?.({ ok: false, error: failure, durationMs: performance.now() - started });
       throw failure;
     }
@@ -158,5 +175,7 @@ export class EngageLabClient {
   close(): void {
     this.agents.http.destroy();
     this.agents.https.destroy();
+    // Sends are settled before a client is closed; closing waits for nothing but idle sockets.
+    void this.closePool?.().catch(() => undefined);
   }
 }

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { EngageLabClient, type SendPayload } from '../../src/engagelab/client.js';
 import { CODE_KINDS, EngageLabError, POLICY, classify, decide, parseRetryAfter, type ErrorKind } from '../../src/engagelab/errors.js';
 import { freePort } from '../../src/redis-server.js';
@@ -12,6 +12,8 @@ const payload: SendPayload = {
 
 let server: ScriptedServer | undefined;
 let client: EngageLabClient | undefined;
+// Every client test runs over both transports: the undici adapter must behave as axios's own.
+let transport: 'undici' | 'node' = 'undici';
 afterEach(async () => {
   client?.close();
   await server?.close();
@@ -29,6 +31,7 @@ function makeClient(url: string, overrides: Partial<ConstructorParameters<typeof
     retries: 2,
     minRetryMs: 5,
     maxRetryMs: 20,
+    transport,
     ...overrides,
   });
   return client;
@@ -101,7 +104,11 @@ describe('the error table', () => {
   });
 });
 
-describe('EngageLabClient', () => {
+describe.each(['undici', 'node'] as const)('EngageLabClient over %s', (over) => {
+  beforeEach(() => {
+    transport = over;
+  });
+
   it('posts the payload with Basic auth built from key and secret', async () => {
     server = await scriptedServer([ok]);
     const result = await makeClient(server.url).send(payload);
@@ -122,12 +129,15 @@ describe('EngageLabClient', () => {
       delete process.env.NO_PROXY;
       // A name that never resolves: only the proxy can answer.
       const proxied = makeClient('http://api.engagelab.invalid');
+      expect(proxied.transport).toBe('node');
       expect((await proxied.send(payload)).messageId).toBe('m-1');
       expect(proxy.calls.map((c) => c.url)).toEqual(['http://api.engagelab.invalid/v1/messages']);
       proxied.close();
 
       process.env.NO_PROXY = '127.0.0.1';
-      expect((await makeClient(api.url).send(payload)).messageId).toBe('m-1');
+      const direct = makeClient(api.url);
+      expect(direct.transport).toBe(over);
+      expect((await direct.send(payload)).messageId).toBe('m-1');
       expect(api.calls.map((c) => c.url)).toEqual(['/v1/messages']);
       expect(proxy.calls).toHaveLength(1);
     } finally {
@@ -225,6 +235,27 @@ describe('EngageLabClient', () => {
     expect(decide(error, 'dead-letter')).toBe('dead_letter');
     expect(decide(error, 'resend')).toBe('retry_later');
     expect(calls).toBe(1);
+  });
+
+  it('times out a request still waiting for a socket as not sent, and never sends it later', async () => {
+    server = await scriptedServer([{ hang: true }, ok]);
+    const c = makeClient(server.url, { maxSockets: 1, timeoutMs: 300, retries: 0 });
+    const settle = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as EngageLabError);
+    const [first, second] = await Promise.all([settle(c.send(payload)), settle(c.send({ ...payload, request_id: 'r-2' }))]);
+    expect(first?.kind).toBe('unknown_outcome');
+    expect(second?.kind).toBe('transient');
+    expect(second?.message).toMatch(/timed out before it reached EngageLab/);
+    // Long enough for a freed socket to carry the abandoned request, had it not been cancelled.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(server.calls.map((call) => JSON.parse(call.body).request_id)).toEqual(['r-1']);
+  });
+
+  it('sends the Template Management query and reads its answer', async () => {
+    server = await scriptedServer([{ status: 200, body: [{ name: 'order_update', language: 'en_US', status: 'APPROVED' }] }]);
+    const found = await makeClient(server.url).listTemplates({ name: 'order update', language_code: 'en_US' });
+    expect(found.map((t) => t.status)).toEqual(['APPROVED']);
+    expect(server.calls[0]?.method).toBe('GET');
+    expect(server.calls[0]?.url).toBe('/v1/templates?name=order+update&language_code=en_US');
   });
 
   it('reports a connection lost after the request was written as unknown_outcome', async () => {
