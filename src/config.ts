@@ -128,6 +128,12 @@ export const configSchema = z.object({
   OUTAGE_COOLDOWN_MS: int(10, 3_600_000).default(1000),
   OUTAGE_COOLDOWN_MAX_MS: int(10, 3_600_000).default(60_000),
   RESULT_TTL_DAYS: int(1, 3650).default(30),
+  /** The long-term ledger (src/archive/): settled records go to PostgreSQL, Redis keeps them HOT_TTL_SECONDS. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'expected a postgres:// or postgresql:// URL' })
+    .optional(),
+  HOT_TTL_SECONDS: int(1, 315_360_000).default(259_200),
   DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
   DASHBOARD_PORT: int(0, 65_535).default(3000),
   DASHBOARD_USER: z.string().min(1).default('admin'),
@@ -144,7 +150,7 @@ export const configSchema = z.object({
 });
 
 /** Never echoed back in an error message or a log line. */
-export const SECRET_VARIABLES = new Set(['ENGAGELAB_DEV_SECRET', 'DASHBOARD_PASSWORD', 'CALLBACK_TOKEN', 'REDIS_URL']);
+export const SECRET_VARIABLES = new Set(['ENGAGELAB_DEV_SECRET', 'DASHBOARD_PASSWORD', 'CALLBACK_TOKEN', 'REDIS_URL', 'DATABASE_URL']);
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 export type ConfigInput = Partial<Record<keyof z.input<typeof configSchema>, string | number | undefined>>;

@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { ArchiveStore } from './archive/store.js';
 import type { Priority } from './campaign-options.js';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
 import { laneQueueName } from './lanes.js';
@@ -25,6 +26,10 @@ export * from './ledger-records.js';
  *
  * Status only moves pending → sent or pending → dead (and dead → pending on replay); a sent message is
  * never changed again. Transitions and counters change together in one script.
+ *
+ * With a long-term ledger (DATABASE_URL, src/archive/): every change of a record is also appended, whole,
+ * to {prefix}:archive by the same script, a settled record stays in Redis for HOT_TTL_SECONDS only, and
+ * every read below that misses in Redis asks PostgreSQL. Without one, Redis is the whole ledger.
  */
 
 const RANKS = JSON.stringify(DELIVERY_RANK);
@@ -47,22 +52,42 @@ interface PendingFinish {
   reject(error: Error): void;
 }
 
+export interface LongTermLedger {
+  store: ArchiveStore;
+  /** How long Redis keeps a settled record (HOT_TTL_SECONDS). */
+  hotTtlSeconds: number;
+}
+
 export class Ledger {
   readonly keys: Keys;
   private readonly client: Redis & WaCommands;
   private sentBatch: PendingFinish[] = [];
+  /** Where the request_id starts in a record's key, for the scripts' archive snapshots; 0: no archive. */
+  private readonly idFrom: number;
 
   constructor(
     client: Redis,
     prefix: string,
     private readonly ttlDays: number,
+    readonly longTerm?: LongTermLedger,
   ) {
     this.client = scripts(client);
     this.keys = keys(prefix);
+    this.idFrom = longTerm ? this.keys.message('').length + 1 : 0;
   }
 
+  /** How long Redis keeps what is pending, a campaign's counters and its list of messages. */
   get ttlSeconds(): number {
     return this.ttlDays * 86_400;
+  }
+
+  /** How long Redis keeps a settled record and its message_id index entry. */
+  get settledTtlSeconds(): number {
+    return this.longTerm ? Math.min(this.longTerm.hotTtlSeconds, this.ttlSeconds) : this.ttlSeconds;
+  }
+
+  private get archive(): ArchiveStore | undefined {
+    return this.longTerm?.store;
   }
 
   /**
@@ -123,7 +148,8 @@ export class Ledger {
 
   async get(requestId: string): Promise<MessageRecord | undefined> {
     const hash = await this.client.hgetall(this.keys.message(requestId));
-    return hash.status ? toRecord(requestId, hash) : undefined;
+    if (hash.status) return toRecord(requestId, hash);
+    return this.archive?.get(requestId);
   }
 
   /** After an answer that proves the request was not accepted (a 5xx, a refused connection). */
@@ -140,7 +166,7 @@ export class Ledger {
     return new Promise((resolve, reject) => {
       this.sentBatch.push({
         keys: [k.message(requestId), k.campaign(campaign), k.messageId(messageId), k.orphan(messageId)],
-        args: ['sent', Date.now(), this.ttlSeconds, messageIdEntry(campaign, requestId), messageId, '', '', '', ''],
+        args: ['sent', Date.now(), this.settledTtlSeconds, messageIdEntry(campaign, requestId), messageId, '', '', '', ''],
         resolve: (verdict) => resolve(verdict === SettleVerdict.OrphansWaiting ? 'orphans' : verdict === SettleVerdict.Changed ? 'changed' : 'unchanged'),
         reject,
       });
@@ -151,8 +177,8 @@ export class Ledger {
   private flushSent(): void {
     const batch = this.sentBatch;
     this.sentBatch = [];
-    const keys: string[] = [];
-    const args: Array<string | number> = [];
+    const keys: string[] = [this.keys.archive];
+    const args: Array<string | number> = [this.idFrom];
     for (const item of batch) {
       keys.push(...item.keys);
       args.push(...item.args);
@@ -175,8 +201,8 @@ export class Ledger {
   private async settle(requestId: string, campaign: string, status: 'dead' | 'skipped', code: number | string, httpStatus: number | string, reason: string, message: string): Promise<boolean> {
     const k = this.keys;
     const [verdict] = await this.client.waSettleMessages(
-      4, k.message(requestId), k.campaign(campaign), k.messageId('-'), k.orphan('-'),
-      status, Date.now(), this.ttlSeconds, '', '', code, httpStatus, reason, message.slice(0, 1000),
+      5, k.archive, k.message(requestId), k.campaign(campaign), k.messageId('-'), k.orphan('-'),
+      this.idFrom, status, Date.now(), this.settledTtlSeconds, '', '', code, httpStatus, reason, message.slice(0, 1000),
     );
     return verdict === SettleVerdict.Changed;
   }
@@ -188,21 +214,27 @@ export class Ledger {
   async applyDelivery(message: { requestId: string; campaign: string }, u: DeliveryUpdate): Promise<{ previous: DeliveryStatus | null } | undefined> {
     const k = this.keys;
     const [verdict, previous] = await this.client.waApplyDelivery(
-      3, k.message(message.requestId), k.campaign(message.campaign), k.metrics,
-      u.status, DELIVERY_RANK[u.status], u.at, u.errorCode ?? '', u.error ?? '', u.lossStep ?? '', u.lossSource ?? '', RANKS,
+      4, k.message(message.requestId), k.campaign(message.campaign), k.metrics, k.archive,
+      u.status, DELIVERY_RANK[u.status], u.at, u.errorCode ?? '', u.error ?? '', u.lossStep ?? '', u.lossSource ?? '', RANKS, this.idFrom,
     );
+    if (verdict === DeliveryVerdict.NoMessage && this.archive) {
+      // A callback after the hot TTL: the record lives in PostgreSQL only.
+      const applied = await this.archive.applyDelivery(message.requestId, u);
+      if (applied) await this.client.waMoveFunnel(2, k.campaign(message.campaign), k.metrics, applied.previous ?? '', u.status);
+      return applied;
+    }
     return verdict === DeliveryVerdict.Applied ? { previous: previous === '' ? null : (previous as DeliveryStatus) } : undefined;
   }
 
   /** dead → pending, for `dlq replay`. */
   async revive(requestId: string, campaign: string): Promise<boolean> {
-    return (await this.client.waReviveMessage(2, this.keys.message(requestId), this.keys.campaign(campaign), Date.now())) === 1;
+    return (await this.client.waReviveMessage(3, this.keys.message(requestId), this.keys.campaign(campaign), this.keys.archive, Date.now(), this.ttlSeconds, this.idFrom)) === 1;
   }
 
   /** The message EngageLab's message_id belongs to (delivery callbacks carry only the message_id). */
   async locate(messageId: string): Promise<{ requestId: string; campaign: string } | undefined> {
     const entry = await this.client.get(this.keys.messageId(messageId));
-    if (entry === null) return undefined;
+    if (entry === null) return this.archive?.locate(messageId);
     const bar = entry.indexOf('|');
     if (bar >= 0) return { campaign: entry.slice(0, bar), requestId: entry.slice(bar + 1) };
     // Written by wa-bulk before 0.2, as the request_id alone.
@@ -215,7 +247,9 @@ export class Ledger {
   }
 
   async campaign(id: string): Promise<CampaignCounts | undefined> {
-    return toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
+    const counts = toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
+    if (counts || !this.archive) return counts;
+    return toCampaign(id, await this.archive.campaignHash(id));
   }
 
   /**
@@ -223,21 +257,30 @@ export class Ledger {
    * have expired (RESULT_TTL_DAYS after its last enqueue) is dropped from the index as it is met.
    */
   async *campaigns(pageSize = 200): AsyncGenerator<CampaignCounts & { enqueued_at: string }> {
+    const yielded = new Set<string>();
     for (let start = 0; ; start += pageSize) {
       const page = await this.client.zrevrange(this.keys.campaigns, start, start + pageSize - 1, 'WITHSCORES');
-      if (page.length === 0) return;
       const gone: string[] = [];
       for (let i = 0; i < page.length; i += 2) {
         const id = page[i] as string;
-        const counts = await this.campaign(id);
-        if (counts) yield { ...counts, enqueued_at: new Date(Number(page[i + 1])).toISOString() };
+        const counts = toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
+        if (counts) {
+          yielded.add(id);
+          yield { ...counts, enqueued_at: new Date(Number(page[i + 1])).toISOString() };
+        }
         else gone.push(id);
       }
       if (gone.length > 0) {
         await this.client.zrem(this.keys.campaigns, ...gone);
         start -= gone.length;
       }
-      if (page.length < pageSize * 2) return;
+      if (page.length < pageSize * 2) break;
+    }
+    // Then the campaigns only the long-term ledger still holds (and those Redis dropped above).
+    for (const { campaign, last_at } of (await this.archive?.campaigns()) ?? []) {
+      if (yielded.has(campaign)) continue;
+      const counts = toCampaign(campaign, await (this.archive as ArchiveStore).campaignHash(campaign));
+      if (counts) yield { ...counts, enqueued_at: last_at.toISOString() };
     }
   }
 
@@ -256,18 +299,34 @@ export class Ledger {
     }
   }
 
-  /** Every message of a campaign in enqueue order, read in pages so memory stays flat. */
+  /**
+   * Every message of a campaign in enqueue order, read in pages so memory stays flat: from the campaign's
+   * list in Redis, each record from Redis or else PostgreSQL; once Redis has let the whole campaign go, from
+   * PostgreSQL alone.
+   */
   async *export(campaign: string, pageSize = 1000): AsyncGenerator<MessageRecord> {
     const listKey = this.keys.campaignIds(campaign);
+    if (this.archive && (await this.client.exists(listKey)) === 0) {
+      yield* this.archive.export(campaign, pageSize);
+      return;
+    }
     for (let start = 0; ; start += pageSize) {
       const ids = await this.client.lrange(listKey, start, start + pageSize - 1);
       if (ids.length === 0) return;
       const pipeline = this.client.pipeline();
       for (const id of ids) pipeline.hgetall(this.keys.message(id));
       const results = (await pipeline.exec()) ?? [];
+      const hashes = ids.map((_, i) => results[i]?.[1] as Record<string, string> | undefined);
+      const missing = ids.filter((_, i) => !hashes[i]?.status);
+      const archived = this.archive && missing.length > 0 ? await this.archive.getMany(missing) : undefined;
       for (let i = 0; i < ids.length; i++) {
-        const hash = results[i]?.[1] as Record<string, string> | undefined;
-        if (hash?.status) yield toRecord(ids[i] as string, hash);
+        const id = ids[i] as string;
+        const hash = hashes[i];
+        if (hash?.status) yield toRecord(id, hash);
+        else {
+          const record = archived?.get(id);
+          if (record) yield record;
+        }
       }
       if (ids.length < pageSize) return;
     }

@@ -82,6 +82,8 @@ export function keys(prefix: string) {
     /** The campaign's latest delivery outcomes (1 failed, 0 delivered), for its quality guard. */
     campaignOutcomes: (id: string) => `${prefix}:campaign:${id}:outcomes`,
     campaigns: `${prefix}:campaigns`,
+    /** With DATABASE_URL: the ledger's changes on their way to PostgreSQL (src/archive/archiver.ts). */
+    archive: `${prefix}:archive`,
     /** Campaigns not yet reported done (src/campaign-watch.ts). */
     campaignsOpen: `${prefix}:campaigns:open`,
     /**

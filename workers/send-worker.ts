@@ -9,6 +9,7 @@ import { EngageLabClient } from '../src/engagelab/client.js';
 import { Housekeeping } from '../src/housekeeping.js';
 import { Lanes, laneQueueName, laneRateMax } from '../src/lanes.js';
 import { Ledger } from '../src/ledger.js';
+import { archiverFor, longTermLedger } from '../src/archive/index.js';
 import { settleWithin } from '../src/lifecycle.js';
 import type { Logger } from '../src/log.js';
 import { RedisHealth } from '../src/redis-health.js';
@@ -55,7 +56,11 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   const redis = health.watch(workerConnection(config));
   // The lanes' Workers share this connection for their commands; each blocks on a duplicate of its own.
   const blocking = health.watch(workerConnection(config));
-  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
+  const longTerm = longTermLedger(config);
+  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS, longTerm);
+  // With DATABASE_URL, every worker process also drains the ledger's changes into PostgreSQL.
+  const archiver = longTerm ? archiverFor(config, redis, longTerm, log) : undefined;
+  archiver?.start();
   const lanes = new Lanes(redis, k, config);
   const client = new EngageLabClient({
     baseUrl: config.ENGAGELAB_BASE_URL,
@@ -181,7 +186,8 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
         const finished = await settleWithin(Promise.all([...running.values()].map(({ worker }) => worker.close(force))), config.HTTP_TIMEOUT_MS + 2000);
         health.stop();
         if (!finished) log.warn('stopped without finishing every send: Redis did not answer');
-        await settleWithin(Promise.all([stats.stop(), housekeeping.stop()]), 1000);
+        await settleWithin(Promise.all([stats.stop(), housekeeping.stop(), archiver?.stop()]), 1000);
+        await settleWithin(longTerm?.store.close() ?? Promise.resolve(), 1000);
         client.close();
         await settleWithin(Promise.all([dead.close(), ...[...running.values()].map(({ queue }) => queue.close())]), 1000);
         redis.disconnect();

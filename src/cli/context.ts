@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
+import { longTermLedger } from '../archive/index.js';
 import { Ledger } from '../ledger.js';
 import { deadQueue, keys, producerConnection, sendQueue, type DeadJobData, type Keys, type SendJobData } from '../queue.js';
 
@@ -19,15 +20,18 @@ export async function openContext(config: Config = loadConfig()): Promise<Comman
   const redis = await producerConnection(config);
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
+  // Reads (result, export, status) go through to PostgreSQL for what Redis no longer holds.
+  const longTerm = longTermLedger(config);
+  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS, longTerm);
   return {
     config,
     redis,
     keys: keys(config.QUEUE_PREFIX),
-    ledger: new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS),
+    ledger,
     send,
     dead,
     async close() {
-      await Promise.all([send.close(), dead.close()]);
+      await Promise.all([send.close(), dead.close(), longTerm?.store.close()]);
       redis.disconnect();
     },
   };

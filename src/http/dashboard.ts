@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { startCampaignWatch } from '../campaign-watch.js';
 import { Housekeeping } from '../housekeeping.js';
 import { Lanes } from '../lanes.js';
+import { archiverFor, longTermLedger } from '../archive/index.js';
 import { Ledger } from '../ledger.js';
 import { settleWithin } from '../lifecycle.js';
 import type { Logger } from '../log.js';
@@ -43,7 +44,10 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { count: 1000 } },
   });
   for (const [queue, what] of [[send, 'send queue'], [dead, 'dead-letter queue'], [callbacks, 'callback queue']] as const) health.absorb(queue, what);
-  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
+  const longTerm = longTermLedger(config);
+  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS, longTerm);
+  // With DATABASE_URL this process, like every worker, drains the ledger's changes into PostgreSQL.
+  const archiver = longTerm ? archiverFor(config, redis, longTerm, log) : undefined;
   // This process applies the delivery callbacks it receives (a worker on its own blocking connection)…
   const blocking = health.watch(redisClient(config, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) }));
   const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
@@ -78,12 +82,14 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     clearInterval(lanesTimer);
     await callbackWorker.close(true).catch(() => {});
     await watch.close(true).catch(() => {});
+    await longTerm?.store.close().catch(() => {});
     redis.disconnect();
     blocking.disconnect();
     throw error;
   });
   const housekeeping = new Housekeeping(redis, k, dead, config.RESULT_TTL_DAYS * 86_400_000, log);
   housekeeping.start();
+  archiver?.start();
   log.info({ url, access: config.DASHBOARD_PASSWORD ? 'basic auth' : 'loopback only' }, 'dashboard listening');
   let closing: Promise<void> | undefined;
   return {
@@ -99,7 +105,8 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
         // connections BullMQ would otherwise keep retrying.
         await settleWithin(Promise.all([callbackWorker.close(!health.connected), watch.close(!health.connected)]), CLOSE_WAIT_MS);
         health.stop();
-        await settleWithin(Promise.all([housekeeping.stop(), send.close(), dead.close(), callbacks.close()]), 1000);
+        await settleWithin(Promise.all([housekeeping.stop(), send.close(), dead.close(), callbacks.close(), archiver?.stop()]), 1000);
+        await settleWithin(longTerm?.store.close() ?? Promise.resolve(), 1000);
         redis.disconnect();
         blocking.disconnect();
       })();

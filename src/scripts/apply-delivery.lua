@@ -2,9 +2,10 @@
   Moves a message's delivery state forward (never back) and keeps the campaign's and the fleet's funnel
   counters in step: each message is counted once, at its furthest state.
 
-  KEYS  1 message record   2 its campaign's counters   3 the fleet's metrics hash
+  KEYS  1 message record   2 its campaign's counters   3 the fleet's metrics hash   4 the archive stream
   ARGV  1 status   2 its rank   3 at (ms)   4 error code   5 error   6 loss step   7 loss source
         8 the ranks of all states, JSON ({"sent":1,...})
+        9 where the request_id starts in the record's key, to archive the change (DATABASE_URL set), or 0
   Reply {1 applied | 0 not further than the current state | -1 no such message, the state before ('' none)}
 ]]
 --- @include "includes/message-record"
@@ -20,4 +21,5 @@ for _, counters in ipairs({ KEYS[2], KEYS[3] }) do
   if current then redis.call('HINCRBY', counters, 'delivery:' .. current, -1) end
   redis.call('HINCRBY', counters, 'delivery:' .. ARGV[1], 1)
 end
+if tonumber(ARGV[9]) > 0 then Message.archive(KEYS[4], KEYS[1], tonumber(ARGV[9])) end
 return { 1, current or '' }

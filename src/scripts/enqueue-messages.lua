@@ -58,8 +58,7 @@ for i = 1, (#KEYS - 14) / 2 do
   elseif not status then
     seen[msgKey] = true
     if not dry then
-      Message.create(msgKey, campaign, ARGV[a + 5], now, ttl)
-      redis.call('RPUSH', KEYS[2], ARGV[a + 4])
+      Message.create(msgKey, campaign, ARGV[a + 5], now, ttl, redis.call('RPUSH', KEYS[2], ARGV[a + 4]))
       added = added + 1
       if redis.call('EXISTS', jobKey) == 0 then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
     end

@@ -48,6 +48,7 @@ export interface WaCommands {
   waGrantSends: Command<GrantReply>;
   waUngrantSends: Command<number>;
   waReportOutcome: Command<number>;
+  waMoveFunnel: Command<0 | 1>;
 }
 
 /** enqueue-messages.lua, per message. */

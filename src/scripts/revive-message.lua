@@ -1,8 +1,9 @@
 --[[
   dead -> pending, for a replay of its dead letter.
 
-  KEYS  1 message record   2 campaign counters
-  ARGV  1 now (ms)
+  KEYS  1 message record   2 campaign counters   3 the archive stream
+  ARGV  1 now (ms)   2 ttl (s) of a pending record
+        3 where the request_id starts in the record's key, to archive the change (DATABASE_URL set), or 0
   Reply 1 revived, 0 it was not dead
 ]]
 --- @include "includes/message-record"
@@ -11,4 +12,6 @@ if Message.status(KEYS[1]) ~= 'dead' then return 0 end
 redis.call('HINCRBY', KEYS[2], 'dead_code:' .. Message.code(KEYS[1]), -1)
 Message.revive(KEYS[1], ARGV[1])
 redis.call('HINCRBY', KEYS[2], 'dead', -1)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if tonumber(ARGV[3]) > 0 then Message.archive(KEYS[3], KEYS[1], tonumber(ARGV[3])) end
 return 1

@@ -6,19 +6,22 @@
 
   The campaign also counts its dead letters by code (dead_code:<code>, "none" without one).
 
-  KEYS  per message: message record, campaign counters, message_id index entry (sent), orphaned delivery
-        rows of that message_id
-  ARGV  per message: status ('sent' | 'dead' | 'skipped'), now (ms), ttl (s), message_id index value, message_id,
-        code, http_status, reason, error
+  KEYS  1 the archive stream, then per message: message record, campaign counters, message_id index entry
+        (sent), orphaned delivery rows of that message_id
+  ARGV  1 where the request_id starts in a record's key to archive each change (DATABASE_URL set), or 0;
+        then per message: status ('sent' | 'dead' |
+        'skipped'), now (ms), ttl (s) of the settled record, message_id index value, message_id, code,
+        http_status, reason, error
   Reply per message: 0 unchanged, 1 changed, 2 changed and delivery rows are waiting for it
 ]]
 --- @include "includes/message-record"
 
 local UNCHANGED, CHANGED, ORPHANS_WAITING = 0, 1, 2
 local out = {}
-for i = 0, #KEYS / 4 - 1 do
-  local msg, campaign, mid, orphan = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
-  local a = i * 9
+local stream, idFrom = KEYS[1], tonumber(ARGV[1])
+for i = 0, (#KEYS - 1) / 4 - 1 do
+  local msg, campaign, mid, orphan = KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4], KEYS[i * 4 + 5]
+  local a = i * 9 + 1
   local status, now, ttl = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local current = Message.status(msg)
   local result = CHANGED
@@ -40,6 +43,7 @@ for i = 0, #KEYS / 4 - 1 do
     end
     if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
     redis.call('EXPIRE', msg, ttl)
+    if idFrom > 0 then Message.archive(stream, msg, idFrom) end
   end
   out[i + 1] = result
 end

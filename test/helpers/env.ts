@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from 'ioredis';
+import { longTermLedger } from '../../src/archive/index.js';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { Ledger } from '../../src/ledger.js';
@@ -78,7 +79,8 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
 /** Redis handles of one test, and a cleanup that deletes every key under its prefix. */
 export function harness(config: Config) {
   const redis = redisClient(config, { maxRetriesPerRequest: null });
-  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS);
+  const longTerm = longTermLedger(config);
+  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS, longTerm);
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
   return {
@@ -100,7 +102,7 @@ export function harness(config: Config) {
           if (found.length > 0) await node.del(...found);
         } while (cursor !== '0');
       }
-      await Promise.all([send.close(), dead.close()]);
+      await Promise.all([send.close(), dead.close(), longTerm?.store.close()]);
       redis.disconnect();
     },
   };

@@ -20,10 +20,13 @@ describe('the benchmark', () => {
         bare: expect.any(Number),
         naive: expect.any(Number),
         'wa-bulk': expect.any(Number),
+        'wa-bulk-node': expect.any(Number),
         ratio_wa_bulk_to_naive: expect.any(Number),
+        ratio_wa_bulk_node_to_naive: expect.any(Number),
         bare_redis_us_per_message: expect.any(Number),
         naive_redis_us_per_message: expect.any(Number),
         'wa-bulk_redis_us_per_message': expect.any(Number),
+        'wa-bulk-node_redis_us_per_message': expect.any(Number),
         ratio_redis_wa_bulk_to_bare: expect.any(Number),
         wa_bulk_redis_bytes_per_settled_message: expect.any(Number),
       });

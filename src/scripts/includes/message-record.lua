@@ -4,6 +4,7 @@
   and in the ledger's toRecord() only.
 
     campaign, to, created_at, updated_at (epoch ms)
+    seq                    its place in its campaign's enqueue order (1, 2, …)
     status                 pending | sent | dead | skipped (pending -> sent | dead | skipped;
                            dead -> pending on replay, dead -> sent for a job that ran again)
     message_id             EngageLab's id, once sent
@@ -15,9 +16,17 @@
 ]]
 local Message = {}
 
-function Message.create(key, campaign, to, now, ttl)
-  redis.call('HSET', key, 'campaign', campaign, 'to', to, 'status', 'pending', 'attempts', 0, 'created_at', now, 'updated_at', now)
+function Message.create(key, campaign, to, now, ttl, seq)
+  redis.call('HSET', key, 'campaign', campaign, 'to', to, 'status', 'pending', 'attempts', 0, 'created_at', now, 'updated_at', now, 'seq', seq)
   redis.call('EXPIRE', key, ttl)
+end
+
+-- With a long-term ledger (DATABASE_URL): the record as it now is, appended to the archive stream that
+-- src/archive/archiver.ts drains into PostgreSQL. A whole snapshot rather than a pointer, so the
+-- archive never depends on the record still being in Redis when it is drained.
+-- `idFrom` is where the request_id starts in the record's key (after "<prefix>:msg:").
+function Message.archive(stream, key, idFrom)
+  redis.call('XADD', stream, '*', 'request_id', string.sub(key, idFrom), unpack(redis.call('HGETALL', key)))
 end
 
 function Message.status(key)

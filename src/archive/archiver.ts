@@ -1,0 +1,174 @@
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import type { ArchiveStore, Snapshot } from './store.js';
+
+/**
+ * Drains the archive stream ({prefix}:archive, written by the ledger's scripts) into PostgreSQL, in
+ * batches, at least once: entries are read through a consumer group, written with idempotent upserts, and
+ * only then acknowledged and deleted. A process that dies mid-batch leaves its entries pending in the
+ * group; any archiver claims them after CLAIM_IDLE_MS and writes them again, which changes nothing that
+ * was already written. While PostgreSQL is away the entries wait in Redis (sending goes on); the archiver
+ * logs one line, backs off, and logs one line when it is back.
+ */
+
+const GROUP = 'archivers';
+const CLAIM_IDLE_MS = 30_000;
+
+type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
+
+export interface ArchiverOptions {
+  batch?: number;
+  /** How long one read waits for new entries. */
+  blockMs?: number;
+  /** The longest pause between attempts while PostgreSQL or Redis is away. */
+  maxBackoffMs?: number;
+  claimIdleMs?: number;
+}
+
+export interface ArchiverStats {
+  written: number;
+  batches: number;
+  failures: number;
+}
+
+function snapshotOf(fields: string[]): Snapshot {
+  const snapshot: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) snapshot[fields[i] as string] = fields[i + 1] as string;
+  return snapshot as Snapshot;
+}
+
+export class Archiver {
+  readonly stats: ArchiverStats = { written: 0, batches: 0, failures: 0 };
+  private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly batch: number;
+  private readonly blockMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly claimIdleMs: number;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private migrated = false;
+  private down: string | undefined;
+  private lastClaim = 0;
+
+  /** `reader` is a connection of its own: a blocking read holds it. */
+  constructor(
+    private readonly redis: Redis,
+    private readonly reader: Redis,
+    private readonly stream: string,
+    private readonly store: ArchiveStore,
+    private readonly log: Logger,
+    options: ArchiverOptions = {},
+  ) {
+    this.batch = options.batch ?? 500;
+    this.blockMs = options.blockMs ?? 1000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
+    this.claimIdleMs = options.claimIdleMs ?? CLAIM_IDLE_MS;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  private backoff = 250;
+
+  /** After a read and a write that worked: one line if they had not been working. */
+  private healthy(): void {
+    if (this.down) this.log.info({ was: this.down }, 'archive: PostgreSQL reachable again, catching up');
+    this.down = undefined;
+    this.backoff = 250;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (!this.migrated) {
+          const applied = await this.store.migrate();
+          if (applied.length > 0) this.log.info({ migrations: applied }, 'archive: PostgreSQL schema migrated');
+          this.migrated = true;
+        }
+        await this.ensureGroup();
+        await this.drain();
+      } catch (error) {
+        if (this.stopped) break;
+        this.stats.failures++;
+        const reason = (error as Error).message;
+        if (!this.down) this.log.warn({ error: reason, retry_ms: this.backoff }, 'archive: cannot archive to PostgreSQL now; the changes wait in Redis and it retries');
+        this.down = reason;
+        await this.pause(this.backoff);
+        this.backoff = Math.min(this.backoff * 2, this.maxBackoffMs);
+      }
+    }
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!/BUSYGROUP/.test((error as Error).message)) throw error;
+    }
+  }
+
+  /** Writes batches until stopped: this consumer's own pending entries first, then claimed and new ones. */
+  private async drain(): Promise<void> {
+    let ownPending = true;
+    while (!this.stopped) {
+      let entries: Array<[string, string[]]>;
+      if (ownPending) {
+        entries = await this.read('0', false);
+        if (entries.length === 0) ownPending = false;
+      } else if (Date.now() - this.lastClaim > this.claimIdleMs / 2) {
+        this.lastClaim = Date.now();
+        const claimed = (await this.redis.xautoclaim(this.stream, GROUP, this.consumer, this.claimIdleMs, '0', 'COUNT', this.batch)) as [string, Array<[string, string[] | null]>];
+        entries = claimed[1].filter((e): e is [string, string[]] => Array.isArray(e[1]));
+        if (entries.length === 0) continue;
+      } else {
+        entries = await this.read('>', true);
+      }
+      if (entries.length === 0) continue;
+      await this.write(entries);
+    }
+  }
+
+  private async read(from: '0' | '>', block: boolean): Promise<Array<[string, string[]]>> {
+    const args: Array<string | number> = ['GROUP', GROUP, this.consumer, 'COUNT', this.batch];
+    if (block) args.push('BLOCK', this.blockMs);
+    const reply = (await (this.reader.xreadgroup as (...a: Array<string | number>) => Promise<StreamReply>)(...args, 'STREAMS', this.stream, from)) ?? [];
+    // Entries deleted while pending come back without fields: acknowledge them, nothing to write.
+    return (reply[0]?.[1] ?? []).filter((e) => Array.isArray(e[1]));
+  }
+
+  private async write(entries: Array<[string, string[]]>): Promise<void> {
+    const written = await this.store.write(entries.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
+    const ids = entries.map(([id]) => id);
+    await this.redis.multi().xack(this.stream, GROUP, ...ids).xdel(this.stream, ...ids).exec();
+    this.stats.written += written;
+    this.stats.batches++;
+    this.healthy();
+  }
+
+  /** Changes not yet in PostgreSQL (the archive's lag, in entries). */
+  async backlog(): Promise<number> {
+    return this.redis.xlen(this.stream);
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private wake: () => void = () => {};
+
+  /** Stops after the batch in hand (its entries stay pending for the next start if it cannot finish). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    this.reader.disconnect();
+    await this.loop?.catch(() => {});
+  }
+}

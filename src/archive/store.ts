@@ -1,0 +1,289 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from '../delivery.js';
+import { toRecord, type MessageRecord } from '../ledger-records.js';
+
+/**
+ * The long-term ledger in PostgreSQL (DATABASE_URL): one row per message in wa_bulk_messages, written from
+ * the Redis ledger's snapshots by the archiver and read by the ledger once Redis has let a record go
+ * (HOT_TTL_SECONDS after it settled). Rows are keyed by (space, request_id), space being the QUEUE_PREFIX.
+ *
+ * Writes are idempotent: a snapshot replaces a row only when it is newer (`rev`, from its Redis stream entry
+ * id) and a delivery state only moves forward (`delivery_rank`), so a batch written twice, or two archivers
+ * racing, change nothing.
+ */
+
+const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+/** Any fixed number: the advisory lock that lets one process at a time migrate. */
+const MIGRATION_LOCK = 0x7761_6275;
+
+/** A Redis stream id "ms-seq" as one ordered integer. */
+export function revOf(streamId: string): bigint {
+  const [ms, seq] = streamId.split('-');
+  return BigInt(ms ?? 0) * 1_000_000n + BigInt(seq ?? 0);
+}
+
+/** A record snapshot as the Redis scripts wrote it: the message hash plus its request_id. */
+export type Snapshot = Record<string, string> & { request_id: string };
+
+const COLUMNS = [
+  'space', 'request_id', 'campaign', 'recipient', 'seq', 'status', 'message_id', 'error_code', 'http_status', 'reason', 'error', 'attempts',
+  'created_at', 'updated_at', 'delivery_status', 'delivery_rank', 'delivery_at', 'delivery_error_code', 'delivery_error', 'loss_step', 'loss_source', 'rev',
+] as const;
+const TYPES: Record<(typeof COLUMNS)[number], string> = {
+  space: 'text', request_id: 'text', campaign: 'text', recipient: 'text', seq: 'bigint', status: 'text', message_id: 'text', error_code: 'integer',
+  http_status: 'integer', reason: 'text', error: 'text', attempts: 'integer', created_at: 'timestamptz', updated_at: 'timestamptz',
+  delivery_status: 'text', delivery_rank: 'smallint', delivery_at: 'timestamptz', delivery_error_code: 'integer', delivery_error: 'text',
+  loss_step: 'text', loss_source: 'text', rev: 'bigint',
+};
+const STATE_COLUMNS = ['campaign', 'recipient', 'seq', 'status', 'message_id', 'error_code', 'http_status', 'reason', 'error', 'attempts', 'created_at', 'updated_at'];
+const DELIVERY_COLUMNS = ['delivery_status', 'delivery_rank', 'delivery_at', 'delivery_error_code', 'delivery_error', 'loss_step', 'loss_source'];
+
+const UPSERT = `
+INSERT INTO wa_bulk_messages AS m (${COLUMNS.join(', ')})
+SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${TYPES[c]}[]`).join(', ')})
+ON CONFLICT (space, request_id) DO UPDATE SET
+  ${STATE_COLUMNS.map((c) => `${c} = CASE WHEN excluded.rev > m.rev THEN excluded.${c} ELSE m.${c} END`).join(',\n  ')},
+  ${DELIVERY_COLUMNS.map((c) => `${c} = CASE WHEN excluded.delivery_rank > m.delivery_rank THEN excluded.${c} ELSE m.${c} END`).join(',\n  ')},
+  rev = GREATEST(m.rev, excluded.rev),
+  archived_at = now()
+WHERE excluded.rev > m.rev OR excluded.delivery_rank > m.delivery_rank`;
+
+const ms = (value: string | undefined) => (value ? new Date(Number(value)).toISOString() : null);
+const int = (value: string | undefined) => (value === undefined || value === '' || Number.isNaN(Number(value)) ? null : Number(value));
+const text = (value: string | undefined) => (value === undefined || value === '' ? null : value);
+
+/** The row's values, column by column, from a snapshot. */
+function rowOf(space: string, snapshot: Snapshot, rev: bigint): unknown[] {
+  const s = snapshot;
+  const delivery = s.delivery_status as DeliveryStatus | undefined;
+  return [
+    space, s.request_id, s.campaign ?? '', s.to ?? '', int(s.seq) ?? 0, s.status ?? 'pending', text(s.message_id), int(s.code), int(s.http_status),
+    text(s.reason), text(s.error), int(s.attempts) ?? 0, ms(s.created_at) ?? ms(s.updated_at) ?? new Date(0).toISOString(), ms(s.updated_at) ?? ms(s.created_at) ?? new Date(0).toISOString(),
+    text(delivery), delivery ? DELIVERY_RANK[delivery] ?? 0 : 0, ms(s.delivery_at), int(s.delivery_error_code), text(s.delivery_error), text(s.loss_step), text(s.loss_source), rev.toString(),
+  ];
+}
+
+interface Row {
+  request_id: string;
+  campaign: string;
+  recipient: string;
+  status: string;
+  message_id: string | null;
+  error_code: number | null;
+  http_status: number | null;
+  reason: string | null;
+  error: string | null;
+  attempts: number;
+  updated_at: Date;
+  delivery_status: string | null;
+  delivery_at: Date | null;
+  delivery_error_code: number | null;
+  seq: string;
+}
+
+/** A row read back as the `result` / `export` line, through the same reader as a Redis record. */
+function recordOf(row: Row): MessageRecord {
+  const hash: Record<string, string> = { campaign: row.campaign, to: row.recipient, status: row.status, attempts: String(row.attempts), updated_at: String(row.updated_at.getTime()) };
+  if (row.message_id) hash.message_id = row.message_id;
+  if (row.error_code !== null) hash.code = String(row.error_code);
+  if (row.http_status !== null) hash.http_status = String(row.http_status);
+  if (row.reason) hash.reason = row.reason;
+  if (row.error !== null) hash.error = row.error;
+  if (row.delivery_status) {
+    hash.delivery_status = row.delivery_status;
+    hash.delivery_at = String(row.delivery_at?.getTime() ?? 0);
+    if (row.delivery_error_code !== null) hash.delivery_error_code = String(row.delivery_error_code);
+  }
+  return toRecord(row.request_id, hash);
+}
+
+const RECORD_COLUMNS = 'request_id, campaign, recipient, status, message_id, error_code, http_status, reason, error, attempts, updated_at, delivery_status, delivery_at, delivery_error_code, seq';
+
+export class ArchiveStore {
+  readonly pool: pg.Pool;
+
+  constructor(
+    url: string,
+    readonly space: string,
+    options: { max?: number } = {},
+  ) {
+    // A short connect timeout: while PostgreSQL is away the archiver backs off and readers say so at once.
+    this.pool = new pg.Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30_000 });
+    // An idle client whose server went away: the pool drops it; the next query reports the error.
+    this.pool.on('error', () => {});
+  }
+
+  /**
+   * Applies the migrations in src/archive/migrations that this database has not had, in name order, each
+   * in its own transaction, under an advisory lock so that processes starting together do not race.
+   */
+  async migrate(): Promise<string[]> {
+    const client = await this.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS wa_bulk_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      const done = new Set((await client.query<{ name: string }>('SELECT name FROM wa_bulk_migrations')).rows.map((r) => r.name));
+      const applied: string[] = [];
+      for (const file of readdirSync(MIGRATIONS).filter((f) => f.endsWith('.sql')).sort()) {
+        if (done.has(file)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(readFileSync(join(MIGRATIONS, file), 'utf8'));
+          await client.query('INSERT INTO wa_bulk_migrations (name) VALUES ($1)', [file]);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw new Error(`migration ${file} failed: ${(error as Error).message}`, { cause: error });
+        }
+        applied.push(file);
+      }
+      return applied;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+      client.release();
+    }
+  }
+
+  /**
+   * Writes snapshots (stream id → snapshot) in one statement; several snapshots of one message keep the
+   * newest. Returns the rows written or changed.
+   */
+  async write(entries: ReadonlyArray<{ id: string; snapshot: Snapshot }>): Promise<number> {
+    if (entries.length === 0) return 0;
+    const newest = new Map<string, { rev: bigint; snapshot: Snapshot }>();
+    for (const { id, snapshot } of entries) {
+      const rev = revOf(id);
+      const seen = newest.get(snapshot.request_id);
+      if (!seen || rev > seen.rev) newest.set(snapshot.request_id, { rev, snapshot });
+    }
+    const columns: unknown[][] = COLUMNS.map(() => []);
+    const campaigns = new Map<string, { first: number; last: number }>();
+    for (const { rev, snapshot } of newest.values()) {
+      rowOf(this.space, snapshot, rev).forEach((value, i) => (columns[i] as unknown[]).push(value));
+      const at = Number(snapshot.created_at ?? snapshot.updated_at ?? 0);
+      const c = campaigns.get(snapshot.campaign ?? '');
+      campaigns.set(snapshot.campaign ?? '', { first: Math.min(c?.first ?? at, at), last: Math.max(c?.last ?? at, at) });
+    }
+    const client = await this.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await client.query(UPSERT, columns);
+      const ids = [...campaigns.keys()];
+      await client.query(
+        `INSERT INTO wa_bulk_campaigns (space, campaign, first_at, last_at)
+         SELECT $1, c, to_timestamp(f / 1000.0), to_timestamp(l / 1000.0) FROM unnest($2::text[], $3::float8[], $4::float8[]) AS t(c, f, l)
+         ON CONFLICT (space, campaign) DO UPDATE SET first_at = LEAST(wa_bulk_campaigns.first_at, excluded.first_at), last_at = GREATEST(wa_bulk_campaigns.last_at, excluded.last_at)`,
+        [this.space, ids, ids.map((id) => campaigns.get(id)?.first ?? 0), ids.map((id) => campaigns.get(id)?.last ?? 0)],
+      );
+      await client.query('COMMIT');
+      return result.rowCount ?? 0;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * A client of the pool for several statements. A server that goes away between them makes the client
+   * emit 'error' (and the next statement fail, which is how the caller hears of it).
+   */
+  private async connect(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    const ignore = () => {};
+    client.on('error', ignore);
+    const release = client.release.bind(client);
+    client.release = (error?: Error | boolean) => {
+      client.off('error', ignore);
+      release(error);
+    };
+    return client;
+  }
+
+  async get(requestId: string): Promise<MessageRecord | undefined> {
+    const { rows } = await this.pool.query<Row>(`SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = $2`, [this.space, requestId]);
+    return rows[0] ? recordOf(rows[0]) : undefined;
+  }
+
+  /** The records of these request_ids that the archive holds. */
+  async getMany(requestIds: readonly string[]): Promise<Map<string, MessageRecord>> {
+    if (requestIds.length === 0) return new Map();
+    const { rows } = await this.pool.query<Row>(`SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = ANY($2::text[])`, [this.space, requestIds]);
+    return new Map(rows.map((row) => [row.request_id, recordOf(row)]));
+  }
+
+  async locate(messageId: string): Promise<{ requestId: string; campaign: string } | undefined> {
+    const { rows } = await this.pool.query<{ request_id: string; campaign: string }>(
+      'SELECT request_id, campaign FROM wa_bulk_messages WHERE message_id = $1 AND space = $2 LIMIT 1',
+      [messageId, this.space],
+    );
+    return rows[0] ? { requestId: rows[0].request_id, campaign: rows[0].campaign } : undefined;
+  }
+
+  /** Every archived message of a campaign in enqueue order, in pages (keyset, so memory stays flat). */
+  async *export(campaign: string, pageSize = 1000): AsyncGenerator<MessageRecord> {
+    let after: [string, string] = ['-1', ''];
+    for (;;) {
+      const { rows } = await this.pool.query<Row>(
+        `SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 AND (seq, request_id) > ($3::bigint, $4) ORDER BY seq, request_id LIMIT $5`,
+        [this.space, campaign, after[0], after[1], pageSize],
+      );
+      for (const row of rows) yield recordOf(row);
+      const last = rows.at(-1);
+      if (!last || rows.length < pageSize) return;
+      after = [last.seq, last.request_id];
+    }
+  }
+
+  /** A campaign's counters, as the Redis campaign hash would hold them (toCampaign reads either). */
+  async campaignHash(campaign: string): Promise<Record<string, string>> {
+    const { rows } = await this.pool.query<{ status: string; error_code: number | null; delivery_status: string | null; n: string }>(
+      `SELECT status, CASE WHEN status = 'dead' THEN error_code END AS error_code, CASE WHEN status = 'sent' THEN delivery_status END AS delivery_status, count(*) AS n
+       FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 GROUP BY 1, 2, 3`,
+      [this.space, campaign],
+    );
+    const hash: Record<string, number> = {};
+    const add = (field: string, n: number) => (hash[field] = (hash[field] ?? 0) + n);
+    for (const row of rows) {
+      const n = Number(row.n);
+      add('total', n);
+      if (row.status !== 'pending') add(row.status, n);
+      if (row.status === 'dead') add(`dead_code:${row.error_code ?? 'none'}`, n);
+      if (row.delivery_status) add(`delivery:${row.delivery_status}`, n);
+    }
+    return Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, String(v)]));
+  }
+
+  /** The campaigns the archive holds, newest first. */
+  async campaigns(limit = 1000): Promise<Array<{ campaign: string; last_at: Date }>> {
+    const { rows } = await this.pool.query<{ campaign: string; last_at: Date }>(
+      'SELECT campaign, last_at FROM wa_bulk_campaigns WHERE space = $1 ORDER BY last_at DESC LIMIT $2',
+      [this.space, limit],
+    );
+    return rows;
+  }
+
+  /**
+   * A delivery update for a message Redis no longer holds: moves the row's delivery forward. Returns the
+   * state before (null for none), or undefined when there is no such row or it is not further.
+   */
+  async applyDelivery(requestId: string, u: DeliveryUpdate): Promise<{ previous: DeliveryStatus | null } | undefined> {
+    const { rows } = await this.pool.query<{ previous: string | null }>(
+      `WITH old AS (SELECT delivery_status FROM wa_bulk_messages WHERE space = $1 AND request_id = $2 FOR UPDATE)
+       UPDATE wa_bulk_messages m SET delivery_status = $3, delivery_rank = $4, delivery_at = to_timestamp($5 / 1000.0),
+         delivery_error_code = $6, delivery_error = $7, loss_step = $8, loss_source = $9, archived_at = now()
+       FROM old WHERE m.space = $1 AND m.request_id = $2 AND m.delivery_rank < $4
+       RETURNING old.delivery_status AS previous`,
+      [this.space, requestId, u.status, DELIVERY_RANK[u.status], u.at, u.errorCode, u.error, u.lossStep === null ? null : String(u.lossStep), u.lossSource],
+    );
+    return rows[0] ? { previous: (rows[0].previous as DeliveryStatus | null) ?? null } : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,19 @@
+--[[
+  A delivery update applied to a message only the long-term ledger still holds (its Redis record expired
+  after HOT_TTL_SECONDS): the campaign's and the fleet's funnel counters move with it, as apply-delivery.lua
+  moves them. A campaign whose counters have expired is not brought back.
+
+  KEYS  1 the campaign's counters   2 the fleet's metrics hash
+  ARGV  1 the state before ('' for none)   2 the new state
+  Reply 1 when the campaign's counters moved, 0 when only the fleet's did
+]]
+
+local moved = 0
+for i, counters in ipairs(KEYS) do
+  if i == 2 or redis.call('EXISTS', counters) == 1 then
+    if ARGV[1] ~= '' then redis.call('HINCRBY', counters, 'delivery:' .. ARGV[1], -1) end
+    redis.call('HINCRBY', counters, 'delivery:' .. ARGV[2], 1)
+    if i == 1 then moved = 1 end
+  end
+end
+return moved
