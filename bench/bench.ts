@@ -9,19 +9,24 @@ import { Redis } from 'ioredis';
 import { enqueue } from '../producers/enqueue.js';
 import { readJsonl } from '../producers/jsonl-reader.js';
 import { loadConfig } from '../src/config.js';
+import { Archiver, ArchiveStore } from '../src/archive/index.js';
+import { createLogger } from '../src/log.js';
 import { Ledger } from '../src/ledger.js';
-import { sendQueue } from '../src/queue.js';
+import { hasPostgres, startPostgresServer, type PostgresHandle } from '../src/postgres-server.js';
+import { keys, sendQueue } from '../src/queue.js';
 import { freePort, startRedisServer } from '../src/redis-server.js';
 
 /**
  * npm run bench -- [--json] [--messages N] [--jobs N] [--concurrency N] [--limit N] [--million] [--small]
- *                    [--only enqueue,workers,limiter,lanes]
+ *                    [--only enqueue,workers,limiter,lanes,archive]
  *
  * One run, one machine, one private Redis, the simulator in its own process:
  *  1. enqueue: N JSONL messages through the producer (parse, validate, request_id, dedupe, ledger + job): msgs/s, peak RSS
  *  2-4. bare BullMQ / naive axios peer / wa-bulk worker, each in its own process, at 0 and 100 ms latency
  *  6. rate limiter precision: one, then two wa-bulk worker processes under one limit, measured at the simulator
  *  7. sender lanes: four numbers at a quarter of the limit each under the limit as the account's cap
+ *  8. the long-term ledger (a private PostgreSQL): enqueue and send without and with DATABASE_URL, Redis bytes
+ *     per settled message after the hot TTL, the archive's lag at the limit, its catch-up after an outage
  */
 
 const { values } = parseArgs({
@@ -40,8 +45,9 @@ const small = values.small === true;
 const messages = values.million ? 1_000_000 : Number(values.messages ?? (small ? 2000 : 100_000));
 const jobs = Number(values.jobs ?? (small ? 1000 : 20_000));
 const concurrency = Number(values.concurrency ?? 200);
-const steps = new Set((values.only ?? 'enqueue,workers,limiter,lanes').split(','));
-for (const step of steps) if (!['enqueue', 'workers', 'limiter', 'lanes'].includes(step)) throw new Error(`--only: unknown step "${step}" (enqueue, workers, limiter, lanes)`);
+const STEPS = ['enqueue', 'workers', 'limiter', 'lanes', 'archive'];
+const steps = new Set((values.only ?? STEPS.join(',')).split(','));
+for (const step of steps) if (!STEPS.includes(step)) throw new Error(`--only: unknown step "${step}" (${STEPS.join(', ')})`);
 const limit = Number(values.limit ?? (small ? 200 : 1000));
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const log = (line: string) => {
@@ -233,6 +239,118 @@ async function measureLanes(laneCount: number, laneLimit: number, accountLimit: 
   };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Per-message keys (records, message_id entries) left under a prefix. */
+async function perMessageKeys(client: Redis, prefix: string): Promise<number> {
+  let n = 0;
+  for (const pattern of [`${prefix}:msg:*`, `${prefix}:mid:*`]) {
+    let cursor = '0';
+    do {
+      const [next, found] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 5000);
+      cursor = next;
+      n += found.length;
+    } while (cursor !== '0');
+  }
+  return n;
+}
+
+/** Drains a prefix's archive stream in this process; resolves with the seconds it took. */
+async function drainArchive(client: Redis, prefix: string, pgUrl: string): Promise<number> {
+  const store = new ArchiveStore(pgUrl, prefix);
+  const archiver = new Archiver(client, client.duplicate(), keys(prefix).archive, store, createLogger({ level: 'silent', pretty: false }), { claimIdleMs: 1000 });
+  const started = performance.now();
+  archiver.start();
+  while ((await client.xlen(keys(prefix).archive)) > 0) await sleep(20);
+  const seconds = (performance.now() - started) / 1000;
+  await archiver.stop();
+  await store.close();
+  return seconds;
+}
+
+/**
+ * The long-term ledger, side by side with the Redis-only ledger in one run: enqueue and send rates
+ * without and with DATABASE_URL, Redis bytes per settled message (after the hot TTL with a database), the
+ * archive's lag behind sending at `limit`/s, and its rate catching up after PostgreSQL was away.
+ */
+async function measureArchive(pgServer: PostgresHandle, count: number, limit: number) {
+  const hotTtl = 3;
+  const client = new Redis(redis.url);
+  const sides: Record<string, Record<string, number>> = {};
+  for (const side of ['without_database', 'with_database']) {
+    const withDb = side === 'with_database';
+    const dbEnv: Record<string, string | number> = withDb ? { DATABASE_URL: pgServer.url, HOT_TTL_SECONDS: hotTtl } : {};
+    const prefix = `bench${++prefixCounter}`;
+    const empty = await redisInfo();
+    const file = await writeCampaign(count);
+    const enq = await child<{ perSecond: number }>('enqueue-child.js', [file, 'bench'], env({ QUEUE_PREFIX: prefix, ...dbEnv })).result;
+    rmSync(file);
+    const sim = await startSimulator(0);
+    const sent = await child<WorkerResult>('worker-child.js', ['wa-bulk', String(count)], env({
+      QUEUE_PREFIX: prefix, ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: concurrency, SEND_RATE_MAX: 100_000, SENDER_RATE_MAX: 100_000, SEND_RATE_DURATION_MS: 1000, ...dbEnv,
+    })).result;
+    sim.stop();
+    // What the worker's archiver had not written when it stopped, then the hot TTL.
+    if (withDb) await drainArchive(client, prefix, pgServer.url);
+    const deadline = Date.now() + 60_000;
+    if (withDb) while ((await perMessageKeys(client, prefix)) > 0 && Date.now() < deadline) await sleep(500);
+    await sleep(6500); // pair-interval keys (PAIR_INTERVAL_MS) expire: they are not kept per settled message
+    const done = await redisInfo();
+    sides[side] = { enqueue_per_second: Math.round(enq.perSecond), send_per_second: Math.round(sent.perSecond), redis_bytes_per_settled_message: Math.round((done.memory - empty.memory) / count) };
+    log(`  ${side.replace('_', ' ').padEnd(16)} enqueue ${Math.round(enq.perSecond).toLocaleString('en-US')} msgs/s, send ${Math.round(sent.perSecond).toLocaleString('en-US')} msgs/s at 0 ms, Redis ${sides[side]?.redis_bytes_per_settled_message} B per settled message${withDb ? ` after the hot TTL (${hotTtl} s)` : ''}`);
+    await flushRedis();
+  }
+
+  // Lag: a worker sending at the limit while its archiver writes; the stream's length sampled every 100 ms.
+  const prefix = `bench${++prefixCounter}`;
+  await fill(prefix, count);
+  const sim = await startSimulator(0);
+  const worker = child<WorkerResult>('worker-child.js', ['wa-bulk', String(count)], env({
+    QUEUE_PREFIX: prefix, ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: 100, SEND_RATE_MAX: limit, SENDER_RATE_MAX: limit, SEND_RATE_DURATION_MS: 1000, DATABASE_URL: pgServer.url, HOT_TTL_SECONDS: 3600,
+  }));
+  let running = true;
+  void worker.result.finally(() => (running = false)).catch(() => undefined);
+  const samples: number[] = [];
+  while (running) {
+    samples.push(await client.xlen(keys(prefix).archive));
+    await sleep(100);
+  }
+  const lagRun = await worker.result;
+  sim.stop();
+  await drainArchive(client, prefix, pgServer.url);
+  const sorted = [...samples].sort((a, b) => a - b);
+  const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+  const lag = { send_per_second: Math.round(lagRun.perSecond), backlog_median: p(0.5), backlog_p99: p(0.99), backlog_max: sorted.at(-1) ?? 0, lag_ms_median: Math.round((p(0.5) / limit) * 1000), lag_ms_max: Math.round(((sorted.at(-1) ?? 0) / limit) * 1000) };
+  log(`  lag at ${limit}/s   sent ${lag.send_per_second}/s; changes waiting for PostgreSQL: median ${lag.backlog_median}, p99 ${lag.backlog_p99}, max ${lag.backlog_max} (≈ ${lag.lag_ms_median} / ${lag.lag_ms_max} ms of sending)`);
+  await flushRedis();
+
+  // Catch-up: PostgreSQL away while a campaign is sent, then the archiver writes the backlog.
+  const outage = `bench${++prefixCounter}`;
+  await fill(outage, count);
+  await pgServer.halt();
+  const sim2 = await startSimulator(0);
+  await child<WorkerResult>('worker-child.js', ['wa-bulk', String(count)], env({
+    QUEUE_PREFIX: outage, ENGAGELAB_BASE_URL: sim2.url, WORKER_CONCURRENCY: concurrency, SEND_RATE_MAX: 100_000, SENDER_RATE_MAX: 100_000, SEND_RATE_DURATION_MS: 1000, DATABASE_URL: pgServer.url, HOT_TTL_SECONDS: 3600,
+  })).result;
+  sim2.stop();
+  await pgServer.start();
+  const backlog = await client.xlen(keys(outage).archive);
+  const seconds = await drainArchive(client, outage, pgServer.url);
+  const catchUp = { backlog, seconds: Number(seconds.toFixed(2)), rows_per_second: Math.round(backlog / seconds) };
+  log(`  catch-up        ${backlog.toLocaleString('en-US')} changes written to PostgreSQL in ${catchUp.seconds} s: ${catchUp.rows_per_second.toLocaleString('en-US')} rows/s`);
+  client.disconnect();
+  await flushRedis();
+  const w = sides.without_database ?? {};
+  const d = sides.with_database ?? {};
+  return {
+    ...sides,
+    ratio_enqueue: Number(((d.enqueue_per_second ?? 0) / (w.enqueue_per_second || 1)).toFixed(2)),
+    ratio_send: Number(((d.send_per_second ?? 0) / (w.send_per_second || 1)).toFixed(2)),
+    lag_at_limit: { limit, ...lag },
+    catch_up: catchUp,
+  };
+}
+
 log(`wa-bulk benchmark: ${cpus().length} cores, Node ${process.version}, private Redis at ${redis.url}`);
 try {
   if (steps.has('enqueue')) {
@@ -287,6 +405,21 @@ try {
     log(`lanes     4 lanes at ${laneLimit}/s under ${limit}/s, one worker: account ${run.account.steady_per_second}/s, busiest window ${run.account.max_in_any_window}; worker CPU ${run.worker_cpu_ms_per_message} ms/msg`);
     for (const lane of run.per_lane) log(`  ${lane.from}  ${lane.steady_per_second}/s (${lane.steady_ratio}) over the middle 80%, busiest 1 s window ${lane.max_in_any_window} (${lane.max_ratio} x)`);
     await flushRedis();
+  }
+
+  if (steps.has('archive')) {
+    if (!hasPostgres()) log('archive   skipped: no PostgreSQL binaries (apt-get install -y postgresql)');
+    else {
+      log(`archive   the long-term ledger (PostgreSQL), ${jobs.toLocaleString('en-US')} messages each`);
+      const pgServer = await startPostgresServer();
+      try {
+        const run = await measureArchive(pgServer, jobs, limit);
+        report.archive = run;
+        log(`  with / without DATABASE_URL: enqueue ${run.ratio_enqueue}, send ${run.ratio_send}`);
+      } finally {
+        await pgServer.stop();
+      }
+    }
   }
 } finally {
   await redis.stop();

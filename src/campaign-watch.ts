@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import type { Ledger } from './ledger.js';
 import type { Logger } from './log.js';
-import { WEBHOOK_QUEUE, type Keys, type WebhookJob } from './queue.js';
+import { WEBHOOK_QUEUE, type Keys, type WebhookJob, QUEUE_STREAMS } from './queue.js';
 
 /**
  * Campaign completion. The dashboard process looks at the campaigns that still have messages to send (a
@@ -26,7 +26,7 @@ export interface CampaignWatch {
 export function startCampaignWatch(deps: { config: Config; redis: Redis; blocking: Redis; keys: Keys; ledger: Ledger; log: Logger; onError: (error: Error) => void }): CampaignWatch {
   const { config, redis, keys, ledger, log } = deps;
   const webhooks = new Queue<WebhookJob>(WEBHOOK_QUEUE, {
-    connection: redis,
+    streams: QUEUE_STREAMS, connection: redis,
     prefix: config.QUEUE_PREFIX,
     defaultJobOptions: { attempts: WEBHOOK_ATTEMPTS, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: true, removeOnFail: { count: 1000 } },
   });

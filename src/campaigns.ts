@@ -2,7 +2,7 @@ import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DEFAULT_LANE, laneQueueName } from './lanes.js';
 import type { Ledger } from './ledger.js';
-import { jobIdFor, type Keys } from './queue.js';
+import { jobIdFor, type Keys, QUEUE_STREAMS } from './queue.js';
 
 /**
  * A campaign's own state, beside its counters in {prefix}:campaign:{id} (the ledger's hash):
@@ -44,7 +44,7 @@ export class Campaigns {
     }
     let promoted = 0;
     for (const [queueName, ids] of byQueue) {
-      const queue = new Queue(queueName, { connection: this.redis, prefix: this.keys.prefix });
+      const queue = new Queue(queueName, { streams: QUEUE_STREAMS, connection: this.redis, prefix: this.keys.prefix });
       try {
         for (const jobId of ids) if (await promote(await queue.getJob(jobId))) promoted++;
       } finally {
@@ -65,7 +65,7 @@ export class Campaigns {
     await this.redis.hset(this.keys.campaign(id), 'state', 'cancelled', 'cancelled_at', Date.now());
     await this.redis.hdel(this.keys.campaign(id), 'pause_reason', 'paused_at');
     const lanes = [DEFAULT_LANE, ...Object.keys(await this.redis.hgetall(this.keys.lanes)).filter((lane) => lane !== DEFAULT_LANE)];
-    const queues = lanes.map((lane) => new Queue(laneQueueName(lane), { connection: this.redis, prefix: this.keys.prefix }));
+    const queues = lanes.map((lane) => new Queue(laneQueueName(lane), { streams: QUEUE_STREAMS, connection: this.redis, prefix: this.keys.prefix }));
     let skipped = 0;
     try {
       for await (const ids of ledger.pendingIds(id)) {

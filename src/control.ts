@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DEFAULT_LANE, laneQueueName } from './lanes.js';
-import type { Keys } from './queue.js';
+import { QUEUE_STREAMS, type Keys } from './queue.js';
 
 /**
  * Pausing and resuming sending: the whole fleet (an operator, an auth failure, a notification that means
@@ -22,7 +22,7 @@ async function lanesOf(client: Redis, keys: Keys): Promise<string[]> {
 
 async function eachQueue(client: Redis, keys: Keys, lanes: string[], fn: (queue: Queue) => Promise<void>): Promise<void> {
   for (const lane of lanes) {
-    const queue = new Queue(laneQueueName(lane), { connection: client, prefix: keys.prefix });
+    const queue = new Queue(laneQueueName(lane), { streams: QUEUE_STREAMS, connection: client, prefix: keys.prefix });
     try {
       await fn(queue);
     } finally {

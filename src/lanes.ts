@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
-import { SEND_QUEUE, sendJobOptions, type Keys, type SendJobData } from './queue.js';
+import { SEND_QUEUE, sendJobOptions, type Keys, type SendJobData, QUEUE_STREAMS } from './queue.js';
 
 /**
  * Sender lanes. WhatsApp limits each business phone number, not the API key (WhatsApp Business Platform,
@@ -69,7 +69,7 @@ export class Lanes {
 
   /** A short-lived Queue handle of a lane (for counts); closed after `fn`. */
   private async withQueue<T>(lane: string, fn: (queue: Queue<SendJobData>) => Promise<T>): Promise<T> {
-    const queue = new Queue<SendJobData>(laneQueueName(lane), { connection: this.redis, prefix: this.config.QUEUE_PREFIX, defaultJobOptions: sendJobOptions(this.config) });
+    const queue = new Queue<SendJobData>(laneQueueName(lane), { streams: QUEUE_STREAMS, connection: this.redis, prefix: this.config.QUEUE_PREFIX, defaultJobOptions: sendJobOptions(this.config) });
     try {
       return await fn(queue);
     } finally {

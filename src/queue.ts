@@ -209,10 +209,17 @@ export function safeRedisUrl(url: string): string {
   }
 }
 
+/**
+ * BullMQ's event stream per queue: wa-bulk reads none of it (the ledger is its record), so a queue keeps the
+ * latest 1,000 events instead of BullMQ's 10,000 (about 300 B each). Every Queue wa-bulk opens passes this:
+ * BullMQ writes the length into the queue's meta as each Queue starts, and the last one wins.
+ */
+export const QUEUE_STREAMS = { events: { maxLen: 1000 } };
+
 export function sendQueue(config: Config, connection: Redis): Queue<SendJobData> {
-  return new Queue<SendJobData>(SEND_QUEUE, { connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: sendJobOptions(config) });
+  return new Queue<SendJobData>(SEND_QUEUE, { streams: QUEUE_STREAMS, connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: sendJobOptions(config) });
 }
 
 export function deadQueue(config: Config, connection: Redis): Queue<DeadJobData> {
-  return new Queue<DeadJobData>(DEAD_QUEUE, { connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: { removeOnComplete: true } });
+  return new Queue<DeadJobData>(DEAD_QUEUE, { streams: QUEUE_STREAMS, connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: { removeOnComplete: true } });
 }

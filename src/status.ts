@@ -21,6 +21,8 @@ export interface StatusReport {
   phone_limit: string | null;
   senders: LaneState[];
   messaging_limit: { limit: number | 'unlimited'; used: number; held: number };
+  /** With DATABASE_URL: ledger changes not yet written to PostgreSQL. Null without a long-term ledger. */
+  archive: { backlog: number } | null;
 }
 
 export interface StatusSources {
@@ -34,7 +36,7 @@ export interface StatusSources {
 
 export async function collectStatus(src: StatusSources, campaign?: string): Promise<StatusReport> {
   const lanes = new Lanes(src.redis, src.keys, src.config);
-  const [states, pause, dead, campaignCounts, gateReason, gateMs, phoneLimit, limit] = await Promise.all([
+  const [states, pause, dead, campaignCounts, gateReason, gateMs, phoneLimit, limit, backlog] = await Promise.all([
     lanes.states(),
     pauseState(src.redis, src.keys),
     src.dead.getJobCountByTypes('waiting'),
@@ -43,6 +45,7 @@ export async function collectStatus(src: StatusSources, campaign?: string): Prom
     src.redis.pttl(src.keys.limiterGate),
     src.redis.hget(src.keys.control, 'phone_limit'),
     lanes.messagingLimit(),
+    src.ledger.longTerm ? src.redis.xlen(src.keys.archive) : Promise.resolve(undefined),
   ]);
   return {
     queue: states.counts,
@@ -54,5 +57,6 @@ export async function collectStatus(src: StatusSources, campaign?: string): Prom
     phone_limit: phoneLimit,
     senders: states.lanes,
     messaging_limit: limit,
+    archive: backlog === undefined ? null : { backlog },
   };
 }

@@ -13,7 +13,7 @@ import { archiverFor, longTermLedger } from '../src/archive/index.js';
 import { settleWithin } from '../src/lifecycle.js';
 import type { Logger } from '../src/log.js';
 import { RedisHealth } from '../src/redis-health.js';
-import { deadQueue, keys, workerConnection, type SendJobData } from '../src/queue.js';
+import { deadQueue, keys, workerConnection, type SendJobData, QUEUE_STREAMS } from '../src/queue.js';
 import { SendGate } from './send-gate.js';
 import { createSendProcessor, type SendProcessorDeps } from './send-processor.js';
 import { WorkerStats } from './worker-stats.js';
@@ -117,7 +117,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
         log.debug({ request_id: job.data.request_id, attempt: job.attemptsMade, err: error.message }, 'send failed; BullMQ will retry');
       }
     });
-    const queue = new Queue<SendJobData>(laneQueueName(lane), { connection: redis, prefix: config.QUEUE_PREFIX });
+    const queue = new Queue<SendJobData>(laneQueueName(lane), { streams: QUEUE_STREAMS, connection: redis, prefix: config.QUEUE_PREFIX });
     health.absorb(queue, 'send queue');
     running.set(lane, { worker, gate, queue });
     workers.set(lane, worker);

@@ -8,7 +8,7 @@ import { archiverFor, longTermLedger } from '../archive/index.js';
 import { Ledger } from '../ledger.js';
 import { settleWithin } from '../lifecycle.js';
 import type { Logger } from '../log.js';
-import { CALLBACK_QUEUE, deadQueue, keys, redisClient, sendQueue, type CallbackJob } from '../queue.js';
+import { CALLBACK_QUEUE, deadQueue, keys, redisClient, sendQueue, type CallbackJob, QUEUE_STREAMS } from '../queue.js';
 import { RedisHealth } from '../redis-health.js';
 import { callbackRoutes } from './callbacks.js';
 import { assertListenable, createDashboardApp, listen } from './server.js';
@@ -39,7 +39,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
   const callbacks = new Queue<CallbackJob>(CALLBACK_QUEUE, {
-    connection: redis,
+    streams: QUEUE_STREAMS, connection: redis,
     prefix: config.QUEUE_PREFIX,
     defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { count: 1000 } },
   });

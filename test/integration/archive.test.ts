@@ -89,6 +89,7 @@ suite('the long-term ledger in PostgreSQL', () => {
     expect(exported.every((r) => r.status === 'sent')).toBe(true);
     const status = JSON.parse((await runCli(['status', '--campaign', 'keep', '--json'], env)).stdout);
     expect(status.campaign).toMatchObject({ total: 60, sent: 60, dead: 0, pending: 0, state: 'done' });
+    expect(status.archive).toEqual({ backlog: 0 });
 
     // Once Redis has let the campaign itself go, export and status still answer from PostgreSQL alone.
     await h.redis.del(h.keys.campaign('keep'), h.keys.campaignIds('keep'));

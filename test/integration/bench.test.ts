@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { hasPostgres } from '../../src/postgres-server.js';
 
 /** Keeps `npm run bench` from rotting: the small size runs end to end and prints its JSON report. */
 describe('the benchmark', () => {
@@ -37,5 +38,13 @@ describe('the benchmark', () => {
     expect(report.rate_limiter).toEqual([expect.objectContaining({ ...run, workers: 1 }), expect.objectContaining({ ...run, workers: 2 })]);
     expect(report.lanes).toMatchObject({ lanes: 4, lane_limit: 50, account_limit: 200, requests: 1000 });
     expect(report.lanes.per_lane).toHaveLength(4);
-  }, 180_000);
+    if (hasPostgres()) {
+      const side = { enqueue_per_second: expect.any(Number), send_per_second: expect.any(Number), redis_bytes_per_settled_message: expect.any(Number) };
+      expect(report.archive).toMatchObject({ without_database: side, with_database: side, ratio_enqueue: expect.any(Number), ratio_send: expect.any(Number) });
+      expect(report.archive.lag_at_limit).toMatchObject({ limit: 200, backlog_max: expect.any(Number), lag_ms_max: expect.any(Number) });
+      // Everything sent while PostgreSQL was away was waiting in Redis and then written.
+      expect(report.archive.catch_up.backlog).toBeGreaterThanOrEqual(1000);
+      expect(report.archive.catch_up.rows_per_second).toBeGreaterThan(0);
+    }
+  }, 240_000);
 });

@@ -7,7 +7,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { campaign: { type: 'string' }, json: { type: 'boolean' } }, false);
   const report = await withContext((ctx) => collectStatus(ctx, values.campaign));
   if (values.campaign !== undefined && !report.campaign) {
-    process.stderr.write(`wa-bulk: no campaign "${values.campaign}" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n`);
+    process.stderr.write(`wa-bulk: no campaign "${values.campaign}" (unknown, or older than RESULT_TTL_DAYS without DATABASE_URL; "wa-bulk campaigns" lists them)\n`);
     return 1;
   }
   if (values.json) printJson(report);
@@ -38,5 +38,6 @@ export function render(r: StatusReport): string {
     lines.push(`delivery  ${fmt(d.delivered)} delivered  ${fmt(d.read)} read  ${fmt(d.failed)} failed  (of ${fmt(d.sent)} sent)`);
   }
   if (r.phone_limit) lines.push(`number    messaging limit ${r.phone_limit}`);
+  if (r.archive) lines.push(`archive   ${r.archive.backlog === 0 ? 'PostgreSQL up to date' : `${fmt(r.archive.backlog)} changes waiting for PostgreSQL`}`);
   return `${lines.join('\n')}\n`;
 }

@@ -15,7 +15,7 @@ local BullJob = {}
 function BullJob.maxEvents(q)
   local max = redis.call('HGET', q.meta, 'opts.maxLenEvents')
   if not max then
-    max = 10000
+    max = 1000 -- QUEUE_STREAMS in src/queue.ts
     redis.call('HSET', q.meta, 'opts.maxLenEvents', max)
   end
   return max
