@@ -204,20 +204,29 @@ export class ArchiveStore {
     return client;
   }
 
+  /** A read; a failure names PostgreSQL, so a CLI user knows which part is away. */
+  private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(sql, params);
+    } catch (error) {
+      throw new Error(`PostgreSQL (DATABASE_URL): ${(error as Error).message}`, { cause: error });
+    }
+  }
+
   async get(requestId: string): Promise<MessageRecord | undefined> {
-    const { rows } = await this.pool.query<Row>(`SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = $2`, [this.space, requestId]);
+    const { rows } = await this.query<Row>(`SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = $2`, [this.space, requestId]);
     return rows[0] ? recordOf(rows[0]) : undefined;
   }
 
   /** The records of these request_ids that the archive holds. */
   async getMany(requestIds: readonly string[]): Promise<Map<string, MessageRecord>> {
     if (requestIds.length === 0) return new Map();
-    const { rows } = await this.pool.query<Row>(`SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = ANY($2::text[])`, [this.space, requestIds]);
+    const { rows } = await this.query<Row>(`SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = ANY($2::text[])`, [this.space, requestIds]);
     return new Map(rows.map((row) => [row.request_id, recordOf(row)]));
   }
 
   async locate(messageId: string): Promise<{ requestId: string; campaign: string } | undefined> {
-    const { rows } = await this.pool.query<{ request_id: string; campaign: string }>(
+    const { rows } = await this.query<{ request_id: string; campaign: string }>(
       'SELECT request_id, campaign FROM wa_bulk_messages WHERE message_id = $1 AND space = $2 LIMIT 1',
       [messageId, this.space],
     );
@@ -228,7 +237,7 @@ export class ArchiveStore {
   async *export(campaign: string, pageSize = 1000): AsyncGenerator<MessageRecord> {
     let after: [string, string] = ['-1', ''];
     for (;;) {
-      const { rows } = await this.pool.query<Row>(
+      const { rows } = await this.query<Row>(
         `SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 AND (seq, request_id) > ($3::bigint, $4) ORDER BY seq, request_id LIMIT $5`,
         [this.space, campaign, after[0], after[1], pageSize],
       );
@@ -241,7 +250,7 @@ export class ArchiveStore {
 
   /** A campaign's counters, as the Redis campaign hash would hold them (toCampaign reads either). */
   async campaignHash(campaign: string): Promise<Record<string, string>> {
-    const { rows } = await this.pool.query<{ status: string; error_code: number | null; delivery_status: string | null; n: string }>(
+    const { rows } = await this.query<{ status: string; error_code: number | null; delivery_status: string | null; n: string }>(
       `SELECT status, CASE WHEN status = 'dead' THEN error_code END AS error_code, CASE WHEN status = 'sent' THEN delivery_status END AS delivery_status, count(*) AS n
        FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 GROUP BY 1, 2, 3`,
       [this.space, campaign],
@@ -260,7 +269,7 @@ export class ArchiveStore {
 
   /** The campaigns the archive holds, newest first. */
   async campaigns(limit = 1000): Promise<Array<{ campaign: string; last_at: Date }>> {
-    const { rows } = await this.pool.query<{ campaign: string; last_at: Date }>(
+    const { rows } = await this.query<{ campaign: string; last_at: Date }>(
       'SELECT campaign, last_at FROM wa_bulk_campaigns WHERE space = $1 ORDER BY last_at DESC LIMIT $2',
       [this.space, limit],
     );
@@ -272,7 +281,7 @@ export class ArchiveStore {
    * state before (null for none), or undefined when there is no such row or it is not further.
    */
   async applyDelivery(requestId: string, u: DeliveryUpdate): Promise<{ previous: DeliveryStatus | null } | undefined> {
-    const { rows } = await this.pool.query<{ previous: string | null }>(
+    const { rows } = await this.query<{ previous: string | null }>(
       `WITH old AS (SELECT delivery_status FROM wa_bulk_messages WHERE space = $1 AND request_id = $2 FOR UPDATE)
        UPDATE wa_bulk_messages m SET delivery_status = $3, delivery_rank = $4, delivery_at = to_timestamp($5 / 1000.0),
          delivery_error_code = $6, delivery_error = $7, loss_step = $8, loss_source = $9, archived_at = now()

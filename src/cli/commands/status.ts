@@ -38,6 +38,6 @@ export function render(r: StatusReport): string {
     lines.push(`delivery  ${fmt(d.delivered)} delivered  ${fmt(d.read)} read  ${fmt(d.failed)} failed  (of ${fmt(d.sent)} sent)`);
   }
   if (r.phone_limit) lines.push(`number    messaging limit ${r.phone_limit}`);
-  if (r.archive) lines.push(`archive   ${r.archive.backlog === 0 ? 'PostgreSQL up to date' : `${fmt(r.archive.backlog)} changes waiting for PostgreSQL`}`);
+  if (r.archive) lines.push(`archive   ${r.archive.backlog === 0 ? 'nothing waiting for PostgreSQL' : `${fmt(r.archive.backlog)} changes waiting for PostgreSQL`}`);
   return `${lines.join('\n')}\n`;
 }
