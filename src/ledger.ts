@@ -202,7 +202,8 @@ export class Ledger {
     const k = this.keys;
     const [verdict] = await this.client.waSettleMessages(
       5, k.archive, k.message(requestId), k.campaign(campaign), k.messageId('-'), k.orphan('-'),
-      this.idFrom, status, Date.now(), this.settledTtlSeconds, '', '', code, httpStatus, reason, message.slice(0, 1000),
+      // A dead message stays as long as its dead letter (RESULT_TTL_DAYS), so that `dlq replay` can revive it.
+      this.idFrom, status, Date.now(), status === 'dead' ? this.ttlSeconds : this.settledTtlSeconds, '', '', code, httpStatus, reason, message.slice(0, 1000),
     );
     return verdict === SettleVerdict.Changed;
   }

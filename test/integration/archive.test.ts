@@ -13,7 +13,7 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { campaignDone, collect, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
+import { addPending, campaignDone, collect, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
 
 const available = hasPostgres();
 if (!available) process.stdout.write('archive tests skipped: no PostgreSQL binaries (apt-get install -y postgresql)\n');
@@ -203,6 +203,19 @@ suite('the long-term ledger in PostgreSQL', () => {
     expect(archiveLines.filter((line) => line.includes('cannot archive'))).toHaveLength(1);
     expect(archiveLines.filter((line) => line.includes('reachable again'))).toHaveLength(1);
   }, 90_000);
+
+  it('keeps a dead message in Redis as long as its dead letter, so dlq replay can revive it after the hot TTL', async () => {
+    const config = archiveConfig({ HOT_TTL_SECONDS: 60 });
+    h = harness(config);
+    await addPending(h, 'ttl', ['ttl-dead', 'ttl-skipped']);
+    await h.ledger.markDead('ttl-dead', 'ttl', { code: 3001, http_status: 400, reason: 'permanent', message: 'bad' });
+    await h.ledger.markSkipped('ttl-skipped', 'ttl', 'cancelled', 'campaign cancelled');
+    expect(await h.redis.ttl(h.keys.message('ttl-dead'))).toBeGreaterThan(config.RESULT_TTL_DAYS * 86_400 - 60);
+    expect(await h.redis.ttl(h.keys.message('ttl-skipped'))).toBeLessThanOrEqual(60);
+    expect(await h.ledger.revive('ttl-dead', 'ttl')).toBe(true);
+    // All three changes (dead, skipped, revived) are on their way to PostgreSQL.
+    expect(await h.redis.xlen(h.keys.archive)).toBe(3);
+  });
 
   it('writes idempotently: a batch written twice, or an older snapshot after a newer one, changes nothing', async () => {
     const config = archiveConfig();
