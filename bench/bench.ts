@@ -277,9 +277,13 @@ async function measureArchive(pgServer: PostgresHandle, count: number, limit: nu
   const hotTtl = 3;
   const client = new Redis(redis.url);
   const sides: Record<string, Record<string, number>> = {};
-  for (const side of ['without_database', 'with_database']) {
-    const withDb = side === 'with_database';
-    const dbEnv: Record<string, string | number> = withDb ? { DATABASE_URL: pgServer.url, HOT_TTL_SECONDS: hotTtl } : {};
+  // with_database_archiver_apart: the worker does not drain the archive (ARCHIVER=off); another process does.
+  // Two rounds, the sides interleaved, and each side's better round kept: on a shared machine one round of
+  // each is within the noise of the 5% being looked for.
+  const SIDES = ['without_database', 'with_database', 'with_database_archiver_apart'];
+  for (const side of [...SIDES, ...SIDES]) {
+    const withDb = side !== 'without_database';
+    const dbEnv: Record<string, string | number> = withDb ? { DATABASE_URL: pgServer.url, HOT_TTL_SECONDS: hotTtl, ARCHIVER: side === 'with_database' ? 'on' : 'off' } : {};
     const prefix = `bench${++prefixCounter}`;
     const empty = await redisInfo();
     const file = await writeCampaign(count);
@@ -296,10 +300,24 @@ async function measureArchive(pgServer: PostgresHandle, count: number, limit: nu
     if (withDb) while ((await perMessageKeys(client, prefix)) > 0 && Date.now() < deadline) await sleep(500);
     await sleep(6500); // pair-interval keys (PAIR_INTERVAL_MS) expire: they are not kept per settled message
     const done = await redisInfo();
-    sides[side] = { enqueue_per_second: Math.round(enq.perSecond), send_per_second: Math.round(sent.perSecond), redis_bytes_per_settled_message: Math.round((done.memory - empty.memory) / count) };
-    log(`  ${side.replace('_', ' ').padEnd(16)} enqueue ${Math.round(enq.perSecond).toLocaleString('en-US')} msgs/s, send ${Math.round(sent.perSecond).toLocaleString('en-US')} msgs/s at 0 ms, Redis ${sides[side]?.redis_bytes_per_settled_message} B per settled message${withDb ? ` after the hot TTL (${hotTtl} s)` : ''}`);
+    const round = { enqueue_per_second: Math.round(enq.perSecond), send_per_second: Math.round(sent.perSecond), redis_bytes_per_settled_message: Math.round((done.memory - empty.memory) / count) };
+    const best = sides[side];
+    sides[side] = best
+      ? { enqueue_per_second: Math.max(best.enqueue_per_second ?? 0, round.enqueue_per_second), send_per_second: Math.max(best.send_per_second ?? 0, round.send_per_second), redis_bytes_per_settled_message: Math.max(best.redis_bytes_per_settled_message ?? 0, round.redis_bytes_per_settled_message) }
+      : round;
+    log(`  ${side.replaceAll('_', ' ').padEnd(28)} enqueue ${Math.round(enq.perSecond).toLocaleString('en-US')} msgs/s, send ${Math.round(sent.perSecond).toLocaleString('en-US')} msgs/s at 0 ms, Redis ${round.redis_bytes_per_settled_message} B per settled message${withDb ? ` after the hot TTL (${hotTtl} s)` : ''}`);
     await flushRedis();
   }
+
+  // At the limit, the same campaign without a database first, for the send rate side by side.
+  const plain = `bench${++prefixCounter}`;
+  await fill(plain, count);
+  const simPlain = await startSimulator(0);
+  const plainRun = await child<WorkerResult>('worker-child.js', ['wa-bulk', String(count)], env({
+    QUEUE_PREFIX: plain, ENGAGELAB_BASE_URL: simPlain.url, WORKER_CONCURRENCY: 100, SEND_RATE_MAX: limit, SENDER_RATE_MAX: limit, SEND_RATE_DURATION_MS: 1000,
+  })).result;
+  simPlain.stop();
+  await flushRedis();
 
   // Lag: a worker sending at the limit while its archiver writes; the stream's length sampled every 100 ms.
   const prefix = `bench${++prefixCounter}`;
@@ -320,8 +338,8 @@ async function measureArchive(pgServer: PostgresHandle, count: number, limit: nu
   await drainArchive(client, prefix, pgServer.url);
   const sorted = [...samples].sort((a, b) => a - b);
   const p = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-  const lag = { send_per_second: Math.round(lagRun.perSecond), backlog_median: p(0.5), backlog_p99: p(0.99), backlog_max: sorted.at(-1) ?? 0, lag_ms_median: Math.round((p(0.5) / limit) * 1000), lag_ms_max: Math.round(((sorted.at(-1) ?? 0) / limit) * 1000) };
-  log(`  lag at ${limit}/s   sent ${lag.send_per_second}/s; changes waiting for PostgreSQL: median ${lag.backlog_median}, p99 ${lag.backlog_p99}, max ${lag.backlog_max} (≈ ${lag.lag_ms_median} / ${lag.lag_ms_max} ms of sending)`);
+  const lag = { send_per_second_without_database: Math.round(plainRun.perSecond), send_per_second: Math.round(lagRun.perSecond), ratio_send: Number((lagRun.perSecond / plainRun.perSecond).toFixed(3)), backlog_median: p(0.5), backlog_p99: p(0.99), backlog_max: sorted.at(-1) ?? 0, lag_ms_median: Math.round((p(0.5) / limit) * 1000), lag_ms_max: Math.round(((sorted.at(-1) ?? 0) / limit) * 1000) };
+  log(`  lag at ${limit}/s   sent ${lag.send_per_second}/s (${lag.send_per_second_without_database}/s without a database: ${lag.ratio_send}); changes waiting for PostgreSQL: median ${lag.backlog_median}, p99 ${lag.backlog_p99}, max ${lag.backlog_max} (≈ ${lag.lag_ms_median} / ${lag.lag_ms_max} ms of sending)`);
   await flushRedis();
 
   // Catch-up: PostgreSQL away while a campaign is sent, then the archiver writes the backlog.
@@ -346,6 +364,7 @@ async function measureArchive(pgServer: PostgresHandle, count: number, limit: nu
     ...sides,
     ratio_enqueue: Number(((d.enqueue_per_second ?? 0) / (w.enqueue_per_second || 1)).toFixed(2)),
     ratio_send: Number(((d.send_per_second ?? 0) / (w.send_per_second || 1)).toFixed(2)),
+    ratio_send_archiver_apart: Number(((sides.with_database_archiver_apart?.send_per_second ?? 0) / (w.send_per_second || 1)).toFixed(2)),
     lag_at_limit: { limit, ...lag },
     catch_up: catchUp,
   };
@@ -415,7 +434,7 @@ try {
       try {
         const run = await measureArchive(pgServer, jobs, limit);
         report.archive = run;
-        log(`  with / without DATABASE_URL: enqueue ${run.ratio_enqueue}, send ${run.ratio_send}`);
+        log(`  with / without DATABASE_URL (the better of two rounds each): enqueue ${run.ratio_enqueue}, send ${run.ratio_send} (${run.ratio_send_archiver_apart} with the archiver in another process)`);
       } finally {
         await pgServer.stop();
       }

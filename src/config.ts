@@ -134,6 +134,8 @@ export const configSchema = z.object({
     .regex(/^postgres(ql)?:\/\/\S+$/, { error: 'expected a postgres:// or postgresql:// URL' })
     .optional(),
   HOT_TTL_SECONDS: int(1, 315_360_000).default(259_200),
+  /** Whether this process drains the archive stream into PostgreSQL (with DATABASE_URL). */
+  ARCHIVER: z.enum(['on', 'off'], { error: 'expected "on" or "off"' }).default('on'),
   DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
   DASHBOARD_PORT: int(0, 65_535).default(3000),
   DASHBOARD_USER: z.string().min(1).default('admin'),

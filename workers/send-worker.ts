@@ -59,7 +59,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   const longTerm = longTermLedger(config);
   const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS, longTerm);
   // With DATABASE_URL, every worker process also drains the ledger's changes into PostgreSQL.
-  const archiver = longTerm ? archiverFor(config, redis, longTerm, log) : undefined;
+  const archiver = longTerm && config.ARCHIVER === 'on' ? archiverFor(config, redis, longTerm, log) : undefined;
   archiver?.start();
   const lanes = new Lanes(redis, k, config);
   const client = new EngageLabClient({

@@ -32,9 +32,14 @@ export interface ArchiverStats {
   failures: number;
 }
 
+/** An entry of the archive stream (see Message.archive in src/scripts/includes/message-record.lua). */
 function snapshotOf(fields: string[]): Snapshot {
+  const entry: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) entry[fields[i] as string] = fields[i + 1] as string;
+  const pairs = JSON.parse(entry.s ?? '[]') as string[];
   const snapshot: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) snapshot[fields[i] as string] = fields[i + 1] as string;
+  for (let i = 0; i + 1 < pairs.length; i += 2) snapshot[pairs[i] as string] = pairs[i + 1] as string;
+  snapshot.request_id = entry.r ?? '';
   return snapshot as Snapshot;
 }
 

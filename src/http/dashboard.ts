@@ -47,7 +47,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const longTerm = longTermLedger(config);
   const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS, longTerm);
   // With DATABASE_URL this process, like every worker, drains the ledger's changes into PostgreSQL.
-  const archiver = longTerm ? archiverFor(config, redis, longTerm, log) : undefined;
+  const archiver = longTerm && config.ARCHIVER === 'on' ? archiverFor(config, redis, longTerm, log) : undefined;
   // This process applies the delivery callbacks it receives (a worker on its own blocking connection)…
   const blocking = health.watch(redisClient(config, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) }));
   const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });

@@ -23,10 +23,12 @@ end
 
 -- With a long-term ledger (DATABASE_URL): the record as it now is, appended to the archive stream that
 -- src/archive/archiver.ts drains into PostgreSQL. A whole snapshot rather than a pointer, so the
--- archive never depends on the record still being in Redis when it is drained.
+-- archive never depends on the record still being in Redis when it is drained. Two fields, always the
+-- same two, so that the stream stores their names once per node: r, the request_id; s, the record's
+-- HGETALL reply as a JSON array [field, value, …].
 -- `idFrom` is where the request_id starts in the record's key (after "<prefix>:msg:").
 function Message.archive(stream, key, idFrom)
-  redis.call('XADD', stream, '*', 'request_id', string.sub(key, idFrom), unpack(redis.call('HGETALL', key)))
+  redis.call('XADD', stream, '*', 'r', string.sub(key, idFrom), 's', cjson.encode(redis.call('HGETALL', key)))
 end
 
 function Message.status(key)
