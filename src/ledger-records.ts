@@ -46,6 +46,8 @@ export interface CampaignCounts {
   priority: Priority;
   /** Dead letters by EngageLab code ("none": a timeout or a lost connection). */
   dead_by_code: Record<string, number>;
+  /** Present (true) when Redis no longer holds the campaign and these counts come from PostgreSQL. */
+  archived?: true;
 }
 
 export type CampaignState = 'scheduled' | 'sending' | 'paused' | 'done' | 'cancelled';

@@ -250,7 +250,7 @@ export class Ledger {
   async campaign(id: string): Promise<CampaignCounts | undefined> {
     const counts = toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
     if (counts || !this.archive) return counts;
-    return toCampaign(id, await this.archive.campaignHash(id));
+    return this.archivedCampaign(id);
   }
 
   /**
@@ -280,9 +280,15 @@ export class Ledger {
     // Then the campaigns only the long-term ledger still holds (and those Redis dropped above).
     for (const { campaign, last_at } of (await this.archive?.campaigns()) ?? []) {
       if (yielded.has(campaign)) continue;
-      const counts = toCampaign(campaign, await (this.archive as ArchiveStore).campaignHash(campaign));
+      const counts = await this.archivedCampaign(campaign);
       if (counts) yield { ...counts, enqueued_at: last_at.toISOString() };
     }
+  }
+
+  /** A campaign's counts from PostgreSQL alone (its settings and pause state were Redis's only). */
+  private async archivedCampaign(id: string): Promise<CampaignCounts | undefined> {
+    const counts = this.archive ? toCampaign(id, await this.archive.campaignHash(id)) : undefined;
+    return counts && { ...counts, archived: true };
   }
 
   /** The request_ids of a campaign's pending messages, in pages of up to `pageSize`. */

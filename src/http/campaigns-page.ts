@@ -87,7 +87,7 @@ function card(c) {
   const progress = [[c.sent, 'var(--sent)', 'sent'], [c.dead, 'var(--dead)', 'dead'], [c.skipped, 'var(--skipped)', 'skipped'], [c.pending, 'var(--pending)', 'pending']];
   const d = c.delivery;
   const funnel = [[d.read, 'var(--read)', 'read'], [d.delivered - d.read, 'var(--delivered)', 'delivered'], [d.failed, 'var(--failed)', 'failed'], [Math.max(0, d.sent - d.delivered - d.failed), 'var(--pending)', 'no report yet']];
-  const settings = [c.priority + ' priority', c.at ? 'starts ' + when(c.at) : '', c.send_window ? 'window ' + c.send_window + ' local' : '', c.expires_at ? 'expires ' + when(c.expires_at) : '', 'last enqueue ' + when(c.enqueued_at)].filter(Boolean).join(' · ');
+  const settings = [c.priority + ' priority', c.at ? 'starts ' + when(c.at) : '', c.send_window ? 'window ' + c.send_window + ' local' : '', c.expires_at ? 'expires ' + when(c.expires_at) : '', 'last enqueue ' + when(c.enqueued_at), c.archived ? 'from the long-term ledger' : ''].filter(Boolean).join(' · ');
   const codes = Object.entries(c.dead_by_code || {});
   return el('div', { class: 'card', id: 'campaign-' + c.id },
     el('div', { class: 'top' }, el('span', { class: 'name' }, c.id), el('span', { class: 'state ' + c.state }, c.state)),

@@ -95,7 +95,7 @@ suite('the long-term ledger in PostgreSQL', () => {
     await h.redis.del(h.keys.campaign('keep'), h.keys.campaignIds('keep'));
     const later = (await runCli(['export', '--campaign', 'keep'], env)).stdout.trim().split('\n').map((line) => JSON.parse(line));
     expect(later).toEqual(exported);
-    expect(JSON.parse((await runCli(['status', '--campaign', 'keep', '--json'], env)).stdout).campaign).toMatchObject({ total: 60, sent: 60, state: 'done' });
+    expect(JSON.parse((await runCli(['status', '--campaign', 'keep', '--json'], env)).stdout).campaign).toMatchObject({ total: 60, sent: 60, state: 'done', archived: true });
     const campaigns = (await runCli(['campaigns', '--json'], env)).stdout;
     expect(campaigns).toContain('"keep"');
   });
