@@ -97,6 +97,7 @@ describe('status, result, export and watch', () => {
       phone_limit: null,
       senders: [{ from: 'default', rate_max: 10_000, rate_now: 10_000, window_ms: 1000, paused: false, pause_reason: null, waiting: 0 }],
       messaging_limit: { limit: 'unlimited', used: 0, held: 0 },
+      archive: null,
     });
     const result = JSON.parse((await runCli(['result', 'cli-1', '--json'], env)).stdout);
     expect(result).toEqual({
