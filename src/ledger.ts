@@ -255,9 +255,10 @@ export class Ledger {
 
   /**
    * Every campaign the ledger still holds, newest enqueue first, read in pages. A campaign whose counters
-   * have expired (RESULT_TTL_DAYS after its last enqueue) is dropped from the index as it is met.
+   * have expired (RESULT_TTL_DAYS after its last enqueue) is dropped from the index as it is met. Then,
+   * with a long-term ledger, up to `archived` campaigns that only PostgreSQL holds (0: none), newest first.
    */
-  async *campaigns(pageSize = 200): AsyncGenerator<CampaignCounts & { enqueued_at: string }> {
+  async *campaigns(pageSize = 200, archived = 1000): AsyncGenerator<CampaignCounts & { enqueued_at: string }> {
     const yielded = new Set<string>();
     for (let start = 0; ; start += pageSize) {
       const page = await this.client.zrevrange(this.keys.campaigns, start, start + pageSize - 1, 'WITHSCORES');
@@ -278,7 +279,8 @@ export class Ledger {
       if (page.length < pageSize * 2) break;
     }
     // Then the campaigns only the long-term ledger still holds (and those Redis dropped above).
-    for (const { campaign, last_at } of (await this.archive?.campaigns()) ?? []) {
+    if (!this.archive || archived <= 0) return;
+    for (const { campaign, last_at } of await this.archive.campaigns(archived + yielded.size)) {
       if (yielded.has(campaign)) continue;
       const counts = await this.archivedCampaign(campaign);
       if (counts) yield { ...counts, enqueued_at: last_at.toISOString() };

@@ -15,6 +15,7 @@ import { toRecord, type MessageRecord } from '../ledger-records.js';
  * racing, change nothing.
  */
 
+const COUNT_REUSE_MS = 30_000;
 const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
 /** Any fixed number: the advisory lock that lets one process at a time migrate. */
 const MIGRATION_LOCK = 0x7761_6275;
@@ -248,8 +249,23 @@ export class ArchiveStore {
     }
   }
 
-  /** A campaign's counters, as the Redis campaign hash would hold them (toCampaign reads either). */
+  private readonly counted = new Map<string, { at: number; hash: Record<string, string> }>();
+
+  /**
+   * A campaign's counters, as the Redis campaign hash would hold them (toCampaign reads either). Counting
+   * reads every row of the campaign, so an answer is reused for COUNT_REUSE_MS: a campaign only PostgreSQL
+   * holds is finished and changes only with late delivery callbacks.
+   */
   async campaignHash(campaign: string): Promise<Record<string, string>> {
+    const cached = this.counted.get(campaign);
+    if (cached && Date.now() - cached.at < COUNT_REUSE_MS) return cached.hash;
+    const hash = await this.countCampaign(campaign);
+    if (this.counted.size >= 2000) this.counted.clear();
+    this.counted.set(campaign, { at: Date.now(), hash });
+    return hash;
+  }
+
+  private async countCampaign(campaign: string): Promise<Record<string, string>> {
     const { rows } = await this.query<{ status: string; error_code: number | null; delivery_status: string | null; n: string }>(
       `SELECT status, CASE WHEN status = 'dead' THEN error_code END AS error_code, CASE WHEN status = 'sent' THEN delivery_status END AS delivery_status, count(*) AS n
        FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 GROUP BY 1, 2, 3`,

@@ -53,7 +53,8 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
 
   app.get('/api/campaigns', async (_req, res) => {
     const list = [];
-    for await (const campaign of deps.ledger.campaigns()) {
+    // The page refreshes itself: the newest 50 campaigns only the long-term ledger holds, not its history.
+    for await (const campaign of deps.ledger.campaigns(200, 50)) {
       list.push(campaign);
       if (list.length >= 500) break;
     }

@@ -133,10 +133,11 @@ export function createMetrics(src: MetricsSources): Registry {
     }),
     new ExternalMetric('wa_bulk_messaging_limit_used', 'Distinct recipients of template messages in the moving window.', 'gauge', async () => [{ value: (await lanes.messagingLimit()).used, labels: {} }]),
     new ExternalMetric('wa_bulk_messaging_limit_held', 'Template messages waiting for a place under the messaging limit.', 'gauge', async () => [{ value: (await lanes.messagingLimit()).held, labels: {} }]),
-    new ExternalMetric('wa_bulk_campaigns', 'Campaigns by state (scheduled, sending, paused, done, cancelled), of the newest 500.', 'gauge', async () => {
+    new ExternalMetric('wa_bulk_campaigns', 'Campaigns by state (scheduled, sending, paused, done, cancelled), of the newest 500 Redis holds.', 'gauge', async () => {
       const byState: Record<string, number> = { scheduled: 0, sending: 0, paused: 0, done: 0, cancelled: 0 };
       let seen = 0;
-      for await (const campaign of src.ledger.campaigns()) {
+      // Redis's campaigns only: a scrape must not aggregate the long-term ledger's history.
+      for await (const campaign of src.ledger.campaigns(200, 0)) {
         byState[campaign.state] = (byState[campaign.state] ?? 0) + 1;
         if (++seen >= 500) break;
       }
