@@ -21,6 +21,11 @@ export interface ArchiverOptions {
   batch?: number;
   /** How long one read waits for new entries. */
   blockMs?: number;
+  /**
+   * After a batch smaller than `batch`, how long to let new entries gather before the next read: fewer,
+   * larger writes (each costs a round trip and a statement), for at most this much more lag.
+   */
+  lingerMs?: number;
   /** The longest pause between attempts while PostgreSQL or Redis is away. */
   maxBackoffMs?: number;
   claimIdleMs?: number;
@@ -50,6 +55,7 @@ export class Archiver {
   private readonly blockMs: number;
   private readonly maxBackoffMs: number;
   private readonly claimIdleMs: number;
+  private readonly lingerMs: number;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private migrated = false;
@@ -69,6 +75,7 @@ export class Archiver {
     this.blockMs = options.blockMs ?? 1000;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.claimIdleMs = options.claimIdleMs ?? CLAIM_IDLE_MS;
+    this.lingerMs = options.lingerMs ?? 100;
   }
 
   start(): void {
@@ -132,6 +139,7 @@ export class Archiver {
       }
       if (entries.length === 0) continue;
       await this.write(entries);
+      if (!ownPending && entries.length < this.batch && this.lingerMs > 0) await this.pause(this.lingerMs);
     }
   }
 

@@ -42,7 +42,13 @@ const TYPES: Record<(typeof COLUMNS)[number], string> = {
 const STATE_COLUMNS = ['campaign', 'recipient', 'seq', 'status', 'message_id', 'error_code', 'http_status', 'reason', 'error', 'attempts', 'created_at', 'updated_at'];
 const DELIVERY_COLUMNS = ['delivery_status', 'delivery_rank', 'delivery_at', 'delivery_error_code', 'delivery_error', 'loss_step', 'loss_source'];
 
-const UPSERT = `
+const n = COLUMNS.length;
+/**
+ * One statement, so one round trip and atomic without a transaction: the messages' upsert and, in a second
+ * data-modifying CTE (PostgreSQL runs each exactly once), the campaigns' first and last times.
+ */
+const WRITE = `
+WITH written AS (
 INSERT INTO wa_bulk_messages AS m (${COLUMNS.join(', ')})
 SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${TYPES[c]}[]`).join(', ')})
 ON CONFLICT (space, request_id) DO UPDATE SET
@@ -50,7 +56,16 @@ ON CONFLICT (space, request_id) DO UPDATE SET
   ${DELIVERY_COLUMNS.map((c) => `${c} = CASE WHEN excluded.delivery_rank > m.delivery_rank THEN excluded.${c} ELSE m.${c} END`).join(',\n  ')},
   rev = GREATEST(m.rev, excluded.rev),
   archived_at = now()
-WHERE excluded.rev > m.rev OR excluded.delivery_rank > m.delivery_rank`;
+WHERE excluded.rev > m.rev OR excluded.delivery_rank > m.delivery_rank
+RETURNING 1
+), campaigns AS (
+INSERT INTO wa_bulk_campaigns AS c (space, campaign, first_at, last_at)
+SELECT ($1::text[])[1], t.campaign, to_timestamp(t.f / 1000.0), to_timestamp(t.l / 1000.0)
+FROM unnest($${n + 1}::text[], $${n + 2}::float8[], $${n + 3}::float8[]) AS t(campaign, f, l)
+ON CONFLICT (space, campaign) DO UPDATE SET first_at = LEAST(c.first_at, excluded.first_at), last_at = GREATEST(c.last_at, excluded.last_at)
+RETURNING 1
+)
+SELECT count(*)::int AS written FROM written`;
 
 const ms = (value: string | undefined) => (value ? new Date(Number(value)).toISOString() : null);
 const int = (value: string | undefined) => (value === undefined || value === '' || Number.isNaN(Number(value)) ? null : Number(value));
@@ -113,8 +128,10 @@ export class ArchiveStore {
   ) {
     // A short connect timeout: while PostgreSQL is away the archiver backs off and readers say so at once.
     this.pool = new pg.Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30_000 });
-    // An idle client whose server went away: the pool drops it; the next query reports the error.
+    // A server that goes away (a restart, a failover) makes its clients emit 'error', idle or mid-query:
+    // the pool drops an idle one, a query in flight rejects, and that rejection is how callers hear of it.
     this.pool.on('error', () => {});
+    this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
   /**
@@ -122,7 +139,7 @@ export class ArchiveStore {
    * in its own transaction, under an advisory lock so that processes starting together do not race.
    */
   async migrate(): Promise<string[]> {
-    const client = await this.connect();
+    const client = await this.pool.connect();
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       await client.query('CREATE TABLE IF NOT EXISTS wa_bulk_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
@@ -168,41 +185,11 @@ export class ArchiveStore {
       const c = campaigns.get(snapshot.campaign ?? '');
       campaigns.set(snapshot.campaign ?? '', { first: Math.min(c?.first ?? at, at), last: Math.max(c?.last ?? at, at) });
     }
-    const client = await this.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await client.query(UPSERT, columns);
-      const ids = [...campaigns.keys()];
-      await client.query(
-        `INSERT INTO wa_bulk_campaigns (space, campaign, first_at, last_at)
-         SELECT $1, c, to_timestamp(f / 1000.0), to_timestamp(l / 1000.0) FROM unnest($2::text[], $3::float8[], $4::float8[]) AS t(c, f, l)
-         ON CONFLICT (space, campaign) DO UPDATE SET first_at = LEAST(wa_bulk_campaigns.first_at, excluded.first_at), last_at = GREATEST(wa_bulk_campaigns.last_at, excluded.last_at)`,
-        [this.space, ids, ids.map((id) => campaigns.get(id)?.first ?? 0), ids.map((id) => campaigns.get(id)?.last ?? 0)],
-      );
-      await client.query('COMMIT');
-      return result.rowCount ?? 0;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
-  }
-
-  /**
-   * A client of the pool for several statements. A server that goes away between them makes the client
-   * emit 'error' (and the next statement fail, which is how the caller hears of it).
-   */
-  private async connect(): Promise<pg.PoolClient> {
-    const client = await this.pool.connect();
-    const ignore = () => {};
-    client.on('error', ignore);
-    const release = client.release.bind(client);
-    client.release = (error?: Error | boolean) => {
-      client.off('error', ignore);
-      release(error);
-    };
-    return client;
+    const ids = [...campaigns.keys()];
+    const { rows } = await this.pool.query<{ written: number }>(WRITE, [
+      ...columns, ids, ids.map((id) => campaigns.get(id)?.first ?? 0), ids.map((id) => campaigns.get(id)?.last ?? 0),
+    ]);
+    return rows[0]?.written ?? 0;
   }
 
   /** A read; a failure names PostgreSQL, so a CLI user knows which part is away. */
