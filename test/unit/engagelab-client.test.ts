@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import type { AxiosInstance } from 'axios';
 import { EngageLabClient, type SendPayload } from '../../src/engagelab/client.js';
 import { CODE_KINDS, EngageLabError, POLICY, classify, decide, parseRetryAfter, type ErrorKind } from '../../src/engagelab/errors.js';
 import { freePort } from '../../src/redis-server.js';
@@ -240,12 +241,15 @@ describe.each(['undici', 'node'] as const)('EngageLabClient over %s', (over) => 
   it('times out a request still waiting for a socket as not sent, and never sends it later', async () => {
     server = await scriptedServer([{ hang: true }, ok]);
     const c = makeClient(server.url, { maxSockets: 1, timeoutMs: 300, retries: 0 });
-    const settle = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as EngageLabError);
-    const [first, second] = await Promise.all([settle(c.send(payload)), settle(c.send({ ...payload, request_id: 'r-2' }))]);
-    expect(first?.kind).toBe('unknown_outcome');
-    expect(second?.kind).toBe('transient');
-    expect(second?.message).toMatch(/timed out before it reached EngageLab/);
-    // Long enough for a freed socket to carry the abandoned request, had it not been cancelled.
+    // The only socket is held by a request with a longer timeout of its own (2 s), so the queued one's
+    // 300 ms certainly run out while it waits, however busy the machine.
+    const holder = (c as unknown as { http: AxiosInstance }).http.post('/v1/messages', JSON.stringify(payload), { timeout: 2000 }).catch(() => undefined);
+    while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const queued = await c.send({ ...payload, request_id: 'r-2' }).then(() => undefined, (e: unknown) => e as EngageLabError);
+    expect(queued?.kind).toBe('transient');
+    expect(queued?.message).toMatch(/timed out before it reached EngageLab/);
+    // The holder's socket frees at 2 s: the abandoned request must not be sent on it, nor on a new one.
+    await holder;
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(server.calls.map((call) => JSON.parse(call.body).request_id)).toEqual(['r-1']);
   });
