@@ -147,7 +147,11 @@ describe('wa-bulk demo', () => {
     expect(sent + skipped).toBeGreaterThan(900);
     // The high-priority codes overtake the backlog; the scheduled reminders wait for their time.
     expect(Number(/when the last one left, ([\d,]+) of the main campaign's/.exec(res.stdout)?.[1]?.replace(',', ''))).toBeLessThan(500);
-    expect(Number(/reminders\s+10 sent, the first (-?[\d.]+) s after their --at/.exec(res.stdout)?.[1])).toBeGreaterThanOrEqual(0);
+    // With 2% of requests faulty a reminder may end dead (an unknown outcome); none leaves before its --at.
+    const reminders = /reminders\s+(\d+) sent(?:, (\d+) dead)?, the first (-?[\d.]+) s after their --at/.exec(res.stdout);
+    expect(Number(reminders?.[1]) + Number(reminders?.[2] ?? 0)).toBe(10);
+    expect(Number(reminders?.[1])).toBeGreaterThan(0);
+    expect(Number(reminders?.[3])).toBeGreaterThanOrEqual(0);
     expect(res.stdout).toMatch(/campaigns: http:\/\/127\.0\.0\.1:\d+\/campaigns/);
   });
 });

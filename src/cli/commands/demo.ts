@@ -109,7 +109,10 @@ export async function run(argv: string[]): Promise<number> {
   // How far the main campaign had got when the last one-time code was sent.
   const lastCode = Math.max(...(await collectRecords(ctx.ledger.export(otp))).map((r) => Date.parse(r.updated_at)));
   const codesBefore = (await collectRecords(ctx.ledger.export(campaign))).filter((r) => r.status !== 'pending' && Date.parse(r.updated_at) <= lastCode).length;
-  const firstReminder = Math.min(...(await collectRecords(ctx.ledger.export(reminder))).map((r) => Date.parse(r.updated_at)));
+  // Sent ones only: with faults injected, a reminder can also end dead (an unknown outcome).
+  const reminders = await collectRecords(ctx.ledger.export(reminder));
+  const firstReminder = Math.min(...reminders.filter((r) => r.status === 'sent').map((r) => Date.parse(r.updated_at)));
+  const remindersDead = reminders.filter((r) => r.status === 'dead').length;
   progress.done(counts ? `${bar(1)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead` : undefined);
   // Delivery callbacks trail the sends by a second or so; wait for them (at most 10 s).
   const settleBy = Date.now() + 10_000;
@@ -135,7 +138,7 @@ export async function run(argv: string[]): Promise<number> {
       `  HTTP requests ${fmt(sim.requests)} (retries included)`,
       `  time          ${seconds.toFixed(1)} s from enqueue to the last outcome, backoffs and timeouts of the faulty ones included: ${Math.round((counts?.sent ?? 0) / seconds)} sent/s (limit ${config.SEND_RATE_MAX} per ${config.SEND_RATE_DURATION_MS} ms)`,
       `  one-time codes ${fmt((await ctx.ledger.campaign(otp))?.sent ?? 0)} sent (high priority); when the last one left, ${fmt(codesBefore)} of the main campaign's ${fmt(summary.accepted)} were done`,
-      `  reminders     ${fmt((await ctx.ledger.campaign(reminder))?.sent ?? 0)} sent, the first ${((firstReminder - remindAt) / 1000).toFixed(1)} s after their --at`,
+      `  reminders     ${fmt((await ctx.ledger.campaign(reminder))?.sent ?? 0)} sent${remindersDead ? `, ${remindersDead} dead` : ''}${Number.isFinite(firstReminder) ? `, the first ${((firstReminder - remindAt) / 1000).toFixed(1)} s after their --at` : ''}`,
       '',
       `campaigns: ${dashboard.url}/campaigns`,
       '',
