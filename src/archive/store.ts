@@ -197,6 +197,8 @@ export class ArchiveStore {
     try {
       return await this.pool.query<R>(sql, params);
     } catch (error) {
+      // 42P01 undefined_table: no worker or dashboard has started against this database yet.
+      if ((error as { code?: string }).code === '42P01') throw new Error('PostgreSQL (DATABASE_URL) has no wa-bulk tables yet: a worker or the dashboard creates them as it starts', { cause: error });
       throw new Error(`PostgreSQL (DATABASE_URL): ${(error as Error).message}`, { cause: error });
     }
   }
