@@ -90,6 +90,16 @@ export class Ledger {
     return this.longTerm?.store;
   }
 
+  /** With a long-term ledger: its changes not yet written to PostgreSQL; undefined without one. */
+  async archiveBacklog(): Promise<number | undefined> {
+    return this.longTerm ? this.client.xlen(this.keys.archive) : undefined;
+  }
+
+  /** Ends the long-term ledger's connections (the Redis client is the caller's). */
+  async close(): Promise<void> {
+    await this.longTerm?.store.close();
+  }
+
   /**
    * Records new messages as pending and adds their send jobs to their lane's queue, in one script: the
    * enqueue path. Tells for each message whether it is new, a duplicate, or pending without a job (lost with

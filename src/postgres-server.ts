@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './redis-server.js';
 
@@ -28,7 +28,7 @@ export interface PostgresHandle {
 /** The directory holding initdb and postgres: PATH first, then Debian's versioned directories. */
 export function postgresBinDir(): string | undefined {
   const which = spawnSync('sh', ['-c', 'command -v initdb'], { encoding: 'utf8' });
-  if (which.status === 0 && which.stdout.trim()) return join(which.stdout.trim(), '..');
+  if (which.status === 0 && which.stdout.trim()) return dirname(which.stdout.trim());
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
   const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));

@@ -45,7 +45,7 @@ export async function collectStatus(src: StatusSources, campaign?: string): Prom
     src.redis.pttl(src.keys.limiterGate),
     src.redis.hget(src.keys.control, 'phone_limit'),
     lanes.messagingLimit(),
-    src.ledger.longTerm ? src.redis.xlen(src.keys.archive) : Promise.resolve(undefined),
+    src.ledger.archiveBacklog(),
   ]);
   return {
     queue: states.counts,

@@ -8,8 +8,7 @@ import { DeliveryLedger } from '../src/delivery.js';
 import { EngageLabClient } from '../src/engagelab/client.js';
 import { Housekeeping } from '../src/housekeeping.js';
 import { Lanes, laneQueueName, laneRateMax } from '../src/lanes.js';
-import { Ledger } from '../src/ledger.js';
-import { archiverFor, longTermLedger } from '../src/archive/index.js';
+import { archiverFor, ledgerFor } from '../src/archive/index.js';
 import { settleWithin } from '../src/lifecycle.js';
 import type { Logger } from '../src/log.js';
 import { RedisHealth } from '../src/redis-health.js';
@@ -56,10 +55,9 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   const redis = health.watch(workerConnection(config));
   // The lanes' Workers share this connection for their commands; each blocks on a duplicate of its own.
   const blocking = health.watch(workerConnection(config));
-  const longTerm = longTermLedger(config);
-  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS, longTerm);
+  const ledger = ledgerFor(config, redis);
   // With DATABASE_URL, every worker process also drains the ledger's changes into PostgreSQL.
-  const archiver = longTerm && config.ARCHIVER === 'on' ? archiverFor(config, redis, longTerm, log) : undefined;
+  const archiver = archiverFor(config, redis, ledger, log);
   archiver?.start();
   const lanes = new Lanes(redis, k, config);
   const client = new EngageLabClient({
@@ -187,7 +185,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
         health.stop();
         if (!finished) log.warn('stopped without finishing every send: Redis did not answer');
         await settleWithin(Promise.all([stats.stop(), housekeeping.stop(), archiver?.stop()]), 1000);
-        await settleWithin(longTerm?.store.close() ?? Promise.resolve(), 1000);
+        await settleWithin(ledger.close(), 1000);
         client.close();
         await settleWithin(Promise.all([dead.close(), ...[...running.values()].map(({ queue }) => queue.close())]), 1000);
         redis.disconnect();

@@ -31,12 +31,6 @@ export interface ArchiverOptions {
   claimIdleMs?: number;
 }
 
-export interface ArchiverStats {
-  written: number;
-  batches: number;
-  failures: number;
-}
-
 /** An entry of the archive stream (see Message.archive in src/scripts/includes/message-record.lua). */
 function snapshotOf(fields: string[]): Snapshot {
   const entry: Record<string, string> = {};
@@ -49,7 +43,6 @@ function snapshotOf(fields: string[]): Snapshot {
 }
 
 export class Archiver {
-  readonly stats: ArchiverStats = { written: 0, batches: 0, failures: 0 };
   private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private readonly batch: number;
   private readonly blockMs: number;
@@ -61,6 +54,8 @@ export class Archiver {
   private migrated = false;
   private down: string | undefined;
   private lastClaim = 0;
+  private backoff = 250;
+  private wake: () => void = () => {};
 
   /** `reader` is a connection of its own: a blocking read holds it. */
   constructor(
@@ -82,8 +77,6 @@ export class Archiver {
     this.loop ??= this.run();
   }
 
-  private backoff = 250;
-
   /** After a read and a write that worked: one line if they had not been working. */
   private healthy(): void {
     if (this.down) this.log.info({ was: this.down }, 'archive: PostgreSQL reachable again, catching up');
@@ -103,7 +96,6 @@ export class Archiver {
         await this.drain();
       } catch (error) {
         if (this.stopped) break;
-        this.stats.failures++;
         const reason = (error as Error).message;
         if (!this.down) this.log.warn({ error: reason, retry_ms: this.backoff }, 'archive: cannot archive to PostgreSQL now; the changes wait in Redis and it retries');
         this.down = reason;
@@ -152,17 +144,10 @@ export class Archiver {
   }
 
   private async write(entries: Array<[string, string[]]>): Promise<void> {
-    const written = await this.store.write(entries.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
+    await this.store.write(entries.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
     const ids = entries.map(([id]) => id);
     await this.redis.multi().xack(this.stream, GROUP, ...ids).xdel(this.stream, ...ids).exec();
-    this.stats.written += written;
-    this.stats.batches++;
     this.healthy();
-  }
-
-  /** Changes not yet in PostgreSQL (the archive's lag, in entries). */
-  async backlog(): Promise<number> {
-    return this.redis.xlen(this.stream);
   }
 
   private pause(ms: number): Promise<void> {
@@ -174,8 +159,6 @@ export class Archiver {
       };
     });
   }
-
-  private wake: () => void = () => {};
 
   /** Stops after the batch in hand (its entries stay pending for the next start if it cannot finish). */
   async stop(): Promise<void> {

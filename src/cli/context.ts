@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
-import { longTermLedger } from '../archive/index.js';
+import { ledgerFor } from '../archive/index.js';
 import { Ledger } from '../ledger.js';
 import { deadQueue, keys, producerConnection, sendQueue, type DeadJobData, type Keys, type SendJobData } from '../queue.js';
 
@@ -21,8 +21,7 @@ export async function openContext(config: Config = loadConfig()): Promise<Comman
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
   // Reads (result, export, status) go through to PostgreSQL for what Redis no longer holds.
-  const longTerm = longTermLedger(config);
-  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS, longTerm);
+  const ledger = ledgerFor(config, redis);
   return {
     config,
     redis,
@@ -31,7 +30,7 @@ export async function openContext(config: Config = loadConfig()): Promise<Comman
     send,
     dead,
     async close() {
-      await Promise.all([send.close(), dead.close(), longTerm?.store.close()]);
+      await Promise.all([send.close(), dead.close(), ledger.close()]);
       redis.disconnect();
     },
   };

@@ -4,8 +4,7 @@ import type { Config } from '../config.js';
 import { startCampaignWatch } from '../campaign-watch.js';
 import { Housekeeping } from '../housekeeping.js';
 import { Lanes } from '../lanes.js';
-import { archiverFor, longTermLedger } from '../archive/index.js';
-import { Ledger } from '../ledger.js';
+import { archiverFor, ledgerFor } from '../archive/index.js';
 import { settleWithin } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { CALLBACK_QUEUE, deadQueue, keys, redisClient, sendQueue, type CallbackJob, QUEUE_STREAMS } from '../queue.js';
@@ -44,10 +43,9 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { count: 1000 } },
   });
   for (const [queue, what] of [[send, 'send queue'], [dead, 'dead-letter queue'], [callbacks, 'callback queue']] as const) health.absorb(queue, what);
-  const longTerm = longTermLedger(config);
-  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS, longTerm);
+  const ledger = ledgerFor(config, redis);
   // With DATABASE_URL this process, like every worker, drains the ledger's changes into PostgreSQL.
-  const archiver = longTerm && config.ARCHIVER === 'on' ? archiverFor(config, redis, longTerm, log) : undefined;
+  const archiver = archiverFor(config, redis, ledger, log);
   // This process applies the delivery callbacks it receives (a worker on its own blocking connection)…
   const blocking = health.watch(redisClient(config, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) }));
   const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
@@ -82,7 +80,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     clearInterval(lanesTimer);
     await callbackWorker.close(true).catch(() => {});
     await watch.close(true).catch(() => {});
-    await longTerm?.store.close().catch(() => {});
+    await ledger.close().catch(() => {});
     redis.disconnect();
     blocking.disconnect();
     throw error;
@@ -106,7 +104,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
         await settleWithin(Promise.all([callbackWorker.close(!health.connected), watch.close(!health.connected)]), CLOSE_WAIT_MS);
         health.stop();
         await settleWithin(Promise.all([housekeeping.stop(), send.close(), dead.close(), callbacks.close(), archiver?.stop()]), 1000);
-        await settleWithin(longTerm?.store.close() ?? Promise.resolve(), 1000);
+        await settleWithin(ledger.close(), 1000);
         redis.disconnect();
         blocking.disconnect();
       })();

@@ -69,9 +69,10 @@ export function createMetrics(src: MetricsSources): Registry {
 
   const metrics = [
     new ExternalMetric('wa_bulk_redis_up', "1 while the dashboard's Redis connection is up.", 'gauge', async () => [{ value: src.health.connected ? 1 : 0, labels: {} }]),
-    new ExternalMetric('wa_bulk_archive_backlog', 'With DATABASE_URL: ledger changes waiting in Redis to be written to PostgreSQL.', 'gauge', async () =>
-      src.ledger.longTerm ? [{ value: await src.redis.xlen(src.keys.archive), labels: {} }] : [],
-    ),
+    new ExternalMetric('wa_bulk_archive_backlog', 'With DATABASE_URL: ledger changes waiting in Redis to be written to PostgreSQL.', 'gauge', async () => {
+      const backlog = await src.ledger.archiveBacklog();
+      return backlog === undefined ? [] : [{ value: backlog, labels: {} }];
+    }),
     counter('wa_bulk_redis_disconnects_total', 'Times a worker or the dashboard lost its Redis connection (each counted once Redis was back).', 'redis_disconnects'),
     counter('wa_bulk_messages_sent_total', 'Messages EngageLab accepted (HTTP 200 with a message_id).', 'sent'),
     new ExternalMetric('wa_bulk_messages_dead_total', 'Messages dead-lettered, by EngageLab error code ("none" for timeouts and lost connections).', 'counter', async () =>

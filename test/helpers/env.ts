@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from 'ioredis';
-import { longTermLedger } from '../../src/archive/index.js';
+import { ledgerFor } from '../../src/archive/index.js';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { Ledger } from '../../src/ledger.js';
@@ -79,8 +79,7 @@ export async function startSimulator(options: Partial<SimulatorOptions> = {}): P
 /** Redis handles of one test, and a cleanup that deletes every key under its prefix. */
 export function harness(config: Config) {
   const redis = redisClient(config, { maxRetriesPerRequest: null });
-  const longTerm = longTermLedger(config);
-  const ledger = new Ledger(redis, config.QUEUE_PREFIX, config.RESULT_TTL_DAYS, longTerm);
+  const ledger = ledgerFor(config, redis);
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
   return {
@@ -102,7 +101,7 @@ export function harness(config: Config) {
           if (found.length > 0) await node.del(...found);
         } while (cursor !== '0');
       }
-      await Promise.all([send.close(), dead.close(), longTerm?.store.close()]);
+      await Promise.all([send.close(), dead.close(), ledger.close()]);
       redis.disconnect();
     },
   };
