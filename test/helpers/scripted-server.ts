@@ -16,6 +16,8 @@ export interface Reply {
 export interface ScriptedServer {
   url: string;
   calls: Array<{ method: string; url: string; authorization: string | undefined; body: string; at: number }>;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -50,11 +52,16 @@ export async function scriptedServer(script: Reply[] | ((call: number) => Reply)
       res.end(text);
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     calls,
+    get connections() {
+      return connections;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -254,6 +254,16 @@ describe.each(['undici', 'node'] as const)('EngageLabClient over %s', (over) => 
     expect(server.calls.map((call) => JSON.parse(call.body).request_id)).toEqual(['r-1']);
   });
 
+  it('keeps its connections alive: twenty requests one after another reuse their sockets', async () => {
+    server = await scriptedServer([ok]);
+    const c = makeClient(server.url);
+    for (let i = 1; i <= 20; i++) await c.send({ ...payload, request_id: `k-${i}` });
+    expect(server.calls).toHaveLength(20);
+    // Without keep-alive each request is a connection of its own. undici's pool answers a request before
+    // it marks that connection free, so the next one may open a second, which both then reuse.
+    expect(server.connections).toBeLessThanOrEqual(2);
+  });
+
   it('sends the Template Management query and reads its answer', async () => {
     server = await scriptedServer([{ status: 200, body: [{ name: 'order_update', language: 'en_US', status: 'APPROVED' }] }]);
     const found = await makeClient(server.url).listTemplates({ name: 'order update', language_code: 'en_US' });
