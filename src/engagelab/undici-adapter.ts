@@ -1,4 +1,4 @@
-import { AxiosError, AxiosHeaders, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import axios, { AxiosError, AxiosHeaders, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { Pool, util as undiciUtil, type Dispatcher } from 'undici';
 
 /**
@@ -45,7 +45,8 @@ export function undiciAdapter(origin: string, options: UndiciAdapterOptions): { 
 
 function exchange(pool: Pool, config: InternalAxiosRequestConfig, defaultTimeoutMs: number): Promise<AxiosResponse> {
   return new Promise((resolve, reject) => {
-    const url = new URL(buildPath(config), config.baseURL);
+    // axios's own join of baseURL, url and params (its serializer: the Template Management API's query).
+    const url = new URL(axios.getUri(config));
     const sent: SentFact = { writableFinished: false };
     const timeoutMs = config.timeout || defaultTimeoutMs;
     let abortRequest: ((error: Error) => void) | undefined;
@@ -124,18 +125,6 @@ function exchange(pool: Pool, config: InternalAxiosRequestConfig, defaultTimeout
       handler,
     );
   });
-}
-
-/** axios's URL with its params (the Template Management API's query), relative to baseURL. */
-function buildPath(config: InternalAxiosRequestConfig): string {
-  const path = config.url ?? '/';
-  if (!config.params) return path;
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(config.params as Record<string, unknown>)) {
-    if (value !== undefined && value !== null) query.append(key, String(value));
-  }
-  const search = query.toString();
-  return search ? `${path}${path.includes('?') ? '&' : '?'}${search}` : path;
 }
 
 function plainHeaders(headers: InternalAxiosRequestConfig['headers']): Record<string, string> {
