@@ -97,7 +97,7 @@ export class Ledger {
 
   /** Ends the long-term ledger's connections (the Redis client is the caller's). */
   async close(): Promise<void> {
-    await this.longTerm?.store.close();
+    await this.archive?.close();
   }
 
   /**
@@ -258,7 +258,7 @@ export class Ledger {
   }
 
   async campaign(id: string): Promise<CampaignCounts | undefined> {
-    const counts = toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
+    const counts = await this.hotCampaign(id);
     if (counts || !this.archive) return counts;
     return this.archivedCampaign(id);
   }
@@ -275,7 +275,7 @@ export class Ledger {
       const gone: string[] = [];
       for (let i = 0; i < page.length; i += 2) {
         const id = page[i] as string;
-        const counts = toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
+        const counts = await this.hotCampaign(id);
         if (counts) {
           yielded.add(id);
           yield { ...counts, enqueued_at: new Date(Number(page[i + 1])).toISOString() };
@@ -295,6 +295,11 @@ export class Ledger {
       const counts = await this.archivedCampaign(campaign);
       if (counts) yield { ...counts, enqueued_at: last_at.toISOString() };
     }
+  }
+
+  /** A campaign's counts from its Redis hash; undefined once Redis has let it go. */
+  private async hotCampaign(id: string): Promise<CampaignCounts | undefined> {
+    return toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
   }
 
   /** A campaign's counts from PostgreSQL alone (its settings and pause state were Redis's only). */
