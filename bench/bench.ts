@@ -9,12 +9,12 @@ import { Redis } from 'ioredis';
 import { enqueue } from '../producers/enqueue.js';
 import { readJsonl } from '../producers/jsonl-reader.js';
 import { loadConfig } from '../src/config.js';
-import { Archiver, ArchiveStore } from '../src/archive/index.js';
+import { Archiver, ArchiveStore } from '../src/ledger/index.js';
 import { createLogger } from '../src/log.js';
-import { Ledger } from '../src/ledger.js';
-import { hasPostgres, startPostgresServer, type PostgresHandle } from '../src/postgres-server.js';
+import { Ledger } from '../src/ledger/ledger.js';
+import { hasPostgres, startPostgresServer, type PostgresHandle } from '../src/dev/postgres-server.js';
 import { keys, sendQueue } from '../src/queue.js';
-import { freePort, startRedisServer } from '../src/redis-server.js';
+import { freePort, startRedisServer } from '../src/dev/redis-server.js';
 
 /**
  * npm run bench -- [--json] [--messages N] [--jobs N] [--concurrency N] [--limit N] [--million] [--small]

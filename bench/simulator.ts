@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort } from '../src/redis-server.js';
+import { freePort } from '../src/dev/redis-server.js';
 
 /**
  * How many requests per second the simulator answers on this machine at zero latency, so that it is

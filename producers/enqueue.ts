@@ -1,11 +1,11 @@
 import type { Queue } from 'bullmq';
-import { formatWindow, type CampaignOptions } from '../src/campaign-options.js';
-import { laneOf } from '../src/lanes.js';
+import { formatWindow, type CampaignOptions } from '../src/campaigns/options.js';
+import { laneOf } from '../src/lanes/lanes.js';
 import type { Preflight } from '../src/preflight/preflight.js';
 import { timeZoneOf } from '../src/messages/timezone.js';
-import type { Ledger } from '../src/ledger.js';
+import type { Ledger } from '../src/ledger/ledger.js';
 import { EnqueueVerdict } from '../src/scripts/index.js';
-import { requestIdsFor } from '../src/messages/request-id.js';
+import { requestIdsFor } from '../src/messages/ids.js';
 import { validateMessage } from '../src/messages/validate.js';
 import type { SendJobData } from '../src/queue.js';
 

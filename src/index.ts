@@ -10,8 +10,8 @@ import { enqueue, type EnqueueSummary } from '../producers/enqueue.js';
 import { itemsOfArray } from '../producers/jsonl-reader.js';
 import { openContext } from './cli/context.js';
 import type { Config } from './config.js';
-import type { CampaignCounts, MessageRecord } from './ledger.js';
-import { CAMPAIGN_ID } from './messages/request-id.js';
+import type { CampaignCounts, MessageRecord } from './ledger/ledger.js';
+import { CAMPAIGN_ID } from './messages/ids.js';
 
 export { loadConfig, ConfigError, type Config } from './config.js';
 export { validateMessage, validateJson } from './messages/validate.js';

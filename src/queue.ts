@@ -1,7 +1,7 @@
 import { Queue, QueueKeys, type JobsOptions } from 'bullmq';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.js';
-import type { CallbackRow } from './delivery.js';
+import type { CallbackRow } from './ledger/delivery.js';
 import type { SendPayload } from './engagelab/client.js';
 
 /**
@@ -77,14 +77,14 @@ export function keys(prefix: string) {
     templates: `${prefix}:templates`,
     campaign: (id: string) => `${prefix}:campaign:${id}`,
     campaignIds: (id: string) => `${prefix}:campaign:${id}:ids`,
-    /** Jobs of a paused campaign that workers parked (src/campaigns.ts). */
+    /** Jobs of a paused campaign that workers parked (src/campaigns/campaigns.ts). */
     campaignParked: (id: string) => `${prefix}:campaign:${id}:parked`,
     /** The campaign's latest delivery outcomes (1 failed, 0 delivered), for its quality guard. */
     campaignOutcomes: (id: string) => `${prefix}:campaign:${id}:outcomes`,
     campaigns: `${prefix}:campaigns`,
     /** With DATABASE_URL: the ledger's changes on their way to PostgreSQL (src/archive/archiver.ts). */
     archive: `${prefix}:archive`,
-    /** Campaigns not yet reported done (src/campaign-watch.ts). */
+    /** Campaigns not yet reported done (src/campaigns/watch.ts). */
     campaignsOpen: `${prefix}:campaigns:open`,
     /**
      * BullMQ's own keys, needed where a script must see or add a job atomically with the ledger: a job's
@@ -92,10 +92,10 @@ export function keys(prefix: string) {
      */
     bullJob: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
     bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active' | 'prioritized' | 'pc' | 'delayed') => `${prefix}:${queue}:${name}`,
-    /** Opt-outs: normalised numbers that get no message (src/suppressions.ts). */
+    /** Opt-outs: normalised numbers that get no message (src/recipients/suppressions.ts). */
     suppressed: `${prefix}:suppressed`,
     limiterNext: `${prefix}:limiter:next`,
-    /** Sender lanes (src/lanes.ts): the registry, each lane's state and its pace (TAT). */
+    /** Sender lanes (src/lanes/lanes.ts): the registry, each lane's state and its pace (TAT). */
     lanes: `${prefix}:lanes`,
     lane: (lane: string) => `${prefix}:lane:${lane}`,
     lanePace: (lane: string) => `${prefix}:lane:${lane}:next`,
@@ -110,7 +110,7 @@ export function keys(prefix: string) {
     breaker: `${prefix}:breaker`,
     breakerProbe: `${prefix}:breaker:probe`,
     control: `${prefix}:control`,
-    /** Held by the process doing this round of housekeeping (src/housekeeping.ts). */
+    /** Held by the process doing this round of housekeeping (src/ledger/housekeeping.ts). */
     housekeeping: `${prefix}:housekeeping`,
     /** The fleet's counters: each worker adds its own about once a second, /metrics reads them. */
     metrics: `${prefix}:metrics`,

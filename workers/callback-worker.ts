@@ -1,17 +1,17 @@
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
-import { pauseSending } from '../src/control.js';
-import { DeliveryLedger, notificationEffect } from '../src/delivery.js';
-import type { Ledger } from '../src/ledger.js';
-import { QualityGuard } from '../src/quality.js';
+import { pauseSending } from '../src/lanes/pause.js';
+import { DeliveryLedger, notificationEffect } from '../src/ledger/delivery.js';
+import type { Ledger } from '../src/ledger/ledger.js';
+import { QualityGuard } from './quality-guard.js';
 import type { Logger } from '../src/log.js';
 import { CALLBACK_QUEUE, keys as keysOf, type CallbackJob, type SendJobData } from '../src/queue.js';
 import type { Queue } from 'bullmq';
 
 /**
  * Applies callback batches: status rows move each message's delivery forward (through the ledger's
- * message_id → request_id index) and feed the quality guard (src/quality.ts), inbound rows open session
+ * message_id → request_id index) and feed the quality guard (workers/quality-guard.ts), inbound rows open session
  * windows, notifications that mean sending cannot succeed pause sending with their reason, a phone-number
  * tier change is recorded for `status` and MESSAGING_LIMIT=auto.
  */

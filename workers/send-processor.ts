@@ -1,20 +1,20 @@
 import { DelayedError, WaitingError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Campaigns } from '../src/campaigns.js';
+import type { Campaigns } from '../src/campaigns/campaigns.js';
 import type { Config } from '../src/config.js';
-import { pauseSending } from '../src/control.js';
-import { deadLetter } from '../src/dead-letters.js';
-import type { DeliveryLedger } from '../src/delivery.js';
+import { pauseSending } from '../src/lanes/pause.js';
+import { deadLetter } from '../src/ledger/dead-letters.js';
+import type { DeliveryLedger } from '../src/ledger/delivery.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
 import { EngageLabError, decide, policyOf } from '../src/engagelab/errors.js';
-import type { Ledger } from '../src/ledger.js';
+import type { Ledger } from '../src/ledger/ledger.js';
 import type { Logger } from '../src/log.js';
 import { maskPhone } from '../src/messages/phone.js';
 import type { DeadError, DeadJobData, SendJobData } from '../src/queue.js';
 import { msUntilOpen } from '../src/messages/timezone.js';
 import { SKIPPED } from './gate/signals.js';
-import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal, type GateRequest, type LedgerCheck, type SendGate, type Ticket } from './send-gate.js';
-import type { WorkerStats } from './worker-stats.js';
+import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal, type GateRequest, type LedgerCheck, type SendGate, type Ticket } from './gate/send-gate.js';
+import type { WorkerStats } from '../src/status/fleet-stats.js';
 
 /**
  * What happens to one job (the error policy's table is POLICY in src/engagelab/errors.ts):

@@ -1,21 +1,21 @@
 import { hostname } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { Campaigns } from '../src/campaigns.js';
+import { Campaigns } from '../src/campaigns/campaigns.js';
 import type { Config } from '../src/config.js';
 import { requireCredentials } from '../src/config.js';
-import { DeliveryLedger } from '../src/delivery.js';
+import { DeliveryLedger } from '../src/ledger/delivery.js';
 import { EngageLabClient } from '../src/engagelab/client.js';
-import { Housekeeping } from '../src/housekeeping.js';
-import { Lanes, laneQueueName, laneRateMax } from '../src/lanes.js';
-import { archiverFor, ledgerFor } from '../src/archive/index.js';
+import { Housekeeping } from '../src/ledger/housekeeping.js';
+import { Lanes, laneQueueName, laneRateMax } from '../src/lanes/lanes.js';
+import { archiverFor, ledgerFor } from '../src/ledger/index.js';
 import { settleWithin } from '../src/lifecycle.js';
 import type { Logger } from '../src/log.js';
-import { RedisHealth } from '../src/redis-health.js';
+import { RedisHealth } from '../src/redis/health.js';
 import { deadQueue, keys, workerConnection, type SendJobData, QUEUE_STREAMS } from '../src/queue.js';
-import { SendGate } from './send-gate.js';
+import { SendGate } from './gate/send-gate.js';
 import { createSendProcessor, type SendProcessorDeps } from './send-processor.js';
-import { WorkerStats } from './worker-stats.js';
+import { WorkerStats } from '../src/status/fleet-stats.js';
 
 /**
  * A send worker process: one BullMQ Worker and one send gate per sender lane, so that a lane that waits

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from '../delivery.js';
-import { toRecord, type MessageRecord } from '../ledger-records.js';
+import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from '../ledger/delivery.js';
+import { toRecord, type MessageRecord } from '../ledger/records.js';
 
 /**
  * The long-term ledger in PostgreSQL (DATABASE_URL): one row per message in wa_bulk_messages, written from

@@ -1,8 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
-import { ledgerFor } from '../archive/index.js';
-import { Ledger } from '../ledger.js';
+import { ledgerFor } from '../ledger/index.js';
+import { Ledger } from '../ledger/ledger.js';
 import { deadQueue, keys, producerConnection, sendQueue, type DeadJobData, type Keys, type SendJobData } from '../queue.js';
 
 /** What a short command needs: config, one fail-fast Redis connection, the ledger and both queues. */

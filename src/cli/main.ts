@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError } from '../config.js';
-import { explainRedisError } from '../redis-health.js';
+import { explainRedisError } from '../redis/health.js';
 import { UsageError } from './args.js';
 import { HELP, type CommandName } from './usage.js';
 

@@ -2,8 +2,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { pauseState } from '../control.js';
-import { DEFAULT_LANE, laneRateMax } from '../lanes.js';
+import { pauseState } from '../lanes/pause.js';
+import { DEFAULT_LANE, laneRateMax } from '../lanes/lanes.js';
 import type { DeadJobData, Keys, SendJobData } from '../queue.js';
 
 /**

@@ -1,10 +1,10 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { Campaigns } from '../campaigns.js';
-import { CAMPAIGN_ID } from '../messages/request-id.js';
-import { collectStatus } from '../status.js';
-import { Suppressions } from '../suppressions.js';
+import { Campaigns } from '../campaigns/campaigns.js';
+import { CAMPAIGN_ID } from '../messages/ids.js';
+import { collectStatus } from '../status/status.js';
+import { Suppressions } from '../recipients/suppressions.js';
 import { campaignsPage } from './campaigns-page.js';
-import type { DashboardDeps } from './server.js';
+import type { DashboardDeps } from './app.js';
 
 /**
  * Campaign control over HTTP (behind the dashboard's authentication): the campaigns page, the list, pause,

@@ -1,16 +1,16 @@
 import { Queue } from 'bullmq';
 import { startCallbackWorker } from '../../workers/callback-worker.js';
 import type { Config } from '../config.js';
-import { startCampaignWatch } from '../campaign-watch.js';
-import { Housekeeping } from '../housekeeping.js';
-import { Lanes } from '../lanes.js';
-import { archiverFor, ledgerFor } from '../archive/index.js';
+import { startCampaignWatch } from '../campaigns/watch.js';
+import { Housekeeping } from '../ledger/housekeeping.js';
+import { Lanes } from '../lanes/lanes.js';
+import { archiverFor, ledgerFor } from '../ledger/index.js';
 import { settleWithin } from '../lifecycle.js';
 import type { Logger } from '../log.js';
 import { CALLBACK_QUEUE, deadQueue, keys, redisClient, sendQueue, type CallbackJob, QUEUE_STREAMS } from '../queue.js';
-import { RedisHealth } from '../redis-health.js';
+import { RedisHealth } from '../redis/health.js';
 import { callbackRoutes } from './callbacks.js';
-import { assertListenable, createDashboardApp, listen } from './server.js';
+import { assertListenable, createDashboardApp, listen } from './app.js';
 
 export interface Dashboard {
   url: string;

@@ -1,17 +1,17 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { LATENCY_BUCKETS_S } from '../../workers/worker-stats.js';
+import { LATENCY_BUCKETS_S } from '../status/fleet-stats.js';
 import type { Config } from '../config.js';
-import { funnel } from '../delivery.js';
-import { Lanes } from '../lanes.js';
-import type { Ledger } from '../ledger.js';
+import { funnel } from '../ledger/delivery.js';
+import { Lanes } from '../lanes/lanes.js';
+import type { Ledger } from '../ledger/ledger.js';
 import type { DeadJobData, Keys, SendJobData } from '../queue.js';
-import type { RedisHealth } from '../redis-health.js';
+import type { RedisHealth } from '../redis/health.js';
 
 /**
  * GET /metrics: the whole fleet's figures. Workers add their counters to one Redis hash
- * ({prefix}:metrics, see workers/worker-stats.ts); this registry reads it, the queues and the pause and
+ * ({prefix}:metrics, see src/status/fleet-stats.ts); this registry reads it, the queues and the pause and
  * breaker state at scrape time, next to prom-client's default process metrics of the dashboard itself.
  * Nothing here carries a secret, a phone number or a message body.
  */

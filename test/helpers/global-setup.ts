@@ -1,5 +1,5 @@
 // Jest loads global setup files as CommonJS, outside its module mapper: import the source file itself.
-import { ensureRedis, type RedisHandle } from '../../src/redis-server.ts';
+import { ensureRedis, type RedisHandle } from '../../src/dev/redis-server.ts';
 
 declare global {
   var __waBulkRedis: RedisHandle | undefined;

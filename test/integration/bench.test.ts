@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { hasPostgres } from '../../src/postgres-server.js';
+import { hasPostgres } from '../../src/dev/postgres-server.js';
 
 /** Keeps `npm run bench` from rotting: the small size runs end to end and prints its JSON report. */
 describe('the benchmark', () => {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue, Worker, type Job } from 'bullmq';
-import { pauseSending, resumeSending } from '../../src/control.js';
-import { laneQueueName } from '../../src/lanes.js';
+import { pauseSending, resumeSending } from '../../src/lanes/pause.js';
+import { laneQueueName } from '../../src/lanes/lanes.js';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';

@@ -5,7 +5,7 @@ import { enqueue } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { localMinutes, timeZoneOf } from '../../src/messages/timezone.js';
-import { freePort } from '../../src/redis-server.js';
+import { freePort } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';

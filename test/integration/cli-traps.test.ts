@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { deadLetter } from '../../src/dead-letters.js';
+import { deadLetter } from '../../src/ledger/dead-letters.js';
 import { HELP, type CommandName } from '../../src/cli/usage.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { addPending, envOf, harness, testConfig, type Harness } from '../helpers/env.js';

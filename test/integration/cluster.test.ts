@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { hasClusterSupport, startRedisCluster, type ClusterHandle } from '../../src/redis-server.js';
+import { hasClusterSupport, startRedisCluster, type ClusterHandle } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { campaignDone, envOf, harness, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';

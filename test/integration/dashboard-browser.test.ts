@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { pauseSending } from '../../src/control.js';
-import { Campaigns } from '../../src/campaigns.js';
-import { deadLetter } from '../../src/dead-letters.js';
+import { pauseSending } from '../../src/lanes/pause.js';
+import { Campaigns } from '../../src/campaigns/campaigns.js';
+import { deadLetter } from '../../src/ledger/dead-letters.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { BODIES } from '../fixtures/messages.js';
 import { addPending, harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DELIVERY_RANK, DeliveryLedger, type CallbackRow, type DeliveryStatus } from '../../src/delivery.js';
+import { DELIVERY_RANK, DeliveryLedger, type CallbackRow, type DeliveryStatus } from '../../src/ledger/delivery.js';
 import { addPending, harness, testConfig, type Harness } from '../helpers/env.js';
 
 /** The delivery state machine as production runs it: rows applied by the ledger's script in Redis. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { deadLetter } from '../../src/dead-letters.js';
+import { deadLetter } from '../../src/ledger/dead-letters.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { BODIES } from '../fixtures/messages.js';
 import { addPending, harness, silentLogger, testConfig, until, type Harness } from '../helpers/env.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
-import { freePort } from '../../src/redis-server.js';
+import { freePort } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { KEY, SECRET, campaignDone, envOf, harness, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { maxInSlidingWindow } from '../../src/simulator/simulator.js';
-import { PausedSignal, SendGate, SettledSignal, type Ticket } from '../../workers/send-gate.js';
+import { PausedSignal, SendGate, SettledSignal, type Ticket } from '../../workers/gate/send-gate.js';
 import { harness, testConfig, type Harness } from '../helpers/env.js';
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { startRedisServer } from '../../src/redis-server.js';
+import { startRedisServer } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { campaignDone, collect, envOf, harness, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';
@@ -179,7 +179,7 @@ describe('reliability scenarios', () => {
     const config = testConfig({ REDIS_URL: server.url, ENGAGELAB_BASE_URL: sim.url, SEND_RATE_MAX: 400, WORKER_CONCURRENCY: 30, LOG_LEVEL: 'info', DASHBOARD_PORT: 0 });
     await runCli(['enqueue', campaignFile(count, 'rr'), '--campaign', 'restart'], envOf(config));
     const worker = await startCli(['worker'], envOf(config));
-    const dashboardPort = await (await import('../../src/redis-server.js')).freePort();
+    const dashboardPort = await (await import('../../src/dev/redis-server.js')).freePort();
     const dashboard = await startCli(['dashboard'], { ...envOf(config), DASHBOARD_PORT: String(dashboardPort) }, 'dashboard listening');
     children.push(worker.child, dashboard.child);
     const probe = new Redis(server.url, { maxRetriesPerRequest: null, retryStrategy: () => 100 });
@@ -205,7 +205,7 @@ describe('reliability scenarios', () => {
 
     const client = new Redis(server.url);
     cleanups.push(async () => client.disconnect());
-    const { Ledger } = await import('../../src/ledger.js');
+    const { Ledger } = await import('../../src/ledger/ledger.js');
     const ledger = new Ledger(client, config.QUEUE_PREFIX, 1);
     await campaignDone(ledger, 'restart', 120_000);
     const records = await collect(ledger.export('restart'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { callbackBatchSchema, deliveryOf, funnel, notificationEffect, tierLimit, type CallbackRow } from '../../src/delivery.js';
+import { callbackBatchSchema, deliveryOf, funnel, notificationEffect, tierLimit, type CallbackRow } from '../../src/ledger/delivery.js';
 
 const row = (message_status: string, extra: Record<string, unknown> = {}): CallbackRow => ({ message_id: 'm1', itime: 1_700_000_000, status: { message_status, ...extra } });
 

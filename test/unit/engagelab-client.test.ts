@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { AxiosInstance } from 'axios';
 import { EngageLabClient, type SendPayload } from '../../src/engagelab/client.js';
 import { CODE_KINDS, EngageLabError, POLICY, classify, decide, parseRetryAfter, type ErrorKind } from '../../src/engagelab/errors.js';
-import { freePort } from '../../src/redis-server.js';
+import { freePort } from '../../src/dev/redis-server.js';
 import { scriptedServer, type Reply, type ScriptedServer } from '../helpers/scripted-server.js';
 
 const payload: SendPayload = {

@@ -1,5 +1,5 @@
-import { Campaigns } from '../../campaigns.js';
-import { CAMPAIGN_ID } from '../../messages/request-id.js';
+import { Campaigns } from '../../campaigns/campaigns.js';
+import { CAMPAIGN_ID } from '../../messages/ids.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';

@@ -1,4 +1,4 @@
-import { deadLetters, purgeDeadLetters, replayDeadLetters, type DeadFilter } from '../../dead-letters.js';
+import { deadLetters, purgeDeadLetters, replayDeadLetters, type DeadFilter } from '../../ledger/dead-letters.js';
 import { UsageError, intFlag, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';

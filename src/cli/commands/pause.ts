@@ -1,7 +1,7 @@
-import { Campaigns } from '../../campaigns.js';
-import { pauseLane, pauseSending, resumeLane, resumeSending } from '../../control.js';
+import { Campaigns } from '../../campaigns/campaigns.js';
+import { pauseLane, pauseSending, resumeLane, resumeSending } from '../../lanes/pause.js';
 import { normalisePhone } from '../../messages/phone.js';
-import { CAMPAIGN_ID } from '../../messages/request-id.js';
+import { CAMPAIGN_ID } from '../../messages/ids.js';
 import { UsageError, parse } from '../args.js';
 import { withContext } from '../context.js';
 

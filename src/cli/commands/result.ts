@@ -1,4 +1,4 @@
-import type { MessageRecord } from '../../ledger.js';
+import type { MessageRecord } from '../../ledger/ledger.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';

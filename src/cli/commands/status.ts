@@ -1,4 +1,4 @@
-import { collectStatus, type StatusReport } from '../../status.js';
+import { collectStatus, type StatusReport } from '../../status/status.js';
 import { parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { fmt } from '../progress.js';

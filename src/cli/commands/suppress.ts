@@ -1,5 +1,5 @@
 import { createReadStream, existsSync } from 'node:fs';
-import { Suppressions } from '../../suppressions.js';
+import { Suppressions } from '../../recipients/suppressions.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { collectStatus } from '../../status.js';
+import { collectStatus } from '../../status/status.js';
 import { intFlag, parse } from '../args.js';
 import { withContext } from '../context.js';
 import { ProgressLine, bar, fmt, progressMode } from '../progress.js';

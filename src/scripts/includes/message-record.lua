@@ -1,5 +1,5 @@
 --[[
-  The ledger's message record, {prefix}:msg:{request_id}: a hash the ledger (src/ledger.ts) owns. Every
+  The ledger's message record, {prefix}:msg:{request_id}: a hash the ledger (src/ledger/ledger.ts) owns. Every
   script that reads or writes a message does it through these functions, so the fields are named here
   and in the ledger's toRecord() only.
 

@@ -1,10 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from './config.js';
-import { pauseState } from './control.js';
-import { Lanes, type LaneState } from './lanes.js';
-import type { CampaignCounts, Ledger } from './ledger.js';
-import type { DeadJobData, Keys, SendJobData } from './queue.js';
+import type { Config } from '../config.js';
+import { pauseState } from '../lanes/pause.js';
+import { Lanes, type LaneState } from '../lanes/lanes.js';
+import type { CampaignCounts, Ledger } from '../ledger/ledger.js';
+import type { DeadJobData, Keys, SendJobData } from '../queue.js';
 
 /** The `status --json` shape (README, Command line): fields may be added, these do not change. */
 export interface StatusReport {

@@ -1,8 +1,8 @@
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DEFAULT_LANE, laneQueueName } from './lanes.js';
-import type { Ledger } from './ledger.js';
-import { jobIdFor, type Keys, QUEUE_STREAMS } from './queue.js';
+import { DEFAULT_LANE, laneQueueName } from '../lanes/lanes.js';
+import type { Ledger } from '../ledger/ledger.js';
+import { jobIdFor, type Keys, QUEUE_STREAMS } from '../queue.js';
 
 /**
  * A campaign's own state, beside its counters in {prefix}:campaign:{id} (the ledger's hash):

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 /**
  * The state of a long-running process's Redis connections, and the one place their errors are logged.

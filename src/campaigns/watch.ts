@@ -1,9 +1,9 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from './config.js';
-import type { Ledger } from './ledger.js';
-import type { Logger } from './log.js';
-import { WEBHOOK_QUEUE, type Keys, type WebhookJob, QUEUE_STREAMS } from './queue.js';
+import type { Config } from '../config.js';
+import type { Ledger } from '../ledger/ledger.js';
+import type { Logger } from '../log.js';
+import { WEBHOOK_QUEUE, type Keys, type WebhookJob, QUEUE_STREAMS } from '../queue.js';
 
 /**
  * Campaign completion. The dashboard process looks at the campaigns that still have messages to send (a

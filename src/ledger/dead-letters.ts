@@ -1,6 +1,6 @@
 import type { Job, Queue } from 'bullmq';
 import type { Ledger } from './ledger.js';
-import { jobIdFor, type DeadError, type DeadJobData, type SendJobData } from './queue.js';
+import { jobIdFor, type DeadError, type DeadJobData, type SendJobData } from '../queue.js';
 
 /**
  * The dead-letter queue: a BullMQ queue no worker consumes, one job per dead message (job id =

@@ -1,13 +1,13 @@
 import type { Redis } from 'ioredis';
-import type { Config } from './config.js';
-import { pauseLane } from './control.js';
-import { Campaigns } from './campaigns.js';
-import type { Applied, CallbackRow } from './delivery.js';
-import { DEFAULT_LANE, Lanes } from './lanes.js';
-import type { Logger } from './log.js';
-import { normalisePhone } from './messages/phone.js';
-import type { Keys } from './queue.js';
-import { Suppressions } from './suppressions.js';
+import type { Config } from '../src/config.js';
+import { pauseLane } from '../src/lanes/pause.js';
+import { Campaigns } from '../src/campaigns/campaigns.js';
+import type { Applied, CallbackRow } from '../src/ledger/delivery.js';
+import { DEFAULT_LANE, Lanes } from '../src/lanes/lanes.js';
+import type { Logger } from '../src/log.js';
+import { normalisePhone } from '../src/messages/phone.js';
+import type { Keys } from '../src/queue.js';
+import { Suppressions } from '../src/recipients/suppressions.js';
 
 /**
  * The quality guard, fed by delivery callbacks (Meta's error codes reach us in `status.error_code`):

@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { normalisePhone } from './messages/phone.js';
-import type { Keys } from './queue.js';
+import { normalisePhone } from '../messages/phone.js';
+import type { Keys } from '../queue.js';
 
 /**
  * Opt-outs: numbers that get no message, as one Redis set of normalised numbers ({prefix}:suppressed).

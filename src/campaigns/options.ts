@@ -1,4 +1,4 @@
-import type { SendWindow } from './messages/timezone.js';
+import type { SendWindow } from '../messages/timezone.js';
 
 /**
  * A campaign's control options, as `enqueue` flags (--at, --send-window, --expires-in, --expires-at,

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DEFAULT_LANE, laneQueueName } from './lanes.js';
-import { QUEUE_STREAMS, type Keys } from './queue.js';
+import { QUEUE_STREAMS, type Keys } from '../queue.js';
 
 /**
  * Pausing and resuming sending: the whole fleet (an operator, an auth failure, a notification that means

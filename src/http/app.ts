@@ -12,13 +12,13 @@ import { PreflightAuthError, preflightFromConfig, type Preflight } from '../pref
 import { itemsOfArray, readJsonl } from '../../producers/jsonl-reader.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { CAMPAIGN_ID } from '../messages/request-id.js';
+import { CAMPAIGN_ID } from '../messages/ids.js';
 import { REQUEST_ID } from '../messages/schema.js';
-import { DEFAULT_LANE, laneQueueName } from '../lanes.js';
+import { DEFAULT_LANE, laneQueueName } from '../lanes/lanes.js';
 import { QUEUE_STREAMS, type SendJobData } from '../queue.js';
-import { isConnectionError, type RedisHealth } from '../redis-health.js';
-import { collectStatus, type StatusSources } from '../status.js';
-import { CampaignOptionError, QUERY_NAMES, campaignOptions, type CampaignOptions } from '../campaign-options.js';
+import { isConnectionError, type RedisHealth } from '../redis/health.js';
+import { collectStatus, type StatusSources } from '../status/status.js';
+import { CampaignOptionError, QUERY_NAMES, campaignOptions, type CampaignOptions } from '../campaigns/options.js';
 import { DeadQueueAdapter, SendQueueAdapter } from './board.js';
 import { campaignRoutes } from './campaign-routes.js';
 import { createMetrics } from './metrics.js';

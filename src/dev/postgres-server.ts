@@ -7,7 +7,7 @@ import { freePort } from './redis-server.js';
 
 /**
  * A private, throwaway PostgreSQL for the tests and the benchmark, started from the distribution's own
- * binaries (`initdb` + `postgres`) on a free loopback port, as src/redis-server.ts does for Redis. PostgreSQL
+ * binaries (`initdb` + `postgres`) on a free loopback port, as src/dev/redis-server.ts does for Redis. PostgreSQL
  * refuses to run as root: when this process is root the server runs as the `postgres` user the Debian
  * package creates, on a data directory that user owns.
  */

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from './config.js';
-import { SEND_QUEUE, sendJobOptions, type Keys, type SendJobData, QUEUE_STREAMS } from './queue.js';
+import type { Config } from '../config.js';
+import { SEND_QUEUE, sendJobOptions, type Keys, type SendJobData, QUEUE_STREAMS } from '../queue.js';
 
 /**
  * Sender lanes. WhatsApp limits each business phone number, not the API key (WhatsApp Business Platform,

@@ -1,13 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { Ledger, type LongTermLedger } from '../ledger.js';
+import { Ledger, type LongTermLedger } from './ledger.js';
 import type { Logger } from '../log.js';
 import { keys } from '../queue.js';
-import { Archiver } from './archiver.js';
-import { ArchiveStore } from './store.js';
+import { Archiver } from '../archive/archiver.js';
+import { ArchiveStore } from '../archive/store.js';
 
-export { Archiver } from './archiver.js';
-export { ArchiveStore } from './store.js';
+export { Archiver } from '../archive/archiver.js';
+export { ArchiveStore } from '../archive/store.js';
 
 /** The long-term ledger DATABASE_URL asks for, or undefined (Redis is then the whole ledger). */
 function longTermLedger(config: Config): LongTermLedger | undefined {

@@ -1,14 +1,14 @@
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ArchiveStore } from './archive/store.js';
-import type { Priority } from './campaign-options.js';
+import type { ArchiveStore } from '../archive/store.js';
+import type { Priority } from '../campaigns/options.js';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
-import { laneQueueName } from './lanes.js';
-import { toCampaign, toRecord, type CampaignCounts, type MessageRecord, type SkipReason } from './ledger-records.js';
-import { jobIdFor, keys, type DeadError, type Keys, type SendJobData } from './queue.js';
-import { DeliveryVerdict, SettleVerdict, scripts, type EnqueueVerdict, type WaCommands } from './scripts/index.js';
+import { laneQueueName } from '../lanes/lanes.js';
+import { toCampaign, toRecord, type CampaignCounts, type MessageRecord, type SkipReason } from './records.js';
+import { jobIdFor, keys, type DeadError, type Keys, type SendJobData } from '../queue.js';
+import { DeliveryVerdict, SettleVerdict, scripts, type EnqueueVerdict, type WaCommands } from '../scripts/index.js';
 
-export * from './ledger-records.js';
+export * from './records.js';
 
 /**
  * The ledger: what happened to every message, keyed by request_id, kept RESULT_TTL_DAYS. It owns these
@@ -147,7 +147,7 @@ export class Ledger {
     await this.client.multi().sadd(this.keys.templates, ...names).expire(this.keys.templates, this.ttlSeconds).exec();
   }
 
-  /** A campaign that has messages to send: watched until it is done (src/campaign-watch.ts). */
+  /** A campaign that has messages to send: watched until it is done (src/campaigns/watch.ts). */
   async noteOpen(campaign: string): Promise<void> {
     await this.client.sadd(this.keys.campaignsOpen, campaign);
   }

@@ -1,15 +1,15 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { laneQueueName } from '../src/lanes.js';
-import type { Keys } from '../src/queue.js';
-import { GrantCode, GrantVerdict, scripts, type WaCommands } from '../src/scripts/index.js';
-import { Breaker, type BreakerOptions, type BreakerTicket } from './gate/breaker.js';
-import { RedisClock } from './gate/clock.js';
-import { pacingFor, type Pacing } from './gate/pacing.js';
-import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal } from './gate/signals.js';
+import { laneQueueName } from '../../src/lanes/lanes.js';
+import type { Keys } from '../../src/queue.js';
+import { GrantCode, GrantVerdict, scripts, type WaCommands } from '../../src/scripts/index.js';
+import { Breaker, type BreakerOptions, type BreakerTicket } from './breaker.js';
+import { RedisClock } from './clock.js';
+import { pacingFor, type Pacing } from './pacing.js';
+import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal } from './signals.js';
 
-export { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal } from './gate/signals.js';
+export { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal } from './signals.js';
 
 /**
  * The gate every HTTP request passes, retries included, in every worker process: one per sender lane, so

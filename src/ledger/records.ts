@@ -1,6 +1,6 @@
-import type { Priority } from './campaign-options.js';
+import type { Priority } from '../campaigns/options.js';
 import { funnel, type DeliveryStatus } from './delivery.js';
-import type { DeadReason } from './queue.js';
+import type { DeadReason } from '../queue.js';
 
 /**
  * The shapes the ledger reads its records into: a message (the `result` / `export` line) and a campaign (its
