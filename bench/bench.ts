@@ -13,7 +13,8 @@ import { Archiver, ArchiveStore } from '../src/ledger/index.js';
 import { createLogger } from '../src/log.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { hasPostgres, startPostgresServer, type PostgresHandle } from '../src/dev/postgres-server.js';
-import { keys, sendQueue } from '../src/queue.js';
+import { keys } from '../src/redis/keys.js';
+import { sendQueue } from '../src/queue.js';
 import { freePort, startRedisServer } from '../src/dev/redis-server.js';
 
 /**

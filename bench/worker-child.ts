@@ -3,7 +3,8 @@ import axios from 'axios';
 import { Worker } from 'bullmq';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { SEND_QUEUE, workerConnection, type SendJobData } from '../src/queue.js';
+import { SEND_QUEUE, type SendJobData } from '../src/queue.js';
+import { workerConnection } from '../src/redis/connection.js';
 import { startSendWorker } from '../workers/send-worker.js';
 
 /**

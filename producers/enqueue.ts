@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { formatWindow, type CampaignOptions } from '../src/campaigns/options.js';
-import { laneOf } from '../src/lanes/lanes.js';
+import { laneOf } from '../src/queue.js';
 import type { Preflight } from '../src/preflight/preflight.js';
 import { timeZoneOf } from '../src/messages/timezone.js';
 import type { Ledger } from '../src/ledger/ledger.js';

@@ -1,20 +1,40 @@
 import { Queue, QueueKeys, type JobsOptions } from 'bullmq';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import type { CallbackRow } from './ledger/delivery.js';
 import type { SendPayload } from './engagelab/client.js';
 
 /**
- * The one definition of wa-bulk's queues, job payload, Redis key layout and connections.
- * Every key starts with QUEUE_PREFIX; with a `{hash tag}` prefix (required with REDIS_CLUSTER_NODES) all of
- * them land in one Redis Cluster slot, which the scripts and BullMQ's rely on: every key a script touches is
- * in its KEYS.
+ * The one definition of wa-bulk's queues: their names (one send queue per sender lane), the job payloads, job
+ * ids, job options, and the one function that opens a queue. The Redis key layout is src/redis/keys.ts, the
+ * connections src/redis/connection.ts.
  */
 
 export const SEND_QUEUE = 'send';
 export const DEAD_QUEUE = 'dead';
 export const CALLBACK_QUEUE = 'callbacks';
 export const WEBHOOK_QUEUE = 'webhooks';
+
+/**
+ * Sender lanes: every sending number has its own send queue (src/lanes/lanes.ts says why).
+ *   lane    the message's `from` (digits), else WA_FROM, else "default" (EngageLab's default number)
+ *   queue   "send" for the default lane, "send-<number>" for the others
+ */
+export const DEFAULT_LANE = 'default';
+
+export function laneOf(from: string | undefined, waFrom: string | undefined): string {
+  return from ?? waFrom ?? DEFAULT_LANE;
+}
+
+export function laneQueueName(lane: string): string {
+  return lane === DEFAULT_LANE ? SEND_QUEUE : `${SEND_QUEUE}-${lane}`;
+}
+
+/** The lane of a send queue's name, or undefined for another queue. */
+export function laneOfQueue(name: string): string | undefined {
+  if (name === SEND_QUEUE) return DEFAULT_LANE;
+  return name.startsWith(`${SEND_QUEUE}-`) ? name.slice(SEND_QUEUE.length + 1) : undefined;
+}
 
 /** A campaign.done notification to deliver to CAMPAIGN_WEBHOOK_URL. */
 export interface WebhookJob {
@@ -65,59 +85,6 @@ export interface DeadError {
   reason: DeadReason;
   message: string;
 }
-
-export function keys(prefix: string) {
-  return {
-    prefix,
-    message: (requestId: string) => `${prefix}:msg:${requestId}`,
-    messageId: (messageId: string) => `${prefix}:mid:${messageId}`,
-    /** Delivery rows that arrived before their message_id was recorded (kept an hour). */
-    orphan: (messageId: string) => `${prefix}:orphan:${messageId}`,
-    /** Template names (and name:language) enqueued recently, for template_update notifications. */
-    templates: `${prefix}:templates`,
-    campaign: (id: string) => `${prefix}:campaign:${id}`,
-    campaignIds: (id: string) => `${prefix}:campaign:${id}:ids`,
-    /** Jobs of a paused campaign that workers parked (src/campaigns/campaigns.ts). */
-    campaignParked: (id: string) => `${prefix}:campaign:${id}:parked`,
-    /** The campaign's latest delivery outcomes (1 failed, 0 delivered), for its quality guard. */
-    campaignOutcomes: (id: string) => `${prefix}:campaign:${id}:outcomes`,
-    campaigns: `${prefix}:campaigns`,
-    /** With DATABASE_URL: the ledger's changes on their way to PostgreSQL (src/archive/archiver.ts). */
-    archive: `${prefix}:archive`,
-    /** Campaigns not yet reported done (src/campaigns/watch.ts). */
-    campaignsOpen: `${prefix}:campaigns:open`,
-    /**
-     * BullMQ's own keys, needed where a script must see or add a job atomically with the ledger: a job's
-     * hash by its job id (jobIdFor(request_id) for send jobs), and a queue's lists, hashes and streams.
-     */
-    bullJob: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
-    bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active' | 'prioritized' | 'pc' | 'delayed') => `${prefix}:${queue}:${name}`,
-    /** Opt-outs: normalised numbers that get no message (src/recipients/suppressions.ts). */
-    suppressed: `${prefix}:suppressed`,
-    limiterNext: `${prefix}:limiter:next`,
-    /** Sender lanes (src/lanes/lanes.ts): the registry, each lane's state and its pace (TAT). */
-    lanes: `${prefix}:lanes`,
-    lane: (lane: string) => `${prefix}:lane:${lane}`,
-    lanePace: (lane: string) => `${prefix}:lane:${lane}:next`,
-    /** The last message from a lane to a recipient, for PAIR_INTERVAL_MS (expires by itself). */
-    pair: (lane: string, to: string) => `${prefix}:pair:${lane}:${to}`,
-    /** When a recipient last wrote (inbound messages), for SESSION_CHECK; expires after 24 h. */
-    session: (to: string) => `${prefix}:session:${to}`,
-    /** The messaging limit: recipients of template messages by their latest one (ms), and messages held by it. */
-    tier: `${prefix}:tier`,
-    tierHeld: `${prefix}:tier:held`,
-    limiterGate: `${prefix}:limiter:gate`,
-    breaker: `${prefix}:breaker`,
-    breakerProbe: `${prefix}:breaker:probe`,
-    control: `${prefix}:control`,
-    /** Held by the process doing this round of housekeeping (src/ledger/housekeeping.ts). */
-    housekeeping: `${prefix}:housekeeping`,
-    /** The fleet's counters: each worker adds its own about once a second, /metrics reads them. */
-    metrics: `${prefix}:metrics`,
-  };
-}
-export type Keys = ReturnType<typeof keys>;
-
 /** Job options of every send job: BullMQ attempts with exponential backoff, and no history kept in Redis. */
 export function sendJobOptions(config: Config): JobsOptions {
   return {
@@ -129,97 +96,43 @@ export function sendJobOptions(config: Config): JobsOptions {
 }
 
 /**
- * Every Redis connection of wa-bulk comes from here: a client of REDIS_URL, or with REDIS_CLUSTER_NODES a
- * Redis Cluster client, which follows MOVED and ASK redirections (slot moves, failovers) and retries TRYAGAIN
- * while a slot migrates. The cluster client answers the same commands, so the rest of the code takes either
- * as `Redis`. A cluster's credentials are REDIS_URL's user and password, when it has any.
- */
-export function redisClient(config: Config, options: RedisOptions = {}): Redis {
-  if (!config.REDIS_CLUSTER_NODES) return new Redis(config.REDIS_URL, options);
-  const { retryStrategy, lazyConnect, ...redisOptions } = options;
-  const url = new URL(config.REDIS_URL);
-  const cluster = new Cluster(config.REDIS_CLUSTER_NODES, {
-    ...(lazyConnect !== undefined && { lazyConnect }),
-    ...(retryStrategy && { clusterRetryStrategy: (times: number) => retryStrategy(times) ?? null }),
-    retryDelayOnMoved: 0,
-    retryDelayOnTryAgain: 100,
-    retryDelayOnClusterDown: 300,
-    slotsRefreshTimeout: 2000,
-    redisOptions: {
-      ...redisOptions,
-      ...(url.username && { username: decodeURIComponent(url.username) }),
-      ...(url.password && { password: decodeURIComponent(url.password) }),
-    },
-  });
-  return cluster as unknown as Redis;
-}
-
-/** Where wa-bulk's Redis is, for messages (no password). */
-export function redisWhere(config: Config): string {
-  return config.REDIS_CLUSTER_NODES ? `the Redis Cluster at ${config.REDIS_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(',')}` : safeRedisUrl(config.REDIS_URL);
-}
-
-/** Workers block on Redis and must survive a restart of it: retry forever. */
-export function workerConnection(config: Config, extra: RedisOptions = {}): Redis {
-  return redisClient(config, {
-    maxRetriesPerRequest: null,
-    enableReadyCheck: true,
-    retryStrategy: (times) => Math.min(200 * times, 5000),
-    ...extra,
-  });
-}
-
-export class RedisUnavailableError extends Error {
-  override name = 'RedisUnavailableError';
-}
-
-/**
- * Producers and short commands fail fast when Redis is down instead of hanging: a few connection
- * attempts, then a clear error naming the URL (without its password).
- */
-export async function producerConnection(config: Config, extra: RedisOptions = {}): Promise<Redis> {
-  const client = redisClient(config, {
-    lazyConnect: true,
-    connectTimeout: 3000,
-    maxRetriesPerRequest: 2,
-    retryStrategy: (times) => (times > 3 ? null : 200 * times),
-    ...extra,
-  });
-  let lastError: Error | undefined;
-  client.on('error', (error: Error) => {
-    lastError = error;
-  });
-  try {
-    await client.connect();
-  } catch (error) {
-    client.disconnect();
-    throw new RedisUnavailableError(`cannot reach Redis at ${redisWhere(config)}: ${(lastError ?? (error as Error)).message}`);
-  }
-  return client;
-}
-
-/** The URL without its password, for messages and logs. */
-export function safeRedisUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'redis://(invalid URL)';
-  }
-}
-
-/**
  * BullMQ's event stream per queue: wa-bulk reads none of it (the ledger is its record), so a queue keeps the
  * latest 1,000 events instead of BullMQ's 10,000 (about 300 B each). Every Queue wa-bulk opens passes this:
  * BullMQ writes the length into the queue's meta as each Queue starts, and the last one wins.
  */
 export const QUEUE_STREAMS = { events: { maxLen: 1000 } };
 
+/** The callback queue's jobs: a batch that fails to apply (Redis gone) is tried again, then kept for a look. */
+export const CALLBACK_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: true,
+  removeOnFail: { count: 1000 },
+};
+
+/**
+ * Opens a queue of wa-bulk. Every Queue handle comes from here, so each carries the same event-stream bound
+ * (QUEUE_STREAMS) and the prefix; the caller closes it.
+ */
+export function openQueue<T>(connection: Redis, prefix: string, name: string, defaultJobOptions?: JobsOptions): Queue<T> {
+  return new Queue<T>(name, { streams: QUEUE_STREAMS, connection, prefix, ...(defaultJobOptions && { defaultJobOptions }) });
+}
+
+/** A short-lived handle of one queue for `fn`, closed after it. */
+export async function withQueue<T, R>(connection: Redis, prefix: string, name: string, fn: (queue: Queue<T>) => Promise<R>): Promise<R> {
+  const queue = openQueue<T>(connection, prefix, name);
+  try {
+    return await fn(queue);
+  } finally {
+    await queue.close();
+  }
+}
+
+/** The default lane's send queue, with the send job options (BullMQ attempts and backoff). */
 export function sendQueue(config: Config, connection: Redis): Queue<SendJobData> {
-  return new Queue<SendJobData>(SEND_QUEUE, { streams: QUEUE_STREAMS, connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: sendJobOptions(config) });
+  return openQueue<SendJobData>(connection, config.QUEUE_PREFIX, SEND_QUEUE, sendJobOptions(config));
 }
 
 export function deadQueue(config: Config, connection: Redis): Queue<DeadJobData> {
-  return new Queue<DeadJobData>(DEAD_QUEUE, { streams: QUEUE_STREAMS, connection, prefix: config.QUEUE_PREFIX, defaultJobOptions: { removeOnComplete: true } });
+  return openQueue<DeadJobData>(connection, config.QUEUE_PREFIX, DEAD_QUEUE, { removeOnComplete: true });
 }

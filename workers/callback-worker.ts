@@ -6,7 +6,8 @@ import { DeliveryLedger, notificationEffect } from '../src/ledger/delivery.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { QualityGuard } from './quality-guard.js';
 import type { Logger } from '../src/log.js';
-import { CALLBACK_QUEUE, keys as keysOf, type CallbackJob, type SendJobData } from '../src/queue.js';
+import { CALLBACK_QUEUE, type CallbackJob, type SendJobData } from '../src/queue.js';
+import { keys as keysOf } from '../src/redis/keys.js';
 import type { Queue } from 'bullmq';
 
 /**

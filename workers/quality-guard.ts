@@ -3,10 +3,11 @@ import type { Config } from '../src/config.js';
 import { pauseLane } from '../src/lanes/pause.js';
 import { Campaigns } from '../src/campaigns/campaigns.js';
 import type { Applied, CallbackRow } from '../src/ledger/delivery.js';
-import { DEFAULT_LANE, Lanes } from '../src/lanes/lanes.js';
+import { DEFAULT_LANE } from '../src/queue.js';
+import { Lanes } from '../src/lanes/lanes.js';
 import type { Logger } from '../src/log.js';
 import { normalisePhone } from '../src/messages/phone.js';
-import type { Keys } from '../src/queue.js';
+import type { Keys } from '../src/redis/keys.js';
 import { Suppressions } from '../src/recipients/suppressions.js';
 
 /**

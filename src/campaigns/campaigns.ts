@@ -1,8 +1,9 @@
-import { Queue, type Job } from 'bullmq';
+import { type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DEFAULT_LANE, laneQueueName } from '../lanes/lanes.js';
+import { laneQueueName, jobIdFor, withQueue, openQueue } from '../queue.js';
+import { laneNames } from '../lanes/lanes.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { jobIdFor, type Keys, QUEUE_STREAMS } from '../queue.js';
+import type { Keys } from '../redis/keys.js';
 
 /**
  * A campaign's own state, beside its counters in {prefix}:campaign:{id} (the ledger's hash):
@@ -44,12 +45,9 @@ export class Campaigns {
     }
     let promoted = 0;
     for (const [queueName, ids] of byQueue) {
-      const queue = new Queue(queueName, { streams: QUEUE_STREAMS, connection: this.redis, prefix: this.keys.prefix });
-      try {
+      await withQueue(this.redis, this.keys.prefix, queueName, async (queue) => {
         for (const jobId of ids) if (await promote(await queue.getJob(jobId))) promoted++;
-      } finally {
-        await queue.close();
-      }
+      });
     }
     if (parked.length > 0) await this.redis.srem(this.keys.campaignParked(id), ...parked);
     return promoted;
@@ -64,8 +62,7 @@ export class Campaigns {
   async cancel(id: string, ledger: Ledger): Promise<number> {
     await this.redis.hset(this.keys.campaign(id), 'state', 'cancelled', 'cancelled_at', Date.now());
     await this.redis.hdel(this.keys.campaign(id), 'pause_reason', 'paused_at');
-    const lanes = [DEFAULT_LANE, ...Object.keys(await this.redis.hgetall(this.keys.lanes)).filter((lane) => lane !== DEFAULT_LANE)];
-    const queues = lanes.map((lane) => new Queue(laneQueueName(lane), { streams: QUEUE_STREAMS, connection: this.redis, prefix: this.keys.prefix }));
+    const queues = (await laneNames(this.redis, this.keys)).map((lane) => openQueue(this.redis, this.keys.prefix, laneQueueName(lane)));
     let skipped = 0;
     try {
       for await (const ids of ledger.pendingIds(id)) {

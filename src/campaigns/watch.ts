@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Logger } from '../log.js';
-import { WEBHOOK_QUEUE, type Keys, type WebhookJob, QUEUE_STREAMS } from '../queue.js';
+import { WEBHOOK_QUEUE, type WebhookJob, openQueue } from '../queue.js';
+import type { Keys } from '../redis/keys.js';
 
 /**
  * Campaign completion. The dashboard process looks at the campaigns that still have messages to send (a
@@ -25,10 +26,11 @@ export interface CampaignWatch {
 
 export function startCampaignWatch(deps: { config: Config; redis: Redis; blocking: Redis; keys: Keys; ledger: Ledger; log: Logger; onError: (error: Error) => void }): CampaignWatch {
   const { config, redis, keys, ledger, log } = deps;
-  const webhooks = new Queue<WebhookJob>(WEBHOOK_QUEUE, {
-    streams: QUEUE_STREAMS, connection: redis,
-    prefix: config.QUEUE_PREFIX,
-    defaultJobOptions: { attempts: WEBHOOK_ATTEMPTS, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: true, removeOnFail: { count: 1000 } },
+  const webhooks = openQueue<WebhookJob>(redis, config.QUEUE_PREFIX, WEBHOOK_QUEUE, {
+    attempts: WEBHOOK_ATTEMPTS,
+    backoff: { type: 'exponential', delay: 5000 },
+    removeOnComplete: true,
+    removeOnFail: { count: 1000 },
   });
   webhooks.on('error', deps.onError);
 

@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
 import { ledgerFor } from '../ledger/index.js';
 import { Ledger } from '../ledger/ledger.js';
-import { deadQueue, keys, producerConnection, sendQueue, type DeadJobData, type Keys, type SendJobData } from '../queue.js';
+import { deadQueue, sendQueue, type DeadJobData, type SendJobData } from '../queue.js';
+import { keys, type Keys } from '../redis/keys.js';
+import { producerConnection } from '../redis/connection.js';
 
 /** What a short command needs: config, one fail-fast Redis connection, the ledger and both queues. */
 export interface CommandContext {

@@ -14,8 +14,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { CAMPAIGN_ID } from '../messages/ids.js';
 import { REQUEST_ID } from '../messages/schema.js';
-import { DEFAULT_LANE, laneQueueName } from '../lanes/lanes.js';
-import { QUEUE_STREAMS, type SendJobData } from '../queue.js';
+import { DEFAULT_LANE, laneQueueName, type SendJobData, openQueue } from '../queue.js';
 import { isConnectionError, type RedisHealth } from '../redis/health.js';
 import { collectStatus, type StatusSources } from '../status/status.js';
 import { CampaignOptionError, QUERY_NAMES, campaignOptions, type CampaignOptions } from '../campaigns/options.js';
@@ -140,7 +139,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   // A sender lane seen for the first time shows up within a few seconds, without a restart.
   deps.onLanes?.((lanes) => {
     for (const lane of lanes) if (lane !== DEFAULT_LANE && !laneQueues.has(lane)) {
-      const queue = new Queue<SendJobData>(laneQueueName(lane), { streams: QUEUE_STREAMS, connection: deps.redis, prefix: config.QUEUE_PREFIX });
+      const queue = openQueue<SendJobData>(deps.redis, config.QUEUE_PREFIX, laneQueueName(lane));
       laneQueues.set(lane, queue);
       bullBoard.addQueue(laneAdapter(lane, queue));
     }

@@ -3,8 +3,10 @@ import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { pauseState } from '../lanes/pause.js';
-import { DEFAULT_LANE, laneRateMax } from '../lanes/lanes.js';
-import type { DeadJobData, Keys, SendJobData } from '../queue.js';
+import { DEFAULT_LANE } from '../queue.js';
+import { laneRateMax } from '../lanes/lanes.js';
+import type { DeadJobData, SendJobData } from '../queue.js';
+import type { Keys } from '../redis/keys.js';
 
 /**
  * Bull Board's view of wa-bulk's queues, told what an operator looks for first:

@@ -1,4 +1,3 @@
-import { Queue } from 'bullmq';
 import { startCallbackWorker } from '../../workers/callback-worker.js';
 import type { Config } from '../config.js';
 import { startCampaignWatch } from '../campaigns/watch.js';
@@ -7,7 +6,9 @@ import { Lanes } from '../lanes/lanes.js';
 import { archiverFor, ledgerFor } from '../ledger/index.js';
 import { settleWithin } from '../lifecycle.js';
 import type { Logger } from '../log.js';
-import { CALLBACK_QUEUE, deadQueue, keys, redisClient, sendQueue, type CallbackJob, QUEUE_STREAMS } from '../queue.js';
+import { CALLBACK_QUEUE, deadQueue, sendQueue, type CallbackJob, openQueue, CALLBACK_JOB_OPTIONS } from '../queue.js';
+import { keys } from '../redis/keys.js';
+import { reconnectDelayMs, redisClient } from '../redis/connection.js';
 import { RedisHealth } from '../redis/health.js';
 import { callbackRoutes } from './callbacks.js';
 import { assertListenable, createDashboardApp, listen } from './app.js';
@@ -34,20 +35,16 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   assertListenable(config);
   const k = keys(config.QUEUE_PREFIX);
   const health = new RedisHealth(log, () => void redis.hincrby(k.metrics, 'redis_disconnects', 1).catch(() => {}));
-  const redis = health.watch(redisClient(config, { maxRetriesPerRequest: 1, retryStrategy: (times) => Math.min(200 * times, 5000) }));
+  const redis = health.watch(redisClient(config, { maxRetriesPerRequest: 1, retryStrategy: reconnectDelayMs }));
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
-  const callbacks = new Queue<CallbackJob>(CALLBACK_QUEUE, {
-    streams: QUEUE_STREAMS, connection: redis,
-    prefix: config.QUEUE_PREFIX,
-    defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: { count: 1000 } },
-  });
+  const callbacks = openQueue<CallbackJob>(redis, config.QUEUE_PREFIX, CALLBACK_QUEUE, CALLBACK_JOB_OPTIONS);
   for (const [queue, what] of [[send, 'send queue'], [dead, 'dead-letter queue'], [callbacks, 'callback queue']] as const) health.absorb(queue, what);
   const ledger = ledgerFor(config, redis);
   // With DATABASE_URL this process, like every worker, drains the ledger's changes into PostgreSQL.
   const archiver = archiverFor(config, redis, ledger, log);
   // This process applies the delivery callbacks it receives (a worker on its own blocking connection)…
-  const blocking = health.watch(redisClient(config, { maxRetriesPerRequest: null, retryStrategy: (times) => Math.min(200 * times, 5000) }));
+  const blocking = health.watch(redisClient(config, { maxRetriesPerRequest: null, retryStrategy: reconnectDelayMs }));
   const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
   health.absorb(callbackWorker, 'callback worker');
   // …and reports finished campaigns (campaign.done webhooks).

@@ -6,7 +6,8 @@ import type { Config } from '../config.js';
 import { funnel } from '../ledger/delivery.js';
 import { Lanes } from '../lanes/lanes.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { DeadJobData, Keys, SendJobData } from '../queue.js';
+import type { DeadJobData, SendJobData } from '../queue.js';
+import type { Keys } from '../redis/keys.js';
 import type { RedisHealth } from '../redis/health.js';
 
 /**

@@ -1,7 +1,8 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { SEND_QUEUE, sendJobOptions, type Keys, type SendJobData, QUEUE_STREAMS } from '../queue.js';
+import { DEFAULT_LANE, laneQueueName, withQueue, type SendJobData } from '../queue.js';
+import { type Keys } from '../redis/keys.js';
 
 /**
  * Sender lanes. WhatsApp limits each business phone number, not the API key (WhatsApp Business Platform,
@@ -9,27 +10,16 @@ import { SEND_QUEUE, sendJobOptions, type Keys, type SendJobData, QUEUE_STREAMS 
  * app), so every sending number has a lane of its own: its own BullMQ queue (a lane that waits holds no
  * other lane's jobs), its own pace under the account's, its own pause.
  *
- *   lane         the message's `from` (digits), else WA_FROM, else "default" (EngageLab's default number)
- *   queue        "send" for the default lane, "send-<number>" for the others
+ *   (lane naming and queue names: src/queue.ts)
  *   {prefix}:lanes         hash: lane → when it was first seen (ms); enqueue registers lanes, workers follow it
  *   {prefix}:lane:{lane}   hash: pause_reason, paused_at (an operator or 131048), slow_factor, slow_until
  *                          (130429 lowers the lane's rate for a while)
  */
 
-export const DEFAULT_LANE = 'default';
-
-export function laneOf(from: string | undefined, waFrom: string | undefined): string {
-  return from ?? waFrom ?? DEFAULT_LANE;
-}
-
-export function laneQueueName(lane: string): string {
-  return lane === DEFAULT_LANE ? SEND_QUEUE : `${SEND_QUEUE}-${lane}`;
-}
-
-/** The lane of a send queue's name, or undefined for another queue. */
-export function laneOfQueue(name: string): string | undefined {
-  if (name === SEND_QUEUE) return DEFAULT_LANE;
-  return name.startsWith(`${SEND_QUEUE}-`) ? name.slice(SEND_QUEUE.length + 1) : undefined;
+/** The one reader of the lane registry: every lane the fleet has seen, the default lane first, the rest sorted. */
+export async function laneNames(redis: Redis, keys: Keys): Promise<string[]> {
+  const lanes = Object.keys(await redis.hgetall(keys.lanes));
+  return [DEFAULT_LANE, ...lanes.filter((lane) => lane !== DEFAULT_LANE).sort()];
 }
 
 /** Requests per SEND_RATE_DURATION_MS this lane may send (before a 130429 slow-down). */
@@ -62,19 +52,13 @@ export class Lanes {
   ) {}
 
   /** Every lane the fleet has seen, the default lane first. */
-  async list(): Promise<string[]> {
-    const lanes = Object.keys(await this.redis.hgetall(this.keys.lanes));
-    return [DEFAULT_LANE, ...lanes.filter((lane) => lane !== DEFAULT_LANE).sort()];
+  list(): Promise<string[]> {
+    return laneNames(this.redis, this.keys);
   }
 
   /** A short-lived Queue handle of a lane (for counts); closed after `fn`. */
-  private async withQueue<T>(lane: string, fn: (queue: Queue<SendJobData>) => Promise<T>): Promise<T> {
-    const queue = new Queue<SendJobData>(laneQueueName(lane), { streams: QUEUE_STREAMS, connection: this.redis, prefix: this.config.QUEUE_PREFIX, defaultJobOptions: sendJobOptions(this.config) });
-    try {
-      return await fn(queue);
-    } finally {
-      await queue.close();
-    }
+  private withQueue<T>(lane: string, fn: (queue: Queue<SendJobData>) => Promise<T>): Promise<T> {
+    return withQueue(this.redis, this.config.QUEUE_PREFIX, laneQueueName(lane), fn);
   }
 
   /** 130429 (throughput exceeded at Meta): halve the lane's rate for SLOW_DOWN_MS, again on each repeat. */

@@ -1,7 +1,8 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { DEFAULT_LANE, laneQueueName } from './lanes.js';
-import { QUEUE_STREAMS, type Keys } from '../queue.js';
+import { DEFAULT_LANE, laneQueueName, withQueue } from '../queue.js';
+import type { Keys } from '../redis/keys.js';
+import { laneNames } from './lanes.js';
 
 /**
  * Pausing and resuming sending: the whole fleet (an operator, an auth failure, a notification that means
@@ -16,25 +17,14 @@ export interface PauseState {
   since: string | null;
 }
 
-async function lanesOf(client: Redis, keys: Keys): Promise<string[]> {
-  return [DEFAULT_LANE, ...Object.keys(await client.hgetall(keys.lanes)).filter((lane) => lane !== DEFAULT_LANE)];
-}
-
 async function eachQueue(client: Redis, keys: Keys, lanes: string[], fn: (queue: Queue) => Promise<void>): Promise<void> {
-  for (const lane of lanes) {
-    const queue = new Queue(laneQueueName(lane), { streams: QUEUE_STREAMS, connection: client, prefix: keys.prefix });
-    try {
-      await fn(queue);
-    } finally {
-      await queue.close();
-    }
-  }
+  for (const lane of lanes) await withQueue(client, keys.prefix, laneQueueName(lane), fn);
 }
 
 export async function pauseSending(client: Redis, keys: Keys, reason: string): Promise<void> {
   // The reason first: a lane created from now on starts paused (the enqueue script reads it).
   await client.hset(keys.control, 'pause_reason', reason, 'paused_at', Date.now());
-  await eachQueue(client, keys, await lanesOf(client, keys), (queue) => queue.pause());
+  await eachQueue(client, keys, await laneNames(client, keys), (queue) => queue.pause());
 }
 
 /** Restarts every lane but those paused on their own. */
@@ -43,7 +33,7 @@ export async function resumeSending(client: Redis, keys: Keys): Promise<void> {
   // A fresh start after an operator's decision: forget the outage breaker's history too.
   await client.del(keys.breaker, keys.breakerProbe, keys.limiterGate);
   const lanes: string[] = [];
-  for (const lane of await lanesOf(client, keys)) if (!(await client.hexists(keys.lane(lane), 'pause_reason'))) lanes.push(lane);
+  for (const lane of await laneNames(client, keys)) if (!(await client.hexists(keys.lane(lane), 'pause_reason'))) lanes.push(lane);
   await eachQueue(client, keys, lanes, (queue) => queue.resume());
 }
 

@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import type { DeadJobData, Keys } from '../queue.js';
+import type { DeadJobData } from '../queue.js';
+import type { Keys } from '../redis/keys.js';
 
 /**
  * What has no TTL of its own in Redis and would otherwise grow without bound: dead-letter jobs (a BullMQ

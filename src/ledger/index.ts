@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { Ledger, type LongTermLedger } from './ledger.js';
 import type { Logger } from '../log.js';
-import { keys } from '../queue.js';
+import { keys } from '../redis/keys.js';
 import { Archiver } from '../archive/archiver.js';
 import { ArchiveStore } from '../archive/store.js';
 

@@ -3,9 +3,10 @@ import type { Redis } from 'ioredis';
 import type { ArchiveStore } from '../archive/store.js';
 import type { Priority } from '../campaigns/options.js';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
-import { laneQueueName } from '../lanes/lanes.js';
+import { laneQueueName } from '../queue.js';
 import { toCampaign, toRecord, type CampaignCounts, type MessageRecord, type SkipReason } from './records.js';
-import { jobIdFor, keys, type DeadError, type Keys, type SendJobData } from '../queue.js';
+import { jobIdFor, type DeadError, type SendJobData } from '../queue.js';
+import { keys, type Keys } from '../redis/keys.js';
 import { DeliveryVerdict, SettleVerdict, scripts, type EnqueueVerdict, type WaCommands } from '../scripts/index.js';
 
 export * from './records.js';

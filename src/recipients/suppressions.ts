@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { normalisePhone } from '../messages/phone.js';
-import type { Keys } from '../queue.js';
+import type { Keys } from '../redis/keys.js';
 
 /**
  * Opt-outs: numbers that get no message, as one Redis set of normalised numbers ({prefix}:suppressed).

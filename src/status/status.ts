@@ -4,7 +4,8 @@ import type { Config } from '../config.js';
 import { pauseState } from '../lanes/pause.js';
 import { Lanes, type LaneState } from '../lanes/lanes.js';
 import type { CampaignCounts, Ledger } from '../ledger/ledger.js';
-import type { DeadJobData, Keys, SendJobData } from '../queue.js';
+import type { DeadJobData, SendJobData } from '../queue.js';
+import type { Keys } from '../redis/keys.js';
 
 /** The `status --json` shape (README, Command line): fields may be added, these do not change. */
 export interface StatusReport {

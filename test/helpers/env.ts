@@ -7,7 +7,9 @@ import { ledgerFor } from '../../src/ledger/index.js';
 import { loadConfig, type Config, type ConfigInput } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { Ledger } from '../../src/ledger/ledger.js';
-import { deadQueue, keys, redisClient, sendQueue } from '../../src/queue.js';
+import { deadQueue, sendQueue } from '../../src/queue.js';
+import { keys } from '../../src/redis/keys.js';
+import { redisClient } from '../../src/redis/connection.js';
 import { Simulator, type SimulatorOptions } from '../../src/simulator/simulator.js';
 import { BODIES } from '../fixtures/messages.js';
 

@@ -1,13 +1,14 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue, Worker, type Job } from 'bullmq';
 import { pauseSending, resumeSending } from '../../src/lanes/pause.js';
-import { laneQueueName } from '../../src/lanes/lanes.js';
+import { laneQueueName } from '../../src/queue.js';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import { SEND_QUEUE, jobIdFor, workerConnection, type SendJobData } from '../../src/queue.js';
+import { SEND_QUEUE, jobIdFor, type SendJobData } from '../../src/queue.js';
+import { workerConnection } from '../../src/redis/connection.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { campaignDone, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
 import { BODIES, phone } from '../fixtures/messages.js';

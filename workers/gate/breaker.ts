@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Keys } from '../../src/queue.js';
+import type { Keys } from '../../src/redis/keys.js';
 import { scripts, type WaCommands } from '../../src/scripts/index.js';
 
 /**

@@ -1,8 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { laneQueueName } from '../../src/lanes/lanes.js';
-import type { Keys } from '../../src/queue.js';
+import { laneQueueName } from '../../src/queue.js';
+import type { Keys } from '../../src/redis/keys.js';
 import { GrantCode, GrantVerdict, scripts, type WaCommands } from '../../src/scripts/index.js';
 import { Breaker, type BreakerOptions, type BreakerTicket } from './breaker.js';
 import { RedisClock } from './clock.js';

@@ -1,0 +1,56 @@
+/**
+ * The one Redis key layout of wa-bulk. Every key starts with QUEUE_PREFIX; with a `{hash tag}` prefix (required
+ * with REDIS_CLUSTER_NODES) all of them land in one Redis Cluster slot, which the scripts and BullMQ's rely on:
+ * every key a script touches is in its KEYS.
+ */
+export function keys(prefix: string) {
+  return {
+    prefix,
+    message: (requestId: string) => `${prefix}:msg:${requestId}`,
+    messageId: (messageId: string) => `${prefix}:mid:${messageId}`,
+    /** Delivery rows that arrived before their message_id was recorded (kept an hour). */
+    orphan: (messageId: string) => `${prefix}:orphan:${messageId}`,
+    /** Template names (and name:language) enqueued recently, for template_update notifications. */
+    templates: `${prefix}:templates`,
+    campaign: (id: string) => `${prefix}:campaign:${id}`,
+    campaignIds: (id: string) => `${prefix}:campaign:${id}:ids`,
+    /** Jobs of a paused campaign that workers parked (src/campaigns/campaigns.ts). */
+    campaignParked: (id: string) => `${prefix}:campaign:${id}:parked`,
+    /** The campaign's latest delivery outcomes (1 failed, 0 delivered), for its quality guard. */
+    campaignOutcomes: (id: string) => `${prefix}:campaign:${id}:outcomes`,
+    campaigns: `${prefix}:campaigns`,
+    /** With DATABASE_URL: the ledger's changes on their way to PostgreSQL (src/archive/archiver.ts). */
+    archive: `${prefix}:archive`,
+    /** Campaigns not yet reported done (src/campaigns/watch.ts). */
+    campaignsOpen: `${prefix}:campaigns:open`,
+    /**
+     * BullMQ's own keys, needed where a script must see or add a job atomically with the ledger: a job's
+     * hash by its job id (jobIdFor(request_id) for send jobs), and a queue's lists, hashes and streams.
+     */
+    bullJob: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
+    bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active' | 'prioritized' | 'pc' | 'delayed') => `${prefix}:${queue}:${name}`,
+    /** Opt-outs: normalised numbers that get no message (src/recipients/suppressions.ts). */
+    suppressed: `${prefix}:suppressed`,
+    limiterNext: `${prefix}:limiter:next`,
+    /** Sender lanes (src/lanes/lanes.ts): the registry, each lane's state and its pace (TAT). */
+    lanes: `${prefix}:lanes`,
+    lane: (lane: string) => `${prefix}:lane:${lane}`,
+    lanePace: (lane: string) => `${prefix}:lane:${lane}:next`,
+    /** The last message from a lane to a recipient, for PAIR_INTERVAL_MS (expires by itself). */
+    pair: (lane: string, to: string) => `${prefix}:pair:${lane}:${to}`,
+    /** When a recipient last wrote (inbound messages), for SESSION_CHECK; expires after 24 h. */
+    session: (to: string) => `${prefix}:session:${to}`,
+    /** The messaging limit: recipients of template messages by their latest one (ms), and messages held by it. */
+    tier: `${prefix}:tier`,
+    tierHeld: `${prefix}:tier:held`,
+    limiterGate: `${prefix}:limiter:gate`,
+    breaker: `${prefix}:breaker`,
+    breakerProbe: `${prefix}:breaker:probe`,
+    control: `${prefix}:control`,
+    /** Held by the process doing this round of housekeeping (src/ledger/housekeeping.ts). */
+    housekeeping: `${prefix}:housekeeping`,
+    /** The fleet's counters: each worker adds its own about once a second, /metrics reads them. */
+    metrics: `${prefix}:metrics`,
+  };
+}
+export type Keys = ReturnType<typeof keys>;
