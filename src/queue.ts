@@ -1,7 +1,7 @@
 import { Queue, QueueKeys, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
-import type { CallbackRow } from './ledger/delivery.js';
+import type { CallbackRow } from './engagelab/callbacks.js';
 import type { SendPayload } from './engagelab/client.js';
 
 /**

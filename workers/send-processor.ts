@@ -4,7 +4,7 @@ import type { Campaigns } from '../src/campaigns/campaigns.js';
 import type { Config } from '../src/config.js';
 import { pauseSending } from '../src/lanes/pause.js';
 import { deadLetter } from '../src/ledger/dead-letters.js';
-import type { DeliveryLedger } from '../src/ledger/delivery.js';
+import type { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
 import { EngageLabError, decide, policyOf } from '../src/engagelab/errors.js';
 import type { Ledger } from '../src/ledger/ledger.js';

@@ -3,7 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Campaigns } from '../src/campaigns/campaigns.js';
 import { type Config, requireCredentials } from '../src/config.js';
-import { DeliveryLedger } from '../src/ledger/delivery.js';
+import { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import { EngageLabClient } from '../src/engagelab/client.js';
 import { Housekeeping } from '../src/ledger/housekeeping.js';
 import { Lanes, laneRateMax } from '../src/lanes/lanes.js';

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type express from 'express';
-import { callbackBatchSchema } from '../ledger/delivery.js';
+import { callbackBatchSchema } from '../engagelab/callbacks.js';
 import type { CallbackJob } from '../queue.js';
 import type { Logger } from '../log.js';
 import { formatIssues } from '../messages/validate.js';

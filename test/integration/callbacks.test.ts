@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
-import { DeliveryLedger } from '../../src/ledger/delivery.js';
+import { DeliveryLedger } from '../../src/ledger/delivery-ledger.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { freePort } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';

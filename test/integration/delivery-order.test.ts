@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DELIVERY_RANK, DeliveryLedger, type CallbackRow, type DeliveryStatus } from '../../src/ledger/delivery.js';
+import { DELIVERY_RANK, type DeliveryStatus } from '../../src/ledger/delivery.js';
+import { DeliveryLedger } from '../../src/ledger/delivery-ledger.js';
+import { type CallbackRow } from '../../src/engagelab/callbacks.js';
 import { addPending, harness, testConfig, type Harness } from '../helpers/env.js';
 
 /** The delivery state machine as production runs it: rows applied by the ledger's script in Redis. */

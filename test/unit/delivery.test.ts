@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { callbackBatchSchema, deliveryOf, funnel, notificationEffect, tierLimit, type CallbackRow } from '../../src/ledger/delivery.js';
+import { callbackBatchSchema, type CallbackRow } from '../../src/engagelab/callbacks.js';
+import { deliveryOf, funnel } from '../../src/ledger/delivery.js';
+import { notificationEffect, tierLimit } from '../../workers/notifications.js';
 
 const row = (message_status: string, extra: Record<string, unknown> = {}): CallbackRow => ({ message_id: 'm1', itime: 1_700_000_000, status: { message_status, ...extra } });
 

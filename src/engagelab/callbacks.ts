@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+/**
+ * EngageLab's delivery callbacks, as they arrive (EngageLab's "Message status callback" documentation):
+ * EngageLab POSTs `{"total": n, "rows": [...]}`; each row has a `message_id` and exactly one of `status`,
+ * `response` or `notification`, and rows may come late, twice, or out of order (a `read` before its
+ * `delivered`).
+ */
+
+const statusRow = z.looseObject({
+  message_status: z.string(),
+  error_code: z.union([z.number(), z.string()]).optional(),
+  error_detail: z.looseObject({ message: z.string().optional() }).optional(),
+  loss: z.looseObject({ loss_step: z.union([z.number(), z.string()]).optional(), loss_source: z.string().optional() }).optional(),
+});
+
+const notificationRow = z.looseObject({
+  event: z.string(),
+  notification_data: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const callbackRowSchema = z
+  .looseObject({
+    message_id: z.string().max(128).optional(),
+    /** The business number on a status row, the user on an inbound (response) row. */
+    from: z.union([z.string().max(32), z.number()]).optional(),
+    to: z.union([z.string().max(32), z.number()]).optional(),
+    itime: z.number().optional(),
+    status: statusRow.optional(),
+    response: z.looseObject({ event: z.string().optional() }).optional(),
+    notification: notificationRow.optional(),
+  })
+  .refine((row) => [row.status, row.response, row.notification].filter((part) => part !== undefined).length === 1, {
+    error: 'each row needs exactly one of "status", "response" or "notification"',
+  })
+  .refine((row) => row.notification !== undefined || (typeof row.message_id === 'string' && row.message_id.length > 0), {
+    error: 'a status or response row needs a "message_id"',
+  });
+
+export const callbackBatchSchema = z.looseObject({
+  total: z.number().int().nonnegative().optional(),
+  rows: z.array(callbackRowSchema).min(1).max(10_000),
+});
+
+export type CallbackRow = z.infer<typeof callbackRowSchema>;
+export type CallbackBatch = z.infer<typeof callbackBatchSchema>;
