@@ -5,7 +5,7 @@ import type { Preflight } from '../src/preflight/preflight.js';
 import { timeZoneOf } from '../src/messages/timezone.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { EnqueueVerdict } from '../src/scripts/index.js';
-import { requestIdsFor } from '../src/messages/ids.js';
+import { requestIdsFor } from '../src/messages/request-ids.js';
 import { validateMessage } from '../src/messages/validate.js';
 import type { SendJobData } from '../src/queue.js';
 

@@ -11,7 +11,7 @@ import { itemsOfArray } from '../producers/jsonl-reader.js';
 import { openContext } from './cli/context.js';
 import type { Config } from './config.js';
 import type { CampaignCounts, MessageRecord } from './ledger/ledger.js';
-import { CAMPAIGN_ID } from './messages/ids.js';
+import { campaignId } from './messages/ids.js';
 
 export { loadConfig, ConfigError, type Config } from './config.js';
 export { validateMessage, validateJson } from './messages/validate.js';
@@ -33,7 +33,7 @@ export async function createProducer(config: Config): Promise<Producer> {
   const ctx = await openContext(config);
   return {
     async enqueue(campaign, messages) {
-      if (!CAMPAIGN_ID.test(campaign)) throw new TypeError('campaign: expected 1-64 letters, digits, "_" or "-"');
+      campaignId(campaign, 'campaign');
       return enqueue(itemsOfArray(messages), { campaign, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM });
     },
     result: (requestId) => ctx.ledger.get(requestId),

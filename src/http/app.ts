@@ -13,7 +13,7 @@ import { itemsOfArray, readJsonl } from '../../producers/jsonl-reader.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { CAMPAIGN_ID } from '../messages/ids.js';
-import { REQUEST_ID } from '../messages/schema.js';
+import { REQUEST_ID } from '../messages/ids.js';
 import { DEFAULT_LANE, laneQueueName, type SendJobData, openQueue } from '../queue.js';
 import { isConnectionError, type RedisHealth } from '../redis/health.js';
 import { collectStatus, type StatusSources } from '../status/status.js';

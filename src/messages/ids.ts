@@ -1,21 +1,26 @@
-import { createHash } from 'node:crypto';
-import type { Message } from './schema.js';
+import { UsageError } from '../usage-error.js';
 
 /**
- * request_ids, one per recipient (one job per recipient):
- * - given in the input and one recipient: used as is;
- * - given and several recipients: `<request_id>.<n>`, n = 1, 2, … in the order of `to` (duplicates removed);
- * - not given: `<campaign>-<22 characters>` where the characters are a base64url SHA-256 of the campaign,
- *   the recipient and the rest of the message. Enqueueing the same file again gives the same ids, so
- *   nothing is enqueued twice, and an identical message to the same recipient is reported as a duplicate.
+ * Identifiers from outside (a flag, a URL, a library call) are checked here, each with one message, before
+ * they reach Redis keys or BullMQ job ids.
  */
-export function requestIdsFor(campaign: string, message: Message): string[] {
-  const given = message.request_id;
-  if (given !== undefined) return message.to.length === 1 ? [given] : message.to.map((_, i) => `${given}.${i + 1}`);
-  // The validated message's key order is the schema's (custom_args keep the input's), so the same input
-  // always serialises the same way; JSON.stringify is several times faster than a sorted serialisation.
-  const rest = JSON.stringify([message.from ?? null, message.body, message.custom_args ?? null]);
-  return message.to.map((to) => `${campaign}-${createHash('sha256').update(`${campaign}\0${to}\0${rest}`).digest('base64url').slice(0, 22)}`);
+export const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+export const REQUEST_ID = /^[A-Za-z0-9_.:@=+-]{1,128}$/;
+export const REQUEST_ID_RULE = 'must be 1-128 characters of letters, digits and _ . : @ = + -';
+
+/** The campaign id given as `where` (e.g. "--campaign"), or a UsageError naming it. */
+export function campaignId(value: string, where: string): string {
+  if (!CAMPAIGN_ID.test(value)) throw new UsageError(`${where}: expected 1-64 letters, digits, "_" or "-"`);
+  return value;
 }
 
-export const CAMPAIGN_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The request_id given as `where`, or a UsageError naming it. */
+export function requestId(value: string, where: string): string {
+  if (!REQUEST_ID.test(value)) throw new UsageError(`${where}: ${REQUEST_ID_RULE}`);
+  return value;
+}
+
+/** The answer for a campaign the ledger does not know; `lister` says where the known ones are listed. */
+export function noCampaign(id: string, lister: string): string {
+  return `no campaign "${id}" (unknown, or older than RESULT_TTL_DAYS; ${lister} lists them)`;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TEMPLATE_LANGUAGES } from './languages.js';
 import { normalisePhone, phoneProblem } from './phone.js';
+import { REQUEST_ID, REQUEST_ID_RULE } from './ids.js';
 
 /**
  * The EngageLab Send Message API request body, as the seed documents describe it
@@ -198,7 +199,6 @@ const phone = z.string().transform((value, ctx) => {
   return normalised;
 });
 
-export const REQUEST_ID = /^[A-Za-z0-9_.:@=+-]{1,128}$/;
 
 export const messageSchema = z.strictObject({
   from: phone.optional(),
@@ -216,7 +216,7 @@ export const messageSchema = z.strictObject({
   body: bodySchema,
   request_id: z
     .string()
-    .regex(REQUEST_ID, { error: 'must be 1-128 characters of letters, digits and _ . : @ = + -' })
+    .regex(REQUEST_ID, { error: REQUEST_ID_RULE })
     .optional(),
   custom_args: z.record(z.string(), z.unknown()).optional(),
 });

@@ -1,4 +1,4 @@
-import type { SimulatorOptions } from './simulator.js';
+import type { SimulatorOptions } from './options.js';
 
 /**
  * The simulator's status callbacks, as EngageLab sends them (its "Message status callback"

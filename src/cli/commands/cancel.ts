@@ -1,5 +1,5 @@
 import { Campaigns } from '../../campaigns/campaigns.js';
-import { CAMPAIGN_ID } from '../../messages/ids.js';
+import { campaignId, noCampaign } from '../../messages/ids.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';
@@ -9,10 +9,10 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { campaign: { type: 'string' }, json: { type: 'boolean' } }, false);
   const id = values.campaign;
   if (!id) throw new UsageError(synopsis('cancel'));
-  if (!CAMPAIGN_ID.test(id)) throw new UsageError('--campaign: expected 1-64 letters, digits, "_" or "-"');
+  campaignId(id, '--campaign');
   return withContext(async (ctx) => {
     if (!(await ctx.ledger.campaign(id))) {
-      process.stderr.write(`wa-bulk: no campaign "${id}" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n`);
+      process.stderr.write(`wa-bulk: ${noCampaign(id, '"wa-bulk campaigns"')}\n`);
       return 1;
     }
     const skipped = await new Campaigns(ctx.redis, ctx.keys).cancel(id, ctx.ledger);

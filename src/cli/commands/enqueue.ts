@@ -9,7 +9,7 @@ import { readJsonl } from '../../../producers/jsonl-reader.js';
 import { CampaignOptionError, FLAG_NAMES, campaignOptions } from '../../campaigns/options.js';
 import { loadConfig } from '../../config.js';
 import { preflightFromConfig, type Preflight } from '../../preflight/preflight.js';
-import { CAMPAIGN_ID } from '../../messages/ids.js';
+import { campaignId } from '../../messages/ids.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { ProgressLine, bar, fmt } from '../progress.js';
@@ -39,7 +39,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
   if (!file || positionals.length > 1) throw new UsageError(USAGE);
   const campaign = values.campaign;
   if (!campaign) throw new UsageError(`--campaign is required\n${USAGE}`);
-  if (!CAMPAIGN_ID.test(campaign)) throw new UsageError('--campaign: expected 1-64 letters, digits, "_" or "-"');
+  campaignId(campaign, '--campaign');
   const format = values.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'jsonl');
   if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format: expected jsonl or csv, got "${format}"`);
   const csv: CsvOptions = { template: values.template, language: values.language, text: values.text };

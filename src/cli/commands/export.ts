@@ -1,3 +1,4 @@
+import { noCampaign } from '../../messages/ids.js';
 import type { MessageRecord } from '../../ledger/ledger.js';
 import { UsageError, parse } from '../args.js';
 import { withContext } from '../context.js';
@@ -25,7 +26,7 @@ export async function run(argv: string[]): Promise<number> {
   const campaign = values.campaign;
   return withContext(async (ctx) => {
     if (!(await ctx.ledger.campaign(campaign))) {
-      process.stderr.write(`wa-bulk: no campaign "${campaign}"\n`);
+      process.stderr.write(`wa-bulk: ${noCampaign(campaign, '"wa-bulk campaigns"')}\n`);
       return 1;
     }
     const write = (line: string) =>

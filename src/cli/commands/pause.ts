@@ -1,7 +1,7 @@
 import { Campaigns } from '../../campaigns/campaigns.js';
 import { pauseLane, pauseSending, resumeLane, resumeSending } from '../../lanes/pause.js';
 import { normalisePhone } from '../../messages/phone.js';
-import { CAMPAIGN_ID } from '../../messages/ids.js';
+import { campaignId, noCampaign } from '../../messages/ids.js';
 import { UsageError, parse } from '../args.js';
 import { withContext } from '../context.js';
 
@@ -12,7 +12,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.sender !== undefined && values.campaign !== undefined) throw new UsageError('--sender and --campaign: give one of them');
   const lane = values.sender === undefined ? undefined : (values.sender === 'default' ? 'default' : normalisePhone(values.sender));
   if (values.sender !== undefined && lane === undefined) throw new UsageError(`--sender: expected an international phone number (or "default"), got "${values.sender}"`);
-  if (values.campaign !== undefined && !CAMPAIGN_ID.test(values.campaign)) throw new UsageError('--campaign: expected 1-64 letters, digits, "_" or "-"');
+  const campaign = values.campaign === undefined ? undefined : campaignId(values.campaign, '--campaign');
   const reason = values.reason ?? 'paused by an operator';
   const pausing = command === 'pause';
   const message = await withContext(async (ctx) => {
@@ -21,22 +21,22 @@ export async function run(argv: string[]): Promise<number> {
       else await resumeLane(ctx.redis, ctx.keys, lane);
       return pausing ? `sending paused for sender ${lane}` : `sending resumed for sender ${lane}`;
     }
-    if (values.campaign !== undefined) {
+    if (campaign !== undefined) {
       const campaigns = new Campaigns(ctx.redis, ctx.keys);
-      if (!(await ctx.ledger.campaign(values.campaign))) return undefined;
+      if (!(await ctx.ledger.campaign(campaign))) return undefined;
       if (pausing) {
-        await campaigns.pause(values.campaign, reason);
-        return `campaign ${values.campaign} paused`;
+        await campaigns.pause(campaign, reason);
+        return `campaign ${campaign} paused`;
       }
-      const promoted = await campaigns.resume(values.campaign);
-      return `campaign ${values.campaign} resumed (${promoted} parked message(s) back in their queues)`;
+      const promoted = await campaigns.resume(campaign);
+      return `campaign ${campaign} resumed (${promoted} parked message(s) back in their queues)`;
     }
     if (pausing) await pauseSending(ctx.redis, ctx.keys, reason);
     else await resumeSending(ctx.redis, ctx.keys);
     return pausing ? 'sending paused for all workers' : 'sending resumed';
   });
   if (message === undefined) {
-    process.stderr.write(`wa-bulk: no campaign "${values.campaign}" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n`);
+    process.stderr.write(`wa-bulk: ${noCampaign(String(campaign), '"wa-bulk campaigns"')}\n`);
     return 1;
   }
   process.stdout.write(`${message}\n`);

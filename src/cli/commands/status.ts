@@ -1,3 +1,4 @@
+import { noCampaign } from '../../messages/ids.js';
 import { collectStatus, type StatusReport } from '../../status/status.js';
 import { parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
@@ -7,7 +8,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parse(argv, { campaign: { type: 'string' }, json: { type: 'boolean' } }, false);
   const report = await withContext((ctx) => collectStatus(ctx, values.campaign));
   if (values.campaign !== undefined && !report.campaign) {
-    process.stderr.write(`wa-bulk: no campaign "${values.campaign}" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n`);
+    process.stderr.write(`wa-bulk: ${noCampaign(values.campaign, '"wa-bulk campaigns"')}\n`);
     return 1;
   }
   if (values.json) printJson(report);

@@ -1,3 +1,4 @@
+import { noCampaign } from '../../messages/ids.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectStatus } from '../../status/status.js';
 import { intFlag, parse } from '../args.js';
@@ -19,7 +20,7 @@ export async function run(argv: string[]): Promise<number> {
       const state = r.paused ? `  PAUSED: ${r.pause_reason}` : r.gate ? `  held back: ${r.gate.reason}` : '';
       if (values.campaign !== undefined) {
         if (!c) {
-          process.stderr.write(`wa-bulk: no campaign "${values.campaign}" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n`);
+          process.stderr.write(`wa-bulk: ${noCampaign(values.campaign, '"wa-bulk campaigns"')}\n`);
           return 1;
         }
         const done = c.sent + c.dead + c.skipped;
