@@ -1,12 +1,15 @@
+import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type express from 'express';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { pauseState } from '../lanes/pause.js';
-import { DEFAULT_LANE } from '../queue.js';
 import { laneRateMax } from '../lanes/lanes.js';
-import type { DeadJobData, SendJobData } from '../queue.js';
+import { DEFAULT_LANE, laneQueueName, openQueue, type DeadJobData, type SendJobData } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
+import type { DashboardDeps } from './deps.js';
 
 /**
  * Bull Board's view of wa-bulk's queues, told what an operator looks for first:
@@ -102,4 +105,34 @@ function withFailedReason(job: Job): Job {
   // Each call returns fresh Job objects; this one is only rendered.
   job.toJSON = () => ({ ...toJSON(), failedReason });
   return job;
+}
+
+/**
+ * Bull Board at /queues: the default lane's send queue, the dead letters, any extra queues read-only, and each
+ * sender lane as the fleet first sees it (without a restart).
+ */
+export function mountBoard(app: express.Express, deps: DashboardDeps): void {
+  const { config } = deps;
+  const board = new ExpressAdapter();
+  board.setBasePath('/queues');
+  const laneQueues = new Map<string, Queue<SendJobData>>();
+  const laneAdapter = (lane: string, queue: Queue<SendJobData>) => new SendQueueAdapter(queue, deps.redis, deps.keys, lane, config);
+  const bullBoard = createBullBoard({
+    queues: [
+      laneAdapter(DEFAULT_LANE, deps.send),
+      new DeadQueueAdapter(deps.dead),
+      ...(deps.extraQueues ?? []).map((queue) => new BullMQAdapter(queue, { readOnlyMode: true })),
+    ],
+    serverAdapter: board,
+    options: { uiConfig: { boardTitle: 'wa-bulk' } },
+  });
+  deps.onLanes?.((lanes) => {
+    for (const lane of lanes)
+      if (lane !== DEFAULT_LANE && !laneQueues.has(lane)) {
+        const queue = openQueue<SendJobData>(deps.redis, config.QUEUE_PREFIX, laneQueueName(lane));
+        laneQueues.set(lane, queue);
+        bullBoard.addQueue(laneAdapter(lane, queue));
+      }
+  });
+  app.use('/queues', board.getRouter());
 }

@@ -5,6 +5,7 @@ import { callbackBatchSchema } from '../engagelab/callbacks.js';
 import type { CallbackJob } from '../queue.js';
 import type { Logger } from '../log.js';
 import { formatIssues } from '../messages/validate.js';
+import { BodyTooLarge, mediaType, readBody } from './body.js';
 
 /**
  * POST /callbacks/engagelab (or /callbacks/engagelab/<CALLBACK_TOKEN>): EngageLab's status callbacks.
@@ -22,25 +23,22 @@ export function callbackRoutes(app: express.Express, deps: { token: string | und
       res.status(404).json({ error: 'not found' });
       return;
     }
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-    if (type !== 'application/json') {
+    if (mediaType(req.headers['content-type']) !== 'application/json') {
       res.status(415).json({ error: 'Content-Type must be application/json' });
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_CALLBACK_BYTES) {
-        res.status(413).json({ error: `callback body is larger than ${MAX_CALLBACK_BYTES} bytes` });
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk as Buffer);
+    let text: string;
+    try {
+      text = await readBody(req, MAX_CALLBACK_BYTES, 'callback body');
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      res.status(413).json({ error: error.message });
+      req.destroy();
+      return;
     }
     let value: unknown;
     try {
-      value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      value = JSON.parse(text);
     } catch (error) {
       res.status(400).json({ error: `body is not valid JSON (${(error as Error).message})` });
       return;

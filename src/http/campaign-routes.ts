@@ -1,46 +1,28 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import { Campaigns } from '../campaigns/campaigns.js';
-import { CAMPAIGN_ID } from '../messages/ids.js';
+import { campaignId, noCampaign } from '../messages/ids.js';
 import { collectStatus } from '../status/status.js';
 import { Suppressions } from '../recipients/suppressions.js';
 import { campaignsPage } from './campaigns-page.js';
-import type { DashboardDeps } from './app.js';
+import type { DashboardDeps } from './deps.js';
+import { sameOrigin } from './security.js';
 
 /**
  * Campaign control over HTTP (behind the dashboard's authentication): the campaigns page, the list, pause,
- * resume and cancel, and the suppression list. A GET never changes anything. The changing routes take
- * only `Content-Type: application/json`, which a page on another site cannot send with the browser's
- * stored credentials without a CORS preflight this server never grants, and refuse another Origin.
+ * resume and cancel, and the suppression list. A GET never changes anything; the changing routes pass
+ * sameOrigin (security.ts).
  */
 
 const MAX_SUPPRESSION_BODY = 1000;
-
-function sameOrigin(req: Request, res: Response, next: NextFunction): void {
-  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') {
-    res.status(415).json({ error: 'Content-Type must be application/json' });
-    return;
-  }
-  const origin = req.headers.origin;
-  if (origin && new URL(origin).host !== req.headers.host) {
-    res.status(403).json({ error: 'requests from another origin are refused' });
-    return;
-  }
-  next();
-}
 
 export function campaignRoutes(app: express.Express, deps: DashboardDeps): void {
   const campaigns = new Campaigns(deps.redis, deps.keys);
   const suppressions = new Suppressions(deps.redis, deps.keys);
   const json = (req: Request) => (typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {});
   const known = async (req: Request, res: Response): Promise<string | undefined> => {
-    const id = String(req.params.id);
-    if (!CAMPAIGN_ID.test(id)) {
-      res.status(400).json({ error: 'campaign id: expected 1-64 letters, digits, "_" or "-"' });
-      return undefined;
-    }
+    const id = campaignId(String(req.params.id), 'campaign id');
     if (!(await deps.ledger.campaign(id))) {
-      res.status(404).json({ error: `no campaign "${id}"` });
+      res.status(404).json({ error: noCampaign(id, '"GET /api/campaigns"') });
       return undefined;
     }
     return id;

@@ -11,7 +11,8 @@ import { keys } from '../redis/keys.js';
 import { reconnectDelayMs, redisClient } from '../redis/connection.js';
 import { RedisHealth } from '../redis/health.js';
 import { callbackRoutes } from './callbacks.js';
-import { assertListenable, createDashboardApp, listen } from './app.js';
+import { createDashboardApp, listen } from './app.js';
+import { assertListenable } from './security.js';
 
 export interface Dashboard {
   url: string;

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../config.js';
 import { startDashboard } from '../../http/dashboard.js';
-import { DashboardConfigError } from '../../http/app.js';
+import { DashboardConfigError } from '../../http/security.js';
 import { exitIfStuck, untilSignal } from '../../lifecycle.js';
 import { createLogger } from '../../log.js';
 import { UsageError, parse } from '../args.js';

@@ -1,0 +1,89 @@
+import type express from 'express';
+import { CampaignOptionError, QUERY_NAMES, campaignOptions, type CampaignOptions } from '../src/campaigns/options.js';
+import { BodyTooLarge, MAX_BODY_BYTES, limited, mediaType, readBody } from '../src/http/body.js';
+import type { DashboardDeps } from '../src/http/deps.js';
+import { campaignId } from '../src/messages/ids.js';
+import { PreflightAuthError, preflightFromConfig, type Preflight } from '../src/preflight/preflight.js';
+import { enqueue, scan, type SourceItem } from './enqueue.js';
+import { itemsOfArray, readJsonl } from './jsonl-reader.js';
+
+const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl']);
+
+/**
+ * The HTTP producer: `POST /api/campaigns/:id/messages` with a JSON array or NDJSON (one message a line),
+ * at most MAX_BODY_BYTES; the campaign options come as query parameters (QUERY_NAMES), preflight runs unless
+ * `preflight=false`. Answers enqueue's summary, as `wa-bulk enqueue --json` prints it.
+ */
+export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
+  const { config } = deps;
+  app.post('/api/campaigns/:id/messages', async (req, res) => {
+    const campaign = campaignId(req.params.id, 'campaign id');
+    const type = mediaType(req.headers['content-type']);
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      res.status(413).json({ error: `request body is larger than ${MAX_BODY_BYTES} bytes; split it into several requests` });
+      return;
+    }
+    let control: CampaignOptions;
+    let notes: string[];
+    try {
+      const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+      ({ options: control, notes } = campaignOptions(
+        { at: q('at'), sendWindow: q('send_window'), expiresIn: q('expires_in'), expiresAt: q('expires_at'), priority: q('priority') },
+        QUERY_NAMES,
+      ));
+    } catch (error) {
+      if (!(error instanceof CampaignOptionError)) throw error;
+      res.status(400).json({ error: error.message });
+      return;
+    }
+    const withPreflight = req.query.preflight !== 'false';
+    let items: Iterable<SourceItem> | AsyncIterable<SourceItem>;
+    try {
+      if (type === 'application/json') {
+        const text = await readBody(req, MAX_BODY_BYTES);
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch (error) {
+          res.status(400).json({ error: `body is not valid JSON (${(error as Error).message})` });
+          return;
+        }
+        if (!Array.isArray(value)) {
+          res.status(400).json({ error: 'body must be a JSON array of messages (or NDJSON with Content-Type application/x-ndjson)' });
+          return;
+        }
+        items = [...itemsOfArray(value)];
+      } else if (NDJSON_TYPES.has(type)) {
+        items = readJsonl(limited(req, MAX_BODY_BYTES));
+        // Preflight reads the messages twice: keep them (the body is at most MAX_BODY_BYTES).
+        if (withPreflight) {
+          const kept: SourceItem[] = [];
+          for await (const item of items) kept.push(item);
+          items = kept;
+        }
+      } else {
+        res.status(415).json({ error: 'Content-Type must be application/json (an array) or application/x-ndjson (one message per line)' });
+        return;
+      }
+      let preflight: Preflight | undefined;
+      if (withPreflight) {
+        preflight = preflightFromConfig(config, false);
+        await scan(items as Iterable<SourceItem>, preflight);
+      }
+      const summary = await enqueue(items, { campaign, ledger: deps.ledger, queue: deps.send, waFrom: config.WA_FROM, control, preflight });
+      if (preflight && preflight.notes.length > 0) notes.push(...preflight.notes);
+      res.json(notes.length > 0 ? { ...summary, notes } : summary);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) {
+        res.status(413).json({ error: error.message });
+        return;
+      }
+      if (error instanceof PreflightAuthError) {
+        res.status(502).json({ error: error.message });
+        return;
+      }
+      throw error;
+    }
+  });
+}

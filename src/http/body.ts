@@ -1,0 +1,35 @@
+import { Transform, type Readable } from 'node:stream';
+
+/** Request bodies are read here, each under a byte limit that is checked while they stream in. */
+
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export class BodyTooLarge extends Error {
+  override name = 'BodyTooLarge';
+}
+
+/** Passes a request body through, failing once it is larger than `limit` bytes. */
+export function limited(stream: Readable, limit: number, what = 'request body'): Readable {
+  let size = 0;
+  const guard = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      if (size > limit) callback(new BodyTooLarge(`${what} is larger than ${limit} bytes; split it into several requests`));
+      else callback(null, chunk);
+    },
+  });
+  stream.on('error', (error) => guard.destroy(error));
+  return stream.pipe(guard);
+}
+
+/** The whole body as text, at most `limit` bytes (else BodyTooLarge). */
+export async function readBody(stream: Readable, limit: number, what?: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of limited(stream, limit, what)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The media type of a Content-Type header, lower case, without parameters. */
+export function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
