@@ -1,7 +1,8 @@
+import { addFleetCounts } from '../src/status/fleet-stats.js';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
-import { pauseSending } from '../src/lanes/pause.js';
+import { pauseSending, recordPhoneLimit } from '../src/lanes/fleet.js';
 import { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import { notificationEffect } from './notifications.js';
 import type { Ledger } from '../src/ledger/ledger.js';
@@ -39,15 +40,13 @@ export function startCallbackWorker(deps: { config: Config; redis: Redis; blocki
           await pauseSending(redis, k, effect.pause);
           log.error({ event: row.notification.event }, `sending paused: ${effect.pause}`);
         }
-        if (effect.record) await redis.hset(k.control, effect.record);
+        if (effect.record) await recordPhoneLimit(redis, k, effect.record);
       } else {
         count('callback_responses');
         for (const effect of await quality.onInbound(row)) count(effect === 'session' ? 'sessions_opened' : 'opt_outs');
       }
     }
-    const pipeline = redis.pipeline();
-    for (const [field, by] of counts) pipeline.hincrby(k.metrics, field, by);
-    await pipeline.exec();
+    await addFleetCounts(redis, k.metrics, counts);
   };
 
   const worker = new Worker<CallbackJob>(CALLBACK_QUEUE, processBatch, { connection: deps.blocking, prefix: config.QUEUE_PREFIX, concurrency: 4 });

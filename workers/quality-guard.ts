@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
-import { pauseLane } from '../src/lanes/pause.js';
+import { pauseLane } from '../src/lanes/lanes.js';
 import { Campaigns } from '../src/campaigns/campaigns.js';
 import type { Applied } from '../src/ledger/delivery-ledger.js';
 import type { CallbackRow } from '../src/engagelab/callbacks.js';

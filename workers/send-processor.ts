@@ -2,7 +2,7 @@ import { DelayedError, WaitingError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Campaigns } from '../src/campaigns/campaigns.js';
 import type { Config } from '../src/config.js';
-import { pauseSending } from '../src/lanes/pause.js';
+import { pauseSending } from '../src/lanes/fleet.js';
 import { deadLetter } from '../src/ledger/dead-letters.js';
 import type { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';

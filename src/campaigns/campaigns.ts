@@ -25,6 +25,11 @@ export class Campaigns {
     private readonly keys: Keys,
   ) {}
 
+  /** Marks a finished campaign reported; true the first time only (the campaign.done report is sent once). */
+  async markDone(id: string): Promise<boolean> {
+    return (await this.redis.hsetnx(this.keys.campaign(id), 'done_at', Date.now())) === 1;
+  }
+
   async pause(id: string, reason: string): Promise<void> {
     await this.redis.hset(this.keys.campaign(id), 'state', 'paused', 'pause_reason', reason, 'paused_at', Date.now());
   }

@@ -1,3 +1,4 @@
+import { Campaigns } from './campaigns.js';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
@@ -34,6 +35,7 @@ export function startCampaignWatch(deps: { config: Config; redis: Redis; blockin
   });
   webhooks.on('error', deps.onError);
 
+  const campaigns = new Campaigns(redis, keys);
   const look = async () => {
     for (const id of await redis.smembers(keys.campaignsOpen)) {
       const counts = await ledger.campaign(id);
@@ -42,7 +44,7 @@ export function startCampaignWatch(deps: { config: Config; redis: Redis; blockin
         continue;
       }
       if (counts.state !== 'done' && counts.state !== 'cancelled') continue;
-      if ((await redis.hsetnx(keys.campaign(id), 'done_at', Date.now())) === 1) {
+      if (await campaigns.markDone(id)) {
         log.info({ campaign: id, state: counts.state, sent: counts.sent, dead: counts.dead, skipped: counts.skipped }, 'campaign done');
         if (config.CAMPAIGN_WEBHOOK_URL) await webhooks.add('campaign.done', { campaign: id }, { jobId: `done-${id}` });
       }

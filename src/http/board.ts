@@ -5,7 +5,7 @@ import type express from 'express';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { pauseState } from '../lanes/pause.js';
+import { pauseState } from '../lanes/fleet.js';
 import { laneRateMax } from '../lanes/lanes.js';
 import { DEFAULT_LANE, laneQueueName, openQueue, type DeadJobData, type SendJobData } from '../queue.js';
 import type { Keys } from '../redis/keys.js';

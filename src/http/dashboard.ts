@@ -1,3 +1,4 @@
+import { addFleetCounts } from '../status/fleet-stats.js';
 import { startCallbackWorker } from '../../workers/callback-worker.js';
 import type { Config } from '../config.js';
 import { startCampaignWatch } from '../campaigns/watch.js';
@@ -35,7 +36,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   // Refuse a bad address before anything is started that would keep the process alive.
   assertListenable(config);
   const k = keys(config.QUEUE_PREFIX);
-  const health = new RedisHealth(log, () => void redis.hincrby(k.metrics, 'redis_disconnects', 1).catch(() => {}));
+  const health = new RedisHealth(log, () => void addFleetCounts(redis, k.metrics, new Map([['redis_disconnects', 1]])).catch(() => {}));
   const redis = health.watch(redisClient(config, { maxRetriesPerRequest: 1, retryStrategy: reconnectDelayMs }));
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);

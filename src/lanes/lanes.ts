@@ -8,7 +8,8 @@ import { type Keys } from '../redis/keys.js';
  * Sender lanes. WhatsApp limits each business phone number, not the API key (WhatsApp Business Platform,
  * "Throughput": 80 messages/s by default, 1,000 after the upgrade, 20 for numbers shared with the Business
  * app), so every sending number has a lane of its own: its own BullMQ queue (a lane that waits holds no
- * other lane's jobs), its own pace under the account's, its own pause.
+ * other lane's jobs), its own pace under the account's, its own pause. This module is the one writer of the
+ * lane registry and of each lane's hash.
  *
  *   (lane naming and queue names: src/queue.ts)
  *   {prefix}:lanes         hash: lane → when it was first seen (ms); enqueue registers lanes, workers follow it
@@ -20,6 +21,19 @@ import { type Keys } from '../redis/keys.js';
 export async function laneNames(redis: Redis, keys: Keys): Promise<string[]> {
   const lanes = Object.keys(await redis.hgetall(keys.lanes));
   return [DEFAULT_LANE, ...lanes.filter((lane) => lane !== DEFAULT_LANE).sort()];
+}
+
+/** Stops one sender lane; the others go on. */
+export async function pauseLane(client: Redis, keys: Keys, lane: string, reason: string): Promise<void> {
+  await client.hsetnx(keys.lanes, lane, Date.now());
+  await client.hset(keys.lane(lane), 'pause_reason', reason, 'paused_at', Date.now());
+  await withQueue(client, keys.prefix, laneQueueName(lane), (queue) => queue.pause());
+}
+
+/** Restarts one lane, unless the whole fleet is paused (it then restarts with the fleet). */
+export async function resumeLane(client: Redis, keys: Keys, lane: string): Promise<void> {
+  await client.hdel(keys.lane(lane), 'pause_reason', 'paused_at');
+  if (!(await client.hexists(keys.control, 'pause_reason'))) await withQueue(client, keys.prefix, laneQueueName(lane), (queue) => queue.resume());
 }
 
 /** Requests per SEND_RATE_DURATION_MS this lane may send (before a 130429 slow-down). */

@@ -9,6 +9,17 @@ export const LATENCY_BUCKETS_S = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
 const BUCKET_FIELDS = LATENCY_BUCKETS_S.map((bucket) => `latency_le:${bucket}`);
 const STATUS_FIELDS = new Map<number | undefined, string>();
 
+/**
+ * Adds counts to the fleet's counters ({prefix}:metrics): the one writer of that hash, for every process
+ * (workers through WorkerStats, the callback worker, the dashboard's disconnect count).
+ */
+export async function addFleetCounts(client: Redis, key: string, counts: ReadonlyMap<string, number>): Promise<void> {
+  if (counts.size === 0) return;
+  const pipeline = client.pipeline();
+  for (const [field, by] of counts) pipeline.hincrby(key, field, by);
+  await pipeline.exec();
+}
+
 export class WorkerStats {
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -65,9 +76,7 @@ export class WorkerStats {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
-    const pipeline = this.client.pipeline();
-    for (const [field, by] of batch) pipeline.hincrby(this.key, field, by);
-    await pipeline.exec();
+    await addFleetCounts(this.client, this.key, batch);
   }
 
   async stop(): Promise<void> {

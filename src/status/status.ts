@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { pauseState } from '../lanes/pause.js';
+import { pauseState } from '../lanes/fleet.js';
 import { Lanes, type LaneState } from '../lanes/lanes.js';
 import type { CampaignCounts, Ledger } from '../ledger/ledger.js';
 import type { DeadJobData, SendJobData } from '../queue.js';

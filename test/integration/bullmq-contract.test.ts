@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Queue, Worker, type Job } from 'bullmq';
-import { pauseSending, resumeSending } from '../../src/lanes/pause.js';
+import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
 import { laneQueueName } from '../../src/queue.js';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';

@@ -91,7 +91,7 @@ describe('delivery callbacks', () => {
     const sentAtPause = sim!.getStats().accepted;
     await sleep(300);
     expect(sim!.getStats().accepted).toBe(sentAtPause);
-    const { pauseState } = await import('../../src/lanes/pause.js');
+    const { pauseState } = await import('../../src/lanes/fleet.js');
     expect(await pauseState(h!.redis, h!.keys)).toMatchObject({ paused: true, reason: 'insufficient_balance: EngageLab balance 1.5 is below 10' });
     expect(((await h!.ledger.campaign('cb'))?.pending ?? 0) > 0).toBe(true);
   });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { pauseSending } from '../../src/lanes/pause.js';
+import { pauseSending } from '../../src/lanes/fleet.js';
 import { Campaigns } from '../../src/campaigns/campaigns.js';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';

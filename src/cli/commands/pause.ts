@@ -1,5 +1,6 @@
 import { Campaigns } from '../../campaigns/campaigns.js';
-import { pauseLane, pauseSending, resumeLane, resumeSending } from '../../lanes/pause.js';
+import { pauseLane, resumeLane } from '../../lanes/lanes.js';
+import { pauseSending, resumeSending } from '../../lanes/fleet.js';
 import { normalisePhone } from '../../messages/phone.js';
 import { campaignId, noCampaign } from '../../messages/ids.js';
 import { UsageError, parse } from '../args.js';

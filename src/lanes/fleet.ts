@@ -5,11 +5,12 @@ import type { Keys } from '../redis/keys.js';
 import { laneNames } from './lanes.js';
 
 /**
- * Pausing and resuming sending: the whole fleet (an operator, an auth failure, a notification that means
+ * The fleet's control hash ({prefix}:control) has this one writer: the fleet's pause and the phone number's
+ * messaging tier. Pausing and resuming sending: the whole fleet (an operator, an auth failure, a notification that means
  * sending cannot succeed) or one sender lane (an operator, Meta's 131048 for that number). A pause pauses
  * the lanes' BullMQ queues, so that workers stop taking their jobs, and the send gate refuses the requests
- * of jobs already taken. The reason is kept beside it (fleet: {prefix}:control, lane: {prefix}:lane:{lane})
- * so that `status` and the dashboard can say why.
+ * of jobs already taken. The reason is kept beside it (fleet: {prefix}:control, lane: {prefix}:lane:{lane},
+ * written by lanes.ts) so that `status` and the dashboard can say why.
  */
 export interface PauseState {
   paused: boolean;
@@ -17,14 +18,15 @@ export interface PauseState {
   since: string | null;
 }
 
-async function eachQueue(client: Redis, keys: Keys, lanes: string[], fn: (queue: Queue) => Promise<void>): Promise<void> {
+/** Runs `fn` on each lane's send queue in turn. */
+async function eachLaneQueue(client: Redis, keys: Keys, lanes: string[], fn: (queue: Queue) => Promise<void>): Promise<void> {
   for (const lane of lanes) await withQueue(client, keys.prefix, laneQueueName(lane), fn);
 }
 
 export async function pauseSending(client: Redis, keys: Keys, reason: string): Promise<void> {
   // The reason first: a lane created from now on starts paused (the enqueue script reads it).
   await client.hset(keys.control, 'pause_reason', reason, 'paused_at', Date.now());
-  await eachQueue(client, keys, await laneNames(client, keys), (queue) => queue.pause());
+  await eachLaneQueue(client, keys, await laneNames(client, keys), (queue) => queue.pause());
 }
 
 /** Restarts every lane but those paused on their own. */
@@ -34,20 +36,7 @@ export async function resumeSending(client: Redis, keys: Keys): Promise<void> {
   await client.del(keys.breaker, keys.breakerProbe, keys.limiterGate);
   const lanes: string[] = [];
   for (const lane of await laneNames(client, keys)) if (!(await client.hexists(keys.lane(lane), 'pause_reason'))) lanes.push(lane);
-  await eachQueue(client, keys, lanes, (queue) => queue.resume());
-}
-
-/** Stops one sender lane; the others go on. */
-export async function pauseLane(client: Redis, keys: Keys, lane: string, reason: string): Promise<void> {
-  await client.hsetnx(keys.lanes, lane, Date.now());
-  await client.hset(keys.lane(lane), 'pause_reason', reason, 'paused_at', Date.now());
-  await eachQueue(client, keys, [lane], (queue) => queue.pause());
-}
-
-/** Restarts one lane, unless the whole fleet is paused (it then restarts with the fleet). */
-export async function resumeLane(client: Redis, keys: Keys, lane: string): Promise<void> {
-  await client.hdel(keys.lane(lane), 'pause_reason', 'paused_at');
-  if (!(await client.hexists(keys.control, 'pause_reason'))) await eachQueue(client, keys, [lane], (queue) => queue.resume());
+  await eachLaneQueue(client, keys, lanes, (queue) => queue.resume());
 }
 
 /** The fleet's pause (or the default lane's queue paused in Bull Board). */
@@ -62,4 +51,12 @@ export async function pauseState(client: Redis, keys: Keys): Promise<PauseState>
     reason: paused ? (reason ?? 'paused by an operator') : null,
     since: paused && since ? new Date(Number(since)).toISOString() : null,
   };
+}
+
+/**
+ * Records what a phone_number_update said (its tier, and the messaging limit that tier means), for `status`
+ * and MESSAGING_LIMIT=auto.
+ */
+export async function recordPhoneLimit(client: Redis, keys: Keys, record: Record<string, string>): Promise<void> {
+  await client.hset(keys.control, record);
 }
