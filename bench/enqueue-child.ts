@@ -8,7 +8,17 @@ import { loadConfig } from '../src/config.js';
 const [file, campaign] = process.argv.slice(2);
 const ctx = await openContext(loadConfig());
 const started = performance.now();
-const summary = await enqueue(readJsonl(createReadStream(file as string)), { campaign: campaign as string, ledger: ctx.ledger, queue: ctx.send });
+const summary = await enqueue(readJsonl(createReadStream(file as string)), {
+  campaign: campaign as string,
+  ledger: ctx.ledger,
+  queue: ctx.send,
+});
 const seconds = (performance.now() - started) / 1000;
 await ctx.close();
-process.send?.({ accepted: summary.accepted, rejected: summary.rejected, seconds, perSecond: summary.accepted / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024 });
+process.send?.({
+  accepted: summary.accepted,
+  rejected: summary.rejected,
+  seconds,
+  perSecond: summary.accepted / seconds,
+  maxRssMb: process.resourceUsage().maxRSS / 1024,
+});

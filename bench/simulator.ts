@@ -12,7 +12,9 @@ import { freePort } from '../src/dev/redis-server.js';
  *   npm run bench:simulator -- [--seconds 10] [--connections 64] [--json]
  */
 
-const { values } = parseArgs({ options: { seconds: { type: 'string' }, connections: { type: 'string' }, json: { type: 'boolean' } } });
+const { values } = parseArgs({
+  options: { seconds: { type: 'string' }, connections: { type: 'string' }, json: { type: 'boolean' } },
+});
 const seconds = Number(values.seconds ?? 10);
 const connections = Number(values.connections ?? 64);
 
@@ -29,7 +31,14 @@ await new Promise<void>((resolve, reject) => {
 
 const body = JSON.stringify({
   to: ['447911123456'],
-  body: { type: 'template', template: { name: 'order_update', language: 'en', components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ada' }] }] } },
+  body: {
+    type: 'template',
+    template: {
+      name: 'order_update',
+      language: 'en',
+      components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ada' }] }],
+    },
+  },
   request_id: 'bench',
 });
 const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
@@ -41,7 +50,14 @@ const deadline = performance.now() + seconds * 1000;
 function one(): Promise<void> {
   return new Promise((resolve) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path: '/v1/messages', method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: auth } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/messages',
+        method: 'POST',
+        agent,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), Authorization: auth },
+      },
       (res) => {
         res.resume();
         res.on('end', () => {
@@ -68,6 +84,15 @@ await Promise.all(
 const elapsed = (performance.now() - started) / 1000;
 agent.destroy();
 simulator.kill('SIGTERM');
-const result = { requests_per_second: Math.round(ok / elapsed), requests: ok, failed, seconds: Number(elapsed.toFixed(2)), connections };
+const result = {
+  requests_per_second: Math.round(ok / elapsed),
+  requests: ok,
+  failed,
+  seconds: Number(elapsed.toFixed(2)),
+  connections,
+};
 if (values.json) console.log(JSON.stringify(result));
-else console.log(`simulator: ${result.requests_per_second.toLocaleString('en-US')} requests/s at 0 ms latency (${ok} answered 200, ${failed} failed, ${connections} connections, ${result.seconds} s)`);
+else
+  console.log(
+    `simulator: ${result.requests_per_second.toLocaleString('en-US')} requests/s at 0 ms latency (${ok} answered 200, ${failed} failed, ${connections} connections, ${result.seconds} s)`,
+  );

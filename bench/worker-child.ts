@@ -52,7 +52,13 @@ if (kind === 'wa-bulk') {
           await client.post('/v1/messages', job.data.payload);
         }
       : async () => {},
-    { connection, prefix: config.QUEUE_PREFIX, concurrency: config.WORKER_CONCURRENCY, removeOnComplete: { count: 0 }, removeOnFail: { count: 0 } },
+    {
+      connection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.WORKER_CONCURRENCY,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 0 },
+    },
   );
   worker.on('completed', tick);
   close = async () => {
@@ -65,7 +71,16 @@ if (kind === 'wa-bulk') {
 const report = () => {
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuAtStart);
-  return { kind, count: done, seconds, perSecond: done / seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuMsPerMessage: (cpu.user + cpu.system) / 1000 / Math.max(1, done), systemShare: cpu.system / Math.max(1, cpu.user + cpu.system), lateGrants: lateGrants() };
+  return {
+    kind,
+    count: done,
+    seconds,
+    perSecond: done / seconds,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    cpuMsPerMessage: (cpu.user + cpu.system) / 1000 / Math.max(1, done),
+    systemShare: cpu.system / Math.max(1, cpu.user + cpu.system),
+    lateGrants: lateGrants(),
+  };
 };
 
 // The limiter step stops its workers with SIGTERM: report what was done, and close cleanly so a

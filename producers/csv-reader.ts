@@ -29,7 +29,8 @@ export interface CsvOptions {
 }
 
 const BASE = new Set(['to', 'request_id', 'from']);
-const TEMPLATE_COLUMN = /^(body_[1-9][0-9]*|header_text|header_image|header_video|header_document|header_filename|button_(url|quick_reply|copy_code)_[0-9])$/;
+const TEMPLATE_COLUMN =
+  /^(body_[1-9][0-9]*|header_text|header_image|header_video|header_document|header_filename|button_(url|quick_reply|copy_code)_[0-9])$/;
 
 type Row = Record<string, string>;
 
@@ -38,8 +39,11 @@ export function checkColumns(columns: string[], options: CsvOptions): void {
   if ((options.template === undefined) === (options.text === undefined)) {
     throw new UsageError('CSV campaigns need either --template NAME --language CODE or --text "…"');
   }
-  if (options.template !== undefined && options.language === undefined) throw new UsageError('--template needs --language CODE');
-  const placeholders = options.text ? [...options.text.matchAll(/\{\{\s*([^}\s]+)\s*\}\}/g)].map((m) => m[1] as string) : [];
+  if (options.template !== undefined && options.language === undefined)
+    throw new UsageError('--template needs --language CODE');
+  const placeholders = options.text
+    ? [...options.text.matchAll(/\{\{\s*([^}\s]+)\s*\}\}/g)].map((m) => m[1] as string)
+    : [];
   for (const name of placeholders) {
     if (!columns.includes(name)) throw new UsageError(`--text uses {{${name}}} but the CSV has no column "${name}"`);
   }
@@ -60,7 +64,8 @@ export function rowToMessage(row: Row, options: CsvOptions): Record<string, unkn
   if (row.request_id) message.request_id = row.request_id;
   if (row.from) message.from = row.from;
   const args: Record<string, string> = {};
-  for (const [column, value] of Object.entries(row)) if (column.startsWith('arg_') && value !== '') args[column.slice(4)] = value;
+  for (const [column, value] of Object.entries(row))
+    if (column.startsWith('arg_') && value !== '') args[column.slice(4)] = value;
   if (Object.keys(args).length > 0) message.custom_args = args;
 
   if (options.text !== undefined) {
@@ -81,14 +86,19 @@ export function rowToMessage(row: Row, options: CsvOptions): Record<string, unkn
   const bodyColumns = Object.keys(row)
     .filter((c) => /^body_\d+$/.test(c))
     .sort((a, b) => Number(a.slice(5)) - Number(b.slice(5)));
-  if (bodyColumns.length > 0) components.push({ type: 'body', parameters: bodyColumns.map((c) => textParameter(row[c] ?? '')) });
+  if (bodyColumns.length > 0)
+    components.push({ type: 'body', parameters: bodyColumns.map((c) => textParameter(row[c] ?? '')) });
   for (const column of Object.keys(row).sort()) {
     const match = /^button_(url|quick_reply|copy_code)_(\d)$/.exec(column);
     if (!match || row[column] === '') continue;
     const [, subType, index] = match as unknown as [string, string, string];
     const value = row[column] as string;
     const parameter =
-      subType === 'quick_reply' ? { type: 'payload', payload: value } : subType === 'copy_code' ? { type: 'coupon_code', coupon_code: value } : textParameter(value);
+      subType === 'quick_reply'
+        ? { type: 'payload', payload: value }
+        : subType === 'copy_code'
+          ? { type: 'coupon_code', coupon_code: value }
+          : textParameter(value);
     components.push({ type: 'button', sub_type: subType, index: Number(index), parameters: [parameter] });
   }
   message.body = {
@@ -123,7 +133,8 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   input.on('error', (error) => parser.destroy(error));
   for await (const entry of parser as AsyncIterable<{ record: Row; info: { lines: number } }>) {
     // The parser can run ahead of us: report unreadable records in line order.
-    while (skipped.length > 0 && (skipped[0] as SourceItem).line < entry.info.lines) yield skipped.shift() as SourceItem;
+    while (skipped.length > 0 && (skipped[0] as SourceItem).line < entry.info.lines)
+      yield skipped.shift() as SourceItem;
     yield { line: entry.info.lines, value: rowToMessage(entry.record, options) };
   }
   while (skipped.length > 0) yield skipped.shift() as SourceItem;

@@ -69,11 +69,22 @@ interface Pending {
   data: SendJobData;
 }
 
-export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<SourceItem>, options: EnqueueOptions): Promise<EnqueueSummary> {
+export async function enqueue(
+  source: AsyncIterable<SourceItem> | Iterable<SourceItem>,
+  options: EnqueueOptions,
+): Promise<EnqueueSummary> {
   const { campaign, ledger, queue } = options;
   const chunkSize = options.chunkSize ?? 1000;
   const maxKept = options.maxRejectsKept ?? 10_000;
-  const summary: EnqueueSummary = { campaign, accepted: 0, rejected: 0, duplicates: 0, suppressed: 0, rejects: [], ...(options.preflight && { warnings: [] }) };
+  const summary: EnqueueSummary = {
+    campaign,
+    accepted: 0,
+    rejected: 0,
+    duplicates: 0,
+    suppressed: 0,
+    rejects: [],
+    ...(options.preflight && { warnings: [] }),
+  };
   const control = options.control;
   const settings = control ? controlSettings(control) : {};
   let linesRead = 0;
@@ -98,7 +109,11 @@ export async function enqueue(source: AsyncIterable<SourceItem> | Iterable<Sourc
       else byLane.set(lane, [pending]);
     }
     const [results] = await Promise.all([
-      Promise.all([...byLane].map(([lane, group]) => ledger.enqueue(campaign, lane, group, jobOptions, options.dryRun, { priority: control?.priority, settings }))),
+      Promise.all(
+        [...byLane].map(([lane, group]) =>
+          ledger.enqueue(campaign, lane, group, jobOptions, options.dryRun, { priority: control?.priority, settings }),
+        ),
+      ),
       options.dryRun ? undefined : ledger.noteTemplates(batch.map((p) => p.data.payload.body)),
       options.dryRun ? undefined : ledger.noteOpen(campaign),
     ]);
@@ -189,7 +204,10 @@ function controlSettings(control: CampaignOptions): Record<string, string> {
  * Preflight's first pass: reads the source, notes what its valid messages refer to, and runs the checks
  * (invalid lines are left to the enqueue pass, which reports them). The source is read again to enqueue.
  */
-export async function scan(source: AsyncIterable<SourceItem> | Iterable<SourceItem>, preflight: Preflight): Promise<void> {
+export async function scan(
+  source: AsyncIterable<SourceItem> | Iterable<SourceItem>,
+  preflight: Preflight,
+): Promise<void> {
   for await (const item of source) {
     if (item.error !== undefined) continue;
     const result = validateMessage(item.value);

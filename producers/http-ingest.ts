@@ -21,7 +21,9 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
     const type = mediaType(req.headers['content-type']);
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BODY_BYTES) {
-      res.status(413).json({ error: `request body is larger than ${MAX_BODY_BYTES} bytes; split it into several requests` });
+      res
+        .status(413)
+        .json({ error: `request body is larger than ${MAX_BODY_BYTES} bytes; split it into several requests` });
       return;
     }
     let control: CampaignOptions;
@@ -29,7 +31,13 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
     try {
       const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
       ({ options: control, notes } = campaignOptions(
-        { at: q('at'), sendWindow: q('send_window'), expiresIn: q('expires_in'), expiresAt: q('expires_at'), priority: q('priority') },
+        {
+          at: q('at'),
+          sendWindow: q('send_window'),
+          expiresIn: q('expires_in'),
+          expiresAt: q('expires_at'),
+          priority: q('priority'),
+        },
         QUERY_NAMES,
       ));
     } catch (error) {
@@ -50,7 +58,9 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
           return;
         }
         if (!Array.isArray(value)) {
-          res.status(400).json({ error: 'body must be a JSON array of messages (or NDJSON with Content-Type application/x-ndjson)' });
+          res.status(400).json({
+            error: 'body must be a JSON array of messages (or NDJSON with Content-Type application/x-ndjson)',
+          });
           return;
         }
         items = [...itemsOfArray(value)];
@@ -63,7 +73,9 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
           items = kept;
         }
       } else {
-        res.status(415).json({ error: 'Content-Type must be application/json (an array) or application/x-ndjson (one message per line)' });
+        res.status(415).json({
+          error: 'Content-Type must be application/json (an array) or application/x-ndjson (one message per line)',
+        });
         return;
       }
       let preflight: Preflight | undefined;
@@ -71,7 +83,14 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
         preflight = preflightFromConfig(config, false);
         await scan(items as Iterable<SourceItem>, preflight);
       }
-      const summary = await enqueue(items, { campaign, ledger: deps.ledger, queue: deps.send, waFrom: config.WA_FROM, control, preflight });
+      const summary = await enqueue(items, {
+        campaign,
+        ledger: deps.ledger,
+        queue: deps.send,
+        waFrom: config.WA_FROM,
+        control,
+        preflight,
+      });
       if (preflight && preflight.notes.length > 0) notes.push(...preflight.notes);
       res.json(notes.length > 0 ? { ...summary, notes } : summary);
     } catch (error) {

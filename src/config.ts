@@ -33,9 +33,16 @@ export const configSchema = z.object({
   REDIS_CLUSTER_NODES: z
     .string()
     .transform((value, ctx) => {
-      const nodes = value.split(',').map((part) => part.trim()).filter(Boolean).map((part) => /^([^:\s]+):(\d{1,5})$/.exec(part));
+      const nodes = value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean)
+        .map((part) => /^([^:\s]+):(\d{1,5})$/.exec(part));
       if (nodes.length === 0 || nodes.some((m) => m === null || Number(m[2]) > 65_535)) {
-        ctx.addIssue({ code: 'custom', message: 'expected host:port pairs separated by commas (e.g. 10.0.0.1:6379,10.0.0.2:6379)' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected host:port pairs separated by commas (e.g. 10.0.0.1:6379,10.0.0.2:6379)',
+        });
         return z.NEVER;
       }
       return nodes.map((m) => ({ host: (m as RegExpExecArray)[1] as string, port: Number((m as RegExpExecArray)[2]) }));
@@ -54,7 +61,10 @@ export const configSchema = z.object({
       const phone = normalisePhone(value);
       const problem = phone === undefined ? undefined : phoneProblem(phone);
       if (phone === undefined || problem !== undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected an international phone number (country code and number)${problem ? `; this one ${problem}` : ''}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected an international phone number (country code and number)${problem ? `; this one ${problem}` : ''}`,
+        });
         return z.NEVER;
       }
       return phone;
@@ -67,12 +77,19 @@ export const configSchema = z.object({
     .string()
     .transform((value, ctx) => {
       const rates: Record<string, number> = {};
-      for (const part of value.split(',').map((p) => p.trim()).filter(Boolean)) {
+      for (const part of value
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
         const match = /^([^=]+)=(\d+)$/.exec(part);
         const phone = match ? normalisePhone(match[1] as string) : undefined;
         const rate = match ? Number(match[2]) : 0;
         if (!match || phone === undefined || rate < 1 || rate > 100_000) {
-          ctx.addIssue({ code: 'custom', message: `expected NUMBER=RATE pairs separated by commas (e.g. 8613800138000=1000,8613800138001=20), and "${part}" is not one`, params: { quotesInput: true } });
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected NUMBER=RATE pairs separated by commas (e.g. 8613800138000=1000,8613800138001=20), and "${part}" is not one`,
+            params: { quotesInput: true },
+          });
           return z.NEVER;
         }
         rates[phone] = rate;
@@ -83,7 +100,9 @@ export const configSchema = z.object({
   MESSAGING_LIMIT: z.coerce
     .string()
     .regex(/^(auto|unlimited|[1-9]\d{0,8})$/, { error: 'expected a positive integer, "unlimited" or "auto"' })
-    .transform((value): number | 'unlimited' | 'auto' => (value === 'auto' || value === 'unlimited' ? value : Number(value)))
+    .transform((value): number | 'unlimited' | 'auto' =>
+      value === 'auto' || value === 'unlimited' ? value : Number(value),
+    )
     .default('auto'),
   /** The messaging limit's moving window; a day, as WhatsApp counts it (shorter only to rehearse or test). */
   MESSAGING_WINDOW_MS: int(1000, 7 * 86_400_000).default(86_400_000),
@@ -93,7 +112,12 @@ export const configSchema = z.object({
   /** An inbound message whose whole text is one of these (any case) suppresses its sender. */
   OPT_OUT_KEYWORDS: z
     .string()
-    .transform((value) => value.split(',').map((word) => word.trim().toUpperCase()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((word) => word.trim().toUpperCase())
+        .filter(Boolean),
+    )
     .default(['STOP', 'UNSUBSCRIBE']),
   /** Receives one campaign.done POST per campaign (done or cancelled), retried with backoff. */
   CAMPAIGN_WEBHOOK_URL: url(['http:', 'https:']).optional(),
@@ -152,7 +176,13 @@ export const configSchema = z.object({
 });
 
 /** Never echoed back in an error message or a log line. */
-export const SECRET_VARIABLES = new Set(['ENGAGELAB_DEV_SECRET', 'DASHBOARD_PASSWORD', 'CALLBACK_TOKEN', 'REDIS_URL', 'DATABASE_URL']);
+export const SECRET_VARIABLES = new Set([
+  'ENGAGELAB_DEV_SECRET',
+  'DASHBOARD_PASSWORD',
+  'CALLBACK_TOKEN',
+  'REDIS_URL',
+  'DATABASE_URL',
+]);
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
 export type ConfigInput = Partial<Record<keyof z.input<typeof configSchema>, string | number | undefined>>;
@@ -218,13 +248,19 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   // Every script and BullMQ's own touch several keys at once; a Redis Cluster takes that only within one
   // slot, which a {hash tag} in the prefix gives all of them.
   if (config.REDIS_CLUSTER_NODES && !/\{[^{}]+\}/.test(config.QUEUE_PREFIX)) {
-    throw new ConfigError('QUEUE_PREFIX', `with REDIS_CLUSTER_NODES set, expected a {hash tag} such as "{${config.QUEUE_PREFIX.replace(/[{}]/g, '')}}", got "${config.QUEUE_PREFIX}"`);
+    throw new ConfigError(
+      'QUEUE_PREFIX',
+      `with REDIS_CLUSTER_NODES set, expected a {hash tag} such as "{${config.QUEUE_PREFIX.replace(/[{}]/g, '')}}", got "${config.QUEUE_PREFIX}"`,
+    );
   }
   if (config.RETRY_MIN_MS > config.RETRY_MAX_MS) {
     throw new ConfigError('RETRY_MIN_MS', `expected at most RETRY_MAX_MS (${config.RETRY_MAX_MS})`);
   }
   if (config.OUTAGE_COOLDOWN_MS > config.OUTAGE_COOLDOWN_MAX_MS) {
-    throw new ConfigError('OUTAGE_COOLDOWN_MS', `expected at most OUTAGE_COOLDOWN_MAX_MS (${config.OUTAGE_COOLDOWN_MAX_MS})`);
+    throw new ConfigError(
+      'OUTAGE_COOLDOWN_MS',
+      `expected at most OUTAGE_COOLDOWN_MAX_MS (${config.OUTAGE_COOLDOWN_MAX_MS})`,
+    );
   }
   return Object.freeze(config);
 }
@@ -236,7 +272,9 @@ function describeIssue(issue: z.core.$ZodIssue | undefined, value: unknown): str
 
 /** Fails with the variable's name when a secret the worker needs is missing. */
 export function requireCredentials(config: Config): { key: string; secret: string } {
-  if (!config.ENGAGELAB_DEV_KEY) throw new ConfigError('ENGAGELAB_DEV_KEY', 'required by the worker (your EngageLab DevKey)');
-  if (!config.ENGAGELAB_DEV_SECRET) throw new ConfigError('ENGAGELAB_DEV_SECRET', 'required by the worker (your EngageLab DevSecret)');
+  if (!config.ENGAGELAB_DEV_KEY)
+    throw new ConfigError('ENGAGELAB_DEV_KEY', 'required by the worker (your EngageLab DevKey)');
+  if (!config.ENGAGELAB_DEV_SECRET)
+    throw new ConfigError('ENGAGELAB_DEV_SECRET', 'required by the worker (your EngageLab DevSecret)');
   return { key: config.ENGAGELAB_DEV_KEY, secret: config.ENGAGELAB_DEV_SECRET };
 }

@@ -54,7 +54,14 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const destination = options.destination ?? process.stderr;
   const readable = options.pretty ?? (destination === process.stderr && process.stderr.isTTY === true);
-  const stream = readable ? pretty({ destination: destination as NodeJS.WritableStream & { fd?: number }, sync: true, colorize: true, ignore: 'pid,hostname' }) : destination;
+  const stream = readable
+    ? pretty({
+        destination: destination as NodeJS.WritableStream & { fd?: number },
+        sync: true,
+        colorize: true,
+        ignore: 'pid,hostname',
+      })
+    : destination;
   return pino(
     {
       level: options.level ?? 'info',

@@ -49,7 +49,8 @@ export interface WebhookJob {
  */
 const QUEUE_KEY_NAMES = new Set(Object.keys(new QueueKeys().getKeys('q')));
 export function jobIdFor(requestId: string): string {
-  if (requestId.includes(':') || /^\d+$/.test(requestId) || QUEUE_KEY_NAMES.has(requestId)) return `%${requestId.replaceAll(':', '%3A')}`;
+  if (requestId.includes(':') || /^\d+$/.test(requestId) || QUEUE_KEY_NAMES.has(requestId))
+    return `%${requestId.replaceAll(':', '%3A')}`;
   return requestId;
 }
 
@@ -114,12 +115,27 @@ export const CALLBACK_JOB_OPTIONS: JobsOptions = {
  * Opens a queue of wa-bulk. Every Queue handle comes from here, so each carries the same event-stream bound
  * (QUEUE_STREAMS) and the prefix; the caller closes it.
  */
-export function openQueue<T>(connection: Redis, prefix: string, name: string, defaultJobOptions?: JobsOptions): Queue<T> {
-  return new Queue<T>(name, { streams: QUEUE_STREAMS, connection, prefix, ...(defaultJobOptions && { defaultJobOptions }) });
+export function openQueue<T>(
+  connection: Redis,
+  prefix: string,
+  name: string,
+  defaultJobOptions?: JobsOptions,
+): Queue<T> {
+  return new Queue<T>(name, {
+    streams: QUEUE_STREAMS,
+    connection,
+    prefix,
+    ...(defaultJobOptions && { defaultJobOptions }),
+  });
 }
 
 /** A short-lived handle of one queue for `fn`, closed after it. */
-export async function withQueue<T, R>(connection: Redis, prefix: string, name: string, fn: (queue: Queue<T>) => Promise<R>): Promise<R> {
+export async function withQueue<T, R>(
+  connection: Redis,
+  prefix: string,
+  name: string,
+  fn: (queue: Queue<T>) => Promise<R>,
+): Promise<R> {
   const queue = openQueue<T>(connection, prefix, name);
   try {
     return await fn(queue);

@@ -18,7 +18,14 @@ import type { Queue } from 'bullmq';
  * windows, notifications that mean sending cannot succeed pause sending with their reason, a phone-number
  * tier change is recorded for `status` and MESSAGING_LIMIT=auto.
  */
-export function startCallbackWorker(deps: { config: Config; redis: Redis; blocking: Redis; ledger: Ledger; send: Queue<SendJobData>; log: Logger }): Worker<CallbackJob> {
+export function startCallbackWorker(deps: {
+  config: Config;
+  redis: Redis;
+  blocking: Redis;
+  ledger: Ledger;
+  send: Queue<SendJobData>;
+  log: Logger;
+}): Worker<CallbackJob> {
   const { config, redis, ledger, log } = deps;
   const k = keysOf(config.QUEUE_PREFIX);
   const delivery = new DeliveryLedger(redis, ledger);
@@ -32,7 +39,8 @@ export function startCallbackWorker(deps: { config: Config; redis: Redis; blocki
       if (row.status) {
         const applied = await delivery.apply(row);
         count(`callback_${applied.result}`);
-        if (applied.result === 'applied') for (const effect of await quality.onDelivery(row, applied)) count(`quality_${effect}`);
+        if (applied.result === 'applied')
+          for (const effect of await quality.onDelivery(row, applied)) count(`quality_${effect}`);
       } else if (row.notification) {
         const effect = await notificationEffect(row, (name, language) => ledger.templateInUse(name, language));
         count(`notification:${row.notification.event}`);
@@ -49,7 +57,11 @@ export function startCallbackWorker(deps: { config: Config; redis: Redis; blocki
     await addFleetCounts(redis, k.metrics, counts);
   };
 
-  const worker = new Worker<CallbackJob>(CALLBACK_QUEUE, processBatch, { connection: deps.blocking, prefix: config.QUEUE_PREFIX, concurrency: 4 });
+  const worker = new Worker<CallbackJob>(CALLBACK_QUEUE, processBatch, {
+    connection: deps.blocking,
+    prefix: config.QUEUE_PREFIX,
+    concurrency: 4,
+  });
   // Its `error` events go to the caller's RedisHealth (see src/http/dashboard.ts).
   return worker;
 }

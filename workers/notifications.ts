@@ -17,7 +17,10 @@ export function tierLimit(tier: string): number | undefined {
 }
 
 /** What a notification row means for sending: a reason to pause, something to record, or nothing. */
-export function notificationEffect(row: CallbackRow, templatesInUse: (name: string, language: string | undefined) => boolean | Promise<boolean>): Promise<{ pause?: string; record?: Record<string, string> }> {
+export function notificationEffect(
+  row: CallbackRow,
+  templatesInUse: (name: string, language: string | undefined) => boolean | Promise<boolean>,
+): Promise<{ pause?: string; record?: Record<string, string> }> {
   return (async () => {
     const n = row.notification;
     if (!n) return {};
@@ -25,10 +28,13 @@ export function notificationEffect(row: CallbackRow, templatesInUse: (name: stri
     const text = (value: unknown) => (value === undefined || value === null ? '' : String(value));
     switch (n.event) {
       case 'insufficient_balance':
-        return { pause: `insufficient_balance: EngageLab balance ${text(data.remain_balance)} is below ${text(data.balance_threshold)}` };
+        return {
+          pause: `insufficient_balance: EngageLab balance ${text(data.remain_balance)} is below ${text(data.balance_threshold)}`,
+        };
       case 'whatsapp_business_update': {
         const event = text(data.waba_event);
-        if (event === 'DISABLED_UPDATE' || event === 'ACCOUNT_VIOLATION') return { pause: `whatsapp_business_update: ${event}` };
+        if (event === 'DISABLED_UPDATE' || event === 'ACCOUNT_VIOLATION')
+          return { pause: `whatsapp_business_update: ${event}` };
         return {};
       }
       case 'template_update': {
@@ -43,7 +49,13 @@ export function notificationEffect(row: CallbackRow, templatesInUse: (name: stri
       case 'phone_number_update': {
         const tier = text(data.current_limit);
         const limit = tierLimit(tier);
-        return { record: { phone_limit: tier, phone_limit_at: String(Date.now()), ...(limit !== undefined && { messaging_limit: String(limit) }) } };
+        return {
+          record: {
+            phone_limit: tier,
+            phone_limit_at: String(Date.now()),
+            ...(limit !== undefined && { messaging_limit: String(limit) }),
+          },
+        };
       }
       default:
         return {};

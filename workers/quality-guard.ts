@@ -63,13 +63,17 @@ export class QualityGuard {
         effects.push('lane_paused');
       } else {
         const factor = await this.lanes.slowDown(lane);
-        this.log.warn({ lane, factor }, `Meta ${THROUGHPUT_EXCEEDED} (throughput exceeded): sender slowed down for a while`);
+        this.log.warn(
+          { lane, factor },
+          `Meta ${THROUGHPUT_EXCEEDED} (throughput exceeded): sender slowed down for a while`,
+        );
         effects.push('lane_slowed');
       }
     }
     // A message's outcome counts once: when it first reaches delivered, read or failed.
     const first = applied.previous === null || applied.previous === 'sent';
-    if (first && update.status !== 'sent' && (await this.noteOutcome(applied.campaign, update.status === 'failed'))) effects.push('campaign_paused');
+    if (first && update.status !== 'sent' && (await this.noteOutcome(applied.campaign, update.status === 'failed')))
+      effects.push('campaign_paused');
     return effects;
   }
 
@@ -77,7 +81,13 @@ export class QualityGuard {
   private async noteOutcome(campaign: string, failed: boolean): Promise<boolean> {
     const key = this.keys.campaignOutcomes(campaign);
     const window = this.config.QUALITY_WINDOW;
-    const result = await this.redis.multi().lpush(key, failed ? '1' : '0').ltrim(key, 0, window - 1).lrange(key, 0, -1).expire(key, this.config.RESULT_TTL_DAYS * 86_400).exec();
+    const result = await this.redis
+      .multi()
+      .lpush(key, failed ? '1' : '0')
+      .ltrim(key, 0, window - 1)
+      .lrange(key, 0, -1)
+      .expire(key, this.config.RESULT_TTL_DAYS * 86_400)
+      .exec();
     const outcomes = (result?.[2]?.[1] as string[] | undefined) ?? [];
     if (outcomes.length < window) return false;
     const share = outcomes.filter((o) => o === '1').length / outcomes.length;

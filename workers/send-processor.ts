@@ -13,7 +13,17 @@ import { maskPhone } from '../src/messages/phone.js';
 import type { DeadError, DeadJobData, SendJobData } from '../src/queue.js';
 import { msUntilOpen } from '../src/messages/timezone.js';
 import { SKIPPED } from './gate/signals.js';
-import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal, type GateRequest, type LedgerCheck, type SendGate, type Ticket } from './gate/send-gate.js';
+import {
+  CampaignSignal,
+  PausedSignal,
+  SettledSignal,
+  SkipSignal,
+  WaitSignal,
+  type GateRequest,
+  type LedgerCheck,
+  type SendGate,
+  type Ticket,
+} from './gate/send-gate.js';
 import type { WorkerStats } from '../src/status/fleet-stats.js';
 
 /**
@@ -58,7 +68,13 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     await deadLetter(deps.deadQueue, ledger, job.data, error, job.attemptsMade + 1);
     stats.dead(error.code);
     log.warn(
-      { request_id: job.data.request_id, campaign: job.data.campaign, to: maskPhone(job.data.payload.to[0] ?? ''), code: error.code, reason: error.reason },
+      {
+        request_id: job.data.request_id,
+        campaign: job.data.campaign,
+        to: maskPhone(job.data.payload.to[0] ?? ''),
+        code: error.code,
+        reason: error.reason,
+      },
       `dead letter: ${error.message}`,
     );
   };
@@ -66,9 +82,18 @@ export function createSendProcessor(deps: SendProcessorDeps) {
   return async function process(job: Job<SendJobData>, token?: string): Promise<string | undefined> {
     const { request_id: requestId, campaign } = job.data;
     // WA_FROM is the fleet's default sending number; a message's own `from` wins.
-    const payload = job.data.payload.from === undefined && config.WA_FROM ? { ...job.data.payload, from: config.WA_FROM } : job.data.payload;
+    const payload =
+      job.data.payload.from === undefined && config.WA_FROM
+        ? { ...job.data.payload, from: config.WA_FROM }
+        : job.data.payload;
     const to = payload.to[0] ?? '';
-    const request: GateRequest = { requestId, campaign, to, template: payload.body.type === 'template', expiresAt: job.data.expires_at };
+    const request: GateRequest = {
+      requestId,
+      campaign,
+      to,
+      template: payload.body.type === 'template',
+      expiresAt: job.data.expires_at,
+    };
 
     // Campaign control that needs no Redis: expired, not yet (--at), outside the recipient's send window.
     // A message that must wait is delayed without a request or an attempt spent; the grant checks the
@@ -124,7 +149,12 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       } catch (error) {
         if (error instanceof SettledSignal) {
           if (error.state !== 'inflight') return error.state;
-          await fail(job, { code: null, http_status: null, reason: 'unknown_outcome', message: 'a worker stopped while this request was in flight; not resent' });
+          await fail(job, {
+            code: null,
+            http_status: null,
+            reason: 'unknown_outcome',
+            message: 'a worker stopped while this request was in flight; not resent',
+          });
           return 'dead';
         }
         if (error instanceof PausedSignal) {
@@ -135,7 +165,10 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         if (error instanceof WaitSignal) {
           // Its pair interval, or a place under the messaging limit: later, without an attempt spent. Held
           // messages wake spread over a second, not all at the instant a place frees.
-          await job.moveToDelayed(Date.now() + error.ms + (error.reason === 'limit' ? Math.floor(Math.random() * 1000) : 0), token);
+          await job.moveToDelayed(
+            Date.now() + error.ms + (error.reason === 'limit' ? Math.floor(Math.random() * 1000) : 0),
+            token,
+          );
           throw new DelayedError();
         }
         if (error instanceof CampaignSignal) {
@@ -168,7 +201,10 @@ export function createSendProcessor(deps: SendProcessorDeps) {
             await ledger.clearInflight(requestId);
             const reason = `auth: EngageLab ${error.code ?? error.httpStatus} ${error.message}`;
             await pauseSending(deps.redis, ledger.keys, reason);
-            log.error({ code: error.code }, `sending paused: ${reason}; fix the credentials, then run "wa-bulk resume"`);
+            log.error(
+              { code: error.code },
+              `sending paused: ${reason}; fix the credentials, then run "wa-bulk resume"`,
+            );
             await job.moveToWait(token);
             throw new WaitingError();
           }

@@ -113,7 +113,10 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
     health.absorb(worker, 'worker');
     worker.on('failed', (job, error) => {
       if (job && job.attemptsMade < (job.opts.attempts ?? 1)) {
-        log.debug({ request_id: job.data.request_id, attempt: job.attemptsMade, err: error.message }, 'send failed; BullMQ will retry');
+        log.debug(
+          { request_id: job.data.request_id, attempt: job.attemptsMade, err: error.message },
+          'send failed; BullMQ will retry',
+        );
       }
     });
     const queue = openQueue<SendJobData>(redis, config.QUEUE_PREFIX, laneQueueName(lane));
@@ -134,7 +137,9 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
       const queue = running.get(lane)?.queue;
       const oldest = (await queue?.getJobs(['prioritized'], 0, 499, true)) ?? [];
       // It has waited long enough: it is taken next (the front of the wait list), not behind the backlog.
-      for (const job of oldest) if (job && Date.now() - job.timestamp >= config.LOW_PRIORITY_MAX_WAIT_MS) await job.changePriority({ priority: 0, lifo: true }).catch(() => {});
+      for (const job of oldest)
+        if (job && Date.now() - job.timestamp >= config.LOW_PRIORITY_MAX_WAIT_MS)
+          await job.changePriority({ priority: 0, lifo: true }).catch(() => {});
     }
   };
   const agingTimer = setInterval(() => void promoteStarving().catch(() => {}), agingMs);
@@ -155,7 +160,15 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   }, LANE_POLL_MS);
   timer.unref();
   housekeeping.start();
-  log.info({ concurrency: config.WORKER_CONCURRENCY, rate: `${config.SEND_RATE_MAX}/${config.SEND_RATE_DURATION_MS}ms`, lanes: [...running.keys()].length, api: config.ENGAGELAB_BASE_URL }, 'send worker started');
+  log.info(
+    {
+      concurrency: config.WORKER_CONCURRENCY,
+      rate: `${config.SEND_RATE_MAX}/${config.SEND_RATE_DURATION_MS}ms`,
+      lanes: [...running.keys()].length,
+      api: config.ENGAGELAB_BASE_URL,
+    },
+    'send worker started',
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -182,13 +195,19 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
         // are taken over after WORKER_LOCK_MS and their in-flight marks make them unknown outcomes, never
         // resends.
         const force = !health.connected;
-        const finished = await settleWithin(Promise.all([...running.values()].map(({ worker }) => worker.close(force))), config.HTTP_TIMEOUT_MS + 2000);
+        const finished = await settleWithin(
+          Promise.all([...running.values()].map(({ worker }) => worker.close(force))),
+          config.HTTP_TIMEOUT_MS + 2000,
+        );
         health.stop();
         if (!finished) log.warn('stopped without finishing every send: Redis did not answer');
         await settleWithin(Promise.all([stats.stop(), housekeeping.stop(), archiver?.stop()]), 1000);
         await settleWithin(ledger.close(), 1000);
         client.close();
-        await settleWithin(Promise.all([dead.close(), ...[...running.values()].map(({ queue }) => queue.close())]), 1000);
+        await settleWithin(
+          Promise.all([dead.close(), ...[...running.values()].map(({ queue }) => queue.close())]),
+          1000,
+        );
         redis.disconnect();
         blocking.disconnect();
       })();
@@ -197,7 +216,12 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   };
 }
 
-function laneWorker(config: Config, queueName: string, connection: Redis, processor: ReturnType<typeof createSendProcessor>): Worker<SendJobData> {
+function laneWorker(
+  config: Config,
+  queueName: string,
+  connection: Redis,
+  processor: ReturnType<typeof createSendProcessor>,
+): Worker<SendJobData> {
   return new Worker<SendJobData>(queueName, processor, {
     connection,
     prefix: config.QUEUE_PREFIX,

@@ -97,7 +97,11 @@ export class Archiver {
       } catch (error) {
         if (this.stopped) break;
         const reason = (error as Error).message;
-        if (!this.down) this.log.warn({ error: reason, retry_ms: this.backoff }, 'archive: cannot archive to PostgreSQL now; the changes wait in Redis and it retries');
+        if (!this.down)
+          this.log.warn(
+            { error: reason, retry_ms: this.backoff },
+            'archive: cannot archive to PostgreSQL now; the changes wait in Redis and it retries',
+          );
         this.down = reason;
         await this.pause(this.backoff);
         this.backoff = Math.min(this.backoff * 2, this.maxBackoffMs);
@@ -123,7 +127,15 @@ export class Archiver {
         if (entries.length === 0) ownPending = false;
       } else if (Date.now() - this.lastClaim > this.claimIdleMs / 2) {
         this.lastClaim = Date.now();
-        const claimed = (await this.redis.xautoclaim(this.stream, GROUP, this.consumer, this.claimIdleMs, '0', 'COUNT', this.batch)) as [string, Array<[string, string[] | null]>];
+        const claimed = (await this.redis.xautoclaim(
+          this.stream,
+          GROUP,
+          this.consumer,
+          this.claimIdleMs,
+          '0',
+          'COUNT',
+          this.batch,
+        )) as [string, Array<[string, string[] | null]>];
         entries = claimed[1].filter((e): e is [string, string[]] => Array.isArray(e[1]));
         if (entries.length === 0) continue;
       } else {
@@ -138,7 +150,13 @@ export class Archiver {
   private async read(from: '0' | '>', block: boolean): Promise<Array<[string, string[]]>> {
     const args: Array<string | number> = ['GROUP', GROUP, this.consumer, 'COUNT', this.batch];
     if (block) args.push('BLOCK', this.blockMs);
-    const reply = (await (this.reader.xreadgroup as (...a: Array<string | number>) => Promise<StreamReply>)(...args, 'STREAMS', this.stream, from)) ?? [];
+    const reply =
+      (await (this.reader.xreadgroup as (...a: Array<string | number>) => Promise<StreamReply>)(
+        ...args,
+        'STREAMS',
+        this.stream,
+        from,
+      )) ?? [];
     // Entries deleted while pending come back without fields: acknowledge them, nothing to write.
     return (reply[0]?.[1] ?? []).filter((e) => Array.isArray(e[1]));
   }
@@ -146,7 +164,11 @@ export class Archiver {
   private async write(entries: Array<[string, string[]]>): Promise<void> {
     await this.store.write(entries.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
     const ids = entries.map(([id]) => id);
-    await this.redis.multi().xack(this.stream, GROUP, ...ids).xdel(this.stream, ...ids).exec();
+    await this.redis
+      .multi()
+      .xack(this.stream, GROUP, ...ids)
+      .xdel(this.stream, ...ids)
+      .exec();
     this.healthy();
   }
 

@@ -30,17 +30,76 @@ export function revOf(streamId: string): bigint {
 export type Snapshot = Record<string, string> & { request_id: string };
 
 const COLUMNS = [
-  'space', 'request_id', 'campaign', 'recipient', 'seq', 'status', 'message_id', 'error_code', 'http_status', 'reason', 'error', 'attempts',
-  'created_at', 'updated_at', 'delivery_status', 'delivery_rank', 'delivery_at', 'delivery_error_code', 'delivery_error', 'loss_step', 'loss_source', 'rev',
+  'space',
+  'request_id',
+  'campaign',
+  'recipient',
+  'seq',
+  'status',
+  'message_id',
+  'error_code',
+  'http_status',
+  'reason',
+  'error',
+  'attempts',
+  'created_at',
+  'updated_at',
+  'delivery_status',
+  'delivery_rank',
+  'delivery_at',
+  'delivery_error_code',
+  'delivery_error',
+  'loss_step',
+  'loss_source',
+  'rev',
 ] as const;
 const TYPES: Record<(typeof COLUMNS)[number], string> = {
-  space: 'text', request_id: 'text', campaign: 'text', recipient: 'text', seq: 'bigint', status: 'text', message_id: 'text', error_code: 'integer',
-  http_status: 'integer', reason: 'text', error: 'text', attempts: 'integer', created_at: 'timestamptz', updated_at: 'timestamptz',
-  delivery_status: 'text', delivery_rank: 'smallint', delivery_at: 'timestamptz', delivery_error_code: 'integer', delivery_error: 'text',
-  loss_step: 'text', loss_source: 'text', rev: 'bigint',
+  space: 'text',
+  request_id: 'text',
+  campaign: 'text',
+  recipient: 'text',
+  seq: 'bigint',
+  status: 'text',
+  message_id: 'text',
+  error_code: 'integer',
+  http_status: 'integer',
+  reason: 'text',
+  error: 'text',
+  attempts: 'integer',
+  created_at: 'timestamptz',
+  updated_at: 'timestamptz',
+  delivery_status: 'text',
+  delivery_rank: 'smallint',
+  delivery_at: 'timestamptz',
+  delivery_error_code: 'integer',
+  delivery_error: 'text',
+  loss_step: 'text',
+  loss_source: 'text',
+  rev: 'bigint',
 };
-const STATE_COLUMNS = ['campaign', 'recipient', 'seq', 'status', 'message_id', 'error_code', 'http_status', 'reason', 'error', 'attempts', 'created_at', 'updated_at'];
-const DELIVERY_COLUMNS = ['delivery_status', 'delivery_rank', 'delivery_at', 'delivery_error_code', 'delivery_error', 'loss_step', 'loss_source'];
+const STATE_COLUMNS = [
+  'campaign',
+  'recipient',
+  'seq',
+  'status',
+  'message_id',
+  'error_code',
+  'http_status',
+  'reason',
+  'error',
+  'attempts',
+  'created_at',
+  'updated_at',
+];
+const DELIVERY_COLUMNS = [
+  'delivery_status',
+  'delivery_rank',
+  'delivery_at',
+  'delivery_error_code',
+  'delivery_error',
+  'loss_step',
+  'loss_source',
+];
 
 const n = COLUMNS.length;
 /**
@@ -68,7 +127,8 @@ RETURNING 1
 SELECT count(*)::int AS written FROM written`;
 
 const ms = (value: string | undefined) => (value ? new Date(Number(value)).toISOString() : null);
-const int = (value: string | undefined) => (value === undefined || value === '' || Number.isNaN(Number(value)) ? null : Number(value));
+const int = (value: string | undefined) =>
+  value === undefined || value === '' || Number.isNaN(Number(value)) ? null : Number(value);
 const text = (value: string | undefined) => (value === undefined || value === '' ? null : value);
 
 /** The row's values, column by column, from a snapshot. */
@@ -76,9 +136,28 @@ function rowOf(space: string, snapshot: Snapshot, rev: bigint): unknown[] {
   const s = snapshot;
   const delivery = s.delivery_status as DeliveryStatus | undefined;
   return [
-    space, s.request_id, s.campaign ?? '', s.to ?? '', int(s.seq) ?? 0, s.status ?? 'pending', text(s.message_id), int(s.code), int(s.http_status),
-    text(s.reason), text(s.error), int(s.attempts) ?? 0, ms(s.created_at) ?? ms(s.updated_at) ?? new Date(0).toISOString(), ms(s.updated_at) ?? ms(s.created_at) ?? new Date(0).toISOString(),
-    text(delivery), delivery ? DELIVERY_RANK[delivery] ?? 0 : 0, ms(s.delivery_at), int(s.delivery_error_code), text(s.delivery_error), text(s.loss_step), text(s.loss_source), rev.toString(),
+    space,
+    s.request_id,
+    s.campaign ?? '',
+    s.to ?? '',
+    int(s.seq) ?? 0,
+    s.status ?? 'pending',
+    text(s.message_id),
+    int(s.code),
+    int(s.http_status),
+    text(s.reason),
+    text(s.error),
+    int(s.attempts) ?? 0,
+    ms(s.created_at) ?? ms(s.updated_at) ?? new Date(0).toISOString(),
+    ms(s.updated_at) ?? ms(s.created_at) ?? new Date(0).toISOString(),
+    text(delivery),
+    delivery ? (DELIVERY_RANK[delivery] ?? 0) : 0,
+    ms(s.delivery_at),
+    int(s.delivery_error_code),
+    text(s.delivery_error),
+    text(s.loss_step),
+    text(s.loss_source),
+    rev.toString(),
   ];
 }
 
@@ -102,7 +181,13 @@ interface Row {
 
 /** A row read back as the `result` / `export` line, through the same reader as a Redis record. */
 function recordOf(row: Row): MessageRecord {
-  const hash: Record<string, string> = { campaign: row.campaign, to: row.recipient, status: row.status, attempts: String(row.attempts), updated_at: String(row.updated_at.getTime()) };
+  const hash: Record<string, string> = {
+    campaign: row.campaign,
+    to: row.recipient,
+    status: row.status,
+    attempts: String(row.attempts),
+    updated_at: String(row.updated_at.getTime()),
+  };
   if (row.message_id) hash.message_id = row.message_id;
   if (row.error_code !== null) hash.code = String(row.error_code);
   if (row.http_status !== null) hash.http_status = String(row.http_status);
@@ -116,7 +201,8 @@ function recordOf(row: Row): MessageRecord {
   return toRecord(row.request_id, hash);
 }
 
-const RECORD_COLUMNS = 'request_id, campaign, recipient, status, message_id, error_code, http_status, reason, error, attempts, updated_at, delivery_status, delivery_at, delivery_error_code, seq';
+const RECORD_COLUMNS =
+  'request_id, campaign, recipient, status, message_id, error_code, http_status, reason, error, attempts, updated_at, delivery_status, delivery_at, delivery_error_code, seq';
 
 export class ArchiveStore {
   readonly pool: pg.Pool;
@@ -127,7 +213,12 @@ export class ArchiveStore {
     options: { max?: number } = {},
   ) {
     // A short connect timeout: while PostgreSQL is away the archiver backs off and readers say so at once.
-    this.pool = new pg.Pool({ connectionString: url, max: options.max ?? 4, connectionTimeoutMillis: 3000, idleTimeoutMillis: 30_000 });
+    this.pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 4,
+      connectionTimeoutMillis: 3000,
+      idleTimeoutMillis: 30_000,
+    });
     // A server that goes away (a restart, a failover) makes its clients emit 'error', idle or mid-query:
     // the pool drops an idle one, a query in flight rejects, and that rejection is how callers hear of it.
     this.pool.on('error', () => {});
@@ -142,10 +233,16 @@ export class ArchiveStore {
     const client = await this.pool.connect();
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-      await client.query('CREATE TABLE IF NOT EXISTS wa_bulk_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
-      const done = new Set((await client.query<{ name: string }>('SELECT name FROM wa_bulk_migrations')).rows.map((r) => r.name));
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS wa_bulk_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+      );
+      const done = new Set(
+        (await client.query<{ name: string }>('SELECT name FROM wa_bulk_migrations')).rows.map((r) => r.name),
+      );
       const applied: string[] = [];
-      for (const file of readdirSync(MIGRATIONS).filter((f) => f.endsWith('.sql')).sort()) {
+      for (const file of readdirSync(MIGRATIONS)
+        .filter((f) => f.endsWith('.sql'))
+        .sort()) {
         if (done.has(file)) continue;
         await client.query('BEGIN');
         try {
@@ -183,11 +280,17 @@ export class ArchiveStore {
       rowOf(this.space, snapshot, rev).forEach((value, i) => (columns[i] as unknown[]).push(value));
       const at = Number(snapshot.created_at ?? snapshot.updated_at ?? 0);
       const c = campaigns.get(snapshot.campaign ?? '');
-      campaigns.set(snapshot.campaign ?? '', { first: Math.min(c?.first ?? at, at), last: Math.max(c?.last ?? at, at) });
+      campaigns.set(snapshot.campaign ?? '', {
+        first: Math.min(c?.first ?? at, at),
+        last: Math.max(c?.last ?? at, at),
+      });
     }
     const ids = [...campaigns.keys()];
     const { rows } = await this.pool.query<{ written: number }>(WRITE, [
-      ...columns, ids, ids.map((id) => campaigns.get(id)?.first ?? 0), ids.map((id) => campaigns.get(id)?.last ?? 0),
+      ...columns,
+      ids,
+      ids.map((id) => campaigns.get(id)?.first ?? 0),
+      ids.map((id) => campaigns.get(id)?.last ?? 0),
     ]);
     return rows[0]?.written ?? 0;
   }
@@ -198,20 +301,30 @@ export class ArchiveStore {
       return await this.pool.query<R>(sql, params);
     } catch (error) {
       // 42P01 undefined_table: no worker or dashboard has started against this database yet.
-      if ((error as { code?: string }).code === '42P01') throw new Error('PostgreSQL (DATABASE_URL) has no wa-bulk tables yet: a worker or the dashboard creates them as it starts', { cause: error });
+      if ((error as { code?: string }).code === '42P01')
+        throw new Error(
+          'PostgreSQL (DATABASE_URL) has no wa-bulk tables yet: a worker or the dashboard creates them as it starts',
+          { cause: error },
+        );
       throw new Error(`PostgreSQL (DATABASE_URL): ${(error as Error).message}`, { cause: error });
     }
   }
 
   async get(requestId: string): Promise<MessageRecord | undefined> {
-    const { rows } = await this.query<Row>(`SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = $2`, [this.space, requestId]);
+    const { rows } = await this.query<Row>(
+      `SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = $2`,
+      [this.space, requestId],
+    );
     return rows[0] ? recordOf(rows[0]) : undefined;
   }
 
   /** The records of these request_ids that the archive holds. */
   async getMany(requestIds: readonly string[]): Promise<Map<string, MessageRecord>> {
     if (requestIds.length === 0) return new Map();
-    const { rows } = await this.query<Row>(`SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = ANY($2::text[])`, [this.space, requestIds]);
+    const { rows } = await this.query<Row>(
+      `SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = ANY($2::text[])`,
+      [this.space, requestIds],
+    );
     return new Map(rows.map((row) => [row.request_id, recordOf(row)]));
   }
 
@@ -255,7 +368,12 @@ export class ArchiveStore {
   }
 
   private async countCampaign(campaign: string): Promise<Record<string, string>> {
-    const { rows } = await this.query<{ status: string; error_code: number | null; delivery_status: string | null; n: string }>(
+    const { rows } = await this.query<{
+      status: string;
+      error_code: number | null;
+      delivery_status: string | null;
+      n: string;
+    }>(
       `SELECT status, CASE WHEN status = 'dead' THEN error_code END AS error_code, CASE WHEN status = 'sent' THEN delivery_status END AS delivery_status, count(*) AS n
        FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 GROUP BY 1, 2, 3`,
       [this.space, campaign],
@@ -292,7 +410,17 @@ export class ArchiveStore {
          delivery_error_code = $6, delivery_error = $7, loss_step = $8, loss_source = $9, archived_at = now()
        FROM old WHERE m.space = $1 AND m.request_id = $2 AND m.delivery_rank < $4
        RETURNING old.delivery_status AS previous`,
-      [this.space, requestId, u.status, DELIVERY_RANK[u.status], u.at, u.errorCode, u.error, u.lossStep === null ? null : String(u.lossStep), u.lossSource],
+      [
+        this.space,
+        requestId,
+        u.status,
+        DELIVERY_RANK[u.status],
+        u.at,
+        u.errorCode,
+        u.error,
+        u.lossStep === null ? null : String(u.lossStep),
+        u.lossSource,
+      ],
     );
     return rows[0] ? { previous: (rows[0].previous as DeliveryStatus | null) ?? null } : undefined;
   }

@@ -40,7 +40,8 @@ export class Campaigns {
    */
   async resume(id: string): Promise<number> {
     const key = this.keys.campaign(id);
-    if ((await this.redis.hget(key, 'state')) === 'paused') await this.redis.hdel(key, 'state', 'pause_reason', 'paused_at');
+    if ((await this.redis.hget(key, 'state')) === 'paused')
+      await this.redis.hdel(key, 'state', 'pause_reason', 'paused_at');
     await this.redis.del(this.keys.campaignOutcomes(id));
     const parked = await this.redis.smembers(this.keys.campaignParked(id));
     const byQueue = new Map<string, string[]>();
@@ -67,7 +68,9 @@ export class Campaigns {
   async cancel(id: string, ledger: Ledger): Promise<number> {
     await this.redis.hset(this.keys.campaign(id), 'state', 'cancelled', 'cancelled_at', Date.now());
     await this.redis.hdel(this.keys.campaign(id), 'pause_reason', 'paused_at');
-    const queues = (await laneNames(this.redis, this.keys)).map((lane) => openQueue(this.redis, this.keys.prefix, laneQueueName(lane)));
+    const queues = (await laneNames(this.redis, this.keys)).map((lane) =>
+      openQueue(this.redis, this.keys.prefix, laneQueueName(lane)),
+    );
     let skipped = 0;
     try {
       for await (const ids of ledger.pendingIds(id)) {
@@ -77,7 +80,8 @@ export class Campaigns {
             let removed = false;
             for (const queue of queues) if (!removed) removed = (await queue.remove(jobId)) === 1;
             // A job a worker holds (it may be in flight) is not touched: its grant, or its result, settles it.
-            if (removed && (await ledger.markSkipped(requestId, id, 'cancelled', 'its campaign was cancelled'))) skipped++;
+            if (removed && (await ledger.markSkipped(requestId, id, 'cancelled', 'its campaign was cancelled')))
+              skipped++;
           }),
         );
       }

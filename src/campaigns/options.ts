@@ -35,7 +35,8 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 
 export function parseDuration(text: string, option: string): number {
   const match = /^(\d+)([smhd])$/.exec(text.trim());
-  if (!match || Number(match[1]) === 0) throw new CampaignOptionError(option, `expected a duration such as 90s, 10m, 2h or 1d, got "${text}"`);
+  if (!match || Number(match[1]) === 0)
+    throw new CampaignOptionError(option, `expected a duration such as 90s, 10m, 2h or 1d, got "${text}"`);
   return Number(match[1]) * (UNIT_MS[match[2] as string] as number);
 }
 
@@ -44,14 +45,21 @@ export function parseTime(text: string, option: string, now = Date.now()): numbe
   if (value.startsWith('+')) return now + parseDuration(value.slice(1), option);
   // An offset (or Z) is required: a bare local time would mean the server's zone, which nobody intends.
   if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new CampaignOptionError(option, `expected an ISO 8601 time with an offset (e.g. 2026-12-24T09:00:00+01:00) or +30m, got "${text}"`);
+    throw new CampaignOptionError(
+      option,
+      `expected an ISO 8601 time with an offset (e.g. 2026-12-24T09:00:00+01:00) or +30m, got "${text}"`,
+    );
   }
   return Date.parse(value);
 }
 
 export function parseWindow(text: string, option: string): SendWindow {
   const match = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$/.exec(text.trim());
-  if (!match) throw new CampaignOptionError(option, `expected HH:MM-HH:MM of the recipient's local time (e.g. 09:00-21:00), got "${text}"`);
+  if (!match)
+    throw new CampaignOptionError(
+      option,
+      `expected HH:MM-HH:MM of the recipient's local time (e.g. 09:00-21:00), got "${text}"`,
+    );
   const from = Number(match[1]) * 60 + Number(match[2]);
   const to = Number(match[3]) * 60 + Number(match[4]);
   if (from === to) throw new CampaignOptionError(option, `the window "${text}" is empty (it starts where it ends)`);
@@ -59,7 +67,8 @@ export function parseWindow(text: string, option: string): SendWindow {
 }
 
 export function parsePriority(text: string, option: string): Priority {
-  if (!PRIORITIES.includes(text as Priority)) throw new CampaignOptionError(option, `expected high, normal or low, got "${text}"`);
+  if (!PRIORITIES.includes(text as Priority))
+    throw new CampaignOptionError(option, `expected high, normal or low, got "${text}"`);
   return text as Priority;
 }
 
@@ -72,26 +81,48 @@ export interface RawCampaignOptions {
 }
 
 /** The options, checked; names are given as the caller spells them (flags or query parameters). */
-export function campaignOptions(raw: RawCampaignOptions, names: Record<keyof RawCampaignOptions, string>, now = Date.now()): { options: CampaignOptions; notes: string[] } {
+export function campaignOptions(
+  raw: RawCampaignOptions,
+  names: Record<keyof RawCampaignOptions, string>,
+  now = Date.now(),
+): { options: CampaignOptions; notes: string[] } {
   const notes: string[] = [];
-  const options: CampaignOptions = { priority: raw.priority === undefined ? 'normal' : parsePriority(raw.priority, names.priority) };
+  const options: CampaignOptions = {
+    priority: raw.priority === undefined ? 'normal' : parsePriority(raw.priority, names.priority),
+  };
   if (raw.at !== undefined) {
     const at = parseTime(raw.at, names.at, now);
     if (at <= now) notes.push(`${names.at}: ${raw.at} is in the past; sending now`);
     else options.notBefore = at;
   }
   if (raw.sendWindow !== undefined) options.window = parseWindow(raw.sendWindow, names.sendWindow);
-  if (raw.expiresIn !== undefined && raw.expiresAt !== undefined) throw new CampaignOptionError(names.expiresIn, `give ${names.expiresIn} or ${names.expiresAt}, not both`);
+  if (raw.expiresIn !== undefined && raw.expiresAt !== undefined)
+    throw new CampaignOptionError(names.expiresIn, `give ${names.expiresIn} or ${names.expiresAt}, not both`);
   if (raw.expiresIn !== undefined) options.expiresAt = now + parseDuration(raw.expiresIn, names.expiresIn);
   if (raw.expiresAt !== undefined) options.expiresAt = parseTime(raw.expiresAt, names.expiresAt, now);
   if (options.expiresAt !== undefined && options.expiresAt <= (options.notBefore ?? now)) {
-    throw new CampaignOptionError(raw.expiresAt !== undefined ? names.expiresAt : names.expiresIn, 'the campaign would expire before it starts');
+    throw new CampaignOptionError(
+      raw.expiresAt !== undefined ? names.expiresAt : names.expiresIn,
+      'the campaign would expire before it starts',
+    );
   }
   return { options, notes };
 }
 
-export const FLAG_NAMES = { at: '--at', sendWindow: '--send-window', expiresIn: '--expires-in', expiresAt: '--expires-at', priority: '--priority' } as const;
-export const QUERY_NAMES = { at: 'at', sendWindow: 'send_window', expiresIn: 'expires_in', expiresAt: 'expires_at', priority: 'priority' } as const;
+export const FLAG_NAMES = {
+  at: '--at',
+  sendWindow: '--send-window',
+  expiresIn: '--expires-in',
+  expiresAt: '--expires-at',
+  priority: '--priority',
+} as const;
+export const QUERY_NAMES = {
+  at: 'at',
+  sendWindow: 'send_window',
+  expiresIn: 'expires_in',
+  expiresAt: 'expires_at',
+  priority: 'priority',
+} as const;
 
 /** "09:00-21:00" of a window. */
 export function formatWindow(window: SendWindow): string {

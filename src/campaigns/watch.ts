@@ -25,7 +25,15 @@ export interface CampaignWatch {
   close(force: boolean): Promise<void>;
 }
 
-export function startCampaignWatch(deps: { config: Config; redis: Redis; blocking: Redis; keys: Keys; ledger: Ledger; log: Logger; onError: (error: Error) => void }): CampaignWatch {
+export function startCampaignWatch(deps: {
+  config: Config;
+  redis: Redis;
+  blocking: Redis;
+  keys: Keys;
+  ledger: Ledger;
+  log: Logger;
+  onError: (error: Error) => void;
+}): CampaignWatch {
   const { config, redis, keys, ledger, log } = deps;
   const webhooks = openQueue<WebhookJob>(redis, config.QUEUE_PREFIX, WEBHOOK_QUEUE, {
     attempts: WEBHOOK_ATTEMPTS,
@@ -45,7 +53,10 @@ export function startCampaignWatch(deps: { config: Config; redis: Redis; blockin
       }
       if (counts.state !== 'done' && counts.state !== 'cancelled') continue;
       if (await campaigns.markDone(id)) {
-        log.info({ campaign: id, state: counts.state, sent: counts.sent, dead: counts.dead, skipped: counts.skipped }, 'campaign done');
+        log.info(
+          { campaign: id, state: counts.state, sent: counts.sent, dead: counts.dead, skipped: counts.skipped },
+          'campaign done',
+        );
         if (config.CAMPAIGN_WEBHOOK_URL) await webhooks.add('campaign.done', { campaign: id }, { jobId: `done-${id}` });
       }
       await redis.srem(keys.campaignsOpen, id);
@@ -77,7 +88,12 @@ export function startCampaignWatch(deps: { config: Config; redis: Redis; blockin
     { connection: deps.blocking, prefix: config.QUEUE_PREFIX, concurrency: 2 },
   );
   worker.on('error', deps.onError);
-  worker.on('failed', (job, error) => log.warn({ campaign: job?.data.campaign, attempt: job?.attemptsMade, err: error.message }, 'campaign.done webhook failed; retrying with backoff'));
+  worker.on('failed', (job, error) =>
+    log.warn(
+      { campaign: job?.data.campaign, attempt: job?.attemptsMade, err: error.message },
+      'campaign.done webhook failed; retrying with backoff',
+    ),
+  );
 
   return {
     webhooks,

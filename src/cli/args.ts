@@ -20,13 +20,15 @@ export function parse<O extends Options>(argv: string[], options: O, allowPositi
 
 export function intFlag(value: string | undefined, flag: string, min = 0): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min) throw new UsageError(`--${flag}: expected an integer >= ${min}, got "${value}"`);
+  if (!/^\d+$/.test(value) || Number(value) < min)
+    throw new UsageError(`--${flag}: expected an integer >= ${min}, got "${value}"`);
   return Number(value);
 }
 
 export function rateFlag(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!/^\d*\.?\d+$/.test(value) || n < 0 || n > 1) throw new UsageError(`--${flag}: expected a fraction between 0 and 1, got "${value}"`);
+  if (!/^\d*\.?\d+$/.test(value) || n < 0 || n > 1)
+    throw new UsageError(`--${flag}: expected a fraction between 0 and 1, got "${value}"`);
   return n;
 }

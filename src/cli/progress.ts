@@ -7,7 +7,10 @@
 export type ProgressMode = 'bar' | 'lines' | 'off';
 
 /** The mode for a stream: a bar on a terminal with columns, else `fallback`. */
-export function progressMode(stream: Partial<Pick<NodeJS.WriteStream, 'isTTY' | 'columns'>>, fallback: 'lines' | 'off'): ProgressMode {
+export function progressMode(
+  stream: Partial<Pick<NodeJS.WriteStream, 'isTTY' | 'columns'>>,
+  fallback: 'lines' | 'off',
+): ProgressMode {
   return stream.isTTY === true && (stream.columns ?? 0) > 0 ? 'bar' : fallback;
 }
 
@@ -20,7 +23,8 @@ export class ProgressLine {
   readonly mode: ProgressMode;
 
   constructor(
-    private readonly stream: NodeJS.WritableStream & Partial<Pick<NodeJS.WriteStream, 'isTTY' | 'columns'>> = process.stderr,
+    private readonly stream: NodeJS.WritableStream &
+      Partial<Pick<NodeJS.WriteStream, 'isTTY' | 'columns'>> = process.stderr,
     mode?: ProgressMode,
     private readonly lineIntervalMs = 5000,
   ) {

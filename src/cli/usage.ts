@@ -10,7 +10,8 @@ export interface CommandHelp {
 export const HELP = {
   worker: {
     summary: 'run a send worker until SIGTERM/SIGINT',
-    usage: 'usage: wa-bulk worker\n\nSends until SIGTERM/SIGINT, then stops taking jobs, finishes the sends in flight and exits 0.',
+    usage:
+      'usage: wa-bulk worker\n\nSends until SIGTERM/SIGINT, then stops taking jobs, finishes the sends in flight and exits 0.',
   },
   enqueue: {
     summary: 'validate a JSONL/CSV file and enqueue one job per message',
@@ -28,7 +29,7 @@ export const HELP = {
       '  --strict           enqueue nothing if any line is invalid',
       '  --json             print the summary as JSON',
       '  --at TIME          no message leaves before TIME (ISO 8601 with an offset, or +30m)',
-      '  --send-window      only inside this span of the recipient\'s local time, e.g. 09:00-21:00',
+      "  --send-window      only inside this span of the recipient's local time, e.g. 09:00-21:00",
       '  --expires-in, --expires-at   a message not sent by then is never sent (90s, 10m, 2h / a TIME)',
       '  --priority         high messages leave before waiting normal ones, normal before low',
       '  --no-preflight     skip the template and media checks (see "wa-bulk check")',
@@ -37,16 +38,17 @@ export const HELP = {
   check: {
     summary: 'validate a file and check its templates and media links, sending nothing',
     usage: [
-      'usage: wa-bulk check FILE|- --campaign ID [enqueue\'s options] [--strict] [--json]',
+      "usage: wa-bulk check FILE|- --campaign ID [enqueue's options] [--strict] [--json]",
       '',
-      'Validates like enqueue --dry-run, and checks each distinct template against EngageLab\'s Template API and',
-      'each distinct media link (HEAD) against WhatsApp\'s media rules. Unreachable links are warnings (rejects',
+      "Validates like enqueue --dry-run, and checks each distinct template against EngageLab's Template API and",
+      "each distinct media link (HEAD) against WhatsApp's media rules. Unreachable links are warnings (rejects",
       'with --strict). Exit 1 when lines were rejected.',
     ].join('\n'),
   },
   cancel: {
     summary: 'cancel a campaign for good: no further message of it leaves',
-    usage: 'usage: wa-bulk cancel --campaign ID [--json]\n\nIts waiting messages end skipped, reason cancelled; requests already in flight finish.',
+    usage:
+      'usage: wa-bulk cancel --campaign ID [--json]\n\nIts waiting messages end skipped, reason cancelled; requests already in flight finish.',
   },
   suppress: {
     summary: 'opt-outs: numbers that get no message',
@@ -58,7 +60,8 @@ export const HELP = {
   },
   status: {
     summary: 'queue counts, pause state, dead letters, campaign progress',
-    usage: 'usage: wa-bulk status [--campaign ID] [--json]\n\nExit 1 when --campaign names a campaign the ledger does not know.',
+    usage:
+      'usage: wa-bulk status [--campaign ID] [--json]\n\nExit 1 when --campaign names a campaign the ledger does not know.',
   },
   campaigns: {
     summary: 'every campaign with its counts, newest first',
@@ -90,19 +93,23 @@ export const HELP = {
   },
   pause: {
     summary: 'stop sending: the whole fleet, one sending number, or one campaign',
-    usage: 'usage: wa-bulk pause [--sender NUMBER | --campaign ID] [--reason TEXT]\n\nWithout --sender or --campaign every lane of every worker stops before its next request.',
+    usage:
+      'usage: wa-bulk pause [--sender NUMBER | --campaign ID] [--reason TEXT]\n\nWithout --sender or --campaign every lane of every worker stops before its next request.',
   },
   resume: {
     summary: 'restart sending: the whole fleet, one sending number, or one campaign',
-    usage: 'usage: wa-bulk resume [--sender NUMBER | --campaign ID]\n\nA fleet resume also clears the outage breaker; a lane paused on its own stays paused.',
+    usage:
+      'usage: wa-bulk resume [--sender NUMBER | --campaign ID]\n\nA fleet resume also clears the outage breaker; a lane paused on its own stays paused.',
   },
   dashboard: {
     summary: 'Bull Board, /metrics, /healthz and the HTTP API',
-    usage: 'usage: wa-bulk dashboard\n\nListens on DASHBOARD_HOST:DASHBOARD_PORT until SIGTERM/SIGINT (see README, HTTP API).',
+    usage:
+      'usage: wa-bulk dashboard\n\nListens on DASHBOARD_HOST:DASHBOARD_PORT until SIGTERM/SIGINT (see README, HTTP API).',
   },
   demo: {
     summary: 'everything on this machine, on a sample campaign, with no account',
-    usage: 'usage: wa-bulk demo [--exit] [--file FILE] [--fail-rate F]\n\n  --exit       stop when the campaign is done instead of serving the dashboard\n  --file       another JSONL campaign\n  --fail-rate  share of requests the simulator fails (default 0.02)',
+    usage:
+      'usage: wa-bulk demo [--exit] [--file FILE] [--fail-rate F]\n\n  --exit       stop when the campaign is done instead of serving the dashboard\n  --file       another JSONL campaign\n  --fail-rate  share of requests the simulator fails (default 0.02)',
   },
   simulator: {
     summary: 'a local EngageLab stand-in',

@@ -12,7 +12,8 @@ import { freePort } from './redis-server.js';
  * package creates, on a data directory that user owns.
  */
 
-export const POSTGRES_INSTALL_HINT = 'PostgreSQL is needed: set DATABASE_URL to a running PostgreSQL, or install it with: apt-get install -y postgresql';
+export const POSTGRES_INSTALL_HINT =
+  'PostgreSQL is needed: set DATABASE_URL to a running PostgreSQL, or install it with: apt-get install -y postgresql';
 
 export interface PostgresHandle {
   url: string;
@@ -31,7 +32,9 @@ export function postgresBinDir(): string | undefined {
   if (which.status === 0 && which.stdout.trim()) return dirname(which.stdout.trim());
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(root)
+    .filter((v) => /^\d+$/.test(v))
+    .sort((a, b) => Number(b) - Number(a));
   for (const v of versions) if (existsSync(join(root, v, 'bin', 'initdb'))) return join(root, v, 'bin');
   return undefined;
 }
@@ -45,7 +48,8 @@ function runAs(): { uid?: number; gid?: number } {
   const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
   const uid = id('-u');
   const gid = id('-g');
-  if (uid.status !== 0 || gid.status !== 0) throw new Error('PostgreSQL cannot run as root and there is no postgres user to run it as');
+  if (uid.status !== 0 || gid.status !== 0)
+    throw new Error('PostgreSQL cannot run as root and there is no postgres user to run it as');
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
 
@@ -70,7 +74,11 @@ export async function startPostgresServer(): Promise<PostgresHandle> {
   const dir = mkdtempSync(join(tmpdir(), 'wa-bulk-pg-'));
   if (user.uid !== undefined) chownSync(dir, user.uid, user.gid as number);
   const data = join(dir, 'data');
-  const init = spawnSync(join(bin, 'initdb'), ['-D', data, '-U', 'wa_bulk', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C'], { encoding: 'utf8', ...user });
+  const init = spawnSync(
+    join(bin, 'initdb'),
+    ['-D', data, '-U', 'wa_bulk', '--auth=trust', '-E', 'UTF8', '--no-sync', '--locale=C'],
+    { encoding: 'utf8', ...user },
+  );
   if (init.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${(init.stderr || init.stdout).trim()}`);
@@ -82,7 +90,10 @@ export async function startPostgresServer(): Promise<PostgresHandle> {
   let child!: ChildProcess;
   let exited!: Promise<void>;
   const start = async () => {
-    child = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir], { stdio: ['ignore', 'ignore', 'pipe'], ...user });
+    child = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...user,
+    });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
  * private, throwaway `redis-server` (no persistence) on a free loopback port and stop it afterwards.
  */
 
-export const INSTALL_HINT = 'Redis is needed: set REDIS_URL to a running Redis, or install it with: apt-get install -y redis-server';
+export const INSTALL_HINT =
+  'Redis is needed: set REDIS_URL to a running Redis, or install it with: apt-get install -y redis-server';
 
 export interface RedisHandle {
   url: string;
@@ -45,7 +46,9 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -62,14 +65,28 @@ export interface StartOptions {
   dir?: string;
 }
 
-export async function startRedisServer(options: StartOptions = {}): Promise<RedisHandle & { port: number; dir: string; process: ChildProcess }> {
+export async function startRedisServer(
+  options: StartOptions = {},
+): Promise<RedisHandle & { port: number; dir: string; process: ChildProcess }> {
   if (!hasRedisServer()) throw new Error(INSTALL_HINT);
   const port = options.port ?? (await freePort());
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'wa-bulk-redis-'));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...(options.args ?? []),
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `redis://127.0.0.1:${port}`;
@@ -118,9 +135,25 @@ export function hasClusterSupport(): boolean {
 /** A private Redis Cluster of `masters` nodes (no replicas) on free loopback ports, for tests. */
 export async function startRedisCluster(masters = 3): Promise<ClusterHandle> {
   const servers: Array<Awaited<ReturnType<typeof startRedisServer>>> = [];
-  for (let i = 0; i < masters; i++) servers.push(await startRedisServer({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000'] }));
+  for (let i = 0; i < masters; i++)
+    servers.push(
+      await startRedisServer({
+        args: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${i}.conf`,
+          '--cluster-node-timeout',
+          '2000',
+        ],
+      }),
+    );
   const addresses = servers.map((s) => `127.0.0.1:${s.port}`);
-  const created = spawnSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+  const created = spawnSync(
+    'redis-cli',
+    ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+    { encoding: 'utf8' },
+  );
   if (created.status !== 0) {
     await Promise.all(servers.map((s) => s.stop()));
     throw new Error(`redis-cli --cluster create failed: ${created.stderr || created.stdout}`);

@@ -11,7 +11,9 @@ const statusRow = z.looseObject({
   message_status: z.string(),
   error_code: z.union([z.number(), z.string()]).optional(),
   error_detail: z.looseObject({ message: z.string().optional() }).optional(),
-  loss: z.looseObject({ loss_step: z.union([z.number(), z.string()]).optional(), loss_source: z.string().optional() }).optional(),
+  loss: z
+    .looseObject({ loss_step: z.union([z.number(), z.string()]).optional(), loss_source: z.string().optional() })
+    .optional(),
 });
 
 const notificationRow = z.looseObject({
@@ -33,9 +35,12 @@ export const callbackRowSchema = z
   .refine((row) => [row.status, row.response, row.notification].filter((part) => part !== undefined).length === 1, {
     error: 'each row needs exactly one of "status", "response" or "notification"',
   })
-  .refine((row) => row.notification !== undefined || (typeof row.message_id === 'string' && row.message_id.length > 0), {
-    error: 'a status or response row needs a "message_id"',
-  });
+  .refine(
+    (row) => row.notification !== undefined || (typeof row.message_id === 'string' && row.message_id.length > 0),
+    {
+      error: 'a status or response row needs a "message_id"',
+    },
+  );
 
 export const callbackBatchSchema = z.looseObject({
   total: z.number().int().nonnegative().optional(),

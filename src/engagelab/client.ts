@@ -23,7 +23,12 @@ export interface TemplateInfo {
   language: string;
   status: string;
   category?: string;
-  components?: Array<{ type: string; format?: string; text?: string; buttons?: Array<{ type?: string; text?: string; url?: string }> }>;
+  components?: Array<{
+    type: string;
+    format?: string;
+    text?: string;
+    buttons?: Array<{ type?: string; text?: string; url?: string }>;
+  }>;
 }
 
 export interface SendResult {
@@ -85,7 +90,10 @@ export class EngageLabClient {
     this.transport = proxied ? 'node' : (options.transport ?? 'undici');
     const pool =
       this.transport === 'undici'
-        ? undiciAdapter(new URL(options.baseUrl).origin, { connections: options.maxSockets ?? 256, timeoutMs: options.timeoutMs })
+        ? undiciAdapter(new URL(options.baseUrl).origin, {
+            connections: options.maxSockets ?? 256,
+            timeoutMs: options.timeoutMs,
+          })
         : undefined;
     this.closePool = pool?.close;
     this.http = axios.create({
@@ -100,7 +108,11 @@ export class EngageLabClient {
       httpAgent: this.agents.http,
       httpsAgent: this.agents.https,
       // HTTP Basic auth, encoded once rather than on every request.
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: `Basic ${Buffer.from(`${options.key}:${options.secret}`).toString('base64')}` },
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        Authorization: `Basic ${Buffer.from(`${options.key}:${options.secret}`).toString('base64')}`,
+      },
       validateStatus: (status) => status >= 200 && status < 300,
       // Retry-After and error bodies are read by fromAxiosError; never throw on a non-JSON body.
       transitional: { silentJSONParsing: true, clarifyTimeoutError: false },
@@ -108,20 +120,33 @@ export class EngageLabClient {
   }
 
   /** One HTTP request, no retry. */
-  async sendOnce(payload: SendPayload, hooks: AttemptHooks | undefined = this.options.hooks): Promise<{ messageId: string; requestId: string | undefined }> {
+  async sendOnce(
+    payload: SendPayload,
+    hooks: AttemptHooks | undefined = this.options.hooks,
+  ): Promise<{ messageId: string; requestId: string | undefined }> {
     await hooks?.beforeAttempt?.();
     const started = performance.now();
     try {
       // A string body goes out as it is (axios skips its object checks and serialisation).
       const response = await this.http.post('/v1/messages', JSON.stringify(payload));
       const data = response.data as { message_id?: unknown; request_id?: unknown } | undefined;
-      if (typeof data?.message_id !== 'string' || data.message_id === '') throw missingMessageId(response.status, payload.request_id);
+      if (typeof data?.message_id !== 'string' || data.message_id === '')
+        throw missingMessageId(response.status, payload.request_id);
       await hooks?.afterAttempt?.({ ok: true, durationMs: performance.now() - started });
-      return { messageId: data.message_id, requestId: typeof data.request_id === 'string' ? data.request_id : payload.request_id };
+      return {
+        messageId: data.message_id,
+        requestId: typeof data.request_id === 'string' ? data.request_id : payload.request_id,
+      };
     } catch (error) {
       const failure = EngageLabError.is(error)
         ? error
-        : fromAxiosError(error, { requestWritten: (error as { request?: http.ClientRequest | SentFact }).request?.writableFinished === true }, payload.request_id);
+        : fromAxiosError(
+            error,
+            {
+              requestWritten: (error as { request?: http.ClientRequest | SentFact }).request?.writableFinished === true,
+            },
+            payload.request_id,
+          );
       await hooks?.afterAttempt?.({ ok: false, error: failure, durationMs: performance.now() - started });
       throw failure;
     }

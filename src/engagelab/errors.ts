@@ -40,7 +40,13 @@ export const POLICY: Readonly<Record<ErrorKind, Policy>> = Object.freeze({
   auth: { retryInProcess: false, then: 'pause', outage: false, notSent: true },
   rate_limited: { retryInProcess: false, then: 'hold', outage: false, notSent: true },
   // EngageLab may have accepted it: never resent blindly (AMBIGUOUS_OUTCOME decides).
-  unknown_outcome: { retryInProcess: false, then: 'dead_letter', reason: 'unknown_outcome', outage: true, notSent: false },
+  unknown_outcome: {
+    retryInProcess: false,
+    then: 'dead_letter',
+    reason: 'unknown_outcome',
+    outage: true,
+    notSent: false,
+  },
 });
 
 export function policyOf(error: EngageLabError): Policy {
@@ -68,7 +74,14 @@ export const CODE_KINDS: Readonly<Record<number, ErrorKind>> = Object.freeze({
 });
 
 /** Network errors raised before the connection existed: the request cannot have reached EngageLab. */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL']);
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EADDRNOTAVAIL',
+]);
 
 /**
  * The table. A 429 always means "slow down"; a known EngageLab code decides next; then the HTTP status:
@@ -114,7 +127,9 @@ export class EngageLabError extends Error {
 
   /** Recognised by name as well, so errors crossing module copies or serialisation still match. */
   static is(error: unknown): error is EngageLabError {
-    return error instanceof EngageLabError || (error instanceof Error && error.name === 'EngageLabError' && 'kind' in error);
+    return (
+      error instanceof EngageLabError || (error instanceof Error && error.name === 'EngageLabError' && 'kind' in error)
+    );
   }
 }
 
@@ -139,7 +154,12 @@ function bodyFields(data: unknown): { code?: number; message?: string } {
   }
   if (typeof value !== 'object' || value === null) return {};
   const record = value as Record<string, unknown>;
-  const code = typeof record.code === 'number' ? record.code : typeof record.code === 'string' && /^\d+$/.test(record.code) ? Number(record.code) : undefined;
+  const code =
+    typeof record.code === 'number'
+      ? record.code
+      : typeof record.code === 'string' && /^\d+$/.test(record.code)
+        ? Number(record.code)
+        : undefined;
   const message = typeof record.message === 'string' ? record.message : undefined;
   return { ...(code !== undefined && { code }), ...(message !== undefined && { message }) };
 }
@@ -158,7 +178,12 @@ interface AxiosLikeError {
 
 /** An accepted answer (2xx) without the message_id we need: we cannot tell what happened to the message. */
 export function missingMessageId(httpStatus: number, requestId: string | undefined): EngageLabError {
-  return new EngageLabError({ kind: 'unknown_outcome', httpStatus, requestId, message: `HTTP ${httpStatus} without a message_id` });
+  return new EngageLabError({
+    kind: 'unknown_outcome',
+    httpStatus,
+    requestId,
+    message: `HTTP ${httpStatus} without a message_id`,
+  });
 }
 
 /** The one function that turns a failed HTTP exchange into an EngageLabError. */

@@ -1,4 +1,10 @@
-import axios, { AxiosError, AxiosHeaders, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import axios, {
+  AxiosError,
+  AxiosHeaders,
+  type AxiosAdapter,
+  type AxiosResponse,
+  type InternalAxiosRequestConfig,
+} from 'axios';
 import { Pool, util as undiciUtil, type Dispatcher } from 'undici';
 
 /**
@@ -30,7 +36,10 @@ export interface UndiciAdapterOptions {
  * - no redirects are followed, no compression is asked for, sockets are kept alive.
  * Proxies are not handled here: the client uses axios's own adapter when one applies to the origin.
  */
-export function undiciAdapter(origin: string, options: UndiciAdapterOptions): { adapter: AxiosAdapter; close: () => Promise<void> } {
+export function undiciAdapter(
+  origin: string,
+  options: UndiciAdapterOptions,
+): { adapter: AxiosAdapter; close: () => Promise<void> } {
   const pool = new Pool(origin, {
     connections: options.connections,
     pipelining: 1,
@@ -63,7 +72,13 @@ function exchange(pool: Pool, config: InternalAxiosRequestConfig, defaultTimeout
       outcome();
     };
     const fail = (error: Error & { code?: string }): void =>
-      finish(() => reject(error instanceof AxiosError ? error : new AxiosError(error.message, error.code ?? AxiosError.ERR_NETWORK, config, sent)));
+      finish(() =>
+        reject(
+          error instanceof AxiosError
+            ? error
+            : new AxiosError(error.message, error.code ?? AxiosError.ERR_NETWORK, config, sent),
+        ),
+      );
 
     const timer = setTimeout(() => {
       const error = new AxiosError(`timeout of ${timeoutMs}ms exceeded`, AxiosError.ECONNABORTED, config, sent);

@@ -30,7 +30,11 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       await deps.redis.ping();
       res.json({ status: 'ok', redis });
     } catch (error) {
-      res.status(503).json({ status: 'unavailable', error: `Redis: ${(error as Error).message}`, redis: { ...redis, connected: false } });
+      res.status(503).json({
+        status: 'unavailable',
+        error: `Redis: ${(error as Error).message}`,
+        redis: { ...redis, connected: false },
+      });
     }
   });
 
@@ -59,7 +63,11 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     }
     // Paused when the campaign is, or the whole fleet: the reason says which.
     const c = status.campaign;
-    res.json({ ...c, paused: c.state === 'paused' || status.paused, pause_reason: c.pause_reason ?? status.pause_reason });
+    res.json({
+      ...c,
+      paused: c.state === 'paused' || status.paused,
+      pause_reason: c.pause_reason ?? status.pause_reason,
+    });
   });
 
   app.get('/api/messages/:requestId', async (req, res) => {
@@ -81,7 +89,8 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     }
     if (isConnectionError(error) || !deps.health.connected) {
       // Redis is away: say so, as /healthz does; the connection is retried with a backoff meanwhile.
-      if (!res.headersSent) res.status(503).set('Retry-After', '5').json({ error: 'Redis is unreachable; try again shortly' });
+      if (!res.headersSent)
+        res.status(503).set('Retry-After', '5').json({ error: 'Redis is unreachable; try again shortly' });
       return;
     }
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
@@ -95,7 +104,9 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
 export async function listen(app: express.Express, config: Config): Promise<{ server: Server; url: string }> {
   assertListenable(config);
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.DASHBOARD_PORT, config.DASHBOARD_HOST, (error?: Error) => (error ? reject(error) : resolve(s)));
+    const s = app.listen(config.DASHBOARD_PORT, config.DASHBOARD_HOST, (error?: Error) =>
+      error ? reject(error) : resolve(s),
+    );
   });
   server.requestTimeout = 120_000;
   const address = server.address() as AddressInfo;

@@ -39,7 +39,11 @@ export class SendQueueAdapter extends BullMQAdapter {
 
   // Bull Board asks isPaused() before it reads the description for the same answer.
   override async isPaused(): Promise<boolean> {
-    const [paused, fleet, lane] = await Promise.all([super.isPaused(), pauseState(this.redis, this.keys), this.redis.hget(this.keys.lane(this.lane), 'pause_reason')]);
+    const [paused, fleet, lane] = await Promise.all([
+      super.isPaused(),
+      pauseState(this.redis, this.keys),
+      this.redis.hget(this.keys.lane(this.lane), 'pause_reason'),
+    ]);
     this.pauseReason = paused ? (lane ?? fleet.reason ?? 'paused in Bull Board') : null;
     return paused;
   }
@@ -65,8 +69,12 @@ export function deadLetterTitle(data: DeadJobData): string {
 export class DeadQueueAdapter extends BullMQAdapter {
   constructor(private readonly dead: Queue<DeadJobData>) {
     super(dead, { description: 'dead letters: replay with "wa-bulk dlq replay"', allowRetries: false });
-    this.setFormatter('name', (job: { data?: DeadJobData; name?: string }) => (job.data?.error ? deadLetterTitle(job.data) : (job.name ?? '')));
-    this.setFormatter('data', (data: DeadJobData) => (typeof data?.died_at === 'number' ? { ...data, died_at: new Date(data.died_at).toISOString() } : data));
+    this.setFormatter('name', (job: { data?: DeadJobData; name?: string }) =>
+      job.data?.error ? deadLetterTitle(job.data) : (job.name ?? ''),
+    );
+    this.setFormatter('data', (data: DeadJobData) =>
+      typeof data?.died_at === 'number' ? { ...data, died_at: new Date(data.died_at).toISOString() } : data,
+    );
   }
 
   override getJobStatuses(): ReturnType<BullMQAdapter['getJobStatuses']> {
@@ -116,7 +124,8 @@ export function mountBoard(app: express.Express, deps: DashboardDeps): void {
   const board = new ExpressAdapter();
   board.setBasePath('/queues');
   const laneQueues = new Map<string, Queue<SendJobData>>();
-  const laneAdapter = (lane: string, queue: Queue<SendJobData>) => new SendQueueAdapter(queue, deps.redis, deps.keys, lane, config);
+  const laneAdapter = (lane: string, queue: Queue<SendJobData>) =>
+    new SendQueueAdapter(queue, deps.redis, deps.keys, lane, config);
   const bullBoard = createBullBoard({
     queues: [
       laneAdapter(DEFAULT_LANE, deps.send),

@@ -14,7 +14,8 @@ export function limited(stream: Readable, limit: number, what = 'request body'):
   const guard = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
-      if (size > limit) callback(new BodyTooLarge(`${what} is larger than ${limit} bytes; split it into several requests`));
+      if (size > limit)
+        callback(new BodyTooLarge(`${what} is larger than ${limit} bytes; split it into several requests`));
       else callback(null, chunk);
     },
   });

@@ -15,7 +15,10 @@ import { BodyTooLarge, mediaType, readBody } from './body.js';
 
 export const MAX_CALLBACK_BYTES = 1024 * 1024;
 
-export function callbackRoutes(app: express.Express, deps: { token: string | undefined; queue: Queue<CallbackJob>; log: Logger }): void {
+export function callbackRoutes(
+  app: express.Express,
+  deps: { token: string | undefined; queue: Queue<CallbackJob>; log: Logger },
+): void {
   const expected = Buffer.from(deps.token ? `/callbacks/engagelab/${deps.token}` : '/callbacks/engagelab');
   app.post(/^\/callbacks\/engagelab(\/[^/]*)?\/?$/, async (req, res) => {
     const given = Buffer.from(req.path.replace(/\/$/, ''));

@@ -18,7 +18,8 @@ const MAX_SUPPRESSION_BODY = 1000;
 export function campaignRoutes(app: express.Express, deps: DashboardDeps): void {
   const campaigns = new Campaigns(deps.redis, deps.keys);
   const suppressions = new Suppressions(deps.redis, deps.keys);
-  const json = (req: Request) => (typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {});
+  const json = (req: Request) =>
+    typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
   const known = async (req: Request, res: Response): Promise<string | undefined> => {
     const id = campaignId(String(req.params.id), 'campaign id');
     if (!(await deps.ledger.campaign(id))) {
@@ -54,7 +55,8 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
   app.post('/api/campaigns/:id/pause', sameOrigin, body, async (req, res) => {
     const id = await known(req, res);
     if (!id) return;
-    const reason = typeof json(req).reason === 'string' ? String(json(req).reason).slice(0, 500) : 'paused by an operator';
+    const reason =
+      typeof json(req).reason === 'string' ? String(json(req).reason).slice(0, 500) : 'paused by an operator';
     await campaigns.pause(id, reason);
     res.json(await deps.ledger.campaign(id));
   });
@@ -94,13 +96,22 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
 
   const change = (action: 'add' | 'remove') => async (req: Request, res: Response) => {
     const given = json(req).numbers;
-    if (!Array.isArray(given) || given.length === 0 || given.length > MAX_SUPPRESSION_BODY || !given.every((n) => typeof n === 'string')) {
-      res.status(400).json({ error: `body must be {"numbers": [...]} with 1 to ${MAX_SUPPRESSION_BODY} numbers as strings (use "wa-bulk suppress import" for more)` });
+    if (
+      !Array.isArray(given) ||
+      given.length === 0 ||
+      given.length > MAX_SUPPRESSION_BODY ||
+      !given.every((n) => typeof n === 'string')
+    ) {
+      res.status(400).json({
+        error: `body must be {"numbers": [...]} with 1 to ${MAX_SUPPRESSION_BODY} numbers as strings (use "wa-bulk suppress import" for more)`,
+      });
       return;
     }
     const { numbers, invalid } = Suppressions.normalise(given as string[]);
     if (invalid !== undefined) {
-      res.status(400).json({ error: `numbers: "${invalid}" is not an international phone number (country code and number)` });
+      res
+        .status(400)
+        .json({ error: `numbers: "${invalid}" is not an international phone number (country code and number)` });
       return;
     }
     const count = action === 'add' ? await suppressions.add(numbers) : await suppressions.remove(numbers);
@@ -108,5 +119,4 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
   };
   app.post('/api/suppressions', sameOrigin, body, change('add'));
   app.delete('/api/suppressions', sameOrigin, body, change('remove'));
-
 }

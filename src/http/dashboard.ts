@@ -36,12 +36,20 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   // Refuse a bad address before anything is started that would keep the process alive.
   assertListenable(config);
   const k = keys(config.QUEUE_PREFIX);
-  const health = new RedisHealth(log, () => void addFleetCounts(redis, k.metrics, new Map([['redis_disconnects', 1]])).catch(() => {}));
+  const health = new RedisHealth(
+    log,
+    () => void addFleetCounts(redis, k.metrics, new Map([['redis_disconnects', 1]])).catch(() => {}),
+  );
   const redis = health.watch(redisClient(config, { maxRetriesPerRequest: 1, retryStrategy: reconnectDelayMs }));
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
   const callbacks = openQueue<CallbackJob>(redis, config.QUEUE_PREFIX, CALLBACK_QUEUE, CALLBACK_JOB_OPTIONS);
-  for (const [queue, what] of [[send, 'send queue'], [dead, 'dead-letter queue'], [callbacks, 'callback queue']] as const) health.absorb(queue, what);
+  for (const [queue, what] of [
+    [send, 'send queue'],
+    [dead, 'dead-letter queue'],
+    [callbacks, 'callback queue'],
+  ] as const)
+    health.absorb(queue, what);
   const ledger = ledgerFor(config, redis);
   // With DATABASE_URL this process, like every worker, drains the ledger's changes into PostgreSQL.
   const archiver = archiverFor(config, redis, ledger, log);
@@ -50,12 +58,24 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
   health.absorb(callbackWorker, 'callback worker');
   // …and reports finished campaigns (campaign.done webhooks).
-  const watch = startCampaignWatch({ config, redis, blocking, keys: k, ledger, log, onError: (error) => health.error(error, 'webhook worker') });
+  const watch = startCampaignWatch({
+    config,
+    redis,
+    blocking,
+    keys: k,
+    ledger,
+    log,
+    onError: (error) => health.error(error, 'webhook worker'),
+  });
   // Bull Board follows the lane registry, as the workers do.
   const lanes = new Lanes(redis, k, config);
   const laneListeners: Array<(lanes: string[]) => void> = [];
   const readLanes = () => {
-    if (health.connected) void lanes.list().then((list) => laneListeners.forEach((listener) => listener(list)), () => {});
+    if (health.connected)
+      void lanes.list().then(
+        (list) => laneListeners.forEach((listener) => listener(list)),
+        () => {},
+      );
   };
   const lanesTimer = setInterval(readLanes, LANE_POLL_MS);
   lanesTimer.unref();
@@ -100,9 +120,15 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
         // A callback batch being applied finishes if Redis answers. With Redis away nothing can be applied:
         // a forced close leaves the batch to be retried (its job keeps its attempts) and drops the
         // connections BullMQ would otherwise keep retrying.
-        await settleWithin(Promise.all([callbackWorker.close(!health.connected), watch.close(!health.connected)]), CLOSE_WAIT_MS);
+        await settleWithin(
+          Promise.all([callbackWorker.close(!health.connected), watch.close(!health.connected)]),
+          CLOSE_WAIT_MS,
+        );
         health.stop();
-        await settleWithin(Promise.all([housekeeping.stop(), send.close(), dead.close(), callbacks.close(), archiver?.stop()]), 1000);
+        await settleWithin(
+          Promise.all([housekeeping.stop(), send.close(), dead.close(), callbacks.close(), archiver?.stop()]),
+          1000,
+        );
         await settleWithin(ledger.close(), 1000);
         redis.disconnect();
         blocking.disconnect();

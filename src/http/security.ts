@@ -40,7 +40,10 @@ export function basicAuth(user: string, password: string) {
     const given = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : '';
     // Hash both sides so the comparison takes the same time whatever the lengths.
     if (given && timingSafeEqual(digest(given), expected)) return next();
-    res.set('WWW-Authenticate', 'Basic realm="wa-bulk", charset="UTF-8"').status(401).json({ error: 'authentication required' });
+    res
+      .set('WWW-Authenticate', 'Basic realm="wa-bulk", charset="UTF-8"')
+      .status(401)
+      .json({ error: 'authentication required' });
   };
 }
 

@@ -19,7 +19,12 @@ export interface PauseState {
 }
 
 /** Runs `fn` on each lane's send queue in turn. */
-async function eachLaneQueue(client: Redis, keys: Keys, lanes: string[], fn: (queue: Queue) => Promise<void>): Promise<void> {
+async function eachLaneQueue(
+  client: Redis,
+  keys: Keys,
+  lanes: string[],
+  fn: (queue: Queue) => Promise<void>,
+): Promise<void> {
   for (const lane of lanes) await withQueue(client, keys.prefix, laneQueueName(lane), fn);
 }
 
@@ -35,7 +40,8 @@ export async function resumeSending(client: Redis, keys: Keys): Promise<void> {
   // A fresh start after an operator's decision: forget the outage breaker's history too.
   await client.del(keys.breaker, keys.breakerProbe, keys.limiterGate);
   const lanes: string[] = [];
-  for (const lane of await laneNames(client, keys)) if (!(await client.hexists(keys.lane(lane), 'pause_reason'))) lanes.push(lane);
+  for (const lane of await laneNames(client, keys))
+    if (!(await client.hexists(keys.lane(lane), 'pause_reason'))) lanes.push(lane);
   await eachLaneQueue(client, keys, lanes, (queue) => queue.resume());
 }
 

@@ -33,11 +33,15 @@ export async function pauseLane(client: Redis, keys: Keys, lane: string, reason:
 /** Restarts one lane, unless the whole fleet is paused (it then restarts with the fleet). */
 export async function resumeLane(client: Redis, keys: Keys, lane: string): Promise<void> {
   await client.hdel(keys.lane(lane), 'pause_reason', 'paused_at');
-  if (!(await client.hexists(keys.control, 'pause_reason'))) await withQueue(client, keys.prefix, laneQueueName(lane), (queue) => queue.resume());
+  if (!(await client.hexists(keys.control, 'pause_reason')))
+    await withQueue(client, keys.prefix, laneQueueName(lane), (queue) => queue.resume());
 }
 
 /** Requests per SEND_RATE_DURATION_MS this lane may send (before a 130429 slow-down). */
-export function laneRateMax(config: Pick<Config, 'SENDER_RATES' | 'SENDER_RATE_MAX' | 'SEND_RATE_MAX'>, lane: string): number {
+export function laneRateMax(
+  config: Pick<Config, 'SENDER_RATES' | 'SENDER_RATE_MAX' | 'SEND_RATE_MAX'>,
+  lane: string,
+): number {
   return Math.min(config.SENDER_RATES[lane] ?? config.SENDER_RATE_MAX, config.SEND_RATE_MAX);
 }
 
@@ -86,13 +90,21 @@ export class Lanes {
   }
 
   /** Every lane's state, and the job counts of every lane's queue (summed for `status`'s queue line). */
-  async states(): Promise<{ lanes: LaneState[]; counts: Record<'waiting' | 'active' | 'delayed' | 'completed' | 'failed', number> }> {
+  async states(): Promise<{
+    lanes: LaneState[];
+    counts: Record<'waiting' | 'active' | 'delayed' | 'completed' | 'failed', number>;
+  }> {
     const totals = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
     const lanes = await Promise.all(
       (await this.list()).map(async (lane): Promise<LaneState> => {
         const [state, [counts, paused]] = await Promise.all([
           this.redis.hgetall(this.keys.lane(lane)),
-          this.withQueue(lane, (queue) => Promise.all([queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'), queue.isPaused()])),
+          this.withQueue(lane, (queue) =>
+            Promise.all([
+              queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'),
+              queue.isPaused(),
+            ]),
+          ),
         ]);
         const waiting = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
         totals.waiting += waiting;

@@ -34,7 +34,11 @@ function matches(job: Job<DeadJobData>, filter: DeadFilter): boolean {
 }
 
 /** Dead letters matching the filter, read in pages. */
-export async function* deadLetters(dead: Queue<DeadJobData>, filter: DeadFilter = {}, pageSize = 500): AsyncGenerator<Job<DeadJobData>> {
+export async function* deadLetters(
+  dead: Queue<DeadJobData>,
+  filter: DeadFilter = {},
+  pageSize = 500,
+): AsyncGenerator<Job<DeadJobData>> {
   // New dead letters are pushed at the head of the list while we page through it, shifting the pages;
   // skip a job already seen in an earlier page.
   const seen = new Set<string>();

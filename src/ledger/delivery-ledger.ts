@@ -34,11 +34,17 @@ export class DeliveryLedger {
     if (!update || !row.message_id) return { result: 'no_delivery' };
     const message = await this.ledger.locate(row.message_id);
     if (!message) {
-      await this.client.multi().rpush(this.orphanKey(row.message_id), JSON.stringify(row)).expire(this.orphanKey(row.message_id), ORPHAN_TTL_S).exec();
+      await this.client
+        .multi()
+        .rpush(this.orphanKey(row.message_id), JSON.stringify(row))
+        .expire(this.orphanKey(row.message_id), ORPHAN_TTL_S)
+        .exec();
       return { result: 'orphaned' };
     }
     const applied = await this.ledger.applyDelivery(message, update);
-    return applied ? { result: 'applied', campaign: message.campaign, update, previous: applied.previous } : { result: 'ignored' };
+    return applied
+      ? { result: 'applied', campaign: message.campaign, update, previous: applied.previous }
+      : { result: 'ignored' };
   }
 
   /** Applies the rows kept for a message_id that has just been recorded as sent. */

@@ -8,7 +8,12 @@ import type { CallbackRow } from '../engagelab/callbacks.js';
  */
 
 export type DeliveryStatus = 'sent' | 'failed' | 'delivered' | 'read';
-export const DELIVERY_RANK: Readonly<Record<DeliveryStatus, number>> = Object.freeze({ sent: 1, failed: 2, delivered: 3, read: 4 });
+export const DELIVERY_RANK: Readonly<Record<DeliveryStatus, number>> = Object.freeze({
+  sent: 1,
+  failed: 2,
+  delivered: 3,
+  read: 4,
+});
 
 const STATUS_OF: Record<string, DeliveryStatus> = {
   sent: 'sent',
@@ -29,7 +34,8 @@ export interface DeliveryUpdate {
   lossSource: string | null;
 }
 
-const toNumber = (value: unknown): number | null => (value === undefined || value === null || value === '' || Number.isNaN(Number(value)) ? null : Number(value));
+const toNumber = (value: unknown): number | null =>
+  value === undefined || value === null || value === '' || Number.isNaN(Number(value)) ? null : Number(value);
 
 /** The delivery a status row reports, or undefined when it reports none. */
 export function deliveryOf(row: CallbackRow, nowMs = Date.now()): DeliveryUpdate | undefined {

@@ -38,13 +38,23 @@ export class Housekeeping {
       this.dead.clean(this.maxAgeMs, 0, 'wait').then((ids) => ids.length),
       this.redis.zremrangebyscore(this.keys.campaigns, '-inf', `(${cutoff}`),
     ]);
-    if (deadLetters + campaigns > 0) this.log.info({ dead_letters: deadLetters, campaigns }, 'expired dead letters and campaigns older than RESULT_TTL_DAYS removed');
+    if (deadLetters + campaigns > 0)
+      this.log.info(
+        { dead_letters: deadLetters, campaigns },
+        'expired dead letters and campaigns older than RESULT_TTL_DAYS removed',
+      );
     return { deadLetters, campaigns };
   }
 
   /** A round unless another process of the fleet has done one within the interval. */
   private async round(): Promise<void> {
-    const mine = await this.redis.set(this.keys.housekeeping, String(process.pid), 'PX', Math.max(1000, Math.floor(this.intervalMs / 2)), 'NX');
+    const mine = await this.redis.set(
+      this.keys.housekeeping,
+      String(process.pid),
+      'PX',
+      Math.max(1000, Math.floor(this.intervalMs / 2)),
+      'NX',
+    );
     if (mine) await this.runOnce();
   }
 

@@ -119,9 +119,20 @@ export class Ledger {
     const k = this.keys;
     const queue = laneQueueName(lane);
     const keyList = [
-      k.campaign(campaign), k.campaignIds(campaign), k.campaigns,
-      k.bull(queue, 'wait'), k.bull(queue, 'meta'), k.bull(queue, 'id'), k.bull(queue, 'events'), k.bull(queue, 'marker'), k.bull(queue, 'active'),
-      k.bull(queue, 'prioritized'), k.bull(queue, 'pc'), k.lanes, k.control, k.suppressed,
+      k.campaign(campaign),
+      k.campaignIds(campaign),
+      k.campaigns,
+      k.bull(queue, 'wait'),
+      k.bull(queue, 'meta'),
+      k.bull(queue, 'id'),
+      k.bull(queue, 'events'),
+      k.bull(queue, 'marker'),
+      k.bull(queue, 'active'),
+      k.bull(queue, 'prioritized'),
+      k.bull(queue, 'pc'),
+      k.lanes,
+      k.control,
+      k.suppressed,
     ];
     // BullMQ stores a job's options as JSON; ours are the same for every job but its id. High priority is a
     // LIFO job (taken before the waiting ones), low a prioritized one (taken when none waits).
@@ -130,7 +141,16 @@ export class Ledger {
     const opts = JSON.stringify(options);
     const at = opts.lastIndexOf('""');
     const argv: Array<string | number> = [
-      this.ttlSeconds, Date.now(), campaign, dryRun ? 1 : 0, job.name, opts.slice(0, at), opts.slice(at + 2), lane, placement.script, JSON.stringify(control.settings ?? {}),
+      this.ttlSeconds,
+      Date.now(),
+      campaign,
+      dryRun ? 1 : 0,
+      job.name,
+      opts.slice(0, at),
+      opts.slice(at + 2),
+      lane,
+      placement.script,
+      JSON.stringify(control.settings ?? {}),
     ];
     for (const item of items) {
       const jobId = jobIdFor(item.requestId);
@@ -141,11 +161,19 @@ export class Ledger {
   }
 
   /** Remembers the templates being sent, so a template_update notification knows whether it matters. */
-  async noteTemplates(bodies: ReadonlyArray<{ type: string; template?: { name: string; language: string } }>): Promise<void> {
+  async noteTemplates(
+    bodies: ReadonlyArray<{ type: string; template?: { name: string; language: string } }>,
+  ): Promise<void> {
     const names = new Set<string>();
-    for (const body of bodies) if (body.type === 'template' && body.template) names.add(body.template.name).add(`${body.template.name}:${body.template.language}`);
+    for (const body of bodies)
+      if (body.type === 'template' && body.template)
+        names.add(body.template.name).add(`${body.template.name}:${body.template.language}`);
     if (names.size === 0) return;
-    await this.client.multi().sadd(this.keys.templates, ...names).expire(this.keys.templates, this.ttlSeconds).exec();
+    await this.client
+      .multi()
+      .sadd(this.keys.templates, ...names)
+      .expire(this.keys.templates, this.ttlSeconds)
+      .exec();
   }
 
   /** A campaign that has messages to send: watched until it is done (src/campaigns/watch.ts). */
@@ -177,8 +205,25 @@ export class Ledger {
     return new Promise((resolve, reject) => {
       this.sentBatch.push({
         keys: [k.message(requestId), k.campaign(campaign), k.messageId(messageId), k.orphan(messageId)],
-        args: ['sent', Date.now(), this.settledTtlSeconds, messageIdEntry(campaign, requestId), messageId, '', '', '', ''],
-        resolve: (verdict) => resolve(verdict === SettleVerdict.OrphansWaiting ? 'orphans' : verdict === SettleVerdict.Changed ? 'changed' : 'unchanged'),
+        args: [
+          'sent',
+          Date.now(),
+          this.settledTtlSeconds,
+          messageIdEntry(campaign, requestId),
+          messageId,
+          '',
+          '',
+          '',
+          '',
+        ],
+        resolve: (verdict) =>
+          resolve(
+            verdict === SettleVerdict.OrphansWaiting
+              ? 'orphans'
+              : verdict === SettleVerdict.Changed
+                ? 'changed'
+                : 'unchanged',
+          ),
         reject,
       });
       if (this.sentBatch.length === 1) setImmediate(() => this.flushSent());
@@ -201,7 +246,15 @@ export class Ledger {
   }
 
   async markDead(requestId: string, campaign: string, error: DeadError): Promise<boolean> {
-    return this.settle(requestId, campaign, 'dead', error.code ?? '', error.http_status ?? '', error.reason, error.message);
+    return this.settle(
+      requestId,
+      campaign,
+      'dead',
+      error.code ?? '',
+      error.http_status ?? '',
+      error.reason,
+      error.message,
+    );
   }
 
   /** The message will not be sent (no session, its campaign cancelled, …): no request is made for it. */
@@ -209,12 +262,34 @@ export class Ledger {
     return this.settle(requestId, campaign, 'skipped', '', '', reason, message);
   }
 
-  private async settle(requestId: string, campaign: string, status: 'dead' | 'skipped', code: number | string, httpStatus: number | string, reason: string, message: string): Promise<boolean> {
+  private async settle(
+    requestId: string,
+    campaign: string,
+    status: 'dead' | 'skipped',
+    code: number | string,
+    httpStatus: number | string,
+    reason: string,
+    message: string,
+  ): Promise<boolean> {
     const k = this.keys;
     const [verdict] = await this.client.waSettleMessages(
-      5, k.archive, k.message(requestId), k.campaign(campaign), k.messageId('-'), k.orphan('-'),
+      5,
+      k.archive,
+      k.message(requestId),
+      k.campaign(campaign),
+      k.messageId('-'),
+      k.orphan('-'),
       // A dead message stays as long as its dead letter (RESULT_TTL_DAYS), so that `dlq replay` can revive it.
-      this.idFrom, status, Date.now(), status === 'dead' ? this.ttlSeconds : this.settledTtlSeconds, '', '', code, httpStatus, reason, message.slice(0, 1000),
+      this.idFrom,
+      status,
+      Date.now(),
+      status === 'dead' ? this.ttlSeconds : this.settledTtlSeconds,
+      '',
+      '',
+      code,
+      httpStatus,
+      reason,
+      message.slice(0, 1000),
     );
     return verdict === SettleVerdict.Changed;
   }
@@ -223,24 +298,52 @@ export class Ledger {
    * Moves the message's delivery forward, with its campaign's and the fleet's funnels. Returns the state it
    * had before (null for none), or undefined when the update is not further than it.
    */
-  async applyDelivery(message: { requestId: string; campaign: string }, u: DeliveryUpdate): Promise<{ previous: DeliveryStatus | null } | undefined> {
+  async applyDelivery(
+    message: { requestId: string; campaign: string },
+    u: DeliveryUpdate,
+  ): Promise<{ previous: DeliveryStatus | null } | undefined> {
     const k = this.keys;
     const [verdict, previous] = await this.client.waApplyDelivery(
-      4, k.message(message.requestId), k.campaign(message.campaign), k.metrics, k.archive,
-      u.status, DELIVERY_RANK[u.status], u.at, u.errorCode ?? '', u.error ?? '', u.lossStep ?? '', u.lossSource ?? '', RANKS, this.idFrom,
+      4,
+      k.message(message.requestId),
+      k.campaign(message.campaign),
+      k.metrics,
+      k.archive,
+      u.status,
+      DELIVERY_RANK[u.status],
+      u.at,
+      u.errorCode ?? '',
+      u.error ?? '',
+      u.lossStep ?? '',
+      u.lossSource ?? '',
+      RANKS,
+      this.idFrom,
     );
     if (verdict === DeliveryVerdict.NoMessage && this.archive) {
       // A callback after the hot TTL: the record lives in PostgreSQL only.
       const applied = await this.archive.applyDelivery(message.requestId, u);
-      if (applied) await this.client.waMoveFunnel(2, k.campaign(message.campaign), k.metrics, applied.previous ?? '', u.status);
+      if (applied)
+        await this.client.waMoveFunnel(2, k.campaign(message.campaign), k.metrics, applied.previous ?? '', u.status);
       return applied;
     }
-    return verdict === DeliveryVerdict.Applied ? { previous: previous === '' ? null : (previous as DeliveryStatus) } : undefined;
+    return verdict === DeliveryVerdict.Applied
+      ? { previous: previous === '' ? null : (previous as DeliveryStatus) }
+      : undefined;
   }
 
   /** dead → pending, for `dlq replay`. */
   async revive(requestId: string, campaign: string): Promise<boolean> {
-    return (await this.client.waReviveMessage(3, this.keys.message(requestId), this.keys.campaign(campaign), this.keys.archive, Date.now(), this.ttlSeconds, this.idFrom)) === 1;
+    return (
+      (await this.client.waReviveMessage(
+        3,
+        this.keys.message(requestId),
+        this.keys.campaign(campaign),
+        this.keys.archive,
+        Date.now(),
+        this.ttlSeconds,
+        this.idFrom,
+      )) === 1
+    );
   }
 
   /** The message EngageLab's message_id belongs to (delivery callbacks carry only the message_id). */
@@ -280,8 +383,7 @@ export class Ledger {
         if (counts) {
           yielded.add(id);
           yield { ...counts, enqueued_at: new Date(Number(page[i + 1])).toISOString() };
-        }
-        else gone.push(id);
+        } else gone.push(id);
       }
       if (gone.length > 0) {
         await this.client.zrem(this.keys.campaigns, ...gone);
@@ -357,4 +459,3 @@ export class Ledger {
     }
   }
 }
-

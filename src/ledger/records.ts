@@ -64,44 +64,63 @@ export function toRecord(requestId: string, hash: Record<string, string>): Messa
     message_id: hash.message_id ?? null,
     error:
       status === 'dead' || status === 'skipped'
-        ? { code: num(hash.code), http_status: num(hash.http_status), reason: (hash.reason ?? 'permanent') as DeadReason | SkipReason, message: hash.error ?? '' }
+        ? {
+            code: num(hash.code),
+            http_status: num(hash.http_status),
+            reason: (hash.reason ?? 'permanent') as DeadReason | SkipReason,
+            message: hash.error ?? '',
+          }
         : null,
     attempts: Number(hash.attempts ?? 0),
     updated_at: new Date(Number(hash.updated_at ?? hash.created_at ?? 0)).toISOString(),
     delivery: hash.delivery_status
-      ? { status: hash.delivery_status as DeliveryStatus, at: new Date(Number(hash.delivery_at ?? 0)).toISOString(), error_code: num(hash.delivery_error_code) }
+      ? {
+          status: hash.delivery_status as DeliveryStatus,
+          at: new Date(Number(hash.delivery_at ?? 0)).toISOString(),
+          error_code: num(hash.delivery_error_code),
+        }
       : null,
   };
 }
 
 /** A campaign's hash as the `status --json` campaign object; undefined when it holds no message. */
 export function toCampaign(id: string, hash: Record<string, string>): CampaignCounts | undefined {
-    if (!hash.total) return undefined;
-    const total = Number(hash.total);
-    const sent = Number(hash.sent ?? 0);
-    const dead = Number(hash.dead ?? 0);
-    const skipped = Number(hash.skipped ?? 0);
-    const pending = total - sent - dead - skipped;
-    const at = hash.at ? Number(hash.at) : null;
-    const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
-    const state: CampaignState =
-      hash.state === 'cancelled' ? 'cancelled'
-      : pending === 0 ? 'done'
-      : hash.state === 'paused' ? 'paused'
-      : at !== null && at > Date.now() && sent + dead + skipped === 0 ? 'scheduled'
-      : 'sending';
-    return {
-      id, total, sent, dead, skipped, pending, delivery: funnel(hash, sent),
-      state,
-      pause_reason: hash.state === 'paused' ? (hash.pause_reason ?? null) : null,
-      at: iso(hash.at),
-      send_window: hash.send_window ?? null,
-      expires_at: iso(hash.expires_at),
-      priority: (hash.priority as Priority | undefined) ?? 'normal',
-      dead_by_code: Object.fromEntries(
-        Object.entries(hash)
-          .filter(([field, n]) => field.startsWith('dead_code:') && Number(n) > 0)
-          .map(([field, n]) => [field.slice('dead_code:'.length), Number(n)]),
-      ),
-    };
-  }
+  if (!hash.total) return undefined;
+  const total = Number(hash.total);
+  const sent = Number(hash.sent ?? 0);
+  const dead = Number(hash.dead ?? 0);
+  const skipped = Number(hash.skipped ?? 0);
+  const pending = total - sent - dead - skipped;
+  const at = hash.at ? Number(hash.at) : null;
+  const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
+  const state: CampaignState =
+    hash.state === 'cancelled'
+      ? 'cancelled'
+      : pending === 0
+        ? 'done'
+        : hash.state === 'paused'
+          ? 'paused'
+          : at !== null && at > Date.now() && sent + dead + skipped === 0
+            ? 'scheduled'
+            : 'sending';
+  return {
+    id,
+    total,
+    sent,
+    dead,
+    skipped,
+    pending,
+    delivery: funnel(hash, sent),
+    state,
+    pause_reason: hash.state === 'paused' ? (hash.pause_reason ?? null) : null,
+    at: iso(hash.at),
+    send_window: hash.send_window ?? null,
+    expires_at: iso(hash.expires_at),
+    priority: (hash.priority as Priority | undefined) ?? 'normal',
+    dead_by_code: Object.fromEntries(
+      Object.entries(hash)
+        .filter(([field, n]) => field.startsWith('dead_code:') && Number(n) > 0)
+        .map(([field, n]) => [field.slice('dead_code:'.length), Number(n)]),
+    ),
+  };
+}

@@ -24,7 +24,8 @@ export function maskPhone(phone: string): string {
 
 /** The countries of a calling code, its main one first ("US, AG, AI, …" for +1), for a message. */
 function countriesOf(callingCode: string): string {
-  const list = (metadata as { country_calling_codes: Record<string, string[]> }).country_calling_codes[callingCode] ?? [];
+  const list =
+    (metadata as { country_calling_codes: Record<string, string[]> }).country_calling_codes[callingCode] ?? [];
   return list.length > 3 ? `${list.slice(0, 3).join(', ')}, …` : list.join(', ') || 'its country';
 }
 

@@ -15,6 +15,8 @@ export function requestIdsFor(campaign: string, message: Message): string[] {
   // The validated message's key order is the schema's (custom_args keep the input's), so the same input
   // always serialises the same way; JSON.stringify is several times faster than a sorted serialisation.
   const rest = JSON.stringify([message.from ?? null, message.body, message.custom_args ?? null]);
-  return message.to.map((to) => `${campaign}-${createHash('sha256').update(`${campaign}\0${to}\0${rest}`).digest('base64url').slice(0, 22)}`);
+  return message.to.map(
+    (to) =>
+      `${campaign}-${createHash('sha256').update(`${campaign}\0${to}\0${rest}`).digest('base64url').slice(0, 22)}`,
+  );
 }
-

@@ -35,7 +35,8 @@ const httpLink = z.string().refine(
 function unionError(unknownType: string) {
   return (issue: { input?: unknown; code?: string }) => {
     if (issue.input === undefined) return 'is required';
-    if (typeof issue.input !== 'object' || issue.input === null || Array.isArray(issue.input)) return 'must be an object';
+    if (typeof issue.input !== 'object' || issue.input === null || Array.isArray(issue.input))
+      return 'must be an object';
     return unknownType;
   };
 }
@@ -81,12 +82,21 @@ const dateTimeSchema = z
     calendar: z.string().optional(),
   })
   .refine(
-    (d) =>
-      d.timestamp !== undefined || (d.year !== undefined && d.month !== undefined && d.day_of_month !== undefined),
+    (d) => d.timestamp !== undefined || (d.year !== undefined && d.month !== undefined && d.day_of_month !== undefined),
     { error: 'needs either a "timestamp" or its parts (at least "year", "month" and "day_of_month")' },
   );
 
-const PARAMETER_TYPES = ['text', 'currency', 'date_time', 'image', 'video', 'document', 'location', 'payload', 'coupon_code'];
+const PARAMETER_TYPES = [
+  'text',
+  'currency',
+  'date_time',
+  'image',
+  'video',
+  'document',
+  'location',
+  'payload',
+  'coupon_code',
+];
 /** Parameters only a header may carry: media, and a location (EngageLab's Template API lists it as a header format). */
 const MEDIA_PARAMETERS = new Set(['image', 'video', 'document', 'location']);
 
@@ -199,7 +209,6 @@ const phone = z.string().transform((value, ctx) => {
   return normalised;
 });
 
-
 export const messageSchema = z.strictObject({
   from: phone.optional(),
   to: z.preprocess(
@@ -214,10 +223,7 @@ export const messageSchema = z.strictObject({
       .transform((list) => [...new Set(list)]),
   ),
   body: bodySchema,
-  request_id: z
-    .string()
-    .regex(REQUEST_ID, { error: REQUEST_ID_RULE })
-    .optional(),
+  request_id: z.string().regex(REQUEST_ID, { error: REQUEST_ID_RULE }).optional(),
   custom_args: z.record(z.string(), z.unknown()).optional(),
 });
 

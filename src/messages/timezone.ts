@@ -45,7 +45,8 @@ export async function timeZoneOf(digits: string): Promise<string | undefined> {
   if (cache.has(key)) return cache.get(key);
   const zones = ((await timezones(number)) ?? []).filter((zone) => isZone(zone));
   const preferred = number.country ? MOST_POPULOUS[number.country] : undefined;
-  const zone = zones.length === 0 ? preferred : zones.length === 1 ? zones[0] : (zones.find((z) => z === preferred) ?? zones[0]);
+  const zone =
+    zones.length === 0 ? preferred : zones.length === 1 ? zones[0] : (zones.find((z) => z === preferred) ?? zones[0]);
   cache.set(key, zone);
   return zone;
 }
@@ -67,13 +68,20 @@ export interface SendWindow {
 
 /** The local minutes since midnight of `at` in `zone`. */
 export function localMinutes(at: number, zone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(at);
   const value = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
   return value('hour') * 60 + value('minute');
 }
 
 export function insideWindow(minutes: number, window: SendWindow): boolean {
-  return window.from <= window.to ? minutes >= window.from && minutes < window.to : minutes >= window.from || minutes < window.to;
+  return window.from <= window.to
+    ? minutes >= window.from && minutes < window.to
+    : minutes >= window.from || minutes < window.to;
 }
 
 /**

@@ -35,16 +35,26 @@ export const MEDIA_RULES: Readonly<Record<MediaKind | 'header-document', MediaRu
 const size = (bytes: number) => (bytes >= MB ? `${(bytes / MB).toFixed(1)} MB` : `${Math.ceil(bytes / KB)} KB`);
 
 /** A reject (the message would fail) or a warning, for what a link's answer says. */
-export function mediaProblem(kind: MediaKind, inHeader: boolean, contentType: string | undefined, bytes: number | undefined): { reject?: string; warning?: string } {
+export function mediaProblem(
+  kind: MediaKind,
+  inHeader: boolean,
+  contentType: string | undefined,
+  bytes: number | undefined,
+): { reject?: string; warning?: string } {
   const ruleName = kind === 'document' && inHeader ? 'header-document' : kind;
   const rule = MEDIA_RULES[ruleName];
-  const [type = '', ...params] = (contentType ?? '').toLowerCase().split(';').map((part) => part.trim());
-  const what = ruleName === 'header-document' ? 'a template header document' : `${kind === 'image' ? 'an' : 'a'} ${kind}`;
+  const [type = '', ...params] = (contentType ?? '')
+    .toLowerCase()
+    .split(';')
+    .map((part) => part.trim());
+  const what =
+    ruleName === 'header-document' ? 'a template header document' : `${kind === 'image' ? 'an' : 'a'} ${kind}`;
   if (rule.types !== 'any') {
     if (!type) return { reject: `the link gives no Content-Type; ${what} must be ${rule.types.join(', ')}` };
     if (!rule.types.includes(type)) return { reject: `the link is ${type}; ${what} must be ${rule.types.join(', ')}` };
   }
-  if (bytes !== undefined && bytes > rule.maxBytes) return { reject: `the link is ${size(bytes)}; ${what} may be at most ${size(rule.maxBytes)}` };
+  if (bytes !== undefined && bytes > rule.maxBytes)
+    return { reject: `the link is ${size(bytes)}; ${what} may be at most ${size(rule.maxBytes)}` };
   if (kind === 'audio' && type === 'audio/ogg' && !params.some((p) => /^codecs\s*=\s*"?opus"?$/.test(p))) {
     return { warning: 'the link is audio/ogg without codecs=opus; WhatsApp takes Ogg audio only as Opus' };
   }

@@ -47,7 +47,8 @@ function mediaOf(message: Message): MediaRef[] {
     const refs: MediaRef[] = [];
     for (const c of body.template.components ?? []) {
       for (const p of c.parameters) {
-        const media = p.type === 'image' ? p.image : p.type === 'video' ? p.video : p.type === 'document' ? p.document : undefined;
+        const media =
+          p.type === 'image' ? p.image : p.type === 'video' ? p.video : p.type === 'document' ? p.document : undefined;
         if (media?.link) refs.push({ kind: p.type as MediaKind, link: media.link, inHeader: true });
       }
     }
@@ -84,17 +85,24 @@ export class Preflight {
   async run(): Promise<void> {
     const limit = pLimit(this.options.concurrency);
     const client = this.options.client;
-    if (!client && this.templates.size > 0) this.notes.push('templates not checked: ENGAGELAB_DEV_KEY and ENGAGELAB_DEV_SECRET are not set');
+    if (!client && this.templates.size > 0)
+      this.notes.push('templates not checked: ENGAGELAB_DEV_KEY and ENGAGELAB_DEV_SECRET are not set');
     const lookups = client
       ? [...this.templates.keys()].map((key) =>
           limit(async () => {
             const [name, language] = key.split('\0') as [string, string];
             this.stats.templateLookups++;
             try {
-              const found = await withTimeout(client.listTemplates({ name, language_code: language }), this.options.timeoutMs);
+              const found = await withTimeout(
+                client.listTemplates({ name, language_code: language }),
+                this.options.timeoutMs,
+              );
               this.templates.set(key, found.find((t) => t.name === name && t.language === language) ?? null);
             } catch (error) {
-              if (EngageLabError.is(error) && error.kind === 'auth') throw new PreflightAuthError(`preflight: EngageLab refused the credentials (${error.code ?? error.httpStatus} ${error.message}); nothing was enqueued`);
+              if (EngageLabError.is(error) && error.kind === 'auth')
+                throw new PreflightAuthError(
+                  `preflight: EngageLab refused the credentials (${error.code ?? error.httpStatus} ${error.message}); nothing was enqueued`,
+                );
               this.templates.set(key, { error: (error as Error).message });
             }
           }),
@@ -103,7 +111,10 @@ export class Preflight {
     const probes = [...this.links].map(([key, ref]) =>
       limit(async () => {
         this.stats.linkProbes++;
-        const answer = await probe(ref.link, { timeoutMs: this.options.timeoutMs, allowPrivate: this.options.allowPrivate });
+        const answer = await probe(ref.link, {
+          timeoutMs: this.options.timeoutMs,
+          allowPrivate: this.options.allowPrivate,
+        });
         this.linkVerdicts.set(key, this.verdictOf(ref, answer));
       }),
     );
@@ -117,7 +128,10 @@ export class Preflight {
   private verdictOf(ref: MediaRef, answer: Awaited<ReturnType<typeof probe>>): Verdict {
     const where = `${ref.inHeader ? 'header ' : ''}${ref.kind} ${ref.link}`;
     if (answer.kind === 'refused') return { warning: `${where}: ${answer.reason}` };
-    if (answer.kind === 'unreachable') return this.options.strict ? { reject: `${where}: unreachable (${answer.reason})` } : { warning: `${where}: not checked, unreachable (${answer.reason})` };
+    if (answer.kind === 'unreachable')
+      return this.options.strict
+        ? { reject: `${where}: unreachable (${answer.reason})` }
+        : { warning: `${where}: not checked, unreachable (${answer.reason})` };
     if (answer.status >= 400) return { reject: `${where}: the link answers HTTP ${answer.status}` };
     const problem = mediaProblem(ref.kind, ref.inHeader, answer.contentType, answer.bytes);
     return {
@@ -152,7 +166,10 @@ export class Preflight {
 async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -173,5 +190,11 @@ export function preflightFromConfig(config: Config, strict: boolean): Preflight 
           maxSockets: config.PREFLIGHT_CONCURRENCY,
         })
       : undefined;
-  return new Preflight({ client, concurrency: config.PREFLIGHT_CONCURRENCY, timeoutMs: config.PREFLIGHT_TIMEOUT_MS, allowPrivate: config.PREFLIGHT_ALLOW_PRIVATE, strict });
+  return new Preflight({
+    client,
+    concurrency: config.PREFLIGHT_CONCURRENCY,
+    timeoutMs: config.PREFLIGHT_TIMEOUT_MS,
+    allowPrivate: config.PREFLIGHT_ALLOW_PRIVATE,
+    strict,
+  });
 }

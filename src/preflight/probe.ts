@@ -34,16 +34,28 @@ class PrivateAddress extends Error {
 /** Unicast addresses on the public internet only. */
 export function isPublicAddress(address: string): boolean {
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   return parsed.range() === 'unicast';
 }
 
 function guardedLookup(allowPrivate: boolean): NonNullable<http.RequestOptions['lookup']> {
-  return ((hostname: string, options: { all?: boolean; family?: number }, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+  return ((
+    hostname: string,
+    options: { all?: boolean; family?: number },
+    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     dnsLookup(hostname, { all: true, family: options.family ?? 0 }, (error, addresses) => {
       if (error) return callback(error, '', 0);
       const usable = allowPrivate ? addresses : addresses.filter((a) => isPublicAddress(a.address));
-      if (usable.length === 0) return callback(new PrivateAddress(`${hostname} resolves to ${addresses.map((a) => a.address).join(', ')}, a private or reserved address`), '', 0);
+      if (usable.length === 0)
+        return callback(
+          new PrivateAddress(
+            `${hostname} resolves to ${addresses.map((a) => a.address).join(', ')}, a private or reserved address`,
+          ),
+          '',
+          0,
+        );
       if (options.all) return callback(null, usable);
       const first = usable[0] as LookupAddress;
       callback(null, first.address, first.family);
@@ -102,19 +114,29 @@ export async function probe(link: string, options: ProbeOptions): Promise<ProbeR
       }
       if (answer.status >= 300 && answer.status < 400 && answer.headers.location) {
         const next = new URL(String(answer.headers.location), url);
-        if (next.protocol !== 'http:' && next.protocol !== 'https:') return { kind: 'unreachable', reason: `redirected to a ${next.protocol} link` };
+        if (next.protocol !== 'http:' && next.protocol !== 'https:')
+          return { kind: 'unreachable', reason: `redirected to a ${next.protocol} link` };
         url = next;
         continue;
       }
-      const contentType = answer.headers['content-type'] === undefined ? undefined : String(answer.headers['content-type']);
+      const contentType =
+        answer.headers['content-type'] === undefined ? undefined : String(answer.headers['content-type']);
       // A ranged GET answered 206 names the whole size in Content-Range; a 200 to it, in Content-Length.
-      return { kind: 'answer', status: method === 'GET' && answer.status === 206 ? 200 : answer.status, contentType, bytes: bytesOf(answer.headers), url: url.toString() };
+      return {
+        kind: 'answer',
+        status: method === 'GET' && answer.status === 206 ? 200 : answer.status,
+        contentType,
+        bytes: bytesOf(answer.headers),
+        url: url.toString(),
+      };
     }
     return { kind: 'unreachable', reason: `more than ${MAX_REDIRECTS} redirects` };
   } catch (error) {
-    if (error instanceof PrivateAddress) return { kind: 'refused', reason: `${error.message}; not fetched (PREFLIGHT_ALLOW_PRIVATE=true allows it)` };
+    if (error instanceof PrivateAddress)
+      return { kind: 'refused', reason: `${error.message}; not fetched (PREFLIGHT_ALLOW_PRIVATE=true allows it)` };
     const e = error as { name?: string; code?: string; message?: string };
-    if (e.name === 'TimeoutError' || e.name === 'AbortError' || signal.aborted) return { kind: 'unreachable', reason: `no answer within ${options.timeoutMs} ms` };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError' || signal.aborted)
+      return { kind: 'unreachable', reason: `no answer within ${options.timeoutMs} ms` };
     return { kind: 'unreachable', reason: e.code ?? e.message ?? 'unreachable' };
   }
 }

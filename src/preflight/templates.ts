@@ -27,7 +27,8 @@ export function templateProblem(template: TemplateBody, info: TemplateInfo | und
   const given = (type: 'header' | 'body') => template.components?.find((c) => c.type === type)?.parameters ?? [];
 
   const body = variablesOf(component(info, 'BODY')?.text);
-  if (given('body').length !== body) return `${what}: its body has ${body} variable(s), the message gives ${given('body').length}`;
+  if (given('body').length !== body)
+    return `${what}: its body has ${body} variable(s), the message gives ${given('body').length}`;
 
   const header = component(info, 'HEADER');
   const headerGiven = given('header');
@@ -37,10 +38,13 @@ export function templateProblem(template: TemplateBody, info: TemplateInfo | und
     const format = (header.format ?? 'text').toLowerCase();
     if (format === 'text') {
       const wanted = variablesOf(header.text);
-      if (headerGiven.length !== wanted) return `${what}: its text header has ${wanted} variable(s), the message gives ${headerGiven.length}`;
-      if (headerGiven.some((p) => p.type !== 'text')) return `${what}: its header is text, the message gives a ${headerGiven.find((p) => p.type !== 'text')?.type} parameter`;
+      if (headerGiven.length !== wanted)
+        return `${what}: its text header has ${wanted} variable(s), the message gives ${headerGiven.length}`;
+      if (headerGiven.some((p) => p.type !== 'text'))
+        return `${what}: its header is text, the message gives a ${headerGiven.find((p) => p.type !== 'text')?.type} parameter`;
     } else {
-      if (headerGiven.length !== 1) return `${what}: its header is a ${format}, the message gives ${headerGiven.length === 0 ? 'none' : `${headerGiven.length} parameters`}`;
+      if (headerGiven.length !== 1)
+        return `${what}: its header is a ${format}, the message gives ${headerGiven.length === 0 ? 'none' : `${headerGiven.length} parameters`}`;
       const type = headerGiven[0]?.type;
       if (type !== format) return `${what}: its header is a ${format}, the message gives a ${type}`;
     }
@@ -55,7 +59,8 @@ export function templateProblem(template: TemplateBody, info: TemplateInfo | und
       if (!button) return `${what} has no button ${index}`;
       const kind = (button.type ?? '').toUpperCase();
       const wanted = kind === 'URL' ? variablesOf(button.url) : kind === 'COPY_CODE' || kind === 'OTP' ? 1 : 0;
-      if (c.parameters.length !== wanted) return `${what}: its button ${index} (${kind.toLowerCase() || 'button'}) takes ${wanted} parameter(s), the message gives ${c.parameters.length}`;
+      if (c.parameters.length !== wanted)
+        return `${what}: its button ${index} (${kind.toLowerCase() || 'button'}) takes ${wanted} parameter(s), the message gives ${c.parameters.length}`;
     }
   }
   return undefined;

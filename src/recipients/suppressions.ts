@@ -37,13 +37,15 @@ export class Suppressions {
 
   async add(numbers: readonly string[]): Promise<number> {
     let added = 0;
-    for (let i = 0; i < numbers.length; i += BATCH) added += await this.redis.sadd(this.keys.suppressed, ...numbers.slice(i, i + BATCH));
+    for (let i = 0; i < numbers.length; i += BATCH)
+      added += await this.redis.sadd(this.keys.suppressed, ...numbers.slice(i, i + BATCH));
     return added;
   }
 
   async remove(numbers: readonly string[]): Promise<number> {
     let removed = 0;
-    for (let i = 0; i < numbers.length; i += BATCH) removed += await this.redis.srem(this.keys.suppressed, ...numbers.slice(i, i + BATCH));
+    for (let i = 0; i < numbers.length; i += BATCH)
+      removed += await this.redis.srem(this.keys.suppressed, ...numbers.slice(i, i + BATCH));
     return removed;
   }
 
@@ -66,7 +68,8 @@ export class Suppressions {
       if (value === '' || value.startsWith('#')) continue;
       const number = normalisePhone(value);
       if (number === undefined) {
-        if (report.invalid.length < 1000) report.invalid.push({ line, error: `"${value.slice(0, 40)}" is not an international phone number` });
+        if (report.invalid.length < 1000)
+          report.invalid.push({ line, error: `"${value.slice(0, 40)}" is not an international phone number` });
         continue;
       }
       batch.push(number);

@@ -29,7 +29,9 @@ export function redisClient(config: Config, options: RedisOptions = {}): Redis {
 
 /** Where wa-bulk's Redis is, for messages (no password). */
 export function redisWhere(config: Config): string {
-  return config.REDIS_CLUSTER_NODES ? `the Redis Cluster at ${config.REDIS_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(',')}` : safeRedisUrl(config.REDIS_URL);
+  return config.REDIS_CLUSTER_NODES
+    ? `the Redis Cluster at ${config.REDIS_CLUSTER_NODES.map((n) => `${n.host}:${n.port}`).join(',')}`
+    : safeRedisUrl(config.REDIS_URL);
 }
 
 /** The reconnect backoff of every long-running process: 200 ms more each attempt, at most 5 s apart, forever. */
@@ -71,7 +73,9 @@ export async function producerConnection(config: Config, extra: RedisOptions = {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw new RedisUnavailableError(`cannot reach Redis at ${redisWhere(config)}: ${(lastError ?? (error as Error)).message}`);
+    throw new RedisUnavailableError(
+      `cannot reach Redis at ${redisWhere(config)}: ${(lastError ?? (error as Error)).message}`,
+    );
   }
   return client;
 }
@@ -86,4 +90,3 @@ export function safeRedisUrl(url: string): string {
     return 'redis://(invalid URL)';
   }
 }
-

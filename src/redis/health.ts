@@ -12,12 +12,24 @@ import type { Logger } from '../log.js';
  */
 
 /** Errors that mean "Redis cannot be reached", not "Redis refused this command". */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
-const CONNECTION_MESSAGES = /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Reached the max retries per request limit|Socket closed unexpectedly/i;
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+]);
+const CONNECTION_MESSAGES =
+  /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Reached the max retries per request limit|Socket closed unexpectedly/i;
 
 /** A Redis error in words an operator can act on (a MOVED answer means REDIS_URL names a cluster node). */
 export function explainRedisError(message: string): string {
-  if (/^MOVED \d+ /.test(message)) return `${message}: REDIS_URL points at a node of a Redis Cluster; set REDIS_CLUSTER_NODES (and a {hash tag} QUEUE_PREFIX) instead`;
+  if (/^MOVED \d+ /.test(message))
+    return `${message}: REDIS_URL points at a node of a Redis Cluster; set REDIS_CLUSTER_NODES (and a {hash tag} QUEUE_PREFIX) instead`;
   return message;
 }
 
@@ -102,7 +114,10 @@ export class RedisHealth {
     }
     this.repeats.set(key, { loggedAt: now, suppressed: 0 });
     if (this.repeats.size > 100) this.repeats.delete(this.repeats.keys().next().value as string);
-    this.log.error({ err: explainRedisError(error.message), ...(seen?.suppressed ? { repeated: seen.suppressed } : {}) }, `${what} error`);
+    this.log.error(
+      { err: explainRedisError(error.message), ...(seen?.suppressed ? { repeated: seen.suppressed } : {}) },
+      `${what} error`,
+    );
   }
 
   private lost(reason: string): void {

@@ -28,7 +28,10 @@ export function keys(prefix: string) {
      * hash by its job id (jobIdFor(request_id) for send jobs), and a queue's lists, hashes and streams.
      */
     bullJob: (queue: string, jobId: string) => `${prefix}:${queue}:${jobId}`,
-    bull: (queue: string, name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active' | 'prioritized' | 'pc' | 'delayed') => `${prefix}:${queue}:${name}`,
+    bull: (
+      queue: string,
+      name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active' | 'prioritized' | 'pc' | 'delayed',
+    ) => `${prefix}:${queue}:${name}`,
     /** Opt-outs: normalised numbers that get no message (src/recipients/suppressions.ts). */
     suppressed: `${prefix}:suppressed`,
     limiterNext: `${prefix}:limiter:next`,

@@ -27,7 +27,8 @@ export function scriptSource(file: string, seen = new Set<string>()): string {
   });
 }
 
-const commandName = (file: string) => `wa${file.replace(/\.lua$/, '').replace(/(^|-)([a-z])/g, (_m, _dash, c: string) => c.toUpperCase())}`;
+const commandName = (file: string) =>
+  `wa${file.replace(/\.lua$/, '').replace(/(^|-)([a-z])/g, (_m, _dash, c: string) => c.toUpperCase())}`;
 
 /** Every script's source, read once. */
 const SOURCES: ReadonlyMap<string, string> = new Map(

@@ -18,7 +18,14 @@ const META_ERRORS: Record<number, string> = {
   131056: 'Pair rate limit hit',
 };
 
-function inboundRow(user: string, business: string, event: 'received' | 'reply', at: number, answers?: string, text = 'ok') {
+function inboundRow(
+  user: string,
+  business: string,
+  event: 'received' | 'reply',
+  at: number,
+  answers?: string,
+  text = 'ok',
+) {
   return {
     message_id: `in-${at.toString(36)}-${user}`,
     from: user,
@@ -26,7 +33,13 @@ function inboundRow(user: string, business: string, event: 'received' | 'reply',
     server: 'whatsapp',
     channel: 'whatsapp',
     itime: Math.floor(at / 1000),
-    response: { event, response_data: { message: { type: 'text', text }, ...(answers && { message_context: { origin_message_id: answers } }) } },
+    response: {
+      event,
+      response_data: {
+        message: { type: 'text', text },
+        ...(answers && { message_context: { origin_message_id: answers } }),
+      },
+    },
   };
 }
 
@@ -64,12 +77,25 @@ export class CallbackSender {
   }
 
   /** sent → delivered (or delivered_failed) → read, as EngageLab reports them, with some disorder. */
-  schedule(messageId: string, to: string, customArgs: Record<string, unknown> | undefined, from: string | undefined, template: boolean): void {
+  schedule(
+    messageId: string,
+    to: string,
+    customArgs: Record<string, unknown> | undefined,
+    from: string | undefined,
+    template: boolean,
+  ): void {
     if (!this.options.callbackUrl) return;
     const delay = this.options.callbackDelayMs ?? 200;
     const now = Date.now();
     const sender = from ?? DEFAULT_NUMBER;
-    const base = { message_id: messageId, from: sender, to, server: 'whatsapp', channel: 'whatsapp', custom_args: customArgs ?? {} };
+    const base = {
+      message_id: messageId,
+      from: sender,
+      to,
+      server: 'whatsapp',
+      channel: 'whatsapp',
+      custom_args: customArgs ?? {},
+    };
     const row = (status: string, extra: Record<string, unknown> = {}, at = now) => ({
       ...base,
       itime: Math.floor(at / 1000),
@@ -78,7 +104,11 @@ export class CallbackSender {
     const steps: PendingCallback[] = [{ due: now + delay, row: row('sent', {}, now + delay) }];
     const code = this.failureCode();
     if (code !== undefined) {
-      const failure = { error_code: code, error_detail: { message: META_ERRORS[code] ?? 'Message undeliverable' }, loss: { loss_step: 3, loss_source: 'meta' } };
+      const failure = {
+        error_code: code,
+        error_detail: { message: META_ERRORS[code] ?? 'Message undeliverable' },
+        loss: { loss_step: 3, loss_source: 'meta' },
+      };
       steps.push({ due: now + 2 * delay, row: row('delivered_failed', failure, now + 2 * delay) });
       this.finalDelivery.set(messageId, 'failed');
     } else {
@@ -164,7 +194,17 @@ export class CallbackSender {
     const res = await fetch(this.options.callbackUrl as string, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ total: 1, rows: [{ server: 'whatsapp', channel: 'whatsapp', itime: Math.floor(Date.now() / 1000), notification: { event, notification_data: data } }] }),
+      body: JSON.stringify({
+        total: 1,
+        rows: [
+          {
+            server: 'whatsapp',
+            channel: 'whatsapp',
+            itime: Math.floor(Date.now() / 1000),
+            notification: { event, notification_data: data },
+          },
+        ],
+      }),
     });
     return res.status;
   }

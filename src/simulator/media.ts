@@ -1,8 +1,17 @@
 import type http from 'node:http';
 
 const MEDIA_TYPES: Record<string, string> = {
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp',
-  mp4: 'video/mp4', '3gp': 'video/3gpp', mp3: 'audio/mpeg', aac: 'audio/aac', ogg: 'audio/ogg; codecs=opus', pdf: 'application/pdf',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  mp4: 'video/mp4',
+  '3gp': 'video/3gpp',
+  mp3: 'audio/mpeg',
+  aac: 'audio/aac',
+  ogg: 'audio/ogg; codecs=opus',
+  pdf: 'application/pdf',
 };
 
 /**

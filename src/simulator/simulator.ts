@@ -191,7 +191,14 @@ export class Simulator {
           arrivals: this.arrivals.length,
           steady_per_second: steadyRate(this.arrivals),
           by_from: Object.fromEntries(
-            [...this.arrivalsByFrom].map(([from, times]) => [from, { arrivals: times.length, max_in_window: maxInSlidingWindow(times, windowMs), steady_per_second: steadyRate(times) }]),
+            [...this.arrivalsByFrom].map(([from, times]) => [
+              from,
+              {
+                arrivals: times.length,
+                max_in_window: maxInSlidingWindow(times, windowMs),
+                steady_per_second: steadyRate(times),
+              },
+            ]),
           ),
         }),
       });
@@ -228,7 +235,8 @@ export class Simulator {
   }
 
   private knows(name: string, language: string): boolean {
-    if (this.options.templateCatalog) return this.options.templateCatalog.some((t) => t.name === name && t.language === language);
+    if (this.options.templateCatalog)
+      return this.options.templateCatalog.some((t) => t.name === name && t.language === language);
     return !this.options.templates || this.options.templates.includes(name);
   }
 
@@ -249,7 +257,13 @@ export class Simulator {
     return given.length === this.expectedAuth.length && timingSafeEqual(given, this.expectedAuth);
   }
 
-  private respond(req: http.IncomingMessage, res: http.ServerResponse, raw: Buffer, size: number, arrivedAt: number): void {
+  private respond(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    raw: Buffer,
+    size: number,
+    arrivedAt: number,
+  ): void {
     if (!this.authorised(req.headers.authorization)) {
       this.reply(res, 401, { code: 2001, message: 'authentication failed: invalid dev key or secret' });
       return;
@@ -261,7 +275,8 @@ export class Simulator {
     let body: Record<string, unknown> | undefined;
     try {
       const parsed: unknown = JSON.parse(raw.toString('utf8'));
-      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) body = parsed as Record<string, unknown>;
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+        body = parsed as Record<string, unknown>;
     } catch {
       body = undefined;
     }
@@ -285,10 +300,19 @@ export class Simulator {
         this.reply(res, 500, { code: 1000, message: 'internal error' });
         return;
       case 'html503':
-        this.reply(res, 503, '<html><head><title>503 Service Unavailable</title></head><body>upstream unavailable</body></html>');
+        this.reply(
+          res,
+          503,
+          '<html><head><title>503 Service Unavailable</title></head><body>upstream unavailable</body></html>',
+        );
         return;
       case 'rateLimit':
-        this.reply(res, 429, { code: 429, message: 'too many requests' }, { 'Retry-After': String(this.options.retryAfterSeconds) });
+        this.reply(
+          res,
+          429,
+          { code: 429, message: 'too many requests' },
+          { 'Retry-After': String(this.options.retryAfterSeconds) },
+        );
         return;
       case 'reset':
         this.count(0);
@@ -309,7 +333,10 @@ export class Simulator {
     }
     const message = parsed.data;
     if (message.body.type === 'template' && !this.knows(message.body.template.name, message.body.template.language)) {
-      this.reply(res, 400, { code: 4001, message: `template ${message.body.template.name} (${message.body.template.language}) does not exist` });
+      this.reply(res, 400, {
+        code: 4001,
+        message: `template ${message.body.template.name} (${message.body.template.language}) does not exist`,
+      });
       return;
     }
     const requestId = message.request_id;
@@ -319,8 +346,17 @@ export class Simulator {
       this.acceptedByRequestId.set(requestId, seen);
       if (seen === 2) this.stats.duplicates++;
     }
-    const answer = { message_id: randomBytes(10).toString('hex'), ...(requestId !== undefined && { request_id: requestId }) };
-    this.callbacks.schedule(answer.message_id, message.to[0] ?? '', message.custom_args, message.from, message.body.type === 'template');
+    const answer = {
+      message_id: randomBytes(10).toString('hex'),
+      ...(requestId !== undefined && { request_id: requestId }),
+    };
+    this.callbacks.schedule(
+      answer.message_id,
+      message.to[0] ?? '',
+      message.custom_args,
+      message.from,
+      message.body.type === 'template',
+    );
     if (fault === 'slow') {
       setTimeout(() => {
         if (!res.destroyed) this.reply(res, 200, answer);

@@ -64,7 +64,8 @@ export class WorkerStats {
     this.add(statusField);
     this.add('latency_count');
     this.add('latency_sum_ms', Math.round(durationMs));
-    for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) if (seconds <= (LATENCY_BUCKETS_S[i] as number)) this.add(BUCKET_FIELDS[i] as string);
+    for (let i = 0; i < LATENCY_BUCKETS_S.length; i++)
+      if (seconds <= (LATENCY_BUCKETS_S[i] as number)) this.add(BUCKET_FIELDS[i] as string);
   }
 
   start(intervalMs = 1000): void {

@@ -24,7 +24,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv, input?: string): 
 }
 
 /** Starts a long-running `wa-bulk` command (a worker); resolves once it logged `readyText`. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv, readyText = 'send worker started'): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  readyText = 'send worker started',
+): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -36,6 +40,8 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv, readyText = 'se
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     child.on('error', reject);
-    void exited.then((code) => reject(new Error(`wa-bulk ${args.join(' ')} exited (${code}) before it was ready:\n${output}`)));
+    void exited.then((code) =>
+      reject(new Error(`wa-bulk ${args.join(' ')} exited (${code}) before it was ready:\n${output}`)),
+    );
   });
 }

@@ -66,8 +66,21 @@ export function envOf(config: Config): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
   for (const [k, v] of Object.entries(config)) {
     if (v === undefined) continue;
-    if (Array.isArray(v)) env[k] = v.map((item: unknown) => (typeof item === 'object' && item !== null ? `${(item as { host: string }).host}:${(item as { port: number }).port}` : String(item))).join(',');
-    else env[k] = typeof v === 'object' ? Object.entries(v as Record<string, number>).map(([n, rate]) => `${n}=${rate}`).join(',') : String(v);
+    if (Array.isArray(v))
+      env[k] = v
+        .map((item: unknown) =>
+          typeof item === 'object' && item !== null
+            ? `${(item as { host: string }).host}:${(item as { port: number }).port}`
+            : String(item),
+        )
+        .join(',');
+    else
+      env[k] =
+        typeof v === 'object'
+          ? Object.entries(v as Record<string, number>)
+              .map(([n, rate]) => `${n}=${rate}`)
+              .join(',')
+          : String(v);
   }
   return env;
 }
@@ -113,8 +126,15 @@ export type Harness = ReturnType<typeof harness>;
 /** Records text messages to one number as pending in the ledger, each with its send job (the enqueue path). */
 export async function addPending(harnessed: Harness, campaign: string, requestIds: string[]): Promise<void> {
   const to = '447911123456';
-  const items = requestIds.map((requestId) => ({ requestId, to, data: { request_id: requestId, campaign, payload: { to: [to], body: BODIES.text as never, request_id: requestId } } }));
-  await harnessed.ledger.enqueue(campaign, 'default', items, { name: 'send', options: harnessed.send.defaultJobOptions });
+  const items = requestIds.map((requestId) => ({
+    requestId,
+    to,
+    data: { request_id: requestId, campaign, payload: { to: [to], body: BODIES.text as never, request_id: requestId } },
+  }));
+  await harnessed.ledger.enqueue(campaign, 'default', items, {
+    name: 'send',
+    options: harnessed.send.defaultJobOptions,
+  });
 }
 
 export function silentLogger(): Logger {
@@ -127,7 +147,8 @@ export async function campaignDone(ledger: Ledger, campaign: string, timeoutMs =
   for (;;) {
     const counts = await ledger.campaign(campaign);
     if (counts && counts.pending === 0) return;
-    if (Date.now() > deadline) throw new Error(`campaign ${campaign} not done after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
+    if (Date.now() > deadline)
+      throw new Error(`campaign ${campaign} not done after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -13,7 +13,19 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { addPending, campaignDone, collect, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
+import {
+  addPending,
+  campaignDone,
+  collect,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  tempFile,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
 
 const available = hasPostgres();
 if (!available) process.stdout.write('archive tests skipped: no PostgreSQL binaries (apt-get install -y postgresql)\n');
@@ -43,7 +55,9 @@ afterEach(async () => {
 });
 
 function file(count: number, prefix: string): string {
-  return tempFile(jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${prefix}-${i}` }))));
+  return tempFile(
+    jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${prefix}-${i}` }))),
+  );
 }
 
 function archiveConfig(overrides: Parameters<typeof testConfig>[0] = {}): Config {
@@ -54,7 +68,11 @@ async function rows(config: Config, where = 'true'): Promise<Array<Record<string
   const client = new pg.Client({ connectionString: server?.url });
   await client.connect();
   try {
-    return (await client.query(`SELECT * FROM wa_bulk_messages WHERE space = $1 AND ${where} ORDER BY seq`, [config.QUEUE_PREFIX])).rows;
+    return (
+      await client.query(`SELECT * FROM wa_bulk_messages WHERE space = $1 AND ${where} ORDER BY seq`, [
+        config.QUEUE_PREFIX,
+      ])
+    ).rows;
   } finally {
     await client.end();
   }
@@ -62,7 +80,10 @@ async function rows(config: Config, where = 'true'): Promise<Array<Record<string
 
 /** Redis keys of the prefix that hold one message each (records, message_id index entries). */
 async function perMessageKeys(harnessed: Harness): Promise<number> {
-  const [records, ids] = await Promise.all([harnessed.redis.keys(`${harnessed.keys.prefix}:msg:*`), harnessed.redis.keys(`${harnessed.keys.prefix}:mid:*`)]);
+  const [records, ids] = await Promise.all([
+    harnessed.redis.keys(`${harnessed.keys.prefix}:msg:*`),
+    harnessed.redis.keys(`${harnessed.keys.prefix}:mid:*`),
+  ]);
   return records.length + ids.length;
 }
 
@@ -82,8 +103,19 @@ suite('the long-term ledger in PostgreSQL', () => {
     const result = await runCli(['result', 'keep-7', '--json'], env);
     expect(result.code).toBe(0);
     const record = JSON.parse(result.stdout);
-    expect(record).toMatchObject({ request_id: 'keep-7', campaign: 'keep', to: phone(7).replace('+', ''), status: 'sent', message_id: expect.any(String), attempts: 1, error: null });
-    const exported = (await runCli(['export', '--campaign', 'keep'], env)).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    expect(record).toMatchObject({
+      request_id: 'keep-7',
+      campaign: 'keep',
+      to: phone(7).replace('+', ''),
+      status: 'sent',
+      message_id: expect.any(String),
+      attempts: 1,
+      error: null,
+    });
+    const exported = (await runCli(['export', '--campaign', 'keep'], env)).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(exported.map((r) => r.request_id)).toEqual(Array.from({ length: 60 }, (_, i) => `keep-${i}`));
     expect(new Set(exported.map((r) => r.message_id)).size).toBe(60);
     expect(exported.every((r) => r.status === 'sent')).toBe(true);
@@ -93,9 +125,17 @@ suite('the long-term ledger in PostgreSQL', () => {
 
     // Once Redis has let the campaign itself go, export and status still answer from PostgreSQL alone.
     await h.redis.del(h.keys.campaign('keep'), h.keys.campaignIds('keep'));
-    const later = (await runCli(['export', '--campaign', 'keep'], env)).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const later = (await runCli(['export', '--campaign', 'keep'], env)).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(later).toEqual(exported);
-    expect(JSON.parse((await runCli(['status', '--campaign', 'keep', '--json'], env)).stdout).campaign).toMatchObject({ total: 60, sent: 60, state: 'done', archived: true });
+    expect(JSON.parse((await runCli(['status', '--campaign', 'keep', '--json'], env)).stdout).campaign).toMatchObject({
+      total: 60,
+      sent: 60,
+      state: 'done',
+      archived: true,
+    });
     const campaigns = (await runCli(['campaigns', '--json'], env)).stdout;
     expect(campaigns).toContain('"keep"');
   });
@@ -104,7 +144,12 @@ suite('the long-term ledger in PostgreSQL', () => {
     sim = await startSimulator();
     const port = await freePort();
     const token = 'late_callbacks_token_0123';
-    const config = archiveConfig({ ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: port, CALLBACK_TOKEN: token, DASHBOARD_PASSWORD: 'pw-late' });
+    const config = archiveConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      DASHBOARD_PORT: port,
+      CALLBACK_TOKEN: token,
+      DASHBOARD_PASSWORD: 'pw-late',
+    });
     h = harness(config);
     expect((await runCli(['enqueue', file(10, 'late'), '--campaign', 'late', '--json'], envOf(config))).code).toBe(0);
     worker = await startSendWorker(config, silentLogger());
@@ -120,22 +165,41 @@ suite('the long-term ledger in PostgreSQL', () => {
       to: row.recipient,
       server: 'whatsapp',
       itime: at,
-      status: i < 3
-        ? { message_status: 'delivered_failed', error_code: 131026, error_detail: { message: 'Message undeliverable' }, loss: { loss_step: 3, loss_source: 'meta' } }
-        : { message_status: i < 6 ? 'read' : 'delivered', error_code: 0 },
+      status:
+        i < 3
+          ? {
+              message_status: 'delivered_failed',
+              error_code: 131026,
+              error_detail: { message: 'Message undeliverable' },
+              loss: { loss_step: 3, loss_source: 'meta' },
+            }
+          : { message_status: i < 6 ? 'read' : 'delivered', error_code: 0 },
     }));
-    const res = await fetch(`http://127.0.0.1:${port}/callbacks/engagelab/${token}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ total: callbackRows.length, rows: callbackRows }) });
+    const res = await fetch(`http://127.0.0.1:${port}/callbacks/engagelab/${token}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ total: callbackRows.length, rows: callbackRows }),
+    });
     expect(res.status).toBe(200);
     await until(async () => (await rows(config, 'delivery_status IS NOT NULL')).length === 10);
 
     const records = await collect(h.ledger.export('late'));
-    expect(records.filter((r) => r.delivery?.status === 'failed').map((r) => r.delivery?.error_code)).toEqual([131026, 131026, 131026]);
+    expect(records.filter((r) => r.delivery?.status === 'failed').map((r) => r.delivery?.error_code)).toEqual([
+      131026, 131026, 131026,
+    ]);
     expect(records.filter((r) => r.delivery?.status === 'read')).toHaveLength(3);
     expect(records.filter((r) => r.delivery?.status === 'delivered')).toHaveLength(4);
     // The campaign's counters are still in Redis (RESULT_TTL_DAYS): its funnel moved with the late rows.
     expect((await h.ledger.campaign('late'))?.delivery).toEqual({ sent: 10, delivered: 7, read: 3, failed: 3 });
     // A late row that is not further changes nothing.
-    await fetch(`http://127.0.0.1:${port}/callbacks/engagelab/${token}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ total: 1, rows: [{ ...callbackRows[4], status: { message_status: 'delivered', error_code: 0 } }] }) });
+    await fetch(`http://127.0.0.1:${port}/callbacks/engagelab/${token}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        total: 1,
+        rows: [{ ...callbackRows[4], status: { message_status: 'delivered', error_code: 0 } }],
+      }),
+    });
     await sleep(1000);
     expect((await h.ledger.get(sent[4]?.request_id as string))?.delivery?.status).toBe('read');
     expect((await h.ledger.campaign('late'))?.delivery).toEqual({ sent: 10, delivered: 7, read: 3, failed: 3 });
@@ -143,7 +207,12 @@ suite('the long-term ledger in PostgreSQL', () => {
 
   it('loses nothing when a worker is killed mid-batch: another archiver claims its entries', async () => {
     sim = await startSimulator({ latencyMs: 20 });
-    const config = archiveConfig({ ENGAGELAB_BASE_URL: sim.url, HOT_TTL_SECONDS: 3600, WORKER_CONCURRENCY: 10, LOG_LEVEL: 'info' });
+    const config = archiveConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      HOT_TTL_SECONDS: 3600,
+      WORKER_CONCURRENCY: 10,
+      LOG_LEVEL: 'info',
+    });
     h = harness(config);
     const env = envOf(config);
     expect((await runCli(['enqueue', file(400, 'kill'), '--campaign', 'kill', '--json'], env)).code).toBe(0);
@@ -158,11 +227,23 @@ suite('the long-term ledger in PostgreSQL', () => {
 
     // A new worker sends the rest; its archiver claims what the dead one had read and not acknowledged.
     worker = await startSendWorker(config, silentLogger());
-    const claimer = new Archiver(h.redis, h.redis.duplicate(), h.keys.archive, new ArchiveStore(config.DATABASE_URL as string, config.QUEUE_PREFIX), silentLogger(), { claimIdleMs: 1000 });
+    const claimer = new Archiver(
+      h.redis,
+      h.redis.duplicate(),
+      h.keys.archive,
+      new ArchiveStore(config.DATABASE_URL as string, config.QUEUE_PREFIX),
+      silentLogger(),
+      { claimIdleMs: 1000 },
+    );
     claimer.start();
     try {
       await campaignDone(h.ledger, 'kill', 60_000);
-      await until(async () => (await h!.redis.xlen(h!.keys.archive)) === 0 && (await h!.redis.xpending(h!.keys.archive, 'archivers'))[0] === 0, 30_000);
+      await until(
+        async () =>
+          (await h!.redis.xlen(h!.keys.archive)) === 0 &&
+          (await h!.redis.xpending(h!.keys.archive, 'archivers'))[0] === 0,
+        30_000,
+      );
     } finally {
       await claimer.stop();
     }
@@ -180,7 +261,9 @@ suite('the long-term ledger in PostgreSQL', () => {
   it('goes on sending while PostgreSQL is down for 10 s, then catches up, with one line each way', async () => {
     sim = await startSimulator({ latencyMs: 5 });
     const lines: string[] = [];
-    const destination = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) });
+    const destination = new Writable({
+      write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()),
+    });
     const log = createLogger({ level: 'info', pretty: false, destination });
     const config = archiveConfig({ ENGAGELAB_BASE_URL: sim.url, HOT_TTL_SECONDS: 3600, SEND_RATE_MAX: 40 });
     h = harness(config);
@@ -223,16 +306,33 @@ suite('the long-term ledger in PostgreSQL', () => {
     try {
       await store.migrate();
       expect(await store.migrate()).toEqual([]);
-      const base = { request_id: 'idem-1', campaign: 'idem', to: '447911123456', seq: '1', created_at: '1700000000000', attempts: '1' };
+      const base = {
+        request_id: 'idem-1',
+        campaign: 'idem',
+        to: '447911123456',
+        seq: '1',
+        created_at: '1700000000000',
+        attempts: '1',
+      };
       const pending = { ...base, status: 'pending', updated_at: '1700000000000' };
       const sent = { ...base, status: 'sent', message_id: 'mid-1', updated_at: '1700000001000' };
       const read = { ...sent, delivery_status: 'read', delivery_at: '1700000002000' };
-      await store.write([{ id: '1700000000000-0', snapshot: pending }, { id: '1700000001000-0', snapshot: sent }]);
+      await store.write([
+        { id: '1700000000000-0', snapshot: pending },
+        { id: '1700000001000-0', snapshot: sent },
+      ]);
       await store.write([{ id: '1700000002000-0', snapshot: read }]);
       // The same entries again, and the older ones after the newer: nothing moves back.
-      await store.write([{ id: '1700000001000-0', snapshot: sent }, { id: '1700000000000-0', snapshot: pending }]);
+      await store.write([
+        { id: '1700000001000-0', snapshot: sent },
+        { id: '1700000000000-0', snapshot: pending },
+      ]);
       expect(await store.write([{ id: '1700000002000-0', snapshot: read }])).toBe(0);
-      expect(await store.get('idem-1')).toMatchObject({ status: 'sent', message_id: 'mid-1', delivery: { status: 'read' } });
+      expect(await store.get('idem-1')).toMatchObject({
+        status: 'sent',
+        message_id: 'mid-1',
+        delivery: { status: 'read' },
+      });
       expect(await rows(config)).toHaveLength(1);
     } finally {
       await store.close();

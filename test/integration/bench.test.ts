@@ -8,14 +8,22 @@ describe('the benchmark', () => {
   it('runs every step at the small size and reports each figure', async () => {
     const script = fileURLToPath(new URL('../../dist/bench/bench.js', import.meta.url));
     const stdout = await new Promise<string>((resolve, reject) => {
-      const child = spawn(process.execPath, [script, '--small', '--json'], { env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [script, '--small', '--json'], {
+        env: { PATH: process.env.PATH },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.on('error', reject);
       child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`bench exited with ${code}`))));
     });
     const report = JSON.parse(stdout.trim().split('\n').at(-1) as string);
-    expect(report.enqueue).toMatchObject({ messages: 2000, accepted: 2000, per_second: expect.any(Number), peak_rss_mb: expect.any(Number) });
+    expect(report.enqueue).toMatchObject({
+      messages: 2000,
+      accepted: 2000,
+      per_second: expect.any(Number),
+      peak_rss_mb: expect.any(Number),
+    });
     for (const latency of ['latency_0ms', 'latency_100ms']) {
       expect(report.workers[latency]).toEqual({
         bare: expect.any(Number),
@@ -34,14 +42,36 @@ describe('the benchmark', () => {
       expect(report.workers[latency].wa_bulk_redis_bytes_per_settled_message).toBeGreaterThan(0);
       expect(report.workers[latency]['wa-bulk']).toBeGreaterThan(0);
     }
-    const run = { limit: 200, requests: 1000, max_in_any_window: expect.any(Number), achieved_ratio: expect.any(Number), steady_ratio: expect.any(Number) };
-    expect(report.rate_limiter).toEqual([expect.objectContaining({ ...run, workers: 1 }), expect.objectContaining({ ...run, workers: 2 })]);
+    const run = {
+      limit: 200,
+      requests: 1000,
+      max_in_any_window: expect.any(Number),
+      achieved_ratio: expect.any(Number),
+      steady_ratio: expect.any(Number),
+    };
+    expect(report.rate_limiter).toEqual([
+      expect.objectContaining({ ...run, workers: 1 }),
+      expect.objectContaining({ ...run, workers: 2 }),
+    ]);
     expect(report.lanes).toMatchObject({ lanes: 4, lane_limit: 50, account_limit: 200, requests: 1000 });
     expect(report.lanes.per_lane).toHaveLength(4);
     if (hasPostgres()) {
-      const side = { enqueue_per_second: expect.any(Number), send_per_second: expect.any(Number), redis_bytes_per_settled_message: expect.any(Number) };
-      expect(report.archive).toMatchObject({ without_database: side, with_database: side, ratio_enqueue: expect.any(Number), ratio_send: expect.any(Number) });
-      expect(report.archive.lag_at_limit).toMatchObject({ limit: 200, backlog_max: expect.any(Number), lag_ms_max: expect.any(Number) });
+      const side = {
+        enqueue_per_second: expect.any(Number),
+        send_per_second: expect.any(Number),
+        redis_bytes_per_settled_message: expect.any(Number),
+      };
+      expect(report.archive).toMatchObject({
+        without_database: side,
+        with_database: side,
+        ratio_enqueue: expect.any(Number),
+        ratio_send: expect.any(Number),
+      });
+      expect(report.archive.lag_at_limit).toMatchObject({
+        limit: 200,
+        backlog_max: expect.any(Number),
+        lag_ms_max: expect.any(Number),
+      });
       // Everything sent while PostgreSQL was away was waiting in Redis and then written.
       expect(report.archive.catch_up.backlog).toBeGreaterThanOrEqual(1000);
       expect(report.archive.catch_up.rows_per_second).toBeGreaterThan(0);

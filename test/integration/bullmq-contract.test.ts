@@ -31,7 +31,11 @@ afterEach(async () => {
   h = sim = sendWorker = undefined;
 });
 
-const data = (requestId: string): SendJobData => ({ request_id: requestId, campaign: 'contract', payload: { to: ['447911123456'], body: BODIES.text as never, request_id: requestId } });
+const data = (requestId: string): SendJobData => ({
+  request_id: requestId,
+  campaign: 'contract',
+  payload: { to: ['447911123456'], body: BODIES.text as never, request_id: requestId },
+});
 
 /** Stream events of one job, without their ids and times. */
 async function eventsOf(harnessed: Harness, jobId: string): Promise<string[][]> {
@@ -41,8 +45,16 @@ async function eventsOf(harnessed: Harness, jobId: string): Promise<string[][]> 
 
 describe('send jobs written by the enqueue script', () => {
   it('run on the BullMQ release package.json pins (a range would let a minor release change the layout)', () => {
-    const pinned = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> }).dependencies.bullmq;
-    const installed = (JSON.parse(readFileSync(new URL('../../node_modules/bullmq/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const pinned = (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+        dependencies: Record<string, string>;
+      }
+    ).dependencies.bullmq;
+    const installed = (
+      JSON.parse(readFileSync(new URL('../../node_modules/bullmq/package.json', import.meta.url), 'utf8')) as {
+        version: string;
+      }
+    ).version;
     expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
     expect(installed).toBe(pinned);
   });
@@ -51,7 +63,12 @@ describe('send jobs written by the enqueue script', () => {
     const config = testConfig({ SEND_ATTEMPTS: 4, SEND_BACKOFF_MS: 1234 });
     const harnessed = (h = harness(config));
     await harnessed.send.add('send', data('by-bullmq'), { jobId: 'by-bullmq' });
-    const result = await harnessed.ledger.enqueue('contract', 'default', [{ requestId: 'by-script', to: '447911123456', data: data('by-script') }], { name: 'send', options: harnessed.send.defaultJobOptions });
+    const result = await harnessed.ledger.enqueue(
+      'contract',
+      'default',
+      [{ requestId: 'by-script', to: '447911123456', data: data('by-script') }],
+      { name: 'send', options: harnessed.send.defaultJobOptions },
+    );
     expect(result).toEqual([0]);
 
     const ours = await harnessed.redis.hgetall(harnessed.keys.bullJob(SEND_QUEUE, 'by-script'));
@@ -59,19 +76,34 @@ describe('send jobs written by the enqueue script', () => {
     expect(Object.keys(ours).sort()).toEqual(Object.keys(theirs).sort());
     expect(JSON.parse(ours.opts ?? '')).toEqual({ ...JSON.parse(theirs.opts ?? ''), jobId: 'by-script' });
     expect(JSON.parse(ours.data ?? '')).toEqual(data('by-script'));
-    expect({ name: ours.name, delay: ours.delay, priority: ours.priority }).toEqual({ name: theirs.name, delay: theirs.delay, priority: theirs.priority });
+    expect({ name: ours.name, delay: ours.delay, priority: ours.priority }).toEqual({
+      name: theirs.name,
+      delay: theirs.delay,
+      priority: theirs.priority,
+    });
     expect(Math.abs(Number(ours.timestamp) - Number(theirs.timestamp))).toBeLessThan(5000);
 
-    expect(await harnessed.redis.lrange(harnessed.keys.bull(SEND_QUEUE, 'wait'), 0, -1)).toEqual(['by-script', 'by-bullmq']);
+    expect(await harnessed.redis.lrange(harnessed.keys.bull(SEND_QUEUE, 'wait'), 0, -1)).toEqual([
+      'by-script',
+      'by-bullmq',
+    ]);
     expect(await harnessed.redis.get(harnessed.keys.bull(SEND_QUEUE, 'id'))).toBe('2');
     expect(await harnessed.redis.zrange(harnessed.keys.bull(SEND_QUEUE, 'marker'), '0', '-1')).toEqual(['0']);
     const [ourEvents, theirEvents] = [await eventsOf(harnessed, 'by-script'), await eventsOf(harnessed, 'by-bullmq')];
-    expect(ourEvents.map((fields) => fields.join(' ').replace('by-script', 'ID'))).toEqual(theirEvents.map((fields) => fields.join(' ').replace('by-bullmq', 'ID')));
+    expect(ourEvents.map((fields) => fields.join(' ').replace('by-script', 'ID'))).toEqual(
+      theirEvents.map((fields) => fields.join(' ').replace('by-bullmq', 'ID')),
+    );
 
     // What BullMQ reads back is the same job.
     const job = await harnessed.send.getJob('by-script');
     expect(job?.data).toEqual(data('by-script'));
-    expect(job?.opts).toMatchObject({ attempts: 4, backoff: { type: 'exponential', delay: 1234 }, removeOnComplete: true, removeOnFail: true, jobId: 'by-script' });
+    expect(job?.opts).toMatchObject({
+      attempts: 4,
+      backoff: { type: 'exponential', delay: 1234 },
+      removeOnComplete: true,
+      removeOnFail: true,
+      jobId: 'by-script',
+    });
     expect(await harnessed.send.getJobCounts('wait')).toEqual({ wait: 2 });
   });
 
@@ -79,11 +111,20 @@ describe('send jobs written by the enqueue script', () => {
     const config = testConfig();
     const harnessed = (h = harness(config));
     await harnessed.send.pause();
-    await harnessed.ledger.enqueue('contract', 'default', [{ requestId: 'paused-1', to: '447911123456', data: data('paused-1') }], { name: 'send', options: harnessed.send.defaultJobOptions });
+    await harnessed.ledger.enqueue(
+      'contract',
+      'default',
+      [{ requestId: 'paused-1', to: '447911123456', data: data('paused-1') }],
+      { name: 'send', options: harnessed.send.defaultJobOptions },
+    );
     expect(await harnessed.redis.zcard(harnessed.keys.bull(SEND_QUEUE, 'marker'))).toBe(0);
     const seen: Array<[string | undefined, string, number]> = [];
     const connection = workerConnection(config);
-    const worker = new Worker<SendJobData>(SEND_QUEUE, async (job: Job<SendJobData>) => void seen.push([job.id, job.data.request_id, job.attemptsMade]), { connection, prefix: config.QUEUE_PREFIX });
+    const worker = new Worker<SendJobData>(
+      SEND_QUEUE,
+      async (job: Job<SendJobData>) => void seen.push([job.id, job.data.request_id, job.attemptsMade]),
+      { connection, prefix: config.QUEUE_PREFIX },
+    );
     closers.push(async () => {
       await worker.close();
       connection.disconnect();
@@ -101,14 +142,26 @@ describe('send jobs written by the enqueue script', () => {
     const harnessed = (h = harness(config));
     await pauseSending(harnessed.redis, harnessed.keys, 'operator');
     const lane = '8613800138009';
-    await harnessed.ledger.enqueue('contract', lane, [{ requestId: 'lane-1', to: '447911123456', data: data('lane-1') }], { name: 'send', options: harnessed.send.defaultJobOptions });
-    const queue = new Queue<SendJobData>(laneQueueName(lane), { connection: harnessed.redis, prefix: config.QUEUE_PREFIX });
+    await harnessed.ledger.enqueue(
+      'contract',
+      lane,
+      [{ requestId: 'lane-1', to: '447911123456', data: data('lane-1') }],
+      { name: 'send', options: harnessed.send.defaultJobOptions },
+    );
+    const queue = new Queue<SendJobData>(laneQueueName(lane), {
+      connection: harnessed.redis,
+      prefix: config.QUEUE_PREFIX,
+    });
     closers.push(() => queue.close());
     expect(await queue.isPaused()).toBe(true);
     expect(await harnessed.redis.zcard(harnessed.keys.bull(laneQueueName(lane), 'marker'))).toBe(0);
     const seen: string[] = [];
     const connection = workerConnection(config);
-    const worker = new Worker<SendJobData>(laneQueueName(lane), async (job: Job<SendJobData>) => void seen.push(job.data.request_id), { connection, prefix: config.QUEUE_PREFIX });
+    const worker = new Worker<SendJobData>(
+      laneQueueName(lane),
+      async (job: Job<SendJobData>) => void seen.push(job.data.request_id),
+      { connection, prefix: config.QUEUE_PREFIX },
+    );
     closers.push(async () => {
       await worker.close();
       connection.disconnect();
@@ -129,7 +182,11 @@ describe('send jobs written by the enqueue script', () => {
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
     const harnessed = (h = harness(config));
     const lines = ids.map((id, i) => JSON.stringify({ to: phone(i), body: BODIES.text, request_id: id })).join('\n');
-    const summary = await enqueue(readJsonl(Readable.from([lines])), { campaign: 'ids', ledger: harnessed.ledger, queue: harnessed.send });
+    const summary = await enqueue(readJsonl(Readable.from([lines])), {
+      campaign: 'ids',
+      ledger: harnessed.ledger,
+      queue: harnessed.send,
+    });
     expect(summary).toMatchObject({ accepted: ids.length, rejected: 0, duplicates: 0 });
     // The queue's own keys are untouched: meta is still BullMQ's hash, events still a stream.
     expect(await harnessed.redis.type(harnessed.keys.bull(SEND_QUEUE, 'meta'))).toBe('hash');
@@ -141,7 +198,11 @@ describe('send jobs written by the enqueue script', () => {
     for (const id of ids) expect(await harnessed.ledger.get(id)).toMatchObject({ request_id: id, status: 'sent' });
     expect(sim.getStats()).toMatchObject({ accepted: ids.length, duplicates: 0 });
     // Enqueued again: every one a duplicate.
-    const again = await enqueue(readJsonl(Readable.from([lines])), { campaign: 'ids', ledger: harnessed.ledger, queue: harnessed.send });
+    const again = await enqueue(readJsonl(Readable.from([lines])), {
+      campaign: 'ids',
+      ledger: harnessed.ledger,
+      queue: harnessed.send,
+    });
     expect(again).toMatchObject({ accepted: 0, duplicates: ids.length });
   });
 });

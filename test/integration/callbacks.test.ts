@@ -9,7 +9,17 @@ import { freePort } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
-import { addPending, campaignDone, collect, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
+import {
+  addPending,
+  campaignDone,
+  collect,
+  harness,
+  silentLogger,
+  startSimulator,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
 
 const TOKEN = 'cb_token_0123456789abcdef';
 let h: Harness | undefined;
@@ -26,11 +36,29 @@ afterEach(async () => {
 
 async function setup(count: number, simOptions: Parameters<typeof startSimulator>[0] = {}) {
   const port = await freePort();
-  sim = await startSimulator({ callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`, callbackDelayMs: 50, deliveryFailRate: 0.1, readRate: 0.5, shuffleRate: 0.3, ...simOptions });
-  const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: port, CALLBACK_TOKEN: TOKEN, DASHBOARD_PASSWORD: 'pw-for-callbacks' });
+  sim = await startSimulator({
+    callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`,
+    callbackDelayMs: 50,
+    deliveryFailRate: 0.1,
+    readRate: 0.5,
+    shuffleRate: 0.3,
+    ...simOptions,
+  });
+  const config = testConfig({
+    ENGAGELAB_BASE_URL: sim.url,
+    DASHBOARD_PORT: port,
+    CALLBACK_TOKEN: TOKEN,
+    DASHBOARD_PASSWORD: 'pw-for-callbacks',
+  });
   h = harness(config);
   dashboard = await startDashboard(config, silentLogger());
-  const lines = jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: i % 2 ? BODIES.otp : BODIES.text, request_id: `cb-${i}` })));
+  const lines = jsonl(
+    Array.from({ length: count }, (_, i) => ({
+      to: phone(i),
+      body: i % 2 ? BODIES.otp : BODIES.text,
+      request_id: `cb-${i}`,
+    })),
+  );
   await enqueue(readJsonl(Readable.from([lines])), { campaign: 'cb', ledger: h.ledger, queue: h.send });
   return { config, url: `http://127.0.0.1:${port}` };
 }
@@ -38,9 +66,17 @@ async function setup(count: number, simOptions: Parameters<typeof startSimulator
 describe('delivery callbacks', () => {
   it('carry each message to its furthest delivery state, whatever the order of the rows, into export and the funnel', async () => {
     await setup(200);
-    worker = await startSendWorker(testConfig({ ...{}, ENGAGELAB_BASE_URL: sim?.url, QUEUE_PREFIX: h?.keys.prefix }), silentLogger());
+    worker = await startSendWorker(
+      testConfig({ ...{}, ENGAGELAB_BASE_URL: sim?.url, QUEUE_PREFIX: h?.keys.prefix }),
+      silentLogger(),
+    );
     await campaignDone(h!.ledger, 'cb');
-    await until(async () => sim!.pendingCallbacks === 0 && (await h!.redis.llen(`${h!.keys.prefix}:callbacks:wait`)) === 0 && (await h!.redis.zcard(`${h!.keys.prefix}:callbacks:active`).catch(() => 0)) === 0);
+    await until(
+      async () =>
+        sim!.pendingCallbacks === 0 &&
+        (await h!.redis.llen(`${h!.keys.prefix}:callbacks:wait`)) === 0 &&
+        (await h!.redis.zcard(`${h!.keys.prefix}:callbacks:active`).catch(() => 0)) === 0,
+    );
     await until(async () => {
       const records = await collect(h!.ledger.export('cb'));
       return records.every((r) => r.delivery && r.delivery.status === sim!.finalDelivery.get(r.message_id ?? ''));
@@ -64,8 +100,14 @@ describe('delivery callbacks', () => {
 
     // /metrics counts what the funnel counts, with its names (not EngageLab's raw statuses or transitions).
     await worker?.close();
-    const metrics = await (await fetch(`${dashboard!.url}/metrics`, { headers: { Authorization: `Basic ${Buffer.from('admin:pw-for-callbacks').toString('base64')}` } })).text();
-    const series = Object.fromEntries([...metrics.matchAll(/^wa_bulk_delivery_total\{status="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    const metrics = await (
+      await fetch(`${dashboard!.url}/metrics`, {
+        headers: { Authorization: `Basic ${Buffer.from('admin:pw-for-callbacks').toString('base64')}` },
+      })
+    ).text();
+    const series = Object.fromEntries(
+      [...metrics.matchAll(/^wa_bulk_delivery_total\{status="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
+    );
     expect(series).toEqual({ sent: 200, ...expected });
   });
 
@@ -74,16 +116,26 @@ describe('delivery callbacks', () => {
     h = harness(config);
     await addPending(h, 'orph', ['o-1']);
     const delivery = new DeliveryLedger(h.redis, h.ledger);
-    expect((await delivery.apply({ message_id: 'mid-early', itime: 1_700_000_000, status: { message_status: 'read' } })).result).toBe('orphaned');
+    expect(
+      (await delivery.apply({ message_id: 'mid-early', itime: 1_700_000_000, status: { message_status: 'read' } }))
+        .result,
+    ).toBe('orphaned');
     expect(await h.ledger.markSent('o-1', 'orph', 'mid-early')).toBe('orphans');
     expect(await delivery.adopt('mid-early', 'o-1', 'orph')).toBe(1);
-    expect((await h.ledger.get('o-1'))?.delivery).toEqual({ status: 'read', at: new Date(1_700_000_000_000).toISOString(), error_code: null });
+    expect((await h.ledger.get('o-1'))?.delivery).toEqual({
+      status: 'read',
+      at: new Date(1_700_000_000_000).toISOString(),
+      error_code: null,
+    });
     expect(await h.redis.exists(h.keys.orphan('mid-early'))).toBe(0);
   });
 
   it('pauses a running campaign on insufficient_balance, with the reason in status', async () => {
     await setup(400, { latencyMs: 20 });
-    worker = await startSendWorker(testConfig({ ENGAGELAB_BASE_URL: sim?.url, QUEUE_PREFIX: h?.keys.prefix, SEND_RATE_MAX: 100 }), silentLogger());
+    worker = await startSendWorker(
+      testConfig({ ENGAGELAB_BASE_URL: sim?.url, QUEUE_PREFIX: h?.keys.prefix, SEND_RATE_MAX: 100 }),
+      silentLogger(),
+    );
     await until(async () => ((await h!.ledger.campaign('cb'))?.sent ?? 0) > 20);
     expect(await sim!.notify('insufficient_balance', { remain_balance: 1.5, balance_threshold: 10 })).toBe(200);
     await until(() => h!.send.isPaused());
@@ -92,13 +144,17 @@ describe('delivery callbacks', () => {
     await sleep(300);
     expect(sim!.getStats().accepted).toBe(sentAtPause);
     const { pauseState } = await import('../../src/lanes/fleet.js');
-    expect(await pauseState(h!.redis, h!.keys)).toMatchObject({ paused: true, reason: 'insufficient_balance: EngageLab balance 1.5 is below 10' });
+    expect(await pauseState(h!.redis, h!.keys)).toMatchObject({
+      paused: true,
+      reason: 'insufficient_balance: EngageLab balance 1.5 is below 10',
+    });
     expect(((await h!.ledger.campaign('cb'))?.pending ?? 0) > 0).toBe(true);
   });
 
   it('answers hostile bodies with a 4xx and stays up; other paths get 404', async () => {
     const { url } = await setup(1);
-    const post = (path: string, body: string, type = 'application/json') => fetch(`${url}${path}`, { method: 'POST', headers: { 'Content-Type': type }, body });
+    const post = (path: string, body: string, type = 'application/json') =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { 'Content-Type': type }, body });
     const good = `/callbacks/engagelab/${TOKEN}`;
     expect((await post('/callbacks/engagelab', '{"rows":[]}')).status).toBe(404);
     expect((await post('/callbacks/engagelab/wrong-token-000000', '{"rows":[]}')).status).toBe(404);
@@ -107,7 +163,10 @@ describe('delivery callbacks', () => {
     expect((await post(good, JSON.stringify({ rows: [{ message_id: 1, status: {} }] }))).status).toBe(400);
     expect((await post(good, 'x'.repeat(2 * 1024 * 1024))).status).toBe(413);
     expect((await post(good, '{}', 'text/plain')).status).toBe(415);
-    const ok = await post(good, JSON.stringify({ total: 1, rows: [{ message_id: 'unknown-mid', status: { message_status: 'delivered' } }] }));
+    const ok = await post(
+      good,
+      JSON.stringify({ total: 1, rows: [{ message_id: 'unknown-mid', status: { message_status: 'delivered' } }] }),
+    );
     expect(ok.status).toBe(200);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });

@@ -9,7 +9,17 @@ import { freePort } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import { campaignDone, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
+import {
+  campaignDone,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  tempFile,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** Campaign control with real workers, the real CLI and the simulator. */
@@ -39,7 +49,8 @@ async function recordingSimulator(options: Parameters<typeof startSimulator>[0] 
   return seen;
 }
 
-const messages = (prefix: string, count: number, from = 0) => Array.from({ length: count }, (_, i) => ({ to: phone(from + i), body: BODIES.otp, request_id: `${prefix}-${i}` }));
+const messages = (prefix: string, count: number, from = 0) =>
+  Array.from({ length: count }, (_, i) => ({ to: phone(from + i), body: BODIES.otp, request_id: `${prefix}-${i}` }));
 
 describe('campaign control', () => {
   it('--at: nothing leaves before the time; status says scheduled with it', async () => {
@@ -48,7 +59,10 @@ describe('campaign control', () => {
     h = harness(config);
     const env = envOf(config);
     const enqueuedAt = Date.now();
-    const res = await runCli(['enqueue', tempFile(jsonl(messages('at', 5))), '--campaign', 'later', '--at', '+3s', '--json'], env);
+    const res = await runCli(
+      ['enqueue', tempFile(jsonl(messages('at', 5))), '--campaign', 'later', '--at', '+3s', '--json'],
+      env,
+    );
     expect(JSON.parse(res.stdout)).toMatchObject({ accepted: 5 });
     worker = await startSendWorker(config, silentLogger());
     const status = JSON.parse((await runCli(['status', '--campaign', 'later', '--json'], env)).stdout);
@@ -70,9 +84,15 @@ describe('campaign control', () => {
     const [nyZone, tokyoZone] = [await timeZoneOf('12125550123'), await timeZoneOf('81312345678')];
     expect([nyZone, tokyoZone]).toEqual(['America/New_York', 'Asia/Tokyo']);
     const ny = localMinutes(Date.now(), nyZone as string);
-    const hhmm = (m: number) => `${String(Math.floor(((m + 1440) % 1440) / 60)).padStart(2, '0')}:${String(((m + 1440) % 1440) % 60).padStart(2, '0')}`;
+    const hhmm = (m: number) =>
+      `${String(Math.floor(((m + 1440) % 1440) / 60)).padStart(2, '0')}:${String(((m + 1440) % 1440) % 60).padStart(2, '0')}`;
     const window = `${hhmm(ny - 60)}-${hhmm(ny + 60)}`;
-    const file = tempFile(jsonl([{ to: inside, body: BODIES.otp, request_id: 'ny' }, { to: outside, body: BODIES.otp, request_id: 'tokyo' }]));
+    const file = tempFile(
+      jsonl([
+        { to: inside, body: BODIES.otp, request_id: 'ny' },
+        { to: outside, body: BODIES.otp, request_id: 'tokyo' },
+      ]),
+    );
     await runCli(['enqueue', file, '--campaign', 'window', '--send-window', window], envOf(config));
     worker = await startSendWorker(config, silentLogger());
     await until(() => seen.some((s) => s.id === 'ny'), 10_000);
@@ -92,7 +112,10 @@ describe('campaign control', () => {
     h = harness(config);
     const env = envOf(config);
     // Scheduled after its own expiry would be refused; scheduled 3 s out with a 1 s life: never sent.
-    const bad = await runCli(['enqueue', tempFile(jsonl(messages('x', 1))), '--campaign', 'x', '--at', '+3s', '--expires-in', '1s'], env);
+    const bad = await runCli(
+      ['enqueue', tempFile(jsonl(messages('x', 1))), '--campaign', 'x', '--at', '+3s', '--expires-in', '1s'],
+      env,
+    );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe('wa-bulk: --expires-in: the campaign would expire before it starts\n');
     await runCli(['enqueue', tempFile(jsonl(messages('exp', 3))), '--campaign', 'expiring', '--expires-in', '2s'], env);
@@ -106,7 +129,12 @@ describe('campaign control', () => {
 
   it('--priority high overtakes a low backlog under the same limits', async () => {
     const seen = await recordingSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url, SENDER_RATE_MAX: 10, SEND_RATE_MAX: 10, WORKER_CONCURRENCY: 4 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim!.url,
+      SENDER_RATE_MAX: 10,
+      SEND_RATE_MAX: 10,
+      WORKER_CONCURRENCY: 4,
+    });
     h = harness(config);
     const send = (campaign: string, list: unknown[], priority: 'high' | 'low') =>
       enqueue(itemsOfArray(list), { campaign, ledger: h!.ledger, queue: h!.send, control: { priority } });
@@ -127,7 +155,12 @@ describe('campaign control', () => {
 
   it('cancel under load: after it returns no further request of the campaign leaves but those in flight; idempotent', async () => {
     const seen = await recordingSimulator({ latencyMs: 30 });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url, SENDER_RATE_MAX: 50, SEND_RATE_MAX: 50, WORKER_CONCURRENCY: 10 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim!.url,
+      SENDER_RATE_MAX: 50,
+      SEND_RATE_MAX: 50,
+      WORKER_CONCURRENCY: 10,
+    });
     h = harness(config);
     const env = envOf(config);
     await runCli(['enqueue', tempFile(jsonl(messages('c', 200))), '--campaign', 'doomed'], env);
@@ -154,11 +187,20 @@ describe('campaign control', () => {
   it('opt-outs: suppressed numbers get no request, one suppressed mid-campaign included; STOP suppresses its sender', async () => {
     const port = await freePort();
     const seen = await recordingSimulator({ callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab` });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url, DASHBOARD_PORT: port, SENDER_RATE_MAX: 10, SEND_RATE_MAX: 10 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim!.url,
+      DASHBOARD_PORT: port,
+      SENDER_RATE_MAX: 10,
+      SEND_RATE_MAX: 10,
+    });
     h = harness(config);
     const env = envOf(config);
-    expect((await runCli(['suppress', 'add', '+44 7910 100 001', '00447910100002'], env)).stdout).toBe('suppressed: 2 number(s)\n');
-    const res = JSON.parse((await runCli(['enqueue', tempFile(jsonl(messages('o', 30))), '--campaign', 'optout', '--json'], env)).stdout);
+    expect((await runCli(['suppress', 'add', '+44 7910 100 001', '00447910100002'], env)).stdout).toBe(
+      'suppressed: 2 number(s)\n',
+    );
+    const res = JSON.parse(
+      (await runCli(['enqueue', tempFile(jsonl(messages('o', 30))), '--campaign', 'optout', '--json'], env)).stdout,
+    );
     expect(res).toMatchObject({ accepted: 28, suppressed: 2 });
     dashboard = await startDashboard(config, silentLogger());
     worker = await startSendWorker(config, silentLogger());
@@ -188,7 +230,11 @@ describe('campaign control', () => {
     servers.push(hook);
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     await recordingSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url, DASHBOARD_PORT: await freePort(), CAMPAIGN_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/done` });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim!.url,
+      DASHBOARD_PORT: await freePort(),
+      CAMPAIGN_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/done`,
+    });
     h = harness(config);
     await runCli(['enqueue', tempFile(jsonl(messages('w', 3))), '--campaign', 'hooked'], envOf(config));
     dashboard = await startDashboard(config, silentLogger());
@@ -197,7 +243,10 @@ describe('campaign control', () => {
     await until(() => posts.length === 2, 20_000);
     await new Promise((r) => setTimeout(r, 5000));
     expect(posts).toHaveLength(2);
-    expect(posts[1]).toMatchObject({ event: 'campaign.done', campaign: { id: 'hooked', total: 3, sent: 3, state: 'done' } });
+    expect(posts[1]).toMatchObject({
+      event: 'campaign.done',
+      campaign: { id: 'hooked', total: 3, sent: 3, state: 'done' },
+    });
   });
 
   it('refuses bad campaign options with one line and exit 2 (400 over the API); a window across midnight is fine', async () => {
@@ -206,9 +255,18 @@ describe('campaign control', () => {
     const env = envOf(config);
     const file = tempFile(jsonl(messages('b', 1)));
     const cases: Array<[string[], string]> = [
-      [['--at', 'tomorrow'], '--at: expected an ISO 8601 time with an offset (e.g. 2026-12-24T09:00:00+01:00) or +30m, got "tomorrow"'],
-      [['--at', '2026-12-24T09:00:00'], '--at: expected an ISO 8601 time with an offset (e.g. 2026-12-24T09:00:00+01:00) or +30m, got "2026-12-24T09:00:00"'],
-      [['--send-window', '9-21'], '--send-window: expected HH:MM-HH:MM of the recipient\'s local time (e.g. 09:00-21:00), got "9-21"'],
+      [
+        ['--at', 'tomorrow'],
+        '--at: expected an ISO 8601 time with an offset (e.g. 2026-12-24T09:00:00+01:00) or +30m, got "tomorrow"',
+      ],
+      [
+        ['--at', '2026-12-24T09:00:00'],
+        '--at: expected an ISO 8601 time with an offset (e.g. 2026-12-24T09:00:00+01:00) or +30m, got "2026-12-24T09:00:00"',
+      ],
+      [
+        ['--send-window', '9-21'],
+        '--send-window: expected HH:MM-HH:MM of the recipient\'s local time (e.g. 09:00-21:00), got "9-21"',
+      ],
       [['--send-window', '09:00-09:00'], '--send-window: the window "09:00-09:00" is empty (it starts where it ends)'],
       [['--priority', 'urgent'], '--priority: expected high, normal or low, got "urgent"'],
       [['--expires-in', 'soon'], '--expires-in: expected a duration such as 90s, 10m, 2h or 1d, got "soon"'],
@@ -217,13 +275,21 @@ describe('campaign control', () => {
       const res = await runCli(['enqueue', file, '--campaign', 'bad', ...flags], env);
       expect({ flags, code: res.code, stderr: res.stderr }).toEqual({ flags, code: 2, stderr: `wa-bulk: ${error}\n` });
     }
-    const past = await runCli(['enqueue', file, '--campaign', 'past', '--at', '2020-01-01T00:00:00Z', '--send-window', '20:00-02:00', '--json'], env);
+    const past = await runCli(
+      ['enqueue', file, '--campaign', 'past', '--at', '2020-01-01T00:00:00Z', '--send-window', '20:00-02:00', '--json'],
+      env,
+    );
     expect(past.code).toBe(0);
     expect(past.stderr).toBe('wa-bulk: --at: 2020-01-01T00:00:00Z is in the past; sending now\n');
     expect((await h.ledger.campaign('past'))?.send_window).toBe('20:00-02:00');
 
     dashboard = await startDashboard(config, silentLogger());
-    const post = (query: string) => fetch(`${dashboard!.url}/api/campaigns/api/messages?${query}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(messages('api', 1)) });
+    const post = (query: string) =>
+      fetch(`${dashboard!.url}/api/campaigns/api/messages?${query}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(messages('api', 1)),
+      });
     const refused = await post('priority=urgent');
     expect(refused.status).toBe(400);
     expect(await refused.json()).toEqual({ error: 'priority: expected high, normal or low, got "urgent"' });
@@ -231,7 +297,11 @@ describe('campaign control', () => {
     const ok = await post('priority=high&expires_in=1h');
     expect(ok.status).toBe(200);
     expect((await h.ledger.campaign('api'))?.priority).toBe('high');
-    const cancelUnknown = await fetch(`${dashboard.url}/api/campaigns/nope/cancel`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const cancelUnknown = await fetch(`${dashboard.url}/api/campaigns/nope/cancel`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
     expect(cancelUnknown.status).toBe(404);
   });
 });

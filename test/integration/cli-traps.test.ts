@@ -18,8 +18,15 @@ describe('the command line', () => {
   it('ends quietly with exit 0 when the reader of its output goes away (export | head -1)', async () => {
     const config = testConfig();
     h = harness(config);
-    await addPending(h, 'big', Array.from({ length: 5000 }, (_, i) => `big-${i}`));
-    const child = spawn(process.execPath, [CLI, 'export', '--campaign', 'big'], { env: envOf(config), stdio: ['ignore', 'pipe', 'pipe'] });
+    await addPending(
+      h,
+      'big',
+      Array.from({ length: 5000 }, (_, i) => `big-${i}`),
+    );
+    const child = spawn(process.execPath, [CLI, 'export', '--campaign', 'big'], {
+      env: envOf(config),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     let first = '';
@@ -37,10 +44,14 @@ describe('the command line', () => {
     const env = envOf(testConfig());
     const rates = await runCli(['status'], { ...env, SENDER_RATES: '8613800138000=fast' });
     expect(rates.code).toBe(2);
-    expect(rates.stderr).toBe('wa-bulk: SENDER_RATES: expected NUMBER=RATE pairs separated by commas (e.g. 8613800138000=1000,8613800138001=20), and "8613800138000=fast" is not one\n');
+    expect(rates.stderr).toBe(
+      'wa-bulk: SENDER_RATES: expected NUMBER=RATE pairs separated by commas (e.g. 8613800138000=1000,8613800138001=20), and "8613800138000=fast" is not one\n',
+    );
     const limit = await runCli(['worker'], { ...env, MESSAGING_LIMIT: 'lots' });
     expect(limit.code).toBe(2);
-    expect(limit.stderr).toBe('wa-bulk: MESSAGING_LIMIT: expected a positive integer, "unlimited" or "auto", got "lots"\n');
+    expect(limit.stderr).toBe(
+      'wa-bulk: MESSAGING_LIMIT: expected a positive integer, "unlimited" or "auto", got "lots"\n',
+    );
   });
 
   it('answers --help for every command with its usage', async () => {
@@ -56,18 +67,29 @@ describe('the command line', () => {
     const config = testConfig();
     h = harness(config);
     const env = envOf(config);
-    for (const args of [['status', '--campaign', 'typo'], ['watch', '--campaign', 'typo', '--interval-ms', '50']]) {
+    for (const args of [
+      ['status', '--campaign', 'typo'],
+      ['watch', '--campaign', 'typo', '--interval-ms', '50'],
+    ]) {
       const res = await runCli(args, env);
       expect(res.code).toBe(1);
-      expect(res.stderr).toBe('wa-bulk: no campaign "typo" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n');
+      expect(res.stderr).toBe(
+        'wa-bulk: no campaign "typo" (unknown, or older than RESULT_TTL_DAYS; "wa-bulk campaigns" lists them)\n',
+      );
     }
     await addPending(h, 'older', ['o-1', 'o-2']);
     await new Promise((r) => setTimeout(r, 5));
     await addPending(h, 'newer', ['n-1']);
     const listed = await runCli(['campaigns', '--json'], env);
     expect(listed.code).toBe(0);
-    const rows = listed.stdout.trim().split('\n').map((line) => JSON.parse(line));
-    expect(rows.map((r) => [r.id, r.total, r.pending])).toEqual([['newer', 1, 1], ['older', 2, 2]]);
+    const rows = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(rows.map((r) => [r.id, r.total, r.pending])).toEqual([
+      ['newer', 1, 1],
+      ['older', 2, 2],
+    ]);
     expect(rows[0].enqueued_at >= rows[1].enqueued_at).toBe(true);
     const table = await runCli(['campaigns'], env);
     expect(table.stdout.split('\n')[1]).toMatch(/^newer\s+sending\s+1\s+0\s+0\s+1\s+\d{4}-/);
@@ -93,8 +115,23 @@ describe('the command line', () => {
     for (const id of ids) {
       const error = id.startsWith('p')
         ? ({ code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' } as const)
-        : ({ code: null, http_status: null, reason: 'unknown_outcome', message: 'request timed out after it was sent' } as const);
-      await deadLetter(h.dead, h.ledger, { request_id: id, campaign: 'dlq', payload: { to: ['447911123456'], body: BODIES.text as never, request_id: id } }, error, 1);
+        : ({
+            code: null,
+            http_status: null,
+            reason: 'unknown_outcome',
+            message: 'request timed out after it was sent',
+          } as const);
+      await deadLetter(
+        h.dead,
+        h.ledger,
+        {
+          request_id: id,
+          campaign: 'dlq',
+          payload: { to: ['447911123456'], body: BODIES.text as never, request_id: id },
+        },
+        error,
+        1,
+      );
     }
     const first = await runCli(['dlq', 'replay', '--campaign', 'dlq'], env);
     expect(first.stdout).toBe(

@@ -2,7 +2,16 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import { campaignDone, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';
+import {
+  campaignDone,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  tempFile,
+  testConfig,
+  type Harness,
+} from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 let h: Harness | undefined;
@@ -22,9 +31,20 @@ describe('wa-bulk enqueue', () => {
   it('--strict enqueues nothing when a line is invalid', async () => {
     const config = testConfig();
     h = harness(config);
-    const res = await runCli(['enqueue', tempFile(jsonl([...good, bad])), '--campaign', 'strict', '--strict', '--json'], envOf(config));
+    const res = await runCli(
+      ['enqueue', tempFile(jsonl([...good, bad])), '--campaign', 'strict', '--strict', '--json'],
+      envOf(config),
+    );
     expect(res.code).toBe(1);
-    expect(JSON.parse(res.stdout)).toEqual({ campaign: 'strict', accepted: 0, rejected: 1, duplicates: 0, suppressed: 0, rejects: [{ line: 4, error: 'body.text.body: is required' }], warnings: [] });
+    expect(JSON.parse(res.stdout)).toEqual({
+      campaign: 'strict',
+      accepted: 0,
+      rejected: 1,
+      duplicates: 0,
+      suppressed: 0,
+      rejects: [{ line: 4, error: 'body.text.body: is required' }],
+      warnings: [],
+    });
     expect(await h.send.getWaitingCount()).toBe(0);
     expect(await h.ledger.campaign('strict')).toBeUndefined();
   });
@@ -41,7 +61,10 @@ describe('wa-bulk enqueue', () => {
   it('--dry-run validates and counts without writing anything', async () => {
     const config = testConfig();
     h = harness(config);
-    const res = await runCli(['enqueue', tempFile(jsonl([...good, bad])), '--campaign', 'dry', '--dry-run'], envOf(config));
+    const res = await runCli(
+      ['enqueue', tempFile(jsonl([...good, bad])), '--campaign', 'dry', '--dry-run'],
+      envOf(config),
+    );
     expect(res.stdout).toBe('campaign dry: would enqueue 3, rejected 1, duplicates 0\n');
     expect(res.stderr).toContain('line 4: body.text.body: is required');
     // (BullMQ writes each queue's meta key when it is opened; nothing else may exist.)
@@ -52,7 +75,10 @@ describe('wa-bulk enqueue', () => {
     const config = testConfig();
     h = harness(config);
     const csv = tempFile('to,body_1\n+447911123456,Ada\n+447911123457,Grace\n', 'c.csv');
-    const res = await runCli(['enqueue', csv, '--campaign', 'csv', '--template', 'order_update', '--language', 'en', '--json'], envOf(config));
+    const res = await runCli(
+      ['enqueue', csv, '--campaign', 'csv', '--template', 'order_update', '--language', 'en', '--json'],
+      envOf(config),
+    );
     expect(JSON.parse(res.stdout)).toMatchObject({ accepted: 2, rejected: 0 });
   });
 
@@ -90,12 +116,34 @@ describe('status, result, export and watch', () => {
       pause_reason: null,
       dead: 0,
       campaign: {
-        id: 'report', total: 3, sent: 3, dead: 0, skipped: 0, pending: 0, delivery: { sent: 3, delivered: 0, read: 0, failed: 0 },
-        state: 'done', pause_reason: null, at: null, send_window: null, expires_at: null, priority: 'normal', dead_by_code: {},
+        id: 'report',
+        total: 3,
+        sent: 3,
+        dead: 0,
+        skipped: 0,
+        pending: 0,
+        delivery: { sent: 3, delivered: 0, read: 0, failed: 0 },
+        state: 'done',
+        pause_reason: null,
+        at: null,
+        send_window: null,
+        expires_at: null,
+        priority: 'normal',
+        dead_by_code: {},
       },
       gate: null,
       phone_limit: null,
-      senders: [{ from: 'default', rate_max: 10_000, rate_now: 10_000, window_ms: 1000, paused: false, pause_reason: null, waiting: 0 }],
+      senders: [
+        {
+          from: 'default',
+          rate_max: 10_000,
+          rate_now: 10_000,
+          window_ms: 1000,
+          paused: false,
+          pause_reason: null,
+          waiting: 0,
+        },
+      ],
       messaging_limit: { limit: 'unlimited', used: 0, held: 0 },
       archive: null,
     });
@@ -113,10 +161,15 @@ describe('status, result, export and watch', () => {
     });
     expect((await runCli(['result', 'nope'], env)).code).toBe(1);
 
-    const lines = (await runCli(['export', '--campaign', 'report'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await runCli(['export', '--campaign', 'report'], env)).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.request_id)).toEqual(['cli-0', 'cli-1', 'cli-2']);
     const csv = (await runCli(['export', '--campaign', 'report', '--format', 'csv'], env)).stdout.trim().split('\n');
-    expect(csv[0]).toBe('request_id,campaign,to,status,message_id,error_code,http_status,reason,error_message,attempts,updated_at');
+    expect(csv[0]).toBe(
+      'request_id,campaign,to,status,message_id,error_code,http_status,reason,error_message,attempts,updated_at',
+    );
     expect(csv).toHaveLength(4);
 
     expect((await runCli(['pause', '--reason', 'checking the template'], env)).code).toBe(0);
@@ -129,13 +182,19 @@ describe('wa-bulk demo', () => {
   it('runs the sample campaign through the simulator and reports it', async () => {
     const config = testConfig();
     h = harness(config);
-    const res = await runCli(['demo', '--exit'], { PATH: process.env.PATH, REDIS_URL: config.REDIS_URL, QUEUE_PREFIX: config.QUEUE_PREFIX });
+    const res = await runCli(['demo', '--exit'], {
+      PATH: process.env.PATH,
+      REDIS_URL: config.REDIS_URL,
+      QUEUE_PREFIX: config.QUEUE_PREFIX,
+    });
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/: 988 messages enqueued/);
     // Preflight turns away what would only fail at EngageLab: an unknown template, a paused one, a broken link.
     expect(res.stdout).toContain("rejected: template spring_sale (en_US) does not exist in EngageLab's templates");
     expect(res.stdout).toContain('rejected: template spring_promo (en_GB) is PAUSED, not APPROVED');
-    expect(res.stdout).toMatch(/rejected: image http:\/\/127\.0\.0\.1:\d+\/media\/missing-banner\.png: the link answers HTTP 404/);
+    expect(res.stdout).toMatch(
+      /rejected: image http:\/\/127\.0\.0\.1:\d+\/media\/missing-banner\.png: the link answers HTTP 404/,
+    );
     expect(res.stdout).toMatch(/preflight: \d+ template lookups and \d+ link checks for the whole file/);
     expect(res.stdout).toContain('line 101 rejected: not valid JSON');
     expect(res.stdout).toContain('(each accepted once by the API: yes)');
@@ -146,9 +205,13 @@ describe('wa-bulk demo', () => {
     expect(skipped).toBeGreaterThan(50);
     expect(sent + skipped).toBeGreaterThan(900);
     // The high-priority codes overtake the backlog; the scheduled reminders wait for their time.
-    expect(Number(/when the last one left, ([\d,]+) of the main campaign's/.exec(res.stdout)?.[1]?.replace(',', ''))).toBeLessThan(500);
+    expect(
+      Number(/when the last one left, ([\d,]+) of the main campaign's/.exec(res.stdout)?.[1]?.replace(',', '')),
+    ).toBeLessThan(500);
     // With 2% of requests faulty a reminder may end dead (an unknown outcome); none leaves before its --at.
-    const reminders = /reminders\s+(\d+) sent(?:, (\d+) dead)?, the first (-?[\d.]+) s after their --at/.exec(res.stdout);
+    const reminders = /reminders\s+(\d+) sent(?:, (\d+) dead)?, the first (-?[\d.]+) s after their --at/.exec(
+      res.stdout,
+    );
     expect(Number(reminders?.[1]) + Number(reminders?.[2] ?? 0)).toBe(10);
     expect(Number(reminders?.[1])).toBeGreaterThan(0);
     expect(Number(reminders?.[3])).toBeGreaterThanOrEqual(0);

@@ -5,7 +5,16 @@ import { Redis } from 'ioredis';
 import { hasClusterSupport, startRedisCluster, type ClusterHandle } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { campaignDone, envOf, harness, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
+import {
+  campaignDone,
+  envOf,
+  harness,
+  startSimulator,
+  tempFile,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** wa-bulk on a real 3-master Redis Cluster, through a live migration of its slot. */
@@ -29,11 +38,16 @@ afterAll(async () => {
 });
 
 /** Moves one slot from its node to another, key by key (CLUSTER SETSLOT … IMPORTING/MIGRATING, MIGRATE). */
-async function migrateSlot(slot: number, nodes: Array<{ host: string; port: number }>): Promise<{ from: number; to: number }> {
+async function migrateSlot(
+  slot: number,
+  nodes: Array<{ host: string; port: number }>,
+): Promise<{ from: number; to: number }> {
   const clients = nodes.map((n) => new Redis({ host: n.host, port: n.port, maxRetriesPerRequest: 1 }));
   try {
     const ids = await Promise.all(clients.map((c) => c.cluster('MYID') as Promise<string>));
-    const table = (await (clients[0] as Redis).cluster('SLOTS')) as unknown as Array<[number, number, [string, number, string]]>;
+    const table = (await (clients[0] as Redis).cluster('SLOTS')) as unknown as Array<
+      [number, number, [string, number, string]]
+    >;
     const owner = ids.indexOf(table.find(([start, end]) => slot >= start && slot <= end)?.[2][2] as string);
     const target = (owner + 1) % clients.length;
     const [src, dst] = [clients[owner] as Redis, clients[target] as Redis];
@@ -55,10 +69,17 @@ async function migrateSlot(slot: number, nodes: Array<{ host: string; port: numb
 
 maybe('on a Redis Cluster', () => {
   it('refuses a QUEUE_PREFIX without a {hash tag} in one line', async () => {
-    const env = envOf(testConfig({ REDIS_CLUSTER_NODES: cluster?.nodes.map((n) => `${n.host}:${n.port}`).join(','), QUEUE_PREFIX: `{t-${randomBytes(4).toString('hex')}}` }));
+    const env = envOf(
+      testConfig({
+        REDIS_CLUSTER_NODES: cluster?.nodes.map((n) => `${n.host}:${n.port}`).join(','),
+        QUEUE_PREFIX: `{t-${randomBytes(4).toString('hex')}}`,
+      }),
+    );
     const res = await runCli(['status'], { ...env, QUEUE_PREFIX: 'plain-prefix' });
     expect(res.code).toBe(2);
-    expect(res.stderr).toBe('wa-bulk: QUEUE_PREFIX: with REDIS_CLUSTER_NODES set, expected a {hash tag} such as "{plain-prefix}", got "plain-prefix"\n');
+    expect(res.stderr).toBe(
+      'wa-bulk: QUEUE_PREFIX: with REDIS_CLUSTER_NODES set, expected a {hash tag} such as "{plain-prefix}", got "plain-prefix"\n',
+    );
   });
 
   it('enqueues, sends and reports a campaign while its slot moves to another node: nothing lost, nothing twice, no errors', async () => {
@@ -75,14 +96,21 @@ maybe('on a Redis Cluster', () => {
     h = harness(config);
     const env = envOf(config);
     const count = 400;
-    const file = tempFile(jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `c-${i}` }))));
+    const file = tempFile(
+      jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `c-${i}` }))),
+    );
     const enq = await runCli(['enqueue', file, '--campaign', 'moving', '--json'], env);
     expect(JSON.parse(enq.stdout)).toMatchObject({ accepted: count, rejected: 0 });
     const worker = await startCli(['worker'], env);
     children.push(worker.child);
     await until(async () => ((await h!.ledger.campaign('moving'))?.sent ?? 0) >= 60, 20_000);
 
-    const slot = Number(await (h.redis as unknown as { cluster(...args: string[]): Promise<number> }).cluster('KEYSLOT', config.QUEUE_PREFIX));
+    const slot = Number(
+      await (h.redis as unknown as { cluster(...args: string[]): Promise<number> }).cluster(
+        'KEYSLOT',
+        config.QUEUE_PREFIX,
+      ),
+    );
     const moved = await migrateSlot(slot, nodes);
     expect(moved.from).not.toBe(moved.to);
     await campaignDone(h.ledger, 'moving', 60_000);

@@ -22,7 +22,15 @@ let dashboard: Dashboard | undefined;
 beforeAll(async () => {
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -39,10 +47,20 @@ describe('the dashboard in a browser', () => {
     const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
     h = harness(config);
     for (let i = 0; i < 7; i++) {
-      await h.send.add('send', { request_id: `b-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } }, { jobId: `b-${i}` });
+      await h.send.add(
+        'send',
+        { request_id: `b-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } },
+        { jobId: `b-${i}` },
+      );
     }
     for (let i = 0; i < 3; i++) {
-      await deadLetter(h.dead, h.ledger, { request_id: `d-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } }, { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' }, 1);
+      await deadLetter(
+        h.dead,
+        h.ledger,
+        { request_id: `d-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } },
+        { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
+        1,
+      );
     }
     dashboard = await startDashboard(config, silentLogger());
 
@@ -57,11 +75,18 @@ describe('the dashboard in a browser', () => {
     expect((await anonymous.request.get(`${dashboard.url}/queues/api/queues`)).status()).toBe(401);
     await anonymous.close();
 
-    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: PASSWORD },
+      viewport: { width: 1280, height: 800 },
+    });
     const page = await context.newPage();
     const response = await page.goto(`${dashboard.url}/queues`);
     expect(response?.status()).toBe(200);
-    await page.waitForFunction("!document.body.innerText.includes('Loading') && /\\d/.test(document.body.innerText)", undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      "!document.body.innerText.includes('Loading') && /\\d/.test(document.body.innerText)",
+      undefined,
+      { timeout: 15_000 },
+    );
     const text = await page.locator('body').innerText();
     expect(text).toMatch(/send/);
     expect(text).toMatch(/dead/);
@@ -83,22 +108,37 @@ describe('the dashboard in a browser', () => {
     const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
     h = harness(config);
     for (let i = 0; i < 7; i++) {
-      await h.send.add('send', { request_id: `b-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } }, { jobId: `b-${i}` });
+      await h.send.add(
+        'send',
+        { request_id: `b-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } },
+        { jobId: `b-${i}` },
+      );
     }
     const diedAfter = Date.now();
     for (let i = 0; i < 3; i++) {
-      await deadLetter(h.dead, h.ledger, { request_id: `d-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } }, { code: 4001, http_status: 400, reason: 'permanent', message: 'template order_update (en) does not exist' }, 1);
+      await deadLetter(
+        h.dead,
+        h.ledger,
+        { request_id: `d-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } },
+        { code: 4001, http_status: 400, reason: 'permanent', message: 'template order_update (en) does not exist' },
+        1,
+      );
     }
     await pauseSending(h.redis, h.keys, 'auth: EngageLab 2001 authentication failed');
     dashboard = await startDashboard(config, silentLogger());
-    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: PASSWORD },
+      viewport: { width: 1280, height: 900 },
+    });
     const page = await context.newPage();
     const loaded = "!document.body.innerText.includes('Loading') && /\\d/.test(document.body.innerText)";
 
     // The overview: 7 waiting (the sends), 3 failed (the dead letters), not 10 waiting.
     await page.goto(`${dashboard.url}/queues`);
     await page.waitForFunction(loaded, undefined, { timeout: 15_000 });
-    const api = (await page.evaluate(async () => (await fetch('/queues/api/queues')).json())) as { queues: Array<{ name: string; counts: Record<string, number>; description?: string; hasWorkers: boolean | null }> };
+    const api = (await page.evaluate(async () => (await fetch('/queues/api/queues')).json())) as {
+      queues: Array<{ name: string; counts: Record<string, number>; description?: string; hasWorkers: boolean | null }>;
+    };
     const byName = Object.fromEntries(api.queues.map((q) => [q.name, q]));
     const total = (status: string) => api.queues.reduce((sum, q) => sum + (q.counts[status] ?? 0), 0);
     expect([total('waiting'), total('failed')]).toEqual([7, 3]);
@@ -128,9 +168,24 @@ describe('the dashboard in a browser', () => {
     const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
     h = harness(config);
     const campaigns = new Campaigns(h.redis, h.keys);
-    await addPending(h, 'spring-sale', Array.from({ length: 40 }, (_, i) => `s-${i}`));
+    await addPending(
+      h,
+      'spring-sale',
+      Array.from({ length: 40 }, (_, i) => `s-${i}`),
+    );
     for (let i = 0; i < 25; i++) await h.ledger.markSent(`s-${i}`, 'spring-sale', `mid-s-${i}`);
-    for (let i = 25; i < 28; i++) await deadLetter(h.dead, h.ledger, { request_id: `s-${i}`, campaign: 'spring-sale', payload: { to: ['447911123456'], body: BODIES.text as never } }, { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' }, 1);
+    for (let i = 25; i < 28; i++)
+      await deadLetter(
+        h.dead,
+        h.ledger,
+        {
+          request_id: `s-${i}`,
+          campaign: 'spring-sale',
+          payload: { to: ['447911123456'], body: BODIES.text as never },
+        },
+        { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
+        1,
+      );
     await addPending(h, 'otp-codes', ['o-1', 'o-2']);
     await h.ledger.markSent('o-1', 'otp-codes', 'mid-o-1');
     await h.ledger.markSent('o-2', 'otp-codes', 'mid-o-2');
@@ -140,17 +195,26 @@ describe('the dashboard in a browser', () => {
 
     const anonymous = await browser.newContext();
     expect((await anonymous.request.get(`${dashboard.url}/campaigns`)).status()).toBe(401);
-    expect((await anonymous.request.post(`${dashboard.url}/api/campaigns/spring-sale/cancel`, { data: {} })).status()).toBe(401);
+    expect(
+      (await anonymous.request.post(`${dashboard.url}/api/campaigns/spring-sale/cancel`, { data: {} })).status(),
+    ).toBe(401);
     await anonymous.close();
 
-    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD }, viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({
+      httpCredentials: { username: 'admin', password: PASSWORD },
+      viewport: { width: 1280, height: 900 },
+    });
     const page = await context.newPage();
     await page.goto(`${dashboard.url}/campaigns`);
     await page.waitForSelector('#campaign-spring-sale');
     const card = (id: string) => page.locator(`#campaign-${id}`).innerText();
-    expect(await card('spring-sale')).toMatch(/SENDING[\s\S]*28 of 40 done \(70\.0%\)[\s\S]*sent 25[\s\S]*dead 3[\s\S]*pending 12[\s\S]*dead letters: 4001 × 3/);
+    expect(await card('spring-sale')).toMatch(
+      /SENDING[\s\S]*28 of 40 done \(70\.0%\)[\s\S]*sent 25[\s\S]*dead 3[\s\S]*pending 12[\s\S]*dead letters: 4001 × 3/,
+    );
     expect(await card('otp-codes')).toMatch(/DONE/);
-    expect(await card('newsletter')).toMatch(/PAUSED[\s\S]*paused: quality: 31% of the latest 200 delivery outcomes failed/);
+    expect(await card('newsletter')).toMatch(
+      /PAUSED[\s\S]*paused: quality: 31% of the latest 200 delivery outcomes failed/,
+    );
     // A GET never changes anything.
     expect((await page.request.get(`${dashboard.url}/api/campaigns/spring-sale/cancel`)).status()).toBe(404);
     expect((await h.ledger.campaign('spring-sale'))?.state).toBe('sending');
@@ -174,4 +238,3 @@ describe('the dashboard in a browser', () => {
     await context.close();
   });
 });
-

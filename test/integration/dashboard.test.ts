@@ -21,7 +21,9 @@ async function start(overrides: Parameters<typeof testConfig>[0] = {}): Promise<
   return { config, url: dashboard.url };
 }
 
-const auth = (user = 'admin', password = PASSWORD) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+const auth = (user = 'admin', password = PASSWORD) => ({
+  Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 
 describe('dashboard security', () => {
   it('needs Basic auth everywhere but /healthz when DASHBOARD_PASSWORD is set', async () => {
@@ -37,10 +39,16 @@ describe('dashboard security', () => {
 
   it("keeps a wrong password away from Bull Board's actions", async () => {
     const { url } = await start();
-    const pause = await fetch(`${url}/queues/api/queues/send/pause`, { method: 'PUT', headers: auth('admin', 'guess') });
+    const pause = await fetch(`${url}/queues/api/queues/send/pause`, {
+      method: 'PUT',
+      headers: auth('admin', 'guess'),
+    });
     expect(pause.status).toBe(401);
     expect(await h?.send.isPaused()).toBe(false);
-    const clean = await fetch(`${url}/queues/api/queues/dead/clean/waiting`, { method: 'PUT', headers: auth('admin', 'guess') });
+    const clean = await fetch(`${url}/queues/api/queues/dead/clean/waiting`, {
+      method: 'PUT',
+      headers: auth('admin', 'guess'),
+    });
     expect(clean.status).toBe(401);
   });
 
@@ -56,10 +64,12 @@ describe('dashboard security', () => {
     expect((await fetch(`${url}/api/campaigns/none`)).status).toBe(404);
     // fetch() will not send another Host header; node:http will, as a rebinding attacker's browser does.
     const status = await new Promise<number | undefined>((resolve, reject) => {
-      http.get(`${url}/api/campaigns/none`, { headers: { Host: 'attacker.example' } }, (res) => {
-        res.resume();
-        resolve(res.statusCode);
-      }).on('error', reject);
+      http
+        .get(`${url}/api/campaigns/none`, { headers: { Host: 'attacker.example' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        })
+        .on('error', reject);
     });
     expect(status).toBe(403);
   });
@@ -68,8 +78,16 @@ describe('dashboard security', () => {
 describe('the HTTP producer API', () => {
   it('takes a JSON array and answers like enqueue --json, lines counted from 1', async () => {
     const { url } = await start();
-    const body = [{ to: phone(1), body: BODIES.text, request_id: 'api-1' }, { to: 'nobody', body: BODIES.text }, { to: phone(2), body: BODIES.image }];
-    const res = await fetch(`${url}/api/campaigns/web/messages`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const body = [
+      { to: phone(1), body: BODIES.text, request_id: 'api-1' },
+      { to: 'nobody', body: BODIES.text },
+      { to: phone(2), body: BODIES.image },
+    ];
+    const res = await fetch(`${url}/api/campaigns/web/messages`, {
+      method: 'POST',
+      headers: { ...auth(), 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       campaign: 'web',
@@ -79,23 +97,50 @@ describe('the HTTP producer API', () => {
       suppressed: 0,
       rejects: [{ line: 2, error: expect.stringMatching(/^to\[0\]: "nobody" is not an international phone number/) }],
       // Preflight ran: the image's host never resolves (.invalid), a warning, not a reject.
-      warnings: [{ line: 3, warning: expect.stringMatching(/^image https:\/\/media\.example\.invalid\/a\.png: not checked, unreachable/) }],
+      warnings: [
+        {
+          line: 3,
+          warning: expect.stringMatching(/^image https:\/\/media\.example\.invalid\/a\.png: not checked, unreachable/),
+        },
+      ],
     });
     expect(await h?.send.getJob('api-1')).toBeDefined();
-    const unchecked = await fetch(`${url}/api/campaigns/web2/messages?preflight=false`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const unchecked = await fetch(`${url}/api/campaigns/web2/messages?preflight=false`, {
+      method: 'POST',
+      headers: { ...auth(), 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     expect(await unchecked.json()).not.toHaveProperty('warnings');
 
     const campaign = await fetch(`${url}/api/campaigns/web`, { headers: auth() });
     expect(await campaign.json()).toMatchObject({ id: 'web', total: 2, sent: 0, dead: 0, pending: 2 });
     const message = await fetch(`${url}/api/messages/api-1`, { headers: auth() });
-    expect(await message.json()).toMatchObject({ request_id: 'api-1', campaign: 'web', status: 'pending', to: phone(1).slice(1) });
+    expect(await message.json()).toMatchObject({
+      request_id: 'api-1',
+      campaign: 'web',
+      status: 'pending',
+      to: phone(1).slice(1),
+    });
   });
 
   it('streams NDJSON and reports broken lines with their numbers', async () => {
     const { url } = await start();
-    const ndjson = [JSON.stringify({ to: phone(1), body: BODIES.text }), '{"to": ', '', JSON.stringify({ to: phone(2), body: BODIES.sticker })].join('\n');
-    const res = await fetch(`${url}/api/campaigns/nd/messages`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/x-ndjson' }, body: ndjson });
-    expect(await res.json()).toMatchObject({ accepted: 2, rejected: 1, rejects: [{ line: 2, error: expect.stringMatching(/^not valid JSON/) }] });
+    const ndjson = [
+      JSON.stringify({ to: phone(1), body: BODIES.text }),
+      '{"to": ',
+      '',
+      JSON.stringify({ to: phone(2), body: BODIES.sticker }),
+    ].join('\n');
+    const res = await fetch(`${url}/api/campaigns/nd/messages`, {
+      method: 'POST',
+      headers: { ...auth(), 'Content-Type': 'application/x-ndjson' },
+      body: ndjson,
+    });
+    expect(await res.json()).toMatchObject({
+      accepted: 2,
+      rejected: 1,
+      rejects: [{ line: 2, error: expect.stringMatching(/^not valid JSON/) }],
+    });
   });
 
   it('answers bad requests with a 4xx and the reason', async () => {
@@ -106,10 +151,18 @@ describe('the HTTP producer API', () => {
       [await post('/api/campaigns/x/messages', '[{"to": '), 400, /^body is not valid JSON/],
       [await post('/api/campaigns/x/messages', '{"to": "1"}'), 400, /^body must be a JSON array/],
       [await post('/api/campaigns/x/messages', 'to,body', 'text/csv'), 415, /^Content-Type must be/],
-      [await post('/api/campaigns/x/messages', new Uint8Array(17 * 1024 * 1024).fill(32)), 413, /larger than 16777216 bytes/],
+      [
+        await post('/api/campaigns/x/messages', new Uint8Array(17 * 1024 * 1024).fill(32)),
+        413,
+        /larger than 16777216 bytes/,
+      ],
       [await post('/api/campaigns/a%20b/messages', '[]'), 400, /^campaign id: /],
       [await fetch(`${url}/api/messages/..%2F..%2Fetc`, { headers: auth() }), 400, /^request_id: /],
-      [await fetch(`${url}/api/messages/unknown-id`, { headers: auth() }), 404, /^no message with request_id "unknown-id"/],
+      [
+        await fetch(`${url}/api/messages/unknown-id`, { headers: auth() }),
+        404,
+        /^no message with request_id "unknown-id"/,
+      ],
       [await fetch(`${url}/api/campaigns/unknown`, { headers: auth() }), 404, /^no campaign "unknown"/],
     ];
     for (const [res, status, error] of cases) {
@@ -123,7 +176,19 @@ describe('the HTTP producer API', () => {
 describe('/metrics', () => {
   it('serves the fleet counters in Prometheus text without secrets', async () => {
     const { config, url } = await start({ ENGAGELAB_DEV_SECRET: 'super-secret-value' });
-    await h?.redis.hset(`${config.QUEUE_PREFIX}:metrics`, 'sent', 7, 'dead:4001', 2, 'latency_count', 3, 'latency_le:0.1', 3, 'latency_sum_ms', 150);
+    await h?.redis.hset(
+      `${config.QUEUE_PREFIX}:metrics`,
+      'sent',
+      7,
+      'dead:4001',
+      2,
+      'latency_count',
+      3,
+      'latency_le:0.1',
+      3,
+      'latency_sum_ms',
+      150,
+    );
     const text = await (await fetch(`${url}/metrics`, { headers: auth() })).text();
     expect(text).toContain('wa_bulk_messages_sent_total 7');
     expect(text).toContain('wa_bulk_messages_dead_total{code="4001"} 2');

@@ -18,7 +18,9 @@ afterAll(async () => {
 
 function permutations<T>(items: T[]): T[][] {
   if (items.length <= 1) return [items];
-  return items.flatMap((item, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]));
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
 }
 
 let counter = 0;
@@ -50,7 +52,12 @@ describe('the delivery state machine', () => {
 
   it('never moves back, and counts each message once in its campaign funnel', async () => {
     const all = Object.keys(DELIVERY_RANK) as DeliveryStatus[];
-    const raw: Record<DeliveryStatus, string> = { sent: 'sent', failed: 'sent_failed', delivered: 'delivered', read: 'read' };
+    const raw: Record<DeliveryStatus, string> = {
+      sent: 'sent',
+      failed: 'sent_failed',
+      delivered: 'delivered',
+      read: 'read',
+    };
     const finals: DeliveryStatus[] = [];
     for (const current of all) {
       for (const next of all) {
@@ -59,8 +66,12 @@ describe('the delivery state machine', () => {
         finals.push(final);
       }
     }
-    const expected = Object.fromEntries(all.map((state) => [`delivery:${state}`, String(finals.filter((f) => f === state).length)]));
+    const expected = Object.fromEntries(
+      all.map((state) => [`delivery:${state}`, String(finals.filter((f) => f === state).length)]),
+    );
     const counters = await h.redis.hgetall(h.keys.campaign('pairs'));
-    expect(Object.fromEntries(Object.entries(counters).filter(([field]) => field.startsWith('delivery:')))).toEqual(expected);
+    expect(Object.fromEntries(Object.entries(counters).filter(([field]) => field.startsWith('delivery:')))).toEqual(
+      expected,
+    );
   });
 });

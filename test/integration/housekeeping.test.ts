@@ -20,10 +20,27 @@ describe('housekeeping', () => {
     h = harness(config);
     await addPending(h, 'fresh', ['fresh-1']);
     const error = { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' } as const;
-    await deadLetter(h.dead, h.ledger, { request_id: 'fresh-1', campaign: 'fresh', payload: { to: ['447911123456'], body: BODIES.text as never } }, error, 1);
+    await deadLetter(
+      h.dead,
+      h.ledger,
+      { request_id: 'fresh-1', campaign: 'fresh', payload: { to: ['447911123456'], body: BODIES.text as never } },
+      error,
+      1,
+    );
     // A dead letter written 31 days ago (its ledger record has expired since) and a campaign last enqueued then.
     const old = Date.now() - 31 * DAY_MS;
-    await h.dead.add('dead', { request_id: 'old-1', campaign: 'gone', payload: { to: ['447911123456'], body: BODIES.text as never }, error, attempts: 1, died_at: old }, { jobId: 'old-1', timestamp: old });
+    await h.dead.add(
+      'dead',
+      {
+        request_id: 'old-1',
+        campaign: 'gone',
+        payload: { to: ['447911123456'], body: BODIES.text as never },
+        error,
+        attempts: 1,
+        died_at: old,
+      },
+      { jobId: 'old-1', timestamp: old },
+    );
     await h.redis.zadd(h.keys.campaigns, String(old), 'gone');
     expect(await h.dead.getWaitingCount()).toBe(2);
 

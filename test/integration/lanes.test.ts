@@ -8,7 +8,18 @@ import { freePort } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { KEY, SECRET, campaignDone, envOf, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
+import {
+  KEY,
+  SECRET,
+  campaignDone,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** Sender lanes and WhatsApp's own limits, with real workers and the simulator. */
@@ -27,10 +38,19 @@ afterEach(async () => {
   h = sim = undefined;
 });
 
-const message = (i: number, from: string | undefined, body = BODIES.text as Record<string, unknown>, to = phone(i)) => ({ to, body, request_id: `m-${from ?? 'd'}-${i}`, ...(from && { from }) });
+const message = (
+  i: number,
+  from: string | undefined,
+  body = BODIES.text as Record<string, unknown>,
+  to = phone(i),
+) => ({ to, body, request_id: `m-${from ?? 'd'}-${i}`, ...(from && { from }) });
 
 async function enqueueAll(harnessed: Harness, campaign: string, messages: unknown[]) {
-  return enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign, ledger: harnessed.ledger, queue: harnessed.send });
+  return enqueue(readJsonl(Readable.from([jsonl(messages)])), {
+    campaign,
+    ledger: harnessed.ledger,
+    queue: harnessed.send,
+  });
 }
 
 type ByFrom = Record<string, { arrivals: number; max_in_window: number; steady_per_second: number | null }>;
@@ -38,18 +58,35 @@ type ByFrom = Record<string, { arrivals: number; max_in_window: number; steady_p
 describe('sender lanes', () => {
   it('two lanes at different limits each stay under their own limit in every window, and send at the same time', async () => {
     const port = await freePort();
-    const simulator = await startCli(['simulator', '--port', String(port), '--record-arrivals', '--key', KEY, '--secret', SECRET], { PATH: process.env.PATH, LOG_LEVEL: 'info' }, 'simulator listening');
+    const simulator = await startCli(
+      ['simulator', '--port', String(port), '--record-arrivals', '--key', KEY, '--secret', SECRET],
+      { PATH: process.env.PATH, LOG_LEVEL: 'info' },
+      'simulator listening',
+    );
     children.push(simulator.child);
     const api = `http://127.0.0.1:${port}`;
-    const config = testConfig({ ENGAGELAB_BASE_URL: api, SEND_RATE_MAX: 1000, SENDER_RATE_MAX: 20, SENDER_RATES: `${B}=40`, WORKER_CONCURRENCY: 10, LOG_LEVEL: 'info' });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: api,
+      SEND_RATE_MAX: 1000,
+      SENDER_RATE_MAX: 20,
+      SENDER_RATES: `${B}=40`,
+      WORKER_CONCURRENCY: 10,
+      LOG_LEVEL: 'info',
+    });
     h = harness(config);
-    await enqueueAll(h, 'two', [...Array.from({ length: 60 }, (_, i) => message(i, A)), ...Array.from({ length: 120 }, (_, i) => message(100 + i, B))]);
+    await enqueueAll(h, 'two', [
+      ...Array.from({ length: 60 }, (_, i) => message(i, A)),
+      ...Array.from({ length: 120 }, (_, i) => message(100 + i, B)),
+    ]);
     for (let i = 0; i < 2; i++) {
       const worker = await startCli(['worker'], envOf(config));
       children.push(worker.child);
     }
     await campaignDone(h.ledger, 'two', 60_000);
-    const stats = (await (await fetch(`${api}/_simulator/stats?window_ms=1000`)).json()) as { by_from: ByFrom; duplicates: number };
+    const stats = (await (await fetch(`${api}/_simulator/stats?window_ms=1000`)).json()) as {
+      by_from: ByFrom;
+      duplicates: number;
+    };
     const a = stats.by_from[A];
     const b = stats.by_from[B];
     expect([a?.arrivals, b?.arrivals]).toEqual([60, 120]);
@@ -65,18 +102,37 @@ describe('sender lanes', () => {
 
   it('a backlog on a paused lane does not hold the other back, and a new number gets its lane without a restart', async () => {
     sim = await startSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, SEND_RATE_MAX: 1000, SENDER_RATE_MAX: 1000, WORKER_CONCURRENCY: 5 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      SEND_RATE_MAX: 1000,
+      SENDER_RATE_MAX: 1000,
+      WORKER_CONCURRENCY: 5,
+    });
     h = harness(config);
     const env = envOf(config);
-    expect((await runCli(['pause', '--sender', `+${A}`, '--reason', 'number under review'], env)).stdout).toBe(`sending paused for sender ${A}\n`);
-    await enqueueAll(h, 'backlog', Array.from({ length: 200 }, (_, i) => message(i, A)));
+    expect((await runCli(['pause', '--sender', `+${A}`, '--reason', 'number under review'], env)).stdout).toBe(
+      `sending paused for sender ${A}\n`,
+    );
+    await enqueueAll(
+      h,
+      'backlog',
+      Array.from({ length: 200 }, (_, i) => message(i, A)),
+    );
     workers.push(await startSendWorker(config, silentLogger()));
     // B is a number the running worker has never seen.
-    await enqueueAll(h, 'other', Array.from({ length: 50 }, (_, i) => message(300 + i, B)));
+    await enqueueAll(
+      h,
+      'other',
+      Array.from({ length: 50 }, (_, i) => message(300 + i, B)),
+    );
     await campaignDone(h.ledger, 'other', 20_000);
     expect(await h.ledger.campaign('backlog')).toMatchObject({ sent: 0, pending: 200 });
     const status = await collectStatus({ config, ...h }, 'backlog');
-    expect(status.senders.find((s) => s.from === A)).toMatchObject({ paused: true, pause_reason: 'number under review', waiting: 200 });
+    expect(status.senders.find((s) => s.from === A)).toMatchObject({
+      paused: true,
+      pause_reason: 'number under review',
+      waiting: 200,
+    });
     expect(status.senders.find((s) => s.from === B)).toMatchObject({ paused: false, waiting: 0 });
 
     await runCli(['resume', '--sender', A], env);
@@ -92,7 +148,12 @@ describe('sender lanes', () => {
       return undefined;
     });
     const windowMs = 4000;
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, MESSAGING_LIMIT: 4, MESSAGING_WINDOW_MS: windowMs, WORKER_CONCURRENCY: 20 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      MESSAGING_LIMIT: 4,
+      MESSAGING_WINDOW_MS: windowMs,
+      WORKER_CONCURRENCY: 20,
+    });
     h = harness(config);
     const otp = BODIES.otp as Record<string, unknown>;
     const templates = Array.from({ length: 10 }, (_, i) => message(i, i % 2 ? A : undefined, otp));
@@ -118,7 +179,9 @@ describe('sender lanes', () => {
     // In any window of windowMs (less the time a request takes to reach the simulator), at most 4 distinct
     // recipients of template messages.
     for (const first of arrivals) {
-      const inWindow = new Set(arrivals.filter((s) => s.at >= first.at && s.at < first.at + windowMs - 100).map((s) => s.to));
+      const inWindow = new Set(
+        arrivals.filter((s) => s.at >= first.at && s.at < first.at + windowMs - 100).map((s) => s.to),
+      );
       expect(inWindow.size).toBeLessThanOrEqual(4);
     }
     expect(sim.getStats().duplicates).toBe(0);

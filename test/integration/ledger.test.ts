@@ -33,7 +33,14 @@ describe('ledger: settling messages', () => {
   it('moves a dead message to sent with its error cleared and the counts mended, and never a sent one back', async () => {
     const harnessed = (h = harness(testConfig()));
     await addPending(harnessed, 'led', ['d1', 'd2']);
-    expect(await harnessed.ledger.markDead('d1', 'led', { code: 3001, http_status: 400, reason: 'permanent', message: 'bad template' })).toBe(true);
+    expect(
+      await harnessed.ledger.markDead('d1', 'led', {
+        code: 3001,
+        http_status: 400,
+        reason: 'permanent',
+        message: 'bad template',
+      }),
+    ).toBe(true);
     expect(await harnessed.ledger.campaign('led')).toMatchObject({ sent: 0, dead: 1, pending: 1 });
 
     // A job of the dead message that ran again anyway (not through replay) and was accepted.
@@ -45,7 +52,14 @@ describe('ledger: settling messages', () => {
     expect(record).not.toHaveProperty('error');
     expect(await harnessed.ledger.campaign('led')).toMatchObject({ sent: 1, dead: 0, pending: 1 });
 
-    expect(await harnessed.ledger.markDead('d1', 'led', { code: null, http_status: null, reason: 'unknown_outcome', message: 'late' })).toBe(false);
+    expect(
+      await harnessed.ledger.markDead('d1', 'led', {
+        code: null,
+        http_status: null,
+        reason: 'unknown_outcome',
+        message: 'late',
+      }),
+    ).toBe(false);
     expect((await harnessed.ledger.get('d1'))?.status).toBe('sent');
   });
 });

@@ -3,7 +3,17 @@ import type { ChildProcess } from 'node:child_process';
 import { freePort } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { KEY, SECRET, campaignDone, envOf, harness, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';
+import {
+  KEY,
+  SECRET,
+  campaignDone,
+  envOf,
+  harness,
+  startSimulator,
+  tempFile,
+  testConfig,
+  type Harness,
+} from '../helpers/env.js';
 import { BODIES, jsonl } from '../fixtures/messages.js';
 
 const PASSWORD = 'dashboard-pass-5b1e7c';
@@ -21,7 +31,12 @@ describe('logs', () => {
   it('never contain the API secret or the dashboard password, nor do API errors or /metrics, and mask phone numbers', async () => {
     sim = await startSimulator({ templates: ['order_update'], faults: { error1000: 0.2 } });
     const port = await freePort();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, LOG_LEVEL: 'debug', DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_PORT: port });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      LOG_LEVEL: 'debug',
+      DASHBOARD_PASSWORD: PASSWORD,
+      DASHBOARD_PORT: port,
+    });
     h = harness(config);
     const env = envOf(config);
     const numbers = ['447400555001', '447400555002', '447400555003'];
@@ -41,7 +56,9 @@ describe('logs', () => {
     children.push(worker.child, dashboard.child);
     await campaignDone(h.ledger, 'logs');
     const url = `http://127.0.0.1:${port}`;
-    await fetch(`${url}/queues`, { headers: { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}x`).toString('base64')}` } });
+    await fetch(`${url}/queues`, {
+      headers: { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}x`).toString('base64')}` },
+    });
     const authorised = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
     // What the dashboard serves: an API error and the metrics.
     const notFound = await fetch(`${url}/api/messages/nothing`, { headers: authorised });
@@ -55,11 +72,22 @@ describe('logs', () => {
     dashboard.child.kill('SIGTERM');
     await Promise.all([worker.exited, dashboard.exited]);
 
-    const logs = [enqueued.stdout, enqueued.stderr, worker.output(), dashboard.output(), status.stdout, status.stderr, wrongConfig.stderr, apiError, metrics].join('\n');
+    const logs = [
+      enqueued.stdout,
+      enqueued.stderr,
+      worker.output(),
+      dashboard.output(),
+      status.stdout,
+      status.stderr,
+      wrongConfig.stderr,
+      apiError,
+      metrics,
+    ].join('\n');
     expect(worker.output()).toContain('dead letter: template unknown_template (en) does not exist');
     expect(worker.output()).toContain('4474******02');
     expect(wrongConfig.stderr).toMatch(/^wa-bulk: /);
-    for (const secret of [SECRET, PASSWORD, Buffer.from(`${KEY}:${SECRET}`).toString('base64')]) expect(logs).not.toContain(secret);
+    for (const secret of [SECRET, PASSWORD, Buffer.from(`${KEY}:${SECRET}`).toString('base64')])
+      expect(logs).not.toContain(secret);
     for (const number of numbers) expect(logs).not.toContain(number);
   });
 });

@@ -3,7 +3,16 @@ import type { ChildProcess } from 'node:child_process';
 import { freePort, startRedisServer } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { campaignDone, envOf, harness, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
+import {
+  campaignDone,
+  envOf,
+  harness,
+  startSimulator,
+  tempFile,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** Long-running processes (the real CLI) when Redis goes away and comes back, and when they are stopped. */
@@ -14,7 +23,8 @@ let h: Harness | undefined;
 let sim: Simulator | undefined;
 const children: ChildProcess[] = [];
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const child of children.splice(0))
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await h?.close();
   await sim?.stop();
   await redis?.stop();
@@ -22,7 +32,8 @@ afterEach(async () => {
 });
 
 const STACK_LINE = /^\s+at /m;
-const logLines = (output: string, message: string) => output.split('\n').filter((line) => line.includes(`"msg":"${message}`)).length;
+const logLines = (output: string, message: string) =>
+  output.split('\n').filter((line) => line.includes(`"msg":"${message}`)).length;
 
 /** Waits for a child to exit; resolves with its code and how long it took, or null after `ms`. */
 function exitWithin(child: ChildProcess, ms: number): Promise<{ code: number | null; ms: number } | null> {
@@ -41,7 +52,12 @@ describe('a long-running process and its Redis', () => {
     const port = await freePort();
     redis = await startRedisServer({ port });
     sim = await startSimulator();
-    const config = testConfig({ REDIS_URL: redis.url, ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: await freePort(), LOG_LEVEL: 'info' });
+    const config = testConfig({
+      REDIS_URL: redis.url,
+      ENGAGELAB_BASE_URL: sim.url,
+      DASHBOARD_PORT: await freePort(),
+      LOG_LEVEL: 'info',
+    });
     const env = envOf(config);
     const worker = await startCli(['worker'], env);
     const dashboard = await startCli(['dashboard'], env, 'dashboard listening');
@@ -51,7 +67,9 @@ describe('a long-running process and its Redis', () => {
 
     await redis.stop();
     await until(async () => (await fetch(`${url}/healthz`)).status === 503, 10_000);
-    const down = (await (await fetch(`${url}/healthz`)).json()) as { redis: { connected: boolean; down_since: string | null } };
+    const down = (await (await fetch(`${url}/healthz`)).json()) as {
+      redis: { connected: boolean; down_since: string | null };
+    };
     expect(down.redis).toMatchObject({ connected: false, down_since: expect.any(String) });
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^wa_bulk_redis_up 0$/m);
     const api = await fetch(`${url}/api/campaigns/spring`);
@@ -61,7 +79,12 @@ describe('a long-running process and its Redis', () => {
     await new Promise((r) => setTimeout(r, 4000));
 
     redis = await startRedisServer({ port });
-    await until(() => logLines(worker.output(), 'Redis connection back') === 1 && logLines(dashboard.output(), 'Redis connection back') === 1, 20_000);
+    await until(
+      () =>
+        logLines(worker.output(), 'Redis connection back') === 1 &&
+        logLines(dashboard.output(), 'Redis connection back') === 1,
+      20_000,
+    );
     for (const output of [worker.output(), dashboard.output()]) {
       expect(logLines(output, 'Redis connection lost')).toBe(1);
       expect(output).not.toMatch(STACK_LINE);
@@ -72,9 +95,15 @@ describe('a long-running process and its Redis', () => {
 
     // The worker sends again, and the fleet counted its two lost connections (the worker's and the dashboard's).
     h = harness(config);
-    await runCli(['enqueue', tempFile(jsonl([{ to: phone(1), body: BODIES.text, request_id: 'after-1' }])), '--campaign', 'after'], env);
+    await runCli(
+      ['enqueue', tempFile(jsonl([{ to: phone(1), body: BODIES.text, request_id: 'after-1' }])), '--campaign', 'after'],
+      env,
+    );
     await campaignDone(h.ledger, 'after', 20_000);
-    await until(async () => /^wa_bulk_redis_disconnects_total 2$/m.test(await (await fetch(`${url}/metrics`)).text()), 10_000);
+    await until(
+      async () => /^wa_bulk_redis_disconnects_total 2$/m.test(await (await fetch(`${url}/metrics`)).text()),
+      10_000,
+    );
   });
 
   it('the dashboard and the worker stop at the first SIGTERM while Redis is unreachable', async () => {
@@ -99,6 +128,8 @@ describe('a long-running process and its Redis', () => {
     const config = testConfig({ DASHBOARD_HOST: '0.0.0.0', DASHBOARD_PORT: await freePort() });
     const res = await runCli(['dashboard'], envOf(config));
     expect(res.code).toBe(2);
-    expect(res.stderr).toBe('wa-bulk: DASHBOARD_HOST: "0.0.0.0" is not a loopback address; set DASHBOARD_PASSWORD to serve the dashboard on other hosts\n');
+    expect(res.stderr).toBe(
+      'wa-bulk: DASHBOARD_HOST: "0.0.0.0" is not a loopback address; set DASHBOARD_PASSWORD to serve the dashboard on other hosts\n',
+    );
   });
 });

@@ -3,7 +3,17 @@ import type { Config } from '../../src/config.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import { campaignDone, collect, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';
+import {
+  campaignDone,
+  collect,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  tempFile,
+  testConfig,
+  type Harness,
+} from '../helpers/env.js';
 import { BODIES, TYPES, jsonl, phone } from '../fixtures/messages.js';
 
 let h: Harness | undefined;
@@ -54,10 +64,16 @@ describe('the send pipeline', () => {
 
     const lines: unknown[] = [];
     let n = 0;
-    for (const type of TYPES) for (let i = 0; i < 5; i++) lines.push({ to: phone(n++), body: BODIES[type], request_id: `ok-${type}-${i}` });
+    for (const type of TYPES)
+      for (let i = 0; i < 5; i++) lines.push({ to: phone(n++), body: BODIES[type], request_id: `ok-${type}-${i}` });
     const faults = ['error1000-once', 'html503-once', 'ratelimit-once', 'always503', 'reset', 'slow', 'invalid3003'];
-    for (const fault of faults) lines.push({ to: phone(n++), body: BODIES.text, request_id: `f-${fault}`, custom_args: { fault } });
-    lines.push({ to: phone(n), body: { type: 'template', template: { name: 'no_such_template', language: 'en' } }, request_id: 'f-4001' });
+    for (const fault of faults)
+      lines.push({ to: phone(n++), body: BODIES.text, request_id: `f-${fault}`, custom_args: { fault } });
+    lines.push({
+      to: phone(n),
+      body: { type: 'template', template: { name: 'no_such_template', language: 'en' } },
+      request_id: 'f-4001',
+    });
     const bad = [
       '{"to": "+447911123456", "body": ',
       { to: 'nobody', body: BODIES.text },
@@ -70,7 +86,10 @@ describe('the send pipeline', () => {
     lines.push({ to: [phone(950), phone(951)], body: BODIES.text, request_id: 'pair' });
 
     // Without preflight, so that the send path's own handling of an unknown template (4001) is what is tested.
-    const enq = await runCli(['enqueue', tempFile(jsonl(lines)), '--campaign', 'mixed', '--json', '--no-preflight'], envOf(config));
+    const enq = await runCli(
+      ['enqueue', tempFile(jsonl(lines)), '--campaign', 'mixed', '--json', '--no-preflight'],
+      envOf(config),
+    );
     expect(enq.code).toBe(1);
     const summary = JSON.parse(enq.stdout);
     const validJobs = TYPES.length * 5 + faults.length + 1 + 2;
@@ -99,11 +118,21 @@ describe('the send pipeline', () => {
     expect(records.get('f-error1000-once')).toMatchObject({ status: 'sent', attempts: 2 });
     expect(records.get('f-html503-once')).toMatchObject({ status: 'sent', attempts: 2 });
     expect(records.get('f-ratelimit-once')).toMatchObject({ status: 'sent', attempts: 2 });
-    expect(records.get('f-always503')).toMatchObject({ status: 'dead', error: { code: null, http_status: 503, reason: 'retries_exhausted' } });
+    expect(records.get('f-always503')).toMatchObject({
+      status: 'dead',
+      error: { code: null, http_status: 503, reason: 'retries_exhausted' },
+    });
     expect(records.get('f-reset')).toMatchObject({ status: 'dead', error: { reason: 'unknown_outcome' } });
     expect(records.get('f-slow')).toMatchObject({ status: 'dead', error: { reason: 'unknown_outcome' } });
-    expect(records.get('f-invalid3003')).toMatchObject({ status: 'dead', error: { code: 3003, http_status: 400, reason: 'permanent' } });
-    expect(records.get('f-4001')).toMatchObject({ status: 'dead', error: { code: 4001, reason: 'permanent' }, attempts: 1 });
+    expect(records.get('f-invalid3003')).toMatchObject({
+      status: 'dead',
+      error: { code: 3003, http_status: 400, reason: 'permanent' },
+    });
+    expect(records.get('f-4001')).toMatchObject({
+      status: 'dead',
+      error: { code: 4001, reason: 'permanent' },
+      attempts: 1,
+    });
 
     // Retry arithmetic: SEND_ATTEMPTS × (RETRY_RETRIES + 1) = 2 × 2 requests for a message that always fails.
     expect(records.get('f-always503')?.attempts).toBe(4);
@@ -114,7 +143,13 @@ describe('the send pipeline', () => {
 
     const dead = await h.dead.getJobs(['wait']);
     expect(dead.map((j) => j.id).sort()).toEqual(['f-4001', 'f-always503', 'f-invalid3003', 'f-reset', 'f-slow']);
-    expect(await h.ledger.campaign('mixed')).toMatchObject({ id: 'mixed', total: validJobs, sent: validJobs - 5, dead: 5, pending: 0 });
+    expect(await h.ledger.campaign('mixed')).toMatchObject({
+      id: 'mixed',
+      total: validJobs,
+      sent: validJobs - 5,
+      dead: 5,
+      pending: 0,
+    });
   });
 
   it('enqueues nothing the second time and causes no request', async () => {
@@ -135,7 +170,15 @@ describe('the send pipeline', () => {
 
     // A job for a message the ledger already has as sent completes without an HTTP request.
     const record = (await collect(h.ledger.export('again')))[0];
-    await h.send.add('send', { request_id: record?.request_id ?? '', campaign: 'again', payload: { to: ['447911000000'], body: { type: 'text', text: { body: 'x' } } } }, { jobId: record?.request_id ?? '' });
+    await h.send.add(
+      'send',
+      {
+        request_id: record?.request_id ?? '',
+        campaign: 'again',
+        payload: { to: ['447911000000'], body: { type: 'text', text: { body: 'x' } } },
+      },
+      { jobId: record?.request_id ?? '' },
+    );
     await new Promise<void>((resolve) => worker?.workers.get('default')?.once('completed', () => resolve()));
     expect(sim.getStats().requests).toBe(requests);
   });
@@ -156,14 +199,25 @@ describe('the send pipeline', () => {
     sim = await startSimulator({ templates: ['order_update'] });
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
     h = harness(config);
-    const path = tempFile(jsonl([{ to: phone(1), body: { type: 'template', template: { name: 'new_template', language: 'en' } }, request_id: 'tpl-1' }]));
+    const path = tempFile(
+      jsonl([
+        {
+          to: phone(1),
+          body: { type: 'template', template: { name: 'new_template', language: 'en' } },
+          request_id: 'tpl-1',
+        },
+      ]),
+    );
     await runCli(['enqueue', path, '--campaign', 'replay', '--json', '--no-preflight'], envOf(config));
     worker = await startSendWorker(config, silentLogger());
     await campaignDone(h.ledger, 'replay');
     expect(await h.ledger.get('tpl-1')).toMatchObject({ status: 'dead', error: { code: 4001 } });
 
     const listed = await runCli(['dlq', 'list', '--campaign', 'replay', '--json'], envOf(config));
-    expect(JSON.parse(listed.stdout)).toMatchObject({ request_id: 'tpl-1', error: { code: 4001, reason: 'permanent' } });
+    expect(JSON.parse(listed.stdout)).toMatchObject({
+      request_id: 'tpl-1',
+      error: { code: 4001, reason: 'permanent' },
+    });
 
     sim.options.templates?.push('new_template');
     const replay = await runCli(['dlq', 'replay', '--code', '4001', '--json'], envOf(config));

@@ -18,7 +18,9 @@ afterEach(async () => {
 });
 
 async function enqueueTexts(harnessed: Harness, campaign: string, count: number) {
-  const lines = jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${campaign}-${i}` })));
+  const lines = jsonl(
+    Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${campaign}-${i}` })),
+  );
   return enqueue(readJsonl(Readable.from([lines])), { campaign, ledger: harnessed.ledger, queue: harnessed.send });
 }
 
@@ -59,7 +61,13 @@ describe('send policies', () => {
     sim = await startSimulator({ retryAfterSeconds: 1, recordArrivals: true });
     let limited = 0;
     sim.setOverride((body) => (body?.request_id === 'slow-0' && limited++ < 1 ? 'rateLimit' : undefined));
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, SEND_ATTEMPTS: 1, RETRY_RETRIES: 0, WORKER_CONCURRENCY: 1, SEND_RATE_MAX: 50 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      SEND_ATTEMPTS: 1,
+      RETRY_RETRIES: 0,
+      WORKER_CONCURRENCY: 1,
+      SEND_RATE_MAX: 50,
+    });
     h = harness(config);
     await enqueueTexts(h, 'slow', 5);
     worker = await startSendWorker(config, silentLogger());

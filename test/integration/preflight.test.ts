@@ -28,14 +28,19 @@ async function mediaHost(): Promise<{ url: string; hits: Map<string, number> }> 
     hits.set(`${req.method} ${path}`, (hits.get(`${req.method} ${path}`) ?? 0) + 1);
     const file = (type: string, bytes: number) => {
       if (req.method === 'HEAD') res.writeHead(200, { 'Content-Type': type, 'Content-Length': bytes }).end();
-      else res.writeHead(206, { 'Content-Type': type, 'Content-Range': `bytes 0-0/${bytes}`, 'Content-Length': 1 }).end('x');
+      else
+        res
+          .writeHead(206, { 'Content-Type': type, 'Content-Range': `bytes 0-0/${bytes}`, 'Content-Length': 1 })
+          .end('x');
     };
     if (path === '/ok.png') return file('image/png', 1000);
     if (path === '/big.png') return file('image/png', 6 * 1024 * 1024);
-    if (path === '/letter.docx') return file('application/vnd.openxmlformats-officedocument.wordprocessingml.document', 20_000);
+    if (path === '/letter.docx')
+      return file('application/vnd.openxmlformats-officedocument.wordprocessingml.document', 20_000);
     if (path === '/offer.pdf') return file('application/pdf', 20_000);
     if (path === '/moved.png') return void res.writeHead(302, { Location: '/ok.png' }).end();
-    if (path.startsWith('/loop')) return void res.writeHead(302, { Location: `/loop${Number(path.slice(5) || 0) + 1}` }).end();
+    if (path.startsWith('/loop'))
+      return void res.writeHead(302, { Location: `/loop${Number(path.slice(5) || 0) + 1}` }).end();
     if (path === '/nohead.png') {
       if (req.method === 'HEAD') return void res.writeHead(405).end();
       return file('image/png', 2000);
@@ -50,23 +55,55 @@ async function mediaHost(): Promise<{ url: string; hits: Map<string, number> }> 
 const image = (i: number, link: string) => ({ to: phone(i), body: { type: 'image', image: { link } } });
 const header = (i: number, document: string) => ({
   to: phone(i),
-  body: { type: 'template', template: { name: 'invoice', language: 'en', components: [{ type: 'header', parameters: [{ type: 'document', document: { link: document } }] }] } },
+  body: {
+    type: 'template',
+    template: {
+      name: 'invoice',
+      language: 'en',
+      components: [{ type: 'header', parameters: [{ type: 'document', document: { link: document } }] }],
+    },
+  },
 });
 
 async function check(lines: unknown[], env: NodeJS.ProcessEnv, extra: string[] = []) {
   const res = await runCli(['check', tempFile(jsonl(lines)), '--campaign', 'pre', '--json', ...extra], env);
-  return { code: res.code, stderr: res.stderr, summary: res.stdout ? (JSON.parse(res.stdout) as { accepted: number; rejected: number; rejects: Array<{ line: number; error: string }>; warnings: Array<{ line: number; warning: string }> }) : undefined };
+  return {
+    code: res.code,
+    stderr: res.stderr,
+    summary: res.stdout
+      ? (JSON.parse(res.stdout) as {
+          accepted: number;
+          rejected: number;
+          rejects: Array<{ line: number; error: string }>;
+          warnings: Array<{ line: number; warning: string }>;
+        })
+      : undefined,
+  };
 }
 
 describe('preflight: media links', () => {
-  it("applies the media table to what each link answers (types, sizes, 404, redirects, HEAD refused, a slow host)", async () => {
+  it('applies the media table to what each link answers (types, sizes, 404, redirects, HEAD refused, a slow host)', async () => {
     const host = await mediaHost();
     sim = await startSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, PREFLIGHT_ALLOW_PRIVATE: 'true', PREFLIGHT_TIMEOUT_MS: 2000 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      PREFLIGHT_ALLOW_PRIVATE: 'true',
+      PREFLIGHT_TIMEOUT_MS: 2000,
+    });
     h = harness(config);
     const u = (path: string) => `${host.url}${path}`;
     const { code, summary } = await check(
-      [image(1, u('/ok.png')), image(2, u('/big.png')), image(3, u('/missing.png')), image(4, u('/moved.png')), image(5, u('/nohead.png')), image(6, u('/slow.png')), image(7, u('/loop')), header(8, u('/letter.docx')), header(9, u('/offer.pdf'))],
+      [
+        image(1, u('/ok.png')),
+        image(2, u('/big.png')),
+        image(3, u('/missing.png')),
+        image(4, u('/moved.png')),
+        image(5, u('/nohead.png')),
+        image(6, u('/slow.png')),
+        image(7, u('/loop')),
+        header(8, u('/letter.docx')),
+        header(9, u('/offer.pdf')),
+      ],
       envOf(config),
     );
     expect(code).toBe(1);
@@ -99,10 +136,21 @@ describe('preflight: media links', () => {
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
     h = harness(config);
     const port = new URL(host.url).port;
-    const { summary } = await check([image(1, `http://localhost:${port}/ok.png`), image(2, `http://127.0.0.1:${port}/ok.png`), image(3, `http://[::1]:${port}/ok.png`)], envOf(config));
+    const { summary } = await check(
+      [
+        image(1, `http://localhost:${port}/ok.png`),
+        image(2, `http://127.0.0.1:${port}/ok.png`),
+        image(3, `http://[::1]:${port}/ok.png`),
+      ],
+      envOf(config),
+    );
     expect(summary?.rejected).toBe(0);
     expect(summary?.warnings.map((w) => w.warning)).toEqual([
-      expect.stringMatching(new RegExp(`^image http://localhost:${port}/ok.png: localhost resolves to [^;]*127\\.0\\.0\\.1[^;]*, a private or reserved address; not fetched \\(PREFLIGHT_ALLOW_PRIVATE=true allows it\\)$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^image http://localhost:${port}/ok.png: localhost resolves to [^;]*127\\.0\\.0\\.1[^;]*, a private or reserved address; not fetched \\(PREFLIGHT_ALLOW_PRIVATE=true allows it\\)$`,
+        ),
+      ),
       `image http://127.0.0.1:${port}/ok.png: 127.0.0.1 is a private or reserved address; not fetched (PREFLIGHT_ALLOW_PRIVATE=true allows it)`,
       `image http://[::1]:${port}/ok.png: ::1 is a private or reserved address; not fetched (PREFLIGHT_ALLOW_PRIVATE=true allows it)`,
     ]);
@@ -111,12 +159,34 @@ describe('preflight: media links', () => {
 
   it('checks each distinct link and template once: 5,000 lines with one template and one image cost two lookups', async () => {
     const host = await mediaHost();
-    sim = await startSimulator({ templateCatalog: [{ name: 'promo', language: 'en', status: 'APPROVED', components: [{ type: 'HEADER', format: 'image' }, { type: 'BODY', text: 'Hi {{1}}' }] }] });
+    sim = await startSimulator({
+      templateCatalog: [
+        {
+          name: 'promo',
+          language: 'en',
+          status: 'APPROVED',
+          components: [
+            { type: 'HEADER', format: 'image' },
+            { type: 'BODY', text: 'Hi {{1}}' },
+          ],
+        },
+      ],
+    });
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, PREFLIGHT_ALLOW_PRIVATE: 'true' });
     h = harness(config);
     const lines = Array.from({ length: 5000 }, (_, i) => ({
       to: phone(i),
-      body: { type: 'template', template: { name: 'promo', language: 'en', components: [{ type: 'header', parameters: [{ type: 'image', image: { link: `${host.url}/ok.png` } }] }, { type: 'body', parameters: [{ type: 'text', text: `n${i}` }] }] } },
+      body: {
+        type: 'template',
+        template: {
+          name: 'promo',
+          language: 'en',
+          components: [
+            { type: 'header', parameters: [{ type: 'image', image: { link: `${host.url}/ok.png` } }] },
+            { type: 'body', parameters: [{ type: 'text', text: `n${i}` }] },
+          ],
+        },
+      },
     }));
     const { code, summary } = await check(lines, envOf(config));
     expect(code).toBe(0);
@@ -128,24 +198,44 @@ describe('preflight: media links', () => {
 
 describe('preflight: templates', () => {
   const catalog: TemplateInfo[] = [
-    { name: 'order_update', language: 'en', status: 'APPROVED', components: [{ type: 'HEADER', format: 'document' }, { type: 'BODY', text: 'Hello {{1}}, order {{2}}' }] },
+    {
+      name: 'order_update',
+      language: 'en',
+      status: 'APPROVED',
+      components: [
+        { type: 'HEADER', format: 'document' },
+        { type: 'BODY', text: 'Hello {{1}}, order {{2}}' },
+      ],
+    },
     { name: 'winter_sale', language: 'en', status: 'PAUSED', components: [{ type: 'BODY', text: 'Sale' }] },
   ];
   const doc = { type: 'document', document: { id: 'media-1' } };
-  const t = (i: number, name: string, components: unknown[]) => ({ to: phone(i), body: { type: 'template', template: { name, language: 'en', components } } });
+  const t = (i: number, name: string, components: unknown[]) => ({
+    to: phone(i),
+    body: { type: 'template', template: { name, language: 'en', components } },
+  });
   const text = (v: string) => ({ type: 'text', text: v });
 
-  it("rejects unknown and paused templates, wrong parameter counts and a header of another format, per line, and sends never the same way", async () => {
+  it('rejects unknown and paused templates, wrong parameter counts and a header of another format, per line, and sends never the same way', async () => {
     sim = await startSimulator({ templateCatalog: catalog });
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
     h = harness(config);
     const { code, summary } = await check(
       [
-        t(1, 'order_update', [{ type: 'header', parameters: [doc] }, { type: 'body', parameters: [text('Ada'), text('1001')] }]),
+        t(1, 'order_update', [
+          { type: 'header', parameters: [doc] },
+          { type: 'body', parameters: [text('Ada'), text('1001')] },
+        ]),
         t(2, 'no_such', []),
         t(3, 'winter_sale', []),
-        t(4, 'order_update', [{ type: 'header', parameters: [doc] }, { type: 'body', parameters: [text('Ada')] }]),
-        t(5, 'order_update', [{ type: 'header', parameters: [{ type: 'image', image: { id: 'media-2' } }] }, { type: 'body', parameters: [text('Ada'), text('1001')] }]),
+        t(4, 'order_update', [
+          { type: 'header', parameters: [doc] },
+          { type: 'body', parameters: [text('Ada')] },
+        ]),
+        t(5, 'order_update', [
+          { type: 'header', parameters: [{ type: 'image', image: { id: 'media-2' } }] },
+          { type: 'body', parameters: [text('Ada'), text('1001')] },
+        ]),
       ],
       envOf(config),
     );
@@ -160,7 +250,17 @@ describe('preflight: templates', () => {
     // Media by id cannot be checked: nothing was fetched, nothing warned.
     expect(summary?.warnings).toEqual([]);
     // The send path agrees: an unknown template is 4001 there too.
-    const res = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Basic ${Buffer.from(`${config.ENGAGELAB_DEV_KEY}:${config.ENGAGELAB_DEV_SECRET}`).toString('base64')}` }, body: JSON.stringify({ to: ['447400555001'], body: { type: 'template', template: { name: 'no_such', language: 'en' } } }) });
+    const res = await fetch(`${sim.url}/v1/messages`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        Authorization: `Basic ${Buffer.from(`${config.ENGAGELAB_DEV_KEY}:${config.ENGAGELAB_DEV_SECRET}`).toString('base64')}`,
+      },
+      body: JSON.stringify({
+        to: ['447400555001'],
+        body: { type: 'template', template: { name: 'no_such', language: 'en' } },
+      }),
+    });
     expect(((await res.json()) as { code: number }).code).toBe(4001);
   });
 
@@ -168,9 +268,14 @@ describe('preflight: templates', () => {
     sim = await startSimulator({ templateCatalog: catalog, secret: 'another-secret' });
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
     h = harness(config);
-    const res = await runCli(['enqueue', tempFile(jsonl([t(1, 'order_update', [])])), '--campaign', 'pre'], envOf(config));
+    const res = await runCli(
+      ['enqueue', tempFile(jsonl([t(1, 'order_update', [])])), '--campaign', 'pre'],
+      envOf(config),
+    );
     expect(res.code).toBe(1);
-    expect(res.stderr).toBe('wa-bulk: preflight: EngageLab refused the credentials (2001 authentication failed: invalid dev key or secret); nothing was enqueued\n');
+    expect(res.stderr).toBe(
+      'wa-bulk: preflight: EngageLab refused the credentials (2001 authentication failed: invalid dev key or secret); nothing was enqueued\n',
+    );
     expect(await h.ledger.campaign('pre')).toBeUndefined();
   });
 });

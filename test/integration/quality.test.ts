@@ -8,7 +8,17 @@ import type { Simulator } from '../../src/simulator/simulator.js';
 import { collectStatus } from '../../src/status/status.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import { campaignDone, collect, envOf, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
+import {
+  campaignDone,
+  collect,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** The session window and the quality guard, fed by delivery callbacks through the real dashboard. */
@@ -48,12 +58,25 @@ const failedRow = (messageId: string, from: string, code: number) => ({
   from,
   to: '447911123456',
   itime: Math.floor(Date.now() / 1000),
-  status: { message_status: 'delivered_failed', error_code: code, error_detail: { message: `Meta ${code}` }, loss: { loss_step: 3, loss_source: 'meta' } },
+  status: {
+    message_status: 'delivered_failed',
+    error_code: code,
+    error_detail: { message: `Meta ${code}` },
+    loss: { loss_step: 3, loss_source: 'meta' },
+  },
 });
-const deliveredRow = (messageId: string) => ({ message_id: messageId, itime: Math.floor(Date.now() / 1000), status: { message_status: 'delivered', error_code: 0 } });
+const deliveredRow = (messageId: string) => ({
+  message_id: messageId,
+  itime: Math.floor(Date.now() / 1000),
+  status: { message_status: 'delivered', error_code: 0 },
+});
 
 async function post(url: string, rows: unknown[]): Promise<void> {
-  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ total: rows.length, rows }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ total: rows.length, rows }),
+  });
   expect(res.status).toBe(200);
 }
 
@@ -65,7 +88,11 @@ describe('the session window', () => {
       { to: phone(2), body: BODIES.otp, request_id: 'template' },
     ]);
     await campaignDone(h!.ledger, 's');
-    expect(await h!.ledger.get('no-session')).toMatchObject({ status: 'skipped', attempts: 0, error: { reason: 'no_session', code: null } });
+    expect(await h!.ledger.get('no-session')).toMatchObject({
+      status: 'skipped',
+      attempts: 0,
+      error: { reason: 'no_session', code: null },
+    });
     expect(await h!.ledger.get('template')).toMatchObject({ status: 'sent' });
     expect(sim!.acceptedByRequestId.has('no-session')).toBe(false);
 
@@ -89,9 +116,13 @@ describe('the quality guard', () => {
     await campaignDone(h!.ledger, 'q');
     const mid = async (id: string) => (await h!.ledger.get(id))?.message_id as string;
     await post(callbackUrl, [failedRow(await mid('a-1'), A, 131048), failedRow(await mid('b-1'), B, 130429)]);
-    await until(async () => (await collectStatus({ config, ...h! })).senders.find((s) => s.from === A)?.paused === true);
+    await until(
+      async () => (await collectStatus({ config, ...h! })).senders.find((s) => s.from === A)?.paused === true,
+    );
     const status = await collectStatus({ config, ...h! });
-    expect(status.senders.find((s) => s.from === A)?.pause_reason).toMatch(/^quality: Meta 131048 \(spam rate limit\) for messages from 8613800138001/);
+    expect(status.senders.find((s) => s.from === A)?.pause_reason).toMatch(
+      /^quality: Meta 131048 \(spam rate limit\) for messages from 8613800138001/,
+    );
     expect(status.senders.find((s) => s.from === B)).toMatchObject({ paused: false, rate_max: 100, rate_now: 50 });
     expect(status.paused).toBe(false);
 
@@ -106,16 +137,31 @@ describe('the quality guard', () => {
 
   it('pauses a campaign whose failed share in its latest QUALITY_WINDOW outcomes passes QUALITY_MAX_FAILED; resume sends the rest', async () => {
     const { config, callbackUrl } = await setup({ QUALITY_WINDOW: 10, QUALITY_MAX_FAILED: 0.2 });
-    await send(h!, 'bad', Array.from({ length: 10 }, (_, i) => ({ to: phone(i), body: BODIES.otp, request_id: `bad-${i}` })));
+    await send(
+      h!,
+      'bad',
+      Array.from({ length: 10 }, (_, i) => ({ to: phone(i), body: BODIES.otp, request_id: `bad-${i}` })),
+    );
     await campaignDone(h!.ledger, 'bad');
     const records = await collect(h!.ledger.export('bad'));
     // 7 delivered, 3 failed: 30% > 20%.
-    await post(callbackUrl, records.map((r, i) => (i < 3 ? failedRow(r.message_id as string, '8613800138000', 131026) : deliveredRow(r.message_id as string))));
+    await post(
+      callbackUrl,
+      records.map((r, i) =>
+        i < 3 ? failedRow(r.message_id as string, '8613800138000', 131026) : deliveredRow(r.message_id as string),
+      ),
+    );
     await until(async () => (await h!.redis.hget(h!.keys.campaign('bad'), 'state')) === 'paused');
-    expect(await h!.redis.hget(h!.keys.campaign('bad'), 'pause_reason')).toMatch(/^quality: 30% of the latest 10 delivery outcomes failed/);
+    expect(await h!.redis.hget(h!.keys.campaign('bad'), 'pause_reason')).toMatch(
+      /^quality: 30% of the latest 10 delivery outcomes failed/,
+    );
 
     // Its next messages wait (parked), another campaign's go.
-    await send(h!, 'bad', Array.from({ length: 5 }, (_, i) => ({ to: phone(20 + i), body: BODIES.otp, request_id: `bad-more-${i}` })));
+    await send(
+      h!,
+      'bad',
+      Array.from({ length: 5 }, (_, i) => ({ to: phone(20 + i), body: BODIES.otp, request_id: `bad-more-${i}` })),
+    );
     await send(h!, 'good', [{ to: phone(30), body: BODIES.otp, request_id: 'good-1' }]);
     await campaignDone(h!.ledger, 'good');
     await until(async () => (await h!.redis.scard(h!.keys.campaignParked('bad'))) === 5);

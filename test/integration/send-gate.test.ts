@@ -25,13 +25,26 @@ afterEach(async () => {
 function gateFor(harnessed: Harness, max: number, windowMs = 1000, port?: number, pairIntervalMs = 0): SendGate {
   // Each gate has its own connection, as each worker process has.
   const client = new Redis({ ...harnessed.redis.options, ...(port && { host: '127.0.0.1', port }) });
-  const gate = new SendGate(client, harnessed.keys, { max, windowMs, lane: 'default', pairIntervalMs, outageThreshold: 5, cooldownMs: 1000, cooldownMaxMs: 5000, probeTtlMs: 3000, id: `test-${opened.length}` });
+  const gate = new SendGate(client, harnessed.keys, {
+    max,
+    windowMs,
+    lane: 'default',
+    pairIntervalMs,
+    outageThreshold: 5,
+    cooldownMs: 1000,
+    cooldownMaxMs: 5000,
+    probeTtlMs: 3000,
+    id: `test-${opened.length}`,
+  });
   opened.push({ gate, client });
   return gate;
 }
 
 /** A TCP proxy to Redis that holds every answer back for `delayMs`: a process whose answers always lag. */
-async function laggingProxy(target: { host: string; port: number }, delayMs: number): Promise<{ port: number; close(): Promise<void> }> {
+async function laggingProxy(
+  target: { host: string; port: number },
+  delayMs: number,
+): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = connect(target.port, target.host);
@@ -158,14 +171,21 @@ describe('send gate', () => {
     const waiting = [gate.acquire(req('c')), gate.acquire(req('d'))];
     await harnessed.send.pause();
     const paused = await Promise.allSettled(waiting);
-    expect(paused.map((o) => o.status === 'rejected' && o.reason instanceof PausedSignal && o.reason.why)).toEqual(['paused', 'paused']);
+    expect(paused.map((o) => o.status === 'rejected' && o.reason instanceof PausedSignal && o.reason.why)).toEqual([
+      'paused',
+      'paused',
+    ]);
     expect(await harnessed.redis.hget(key('c'), 'inflight')).toBeNull();
 
     await harnessed.send.resume();
     const closing = [gate.acquire(req('e')), gate.acquire(req('f')), gate.acquire(req('g'))];
     gate.close();
     const closed = await Promise.allSettled(closing);
-    expect(closed.map((o) => o.status === 'rejected' && o.reason instanceof PausedSignal && o.reason.why)).toEqual(['closing', 'closing', 'closing']);
+    expect(closed.map((o) => o.status === 'rejected' && o.reason instanceof PausedSignal && o.reason.why)).toEqual([
+      'closing',
+      'closing',
+      'closing',
+    ]);
     await expect(gate.acquire(req('h'))).rejects.toBeInstanceOf(PausedSignal);
   }, 10_000);
 });

@@ -4,7 +4,20 @@ import { freePort } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { KEY, SECRET, campaignDone, collect, envOf, harness, silentLogger, startSimulator, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
+import {
+  KEY,
+  SECRET,
+  campaignDone,
+  collect,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  tempFile,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 let h: Harness | undefined;
@@ -20,17 +33,45 @@ afterEach(async () => {
 });
 
 function campaignFile(count: number, prefix: string): string {
-  return tempFile(jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${prefix}-${i}` }))));
+  return tempFile(
+    jsonl(Array.from({ length: count }, (_, i) => ({ to: phone(i), body: BODIES.text, request_id: `${prefix}-${i}` }))),
+  );
 }
 
 describe('worker processes', () => {
   it('keeps two workers under one sliding-window limit (within 10% at the API), retries included, and reaches 90% of it', async () => {
     // The simulator runs in a process of its own, so the arrival times it records are not held up by jest.
     const port = await freePort();
-    const simulator = await startCli(['simulator', '--port', String(port), '--record-arrivals', '--faults', 'error1000=0.1', '--seed', '7', '--key', KEY, '--secret', SECRET], { PATH: process.env.PATH, LOG_LEVEL: 'info' }, 'simulator listening');
+    const simulator = await startCli(
+      [
+        'simulator',
+        '--port',
+        String(port),
+        '--record-arrivals',
+        '--faults',
+        'error1000=0.1',
+        '--seed',
+        '7',
+        '--key',
+        KEY,
+        '--secret',
+        SECRET,
+      ],
+      { PATH: process.env.PATH, LOG_LEVEL: 'info' },
+      'simulator listening',
+    );
     children.push(simulator.child);
     const api = `http://127.0.0.1:${port}`;
-    const config = testConfig({ ENGAGELAB_BASE_URL: api, SEND_RATE_MAX: 40, SEND_RATE_DURATION_MS: 1000, WORKER_CONCURRENCY: 15, RETRY_RETRIES: 2, SEND_ATTEMPTS: 3, OUTAGE_THRESHOLD: 1000, LOG_LEVEL: 'info' });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: api,
+      SEND_RATE_MAX: 40,
+      SEND_RATE_DURATION_MS: 1000,
+      WORKER_CONCURRENCY: 15,
+      RETRY_RETRIES: 2,
+      SEND_ATTEMPTS: 3,
+      OUTAGE_THRESHOLD: 1000,
+      LOG_LEVEL: 'info',
+    });
     h = harness(config);
     const count = 300;
     await runCli(['enqueue', campaignFile(count, 'rl'), '--campaign', 'rl', '--json'], envOf(config));
@@ -39,7 +80,13 @@ describe('worker processes', () => {
     children.push(a.child, b.child);
     await campaignDone(h.ledger, 'rl', 60_000);
 
-    const stats = (await (await fetch(`${api}/_simulator/stats?window_ms=1000`)).json()) as { arrivals: number; max_in_window: number; first_ms: number; last_ms: number; duplicates: number };
+    const stats = (await (await fetch(`${api}/_simulator/stats?window_ms=1000`)).json()) as {
+      arrivals: number;
+      max_in_window: number;
+      first_ms: number;
+      last_ms: number;
+      duplicates: number;
+    };
     const retries = stats.arrivals - count;
     expect(retries).toBeGreaterThan(10);
     // Every request leaves within the trip allowance of its grant, by Redis's clock; at the API, a request delayed after that
@@ -56,7 +103,11 @@ describe('worker processes', () => {
 
   it('pauses after at most WORKER_CONCURRENCY requests on wrong credentials, then sends everything once after resume', async () => {
     sim = await startSimulator();
-    const wrong = testConfig({ ENGAGELAB_BASE_URL: sim.url, ENGAGELAB_DEV_SECRET: 'not-the-secret', WORKER_CONCURRENCY: 5 });
+    const wrong = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      ENGAGELAB_DEV_SECRET: 'not-the-secret',
+      WORKER_CONCURRENCY: 5,
+    });
     h = harness(wrong);
     await runCli(['enqueue', campaignFile(50, 'auth'), '--campaign', 'auth', '--json'], envOf(wrong));
     worker = await startSendWorker(wrong, silentLogger());
@@ -66,7 +117,12 @@ describe('worker processes', () => {
     expect(sim.getStats().accepted).toBe(0);
 
     const status = JSON.parse((await runCli(['status', '--campaign', 'auth', '--json'], envOf(wrong))).stdout);
-    expect(status).toMatchObject({ paused: true, pause_reason: expect.stringMatching(/^auth: EngageLab 2001 /), dead: 0, campaign: { total: 50, sent: 0, dead: 0, pending: 50 } });
+    expect(status).toMatchObject({
+      paused: true,
+      pause_reason: expect.stringMatching(/^auth: EngageLab 2001 /),
+      dead: 0,
+      campaign: { total: 50, sent: 0, dead: 0, pending: 50 },
+    });
     const waiting = await h.send.getJobs(['wait']);
     expect(waiting).toHaveLength(50);
     expect(waiting.every((job) => job.attemptsMade === 0)).toBe(true);

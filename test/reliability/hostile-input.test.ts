@@ -19,7 +19,10 @@ afterEach(async () => {
   dashboard = h = other = undefined;
 });
 
-const valid = () => fc.constantFrom(...Object.values(BODIES)).map((body) => ({ to: phone(1), body: structuredClone(body) as Record<string, unknown> }));
+const valid = () =>
+  fc
+    .constantFrom(...Object.values(BODIES))
+    .map((body) => ({ to: phone(1), body: structuredClone(body) as Record<string, unknown> }));
 
 /** Mutations that break a rule the API documents; each must be rejected. */
 const breakers: Array<[string, (m: { to: unknown; body: Record<string, unknown> }) => void]> = [
@@ -28,11 +31,21 @@ const breakers: Array<[string, (m: { to: unknown; body: Record<string, unknown> 
   ['unknown type', (m) => (m.body.type = 'carousel')],
   ['missing type object', (m) => delete m.body[m.body.type as string]],
   ['text too long', (m) => Object.assign(m, { body: { type: 'text', text: { body: 'x'.repeat(4097) } } })],
-  ['caption too long', (m) => Object.assign(m, { body: { type: 'image', image: { link: 'https://e.com/a.png', caption: 'c'.repeat(1025) } } })],
+  [
+    'caption too long',
+    (m) =>
+      Object.assign(m, { body: { type: 'image', image: { link: 'https://e.com/a.png', caption: 'c'.repeat(1025) } } }),
+  ],
   ['media without id or link', (m) => Object.assign(m, { body: { type: 'sticker', sticker: {} } })],
   ['ftp link', (m) => Object.assign(m, { body: { type: 'audio', audio: { link: 'ftp://e.com/a.mp3' } } })],
-  ['template name with capitals', (m) => Object.assign(m, { body: { type: 'template', template: { name: 'Order', language: 'en' } } })],
-  ['unknown language', (m) => Object.assign(m, { body: { type: 'template', template: { name: 'order', language: 'xx_XX' } } })],
+  [
+    'template name with capitals',
+    (m) => Object.assign(m, { body: { type: 'template', template: { name: 'Order', language: 'en' } } }),
+  ],
+  [
+    'unknown language',
+    (m) => Object.assign(m, { body: { type: 'template', template: { name: 'order', language: 'xx_XX' } } }),
+  ],
 ];
 
 describe('hostile input', () => {
@@ -45,7 +58,10 @@ describe('hostile input', () => {
       }),
       { numRuns: 2000 },
     );
-    fc.assert(fc.property(fc.string(), (text) => expect(typeof validateJson(text).ok).toBe('boolean')), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.string(), (text) => expect(typeof validateJson(text).ok).toBe('boolean')),
+      { numRuns: 2000 },
+    );
   });
 
   it('mutated valid messages that break a documented rule are never accepted', () => {
@@ -65,12 +81,21 @@ describe('hostile input', () => {
     const lines: string[] = [];
     for (let i = 0; i < 10_000; i++) {
       const r = i % 4;
-      if (r === 0) lines.push(randomBytes(1 + (i % 200)).toString('latin1').replace(/[\r\n]/g, ' ') || 'x');
+      if (r === 0)
+        lines.push(
+          randomBytes(1 + (i % 200))
+            .toString('latin1')
+            .replace(/[\r\n]/g, ' ') || 'x',
+        );
       else if (r === 1) lines.push(JSON.stringify({ to: phone(i), body: BODIES.text }).slice(0, 10 + (i % 40)));
       else if (r === 2) lines.push(JSON.stringify({ to: phone(i), body: BODIES.text }));
       else lines.push(JSON.stringify({ to: [phone(i), 'junk'], body: { type: 'text', text: { body: '' } } }));
     }
-    const summary = await enqueue(readJsonl(Readable.from([lines.join('\n')])), { campaign: 'noise', ledger: h.ledger, queue: h.send });
+    const summary = await enqueue(readJsonl(Readable.from([lines.join('\n')])), {
+      campaign: 'noise',
+      ledger: h.ledger,
+      queue: h.send,
+    });
     // Blank lines (random bytes that are all whitespace) are not messages and are skipped.
     const messages = lines.filter((l) => l.trim() !== '').length;
     expect(messages).toBeGreaterThan(9900);
@@ -88,7 +113,8 @@ describe('hostile input', () => {
     const before = (await other.redis.keys(`${other.keys.prefix}:*`)).sort();
     dashboard = await startDashboard(config, silentLogger());
     const auth = { Authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` };
-    const post = (path: string, body: string | Uint8Array, type: string) => fetch(`${dashboard?.url}${path}`, { method: 'POST', headers: { ...auth, 'Content-Type': type }, body });
+    const post = (path: string, body: string | Uint8Array, type: string) =>
+      fetch(`${dashboard?.url}${path}`, { method: 'POST', headers: { ...auth, 'Content-Type': type }, body });
     const statuses = [
       (await post('/api/campaigns/x/messages', new Uint8Array(20 * 1024 * 1024), 'application/x-ndjson')).status,
       (await post('/api/campaigns/x/messages', '{"to":\n{{{\n\u0000', 'application/x-ndjson')).status,

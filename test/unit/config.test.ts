@@ -50,7 +50,11 @@ describe('configuration', () => {
     ['WORKER_CONCURRENCY', '0', 'WORKER_CONCURRENCY: expected an integer between 1 and 10000, got "0"'],
     ['AMBIGUOUS_OUTCOME', 'maybe', 'AMBIGUOUS_OUTCOME: expected "dead-letter" or "resend", got "maybe"'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL: expected a URL starting with redis:// or rediss://'],
-    ['ENGAGELAB_BASE_URL', 'ftp://x', 'ENGAGELAB_BASE_URL: expected a URL starting with http:// or https://, got "ftp://x"'],
+    [
+      'ENGAGELAB_BASE_URL',
+      'ftp://x',
+      'ENGAGELAB_BASE_URL: expected a URL starting with http:// or https://, got "ftp://x"',
+    ],
     ['WA_FROM', 'office', 'WA_FROM: expected an international phone number (country code and number), got "office"'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "loud"'],
   ])('stops on a wrong %s with one line naming it', (name, value, message) => {
@@ -85,7 +89,12 @@ describe('configuration', () => {
 
   it('names the missing credential the worker needs', () => {
     expect(() => requireCredentials(load({}))).toThrow('ENGAGELAB_DEV_KEY: required by the worker');
-    expect(() => requireCredentials(load({ ENGAGELAB_DEV_KEY: 'k' }))).toThrow('ENGAGELAB_DEV_SECRET: required by the worker');
-    expect(requireCredentials(load({ ENGAGELAB_DEV_KEY: 'k', ENGAGELAB_DEV_SECRET: 's' }))).toEqual({ key: 'k', secret: 's' });
+    expect(() => requireCredentials(load({ ENGAGELAB_DEV_KEY: 'k' }))).toThrow(
+      'ENGAGELAB_DEV_SECRET: required by the worker',
+    );
+    expect(requireCredentials(load({ ENGAGELAB_DEV_KEY: 'k', ENGAGELAB_DEV_SECRET: 's' }))).toEqual({
+      key: 'k',
+      secret: 's',
+    });
   });
 });

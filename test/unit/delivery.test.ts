@@ -3,17 +3,36 @@ import { callbackBatchSchema, type CallbackRow } from '../../src/engagelab/callb
 import { deliveryOf, funnel } from '../../src/ledger/delivery.js';
 import { notificationEffect, tierLimit } from '../../workers/notifications.js';
 
-const row = (message_status: string, extra: Record<string, unknown> = {}): CallbackRow => ({ message_id: 'm1', itime: 1_700_000_000, status: { message_status, ...extra } });
+const row = (message_status: string, extra: Record<string, unknown> = {}): CallbackRow => ({
+  message_id: 'm1',
+  itime: 1_700_000_000,
+  status: { message_status, ...extra },
+});
 
 describe('the delivery rows', () => {
   it('keeps the error code, message, loss step and source of a failure', () => {
-    const update = deliveryOf(row('delivered_failed', { error_code: 131026, error_detail: { message: 'Message undeliverable' }, loss: { loss_step: 3, loss_source: 'meta' } }));
-    expect(update).toEqual({ status: 'failed', at: 1_700_000_000_000, errorCode: 131026, error: 'Message undeliverable', lossStep: 3, lossSource: 'meta' });
+    const update = deliveryOf(
+      row('delivered_failed', {
+        error_code: 131026,
+        error_detail: { message: 'Message undeliverable' },
+        loss: { loss_step: 3, loss_source: 'meta' },
+      }),
+    );
+    expect(update).toEqual({
+      status: 'failed',
+      at: 1_700_000_000_000,
+      errorCode: 131026,
+      error: 'Message undeliverable',
+      lossStep: 3,
+      lossSource: 'meta',
+    });
     expect(deliveryOf(row('plan'))).toBeUndefined();
   });
 
   it('counts the funnel once per message, at its furthest state', () => {
-    expect(funnel({ 'delivery:sent': '2', 'delivery:delivered': '5', 'delivery:read': '3', 'delivery:failed': '1' }, 11)).toEqual({ sent: 11, delivered: 8, read: 3, failed: 1 });
+    expect(
+      funnel({ 'delivery:sent': '2', 'delivery:delivered': '5', 'delivery:read': '3', 'delivery:failed': '1' }, 11),
+    ).toEqual({ sent: 11, delivered: 8, read: 3, failed: 1 });
   });
 });
 
@@ -23,7 +42,10 @@ describe('callback bodies', () => {
   });
   it.each([
     [{ rows: [] }, /rows/],
-    [{ rows: [{ message_id: 'm', status: { message_status: 'read' }, notification: { event: 'x' } }] }, /exactly one of/],
+    [
+      { rows: [{ message_id: 'm', status: { message_status: 'read' }, notification: { event: 'x' } }] },
+      /exactly one of/,
+    ],
     [{ rows: [{ status: { message_status: 'read' } }] }, /needs a .*message_id/],
     [{ rows: 'nope' }, /rows/],
   ])('reject %j', (body, message) => {
@@ -34,24 +56,49 @@ describe('callback bodies', () => {
 });
 
 describe('notifications', () => {
-  const notification = (event: string, notification_data: Record<string, unknown>): CallbackRow => ({ notification: { event, notification_data } });
+  const notification = (event: string, notification_data: Record<string, unknown>): CallbackRow => ({
+    notification: { event, notification_data },
+  });
   const inUse = (name: string) => name === 'order_update';
 
   it('pause on an insufficient balance, a disabled account, or a template in use becoming unusable', async () => {
-    expect((await notificationEffect(notification('insufficient_balance', { remain_balance: 3, balance_threshold: 10 }), inUse)).pause).toBe(
-      'insufficient_balance: EngageLab balance 3 is below 10',
-    );
-    expect((await notificationEffect(notification('whatsapp_business_update', { waba_event: 'ACCOUNT_VIOLATION' }), inUse)).pause).toMatch(/ACCOUNT_VIOLATION/);
+    expect(
+      (
+        await notificationEffect(
+          notification('insufficient_balance', { remain_balance: 3, balance_threshold: 10 }),
+          inUse,
+        )
+      ).pause,
+    ).toBe('insufficient_balance: EngageLab balance 3 is below 10');
+    expect(
+      (await notificationEffect(notification('whatsapp_business_update', { waba_event: 'ACCOUNT_VIOLATION' }), inUse))
+        .pause,
+    ).toMatch(/ACCOUNT_VIOLATION/);
     for (const status of ['PAUSED', 'DISABLED', 'REJECTED']) {
-      expect((await notificationEffect(notification('template_update', { template_name: 'order_update', template_status: status }), inUse)).pause).toBe(
-        `template_update: order_update is ${status}`,
-      );
+      expect(
+        (
+          await notificationEffect(
+            notification('template_update', { template_name: 'order_update', template_status: status }),
+            inUse,
+          )
+        ).pause,
+      ).toBe(`template_update: order_update is ${status}`);
     }
   });
 
   it('do not pause for a template not in use, an approval, or a tier change, which is recorded', async () => {
-    expect(await notificationEffect(notification('template_update', { template_name: 'other', template_status: 'DISABLED' }), inUse)).toEqual({});
-    expect(await notificationEffect(notification('template_update', { template_name: 'order_update', template_status: 'APPROVED' }), inUse)).toEqual({});
+    expect(
+      await notificationEffect(
+        notification('template_update', { template_name: 'other', template_status: 'DISABLED' }),
+        inUse,
+      ),
+    ).toEqual({});
+    expect(
+      await notificationEffect(
+        notification('template_update', { template_name: 'order_update', template_status: 'APPROVED' }),
+        inUse,
+      ),
+    ).toEqual({});
     const tier = await notificationEffect(notification('phone_number_update', { current_limit: 'TIER_10K' }), inUse);
     expect(tier.pause).toBeUndefined();
     expect(tier.record?.phone_limit).toBe('TIER_10K');
@@ -59,10 +106,16 @@ describe('notifications', () => {
 });
 
 describe('the messaging tier of phone_number_update', () => {
-  it('maps EngageLab\'s tiers to distinct recipients a day (-1: unlimited), and records it for MESSAGING_LIMIT=auto', async () => {
-    expect(['TIER_50', 'TIER_250', 'TIER_1K', 'TIER_2K', 'TIER_10K', 'TIER_100K', 'TIER_UNLIMITED', 'TIER_X'].map(tierLimit)).toEqual([50, 250, 1000, 2000, 10_000, 100_000, -1, undefined]);
-    const row = { notification: { event: 'phone_number_update', notification_data: { current_limit: 'TIER_10K' } } } as CallbackRow;
-    expect((await notificationEffect(row, () => false)).record).toMatchObject({ phone_limit: 'TIER_10K', messaging_limit: '10000' });
+  it("maps EngageLab's tiers to distinct recipients a day (-1: unlimited), and records it for MESSAGING_LIMIT=auto", async () => {
+    expect(
+      ['TIER_50', 'TIER_250', 'TIER_1K', 'TIER_2K', 'TIER_10K', 'TIER_100K', 'TIER_UNLIMITED', 'TIER_X'].map(tierLimit),
+    ).toEqual([50, 250, 1000, 2000, 10_000, 100_000, -1, undefined]);
+    const row = {
+      notification: { event: 'phone_number_update', notification_data: { current_limit: 'TIER_10K' } },
+    } as CallbackRow;
+    expect((await notificationEffect(row, () => false)).record).toMatchObject({
+      phone_limit: 'TIER_10K',
+      messaging_limit: '10000',
+    });
   });
 });
-

@@ -11,7 +11,13 @@ import { configSchema } from '../../src/config.js';
  */
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)];
+const PAGES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .sort()
+    .map((name) => `docs/${name}`),
+];
 const README_MAX_BYTES = 14_000;
 
 /**
@@ -62,9 +68,14 @@ function tablesOf(page: string): Table[] {
   for (let i = 0; i < lines.length - 1; i++) {
     const head = lines[i] as string;
     if (!head.trim().startsWith('|') || !DELIMITER_ROW.test((lines[i + 1] as string).trim())) continue;
-    const table: Table = { line: i + 1, header: cellsOf(head), rows: [{ line: i + 2, cells: cellsOf(lines[i + 1] as string) }] };
+    const table: Table = {
+      line: i + 1,
+      header: cellsOf(head),
+      rows: [{ line: i + 2, cells: cellsOf(lines[i + 1] as string) }],
+    };
     let j = i + 2;
-    for (; j < lines.length && (lines[j] as string).trim().startsWith('|'); j++) table.rows.push({ line: j + 1, cells: cellsOf(lines[j] as string) });
+    for (; j < lines.length && (lines[j] as string).trim().startsWith('|'); j++)
+      table.rows.push({ line: j + 1, cells: cellsOf(lines[j] as string) });
     tables.push(table);
     i = j - 1;
   }
@@ -78,7 +89,11 @@ function configurationTable(): Array<{ line: number; variable: string; defaultCe
   const [, ...rows] = (tables[0] as Table).rows;
   return rows.map((row) => {
     const first = row.cells[0] ?? '';
-    return { line: row.line, variable: /^`([A-Z][A-Z0-9_]*)`$/.exec(first)?.[1] ?? first, defaultCell: row.cells[2] ?? '' };
+    return {
+      line: row.line,
+      variable: /^`([A-Z][A-Z0-9_]*)`$/.exec(first)?.[1] ?? first,
+      defaultCell: row.cells[2] ?? '',
+    };
   });
 }
 
@@ -89,7 +104,10 @@ function anchorsOf(page: string): Set<string> {
   for (const line of withoutFences(read(page))) {
     const heading = /^ {0,3}#{1,6}\s+(.*?)(?:\s+#+)?\s*$/.exec(line);
     if (!heading) continue;
-    const text = (heading[1] as string).replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/<[^>]+>/g, '').replace(/[`*]/g, '');
+    const text = (heading[1] as string)
+      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+      .replace(/<[^>]+>/g, '')
+      .replace(/[`*]/g, '');
     const slug = text
       .toLowerCase()
       .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
@@ -149,12 +167,14 @@ describe('documentation', () => {
       const value = defaults[variable];
       const cell = defaultCell.replace(/`/g, '');
       if (value === undefined) {
-        if (!/^none\b/.test(cell)) wrong.push(`line ${line}: ${variable} has no default, but the table says "${defaultCell}"`);
+        if (!/^none\b/.test(cell))
+          wrong.push(`line ${line}: ${variable} has no default, but the table says "${defaultCell}"`);
         continue;
       }
       const shown = Array.isArray(value) ? value.join(',') : String(value);
       const escaped = shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-      if (!new RegExp(`(?<![\\w.])${escaped}(?![\\w.])`).test(cell)) wrong.push(`line ${line}: ${variable} defaults to ${shown}, but the table says "${defaultCell}"`);
+      if (!new RegExp(`(?<![\\w.])${escaped}(?![\\w.])`).test(cell))
+        wrong.push(`line ${line}: ${variable} defaults to ${shown}, but the table says "${defaultCell}"`);
     }
     expect(wrong).toEqual([]);
   });
@@ -164,7 +184,10 @@ describe('documentation', () => {
     for (const page of PAGES) {
       for (const table of tablesOf(page)) {
         for (const row of table.rows) {
-          if (row.cells.length !== table.header.length) wrong.push(`${page}:${row.line}: ${row.cells.length} cells, its header (line ${table.line}) has ${table.header.length}`);
+          if (row.cells.length !== table.header.length)
+            wrong.push(
+              `${page}:${row.line}: ${row.cells.length} cells, its header (line ${table.line}) has ${table.header.length}`,
+            );
         }
       }
     }

@@ -1,7 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { AxiosInstance } from 'axios';
 import { EngageLabClient, type SendPayload } from '../../src/engagelab/client.js';
-import { CODE_KINDS, EngageLabError, POLICY, classify, decide, parseRetryAfter, type ErrorKind } from '../../src/engagelab/errors.js';
+import {
+  CODE_KINDS,
+  EngageLabError,
+  POLICY,
+  classify,
+  decide,
+  parseRetryAfter,
+  type ErrorKind,
+} from '../../src/engagelab/errors.js';
 import { freePort } from '../../src/dev/redis-server.js';
 import { scriptedServer, type Reply, type ScriptedServer } from '../helpers/scripted-server.js';
 
@@ -82,14 +90,22 @@ describe('the error table', () => {
     const kinds = Object.keys(POLICY) as ErrorKind[];
     const decisions = (ambiguous: 'dead-letter' | 'resend') =>
       Object.fromEntries(kinds.map((kind) => [kind, decide(new EngageLabError({ kind, message: kind }), ambiguous)]));
-    expect(decisions('dead-letter')).toEqual({ transient: 'retry_later', permanent: 'dead_letter', auth: 'pause', rate_limited: 'hold', unknown_outcome: 'dead_letter' });
+    expect(decisions('dead-letter')).toEqual({
+      transient: 'retry_later',
+      permanent: 'dead_letter',
+      auth: 'pause',
+      rate_limited: 'hold',
+      unknown_outcome: 'dead_letter',
+    });
     expect(decisions('resend')).toMatchObject({ unknown_outcome: 'retry_later', permanent: 'dead_letter' });
     // Only transient failures are retried in process, and only they and unknown outcomes count as EngageLab failing.
     expect(kinds.filter((kind) => POLICY[kind].retryInProcess)).toEqual(['transient']);
     expect(kinds.filter((kind) => POLICY[kind].outage)).toEqual(['transient', 'unknown_outcome']);
     // A request that may have been accepted keeps its in-flight mark.
     expect(kinds.filter((kind) => !POLICY[kind].notSent)).toEqual(['unknown_outcome']);
-    expect(Object.keys(CODE_KINDS).map(Number).sort()).toEqual([1000, 2001, 2002, 2003, 2004, 3001, 3002, 3003, 4001, 5002]);
+    expect(Object.keys(CODE_KINDS).map(Number).sort()).toEqual([
+      1000, 2001, 2002, 2003, 2004, 3001, 3002, 3003, 4001, 5002,
+    ]);
   });
 
   it('reads Retry-After as seconds or as a date', () => {
@@ -151,7 +167,11 @@ describe.each(['undici', 'node'] as const)('EngageLabClient over %s', (over) => 
   });
 
   it('retries code 1000 with p-retry and succeeds', async () => {
-    server = await scriptedServer([{ status: 500, body: { code: 1000, message: 'internal error' } }, { status: 500, body: { code: 1000 } }, ok]);
+    server = await scriptedServer([
+      { status: 500, body: { code: 1000, message: 'internal error' } },
+      { status: 500, body: { code: 1000 } },
+      ok,
+    ]);
     const result = await makeClient(server.url).send(payload);
     expect(result.attempts).toBe(3);
     expect(server.calls).toHaveLength(3);
@@ -177,7 +197,9 @@ describe.each(['undici', 'node'] as const)('EngageLabClient over %s', (over) => 
   it('retries a refused connection, counting each attempt', async () => {
     const port = await freePort();
     let attempts = 0;
-    const error = await makeClient(`http://127.0.0.1:${port}`, { hooks: { beforeAttempt: async () => void attempts++ } })
+    const error = await makeClient(`http://127.0.0.1:${port}`, {
+      hooks: { beforeAttempt: async () => void attempts++ },
+    })
       .send(payload)
       .then(
         () => undefined,
@@ -243,9 +265,14 @@ describe.each(['undici', 'node'] as const)('EngageLabClient over %s', (over) => 
     const c = makeClient(server.url, { maxSockets: 1, timeoutMs: 300, retries: 0 });
     // The only socket is held by a request with a longer timeout of its own (2 s), so the queued one's
     // 300 ms certainly run out while it waits, however busy the machine.
-    const holder = (c as unknown as { http: AxiosInstance }).http.post('/v1/messages', JSON.stringify(payload), { timeout: 2000 }).catch(() => undefined);
+    const holder = (c as unknown as { http: AxiosInstance }).http
+      .post('/v1/messages', JSON.stringify(payload), { timeout: 2000 })
+      .catch(() => undefined);
     while (server.calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    const queued = await c.send({ ...payload, request_id: 'r-2' }).then(() => undefined, (e: unknown) => e as EngageLabError);
+    const queued = await c.send({ ...payload, request_id: 'r-2' }).then(
+      () => undefined,
+      (e: unknown) => e as EngageLabError,
+    );
     expect(queued?.kind).toBe('transient');
     expect(queued?.message).toMatch(/timed out before it reached EngageLab/);
     // The holder's socket frees at 2 s: the abandoned request must not be sent on it, nor on a new one.
@@ -265,7 +292,9 @@ describe.each(['undici', 'node'] as const)('EngageLabClient over %s', (over) => 
   });
 
   it('sends the Template Management query and reads its answer', async () => {
-    server = await scriptedServer([{ status: 200, body: [{ name: 'order_update', language: 'en_US', status: 'APPROVED' }] }]);
+    server = await scriptedServer([
+      { status: 200, body: [{ name: 'order_update', language: 'en_US', status: 'APPROVED' }] },
+    ]);
     const found = await makeClient(server.url).listTemplates({ name: 'order update', language_code: 'en_US' });
     expect(found.map((t) => t.status)).toEqual(['APPROVED']);
     expect(server.calls[0]?.method).toBe('GET');

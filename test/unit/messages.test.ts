@@ -124,7 +124,7 @@ describe('rejections name the field', () => {
     expect(error(template({ name }))).toBe('body.template.name: must contain only lowercase letters, digits and "_"');
   });
 
-  it('a language not in WhatsApp\'s list', () => {
+  it("a language not in WhatsApp's list", () => {
     expect(error(template({ language: 'en-US' }))).toMatch(/^body\.template\.language: "en-US" is not a WhatsApp/);
   });
 
@@ -156,7 +156,9 @@ describe('rejections name the field', () => {
   });
 
   it('currency without amount_1000', () => {
-    const components = [{ type: 'body', parameters: [{ type: 'currency', currency: { fallback_value: '$1', code: 'USD' } }] }];
+    const components = [
+      { type: 'body', parameters: [{ type: 'currency', currency: { fallback_value: '$1', code: 'USD' } }] },
+    ];
     expect(error(template({ components }))).toBe(
       'body.template.components[0].parameters[0].currency.amount_1000: is required: the amount multiplied by 1000, as an integer',
     );
@@ -177,9 +179,9 @@ describe('rejections name the field', () => {
   });
 
   it('a misspelt field instead of dropping it', () => {
-    expect(error({ to: '447911123456', body: { type: 'image', image: { link: 'https://e.com/a.png', captoin: 'x' } } })).toBe(
-      'body.image: unknown field "captoin"',
-    );
+    expect(
+      error({ to: '447911123456', body: { type: 'image', image: { link: 'https://e.com/a.png', captoin: 'x' } } }),
+    ).toBe('body.image: unknown field "captoin"');
   });
 
   it('a line that is not an object', () => {

@@ -43,8 +43,19 @@ describe('CSV reader', () => {
           name: 'order_update',
           language: 'en_GB',
           components: [
-            { type: 'header', parameters: [{ type: 'document', document: { link: 'https://example.com/i.pdf', filename: 'invoice.pdf' } }] },
-            { type: 'body', parameters: [{ type: 'text', text: 'Ada' }, { type: 'text', text: '12,50 EUR' }] },
+            {
+              type: 'header',
+              parameters: [
+                { type: 'document', document: { link: 'https://example.com/i.pdf', filename: 'invoice.pdf' } },
+              ],
+            },
+            {
+              type: 'body',
+              parameters: [
+                { type: 'text', text: 'Ada' },
+                { type: 'text', text: '12,50 EUR' },
+              ],
+            },
             { type: 'button', sub_type: 'url', index: 0, parameters: [{ type: 'text', text: 'ABC123' }] },
           ],
         },
@@ -62,7 +73,9 @@ describe('CSV reader', () => {
     await expect(all(readCsv(stream('to,nmae\n447911123456,Ada\n'), { text: 'Hello {{name}}' }))).rejects.toThrow(
       '--text uses {{name}} but the CSV has no column "name"',
     );
-    await expect(all(readCsv(stream('to,body_1,colour\n1,2,3\n'), { template: 't', language: 'en' }))).rejects.toThrow('CSV: unknown column "colour"');
+    await expect(all(readCsv(stream('to,body_1,colour\n1,2,3\n'), { template: 't', language: 'en' }))).rejects.toThrow(
+      'CSV: unknown column "colour"',
+    );
   });
 
   it('reports a record it cannot read with its line, and keeps the others', async () => {
@@ -75,7 +88,9 @@ describe('CSV reader', () => {
 
   it('reads the example campaign file', async () => {
     const path = fileURLToPath(new URL('../../examples/campaign.csv', import.meta.url));
-    const items = await all(readCsv(stream(readFileSync(path, 'utf8')), { template: 'order_update', language: 'en_US' }));
+    const items = await all(
+      readCsv(stream(readFileSync(path, 'utf8')), { template: 'order_update', language: 'en_US' }),
+    );
     expect(items.length).toBeGreaterThan(2);
     expect(items.every((i) => i.value !== undefined && validateMessage(i.value).ok)).toBe(true);
   });

@@ -24,7 +24,10 @@ describe('the simulator answers as the seed documents say EngageLab does', () =>
     sim = new Simulator({ key: 'k', secret: 's' });
     await sim.start();
     const res = await post(text);
-    expect(res).toEqual({ status: 200, body: { message_id: expect.stringMatching(/^[0-9a-f]{20}$/), request_id: 'r1' } });
+    expect(res).toEqual({
+      status: 200,
+      body: { message_id: expect.stringMatching(/^[0-9a-f]{20}$/), request_id: 'r1' },
+    });
     expect(sim.getStats()).toMatchObject({ requests: 1, accepted: 1, duplicates: 0 });
   });
 
@@ -53,11 +56,19 @@ describe('the simulator answers as the seed documents say EngageLab does', () =>
     await sim.start();
     expect(await post(text)).toMatchObject({ status: 500, body: { code: 1000 } });
     sim.setFaults({ rateLimit: 1 });
-    const res = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { Authorization: auth() }, body: JSON.stringify(text) });
+    const res = await fetch(`${sim.url}/v1/messages`, {
+      method: 'POST',
+      headers: { Authorization: auth() },
+      body: JSON.stringify(text),
+    });
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('1');
     sim.setFaults({ html503: 1 });
-    const html = await fetch(`${sim.url}/v1/messages`, { method: 'POST', headers: { Authorization: auth() }, body: JSON.stringify(text) });
+    const html = await fetch(`${sim.url}/v1/messages`, {
+      method: 'POST',
+      headers: { Authorization: auth() },
+      body: JSON.stringify(text),
+    });
     expect(html.status).toBe(503);
     expect(await html.text()).toContain('<html>');
     expect(sim.getStats().accepted).toBe(0);

@@ -41,9 +41,19 @@ export class Breaker {
     if (ok && !ticket.probe && !ticket.failuresSeen && !notSent) return 0;
     const k = this.keys;
     return this.client.waReportOutcome(
-      5, k.breaker, k.limiterGate, k.breakerProbe, notSent?.messageKey ?? k.breaker, notSent?.pairKey ?? k.breaker,
-      ok ? 'ok' : 'fail', this.options.outageThreshold, this.options.cooldownMs, this.options.cooldownMaxMs,
-      ticket.probe ? 1 : 0, notSent ? 1 : 0, Date.now(),
+      5,
+      k.breaker,
+      k.limiterGate,
+      k.breakerProbe,
+      notSent?.messageKey ?? k.breaker,
+      notSent?.pairKey ?? k.breaker,
+      ok ? 'ok' : 'fail',
+      this.options.outageThreshold,
+      this.options.cooldownMs,
+      this.options.cooldownMaxMs,
+      ticket.probe ? 1 : 0,
+      notSent ? 1 : 0,
+      Date.now(),
     );
   }
 
@@ -63,7 +73,10 @@ export class Breaker {
 
   /** Milliseconds until sending resumes (0 when it is not held), and whether the breaker is open. */
   async state(): Promise<{ gateMs: number; tripped: boolean }> {
-    const [pttl, failures] = await Promise.all([this.client.pttl(this.keys.limiterGate), this.client.hget(this.keys.breaker, 'failures')]);
+    const [pttl, failures] = await Promise.all([
+      this.client.pttl(this.keys.limiterGate),
+      this.client.hget(this.keys.breaker, 'failures'),
+    ]);
     return { gateMs: Math.max(0, pttl), tripped: Number(failures ?? 0) >= this.options.outageThreshold };
   }
 }

@@ -140,8 +140,19 @@ export class SendGate {
     const k = this.keys;
     return new Promise<Ticket>((resolve, reject) => {
       this.queue.push({
-        keys: [k.message(request.requestId), k.campaign(request.campaign), k.pair(this.options.lane, request.to), k.session(request.to)],
-        args: [CHECK_ARG[check], request.to, request.template ? '1' : '0', request.requestId, String(request.expiresAt ?? 0)],
+        keys: [
+          k.message(request.requestId),
+          k.campaign(request.campaign),
+          k.pair(this.options.lane, request.to),
+          k.session(request.to),
+        ],
+        args: [
+          CHECK_ARG[check],
+          request.to,
+          request.template ? '1' : '0',
+          request.requestId,
+          String(request.expiresAt ?? 0),
+        ],
         started: performance.now(),
         resolve,
         reject,
@@ -163,7 +174,15 @@ export class SendGate {
     const k = this.keys;
     const { spacingMs, burstMs, tripMs, minSleepMs } = this.pacing;
     const lane = this.options.lane;
-    const laneKeys = [k.bull(laneQueueName(lane), 'meta'), k.lanePace(lane), k.lane(lane), k.tier, k.tierHeld, k.control, k.suppressed];
+    const laneKeys = [
+      k.bull(laneQueueName(lane), 'meta'),
+      k.lanePace(lane),
+      k.lane(lane),
+      k.tier,
+      k.tierHeld,
+      k.control,
+      k.suppressed,
+    ];
     try {
       while (this.queue.length > 0) {
         if (this.abort.signal.aborted) throw new PausedSignal('closing');
@@ -173,9 +192,21 @@ export class SendGate {
         let reply;
         try {
           reply = await this.client.waGrantSends(
-            asked.length * 4 + 11, k.limiterNext, k.limiterGate, k.breaker, k.breakerProbe, ...laneKeys, ...asked.flatMap((w) => w.keys),
-            spacingMs.toFixed(3), burstMs, `${this.options.id}:${++this.counter}`, this.options.outageThreshold, this.options.probeTtlMs,
-            lead.toFixed(3), ...this.fixedArgs, ...asked.flatMap((w) => w.args),
+            asked.length * 4 + 11,
+            k.limiterNext,
+            k.limiterGate,
+            k.breaker,
+            k.breakerProbe,
+            ...laneKeys,
+            ...asked.flatMap((w) => w.keys),
+            spacingMs.toFixed(3),
+            burstMs,
+            `${this.options.id}:${++this.counter}`,
+            this.options.outageThreshold,
+            this.options.probeTtlMs,
+            lead.toFixed(3),
+            ...this.fixedArgs,
+            ...asked.flatMap((w) => w.args),
           );
         } catch (error) {
           // Redis refused or is gone: these requests fail like any Redis call would; the rest try again.
@@ -217,11 +248,17 @@ export class SendGate {
             this.queue.unshift(...granted);
             continue;
           }
-          for (const waiter of granted) waiter.resolve({ probe: probe === 1, failuresSeen: failures > 0, waitedMs: performance.now() - waiter.started });
+          for (const waiter of granted)
+            waiter.resolve({
+              probe: probe === 1,
+              failuresSeen: failures > 0,
+              waitedMs: performance.now() - waiter.started,
+            });
         }
         // The next grant is due `wait` after the script ran; a process whose answers lag counts the lag in,
         // or it would ask late each time and lose the lag from every cycle.
-        if (answered < asked.length) await this.sleep(Math.max(Number(wait), minSleepMs) - (lead > 0 ? performance.now() - grantedAt : 0));
+        if (answered < asked.length)
+          await this.sleep(Math.max(Number(wait), minSleepMs) - (lead > 0 ? performance.now() - grantedAt : 0));
         // Let the granted requests leave before asking again (their dispatch is not the next grant's trip).
         else await new Promise<void>((resolve) => setImmediate(resolve));
       }

@@ -26,7 +26,7 @@ export class CampaignSignal extends Error {
 /** Why a message was skipped, in words, by reason. */
 export const SKIPPED = {
   no_session: 'the recipient has not written in the last 24 hours, and only template messages may start a conversation',
-  expired: 'not sent before its campaign\'s expiry',
+  expired: "not sent before its campaign's expiry",
   suppressed: 'the recipient opted out',
 } as const;
 
@@ -44,6 +44,10 @@ export class WaitSignal extends Error {
     readonly reason: 'pair' | 'limit',
     readonly ms: number,
   ) {
-    super(reason === 'pair' ? `another message to this recipient left less than PAIR_INTERVAL_MS ago` : 'the messaging limit is reached');
+    super(
+      reason === 'pair'
+        ? `another message to this recipient left less than PAIR_INTERVAL_MS ago`
+        : 'the messaging limit is reached',
+    );
   }
 }

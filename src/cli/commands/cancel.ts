@@ -17,7 +17,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     const skipped = await new Campaigns(ctx.redis, ctx.keys).cancel(id, ctx.ledger);
     if (values.json) printJson({ campaign: id, state: 'cancelled', skipped });
-    else process.stdout.write(`campaign ${id} cancelled: ${skipped} waiting message(s) skipped; requests already in flight finish\n`);
+    else
+      process.stdout.write(
+        `campaign ${id} cancelled: ${skipped} waiting message(s) skipped; requests already in flight finish\n`,
+      );
     return 0;
   });
 }

@@ -26,7 +26,13 @@ import { ProgressLine, bar, fmt } from '../progress.js';
  */
 const DEMO_TEMPLATES: TemplateInfo[] = [
   ...['order_update', 'login_code', 'appointment_reminder'].flatMap((name) =>
-    ['en', 'en_GB', 'en_US', 'zh_CN'].map((language) => ({ id: `${name}-${language}`, name, language, status: 'APPROVED', category: 'UTILITY' })),
+    ['en', 'en_GB', 'en_US', 'zh_CN'].map((language) => ({
+      id: `${name}-${language}`,
+      name,
+      language,
+      status: 'APPROVED',
+      category: 'UTILITY',
+    })),
   ),
   { id: 'spring_promo-en_GB', name: 'spring_promo', language: 'en_GB', status: 'PAUSED', category: 'MARKETING' },
 ];
@@ -36,10 +42,15 @@ const DEMO_TEMPLATES: TemplateInfo[] = [
  * simulator with a few injected faults, a worker and the dashboard, on the sample campaign in examples/.
  */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { exit: { type: 'boolean' }, file: { type: 'string' }, 'fail-rate': { type: 'string' } }, false);
+  const { values } = parse(
+    argv,
+    { exit: { type: 'boolean' }, file: { type: 'string' }, 'fail-rate': { type: 'string' } },
+    false,
+  );
   const base = loadConfig();
   const redis = await ensureRedis(base.REDIS_URL);
-  if (redis.private) process.stderr.write(`no Redis at ${base.REDIS_URL}: started a private redis-server at ${redis.url}\n`);
+  if (redis.private)
+    process.stderr.write(`no Redis at ${base.REDIS_URL}: started a private redis-server at ${redis.url}\n`);
 
   const key = `demo_${randomBytes(4).toString('hex')}`;
   const secret = randomBytes(16).toString('hex');
@@ -57,10 +68,29 @@ export async function run(argv: string[]): Promise<number> {
   });
   const apiUrl = await simulator.start();
   const config = loadConfig({
-    overrides: { REDIS_URL: redis.url, ENGAGELAB_BASE_URL: apiUrl, ENGAGELAB_DEV_KEY: key, ENGAGELAB_DEV_SECRET: secret },
+    overrides: {
+      REDIS_URL: redis.url,
+      ENGAGELAB_BASE_URL: apiUrl,
+      ENGAGELAB_DEV_KEY: key,
+      ENGAGELAB_DEV_SECRET: secret,
+    },
     // Short timeouts and backoffs so that the faults resolve within the demo; the environment still wins.
     // The media links point at the simulator, on this machine: preflight may fetch them.
-    defaults: { QUEUE_PREFIX: 'wa-bulk-demo', SEND_RATE_MAX: 200, SENDER_RATE_MAX: 200, SESSION_CHECK: 'enforce', PREFLIGHT_ALLOW_PRIVATE: 'true', HTTP_TIMEOUT_MS: 2000, SEND_ATTEMPTS: 3, SEND_BACKOFF_MS: 500, RETRY_MIN_MS: 100, RETRY_MAX_MS: 500, WORKER_CONCURRENCY: 50, DASHBOARD_PORT: dashboardPort, LOG_LEVEL: 'error' },
+    defaults: {
+      QUEUE_PREFIX: 'wa-bulk-demo',
+      SEND_RATE_MAX: 200,
+      SENDER_RATE_MAX: 200,
+      SESSION_CHECK: 'enforce',
+      PREFLIGHT_ALLOW_PRIVATE: 'true',
+      HTTP_TIMEOUT_MS: 2000,
+      SEND_ATTEMPTS: 3,
+      SEND_BACKOFF_MS: 500,
+      RETRY_MIN_MS: 100,
+      RETRY_MAX_MS: 500,
+      WORKER_CONCURRENCY: 50,
+      DASHBOARD_PORT: dashboardPort,
+      LOG_LEVEL: 'error',
+    },
   });
   const log = createLogger({ level: config.LOG_LEVEL, name: 'demo' });
   const worker = await startSendWorker(config, log);
@@ -74,41 +104,93 @@ export async function run(argv: string[]): Promise<number> {
   const writers = await sessionRecipients(file);
   for (let i = 0; i < writers.length; i += 500) await simulator.inbound(writers.slice(i, i + 500));
   const settled = Date.now() + 10_000;
-  while ((await ctx.redis.llen(ctx.ledger.keys.bull(CALLBACK_QUEUE, 'wait'))) + (await ctx.redis.llen(ctx.ledger.keys.bull(CALLBACK_QUEUE, 'active'))) > 0 && Date.now() < settled) await sleep(50);
-  process.stdout.write(`${fmt(writers.length)} recipients wrote to the business lately (inbound callbacks): their session messages may be sent\n`);
+  while (
+    (await ctx.redis.llen(ctx.ledger.keys.bull(CALLBACK_QUEUE, 'wait'))) +
+      (await ctx.redis.llen(ctx.ledger.keys.bull(CALLBACK_QUEUE, 'active'))) >
+      0 &&
+    Date.now() < settled
+  )
+    await sleep(50);
+  process.stdout.write(
+    `${fmt(writers.length)} recipients wrote to the business lately (inbound callbacks): their session messages may be sent\n`,
+  );
 
   const started = performance.now();
   // The sample's media links (https://example.com/…) are served by the simulator, so preflight can check them.
   const source = () => viaSimulator(readJsonl(createReadStream(file)), `${apiUrl}/media/`);
   const preflight = preflightFromConfig(config, false);
   await scan(source(), preflight);
-  const summary = await enqueue(source(), { campaign, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM, preflight });
-  process.stdout.write(`preflight: ${preflight.stats.templateLookups} template lookups and ${preflight.stats.linkProbes} link checks for the whole file\n`);
+  const summary = await enqueue(source(), {
+    campaign,
+    ledger: ctx.ledger,
+    queue: ctx.send,
+    waFrom: config.WA_FROM,
+    preflight,
+  });
+  process.stdout.write(
+    `preflight: ${preflight.stats.templateLookups} template lookups and ${preflight.stats.linkProbes} link checks for the whole file\n`,
+  );
   process.stdout.write(`campaign ${campaign}: ${fmt(summary.accepted)} messages enqueued from ${file}\n`);
   for (const reject of summary.rejects) process.stdout.write(`  line ${reject.line} rejected: ${reject.error}\n`);
-  process.stdout.write(`sending through the simulator at ${apiUrl} (faults injected: ${(simulator.options.failRate ?? 0) * 100}% of requests)\n`);
+  process.stdout.write(
+    `sending through the simulator at ${apiUrl} (faults injected: ${(simulator.options.failRate ?? 0) * 100}% of requests)\n`,
+  );
   // Two small campaigns beside it: one-time codes that overtake the backlog, and a reminder scheduled 5 s out.
   const otp = `${campaign}-otp`;
   const reminder = `${campaign}-reminder`;
-  const extra = (prefix: string, n: number) => itemsOfArray(Array.from({ length: n }, (_, i) => ({ to: `+4474009${String(10_000 + i)}`, request_id: `${prefix}-${i}`, body: { type: 'template', template: { name: prefix === 'otp' ? 'login_code' : 'appointment_reminder', language: 'en', components: [{ type: 'body', parameters: [{ type: 'text', text: String(100_000 + i) }] }] } } })));
-  await enqueue(extra('otp', 20), { campaign: otp, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM, control: { priority: 'high', expiresAt: Date.now() + 5 * 60_000 } });
+  const extra = (prefix: string, n: number) =>
+    itemsOfArray(
+      Array.from({ length: n }, (_, i) => ({
+        to: `+4474009${String(10_000 + i)}`,
+        request_id: `${prefix}-${i}`,
+        body: {
+          type: 'template',
+          template: {
+            name: prefix === 'otp' ? 'login_code' : 'appointment_reminder',
+            language: 'en',
+            components: [{ type: 'body', parameters: [{ type: 'text', text: String(100_000 + i) }] }],
+          },
+        },
+      })),
+    );
+  await enqueue(extra('otp', 20), {
+    campaign: otp,
+    ledger: ctx.ledger,
+    queue: ctx.send,
+    waFrom: config.WA_FROM,
+    control: { priority: 'high', expiresAt: Date.now() + 5 * 60_000 },
+  });
   const remindAt = Date.now() + 5000;
-  await enqueue(extra('reminder', 10), { campaign: reminder, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM, control: { priority: 'normal', notBefore: remindAt } });
-  process.stdout.write(`campaign ${otp}: 20 one-time codes, --priority high (they overtake the backlog), --expires-in 5m\n`);
-  process.stdout.write(`campaign ${reminder}: 10 reminders, --at ${new Date(remindAt).toISOString()} (${(await ctx.ledger.campaign(reminder))?.state})\n`);
+  await enqueue(extra('reminder', 10), {
+    campaign: reminder,
+    ledger: ctx.ledger,
+    queue: ctx.send,
+    waFrom: config.WA_FROM,
+    control: { priority: 'normal', notBefore: remindAt },
+  });
+  process.stdout.write(
+    `campaign ${otp}: 20 one-time codes, --priority high (they overtake the backlog), --expires-in 5m\n`,
+  );
+  process.stdout.write(
+    `campaign ${reminder}: 10 reminders, --at ${new Date(remindAt).toISOString()} (${(await ctx.ledger.campaign(reminder))?.state})\n`,
+  );
 
   const progress = new ProgressLine(process.stderr);
   let counts = await ctx.ledger.campaign(campaign);
   const pendingOf = async (id: string) => (await ctx.ledger.campaign(id))?.pending ?? 0;
   while (counts && counts.pending + (await pendingOf(otp)) + (await pendingOf(reminder)) > 0) {
-    progress.update(`${bar((counts.sent + counts.dead + counts.skipped) / counts.total)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead  ${fmt(counts.skipped)} skipped  ${fmt(counts.pending)} pending`);
+    progress.update(
+      `${bar((counts.sent + counts.dead + counts.skipped) / counts.total)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead  ${fmt(counts.skipped)} skipped  ${fmt(counts.pending)} pending`,
+    );
     await sleep(200);
     counts = await ctx.ledger.campaign(campaign);
   }
   const seconds = (performance.now() - started) / 1000;
   // How far the main campaign had got when the last one-time code was sent.
   const lastCode = Math.max(...(await collectRecords(ctx.ledger.export(otp))).map((r) => Date.parse(r.updated_at)));
-  const codesBefore = (await collectRecords(ctx.ledger.export(campaign))).filter((r) => r.status !== 'pending' && Date.parse(r.updated_at) <= lastCode).length;
+  const codesBefore = (await collectRecords(ctx.ledger.export(campaign))).filter(
+    (r) => r.status !== 'pending' && Date.parse(r.updated_at) <= lastCode,
+  ).length;
   // Sent ones only: with faults injected, a reminder can also end dead (an unknown outcome).
   const reminders = await collectRecords(ctx.ledger.export(reminder));
   const firstReminder = Math.min(...reminders.filter((r) => r.status === 'sent').map((r) => Date.parse(r.updated_at)));
@@ -116,7 +198,11 @@ export async function run(argv: string[]): Promise<number> {
   progress.done(counts ? `${bar(1)} ${fmt(counts.sent)} sent  ${fmt(counts.dead)} dead` : undefined);
   // Delivery callbacks trail the sends by a second or so; wait for them (at most 10 s).
   const settleBy = Date.now() + 10_000;
-  while ((simulator.pendingCallbacks > 0 || (await ctx.redis.llen(ctx.ledger.keys.bull(CALLBACK_QUEUE, 'wait'))) > 0) && Date.now() < settleBy) await sleep(200);
+  while (
+    (simulator.pendingCallbacks > 0 || (await ctx.redis.llen(ctx.ledger.keys.bull(CALLBACK_QUEUE, 'wait'))) > 0) &&
+    Date.now() < settleBy
+  )
+    await sleep(200);
   await sleep(300);
   counts = await ctx.ledger.campaign(campaign);
 

@@ -15,7 +15,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   const action = positionals[0];
   if (!action || !['list', 'replay', 'purge'].includes(action) || positionals.length > 1) throw new UsageError(USAGE);
-  if (values.reason !== undefined && !REASONS.includes(values.reason)) throw new UsageError(`--reason: expected one of ${REASONS.join(', ')}`);
+  if (values.reason !== undefined && !REASONS.includes(values.reason))
+    throw new UsageError(`--reason: expected one of ${REASONS.join(', ')}`);
   const filter: DeadFilter = { campaign: values.campaign, code: intFlag(values.code, 'code'), reason: values.reason };
   return withContext(async (ctx) => {
     if (action === 'list') {
@@ -23,9 +24,19 @@ export async function run(argv: string[]): Promise<number> {
       for await (const job of deadLetters(ctx.dead, filter)) {
         count++;
         const d = job.data;
-        const entry = { request_id: d.request_id, campaign: d.campaign, to: d.payload.to[0], error: d.error, attempts: d.attempts, died_at: new Date(d.died_at).toISOString() };
+        const entry = {
+          request_id: d.request_id,
+          campaign: d.campaign,
+          to: d.payload.to[0],
+          error: d.error,
+          attempts: d.attempts,
+          died_at: new Date(d.died_at).toISOString(),
+        };
         if (values.json) printJson(entry);
-        else process.stdout.write(`${entry.request_id}  ${entry.campaign}  ${d.error.reason}  ${d.error.code ?? '-'}  ${d.error.message}\n`);
+        else
+          process.stdout.write(
+            `${entry.request_id}  ${entry.campaign}  ${d.error.reason}  ${d.error.code ?? '-'}  ${d.error.message}\n`,
+          );
       }
       if (!values.json) process.stderr.write(`${count} dead letter(s)\n`);
       return 0;
@@ -36,7 +47,9 @@ export async function run(argv: string[]): Promise<number> {
       else {
         process.stdout.write(`replayed ${replayed} dead letter(s)\n`);
         if (leftOut > 0) {
-          process.stdout.write(`left out ${leftOut} unknown_outcome dead letter(s): EngageLab may have accepted them already; replay them with --reason unknown_outcome if a duplicate is acceptable\n`);
+          process.stdout.write(
+            `left out ${leftOut} unknown_outcome dead letter(s): EngageLab may have accepted them already; replay them with --reason unknown_outcome if a duplicate is acceptable\n`,
+          );
         }
       }
       return 0;

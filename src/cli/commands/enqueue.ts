@@ -43,7 +43,8 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
   const format = values.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'jsonl');
   if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format: expected jsonl or csv, got "${format}"`);
   const csv: CsvOptions = { template: values.template, language: values.language, text: values.text };
-  if (format === 'jsonl' && (values.template || values.text)) throw new UsageError('--template and --text apply to CSV files only');
+  if (format === 'jsonl' && (values.template || values.text))
+    throw new UsageError('--template and --text apply to CSV files only');
   const { options: control, notes } = controlOf(values);
   const config = loadConfig();
   for (const note of notes) process.stderr.write(`wa-bulk: ${note}\n`);
@@ -117,7 +118,9 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
           const read = (stream as { bytesRead?: number }).bytesRead;
           const rate = Math.round(lines / (progress.elapsedMs / 1000));
           const head = size > 0 && read !== undefined ? `${bar(read / size)} ` : '';
-          progress.update(`${head}${fmt(lines)} lines  ${fmt(s.accepted)} accepted  ${fmt(s.rejected)} rejected  ${fmt(s.duplicates)} duplicates  ${fmt(rate)}/s`);
+          progress.update(
+            `${head}${fmt(lines)} lines  ${fmt(s.accepted)} accepted  ${fmt(s.rejected)} rejected  ${fmt(s.duplicates)} duplicates  ${fmt(rate)}/s`,
+          );
         },
       });
       progress.done();
@@ -142,9 +145,24 @@ function report(summary: EnqueueSummary, json: boolean, strictFailed: boolean, d
   );
 }
 
-function controlOf(values: { at?: string; 'send-window'?: string; 'expires-in'?: string; 'expires-at'?: string; priority?: string }) {
+function controlOf(values: {
+  at?: string;
+  'send-window'?: string;
+  'expires-in'?: string;
+  'expires-at'?: string;
+  priority?: string;
+}) {
   try {
-    return campaignOptions({ at: values.at, sendWindow: values['send-window'], expiresIn: values['expires-in'], expiresAt: values['expires-at'], priority: values.priority }, FLAG_NAMES);
+    return campaignOptions(
+      {
+        at: values.at,
+        sendWindow: values['send-window'],
+        expiresIn: values['expires-in'],
+        expiresAt: values['expires-at'],
+        priority: values.priority,
+      },
+      FLAG_NAMES,
+    );
   } catch (error) {
     throw error instanceof CampaignOptionError ? new UsageError(error.message) : error;
   }

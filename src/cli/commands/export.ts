@@ -4,7 +4,19 @@ import { UsageError, parse } from '../args.js';
 import { withContext } from '../context.js';
 import { synopsis } from '../usage.js';
 
-export const CSV_COLUMNS = ['request_id', 'campaign', 'to', 'status', 'message_id', 'error_code', 'http_status', 'reason', 'error_message', 'attempts', 'updated_at'];
+export const CSV_COLUMNS = [
+  'request_id',
+  'campaign',
+  'to',
+  'status',
+  'message_id',
+  'error_code',
+  'http_status',
+  'reason',
+  'error_message',
+  'attempts',
+  'updated_at',
+];
 
 function csvCell(value: unknown): string {
   const text = value === null || value === undefined ? '' : String(value);
@@ -12,7 +24,19 @@ function csvCell(value: unknown): string {
 }
 
 export function csvLine(r: MessageRecord): string {
-  return [r.request_id, r.campaign, r.to, r.status, r.message_id, r.error?.code, r.error?.http_status, r.error?.reason, r.error?.message, r.attempts, r.updated_at]
+  return [
+    r.request_id,
+    r.campaign,
+    r.to,
+    r.status,
+    r.message_id,
+    r.error?.code,
+    r.error?.http_status,
+    r.error?.reason,
+    r.error?.message,
+    r.attempts,
+    r.updated_at,
+  ]
     .map(csvCell)
     .join(',');
 }
@@ -30,9 +54,12 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     const write = (line: string) =>
-      process.stdout.write(`${line}\n`) ? Promise.resolve() : new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+      process.stdout.write(`${line}\n`)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
     if (format === 'csv') await write(CSV_COLUMNS.join(','));
-    for await (const record of ctx.ledger.export(campaign)) await write(format === 'csv' ? csvLine(record) : JSON.stringify(record));
+    for await (const record of ctx.ledger.export(campaign))
+      await write(format === 'csv' ? csvLine(record) : JSON.stringify(record));
     return 0;
   });
 }

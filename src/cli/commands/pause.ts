@@ -9,10 +9,17 @@ import { withContext } from '../context.js';
 /** `wa-bulk pause|resume [--sender NUMBER | --campaign ID] [--reason TEXT]`: the fleet, one lane, or one campaign. */
 export async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { values } = parse(rest, { reason: { type: 'string' }, sender: { type: 'string' }, campaign: { type: 'string' } }, false);
-  if (values.sender !== undefined && values.campaign !== undefined) throw new UsageError('--sender and --campaign: give one of them');
-  const lane = values.sender === undefined ? undefined : (values.sender === 'default' ? 'default' : normalisePhone(values.sender));
-  if (values.sender !== undefined && lane === undefined) throw new UsageError(`--sender: expected an international phone number (or "default"), got "${values.sender}"`);
+  const { values } = parse(
+    rest,
+    { reason: { type: 'string' }, sender: { type: 'string' }, campaign: { type: 'string' } },
+    false,
+  );
+  if (values.sender !== undefined && values.campaign !== undefined)
+    throw new UsageError('--sender and --campaign: give one of them');
+  const lane =
+    values.sender === undefined ? undefined : values.sender === 'default' ? 'default' : normalisePhone(values.sender);
+  if (values.sender !== undefined && lane === undefined)
+    throw new UsageError(`--sender: expected an international phone number (or "default"), got "${values.sender}"`);
   const campaign = values.campaign === undefined ? undefined : campaignId(values.campaign, '--campaign');
   const reason = values.reason ?? 'paused by an operator';
   const pausing = command === 'pause';

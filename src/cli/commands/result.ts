@@ -9,7 +9,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!requestId || positionals.length > 1) throw new UsageError(synopsis('result'));
   const record = await withContext((ctx) => ctx.ledger.get(requestId));
   if (!record) {
-    process.stderr.write(`wa-bulk: no message with request_id "${requestId}" (unknown, or older than RESULT_TTL_DAYS)\n`);
+    process.stderr.write(
+      `wa-bulk: no message with request_id "${requestId}" (unknown, or older than RESULT_TTL_DAYS)\n`,
+    );
     return 1;
   }
   if (values.json) printJson(record);
@@ -24,7 +26,11 @@ export function describe(r: MessageRecord): string {
     `to          ${r.to}`,
     `status      ${r.status}`,
     ...(r.message_id ? [`message_id  ${r.message_id}`] : []),
-    ...(r.error ? [`error       ${r.error.reason}: ${r.error.code ?? '-'} (HTTP ${r.error.http_status ?? '-'}) ${r.error.message}`] : []),
+    ...(r.error
+      ? [
+          `error       ${r.error.reason}: ${r.error.code ?? '-'} (HTTP ${r.error.http_status ?? '-'}) ${r.error.message}`,
+        ]
+      : []),
     `attempts    ${r.attempts}`,
     `updated_at  ${r.updated_at}`,
   ];

@@ -25,7 +25,8 @@ export function parseDeliveryErrors(spec: string): Record<number, number> {
   const errors: Record<number, number> = {};
   for (const part of spec.split(',').filter(Boolean)) {
     const [code, rate] = part.split('=');
-    if (!/^\d{3,7}$/.test(code ?? '')) throw new UsageError(`--delivery-errors: expected CODE=SHARE pairs (e.g. 131048=0.01), got "${part}"`);
+    if (!/^\d{3,7}$/.test(code ?? ''))
+      throw new UsageError(`--delivery-errors: expected CODE=SHARE pairs (e.g. 131048=0.01), got "${part}"`);
     errors[Number(code)] = rateFlag(rate, `delivery-errors ${code}`) ?? 0;
   }
   return errors;
@@ -39,8 +40,20 @@ function readTemplates(file: string): TemplateInfo[] {
   } catch (error) {
     throw new UsageError(`--templates-file: cannot read ${file} as JSON (${(error as Error).message})`);
   }
-  if (!Array.isArray(value) || !value.every((t) => typeof t === 'object' && t !== null && typeof t.name === 'string' && typeof t.language === 'string' && typeof t.status === 'string')) {
-    throw new UsageError('--templates-file: expected a JSON array of templates with "name", "language" and "status" (as GET /v1/templates answers)');
+  if (
+    !Array.isArray(value) ||
+    !value.every(
+      (t) =>
+        typeof t === 'object' &&
+        t !== null &&
+        typeof t.name === 'string' &&
+        typeof t.language === 'string' &&
+        typeof t.status === 'string',
+    )
+  ) {
+    throw new UsageError(
+      '--templates-file: expected a JSON array of templates with "name", "language" and "status" (as GET /v1/templates answers)',
+    );
   }
   return value as TemplateInfo[];
 }
@@ -81,17 +94,27 @@ export async function run(argv: string[]): Promise<number> {
     failRate: rateFlag(values['fail-rate'], 'fail-rate') ?? 0,
     ...(values.faults !== undefined && { faults: parseFaults(values.faults) }),
     slowMs: intFlag(values['slow-ms'], 'slow-ms') ?? 60_000,
-    ...(values.templates !== undefined && { templates: values.templates.split(',').map((t) => t.trim()).filter(Boolean) }),
+    ...(values.templates !== undefined && {
+      templates: values.templates
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    }),
     ...(values['templates-file'] !== undefined && { templateCatalog: readTemplates(values['templates-file']) }),
     ...(values.seed !== undefined && { seed: intFlag(values.seed, 'seed') }),
     recordArrivals: values['record-arrivals'] === true,
     ...(values['callback-url'] !== undefined && { callbackUrl: values['callback-url'] }),
-    ...(values['callback-delay-ms'] !== undefined && { callbackDelayMs: intFlag(values['callback-delay-ms'], 'callback-delay-ms') }),
+    ...(values['callback-delay-ms'] !== undefined && {
+      callbackDelayMs: intFlag(values['callback-delay-ms'], 'callback-delay-ms'),
+    }),
     ...(values['delivery-errors'] !== undefined && { deliveryErrors: parseDeliveryErrors(values['delivery-errors']) }),
     ...(values['reply-rate'] !== undefined && { replyRate: rateFlag(values['reply-rate'], 'reply-rate') }),
   });
   const url = await simulator.start();
-  log.info({ url, latencyMs: simulator.options.latencyMs, failRate: simulator.options.failRate }, 'EngageLab simulator listening; set ENGAGELAB_BASE_URL to this URL');
+  log.info(
+    { url, latencyMs: simulator.options.latencyMs, failRate: simulator.options.failRate },
+    'EngageLab simulator listening; set ENGAGELAB_BASE_URL to this URL',
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

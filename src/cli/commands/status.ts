@@ -24,21 +24,39 @@ export function render(r: StatusReport): string {
     `dead      ${fmt(r.dead)} in the dead-letter queue`,
   ];
   for (const lane of r.senders) {
-    const rate = lane.rate_now < lane.rate_max ? `${fmt(lane.rate_now)} (slowed from ${fmt(lane.rate_max)})` : fmt(lane.rate_max);
-    lines.push(`sender    ${lane.from.padEnd(16)} ${rate} per ${fmt(lane.window_ms)} ms  waiting ${fmt(lane.waiting)}${lane.paused ? `  PAUSED: ${lane.pause_reason ?? r.pause_reason ?? 'paused'}` : ''}`);
+    const rate =
+      lane.rate_now < lane.rate_max ? `${fmt(lane.rate_now)} (slowed from ${fmt(lane.rate_max)})` : fmt(lane.rate_max);
+    lines.push(
+      `sender    ${lane.from.padEnd(16)} ${rate} per ${fmt(lane.window_ms)} ms  waiting ${fmt(lane.waiting)}${lane.paused ? `  PAUSED: ${lane.pause_reason ?? r.pause_reason ?? 'paused'}` : ''}`,
+    );
   }
   const m = r.messaging_limit;
-  lines.push(`limit     messaging limit ${m.limit === 'unlimited' ? 'unlimited' : fmt(m.limit)}: ${fmt(m.used)} recipients in the window, ${fmt(m.held)} messages held`);
+  lines.push(
+    `limit     messaging limit ${m.limit === 'unlimited' ? 'unlimited' : fmt(m.limit)}: ${fmt(m.used)} recipients in the window, ${fmt(m.held)} messages held`,
+  );
   if (r.campaign) {
     const c = r.campaign;
-    lines.push(`campaign  ${c.id}: ${c.state.toUpperCase()}${c.state === 'scheduled' && c.at ? ` for ${c.at}` : ''}${c.pause_reason ? ` (${c.pause_reason})` : ''}`);
-    lines.push(`          ${fmt(c.total)} total  ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.skipped)} skipped  ${fmt(c.pending)} pending`);
-    const settings = [`${c.priority} priority`, c.send_window && `window ${c.send_window} local`, c.expires_at && `expires ${c.expires_at}`].filter(Boolean);
+    lines.push(
+      `campaign  ${c.id}: ${c.state.toUpperCase()}${c.state === 'scheduled' && c.at ? ` for ${c.at}` : ''}${c.pause_reason ? ` (${c.pause_reason})` : ''}`,
+    );
+    lines.push(
+      `          ${fmt(c.total)} total  ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.skipped)} skipped  ${fmt(c.pending)} pending`,
+    );
+    const settings = [
+      `${c.priority} priority`,
+      c.send_window && `window ${c.send_window} local`,
+      c.expires_at && `expires ${c.expires_at}`,
+    ].filter(Boolean);
     lines.push(`          ${settings.join('  ')}`);
     const d = c.delivery;
-    lines.push(`delivery  ${fmt(d.delivered)} delivered  ${fmt(d.read)} read  ${fmt(d.failed)} failed  (of ${fmt(d.sent)} sent)`);
+    lines.push(
+      `delivery  ${fmt(d.delivered)} delivered  ${fmt(d.read)} read  ${fmt(d.failed)} failed  (of ${fmt(d.sent)} sent)`,
+    );
   }
   if (r.phone_limit) lines.push(`number    messaging limit ${r.phone_limit}`);
-  if (r.archive) lines.push(`archive   ${r.archive.backlog === 0 ? 'nothing waiting for PostgreSQL' : `${fmt(r.archive.backlog)} changes waiting for PostgreSQL`}`);
+  if (r.archive)
+    lines.push(
+      `archive   ${r.archive.backlog === 0 ? 'nothing waiting for PostgreSQL' : `${fmt(r.archive.backlog)} changes waiting for PostgreSQL`}`,
+    );
   return `${lines.join('\n')}\n`;
 }

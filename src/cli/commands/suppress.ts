@@ -11,8 +11,13 @@ export async function run(argv: string[]): Promise<number> {
   if (action === 'add' || action === 'remove') {
     if (args.length === 0) throw new UsageError(synopsis('suppress'));
     const { numbers, invalid } = Suppressions.normalise(args);
-    if (invalid !== undefined) throw new UsageError(`"${invalid}" is not an international phone number (country code and number)`);
-    const changed = await withContext((ctx) => (action === 'add' ? new Suppressions(ctx.redis, ctx.keys).add(numbers) : new Suppressions(ctx.redis, ctx.keys).remove(numbers)));
+    if (invalid !== undefined)
+      throw new UsageError(`"${invalid}" is not an international phone number (country code and number)`);
+    const changed = await withContext((ctx) =>
+      action === 'add'
+        ? new Suppressions(ctx.redis, ctx.keys).add(numbers)
+        : new Suppressions(ctx.redis, ctx.keys).remove(numbers),
+    );
     if (values.json) printJson({ action, count: changed });
     else process.stdout.write(`${action === 'add' ? 'suppressed' : 'no longer suppressed'}: ${changed} number(s)\n`);
     return 0;
@@ -21,7 +26,9 @@ export async function run(argv: string[]): Promise<number> {
     const file = args[0];
     if (!file || args.length > 1) throw new UsageError(synopsis('suppress'));
     if (file !== '-' && !existsSync(file)) throw new UsageError(`cannot read ${file}: no such file`);
-    const report = await withContext((ctx) => new Suppressions(ctx.redis, ctx.keys).import(file === '-' ? process.stdin : createReadStream(file)));
+    const report = await withContext((ctx) =>
+      new Suppressions(ctx.redis, ctx.keys).import(file === '-' ? process.stdin : createReadStream(file)),
+    );
     if (values.json) printJson({ action, added: report.added, invalid: report.invalid });
     else {
       for (const bad of report.invalid) process.stderr.write(`line ${bad.line}: ${bad.error}\n`);

@@ -24,11 +24,17 @@ export async function run(argv: string[]): Promise<number> {
           return 1;
         }
         const done = c.sent + c.dead + c.skipped;
-        progress.update(`${bar(c.total ? done / c.total : 0)} ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.pending)} pending${state}`, first);
+        progress.update(
+          `${bar(c.total ? done / c.total : 0)} ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.pending)} pending${state}`,
+          first,
+        );
         if (c.pending === 0) break;
       } else {
         const q = r.queue;
-        progress.update(`waiting ${fmt(q.waiting)}  active ${fmt(q.active)}  delayed ${fmt(q.delayed)}  dead ${fmt(r.dead)}${state}`, first);
+        progress.update(
+          `waiting ${fmt(q.waiting)}  active ${fmt(q.active)}  delayed ${fmt(q.delayed)}  dead ${fmt(r.dead)}${state}`,
+          first,
+        );
         if (q.waiting + q.active + q.delayed === 0) break;
       }
       await sleep(intervalMs);
