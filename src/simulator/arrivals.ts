@@ -20,3 +20,29 @@ export function maxInSlidingWindow(times: readonly number[], windowMs: number): 
   }
   return best;
 }
+
+/** What `GET /_simulator/stats?window_ms=N` adds: the busiest window and the steady rate, overall and per sender. */
+export function arrivalReport(
+  arrivals: readonly number[],
+  byFrom: ReadonlyMap<string, readonly number[]>,
+  windowMs: number,
+) {
+  return {
+    window_ms: windowMs,
+    max_in_window: maxInSlidingWindow(arrivals, windowMs),
+    first_ms: arrivals[0],
+    last_ms: arrivals.at(-1),
+    arrivals: arrivals.length,
+    steady_per_second: steadyRate(arrivals),
+    by_from: Object.fromEntries(
+      [...byFrom].map(([from, times]) => [
+        from,
+        {
+          arrivals: times.length,
+          max_in_window: maxInSlidingWindow(times, windowMs),
+          steady_per_second: steadyRate(times),
+        },
+      ]),
+    ),
+  };
+}

@@ -6,7 +6,8 @@ import type { FaultRates, SimulatorOptions } from './options.js';
 export type { FaultRates, SimulatorOptions } from './options.js';
 import { messageSchema } from '../messages/schema.js';
 import { formatIssues, messageErrors } from '../messages/validate.js';
-import { maxInSlidingWindow, steadyRate } from './arrivals.js';
+import { arrivalReport } from './arrivals.js';
+import { faultAnswer, pickFault, rng, spreadFaults, type FaultKind } from './faults.js';
 import { CallbackSender, type CallbackStats } from './callback-sender.js';
 import { serveMedia } from './media.js';
 import { templatesFor } from './templates.js';
@@ -34,19 +35,6 @@ export interface CustomReply {
   body: unknown;
 }
 type Override = (body: Record<string, unknown> | undefined) => FaultKind | CustomReply | 'ok' | undefined;
-type FaultKind = keyof FaultRates | 'auth';
-
-/** mulberry32: small, fast and good enough for fault injection. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STRUCTURAL = new Set(['invalid_type', 'unrecognized_keys', 'invalid_union']);
 
@@ -74,15 +62,8 @@ export class Simulator {
     this.recordArrivals = options.recordArrivals ?? false;
     this.random = rng(options.seed ?? Date.now());
     this.expectedAuth = Buffer.from(`Basic ${Buffer.from(`${options.key}:${options.secret}`).toString('base64')}`);
-    this.faults = this.spreadFaults(options.failRate, options.faults);
+    this.faults = spreadFaults(options.failRate, options.faults);
     this.callbacks = new CallbackSender(this.options, this.random);
-  }
-
-  private spreadFaults(failRate: number | undefined, faults: FaultRates | undefined): FaultRates {
-    if (faults) return { ...faults };
-    if (!failRate) return {};
-    const each = failRate / 5;
-    return { error1000: each, html503: each, rateLimit: each, reset: each, slow: each };
   }
 
   /** Replace the fault rates while running. */
@@ -152,16 +133,6 @@ export class Simulator {
     return this.callbacks.notify(event, data);
   }
 
-  private pickFault(): FaultKind | undefined {
-    const r = this.random();
-    let acc = 0;
-    for (const [kind, rate] of Object.entries(this.faults) as Array<[keyof FaultRates, number | undefined]>) {
-      acc += rate ?? 0;
-      if (r < acc) return kind;
-    }
-    return undefined;
-  }
-
   private count(status: number): void {
     this.stats.byStatus[status] = (this.stats.byStatus[status] ?? 0) + 1;
   }
@@ -183,24 +154,7 @@ export class Simulator {
       const windowMs = Number(new URL(req.url, 'http://x').searchParams.get('window_ms') ?? 0);
       this.reply(res, 200, {
         ...this.getStats(),
-        ...(windowMs > 0 && {
-          window_ms: windowMs,
-          max_in_window: maxInSlidingWindow(this.arrivals, windowMs),
-          first_ms: this.arrivals[0],
-          last_ms: this.arrivals.at(-1),
-          arrivals: this.arrivals.length,
-          steady_per_second: steadyRate(this.arrivals),
-          by_from: Object.fromEntries(
-            [...this.arrivalsByFrom].map(([from, times]) => [
-              from,
-              {
-                arrivals: times.length,
-                max_in_window: maxInSlidingWindow(times, windowMs),
-                steady_per_second: steadyRate(times),
-              },
-            ]),
-          ),
-        }),
+        ...(windowMs > 0 && arrivalReport(this.arrivals, this.arrivalsByFrom, windowMs)),
       });
       return;
     }
@@ -291,35 +245,19 @@ export class Simulator {
       this.reply(res, decided.status, decided.body);
       return;
     }
-    const fault = decided ?? this.pickFault();
-    switch (fault) {
-      case 'auth':
-        this.reply(res, 401, { code: 2002, message: 'token expired or disabled' });
-        return;
-      case 'error1000':
-        this.reply(res, 500, { code: 1000, message: 'internal error' });
-        return;
-      case 'html503':
-        this.reply(
-          res,
-          503,
-          '<html><head><title>503 Service Unavailable</title></head><body>upstream unavailable</body></html>',
-        );
-        return;
-      case 'rateLimit':
-        this.reply(
-          res,
-          429,
-          { code: 429, message: 'too many requests' },
-          { 'Retry-After': String(this.options.retryAfterSeconds) },
-        );
-        return;
-      case 'reset':
-        this.count(0);
-        req.socket.destroy();
-        return;
-      default:
-        break;
+    const fault = decided ?? pickFault(this.faults, this.random);
+    const faulty =
+      fault === undefined || fault === 'ok' || fault === 'slow'
+        ? undefined
+        : faultAnswer(fault, this.options.retryAfterSeconds);
+    if (faulty === 'reset') {
+      this.count(0);
+      req.socket.destroy();
+      return;
+    }
+    if (faulty) {
+      this.reply(res, faulty.status, faulty.body, faulty.headers);
+      return;
     }
     if (!body) {
       this.reply(res, 400, { code: 3001, message: 'the request body must be a JSON object' });
