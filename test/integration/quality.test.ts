@@ -116,9 +116,11 @@ describe('the quality guard', () => {
     await campaignDone(h!.ledger, 'q');
     const mid = async (id: string) => (await h!.ledger.get(id))?.message_id as string;
     await post(callbackUrl, [failedRow(await mid('a-1'), A, 131048), failedRow(await mid('b-1'), B, 130429)]);
-    await until(
-      async () => (await collectStatus({ config, ...h! })).senders.find((s) => s.from === A)?.paused === true,
-    );
+    // One batch: A's pause and B's slow-down are applied one after the other; wait for both.
+    await until(async () => {
+      const senders = (await collectStatus({ config, ...h! })).senders;
+      return senders.find((s) => s.from === A)?.paused === true && senders.find((s) => s.from === B)?.rate_now === 50;
+    });
     const status = await collectStatus({ config, ...h! });
     expect(status.senders.find((s) => s.from === A)?.pause_reason).toMatch(
       /^quality: Meta 131048 \(spam rate limit\) for messages from 8613800138001/,
