@@ -1,3 +1,4 @@
+import { Inbound } from '../src/recipients/inbound.js';
 import { addFleetCounts } from '../src/status/fleet-stats.js';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -30,6 +31,7 @@ export function startCallbackWorker(deps: {
   const k = keysOf(config.QUEUE_PREFIX);
   const delivery = new DeliveryLedger(redis, ledger);
   const quality = new QualityGuard(redis, k, config, log);
+  const inbound = new Inbound(redis, k, config, log);
 
   const processBatch = async (job: Job<CallbackJob>) => {
     const counts = new Map<string, number>();
@@ -51,7 +53,7 @@ export function startCallbackWorker(deps: {
         if (effect.record) await recordPhoneLimit(redis, k, effect.record);
       } else {
         count('callback_responses');
-        for (const effect of await quality.onInbound(row)) count(effect === 'session' ? 'sessions_opened' : 'opt_outs');
+        for (const effect of await inbound.apply(row)) count(effect === 'session' ? 'sessions_opened' : 'opt_outs');
       }
     }
     await addFleetCounts(redis, k.metrics, counts);
