@@ -1,21 +1,74 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../usage-error.js';
+import type { Command, Flag } from './declaration.js';
 
 export { UsageError };
 
-type Options = Record<string, { type: 'string' | 'boolean' }>;
-export interface Parsed<O extends Options> {
-  values: { [K in keyof O]?: O[K]['type'] extends 'boolean' ? boolean : string };
+type ValueOf<F extends Flag> = F extends { type: 'boolean' }
+  ? boolean
+  : F extends { type: 'int' | 'rate' }
+    ? number
+    : F extends { type: 'choice'; choices: readonly (infer C)[] }
+      ? C
+      : string;
+
+/** Always there: a boolean (false when absent), a flag with a default, a required flag. */
+type Always<F extends Flag> = F extends { type: 'boolean' } | { default: unknown } | { required: true } ? true : false;
+
+export type Values<Flags extends Command['flags']> = {
+  -readonly [K in keyof Flags]: Always<Flags[K]> extends true ? ValueOf<Flags[K]> : ValueOf<Flags[K]> | undefined;
+};
+
+export interface Parsed<C extends Command> {
+  values: Values<C['flags']>;
   positionals: string[];
 }
 
-/** node:util parseArgs with errors that say which flag is wrong, as a UsageError. */
-export function parse<O extends Options>(argv: string[], options: O, allowPositionals = true): Parsed<O> {
+/**
+ * argv read by the command's declaration: each flag's value checked and converted by its type, defaults
+ * filled in, booleans false when absent. Whatever is wrong is a UsageError naming the flag.
+ */
+export function parse<C extends Command>(command: C, argv: string[]): Parsed<C> {
+  const options = Object.fromEntries(
+    Object.entries(command.flags).map(([name, flag]) => [
+      name,
+      { type: flag.type === 'boolean' ? 'boolean' : 'string' },
+    ]),
+  ) as Record<string, { type: 'boolean' | 'string' }>;
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    return parseArgs({ args: argv, options, allowPositionals, strict: true }) as unknown as Parsed<O>;
+    parsed = parseArgs({ args: argv, options, allowPositionals: command.args !== undefined, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
+  const values: Record<string, unknown> = {};
+  for (const [name, flag] of Object.entries(command.flags))
+    values[name] = valueOf(command.name, name, flag, parsed.values[name]);
+  return { values: values as Values<C['flags']>, positionals: parsed.positionals };
+}
+
+function valueOf(command: string, name: string, flag: Flag, raw: string | boolean | undefined): unknown {
+  if (flag.type === 'boolean') return raw === true;
+  const text = raw as string | undefined;
+  switch (flag.type) {
+    case 'int':
+      return intFlag(text, name, flag.min) ?? flag.default;
+    case 'rate':
+      return rateFlag(text, name) ?? flag.default;
+    case 'choice':
+      if (text !== undefined && !flag.choices.includes(text))
+        throw new UsageError(`--${name}: expected ${alternatives(flag.choices)}, got "${text}"`);
+      return text ?? flag.default;
+    case 'string':
+      if (text === undefined && flag.required)
+        throw new UsageError(`--${name} is required ("wa-bulk ${command} --help" shows the usage)`);
+      return text ?? flag.default;
+  }
+}
+
+/** `a, b or c`. */
+export function alternatives(choices: readonly string[]): string {
+  return choices.length < 2 ? choices.join('') : `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
 }
 
 export function intFlag(value: string | undefined, flag: string, min = 0): number | undefined {

@@ -2,10 +2,12 @@
 import { ConfigError } from '../config.js';
 import { explainRedisError } from '../redis/health.js';
 import { UsageError } from './args.js';
-import { HELP, type CommandName } from './usage.js';
+import { COMMANDS, commandNamed, type CommandName } from './registry.js';
+import { help, overview } from './usage.js';
 
 type CommandModule = { run(argv: string[]): Promise<number> };
 
+/** Each command's module, imported only to run it (its declaration, in registry.ts, is all --help needs). */
 const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   worker: () => import('./commands/worker.js'),
   enqueue: () => import('./commands/enqueue.js'),
@@ -19,25 +21,11 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   export: () => import('./commands/export.js'),
   dlq: () => import('./commands/dlq.js'),
   pause: () => import('./commands/pause.js'),
-  resume: () => import('./commands/pause.js'),
+  resume: () => import('./commands/resume.js'),
   dashboard: () => import('./commands/dashboard.js'),
   demo: () => import('./commands/demo.js'),
   simulator: () => import('./commands/simulator.js'),
 };
-
-function usage(): string {
-  const names = Object.keys(HELP) as CommandName[];
-  const width = Math.max(...names.map((c) => c.length));
-  return [
-    'usage: wa-bulk <command> [options]',
-    '',
-    ...names.map((name) => `  ${name.padEnd(width)}  ${HELP[name].summary}`),
-    '',
-    '"wa-bulk <command> --help" shows its options. Configuration comes from the environment (and .env); see README.md.',
-  ].join('\n');
-}
-
-const isCommand = (name: string): name is CommandName => Object.hasOwn(HELP, name);
 
 // A reader that goes away (`wa-bulk export … | head -1`) ends the command quietly: what it asked for was
 // written. Without this, the next write fails with EPIPE and a stack trace.
@@ -50,20 +38,30 @@ for (const stream of [process.stdout, process.stderr]) {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${usage()}\n`);
-    return name ? 0 : 2;
-  }
-  if (!isCommand(name)) {
-    process.stderr.write(`wa-bulk: unknown command "${name}"\n\n${usage()}\n`);
-    return 2;
-  }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(`${HELP[name].usage}\n`);
+  if (name === 'help' && rest[0] !== undefined) {
+    // `wa-bulk help enqueue` is `wa-bulk enqueue --help`.
+    const topic = commandNamed(rest[0]);
+    if (!topic) return unknown(rest[0]);
+    process.stdout.write(`${help(topic)}\n`);
     return 0;
   }
-  const module = await LOADERS[name]();
-  return module.run(name === 'pause' || name === 'resume' ? [name, ...rest] : rest);
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${overview(COMMANDS)}\n`);
+    return name ? 0 : 2;
+  }
+  const command = commandNamed(name);
+  if (!command) return unknown(name);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${help(command)}\n`);
+    return 0;
+  }
+  const module = await LOADERS[command.name]();
+  return module.run(rest);
+}
+
+function unknown(name: string): number {
+  process.stderr.write(`wa-bulk: unknown command "${name}"\n\n${overview(COMMANDS)}\n`);
+  return 2;
 }
 
 main(process.argv.slice(2)).then(

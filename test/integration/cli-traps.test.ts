@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
-import { HELP, type CommandName } from '../../src/cli/usage.js';
+import { PAUSE } from '../../src/cli/commands/pause.decl.js';
+import { COMMANDS } from '../../src/cli/registry.js';
+import { flagLabel, help, overview } from '../../src/cli/usage.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { addPending, envOf, harness, testConfig, type Harness } from '../helpers/env.js';
 import { BODIES } from '../fixtures/messages.js';
@@ -54,13 +56,36 @@ describe('the command line', () => {
     );
   });
 
-  it('answers --help for every command with its usage', async () => {
-    for (const name of Object.keys(HELP) as CommandName[]) {
+  it('answers --help for every command with its usage and each of its flags', async () => {
+    for (const command of COMMANDS) {
+      const { name } = command;
       const res = await runCli([name, '--help'], { PATH: process.env.PATH });
       expect({ name, code: res.code, stderr: res.stderr }).toEqual({ name, code: 0, stderr: '' });
-      expect(res.stdout).toBe(`${HELP[name].usage}\n`);
+      expect(res.stdout).toBe(`${help(command)}\n`);
       expect(res.stdout.startsWith(`usage: wa-bulk ${name}`)).toBe(true);
+      const flags = Object.entries(command.flags).map(([flag, declared]) => flagLabel(flag, declared));
+      expect({ name, missing: flags.filter((label) => !res.stdout.includes(`\n  ${label} `)) }).toEqual({
+        name,
+        missing: [],
+      });
     }
+  });
+
+  it('lists the commands for --help, -h and help (exit 0) and for no command (exit 2); "help NAME" is "NAME --help"', async () => {
+    const env = { PATH: process.env.PATH };
+    for (const args of [['--help'], ['-h'], ['help'], []]) {
+      const res = await runCli(args, env);
+      expect({ args, code: res.code, stdout: res.stdout }).toEqual({
+        args,
+        code: args.length > 0 ? 0 : 2,
+        stdout: `${overview(COMMANDS)}\n`,
+      });
+    }
+    expect((await runCli(['help', 'pause'], env)).stdout).toBe(`${help(PAUSE)}\n`);
+    expect((await runCli(['pause', '-h'], env)).stdout).toBe(`${help(PAUSE)}\n`);
+    const unknown = await runCli(['help', 'paws'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.split('\n')[0]).toBe('wa-bulk: unknown command "paws"');
   });
 
   it('says "no campaign" with exit 1 for status and watch of an unknown campaign; lists campaigns newest first', async () => {

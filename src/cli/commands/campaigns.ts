@@ -1,10 +1,11 @@
 import { parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { fmt } from '../progress.js';
+import { CAMPAIGNS } from './campaigns.decl.js';
 
 /** `wa-bulk campaigns [--json]`: every campaign with its counts, newest first. */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { json: { type: 'boolean' } }, false);
+  const { values } = parse(CAMPAIGNS, argv);
   return withContext(async (ctx) => {
     let count = 0;
     for await (const c of ctx.ledger.campaigns()) {

@@ -1,15 +1,13 @@
 import { Campaigns } from '../../campaigns/campaigns.js';
 import { campaignId, noCampaign } from '../../messages/ids.js';
-import { UsageError, parse } from '../args.js';
+import { parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
-import { synopsis } from '../usage.js';
+import { CANCEL } from './cancel.decl.js';
 
 /** `wa-bulk cancel --campaign ID`: once it returns, no further message of the campaign leaves. */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { campaign: { type: 'string' }, json: { type: 'boolean' } }, false);
-  const id = values.campaign;
-  if (!id) throw new UsageError(synopsis('cancel'));
-  campaignId(id, '--campaign');
+  const { values } = parse(CANCEL, argv);
+  const id = campaignId(values.campaign, '--campaign');
   return withContext(async (ctx) => {
     if (!(await ctx.ledger.campaign(id))) {
       process.stderr.write(`wa-bulk: ${noCampaign(id, '"wa-bulk campaigns"')}\n`);

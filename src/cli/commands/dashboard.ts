@@ -4,9 +4,10 @@ import { DashboardConfigError } from '../../http/security.js';
 import { exitIfStuck, untilSignal } from '../../lifecycle.js';
 import { createLogger } from '../../log.js';
 import { UsageError, parse } from '../args.js';
+import { DASHBOARD } from './dashboard.decl.js';
 
 export async function run(argv: string[]): Promise<number> {
-  parse(argv, {}, false);
+  parse(DASHBOARD, argv);
   const config = loadConfig();
   const log = createLogger({ level: config.LOG_LEVEL, name: 'dashboard' });
   const dashboard = await startDashboard(config, log).catch((error: unknown) => {

@@ -19,6 +19,7 @@ import { Simulator } from '../../simulator/simulator.js';
 import { parse } from '../args.js';
 import { openContext } from '../context.js';
 import { ProgressLine, bar, fmt } from '../progress.js';
+import { DEMO } from './demo.decl.js';
 
 /**
  * The templates of the demo's simulator, as EngageLab's Template API lists them: three approved, one paused.
@@ -42,11 +43,7 @@ const DEMO_TEMPLATES: TemplateInfo[] = [
  * simulator with a few injected faults, a worker and the dashboard, on the sample campaign in examples/.
  */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    { exit: { type: 'boolean' }, file: { type: 'string' }, 'fail-rate': { type: 'string' } },
-    false,
-  );
+  const { values } = parse(DEMO, argv);
   const base = loadConfig();
   const redis = await ensureRedis(base.REDIS_URL);
   if (redis.private)
@@ -60,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     key,
     secret,
     latencyMs: 20,
-    failRate: Number(values['fail-rate'] ?? 0.02),
+    failRate: values['fail-rate'],
     slowMs: 4000,
     templateCatalog: DEMO_TEMPLATES,
     callbackUrl: `http://127.0.0.1:${dashboardPort}${callbackPath}`,

@@ -1,23 +1,15 @@
 import { deadLetters, purgeDeadLetters, replayDeadLetters, type DeadFilter } from '../../ledger/dead-letters.js';
-import { UsageError, intFlag, parse } from '../args.js';
+import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';
-
-const USAGE = synopsis('dlq');
-const REASONS = ['permanent', 'retries_exhausted', 'unknown_outcome', 'auth', 'invalid'];
+import { DLQ } from './dlq.decl.js';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    campaign: { type: 'string' },
-    code: { type: 'string' },
-    reason: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parse(DLQ, argv);
   const action = positionals[0];
-  if (!action || !['list', 'replay', 'purge'].includes(action) || positionals.length > 1) throw new UsageError(USAGE);
-  if (values.reason !== undefined && !REASONS.includes(values.reason))
-    throw new UsageError(`--reason: expected one of ${REASONS.join(', ')}`);
-  const filter: DeadFilter = { campaign: values.campaign, code: intFlag(values.code, 'code'), reason: values.reason };
+  if (!action || !['list', 'replay', 'purge'].includes(action) || positionals.length > 1)
+    throw new UsageError(synopsis(DLQ));
+  const filter: DeadFilter = { campaign: values.campaign, code: values.code, reason: values.reason };
   return withContext(async (ctx) => {
     if (action === 'list') {
       let count = 0;

@@ -14,34 +14,16 @@ import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { ProgressLine, bar, fmt } from '../progress.js';
 import { synopsis } from '../usage.js';
-
-const USAGE = synopsis('enqueue');
+import { CHECK, ENQUEUE } from './enqueue.decl.js';
 
 /** `enqueue`, and `check` (mode 'check': enqueue --dry-run with preflight, whatever the flags). */
 export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue'): Promise<number> {
-  const { values, positionals } = parse(argv, {
-    'no-preflight': { type: 'boolean' },
-    campaign: { type: 'string' },
-    format: { type: 'string' },
-    template: { type: 'string' },
-    language: { type: 'string' },
-    text: { type: 'string' },
-    'dry-run': { type: 'boolean' },
-    strict: { type: 'boolean' },
-    json: { type: 'boolean' },
-    at: { type: 'string' },
-    'send-window': { type: 'string' },
-    'expires-in': { type: 'string' },
-    'expires-at': { type: 'string' },
-    priority: { type: 'string' },
-  });
+  const command = mode === 'check' ? CHECK : ENQUEUE;
+  const { values, positionals } = parse(command, argv);
   const file = positionals[0];
-  if (!file || positionals.length > 1) throw new UsageError(USAGE);
-  const campaign = values.campaign;
-  if (!campaign) throw new UsageError(`--campaign is required\n${USAGE}`);
-  campaignId(campaign, '--campaign');
+  if (!file || positionals.length > 1) throw new UsageError(synopsis(command));
+  const campaign = campaignId(values.campaign, '--campaign');
   const format = values.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'jsonl');
-  if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format: expected jsonl or csv, got "${format}"`);
   const csv: CsvOptions = { template: values.template, language: values.language, text: values.text };
   if (format === 'jsonl' && (values.template || values.text))
     throw new UsageError('--template and --text apply to CSV files only');
@@ -52,8 +34,8 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
   // --strict reads the input twice (validate everything, then enqueue), so stdin is kept in a temporary file.
   let path = file;
   const checking = mode === 'check';
-  const dryRun = checking || values['dry-run'] === true;
-  const withPreflight = checking || values['no-preflight'] !== true;
+  const dryRun = checking || values['dry-run'];
+  const withPreflight = checking || !values['no-preflight'];
   let spool: string | undefined;
   if (file === '-' && (values.strict || withPreflight)) {
     spool = mkdtempSync(join(tmpdir(), 'wa-bulk-stdin-'));
@@ -78,7 +60,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
       const progress = new ProgressLine();
       let preflight: Preflight | undefined;
       if (withPreflight) {
-        preflight = preflightFromConfig(config, values.strict === true);
+        preflight = preflightFromConfig(config, values.strict);
         await scan(open().items, preflight);
         for (const note of preflight.notes) process.stderr.write(`wa-bulk: ${note}\n`);
       }
@@ -106,7 +88,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
       if (values.strict) {
         const check = await enqueue(input.items, { ...common, dryRun: true });
         if (check.rejected > 0) {
-          report({ ...check, accepted: 0, duplicates: 0, suppressed: 0 }, values.json === true, true);
+          report({ ...check, accepted: 0, duplicates: 0, suppressed: 0 }, values.json, true);
           return 1;
         }
       }
@@ -124,7 +106,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
         },
       });
       progress.done();
-      report(summary, values.json === true, false, dryRun);
+      report(summary, values.json, false, dryRun);
       return summary.rejected > 0 ? 1 : 0;
     }, config);
   } finally {

@@ -1,8 +1,8 @@
 import { noCampaign } from '../../messages/ids.js';
 import type { MessageRecord } from '../../ledger/ledger.js';
-import { UsageError, parse } from '../args.js';
+import { parse } from '../args.js';
 import { withContext } from '../context.js';
-import { synopsis } from '../usage.js';
+import { EXPORT } from './export.decl.js';
 
 export const CSV_COLUMNS = [
   'request_id',
@@ -43,11 +43,8 @@ export function csvLine(r: MessageRecord): string {
 
 /** Every message of a campaign to stdout, one per line, streamed (backpressure respected). */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { campaign: { type: 'string' }, format: { type: 'string' } }, false);
-  if (!values.campaign) throw new UsageError(synopsis('export'));
-  const format = values.format ?? 'jsonl';
-  if (format !== 'jsonl' && format !== 'csv') throw new UsageError(`--format: expected jsonl or csv, got "${format}"`);
-  const campaign = values.campaign;
+  const { values } = parse(EXPORT, argv);
+  const { campaign, format } = values;
   return withContext(async (ctx) => {
     if (!(await ctx.ledger.campaign(campaign))) {
       process.stderr.write(`wa-bulk: ${noCampaign(campaign, '"wa-bulk campaigns"')}\n`);

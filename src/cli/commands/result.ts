@@ -2,11 +2,12 @@ import type { MessageRecord } from '../../ledger/ledger.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';
+import { RESULT } from './result.decl.js';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(RESULT, argv);
   const requestId = positionals[0];
-  if (!requestId || positionals.length > 1) throw new UsageError(synopsis('result'));
+  if (!requestId || positionals.length > 1) throw new UsageError(synopsis(RESULT));
   const record = await withContext((ctx) => ctx.ledger.get(requestId));
   if (!record) {
     process.stderr.write(

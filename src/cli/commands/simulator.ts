@@ -3,7 +3,8 @@ import { loadConfig } from '../../config.js';
 import type { TemplateInfo } from '../../engagelab/client.js';
 import { createLogger } from '../../log.js';
 import { Simulator, type FaultRates } from '../../simulator/simulator.js';
-import { UsageError, intFlag, parse, rateFlag } from '../args.js';
+import { UsageError, parse, rateFlag } from '../args.js';
+import { SIMULATOR } from './simulator.decl.js';
 
 const FAULT_KINDS = ['error1000', 'html503', 'rateLimit', 'reset', 'slow'] as const;
 
@@ -59,41 +60,18 @@ function readTemplates(file: string): TemplateInfo[] {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(
-    argv,
-    {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'latency-ms': { type: 'string' },
-      'fail-rate': { type: 'string' },
-      'slow-ms': { type: 'string' },
-      key: { type: 'string' },
-      secret: { type: 'string' },
-      templates: { type: 'string' },
-      seed: { type: 'string' },
-      'record-arrivals': { type: 'boolean' },
-      faults: { type: 'string' },
-      'callback-url': { type: 'string' },
-      'callback-delay-ms': { type: 'string' },
-      'delivery-errors': { type: 'string' },
-      'templates-file': { type: 'string' },
-      'reply-rate': { type: 'string' },
-    },
-    false,
-  );
+  const { values } = parse(SIMULATOR, argv);
   const config = loadConfig();
   const log = createLogger({ level: config.LOG_LEVEL, name: 'simulator' });
-  const key = values.key ?? config.ENGAGELAB_DEV_KEY ?? 'dev_key';
-  const secret = values.secret ?? config.ENGAGELAB_DEV_SECRET ?? 'dev_secret';
   const simulator = new Simulator({
-    port: intFlag(values.port, 'port') ?? 4010,
-    host: values.host ?? '127.0.0.1',
-    key,
-    secret,
-    latencyMs: intFlag(values['latency-ms'], 'latency-ms') ?? 0,
-    failRate: rateFlag(values['fail-rate'], 'fail-rate') ?? 0,
+    port: values.port,
+    host: values.host,
+    key: values.key ?? config.ENGAGELAB_DEV_KEY ?? 'dev_key',
+    secret: values.secret ?? config.ENGAGELAB_DEV_SECRET ?? 'dev_secret',
+    latencyMs: values['latency-ms'],
+    failRate: values['fail-rate'],
     ...(values.faults !== undefined && { faults: parseFaults(values.faults) }),
-    slowMs: intFlag(values['slow-ms'], 'slow-ms') ?? 60_000,
+    slowMs: values['slow-ms'],
     ...(values.templates !== undefined && {
       templates: values.templates
         .split(',')
@@ -101,14 +79,12 @@ export async function run(argv: string[]): Promise<number> {
         .filter(Boolean),
     }),
     ...(values['templates-file'] !== undefined && { templateCatalog: readTemplates(values['templates-file']) }),
-    ...(values.seed !== undefined && { seed: intFlag(values.seed, 'seed') }),
-    recordArrivals: values['record-arrivals'] === true,
+    ...(values.seed !== undefined && { seed: values.seed }),
+    recordArrivals: values['record-arrivals'],
     ...(values['callback-url'] !== undefined && { callbackUrl: values['callback-url'] }),
-    ...(values['callback-delay-ms'] !== undefined && {
-      callbackDelayMs: intFlag(values['callback-delay-ms'], 'callback-delay-ms'),
-    }),
+    callbackDelayMs: values['callback-delay-ms'],
     ...(values['delivery-errors'] !== undefined && { deliveryErrors: parseDeliveryErrors(values['delivery-errors']) }),
-    ...(values['reply-rate'] !== undefined && { replyRate: rateFlag(values['reply-rate'], 'reply-rate') }),
+    ...(values['reply-rate'] !== undefined && { replyRate: values['reply-rate'] }),
   });
   const url = await simulator.start();
   log.info(

@@ -1,11 +1,12 @@
 import { noCampaign } from '../../messages/ids.js';
 import { collectStatus, type StatusReport } from '../../status/status.js';
 import { parse } from '../args.js';
+import { STATUS } from './status.decl.js';
 import { printJson, withContext } from '../context.js';
 import { fmt } from '../progress.js';
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { campaign: { type: 'string' }, json: { type: 'boolean' } }, false);
+  const { values } = parse(STATUS, argv);
   const report = await withContext((ctx) => collectStatus(ctx, values.campaign));
   if (values.campaign !== undefined && !report.campaign) {
     process.stderr.write(`wa-bulk: ${noCampaign(values.campaign, '"wa-bulk campaigns"')}\n`);

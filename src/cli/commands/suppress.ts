@@ -3,13 +3,14 @@ import { Suppressions } from '../../recipients/suppressions.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';
+import { SUPPRESS } from './suppress.decl.js';
 
 /** `wa-bulk suppress add|remove NUMBER… | import FILE | list [--json]`. */
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  const { values, positionals } = parse(SUPPRESS, argv);
   const [action, ...args] = positionals;
   if (action === 'add' || action === 'remove') {
-    if (args.length === 0) throw new UsageError(synopsis('suppress'));
+    if (args.length === 0) throw new UsageError(synopsis(SUPPRESS));
     const { numbers, invalid } = Suppressions.normalise(args);
     if (invalid !== undefined)
       throw new UsageError(`"${invalid}" is not an international phone number (country code and number)`);
@@ -24,7 +25,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (action === 'import') {
     const file = args[0];
-    if (!file || args.length > 1) throw new UsageError(synopsis('suppress'));
+    if (!file || args.length > 1) throw new UsageError(synopsis(SUPPRESS));
     if (file !== '-' && !existsSync(file)) throw new UsageError(`cannot read ${file}: no such file`);
     const report = await withContext((ctx) =>
       new Suppressions(ctx.redis, ctx.keys).import(file === '-' ? process.stdin : createReadStream(file)),
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
     return report.invalid.length > 0 ? 1 : 0;
   }
   if (action === 'list') {
-    if (args.length > 0) throw new UsageError(synopsis('suppress'));
+    if (args.length > 0) throw new UsageError(synopsis(SUPPRESS));
     return withContext(async (ctx) => {
       let count = 0;
       for await (const numbers of new Suppressions(ctx.redis, ctx.keys).list()) {
@@ -48,5 +49,5 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     });
   }
-  throw new UsageError(synopsis('suppress'));
+  throw new UsageError(synopsis(SUPPRESS));
 }

@@ -1,7 +1,8 @@
 import { noCampaign } from '../../messages/ids.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collectStatus } from '../../status/status.js';
-import { intFlag, parse } from '../args.js';
+import { parse } from '../args.js';
+import { WATCH } from './watch.decl.js';
 import { withContext } from '../context.js';
 import { ProgressLine, bar, fmt, progressMode } from '../progress.js';
 
@@ -10,8 +11,8 @@ import { ProgressLine, bar, fmt, progressMode } from '../progress.js';
  * on a terminal, a plain line every few seconds when stderr is a file or a pipe.
  */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parse(argv, { campaign: { type: 'string' }, 'interval-ms': { type: 'string' } }, false);
-  const intervalMs = intFlag(values['interval-ms'], 'interval-ms', 10) ?? 500;
+  const { values } = parse(WATCH, argv);
+  const intervalMs = values['interval-ms'];
   const progress = new ProgressLine(process.stderr, progressMode(process.stderr, 'lines'), Math.max(intervalMs, 5000));
   return withContext(async (ctx) => {
     for (let first = true; ; first = false) {

@@ -3,10 +3,11 @@ import { exitIfStuck, untilSignal } from '../../lifecycle.js';
 import { createLogger } from '../../log.js';
 import { startSendWorker } from '../../../workers/send-worker.js';
 import { parse } from '../args.js';
+import { WORKER } from './worker.decl.js';
 
 /** Runs until SIGTERM/SIGINT, then stops taking jobs, finishes those in flight and exits 0. */
 export async function run(argv: string[]): Promise<number> {
-  parse(argv, {}, false);
+  parse(WORKER, argv);
   const config = loadConfig();
   const log = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
   const signalled = untilSignal();

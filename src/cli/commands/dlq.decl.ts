@@ -1,0 +1,28 @@
+import type { Command } from '../declaration.js';
+
+export const DLQ = {
+  name: 'dlq',
+  summary: 'list, replay or purge dead letters',
+  usage: ['list|replay|purge [--campaign ID] [--code N] [--reason R] [--json]'],
+  args: [
+    { name: 'list', help: "the matching dead letters, with EngageLab's code and message" },
+    {
+      name: 'replay',
+      help:
+        'send them again under their request_id; unknown_outcome ones (which EngageLab may have accepted) ' +
+        'only with --reason unknown_outcome',
+    },
+    { name: 'purge', help: 'drop them from the dead-letter queue (the ledger keeps their record)' },
+  ],
+  flags: {
+    campaign: { type: 'string', value: 'ID', help: "only this campaign's" },
+    code: { type: 'int', value: 'N', help: 'only those with this EngageLab code' },
+    reason: {
+      type: 'choice',
+      value: 'R',
+      choices: ['permanent', 'retries_exhausted', 'unknown_outcome', 'auth', 'invalid'],
+      help: 'only those with this reason: permanent, retries_exhausted, unknown_outcome, auth or invalid',
+    },
+    json: { type: 'boolean', help: 'print JSON: one dead letter a line for list, the count for replay and purge' },
+  },
+} as const satisfies Command;

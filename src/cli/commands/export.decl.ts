@@ -1,0 +1,17 @@
+import type { Command } from '../declaration.js';
+
+export const EXPORT = {
+  name: 'export',
+  summary: 'every message of a campaign, one per line',
+  usage: ['--campaign ID [--format jsonl|csv]'],
+  flags: {
+    campaign: { type: 'string', value: 'ID', required: true, help: 'the campaign' },
+    format: {
+      type: 'choice',
+      choices: ['jsonl', 'csv'],
+      default: 'jsonl',
+      help: 'one record as "result --json" prints it a line, or CSV with a header row',
+    },
+  },
+  notes: ['Exit 1 for an unknown campaign.'],
+} as const satisfies Command;
