@@ -1,5 +1,6 @@
 import { Queue, QueueKeys, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { DeadReason } from './ledger/reasons.js';
 import type { Config } from './config.js';
 import type { CallbackRow } from './engagelab/callbacks.js';
 import type { SendPayload } from './engagelab/client.js';
@@ -77,8 +78,6 @@ export interface CallbackJob {
   rows: CallbackRow[];
   received_at: number;
 }
-
-export type DeadReason = 'permanent' | 'retries_exhausted' | 'unknown_outcome' | 'auth' | 'invalid';
 
 export interface DeadError {
   code: number | null;

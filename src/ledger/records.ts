@@ -1,6 +1,6 @@
+import type { SkipReason, DeadReason } from './reasons.js';
 import type { Priority } from '../campaigns/options.js';
 import { funnel, type DeliveryStatus } from './delivery.js';
-import type { DeadReason } from '../queue.js';
 
 /**
  * The shapes the ledger reads its records into: a message (the `result` / `export` line) and a campaign (its
@@ -10,7 +10,6 @@ import type { DeadReason } from '../queue.js';
 export type MessageStatus = 'pending' | 'sent' | 'dead' | 'skipped';
 
 /** Why a message was never sent on purpose. */
-export type SkipReason = 'expired' | 'cancelled' | 'suppressed' | 'no_session';
 
 /** The `result` / `export` JSON shape (README, Command line): fields may be added, these do not change. */
 export interface MessageRecord {

@@ -1,3 +1,4 @@
+import { DEAD_REASONS } from '../../ledger/reasons.js';
 import type { Command } from '../declaration.js';
 
 export const DLQ = {
@@ -20,8 +21,8 @@ export const DLQ = {
     reason: {
       type: 'choice',
       value: 'R',
-      choices: ['permanent', 'retries_exhausted', 'unknown_outcome', 'auth', 'invalid'],
-      help: 'only those with this reason: permanent, retries_exhausted, unknown_outcome, auth or invalid',
+      choices: DEAD_REASONS,
+      help: `only those with this reason: ${DEAD_REASONS.join(', ')}`,
     },
     json: { type: 'boolean', help: 'print JSON: one dead letter a line for list, the count for replay and purge' },
   },

@@ -1,0 +1,10 @@
+/**
+ * Why a message ended without being sent (dead) or was never sent on purpose (skipped): the names the ledger
+ * records in `error.reason`, that `dlq --reason` filters on, and that metrics label. Imports nothing, so the
+ * command line's declarations can read it.
+ */
+export const DEAD_REASONS = ['permanent', 'retries_exhausted', 'unknown_outcome'] as const;
+export type DeadReason = (typeof DEAD_REASONS)[number];
+
+export const SKIP_REASONS = ['expired', 'cancelled', 'suppressed', 'no_session'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
