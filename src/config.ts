@@ -270,6 +270,11 @@ function describeIssue(issue: z.core.$ZodIssue | undefined, value: unknown): str
   return `${issue?.message ?? 'invalid value'}${shown}`;
 }
 
+/** How long a message's record (and what hangs off it) is kept in Redis: RESULT_TTL_DAYS in seconds. */
+export function resultTtlSeconds(config: Pick<Config, 'RESULT_TTL_DAYS'>): number {
+  return config.RESULT_TTL_DAYS * 86_400;
+}
+
 /** Fails with the variable's name when a secret the worker needs is missing. */
 export function requireCredentials(config: Config): { key: string; secret: string } {
   if (!config.ENGAGELAB_DEV_KEY)

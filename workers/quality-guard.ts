@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Config } from '../src/config.js';
+import { resultTtlSeconds, type Config } from '../src/config.js';
 import { pauseLane } from '../src/lanes/lanes.js';
 import { Campaigns } from '../src/campaigns/campaigns.js';
 import type { Applied } from '../src/ledger/delivery-ledger.js';
@@ -82,7 +82,7 @@ export class QualityGuard {
       .lpush(key, failed ? '1' : '0')
       .ltrim(key, 0, window - 1)
       .lrange(key, 0, -1)
-      .expire(key, this.config.RESULT_TTL_DAYS * 86_400)
+      .expire(key, resultTtlSeconds(this.config))
       .exec();
     const outcomes = (result?.[2]?.[1] as string[] | undefined) ?? [];
     if (outcomes.length < window) return false;

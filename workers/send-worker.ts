@@ -2,11 +2,11 @@ import { hostname } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Campaigns } from '../src/campaigns/campaigns.js';
-import { type Config, requireCredentials } from '../src/config.js';
+import { type Config, requireCredentials, resultTtlSeconds } from '../src/config.js';
 import { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import { EngageLabClient } from '../src/engagelab/client.js';
 import { Housekeeping } from '../src/ledger/housekeeping.js';
-import { Lanes, laneRateMax } from '../src/lanes/lanes.js';
+import { LANE_POLL_MS, Lanes, laneRateMax } from '../src/lanes/lanes.js';
 import { laneQueueName, deadQueue, type SendJobData, openQueue } from '../src/queue.js';
 import { archiverFor, ledgerFor } from '../src/ledger/index.js';
 import { settleWithin } from '../src/lifecycle.js';
@@ -24,9 +24,6 @@ import { WorkerStats } from '../src/status/fleet-stats.js';
  * come from the registry the producers write; a `from` never seen before gets its lane within
  * LANE_POLL_MS, without a restart. The HTTP client, the ledger and the outage breaker are shared.
  */
-
-/** How often the lane registry is read for new lanes. */
-export const LANE_POLL_MS = 1000;
 
 export interface SendWorker {
   /** The lanes' BullMQ Workers, by lane. */
@@ -76,7 +73,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   stats.start();
   const dead = deadQueue(config, redis);
   health.absorb(dead, 'dead-letter queue');
-  const housekeeping = new Housekeeping(redis, k, dead, config.RESULT_TTL_DAYS * 86_400_000, log);
+  const housekeeping = new Housekeeping(redis, k, dead, resultTtlSeconds(config) * 1000, log);
   const shared: Omit<SendProcessorDeps, 'gate'> = {
     config,
     ledger,

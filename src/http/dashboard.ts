@@ -1,9 +1,9 @@
 import { addFleetCounts } from '../status/fleet-stats.js';
 import { startCallbackWorker } from '../../workers/callback-worker.js';
-import type { Config } from '../config.js';
+import { resultTtlSeconds, type Config } from '../config.js';
 import { startCampaignWatch } from '../campaigns/watch.js';
 import { Housekeeping } from '../ledger/housekeeping.js';
-import { Lanes } from '../lanes/lanes.js';
+import { LANE_POLL_MS, Lanes } from '../lanes/lanes.js';
 import { archiverFor, ledgerFor } from '../ledger/index.js';
 import { settleWithin } from '../lifecycle.js';
 import type { Logger } from '../log.js';
@@ -20,9 +20,6 @@ export interface Dashboard {
   health: RedisHealth;
   close(): Promise<void>;
 }
-
-/** How often Bull Board looks for new sender lanes. */
-const LANE_POLL_MS = 3000;
 
 /** How long a close may wait on Redis before the connections are dropped. */
 const CLOSE_WAIT_MS = 3000;
@@ -104,7 +101,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
     blocking.disconnect();
     throw error;
   });
-  const housekeeping = new Housekeeping(redis, k, dead, config.RESULT_TTL_DAYS * 86_400_000, log);
+  const housekeeping = new Housekeeping(redis, k, dead, resultTtlSeconds(config) * 1000, log);
   housekeeping.start();
   archiver?.start();
   log.info({ url, access: config.DASHBOARD_PASSWORD ? 'basic auth' : 'loopback only' }, 'dashboard listening');

@@ -17,6 +17,9 @@ import { type Keys } from '../redis/keys.js';
  *                          (130429 lowers the lane's rate for a while)
  */
 
+/** How often workers and the dashboard look for lanes the fleet has not seen before. */
+export const LANE_POLL_MS = 1000;
+
 /** The one reader of the lane registry: every lane the fleet has seen, the default lane first, the rest sorted. */
 export async function laneNames(redis: Redis, keys: Keys): Promise<string[]> {
   const lanes = Object.keys(await redis.hgetall(keys.lanes));
