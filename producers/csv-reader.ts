@@ -4,7 +4,7 @@ import { UsageError } from '../src/usage-error.js';
 import type { SourceItem } from './enqueue.js';
 
 /**
- * CSV campaigns (README "CSV campaigns"; example: examples/campaign.csv):
+ * CSV campaigns (docs/campaigns.md; example: examples/campaign.csv):
  *
  *   to                     required: the recipient
  *   request_id, from       optional
@@ -51,7 +51,7 @@ export function checkColumns(columns: string[], options: CsvOptions): void {
     if (BASE.has(column) || column.startsWith('arg_')) continue;
     if (options.template !== undefined && TEMPLATE_COLUMN.test(column)) continue;
     if (options.text !== undefined && placeholders.includes(column)) continue;
-    throw new UsageError(`CSV: unknown column "${column}" (see "CSV campaigns" in the README)`);
+    throw new UsageError(`CSV: unknown column "${column}" (see "CSV campaigns" in docs/campaigns.md)`);
   }
 }
 

@@ -28,7 +28,7 @@ export interface Reject {
   error: string;
 }
 
-/** The `enqueue --json` shape (README, Command line), plus `rejects_truncated` when rejects were capped. */
+/** The `enqueue --json` shape (docs/cli.md), plus `rejects_truncated` when rejects were capped. */
 export interface EnqueueSummary {
   campaign: string;
   accepted: number;

@@ -58,7 +58,7 @@ export interface EngageLabClientOptions {
   /** Default hooks; `send(payload, hooks)` can give its own. */
   hooks?: AttemptHooks;
   /**
-   * `undici` (default): axios over an undici Pool, less CPU per request (README, Performance); `node`: axios's own
+   * `undici` (default): axios over an undici Pool, less CPU per request (docs/performance.md); `node`: axios's own
    * adapter over Node's http. A proxy for the API's URL always goes through axios's own adapter.
    */
   transport?: 'undici' | 'node';

@@ -11,7 +11,7 @@ export type MessageStatus = 'pending' | 'sent' | 'dead' | 'skipped';
 
 /** Why a message was never sent on purpose. */
 
-/** The `result` / `export` JSON shape (README, Command line): fields may be added, these do not change. */
+/** The `result` / `export` JSON shape (docs/cli.md): fields may be added, these do not change. */
 export interface MessageRecord {
   request_id: string;
   campaign: string;

@@ -7,7 +7,7 @@ import type { CampaignCounts, Ledger } from '../ledger/ledger.js';
 import type { DeadJobData, SendJobData } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
 
-/** The `status --json` shape (README, Command line): fields may be added, these do not change. */
+/** The `status --json` shape (docs/cli.md): fields may be added, these do not change. */
 export interface StatusReport {
   /** Summed over every sender lane's queue. */
   queue: { waiting: number; active: number; delayed: number; completed: number; failed: number };

@@ -23,7 +23,7 @@ import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /**
  * Fault scenarios with figures. CI runs them at a smaller size; WA_BULK_FULL=1 runs the sizes of the
- * README's Reliability table (npm run test:reliability:full). Each scenario writes its figures to
+ * Reliability table in docs/performance.md (npm run test:reliability:full). Each scenario writes its figures to
  * test-artifacts/reliability-<name>.json.
  */
 const FULL = process.env.WA_BULK_FULL === '1';
