@@ -1,6 +1,6 @@
 import type express from 'express';
 import { CampaignOptionError, QUERY_NAMES, campaignOptions, type CampaignOptions } from '../src/campaigns/options.js';
-import { BodyTooLarge, MAX_BODY_BYTES, limited, mediaType, readBody } from '../src/http/body.js';
+import { BodyError, MAX_BODY_BYTES, limited, mediaType, readJson } from '../src/http/body.js';
 import type { DashboardDeps } from '../src/http/deps.js';
 import { campaignId } from '../src/messages/ids.js';
 import { PreflightAuthError, preflightFromConfig, type Preflight } from '../src/preflight/preflight.js';
@@ -49,14 +49,7 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
     let items: Iterable<SourceItem> | AsyncIterable<SourceItem>;
     try {
       if (type === 'application/json') {
-        const text = await readBody(req, MAX_BODY_BYTES);
-        let value: unknown;
-        try {
-          value = JSON.parse(text);
-        } catch (error) {
-          res.status(400).json({ error: `body is not valid JSON (${(error as Error).message})` });
-          return;
-        }
+        const value = await readJson(req, MAX_BODY_BYTES);
         if (!Array.isArray(value)) {
           res.status(400).json({
             error: 'body must be a JSON array of messages (or NDJSON with Content-Type application/x-ndjson)',
@@ -94,8 +87,8 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
       if (preflight && preflight.notes.length > 0) notes.push(...preflight.notes);
       res.json(notes.length > 0 ? { ...summary, notes } : summary);
     } catch (error) {
-      if (error instanceof BodyTooLarge) {
-        res.status(413).json({ error: error.message });
+      if (error instanceof BodyError) {
+        res.status(error.status).json({ error: error.message });
         return;
       }
       if (error instanceof PreflightAuthError) {

@@ -1,20 +1,12 @@
-import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { StatusSources } from '../status/status.js';
 import { loadConfig, type Config } from '../config.js';
 import { ledgerFor } from '../ledger/index.js';
-import { Ledger } from '../ledger/ledger.js';
-import { deadQueue, sendQueue, type DeadJobData, type SendJobData } from '../queue.js';
-import { keys, type Keys } from '../redis/keys.js';
+import { deadQueue, sendQueue } from '../queue.js';
+import { keys } from '../redis/keys.js';
 import { producerConnection } from '../redis/connection.js';
 
 /** What a short command needs: config, one fail-fast Redis connection, the ledger and both queues. */
-export interface CommandContext {
-  config: Config;
-  redis: Redis;
-  keys: Keys;
-  ledger: Ledger;
-  send: Queue<SendJobData>;
-  dead: Queue<DeadJobData>;
+export interface CommandContext extends StatusSources {
   close(): Promise<void>;
 }
 

@@ -4,8 +4,15 @@ import { Transform, type Readable } from 'node:stream';
 
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-export class BodyTooLarge extends Error {
-  override name = 'BodyTooLarge';
+/** A body that cannot be taken: too large (413) or not what it must be (400). */
+export class BodyError extends Error {
+  override name = 'BodyError';
+  constructor(
+    message: string,
+    readonly status: 400 | 413,
+  ) {
+    super(message);
+  }
 }
 
 /** Passes a request body through, failing once it is larger than `limit` bytes. */
@@ -15,7 +22,7 @@ export function limited(stream: Readable, limit: number, what = 'request body'):
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
       if (size > limit)
-        callback(new BodyTooLarge(`${what} is larger than ${limit} bytes; split it into several requests`));
+        callback(new BodyError(`${what} is larger than ${limit} bytes; split it into several requests`, 413));
       else callback(null, chunk);
     },
   });
@@ -23,11 +30,21 @@ export function limited(stream: Readable, limit: number, what = 'request body'):
   return stream.pipe(guard);
 }
 
-/** The whole body as text, at most `limit` bytes (else BodyTooLarge). */
+/** The whole body as text, at most `limit` bytes (else a BodyError). */
 export async function readBody(stream: Readable, limit: number, what?: string): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of limited(stream, limit, what)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The whole body parsed as JSON, at most `limit` bytes (else a BodyError). */
+export async function readJson(stream: Readable, limit: number, what?: string): Promise<unknown> {
+  const text = await readBody(stream, limit, what);
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new BodyError(`body is not valid JSON (${(error as Error).message})`, 400);
+  }
 }
 
 /** The media type of a Content-Type header, lower case, without parameters. */

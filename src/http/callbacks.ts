@@ -5,7 +5,7 @@ import { callbackBatchSchema } from '../engagelab/callbacks.js';
 import type { CallbackJob } from '../queue.js';
 import type { Logger } from '../log.js';
 import { formatIssues } from '../messages/validate.js';
-import { BodyTooLarge, mediaType, readBody } from './body.js';
+import { BodyError, mediaType, readJson } from './body.js';
 
 /**
  * POST /callbacks/engagelab (or /callbacks/engagelab/<CALLBACK_TOKEN>): EngageLab's status callbacks.
@@ -30,20 +30,13 @@ export function callbackRoutes(
       res.status(415).json({ error: 'Content-Type must be application/json' });
       return;
     }
-    let text: string;
-    try {
-      text = await readBody(req, MAX_CALLBACK_BYTES, 'callback body');
-    } catch (error) {
-      if (!(error instanceof BodyTooLarge)) throw error;
-      res.status(413).json({ error: error.message });
-      req.destroy();
-      return;
-    }
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = await readJson(req, MAX_CALLBACK_BYTES, 'callback body');
     } catch (error) {
-      res.status(400).json({ error: `body is not valid JSON (${(error as Error).message})` });
+      if (!(error instanceof BodyError)) throw error;
+      res.status(error.status).json({ error: error.message });
+      if (error.status === 413) req.destroy();
       return;
     }
     const parsed = callbackBatchSchema.safeParse(value);
