@@ -3,7 +3,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from '../ledger/delivery.js';
-import { toRecord, type MessageRecord } from '../ledger/records.js';
+import {
+  RECORD_COLUMNS,
+  ROW_TYPES,
+  recordOf,
+  rowOf,
+  type MessageRecord,
+  type MessageRow,
+  type Snapshot,
+  type StoredRow,
+} from '../ledger/records.js';
 
 /**
  * The long-term ledger in PostgreSQL (DATABASE_URL): one row per message in wa_bulk_messages, written from
@@ -26,80 +35,14 @@ export function revOf(streamId: string): bigint {
   return BigInt(ms ?? 0) * 1_000_000n + BigInt(seq ?? 0);
 }
 
-/** A record snapshot as the Redis scripts wrote it: the message hash plus its request_id. */
-export type Snapshot = Record<string, string> & { request_id: string };
+export type { Snapshot } from '../ledger/records.js';
 
-const COLUMNS = [
-  'space',
-  'request_id',
-  'campaign',
-  'recipient',
-  'seq',
-  'status',
-  'message_id',
-  'error_code',
-  'http_status',
-  'reason',
-  'error',
-  'attempts',
-  'created_at',
-  'updated_at',
-  'delivery_status',
-  'delivery_rank',
-  'delivery_at',
-  'delivery_error_code',
-  'delivery_error',
-  'loss_step',
-  'loss_source',
-  'rev',
-] as const;
-const TYPES: Record<(typeof COLUMNS)[number], string> = {
-  space: 'text',
-  request_id: 'text',
-  campaign: 'text',
-  recipient: 'text',
-  seq: 'bigint',
-  status: 'text',
-  message_id: 'text',
-  error_code: 'integer',
-  http_status: 'integer',
-  reason: 'text',
-  error: 'text',
-  attempts: 'integer',
-  created_at: 'timestamptz',
-  updated_at: 'timestamptz',
-  delivery_status: 'text',
-  delivery_rank: 'smallint',
-  delivery_at: 'timestamptz',
-  delivery_error_code: 'integer',
-  delivery_error: 'text',
-  loss_step: 'text',
-  loss_source: 'text',
-  rev: 'bigint',
-};
-const STATE_COLUMNS = [
-  'campaign',
-  'recipient',
-  'seq',
-  'status',
-  'message_id',
-  'error_code',
-  'http_status',
-  'reason',
-  'error',
-  'attempts',
-  'created_at',
-  'updated_at',
-];
-const DELIVERY_COLUMNS = [
-  'delivery_status',
-  'delivery_rank',
-  'delivery_at',
-  'delivery_error_code',
-  'delivery_error',
-  'loss_step',
-  'loss_source',
-];
+const COLUMNS = Object.keys(ROW_TYPES) as Array<keyof MessageRow>;
+/** What a further delivery state changes; a newer snapshot changes the others (but the row's key and rev). */
+const DELIVERY_COLUMNS = COLUMNS.filter((c) => c.startsWith('delivery_') || c.startsWith('loss_'));
+const STATE_COLUMNS = COLUMNS.filter(
+  (c) => !DELIVERY_COLUMNS.includes(c) && c !== 'space' && c !== 'request_id' && c !== 'rev',
+);
 
 const n = COLUMNS.length;
 /**
@@ -109,7 +52,7 @@ const n = COLUMNS.length;
 const WRITE = `
 WITH written AS (
 INSERT INTO wa_bulk_messages AS m (${COLUMNS.join(', ')})
-SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${TYPES[c]}[]`).join(', ')})
+SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${ROW_TYPES[c]}[]`).join(', ')})
 ON CONFLICT (space, request_id) DO UPDATE SET
   ${STATE_COLUMNS.map((c) => `${c} = CASE WHEN excluded.rev > m.rev THEN excluded.${c} ELSE m.${c} END`).join(',\n  ')},
   ${DELIVERY_COLUMNS.map((c) => `${c} = CASE WHEN excluded.delivery_rank > m.delivery_rank THEN excluded.${c} ELSE m.${c} END`).join(',\n  ')},
@@ -125,84 +68,6 @@ ON CONFLICT (space, campaign) DO UPDATE SET first_at = LEAST(c.first_at, exclude
 RETURNING 1
 )
 SELECT count(*)::int AS written FROM written`;
-
-const ms = (value: string | undefined) => (value ? new Date(Number(value)).toISOString() : null);
-const int = (value: string | undefined) =>
-  value === undefined || value === '' || Number.isNaN(Number(value)) ? null : Number(value);
-const text = (value: string | undefined) => (value === undefined || value === '' ? null : value);
-
-/** The row's values, column by column, from a snapshot. */
-function rowOf(space: string, snapshot: Snapshot, rev: bigint): unknown[] {
-  const s = snapshot;
-  const delivery = s.delivery_status as DeliveryStatus | undefined;
-  return [
-    space,
-    s.request_id,
-    s.campaign ?? '',
-    s.to ?? '',
-    int(s.seq) ?? 0,
-    s.status ?? 'pending',
-    text(s.message_id),
-    int(s.code),
-    int(s.http_status),
-    text(s.reason),
-    text(s.error),
-    int(s.attempts) ?? 0,
-    ms(s.created_at) ?? ms(s.updated_at) ?? new Date(0).toISOString(),
-    ms(s.updated_at) ?? ms(s.created_at) ?? new Date(0).toISOString(),
-    text(delivery),
-    delivery ? (DELIVERY_RANK[delivery] ?? 0) : 0,
-    ms(s.delivery_at),
-    int(s.delivery_error_code),
-    text(s.delivery_error),
-    text(s.loss_step),
-    text(s.loss_source),
-    rev.toString(),
-  ];
-}
-
-interface Row {
-  request_id: string;
-  campaign: string;
-  recipient: string;
-  status: string;
-  message_id: string | null;
-  error_code: number | null;
-  http_status: number | null;
-  reason: string | null;
-  error: string | null;
-  attempts: number;
-  updated_at: Date;
-  delivery_status: string | null;
-  delivery_at: Date | null;
-  delivery_error_code: number | null;
-  seq: string;
-}
-
-/** A row read back as the `result` / `export` line, through the same reader as a Redis record. */
-function recordOf(row: Row): MessageRecord {
-  const hash: Record<string, string> = {
-    campaign: row.campaign,
-    to: row.recipient,
-    status: row.status,
-    attempts: String(row.attempts),
-    updated_at: String(row.updated_at.getTime()),
-  };
-  if (row.message_id) hash.message_id = row.message_id;
-  if (row.error_code !== null) hash.code = String(row.error_code);
-  if (row.http_status !== null) hash.http_status = String(row.http_status);
-  if (row.reason) hash.reason = row.reason;
-  if (row.error !== null) hash.error = row.error;
-  if (row.delivery_status) {
-    hash.delivery_status = row.delivery_status;
-    hash.delivery_at = String(row.delivery_at?.getTime() ?? 0);
-    if (row.delivery_error_code !== null) hash.delivery_error_code = String(row.delivery_error_code);
-  }
-  return toRecord(row.request_id, hash);
-}
-
-const RECORD_COLUMNS =
-  'request_id, campaign, recipient, status, message_id, error_code, http_status, reason, error, attempts, updated_at, delivery_status, delivery_at, delivery_error_code, seq';
 
 export class ArchiveStore {
   readonly pool: pg.Pool;
@@ -277,7 +142,8 @@ export class ArchiveStore {
     const columns: unknown[][] = COLUMNS.map(() => []);
     const campaigns = new Map<string, { first: number; last: number }>();
     for (const { rev, snapshot } of newest.values()) {
-      rowOf(this.space, snapshot, rev).forEach((value, i) => (columns[i] as unknown[]).push(value));
+      const row = rowOf(this.space, snapshot, rev);
+      for (let i = 0; i < COLUMNS.length; i++) (columns[i] as unknown[]).push(row[COLUMNS[i] as keyof MessageRow]);
       const at = Number(snapshot.created_at ?? snapshot.updated_at ?? 0);
       const c = campaigns.get(snapshot.campaign ?? '');
       campaigns.set(snapshot.campaign ?? '', {
@@ -311,7 +177,7 @@ export class ArchiveStore {
   }
 
   async get(requestId: string): Promise<MessageRecord | undefined> {
-    const { rows } = await this.query<Row>(
+    const { rows } = await this.query<StoredRow>(
       `SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = $2`,
       [this.space, requestId],
     );
@@ -321,7 +187,7 @@ export class ArchiveStore {
   /** The records of these request_ids that the archive holds. */
   async getMany(requestIds: readonly string[]): Promise<Map<string, MessageRecord>> {
     if (requestIds.length === 0) return new Map();
-    const { rows } = await this.query<Row>(
+    const { rows } = await this.query<StoredRow>(
       `SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND request_id = ANY($2::text[])`,
       [this.space, requestIds],
     );
@@ -340,7 +206,7 @@ export class ArchiveStore {
   async *export(campaign: string, pageSize = 1000): AsyncGenerator<MessageRecord> {
     let after: [string, string] = ['-1', ''];
     for (;;) {
-      const { rows } = await this.query<Row>(
+      const { rows } = await this.query<StoredRow>(
         `SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 AND (seq, request_id) > ($3::bigint, $4) ORDER BY seq, request_id LIMIT $5`,
         [this.space, campaign, after[0], after[1], pageSize],
       );

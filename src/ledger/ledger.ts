@@ -3,19 +3,20 @@ import type { Redis } from 'ioredis';
 import type { ArchiveStore } from '../archive/store.js';
 import type { Priority } from '../campaigns/options.js';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
-import { laneQueueName } from '../queue.js';
-import { toCampaign, toRecord, type CampaignCounts, type MessageRecord } from './records.js';
-import { type SkipReason } from './reasons.js';
-import { jobIdFor, type DeadError, type SendJobData } from '../queue.js';
-import { keys, type Keys } from '../redis/keys.js';
-import { DeliveryVerdict, SettleVerdict, scripts, type EnqueueVerdict, type WaCommands } from '../scripts/index.js';
+import { PLACEMENT } from './placement.js';
+import { LedgerReads } from './reads.js';
+import type { SkipReason } from './reasons.js';
+import { jobIdFor, laneQueueName, type DeadError, type SendJobData } from '../queue.js';
+import { keys } from '../redis/keys.js';
+import * as scripts from '../scripts/index.js';
 
 export * from './records.js';
 
 /**
  * The ledger: what happened to every message, keyed by request_id, kept RESULT_TTL_DAYS. It owns these
- * records; the message record's fields are named in src/scripts/includes/message-record.lua (which every
- * script touching a message includes) and read back here by toRecord() only.
+ * records and writes them through the scripts of src/scripts/; the message record's fields are named in
+ * src/scripts/includes/message-record.lua (which every script touching a message includes) and, in
+ * TypeScript, in ./records.ts only. Its reads are ./reads.ts.
  *
  *   {prefix}:msg:{request_id}    hash: the message record (see message-record.lua)
  *   {prefix}:mid:{message_id}    "<campaign>|<request_id>": the reverse index delivery callbacks need
@@ -31,26 +32,24 @@ export * from './records.js';
  *
  * With a long-term ledger (DATABASE_URL, src/archive/): every change of a record is also appended, whole,
  * to {prefix}:archive by the same script, a settled record stays in Redis for HOT_TTL_SECONDS only, and
- * every read below that misses in Redis asks PostgreSQL. Without one, Redis is the whole ledger.
+ * every read that misses in Redis asks PostgreSQL. Without one, Redis is the whole ledger.
  */
 
 const RANKS = JSON.stringify(DELIVERY_RANK);
 
-/** Where a job of each priority goes in its queue (see src/scripts/includes/bullmq-job.lua). */
-export const LOW_PRIORITY = 10;
-const PLACEMENT: Record<Priority, { script: string; options: JobsOptions }> = {
-  high: { script: 'lifo', options: { lifo: true } },
-  normal: { script: 'fifo', options: {} },
-  low: { script: String(LOW_PRIORITY), options: { priority: LOW_PRIORITY } },
-};
-
 /** The message_id index's value: campaign ids cannot contain '|', request_ids neither. */
 const messageIdEntry = (campaign: string, requestId: string) => `${campaign}|${requestId}`;
 
-interface PendingFinish {
-  keys: string[];
-  args: Array<string | number>;
-  resolve(changed: number): void;
+type SentOutcome = 'changed' | 'unchanged' | 'orphans';
+const SENT_OUTCOME: Readonly<Record<scripts.SettleVerdict, SentOutcome>> = {
+  [scripts.SettleVerdict.Unchanged]: 'unchanged',
+  [scripts.SettleVerdict.Changed]: 'changed',
+  [scripts.SettleVerdict.OrphansWaiting]: 'orphans',
+};
+
+/** A markSent waiting for its turn's settle script. */
+interface PendingSent extends scripts.SettleMessage {
+  resolve(outcome: SentOutcome): void;
   reject(error: Error): void;
 }
 
@@ -60,10 +59,8 @@ export interface LongTermLedger {
   hotTtlSeconds: number;
 }
 
-export class Ledger {
-  readonly keys: Keys;
-  private readonly client: Redis & WaCommands;
-  private sentBatch: PendingFinish[] = [];
+export class Ledger extends LedgerReads {
+  private sentBatch: PendingSent[] = [];
   /** Where the request_id starts in a record's key, for the scripts' archive snapshots; 0: no archive. */
   private readonly idFrom: number;
 
@@ -73,8 +70,7 @@ export class Ledger {
     private readonly ttlDays: number,
     readonly longTerm?: LongTermLedger,
   ) {
-    this.client = scripts(client);
-    this.keys = keys(prefix);
+    super(client, keys(prefix), longTerm?.store);
     this.idFrom = longTerm ? this.keys.message('').length + 1 : 0;
   }
 
@@ -86,10 +82,6 @@ export class Ledger {
   /** How long Redis keeps a settled record and its message_id index entry. */
   get settledTtlSeconds(): number {
     return this.longTerm ? Math.min(this.longTerm.hotTtlSeconds, this.ttlSeconds) : this.ttlSeconds;
-  }
-
-  private get archive(): ArchiveStore | undefined {
-    return this.longTerm?.store;
   }
 
   /** With a long-term ledger: its changes not yet written to PostgreSQL; undefined without one. */
@@ -115,50 +107,43 @@ export class Ledger {
     job: { name: string; options: JobsOptions },
     dryRun = false,
     control: { priority?: Priority; settings?: Record<string, string> } = {},
-  ): Promise<EnqueueVerdict[]> {
+  ): Promise<scripts.EnqueueVerdict[]> {
     if (items.length === 0) return [];
     const k = this.keys;
     const queue = laneQueueName(lane);
-    const keyList = [
-      k.campaign(campaign),
-      k.campaignIds(campaign),
-      k.campaigns,
-      k.bull(queue, 'wait'),
-      k.bull(queue, 'meta'),
-      k.bull(queue, 'id'),
-      k.bull(queue, 'events'),
-      k.bull(queue, 'marker'),
-      k.bull(queue, 'active'),
-      k.bull(queue, 'prioritized'),
-      k.bull(queue, 'pc'),
-      k.lanes,
-      k.control,
-      k.suppressed,
-    ];
-    // BullMQ stores a job's options as JSON; ours are the same for every job but its id. High priority is a
-    // LIFO job (taken before the waiting ones), low a prioritized one (taken when none waits).
-    const placement = PLACEMENT[control.priority ?? 'normal'];
-    const options = { ...job.options, ...placement.options, jobId: '' };
-    const opts = JSON.stringify(options);
-    const at = opts.lastIndexOf('""');
-    const argv: Array<string | number> = [
-      this.ttlSeconds,
-      Date.now(),
-      campaign,
-      dryRun ? 1 : 0,
-      job.name,
-      opts.slice(0, at),
-      opts.slice(at + 2),
-      lane,
-      placement.script,
-      JSON.stringify(control.settings ?? {}),
-    ];
-    for (const item of items) {
-      const jobId = jobIdFor(item.requestId);
-      keyList.push(k.message(item.requestId), k.bullJob(queue, jobId));
-      argv.push(item.requestId, item.to, jobId, dryRun ? '' : JSON.stringify(item.data));
+    const messages: scripts.EnqueueMessage[] = [];
+    for (const { requestId, to, data } of items) {
+      const jobId = jobIdFor(requestId);
+      messages.push({ messageKey: k.message(requestId), jobKey: k.bullJob(queue, jobId), requestId, to, jobId, data });
     }
-    return this.client.waEnqueueMessages(keyList.length, ...keyList, ...argv);
+    return scripts.enqueueMessages(this.client, {
+      keys: {
+        campaign: k.campaign(campaign),
+        campaignIds: k.campaignIds(campaign),
+        campaigns: k.campaigns,
+        wait: k.bull(queue, 'wait'),
+        meta: k.bull(queue, 'meta'),
+        id: k.bull(queue, 'id'),
+        events: k.bull(queue, 'events'),
+        marker: k.bull(queue, 'marker'),
+        active: k.bull(queue, 'active'),
+        prioritized: k.bull(queue, 'prioritized'),
+        pc: k.bull(queue, 'pc'),
+        lanes: k.lanes,
+        control: k.control,
+        suppressed: k.suppressed,
+      },
+      ttlSeconds: this.ttlSeconds,
+      now: Date.now(),
+      campaign,
+      dryRun,
+      jobName: job.name,
+      jobOptions: job.options,
+      lane,
+      placement: PLACEMENT[control.priority ?? 'normal'],
+      settings: control.settings ?? {},
+      messages,
+    });
   }
 
   /** Remembers the templates being sent, so a template_update notification knows whether it matters. */
@@ -182,16 +167,6 @@ export class Ledger {
     await this.client.sadd(this.keys.campaignsOpen, campaign);
   }
 
-  async templateInUse(name: string, language: string | undefined): Promise<boolean> {
-    return (await this.client.sismember(this.keys.templates, language ? `${name}:${language}` : name)) === 1;
-  }
-
-  async get(requestId: string): Promise<MessageRecord | undefined> {
-    const hash = await this.client.hgetall(this.keys.message(requestId));
-    if (hash.status) return toRecord(requestId, hash);
-    return this.archive?.get(requestId);
-  }
-
   /** After an answer that proves the request was not accepted (a 5xx, a refused connection). */
   async clearInflight(requestId: string): Promise<void> {
     await this.client.hdel(this.keys.message(requestId), 'inflight');
@@ -201,30 +176,24 @@ export class Ledger {
    * Returns 'orphans' when delivery callbacks for this message_id arrived first (apply them now). Calls made
    * in the same turn of the event loop share one script call (one round trip, one script run in Redis).
    */
-  markSent(requestId: string, campaign: string, messageId: string): Promise<'changed' | 'unchanged' | 'orphans'> {
+  markSent(requestId: string, campaign: string, messageId: string): Promise<SentOutcome> {
     const k = this.keys;
     return new Promise((resolve, reject) => {
       this.sentBatch.push({
-        keys: [k.message(requestId), k.campaign(campaign), k.messageId(messageId), k.orphan(messageId)],
-        args: [
-          'sent',
-          Date.now(),
-          this.settledTtlSeconds,
-          messageIdEntry(campaign, requestId),
-          messageId,
-          '',
-          '',
-          '',
-          '',
-        ],
-        resolve: (verdict) =>
-          resolve(
-            verdict === SettleVerdict.OrphansWaiting
-              ? 'orphans'
-              : verdict === SettleVerdict.Changed
-                ? 'changed'
-                : 'unchanged',
-          ),
+        messageKey: k.message(requestId),
+        campaignKey: k.campaign(campaign),
+        messageIdKey: k.messageId(messageId),
+        orphanKey: k.orphan(messageId),
+        status: 'sent',
+        now: Date.now(),
+        ttlSeconds: this.settledTtlSeconds,
+        messageIdEntry: messageIdEntry(campaign, requestId),
+        messageId,
+        code: '',
+        httpStatus: '',
+        reason: '',
+        error: '',
+        resolve,
         reject,
       });
       if (this.sentBatch.length === 1) setImmediate(() => this.flushSent());
@@ -234,65 +203,58 @@ export class Ledger {
   private flushSent(): void {
     const batch = this.sentBatch;
     this.sentBatch = [];
-    const keys: string[] = [this.keys.archive];
-    const args: Array<string | number> = [this.idFrom];
-    for (const item of batch) {
-      keys.push(...item.keys);
-      args.push(...item.args);
-    }
-    this.client.waSettleMessages(keys.length, ...keys, ...args).then(
-      (results) => batch.forEach((item, i) => item.resolve(results[i] ?? SettleVerdict.Unchanged)),
-      (error: Error) => batch.forEach((item) => item.reject(error)),
-    );
+    scripts
+      .settleMessages(this.client, { keys: { archive: this.keys.archive }, idFrom: this.idFrom, messages: batch })
+      .then(
+        (verdicts) => {
+          for (let i = 0; i < batch.length; i++)
+            batch[i]?.resolve(SENT_OUTCOME[verdicts[i] ?? scripts.SettleVerdict.Unchanged]);
+        },
+        (error: Error) => {
+          for (const item of batch) item.reject(error);
+        },
+      );
   }
 
   async markDead(requestId: string, campaign: string, error: DeadError): Promise<boolean> {
-    return this.settle(
-      requestId,
-      campaign,
-      'dead',
-      error.code ?? '',
-      error.http_status ?? '',
-      error.reason,
-      error.message,
-    );
+    return this.settle(requestId, campaign, 'dead', error);
   }
 
   /** The message will not be sent (no session, its campaign cancelled, …): no request is made for it. */
   async markSkipped(requestId: string, campaign: string, reason: SkipReason, message: string): Promise<boolean> {
-    return this.settle(requestId, campaign, 'skipped', '', '', reason, message);
+    return this.settle(requestId, campaign, 'skipped', { code: null, http_status: null, reason, message });
   }
 
   private async settle(
     requestId: string,
     campaign: string,
     status: 'dead' | 'skipped',
-    code: number | string,
-    httpStatus: number | string,
-    reason: string,
-    message: string,
+    why: Omit<DeadError, 'reason'> & { reason: string },
   ): Promise<boolean> {
     const k = this.keys;
-    const [verdict] = await this.client.waSettleMessages(
-      5,
-      k.archive,
-      k.message(requestId),
-      k.campaign(campaign),
-      k.messageId('-'),
-      k.orphan('-'),
-      // A dead message stays as long as its dead letter (RESULT_TTL_DAYS), so that `dlq replay` can revive it.
-      this.idFrom,
-      status,
-      Date.now(),
-      status === 'dead' ? this.ttlSeconds : this.settledTtlSeconds,
-      '',
-      '',
-      code,
-      httpStatus,
-      reason,
-      message.slice(0, 1000),
-    );
-    return verdict === SettleVerdict.Changed;
+    const [verdict] = await scripts.settleMessages(this.client, {
+      keys: { archive: k.archive },
+      idFrom: this.idFrom,
+      messages: [
+        {
+          messageKey: k.message(requestId),
+          campaignKey: k.campaign(campaign),
+          messageIdKey: k.messageId('-'),
+          orphanKey: k.orphan('-'),
+          status,
+          now: Date.now(),
+          // A dead message stays as long as its dead letter (RESULT_TTL_DAYS), so that `dlq replay` can revive it.
+          ttlSeconds: status === 'dead' ? this.ttlSeconds : this.settledTtlSeconds,
+          messageIdEntry: '',
+          messageId: '',
+          code: why.code ?? '',
+          httpStatus: why.http_status ?? '',
+          reason: why.reason,
+          error: why.message.slice(0, 1000),
+        },
+      ],
+    });
+    return verdict === scripts.SettleVerdict.Changed;
   }
 
   /**
@@ -304,159 +266,31 @@ export class Ledger {
     u: DeliveryUpdate,
   ): Promise<{ previous: DeliveryStatus | null } | undefined> {
     const k = this.keys;
-    const [verdict, previous] = await this.client.waApplyDelivery(
-      4,
-      k.message(message.requestId),
-      k.campaign(message.campaign),
-      k.metrics,
-      k.archive,
-      u.status,
-      DELIVERY_RANK[u.status],
-      u.at,
-      u.errorCode ?? '',
-      u.error ?? '',
-      u.lossStep ?? '',
-      u.lossSource ?? '',
-      RANKS,
-      this.idFrom,
-    );
-    if (verdict === DeliveryVerdict.NoMessage && this.archive) {
+    const funnels = { campaign: k.campaign(message.campaign), metrics: k.metrics };
+    const { verdict, previous } = await scripts.applyDelivery(this.client, {
+      keys: { message: k.message(message.requestId), ...funnels, archive: k.archive },
+      update: u,
+      rank: DELIVERY_RANK[u.status],
+      ranks: RANKS,
+      idFrom: this.idFrom,
+    });
+    if (verdict === scripts.DeliveryVerdict.NoMessage && this.archive) {
       // A callback after the hot TTL: the record lives in PostgreSQL only.
       const applied = await this.archive.applyDelivery(message.requestId, u);
-      if (applied)
-        await this.client.waMoveFunnel(2, k.campaign(message.campaign), k.metrics, applied.previous ?? '', u.status);
+      if (applied) await scripts.moveFunnel(this.client, { keys: funnels, from: applied.previous, to: u.status });
       return applied;
     }
-    return verdict === DeliveryVerdict.Applied
-      ? { previous: previous === '' ? null : (previous as DeliveryStatus) }
-      : undefined;
+    return verdict === scripts.DeliveryVerdict.Applied ? { previous: previous as DeliveryStatus | null } : undefined;
   }
 
   /** dead → pending, for `dlq replay`. */
   async revive(requestId: string, campaign: string): Promise<boolean> {
-    return (
-      (await this.client.waReviveMessage(
-        3,
-        this.keys.message(requestId),
-        this.keys.campaign(campaign),
-        this.keys.archive,
-        Date.now(),
-        this.ttlSeconds,
-        this.idFrom,
-      )) === 1
-    );
-  }
-
-  /** The message EngageLab's message_id belongs to (delivery callbacks carry only the message_id). */
-  async locate(messageId: string): Promise<{ requestId: string; campaign: string } | undefined> {
-    const entry = await this.client.get(this.keys.messageId(messageId));
-    if (entry === null) return this.archive?.locate(messageId);
-    const bar = entry.indexOf('|');
-    if (bar >= 0) return { campaign: entry.slice(0, bar), requestId: entry.slice(bar + 1) };
-    // Written by wa-bulk before 0.2, as the request_id alone.
-    const campaign = await this.client.hget(this.keys.message(entry), 'campaign');
-    return campaign === null ? undefined : { requestId: entry, campaign };
-  }
-
-  async requestIdOf(messageId: string): Promise<string | undefined> {
-    return (await this.locate(messageId))?.requestId;
-  }
-
-  async campaign(id: string): Promise<CampaignCounts | undefined> {
-    const counts = await this.hotCampaign(id);
-    if (counts || !this.archive) return counts;
-    return this.archivedCampaign(id);
-  }
-
-  /**
-   * Every campaign the ledger still holds, newest enqueue first, read in pages. A campaign whose counters
-   * have expired (RESULT_TTL_DAYS after its last enqueue) is dropped from the index as it is met. Then,
-   * with a long-term ledger, up to `archived` campaigns that only PostgreSQL holds (0: none), newest first.
-   */
-  async *campaigns(pageSize = 200, archived = 1000): AsyncGenerator<CampaignCounts & { enqueued_at: string }> {
-    const yielded = new Set<string>();
-    for (let start = 0; ; start += pageSize) {
-      const page = await this.client.zrevrange(this.keys.campaigns, start, start + pageSize - 1, 'WITHSCORES');
-      const gone: string[] = [];
-      for (let i = 0; i < page.length; i += 2) {
-        const id = page[i] as string;
-        const counts = await this.hotCampaign(id);
-        if (counts) {
-          yielded.add(id);
-          yield { ...counts, enqueued_at: new Date(Number(page[i + 1])).toISOString() };
-        } else gone.push(id);
-      }
-      if (gone.length > 0) {
-        await this.client.zrem(this.keys.campaigns, ...gone);
-        start -= gone.length;
-      }
-      if (page.length < pageSize * 2) break;
-    }
-    // Then the campaigns only the long-term ledger still holds (and those Redis dropped above).
-    if (!this.archive || archived <= 0) return;
-    for (const { campaign, last_at } of await this.archive.campaigns(archived + yielded.size)) {
-      if (yielded.has(campaign)) continue;
-      const counts = await this.archivedCampaign(campaign);
-      if (counts) yield { ...counts, enqueued_at: last_at.toISOString() };
-    }
-  }
-
-  /** A campaign's counts from its Redis hash; undefined once Redis has let it go. */
-  private async hotCampaign(id: string): Promise<CampaignCounts | undefined> {
-    return toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
-  }
-
-  /** A campaign's counts from PostgreSQL alone (its settings and pause state were Redis's only). */
-  private async archivedCampaign(id: string): Promise<CampaignCounts | undefined> {
-    const counts = this.archive ? toCampaign(id, await this.archive.campaignHash(id)) : undefined;
-    return counts && { ...counts, archived: true };
-  }
-
-  /** The request_ids of a campaign's pending messages, in pages of up to `pageSize`. */
-  async *pendingIds(campaign: string, pageSize = 500): AsyncGenerator<string[]> {
-    const listKey = this.keys.campaignIds(campaign);
-    for (let start = 0; ; start += pageSize) {
-      const ids = await this.client.lrange(listKey, start, start + pageSize - 1);
-      if (ids.length === 0) return;
-      const pipeline = this.client.pipeline();
-      for (const id of ids) pipeline.hget(this.keys.message(id), 'status');
-      const statuses = (await pipeline.exec()) ?? [];
-      const pending = ids.filter((_, i) => statuses[i]?.[1] === 'pending');
-      if (pending.length > 0) yield pending;
-      if (ids.length < pageSize) return;
-    }
-  }
-
-  /**
-   * Every message of a campaign in enqueue order, read in pages so memory stays flat: from the campaign's
-   * list in Redis, each record from Redis or else PostgreSQL; once Redis has let the whole campaign go, from
-   * PostgreSQL alone.
-   */
-  async *export(campaign: string, pageSize = 1000): AsyncGenerator<MessageRecord> {
-    const listKey = this.keys.campaignIds(campaign);
-    if (this.archive && (await this.client.exists(listKey)) === 0) {
-      yield* this.archive.export(campaign, pageSize);
-      return;
-    }
-    for (let start = 0; ; start += pageSize) {
-      const ids = await this.client.lrange(listKey, start, start + pageSize - 1);
-      if (ids.length === 0) return;
-      const pipeline = this.client.pipeline();
-      for (const id of ids) pipeline.hgetall(this.keys.message(id));
-      const results = (await pipeline.exec()) ?? [];
-      const hashes = ids.map((_, i) => results[i]?.[1] as Record<string, string> | undefined);
-      const missing = ids.filter((_, i) => !hashes[i]?.status);
-      const archived = this.archive && missing.length > 0 ? await this.archive.getMany(missing) : undefined;
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i] as string;
-        const hash = hashes[i];
-        if (hash?.status) yield toRecord(id, hash);
-        else {
-          const record = archived?.get(id);
-          if (record) yield record;
-        }
-      }
-      if (ids.length < pageSize) return;
-    }
+    const k = this.keys;
+    return scripts.reviveMessage(this.client, {
+      keys: { message: k.message(requestId), campaign: k.campaign(campaign), archive: k.archive },
+      now: Date.now(),
+      ttlSeconds: this.ttlSeconds,
+      idFrom: this.idFrom,
+    });
   }
 }

@@ -2,10 +2,20 @@
   Moves a message's delivery state forward (never back) and keeps the campaign's and the fleet's funnel
   counters in step: each message is counted once, at its furthest state.
 
-  KEYS  1 message record   2 its campaign's counters   3 the fleet's metrics hash   4 the archive stream
-  ARGV  1 status   2 its rank   3 at (ms)   4 error code   5 error   6 loss step   7 loss source
-        8 the ranks of all states, JSON ({"sent":1,...})
-        9 where the request_id starts in the record's key, to archive the change (DATABASE_URL set), or 0
+  KEYS  1 message         message record
+        2 campaign        its campaign's counters
+        3 metrics         the fleet's metrics hash
+        4 archive         the archive stream
+  ARGV  1 status          the delivery state
+        2 rank            its rank
+        3 at              at (ms)
+        4 errorCode       error code
+        5 error           error
+        6 lossStep        loss step
+        7 lossSource      loss source
+        8 ranks           the ranks of all states, JSON ({"sent":1,...})
+        9 idFrom          where the request_id starts in the record's key, to archive the change
+                          (DATABASE_URL set), or 0
   Reply {1 applied | 0 not further than the current state | -1 no such message, the state before ('' none)}
 ]]
 --- @include "includes/message-record"

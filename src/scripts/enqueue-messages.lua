@@ -6,15 +6,38 @@
   a lane's queue created while the whole fleet is paused starts paused. A message to a suppressed number
   (an opt-out) is neither recorded nor enqueued. The campaign's control settings are kept in its hash.
 
-  KEYS  1 campaign counters   2 campaign's request_id list   3 campaign index
-        4-9 the lane's send queue: wait, meta, id, events, marker, active   10 its prioritized set
-        11 its priority counter   12 the lane registry   13 the fleet's control hash   14 suppressed numbers
-        then per message: 15 + 2(i-1) message record, 16 + 2(i-1) its job hash
-  ARGV  1 ttl (s)   2 now (ms)   3 campaign   4 dry run ('1': write nothing)   5 job name
-        6, 7 the job options' JSON before and after the job id   8 the lane
-        9 placement: 'fifo', 'lifo' (high priority) or a priority number (low)
-        10 the campaign's settings, JSON of field -> value for its hash ('{}': none)
-        then per message: request_id, to, job id, job data JSON
+  KEYS  1 campaign        campaign counters
+        2 campaignIds     campaign's request_id list
+        3 campaigns       campaign index
+        4 wait            the lane's send queue (BullMQ's keys): its wait list,
+        5 meta            meta hash,
+        6 id              id counter,
+        7 events          events stream,
+        8 marker          marker,
+        9 active          active list,
+       10 prioritized     prioritized set
+       11 pc              and priority counter
+       12 lanes           the lane registry
+       13 control         the fleet's control hash
+       14 suppressed      suppressed numbers
+        then per message:
+       +1 messageKey      message record
+       +2 jobKey          its job hash
+  ARGV  1 ttlSeconds      ttl (s)
+        2 now             now (ms)
+        3 campaign        the campaign
+        4 dryRun          dry run ('1': write nothing)
+        5 jobName         the job name
+        6 optionsHead     the job options' JSON before the job id
+        7 optionsTail     and after it
+        8 lane            the lane
+        9 placement       'fifo', 'lifo' (high priority) or a priority number (low)
+       10 settings        the campaign's settings, JSON of field -> value for its hash ('{}': none)
+        then per message:
+       +1 requestId       its request_id
+       +2 to              recipient
+       +3 jobId           job id
+       +4 data            job data JSON
   Reply per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again), 3 suppressed
 ]]
 --- @include "includes/message-record"

@@ -15,23 +15,40 @@
   A granted request's message is marked in flight (its attempt counted), its pair key set, and a template
   message's recipient takes (or refreshes) its place in the messaging limit's window.
 
-  KEYS  1 account pace   2 hold   3 breaker   4 probe   5 lane queue meta   6 lane pace   7 lane state
-        8 messaging-limit window (recipient -> ms of their latest template message)
-        9 messages held by it (request_id -> ms it was last held)
-        10 the fleet's control hash   11 suppressed numbers
-        then per request: message record, campaign counters, pair key, session key
-  ARGV  1 account spacing (ms)   2 burst (ms)   3 probe token   4 outage threshold   5 probe ttl (ms)
-        6 lead (ms: the grants are for Redis's now + lead)   7 lane spacing (ms)   8 pair interval (ms)
-        9 messaging limit (a number, -1 unlimited, or 'auto': the control hash's messaging_limit)
-        10 its window (ms)   11 session check ('1' enforce)
-        then per request: ledger check (0 none: a retry; 1 settled; 2 settled or in flight), recipient,
-        template ('1' or '0'), request_id, expires at (ms, 0: never)
-  Reply {code, wait (ms), probe (1: the grant is the half-open probe), breaker failures, Redis's now (ms),
-         then a verdict per request}
-        code: 0 answered, 1 held for `wait` ms, 2 paused
-        verdict: 'g' granted; 'w' not yet (ask again in `wait` ms); 'sent' | 'dead' | 'inflight' settled;
-                 'paused' | 'cancelled' its campaign; 'expired'; 'suppressed'; 'nosession';
-                 'pair:<ms>' | 'limit:<ms>' wait so long
+  KEYS  1 accountPace     the account's pace (its TAT)
+        2 hold            the hold (a 429's Retry-After, an outage cool-down)
+        3 breaker         the outage breaker
+        4 probe           its half-open probe
+        5 laneMeta        the lane's queue's meta hash (paused)
+        6 lanePace        the lane's pace (its TAT)
+        7 laneState       the lane's state (a 130429 slow-down)
+        8 tier            messaging-limit window (recipient -> ms of their latest template message)
+        9 tierHeld        messages held by it (request_id -> ms it was last held)
+       10 control         the fleet's control hash
+       11 suppressed      suppressed numbers
+        then per request:
+       +1 messageKey      message record
+       +2 campaignKey     campaign counters
+       +3 pairKey         pair key (the lane and the recipient)
+       +4 sessionKey      the recipient's session key
+  ARGV  1 spacingMs       account spacing (ms)
+        2 burstMs         burst (ms)
+        3 probeToken      probe token
+        4 outageThreshold outage threshold
+        5 probeTtlMs      probe ttl (ms)
+        6 leadMs          lead (ms: the grants are for Redis's now + lead)
+        7 laneSpacingMs   lane spacing (ms)
+        8 pairIntervalMs  pair interval (ms)
+        9 messagingLimit  messaging limit (a number, -1 unlimited, or 'auto': the control hash's
+                          messaging_limit)
+       10 messagingWindowMs its window (ms)
+       11 sessionCheck    session check ('1' enforce)
+        then per request:
+       +1 check           ledger check (0 none: a retry; 1 settled; 2 settled or in flight)
+       +2 to              recipient
+       +3 template        template ('1' or '0')
+       +4 requestId       request_id
+       +5 expiresAt       expires at (ms, 0: never)
 ]]
 --- @include "includes/message-record"
 

@@ -3,8 +3,10 @@
   after HOT_TTL_SECONDS): the campaign's and the fleet's funnel counters move with it, as apply-delivery.lua
   moves them. A campaign whose counters have expired is not brought back.
 
-  KEYS  1 the campaign's counters   2 the fleet's metrics hash
-  ARGV  1 the state before ('' for none)   2 the new state
+  KEYS  1 campaign        the campaign's counters
+        2 metrics         the fleet's metrics hash
+  ARGV  1 from            the state before ('' for none)
+        2 to              the new state
   Reply 1 when the campaign's counters moved, 0 when only the fleet's did
 ]]
 

@@ -3,11 +3,19 @@
   threshold open it (the hold key, for a cool-down that doubles each time a probe fails, up to its maximum);
   a success closes it.
 
-  KEYS  1 breaker   2 hold   3 probe   4 message record, 5 its pair key (any keys when ARGV 6 is '0')
-  ARGV  1 outcome ('ok' | 'fail')   2 threshold   3 first cool-down (ms)   4 longest cool-down (ms)
-        5 '1' when the request was the half-open probe
-        6 '1': the request cannot have been accepted: clear the message's in-flight mark and its pair key
-        7 now (ms)
+  KEYS  1 breaker         breaker
+        2 hold            hold
+        3 probe           probe
+        4 messageKey      message record, and
+        5 pairKey         its pair key (any keys when ARGV 6 is '0')
+  ARGV  1 outcome         'ok' | 'fail'
+        2 threshold       threshold
+        3 cooldownMs      first cool-down (ms)
+        4 cooldownMaxMs   longest cool-down (ms)
+        5 probe           '1' when the request was the half-open probe
+        6 notSent         '1': the request cannot have been accepted: clear the message's in-flight mark
+                          and its pair key
+        7 now             now (ms)
   Reply the cool-down started (ms), or 0
 ]]
 --- @include "includes/message-record"

@@ -1,9 +1,13 @@
 --[[
   dead -> pending, for a replay of its dead letter.
 
-  KEYS  1 message record   2 campaign counters   3 the archive stream
-  ARGV  1 now (ms)   2 ttl (s) of a pending record
-        3 where the request_id starts in the record's key, to archive the change (DATABASE_URL set), or 0
+  KEYS  1 message         message record
+        2 campaign        campaign counters
+        3 archive         the archive stream
+  ARGV  1 now             now (ms)
+        2 ttlSeconds      ttl (s) of a pending record
+        3 idFrom          where the request_id starts in the record's key, to archive the change
+                          (DATABASE_URL set), or 0
   Reply 1 revived, 0 it was not dead
 ]]
 --- @include "includes/message-record"

@@ -6,12 +6,24 @@
 
   The campaign also counts its dead letters by code (dead_code:<code>, "none" without one).
 
-  KEYS  1 the archive stream, then per message: message record, campaign counters, message_id index entry
-        (sent), orphaned delivery rows of that message_id
-  ARGV  1 where the request_id starts in a record's key to archive each change (DATABASE_URL set), or 0;
-        then per message: status ('sent' | 'dead' |
-        'skipped'), now (ms), ttl (s) of the settled record, message_id index value, message_id, code,
-        http_status, reason, error
+  KEYS  1 archive         the archive stream
+        then per message:
+       +1 messageKey      message record
+       +2 campaignKey     campaign counters
+       +3 messageIdKey    message_id index entry (sent)
+       +4 orphanKey       orphaned delivery rows of that message_id
+  ARGV  1 idFrom          where the request_id starts in a record's key to archive each change
+                          (DATABASE_URL set), or 0
+        then per message:
+       +1 status          'sent' | 'dead' | 'skipped'
+       +2 now             now (ms)
+       +3 ttlSeconds      ttl (s) of the settled record
+       +4 messageIdEntry  the message_id index entry's value (sent)
+       +5 messageId       EngageLab's message_id (sent)
+       +6 code            why it died or was skipped: EngageLab's code,
+       +7 httpStatus      the HTTP status,
+       +8 reason          the reason
+       +9 error           and the error message (all '' when sent)
   Reply per message: 0 unchanged, 1 changed, 2 changed and delivery rows are waiting for it
 ]]
 --- @include "includes/message-record"

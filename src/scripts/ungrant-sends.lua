@@ -3,7 +3,9 @@
   attempts are not spent, and their pair keys go (the request did not leave, so the recipient's pair
   interval has not started).
 
-  KEYS  per message: message record, pair key
+  KEYS  then per message:
+       +1 messageKey      message record
+       +2 pairKey         pair key
   ARGV  none
   Reply the number of messages
 ]]

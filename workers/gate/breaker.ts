@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Keys } from '../../src/redis/keys.js';
-import { scripts, type WaCommands } from '../../src/scripts/index.js';
+import { reportOutcome } from '../../src/scripts/index.js';
 
 /**
  * The fleet-wide holds on sending, in Redis: a 429's Retry-After (every worker waits it out), and the outage
@@ -22,15 +22,11 @@ export interface BreakerTicket {
 }
 
 export class Breaker {
-  private readonly client: Redis & WaCommands;
-
   constructor(
-    client: Redis,
+    private readonly client: Redis,
     private readonly keys: Keys,
     private readonly options: BreakerOptions,
-  ) {
-    this.client = scripts(client);
-  }
+  ) {}
 
   /**
    * How a request went; `notSent` names the message of a request that cannot have been accepted (its
@@ -39,22 +35,17 @@ export class Breaker {
    */
   async report(ticket: BreakerTicket, ok: boolean, notSent?: { messageKey: string; pairKey: string }): Promise<number> {
     if (ok && !ticket.probe && !ticket.failuresSeen && !notSent) return 0;
-    const k = this.keys;
-    return this.client.waReportOutcome(
-      5,
-      k.breaker,
-      k.limiterGate,
-      k.breakerProbe,
-      notSent?.messageKey ?? k.breaker,
-      notSent?.pairKey ?? k.breaker,
-      ok ? 'ok' : 'fail',
-      this.options.outageThreshold,
-      this.options.cooldownMs,
-      this.options.cooldownMaxMs,
-      ticket.probe ? 1 : 0,
-      notSent ? 1 : 0,
-      Date.now(),
-    );
+    const { keys: k, options } = this;
+    return reportOutcome(this.client, {
+      keys: { breaker: k.breaker, hold: k.limiterGate, probe: k.breakerProbe },
+      outcome: ok ? 'ok' : 'fail',
+      threshold: options.outageThreshold,
+      cooldownMs: options.cooldownMs,
+      cooldownMaxMs: options.cooldownMaxMs,
+      probe: ticket.probe,
+      notSent,
+      now: Date.now(),
+    });
   }
 
   /** Every worker waits this long before its next request (a 429's Retry-After). */

@@ -3,7 +3,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { laneQueueName } from '../../src/queue.js';
 import type { Keys } from '../../src/redis/keys.js';
-import { GrantCode, GrantVerdict, scripts, type WaCommands } from '../../src/scripts/index.js';
+import {
+  GrantCode,
+  GrantVerdict,
+  grantSends,
+  ungrantSends,
+  type GrantKeys,
+  type GrantRequest,
+  type LedgerCheck,
+} from '../../src/scripts/index.js';
 import { Breaker, type BreakerOptions, type BreakerTicket } from './breaker.js';
 import { RedisClock } from './clock.js';
 import { pacingFor, type Pacing } from './pacing.js';
@@ -30,9 +38,8 @@ export { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal } f
  * window boundary) and does not see p-retry's retries; this gate counts requests.
  */
 
-/** What acquire() checks in the ledger first, in the same script: nothing, settled, or settled or in flight. */
-export type LedgerCheck = 'none' | 'settled' | 'settled-or-inflight';
-const CHECK_ARG: Record<LedgerCheck, string> = { none: '0', settled: '1', 'settled-or-inflight': '2' };
+/** What acquire() checks in the ledger first, in the grant script: nothing, settled, or settled or in flight. */
+export type { LedgerCheck } from '../../src/scripts/index.js';
 
 export interface SendGateOptions extends BreakerOptions {
   /** The account's limit (SEND_RATE_MAX) per windowMs. */
@@ -68,9 +75,8 @@ export interface GateRequest {
   expiresAt?: number | undefined;
 }
 
-interface Waiter {
-  keys: [string, string, string, string];
-  args: [string, string, string, string, string];
+/** A request waiting at the gate: what the grant script is asked, and its promise. */
+interface Waiter extends GrantRequest {
   started: number;
   resolve(ticket: Ticket): void;
   reject(error: Error): void;
@@ -80,12 +86,10 @@ interface Waiter {
 const MAX_BATCH = 32;
 
 export class SendGate {
-  private readonly client: Redis & WaCommands;
   readonly breaker: Breaker;
   private readonly clock: RedisClock;
   private readonly pacing: Pacing;
   private readonly lanePacing: Pacing;
-  private readonly fixedArgs: Array<string | number>;
   private counter = 0;
   private readonly abort = new AbortController();
   private readonly queue: Waiter[] = [];
@@ -96,23 +100,14 @@ export class SendGate {
   lateGrants = 0;
 
   constructor(
-    client: Redis,
+    private readonly client: Redis,
     private readonly keys: Keys,
     private readonly options: SendGateOptions,
   ) {
-    this.client = scripts(client);
     this.breaker = new Breaker(client, keys, options);
     this.pacing = pacingFor(options.max, options.windowMs);
     this.lanePacing = pacingFor(Math.min(options.laneMax ?? options.max, options.max), options.windowMs);
     this.clock = new RedisClock(this.pacing.tripMs, this.pacing.maxLeadMs);
-    const limit = options.messagingLimit ?? 'unlimited';
-    this.fixedArgs = [
-      this.lanePacing.spacingMs.toFixed(3),
-      options.pairIntervalMs ?? 0,
-      limit === 'unlimited' ? -1 : limit,
-      options.messagingWindowMs ?? 86_400_000,
-      options.sessionCheck ? '1' : '0',
-    ];
     setMaxListeners(Number.POSITIVE_INFINITY, this.abort.signal);
   }
 
@@ -140,19 +135,15 @@ export class SendGate {
     const k = this.keys;
     return new Promise<Ticket>((resolve, reject) => {
       this.queue.push({
-        keys: [
-          k.message(request.requestId),
-          k.campaign(request.campaign),
-          k.pair(this.options.lane, request.to),
-          k.session(request.to),
-        ],
-        args: [
-          CHECK_ARG[check],
-          request.to,
-          request.template ? '1' : '0',
-          request.requestId,
-          String(request.expiresAt ?? 0),
-        ],
+        messageKey: k.message(request.requestId),
+        campaignKey: k.campaign(request.campaign),
+        pairKey: k.pair(this.options.lane, request.to),
+        sessionKey: k.session(request.to),
+        check,
+        to: request.to,
+        template: request.template,
+        requestId: request.requestId,
+        expiresAt: request.expiresAt,
         started: performance.now(),
         resolve,
         reject,
@@ -171,18 +162,21 @@ export class SendGate {
 
   /** Asks for grants for the head of the queue until it is empty; one pump per process. */
   private async pump(): Promise<void> {
-    const k = this.keys;
     const { spacingMs, burstMs, tripMs, minSleepMs } = this.pacing;
-    const lane = this.options.lane;
-    const laneKeys = [
-      k.bull(laneQueueName(lane), 'meta'),
-      k.lanePace(lane),
-      k.lane(lane),
-      k.tier,
-      k.tierHeld,
-      k.control,
-      k.suppressed,
-    ];
+    const { options, keys: k } = this;
+    const keys: GrantKeys = {
+      accountPace: k.limiterNext,
+      hold: k.limiterGate,
+      breaker: k.breaker,
+      probe: k.breakerProbe,
+      laneMeta: k.bull(laneQueueName(options.lane), 'meta'),
+      lanePace: k.lanePace(options.lane),
+      laneState: k.lane(options.lane),
+      tier: k.tier,
+      tierHeld: k.tierHeld,
+      control: k.control,
+      suppressed: k.suppressed,
+    };
     try {
       while (this.queue.length > 0) {
         if (this.abort.signal.aborted) throw new PausedSignal('closing');
@@ -191,31 +185,29 @@ export class SendGate {
         const askedAt = performance.now();
         let reply;
         try {
-          reply = await this.client.waGrantSends(
-            asked.length * 4 + 11,
-            k.limiterNext,
-            k.limiterGate,
-            k.breaker,
-            k.breakerProbe,
-            ...laneKeys,
-            ...asked.flatMap((w) => w.keys),
-            spacingMs.toFixed(3),
+          reply = await grantSends(this.client, {
+            keys,
+            spacingMs,
             burstMs,
-            `${this.options.id}:${++this.counter}`,
-            this.options.outageThreshold,
-            this.options.probeTtlMs,
-            lead.toFixed(3),
-            ...this.fixedArgs,
-            ...asked.flatMap((w) => w.args),
-          );
+            probeToken: `${options.id}:${++this.counter}`,
+            outageThreshold: options.outageThreshold,
+            probeTtlMs: options.probeTtlMs,
+            leadMs: lead,
+            laneSpacingMs: this.lanePacing.spacingMs,
+            pairIntervalMs: options.pairIntervalMs ?? 0,
+            messagingLimit: options.messagingLimit ?? 'unlimited',
+            messagingWindowMs: options.messagingWindowMs ?? 86_400_000,
+            sessionCheck: options.sessionCheck ?? false,
+            requests: asked,
+          });
         } catch (error) {
           // Redis refused or is gone: these requests fail like any Redis call would; the rest try again.
           this.queue.splice(0, asked.length);
           for (const waiter of asked) waiter.reject(error as Error);
           continue;
         }
-        const [code, wait, probe, failures, redisNow] = reply;
-        const grantedAt = this.clock.localTime(askedAt, Number(redisNow), performance.now());
+        const { code, waitMs, probe, failures, verdicts } = reply;
+        const grantedAt = this.clock.localTime(askedAt, reply.redisNow, performance.now());
         // The local time the grants are for; a request may leave from then until tripMs later.
         const sendAt = grantedAt + lead;
         if (code === GrantCode.Paused) {
@@ -224,13 +216,13 @@ export class SendGate {
         }
         if (code === GrantCode.Held) {
           this.gatedWaits++;
-          await this.sleep(Number(wait));
+          await this.sleep(waitMs);
           continue;
         }
         let answered = 0;
         const granted: Waiter[] = [];
         for (; answered < asked.length; answered++) {
-          const verdict = reply[5 + answered];
+          const verdict = verdicts[answered];
           const waiter = asked[answered] as Waiter;
           if (verdict === GrantVerdict.Wait) break;
           if (verdict === GrantVerdict.Granted) granted.push(waiter);
@@ -243,22 +235,22 @@ export class SendGate {
           if (performance.now() - sendAt > tripMs) {
             // Too late: leaving now could crowd the requests of later grants. Hand them back.
             this.lateGrants += granted.length;
-            await this.client.waUngrantSends(granted.length * 2, ...granted.flatMap((w) => [w.keys[0], w.keys[2]]));
-            if (probe === 1) await this.breaker.releaseProbe();
+            await ungrantSends(this.client, { grants: granted });
+            if (probe) await this.breaker.releaseProbe();
             this.queue.unshift(...granted);
             continue;
           }
           for (const waiter of granted)
             waiter.resolve({
-              probe: probe === 1,
+              probe,
               failuresSeen: failures > 0,
               waitedMs: performance.now() - waiter.started,
             });
         }
-        // The next grant is due `wait` after the script ran; a process whose answers lag counts the lag in,
+        // The next grant is due `waitMs` after the script ran; a process whose answers lag counts the lag in,
         // or it would ask late each time and lose the lag from every cycle.
         if (answered < asked.length)
-          await this.sleep(Math.max(Number(wait), minSleepMs) - (lead > 0 ? performance.now() - grantedAt : 0));
+          await this.sleep(Math.max(waitMs, minSleepMs) - (lead > 0 ? performance.now() - grantedAt : 0));
         // Let the granted requests leave before asking again (their dispatch is not the next grant's trip).
         else await new Promise<void>((resolve) => setImmediate(resolve));
       }

@@ -1,7 +1,7 @@
 --[[
   The ledger's message record, {prefix}:msg:{request_id}: a hash the ledger (src/ledger/ledger.ts) owns. Every
   script that reads or writes a message does it through these functions, so the fields are named here
-  and in the ledger's toRecord() only.
+  and, in TypeScript, in src/ledger/records.ts only (toRecord; rowOf and recordOf for the long-term ledger).
 
     campaign, to, created_at, updated_at (epoch ms)
     seq                    its place in its campaign's enqueue order (1, 2, …)

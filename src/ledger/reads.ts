@@ -1,0 +1,141 @@
+import type { Redis } from 'ioredis';
+import type { ArchiveStore } from '../archive/store.js';
+import type { Keys } from '../redis/keys.js';
+import { toCampaign, toRecord, type CampaignCounts, type MessageRecord } from './records.js';
+
+/**
+ * What the ledger answers (src/ledger/ledger.ts writes it): a message's record, the message of a message_id,
+ * a campaign's counts, the campaigns, and a campaign's messages in pages. Each read that misses in Redis asks
+ * the long-term ledger, when there is one.
+ */
+export class LedgerReads {
+  constructor(
+    protected readonly client: Redis,
+    readonly keys: Keys,
+    protected readonly archive: ArchiveStore | undefined,
+  ) {}
+
+  async get(requestId: string): Promise<MessageRecord | undefined> {
+    const hash = await this.client.hgetall(this.keys.message(requestId));
+    if (hash.status) return toRecord(requestId, hash);
+    return this.archive?.get(requestId);
+  }
+
+  /** Whether a template (name, or name:language) is being sent: noted by Ledger.noteTemplates. */
+  async templateInUse(name: string, language: string | undefined): Promise<boolean> {
+    return (await this.client.sismember(this.keys.templates, language ? `${name}:${language}` : name)) === 1;
+  }
+
+  /** The message EngageLab's message_id belongs to (delivery callbacks carry only the message_id). */
+  async locate(messageId: string): Promise<{ requestId: string; campaign: string } | undefined> {
+    const entry = await this.client.get(this.keys.messageId(messageId));
+    if (entry === null) return this.archive?.locate(messageId);
+    const bar = entry.indexOf('|');
+    if (bar >= 0) return { campaign: entry.slice(0, bar), requestId: entry.slice(bar + 1) };
+    // Written by wa-bulk before 0.2, as the request_id alone.
+    const campaign = await this.client.hget(this.keys.message(entry), 'campaign');
+    return campaign === null ? undefined : { requestId: entry, campaign };
+  }
+
+  async requestIdOf(messageId: string): Promise<string | undefined> {
+    return (await this.locate(messageId))?.requestId;
+  }
+
+  async campaign(id: string): Promise<CampaignCounts | undefined> {
+    const counts = await this.hotCampaign(id);
+    if (counts || !this.archive) return counts;
+    return this.archivedCampaign(id);
+  }
+
+  /**
+   * Every campaign the ledger still holds, newest enqueue first, read in pages. A campaign whose counters
+   * have expired (RESULT_TTL_DAYS after its last enqueue) is dropped from the index as it is met. Then,
+   * with a long-term ledger, up to `archived` campaigns that only PostgreSQL holds (0: none), newest first.
+   */
+  async *campaigns(pageSize = 200, archived = 1000): AsyncGenerator<CampaignCounts & { enqueued_at: string }> {
+    const yielded = new Set<string>();
+    for (let start = 0; ; start += pageSize) {
+      const page = await this.client.zrevrange(this.keys.campaigns, start, start + pageSize - 1, 'WITHSCORES');
+      const gone: string[] = [];
+      for (let i = 0; i < page.length; i += 2) {
+        const id = page[i] as string;
+        const counts = await this.hotCampaign(id);
+        if (counts) {
+          yielded.add(id);
+          yield { ...counts, enqueued_at: new Date(Number(page[i + 1])).toISOString() };
+        } else gone.push(id);
+      }
+      if (gone.length > 0) {
+        await this.client.zrem(this.keys.campaigns, ...gone);
+        start -= gone.length;
+      }
+      if (page.length < pageSize * 2) break;
+    }
+    // Then the campaigns only the long-term ledger still holds (and those Redis dropped above).
+    if (!this.archive || archived <= 0) return;
+    for (const { campaign, last_at } of await this.archive.campaigns(archived + yielded.size)) {
+      if (yielded.has(campaign)) continue;
+      const counts = await this.archivedCampaign(campaign);
+      if (counts) yield { ...counts, enqueued_at: last_at.toISOString() };
+    }
+  }
+
+  /** A campaign's counts from its Redis hash; undefined once Redis has let it go. */
+  private async hotCampaign(id: string): Promise<CampaignCounts | undefined> {
+    return toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
+  }
+
+  /** A campaign's counts from PostgreSQL alone (its settings and pause state were Redis's only). */
+  private async archivedCampaign(id: string): Promise<CampaignCounts | undefined> {
+    const counts = this.archive ? toCampaign(id, await this.archive.campaignHash(id)) : undefined;
+    return counts && { ...counts, archived: true };
+  }
+
+  /** The request_ids of a campaign's pending messages, in pages of up to `pageSize`. */
+  async *pendingIds(campaign: string, pageSize = 500): AsyncGenerator<string[]> {
+    const listKey = this.keys.campaignIds(campaign);
+    for (let start = 0; ; start += pageSize) {
+      const ids = await this.client.lrange(listKey, start, start + pageSize - 1);
+      if (ids.length === 0) return;
+      const pipeline = this.client.pipeline();
+      for (const id of ids) pipeline.hget(this.keys.message(id), 'status');
+      const statuses = (await pipeline.exec()) ?? [];
+      const pending = ids.filter((_, i) => statuses[i]?.[1] === 'pending');
+      if (pending.length > 0) yield pending;
+      if (ids.length < pageSize) return;
+    }
+  }
+
+  /**
+   * Every message of a campaign in enqueue order, read in pages so memory stays flat: from the campaign's
+   * list in Redis, each record from Redis or else PostgreSQL; once Redis has let the whole campaign go, from
+   * PostgreSQL alone.
+   */
+  async *export(campaign: string, pageSize = 1000): AsyncGenerator<MessageRecord> {
+    const listKey = this.keys.campaignIds(campaign);
+    if (this.archive && (await this.client.exists(listKey)) === 0) {
+      yield* this.archive.export(campaign, pageSize);
+      return;
+    }
+    for (let start = 0; ; start += pageSize) {
+      const ids = await this.client.lrange(listKey, start, start + pageSize - 1);
+      if (ids.length === 0) return;
+      const pipeline = this.client.pipeline();
+      for (const id of ids) pipeline.hgetall(this.keys.message(id));
+      const results = (await pipeline.exec()) ?? [];
+      const hashes = ids.map((_, i) => results[i]?.[1] as Record<string, string> | undefined);
+      const missing = ids.filter((_, i) => !hashes[i]?.status);
+      const archived = this.archive && missing.length > 0 ? await this.archive.getMany(missing) : undefined;
+      for (let i = 0; i < ids.length; i++) {
+        const id = ids[i] as string;
+        const hash = hashes[i];
+        if (hash?.status) yield toRecord(id, hash);
+        else {
+          const record = archived?.get(id);
+          if (record) yield record;
+        }
+      }
+      if (ids.length < pageSize) return;
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type { Redis } from 'ioredis';
+import { script } from './loader.js';
+
+/** apply-delivery.lua. */
+export const DeliveryVerdict = { NoMessage: -1, NotFurther: 0, Applied: 1 } as const;
+export type DeliveryVerdict = (typeof DeliveryVerdict)[keyof typeof DeliveryVerdict];
+
+/** A delivery state a callback reported (src/ledger/delivery.ts's DeliveryUpdate). */
+export interface DeliveryChange {
+  status: string;
+  /** Epoch ms. */
+  at: number;
+  errorCode: number | null;
+  error: string | null;
+  lossStep: number | null;
+  lossSource: string | null;
+}
+
+export interface ApplyDelivery {
+  /** The message record, its campaign's counters, the fleet's metrics hash, the archive stream. */
+  keys: { message: string; campaign: string; metrics: string; archive: string };
+  update: DeliveryChange;
+  /** The update's state's rank, and every state's rank as JSON ({"sent":1,...}). */
+  rank: number;
+  ranks: string;
+  /** Where the request_id starts in the record's key, to archive the change; 0: no archive. */
+  idFrom: number;
+}
+
+const call = script<[DeliveryVerdict, string]>('apply-delivery');
+
+/**
+ * Moves the message's delivery state forward (apply-delivery.lua): whether it did, and the state before (null
+ * for none).
+ */
+export async function applyDelivery(
+  client: Redis,
+  input: ApplyDelivery,
+): Promise<{ verdict: DeliveryVerdict; previous: string | null }> {
+  const { keys: k, update: u } = input;
+  const [verdict, previous] = await call(
+    client,
+    [k.message, k.campaign, k.metrics, k.archive],
+    [
+      u.status,
+      input.rank,
+      u.at,
+      u.errorCode ?? '',
+      u.error ?? '',
+      u.lossStep ?? '',
+      u.lossSource ?? '',
+      input.ranks,
+      input.idFrom,
+    ],
+  );
+  return { verdict, previous: previous === '' ? null : previous };
+}

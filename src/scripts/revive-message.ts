@@ -1,0 +1,21 @@
+import type { Redis } from 'ioredis';
+import { script } from './loader.js';
+
+export interface ReviveMessage {
+  /** The message record, its campaign's counters, the archive stream. */
+  keys: { message: string; campaign: string; archive: string };
+  /** Epoch ms. */
+  now: number;
+  /** How long the pending record stays. */
+  ttlSeconds: number;
+  /** Where the request_id starts in the record's key, to archive the change; 0: no archive. */
+  idFrom: number;
+}
+
+const call = script<0 | 1>('revive-message');
+
+/** dead → pending (revive-message.lua): false when the message was not dead. */
+export async function reviveMessage(client: Redis, input: ReviveMessage): Promise<boolean> {
+  const k = input.keys;
+  return (await call(client, [k.message, k.campaign, k.archive], [input.now, input.ttlSeconds, input.idFrom])) === 1;
+}

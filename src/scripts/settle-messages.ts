@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import { script, type Arg } from './loader.js';
+
+/** settle-messages.lua, per message. */
+export const SettleVerdict = { Unchanged: 0, Changed: 1, OrphansWaiting: 2 } as const;
+export type SettleVerdict = (typeof SettleVerdict)[keyof typeof SettleVerdict];
+
+export interface SettleMessage {
+  /** The message record, its campaign's counters, its message_id index entry and orphaned delivery rows. */
+  messageKey: string;
+  campaignKey: string;
+  messageIdKey: string;
+  orphanKey: string;
+  status: 'sent' | 'dead' | 'skipped';
+  /** Epoch ms. */
+  now: number;
+  /** How long the settled record stays. */
+  ttlSeconds: number;
+  /** Sent: the message_id index entry's value, and EngageLab's message_id ('' otherwise). */
+  messageIdEntry: string;
+  messageId: string;
+  /** Dead or skipped: why ('' when sent). */
+  code: number | string;
+  httpStatus: number | string;
+  reason: string;
+  error: string;
+}
+
+export interface SettleMessages {
+  keys: { archive: string };
+  /** Where the request_id starts in a record's key, to archive each change; 0: no archive. */
+  idFrom: number;
+  messages: readonly SettleMessage[];
+}
+
+const call = script<SettleVerdict[]>('settle-messages');
+
+/** Settles messages as sent, dead or skipped, in one script run (settle-messages.lua): a verdict per message. */
+export function settleMessages(client: Redis, input: SettleMessages): Promise<SettleVerdict[]> {
+  const keys = [input.keys.archive];
+  const argv: Arg[] = [input.idFrom];
+  for (const m of input.messages) {
+    keys.push(m.messageKey, m.campaignKey, m.messageIdKey, m.orphanKey);
+    argv.push(m.status, m.now, m.ttlSeconds, m.messageIdEntry, m.messageId, m.code, m.httpStatus, m.reason, m.error);
+  }
+  return call(client, keys, argv);
+}
