@@ -1,6 +1,6 @@
 import type express from 'express';
 import { CampaignOptionError, QUERY_NAMES, campaignOptions, type CampaignOptions } from '../src/campaigns/options.js';
-import { BodyError, MAX_BODY_BYTES, limited, mediaType, readJson } from '../src/http/body.js';
+import { BodyError, MAX_BODY_BYTES, limited, mediaType, readJson, tooLarge } from '../src/http/body.js';
 import type { DashboardDeps } from '../src/http/deps.js';
 import { campaignId } from '../src/messages/ids.js';
 import { PreflightAuthError, preflightFromConfig, type Preflight } from '../src/preflight/preflight.js';
@@ -19,11 +19,8 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
   app.post('/api/campaigns/:id/messages', async (req, res) => {
     const campaign = campaignId(req.params.id, 'campaign id');
     const type = mediaType(req.headers['content-type']);
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY_BYTES) {
-      res
-        .status(413)
-        .json({ error: `request body is larger than ${MAX_BODY_BYTES} bytes; split it into several requests` });
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      res.status(413).json({ error: tooLarge('request body', MAX_BODY_BYTES).message });
       return;
     }
     let control: CampaignOptions;

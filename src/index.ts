@@ -11,7 +11,7 @@ import { itemsOfArray } from '../producers/jsonl-reader.js';
 import { openContext } from './cli/context.js';
 import type { Config } from './config.js';
 import type { CampaignCounts, MessageRecord } from './ledger/ledger.js';
-import { campaignId } from './messages/ids.js';
+import { campaignId, requestId } from './messages/ids.js';
 
 export { loadConfig, ConfigError, type Config } from './config.js';
 export { validateMessage, validateJson } from './messages/validate.js';
@@ -36,8 +36,8 @@ export async function createProducer(config: Config): Promise<Producer> {
       campaignId(campaign, 'campaign');
       return enqueue(itemsOfArray(messages), { campaign, ledger: ctx.ledger, queue: ctx.send, waFrom: config.WA_FROM });
     },
-    result: (requestId) => ctx.ledger.get(requestId),
-    campaign: (id) => ctx.ledger.campaign(id),
+    result: (id) => ctx.ledger.get(requestId(id, 'request_id')),
+    campaign: (id) => ctx.ledger.campaign(campaignId(id, 'campaign')),
     close: () => ctx.close(),
   };
 }

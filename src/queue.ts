@@ -110,6 +110,14 @@ export const CALLBACK_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { count: 1000 },
 };
 
+/** A campaign.done webhook: tried for about 40 minutes (10 attempts from 5 s, doubling), then kept for a look. */
+export const WEBHOOK_JOB_OPTIONS: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 5000 },
+  removeOnComplete: true,
+  removeOnFail: { count: 1000 },
+};
+
 /**
  * Opens a queue of wa-bulk. Every Queue handle comes from here, so each carries the same event-stream bound
  * (QUEUE_STREAMS) and the prefix; the caller closes it.

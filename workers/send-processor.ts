@@ -12,7 +12,6 @@ import type { Logger } from '../src/log.js';
 import { maskPhone } from '../src/messages/phone.js';
 import type { DeadError, DeadJobData, SendJobData } from '../src/queue.js';
 import { msUntilOpen } from '../src/messages/timezone.js';
-import { SKIPPED } from './gate/signals.js';
 import {
   CampaignSignal,
   PausedSignal,
@@ -100,7 +99,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     // expiry again as the request leaves.
     const now = Date.now();
     if (job.data.expires_at !== undefined && now >= job.data.expires_at) {
-      await ledger.markSkipped(requestId, campaign, 'expired', SKIPPED.expired);
+      await ledger.markSkipped(requestId, campaign, 'expired');
       stats.skipped('expired');
       return 'skipped';
     }
@@ -173,7 +172,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         }
         if (error instanceof CampaignSignal) {
           if (error.state === 'cancelled') {
-            await ledger.markSkipped(requestId, campaign, 'cancelled', 'its campaign was cancelled');
+            await ledger.markSkipped(requestId, campaign, 'cancelled');
             stats.skipped('cancelled');
             return 'skipped';
           }
@@ -181,7 +180,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           throw new DelayedError();
         }
         if (error instanceof SkipSignal) {
-          await ledger.markSkipped(requestId, campaign, error.reason, error.message);
+          await ledger.markSkipped(requestId, campaign, error.reason);
           stats.skipped(error.reason);
           return 'skipped';
         }

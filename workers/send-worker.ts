@@ -129,7 +129,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   const agingMs = Math.min(AGING_MS, Math.max(500, config.LOW_PRIORITY_MAX_WAIT_MS / 2));
   const promoteStarving = async (): Promise<void> => {
     for (const lane of running.keys()) {
-      const lock = await redis.set(`${k.lane(lane)}:aging`, id, 'PX', Math.max(100, agingMs - 200), 'NX');
+      const lock = await redis.set(k.laneAging(lane), id, 'PX', Math.max(100, agingMs - 200), 'NX');
       if (!lock) continue;
       const queue = running.get(lane)?.queue;
       const oldest = (await queue?.getJobs(['prioritized'], 0, 499, true)) ?? [];

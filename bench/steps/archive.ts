@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { Archiver, ArchiveStore } from '../../src/ledger/index.js';
+import { Archiver } from '../../src/archive/archiver.js';
+import { ArchiveStore } from '../../src/archive/store.js';
 import { createLogger } from '../../src/log.js';
 import { hasPostgres, startPostgresServer, type PostgresHandle } from '../../src/dev/postgres-server.js';
 import { keys } from '../../src/redis/keys.js';

@@ -1,4 +1,4 @@
-import { type Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { laneQueueName, jobIdFor, withQueue, openQueue } from '../queue.js';
 import { laneNames } from '../lanes/lanes.js';
@@ -6,7 +6,8 @@ import type { Ledger } from '../ledger/ledger.js';
 import type { Keys } from '../redis/keys.js';
 
 /**
- * A campaign's own state, beside its counters in {prefix}:campaign:{id} (the ledger's hash):
+ * A campaign's own state, beside its counters in {prefix}:campaign:{id}: the counters are the ledger's (its
+ * scripts), these fields are this module's alone:
  *   state          'paused' or 'cancelled' while one is in force (absent: it sends)
  *   pause_reason, paused_at
  * The grant script reads `state` for every message's first request, so a pause or a cancel takes effect
@@ -80,8 +81,7 @@ export class Campaigns {
             let removed = false;
             for (const queue of queues) if (!removed) removed = (await queue.remove(jobId)) === 1;
             // A job a worker holds (it may be in flight) is not touched: its grant, or its result, settles it.
-            if (removed && (await ledger.markSkipped(requestId, id, 'cancelled', 'its campaign was cancelled')))
-              skipped++;
+            if (removed && (await ledger.markSkipped(requestId, id, 'cancelled'))) skipped++;
           }),
         );
       }

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Logger } from '../log.js';
-import { WEBHOOK_QUEUE, type WebhookJob, openQueue } from '../queue.js';
+import { WEBHOOK_JOB_OPTIONS, WEBHOOK_QUEUE, type WebhookJob, openQueue } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
 
 /**
@@ -13,11 +13,10 @@ import type { Keys } from '../redis/keys.js';
  * once (`done_at`, HSETNX, so that two dashboards report it once) and, with CAMPAIGN_WEBHOOK_URL set, a
  * `campaign.done` job goes on the `webhooks` queue. Its worker POSTs
  * `{"event":"campaign.done","campaign":{…the status --json campaign object…}}`, retried with a backoff
- * (WEBHOOK_ATTEMPTS): sending never waits on it.
+ * (WEBHOOK_JOB_OPTIONS): sending never waits on it.
  */
 
 const WATCH_MS = 2000;
-const WEBHOOK_ATTEMPTS = 10;
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
 export interface CampaignWatch {
@@ -35,12 +34,7 @@ export function startCampaignWatch(deps: {
   onError: (error: Error) => void;
 }): CampaignWatch {
   const { config, redis, keys, ledger, log } = deps;
-  const webhooks = openQueue<WebhookJob>(redis, config.QUEUE_PREFIX, WEBHOOK_QUEUE, {
-    attempts: WEBHOOK_ATTEMPTS,
-    backoff: { type: 'exponential', delay: 5000 },
-    removeOnComplete: true,
-    removeOnFail: { count: 1000 },
-  });
+  const webhooks = openQueue<WebhookJob>(redis, config.QUEUE_PREFIX, WEBHOOK_QUEUE, WEBHOOK_JOB_OPTIONS);
   webhooks.on('error', deps.onError);
 
   const campaigns = new Campaigns(redis, keys);

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { UsageError } from '../usage-error.js';
+import { campaignId } from '../messages/ids.js';
 import type { Command, Flag } from './declaration.js';
 
 export { UsageError };
@@ -62,6 +63,7 @@ function valueOf(command: string, name: string, flag: Flag, raw: string | boolea
     case 'string':
       if (text === undefined && flag.required)
         throw new UsageError(`--${name} is required ("wa-bulk ${command} --help" shows the usage)`);
+      if (text !== undefined && flag.campaignId) campaignId(text, `--${name}`);
       return text ?? flag.default;
   }
 }

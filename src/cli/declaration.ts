@@ -20,6 +20,8 @@ export type Flag =
       readonly default?: string;
       /** The command cannot run without it: `--NAME is required`. */
       readonly required?: true;
+      /** A campaign id: checked as every campaign id from outside is (messages/ids.ts). */
+      readonly campaignId?: true;
     })
   | (FlagBase & {
       /** A whole number >= min (default 0): `--NAME: expected an integer >= MIN, got "…"`. */

@@ -9,6 +9,7 @@ import { collectStatus } from '../status/status.js';
 import { UsageError } from '../usage-error.js';
 import { mountBoard } from './board.js';
 import { campaignRoutes } from './campaign-routes.js';
+import { suppressionRoutes } from './suppression-routes.js';
 import type { DashboardDeps } from './deps.js';
 import { createMetrics } from './metrics.js';
 import { assertListenable, basicAuth, loopbackHostsOnly } from './security.js';
@@ -53,6 +54,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
 
   ingestRoute(app, deps);
   campaignRoutes(app, deps);
+  suppressionRoutes(app, deps);
 
   app.get('/api/campaigns/:id', async (req, res) => {
     const id = campaignId(req.params.id, 'campaign id');

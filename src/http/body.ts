@@ -1,4 +1,5 @@
 import { Transform, type Readable } from 'node:stream';
+import express, { type Request } from 'express';
 
 /** Request bodies are read here, each under a byte limit that is checked while they stream in. */
 
@@ -15,14 +16,18 @@ export class BodyError extends Error {
   }
 }
 
+/** The answer for a body over `limit` bytes. */
+export function tooLarge(what: string, limit: number): BodyError {
+  return new BodyError(`${what} is larger than ${limit} bytes; split it into several requests`, 413);
+}
+
 /** Passes a request body through, failing once it is larger than `limit` bytes. */
 export function limited(stream: Readable, limit: number, what = 'request body'): Readable {
   let size = 0;
   const guard = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       size += chunk.length;
-      if (size > limit)
-        callback(new BodyError(`${what} is larger than ${limit} bytes; split it into several requests`, 413));
+      if (size > limit) callback(tooLarge(what, limit));
       else callback(null, chunk);
     },
   });
@@ -50,4 +55,12 @@ export async function readJson(stream: Readable, limit: number, what?: string): 
 /** The media type of a Content-Type header, lower case, without parameters. */
 export function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+/** The small JSON bodies of the control routes (at most 1 MB), parsed by Express. */
+export const smallJson = express.json({ limit: '1mb' });
+
+/** The parsed JSON body as an object ({} when it is not one), for routes that read named fields. */
+export function objectBody(req: Request): Record<string, unknown> {
+  return typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
 }

@@ -6,9 +6,6 @@ import { keys } from '../redis/keys.js';
 import { Archiver } from '../archive/archiver.js';
 import { ArchiveStore } from '../archive/store.js';
 
-export { Archiver } from '../archive/archiver.js';
-export { ArchiveStore } from '../archive/store.js';
-
 /** The long-term ledger DATABASE_URL asks for, or undefined (Redis is then the whole ledger). */
 function longTermLedger(config: Config): LongTermLedger | undefined {
   if (!config.DATABASE_URL) return undefined;

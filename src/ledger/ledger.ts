@@ -5,7 +5,7 @@ import type { Priority } from '../campaigns/options.js';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
 import { PLACEMENT } from './placement.js';
 import { LedgerReads } from './reads.js';
-import type { SkipReason } from './reasons.js';
+import { SKIP_WORDS, type SkipReason } from './reasons.js';
 import { jobIdFor, laneQueueName, type DeadError, type SendJobData } from '../queue.js';
 import { keys } from '../redis/keys.js';
 import * as scripts from '../scripts/index.js';
@@ -20,7 +20,7 @@ export * from './records.js';
  *
  *   {prefix}:msg:{request_id}    hash: the message record (see message-record.lua)
  *   {prefix}:mid:{message_id}    "<campaign>|<request_id>": the reverse index delivery callbacks need
- *   {prefix}:campaign:{id}       hash: total, sent, dead, delivery:<state>
+ *   {prefix}:campaign:{id}       hash: total, sent, dead, delivery:<state> (its state fields are Campaigns')
  *   {prefix}:campaign:{id}:ids   list of request_ids, in enqueue order (export)
  *   {prefix}:campaigns           sorted set: campaign id by its last enqueue (ms)
  *
@@ -221,8 +221,13 @@ export class Ledger extends LedgerReads {
   }
 
   /** The message will not be sent (no session, its campaign cancelled, …): no request is made for it. */
-  async markSkipped(requestId: string, campaign: string, reason: SkipReason, message: string): Promise<boolean> {
-    return this.settle(requestId, campaign, 'skipped', { code: null, http_status: null, reason, message });
+  async markSkipped(requestId: string, campaign: string, reason: SkipReason): Promise<boolean> {
+    return this.settle(requestId, campaign, 'skipped', {
+      code: null,
+      http_status: null,
+      reason,
+      message: SKIP_WORDS[reason],
+    });
   }
 
   private async settle(

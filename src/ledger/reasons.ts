@@ -8,3 +8,11 @@ export type DeadReason = (typeof DEAD_REASONS)[number];
 
 export const SKIP_REASONS = ['expired', 'cancelled', 'suppressed', 'no_session'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
+
+/** Why a message was skipped, in words (the record's `error.message`), by reason. */
+export const SKIP_WORDS: Readonly<Record<SkipReason, string>> = {
+  no_session: 'the recipient has not written in the last 24 hours, and only template messages may start a conversation',
+  expired: "not sent before its campaign's expiry",
+  suppressed: 'the recipient opted out',
+  cancelled: 'its campaign was cancelled',
+};

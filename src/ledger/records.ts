@@ -11,8 +11,6 @@ import { DELIVERY_RANK, funnel, type DeliveryStatus } from './delivery.js';
 
 export type MessageStatus = 'pending' | 'sent' | 'dead' | 'skipped';
 
-/** Why a message was never sent on purpose. */
-
 /** The `result` / `export` JSON shape (docs/cli.md): fields may be added, these do not change. */
 export interface MessageRecord {
   request_id: string;

@@ -39,6 +39,8 @@ export function keys(prefix: string) {
     lanes: `${prefix}:lanes`,
     lane: (lane: string) => `${prefix}:lane:${lane}`,
     lanePace: (lane: string) => `${prefix}:lane:${lane}:next`,
+    /** Held by the worker doing a lane's round of low-priority aging (workers/send-worker.ts). */
+    laneAging: (lane: string) => `${prefix}:lane:${lane}:aging`,
     /** The last message from a lane to a recipient, for PAIR_INTERVAL_MS (expires by itself). */
     pair: (lane: string, to: string) => `${prefix}:pair:${lane}:${to}`,
     /** When a recipient last wrote (inbound messages), for SESSION_CHECK; expires after 24 h. */

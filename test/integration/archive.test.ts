@@ -3,7 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { Archiver, ArchiveStore } from '../../src/ledger/index.js';
+import { Archiver } from '../../src/archive/archiver.js';
+import { ArchiveStore } from '../../src/archive/store.js';
 import type { Config } from '../../src/config.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { createLogger } from '../../src/log.js';
@@ -292,7 +293,7 @@ suite('the long-term ledger in PostgreSQL', () => {
     h = harness(config);
     await addPending(h, 'ttl', ['ttl-dead', 'ttl-skipped']);
     await h.ledger.markDead('ttl-dead', 'ttl', { code: 3001, http_status: 400, reason: 'permanent', message: 'bad' });
-    await h.ledger.markSkipped('ttl-skipped', 'ttl', 'cancelled', 'campaign cancelled');
+    await h.ledger.markSkipped('ttl-skipped', 'ttl', 'cancelled');
     expect(await h.redis.ttl(h.keys.message('ttl-dead'))).toBeGreaterThan(config.RESULT_TTL_DAYS * 86_400 - 60);
     expect(await h.redis.ttl(h.keys.message('ttl-skipped'))).toBeLessThanOrEqual(60);
     expect(await h.ledger.revive('ttl-dead', 'ttl')).toBe(true);

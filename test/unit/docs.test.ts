@@ -179,6 +179,25 @@ describe('documentation', () => {
     expect(wrong).toEqual([]);
   });
 
+  test("README's essential variables are the schema's, with the schema's defaults where a row names one", () => {
+    const table = tablesOf('README.md').find((t) => t.header[0] === 'variable');
+    expect(table).toBeDefined();
+    const defaults = configSchema.safeParse({}).data as Record<string, unknown>;
+    const variables = Object.keys(configSchema.shape);
+    const wrong: string[] = [];
+    for (const row of (table as Table).rows) {
+      const [names = '', , defaultCell = ''] = row.cells;
+      const named = [...names.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1] as string);
+      for (const name of named)
+        if (!variables.includes(name)) wrong.push(`line ${row.line}: ${name} is not a variable`);
+      if (named.length !== 1 || DEFAULT_EXCEPTIONS.has(named[0] as string)) continue;
+      const value = defaults[named[0] as string];
+      if (value !== undefined && !defaultCell.replace(/`/g, '').includes(String(value)))
+        wrong.push(`line ${row.line}: ${named[0]} defaults to ${String(value)}, but README says "${defaultCell}"`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   test('every table row in README.md and docs/*.md has as many cells as its header', () => {
     const wrong: string[] = [];
     for (const page of PAGES) {

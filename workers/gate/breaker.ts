@@ -5,7 +5,8 @@ import { reportOutcome } from '../../src/scripts/index.js';
 /**
  * The fleet-wide holds on sending, in Redis: a 429's Retry-After (every worker waits it out), and the outage
  * breaker (many consecutive transient failures of the whole fleet stop sending for a cool-down that doubles
- * each time the half-open probe fails). The grant script reads both; this module writes them.
+ * each time the half-open probe fails). The grant script reads both; this module writes them, and an
+ * operator's resume (src/lanes/fleet.ts) forgets them.
  */
 export interface BreakerOptions {
   outageThreshold: number;

@@ -23,8 +23,8 @@ export { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal } f
  * The gate every HTTP request passes, retries included, in every worker process: one per sender lane, so
  * that a lane that must wait holds no other lane's requests. Requests waiting in a process queue up here,
  * and the process asks Redis for send grants for the head of its queue in one script
- * (src/scripts/grant-sends.lua: pause, the 429/outage hold and half-open probe of gate/breaker.ts, the
- * account's and the lane's GCRA pace of gate/pacing.ts, the ledger check, the campaign's state, the
+ * (src/scripts/grant-sends.lua: pause, the 429/outage hold and half-open probe of breaker.ts, the
+ * account's and the lane's GCRA pace of pacing.ts, the ledger check, the campaign's state, the
  * session window, the pair interval and the messaging limit), one round trip for many requests.
  *
  * The grants are not tied to a process: a process that is late (a busy machine, a GC pause) does not waste

@@ -1,3 +1,4 @@
+import { SKIP_WORDS, type SkipReason } from '../../src/ledger/reasons.js';
 /** The ledger says this message needs no request: already sent or dead, or in flight when a worker died. */
 export class SettledSignal extends Error {
   override name = 'SettledSignal';
@@ -22,18 +23,12 @@ export class CampaignSignal extends Error {
   }
 }
 
-/** The message must not be sent at all: it ends `skipped` with this reason. */
-/** Why a message was skipped, in words, by reason. */
-export const SKIPPED = {
-  no_session: 'the recipient has not written in the last 24 hours, and only template messages may start a conversation',
-  expired: "not sent before its campaign's expiry",
-  suppressed: 'the recipient opted out',
-} as const;
+/** The message must not be sent at all: it ends `skipped` with this reason (SKIP_WORDS says it in words). */
 
 export class SkipSignal extends Error {
   override name = 'SkipSignal';
-  constructor(readonly reason: keyof typeof SKIPPED) {
-    super(SKIPPED[reason]);
+  constructor(readonly reason: Exclude<SkipReason, 'cancelled'>) {
+    super(SKIP_WORDS[reason]);
   }
 }
 

@@ -5,7 +5,13 @@ export const CANCEL = {
   summary: 'cancel a campaign for good: no further message of it leaves',
   usage: ['--campaign ID [--json]'],
   flags: {
-    campaign: { type: 'string', value: 'ID', required: true, help: 'the campaign' },
+    campaign: {
+      type: 'string',
+      value: 'ID',
+      campaignId: true,
+      required: true,
+      help: 'the campaign',
+    },
     json: { type: 'boolean', help: 'print {"campaign","state":"cancelled","skipped"}' },
   },
   notes: [

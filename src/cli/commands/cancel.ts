@@ -1,5 +1,5 @@
 import { Campaigns } from '../../campaigns/campaigns.js';
-import { campaignId, noCampaign } from '../../messages/ids.js';
+import { noCampaign } from '../../messages/ids.js';
 import { parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { CANCEL } from './cancel.decl.js';
@@ -7,7 +7,7 @@ import { CANCEL } from './cancel.decl.js';
 /** `wa-bulk cancel --campaign ID`: once it returns, no further message of the campaign leaves. */
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(CANCEL, argv);
-  const id = campaignId(values.campaign, '--campaign');
+  const id = values.campaign;
   return withContext(async (ctx) => {
     if (!(await ctx.ledger.campaign(id))) {
       process.stderr.write(`wa-bulk: ${noCampaign(id, '"wa-bulk campaigns"')}\n`);

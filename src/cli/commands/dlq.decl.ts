@@ -16,7 +16,12 @@ export const DLQ = {
     { name: 'purge', help: 'drop them from the dead-letter queue (the ledger keeps their record)' },
   ],
   flags: {
-    campaign: { type: 'string', value: 'ID', help: "only this campaign's" },
+    campaign: {
+      type: 'string',
+      value: 'ID',
+      campaignId: true,
+      help: "only this campaign's",
+    },
     code: { type: 'int', value: 'N', help: 'only those with this EngageLab code' },
     reason: {
       type: 'choice',

@@ -10,7 +10,13 @@ export const ENQUEUE = {
   ],
   args: [{ name: 'FILE', help: 'a JSONL or CSV file; - reads stdin' }],
   flags: {
-    campaign: { type: 'string', value: 'ID', required: true, help: '1-64 letters, digits, "_" or "-"' },
+    campaign: {
+      type: 'string',
+      value: 'ID',
+      campaignId: true,
+      required: true,
+      help: '1-64 letters, digits, "_" or "-"',
+    },
     format: { type: 'choice', choices: ['jsonl', 'csv'], help: "the file's format (default: from the file name)" },
     template: { type: 'string', value: 'NAME', help: "CSV template campaigns: the template's name" },
     language: { type: 'string', value: 'CODE', help: 'CSV template campaigns: its language code' },

@@ -9,7 +9,6 @@ import { readJsonl } from '../../../producers/jsonl-reader.js';
 import { CampaignOptionError, FLAG_NAMES, campaignOptions } from '../../campaigns/options.js';
 import { loadConfig } from '../../config.js';
 import { preflightFromConfig, type Preflight } from '../../preflight/preflight.js';
-import { campaignId } from '../../messages/ids.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { ProgressLine, bar, fmt } from '../progress.js';
@@ -22,7 +21,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
   const { values, positionals } = parse(command, argv);
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(synopsis(command));
-  const campaign = campaignId(values.campaign, '--campaign');
+  const campaign = values.campaign;
   const format = values.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'jsonl');
   const csv: CsvOptions = { template: values.template, language: values.language, text: values.text };
   if (format === 'jsonl' && (values.template || values.text))

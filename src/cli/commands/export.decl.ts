@@ -5,7 +5,13 @@ export const EXPORT = {
   summary: 'every message of a campaign, one per line',
   usage: ['--campaign ID [--format jsonl|csv]'],
   flags: {
-    campaign: { type: 'string', value: 'ID', required: true, help: 'the campaign' },
+    campaign: {
+      type: 'string',
+      value: 'ID',
+      campaignId: true,
+      required: true,
+      help: 'the campaign',
+    },
     format: {
       type: 'choice',
       choices: ['jsonl', 'csv'],

@@ -10,7 +10,12 @@ export const PAUSE = {
       value: 'NUMBER',
       help: 'only this sending number\'s lane ("default": EngageLab\'s default number)',
     },
-    campaign: { type: 'string', value: 'ID', help: 'only this campaign: its messages are parked, holding no lane' },
+    campaign: {
+      type: 'string',
+      value: 'ID',
+      campaignId: true,
+      help: 'only this campaign: its messages are parked, holding no lane',
+    },
     reason: {
       type: 'string',
       value: 'TEXT',
@@ -30,7 +35,12 @@ export const RESUME = {
   usage: ['[--sender NUMBER | --campaign ID]'],
   flags: {
     sender: { type: 'string', value: 'NUMBER', help: "only this sending number's lane" },
-    campaign: { type: 'string', value: 'ID', help: 'only this campaign: its parked messages go back to their queues' },
+    campaign: {
+      type: 'string',
+      value: 'ID',
+      campaignId: true,
+      help: 'only this campaign: its parked messages go back to their queues',
+    },
   },
   notes: [
     'A fleet resume also clears the outage breaker; a lane paused on its own stays paused. ' +

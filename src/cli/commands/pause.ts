@@ -2,7 +2,7 @@ import { Campaigns } from '../../campaigns/campaigns.js';
 import { pauseLane, resumeLane } from '../../lanes/lanes.js';
 import { pauseSending, resumeSending } from '../../lanes/fleet.js';
 import { normalisePhone } from '../../messages/phone.js';
-import { campaignId, noCampaign } from '../../messages/ids.js';
+import { noCampaign } from '../../messages/ids.js';
 import { UsageError, parse } from '../args.js';
 import { withContext } from '../context.js';
 import { PAUSE } from './pause.decl.js';
@@ -27,7 +27,7 @@ export async function control(target: Target, pause?: { reason: string }): Promi
     target.sender === undefined ? undefined : target.sender === 'default' ? 'default' : normalisePhone(target.sender);
   if (target.sender !== undefined && lane === undefined)
     throw new UsageError(`--sender: expected an international phone number (or "default"), got "${target.sender}"`);
-  const campaign = target.campaign === undefined ? undefined : campaignId(target.campaign, '--campaign');
+  const campaign = target.campaign;
   const message = await withContext(async (ctx) => {
     if (lane !== undefined) {
       if (pause) await pauseLane(ctx.redis, ctx.keys, lane, pause.reason);

@@ -1,3 +1,4 @@
+import { requestId as checkRequestId } from '../../messages/ids.js';
 import type { MessageRecord } from '../../ledger/ledger.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
@@ -6,8 +7,8 @@ import { RESULT } from './result.decl.js';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(RESULT, argv);
-  const requestId = positionals[0];
-  if (!requestId || positionals.length > 1) throw new UsageError(synopsis(RESULT));
+  if (!positionals[0] || positionals.length > 1) throw new UsageError(synopsis(RESULT));
+  const requestId = checkRequestId(positionals[0], 'REQUEST_ID');
   const record = await withContext((ctx) => ctx.ledger.get(requestId));
   if (!record) {
     process.stderr.write(

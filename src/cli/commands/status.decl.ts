@@ -5,7 +5,12 @@ export const STATUS = {
   summary: 'queue counts, pause state, dead letters, campaign progress',
   usage: ['[--campaign ID] [--json]'],
   flags: {
-    campaign: { type: 'string', value: 'ID', help: 'also show this campaign' },
+    campaign: {
+      type: 'string',
+      value: 'ID',
+      campaignId: true,
+      help: 'also show this campaign',
+    },
     json: { type: 'boolean', help: 'print the report as JSON' },
   },
   notes: ['Exit 1 when --campaign names a campaign the ledger does not know.'],

@@ -5,7 +5,12 @@ export const WATCH = {
   summary: 'live progress until the campaign is done',
   usage: ['[--campaign ID] [--interval-ms N]'],
   flags: {
-    campaign: { type: 'string', value: 'ID', help: 'the campaign to follow (without it: the send queues)' },
+    campaign: {
+      type: 'string',
+      value: 'ID',
+      campaignId: true,
+      help: 'the campaign to follow (without it: the send queues)',
+    },
     'interval-ms': { type: 'int', value: 'N', min: 10, default: 500, help: 'how often it asks Redis' },
   },
   notes: ['A progress bar on a terminal; a plain line every few seconds otherwise. Exit 1 for an unknown campaign.'],

@@ -1,0 +1,61 @@
+import type express from 'express';
+import type { Request, Response } from 'express';
+import { Suppressions } from '../recipients/suppressions.js';
+import { objectBody, smallJson } from './body.js';
+import type { DashboardDeps } from './deps.js';
+import { sameOrigin } from './security.js';
+
+/**
+ * The opt-out list over HTTP (behind the dashboard's authentication): look up or list, add, remove. The
+ * changing routes pass sameOrigin (security.ts); a larger list goes through `wa-bulk suppress import`.
+ */
+
+const MAX_SUPPRESSION_BODY = 1000;
+
+export function suppressionRoutes(app: express.Express, deps: DashboardDeps): void {
+  const suppressions = new Suppressions(deps.redis, deps.keys);
+  app.get('/api/suppressions', async (req, res) => {
+    const number = typeof req.query.number === 'string' ? req.query.number : undefined;
+    if (number !== undefined) {
+      const { numbers, invalid } = Suppressions.normalise([number]);
+      if (invalid !== undefined) {
+        res.status(400).json({ error: `number: "${invalid}" is not an international phone number` });
+        return;
+      }
+      res.json({ number: numbers[0], suppressed: await suppressions.has(numbers[0] as string) });
+      return;
+    }
+    const numbers: string[] = [];
+    for await (const page of suppressions.list()) {
+      numbers.push(...page);
+      if (numbers.length >= 10_000) break;
+    }
+    res.json({ count: await suppressions.count(), numbers: numbers.slice(0, 10_000) });
+  });
+
+  const change = (action: 'add' | 'remove') => async (req: Request, res: Response) => {
+    const given = objectBody(req).numbers;
+    if (
+      !Array.isArray(given) ||
+      given.length === 0 ||
+      given.length > MAX_SUPPRESSION_BODY ||
+      !given.every((n) => typeof n === 'string')
+    ) {
+      res.status(400).json({
+        error: `body must be {"numbers": [...]} with 1 to ${MAX_SUPPRESSION_BODY} numbers as strings (use "wa-bulk suppress import" for more)`,
+      });
+      return;
+    }
+    const { numbers, invalid } = Suppressions.normalise(given as string[]);
+    if (invalid !== undefined) {
+      res
+        .status(400)
+        .json({ error: `numbers: "${invalid}" is not an international phone number (country code and number)` });
+      return;
+    }
+    const count = action === 'add' ? await suppressions.add(numbers) : await suppressions.remove(numbers);
+    res.json({ [action === 'add' ? 'added' : 'removed']: count, total: await suppressions.count() });
+  };
+  app.post('/api/suppressions', sameOrigin, smallJson, change('add'));
+  app.delete('/api/suppressions', sameOrigin, smallJson, change('remove'));
+}
