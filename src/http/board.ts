@@ -18,6 +18,8 @@ import type { DashboardDeps } from './deps.js';
  *   EngageLab's code and message, and `died_at` reads as a date;
  * - the dead-letter queue has no consumer by design, so it reports its workers as unknown rather than
  *   warning that none is running.
+ * Every queue is read-only here: Bull Board's remove, clean, retry and edit act on BullMQ alone and would
+ * leave the ledger saying otherwise; wa-bulk's own commands and API (cancel, dlq replay/purge, pause) act.
  */
 
 /** One sender lane's send queue: its description names the lane and its rate, and why it is paused. */
@@ -32,7 +34,7 @@ export class SendQueueAdapter extends BullMQAdapter {
     private readonly lane: string,
     config: Config,
   ) {
-    super(send, { description: 'messages to send' });
+    super(send, { description: 'messages to send', readOnlyMode: true });
     const from = lane === DEFAULT_LANE ? "EngageLab's default number" : lane;
     this.about = `messages from ${from}, at most ${laneRateMax(config, lane)} per ${config.SEND_RATE_DURATION_MS} ms`;
   }
@@ -68,7 +70,11 @@ export function deadLetterTitle(data: DeadJobData): string {
  */
 export class DeadQueueAdapter extends BullMQAdapter {
   constructor(private readonly dead: Queue<DeadJobData>) {
-    super(dead, { description: 'dead letters: replay with "wa-bulk dlq replay"', allowRetries: false });
+    super(dead, {
+      description: 'dead letters: replay with "wa-bulk dlq replay"',
+      allowRetries: false,
+      readOnlyMode: true,
+    });
     this.setFormatter('name', (job: { data?: DeadJobData; name?: string }) =>
       job.data?.error ? deadLetterTitle(job.data) : (job.name ?? ''),
     );
