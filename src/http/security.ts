@@ -59,7 +59,7 @@ export function loopbackHostsOnly(req: Request, res: Response, next: NextFunctio
  */
 export function safeHeaders(req: Request, res: Response, next: NextFunction): void {
   res.set({
-    'Content-Security-Policy': "frame-ancestors 'none'; base-uri 'none'; object-src 'none'; form-action 'self'",
+    'Content-Security-Policy': "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; form-action 'self'",
     'X-Frame-Options': 'DENY',
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
