@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
 import { pauseSending, recordPhoneLimit } from '../src/lanes/fleet.js';
 import { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
-import { notificationEffect } from './notifications.js';
+import { notificationEffect, notificationEventName } from './notifications.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { QualityGuard } from './quality-guard.js';
 import type { Logger } from '../src/log.js';
@@ -45,7 +45,7 @@ export function startCallbackWorker(deps: {
           for (const effect of await quality.onDelivery(row, applied)) count(`quality_${effect}`);
       } else if (row.notification) {
         const effect = await notificationEffect(row, (name, language) => ledger.templateInUse(name, language));
-        count(`notification:${row.notification.event}`);
+        count(`notification:${notificationEventName(row.notification.event)}`);
         if (effect.pause) {
           await pauseSending(redis, k, effect.pause);
           log.error({ event: row.notification.event }, `sending paused: ${effect.pause}`);

@@ -146,7 +146,7 @@ describe('delivery callbacks', () => {
     const { pauseState } = await import('../../src/lanes/fleet.js');
     expect(await pauseState(h!.redis, h!.keys)).toMatchObject({
       paused: true,
-      reason: 'insufficient_balance: EngageLab balance 1.5 is below 10',
+      reason: 'from a callback: insufficient_balance: EngageLab balance 1.5 is below 10',
     });
     expect(((await h!.ledger.campaign('cb'))?.pending ?? 0) > 0).toBe(true);
   });
