@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import ipaddr from 'ipaddr.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
@@ -75,46 +75,50 @@ export const LOGIN_FAILURES_MAX = 10;
 export const LOGIN_WINDOW_MS = 60_000;
 
 /**
- * Basic auth, compared in constant time, behind a per-client limit on failed attempts (express-rate-limit,
- * counting only answers that refused the credential); a client that reaches it is logged once, by address and
- * never with what it tried.
+ * Basic auth, compared in constant time, behind a per-client limit on refused credentials (express-rate-limit
+ * counts them); a client that reaches it is logged once, by address and never with what it tried.
  */
 export function basicAuth(user: string, password: string, log?: Logger) {
   const expected = digest(`${user}:${password}`);
-  const throttle = rateLimit({
+  const refuse = (res: Response) => res.status(429).json({ error: 'too many failed logins; try again in a minute' });
+  // Counts failed attempts only: the check below calls it when a credential is refused, never otherwise.
+  const failures = rateLimit({
     windowMs: LOGIN_WINDOW_MS,
     limit: LOGIN_FAILURES_MAX,
-    // A failure is a credential refused (a request without one only asks for the login) or a refusal by this limit.
-    requestWasSuccessful: (req, res) =>
-      !(res.statusCode === 429 || (res.statusCode === 401 && req.headers.authorization !== undefined)),
-    skipSuccessfulRequests: true,
+    keyGenerator: (req) => ipKeyGenerator(req.ip ?? ''),
     standardHeaders: 'draft-8',
+    legacyHeaders: false,
     // Behind a proxy (allowed only with a password) its clients share one address; say nothing about it.
     validate: { xForwardedForHeader: false },
-    legacyHeaders: false,
     handler: (req, res) => {
-      // Logged once a window per client: the first refusal.
-      const used = (req as Request & { rateLimit?: { used: number } }).rateLimit?.used;
-      if (used === LOGIN_FAILURES_MAX + 1)
+      // Logged once a window per client: at its first refusal.
+      if ((req as Request & { rateLimit?: { used: number } }).rateLimit?.used === LOGIN_FAILURES_MAX + 1)
         log?.warn(
           { client: req.ip },
           `dashboard: ${LOGIN_FAILURES_MAX} failed logins in a minute from one client; refusing it for a while`,
         );
-      res.status(429).json({ error: 'too many failed logins; try again in a minute' });
+      refuse(res);
     },
   });
-  const check = (req: Request, res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    // A client over the limit is refused whatever it sends now, the right password included.
+    const seen = await failures.getKey(ipKeyGenerator(req.ip ?? ''));
+    if (seen && seen.totalHits > LOGIN_FAILURES_MAX && (seen.resetTime?.getTime() ?? 0) > Date.now())
+      return refuse(res);
     const header = req.headers.authorization ?? '';
     // The scheme is case-insensitive (RFC 9110).
     const given = /^basic /i.test(header) ? Buffer.from(header.slice(6), 'base64').toString('utf8') : '';
     // Hash both sides so the comparison takes the same time whatever the lengths.
     if (given && timingSafeEqual(digest(given), expected)) return next();
-    res
-      .set('WWW-Authenticate', 'Basic realm="wa-bulk", charset="UTF-8"')
-      .status(401)
-      .json({ error: 'authentication required' });
+    const askLogin = () =>
+      res
+        .set('WWW-Authenticate', 'Basic realm="wa-bulk", charset="UTF-8"')
+        .status(401)
+        .json({ error: 'authentication required' });
+    // No credential yet only asks for the login; a refused one counts.
+    if (!given) return askLogin();
+    await failures(req, res, askLogin);
   };
-  return [throttle, check];
 }
 
 /**
