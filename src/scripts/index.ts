@@ -5,6 +5,7 @@
 export * from './apply-delivery.js';
 export * from './enqueue-messages.js';
 export * from './grant-sends.js';
+export * from './learn-message-id.js';
 export * from './move-funnel.js';
 export * from './report-outcome.js';
 export * from './revive-message.js';

@@ -27,6 +27,7 @@
   Reply per message: 0 unchanged, 1 changed, 2 changed and delivery rows are waiting for it
 ]]
 --- @include "includes/message-record"
+--- @include "includes/sent-message"
 
 local UNCHANGED, CHANGED, ORPHANS_WAITING = 0, 1, 2
 local out = {}
@@ -40,23 +41,20 @@ for i = 0, (#KEYS - 1) / 4 - 1 do
   Message.clearInflight(msg)
   if current == 'sent' or current == 'skipped' or current == status then
     result = UNCHANGED
-  else
-    if current == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), -1) end
-    if status == 'sent' then
-      Message.markSent(msg, now, ARGV[a + 5], current == 'dead')
-      redis.call('SET', mid, ARGV[a + 4], 'EX', ttl)
-      redis.call('HINCRBY', campaign, 'sent', 1)
-      if redis.call('EXISTS', orphan) == 1 then result = ORPHANS_WAITING end
-    else
-      -- dead or skipped: why, in the same fields
-      Message.markSettled(msg, status, now, ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
-      redis.call('HINCRBY', campaign, status, 1)
-      if status == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), 1) end
+  elseif status == 'sent' then
+    if SentMessage.record(msg, campaign, mid, orphan, current, now, ttl, ARGV[a + 4], ARGV[a + 5]) then
+      result = ORPHANS_WAITING
     end
+  else
+    -- dead or skipped: why, in the same fields
+    if current == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), -1) end
+    Message.markSettled(msg, status, now, ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
+    redis.call('HINCRBY', campaign, status, 1)
+    if status == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), 1) end
     if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
     redis.call('EXPIRE', msg, ttl)
-    if idFrom > 0 then Message.archive(stream, msg, idFrom) end
   end
+  if result ~= UNCHANGED and idFrom > 0 then Message.archive(stream, msg, idFrom) end
   out[i + 1] = result
 end
 return out

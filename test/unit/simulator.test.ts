@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Simulator, maxInSlidingWindow } from '../../src/simulator/simulator.js';
 
 let sim: Simulator | undefined;
@@ -72,6 +74,44 @@ describe('the simulator answers as the seed documents say EngageLab does', () =>
     expect(html.status).toBe(503);
     expect(await html.text()).toContain('<html>');
     expect(sim.getStats().accepted).toBe(0);
+  });
+
+  it("echoes each message's custom_args, wa-bulk's request_id key included, in its status callbacks", async () => {
+    const rows: Array<Record<string, unknown>> = [];
+    let posts = 0;
+    const receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        rows.push(...(JSON.parse(body) as { rows: Array<Record<string, unknown>> }).rows);
+        posts++;
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = receiver.address() as AddressInfo;
+      sim = new Simulator({
+        key: 'k',
+        secret: 's',
+        callbackUrl: `http://127.0.0.1:${port}/`,
+        callbackDelayMs: 10,
+        shuffleRate: 0,
+      });
+      await sim.start();
+      const custom_args = { order: 7, wa_bulk_request_id: 'r1' };
+      const { body } = await post({ ...text, custom_args });
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          if (sim?.pendingCallbacks === 0 && posts > 0 && posts === sim.callbackStats.posts)
+            resolve(clearInterval(timer));
+        }, 10);
+      });
+      expect(rows.length).toBeGreaterThanOrEqual(2);
+      for (const row of rows) expect(row).toMatchObject({ message_id: body.message_id, custom_args });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 
   it('counts a request_id accepted twice as a duplicate', async () => {
