@@ -152,10 +152,12 @@ export class Simulator {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (req.method === 'GET' && req.url?.startsWith('/_simulator/stats')) {
-      // Not part of EngageLab's API: lets a test or benchmark in another process read the counts.
+      // Not part of EngageLab's API: lets a rehearsal, a test or a benchmark in another process read the counts.
       const windowMs = Number(new URL(req.url, 'http://x').searchParams.get('window_ms') ?? 0);
       this.reply(res, 200, {
         ...this.getStats(),
+        // A rehearsal without a funnel: callbacks that the dashboard refused (a wrong token) or never got.
+        ...(this.options.callbackUrl && { callbacks: { ...this.callbacks.stats, pending: this.callbacks.pending } }),
         ...(windowMs > 0 && arrivalReport(this.arrivals, this.arrivalsByFrom, windowMs)),
       });
       return;

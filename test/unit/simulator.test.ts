@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Simulator, maxInSlidingWindow } from '../../src/simulator/simulator.js';
 
 let sim: Simulator | undefined;
@@ -120,6 +121,43 @@ describe('the simulator answers as the seed documents say EngageLab does', () =>
     await post(text);
     await post(text);
     expect(sim.getStats().duplicates).toBe(1);
+  });
+
+  it('counts in GET /_simulator/stats the callback posts the receiver refused', async () => {
+    // A dashboard with another CALLBACK_TOKEN: 404 to every post.
+    let received = 0;
+    const receiver = http.createServer((req, res) => {
+      received++;
+      req.resume();
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = receiver.address() as AddressInfo;
+      sim = new Simulator({
+        key: 'k',
+        secret: 's',
+        callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/other-token`,
+        callbackDelayMs: 10,
+      });
+      await sim.start();
+      await post(text);
+      const stats = async () =>
+        (await (await fetch(`${sim?.url}/_simulator/stats`)).json()) as { callbacks?: Record<string, number> };
+      const deadline = Date.now() + 10_000;
+      while ((await stats()).callbacks?.pending !== 0 && Date.now() < deadline) await sleep(20);
+      while ((await stats()).callbacks?.failedPosts !== received && Date.now() < deadline) await sleep(20);
+      expect(received).toBeGreaterThan(0);
+      expect((await stats()).callbacks).toEqual({
+        rows: expect.any(Number),
+        posts: received,
+        failedPosts: received,
+        pending: 0,
+      });
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 });
 
