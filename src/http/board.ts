@@ -10,6 +10,7 @@ import { laneRateMax } from '../lanes/lanes.js';
 import { DEFAULT_LANE, laneQueueName, openQueue, type DeadJobData, type SendJobData } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
 import type { DashboardDeps } from './deps.js';
+import { dropUrlCredentials } from './drop-url-credentials.js';
 
 /**
  * Bull Board's view of wa-bulk's queues, told what an operator looks for first:
@@ -142,6 +143,16 @@ export function mountBoard(app: express.Express, deps: DashboardDeps): void {
         laneQueues.set(lane, queue);
         bullBoard.addQueue(laneAdapter(lane, queue));
       }
+  });
+  // Bull Board's page: opened with credentials in its URL it would stay on "Loading" (drop-url-credentials.ts).
+  app.use('/queues', (_req, res, next) => {
+    const render = res.render.bind(res);
+    res.render = ((view: string, options?: object) =>
+      render(view, options ?? {}, (error: Error | null, html?: string) => {
+        if (error) next(error);
+        else res.send((html ?? '').replace('<head>', `<head>${dropUrlCredentials}`));
+      })) as typeof res.render;
+    next();
   });
   app.use('/queues', board.getRouter());
 }
