@@ -327,6 +327,28 @@ export class Ledger extends LedgerReads {
     return verdict === scripts.DeliveryVerdict.Applied ? { previous: previous as DeliveryStatus | null } : undefined;
   }
 
+  /**
+   * A cancel's skips (cancel-messages.lua): a pending message is skipped, reason cancelled, when its job was
+   * removed from its queue, or when no request has been made for it (a job a worker holds then ends at its
+   * grant, without a request or a second count). Per message, whether it was skipped now.
+   */
+  async skipCancelled(
+    campaign: string,
+    messages: ReadonlyArray<{ requestId: string; removed: boolean }>,
+  ): Promise<boolean[]> {
+    if (messages.length === 0) return [];
+    const k = this.keys;
+    return scripts.cancelMessages(this.client, {
+      keys: { archive: k.archive, campaign: k.campaign(campaign) },
+      idFrom: this.idFrom,
+      now: Date.now(),
+      ttlSeconds: this.settledTtlSeconds,
+      reason: 'cancelled',
+      error: SKIP_WORDS.cancelled,
+      messages: messages.map(({ requestId, removed }) => ({ messageKey: k.message(requestId), removed })),
+    });
+  }
+
   /** dead → pending, for `dlq replay`. */
   async revive(requestId: string, campaign: string): Promise<boolean> {
     const k = this.keys;

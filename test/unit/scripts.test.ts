@@ -86,6 +86,7 @@ const ITEMS = [named(), named()];
 /** Each script's function, called with named fields (and numbers where it formats them). */
 const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
   'apply-delivery': (c) => scripts.applyDelivery(c, named({ keys: named(), update: named() })),
+  'cancel-messages': (c) => scripts.cancelMessages(c, named({ keys: named(), messages: ITEMS })),
   'enqueue-messages': (c) => scripts.enqueueMessages(c, named({ keys: named(), messages: ITEMS })),
   'grant-sends': (c) =>
     scripts.grantSends(c, named({ keys: named(), spacingMs: 1, leadMs: 1, laneSpacingMs: 1, requests: ITEMS })),
