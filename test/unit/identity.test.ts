@@ -3,8 +3,7 @@ import { PassThrough } from 'node:stream';
 import { callbackRowSchema } from '../../src/engagelab/callbacks.js';
 import { createLogger } from '../../src/log.js';
 import { isBsuid, maskBsuid, parseUser, userProblem } from '../../src/messages/identity.js';
-import { formatIssues } from '../../src/messages/validate.js';
-import { validateMessage } from '../../src/messages/validate.js';
+import { formatIssues, validateMessage } from '../../src/messages/validate.js';
 import { userOf } from '../../src/recipients/inbound.js';
 
 /** Meta's example of a business-scoped user id, and a parent one (shared by several business portfolios). */
