@@ -2,7 +2,7 @@ import type { Command } from '../declaration.js';
 
 export const SUPPRESS = {
   name: 'suppress',
-  summary: "opt-outs: numbers (and users' business-scoped ids) that get no message",
+  summary: 'opt-outs: numbers and business-scoped user ids that get no message',
   usage: ['add|remove NUMBER… [--json]', 'import FILE|- [--json]', 'list [--json]'],
   args: [
     {
