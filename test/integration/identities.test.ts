@@ -152,6 +152,20 @@ describe('users named by a business-scoped user id', () => {
       { error: expect.stringMatching(/^numbers: "BR\.1{37}…" is not a business-scoped user id/) },
     ]);
     expect(await suppressed('BR.1502576394655843')).toBe(false);
+    const imported = await runCli(
+      ['suppress', 'import', '-', '--json'],
+      env,
+      `${phone(7)}\nBR.1502576394655843\nBR.15025-76394\n`,
+    );
+    expect([imported.code, JSON.parse(imported.stdout)]).toEqual([
+      1,
+      {
+        action: 'import',
+        added: 2,
+        invalid: [{ line: 3, error: expect.stringMatching(/^"BR\.15025-76394" is not a business-scoped user id/) }],
+      },
+    ]);
+    expect(await suppressed('BR.1502576394655843')).toBe(true);
   });
 
   it('an id that writes opens the window of its number: at once when they are linked, else when a status row links them', async () => {
