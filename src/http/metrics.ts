@@ -10,6 +10,15 @@ import type { DeadJobData, SendJobData } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
 import type { RedisHealth } from '../redis/health.js';
 
+/** The fleet counters behind wa_bulk_callback_effects_total, by the label value each is shown with. */
+const CALLBACK_EFFECTS = [
+  ['session_opened', 'sessions_opened'],
+  ['opted_out', 'opt_outs'],
+  ['user_linked', 'users_linked'],
+  ['reply_attributed', 'replies_attributed'],
+  ['outcome_learned', 'callback_learned'],
+] as const;
+
 /**
  * GET /metrics: the whole fleet's figures. Workers add their counters to one Redis hash
  * ({prefix}:metrics, see src/status/fleet-stats.ts); this registry reads it, the queues and the pause and
@@ -183,6 +192,15 @@ export function createMetrics(src: MetricsSources): Registry {
       'wa_bulk_callback_orphans_total',
       'Callback rows for a message_id not (yet) in the ledger.',
       'callback_orphaned',
+    ),
+    new ExternalMetric(
+      'wa_bulk_callback_effects_total',
+      'What callback rows did beside delivery states: session windows opened, opt-outs, users linked to their business-scoped ids, replies attributed to a sent message, lost answers learned.',
+      'counter',
+      async () => {
+        const s = await stats();
+        return CALLBACK_EFFECTS.map(([effect, field]) => ({ value: num(s[field]), labels: { effect } }));
+      },
     ),
     new ExternalMetric(
       'wa_bulk_queue_jobs',

@@ -227,5 +227,10 @@ describe('users named by a business-scoped user id', () => {
     await until(async () => (await h!.redis.exists(h!.keys.session('GB.777'))) === 1);
     expect(await h!.redis.get(h!.keys.userLink('GB.777'))).toBeNull();
     expect(Number(await h!.redis.hget(h!.keys.metrics, 'replies_attributed'))).toBe(1);
+    // /metrics shows what the callbacks did.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toContain('wa_bulk_callback_effects_total{effect="reply_attributed"} 1');
+    expect(metrics).toContain('wa_bulk_callback_effects_total{effect="user_linked"} 1');
+    expect(metrics).toContain('wa_bulk_callback_effects_total{effect="opted_out"} 1');
   });
 });
