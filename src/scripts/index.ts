@@ -6,6 +6,7 @@ export * from './apply-delivery.js';
 export * from './enqueue-messages.js';
 export * from './grant-sends.js';
 export * from './move-funnel.js';
+export * from './record-rejects.js';
 export * from './report-outcome.js';
 export * from './revive-message.js';
 export * from './settle-messages.js';

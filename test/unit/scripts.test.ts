@@ -90,6 +90,7 @@ const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
   'grant-sends': (c) =>
     scripts.grantSends(c, named({ keys: named(), spacingMs: 1, leadMs: 1, laneSpacingMs: 1, requests: ITEMS })),
   'move-funnel': (c) => scripts.moveFunnel(c, named({ keys: named() })),
+  'record-rejects': (c) => scripts.recordRejects(c, named({ keys: named(), lines: ITEMS })),
   'report-outcome': (c) => scripts.reportOutcome(c, named({ keys: named(), notSent: named() })),
   'revive-message': (c) => scripts.reviveMessage(c, named({ keys: named() })),
   'settle-messages': (c) => scripts.settleMessages(c, named({ keys: named(), messages: ITEMS })),
