@@ -17,6 +17,10 @@ const common = {
   testEnvironment: 'node',
 };
 
+// A minute or more each on 2 cores: `npm run test:slow` runs them, `npm test` does not; CI runs both.
+const slow = ['test/integration/bench.test.ts', 'test/reliability/scenarios.test.ts'];
+const notSlow = slow.map((file) => `<rootDir>/${file.replaceAll('.', '\\.')}$`);
+
 export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
@@ -24,14 +28,17 @@ export default {
       ...common,
       displayName: 'reliability',
       testMatch: ['<rootDir>/test/reliability/**/*.test.ts'],
+      testPathIgnorePatterns: notSlow,
     },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+      testPathIgnorePatterns: notSlow,
     },
+    { ...common, displayName: 'slow', testMatch: slow.map((file) => `<rootDir>/${file}`) },
   ],
-  // Once per run: Redis for the integration and reliability projects (skipped when only unit tests run).
+  // Once per run: Redis for every project but unit (skipped when only unit tests run).
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 60_000,

@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import { templateSchema } from '../src/messages/schema.js';
+import { formatIssues, messageErrors } from '../src/messages/validate.js';
 import { UsageError } from '../src/usage-error.js';
 import type { SourceItem } from './enqueue.js';
 
@@ -34,13 +36,32 @@ const TEMPLATE_COLUMN =
 
 type Row = Record<string, string>;
 
-export function checkColumns(columns: string[], options: CsvOptions): void {
-  if (!columns.includes('to')) throw new UsageError('CSV: the header has no "to" column');
+/**
+ * The flags, once, before any line: a wrong --language would otherwise be every line's reject. Its rules are
+ * the message schema's.
+ */
+export function checkCsvOptions(options: CsvOptions): void {
   if ((options.template === undefined) === (options.text === undefined)) {
     throw new UsageError('CSV campaigns need either --template NAME --language CODE or --text "…"');
   }
-  if (options.template !== undefined && options.language === undefined)
-    throw new UsageError('--template needs --language CODE');
+  if (options.template === undefined) return;
+  if (options.language === undefined) throw new UsageError('--template needs --language CODE');
+  const name = templateSchema.shape.name.safeParse(options.template, { error: messageErrors });
+  if (!name.success) throw new UsageError(`--template: "${options.template}" ${formatIssues(name.error.issues)}`);
+  const language = templateSchema.shape.language.safeParse(options.language, { error: messageErrors });
+  if (!language.success) throw new UsageError(`--language: ${formatIssues(language.error.issues)}`);
+}
+
+export function checkColumns(columns: string[], options: CsvOptions): void {
+  checkCsvOptions(options);
+  if (!columns.includes('to')) {
+    // A spreadsheet saved with ";" between fields reads as one column named "to;…".
+    if (columns.length === 1 && columns[0]?.includes(';'))
+      throw new UsageError(
+        'CSV: the header seems to use ";" as separator; wa-bulk reads comma-separated files (a header like "to,body_1,body_2")',
+      );
+    throw new UsageError('CSV: the header has no "to" column');
+  }
   const placeholders = options.text
     ? [...options.text.matchAll(/\{\{\s*([^}\s]+)\s*\}\}/g)].map((m) => m[1] as string)
     : [];

@@ -163,10 +163,13 @@ export const configSchema = z.object({
   DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
   DASHBOARD_PORT: int(0, 65_535).default(3000),
   DASHBOARD_USER: z.string().min(1).default('admin'),
-  DASHBOARD_PASSWORD: z.string().optional(),
+  DASHBOARD_PASSWORD: z.string().min(12, { error: 'expected at least 12 characters' }).optional(),
+  /** One token, or two separated by a comma while the URL EngageLab calls is changed (the first is current). */
   CALLBACK_TOKEN: z
     .string()
-    .regex(/^[A-Za-z0-9_-]{16,}$/, { error: 'expected at least 16 letters, digits, "_" or "-"' })
+    .regex(/^[A-Za-z0-9_-]{16,}(,[A-Za-z0-9_-]{16,})?$/, {
+      error: 'expected one or two (comma-separated) tokens of at least 16 letters, digits, "_" or "-"',
+    })
     .optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -197,7 +200,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads KEY=VALUE lines; quotes around the value are removed. Existing environment values win. */
+/**
+ * Reads KEY=VALUE lines; quotes around the value are removed, and an unquoted value ends at ` #` (a comment).
+ * A secret is never cut that way without a word: its ` #` is refused, naming the variable, since a password
+ * or token may well hold one (quote the value to keep it whole). Existing environment values win.
+ */
 export function parseDotEnv(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const raw of text.split(/\r?\n/)) {
@@ -208,6 +215,11 @@ export function parseDotEnv(text: string): Record<string, string> {
     let value = match[2] ?? '';
     const quoted = /^(['"])(.*)\1$/.exec(value);
     if (quoted) value = quoted[2] ?? '';
+    else if (/\s#/.test(value) && SECRET_VARIABLES.has(match[1] as string))
+      throw new ConfigError(
+        match[1] as string,
+        'its value in .env holds " #", which would start a comment; quote the value',
+      );
     else value = value.replace(/\s+#.*$/, '');
     out[match[1] as string] = value;
   }

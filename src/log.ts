@@ -7,13 +7,20 @@ import pretty from 'pino-pretty';
  * like a phone number is masked wherever it appears in a line.
  */
 
-const PHONE = /(?<![\w.-])\+?(\d{2,4})\d{3,9}(\d{2})(?![\w-])/g;
+/**
+ * A phone number in text: a run of 7-15 digits that is not part of a longer word or number (it may follow
+ * `_`, `-` or `.`, as in `wa_id_447911123456`), or an international number written in groups after `+` or
+ * `00` (`+44 7911 123456`, `0044-7911-123456`). Dates and times are not matched: they start with neither.
+ */
+const PHONE = /(?<![A-Za-z0-9])(?:(?:\+|00)\d{1,4}(?:[ -]\d{1,6}){1,5}|\+?\d{7,15})(?![A-Za-z0-9])/g;
 
 export function maskPhonesIn(text: string): string {
-  return text.replace(PHONE, (match, head: string, tail: string) => {
+  return text.replace(PHONE, (match) => {
     const digits = match.replace(/\D/g, '');
     if (digits.length < 7 || digits.length > 15) return match;
-    return `${head}${'*'.repeat(digits.length - head.length - tail.length)}${tail}`;
+    // Keep the country code's first digits and the last two, as the grouped form's punctuation is dropped.
+    const head = digits.slice(0, Math.min(4, digits.length - 5));
+    return `${match.startsWith('+') ? '+' : ''}${head}${'*'.repeat(digits.length - head.length - 2)}${digits.slice(-2)}`;
   });
 }
 
@@ -21,7 +28,13 @@ function maskValue(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return maskPhonesIn(value);
   if (depth > 4 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => maskValue(v, depth + 1));
-  if (value instanceof Error) return value;
+  // An error's message may quote a number (EngageLab's own messages do): log a masked copy.
+  if (value instanceof Error)
+    return {
+      type: value.name,
+      message: maskPhonesIn(value.message),
+      ...(value.stack && { stack: maskPhonesIn(value.stack) }),
+    };
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = maskValue(v, depth + 1);
   return out;

@@ -5,17 +5,18 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.js';
 import { pauseSending, recordPhoneLimit } from '../src/lanes/fleet.js';
 import { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
-import { notificationEffect } from './notifications.js';
+import { notificationEffect, notificationEventName } from './notifications.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { QualityGuard } from './quality-guard.js';
 import type { Logger } from '../src/log.js';
-import { CALLBACK_QUEUE, type CallbackJob, type SendJobData } from '../src/queue.js';
+import { CALLBACK_QUEUE, type CallbackJob, type DeadJobData, type SendJobData } from '../src/queue.js';
 import { keys as keysOf } from '../src/redis/keys.js';
 import type { Queue } from 'bullmq';
 
 /**
  * Applies callback batches: status rows move each message's delivery forward (through the ledger's
- * message_id → request_id index) and feed the quality guard (workers/quality-guard.ts), inbound rows open session
+ * message_id → request_id index, or the request_id their custom_args carry when the message_id was never
+ * learned) and feed the quality guard (workers/quality-guard.ts), inbound rows open session
  * windows, notifications that mean sending cannot succeed pause sending with their reason, a phone-number
  * tier change is recorded for `status` and MESSAGING_LIMIT=auto.
  */
@@ -25,11 +26,13 @@ export function startCallbackWorker(deps: {
   blocking: Redis;
   ledger: Ledger;
   send: Queue<SendJobData>;
+  /** The dead-letter queue: a message a status callback proves sent loses its dead letter. */
+  dead: Queue<DeadJobData>;
   log: Logger;
 }): Worker<CallbackJob> {
   const { config, redis, ledger, log } = deps;
   const k = keysOf(config.QUEUE_PREFIX);
-  const delivery = new DeliveryLedger(redis, ledger);
+  const delivery = new DeliveryLedger(redis, ledger, deps.dead);
   const quality = new QualityGuard(redis, k, config, log);
   const inbound = new Inbound(redis, k, config, log);
 
@@ -41,11 +44,18 @@ export function startCallbackWorker(deps: {
       if (row.status) {
         const applied = await delivery.apply(row);
         count(`callback_${applied.result}`);
+        if (applied.learned) {
+          count('callback_learned');
+          log.info(
+            { request_id: applied.learned.requestId, was: applied.learned.previous },
+            'a status callback named a message whose answer was lost: recorded as sent with its message_id',
+          );
+        }
         if (applied.result === 'applied')
           for (const effect of await quality.onDelivery(row, applied)) count(`quality_${effect}`);
       } else if (row.notification) {
         const effect = await notificationEffect(row, (name, language) => ledger.templateInUse(name, language));
-        count(`notification:${row.notification.event}`);
+        count(`notification:${notificationEventName(row.notification.event)}`);
         if (effect.pause) {
           await pauseSending(redis, k, effect.pause);
           log.error({ event: row.notification.event }, `sending paused: ${effect.pause}`);

@@ -6,14 +6,35 @@ import type { CallbackRow } from '../src/engagelab/callbacks.js';
  */
 
 /**
- * The messaging limit a tier of EngageLab's phone_number_update names (TIER_50 … TIER_UNLIMITED, and the
- * newer 2K), as MESSAGING_LIMIT=auto uses it: distinct recipients in a moving 24 hours; -1 is unlimited.
+ * The messaging limit each tier of EngageLab's phone_number_update names (Meta's tiers, the older ones
+ * included, and the newer 2K), as MESSAGING_LIMIT=auto uses it: distinct recipients in a moving 24 hours;
+ * -1 is unlimited. A tier outside this list (a forged `TIER_0`, a typo) is never taken as a limit.
  */
+const TIERS: Readonly<Record<string, number>> = {
+  TIER_50: 50,
+  TIER_250: 250,
+  TIER_1K: 1000,
+  TIER_2K: 2000,
+  TIER_10K: 10_000,
+  TIER_100K: 100_000,
+  TIER_UNLIMITED: -1,
+};
+
 export function tierLimit(tier: string): number | undefined {
-  if (tier === 'TIER_UNLIMITED') return -1;
-  const match = /^TIER_(\d+)(K?)$/.exec(tier);
-  if (!match) return undefined;
-  return Number(match[1]) * (match[2] === 'K' ? 1000 : 1);
+  return Object.hasOwn(TIERS, tier) ? TIERS[tier] : undefined;
+}
+
+/** EngageLab's notification events; any other name is counted as `unknown` (no metric series per name). */
+const EVENTS = new Set(['insufficient_balance', 'template_update', 'phone_number_update', 'whatsapp_business_update']);
+
+export function notificationEventName(event: string): string {
+  return EVENTS.has(event) ? event : 'unknown';
+}
+
+/** What a callback may write into a pause reason: printable, and short. */
+function bounded(value: unknown): string {
+  const text = value === undefined || value === null ? '' : String(value);
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
 }
 
 /** What a notification row means for sending: a reason to pause, something to record, or nothing. */
@@ -25,8 +46,22 @@ export function notificationEffect(
     const n = row.notification;
     if (!n) return {};
     const data = (n.notification_data ?? {}) as Record<string, unknown>;
-    const text = (value: unknown) => (value === undefined || value === null ? '' : String(value));
-    switch (n.event) {
+    const text = bounded;
+    const effect = await effectOf(n.event, data, text, templatesInUse);
+    // A fleet stop that a callback caused says so: EngageLab signs nothing, and the URL's token is all a
+    // forger lacks (the operator's guide to recovering from forged notifications starts from this reason).
+    return effect.pause ? { ...effect, pause: `from a callback: ${effect.pause}` } : effect;
+  })();
+}
+
+async function effectOf(
+  event: string,
+  data: Record<string, unknown>,
+  text: (value: unknown) => string,
+  templatesInUse: (name: string, language: string | undefined) => boolean | Promise<boolean>,
+): Promise<{ pause?: string; record?: Record<string, string> }> {
+  {
+    switch (event) {
       case 'insufficient_balance':
         return {
           pause: `insufficient_balance: EngageLab balance ${text(data.remain_balance)} is below ${text(data.balance_threshold)}`,
@@ -49,16 +84,12 @@ export function notificationEffect(
       case 'phone_number_update': {
         const tier = text(data.current_limit);
         const limit = tierLimit(tier);
-        return {
-          record: {
-            phone_limit: tier,
-            phone_limit_at: String(Date.now()),
-            ...(limit !== undefined && { messaging_limit: String(limit) }),
-          },
-        };
+        // An unknown tier is not recorded: it would show as the number's tier and could hold every template.
+        if (limit === undefined) return {};
+        return { record: { phone_limit: tier, phone_limit_at: String(Date.now()), messaging_limit: String(limit) } };
       }
       default:
         return {};
     }
-  })();
+  }
 }

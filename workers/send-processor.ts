@@ -7,6 +7,7 @@ import { deadLetter } from '../src/ledger/dead-letters.js';
 import type { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
 import { EngageLabError, decide, policyOf } from '../src/engagelab/errors.js';
+import { withRequestIdArg } from '../src/engagelab/request-id-arg.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import type { Logger } from '../src/log.js';
 import { maskPhone } from '../src/messages/phone.js';
@@ -37,6 +38,8 @@ import type { WorkerStats } from '../src/status/fleet-stats.js';
  *   auth (2001-2004)               → pause the queue with the reason; the job goes back, attempts kept
  *   rate_limited (429)             → every worker waits out Retry-After; not an attempt
  *   unknown_outcome                → AMBIGUOUS_OUTCOME
+ *   a status callback names it     → sent after all (custom_args carry the request_id; the callback worker
+ *                                    records it): a dead letter being written for it is dropped
  *
  * Worst case HTTP requests for one message: SEND_ATTEMPTS × (RETRY_RETRIES + 1), plus the requests
  * answered 429 (which spend nothing but are rate limited) and, with AMBIGUOUS_OUTCOME=resend, nothing more:
@@ -63,8 +66,16 @@ function deadErrorOf(error: EngageLabError, reason: DeadError['reason']): DeadEr
 export function createSendProcessor(deps: SendProcessorDeps) {
   const { config, ledger, gate, client, log, stats } = deps;
 
-  const fail = async (job: Job<SendJobData>, error: DeadError) => {
-    await deadLetter(deps.deadQueue, ledger, job.data, error, job.attemptsMade + 1);
+  const fail = async (job: Job<SendJobData>, error: DeadError): Promise<'dead' | 'sent'> => {
+    if ((await deadLetter(deps.deadQueue, ledger, job.data, error, job.attemptsMade + 1)) === 'sent') {
+      // A status callback named it first (its custom_args carry the request_id): EngageLab accepted it.
+      stats.sent(gate.lane);
+      log.info(
+        { request_id: job.data.request_id, campaign: job.data.campaign, reason: error.reason },
+        'not dead: EngageLab reported it in a status callback, so it is sent',
+      );
+      return 'sent';
+    }
     stats.dead(error.code);
     log.warn(
       {
@@ -76,15 +87,19 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       },
       `dead letter: ${error.message}`,
     );
+    return 'dead';
   };
 
   return async function process(job: Job<SendJobData>, token?: string): Promise<string | undefined> {
     const { request_id: requestId, campaign } = job.data;
-    // WA_FROM is the fleet's default sending number; a message's own `from` wins.
-    const payload =
+    // WA_FROM is the fleet's default sending number; a message's own `from` wins. The request_id goes in
+    // custom_args too, so that a status callback names the message even if this request's answer is lost.
+    const payload = withRequestIdArg(
       job.data.payload.from === undefined && config.WA_FROM
         ? { ...job.data.payload, from: config.WA_FROM }
-        : job.data.payload;
+        : job.data.payload,
+      requestId,
+    );
     const to = payload.to[0] ?? '';
     const request: GateRequest = {
       requestId,
@@ -148,13 +163,12 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       } catch (error) {
         if (error instanceof SettledSignal) {
           if (error.state !== 'inflight') return error.state;
-          await fail(job, {
+          return fail(job, {
             code: null,
             http_status: null,
             reason: 'unknown_outcome',
             message: 'a worker stopped while this request was in flight; not resent',
           });
-          return 'dead';
         }
         if (error instanceof PausedSignal) {
           // Paused (by an operator or an auth failure) or shutting down: back to the queue, attempts kept.
@@ -194,8 +208,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
             continue;
           }
           case 'dead_letter':
-            await fail(job, deadErrorOf(error, policyOf(error).reason ?? 'permanent'));
-            return 'dead';
+            return fail(job, deadErrorOf(error, policyOf(error).reason ?? 'permanent'));
           case 'pause': {
             await ledger.clearInflight(requestId);
             const reason = `auth: EngageLab ${error.code ?? error.httpStatus} ${error.message}`;
@@ -214,7 +227,11 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     }
   };
 
-  async function retryLater(job: Job<SendJobData>, error: EngageLabError, token: string | undefined): Promise<'dead'> {
+  async function retryLater(
+    job: Job<SendJobData>,
+    error: EngageLabError,
+    token: string | undefined,
+  ): Promise<'dead' | 'sent'> {
     const { gateMs, tripped } = await gate.breaker.state();
     if (tripped) {
       // An outage: give the attempt back and come back when the cool-down ends.
@@ -223,7 +240,6 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     }
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (!last) throw error;
-    await fail(job, deadErrorOf(error, 'retries_exhausted'));
-    return 'dead';
+    return fail(job, deadErrorOf(error, 'retries_exhausted'));
   }
 }

@@ -6,7 +6,7 @@ import { type Config, requireCredentials, resultTtlSeconds } from '../src/config
 import { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import { EngageLabClient } from '../src/engagelab/client.js';
 import { Housekeeping } from '../src/ledger/housekeeping.js';
-import { LANE_POLL_MS, Lanes, laneRateMax } from '../src/lanes/lanes.js';
+import { LANE_POLL_MS, Lanes, RATE_REFRESH_MS, laneRateMax } from '../src/lanes/lanes.js';
 import { laneQueueName, deadQueue, type SendJobData, openQueue } from '../src/queue.js';
 import { archiverFor, ledgerFor } from '../src/ledger/index.js';
 import { settleWithin } from '../src/lifecycle.js';
@@ -142,11 +142,18 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   const agingTimer = setInterval(() => void promoteStarving().catch(() => {}), agingMs);
   agingTimer.unref();
 
+  // Each lane's rate as this process's gates use it, published for `status`, the dashboard and Bull Board.
+  let ratesAt = Number.NEGATIVE_INFINITY;
   const follow = async (): Promise<void> => {
+    const before = running.size;
     for (const lane of await lanes.list()) {
       if (closed) return;
       if (!running.has(lane)) await startLane(lane);
     }
+    if (running.size === before && Date.now() - ratesAt < RATE_REFRESH_MS) return;
+    ratesAt = Date.now();
+    const rates = new Map([...running.keys()].map((lane) => [lane, laneRateMax(config, lane)]));
+    await lanes.publishRates(id, rates, config.SEND_RATE_DURATION_MS);
   };
   await follow();
   let following: Promise<void> = Promise.resolve();

@@ -4,6 +4,7 @@ import { laneQueueName, jobIdFor, withQueue, openQueue } from '../queue.js';
 import { laneNames } from '../lanes/lanes.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Keys } from '../redis/keys.js';
+import { addSkipped } from '../status/fleet-stats.js';
 
 /**
  * A campaign's own state, beside its counters in {prefix}:campaign:{id}: the counters are the ledger's (its
@@ -44,6 +45,11 @@ export class Campaigns {
     if ((await this.redis.hget(key, 'state')) === 'paused')
       await this.redis.hdel(key, 'state', 'pause_reason', 'paused_at');
     await this.redis.del(this.keys.campaignOutcomes(id));
+    return this.promoteParked(id);
+  }
+
+  /** Wakes the campaign's parked jobs (returns how many). */
+  private async promoteParked(id: string): Promise<number> {
     const parked = await this.redis.smembers(this.keys.campaignParked(id));
     const byQueue = new Map<string, string[]>();
     for (const member of parked) {
@@ -61,34 +67,53 @@ export class Campaigns {
   }
 
   /**
-   * Cancels a campaign for good: once the state is written no worker gets a grant for another of its
-   * messages (requests already granted finish); its waiting, delayed and parked jobs are removed and their
-   * messages end `skipped`, reason `cancelled` (a job a worker holds meets the state at its grant). Returns
-   * how many were skipped now; a second cancel finds nothing left.
+   * Cancels a campaign for good: once it returns no worker gets a grant for another of its messages (requests
+   * already granted finish), and every pending message no request is on the wire for ends `skipped`, reason
+   * `cancelled`: those waiting, delayed or parked (their jobs are removed) and those a worker holds before
+   * their grant (which then ends without a request). A message between two requests of a retry is left to
+   * its worker, whose next grant meets the cancelled state. Returns how many this cancel skipped, and adds
+   * them to the fleet's counters; a second cancel finds nothing left.
+   *
+   * Until every message is looked at, the campaign is paused (reason "cancelling"): a held job that asks
+   * for its grant meanwhile is parked, not skipped by its worker, so that each skip is this cancel's and
+   * counted once. Then the state is written for good and the jobs parked since are woken to end.
    */
   async cancel(id: string, ledger: Ledger): Promise<number> {
-    await this.redis.hset(this.keys.campaign(id), 'state', 'cancelled', 'cancelled_at', Date.now());
-    await this.redis.hdel(this.keys.campaign(id), 'pause_reason', 'paused_at');
+    const key = this.keys.campaign(id);
+    if ((await this.redis.hget(key, 'state')) !== 'cancelled')
+      await this.redis.hset(key, 'state', 'paused', 'pause_reason', 'cancelling', 'paused_at', Date.now());
     const queues = (await laneNames(this.redis, this.keys)).map((lane) =>
       openQueue(this.redis, this.keys.prefix, laneQueueName(lane)),
     );
+    const removeJob = async (requestId: string): Promise<boolean> => {
+      const jobId = jobIdFor(requestId);
+      for (const queue of queues) if ((await queue.remove(jobId)) === 1) return true;
+      return false;
+    };
     let skipped = 0;
     try {
       for await (const ids of ledger.pendingIds(id)) {
-        await Promise.all(
-          ids.map(async (requestId) => {
-            const jobId = jobIdFor(requestId);
-            let removed = false;
-            for (const queue of queues) if (!removed) removed = (await queue.remove(jobId)) === 1;
-            // A job a worker holds (it may be in flight) is not touched: its grant, or its result, settles it.
-            if (removed && (await ledger.markSkipped(requestId, id, 'cancelled'))) skipped++;
-          }),
+        // The ledger first, so that a job a worker takes meanwhile finds its message settled.
+        const skippedNow = await ledger.skipCancelled(
+          id,
+          ids.map((requestId) => ({ requestId, removed: false })),
         );
+        // Then the jobs: a job no worker holds is removed; one whose message was left (a request was made
+        // for it) and that waited in its queue (a BullMQ retry's backoff, a dead worker's) is skipped too.
+        const removed = await Promise.all(ids.map(removeJob));
+        const left = ids
+          .filter((_, i) => !skippedNow[i] && removed[i])
+          .map((requestId) => ({ requestId, removed: true }));
+        const count = skippedNow.filter(Boolean).length + (await ledger.skipCancelled(id, left)).filter(Boolean).length;
+        await addSkipped(this.redis, this.keys.metrics, 'cancelled', count);
+        skipped += count;
       }
     } finally {
       await Promise.all(queues.map((queue) => queue.close()));
     }
-    await this.redis.del(this.keys.campaignParked(id));
+    await this.redis.hset(key, 'state', 'cancelled', 'cancelled_at', Date.now());
+    await this.redis.hdel(key, 'pause_reason', 'paused_at');
+    await this.promoteParked(id);
     return skipped;
   }
 

@@ -28,6 +28,8 @@ export const callbackRowSchema = z
     from: z.union([z.string().max(32), z.number()]).optional(),
     to: z.union([z.string().max(32), z.number()]).optional(),
     itime: z.number().optional(),
+    /** The custom_args given at send time, echoed (wa-bulk's request_id among them); anything else is dropped. */
+    custom_args: z.record(z.string(), z.unknown()).optional().catch(undefined),
     status: statusRow.optional(),
     response: z.looseObject({ event: z.string().optional() }).optional(),
     notification: notificationRow.optional(),

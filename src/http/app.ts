@@ -12,7 +12,7 @@ import { campaignRoutes } from './campaign-routes.js';
 import { suppressionRoutes } from './suppression-routes.js';
 import type { DashboardDeps } from './deps.js';
 import { createMetrics } from './metrics.js';
-import { assertListenable, basicAuth, loopbackHostsOnly } from './security.js';
+import { assertListenable, basicAuth, boardWritesSameSiteOnly, loopbackHostsOnly, safeHeaders } from './security.js';
 
 /**
  * The app behind `wa-bulk dashboard`: /healthz, the callback receiver, then (authenticated, see
@@ -23,26 +23,37 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(safeHeaders);
 
-  app.get('/healthz', async (_req, res) => {
+  // Redis reachable, and the connection's history (when it went down, its last error) for the operator.
+  const health = async (): Promise<{ up: boolean; detail: Record<string, unknown> }> => {
     const redis = deps.health.snapshot();
     try {
       if (!redis.connected) throw new Error(redis.last_error ?? 'connection lost');
       await deps.redis.ping();
-      res.json({ status: 'ok', redis });
+      return { up: true, detail: { status: 'ok', redis } };
     } catch (error) {
-      res.status(503).json({
+      const detail = {
         status: 'unavailable',
         error: `Redis: ${(error as Error).message}`,
         redis: { ...redis, connected: false },
-      });
+      };
+      return { up: false, detail };
     }
+  };
+  // Public (load balancers, orchestrators): up or down only; the details name internal addresses.
+  app.get('/healthz', async (_req, res) => {
+    const { up } = await health();
+    res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'unavailable' });
   });
 
-  // Delivery callbacks come from EngageLab, with no credentials and our public host name.
+  // Delivery callbacks come from EngageLab, with no credentials and our public host name: a token in their
+  // URL is their secret; without one, they are taken on loopback only, as everything else without a password.
+  if (!config.DASHBOARD_PASSWORD && !config.CALLBACK_TOKEN) app.use('/callbacks', loopbackHostsOnly);
   deps.publicRoutes?.(app);
-  if (config.DASHBOARD_PASSWORD) app.use(basicAuth(config.DASHBOARD_USER, config.DASHBOARD_PASSWORD));
+  if (config.DASHBOARD_PASSWORD) app.use(basicAuth(config.DASHBOARD_USER, config.DASHBOARD_PASSWORD, log));
   else app.use(loopbackHostsOnly);
+  app.use('/queues', boardWritesSameSiteOnly);
 
   mountBoard(app, deps);
   app.get('/', (_req, res) => res.redirect('/campaigns'));
@@ -55,6 +66,11 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   ingestRoute(app, deps);
   campaignRoutes(app, deps);
   suppressionRoutes(app, deps);
+
+  app.get('/api/health', async (_req, res) => {
+    const { up, detail } = await health();
+    res.status(up ? 200 : 503).json(detail);
+  });
 
   app.get('/api/campaigns/:id', async (req, res) => {
     const id = campaignId(req.params.id, 'campaign id');

@@ -6,10 +6,11 @@ import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { pauseState } from '../lanes/fleet.js';
-import { laneRateMax } from '../lanes/lanes.js';
+import { NO_WORKER, laneRate } from '../lanes/lanes.js';
 import { DEFAULT_LANE, laneQueueName, openQueue, type DeadJobData, type SendJobData } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
 import type { DashboardDeps } from './deps.js';
+import { dropUrlCredentials } from './drop-url-credentials.js';
 
 /**
  * Bull Board's view of wa-bulk's queues, told what an operator looks for first:
@@ -18,33 +19,39 @@ import type { DashboardDeps } from './deps.js';
  *   EngageLab's code and message, and `died_at` reads as a date;
  * - the dead-letter queue has no consumer by design, so it reports its workers as unknown rather than
  *   warning that none is running.
+ * Every queue is read-only here: Bull Board's remove, clean, retry and edit act on BullMQ alone and would
+ * leave the ledger saying otherwise; wa-bulk's own commands and API (cancel, dlq replay/purge, pause) act.
  */
 
 /** One sender lane's send queue: its description names the lane and its rate, and why it is paused. */
 export class SendQueueAdapter extends BullMQAdapter {
   private pauseReason: string | null = null;
-  private readonly about: string;
+  private about: string;
+  private readonly from: string;
 
   constructor(
     private readonly send: Queue<SendJobData>,
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly lane: string,
-    config: Config,
+    private readonly config: Config,
   ) {
-    super(send, { description: 'messages to send' });
-    const from = lane === DEFAULT_LANE ? "EngageLab's default number" : lane;
-    this.about = `messages from ${from}, at most ${laneRateMax(config, lane)} per ${config.SEND_RATE_DURATION_MS} ms`;
+    super(send, { description: 'messages to send', readOnlyMode: true });
+    this.from = lane === DEFAULT_LANE ? "EngageLab's default number" : lane;
+    this.about = `messages from ${this.from}`;
   }
 
-  // Bull Board asks isPaused() before it reads the description for the same answer.
+  // Bull Board asks isPaused() before it reads the description for the same answer: the lane's pause and
+  // the rate the fleet's workers use for it.
   override async isPaused(): Promise<boolean> {
-    const [paused, fleet, lane] = await Promise.all([
+    const [paused, fleet, { rate, state }] = await Promise.all([
       super.isPaused(),
       pauseState(this.redis, this.keys),
-      this.redis.hget(this.keys.lane(this.lane), 'pause_reason'),
+      laneRate(this.redis, this.keys, this.config, this.lane),
     ]);
-    this.pauseReason = paused ? (lane ?? fleet.reason ?? 'paused in Bull Board') : null;
+    const source = rate.rate_source === 'configuration' ? ` (${NO_WORKER})` : '';
+    this.about = `messages from ${this.from}, at most ${rate.rate_max} per ${rate.window_ms} ms${source}`;
+    this.pauseReason = paused ? (state.pause_reason ?? fleet.reason ?? 'paused in Bull Board') : null;
     return paused;
   }
 
@@ -68,7 +75,11 @@ export function deadLetterTitle(data: DeadJobData): string {
  */
 export class DeadQueueAdapter extends BullMQAdapter {
   constructor(private readonly dead: Queue<DeadJobData>) {
-    super(dead, { description: 'dead letters: replay with "wa-bulk dlq replay"', allowRetries: false });
+    super(dead, {
+      description: 'dead letters: replay with "wa-bulk dlq replay"',
+      allowRetries: false,
+      readOnlyMode: true,
+    });
     this.setFormatter('name', (job: { data?: DeadJobData; name?: string }) =>
       job.data?.error ? deadLetterTitle(job.data) : (job.name ?? ''),
     );
@@ -142,6 +153,16 @@ export function mountBoard(app: express.Express, deps: DashboardDeps): void {
         laneQueues.set(lane, queue);
         bullBoard.addQueue(laneAdapter(lane, queue));
       }
+  });
+  // Bull Board's page: opened with credentials in its URL it would stay on "Loading" (drop-url-credentials.ts).
+  app.use('/queues', (_req, res, next) => {
+    const render = res.render.bind(res);
+    res.render = ((view: string, options?: object) =>
+      render(view, options ?? {}, (error: Error | null, html?: string) => {
+        if (error) next(error);
+        else res.send((html ?? '').replace('<head>', `<head>${dropUrlCredentials}`));
+      })) as typeof res.render;
+    next();
   });
   app.use('/queues', board.getRouter());
 }

@@ -58,7 +58,7 @@ export function mediaType(header: string | undefined): string {
 }
 
 /** The small JSON bodies of the control routes (at most 1 MB), parsed by Express. */
-export const smallJson = express.json({ limit: '1mb' });
+export const smallJson: express.RequestHandler = express.json({ limit: '1mb' });
 
 /** The parsed JSON body as an object ({} when it is not one), for routes that read named fields. */
 export function objectBody(req: Request): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type express from 'express';
 import { callbackBatchSchema } from '../engagelab/callbacks.js';
@@ -8,7 +8,8 @@ import { formatIssues } from '../messages/validate.js';
 import { BodyError, mediaType, readJson } from './body.js';
 
 /**
- * POST /callbacks/engagelab (or /callbacks/engagelab/<CALLBACK_TOKEN>): EngageLab's status callbacks.
+ * POST /callbacks/engagelab (or /callbacks/engagelab/<CALLBACK_TOKEN>): EngageLab's status callbacks. With two
+ * tokens (rotation), the URL of either is taken.
  * EngageLab sends no credentials and waits at most 3 seconds, so a well-formed batch is put on the
  * `callbacks` queue and answered 200 at once; rows are applied by the callback worker afterwards.
  */
@@ -19,10 +20,16 @@ export function callbackRoutes(
   app: express.Express,
   deps: { token: string | undefined; queue: Queue<CallbackJob>; log: Logger },
 ): void {
-  const expected = Buffer.from(deps.token ? `/callbacks/engagelab/${deps.token}` : '/callbacks/engagelab');
+  // Paths compared as digests: the same time whatever a guess's length, and nothing told about the token's.
+  const digest = (path: string) => createHash('sha256').update(path).digest();
+  const tokens = deps.token ? deps.token.split(',') : [];
+  const expected =
+    tokens.length > 0 ? tokens.map((t) => digest(`/callbacks/engagelab/${t}`)) : [digest('/callbacks/engagelab')];
   app.post(/^\/callbacks\/engagelab(\/[^/]*)?\/?$/, async (req, res) => {
-    const given = Buffer.from(req.path.replace(/\/$/, ''));
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    const given = digest(req.path.replace(/\/$/, ''));
+    // Every expected path is compared, so the time does not say which one matched.
+    const matches = expected.map((path) => timingSafeEqual(given, path));
+    if (!matches.includes(true)) {
       res.status(404).json({ error: 'not found' });
       return;
     }

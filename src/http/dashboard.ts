@@ -52,7 +52,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const archiver = archiverFor(config, redis, ledger, log);
   // This process applies the delivery callbacks it receives (a worker on its own blocking connection)…
   const blocking = health.watch(redisClient(config, { maxRetriesPerRequest: null, retryStrategy: reconnectDelayMs }));
-  const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, log });
+  const callbackWorker = startCallbackWorker({ config, redis, blocking, ledger, send, dead, log });
   health.absorb(callbackWorker, 'callback worker');
   // …and reports finished campaigns (campaign.done webhooks).
   const watch = startCampaignWatch({

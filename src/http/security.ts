@@ -1,6 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import ipaddr from 'ipaddr.js';
 import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
 
 /**
  * The dashboard's guards. With DASHBOARD_PASSWORD set, everything but /healthz and the callback receiver
@@ -9,41 +12,112 @@ import type { Config } from '../config.js';
  * rebinding. Changing routes take only JSON from the same origin (sameOrigin).
  */
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '[::1]']);
-
 export class DashboardConfigError extends Error {
   override name = 'DashboardConfigError';
 }
 
+/**
+ * A host name or address that can only mean this machine: exactly `localhost`, an IPv4 address in 127/8
+ * written as four decimal numbers, or the IPv6 loopback (`::1`, `[::1]`). Nothing is matched by prefix: a DNS
+ * name such as `127.0.0.1.example.test` is someone else's name, whatever it resolves to now (DNS rebinding).
+ */
 export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || host.startsWith('127.');
+  if (host === 'localhost' || host === '::1' || host === '[::1]') return true;
+  return ipaddr.IPv4.isValidFourPartDecimal(host) && ipaddr.IPv4.parse(host).range() === 'loopback';
 }
 
-function hostName(header: string | undefined): string {
-  if (!header) return '';
-  if (header.startsWith('[')) return header.slice(0, header.indexOf(']') + 1);
-  return header.split(':')[0] ?? '';
+/** A Host header that names this machine: a loopback host and, optionally, a port (digits only). */
+export function isLoopbackHostHeader(header: string | undefined): boolean {
+  const match = /^(\[::1\]|[^:[\]]+)(?::\d{1,5})?$/.exec(header ?? '');
+  return match !== null && isLoopback(match[1] as string);
 }
 
-/** Without a password: answers only requests addressed to a loopback name. */
+/** Headers a reverse proxy adds: a request that has them did not come from this machine's own browser. */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip'];
+
+export function cameThroughProxy(req: Request): boolean {
+  return PROXY_HEADERS.some((name) => req.headers[name] !== undefined);
+}
+
+/**
+ * Without a password: answers only requests addressed to a loopback host that did not come through a proxy
+ * (a proxy would make the dashboard reachable by others without any credential).
+ */
 export function loopbackHostsOnly(req: Request, res: Response, next: NextFunction): void {
-  if (isLoopback(hostName(req.headers.host))) return next();
-  res.status(403).json({ error: 'this dashboard has no DASHBOARD_PASSWORD and answers only on localhost' });
+  if (isLoopbackHostHeader(req.headers.host) && !cameThroughProxy(req)) return next();
+  res.status(403).json({
+    error: cameThroughProxy(req)
+      ? 'this dashboard has no DASHBOARD_PASSWORD: behind a proxy it needs one'
+      : 'this dashboard has no DASHBOARD_PASSWORD and answers only on localhost',
+  });
+}
+
+/**
+ * Headers of every answer: no page of the dashboard may be framed by another site (a click in a hidden frame
+ * would act with the operator's credentials), answers are never sniffed into another type, and answers that
+ * carry records (phone numbers) are not cached or sent on as referrers.
+ */
+export function safeHeaders(req: Request, res: Response, next: NextFunction): void {
+  res.set({
+    'Content-Security-Policy': "frame-ancestors 'none'; base-uri 'self'; object-src 'none'; form-action 'self'",
+    'X-Frame-Options': 'DENY',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  });
+  if (req.path.startsWith('/api/') || req.path === '/metrics') res.set('Cache-Control', 'no-store');
+  next();
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-export function basicAuth(user: string, password: string) {
+/** Failed logins a client may make in LOGIN_WINDOW_MS before it is refused until the window passes. */
+export const LOGIN_FAILURES_MAX = 10;
+export const LOGIN_WINDOW_MS = 60_000;
+
+/**
+ * Basic auth, compared in constant time, behind a per-client limit on refused credentials (express-rate-limit
+ * counts them); a client that reaches it is logged once, by address and never with what it tried.
+ */
+export function basicAuth(user: string, password: string, log?: Logger) {
   const expected = digest(`${user}:${password}`);
-  return (req: Request, res: Response, next: NextFunction) => {
+  const refuse = (res: Response) => res.status(429).json({ error: 'too many failed logins; try again in a minute' });
+  // Counts failed attempts only: the check below calls it when a credential is refused, never otherwise.
+  const failures = rateLimit({
+    windowMs: LOGIN_WINDOW_MS,
+    limit: LOGIN_FAILURES_MAX,
+    keyGenerator: (req) => ipKeyGenerator(req.ip ?? ''),
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    // Behind a proxy (allowed only with a password) its clients share one address; say nothing about it.
+    validate: { xForwardedForHeader: false },
+    handler: (req, res) => {
+      // Logged once a window per client: at its first refusal.
+      if ((req as Request & { rateLimit?: { used: number } }).rateLimit?.used === LOGIN_FAILURES_MAX + 1)
+        log?.warn(
+          { client: req.ip },
+          `dashboard: ${LOGIN_FAILURES_MAX} failed logins in a minute from one client; refusing it for a while`,
+        );
+      refuse(res);
+    },
+  });
+  return async (req: Request, res: Response, next: NextFunction) => {
+    // A client over the limit is refused whatever it sends now, the right password included.
+    const seen = await failures.getKey(ipKeyGenerator(req.ip ?? ''));
+    if (seen && seen.totalHits > LOGIN_FAILURES_MAX && (seen.resetTime?.getTime() ?? 0) > Date.now())
+      return refuse(res);
     const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Basic ') ? Buffer.from(header.slice(6), 'base64').toString('utf8') : '';
+    // The scheme is case-insensitive (RFC 9110).
+    const given = /^basic /i.test(header) ? Buffer.from(header.slice(6), 'base64').toString('utf8') : '';
     // Hash both sides so the comparison takes the same time whatever the lengths.
     if (given && timingSafeEqual(digest(given), expected)) return next();
-    res
-      .set('WWW-Authenticate', 'Basic realm="wa-bulk", charset="UTF-8"')
-      .status(401)
-      .json({ error: 'authentication required' });
+    const askLogin = () =>
+      res
+        .set('WWW-Authenticate', 'Basic realm="wa-bulk", charset="UTF-8"')
+        .status(401)
+        .json({ error: 'authentication required' });
+    // No credential yet only asks for the login; a refused one counts.
+    if (!given) return askLogin();
+    await failures(req, res, askLogin);
   };
 }
 
@@ -58,19 +132,53 @@ export function sameOrigin(req: Request, res: Response, next: NextFunction): voi
     res.status(415).json({ error: 'Content-Type must be application/json' });
     return;
   }
-  const origin = req.headers.origin;
-  if (origin && new URL(origin).host !== req.headers.host) {
+  if (fromAnotherSite(req)) {
     res.status(403).json({ error: 'requests from another origin are refused' });
     return;
   }
   next();
 }
 
-/** Without a password the dashboard serves loopback only, so that nobody else can reach it unauthenticated. */
+/**
+ * Whether a browser says the request comes from another site: a `Sec-Fetch-Site` other than same-origin (or
+ * none, for a typed URL), or an `Origin` that is not this host (`null` and malformed ones included).
+ */
+export function fromAnotherSite(req: Request): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Bull Board's own API changes queues from plain form posts, which a page on another site can send with the
+ * browser's stored credentials: only same-site JSON requests may change anything under /queues.
+ */
+export function boardWritesSameSiteOnly(req: Request, res: Response, next: NextFunction): void {
+  if (req.method === 'GET' || req.method === 'HEAD') return next();
+  sameOrigin(req, res, next);
+}
+
+/**
+ * Without a password the dashboard serves loopback only, so that nobody else can reach it unauthenticated; and
+ * one that others can reach takes callbacks only at a secret URL (EngageLab signs nothing: the token in the
+ * URL is the only thing a forger lacks).
+ */
 export function assertListenable(config: Config): void {
-  if (!config.DASHBOARD_PASSWORD && !isLoopback(config.DASHBOARD_HOST)) {
+  if (isLoopback(config.DASHBOARD_HOST)) return;
+  if (!config.DASHBOARD_PASSWORD) {
     throw new DashboardConfigError(
       `DASHBOARD_HOST: "${config.DASHBOARD_HOST}" is not a loopback address; set DASHBOARD_PASSWORD to serve the dashboard on other hosts`,
+    );
+  }
+  if (!config.CALLBACK_TOKEN) {
+    throw new DashboardConfigError(
+      `DASHBOARD_HOST: "${config.DASHBOARD_HOST}" is not a loopback address; set CALLBACK_TOKEN so that only EngageLab, which knows the callback URL, can post delivery callbacks`,
     );
   }
 }

@@ -14,7 +14,9 @@ import { type Keys } from '../redis/keys.js';
  *   (lane naming and queue names: src/queue.ts)
  *   {prefix}:lanes         hash: lane → when it was first seen (ms); enqueue registers lanes, workers follow it
  *   {prefix}:lane:{lane}   hash: pause_reason, paused_at (an operator or 131048), slow_factor, slow_until
- *                          (130429 lowers the lane's rate for a while)
+ *                          (130429 lowers the lane's rate for a while), and rate:{worker} =
+ *                          "<max>/<window ms>/<Redis ms>": the rate each running worker's gate uses for the
+ *                          lane, refreshed every RATE_REFRESH_MS and stale RATE_STALE_MS after
  */
 
 /** How often workers and the dashboard look for lanes the fleet has not seen before. */
@@ -40,6 +42,16 @@ export async function resumeLane(client: Redis, keys: Keys, lane: string): Promi
     await withQueue(client, keys.prefix, laneQueueName(lane), (queue) => queue.resume());
 }
 
+/**
+ * How often each worker publishes the rate its gates use, and when a published rate is stale (its worker
+ * stopped): `status`, the dashboard and Bull Board show the fleet's rates, not those of the process that asks.
+ */
+export const RATE_REFRESH_MS = 5000;
+export const RATE_STALE_MS = 3 * RATE_REFRESH_MS;
+/** A stale rate left by a worker that stopped is deleted by the next worker that publishes after this long. */
+const RATE_FORGET_MS = 20 * RATE_REFRESH_MS;
+const RATE_FIELD = 'rate:';
+
 /** Requests per SEND_RATE_DURATION_MS this lane may send (before a 130429 slow-down). */
 export function laneRateMax(
   config: Pick<Config, 'SENDER_RATES' | 'SENDER_RATE_MAX' | 'SEND_RATE_MAX'>,
@@ -48,13 +60,67 @@ export function laneRateMax(
   return Math.min(config.SENDER_RATES[lane] ?? config.SENDER_RATE_MAX, config.SEND_RATE_MAX);
 }
 
-export interface LaneState {
-  from: string;
+/** A lane's rate as the fleet's workers use it, or, when none has published one, this process's configuration. */
+export interface LaneRate {
+  /** Requests per window_ms (the highest when running workers are configured differently). */
   rate_max: number;
+  window_ms: number;
+  /** 'workers': published by the running workers; 'configuration': none runs, so this process's own settings. */
+  rate_source: 'workers' | 'configuration';
+  /** Worker processes that published a rate for this lane within RATE_STALE_MS. */
+  workers: number;
+}
+
+/** How `status` and Bull Board mark a rate read from their own configuration (no worker has published one). */
+export const NO_WORKER = 'configured here: no worker running';
+
+/** Reads the rates the workers published in a lane's hash (fresh ones only), else falls back to `config`. */
+export function laneRateOf(
+  hash: Record<string, string>,
+  config: Pick<Config, 'SENDER_RATES' | 'SENDER_RATE_MAX' | 'SEND_RATE_MAX' | 'SEND_RATE_DURATION_MS'>,
+  lane: string,
+  nowMs: number,
+): LaneRate {
+  let best: { max: number; windowMs: number } | undefined;
+  let workers = 0;
+  for (const [field, value] of Object.entries(hash)) {
+    if (!field.startsWith(RATE_FIELD)) continue;
+    const [max, windowMs, at] = value.split('/').map(Number) as [number, number, number];
+    if (!(nowMs - at <= RATE_STALE_MS) || !(max > 0) || !(windowMs > 0)) continue;
+    workers++;
+    if (!best || max / windowMs > best.max / best.windowMs) best = { max, windowMs };
+  }
+  return best
+    ? { rate_max: best.max, window_ms: best.windowMs, rate_source: 'workers', workers }
+    : {
+        rate_max: laneRateMax(config, lane),
+        window_ms: config.SEND_RATE_DURATION_MS,
+        rate_source: 'configuration',
+        workers: 0,
+      };
+}
+
+/** Redis's clock in ms: published rates are stamped and judged by it, so machines' clocks do not matter. */
+async function redisNow(redis: Redis): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/** One lane's rate as the fleet uses it (see laneRateOf), and its hash (for its pause reason). */
+export async function laneRate(
+  redis: Redis,
+  keys: Keys,
+  config: Config,
+  lane: string,
+): Promise<{ rate: LaneRate; state: Record<string, string> }> {
+  const [state, now] = await Promise.all([redis.hgetall(keys.lane(lane)), redisNow(redis)]);
+  return { rate: laneRateOf(state, config, lane, now), state };
+}
+
+export interface LaneState extends LaneRate {
+  from: string;
   /** The rate while a 130429 slow-down lasts (else rate_max). */
   rate_now: number;
-  /** Both rates are requests per this window (SEND_RATE_DURATION_MS). */
-  window_ms: number;
   paused: boolean;
   pause_reason: string | null;
   waiting: number;
@@ -82,6 +148,28 @@ export class Lanes {
     return withQueue(this.redis, this.config.QUEUE_PREFIX, laneQueueName(lane), fn);
   }
 
+  /**
+   * A worker's rates, as its gates use them (lane → requests per windowMs), stamped with Redis's clock so
+   * that readers can tell when it stopped; stale rates of workers long gone are deleted on the way.
+   */
+  async publishRates(worker: string, rates: ReadonlyMap<string, number>, windowMs: number): Promise<void> {
+    const now = await redisNow(this.redis);
+    const read = this.redis.pipeline();
+    for (const lane of rates.keys()) read.hgetall(this.keys.lane(lane));
+    const hashes = (await read.exec()) ?? [];
+    const write = this.redis.pipeline();
+    let i = 0;
+    for (const [lane, max] of rates) {
+      const key = this.keys.lane(lane);
+      const hash = (hashes[i++]?.[1] ?? {}) as Record<string, string>;
+      for (const [field, value] of Object.entries(hash))
+        if (field.startsWith(RATE_FIELD) && !(now - Number(value.split('/')[2]) <= RATE_FORGET_MS))
+          write.hdel(key, field);
+      write.hset(key, `${RATE_FIELD}${worker}`, `${max}/${windowMs}/${now}`);
+    }
+    await write.exec();
+  }
+
   /** 130429 (throughput exceeded at Meta): halve the lane's rate for SLOW_DOWN_MS, again on each repeat. */
   async slowDown(lane: string): Promise<number> {
     const key = this.keys.lane(lane);
@@ -98,6 +186,7 @@ export class Lanes {
     counts: Record<'waiting' | 'active' | 'delayed' | 'completed' | 'failed', number>;
   }> {
     const totals = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
+    const now = await redisNow(this.redis);
     const lanes = await Promise.all(
       (await this.list()).map(async (lane): Promise<LaneState> => {
         const [state, [counts, paused]] = await Promise.all([
@@ -115,13 +204,15 @@ export class Lanes {
         totals.delayed += counts.delayed ?? 0;
         totals.completed += counts.completed ?? 0;
         totals.failed += counts.failed ?? 0;
-        const rateMax = laneRateMax(this.config, lane);
+        const rate = laneRateOf(state, this.config, lane, now);
         const slowed = state.slow_until && Number(state.slow_until) > Date.now() ? Number(state.slow_factor ?? 1) : 1;
         return {
           from: lane,
-          rate_max: rateMax,
-          rate_now: Math.max(1, Math.floor(rateMax * slowed)),
-          window_ms: this.config.SEND_RATE_DURATION_MS,
+          rate_max: rate.rate_max,
+          rate_now: Math.max(1, Math.floor(rate.rate_max * slowed)),
+          window_ms: rate.window_ms,
+          rate_source: rate.rate_source,
+          workers: rate.workers,
           paused,
           pause_reason: paused ? (state.pause_reason ?? null) : null,
           waiting: waiting + (counts.delayed ?? 0),

@@ -13,16 +13,31 @@ export interface DeadFilter {
   reason?: string | undefined;
 }
 
+/**
+ * Dead-letters a message: 'dead', or 'sent' when the ledger has it as sent after all (a status callback
+ * proved that EngageLab accepted it while this worker was deciding: its answer was lost), which leaves no
+ * dead letter.
+ */
 export async function deadLetter(
   dead: Queue<DeadJobData>,
   ledger: Ledger,
   data: SendJobData,
   error: DeadError,
   attempts: number,
-): Promise<void> {
+): Promise<'dead' | 'sent'> {
   // Queue first, ledger second: if we die in between, the send job is retried and ends here again.
   await dead.add('dead', { ...data, error, attempts, died_at: Date.now() }, { jobId: jobIdFor(data.request_id) });
-  await ledger.markDead(data.request_id, data.campaign, error);
+  if (await ledger.markDead(data.request_id, data.campaign, error)) return 'dead';
+  // Unchanged: dead already (a job that died twice), or sent. The callback that made it sent drops the dead
+  // letter after its script, which may have come before the add above: drop it here too.
+  if ((await ledger.get(data.request_id))?.status !== 'sent') return 'dead';
+  await dropDeadLetter(dead, data.request_id);
+  return 'sent';
+}
+
+/** Drops a message's dead letter, if it has one (the message turned out sent). */
+export async function dropDeadLetter(dead: Queue<DeadJobData>, requestId: string): Promise<void> {
+  await dead.remove(jobIdFor(requestId));
 }
 
 function matches(job: Job<DeadJobData>, filter: DeadFilter): boolean {
@@ -58,12 +73,15 @@ export interface ReplayResult {
   replayed: number;
   /** unknown_outcome dead letters that matched but were left out (not asked for by --reason). */
   leftOut: number;
+  /** Dead letters of messages the ledger has as sent (a status callback reported them): dropped, not resent. */
+  alreadySent: number;
 }
 
 /**
  * Sends matching dead letters again under their original request_id. An unknown_outcome dead letter may
  * already have reached its recipient (EngageLab does not de-duplicate on request_id), so it is replayed only
- * when the filter names that reason; otherwise it is counted in `leftOut`.
+ * when the filter names that reason; otherwise it is counted in `leftOut`. The ledger is asked first: a
+ * message it has as sent (EngageLab reported it in a status callback) is never resent, its dead letter goes.
  */
 export async function replayDeadLetters(
   dead: Queue<DeadJobData>,
@@ -72,18 +90,28 @@ export async function replayDeadLetters(
   filter: DeadFilter,
 ): Promise<ReplayResult> {
   const picked: Job<DeadJobData>[] = [];
+  const sent: Job<DeadJobData>[] = [];
   let leftOut = 0;
+  const isSent = async (job: Job<DeadJobData>) => (await ledger.get(job.data.request_id))?.status === 'sent';
   for await (const job of deadLetters(dead, filter)) {
-    if (job.data.error.reason === 'unknown_outcome' && filter.reason !== 'unknown_outcome') leftOut++;
+    if (await isSent(job)) sent.push(job);
+    else if (job.data.error.reason === 'unknown_outcome' && filter.reason !== 'unknown_outcome') leftOut++;
     else picked.push(job);
   }
+  let replayed = 0;
   for (const job of picked) {
     const { request_id, campaign, payload } = job.data;
-    await ledger.revive(request_id, campaign);
+    // Not revived: it may have become sent since it was read (a callback), and then it is not resent.
+    if (!(await ledger.revive(request_id, campaign)) && (await isSent(job))) {
+      sent.push(job);
+      continue;
+    }
     await send.add('send', { request_id, campaign, payload }, { jobId: jobIdFor(request_id) });
     await job.remove();
+    replayed++;
   }
-  return { replayed: picked.length, leftOut };
+  for (const job of sent) await job.remove();
+  return { replayed, leftOut, alreadySent: sent.length };
 }
 
 /** Drops matching dead letters from the queue; the ledger keeps their record. */

@@ -27,8 +27,9 @@ export * from './records.js';
  * The in-flight mark and the attempts count are written by the send gate's grant script as a request's
  * grant is given, in the same round trip.
  *
- * Status only moves pending → sent or pending → dead (and dead → pending on replay); a sent message is
- * never changed again. Transitions and counters change together in one script.
+ * Status only moves pending → sent or pending → dead (and dead → pending on replay, dead → sent when a status
+ * callback proves a lost answer was an acceptance); a sent message is never changed again. Transitions and
+ * counters change together in one script.
  *
  * With a long-term ledger (DATABASE_URL, src/archive/): every change of a record is also appended, whole,
  * to {prefix}:archive by the same script, a settled record stays in Redis for HOT_TTL_SECONDS only, and
@@ -216,6 +217,44 @@ export class Ledger extends LedgerReads {
       );
   }
 
+  /**
+   * A status callback reported `messageId` for this request_id (its custom_args carry REQUEST_ID_ARG) and the
+   * ledger does not know that message_id. When wa-bulk never learned how the message's request ended (dead
+   * with reason unknown_outcome, or pending after a request was granted), it is recorded as sent with that
+   * message_id, in one script (learn-message-id.lua). Returns its campaign, the status it had before and
+   * whether delivery rows wait for the message_id; undefined when the message is left as it is.
+   */
+  async learnMessageId(
+    requestId: string,
+    messageId: string,
+  ): Promise<{ campaign: string; previous: 'pending' | 'dead'; orphans: boolean } | undefined> {
+    const record = await this.get(requestId);
+    if (record?.status !== 'pending' && record?.status !== 'dead') return undefined;
+    const { campaign } = record;
+    const k = this.keys;
+    const { verdict, previous } = await scripts.learnMessageId(this.client, {
+      keys: {
+        message: k.message(requestId),
+        campaign: k.campaign(campaign),
+        messageIdKey: k.messageId(messageId),
+        orphanKey: k.orphan(messageId),
+        archive: k.archive,
+      },
+      campaign,
+      messageId,
+      messageIdEntry: messageIdEntry(campaign, requestId),
+      now: Date.now(),
+      ttlSeconds: this.settledTtlSeconds,
+      idFrom: this.idFrom,
+    });
+    if (verdict === scripts.LearnVerdict.Left) return undefined;
+    return {
+      campaign,
+      previous: previous as 'pending' | 'dead',
+      orphans: verdict === scripts.LearnVerdict.OrphansWaiting,
+    };
+  }
+
   async markDead(requestId: string, campaign: string, error: DeadError): Promise<boolean> {
     return this.settle(requestId, campaign, 'dead', error);
   }
@@ -286,6 +325,28 @@ export class Ledger extends LedgerReads {
       return applied;
     }
     return verdict === scripts.DeliveryVerdict.Applied ? { previous: previous as DeliveryStatus | null } : undefined;
+  }
+
+  /**
+   * A cancel's skips (cancel-messages.lua): a pending message is skipped, reason cancelled, when its job was
+   * removed from its queue, or when no request has been made for it (a job a worker holds then ends at its
+   * grant, without a request or a second count). Per message, whether it was skipped now.
+   */
+  async skipCancelled(
+    campaign: string,
+    messages: ReadonlyArray<{ requestId: string; removed: boolean }>,
+  ): Promise<boolean[]> {
+    if (messages.length === 0) return [];
+    const k = this.keys;
+    return scripts.cancelMessages(this.client, {
+      keys: { archive: k.archive, campaign: k.campaign(campaign) },
+      idFrom: this.idFrom,
+      now: Date.now(),
+      ttlSeconds: this.settledTtlSeconds,
+      reason: 'cancelled',
+      error: SKIP_WORDS.cancelled,
+      messages: messages.map(({ requestId, removed }) => ({ messageKey: k.message(requestId), removed })),
+    });
   }
 
   /** dead → pending, for `dlq replay`. */

@@ -209,7 +209,15 @@ const phone = z.string().transform((value, ctx) => {
   return normalised;
 });
 
-export const messageSchema = z.strictObject({
+/**
+ * The custom_args key wa-bulk sends every message's request_id under (docs/campaigns.md#messages): EngageLab echoes
+ * custom_args in its status callbacks, so a callback names its message even when the answer carrying its
+ * message_id was lost. A user's custom_args may not use it.
+ */
+export const REQUEST_ID_ARG = 'wa_bulk_request_id';
+
+/** The request body EngageLab takes (seed: "Request parameters"), what the simulator checks. */
+export const requestSchema = z.strictObject({
   from: phone.optional(),
   to: z.preprocess(
     (value) => (typeof value === 'string' ? [value] : value),
@@ -225,6 +233,16 @@ export const messageSchema = z.strictObject({
   body: bodySchema,
   request_id: z.string().regex(REQUEST_ID, { error: REQUEST_ID_RULE }).optional(),
   custom_args: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** A message as a user gives it: the request body, with custom_args that leave REQUEST_ID_ARG to wa-bulk. */
+export const messageSchema = requestSchema.extend({
+  custom_args: z
+    .record(z.string(), z.unknown())
+    .refine((args) => !Object.hasOwn(args, REQUEST_ID_ARG), {
+      error: `"${REQUEST_ID_ARG}" is reserved: wa-bulk sends the message's request_id under it; use another name`,
+    })
+    .optional(),
 });
 
 export type MessageInput = z.input<typeof messageSchema>;

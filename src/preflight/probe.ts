@@ -31,11 +31,18 @@ class PrivateAddress extends Error {
   override name = 'PrivateAddress';
 }
 
-/** Unicast addresses on the public internet only. */
+/** The only IPv6 addresses routed on the public internet: global unicast, 2000::/3 (IANA's allocation). */
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
+
+/**
+ * Unicast addresses on the public internet only. IPv6 outside 2000::/3 is never public, whatever a library
+ * calls it (`::7f00:1`, an IPv4-compatible form of 127.0.0.1, is "unicast" to ipaddr.js).
+ */
 export function isPublicAddress(address: string): boolean {
   let parsed = ipaddr.parse(address);
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
     parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6' && !parsed.match(GLOBAL_UNICAST_V6)) return false;
   return parsed.range() === 'unicast';
 }
 

@@ -3,8 +3,10 @@
  * a named reply out); ./loader.ts registers them on a client and says how the two agree.
  */
 export * from './apply-delivery.js';
+export * from './cancel-messages.js';
 export * from './enqueue-messages.js';
 export * from './grant-sends.js';
+export * from './learn-message-id.js';
 export * from './move-funnel.js';
 export * from './record-rejects.js';
 export * from './report-outcome.js';

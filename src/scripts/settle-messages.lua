@@ -31,16 +31,18 @@
   Reply per message: 0 unchanged, 1 changed, 2 changed and delivery rows are waiting for it
 ]]
 --- @include "includes/message-record"
+--- @include "includes/sent-message"
 
 local UNCHANGED, CHANGED, ORPHANS_WAITING = 0, 1, 2
 local out = {}
 local stream, idFrom, paceMs = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 
--- The campaign's times and pace. Workers' clocks differ a little: the times only move forward.
-local function timing(campaign, status, now)
+-- The campaign's times and pace. Workers' clocks differ a little: the times only move forward. A dead
+-- message that becomes sent was counted in the pace when it died.
+local function timing(campaign, status, current, now)
   local t = redis.call('HMGET', campaign, 'last_at', 'pace', 'pace_at')
   if not tonumber(t[1]) or tonumber(t[1]) < now then redis.call('HSET', campaign, 'last_at', now) end
-  if status == 'skipped' then return end
+  if status == 'skipped' or current == 'dead' then return end
   redis.call('HSETNX', campaign, 'started_at', now)
   local at = tonumber(t[3]) or now
   local pace = (tonumber(t[2]) or 0) * math.exp(-math.max(0, now - at) / paceMs) + 1
@@ -56,28 +58,25 @@ for i = 0, (#KEYS - 1) / 4 - 1 do
   Message.clearInflight(msg)
   if current == 'sent' or current == 'skipped' or current == status then
     result = UNCHANGED
+  elseif status == 'sent' then
+    if SentMessage.record(msg, campaign, mid, orphan, current, now, ttl, ARGV[a + 4], ARGV[a + 5]) then
+      result = ORPHANS_WAITING
+    end
   else
+    -- dead or skipped: why, in the same fields
     if current == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), -1) end
-    if status == 'sent' then
-      Message.markSent(msg, now, ARGV[a + 5], current == 'dead')
-      redis.call('SET', mid, ARGV[a + 4], 'EX', ttl)
-      redis.call('HINCRBY', campaign, 'sent', 1)
-      if redis.call('EXISTS', orphan) == 1 then result = ORPHANS_WAITING end
+    Message.markSettled(msg, status, now, ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
+    redis.call('HINCRBY', campaign, status, 1)
+    if status == 'dead' then
+      redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), 1)
     else
-      -- dead or skipped: why, in the same fields
-      Message.markSettled(msg, status, now, ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
-      redis.call('HINCRBY', campaign, status, 1)
-      if status == 'dead' then
-        redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), 1)
-      else
-        redis.call('HINCRBY', campaign, 'skipped:' .. ARGV[a + 8], 1)
-      end
+      redis.call('HINCRBY', campaign, 'skipped:' .. ARGV[a + 8], 1)
     end
     if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
-    timing(campaign, status, tonumber(now))
     redis.call('EXPIRE', msg, ttl)
-    if idFrom > 0 then Message.archive(stream, msg, idFrom) end
   end
+  if result ~= UNCHANGED then timing(campaign, status, current, tonumber(now)) end
+  if result ~= UNCHANGED and idFrom > 0 then Message.archive(stream, msg, idFrom) end
   out[i + 1] = result
 end
 return out

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { FaultRates, SimulatorOptions } from './options.js';
 
 export type { FaultRates, SimulatorOptions } from './options.js';
-import { messageSchema } from '../messages/schema.js';
+import { requestSchema } from '../messages/schema.js';
 import { formatIssues, messageErrors } from '../messages/validate.js';
 import { arrivalReport } from './arrivals.js';
 import { faultAnswer, pickFault, rng, spreadFaults, type FaultKind } from './faults.js';
@@ -50,6 +50,8 @@ export class Simulator {
   readonly arrivalsByFrom = new Map<string, number[]>();
   /** How many times each request_id was accepted. */
   readonly acceptedByRequestId = new Map<string, number>();
+  /** The message_id of each request_id's latest accepted request. */
+  readonly messageIdByRequestId = new Map<string, string>();
   private readonly stats: SimulatorStats = { requests: 0, accepted: 0, duplicates: 0, byStatus: {} };
   private faults: FaultRates;
   /** GET /v1/templates requests answered (preflight's lookups). */
@@ -150,10 +152,12 @@ export class Simulator {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
     if (req.method === 'GET' && req.url?.startsWith('/_simulator/stats')) {
-      // Not part of EngageLab's API: lets a test or benchmark in another process read the counts.
+      // Not part of EngageLab's API: lets a rehearsal, a test or a benchmark in another process read the counts.
       const windowMs = Number(new URL(req.url, 'http://x').searchParams.get('window_ms') ?? 0);
       this.reply(res, 200, {
         ...this.getStats(),
+        // A rehearsal without a funnel: callbacks that the dashboard refused (a wrong token) or never got.
+        ...(this.options.callbackUrl && { callbacks: { ...this.callbacks.stats, pending: this.callbacks.pending } }),
         ...(windowMs > 0 && arrivalReport(this.arrivals, this.arrivalsByFrom, windowMs)),
       });
       return;
@@ -263,7 +267,7 @@ export class Simulator {
       this.reply(res, 400, { code: 3001, message: 'the request body must be a JSON object' });
       return;
     }
-    const parsed = messageSchema.safeParse(body, { error: messageErrors });
+    const parsed = requestSchema.safeParse(body, { error: messageErrors });
     if (!parsed.success) {
       const structural = parsed.error.issues.some((issue) => STRUCTURAL.has(issue.code));
       this.reply(res, 400, { code: structural ? 3002 : 3003, message: formatIssues(parsed.error.issues) });
@@ -288,6 +292,7 @@ export class Simulator {
       message_id: randomBytes(10).toString('hex'),
       ...(requestId !== undefined && { request_id: requestId }),
     };
+    if (requestId !== undefined) this.messageIdByRequestId.set(requestId, answer.message_id);
     this.callbacks.schedule(
       answer.message_id,
       message.to[0] ?? '',

@@ -20,6 +20,14 @@ export async function addFleetCounts(client: Redis, key: string, counts: Readonl
   await pipeline.exec();
 }
 
+/** The counter of messages skipped for `reason` (wa_bulk_messages_skipped_total{reason}). */
+const skippedField = (reason: string) => `skipped:${reason}`;
+
+/** Messages skipped outside a worker (a cancel), counted where the workers count theirs. */
+export async function addSkipped(client: Redis, key: string, reason: string, count: number): Promise<void> {
+  if (count > 0) await addFleetCounts(client, key, new Map([[skippedField(reason), count]]));
+}
+
 export class WorkerStats {
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
@@ -38,7 +46,7 @@ export class WorkerStats {
     if (lane !== undefined) this.add(`sent_lane:${lane}`);
   }
   skipped(reason: string): void {
-    this.add(`skipped:${reason}`);
+    this.add(skippedField(reason));
   }
   dead(code: number | null): void {
     this.add(`dead:${code ?? 'none'}`);

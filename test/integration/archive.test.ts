@@ -151,7 +151,7 @@ suite('the long-term ledger in PostgreSQL', () => {
       ENGAGELAB_BASE_URL: sim.url,
       DASHBOARD_PORT: port,
       CALLBACK_TOKEN: token,
-      DASHBOARD_PASSWORD: 'pw-late',
+      DASHBOARD_PASSWORD: 'archive-late-password',
     });
     h = harness(config);
     expect((await runCli(['enqueue', file(10, 'late'), '--campaign', 'late', '--json'], envOf(config))).code).toBe(0);

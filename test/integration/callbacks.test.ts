@@ -48,7 +48,7 @@ async function setup(count: number, simOptions: Parameters<typeof startSimulator
     ENGAGELAB_BASE_URL: sim.url,
     DASHBOARD_PORT: port,
     CALLBACK_TOKEN: TOKEN,
-    DASHBOARD_PASSWORD: 'pw-for-callbacks',
+    DASHBOARD_PASSWORD: 'password-for-callbacks',
   });
   h = harness(config);
   dashboard = await startDashboard(config, silentLogger());
@@ -102,7 +102,7 @@ describe('delivery callbacks', () => {
     await worker?.close();
     const metrics = await (
       await fetch(`${dashboard!.url}/metrics`, {
-        headers: { Authorization: `Basic ${Buffer.from('admin:pw-for-callbacks').toString('base64')}` },
+        headers: { Authorization: `Basic ${Buffer.from('admin:password-for-callbacks').toString('base64')}` },
       })
     ).text();
     const series = Object.fromEntries(
@@ -146,7 +146,7 @@ describe('delivery callbacks', () => {
     const { pauseState } = await import('../../src/lanes/fleet.js');
     expect(await pauseState(h!.redis, h!.keys)).toMatchObject({
       paused: true,
-      reason: 'insufficient_balance: EngageLab balance 1.5 is below 10',
+      reason: 'from a callback: insufficient_balance: EngageLab balance 1.5 is below 10',
     });
     expect(((await h!.ledger.campaign('cb'))?.pending ?? 0) > 0).toBe(true);
   });

@@ -178,7 +178,7 @@ describe('campaign control', () => {
     expect((counts?.sent ?? 0) + (counts?.skipped ?? 0)).toBe(200);
     expect(counts?.sent).toBe(sim!.getStats().accepted);
     const again = await runCli(['cancel', '--campaign', 'doomed', '--json'], env);
-    expect(JSON.parse(again.stdout)).toMatchObject({ skipped: 0 });
+    expect(JSON.parse(again.stdout)).toMatchObject({ skipped_now: 0 });
     const unknown = await runCli(['cancel', '--campaign', 'nope'], env);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^wa-bulk: no campaign "nope"/);

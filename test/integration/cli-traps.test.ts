@@ -5,7 +5,7 @@ import { PAUSE } from '../../src/cli/commands/pause.decl.js';
 import { COMMANDS } from '../../src/cli/registry.js';
 import { flagLabel, help, overview } from '../../src/cli/usage.js';
 import { CLI, runCli } from '../helpers/cli.js';
-import { addPending, envOf, harness, testConfig, type Harness } from '../helpers/env.js';
+import { addPending, envOf, harness, tempFile, testConfig, type Harness } from '../helpers/env.js';
 import { BODIES } from '../fixtures/messages.js';
 
 /** The command line's traps: a closed pipe, --help, unknown campaigns, replaying what may have been delivered. */
@@ -164,8 +164,29 @@ describe('the command line', () => {
     );
     expect(await h.dead.getWaitingCount()).toBe(3);
     const asked = await runCli(['dlq', 'replay', '--reason', 'unknown_outcome', '--json'], env);
-    expect(JSON.parse(asked.stdout)).toEqual({ action: 'replay', count: 3, left_out: 0 });
+    expect(JSON.parse(asked.stdout)).toEqual({ action: 'replay', count: 3, left_out: 0, already_sent: 0 });
     expect(await h.dead.getWaitingCount()).toBe(0);
     expect(await h.ledger.campaign('dlq')).toMatchObject({ dead: 0, pending: 5 });
+  });
+
+  it('says once, before any line, that a --language is wrong, however many lines the CSV has', async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => `+4479111${String(i).padStart(5, '0')},Ada`);
+    const file = tempFile(`to,body_1\n${rows.join('\n')}\n`, 'customers.csv');
+    const flags = ['--campaign', 'lang', '--template', 'order_update', '--language', 'en-US'];
+    const res = await runCli(['enqueue', file, ...flags], envOf(testConfig()));
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe(
+      'wa-bulk: --language: "en-US" is not a WhatsApp template language code (e.g. en, en_US, zh_CN)\n',
+    );
+  });
+
+  it('hints --format csv for a CSV file whose name does not say CSV, rather than blaming --template', async () => {
+    const file = tempFile('to,body_1\n+447911123456,Ada\n', 'customers.txt');
+    const flags = ['--campaign', 'txt', '--template', 'order_update', '--language', 'en_US'];
+    const res = await runCli(['enqueue', file, ...flags], envOf(testConfig()));
+    expect(res.code).toBe(2);
+    expect(res.stderr).toBe(
+      `wa-bulk: --template and --text apply to CSV files, and "${file}" is read as JSONL (only a name ending in .csv is read as CSV): add --format csv\n`,
+    );
   });
 });

@@ -146,6 +146,8 @@ describe('status, result, export and watch', () => {
           rate_max: 10_000,
           rate_now: 10_000,
           window_ms: 1000,
+          rate_source: 'workers',
+          workers: 1,
           paused: false,
           pause_reason: null,
           waiting: 0,

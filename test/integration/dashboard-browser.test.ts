@@ -112,6 +112,35 @@ describe('the dashboard in a browser', () => {
     await context.close();
   });
 
+  it('opened as http://user:password@host/queues, Bull Board loads its queues', async () => {
+    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
+    h = harness(config);
+    for (let i = 0; i < 4; i++)
+      await h.send.add(
+        'send',
+        { request_id: `u-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } },
+        { jobId: `u-${i}` },
+      );
+    dashboard = await startDashboard(config, silentLogger());
+    // No stored credentials: only those in the URL, as an operator types them.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const origin = new URL(dashboard.url);
+    const response = await page.goto(`http://admin:${PASSWORD}@${origin.host}/queues`);
+    expect(response?.status()).toBe(200);
+    await page.waitForFunction(
+      "!document.body.innerText.includes('Loading') && /\\b4 Jobs\\b/.test(document.body.innerText)",
+      undefined,
+      { timeout: 15_000 },
+    );
+    const text = await page.locator('body').innerText();
+    expect(text).toMatch(/send/);
+    expect(text).toMatch(/dead/);
+    // The page was loaded again without the credentials in its URL; the browser kept them for the origin.
+    expect(page.url()).toBe(`${dashboard.url}/queues`);
+    await context.close();
+  });
+
   it("shows why sending is paused, each dead letter's code and message, and keeps dead letters out of the waiting total", async () => {
     const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
     h = harness(config);

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
+import { PassThrough } from 'node:stream';
 import type { Config } from '../../src/config.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import { createLogger } from '../../src/log.js';
 import { BODIES, phone } from '../fixtures/messages.js';
 import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
 
@@ -72,6 +74,137 @@ describe('dashboard security', () => {
         .on('error', reject);
     });
     expect(status).toBe(403);
+  });
+});
+
+/** A request with headers a browser's fetch() would not let a page set (Host, Forwarded), as an attacker sends. */
+function raw(
+  url: string,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}${path}`, { method: options.method ?? 'GET', headers: options.headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+      );
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+describe('the edges of the dashboard', () => {
+  it('without a password refuses every Host that only starts like loopback (DNS rebinding), and proxied requests', async () => {
+    const { url } = await start({ DASHBOARD_PASSWORD: undefined });
+    const port = new URL(url).port;
+    for (const host of [
+      `127.0.0.1.evil.test:${port}`,
+      '127.evil.test',
+      `127.0.0.1.nip.io:${port}`,
+      '[::1].evil.test',
+      'localhost:1@evil.test',
+    ]) {
+      const res = await raw(url, '/api/campaigns/none', { headers: { Host: host } });
+      expect([host, res.status]).toEqual([host, 403]);
+      // The callback receiver, without a token, obeys the same rule.
+      const callback = await raw(url, '/callbacks/engagelab', {
+        method: 'POST',
+        headers: { Host: host, 'Content-Type': 'application/json' },
+        body: '{"rows":[{"notification":{"event":"insufficient_balance"}}]}',
+      });
+      expect([host, callback.status]).toEqual([host, 403]);
+    }
+    for (const header of ['Forwarded', 'X-Forwarded-For', 'X-Forwarded-Host', 'X-Real-IP']) {
+      const res = await raw(url, '/api/campaigns/none', {
+        headers: { Host: `127.0.0.1:${port}`, [header]: '203.0.113.9' },
+      });
+      expect([header, res.status, JSON.parse(res.body).error]).toEqual([
+        header,
+        403,
+        'this dashboard has no DASHBOARD_PASSWORD: behind a proxy it needs one',
+      ]);
+    }
+    expect((await raw(url, '/api/campaigns/none', { headers: { Host: `localhost:${port}` } })).status).toBe(404);
+  });
+
+  it('takes callbacks at the URL of either of two tokens while one replaces the other, and at no other', async () => {
+    const [current, previous] = ['tok_current_0123456789', 'tok_previous_012345678'];
+    const { url } = await start({ CALLBACK_TOKEN: `${current},${previous}` });
+    const post = (path: string) =>
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ rows: [{ message_id: 'm-1', status: { message_status: 'delivered' } }] }),
+      });
+    expect((await post(`/callbacks/engagelab/${current}`)).status).toBe(200);
+    expect((await post(`/callbacks/engagelab/${previous}`)).status).toBe(200);
+    for (const path of [
+      '/callbacks/engagelab',
+      `/callbacks/engagelab/${current}x`,
+      `/callbacks/engagelab/${current},${previous}`,
+    ])
+      expect([path, (await post(path)).status]).toEqual([path, 404]);
+  });
+
+  it('sends every page unframeable and JSON unsniffed and uncached', async () => {
+    const { url } = await start();
+    for (const path of ['/campaigns', '/queues', '/api/campaigns', '/healthz']) {
+      const res = await fetch(`${url}${path}`, { headers: auth() });
+      expect([path, res.headers.get('x-frame-options')]).toEqual([path, 'DENY']);
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+    expect((await fetch(`${url}/api/campaigns`, { headers: auth() })).headers.get('cache-control')).toBe('no-store');
+  });
+
+  it("takes no change under /queues from another site, and Bull Board's send and dead queues are read-only", async () => {
+    const { url } = await start();
+    // The cross-site form the review reproduced: text/plain, the browser's cached credentials, another Origin.
+    for (const queue of ['send', 'dead']) {
+      const res = await fetch(`${url}/queues/api/queues/${queue}/add`, {
+        method: 'POST',
+        headers: { ...auth(), 'Content-Type': 'text/plain', Origin: 'http://attacker.test' },
+        body: '{"x":"="}',
+      });
+      expect([queue, res.status]).toEqual([queue, 415]);
+      const sameSite = await fetch(`${url}/queues/api/queues/${queue}/add`, {
+        method: 'POST',
+        headers: { ...auth(), 'Content-Type': 'application/json', Origin: 'http://attacker.test' },
+        body: '{"name":"x","data":{}}',
+      });
+      expect([queue, sameSite.status]).toEqual([queue, 403]);
+    }
+    const queues = (await (await fetch(`${url}/queues/api/queues`, { headers: auth() })).json()) as {
+      queues: Array<{ name: string; readOnlyMode: boolean }>;
+    };
+    expect(queues.queues.filter((q) => !q.readOnlyMode).map((q) => q.name)).toEqual([]);
+    expect(await h?.dead.count()).toBe(0);
+    expect(await h?.send.count()).toBe(0);
+  });
+
+  it('refuses a client after 10 failed logins in a minute, logs it once without the password, and says up or down only on /healthz', async () => {
+    const out = new PassThrough();
+    const lines: string[] = [];
+    out.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
+    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
+    h = harness(config);
+    dashboard = await startDashboard(config, createLogger({ destination: out, pretty: false }));
+    const url = dashboard.url;
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++)
+      statuses.push((await fetch(`${url}/api/campaigns`, { headers: auth('admin', `guess-${i}`) })).status);
+    expect(statuses).toEqual([...Array<number>(10).fill(401), 429, 429]);
+    expect((await fetch(`${url}/api/campaigns`, { headers: auth() })).status).toBe(429);
+    const warnings = lines
+      .join('')
+      .split('\n')
+      .filter((line) => line.includes('failed logins'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).not.toContain('guess');
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
   });
 });
 

@@ -105,14 +105,14 @@ describe('hostile input', () => {
   });
 
   it('the HTTP API answers tricks with a 4xx, stays up, and never touches keys outside the campaign', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: 'pw' });
+    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: 'hostile-input-password' });
     h = harness(config);
     other = harness(testConfig());
     await addPending(other, 'victim', ['victim-1']);
     await Promise.all([other.send.waitUntilReady(), other.dead.waitUntilReady()]);
     const before = (await other.redis.keys(`${other.keys.prefix}:*`)).sort();
     dashboard = await startDashboard(config, silentLogger());
-    const auth = { Authorization: `Basic ${Buffer.from('admin:pw').toString('base64')}` };
+    const auth = { Authorization: `Basic ${Buffer.from('admin:hostile-input-password').toString('base64')}` };
     const post = (path: string, body: string | Uint8Array, type: string) =>
       fetch(`${dashboard?.url}${path}`, { method: 'POST', headers: { ...auth, 'Content-Type': type }, body });
     const statuses = [

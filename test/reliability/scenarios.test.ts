@@ -152,7 +152,12 @@ describe('reliability scenarios', () => {
       worker = await startSendWorker({ ...config, HTTP_TIMEOUT_MS: testConfig().HTTP_TIMEOUT_MS }, silentLogger());
       sim.setFaults({});
       const replay = await runCli(['dlq', 'replay', '--reason', 'unknown_outcome', '--json'], envOf(config));
-      expect(JSON.parse(replay.stdout)).toEqual({ action: 'replay', count: byDefault.unknown, left_out: 0 });
+      expect(JSON.parse(replay.stdout)).toEqual({
+        action: 'replay',
+        count: byDefault.unknown,
+        left_out: 0,
+        already_sent: 0,
+      });
       await campaignDone(h.ledger, 'slow', 60_000);
       expect(await h.ledger.campaign('slow')).toMatchObject({ sent: count, dead: 0 });
       await worker.close();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { callbackBatchSchema, type CallbackRow } from '../../src/engagelab/callbacks.js';
 import { deliveryOf, funnel } from '../../src/ledger/delivery.js';
-import { notificationEffect, tierLimit } from '../../workers/notifications.js';
+import { notificationEffect, notificationEventName, tierLimit } from '../../workers/notifications.js';
 
 const row = (message_status: string, extra: Record<string, unknown> = {}): CallbackRow => ({
   message_id: 'm1',
@@ -69,7 +69,7 @@ describe('notifications', () => {
           inUse,
         )
       ).pause,
-    ).toBe('insufficient_balance: EngageLab balance 3 is below 10');
+    ).toBe('from a callback: insufficient_balance: EngageLab balance 3 is below 10');
     expect(
       (await notificationEffect(notification('whatsapp_business_update', { waba_event: 'ACCOUNT_VIOLATION' }), inUse))
         .pause,
@@ -82,7 +82,7 @@ describe('notifications', () => {
             inUse,
           )
         ).pause,
-      ).toBe(`template_update: order_update is ${status}`);
+      ).toBe(`from a callback: template_update: order_update is ${status}`);
     }
   });
 
@@ -102,6 +102,30 @@ describe('notifications', () => {
     const tier = await notificationEffect(notification('phone_number_update', { current_limit: 'TIER_10K' }), inUse);
     expect(tier.pause).toBeUndefined();
     expect(tier.record?.phone_limit).toBe('TIER_10K');
+  });
+
+  it('say where a pause came from, and keep what a forger writes into it short and printable', async () => {
+    const forged = await notificationEffect(
+      notification('insufficient_balance', { remain_balance: `0\u001b[2J${'x'.repeat(500)}`, balance_threshold: 10 }),
+      inUse,
+    );
+    expect(forged.pause).toMatch(/^from a callback: insufficient_balance: EngageLab balance 0\?\[2Jx+ is below 10$/);
+    expect((forged.pause as string).length).toBeLessThan(140);
+  });
+
+  it("are counted by EngageLab's event names, any other name as unknown (no metric series per made-up name)", () => {
+    expect(
+      ['insufficient_balance', 'phone_number_update', 'made_up_1', 'x'.repeat(200)].map(notificationEventName),
+    ).toEqual(['insufficient_balance', 'phone_number_update', 'unknown', 'unknown']);
+  });
+
+  it("record no tier outside Meta's list, so a forged TIER_0 cannot hold every template message", async () => {
+    for (const current_limit of ['TIER_0', 'TIER_00', 'TIER_1', 'tier_250', 'TIER_UNLIMITED ']) {
+      expect([
+        current_limit,
+        await notificationEffect(notification('phone_number_update', { current_limit }), inUse),
+      ]).toEqual([current_limit, {}]);
+    }
   });
 });
 

@@ -78,6 +78,12 @@ describe('normalisation', () => {
     expect(ok({ ...text('hi'), custom_args }).custom_args).toEqual(custom_args);
   });
 
+  it('refuses custom_args that use the key wa-bulk reserves for the request_id, saying so', () => {
+    expect(error({ ...text('hi'), custom_args: { order: 7, wa_bulk_request_id: 'mine' } })).toBe(
+      'custom_args: "wa_bulk_request_id" is reserved: wa-bulk sends the message\'s request_id under it; use another name',
+    );
+  });
+
   it('masks phone numbers for logs', () => {
     expect(maskPhone('447911123456')).toBe('4479******56');
     expect(normalisePhone('+0044')).toBeUndefined();

@@ -78,6 +78,33 @@ describe('CSV reader', () => {
     );
   });
 
+  it('reports a wrong --language or --template once, before reading any line', async () => {
+    const csv = `to,body_1\n${Array.from({ length: 1000 }, (_, i) => `+4479111${String(i).padStart(5, '0')},Ada`).join('\n')}`;
+    const read = async (options: { template: string; language: string }) => {
+      const items: SourceItem[] = [];
+      const error = await (async () => {
+        for await (const item of readCsv(stream(csv), options)) items.push(item);
+      })().catch((e: unknown) => e);
+      return { items: items.length, error: (error as Error | undefined)?.message };
+    };
+    expect(await read({ template: 'order_update', language: 'en-US' })).toEqual({
+      items: 0,
+      error: '--language: "en-US" is not a WhatsApp template language code (e.g. en, en_US, zh_CN)',
+    });
+    expect(await read({ template: 'Order-Update', language: 'en_US' })).toEqual({
+      items: 0,
+      error: '--template: "Order-Update" must contain only lowercase letters, digits and "_"',
+    });
+  });
+
+  it('says a header separated by ";" seems to use ";" as separator, not that it has no "to" column', async () => {
+    await expect(
+      all(readCsv(stream('to;body_1;body_2\n+447911123456;Ada;12,50\n'), { template: 'order_update', language: 'en' })),
+    ).rejects.toThrow(
+      'CSV: the header seems to use ";" as separator; wa-bulk reads comma-separated files (a header like "to,body_1,body_2")',
+    );
+  });
+
   it('reports a record it cannot read with its line, and keeps the others', async () => {
     const items = await all(readCsv(stream('to,name\n447911123456,Ada\n447911123457,"Bo\n'), { text: 'Hi {{name}}' }));
     expect(items).toEqual([

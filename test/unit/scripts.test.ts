@@ -86,9 +86,11 @@ const ITEMS = [named(), named()];
 /** Each script's function, called with named fields (and numbers where it formats them). */
 const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
   'apply-delivery': (c) => scripts.applyDelivery(c, named({ keys: named(), update: named() })),
+  'cancel-messages': (c) => scripts.cancelMessages(c, named({ keys: named(), messages: ITEMS })),
   'enqueue-messages': (c) => scripts.enqueueMessages(c, named({ keys: named(), messages: ITEMS })),
   'grant-sends': (c) =>
     scripts.grantSends(c, named({ keys: named(), spacingMs: 1, leadMs: 1, laneSpacingMs: 1, requests: ITEMS })),
+  'learn-message-id': (c) => scripts.learnMessageId(c, named({ keys: named() })),
   'move-funnel': (c) => scripts.moveFunnel(c, named({ keys: named() })),
   'record-rejects': (c) => scripts.recordRejects(c, named({ keys: named(), lines: ITEMS })),
   'report-outcome': (c) => scripts.reportOutcome(c, named({ keys: named(), notSent: named() })),

@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Simulator, maxInSlidingWindow } from '../../src/simulator/simulator.js';
 
 let sim: Simulator | undefined;
@@ -74,12 +77,87 @@ describe('the simulator answers as the seed documents say EngageLab does', () =>
     expect(sim.getStats().accepted).toBe(0);
   });
 
+  it("echoes each message's custom_args, wa-bulk's request_id key included, in its status callbacks", async () => {
+    const rows: Array<Record<string, unknown>> = [];
+    let posts = 0;
+    const receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        rows.push(...(JSON.parse(body) as { rows: Array<Record<string, unknown>> }).rows);
+        posts++;
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = receiver.address() as AddressInfo;
+      sim = new Simulator({
+        key: 'k',
+        secret: 's',
+        callbackUrl: `http://127.0.0.1:${port}/`,
+        callbackDelayMs: 10,
+        shuffleRate: 0,
+      });
+      await sim.start();
+      const custom_args = { order: 7, wa_bulk_request_id: 'r1' };
+      const { body } = await post({ ...text, custom_args });
+      await new Promise<void>((resolve) => {
+        const timer = setInterval(() => {
+          if (sim?.pendingCallbacks === 0 && posts > 0 && posts === sim.callbackStats.posts)
+            resolve(clearInterval(timer));
+        }, 10);
+      });
+      expect(rows.length).toBeGreaterThanOrEqual(2);
+      for (const row of rows) expect(row).toMatchObject({ message_id: body.message_id, custom_args });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
   it('counts a request_id accepted twice as a duplicate', async () => {
     sim = new Simulator({ key: 'k', secret: 's' });
     await sim.start();
     await post(text);
     await post(text);
     expect(sim.getStats().duplicates).toBe(1);
+  });
+
+  it('counts in GET /_simulator/stats the callback posts the receiver refused', async () => {
+    // A dashboard with another CALLBACK_TOKEN: 404 to every post.
+    let received = 0;
+    const receiver = http.createServer((req, res) => {
+      received++;
+      req.resume();
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = receiver.address() as AddressInfo;
+      sim = new Simulator({
+        key: 'k',
+        secret: 's',
+        callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/other-token`,
+        callbackDelayMs: 10,
+      });
+      await sim.start();
+      await post(text);
+      const stats = async () =>
+        (await (await fetch(`${sim?.url}/_simulator/stats`)).json()) as { callbacks?: Record<string, number> };
+      const deadline = Date.now() + 10_000;
+      while ((await stats()).callbacks?.pending !== 0 && Date.now() < deadline) await sleep(20);
+      while ((await stats()).callbacks?.failedPosts !== received && Date.now() < deadline) await sleep(20);
+      expect(received).toBeGreaterThan(0);
+      expect((await stats()).callbacks).toEqual({
+        rows: expect.any(Number),
+        posts: received,
+        failedPosts: received,
+        pending: 0,
+      });
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
   });
 });
 

@@ -12,10 +12,11 @@ export const CANCEL = {
       required: true,
       help: 'the campaign',
     },
-    json: { type: 'boolean', help: 'print {"campaign","state":"cancelled","skipped"}' },
+    json: { type: 'boolean', help: 'print {"campaign","state":"cancelled","skipped_now"}' },
   },
   notes: [
-    'Its waiting messages end skipped, reason cancelled; requests already in flight finish. ' +
+    'Its messages not yet requested end skipped, reason cancelled, those a worker holds included; ' +
+      'requests already in flight finish. ' +
       'Exit 1 for an unknown campaign.',
   ],
 } as const satisfies Command;

@@ -14,10 +14,10 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     const skipped = await new Campaigns(ctx.redis, ctx.keys).cancel(id, ctx.ledger);
-    if (values.json) printJson({ campaign: id, state: 'cancelled', skipped });
+    if (values.json) printJson({ campaign: id, state: 'cancelled', skipped_now: skipped });
     else
       process.stdout.write(
-        `campaign ${id} cancelled: ${skipped} waiting message(s) skipped; requests already in flight finish\n`,
+        `campaign ${id} cancelled: ${skipped} message(s) skipped now (waiting, or held by a worker before their request); requests already in flight finish\n`,
       );
     return 0;
   });

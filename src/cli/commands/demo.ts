@@ -52,7 +52,9 @@ export async function run(argv: string[]): Promise<number> {
   const key = `demo_${randomBytes(4).toString('hex')}`;
   const secret = randomBytes(16).toString('hex');
   const dashboardPort = base.DASHBOARD_PORT === 3000 ? await freePort() : base.DASHBOARD_PORT;
-  const callbackPath = base.CALLBACK_TOKEN ? `/callbacks/engagelab/${base.CALLBACK_TOKEN}` : '/callbacks/engagelab';
+  const callbackPath = base.CALLBACK_TOKEN
+    ? `/callbacks/engagelab/${base.CALLBACK_TOKEN.split(',')[0]}`
+    : '/callbacks/engagelab';
   const simulator = new Simulator({
     key,
     secret,

@@ -11,7 +11,7 @@ export const DLQ = {
       name: 'replay',
       help:
         'send them again under their request_id; unknown_outcome ones (which EngageLab may have accepted) ' +
-        'only with --reason unknown_outcome',
+        'only with --reason unknown_outcome; never one the ledger has as sent (its dead letter is dropped)',
     },
     { name: 'purge', help: 'drop them from the dead-letter queue (the ledger keeps their record)' },
   ],
@@ -29,6 +29,6 @@ export const DLQ = {
       choices: DEAD_REASONS,
       help: `only those with this reason: ${DEAD_REASONS.join(', ')}`,
     },
-    json: { type: 'boolean', help: 'print JSON: one dead letter a line for list, the count for replay and purge' },
+    json: { type: 'boolean', help: 'print JSON: one dead letter a line for list, the counts for replay and purge' },
   },
 } as const satisfies Command;

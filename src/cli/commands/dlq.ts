@@ -34,10 +34,15 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (action === 'replay') {
-      const { replayed, leftOut } = await replayDeadLetters(ctx.dead, ctx.send, ctx.ledger, filter);
-      if (values.json) printJson({ action, count: replayed, left_out: leftOut });
+      const { replayed, leftOut, alreadySent } = await replayDeadLetters(ctx.dead, ctx.send, ctx.ledger, filter);
+      if (values.json) printJson({ action, count: replayed, left_out: leftOut, already_sent: alreadySent });
       else {
         process.stdout.write(`replayed ${replayed} dead letter(s)\n`);
+        if (alreadySent > 0) {
+          process.stdout.write(
+            `dropped ${alreadySent} dead letter(s) of messages EngageLab reported as accepted (sent in the ledger): not resent\n`,
+          );
+        }
         if (leftOut > 0) {
           process.stdout.write(
             `left out ${leftOut} unknown_outcome dead letter(s): EngageLab may have accepted them already; replay them with --reason unknown_outcome if a duplicate is acceptable\n`,

@@ -4,7 +4,7 @@ import { extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { enqueue, scan, type EnqueueSummary, type SourceItem } from '../../../producers/enqueue.js';
-import { readCsv, type CsvOptions } from '../../../producers/csv-reader.js';
+import { checkCsvOptions, readCsv, type CsvOptions } from '../../../producers/csv-reader.js';
 import { readJsonl } from '../../../producers/jsonl-reader.js';
 import { CampaignOptionError, FLAG_NAMES, campaignOptions } from '../../campaigns/options.js';
 import { loadConfig } from '../../config.js';
@@ -24,8 +24,15 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
   const campaign = values.campaign;
   const format = values.format ?? (extname(file).toLowerCase() === '.csv' ? 'csv' : 'jsonl');
   const csv: CsvOptions = { template: values.template, language: values.language, text: values.text };
-  if (format === 'jsonl' && (values.template || values.text))
+  if (format === 'jsonl' && (values.template || values.text)) {
+    // A CSV file named .txt (or stdin) is read as JSONL unless told: say so rather than blame the flags.
+    if (values.format === undefined && !['.jsonl', '.ndjson', '.json'].includes(extname(file).toLowerCase()))
+      throw new UsageError(
+        `--template and --text apply to CSV files, and ${file === '-' ? 'stdin' : `"${file}"`} is read as JSONL (only a name ending in .csv is read as CSV): add --format csv`,
+      );
     throw new UsageError('--template and --text apply to CSV files only');
+  }
+  if (format === 'csv') checkCsvOptions(csv);
   const { options: control, notes } = controlOf(values);
   const config = loadConfig();
   for (const note of notes) process.stderr.write(`wa-bulk: ${note}\n`);

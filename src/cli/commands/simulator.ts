@@ -96,6 +96,9 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await simulator.stop();
-  log.info(simulator.getStats(), 'simulator stopped');
+  log.info(
+    { ...simulator.getStats(), ...(simulator.options.callbackUrl && { callbacks: simulator.callbackStats }) },
+    'simulator stopped',
+  );
   return 0;
 }

@@ -1,3 +1,4 @@
+import { NO_WORKER } from '../../lanes/lanes.js';
 import { noCampaign } from '../../messages/ids.js';
 import { breakdown, campaignTiming, collectStatus, type StatusReport } from '../../status/status.js';
 import { parse } from '../args.js';
@@ -27,8 +28,10 @@ export function render(r: StatusReport): string {
   for (const lane of r.senders) {
     const rate =
       lane.rate_now < lane.rate_max ? `${fmt(lane.rate_now)} (slowed from ${fmt(lane.rate_max)})` : fmt(lane.rate_max);
+    // Without a running worker the rate is this machine's configuration, which the workers may not share.
+    const source = lane.rate_source === 'configuration' ? ` (${NO_WORKER})` : '';
     lines.push(
-      `sender    ${lane.from.padEnd(16)} ${rate} per ${fmt(lane.window_ms)} ms  waiting ${fmt(lane.waiting)}${lane.paused ? `  PAUSED: ${lane.pause_reason ?? r.pause_reason ?? 'paused'}` : ''}`,
+      `sender    ${lane.from.padEnd(16)} ${rate} per ${fmt(lane.window_ms)} ms${source}  waiting ${fmt(lane.waiting)}${lane.paused ? `  PAUSED: ${lane.pause_reason ?? r.pause_reason ?? 'paused'}` : ''}`,
     );
   }
   const m = r.messaging_limit;

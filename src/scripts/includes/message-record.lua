@@ -6,7 +6,8 @@
     campaign, to, created_at, updated_at (epoch ms)
     seq                    its place in its campaign's enqueue order (1, 2, …)
     status                 pending | sent | dead | skipped (pending -> sent | dead | skipped;
-                           dead -> pending on replay, dead -> sent for a job that ran again)
+                           dead -> pending on replay, dead -> sent for a job that ran again or a
+                           status callback that names it: learn-message-id.lua)
     message_id             EngageLab's id, once sent
     code, http_status, reason, error      why it died or was skipped (cleared when it is replayed or sent)
     attempts               HTTP requests made for it
@@ -58,6 +59,16 @@ function Message.settledState(key, withInflight)
   if m[1] == 'sent' or m[1] == 'dead' then return m[1] end
   if m[1] == 'skipped' then return 'dead' end
   if withInflight and m[2] then return 'inflight' end
+  return nil
+end
+
+-- Whether EngageLab may have accepted a request for the message without wa-bulk learning its message_id:
+-- dead with unknown_outcome (the answer was lost), or pending after a request was granted (in flight, its
+-- worker gone, or revived by a replay). Its status then, else nil.
+function Message.outcomeUnknown(key)
+  local m = redis.call('HMGET', key, 'status', 'reason', 'inflight', 'attempts')
+  if m[1] == 'dead' and m[2] == 'unknown_outcome' then return 'dead' end
+  if m[1] == 'pending' and (m[3] or tonumber(m[4] or '0') > 0) then return 'pending' end
   return nil
 end
 

@@ -1,0 +1,33 @@
+import type { Redis } from 'ioredis';
+import { script, type Arg } from './loader.js';
+
+export interface CancelMessages {
+  /** The archive stream and the campaign's counters. */
+  keys: { archive: string; campaign: string };
+  /** Where the request_id starts in a record's key, to archive each change; 0: no archive. */
+  idFrom: number;
+  /** Epoch ms. */
+  now: number;
+  /** How long the skipped record stays. */
+  ttlSeconds: number;
+  reason: string;
+  error: string;
+  /** Each message's record, and whether its job was removed from its queue. */
+  messages: ReadonlyArray<{ messageKey: string; removed: boolean }>;
+}
+
+const call = script<Array<0 | 1>>('cancel-messages');
+
+/**
+ * Skips a cancelled campaign's pending messages that no request is on the wire for (cancel-messages.lua):
+ * per message, true when it was skipped now.
+ */
+export async function cancelMessages(client: Redis, input: CancelMessages): Promise<boolean[]> {
+  const keys = [input.keys.archive, input.keys.campaign];
+  const argv: Arg[] = [input.idFrom, input.now, input.ttlSeconds, input.reason, input.error];
+  for (const m of input.messages) {
+    keys.push(m.messageKey);
+    argv.push(m.removed ? '1' : '0');
+  }
+  return (await call(client, keys, argv)).map((verdict) => verdict === 1);
+}
