@@ -283,15 +283,19 @@ export class ArchiveStore {
 
   /**
    * A delivery update for a message Redis no longer holds: moves the row's delivery forward. Returns the
-   * state before (null for none), or undefined when there is no such row or it is not further.
+   * state before (null for none) and its error code, or undefined when there is no such row or it is not
+   * further.
    */
-  async applyDelivery(requestId: string, u: DeliveryUpdate): Promise<{ previous: DeliveryStatus | null } | undefined> {
-    const { rows } = await this.query<{ previous: string | null }>(
-      `WITH old AS (SELECT delivery_status FROM wa_bulk_messages WHERE space = $1 AND request_id = $2 FOR UPDATE)
+  async applyDelivery(
+    requestId: string,
+    u: DeliveryUpdate,
+  ): Promise<{ previous: DeliveryStatus | null; previousCode: number | null } | undefined> {
+    const { rows } = await this.query<{ previous: string | null; previous_code: number | null }>(
+      `WITH old AS (SELECT delivery_status, delivery_error_code FROM wa_bulk_messages WHERE space = $1 AND request_id = $2 FOR UPDATE)
        UPDATE wa_bulk_messages m SET delivery_status = $3, delivery_rank = $4, delivery_at = to_timestamp($5 / 1000.0),
          delivery_error_code = $6, delivery_error = $7, loss_step = $8, loss_source = $9, archived_at = now()
        FROM old WHERE m.space = $1 AND m.request_id = $2 AND m.delivery_rank < $4
-       RETURNING old.delivery_status AS previous`,
+       RETURNING old.delivery_status AS previous, old.delivery_error_code AS previous_code`,
       [
         this.space,
         requestId,
@@ -304,7 +308,10 @@ export class ArchiveStore {
         u.lossSource,
       ],
     );
-    return rows[0] ? { previous: (rows[0].previous as DeliveryStatus | null) ?? null } : undefined;
+    const row = rows[0];
+    return (
+      row && { previous: (row.previous as DeliveryStatus | null) ?? null, previousCode: row.previous_code ?? null }
+    );
   }
 
   async close(): Promise<void> {

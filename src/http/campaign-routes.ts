@@ -4,8 +4,8 @@ import { Campaigns } from '../campaigns/campaigns.js';
 import { deadLetters } from '../ledger/dead-letters.js';
 import { messageLines, rejectLines, type ExportFormat } from '../ledger/export-lines.js';
 import { campaignId, noCampaign } from '../messages/ids.js';
-import { laneOfQueue } from '../queue.js';
 import { collectStatus } from '../status/status.js';
+import { UsageError } from '../usage-error.js';
 import { campaignsPage, type CampaignsOverview } from './campaigns-page.js';
 import type { DashboardDeps } from './deps.js';
 import { sameOrigin } from './security.js';
@@ -19,31 +19,6 @@ import { objectBody, smallJson } from './body.js';
 
 /** A campaign's dead letters listed at most (the CLI's `dlq list --campaign` lists them all). */
 const DEAD_LETTERS_LISTED = 1000;
-/** A parked set larger than this is sampled for its lanes. */
-const PARKED_SAMPLE = 1000;
-
-/**
- * The jobs paused campaigns have parked (src/campaigns/campaigns.ts), by campaign and by lane: a parked job is
- * a delayed job of its lane's queue, which that lane's `waiting` counts.
- */
-async function parked(deps: DashboardDeps, paused: readonly string[]) {
-  const byCampaign = new Map<string, number>();
-  const byLane = new Map<string, number>();
-  for (const id of paused) {
-    const key = deps.keys.campaignParked(id);
-    const count = await deps.redis.scard(key);
-    if (count === 0) continue;
-    byCampaign.set(id, count);
-    // Members are "<queue>|<job id>"; a campaign's jobs are nearly always in one lane.
-    const members =
-      count <= PARKED_SAMPLE ? await deps.redis.smembers(key) : await deps.redis.srandmember(key, PARKED_SAMPLE);
-    for (const member of members) {
-      const lane = laneOfQueue(member.slice(0, member.indexOf('|')));
-      if (lane !== undefined) byLane.set(lane, (byLane.get(lane) ?? 0) + count / members.length);
-    }
-  }
-  return { byCampaign, byLane };
-}
 
 /** What the campaigns page shows and GET /api/campaigns answers. */
 async function overview(deps: DashboardDeps): Promise<CampaignsOverview> {
@@ -53,24 +28,33 @@ async function overview(deps: DashboardDeps): Promise<CampaignsOverview> {
     list.push(campaign);
     if (list.length >= 500) break;
   }
-  const [status, park] = await Promise.all([
-    collectStatus(deps),
-    parked(
-      deps,
-      list.filter((c) => c.state === 'paused').map((c) => c.id),
-    ),
-  ]);
+  // A paused campaign's parked jobs are delayed jobs of its lanes' queues, which a lane's `waiting` counts.
+  const campaigns = new Campaigns(deps.redis, deps.keys);
+  const parkedByCampaign = new Map<string, number>();
+  const parkedByLane = new Map<string, number>();
+  for (const c of list) {
+    if (c.state !== 'paused') continue;
+    const { count, byLane } = await campaigns.parked(c.id);
+    parkedByCampaign.set(c.id, count);
+    for (const [lane, n] of byLane) parkedByLane.set(lane, (parkedByLane.get(lane) ?? 0) + n);
+  }
+  const status = await collectStatus(deps);
   return {
-    campaigns: list.map((c) => ({ ...c, parked: park.byCampaign.get(c.id) ?? 0 })),
+    campaigns: list.map((c) => ({ ...c, parked: parkedByCampaign.get(c.id) ?? 0 })),
     paused: status.paused,
     pause_reason: status.pause_reason,
-    senders: status.senders.map((s) => ({ ...s, parked: Math.round(park.byLane.get(s.from) ?? 0) })),
+    senders: status.senders.map((s) => ({ ...s, parked: Math.min(s.waiting, parkedByLane.get(s.from) ?? 0) })),
     messaging_limit: status.messaging_limit,
     dead: status.dead,
   };
 }
 
-const formatOf = (req: Request): ExportFormat => (req.query.format === 'csv' ? 'csv' : 'jsonl');
+/** The `format` query parameter of an export: `jsonl` (the default) or `csv`. */
+function formatOf(req: Request): ExportFormat {
+  const format = req.query.format ?? 'jsonl';
+  if (format === 'jsonl' || format === 'csv') return format;
+  throw new UsageError(`format: expected "jsonl" or "csv", got ${JSON.stringify(format)}`);
+}
 
 /** Writes lines to the response as they come, waiting while the client is slower. */
 async function stream(res: Response, lines: AsyncIterable<string> | Iterable<string>): Promise<void> {

@@ -1,6 +1,7 @@
 import type { LaneState } from '../lanes/lanes.js';
 import type { CampaignCounts } from '../ledger/records.js';
-import { breakdown, campaignTiming, shortTime } from '../status/status.js';
+import { breakdown, campaignTiming, shortTime } from '../status/campaign-words.js';
+import { dropUrlCredentials } from './drop-url-credentials.js';
 
 /**
  * The campaigns page (/campaigns): every campaign at a glance, its state, settings, progress, timing, delivery
@@ -172,18 +173,12 @@ const STYLE = `
   .noscript { margin:12px 24px 0; }
   #error { color:var(--dead); }`;
 
-/*
- * Requests are built from location.origin, never from the page's own URL: opened as
- * http://user:password@host/campaigns, that URL carries the credentials, and fetch refuses a URL that does
- * (the browser keeps them for the origin and sends them on its own).
- */
 const SCRIPT = `
-const at = (path) => new URL(path, location.origin);
 const error = (text) => { document.getElementById('error').textContent = text; };
 
 async function refresh() {
   try {
-    const res = await fetch(at('/campaigns'), { cache: 'no-store' });
+    const res = await fetch('/campaigns', { cache: 'no-store' });
     if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
     const fresh = new DOMParser().parseFromString(await res.text(), 'text/html').querySelector('main');
     if (fresh) document.querySelector('main').replaceWith(fresh);
@@ -196,7 +191,7 @@ async function refresh() {
 async function act(id, action) {
   if (action === 'cancel' && !confirm('Cancel campaign "' + id + '" for good? Its waiting messages will not be sent.')) return;
   try {
-    const res = await fetch(at('/api/campaigns/' + encodeURIComponent(id) + '/' + action), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const res = await fetch('/api/campaigns/' + encodeURIComponent(id) + '/' + action, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
     if (!res.ok) error((await res.json()).error || res.statusText);
   } catch (e) {
     error(action + ' failed: ' + e.message);
@@ -215,6 +210,7 @@ export function campaignsPage(overview: CampaignsOverview, now = Date.now()): st
 <html lang="en">
 <head>
 <meta charset="utf-8">
+${dropUrlCredentials}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <noscript><meta http-equiv="refresh" content="10"></noscript>
 <title>wa-bulk · campaigns</title>

@@ -96,6 +96,8 @@ function rateOf(hash: Record<string, string>, requests: number, pending: number,
   const started = Number(hash.started_at);
   if (!started) return null;
   if (pending === 0) return requests / (Math.max(1000, Number(hash.last_at ?? started) - started) / 1000);
+  // The long-term ledger keeps no pace.
+  if (!hash.pace_at) return null;
   const pace = Number(hash.pace ?? 0) * Math.exp(-Math.max(0, now - Number(hash.pace_at ?? now)) / PACE_MS);
   const filled = PACE_MS * (1 - Math.exp(-Math.max(1000, now - started) / PACE_MS));
   return pace / (filled / 1000);
@@ -149,7 +151,8 @@ export function toCampaign(id: string, hash: Record<string, string>, now = Date.
           : at !== null && at > now && sent + dead + skipped === 0
             ? 'scheduled'
             : 'sending';
-  const rate = rateOf(hash, sent + dead, pending, now);
+  const measured = rateOf(hash, sent + dead, pending, now);
+  const rate = measured === null ? null : Math.round(measured * 100) / 100;
   return {
     id,
     total,
@@ -173,7 +176,7 @@ export function toCampaign(id: string, hash: Record<string, string>, now = Date.
     dead_by_code: byPrefix(hash, 'dead_code:'),
     started_at: isoOf(hash.started_at),
     finished_at: pending === 0 ? isoOf(hash.last_at) : null,
-    rate: rate === null ? null : Math.round(rate * 100) / 100,
+    rate,
     eta: state === 'sending' && rate ? new Date(now + (pending / rate) * 1000).toISOString() : null,
   };
 }

@@ -194,6 +194,7 @@ suite('the long-term ledger in PostgreSQL', () => {
     expect(records.filter((r) => r.delivery?.status === 'delivered')).toHaveLength(4);
     // The campaign's counters are still in Redis (RESULT_TTL_DAYS): its funnel moved with the late rows.
     expect((await h.ledger.campaign('late'))?.delivery).toEqual({ sent: 10, delivered: 7, read: 3, failed: 3 });
+    expect((await h.ledger.campaign('late'))?.delivery_failed_by_code).toEqual({ '131026': 3 });
     // A late row that is not further changes nothing.
     await fetch(`http://127.0.0.1:${port}/callbacks/engagelab/${token}`, {
       method: 'POST',

@@ -148,15 +148,12 @@ describe('a campaign in numbers', () => {
     const sending = await h.ledger.campaign('timed');
     expect(Date.parse(sending?.started_at ?? '')).toBeGreaterThanOrEqual(before);
     expect(sending?.finished_at).toBeNull();
-    // Four sent within the first second: about 4 a second, six more to go.
-    expect(sending?.rate).toBeGreaterThan(1);
-    expect(sending?.rate).toBeLessThan(5);
-    const eta = Date.parse(sending?.eta ?? '') - Date.now();
-    expect(eta).toBeGreaterThan(500);
-    expect(eta).toBeLessThan(4000);
+    // Its rate comes from the pace the settle script keeps (its arithmetic: test/unit/campaign-figures.test.ts).
+    expect(sending?.rate).toBeGreaterThan(0);
+    expect(Date.parse(sending?.eta ?? '')).toBeGreaterThan(Date.parse(sending?.started_at ?? ''));
     const text = (await runCli(['status', '--campaign', 'timed'], envOf(config))).stdout;
     expect(text).toMatch(
-      /^timing {4}started \S+ \S+Z {2}running (\d+ s|under a second) {2}rate [\d.]+\/s {2}ETA \S+ \S+Z \(in (\d s|under a second)\)$/m,
+      /^timing {4}started \S+ \S+Z {2}running [^\n]+ {2}rate [\d.]+\/s {2}ETA \S+ \S+Z \(in [^)]+\)$/m,
     );
 
     for (let i = 4; i < 9; i++) await h.ledger.markSent(`t-${i}`, 'timed', `mid-t-${i}`);
@@ -167,6 +164,9 @@ describe('a campaign in numbers', () => {
     // Ten requests over the run (a run counts as a second at least).
     const runMs = Date.parse(done?.finished_at ?? '') - Date.parse(done?.started_at ?? '');
     expect(done?.rate).toBeCloseTo(10 / Math.max(1, runMs / 1000), 1);
+    expect((await runCli(['status', '--campaign', 'timed'], envOf(config))).stdout).toMatch(
+      /^timing {4}started \S+ \S+Z {2}finished \S+ \S+Z {2}took [^\n]+ {2}rate [\d.]+\/s on average$/m,
+    );
   });
 
   it('export --format csv and result carry the delivery state; the HTTP export downloads the same', async () => {
@@ -229,6 +229,9 @@ describe('a campaign in numbers', () => {
       truncated: false,
     });
     expect((await fetch(`${dashboard.url}/api/campaigns/nope/export`, { headers: auth })).status).toBe(404);
+    const wrong = await fetch(`${dashboard.url}/api/campaigns/told/export?format=xml`, { headers: auth });
+    expect(wrong.status).toBe(400);
+    expect(await wrong.json()).toEqual({ error: 'format: expected "jsonl" or "csv", got "xml"' });
     expect((await fetch(`${dashboard.url}/api/campaigns/told/export`)).status).toBe(401);
   });
 });

@@ -1,6 +1,7 @@
 import { NO_WORKER } from '../../lanes/lanes.js';
 import { noCampaign } from '../../messages/ids.js';
-import { breakdown, campaignTiming, collectStatus, type StatusReport } from '../../status/status.js';
+import { breakdown, campaignTiming } from '../../status/campaign-words.js';
+import { collectStatus, type StatusReport } from '../../status/status.js';
 import { parse } from '../args.js';
 import { STATUS } from './status.decl.js';
 import { printJson, withContext } from '../context.js';
