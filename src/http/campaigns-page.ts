@@ -106,8 +106,7 @@ ${c.skipped > 0 ? line('note', `skipped: ${breakdown(c.skipped_by, ' ')}`) : ''}
 ${c.parked > 0 ? line('note', `${fmt(c.parked)} parked while paused (holding no lane)`) : ''}
 ${c.rejected ? line('note', `rejected at enqueue: ${fmt(c.rejected)}`) : ''}
 ${line('timing', campaignTiming(c, now).join(' · '))}
-${line('label', `delivery of the ${fmt(d.sent)} sent`)}
-${bar(funnelBar, d.sent)}${legend(funnel)}
+${d.sent > 0 ? `${line('label', `delivery of the ${fmt(d.sent)} sent`)}\n${bar(funnelBar, d.sent)}${legend(funnel)}` : ''}
 ${c.dead > 0 ? line('codes', `dead letters: ${codes(c.dead_by_code, 'no answer')}`) : ''}
 ${d.failed > 0 ? line('codes', `delivery failures: ${codes(c.delivery_failed_by_code, 'no code')}`) : ''}
 ${links(c)}
