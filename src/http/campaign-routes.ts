@@ -56,11 +56,19 @@ function formatOf(req: Request): ExportFormat {
   throw new UsageError(`format: expected "jsonl" or "csv", got ${JSON.stringify(format)}`);
 }
 
-/** Writes lines to the response as they come, waiting while the client is slower. */
+/**
+ * Writes lines to the response as they come, waiting while the client is slower. A read that fails once the
+ * answer has begun cuts it off (the client sees an incomplete download, not a complete-looking one).
+ */
 async function stream(res: Response, lines: AsyncIterable<string> | Iterable<string>): Promise<void> {
-  for await (const line of lines) {
-    if (res.destroyed) return;
-    if (!res.write(`${line}\n`)) await new Promise((resolve) => res.once('drain', resolve));
+  try {
+    for await (const line of lines) {
+      if (res.destroyed) return;
+      if (!res.write(`${line}\n`)) await new Promise((resolve) => res.once('drain', resolve));
+    }
+  } catch (error) {
+    if (res.headersSent) res.destroy();
+    throw error;
   }
   res.end();
 }
@@ -88,9 +96,9 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
   });
 
   app.get('/api/campaigns/:id/export', async (req, res) => {
+    const format = formatOf(req);
     const id = await known(req, res);
     if (!id) return;
-    const format = formatOf(req);
     res
       .set('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
       .set('Content-Disposition', `attachment; filename="${id}.${format}"`)
@@ -100,12 +108,13 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
 
   app.get('/api/campaigns/:id/rejects', async (req, res) => {
     const id = campaignId(String(req.params.id), 'campaign id');
+    const format = formatOf(req);
     const [counts, rejects] = await Promise.all([deps.ledger.campaign(id), deps.ledger.rejects.list(id)]);
     if (!counts && rejects.length === 0) {
       res.status(404).json({ error: noCampaign(id, '"GET /api/campaigns"') });
       return;
     }
-    if (formatOf(req) === 'csv') {
+    if (format === 'csv') {
       res
         .set('Content-Type', 'text/csv; charset=utf-8')
         .set('Content-Disposition', `attachment; filename="${id}-rejected.csv"`);
