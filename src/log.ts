@@ -1,10 +1,12 @@
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { maskBsuidsIn } from './messages/identity.js';
 
 /**
  * pino: JSON lines by default, readable lines on a terminal. Two safety nets on top of never logging
  * secrets or numbers on purpose: known secret fields are censored, and any run of 7-15 digits that looks
- * like a phone number is masked wherever it appears in a line.
+ * like a phone number, and any business-scoped user id (messages/identity.ts), is masked wherever it appears
+ * in a line.
  */
 
 /**
@@ -24,16 +26,19 @@ export function maskPhonesIn(text: string): string {
   });
 }
 
+/** Phone numbers and business-scoped user ids masked: both name a person. */
+const maskText = (text: string): string => maskPhonesIn(maskBsuidsIn(text));
+
 function maskValue(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return maskPhonesIn(value);
+  if (typeof value === 'string') return maskText(value);
   if (depth > 4 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => maskValue(v, depth + 1));
   // An error's message may quote a number (EngageLab's own messages do): log a masked copy.
   if (value instanceof Error)
     return {
       type: value.name,
-      message: maskPhonesIn(value.message),
-      ...(value.stack && { stack: maskPhonesIn(value.stack) }),
+      message: maskText(value.message),
+      ...(value.stack && { stack: maskText(value.stack) }),
     };
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = maskValue(v, depth + 1);
@@ -83,7 +88,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       formatters: { log: (object) => maskValue(object) as Record<string, unknown> },
       hooks: {
         logMethod(args, method) {
-          const masked = args.map((a) => (typeof a === 'string' ? maskPhonesIn(a) : a)) as Parameters<typeof method>;
+          const masked = args.map((a) => (typeof a === 'string' ? maskText(a) : a)) as Parameters<typeof method>;
           method.apply(this, masked);
         },
       },

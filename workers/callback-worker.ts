@@ -1,4 +1,4 @@
-import { Inbound } from '../src/recipients/inbound.js';
+import { INBOUND_COUNTER, Inbound } from '../src/recipients/inbound.js';
 import { addFleetCounts } from '../src/status/fleet-stats.js';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -17,7 +17,8 @@ import type { Queue } from 'bullmq';
  * Applies callback batches: status rows move each message's delivery forward (through the ledger's
  * message_id → request_id index, or the request_id their custom_args carry when the message_id was never
  * learned) and feed the quality guard (workers/quality-guard.ts), inbound rows open session
- * windows, notifications that mean sending cannot succeed pause sending with their reason, a phone-number
+ * windows, record opt-outs and link a user's number and business-scoped id (src/recipients/), notifications
+ * that mean sending cannot succeed pause sending with their reason, a phone-number
  * tier change is recorded for `status` and MESSAGING_LIMIT=auto.
  */
 export function startCallbackWorker(deps: {
@@ -34,7 +35,7 @@ export function startCallbackWorker(deps: {
   const k = keysOf(config.QUEUE_PREFIX);
   const delivery = new DeliveryLedger(redis, ledger, deps.dead);
   const quality = new QualityGuard(redis, k, config, log);
-  const inbound = new Inbound(redis, k, config, log);
+  const inbound = new Inbound(redis, k, config, log, ledger);
 
   const processBatch = async (job: Job<CallbackJob>) => {
     const counts = new Map<string, number>();
@@ -53,6 +54,8 @@ export function startCallbackWorker(deps: {
         }
         if (applied.result === 'applied')
           for (const effect of await quality.onDelivery(row, applied)) count(`quality_${effect}`);
+        // A status row that names the recipient's business-scoped user id beside the number links the two.
+        if (await inbound.learnFromStatus(row)) count(INBOUND_COUNTER.linked);
       } else if (row.notification) {
         const effect = await notificationEffect(row, (name, language) => ledger.templateInUse(name, language));
         count(`notification:${notificationEventName(row.notification.event)}`);
@@ -63,7 +66,7 @@ export function startCallbackWorker(deps: {
         if (effect.record) await recordPhoneLimit(redis, k, effect.record);
       } else {
         count('callback_responses');
-        for (const effect of await inbound.apply(row)) count(effect === 'session' ? 'sessions_opened' : 'opt_outs');
+        for (const effect of await inbound.apply(row)) count(INBOUND_COUNTER[effect]);
       }
     }
     await addFleetCounts(redis, k.metrics, counts);

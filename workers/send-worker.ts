@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
-import { Queue, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Campaigns } from '../src/campaigns/campaigns.js';
 import { type Config, requireCredentials, resultTtlSeconds } from '../src/config.js';
 import { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
-import { EngageLabClient } from '../src/engagelab/client.js';
+import { EngageLabClient, type AttemptHooks, type SendPayload } from '../src/engagelab/client.js';
 import { Housekeeping } from '../src/ledger/housekeeping.js';
 import { LANE_POLL_MS, Lanes, RATE_REFRESH_MS, laneRateMax } from '../src/lanes/lanes.js';
 import { laneQueueName, deadQueue, type SendJobData, openQueue } from '../src/queue.js';
@@ -31,6 +31,12 @@ export interface SendWorker {
   health: RedisHealth;
   /** Times this process waited at the gates (429s, cool-downs) and grants it handed back late. */
   gateStats(): { gatedWaits: number; lateGrants: number };
+  /**
+   * Requests this process has in flight: granted (which marks the message in flight in the ledger) and not
+   * yet answered, or accepted and not yet recorded. Were it to stop now, the worker that takes their jobs
+   * over would record them as unknown outcomes.
+   */
+  inFlight(): number;
   /** Stop taking jobs, finish those in flight (jobs still waiting at a gate go back to their queue). */
   close(): Promise<void>;
 }
@@ -58,7 +64,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   const archiver = archiverFor(config, redis, ledger, log);
   archiver?.start();
   const lanes = new Lanes(redis, k, config);
-  const client = new EngageLabClient({
+  const client = new TrackingClient({
     baseUrl: config.ENGAGELAB_BASE_URL,
     key: credentials.key,
     secret: credentials.secret,
@@ -106,7 +112,14 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
       probeTtlMs: config.HTTP_TIMEOUT_MS + 1000,
       id,
     });
-    const worker = laneWorker(config, laneQueueName(lane), blocking, createSendProcessor({ ...shared, gate }));
+    const send = createSendProcessor({ ...shared, gate });
+    const worker = laneWorker(config, laneQueueName(lane), blocking, async (job, token) => {
+      try {
+        return await send(job, token);
+      } finally {
+        client.done(job.data.request_id);
+      }
+    });
     health.absorb(worker, 'worker');
     worker.on('failed', (job, error) => {
       if (job && job.attemptsMade < (job.opts.attempts ?? 1)) {
@@ -187,6 +200,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
       }
       return { gatedWaits, lateGrants };
     },
+    inFlight: () => client.inFlight,
     close() {
       closing ??= (async () => {
         closed = true;
@@ -196,7 +210,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
         for (const { gate } of running.values()) gate.close();
         // In-flight sends finish (an HTTP request takes at most HTTP_TIMEOUT_MS). With Redis away their
         // ledger writes cannot, so the close is forced (BullMQ would otherwise wait for Redis); their jobs
-        // are taken over after WORKER_LOCK_MS and their in-flight marks make them unknown outcomes, never
+        // are taken over (see takeover below) and their in-flight marks make them unknown outcomes, never
         // resends.
         const force = !health.connected;
         const finished = await settleWithin(
@@ -220,22 +234,65 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   };
 }
 
+/**
+ * BullMQ's stalled checks, per lane queue, WORKER_LOCK_MS / STALLED_CHECKS_PER_LOCK apart. A Worker renews
+ * the locks of its jobs every WORKER_LOCK_MS/4 to WORKER_LOCK_MS/2; a check marks the jobs it finds active,
+ * a renewal unmarks them, and the first check that finds a job still marked and its lock expired moves it
+ * back to wait, where another worker takes it over. One check of the fleet runs per interval (the checks of
+ * other processes that come sooner skip, and wait a whole interval more), so checks run one to two
+ * intervals apart, and a dead worker's job is taken over WORKER_LOCK_MS/2 to WORKER_LOCK_MS + 2 intervals
+ * after it died: at most 1.2 × WORKER_LOCK_MS (BullMQ's defaults, an interval as long as the lock, allow
+ * 3 × WORKER_LOCK_MS). A check costs one short script per lane and process.
+ */
+const STALLED_CHECKS_PER_LOCK = 10;
+
 function laneWorker(
   config: Config,
   queueName: string,
   connection: Redis,
-  processor: ReturnType<typeof createSendProcessor>,
+  processor: (job: Job<SendJobData>, token?: string) => Promise<string | undefined>,
 ): Worker<SendJobData> {
   return new Worker<SendJobData>(queueName, processor, {
     connection,
     prefix: config.QUEUE_PREFIX,
     concurrency: config.WORKER_CONCURRENCY,
-    // A job of a dead worker is taken over after about WORKER_LOCK_MS.
     lockDuration: config.WORKER_LOCK_MS,
-    stalledInterval: config.WORKER_LOCK_MS,
+    stalledInterval: Math.round(config.WORKER_LOCK_MS / STALLED_CHECKS_PER_LOCK),
     // A job that stalls because its worker died is taken over, never failed: the ledger's in-flight
     // mark, not a stall count, decides whether it may be sent.
     maxStalledCount: 1_000_000,
     autorun: true,
   });
+}
+
+/**
+ * The API client of a worker process, which also counts the requests it has in flight: from the grant
+ * until a failure answers the request, or, once it is accepted, until its job ends (the ledger has it sent).
+ */
+class TrackingClient extends EngageLabClient {
+  private readonly unsettled = new Set<string>();
+
+  get inFlight(): number {
+    return this.unsettled.size;
+  }
+
+  override sendOnce(payload: SendPayload, hooks?: AttemptHooks): ReturnType<EngageLabClient['sendOnce']> {
+    const requestId = payload.request_id;
+    if (!hooks || requestId === undefined) return super.sendOnce(payload, hooks);
+    return super.sendOnce(payload, {
+      beforeAttempt: async () => {
+        await hooks.beforeAttempt?.();
+        this.unsettled.add(requestId);
+      },
+      afterAttempt: async (report) => {
+        if (!report.ok) this.unsettled.delete(requestId);
+        await hooks.afterAttempt?.(report);
+      },
+    });
+  }
+
+  /** The message's job has ended: recorded, or back in its queue. */
+  done(requestId: string): void {
+    this.unsettled.delete(requestId);
+  }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BSUID_RULE, isBsuid, looksLikeBsuid } from '../messages/identity.js';
 
 /**
  * EngageLab's delivery callbacks, as they arrive (EngageLab's "Message status callback" documentation):
@@ -21,12 +22,29 @@ const notificationRow = z.looseObject({
   notification_data: z.record(z.string(), z.unknown()).optional(),
 });
 
+/**
+ * A party of a row (`from`, `to`): a number as before (up to 32 characters), or a user's business-scoped id
+ * (Meta's BSUID, since 2026), which is longer and is checked by its shape.
+ */
+const party = z.union([
+  z.string().refine((s) => isBsuid(s) || (s.length <= 32 && !looksLikeBsuid(s)), {
+    error: `expected a phone number (up to 32 characters) or a business-scoped user id: ${BSUID_RULE}`,
+  }),
+  z.number(),
+]);
+/** A user's business-scoped id in a field of its own (EngageLab does not document one: Meta's names are read). */
+const userId = z.string().refine(isBsuid, { error: BSUID_RULE });
+
 export const callbackRowSchema = z
   .looseObject({
     message_id: z.string().max(128).optional(),
     /** The business number on a status row, the user on an inbound (response) row. */
-    from: z.union([z.string().max(32), z.number()]).optional(),
-    to: z.union([z.string().max(32), z.number()]).optional(),
+    from: party.optional(),
+    to: party.optional(),
+    /** The user's business-scoped id: `user_id` (Meta's contacts), `from_user_id` (inbound), `recipient_user_id` (status). */
+    user_id: userId.optional(),
+    from_user_id: userId.optional(),
+    recipient_user_id: userId.optional(),
     itime: z.number().optional(),
     /** The custom_args given at send time, echoed (wa-bulk's request_id among them); anything else is dropped. */
     custom_args: z.record(z.string(), z.unknown()).optional().catch(undefined),

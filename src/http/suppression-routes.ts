@@ -1,5 +1,6 @@
 import type express from 'express';
 import type { Request, Response } from 'express';
+import { UserLinks } from '../recipients/links.js';
 import { Suppressions } from '../recipients/suppressions.js';
 import { objectBody, smallJson } from './body.js';
 import type { DashboardDeps } from './deps.js';
@@ -8,21 +9,26 @@ import { sameOrigin } from './security.js';
 /**
  * The opt-out list over HTTP (behind the dashboard's authentication): look up or list, add, remove. The
  * changing routes pass sameOrigin (security.ts); a larger list goes through `wa-bulk suppress import`.
+ * A "number" may be a business-scoped user id too (src/recipients/suppressions.ts).
  */
 
 const MAX_SUPPRESSION_BODY = 1000;
 
 export function suppressionRoutes(app: express.Express, deps: DashboardDeps): void {
   const suppressions = new Suppressions(deps.redis, deps.keys);
+  const links = new UserLinks(deps.redis, deps.keys);
   app.get('/api/suppressions', async (req, res) => {
     const number = typeof req.query.number === 'string' ? req.query.number : undefined;
     if (number !== undefined) {
-      const { numbers, invalid } = Suppressions.normalise([number]);
-      if (invalid !== undefined) {
-        res.status(400).json({ error: `number: "${invalid}" is not an international phone number` });
+      const { numbers, problem } = Suppressions.normalise([number]);
+      if (problem !== undefined) {
+        res.status(400).json({ error: `number: ${problem}` });
         return;
       }
-      res.json({ number: numbers[0], suppressed: await suppressions.has(numbers[0] as string) });
+      const user = numbers[0] as string;
+      // linked: the id of a number, or the number of an id, when a callback has linked them.
+      const linked = (await links.other(user)) ?? null;
+      res.json({ number: user, suppressed: await suppressions.has(user), linked });
       return;
     }
     const numbers: string[] = [];
@@ -46,11 +52,9 @@ export function suppressionRoutes(app: express.Express, deps: DashboardDeps): vo
       });
       return;
     }
-    const { numbers, invalid } = Suppressions.normalise(given as string[]);
-    if (invalid !== undefined) {
-      res
-        .status(400)
-        .json({ error: `numbers: "${invalid}" is not an international phone number (country code and number)` });
+    const { numbers, problem } = Suppressions.normalise(given as string[]);
+    if (problem !== undefined) {
+      res.status(400).json({ error: `numbers: ${problem}` });
       return;
     }
     const count = action === 'add' ? await suppressions.add(numbers) : await suppressions.remove(numbers);

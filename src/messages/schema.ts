@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TEMPLATE_LANGUAGES } from './languages.js';
+import { looksLikeBsuid } from './identity.js';
 import { normalisePhone, phoneProblem } from './phone.js';
 import { REQUEST_ID, REQUEST_ID_RULE } from './ids.js';
 
@@ -196,7 +197,10 @@ const phone = z.string().transform((value, ctx) => {
   if (normalised === undefined) {
     ctx.addIssue({
       code: 'custom',
-      message: `"${value}" is not an international phone number (country code and number, 7 to 15 digits, optionally starting with + or 00)`,
+      // The seed API sends to phone numbers; an id arrives in callbacks, and is not a recipient here.
+      message: looksLikeBsuid(value)
+        ? `"${value.slice(0, 40)}" is a business-scoped user id: messages are sent to international phone numbers only`
+        : `"${value}" is not an international phone number (country code and number, 7 to 15 digits, optionally starting with + or 00)`,
     });
     return z.NEVER;
   }

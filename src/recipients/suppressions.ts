@@ -1,8 +1,9 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import { normalisePhone } from '../messages/phone.js';
+import { isBsuid, parseUser, userProblem } from '../messages/identity.js';
 import type { Keys } from '../redis/keys.js';
+import { UserLinks } from './links.js';
 
 /**
  * Opt-outs: numbers that get no message, as one Redis set of normalised numbers ({prefix}:suppressed).
@@ -10,6 +11,12 @@ import type { Keys } from '../redis/keys.js';
  * waiting message whose recipient opted out since (`skipped`, reason `suppressed`, no request).
  * Numbers are compared in the ledger's spelling (digits, country code first), so "+44 7911 123456" and
  * "00447911123456" are one number.
+ *
+ * The set also holds business-scoped user ids (messages/identity.ts), as they came: a user who opted out by
+ * id is suppressed under it, and under their number as soon as the two are linked (links.ts), at once when
+ * the link is known, else when it is learned. Only an id's opt-out reaches the number, never the reverse,
+ * and removing either removes its linked one too, so that a later link cannot bring back an opt-out an
+ * operator removed.
  */
 export interface SuppressionReport {
   added: number;
@@ -19,33 +26,49 @@ export interface SuppressionReport {
 const BATCH = 1000;
 
 export class Suppressions {
+  private readonly links: UserLinks;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
-  ) {}
+  ) {
+    this.links = new UserLinks(redis, keys);
+  }
 
-  /** Normalised numbers, or the first that is not one. */
-  static normalise(numbers: readonly string[]): { numbers: string[]; invalid?: string } {
+  /**
+   * Normalised numbers and ids, or the first value that is neither, with what is wrong with it
+   * (messages/identity.ts).
+   */
+  static normalise(numbers: readonly string[]): { numbers: string[]; invalid?: string; problem?: string } {
     const out: string[] = [];
     for (const raw of numbers) {
-      const number = normalisePhone(String(raw));
-      if (number === undefined) return { numbers: out, invalid: String(raw) };
-      out.push(number);
+      const user = parseUser(String(raw));
+      if (user === undefined) return { numbers: out, invalid: String(raw), problem: userProblem(String(raw)) };
+      out.push(user.id);
     }
     return { numbers: out };
   }
 
+  /** Suppresses numbers and ids, and the number each id is linked to. Returns how many were not yet suppressed. */
   async add(numbers: readonly string[]): Promise<number> {
     let added = 0;
-    for (let i = 0; i < numbers.length; i += BATCH)
-      added += await this.redis.sadd(this.keys.suppressed, ...numbers.slice(i, i + BATCH));
+    for (let i = 0; i < numbers.length; i += BATCH) {
+      const batch = numbers.slice(i, i + BATCH);
+      added += await this.redis.sadd(this.keys.suppressed, ...batch);
+      // After the ids are in the set: a link learned meanwhile finds them there (link-users.lua).
+      const linked = await this.links.others(batch.filter(isBsuid));
+      if (linked.length > 0) added += await this.redis.sadd(this.keys.suppressed, ...linked);
+    }
     return added;
   }
 
+  /** Stops suppressing numbers and ids, and each one's linked id or number. Returns how many were suppressed. */
   async remove(numbers: readonly string[]): Promise<number> {
     let removed = 0;
-    for (let i = 0; i < numbers.length; i += BATCH)
-      removed += await this.redis.srem(this.keys.suppressed, ...numbers.slice(i, i + BATCH));
+    for (let i = 0; i < numbers.length; i += BATCH) {
+      const batch = numbers.slice(i, i + BATCH);
+      removed += await this.redis.srem(this.keys.suppressed, ...batch, ...(await this.links.others(batch)));
+    }
     return removed;
   }
 
@@ -57,7 +80,10 @@ export class Suppressions {
     return this.redis.scard(this.keys.suppressed);
   }
 
-  /** One number a line, streamed in batches: memory stays flat for a million. Blank lines and # comments are skipped. */
+  /**
+   * One number or id a line, streamed in batches: memory stays flat for a million. Blank lines and # comments
+   * are skipped.
+   */
   async import(input: Readable): Promise<SuppressionReport> {
     const report: SuppressionReport = { added: 0, invalid: [] };
     let batch: string[] = [];
@@ -66,13 +92,12 @@ export class Suppressions {
       line++;
       const value = text.trim();
       if (value === '' || value.startsWith('#')) continue;
-      const number = normalisePhone(value);
-      if (number === undefined) {
-        if (report.invalid.length < 1000)
-          report.invalid.push({ line, error: `"${value.slice(0, 40)}" is not an international phone number` });
+      const user = parseUser(value);
+      if (user === undefined) {
+        if (report.invalid.length < 1000) report.invalid.push({ line, error: userProblem(value) });
         continue;
       }
-      batch.push(number);
+      batch.push(user.id);
       if (batch.length >= BATCH) {
         report.added += await this.add(batch);
         batch = [];
@@ -82,7 +107,7 @@ export class Suppressions {
     return report;
   }
 
-  /** Every suppressed number, in pages (SSCAN: no order, each once). */
+  /** Every suppressed number and id, in pages (SSCAN: no order, each once). */
   async *list(): AsyncGenerator<string[]> {
     let cursor = '0';
     do {

@@ -34,7 +34,7 @@ export function keys(prefix: string) {
       queue: string,
       name: 'wait' | 'meta' | 'id' | 'events' | 'marker' | 'active' | 'prioritized' | 'pc' | 'delayed',
     ) => `${prefix}:${queue}:${name}`,
-    /** Opt-outs: normalised numbers that get no message (src/recipients/suppressions.ts). */
+    /** Opt-outs: normalised numbers and business-scoped user ids that get no message (src/recipients/suppressions.ts). */
     suppressed: `${prefix}:suppressed`,
     limiterNext: `${prefix}:limiter:next`,
     /** Sender lanes (src/lanes/lanes.ts): the registry, each lane's state and its pace (TAT). */
@@ -47,6 +47,11 @@ export function keys(prefix: string) {
     pair: (lane: string, to: string) => `${prefix}:pair:${lane}:${to}`,
     /** When a recipient last wrote (inbound messages), for SESSION_CHECK; expires after 24 h. */
     session: (to: string) => `${prefix}:session:${to}`,
+    /**
+     * A user's other identity, learned from a callback that carried both (src/recipients/links.ts): a number's
+     * key holds the business-scoped user id, an id's key the number. Expires unless seen again.
+     */
+    userLink: (user: string) => `${prefix}:user:${user}`,
     /** The messaging limit: recipients of template messages by their latest one (ms), and messages held by it. */
     tier: `${prefix}:tier`,
     tierHeld: `${prefix}:tier:held`,

@@ -7,6 +7,7 @@ export * from './cancel-messages.js';
 export * from './enqueue-messages.js';
 export * from './grant-sends.js';
 export * from './learn-message-id.js';
+export * from './link-users.js';
 export * from './move-funnel.js';
 export * from './record-rejects.js';
 export * from './report-outcome.js';

@@ -168,6 +168,98 @@ describe('worker processes', () => {
     for (const id of sim.acceptedByRequestId.keys()) expect(sentIds.has(id) || unknownIds.has(id)).toBe(true);
   });
 
+  it('exits with 130 at a second SIGINT, saying how many requests it leaves in flight, and those end unknown_outcome', async () => {
+    // Every request is accepted and answered a minute later: the worker's requests stay in flight.
+    sim = await startSimulator({ slowMs: 60_000 });
+    sim.setFaults({ slow: 1 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      WORKER_CONCURRENCY: 10,
+      HTTP_TIMEOUT_MS: 30_000,
+      LOG_LEVEL: 'info',
+    });
+    h = harness(config);
+    await runCli(['enqueue', campaignFile(30, 'twice'), '--campaign', 'twice', '--json'], envOf(config));
+    const w = await startCli(['worker'], envOf(config));
+    children.push(w.child);
+    await until(() => (sim?.getStats().requests ?? 0) >= 10);
+    w.child.kill('SIGINT');
+    await until(() => w.output().includes('shutting down'));
+    w.child.kill('SIGINT');
+    expect(await w.exited).toBe(130);
+    expect(w.output()).toContain(
+      'second signal: exiting now; 10 requests in flight will be recorded as unknown outcome',
+    );
+    const inFlight = [...sim.acceptedByRequestId.keys()];
+
+    // What it said: another worker takes them over and records them as unknown outcomes, and sends the rest.
+    sim.setFaults({});
+    const next = await startCli(['worker'], envOf(config));
+    children.push(next.child);
+    await campaignDone(h.ledger, 'twice');
+    const records = await collect(h.ledger.export('twice'));
+    const dead = records.filter((r) => r.status === 'dead');
+    expect(dead.map((r) => r.request_id).sort()).toEqual(inFlight.sort());
+    expect(dead.every((r) => r.error?.reason === 'unknown_outcome')).toBe(true);
+    expect(records.filter((r) => r.status === 'sent')).toHaveLength(20);
+    expect(sim.getStats()).toMatchObject({ requests: 30, duplicates: 0 });
+  });
+
+  it("takes a killed worker's jobs over within 1.2 × WORKER_LOCK_MS, even when it dies at the worst moment, and sends nothing twice", async () => {
+    const lockMs = 4000;
+    // The killed worker's requests stay in flight (accepted, answered a minute later); the other's are answered at once.
+    sim = await startSimulator({ slowMs: 60_000 });
+    sim.setFaults({ slow: 1 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      WORKER_CONCURRENCY: 10,
+      WORKER_LOCK_MS: lockMs,
+      HTTP_TIMEOUT_MS: 30_000,
+      LOG_LEVEL: 'info',
+    });
+    h = harness(config);
+    const redis = h.redis;
+    await runCli(['enqueue', campaignFile(30, 'takeover'), '--campaign', 'takeover', '--json'], envOf(config));
+    const first = await startCli(['worker'], envOf(config));
+    children.push(first.child);
+    await until(() => (sim?.getStats().requests ?? 0) >= 10);
+    const held = (await h.send.getActive())[0]?.id;
+    if (held === undefined) throw new Error('the first worker holds no job');
+    sim.setFaults({});
+    const second = await startCli(['worker'], envOf(config));
+    children.push(second.child);
+    await until(async () => (await h?.ledger.campaign('takeover'))?.sent === 20);
+
+    // The worst moment to die: just after the worker renewed the lock of a job that a stalled check had marked
+    // shortly before. The lock then lasts a whole WORKER_LOCK_MS, and the job must be marked again before a
+    // check may move it back to wait.
+    const stalled = h.send.toKey('stalled');
+    const lastCheck = h.send.toKey('stalled-check');
+    let marked = false;
+    await until(async () => {
+      const [member, checkedAt] = await Promise.all([redis.sismember(stalled, held), redis.get(lastCheck)]);
+      if (member === 1) {
+        marked = true;
+        return false;
+      }
+      const renewedJustAfterCheck = marked && checkedAt !== null && Date.now() - Number(checkedAt) <= lockMs / 4;
+      marked = false;
+      return renewedJustAfterCheck;
+    });
+    first.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await first.exited;
+    await campaignDone(h.ledger, 'takeover');
+    // The bound docs/operations.md states, and a second for the machine (timers, the ten jobs, polling).
+    expect(Date.now() - killedAt).toBeLessThanOrEqual(1.2 * lockMs + 1000);
+
+    const records = await collect(h.ledger.export('takeover'));
+    const dead = records.filter((r) => r.status === 'dead');
+    expect(dead).toHaveLength(10);
+    expect(dead.every((r) => r.error?.reason === 'unknown_outcome')).toBe(true);
+    expect(sim.getStats()).toMatchObject({ requests: 30, accepted: 30, duplicates: 0 });
+  });
+
   it('on SIGTERM finishes the sends in flight and exits 0 with nothing lost', async () => {
     sim = await startSimulator({ latencyMs: 200 });
     const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: 10, LOG_LEVEL: 'info' });

@@ -91,6 +91,7 @@ const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
   'grant-sends': (c) =>
     scripts.grantSends(c, named({ keys: named(), spacingMs: 1, leadMs: 1, laneSpacingMs: 1, requests: ITEMS })),
   'learn-message-id': (c) => scripts.learnMessageId(c, named({ keys: named() })),
+  'link-users': (c) => scripts.linkUsers(c, named({ keys: named() })),
   'move-funnel': (c) => scripts.moveFunnel(c, named({ keys: named() })),
   'record-rejects': (c) => scripts.recordRejects(c, named({ keys: named(), lines: ITEMS })),
   'report-outcome': (c) => scripts.reportOutcome(c, named({ keys: named(), notSent: named() })),

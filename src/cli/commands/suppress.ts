@@ -1,26 +1,32 @@
 import { createReadStream, existsSync } from 'node:fs';
+import { isBsuid } from '../../messages/identity.js';
 import { Suppressions } from '../../recipients/suppressions.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';
 import { SUPPRESS } from './suppress.decl.js';
 
-/** `wa-bulk suppress add|remove NUMBER… | import FILE | list [--json]`. */
+/**
+ * `wa-bulk suppress add|remove NUMBER… | import FILE | list [--json]`. A NUMBER may also be a business-scoped
+ * user id (src/recipients/suppressions.ts says how the two meet).
+ */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(SUPPRESS, argv);
   const [action, ...args] = positionals;
   if (action === 'add' || action === 'remove') {
     if (args.length === 0) throw new UsageError(synopsis(SUPPRESS));
-    const { numbers, invalid } = Suppressions.normalise(args);
-    if (invalid !== undefined)
-      throw new UsageError(`"${invalid}" is not an international phone number (country code and number)`);
+    const { numbers, problem } = Suppressions.normalise(args);
+    if (problem !== undefined) throw new UsageError(problem);
     const changed = await withContext((ctx) =>
       action === 'add'
         ? new Suppressions(ctx.redis, ctx.keys).add(numbers)
         : new Suppressions(ctx.redis, ctx.keys).remove(numbers),
     );
     if (values.json) printJson({ action, count: changed });
-    else process.stdout.write(`${action === 'add' ? 'suppressed' : 'no longer suppressed'}: ${changed} number(s)\n`);
+    else
+      process.stdout.write(
+        `${action === 'add' ? 'suppressed' : 'no longer suppressed'}: ${changed} number(s)${numbers.some(isBsuid) ? ' or user id(s), linked ones included' : ''}\n`,
+      );
     return 0;
   }
   if (action === 'import') {
@@ -43,7 +49,10 @@ export async function run(argv: string[]): Promise<number> {
       let count = 0;
       for await (const numbers of new Suppressions(ctx.redis, ctx.keys).list()) {
         count += numbers.length;
-        process.stdout.write(numbers.map((n) => (values.json ? JSON.stringify({ number: n }) : n)).join('\n') + '\n');
+        // In full, as the numbers are: the list is for whoever may remove an entry, and removing needs it whole.
+        const line = (n: string) =>
+          values.json ? JSON.stringify({ number: n, kind: isBsuid(n) ? 'bsuid' : 'phone' }) : n;
+        process.stdout.write(numbers.map(line).join('\n') + '\n');
       }
       if (!values.json) process.stderr.write(`${count} suppressed number(s)\n`);
       return 0;

@@ -1,11 +1,14 @@
-import { loadConfig } from '../../config.js';
-import { exitIfStuck, untilSignal } from '../../lifecycle.js';
+import { type Config, loadConfig } from '../../config.js';
+import { exitIfStuck, onSecondSignal, untilSignal } from '../../lifecycle.js';
 import { createLogger } from '../../log.js';
 import { startSendWorker } from '../../../workers/send-worker.js';
 import { parse } from '../args.js';
 import { WORKER } from './worker.decl.js';
 
-/** Runs until SIGTERM/SIGINT, then stops taking jobs, finishes those in flight and exits 0. */
+/**
+ * Runs until SIGTERM/SIGINT, then stops taking jobs, finishes those in flight and exits 0. A second signal
+ * exits at once (130 or 143) and says how many requests it leaves in flight.
+ */
 export async function run(argv: string[]): Promise<number> {
   parse(WORKER, argv);
   const config = loadConfig();
@@ -20,11 +23,24 @@ export async function run(argv: string[]): Promise<number> {
   }
   const worker = first;
   const signal = await signalled;
-  log.info({ signal }, 'shutting down: finishing the sends in flight');
+  log.info({ signal }, 'shutting down: finishing the sends in flight (a second signal exits at once)');
+  onSecondSignal((second) => {
+    const inFlight = worker.inFlight();
+    log.warn({ signal: second, in_flight: inFlight }, `second signal: exiting now; ${abandoned(inFlight, config)}`);
+  });
   // close() is bounded by itself (the HTTP timeout, then short waits on Redis); this is the backstop.
   exitIfStuck(config.HTTP_TIMEOUT_MS + 10_000, () => log.error('shutdown did not finish in time; exiting'));
   await worker.close();
   const { gatedWaits, lateGrants } = worker.gateStats();
   log.info({ gated_waits: gatedWaits, late_grants: lateGrants }, 'worker stopped');
   return 0;
+}
+
+/** What becomes of the requests a worker leaves in flight (their answers are lost with the process). */
+function abandoned(count: number, config: Pick<Config, 'AMBIGUOUS_OUTCOME'>): string {
+  if (count === 0) return 'no request was in flight';
+  const requests = count === 1 ? '1 request in flight' : `${count} requests in flight`;
+  return config.AMBIGUOUS_OUTCOME === 'resend'
+    ? `${requests} will be sent again (AMBIGUOUS_OUTCOME=resend)`
+    : `${requests} will be recorded as unknown outcome`;
 }
