@@ -4,6 +4,7 @@ import { laneOf } from '../src/queue.js';
 import type { Preflight } from '../src/preflight/preflight.js';
 import { timeZoneOf } from '../src/messages/timezone.js';
 import type { Ledger } from '../src/ledger/ledger.js';
+import { REJECTS_KEPT, type RejectedLine } from '../src/ledger/rejects.js';
 import { EnqueueVerdict } from '../src/scripts/index.js';
 import { requestIdsFor } from '../src/messages/request-ids.js';
 import { validateMessage } from '../src/messages/validate.js';
@@ -13,7 +14,8 @@ import type { SendJobData } from '../src/queue.js';
  * The producer core shared by the command line, the HTTP API and library callers: validate each item,
  * give it its request_ids (one job per recipient), and write ledger entries and jobs in chunks, one Lua
  * script per chunk that also de-duplicates against the ledger. A bad item is reported with its line
- * number and never stops the valid ones.
+ * number and never stops the valid ones; it is also counted in its campaign's `rejected`, and the first
+ * ones kept with it (src/ledger/rejects.ts), unless this is a dry run.
  */
 
 /** One input record: a parsed value, or the reason it could not be parsed. Lines count from 1. */
@@ -90,11 +92,28 @@ export async function enqueue(
   let linesRead = 0;
   let chunk: Pending[] = [];
 
+  // Rejected lines not yet recorded with the campaign; once it keeps REJECTS_KEPT, only their count.
+  const enqueuedAt = new Date().toISOString();
+  let unrecorded: RejectedLine[] = [];
+  let unrecordedCount = 0;
+  let keepMore = true;
+  const recordRejects = async () => {
+    if (unrecordedCount === 0) return;
+    const [lines, count] = [unrecorded, unrecordedCount];
+    unrecorded = [];
+    unrecordedCount = 0;
+    keepMore = (await ledger.rejects.record(campaign, lines, count, ledger.ttlSeconds)) < REJECTS_KEPT;
+  };
+
   const reject = (line: number, error: string) => {
     summary.rejected++;
     const entry = { line, error };
     if (summary.rejects.length < maxKept) summary.rejects.push(entry);
     else summary.rejects_truncated = true;
+    if (!options.dryRun) {
+      unrecordedCount++;
+      if (keepMore && unrecorded.length < REJECTS_KEPT) unrecorded.push({ line, error, enqueued_at: enqueuedAt });
+    }
     options.onReject?.(entry);
   };
 
@@ -137,6 +156,7 @@ export async function enqueue(
 
   for await (const item of source) {
     linesRead++;
+    if (unrecordedCount >= chunkSize) await recordRejects();
     if (item.error !== undefined) {
       reject(item.line, item.error);
       continue;
@@ -187,6 +207,7 @@ export async function enqueue(
   }
   await flush();
   await writing;
+  await recordRejects();
   return summary;
 }
 

@@ -237,21 +237,37 @@ export class ArchiveStore {
     const { rows } = await this.query<{
       status: string;
       error_code: number | null;
+      reason: string | null;
       delivery_status: string | null;
+      delivery_error_code: number | null;
       n: string;
+      first_at: Date | null;
+      last_at: Date | null;
     }>(
-      `SELECT status, CASE WHEN status = 'dead' THEN error_code END AS error_code, CASE WHEN status = 'sent' THEN delivery_status END AS delivery_status, count(*) AS n
-       FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 GROUP BY 1, 2, 3`,
+      `SELECT status, CASE WHEN status = 'dead' THEN error_code END AS error_code,
+         CASE WHEN status = 'skipped' THEN reason END AS reason,
+         CASE WHEN status = 'sent' THEN delivery_status END AS delivery_status,
+         CASE WHEN status = 'sent' AND delivery_status = 'failed' THEN delivery_error_code END AS delivery_error_code,
+         count(*) AS n, min(updated_at) FILTER (WHERE status IN ('sent', 'dead')) AS first_at,
+         max(updated_at) FILTER (WHERE status <> 'pending') AS last_at
+       FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 GROUP BY 1, 2, 3, 4, 5`,
       [this.space, campaign],
     );
     const hash: Record<string, number> = {};
     const add = (field: string, n: number) => (hash[field] = (hash[field] ?? 0) + n);
+    const keep = (field: string, at: Date | null, pick: (a: number, b: number) => number) => {
+      if (at) hash[field] = pick(hash[field] ?? at.getTime(), at.getTime());
+    };
     for (const row of rows) {
       const n = Number(row.n);
       add('total', n);
       if (row.status !== 'pending') add(row.status, n);
       if (row.status === 'dead') add(`dead_code:${row.error_code ?? 'none'}`, n);
+      if (row.status === 'skipped') add(`skipped:${row.reason ?? 'none'}`, n);
       if (row.delivery_status) add(`delivery:${row.delivery_status}`, n);
+      if (row.delivery_status === 'failed') add(`delivery_code:${row.delivery_error_code ?? 'none'}`, n);
+      keep('started_at', row.first_at, Math.min);
+      keep('last_at', row.last_at, Math.max);
     }
     return Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, String(v)]));
   }
@@ -267,15 +283,19 @@ export class ArchiveStore {
 
   /**
    * A delivery update for a message Redis no longer holds: moves the row's delivery forward. Returns the
-   * state before (null for none), or undefined when there is no such row or it is not further.
+   * state before (null for none) and its error code, or undefined when there is no such row or it is not
+   * further.
    */
-  async applyDelivery(requestId: string, u: DeliveryUpdate): Promise<{ previous: DeliveryStatus | null } | undefined> {
-    const { rows } = await this.query<{ previous: string | null }>(
-      `WITH old AS (SELECT delivery_status FROM wa_bulk_messages WHERE space = $1 AND request_id = $2 FOR UPDATE)
+  async applyDelivery(
+    requestId: string,
+    u: DeliveryUpdate,
+  ): Promise<{ previous: DeliveryStatus | null; previousCode: number | null } | undefined> {
+    const { rows } = await this.query<{ previous: string | null; previous_code: number | null }>(
+      `WITH old AS (SELECT delivery_status, delivery_error_code FROM wa_bulk_messages WHERE space = $1 AND request_id = $2 FOR UPDATE)
        UPDATE wa_bulk_messages m SET delivery_status = $3, delivery_rank = $4, delivery_at = to_timestamp($5 / 1000.0),
          delivery_error_code = $6, delivery_error = $7, loss_step = $8, loss_source = $9, archived_at = now()
        FROM old WHERE m.space = $1 AND m.request_id = $2 AND m.delivery_rank < $4
-       RETURNING old.delivery_status AS previous`,
+       RETURNING old.delivery_status AS previous, old.delivery_error_code AS previous_code`,
       [
         this.space,
         requestId,
@@ -288,7 +308,10 @@ export class ArchiveStore {
         u.lossSource,
       ],
     );
-    return rows[0] ? { previous: (rows[0].previous as DeliveryStatus | null) ?? null } : undefined;
+    const row = rows[0];
+    return (
+      row && { previous: (row.previous as DeliveryStatus | null) ?? null, previousCode: row.previous_code ?? null }
+    );
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { laneQueueName, jobIdFor, withQueue, openQueue } from '../queue.js';
+import { laneQueueName, laneOfQueue, jobIdFor, withQueue, openQueue } from '../queue.js';
 import { laneNames } from '../lanes/lanes.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Keys } from '../redis/keys.js';
@@ -20,6 +20,9 @@ import { addSkipped } from '../status/fleet-stats.js';
 
 /** How long a parked job sleeps before it looks again (in case a resume missed it). */
 export const PARK_MS = 10 * 60_000;
+
+/** A parked set larger than this is sampled to share its count among lanes. */
+const PARKED_SAMPLE = 1000;
 
 export class Campaigns {
   constructor(
@@ -115,6 +118,27 @@ export class Campaigns {
     await this.redis.hdel(key, 'pause_reason', 'paused_at');
     await this.promoteParked(id);
     return skipped;
+  }
+
+  /**
+   * How many jobs the campaign has parked, and how many of them are in each lane's queue (where they are
+   * delayed jobs, which the lane's `waiting` counts). A campaign's jobs are nearly always in one lane; a
+   * large set is sampled, so its lanes' shares are then estimates.
+   */
+  async parked(id: string): Promise<{ count: number; byLane: Map<string, number> }> {
+    const key = this.keys.campaignParked(id);
+    const count = await this.redis.scard(key);
+    const byLane = new Map<string, number>();
+    if (count === 0) return { count, byLane };
+    const members =
+      count <= PARKED_SAMPLE ? await this.redis.smembers(key) : await this.redis.srandmember(key, PARKED_SAMPLE);
+    // Members are "<queue>|<job id>".
+    for (const member of members) {
+      const lane = laneOfQueue(member.slice(0, member.indexOf('|')));
+      if (lane !== undefined) byLane.set(lane, (byLane.get(lane) ?? 0) + 1);
+    }
+    for (const [lane, n] of byLane) byLane.set(lane, Math.round((n * count) / members.length));
+    return { count, byLane };
   }
 
   async state(id: string): Promise<{ state: 'paused' | 'cancelled' | null; pause_reason: string | null }> {

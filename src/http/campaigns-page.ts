@@ -1,18 +1,140 @@
+import type { LaneState } from '../lanes/lanes.js';
+import type { CampaignCounts } from '../ledger/records.js';
+import { breakdown, campaignTiming, shortTime } from '../status/campaign-words.js';
+import { dropUrlCredentials } from './drop-url-credentials.js';
+
 /**
- * The campaigns page (/campaigns): every campaign at a glance, its state, settings, progress, delivery
- * funnel and dead letters by code, with pause, resume and cancel; the fleet's senders and messaging limit
- * above them. A static page that reads /api/campaigns every two seconds (same origin, the same Basic auth
- * as the rest of the dashboard) and posts its actions as JSON. Everything shown is set as text, never as
- * HTML, so a campaign's pause reason cannot inject markup.
+ * The campaigns page (/campaigns): every campaign at a glance, its state, settings, progress, timing, delivery
+ * funnel, dead letters and failed deliveries by code, links to its export, dead letters and rejected lines,
+ * with pause, resume and cancel; the fleet's senders and messaging limit above them. Rendered here, on the
+ * server, so that it shows everything before (and without) its script; the script then fetches the page
+ * again every two seconds and swaps its <main>, and posts the buttons' actions as JSON. Every value is
+ * escaped, so a campaign's pause reason cannot inject markup.
  */
-export function campaignsPage(): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>wa-bulk · campaigns</title>
-<style>
+
+/** What the page shows (GET /api/campaigns answers the same as JSON). */
+export interface CampaignsOverview {
+  campaigns: Array<CampaignCounts & { enqueued_at: string; parked: number }>;
+  paused: boolean;
+  pause_reason: string | null;
+  /** `parked`: of `waiting`, the jobs of paused campaigns, set aside until they resume. */
+  senders: Array<LaneState & { parked: number }>;
+  messaging_limit: { limit: number | 'unlimited'; used: number; held: number };
+  dead: number;
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const esc = (value: unknown) => String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+const fmt = (n: number) => n.toLocaleString('en-US');
+const pct = (n: number, total: number) => (total > 0 ? (100 * n) / total : 0);
+
+type Part = [n: number, color: string, label: string];
+
+function bar(parts: Part[], total: number): string {
+  const spans = parts
+    .filter(([n]) => n > 0)
+    .map(
+      ([n, color, label]) =>
+        `<span style="width:${pct(n, total).toFixed(3)}%;background:var(--${color})" title="${esc(`${label}: ${fmt(n)}`)}"></span>`,
+    );
+  return `<div class="bar">${spans.join('')}</div>`;
+}
+
+const legend = (parts: Part[]) =>
+  `<div class="legend">${parts.map(([n, color, label]) => `<span><i style="background:var(--${color})"></i>${esc(label)} ${fmt(n)}</span>`).join('')}</div>`;
+
+const line = (cls: string, text: string) => (text ? `<div class="${cls}">${esc(text)}</div>` : '');
+
+/** Counts by code in words, the code "none" named `none`. */
+const codes = (counts: Record<string, number>, none: string) =>
+  breakdown(Object.fromEntries(Object.entries(counts).map(([code, n]) => [code === 'none' ? none : code, n])));
+
+function links(c: CampaignCounts): string {
+  const base = `/api/campaigns/${encodeURIComponent(c.id)}`;
+  const items = [
+    [`${base}/export?format=csv`, 'export CSV', true],
+    [`${base}/export?format=jsonl`, 'export JSONL', true],
+    [`${base}/dead-letters`, `dead letters (${fmt(c.dead)})`, c.dead > 0],
+    [`${base}/rejects`, `rejected lines (${fmt(c.rejected ?? 0)})`, (c.rejected ?? 0) > 0],
+  ] as const;
+  return `<div class="links">${items
+    .filter(([, , shown]) => shown)
+    .map(([href, text]) => `<a href="${esc(href)}">${esc(text)}</a>`)
+    .join('')}</div>`;
+}
+
+function card(c: CampaignsOverview['campaigns'][number], now: number): string {
+  const done = c.state === 'done' || c.state === 'cancelled';
+  const settled = c.sent + c.dead + c.skipped;
+  const progress: Part[] = [
+    [c.sent, 'sent', 'sent'],
+    [c.dead, 'dead', 'dead'],
+    [c.skipped, 'skipped', 'skipped'],
+    [c.pending, 'pending', 'pending'],
+  ];
+  const d = c.delivery;
+  const noReport = Math.max(0, d.sent - d.delivered - d.failed);
+  const funnel: Part[] = [
+    [d.delivered, 'delivered', 'delivered (read included)'],
+    [d.read, 'read', 'read'],
+    [d.failed, 'failed', 'failed'],
+    [noReport, 'pending', 'no report yet'],
+  ];
+  // The bar's parts do not overlap: its delivered part is those delivered and not (yet) read.
+  const funnelBar: Part[] = [
+    [d.read, 'read', 'read'],
+    [d.delivered - d.read, 'delivered', 'delivered, not read'],
+    [d.failed, 'failed', 'failed'],
+    [noReport, 'pending', 'no report yet'],
+  ];
+  const settings = [
+    `${c.priority} priority`,
+    c.send_window ? `window ${c.send_window} local` : '',
+    c.expires_at ? `expires ${shortTime(c.expires_at)}` : '',
+    `last enqueue ${shortTime(c.enqueued_at)}`,
+    c.archived ? 'from the long-term ledger' : '',
+  ];
+  const button = (action: string, label: string, disabled: boolean, cls = '') =>
+    `<button data-action="${action}" data-campaign="${esc(c.id)}"${cls ? ` class="${cls}"` : ''}${disabled ? ' disabled' : ''}>${label}</button>`;
+  return `<div class="card" id="campaign-${esc(c.id)}">
+<div class="top"><span class="name">${esc(c.id)}</span><span class="state ${c.state}">${c.state}</span></div>
+${line('settings', settings.filter(Boolean).join(' · '))}
+${c.pause_reason ? line('reason', `paused: ${c.pause_reason}`) : ''}
+${line('label', `${fmt(settled)} of ${fmt(c.total)} done (${pct(settled, c.total).toFixed(1)}%)`)}
+${bar(progress, c.total)}${legend(progress)}
+${c.skipped > 0 ? line('note', `skipped: ${breakdown(c.skipped_by, ' ')}`) : ''}
+${c.parked > 0 ? line('note', `${fmt(c.parked)} parked while paused (holding no lane)`) : ''}
+${c.rejected ? line('note', `rejected at enqueue: ${fmt(c.rejected)}`) : ''}
+${line('timing', campaignTiming(c, now).join(' · '))}
+${d.sent > 0 ? `${line('label', `delivery of the ${fmt(d.sent)} sent`)}\n${bar(funnelBar, d.sent)}${legend(funnel)}` : ''}
+${c.dead > 0 ? line('codes', `dead letters: ${codes(c.dead_by_code, 'no answer')}`) : ''}
+${d.failed > 0 ? line('codes', `delivery failures: ${codes(c.delivery_failed_by_code, 'no code')}`) : ''}
+${links(c)}
+<div class="actions">${button('pause', 'Pause', done || c.state === 'paused')}${button('resume', 'Resume', c.state !== 'paused')}${button('cancel', 'Cancel', done, 'danger')}</div>
+</div>`;
+}
+
+/** The page's <main>: the fleet, the senders, the campaigns. */
+function main(o: CampaignsOverview, now: number): string {
+  const m = o.messaging_limit;
+  const pill = (title: string, text: string) => `<div class="pill"><b>${esc(title)}</b>${esc(text)}</div>`;
+  const senders = o.senders.map((s) => {
+    const rate = `${fmt(s.rate_now)}${s.rate_now < s.rate_max ? ` (slowed from ${fmt(s.rate_max)})` : ''} / ${fmt(s.window_ms)} ms`;
+    const state = s.paused ? `paused: ${s.pause_reason ?? o.pause_reason ?? ''}` : 'sending';
+    const cells = [s.from, rate, fmt(Math.max(0, s.waiting - s.parked)), fmt(s.parked), state];
+    return `<tr>${cells.map((cell) => `<td>${esc(cell)}</td>`).join('')}</tr>`;
+  });
+  const campaigns = o.campaigns.length
+    ? o.campaigns.map((c) => card(c, now)).join('\n')
+    : '<p class="empty">No campaigns yet: enqueue one with "wa-bulk enqueue FILE --campaign ID".</p>';
+  return `<main>
+<div class="fleet">${pill('sending', o.paused ? `PAUSED: ${o.pause_reason}` : 'running')}${pill('messaging limit', `${m.limit === 'unlimited' ? 'unlimited' : `${fmt(m.used)} of ${fmt(m.limit)} recipients`}${m.held ? ` · ${fmt(m.held)} held` : ''}`)}${pill('dead letters', fmt(o.dead))}${pill('campaigns', fmt(o.campaigns.length))}${pill('as of', shortTime(new Date(now).toISOString()))}</div>
+<table id="senders"><thead><tr><th>sender</th><th>rate / window</th><th>waiting</th><th>parked (paused campaigns)</th><th>state</th></tr></thead><tbody>${senders.join('')}</tbody></table>
+<div class="grid" id="campaigns">${campaigns}</div>
+</main>`;
+}
+
+const STYLE = `
   :root { --ink:#1f2933; --muted:#66788a; --line:#e3e8ee; --bg:#f5f7fa; --sent:#2f9e44; --dead:#e03131; --skipped:#adb5bd; --pending:#dbe4ff; --delivered:#1c7ed6; --read:#7048e8; --failed:#f76707; }
   * { box-sizing: border-box; }
   body { margin:0; font:14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color:var(--ink); background:var(--bg); }
@@ -30,102 +152,75 @@ export function campaignsPage(): string {
   .state { border-radius:999px; padding:2px 10px; font-size:12px; font-weight:700; text-transform:uppercase; color:#fff; }
   .state.sending { background:var(--delivered); } .state.done { background:var(--sent); } .state.paused { background:var(--failed); }
   .state.cancelled { background:#495057; } .state.scheduled { background:var(--read); }
-  .settings { color:var(--muted); font-size:12px; margin:6px 0 10px; }
+  .settings, .timing, .note { color:var(--muted); font-size:12px; margin:6px 0; }
   .bar { display:flex; height:14px; border-radius:7px; overflow:hidden; background:var(--pending); }
   .bar span { display:block; height:100%; }
   .legend { display:flex; flex-wrap:wrap; gap:10px; font-size:12px; color:var(--muted); margin:6px 0 12px; }
   .legend i { display:inline-block; width:9px; height:9px; border-radius:2px; margin-right:4px; vertical-align:0; }
   .label { font-size:12px; font-weight:600; color:var(--muted); margin-top:4px; }
   .reason { background:#fff4e6; color:#8a4b00; border-radius:6px; padding:6px 8px; font-size:12px; margin-bottom:10px; }
-  .codes { font-size:12px; color:var(--dead); margin-top:8px; }
+  .codes { font-size:12px; color:var(--dead); margin-top:6px; }
+  .links { display:flex; flex-wrap:wrap; gap:12px; font-size:12px; margin-top:10px; }
+  .links a { color:var(--delivered); }
   .actions { display:flex; gap:8px; margin-top:14px; }
   button { border:1px solid var(--line); background:#fff; border-radius:6px; padding:6px 12px; cursor:pointer; font:inherit; }
   button.danger { color:#fff; background:var(--dead); border-color:var(--dead); }
   button:disabled { opacity:.4; cursor:default; }
   table { border-collapse:collapse; background:#fff; border:1px solid var(--line); border-radius:8px; margin-bottom:18px; }
   td, th { padding:6px 12px; border-bottom:1px solid var(--line); text-align:left; font-size:13px; }
-  .empty { color:var(--muted); }
-  #error { color:var(--dead); }
-</style>
-</head>
-<body>
-<header><h1>wa-bulk · campaigns</h1><nav><a href="/queues">Bull Board</a><a href="/metrics">metrics</a></nav><span id="error"></span></header>
-<main>
-  <div class="fleet" id="fleet"></div>
-  <table id="senders"><thead><tr><th>sender</th><th>rate / window</th><th>waiting</th><th>state</th></tr></thead><tbody></tbody></table>
-  <div class="grid" id="campaigns"></div>
-</main>
-<script>
-const el = (tag, props = {}, ...children) => {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) if (k === 'class') node.className = v; else if (k === 'style') node.setAttribute('style', v); else node[k] = v;
-  for (const child of children) node.append(child);
-  return node;
-};
-const fmt = (n) => Number(n).toLocaleString('en-US');
-const pct = (n, total) => (total > 0 ? (100 * n) / total : 0);
-const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+  .empty, .noscript { color:var(--muted); }
+  .noscript { margin:12px 24px 0; }
+  #error { color:var(--dead); }`;
 
-function bar(parts, total) {
-  const b = el('div', { class: 'bar' });
-  for (const [n, color, title] of parts) if (n > 0) b.append(el('span', { style: 'width:' + pct(n, total) + '%;background:' + color, title: title + ': ' + fmt(n) }));
-  return b;
-}
-function legend(parts) {
-  return el('div', { class: 'legend' }, ...parts.map(([n, color, title]) => el('span', {}, el('i', { style: 'background:' + color }), title + ' ' + fmt(n))));
+const SCRIPT = `
+const error = (text) => { document.getElementById('error').textContent = text; };
+
+async function refresh() {
+  try {
+    const res = await fetch('/campaigns', { cache: 'no-store' });
+    if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
+    const fresh = new DOMParser().parseFromString(await res.text(), 'text/html').querySelector('main');
+    if (fresh) document.querySelector('main').replaceWith(fresh);
+    error('');
+  } catch (e) {
+    error('cannot load: ' + e.message);
+  }
 }
 
 async function act(id, action) {
   if (action === 'cancel' && !confirm('Cancel campaign "' + id + '" for good? Its waiting messages will not be sent.')) return;
-  const res = await fetch('/api/campaigns/' + encodeURIComponent(id) + '/' + action, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
-  if (!res.ok) document.getElementById('error').textContent = (await res.json()).error || res.statusText;
+  try {
+    const res = await fetch('/api/campaigns/' + encodeURIComponent(id) + '/' + action, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    if (!res.ok) error((await res.json()).error || res.statusText);
+  } catch (e) {
+    error(action + ' failed: ' + e.message);
+  }
   await refresh();
 }
 
-function card(c) {
-  const done = c.state === 'done' || c.state === 'cancelled';
-  const progress = [[c.sent, 'var(--sent)', 'sent'], [c.dead, 'var(--dead)', 'dead'], [c.skipped, 'var(--skipped)', 'skipped'], [c.pending, 'var(--pending)', 'pending']];
-  const d = c.delivery;
-  const funnel = [[d.read, 'var(--read)', 'read'], [d.delivered - d.read, 'var(--delivered)', 'delivered'], [d.failed, 'var(--failed)', 'failed'], [Math.max(0, d.sent - d.delivered - d.failed), 'var(--pending)', 'no report yet']];
-  const settings = [c.priority + ' priority', c.at ? 'starts ' + when(c.at) : '', c.send_window ? 'window ' + c.send_window + ' local' : '', c.expires_at ? 'expires ' + when(c.expires_at) : '', 'last enqueue ' + when(c.enqueued_at), c.archived ? 'from the long-term ledger' : ''].filter(Boolean).join(' · ');
-  const codes = Object.entries(c.dead_by_code || {});
-  return el('div', { class: 'card', id: 'campaign-' + c.id },
-    el('div', { class: 'top' }, el('span', { class: 'name' }, c.id), el('span', { class: 'state ' + c.state }, c.state)),
-    el('div', { class: 'settings' }, settings),
-    ...(c.pause_reason ? [el('div', { class: 'reason' }, 'paused: ' + c.pause_reason)] : []),
-    el('div', { class: 'label' }, fmt(c.sent + c.dead + c.skipped) + ' of ' + fmt(c.total) + ' done (' + pct(c.sent + c.dead + c.skipped, c.total).toFixed(1) + '%)'),
-    bar(progress, c.total), legend(progress),
-    el('div', { class: 'label' }, 'delivery of the ' + fmt(d.sent) + ' sent'),
-    bar(funnel, d.sent), legend(funnel),
-    ...(codes.length ? [el('div', { class: 'codes' }, 'dead letters: ' + codes.map(([code, n]) => (code === 'none' ? 'no answer' : code) + ' × ' + fmt(n)).join(', '))] : []),
-    el('div', { class: 'actions' },
-      el('button', { textContent: 'Pause', disabled: done || c.state === 'paused', onclick: () => act(c.id, 'pause') }),
-      el('button', { textContent: 'Resume', disabled: c.state !== 'paused', onclick: () => act(c.id, 'resume') }),
-      el('button', { class: 'danger', textContent: 'Cancel', disabled: done, onclick: () => act(c.id, 'cancel') })));
-}
+document.addEventListener('click', (event) => {
+  const button = event.target.closest('button[data-action]');
+  if (button && !button.disabled) act(button.dataset.campaign, button.dataset.action);
+});
+setInterval(refresh, 2000);`;
 
-async function refresh() {
-  try {
-    const res = await fetch('/api/campaigns', { cache: 'no-store' });
-    if (!res.ok) throw new Error((await res.json()).error || res.statusText);
-    const data = await res.json();
-    document.getElementById('error').textContent = '';
-    const m = data.messaging_limit;
-    document.getElementById('fleet').replaceChildren(
-      el('div', { class: 'pill' }, el('b', {}, 'sending'), data.paused ? 'PAUSED: ' + data.pause_reason : 'running'),
-      el('div', { class: 'pill' }, el('b', {}, 'messaging limit'), (m.limit === 'unlimited' ? 'unlimited' : fmt(m.used) + ' of ' + fmt(m.limit) + ' recipients') + (m.held ? ' · ' + fmt(m.held) + ' held' : '')),
-      el('div', { class: 'pill' }, el('b', {}, 'dead letters'), fmt(data.dead)),
-      el('div', { class: 'pill' }, el('b', {}, 'campaigns'), fmt(data.campaigns.length)));
-    document.querySelector('#senders tbody').replaceChildren(...data.senders.map((s) =>
-      el('tr', {}, el('td', {}, s.from), el('td', {}, fmt(s.rate_now) + (s.rate_now < s.rate_max ? ' (slowed from ' + fmt(s.rate_max) + ')' : '')), el('td', {}, fmt(s.waiting)), el('td', {}, s.paused ? 'paused: ' + (s.pause_reason || data.pause_reason || '') : 'sending'))));
-    const grid = document.getElementById('campaigns');
-    grid.replaceChildren(...(data.campaigns.length ? data.campaigns.map(card) : [el('p', { class: 'empty' }, 'No campaigns yet: enqueue one with "wa-bulk enqueue FILE --campaign ID".')]));
-  } catch (error) {
-    document.getElementById('error').textContent = 'cannot load: ' + error.message;
-  }
-}
-refresh();
-setInterval(refresh, 2000);
+export function campaignsPage(overview: CampaignsOverview, now = Date.now()): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+${dropUrlCredentials}
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<noscript><meta http-equiv="refresh" content="10"></noscript>
+<title>wa-bulk · campaigns</title>
+<style>${STYLE}
+</style>
+</head>
+<body>
+<header><h1>wa-bulk · campaigns</h1><nav><a href="/queues">Bull Board</a><a href="/metrics">metrics</a></nav><span id="error"></span></header>
+<noscript><p class="noscript">Without JavaScript this page reloads every 10 s and its buttons do nothing: use "wa-bulk pause|resume|cancel --campaign ID".</p></noscript>
+${main(overview, now)}
+<script>${SCRIPT}
 </script>
 </body>
 </html>`;

@@ -321,8 +321,15 @@ export class Ledger extends LedgerReads {
     if (verdict === scripts.DeliveryVerdict.NoMessage && this.archive) {
       // A callback after the hot TTL: the record lives in PostgreSQL only.
       const applied = await this.archive.applyDelivery(message.requestId, u);
-      if (applied) await scripts.moveFunnel(this.client, { keys: funnels, from: applied.previous, to: u.status });
-      return applied;
+      if (!applied) return undefined;
+      await scripts.moveFunnel(this.client, {
+        keys: funnels,
+        from: applied.previous,
+        to: u.status,
+        fromCode: applied.previousCode,
+        toCode: u.errorCode,
+      });
+      return { previous: applied.previous };
     }
     return verdict === scripts.DeliveryVerdict.Applied ? { previous: previous as DeliveryStatus | null } : undefined;
   }

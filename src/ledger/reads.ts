@@ -2,18 +2,24 @@ import type { Redis } from 'ioredis';
 import type { ArchiveStore } from '../archive/store.js';
 import type { Keys } from '../redis/keys.js';
 import { toCampaign, toRecord, type CampaignCounts, type MessageRecord } from './records.js';
+import { RejectedLines } from './rejects.js';
 
 /**
  * What the ledger answers (src/ledger/ledger.ts writes it): a message's record, the message of a message_id,
  * a campaign's counts, the campaigns, and a campaign's messages in pages. Each read that misses in Redis asks
- * the long-term ledger, when there is one.
+ * the long-term ledger, when there is one. Beside them, a campaign's rejected lines (./rejects.ts), which
+ * the producer records.
  */
 export class LedgerReads {
+  readonly rejects: RejectedLines;
+
   constructor(
     protected readonly client: Redis,
     readonly keys: Keys,
     protected readonly archive: ArchiveStore | undefined,
-  ) {}
+  ) {
+    this.rejects = new RejectedLines(client, keys);
+  }
 
   async get(requestId: string): Promise<MessageRecord | undefined> {
     const hash = await this.client.hgetall(this.keys.message(requestId));
@@ -85,10 +91,13 @@ export class LedgerReads {
     return toCampaign(id, await this.client.hgetall(this.keys.campaign(id)));
   }
 
-  /** A campaign's counts from PostgreSQL alone (its settings and pause state were Redis's only). */
+  /**
+   * A campaign's counts from PostgreSQL alone (its settings, pause state and rejected lines were Redis's
+   * only).
+   */
   private async archivedCampaign(id: string): Promise<CampaignCounts | undefined> {
     const counts = this.archive ? toCampaign(id, await this.archive.campaignHash(id)) : undefined;
-    return counts && { ...counts, archived: true };
+    return counts && { ...counts, rejected: null, archived: true };
   }
 
   /** The request_ids of a campaign's pending messages, in pages of up to `pageSize`. */

@@ -1,5 +1,6 @@
-import type { SkipReason, DeadReason } from './reasons.js';
+import { SKIP_REASONS, type SkipReason, type DeadReason } from './reasons.js';
 import type { Priority } from '../campaigns/options.js';
+import { PACE_MS } from '../scripts/settle-messages.js';
 import { DELIVERY_RANK, funnel, type DeliveryStatus } from './delivery.js';
 
 /**
@@ -33,9 +34,29 @@ export interface CampaignCounts {
   dead: number;
   /** Never sent on purpose (no session, cancelled, expired, suppressed). */
   skipped: number;
+  /** `skipped` by reason: every reason, 0 when none. */
+  skipped_by: Record<SkipReason, number> & Record<string, number>;
   pending: number;
-  /** The delivery funnel from callbacks: each sent message counted at its furthest state. */
+  /** Lines refused at enqueue, over every enqueue of the campaign; null once only PostgreSQL holds it. */
+  rejected: number | null;
+  /**
+   * The delivery funnel from callbacks: each sent message counted at its furthest state, so `delivered`
+   * includes `read` (a message read was delivered).
+   */
   delivery: { sent: number; delivered: number; read: number; failed: number };
+  /** Failed deliveries by error code ("none": reported without one). */
+  delivery_failed_by_code: Record<string, number>;
+  /** When its first request was settled (sent or dead); null before. */
+  started_at: string | null;
+  /** When its last message was settled, once none is pending; else null. */
+  finished_at: string | null;
+  /**
+   * Messages sent or dead-lettered per second: over about the last minute while some are pending, over its
+   * whole run once none is; null before the first.
+   */
+  rate: number | null;
+  /** When nothing will be pending at that rate, while the campaign sends; else null. */
+  eta: string | null;
   state: CampaignState;
   pause_reason: string | null;
   /** Campaign control: ISO times, the recipient-local window, the priority. */
@@ -56,6 +77,31 @@ const int = (value: string | undefined): number | null =>
   value === undefined || value === '' || Number.isNaN(Number(value)) ? null : Number(value);
 const text = (value: string | undefined) => (value === undefined || value === '' ? null : value);
 const isoOf = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
+
+/** The counters of a hash whose field starts with `prefix`, by the rest of the field, those above 0. */
+function byPrefix(hash: Record<string, string>, prefix: string): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(hash)
+      .filter(([field, n]) => field.startsWith(prefix) && Number(n) > 0)
+      .map(([field, n]) => [field.slice(prefix.length), Number(n)]),
+  );
+}
+
+/**
+ * Requests settled per second. While messages are pending: from the pace settle-messages.lua keeps (a count
+ * that decays by e every PACE_MS), as it is now, over the part of PACE_MS the campaign has had to fill it.
+ * Once none is: over the campaign's run, first to last.
+ */
+function rateOf(hash: Record<string, string>, requests: number, pending: number, now: number): number | null {
+  const started = Number(hash.started_at);
+  if (!started) return null;
+  if (pending === 0) return requests / (Math.max(1000, Number(hash.last_at ?? started) - started) / 1000);
+  // The long-term ledger keeps no pace.
+  if (!hash.pace_at) return null;
+  const pace = Number(hash.pace ?? 0) * Math.exp(-Math.max(0, now - Number(hash.pace_at ?? now)) / PACE_MS);
+  const filled = PACE_MS * (1 - Math.exp(-Math.max(1000, now - started) / PACE_MS));
+  return pace / (filled / 1000);
+}
 
 export function toRecord(requestId: string, hash: Record<string, string>): MessageRecord {
   const status = (hash.status ?? 'pending') as MessageStatus;
@@ -87,7 +133,7 @@ export function toRecord(requestId: string, hash: Record<string, string>): Messa
 }
 
 /** A campaign's hash as the `status --json` campaign object; undefined when it holds no message. */
-export function toCampaign(id: string, hash: Record<string, string>): CampaignCounts | undefined {
+export function toCampaign(id: string, hash: Record<string, string>, now = Date.now()): CampaignCounts | undefined {
   if (!hash.total) return undefined;
   const total = Number(hash.total);
   const sent = Number(hash.sent ?? 0);
@@ -102,28 +148,36 @@ export function toCampaign(id: string, hash: Record<string, string>): CampaignCo
         ? 'done'
         : hash.state === 'paused'
           ? 'paused'
-          : at !== null && at > Date.now() && sent + dead + skipped === 0
+          : at !== null && at > now && sent + dead + skipped === 0
             ? 'scheduled'
             : 'sending';
+  const measured = rateOf(hash, sent + dead, pending, now);
+  const rate = measured === null ? null : Math.round(measured * 100) / 100;
   return {
     id,
     total,
     sent,
     dead,
     skipped,
+    skipped_by: {
+      ...Object.fromEntries(SKIP_REASONS.map((reason) => [reason, 0])),
+      ...byPrefix(hash, 'skipped:'),
+    } as CampaignCounts['skipped_by'],
     pending,
+    rejected: Number(hash.rejected ?? 0),
     delivery: funnel(hash, sent),
+    delivery_failed_by_code: byPrefix(hash, 'delivery_code:'),
     state,
     pause_reason: hash.state === 'paused' ? (hash.pause_reason ?? null) : null,
     at: isoOf(hash.at),
     send_window: hash.send_window ?? null,
     expires_at: isoOf(hash.expires_at),
     priority: (hash.priority as Priority | undefined) ?? 'normal',
-    dead_by_code: Object.fromEntries(
-      Object.entries(hash)
-        .filter(([field, n]) => field.startsWith('dead_code:') && Number(n) > 0)
-        .map(([field, n]) => [field.slice('dead_code:'.length), Number(n)]),
-    ),
+    dead_by_code: byPrefix(hash, 'dead_code:'),
+    started_at: isoOf(hash.started_at),
+    finished_at: pending === 0 ? isoOf(hash.last_at) : null,
+    rate,
+    eta: state === 'sending' && rate ? new Date(now + (pending / rate) * 1000).toISOString() : null,
   };
 }
 

@@ -18,6 +18,8 @@ export function keys(prefix: string) {
     campaignParked: (id: string) => `${prefix}:campaign:${id}:parked`,
     /** The campaign's latest delivery outcomes (1 failed, 0 delivered), for its quality guard. */
     campaignOutcomes: (id: string) => `${prefix}:campaign:${id}:outcomes`,
+    /** The first lines refused at enqueue, over every enqueue of the campaign (src/ledger/rejects.ts). */
+    campaignRejects: (id: string) => `${prefix}:campaign:${id}:rejects`,
     campaigns: `${prefix}:campaigns`,
     /** With DATABASE_URL: the ledger's changes on their way to PostgreSQL (src/archive/archiver.ts). */
     archive: `${prefix}:archive`,

@@ -1,6 +1,7 @@
 --[[
   Moves a message's delivery state forward (never back) and keeps the campaign's and the fleet's funnel
-  counters in step: each message is counted once, at its furthest state.
+  counters in step: each message is counted once, at its furthest state. The campaign also counts its
+  failed messages by error code (delivery_code:<code>, "none" without one).
 
   KEYS  1 message         message record
         2 campaign        its campaign's counters
@@ -26,7 +27,9 @@ local ranks = cjson.decode(ARGV[8])
 local currentRank = 0
 if current then currentRank = ranks[current] or 0 end
 if tonumber(ARGV[2]) <= currentRank then return { 0, current or '' } end
+if current == 'failed' then redis.call('HINCRBY', KEYS[2], 'delivery_code:' .. Message.deliveryErrorCode(KEYS[1]), -1) end
 Message.setDelivery(KEYS[1], ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+if ARGV[1] == 'failed' then redis.call('HINCRBY', KEYS[2], 'delivery_code:' .. Message.deliveryErrorCode(KEYS[1]), 1) end
 for _, counters in ipairs({ KEYS[2], KEYS[3] }) do
   if current then redis.call('HINCRBY', counters, 'delivery:' .. current, -1) end
   redis.call('HINCRBY', counters, 'delivery:' .. ARGV[1], 1)

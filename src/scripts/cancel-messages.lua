@@ -5,7 +5,8 @@
   it), or when it is pending, not in flight and has had no request yet (attempts 0): a job a worker holds
   but has not been granted meets the skipped record at its grant and ends without a request or a count. A
   message between two requests of a retry (attempts > 0) is left to its worker, whose next grant it is.
-  Status and the campaign's counters change together, as in settle-messages.lua.
+  Status and the campaign's counters change together, as in settle-messages.lua (skipped by reason, and the
+  time of its latest settled message, last_at).
 
   KEYS  1 archive         the archive stream
         2 campaign        the campaign's counters
@@ -26,6 +27,7 @@
 local out = {}
 local stream, campaign, idFrom = KEYS[1], KEYS[2], tonumber(ARGV[1])
 local now, ttl, reason, words = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local skipped = 0
 for i = 3, #KEYS do
   local msg = KEYS[i]
   local m = redis.call('HMGET', msg, 'status', 'inflight', 'attempts')
@@ -34,11 +36,17 @@ for i = 3, #KEYS do
     Message.clearInflight(msg)
     Message.markSettled(msg, 'skipped', now, '', '', reason, words)
     redis.call('HINCRBY', campaign, 'skipped', 1)
+    redis.call('HINCRBY', campaign, 'skipped:' .. reason, 1)
     redis.call('EXPIRE', msg, ttl)
+    skipped = skipped + 1
     if idFrom > 0 then Message.archive(stream, msg, idFrom) end
     out[i - 2] = 1
   else
     out[i - 2] = 0
   end
+end
+if skipped > 0 then
+  local last = tonumber(redis.call('HGET', campaign, 'last_at'))
+  if not last or last < tonumber(now) then redis.call('HSET', campaign, 'last_at', now) end
 end
 return out

@@ -9,6 +9,7 @@ export * from './grant-sends.js';
 export * from './learn-message-id.js';
 export * from './link-users.js';
 export * from './move-funnel.js';
+export * from './record-rejects.js';
 export * from './report-outcome.js';
 export * from './revive-message.js';
 export * from './settle-messages.js';

@@ -7,6 +7,9 @@ export interface MoveFunnel {
   /** The delivery state before (null for none), and the new one. */
   from: string | null;
   to: string;
+  /** The error codes before and after, each counted when its state is 'failed' (null: none). */
+  fromCode: number | null;
+  toCode: number | null;
 }
 
 const call = script<0 | 1>('move-funnel');
@@ -16,5 +19,11 @@ const call = script<0 | 1>('move-funnel');
  * (move-funnel.lua): true when the campaign's counters moved, false when only the fleet's did.
  */
 export async function moveFunnel(client: Redis, input: MoveFunnel): Promise<boolean> {
-  return (await call(client, [input.keys.campaign, input.keys.metrics], [input.from ?? '', input.to])) === 1;
+  return (
+    (await call(
+      client,
+      [input.keys.campaign, input.keys.metrics],
+      [input.from ?? '', input.to, input.fromCode ?? '', input.toCode ?? ''],
+    )) === 1
+  );
 }

@@ -4,7 +4,10 @@
   message is never changed again; a dead one may still become sent (a job that ran again while dead).
   Status and campaign counters change together.
 
-  The campaign also counts its dead letters by code (dead_code:<code>, "none" without one).
+  The campaign also counts its dead letters by code (dead_code:<code>, "none" without one), its skipped
+  messages by reason (skipped:<reason>), when its first request was settled (started_at) and its latest
+  message (last_at, ms), and its pace: the requests settled (sent or dead), a count that decays by e every
+  paceMs (pace, as of pace_at), so that pace / paceMs is its rate over about the last paceMs.
 
   KEYS  1 archive         the archive stream
         then per message:
@@ -14,6 +17,7 @@
        +4 orphanKey       orphaned delivery rows of that message_id
   ARGV  1 idFrom          where the request_id starts in a record's key to archive each change
                           (DATABASE_URL set), or 0
+        2 paceMs          how fast the campaign's pace forgets (ms)
         then per message:
        +1 status          'sent' | 'dead' | 'skipped'
        +2 now             now (ms)
@@ -31,10 +35,23 @@
 
 local UNCHANGED, CHANGED, ORPHANS_WAITING = 0, 1, 2
 local out = {}
-local stream, idFrom = KEYS[1], tonumber(ARGV[1])
+local stream, idFrom, paceMs = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+
+-- The campaign's times and pace. Workers' clocks differ a little: the times only move forward. A dead
+-- message that becomes sent was counted in the pace when it died.
+local function timing(campaign, status, current, now)
+  local t = redis.call('HMGET', campaign, 'last_at', 'pace', 'pace_at')
+  if not tonumber(t[1]) or tonumber(t[1]) < now then redis.call('HSET', campaign, 'last_at', now) end
+  if status == 'skipped' or current == 'dead' then return end
+  redis.call('HSETNX', campaign, 'started_at', now)
+  local at = tonumber(t[3]) or now
+  local pace = (tonumber(t[2]) or 0) * math.exp(-math.max(0, now - at) / paceMs) + 1
+  redis.call('HSET', campaign, 'pace', string.format('%.6f', pace), 'pace_at', math.max(at, now))
+end
+
 for i = 0, (#KEYS - 1) / 4 - 1 do
   local msg, campaign, mid, orphan = KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4], KEYS[i * 4 + 5]
-  local a = i * 9 + 1
+  local a = i * 9 + 2
   local status, now, ttl = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local current = Message.status(msg)
   local result = CHANGED
@@ -50,10 +67,15 @@ for i = 0, (#KEYS - 1) / 4 - 1 do
     if current == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), -1) end
     Message.markSettled(msg, status, now, ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
     redis.call('HINCRBY', campaign, status, 1)
-    if status == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), 1) end
+    if status == 'dead' then
+      redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), 1)
+    else
+      redis.call('HINCRBY', campaign, 'skipped:' .. ARGV[a + 8], 1)
+    end
     if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
     redis.call('EXPIRE', msg, ttl)
   end
+  if result ~= UNCHANGED then timing(campaign, status, current, tonumber(now)) end
   if result ~= UNCHANGED and idFrom > 0 then Message.archive(stream, msg, idFrom) end
   out[i + 1] = result
 end

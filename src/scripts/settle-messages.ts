@@ -33,12 +33,18 @@ export interface SettleMessages {
   messages: readonly SettleMessage[];
 }
 
+/**
+ * How fast a campaign's pace forgets: its rate (src/ledger/records.ts) is that of about the last minute, so
+ * that a pause or a slow start long ago does not hold down its rate and its ETA.
+ */
+export const PACE_MS = 60_000;
+
 const call = script<SettleVerdict[]>('settle-messages');
 
 /** Settles messages as sent, dead or skipped, in one script run (settle-messages.lua): a verdict per message. */
 export function settleMessages(client: Redis, input: SettleMessages): Promise<SettleVerdict[]> {
   const keys = [input.keys.archive];
-  const argv: Arg[] = [input.idFrom];
+  const argv: Arg[] = [input.idFrom, PACE_MS];
   for (const m of input.messages) {
     keys.push(m.messageKey, m.campaignKey, m.messageIdKey, m.orphanKey);
     argv.push(m.status, m.now, m.ttlSeconds, m.messageIdEntry, m.messageId, m.code, m.httpStatus, m.reason, m.error);

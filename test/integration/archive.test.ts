@@ -3,6 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { enqueue } from '../../producers/enqueue.js';
+import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { Archiver } from '../../src/archive/archiver.js';
 import { ArchiveStore } from '../../src/archive/store.js';
 import type { Config } from '../../src/config.js';
@@ -192,6 +194,7 @@ suite('the long-term ledger in PostgreSQL', () => {
     expect(records.filter((r) => r.delivery?.status === 'delivered')).toHaveLength(4);
     // The campaign's counters are still in Redis (RESULT_TTL_DAYS): its funnel moved with the late rows.
     expect((await h.ledger.campaign('late'))?.delivery).toEqual({ sent: 10, delivered: 7, read: 3, failed: 3 });
+    expect((await h.ledger.campaign('late'))?.delivery_failed_by_code).toEqual({ '131026': 3 });
     // A late row that is not further changes nothing.
     await fetch(`http://127.0.0.1:${port}/callbacks/engagelab/${token}`, {
       method: 'POST',
@@ -299,6 +302,74 @@ suite('the long-term ledger in PostgreSQL', () => {
     expect(await h.ledger.revive('ttl-dead', 'ttl')).toBe(true);
     // All three changes (dead, skipped, revived) are on their way to PostgreSQL.
     expect(await h.redis.xlen(h.keys.archive)).toBe(3);
+  });
+
+  it('answers a campaign only PostgreSQL holds with its skips by reason, failed deliveries by code and times; not its rejected lines', async () => {
+    const config = archiveConfig();
+    h = harness(config);
+    await addPending(
+      h,
+      'gone',
+      Array.from({ length: 6 }, (_, i) => `g-${i}`),
+    );
+    for (let i = 0; i < 3; i++) await h.ledger.markSent(`g-${i}`, 'gone', `mid-g-${i}`);
+    const update = { at: Date.now(), error: null, lossStep: null, lossSource: null };
+    await h.ledger.applyDelivery(
+      { requestId: 'g-0', campaign: 'gone' },
+      { ...update, status: 'failed', errorCode: 131026 },
+    );
+    await h.ledger.applyDelivery(
+      { requestId: 'g-1', campaign: 'gone' },
+      { ...update, status: 'read', errorCode: null },
+    );
+    await h.ledger.markSkipped('g-3', 'gone', 'expired');
+    await h.ledger.markSkipped('g-4', 'gone', 'no_session');
+    await h.ledger.markDead('g-5', 'gone', {
+      code: 4001,
+      http_status: 400,
+      reason: 'permanent',
+      message: 'no such template',
+    });
+    await enqueue(itemsOfArray([{ to: phone(1), body: { type: 'text', text: {} } }]), {
+      campaign: 'gone',
+      ledger: h.ledger,
+      queue: h.send,
+    });
+    const hot = await h.ledger.campaign('gone');
+    expect(hot).toMatchObject({
+      rejected: 1,
+      skipped_by: { expired: 1, no_session: 1 },
+      delivery_failed_by_code: { '131026': 1 },
+    });
+    const archiver = new Archiver(
+      h.redis,
+      h.redis.duplicate(),
+      h.keys.archive,
+      new ArchiveStore(config.DATABASE_URL as string, config.QUEUE_PREFIX),
+      silentLogger(),
+    );
+    archiver.start();
+    try {
+      await until(async () => (await h!.redis.xlen(h!.keys.archive)) === 0 && (await rows(config)).length === 6);
+    } finally {
+      await archiver.stop();
+    }
+    await h.redis.del(h.keys.campaign('gone'), h.keys.campaignIds('gone'));
+    expect(await h.ledger.campaign('gone')).toMatchObject({
+      archived: true,
+      rejected: null,
+      total: 6,
+      sent: 3,
+      dead: 1,
+      skipped: 2,
+      skipped_by: hot?.skipped_by,
+      delivery: hot?.delivery,
+      delivery_failed_by_code: hot?.delivery_failed_by_code,
+      dead_by_code: hot?.dead_by_code,
+      started_at: hot?.started_at,
+      finished_at: hot?.finished_at,
+      rate: hot?.rate,
+    });
   });
 
   it('writes idempotently: a batch written twice, or an older snapshot after a newer one, changes nothing', async () => {

@@ -121,8 +121,11 @@ describe('status, result, export and watch', () => {
         sent: 3,
         dead: 0,
         skipped: 0,
+        skipped_by: { expired: 0, cancelled: 0, suppressed: 0, no_session: 0 },
         pending: 0,
+        rejected: 0,
         delivery: { sent: 3, delivered: 0, read: 0, failed: 0 },
+        delivery_failed_by_code: {},
         state: 'done',
         pause_reason: null,
         at: null,
@@ -130,6 +133,10 @@ describe('status, result, export and watch', () => {
         expires_at: null,
         priority: 'normal',
         dead_by_code: {},
+        started_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        finished_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        rate: expect.any(Number),
+        eta: null,
       },
       gate: null,
       phone_limit: null,
@@ -170,7 +177,7 @@ describe('status, result, export and watch', () => {
     expect(lines.map((l) => l.request_id)).toEqual(['cli-0', 'cli-1', 'cli-2']);
     const csv = (await runCli(['export', '--campaign', 'report', '--format', 'csv'], env)).stdout.trim().split('\n');
     expect(csv[0]).toBe(
-      'request_id,campaign,to,status,message_id,error_code,http_status,reason,error_message,attempts,updated_at',
+      'request_id,campaign,to,status,message_id,error_code,http_status,reason,error_message,attempts,updated_at,delivery_status,delivery_at,delivery_error_code',
     );
     expect(csv).toHaveLength(4);
 

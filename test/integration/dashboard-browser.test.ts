@@ -1,13 +1,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import { enqueue } from '../../producers/enqueue.js';
+import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { pauseSending } from '../../src/lanes/fleet.js';
 import { Campaigns } from '../../src/campaigns/campaigns.js';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { BODIES } from '../fixtures/messages.js';
-import { addPending, harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { addPending, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
 
 /** A real browser (Debian's Chromium, driven by playwright-core) against the real dashboard. */
 
@@ -18,6 +22,8 @@ const PASSWORD = 'browser-test-password';
 let browser: Browser;
 let h: Harness | undefined;
 let dashboard: Dashboard | undefined;
+let sim: Simulator | undefined;
+let worker: SendWorker | undefined;
 
 beforeAll(async () => {
   browser = await chromium.launch({
@@ -37,9 +43,11 @@ afterAll(async () => {
   await browser?.close();
 });
 afterEach(async () => {
+  await worker?.close();
   await dashboard?.close();
+  await sim?.stop();
   await h?.close();
-  dashboard = h = undefined;
+  dashboard = h = worker = sim = undefined;
 });
 
 describe('the dashboard in a browser', () => {
@@ -264,6 +272,147 @@ describe('the dashboard in a browser', () => {
     expect(metrics).toMatch(/^wa_bulk_campaigns\{state="paused"\} 1$/m);
     expect(metrics).toMatch(/^wa_bulk_campaigns\{state="done"\} 1$/m);
     expect(metrics).toMatch(/^wa_bulk_campaigns\{state="cancelled"\} 1$/m);
+    await context.close();
+  });
+
+  it('the campaigns page opened as http://user:password@host/ renders on the server, refreshes, and shows timing, rejected lines, delivery failures and links', async () => {
+    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
+    h = harness(config);
+    await addPending(
+      h,
+      'spring-sale',
+      Array.from({ length: 40 }, (_, i) => `s-${i}`),
+    );
+    for (let i = 0; i < 25; i++) await h.ledger.markSent(`s-${i}`, 'spring-sale', `mid-s-${i}`);
+    for (let i = 25; i < 28; i++)
+      await deadLetter(
+        h.dead,
+        h.ledger,
+        {
+          request_id: `s-${i}`,
+          campaign: 'spring-sale',
+          payload: { to: ['447911123456'], body: BODIES.text as never },
+        },
+        { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
+        1,
+      );
+    const at = Date.now();
+    const update = { error: null, lossStep: null, lossSource: null };
+    await h.ledger.applyDelivery(
+      { requestId: 's-0', campaign: 'spring-sale' },
+      { ...update, status: 'read', at, errorCode: null },
+    );
+    for (let i = 1; i < 20; i++)
+      await h.ledger.applyDelivery(
+        { requestId: `s-${i}`, campaign: 'spring-sale' },
+        { ...update, status: 'delivered', at, errorCode: null },
+      );
+    await h.ledger.applyDelivery(
+      { requestId: 's-20', campaign: 'spring-sale' },
+      { ...update, status: 'failed', at, errorCode: 131026 },
+    );
+    const broken = { to: '447911123456', body: { type: 'text', text: {} } };
+    await enqueue(itemsOfArray([broken, broken]), { campaign: 'spring-sale', ledger: h.ledger, queue: h.send });
+    await addPending(h, 'otp-codes', ['o-1']);
+    await h.ledger.markSent('o-1', 'otp-codes', 'mid-o-1');
+    const campaigns = new Campaigns(h.redis, h.keys);
+    await addPending(h, 'flash-sale', ['f-1', 'f-2', 'f-3', 'f-4']);
+    await h.ledger.markSent('f-1', 'flash-sale', 'mid-f-1');
+    await h.ledger.markSkipped('f-2', 'flash-sale', 'expired');
+    await campaigns.cancel('flash-sale', h.ledger);
+    await addPending(h, 'newsletter', ['n-1', 'n-2', 'n-3']);
+    await campaigns.pause('newsletter', 'quality: 31% of the latest 200 delivery outcomes failed');
+    dashboard = await startDashboard(config, silentLogger());
+
+    // Without its script the page already shows every campaign (and says how to act without one).
+    const still = await browser.newContext({
+      javaScriptEnabled: false,
+      httpCredentials: { username: 'admin', password: PASSWORD },
+    });
+    const plain = await still.newPage();
+    await plain.goto(`${dashboard.url}/campaigns`);
+    expect(await plain.locator('#campaign-spring-sale').innerText()).toMatch(
+      /SENDING[\s\S]*28 of 40 done \(70\.0%\)[\s\S]*rejected at enqueue: 2[\s\S]*started /,
+    );
+    expect(await plain.locator('body').innerText()).toContain('Without JavaScript this page reloads every 10 s');
+    await still.close();
+
+    // No stored credentials: the ones in the URL, which the page's own requests must not carry.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    await page.goto(dashboard.url.replace('http://', `http://admin:${PASSWORD}@`) + '/campaigns');
+    const card = () => page.locator('#campaign-spring-sale').innerText();
+    const text = await card();
+    expect(text).toMatch(/SENDING[\s\S]*28 of 40 done \(70\.0%\)[\s\S]*sent 25[\s\S]*dead 3[\s\S]*pending 12/);
+    expect(text).toContain('rejected at enqueue: 2');
+    expect(text).toMatch(/started \d{4}-\d\d-\d\d [\d:]+Z · running (\d+ s|under a second) · rate [\d.]+\/s · ETA /);
+    // "delivered" counts read messages, as the command line does.
+    expect(text).toMatch(/delivery of the 25 sent[\s\S]*delivered \(read included\) 20[\s\S]*read 1[\s\S]*failed 1/);
+    expect(text).toContain('dead letters: 4001 × 3');
+    expect(text).toContain('delivery failures: 131026 × 1');
+    expect(text).toMatch(/export CSV[\s\S]*export JSONL[\s\S]*dead letters \(3\)[\s\S]*rejected lines \(2\)/);
+    expect(await page.locator('#campaign-flash-sale').innerText()).toMatch(
+      /CANCELLED[\s\S]*skipped: expired 1, cancelled 2/,
+    );
+    expect(await page.locator('#campaign-otp-codes').innerText()).toMatch(
+      /DONE[\s\S]*finished [\s\S]*took (\d+ s|under a second) · rate [\d.]+\/s on average/,
+    );
+
+    // It refreshes itself with the credentials the browser keeps for the origin.
+    for (let i = 28; i < 33; i++) await h.ledger.markSent(`s-${i}`, 'spring-sale', `mid-s-${i}`);
+    await page.waitForFunction(
+      "document.querySelector('#campaign-spring-sale')?.innerText.includes('33 of 40 done')",
+      undefined,
+      { timeout: 10_000 },
+    );
+    expect(await page.locator('#error').innerText()).toBe('');
+    expect(errors).toEqual([]);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: `${ARTIFACTS}campaigns-page.png`, fullPage: true });
+
+    // Its links: the export downloads, the dead letters and rejected lines are the campaign's.
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator('#campaign-spring-sale a', { hasText: 'export CSV' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('spring-sale.csv');
+    const csv = readFileSync((await download.path()) ?? '', 'utf8')
+      .trim()
+      .split('\n');
+    expect(csv).toHaveLength(41);
+    expect(csv[0]).toMatch(/,delivery_status,delivery_at,delivery_error_code$/);
+    await page.locator('#campaign-spring-sale a', { hasText: 'dead letters' }).click();
+    const dead = JSON.parse(await page.locator('body').innerText()) as { dead_letters: unknown[] };
+    expect(dead.dead_letters).toHaveLength(3);
+    await page.goBack();
+    await page.locator('#campaign-spring-sale a', { hasText: 'rejected lines' }).click();
+    expect(JSON.parse(await page.locator('body').innerText())).toMatchObject({ campaign: 'spring-sale', rejected: 2 });
+
+    // The buttons act with those credentials too.
+    await page.goBack();
+    await page.locator('#campaign-spring-sale button', { hasText: 'Pause' }).click();
+    await page.waitForFunction("document.querySelector('#campaign-spring-sale .state')?.textContent === 'paused'");
+    expect((await h.ledger.campaign('spring-sale'))?.state).toBe('paused');
+    await context.close();
+  });
+
+  it("counts a paused campaign's parked jobs as parked in their lane, not waiting", async () => {
+    sim = await startSimulator();
+    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, ENGAGELAB_BASE_URL: sim.url });
+    h = harness(config);
+    await addPending(h, 'held', ['h-1', 'h-2', 'h-3']);
+    await new Campaigns(h.redis, h.keys).pause('held', 'checking the list');
+    worker = await startSendWorker(config, silentLogger());
+    await until(async () => (await h!.redis.scard(h!.keys.campaignParked('held'))) === 3, 15_000);
+    dashboard = await startDashboard(config, silentLogger());
+    const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD } });
+    const page = await context.newPage();
+    await page.goto(`${dashboard.url}/campaigns`);
+    const row = await page.locator('#senders tbody tr').first().innerText();
+    expect(row.split('\t').map((cell) => cell.trim())).toEqual(['default', '10,000 / 1,000 ms', '0', '3', 'sending']);
+    expect(await page.locator('#campaign-held').innerText()).toContain('3 parked while paused');
     await context.close();
   });
 });

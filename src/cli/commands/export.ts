@@ -1,52 +1,22 @@
 import { noCampaign } from '../../messages/ids.js';
-import type { MessageRecord } from '../../ledger/ledger.js';
+import { messageLines, rejectLines } from '../../ledger/export-lines.js';
+import { REJECTS_KEPT } from '../../ledger/rejects.js';
 import { parse } from '../args.js';
 import { withContext } from '../context.js';
+import { fmt } from '../progress.js';
 import { EXPORT } from './export.decl.js';
 
-export const CSV_COLUMNS = [
-  'request_id',
-  'campaign',
-  'to',
-  'status',
-  'message_id',
-  'error_code',
-  'http_status',
-  'reason',
-  'error_message',
-  'attempts',
-  'updated_at',
-];
-
-function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : String(value);
-  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-export function csvLine(r: MessageRecord): string {
-  return [
-    r.request_id,
-    r.campaign,
-    r.to,
-    r.status,
-    r.message_id,
-    r.error?.code,
-    r.error?.http_status,
-    r.error?.reason,
-    r.error?.message,
-    r.attempts,
-    r.updated_at,
-  ]
-    .map(csvCell)
-    .join(',');
-}
-
-/** Every message of a campaign to stdout, one per line, streamed (backpressure respected). */
+/**
+ * Every message of a campaign to stdout, one per line, streamed (backpressure respected); with --rejected,
+ * the lines its enqueues refused that it keeps.
+ */
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(EXPORT, argv);
   const { campaign, format } = values;
   return withContext(async (ctx) => {
-    if (!(await ctx.ledger.campaign(campaign))) {
+    const counts = await ctx.ledger.campaign(campaign);
+    const rejected = values.rejected ? await ctx.ledger.rejects.list(campaign) : [];
+    if (!counts && rejected.length === 0) {
       process.stderr.write(`wa-bulk: ${noCampaign(campaign, '"wa-bulk campaigns"')}\n`);
       return 1;
     }
@@ -54,9 +24,12 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${line}\n`)
         ? Promise.resolve()
         : new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
-    if (format === 'csv') await write(CSV_COLUMNS.join(','));
-    for await (const record of ctx.ledger.export(campaign))
-      await write(format === 'csv' ? csvLine(record) : JSON.stringify(record));
+    const lines = values.rejected ? rejectLines(rejected, format) : messageLines(ctx.ledger.export(campaign), format);
+    for await (const line of lines) await write(line);
+    if (values.rejected && (counts?.rejected ?? 0) > rejected.length)
+      process.stderr.write(
+        `wa-bulk: ${fmt(counts?.rejected ?? 0)} lines were rejected; ${fmt(rejected.length)} are kept (the first ${fmt(REJECTS_KEPT)} at most)\n`,
+      );
     return 0;
   });
 }

@@ -33,8 +33,16 @@ export function describe(r: MessageRecord): string {
           `error       ${r.error.reason}: ${r.error.code ?? '-'} (HTTP ${r.error.http_status ?? '-'}) ${r.error.message}`,
         ]
       : []),
+    ...(r.delivery || r.status === 'sent' ? [`delivery    ${delivery(r)}`] : []),
     `attempts    ${r.attempts}`,
     `updated_at  ${r.updated_at}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** A sent message's delivery state: from EngageLab's status callbacks, none before the first. */
+function delivery(r: MessageRecord): string {
+  const d = r.delivery;
+  if (!d) return 'no delivery report yet';
+  return `${d.status} at ${d.at}${d.error_code === null ? '' : ` (error code ${d.error_code})`}`;
 }

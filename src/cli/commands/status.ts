@@ -1,5 +1,6 @@
 import { NO_WORKER } from '../../lanes/lanes.js';
 import { noCampaign } from '../../messages/ids.js';
+import { breakdown, campaignTiming } from '../../status/campaign-words.js';
 import { collectStatus, type StatusReport } from '../../status/status.js';
 import { parse } from '../args.js';
 import { STATUS } from './status.decl.js';
@@ -44,18 +45,23 @@ export function render(r: StatusReport): string {
       `campaign  ${c.id}: ${c.state.toUpperCase()}${c.state === 'scheduled' && c.at ? ` for ${c.at}` : ''}${c.pause_reason ? ` (${c.pause_reason})` : ''}`,
     );
     lines.push(
-      `          ${fmt(c.total)} total  ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.skipped)} skipped  ${fmt(c.pending)} pending`,
+      `          ${fmt(c.total)} total  ${fmt(c.sent)} sent  ${fmt(c.dead)} dead  ${fmt(c.skipped)} skipped  ${fmt(c.pending)} pending${c.rejected === null ? '' : `  ${fmt(c.rejected)} rejected at enqueue`}`,
     );
+    if (c.skipped > 0) lines.push(`          skipped: ${breakdown(c.skipped_by, ' ')}`);
     const settings = [
       `${c.priority} priority`,
       c.send_window && `window ${c.send_window} local`,
       c.expires_at && `expires ${c.expires_at}`,
     ].filter(Boolean);
     lines.push(`          ${settings.join('  ')}`);
+    const timing = campaignTiming(c);
+    if (timing.length > 0) lines.push(`timing    ${timing.join('  ')}`);
     const d = c.delivery;
     lines.push(
-      `delivery  ${fmt(d.delivered)} delivered  ${fmt(d.read)} read  ${fmt(d.failed)} failed  (of ${fmt(d.sent)} sent)`,
+      `delivery  ${fmt(d.delivered)} delivered (read included)  ${fmt(d.read)} read  ${fmt(d.failed)} failed  (of ${fmt(d.sent)} sent)`,
     );
+    const codes = breakdown(c.delivery_failed_by_code);
+    if (codes) lines.push(`          failed by code: ${codes}`);
   }
   if (r.phone_limit) lines.push(`number    messaging limit ${r.phone_limit}`);
   if (r.archive)

@@ -36,11 +36,16 @@ function Message.status(key)
   return redis.call('HGET', key, 'status')
 end
 
--- The code a dead message died with ('none' without one: a timeout, a lost connection).
-function Message.code(key)
-  local code = redis.call('HGET', key, 'code')
+-- A code field of the record, 'none' when it has none.
+local function codeOf(key, field)
+  local code = redis.call('HGET', key, field)
   if not code or code == '' then return 'none' end
   return code
+end
+
+-- The code a dead message died with ('none' without one: a timeout, a lost connection).
+function Message.code(key)
+  return codeOf(key, 'code')
 end
 
 function Message.campaign(key)
@@ -104,6 +109,11 @@ end
 
 function Message.deliveryStatus(key)
   return redis.call('HGET', key, 'delivery_status')
+end
+
+-- The error code of a failed delivery ('none' without one).
+function Message.deliveryErrorCode(key)
+  return codeOf(key, 'delivery_error_code')
 end
 
 function Message.setDelivery(key, status, at, code, message, lossStep, lossSource)

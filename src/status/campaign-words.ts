@@ -1,0 +1,46 @@
+import type { CampaignCounts } from '../ledger/records.js';
+
+/**
+ * A campaign's figures in words, as `status` prints them and the campaigns page shows them, so that both say
+ * the same: durations, times to the second, its timing line, and breakdowns by code or reason.
+ */
+
+/** A span of time in words: `under a second`, `42 s`, `4 min 12 s`, `3 h 5 min`, `2 d 1 h`. */
+export function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 1) return 'under a second';
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  const h = Math.floor(m / 60);
+  return h < 48 ? `${h} h ${m % 60} min` : `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+/** An ISO time to the second, for people: `2026-05-01 14:03:12Z`. */
+export const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+
+/**
+ * A campaign's timing in words, for `status` and the campaigns page: when it starts or started, when it
+ * finished and how long it took (or how long it has run), its rate, and its ETA while it sends.
+ */
+export function campaignTiming(c: CampaignCounts, now = Date.now()): string[] {
+  const started = c.started_at ? Date.parse(c.started_at) : undefined;
+  const finished = c.finished_at ? Date.parse(c.finished_at) : undefined;
+  const parts: string[] = [];
+  if (c.state === 'scheduled' && c.at) parts.push(`starts ${shortTime(c.at)}`);
+  if (c.started_at) parts.push(`started ${shortTime(c.started_at)}`);
+  if (c.finished_at) parts.push(`finished ${shortTime(c.finished_at)}`);
+  if (started !== undefined)
+    parts.push(finished ? `took ${duration(finished - started)}` : `running ${duration(now - started)}`);
+  if (c.rate !== null) parts.push(`rate ${c.rate.toLocaleString('en-US')}/s${finished ? ' on average' : ''}`);
+  if (c.eta) parts.push(`ETA ${shortTime(c.eta)} (in ${duration(Date.parse(c.eta) - now)})`);
+  return parts;
+}
+
+/** The non-zero counts of a breakdown in words: `131026 × 4, 131049 × 2`; '' for none. */
+export function breakdown(counts: Record<string, number>, sign = ' × '): string {
+  return Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .map(([key, n]) => `${key}${sign}${n.toLocaleString('en-US')}`)
+    .join(', ');
+}
