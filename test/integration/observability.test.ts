@@ -21,13 +21,14 @@ import {
   until,
   type Harness,
 } from '../helpers/env.js';
+import { dashboardQueries, metricNamesOf, readDashboard } from '../helpers/promql.js';
 import { requireTool } from '../helpers/tools.js';
 
 /**
  * What Prometheus and Grafana are given to read: a real scrape of the dashboard's /metrics after a campaign
  * through the simulator (two sender lanes, 429s, server errors, dead letters, delivery callbacks, the long-term
  * ledger) passes `promtool check metrics`, and every metric the alert rules and the Grafana dashboard name is
- * in it.
+ * in it (test/helpers/promql.ts reads the names out of the expressions).
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,32 +56,6 @@ const LINT_KEPT = new Set([
   'wa_bulk_dashboard_nodejs_active_resources_total',
   'wa_bulk_delivery_total',
 ]);
-
-/** PromQL functions, keywords and aggregations: identifiers in an expression that are not metric names. */
-const NOT_METRICS = new Set([
-  ...['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset'],
-  ...['inf', 'nan', 'Inf', 'NaN'],
-]);
-
-/**
- * The metric names a PromQL expression reads. Label matchers ({…}), ranges ([…]), strings, the label lists of
- * by/without/on/ignoring/group_left/group_right and Grafana's $variables are removed first; what is left that
- * is not a function call (a name before "("), a keyword or a number is a metric name.
- */
-export function metricNamesOf(expr: string): string[] {
-  const bare = expr
-    .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
-    .replace(/\{[^}]*\}/g, ' ')
-    .replace(/\[[^\]]*\]/g, ' ')
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ')
-    .replace(/\$\{?\w+\}?/g, ' ');
-  const names = new Set<string>();
-  for (const match of bare.matchAll(/(?<![\w.])([A-Za-z_:][\w:]*)(\s*\()?/g)) {
-    const [, name, call] = match;
-    if (!call && !NOT_METRICS.has(name as string)) names.add(name as string);
-  }
-  return [...names];
-}
 
 /** The metric families of a scrape (`# TYPE name type`), by name. */
 function familiesOf(scrape: string): Map<string, string> {
@@ -193,6 +168,15 @@ suite('/metrics after a campaign', () => {
       g.rules.flatMap((r) => metricNamesOf(r.expr).map((name) => [r.alert, name])),
     );
     expect(read.length).toBeGreaterThan(10);
+    expect(read.filter(([, name]) => familyOf(name as string, families) === undefined)).toEqual([]);
+  });
+
+  it("exposes every metric the Grafana dashboard's panels and variables read", () => {
+    const families = familiesOf(scrape);
+    const read = dashboardQueries(readDashboard()).flatMap(({ where, expr }) =>
+      metricNamesOf(expr).map((name) => [where, name]),
+    );
+    expect(read.length).toBeGreaterThan(30);
     expect(read.filter(([, name]) => familyOf(name as string, families) === undefined)).toEqual([]);
   });
 });
