@@ -87,7 +87,7 @@ describe("Grafana's provisioning", () => {
     expect(providers).toEqual([
       expect.objectContaining({
         type: 'file',
-        options: expect.objectContaining({ path: '/var/lib/grafana/dashboards' }),
+        options: expect.objectContaining({ path: '/etc/grafana/dashboards' }),
       }),
     ]);
   });
