@@ -101,7 +101,7 @@ suite('/metrics after a campaign', () => {
       readRate: 0.5,
       // order_update (BODIES.template) is not among its templates: 4001, dead letters.
       templates: ['login_code'],
-      faults: { rateLimit: 0.04, error1000: 0.04 },
+      faults: { rateLimit: 0.08, error1000: 0.04 },
       retryAfterSeconds: 1,
     });
     const config = testConfig({
