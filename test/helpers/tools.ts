@@ -24,8 +24,8 @@ export function findTool(name: string): string | undefined {
 export function requireTool(name: string, install: string, what: string): string | undefined {
   const path = findTool(name);
   if (path) return path;
-  const message = `${what} need ${name} (${install})`;
-  if (process.env.CI) throw new Error(`${message}: under CI it must be installed (.ci/run installs it)`);
-  process.stdout.write(`${what} skipped: ${message}\n`);
+  const need = `${name} (${install})`;
+  if (process.env.CI) throw new Error(`${what} need ${need}: under CI it must be installed (.ci/run installs it)`);
+  process.stdout.write(`${what} skipped: no ${need}\n`);
   return undefined;
 }
