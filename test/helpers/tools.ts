@@ -25,7 +25,7 @@ export function requireTool(name: string, install: string, what: string): string
   const path = findTool(name);
   if (path) return path;
   const need = `${name} (${install})`;
-  if (process.env.CI) throw new Error(`${what} need ${need}: under CI it must be installed (.ci/run installs it)`);
+  if (process.env.CI) throw new Error(`${what} need ${need}: under CI it must be present`);
   process.stdout.write(`${what} skipped: no ${need}\n`);
   return undefined;
 }
