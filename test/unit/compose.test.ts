@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { configSchema } from '../../src/config.js';
 
 /**
  * docker-compose.yml against the configuration schema: every variable set in .env reaches the workers and the
  * dashboard (a variable compose forgets is ignored without a word), and the rehearsal's simulator calls the
- * dashboard back. Read through `docker compose config` (or docker-compose v1), which needs no Docker engine.
+ * dashboard back; the observability profile's Prometheus scrapes the dashboard with its credentials and loads
+ * the alert rules, and its Grafana gets the dashboard. Read through `docker compose config` (or docker-compose v1), which needs no Docker engine.
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -111,5 +113,91 @@ suite('docker-compose.yml', () => {
     expect(flag('--callback-url')).toBe(`http://dashboard:3000/callbacks/engagelab/${TOKEN}`);
     expect(flag('--templates-file')).toBe('/rehearsal/templates.json');
     expect(simulator?.text).toContain(join(ROOT, 'examples', 'templates.json'));
+  });
+});
+
+/** A bind mount of `config`'s output, short ("src:dst:ro", compose v1) or long ({source, target}, v2). */
+function mountsOf(service: { volumes?: Array<string | { source?: string; target: string }> }): Map<string, string> {
+  const mounts = new Map<string, string>();
+  for (const volume of service.volumes ?? []) {
+    if (typeof volume === 'string') {
+      const [source, target] = volume.split(':');
+      mounts.set(target as string, source as string);
+    } else mounts.set(volume.target, volume.source ?? '');
+  }
+  return mounts;
+}
+
+suite('docker-compose.yml, profile observability', () => {
+  interface ComposeService {
+    image: string;
+    environment?: Record<string, string | null>;
+    entrypoint?: string[];
+    volumes?: Array<string | { source?: string; target: string }>;
+  }
+  let dir: string;
+  let services: Record<string, ComposeService>;
+  const PASSWORD = 'observability password with spaces';
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wa-bulk-compose-'));
+    writeFileSync(join(dir, '.env'), `DASHBOARD_USER=operator\nDASHBOARD_PASSWORD='${PASSWORD}'\n`);
+    const [command, ...args] = compose as string[];
+    const run = spawnSync(
+      command as string,
+      [...args, '--project-directory', ROOT, '--env-file', join(dir, '.env'), '--profile', 'observability', 'config'],
+      { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } },
+    );
+    if (run.status !== 0) throw new Error(`${compose?.join(' ')} config failed: ${run.stderr}`);
+    services = (parse(run.stdout) as { services: Record<string, ComposeService> }).services;
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('pins Prometheus and Grafana to a release', () => {
+    expect(services.prometheus?.image).toMatch(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
+    expect(services.grafana?.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
+  });
+
+  it("has Prometheus scrape the dashboard's /metrics with the dashboard's own user and password, from files", () => {
+    const prometheus = services.prometheus as ComposeService;
+    expect(prometheus.environment).toMatchObject({ DASHBOARD_USER: 'operator', DASHBOARD_PASSWORD: PASSWORD });
+    const mounts = mountsOf(prometheus);
+    expect(mounts.get('/etc/prometheus/prometheus.yml')).toBe(join(ROOT, 'deploy/prometheus/prometheus.yml'));
+    const config = parse(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+      rule_files: string[];
+      scrape_configs: Array<{
+        metrics_path: string;
+        basic_auth: { username_file: string; password_file: string };
+        static_configs: Array<{ targets: string[] }>;
+      }>;
+    };
+    const [job] = config.scrape_configs;
+    expect(job?.metrics_path).toBe('/metrics');
+    expect(job?.static_configs).toEqual([{ targets: [`dashboard:${FORCED.dashboard?.DASHBOARD_PORT}`] }]);
+    // The entry point writes each variable to the file the configuration names.
+    const script = (prometheus.entrypoint ?? []).join(' ');
+    expect(script).toContain(`printf %s "$$DASHBOARD_USER" > ${job?.basic_auth.username_file}`);
+    expect(script).toContain(`printf %s "$$DASHBOARD_PASSWORD" > ${job?.basic_auth.password_file}`);
+    expect(script).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    // The rules it loads are deploy/prometheus/alerts.yml (and not their tests).
+    const rules = [...mounts].filter(([target]) => target.startsWith('/etc/prometheus/rules/'));
+    expect(rules).toEqual([['/etc/prometheus/rules/alerts.yml', join(ROOT, 'deploy/prometheus/alerts.yml')]]);
+    expect(config.rule_files).toEqual(['/etc/prometheus/rules/*.yml']);
+  });
+
+  it('gives Grafana its provisioning, the dashboard where the provider looks, and this Prometheus', () => {
+    const grafana = services.grafana as ComposeService;
+    const mounts = mountsOf(grafana);
+    expect(mounts.get('/etc/grafana/provisioning')).toBe(join(ROOT, 'deploy/grafana/provisioning'));
+    const provider = parse(readFileSync(join(ROOT, 'deploy/grafana/provisioning/dashboards/wa-bulk.yml'), 'utf8'))
+      .providers[0] as { options: { path: string } };
+    expect(mounts.get(`${provider.options.path}/wa-bulk.json`)).toBe(join(ROOT, 'deploy/grafana/wa-bulk.json'));
+    const source = parse(readFileSync(join(ROOT, 'deploy/grafana/provisioning/datasources/wa-bulk.yml'), 'utf8'))
+      .datasources[0] as { url: string };
+    expect(source.url).toBe('http://prometheus:9090');
+    expect(grafana.environment).toMatchObject({
+      GF_SECURITY_ADMIN_USER: 'operator',
+      GF_SECURITY_ADMIN_PASSWORD: PASSWORD,
+    });
   });
 });
