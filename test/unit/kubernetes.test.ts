@@ -51,7 +51,12 @@ function validate(object: K8sObject): void {
   model(object).validate();
 }
 
-const kubectl = requireTool('kubectl', 'the machine image provides it', 'the Kubernetes manifests tests');
+const kubectl = requireTool(
+  'kubectl',
+  'not in Debian: install it from the Kubernetes project',
+  'the Kubernetes manifests tests',
+  false,
+);
 const suite = kubectl ? describe : describe.skip;
 
 function render(dir: string): K8sObject[] {
