@@ -23,6 +23,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   pause: () => import('./commands/pause.js'),
   resume: () => import('./commands/resume.js'),
   dashboard: () => import('./commands/dashboard.js'),
+  keys: () => import('./commands/keys.js'),
   demo: () => import('./commands/demo.js'),
   simulator: () => import('./commands/simulator.js'),
 };

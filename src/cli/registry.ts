@@ -5,6 +5,7 @@ import { DEMO } from './commands/demo.decl.js';
 import { DLQ } from './commands/dlq.decl.js';
 import { CHECK, ENQUEUE } from './commands/enqueue.decl.js';
 import { EXPORT } from './commands/export.decl.js';
+import { KEYS } from './commands/keys.decl.js';
 import { PAUSE, RESUME } from './commands/pause.decl.js';
 import { RESULT } from './commands/result.decl.js';
 import { SIMULATOR } from './commands/simulator.decl.js';
@@ -35,6 +36,7 @@ const DECLARED = [
   PAUSE,
   RESUME,
   DASHBOARD,
+  KEYS,
   DEMO,
   SIMULATOR,
 ] as const satisfies readonly Command[];
