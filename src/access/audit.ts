@@ -139,6 +139,14 @@ export class AuditLog {
   }
 
   /**
+   * What wa-bulk did by itself (actor `system:<part>`), recorded beside the act: a failure to record is
+   * dropped, since the act is done and Redis being away already fails what surrounds it.
+   */
+  async note(input: Omit<AuditInput, 'outcome'> & { outcome?: string }): Promise<void> {
+    await this.record({ outcome: 'ok', ...input }).catch(() => {});
+  }
+
+  /**
    * A refused credential (a wrong login, an unknown, revoked or expired key): recorded unless the fleet has
    * recorded REFUSED_PER_MINUTE this minute; the last one recorded says that more are left out.
    */

@@ -29,6 +29,15 @@ export interface ArchiverOptions {
   /** The longest pause between attempts while PostgreSQL or Redis is away. */
   maxBackoffMs?: number;
   claimIdleMs?: number;
+  /** The consumer group (one per stream drained); `archivers` by default. */
+  group?: string;
+  /**
+   * What is done with a batch; by default the ledger's snapshots are written to the store. Another stream
+   * (the audit log's) brings its own.
+   */
+  sink?: (entries: Array<[string, string[]]>) => Promise<void>;
+  /** Leave written entries in the stream (which trims itself), instead of deleting them. */
+  keep?: boolean;
 }
 
 /** An entry of the archive stream (see Message.archive in src/scripts/includes/message-record.lua). */
@@ -49,6 +58,9 @@ export class Archiver {
   private readonly maxBackoffMs: number;
   private readonly claimIdleMs: number;
   private readonly lingerMs: number;
+  private readonly group: string;
+  private readonly sink: (entries: Array<[string, string[]]>) => Promise<void>;
+  private readonly keep: boolean;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private migrated = false;
@@ -71,6 +83,13 @@ export class Archiver {
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.claimIdleMs = options.claimIdleMs ?? CLAIM_IDLE_MS;
     this.lingerMs = options.lingerMs ?? 100;
+    this.group = options.group ?? GROUP;
+    this.keep = options.keep ?? false;
+    this.sink =
+      options.sink ??
+      (async (entries) => {
+        await this.store.write(entries.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
+      });
   }
 
   start(): void {
@@ -111,7 +130,7 @@ export class Archiver {
 
   private async ensureGroup(): Promise<void> {
     try {
-      await this.redis.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
+      await this.redis.xgroup('CREATE', this.stream, this.group, '0', 'MKSTREAM');
     } catch (error) {
       if (!/BUSYGROUP/.test((error as Error).message)) throw error;
     }
@@ -129,7 +148,7 @@ export class Archiver {
         this.lastClaim = Date.now();
         const claimed = (await this.redis.xautoclaim(
           this.stream,
-          GROUP,
+          this.group,
           this.consumer,
           this.claimIdleMs,
           '0',
@@ -148,7 +167,7 @@ export class Archiver {
   }
 
   private async read(from: '0' | '>', block: boolean): Promise<Array<[string, string[]]>> {
-    const args: Array<string | number> = ['GROUP', GROUP, this.consumer, 'COUNT', this.batch];
+    const args: Array<string | number> = ['GROUP', this.group, this.consumer, 'COUNT', this.batch];
     if (block) args.push('BLOCK', this.blockMs);
     const reply =
       (await (this.reader.xreadgroup as (...a: Array<string | number>) => Promise<StreamReply>)(
@@ -162,13 +181,11 @@ export class Archiver {
   }
 
   private async write(entries: Array<[string, string[]]>): Promise<void> {
-    await this.store.write(entries.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
+    await this.sink(entries);
     const ids = entries.map(([id]) => id);
-    await this.redis
-      .multi()
-      .xack(this.stream, GROUP, ...ids)
-      .xdel(this.stream, ...ids)
-      .exec();
+    const done = this.redis.multi().xack(this.stream, this.group, ...ids);
+    if (!this.keep) done.xdel(this.stream, ...ids);
+    await done.exec();
     this.healthy();
   }
 

@@ -1,3 +1,4 @@
+import { AUDIT } from './commands/audit.decl.js';
 import { CAMPAIGNS } from './commands/campaigns.decl.js';
 import { CANCEL } from './commands/cancel.decl.js';
 import { DASHBOARD } from './commands/dashboard.decl.js';
@@ -37,6 +38,7 @@ const DECLARED = [
   RESUME,
   DASHBOARD,
   KEYS,
+  AUDIT,
   DEMO,
   SIMULATOR,
 ] as const satisfies readonly Command[];

@@ -105,7 +105,7 @@ export function accessRoutes(app: express.Express, deps: DashboardDeps, access: 
       res.status(400).json({ error: `limit: expected an integer from 1 to 99999, got "${limitText.slice(0, 40)}"` });
       return;
     }
-    const entries = await readAudit(audit, deps.config, {
+    const entries = await readAudit(audit, deps.ledger.longTerm?.store, {
       since,
       actor: q('actor'),
       target: q('target'),
