@@ -116,8 +116,8 @@ export class AuditLog {
     const oldest = Math.max(0, at - this.keepMs);
     const id = await this.redis.xadd(
       this.keys.audit,
+      // Exact, not `~`: an audit stream is small and grows slowly, and "kept RESULT_TTL_DAYS" should hold.
       'MINID',
-      '~',
       String(oldest),
       '*',
       'at',

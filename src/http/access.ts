@@ -120,7 +120,7 @@ export function accessControl(deps: DashboardDeps) {
         actor: verdict.name ?? 'unknown',
         action: 'auth.refused',
         target: `${req.method} ${req.path}`.slice(0, 200),
-        params: { credential: 'api key', reason: verdict.reason },
+        params: { scheme: 'bearer', reason: verdict.reason },
         outcome: 'refused 401',
         ip: req.ip ?? null,
       });
@@ -183,7 +183,7 @@ export function accessControl(deps: DashboardDeps) {
             actor: 'unknown',
             action: 'auth.refused',
             target: `${req.method} ${req.path}`.slice(0, 200),
-            params: { credential: 'dashboard login' },
+            params: { scheme: 'basic' },
             outcome: `refused ${res.statusCode}`,
             ip: req.ip ?? null,
           });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { PassThrough } from 'node:stream';
+import { AuditLog, REFUSED_PER_MINUTE } from '../../src/access/audit.js';
 import { ApiKeys } from '../../src/access/keys.js';
 import { ROLES, type Role } from '../../src/access/roles.js';
 import type { Config } from '../../src/config.js';
@@ -8,7 +9,8 @@ import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { RedisHealth } from '../../src/redis/health.js';
 import { ROUTE_ROLES, routeOf, type RouteRole } from '../../src/http/route-roles.js';
 import { createLogger } from '../../src/log.js';
-import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
+import { envOf, harness, silentLogger, testConfig, until, type Harness } from '../helpers/env.js';
 
 const PASSWORD = 'correct horse battery staple';
 const basic = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
@@ -267,5 +269,81 @@ describe('API keys', () => {
     expect((await fetch(`${urls[0]}/api/keys`)).status).toBe(200);
     expect((await fetch(`${urls[0]}/api/keys`, { headers: bearer(reader.key) })).status).toBe(403);
     expect((await fetch(`${urls[0]}/api/campaigns`, { headers: bearer('wab_wrong') })).status).toBe(401);
+  });
+});
+
+describe('the audit log in Redis', () => {
+  it('keeps entries RESULT_TTL_DAYS: an older one goes when the next is added', async () => {
+    await start();
+    const { redis, keys } = h as Harness;
+    const old = Date.now() - 2 * 86_400_000;
+    await redis.xadd(keys.audit, `${old}-0`, 'at', String(old), 'actor', 'x', 'action', 'old', 'outcome', 'ok');
+    const audit = new AuditLog(redis, keys, 86_400_000);
+    await audit.record({ actor: 'x', action: 'new', outcome: 'ok' });
+    expect((await audit.read()).map((e) => e.action)).toEqual(['new']);
+  });
+
+  it('records refused credentials without them, and at most REFUSED_PER_MINUTE a minute', async () => {
+    const { urls } = await start();
+    const guess = (i: number) =>
+      fetch(`${urls[0]}/api/campaigns`, {
+        headers: { Authorization: `Basic ${Buffer.from(`admin:guess-${i}`).toString('base64')}` },
+      });
+    // Within one minute of the clock (the limit's window): start again if the burst straddled two.
+    for (;;) {
+      await (h as Harness).redis.del((h as Harness).keys.audit);
+      const minute = Math.floor(Date.now() / 60_000);
+      for (let i = 0; i < REFUSED_PER_MINUTE + 5; i++) expect((await guess(i)).status).toBe(i < 10 ? 401 : 429);
+      // The entries are written once each answer is sent: wait for the last.
+      await until(async () => (await (h as Harness).redis.xlen((h as Harness).keys.audit)) >= REFUSED_PER_MINUTE);
+      if (Math.floor(Date.now() / 60_000) === minute) break;
+      await (h as Harness).redis.del((h as Harness).keys.auditRefused(minute));
+    }
+    const entries = await new AuditLog((h as Harness).redis, (h as Harness).keys, 86_400_000).read();
+    expect(entries).toHaveLength(REFUSED_PER_MINUTE);
+    expect(entries.at(-1)?.outcome).toMatch(/further refusals this minute are not recorded$/);
+    expect(JSON.stringify(entries)).not.toContain('guess-');
+  });
+
+  it('the command line creates, lists, rolls and revokes keys, and each change is in the log', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const env = envOf(config);
+    const created = await runCli(
+      ['keys', 'create', '--name', 'crm', '--role', 'control', '--expires', '30d', '--json'],
+      env,
+    );
+    expect(created.code).toBe(0);
+    const key = JSON.parse(created.stdout) as { key: string; role: string; expires_at: string };
+    expect(key).toMatchObject({ name: 'crm', role: 'control' });
+    expect(Date.parse(key.expires_at)).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    expect((await runCli(['keys', 'create', '--name', 'crm', '--role', 'read'], env)).code).toBe(1);
+    const rolled = await runCli(['keys', 'roll', 'crm', '--overlap', '0', '--json'], env);
+    expect(rolled.code).toBe(0);
+    const list = await runCli(['keys', 'list', '--json'], env);
+    const listed = list.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { state: string; name: string });
+    expect(listed.map((k) => [k.name, k.state])).toEqual([
+      ['crm', 'expired'],
+      ['crm', 'active'],
+    ]);
+    expect(list.stdout).not.toContain(key.key);
+    expect((await runCli(['keys', 'revoke', 'crm'], env)).code).toBe(0);
+    expect((await runCli(['keys', 'revoke', 'crm'], env)).code).toBe(1);
+    const log = await runCli(['audit', '--json'], env);
+    const actions = log.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { action: string; outcome: string; actor: string });
+    expect(actions.map((e) => [e.action, e.outcome])).toEqual([
+      ['key.create', 'ok'],
+      ['key.create', 'exit 1'],
+      ['key.roll', 'ok'],
+      ['key.revoke', 'ok'],
+      ['key.revoke', 'exit 1'],
+    ]);
+    expect(actions.every((e) => e.actor.startsWith('cli:'))).toBe(true);
   });
 });
