@@ -38,6 +38,8 @@ export interface ArchiverOptions {
   sink?: (entries: Array<[string, string[]]>) => Promise<void>;
   /** Leave written entries in the stream (which trims itself), instead of deleting them. */
   keep?: boolean;
+  /** What its log lines start with: `archive` (the ledger's changes) by default. */
+  label?: string;
 }
 
 /** An entry of the archive stream (see Message.archive in src/scripts/includes/message-record.lua). */
@@ -61,6 +63,7 @@ export class Archiver {
   private readonly group: string;
   private readonly sink: (entries: Array<[string, string[]]>) => Promise<void>;
   private readonly keep: boolean;
+  private readonly label: string;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private migrated = false;
@@ -85,6 +88,7 @@ export class Archiver {
     this.lingerMs = options.lingerMs ?? 100;
     this.group = options.group ?? GROUP;
     this.keep = options.keep ?? false;
+    this.label = options.label ?? 'archive';
     this.sink =
       options.sink ??
       (async (entries) => {
@@ -98,7 +102,7 @@ export class Archiver {
 
   /** After a read and a write that worked: one line if they had not been working. */
   private healthy(): void {
-    if (this.down) this.log.info({ was: this.down }, 'archive: PostgreSQL reachable again, catching up');
+    if (this.down) this.log.info({ was: this.down }, `${this.label}: PostgreSQL reachable again, catching up`);
     this.down = undefined;
     this.backoff = 250;
   }
@@ -108,7 +112,7 @@ export class Archiver {
       try {
         if (!this.migrated) {
           const applied = await this.store.migrate();
-          if (applied.length > 0) this.log.info({ migrations: applied }, 'archive: PostgreSQL schema migrated');
+          if (applied.length > 0) this.log.info({ migrations: applied }, `${this.label}: PostgreSQL schema migrated`);
           this.migrated = true;
         }
         await this.ensureGroup();
@@ -119,7 +123,7 @@ export class Archiver {
         if (!this.down)
           this.log.warn(
             { error: reason, retry_ms: this.backoff },
-            'archive: cannot archive to PostgreSQL now; the changes wait in Redis and it retries',
+            `${this.label}: cannot archive to PostgreSQL now; the changes wait in Redis and it retries`,
           );
         this.down = reason;
         await this.pause(this.backoff);

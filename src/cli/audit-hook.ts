@@ -79,12 +79,14 @@ export async function runAudited(command: Command, argv: string[], run: () => Pr
     await record(change, outcome);
     return code;
   } catch (error) {
-    if (!(error instanceof UsageError)) await record(change, `failed: ${(error as Error).message}`.slice(0, 300));
+    // Its error says what went wrong; a log entry that cannot be written either (Redis away) adds nothing.
+    if (!(error instanceof UsageError))
+      await record(change, `failed: ${(error as Error).message}`.slice(0, 300), { quiet: true });
     throw error;
   }
 }
 
-async function record(change: Change, outcome: string): Promise<void> {
+async function record(change: Change, outcome: string, options: { quiet?: boolean } = {}): Promise<void> {
   try {
     const config = loadConfig();
     const redis = await producerConnection(config);
@@ -99,6 +101,6 @@ async function record(change: Change, outcome: string): Promise<void> {
       redis.disconnect();
     }
   } catch (error) {
-    process.stderr.write(`wa-bulk: audit log not written: ${(error as Error).message}\n`);
+    if (!options.quiet) process.stderr.write(`wa-bulk: audit log not written: ${(error as Error).message}\n`);
   }
 }

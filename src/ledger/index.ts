@@ -39,6 +39,7 @@ export function archiverFor(
     new Archiver(redis, redis.duplicate(), k.audit, store, log, {
       group: 'audit-archivers',
       keep: true,
+      label: 'audit log',
       sink: async (entries) => {
         await audit.write(entries.map(([id, fields]) => parseAuditEntry(id, fields)));
       },
