@@ -181,14 +181,22 @@ export class AuditLog {
     }
   }
 
-  /** The latest entry about a target that matches `action` (e.g. who paused a campaign). */
-  async latest(target: string, actions: readonly string[], scan = 2000): Promise<AuditEntry | undefined> {
+  /**
+   * For each target, the latest successful entry among `actions` in the newest `scan` entries (who paused a
+   * campaign, and when): what the campaigns page shows beside each campaign.
+   */
+  async latestByTarget(
+    actions: readonly string[],
+    scan = 2000,
+  ): Promise<Record<string, Pick<AuditEntry, 'actor' | 'action' | 'at'>>> {
     const page = (await this.redis.xrevrange(this.keys.audit, '+', '-', 'COUNT', scan)) as Array<[string, string[]]>;
+    const out: Record<string, Pick<AuditEntry, 'actor' | 'action' | 'at'>> = {};
     for (const [id, fields] of page) {
-      const entry = entryOf(id, fields);
-      if (entry.target === target && actions.includes(entry.action) && entry.outcome === 'ok') return entry;
+      const { target, action, actor, at, outcome } = entryOf(id, fields);
+      if (target !== null && !(target in out) && outcome === 'ok' && actions.includes(action))
+        out[target] = { actor, action, at };
     }
-    return undefined;
+    return out;
   }
 }
 

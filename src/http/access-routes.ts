@@ -15,6 +15,9 @@ import { parseSince, readAudit } from '../access/audit-read.js';
  * (a new key is in the answer once, and nowhere else), and read the audit log.
  */
 
+/** The changes the campaigns page names beside a campaign: "paused by crm at 10:02". */
+const CAMPAIGN_ACTIONS = ['campaign.pause', 'campaign.resume', 'campaign.cancel'];
+
 const optionalString = (body: Record<string, unknown>, field: string): string | undefined => {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
@@ -112,5 +115,9 @@ export function accessRoutes(app: express.Express, deps: DashboardDeps, access: 
       limit: limitText === undefined ? 1000 : Number(limitText),
     });
     res.json({ entries });
+  });
+
+  app.get('/api/audit/campaigns', async (_req, res) => {
+    res.json({ campaigns: await audit.latestByTarget(CAMPAIGN_ACTIONS) });
   });
 }

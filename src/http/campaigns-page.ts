@@ -82,7 +82,10 @@ async function act(id, action) {
   await refresh();
 }
 
-function card(c) {
+const DID = { 'campaign.pause': 'paused', 'campaign.resume': 'resumed', 'campaign.cancel': 'cancelled' };
+const clock = (at) => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+function card(c, by) {
   const done = c.state === 'done' || c.state === 'cancelled';
   const progress = [[c.sent, 'var(--sent)', 'sent'], [c.dead, 'var(--dead)', 'dead'], [c.skipped, 'var(--skipped)', 'skipped'], [c.pending, 'var(--pending)', 'pending']];
   const d = c.delivery;
@@ -93,6 +96,7 @@ function card(c) {
     el('div', { class: 'top' }, el('span', { class: 'name' }, c.id), el('span', { class: 'state ' + c.state }, c.state)),
     el('div', { class: 'settings' }, settings),
     ...(c.pause_reason ? [el('div', { class: 'reason' }, 'paused: ' + c.pause_reason)] : []),
+    ...(by ? [el('div', { class: 'settings by' }, DID[by.action] + ' by ' + by.actor + ' at ' + clock(by.at))] : []),
     el('div', { class: 'label' }, fmt(c.sent + c.dead + c.skipped) + ' of ' + fmt(c.total) + ' done (' + pct(c.sent + c.dead + c.skipped, c.total).toFixed(1) + '%)'),
     bar(progress, c.total), legend(progress),
     el('div', { class: 'label' }, 'delivery of the ' + fmt(d.sent) + ' sent'),
@@ -109,6 +113,8 @@ async function refresh() {
     const res = await fetch('/api/campaigns', { cache: 'no-store' });
     if (!res.ok) throw new Error((await res.json()).error || res.statusText);
     const data = await res.json();
+    // Who last paused, resumed or cancelled each campaign (the audit log); the page works without it.
+    const who = await fetch('/api/audit/campaigns', { cache: 'no-store' }).then((r) => (r.ok ? r.json() : {}), () => ({}));
     document.getElementById('error').textContent = '';
     const m = data.messaging_limit;
     document.getElementById('fleet').replaceChildren(
@@ -119,7 +125,7 @@ async function refresh() {
     document.querySelector('#senders tbody').replaceChildren(...data.senders.map((s) =>
       el('tr', {}, el('td', {}, s.from), el('td', {}, fmt(s.rate_now) + (s.rate_now < s.rate_max ? ' (slowed from ' + fmt(s.rate_max) + ')' : '')), el('td', {}, fmt(s.waiting)), el('td', {}, s.paused ? 'paused: ' + (s.pause_reason || data.pause_reason || '') : 'sending'))));
     const grid = document.getElementById('campaigns');
-    grid.replaceChildren(...(data.campaigns.length ? data.campaigns.map(card) : [el('p', { class: 'empty' }, 'No campaigns yet: enqueue one with "wa-bulk enqueue FILE --campaign ID".')]));
+    grid.replaceChildren(...(data.campaigns.length ? data.campaigns.map((c) => card(c, (who.campaigns || {})[c.id])) : [el('p', { class: 'empty' }, 'No campaigns yet: enqueue one with "wa-bulk enqueue FILE --campaign ID".')]));
   } catch (error) {
     document.getElementById('error').textContent = 'cannot load: ' + error.message;
   }

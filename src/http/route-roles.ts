@@ -36,6 +36,7 @@ export const ROUTE_ROLES: readonly RouteRole[] = [
   { method: 'POST', path: '/api/keys/:name/roll', need: 'admin', action: 'key.roll' },
   { method: 'DELETE', path: '/api/keys/:name', need: 'admin', action: 'key.revoke' },
   { method: 'GET', path: '/api/audit', need: 'admin' },
+  { method: 'GET', path: '/api/audit/campaigns', need: 'admin' },
   { method: 'GET', path: '/', need: 'admin' },
   { method: 'GET', path: '/campaigns', need: 'admin' },
   { method: 'ANY', path: '/queues/*', need: 'admin', action: 'board.change' },

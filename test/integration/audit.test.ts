@@ -178,6 +178,14 @@ suite('the audit log', () => {
         .map((line) => JSON.parse(line).action),
     ).toEqual(['messages.enqueue']);
 
+    // The campaigns page names who last paused, resumed or cancelled each campaign.
+    const beside = (await (await fetch(`${url}/api/audit/campaigns`, { headers: basic })).json()) as {
+      campaigns: Record<string, { actor: string; action: string; at: string }>;
+    };
+    expect(beside.campaigns).toEqual({
+      tonight: { actor: `cli:${userInfo().username}`, action: 'campaign.cancel', at: cli?.at },
+    });
+
     // Redis lets the log go (RESULT_TTL_DAYS); PostgreSQL keeps it.
     await until(async () => (await archived(config.QUEUE_PREFIX)) >= expected.length);
     await h.redis.del(h.keys.audit);
