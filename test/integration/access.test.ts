@@ -46,7 +46,8 @@ const keysOf = () => new ApiKeys((h as Harness).redis, (h as Harness).keys);
 /** What each role may do, written out from the product's contract rather than read from the code. */
 function expectedAllowed(role: Role, row: RouteRole): boolean {
   const route = `${row.method} ${row.path}`;
-  const adminOnly = row.path.startsWith('/api/keys') || row.path === '/api/audit' || !/^\/(api|metrics)/.test(row.path);
+  const adminOnly =
+    row.path.startsWith('/api/keys') || row.path.startsWith('/api/audit') || !/^\/(api|metrics)/.test(row.path);
   if (role === 'admin') return true;
   if (role === 'send')
     return ['POST /api/campaigns/:id/messages', 'GET /api/campaigns/:id', 'GET /api/messages/:request_id'].includes(
