@@ -164,6 +164,8 @@ export const configSchema = z.object({
   DASHBOARD_PORT: int(0, 65_535).default(3000),
   DASHBOARD_USER: z.string().min(1).default('admin'),
   DASHBOARD_PASSWORD: z.string().min(12, { error: 'expected at least 12 characters' }).optional(),
+  /** Requests a second one API key may make (all dashboard processes together); a key may set its own. */
+  API_KEY_RATE: int(1, 100_000).default(50),
   /** One token, or two separated by a comma while the URL EngageLab calls is changed (the first is current). */
   CALLBACK_TOKEN: z
     .string()

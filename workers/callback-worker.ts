@@ -2,7 +2,8 @@ import { INBOUND_COUNTER, Inbound } from '../src/recipients/inbound.js';
 import { addFleetCounts } from '../src/status/fleet-stats.js';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Config } from '../src/config.js';
+import { resultTtlSeconds, type Config } from '../src/config.js';
+import { AuditLog } from '../src/access/audit.js';
 import { pauseSending, recordPhoneLimit } from '../src/lanes/fleet.js';
 import { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import { notificationEffect, notificationEventName } from './notifications.js';
@@ -36,6 +37,7 @@ export function startCallbackWorker(deps: {
   const delivery = new DeliveryLedger(redis, ledger, deps.dead);
   const quality = new QualityGuard(redis, k, config, log);
   const inbound = new Inbound(redis, k, config, log, ledger);
+  const audit = new AuditLog(redis, k, resultTtlSeconds(config) * 1000);
 
   const processBatch = async (job: Job<CallbackJob>) => {
     const counts = new Map<string, number>();
@@ -61,6 +63,11 @@ export function startCallbackWorker(deps: {
         count(`notification:${notificationEventName(row.notification.event)}`);
         if (effect.pause) {
           await pauseSending(redis, k, effect.pause);
+          await audit.note({
+            actor: 'system:callback-notification',
+            action: 'sending.pause',
+            params: { event: row.notification.event, reason: effect.pause },
+          });
           log.error({ event: row.notification.event }, `sending paused: ${effect.pause}`);
         }
         if (effect.record) await recordPhoneLimit(redis, k, effect.record);

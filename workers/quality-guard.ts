@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { resultTtlSeconds, type Config } from '../src/config.js';
+import { AuditLog } from '../src/access/audit.js';
 import { pauseLane } from '../src/lanes/lanes.js';
 import { Campaigns } from '../src/campaigns/campaigns.js';
 import type { Applied } from '../src/ledger/delivery-ledger.js';
@@ -27,6 +28,7 @@ export type QualityEffect = 'lane_paused' | 'lane_slowed' | 'campaign_paused' | 
 export class QualityGuard {
   private readonly lanes: Lanes;
   private readonly campaigns: Campaigns;
+  private readonly audit: AuditLog;
 
   constructor(
     private readonly redis: Redis,
@@ -36,6 +38,7 @@ export class QualityGuard {
   ) {
     this.lanes = new Lanes(redis, keys, config);
     this.campaigns = new Campaigns(redis, keys);
+    this.audit = new AuditLog(redis, keys, resultTtlSeconds(config) * 1000);
   }
 
   /** The lane of the business number a status row names (a number wa-bulk never sent from: the default). */
@@ -55,6 +58,12 @@ export class QualityGuard {
       if (update.errorCode === SPAM_RATE_LIMIT) {
         const reason = `quality: Meta ${SPAM_RATE_LIMIT} (spam rate limit) for messages from ${lane}; check the campaign's quality, then "wa-bulk resume --sender ${lane}"`;
         await pauseLane(this.redis, this.keys, lane, reason);
+        await this.audit.note({
+          actor: 'system:quality-guard',
+          action: 'lane.pause',
+          target: lane,
+          params: { reason },
+        });
         this.log.error({ lane }, `sender paused: ${reason}`);
         effects.push('lane_paused');
       } else {
@@ -91,6 +100,12 @@ export class QualityGuard {
     if ((await this.campaigns.state(campaign)).state !== null) return false;
     const reason = `quality: ${Math.round(share * 100)}% of the latest ${window} delivery outcomes failed (QUALITY_MAX_FAILED ${this.config.QUALITY_MAX_FAILED}); "wa-bulk resume --campaign ${campaign}" when it is checked`;
     await this.campaigns.pause(campaign, reason);
+    await this.audit.note({
+      actor: 'system:quality-guard',
+      action: 'campaign.pause',
+      target: campaign,
+      params: { reason },
+    });
     this.log.error({ campaign }, `campaign paused: ${reason}`);
     return true;
   }

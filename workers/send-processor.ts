@@ -1,7 +1,8 @@
 import { DelayedError, WaitingError, type Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Campaigns } from '../src/campaigns/campaigns.js';
-import type { Config } from '../src/config.js';
+import { resultTtlSeconds, type Config } from '../src/config.js';
+import { AuditLog } from '../src/access/audit.js';
 import { pauseSending } from '../src/lanes/fleet.js';
 import { deadLetter } from '../src/ledger/dead-letters.js';
 import type { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
@@ -65,6 +66,7 @@ function deadErrorOf(error: EngageLabError, reason: DeadError['reason']): DeadEr
 
 export function createSendProcessor(deps: SendProcessorDeps) {
   const { config, ledger, gate, client, log, stats } = deps;
+  const audit = new AuditLog(deps.redis, ledger.keys, resultTtlSeconds(config) * 1000);
 
   const fail = async (job: Job<SendJobData>, error: DeadError): Promise<'dead' | 'sent'> => {
     if ((await deadLetter(deps.deadQueue, ledger, job.data, error, job.attemptsMade + 1)) === 'sent') {
@@ -147,8 +149,15 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         if (policy?.retryInProcess) stats.retry();
         // The outage breaker counts EngageLab's failures only; a request known not to have been accepted
         // is no longer in flight.
-        if (policy?.outage) await gate.breaker.report(ticket, false, policy.notSent ? notSent : undefined);
-        else await gate.breaker.report(ticket, true);
+        if (policy?.outage) {
+          const cooldownMs = await gate.breaker.report(ticket, false, policy.notSent ? notSent : undefined);
+          if (cooldownMs > 0)
+            await audit.note({
+              actor: 'system:outage-breaker',
+              action: 'sending.hold',
+              params: { cooldown_ms: cooldownMs, error: report.error?.message },
+            });
+        } else await gate.breaker.report(ticket, true);
       },
     };
 
@@ -213,6 +222,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
             await ledger.clearInflight(requestId);
             const reason = `auth: EngageLab ${error.code ?? error.httpStatus} ${error.message}`;
             await pauseSending(deps.redis, ledger.keys, reason);
+            await audit.note({ actor: 'system:send-worker', action: 'sending.pause', params: { reason } });
             log.error(
               { code: error.code },
               `sending paused: ${reason}; fix the credentials, then run "wa-bulk resume"`,

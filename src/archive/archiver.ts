@@ -29,6 +29,17 @@ export interface ArchiverOptions {
   /** The longest pause between attempts while PostgreSQL or Redis is away. */
   maxBackoffMs?: number;
   claimIdleMs?: number;
+  /** The consumer group (one per stream drained); `archivers` by default. */
+  group?: string;
+  /**
+   * What is done with a batch; by default the ledger's snapshots are written to the store. Another stream
+   * (the audit log's) brings its own.
+   */
+  sink?: (entries: Array<[string, string[]]>) => Promise<void>;
+  /** Leave written entries in the stream (which trims itself), instead of deleting them. */
+  keep?: boolean;
+  /** What its log lines start with: `archive` (the ledger's changes) by default. */
+  label?: string;
 }
 
 /** An entry of the archive stream (see Message.archive in src/scripts/includes/message-record.lua). */
@@ -49,6 +60,10 @@ export class Archiver {
   private readonly maxBackoffMs: number;
   private readonly claimIdleMs: number;
   private readonly lingerMs: number;
+  private readonly group: string;
+  private readonly sink: (entries: Array<[string, string[]]>) => Promise<void>;
+  private readonly keep: boolean;
+  private readonly label: string;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private migrated = false;
@@ -71,6 +86,14 @@ export class Archiver {
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.claimIdleMs = options.claimIdleMs ?? CLAIM_IDLE_MS;
     this.lingerMs = options.lingerMs ?? 100;
+    this.group = options.group ?? GROUP;
+    this.keep = options.keep ?? false;
+    this.label = options.label ?? 'archive';
+    this.sink =
+      options.sink ??
+      (async (entries) => {
+        await this.store.write(entries.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
+      });
   }
 
   start(): void {
@@ -79,7 +102,7 @@ export class Archiver {
 
   /** After a read and a write that worked: one line if they had not been working. */
   private healthy(): void {
-    if (this.down) this.log.info({ was: this.down }, 'archive: PostgreSQL reachable again, catching up');
+    if (this.down) this.log.info({ was: this.down }, `${this.label}: PostgreSQL reachable again, catching up`);
     this.down = undefined;
     this.backoff = 250;
   }
@@ -89,7 +112,7 @@ export class Archiver {
       try {
         if (!this.migrated) {
           const applied = await this.store.migrate();
-          if (applied.length > 0) this.log.info({ migrations: applied }, 'archive: PostgreSQL schema migrated');
+          if (applied.length > 0) this.log.info({ migrations: applied }, `${this.label}: PostgreSQL schema migrated`);
           this.migrated = true;
         }
         await this.ensureGroup();
@@ -100,7 +123,7 @@ export class Archiver {
         if (!this.down)
           this.log.warn(
             { error: reason, retry_ms: this.backoff },
-            'archive: cannot archive to PostgreSQL now; the changes wait in Redis and it retries',
+            `${this.label}: cannot archive to PostgreSQL now; the changes wait in Redis and it retries`,
           );
         this.down = reason;
         await this.pause(this.backoff);
@@ -111,7 +134,7 @@ export class Archiver {
 
   private async ensureGroup(): Promise<void> {
     try {
-      await this.redis.xgroup('CREATE', this.stream, GROUP, '0', 'MKSTREAM');
+      await this.redis.xgroup('CREATE', this.stream, this.group, '0', 'MKSTREAM');
     } catch (error) {
       if (!/BUSYGROUP/.test((error as Error).message)) throw error;
     }
@@ -129,7 +152,7 @@ export class Archiver {
         this.lastClaim = Date.now();
         const claimed = (await this.redis.xautoclaim(
           this.stream,
-          GROUP,
+          this.group,
           this.consumer,
           this.claimIdleMs,
           '0',
@@ -148,7 +171,7 @@ export class Archiver {
   }
 
   private async read(from: '0' | '>', block: boolean): Promise<Array<[string, string[]]>> {
-    const args: Array<string | number> = ['GROUP', GROUP, this.consumer, 'COUNT', this.batch];
+    const args: Array<string | number> = ['GROUP', this.group, this.consumer, 'COUNT', this.batch];
     if (block) args.push('BLOCK', this.blockMs);
     const reply =
       (await (this.reader.xreadgroup as (...a: Array<string | number>) => Promise<StreamReply>)(
@@ -162,13 +185,11 @@ export class Archiver {
   }
 
   private async write(entries: Array<[string, string[]]>): Promise<void> {
-    await this.store.write(entries.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
+    await this.sink(entries);
     const ids = entries.map(([id]) => id);
-    await this.redis
-      .multi()
-      .xack(this.stream, GROUP, ...ids)
-      .xdel(this.stream, ...ids)
-      .exec();
+    const done = this.redis.multi().xack(this.stream, this.group, ...ids);
+    if (!this.keep) done.xdel(this.stream, ...ids);
+    await done.exec();
     this.healthy();
   }
 

@@ -23,6 +23,8 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   pause: () => import('./commands/pause.js'),
   resume: () => import('./commands/resume.js'),
   dashboard: () => import('./commands/dashboard.js'),
+  keys: () => import('./commands/keys.js'),
+  audit: () => import('./commands/audit.js'),
   demo: () => import('./commands/demo.js'),
   simulator: () => import('./commands/simulator.js'),
 };
@@ -55,8 +57,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${help(command)}\n`);
     return 0;
   }
-  const module = await LOADERS[command.name]();
-  return module.run(rest);
+  const [module, { runAudited }] = await Promise.all([LOADERS[command.name](), import('./audit-hook.js')]);
+  return runAudited(command, rest, () => module.run(rest));
 }
 
 function unknown(name: string): number {

@@ -1,3 +1,4 @@
+import { AUDIT } from './commands/audit.decl.js';
 import { CAMPAIGNS } from './commands/campaigns.decl.js';
 import { CANCEL } from './commands/cancel.decl.js';
 import { DASHBOARD } from './commands/dashboard.decl.js';
@@ -5,6 +6,7 @@ import { DEMO } from './commands/demo.decl.js';
 import { DLQ } from './commands/dlq.decl.js';
 import { CHECK, ENQUEUE } from './commands/enqueue.decl.js';
 import { EXPORT } from './commands/export.decl.js';
+import { KEYS } from './commands/keys.decl.js';
 import { PAUSE, RESUME } from './commands/pause.decl.js';
 import { RESULT } from './commands/result.decl.js';
 import { SIMULATOR } from './commands/simulator.decl.js';
@@ -35,6 +37,8 @@ const DECLARED = [
   PAUSE,
   RESUME,
   DASHBOARD,
+  KEYS,
+  AUDIT,
   DEMO,
   SIMULATOR,
 ] as const satisfies readonly Command[];

@@ -12,7 +12,9 @@ import { campaignRoutes } from './campaign-routes.js';
 import { suppressionRoutes } from './suppression-routes.js';
 import type { DashboardDeps } from './deps.js';
 import { createMetrics } from './metrics.js';
-import { assertListenable, basicAuth, boardWritesSameSiteOnly, loopbackHostsOnly, safeHeaders } from './security.js';
+import { assertListenable, boardWritesSameSiteOnly, loopbackHostsOnly, safeHeaders } from './security.js';
+import { accessControl } from './access.js';
+import { accessRoutes } from './access-routes.js';
 
 /**
  * The app behind `wa-bulk dashboard`: /healthz, the callback receiver, then (authenticated, see
@@ -51,14 +53,16 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   // URL is their secret; without one, they are taken on loopback only, as everything else without a password.
   if (!config.DASHBOARD_PASSWORD && !config.CALLBACK_TOKEN) app.use('/callbacks', loopbackHostsOnly);
   deps.publicRoutes?.(app);
-  if (config.DASHBOARD_PASSWORD) app.use(basicAuth(config.DASHBOARD_USER, config.DASHBOARD_PASSWORD, log));
-  else app.use(loopbackHostsOnly);
+  // Who is asking (a key, the operator's login, loopback), what its role lets it do, and the audit log.
+  const access = accessControl(deps);
+  app.use(access.middleware);
   app.use('/queues', boardWritesSameSiteOnly);
 
   mountBoard(app, deps);
   app.get('/', (_req, res) => res.redirect('/campaigns'));
 
   const registry = createMetrics(deps);
+  access.register(registry);
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
   });
@@ -66,6 +70,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   ingestRoute(app, deps);
   campaignRoutes(app, deps);
   suppressionRoutes(app, deps);
+  accessRoutes(app, deps, access);
 
   app.get('/api/health', async (_req, res) => {
     const { up, detail } = await health();

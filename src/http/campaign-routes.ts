@@ -1,5 +1,7 @@
 import type express from 'express';
 import type { Request, Response } from 'express';
+import { AuditLog, CAMPAIGN_ACTIONS } from '../access/audit.js';
+import { resultTtlSeconds } from '../config.js';
 import { Campaigns } from '../campaigns/campaigns.js';
 import { deadLetters } from '../ledger/dead-letters.js';
 import { messageLines, rejectLines, type ExportFormat } from '../ledger/export-lines.js';
@@ -75,6 +77,7 @@ async function stream(res: Response, lines: AsyncIterable<string> | Iterable<str
 
 export function campaignRoutes(app: express.Express, deps: DashboardDeps): void {
   const campaigns = new Campaigns(deps.redis, deps.keys);
+  const audit = new AuditLog(deps.redis, deps.keys, resultTtlSeconds(deps.config) * 1000);
   const known = async (req: Request, res: Response): Promise<string | undefined> => {
     const id = campaignId(String(req.params.id), 'campaign id');
     if (!(await deps.ledger.campaign(id))) {
@@ -88,7 +91,7 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
     res
       .set('Content-Type', 'text/html; charset=utf-8')
       .set('Cache-Control', 'no-store')
-      .send(campaignsPage(await overview(deps)));
+      .send(campaignsPage(await overview(deps), await audit.latestByTarget(CAMPAIGN_ACTIONS)));
   });
 
   app.get('/api/campaigns', async (_req, res) => {

@@ -23,6 +23,15 @@ export interface CampaignsOverview {
   dead: number;
 }
 
+/** Who last paused, resumed or cancelled each campaign, and when (from the audit log), by campaign id. */
+export type CampaignActors = Record<string, { actor: string; action: string; at: string }>;
+
+const DID: Record<string, string> = {
+  'campaign.pause': 'paused',
+  'campaign.resume': 'resumed',
+  'campaign.cancel': 'cancelled',
+};
+
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 const esc = (value: unknown) => String(value).replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -63,7 +72,7 @@ function links(c: CampaignCounts): string {
     .join('')}</div>`;
 }
 
-function card(c: CampaignsOverview['campaigns'][number], now: number): string {
+function card(c: CampaignsOverview['campaigns'][number], now: number, by?: CampaignActors[string]): string {
   const done = c.state === 'done' || c.state === 'cancelled';
   const settled = c.sent + c.dead + c.skipped;
   const progress: Part[] = [
@@ -100,6 +109,7 @@ function card(c: CampaignsOverview['campaigns'][number], now: number): string {
 <div class="top"><span class="name">${esc(c.id)}</span><span class="state ${c.state}">${c.state}</span></div>
 ${line('settings', settings.filter(Boolean).join(' · '))}
 ${c.pause_reason ? line('reason', `paused: ${c.pause_reason}`) : ''}
+${by ? line('settings by', `${DID[by.action] ?? by.action} by ${by.actor} at ${shortTime(by.at)}`) : ''}
 ${line('label', `${fmt(settled)} of ${fmt(c.total)} done (${pct(settled, c.total).toFixed(1)}%)`)}
 ${bar(progress, c.total)}${legend(progress)}
 ${c.skipped > 0 ? line('note', `skipped: ${breakdown(c.skipped_by, ' ')}`) : ''}
@@ -115,7 +125,7 @@ ${links(c)}
 }
 
 /** The page's <main>: the fleet, the senders, the campaigns. */
-function main(o: CampaignsOverview, now: number): string {
+function main(o: CampaignsOverview, now: number, who: CampaignActors): string {
   const m = o.messaging_limit;
   const pill = (title: string, text: string) => `<div class="pill"><b>${esc(title)}</b>${esc(text)}</div>`;
   const senders = o.senders.map((s) => {
@@ -125,7 +135,7 @@ function main(o: CampaignsOverview, now: number): string {
     return `<tr>${cells.map((cell) => `<td>${esc(cell)}</td>`).join('')}</tr>`;
   });
   const campaigns = o.campaigns.length
-    ? o.campaigns.map((c) => card(c, now)).join('\n')
+    ? o.campaigns.map((c) => card(c, now, who[c.id])).join('\n')
     : '<p class="empty">No campaigns yet: enqueue one with "wa-bulk enqueue FILE --campaign ID".</p>';
   return `<main>
 <div class="fleet">${pill('sending', o.paused ? `PAUSED: ${o.pause_reason}` : 'running')}${pill('messaging limit', `${m.limit === 'unlimited' ? 'unlimited' : `${fmt(m.used)} of ${fmt(m.limit)} recipients`}${m.held ? ` · ${fmt(m.held)} held` : ''}`)}${pill('dead letters', fmt(o.dead))}${pill('campaigns', fmt(o.campaigns.length))}${pill('as of', shortTime(new Date(now).toISOString()))}</div>
@@ -204,7 +214,7 @@ document.addEventListener('click', (event) => {
 });
 setInterval(refresh, 2000);`;
 
-export function campaignsPage(overview: CampaignsOverview, now = Date.now()): string {
+export function campaignsPage(overview: CampaignsOverview, who: CampaignActors = {}, now = Date.now()): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -219,7 +229,7 @@ ${dropUrlCredentials}
 <body>
 <header><h1>wa-bulk · campaigns</h1><nav><a href="/queues">Bull Board</a><a href="/metrics">metrics</a></nav><span id="error"></span></header>
 <noscript><p class="noscript">Without JavaScript this page reloads every 10 s and its buttons do nothing: use "wa-bulk pause|resume|cancel --campaign ID".</p></noscript>
-${main(overview, now)}
+${main(overview, now, who)}
 <script>${SCRIPT}
 </script>
 </body>

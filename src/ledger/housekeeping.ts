@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { AuditLog } from '../access/audit.js';
 import type { Logger } from '../log.js';
 import type { DeadJobData } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
@@ -38,6 +39,12 @@ export class Housekeeping {
       this.dead.clean(this.maxAgeMs, 0, 'wait').then((ids) => ids.length),
       this.redis.zremrangebyscore(this.keys.campaigns, '-inf', `(${cutoff}`),
     ]);
+    if (deadLetters + campaigns > 0)
+      await new AuditLog(this.redis, this.keys, this.maxAgeMs).note({
+        actor: 'system:housekeeping',
+        action: 'housekeeping.expire',
+        params: { dead_letters: deadLetters, campaigns },
+      });
     if (deadLetters + campaigns > 0)
       this.log.info(
         { dead_letters: deadLetters, campaigns },

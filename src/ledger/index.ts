@@ -5,6 +5,8 @@ import type { Logger } from '../log.js';
 import { keys } from '../redis/keys.js';
 import { Archiver } from '../archive/archiver.js';
 import { ArchiveStore } from '../archive/store.js';
+import { AuditStore } from '../archive/audit-store.js';
+import { parseAuditEntry } from '../access/audit.js';
 
 /** The long-term ledger DATABASE_URL asks for, or undefined (Redis is then the whole ledger). */
 function longTermLedger(config: Config): LongTermLedger | undefined {
@@ -18,10 +20,35 @@ export function ledgerFor(config: Config, redis: Redis): Ledger {
 }
 
 /**
- * The archiver of a long-running process (workers, dashboard), on a Redis connection of its own: when the
- * ledger has a long-term part and this process drains it (ARCHIVER=on); else undefined.
+ * The archivers of a long-running process, each on a Redis connection of its own: when the ledger has a
+ * long-term part and this process drains it (ARCHIVER=on), one for the ledger's changes and one that copies
+ * the audit log (kept in its stream, which trims itself); else undefined.
  */
-export function archiverFor(config: Config, redis: Redis, ledger: Ledger, log: Logger): Archiver | undefined {
+export function archiverFor(
+  config: Config,
+  redis: Redis,
+  ledger: Ledger,
+  log: Logger,
+): { start(): void; stop(): Promise<void> } | undefined {
   if (!ledger.longTerm || config.ARCHIVER === 'off') return undefined;
-  return new Archiver(redis, redis.duplicate(), keys(config.QUEUE_PREFIX).archive, ledger.longTerm.store, log);
+  const k = keys(config.QUEUE_PREFIX);
+  const store = ledger.longTerm.store;
+  const audit = new AuditStore(store);
+  const archivers = [
+    new Archiver(redis, redis.duplicate(), k.archive, store, log),
+    new Archiver(redis, redis.duplicate(), k.audit, store, log, {
+      group: 'audit-archivers',
+      keep: true,
+      label: 'audit log',
+      sink: async (entries) => {
+        await audit.write(entries.map(([id, fields]) => parseAuditEntry(id, fields)));
+      },
+    }),
+  ];
+  return {
+    start: () => archivers.forEach((a) => a.start()),
+    stop: async () => {
+      await Promise.all(archivers.map((a) => a.stop()));
+    },
+  };
 }

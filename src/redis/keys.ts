@@ -58,6 +58,15 @@ export function keys(prefix: string) {
     limiterGate: `${prefix}:limiter:gate`,
     breaker: `${prefix}:breaker`,
     breakerProbe: `${prefix}:breaker:probe`,
+    /** API keys (src/access/keys.ts): each key's record by its public id, every id by creation, name → live id. */
+    apiKey: (id: string) => `${prefix}:apikey:${id}`,
+    apiKeys: `${prefix}:apikeys`,
+    apiKeyNames: `${prefix}:apikeys:names`,
+    /** The audit log (src/access/audit.ts), and the refused credentials it recorded in one minute. */
+    audit: `${prefix}:audit`,
+    auditRefused: (minute: number) => `${prefix}:audit:refused:${minute}`,
+    /** The API's per-key request counts (rate-limit-redis adds the key's name). */
+    rateLimit: `${prefix}:ratelimit:`,
     control: `${prefix}:control`,
     /** Held by the process doing this round of housekeeping (src/ledger/housekeeping.ts). */
     housekeeping: `${prefix}:housekeeping`,

@@ -262,6 +262,10 @@ describe('the dashboard in a browser', () => {
     await page.locator('#campaign-spring-sale button', { hasText: 'Pause' }).click();
     await page.waitForFunction("document.querySelector('#campaign-spring-sale .state')?.textContent === 'paused'");
     expect((await h.ledger.campaign('spring-sale'))?.state).toBe('paused');
+    // Beside it, who paused it and when (the audit log).
+    await page.waitForFunction(
+      "/^paused by dashboard at \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ$/.test(document.querySelector('#campaign-spring-sale .by')?.textContent ?? '')",
+    );
     await page.locator('#campaign-newsletter button', { hasText: 'Resume' }).click();
     await page.waitForFunction("document.querySelector('#campaign-newsletter .state')?.textContent === 'sending'");
     page.once('dialog', (dialog) => void dialog.accept());
