@@ -40,7 +40,6 @@ export function startCallbackWorker(deps: {
     const counts = new Map<string, number>();
     const count = (field: string) => counts.set(field, (counts.get(field) ?? 0) + 1);
     for (const row of job.data.rows) {
-      count('callback_rows');
       if (row.status) {
         const applied = await delivery.apply(row);
         count(`callback_${applied.result}`);

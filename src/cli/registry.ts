@@ -1,3 +1,4 @@
+import { CALLBACKS } from './commands/callbacks.decl.js';
 import { CAMPAIGNS } from './commands/campaigns.decl.js';
 import { CANCEL } from './commands/cancel.decl.js';
 import { DASHBOARD } from './commands/dashboard.decl.js';
@@ -32,6 +33,7 @@ const DECLARED = [
   RESULT,
   EXPORT,
   DLQ,
+  CALLBACKS,
   PAUSE,
   RESUME,
   DASHBOARD,

@@ -37,17 +37,14 @@ describe('the delivery rows', () => {
 });
 
 describe('callback bodies', () => {
-  it('accept the documented shape', () => {
+  it('accept the documented envelope, whatever its rows', () => {
     expect(callbackBatchSchema.safeParse({ total: 1, rows: [row('read')] }).success).toBe(true);
+    expect(callbackBatchSchema.safeParse({ rows: [1, null, 'x'] }).success).toBe(true);
   });
   it.each([
     [{ rows: [] }, /rows/],
-    [
-      { rows: [{ message_id: 'm', status: { message_status: 'read' }, notification: { event: 'x' } }] },
-      /exactly one of/,
-    ],
-    [{ rows: [{ status: { message_status: 'read' } }] }, /needs a .*message_id/],
     [{ rows: 'nope' }, /rows/],
+    [{ total: 1 }, /rows/],
   ])('reject %j', (body, message) => {
     const parsed = callbackBatchSchema.safeParse(body);
     expect(parsed.success).toBe(false);

@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import { runCli } from '../helpers/cli.js';
+import { addPending, envOf, harness, silentLogger, testConfig, until, type Harness } from '../helpers/env.js';
+import type { Config } from '../../src/config.js';
+
+/** The receiver takes a batch row by row: what it understands is applied, the rest kept aside and counted. */
+
+const TOKEN = 'cb_intake_0123456789abcdef';
+const PASSWORD = 'password-for-intake';
+const AUTH = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
+let h: Harness | undefined;
+let dashboard: Dashboard | undefined;
+afterEach(async () => {
+  await dashboard?.close();
+  await h?.close();
+  dashboard = h = undefined;
+});
+
+async function setup(sent: number): Promise<{ config: Config; post: (body: unknown) => Promise<Response> }> {
+  const config = testConfig({ DASHBOARD_PORT: 0, CALLBACK_TOKEN: TOKEN, DASHBOARD_PASSWORD: PASSWORD });
+  h = harness(config);
+  const ids = Array.from({ length: sent }, (_, i) => `in-${i}`);
+  await addPending(h, 'intake', ids);
+  await Promise.all(ids.map((id) => h!.ledger.markSent(id, 'intake', `mid-${id}`)));
+  dashboard = await startDashboard(config, silentLogger());
+  const post = (body: unknown) =>
+    fetch(`${dashboard!.url}/callbacks/engagelab/${TOKEN}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  return { config, post };
+}
+
+const read = (i: number, extra: Record<string, unknown> = {}) => ({
+  message_id: `mid-in-${i}`,
+  itime: 1_700_000_000 + i,
+  status: { message_status: 'read' },
+  ...extra,
+});
+
+async function metrics(): Promise<string> {
+  return (await fetch(`${dashboard!.url}/metrics`, { headers: AUTH })).text();
+}
+
+describe('a callback batch taken row by row', () => {
+  it('applies the rows it understands, keeps the others aside, counts them, and shows them in the CLI and the API', async () => {
+    const { config, post } = await setup(3);
+    const answer = await post({
+      total: 6,
+      rows: [
+        read(0),
+        { message_id: 'mid-in-1', status: { message_status: 7 } },
+        read(1),
+        'not a row',
+        { message_id: 'mid-in-2', status: { message_status: 'read' }, response: { event: 'received' } },
+        read(2),
+      ],
+    });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ ok: true, rows: 6, taken: 3, unknown: 3 });
+    for (const i of [0, 1, 2]) await until(async () => (await h!.ledger.get(`in-${i}`))?.delivery?.status === 'read');
+
+    const listed = (await (
+      await fetch(`${dashboard!.url}/api/callbacks/unknown?limit=2`, { headers: AUTH })
+    ).json()) as {
+      kept: number;
+      rows: Array<{ received_at: string; error: string; row: string; truncated: boolean }>;
+    };
+    expect(listed.kept).toBe(3);
+    // Newest first: the last unknown row of the batch comes first.
+    expect(listed.rows).toEqual([
+      {
+        received_at: expect.any(String),
+        error: expect.stringMatching(/exactly one of/),
+        row: expect.stringContaining('"response"'),
+        truncated: false,
+      },
+      { received_at: expect.any(String), error: 'a row must be an object', row: '"not a row"', truncated: false },
+    ]);
+    expect((await fetch(`${dashboard!.url}/api/callbacks/unknown`)).status).toBe(401);
+    expect((await fetch(`${dashboard!.url}/api/callbacks/unknown?limit=x`, { headers: AUTH })).status).toBe(400);
+
+    const cli = await runCli(['callbacks', 'unknown', '--json'], envOf(config));
+    expect(cli.code).toBe(0);
+    const lines = cli.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { error: string });
+    expect(lines.map((l) => l.error)).toEqual([
+      expect.stringMatching(/exactly one of/),
+      'a row must be an object',
+      expect.stringMatching(/message_status/),
+    ]);
+    const text = await runCli(['callbacks', 'unknown', '--limit', '1'], envOf(config));
+    expect(text.stdout).toMatch(/exactly one of/);
+    expect(text.stdout).not.toMatch(/a row must be an object/);
+    expect(text.stderr).toMatch(/1 of 3 kept/);
+
+    const m = await metrics();
+    expect(m).toMatch(/^wa_bulk_callback_rows_total 6$/m);
+    expect(m).toMatch(/^wa_bulk_callback_unknown_total\{part="row"\} 3$/m);
+  });
+
+  it('answers 200 to a batch of rows it does not understand at all, and 400 only to a body that is not a batch', async () => {
+    const { post } = await setup(1);
+    const junk = await post({ rows: [1, null, { message_id: 1, status: {} }] });
+    expect(junk.status).toBe(200);
+    expect(await junk.json()).toEqual({ ok: true, rows: 3, taken: 0, unknown: 3 });
+    expect((await post({ rows: [] })).status).toBe(400);
+    expect((await post([read(0)])).status).toBe(400);
+    expect((await post('{"rows": [')).status).toBe(400);
+    expect(await h!.redis.llen(h!.keys.callbacksUnknown)).toBe(3);
+  });
+});
