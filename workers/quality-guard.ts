@@ -45,6 +45,13 @@ export class QualityGuard {
     return DEFAULT_LANE;
   }
 
+  /** After status rows were applied: what it did, for all of them. */
+  async onDeliveries(items: ReadonlyArray<{ row: CallbackRow; applied: Applied }>): Promise<QualityEffect[]> {
+    const effects: QualityEffect[] = [];
+    for (const { row, applied } of items) effects.push(...(await this.onDelivery(row, applied)));
+    return effects;
+  }
+
   /** After a status row was applied. */
   async onDelivery(row: CallbackRow, applied: Applied): Promise<QualityEffect[]> {
     const effects: QualityEffect[] = [];

@@ -41,6 +41,13 @@ export class DeliveryLedger {
     return this.ledger.keys.orphan(messageId);
   }
 
+  /** Applies status rows in their order; what each did, in the same order. */
+  async applyMany(rows: readonly CallbackRow[]): Promise<Applied[]> {
+    const results: Applied[] = [];
+    for (const row of rows) results.push(await this.apply(row));
+    return results;
+  }
+
   async apply(row: CallbackRow): Promise<Applied> {
     const update = deliveryOf(row);
     if (!update || !row.message_id) return { result: 'no_delivery' };

@@ -3,6 +3,8 @@ import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { runCli } from '../helpers/cli.js';
 import { addPending, envOf, harness, silentLogger, testConfig, until, type Harness } from '../helpers/env.js';
 import type { Config } from '../../src/config.js';
+import { CALLBACK_JOB_OPTIONS, CALLBACK_QUEUE, openQueue, type CallbackJob } from '../../src/queue.js';
+import { CHUNK_ROWS } from '../../workers/callback-worker.js';
 
 /** The receiver takes a batch row by row: what it understands is applied, the rest kept aside and counted. */
 
@@ -112,5 +114,55 @@ describe('a callback batch taken row by row', () => {
     expect((await post([read(0)])).status).toBe(400);
     expect((await post('{"rows": [')).status).toBe(400);
     expect(await h!.redis.llen(h!.keys.callbacksUnknown)).toBe(3);
+  });
+
+  it('tries a batch that failed part-way again from where it stopped: the rows before are neither applied nor counted twice', async () => {
+    await setup(1);
+    const now = Math.floor(Date.now() / 1000);
+    const inboundRow = (i: number) => ({
+      message_id: `in-msg-${i}`,
+      from: `4479111${String(i).padStart(5, '0')}`,
+      itime: now,
+      response: { event: 'received' },
+    });
+    // The first chunk: inbound rows and one row for a message_id nobody knows (kept as an orphan). The second
+    // chunk holds a row whose message record is not a hash, so Redis refuses it (WRONGTYPE) until it is fixed.
+    const rows = [
+      ...Array.from({ length: CHUNK_ROWS - 1 }, (_, i) => inboundRow(i)),
+      { message_id: 'mid-nobody', itime: now, status: { message_status: 'delivered' } },
+      { message_id: 'mid-poison', itime: now, status: { message_status: 'read' } },
+      read(0),
+    ];
+    await h!.redis.set(h!.keys.messageId('mid-poison'), 'intake|poison');
+    await h!.redis.set(h!.keys.message('poison'), 'not a hash');
+    const queue = openQueue<CallbackJob>(h!.redis, h!.keys.prefix, CALLBACK_QUEUE, CALLBACK_JOB_OPTIONS);
+    try {
+      const job = await queue.add(
+        'batch',
+        { rows: rows as CallbackJob['rows'], received_at: Date.now() },
+        { attempts: 3, backoff: { type: 'fixed', delay: 10 } },
+      );
+      await until(async () => (await job.getState()) === 'failed');
+      const failed = await queue.getJob(job.id as string);
+      expect(failed?.attemptsMade).toBe(3);
+      expect(failed?.opts.removeOnFail).toEqual({ age: 3600, count: 100 });
+      const stats = async () => h!.redis.hgetall(h!.keys.metrics);
+      expect(await h!.redis.llen(h!.keys.orphan('mid-nobody'))).toBe(1);
+      expect((await stats()).sessions_opened).toBe(String(CHUNK_ROWS - 1));
+      expect((await h!.ledger.get('in-0'))?.delivery).toBeNull();
+
+      // Fixed, and tried again: it goes on from the chunk that failed.
+      await h!.redis.del(h!.keys.message('poison'));
+      await failed?.retry();
+      await until(async () => (await h!.ledger.get('in-0'))?.delivery?.status === 'read');
+      await until(
+        async () => (await job.getState()) === 'completed' || (await queue.getJob(job.id as string)) === undefined,
+      );
+      expect(await h!.redis.llen(h!.keys.orphan('mid-nobody'))).toBe(1);
+      expect((await stats()).sessions_opened).toBe(String(CHUNK_ROWS - 1));
+      expect(await h!.redis.exists(h!.keys.callbackProgress(job.id as string))).toBe(0);
+    } finally {
+      await queue.close();
+    }
   });
 });
