@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ArchiveStore } from '../archive/store.js';
 import type { Keys } from '../redis/keys.js';
-import { toCampaign, toRecord, type CampaignCounts, type MessageRecord } from './records.js';
+import { isoOf, toCampaign, toRecord, type CampaignCounts, type MessageRecord } from './records.js';
 
 /**
  * What the ledger answers (src/ledger/ledger.ts writes it): a message's record, the message of a message_id,
@@ -62,7 +62,7 @@ export class LedgerReads {
         const counts = await this.hotCampaign(id);
         if (counts) {
           yielded.add(id);
-          yield { ...counts, enqueued_at: new Date(Number(page[i + 1])).toISOString() };
+          yield { ...counts, enqueued_at: isoOf(page[i + 1]) ?? new Date(0).toISOString() };
         } else gone.push(id);
       }
       if (gone.length > 0) {

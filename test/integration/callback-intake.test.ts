@@ -165,4 +165,52 @@ describe('a callback batch taken row by row', () => {
       await queue.close();
     }
   });
+
+  it('stores a plausible time whatever itime a row carries, and every reader survives a bad time an older version stored', async () => {
+    const { config, post } = await setup(3);
+    const answer = await post({
+      rows: [read(0, { itime: 1e20 }), read(1, { itime: -1e15 }), read(2, { itime: 99999999999999 })],
+    });
+    expect(await answer.json()).toMatchObject({ taken: 3, unknown: 0 });
+    for (const i of [0, 1, 2]) {
+      await until(async () => (await h!.ledger.get(`in-${i}`))?.delivery?.status === 'read');
+      const at = Date.parse((await h!.ledger.get(`in-${i}`))?.delivery?.at ?? '');
+      expect(Math.abs(at - Date.now())).toBeLessThan(60_000);
+    }
+    expect(await metrics()).toMatch(/^wa_bulk_callback_itime_replaced_total 3$/m);
+
+    // As an older version left them: times no Date can hold, in a message record and a campaign.
+    await h!.redis.hset(h!.keys.message('in-1'), 'delivery_at', '1e+23', 'updated_at', '1e+300');
+    await h!.redis.hset(h!.keys.campaign('intake'), 'at', '1e+300', 'expires_at', 'x');
+    await h!.redis.zadd(h!.keys.campaigns, '1e+300', 'intake');
+    const env = envOf(config);
+    const result = await runCli(['result', 'in-1', '--json'], env);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      request_id: 'in-1',
+      delivery: { status: 'read', at: null },
+      updated_at: expect.any(String),
+    });
+    expect((await runCli(['result', 'in-1'], env)).code).toBe(0);
+    for (const format of ['jsonl', 'csv']) {
+      const exported = await runCli(['export', '--campaign', 'intake', '--format', format], env);
+      expect(exported.code).toBe(0);
+      expect(exported.stdout.trim().split('\n')).toHaveLength(format === 'csv' ? 4 : 3);
+    }
+    const status = await runCli(['status', '--campaign', 'intake', '--json'], env);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).campaign).toMatchObject({ id: 'intake', at: null, expires_at: null });
+    expect((await runCli(['campaigns', '--json'], env)).code).toBe(0);
+    const get = (path: string) => fetch(`${dashboard!.url}${path}`, { headers: AUTH });
+    const message = await get('/api/messages/in-1');
+    expect(message.status).toBe(200);
+    expect(await message.json()).toMatchObject({ delivery: { status: 'read', at: null } });
+    expect((await get('/api/campaigns/intake')).status).toBe(200);
+    const list = await get('/api/campaigns');
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as { campaigns: unknown[] }).campaigns).toEqual([
+      expect.objectContaining({ id: 'intake', at: null, enqueued_at: expect.any(String) }),
+    ]);
+    expect((await get('/campaigns')).status).toBe(200);
+  });
 });
