@@ -195,6 +195,11 @@ export function createMetrics(src: MetricsSources): Registry {
       'Callback rows for a message_id not (yet) in the ledger.',
       'callback_orphaned',
     ),
+    counter(
+      'wa_bulk_callback_orphans_dropped_total',
+      'Callback rows for an unknown message_id not kept: its 8 rows, or the 20,000 message_ids kept, were reached.',
+      'callback_orphan_dropped',
+    ),
     new ExternalMetric(
       'wa_bulk_queue_jobs',
       'Jobs in the send queues (all sender lanes) by state, and dead letters waiting for an operator.',

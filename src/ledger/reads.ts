@@ -37,6 +37,21 @@ export class LedgerReads {
     return campaign === null ? undefined : { requestId: entry, campaign };
   }
 
+  /** The messages of several message_ids at once (one round trip for what Redis holds), in their order. */
+  async locateMany(messageIds: readonly string[]): Promise<Array<{ requestId: string; campaign: string } | undefined>> {
+    if (messageIds.length === 0) return [];
+    const entries = await this.client.mget(...messageIds.map((id) => this.keys.messageId(id)));
+    return Promise.all(
+      entries.map((entry, i) => {
+        const bar = entry?.indexOf('|') ?? -1;
+        if (entry && bar >= 0) return { campaign: entry.slice(0, bar), requestId: entry.slice(bar + 1) };
+        // Not in Redis and no long-term ledger to ask: unknown, without asking again.
+        if (entry === null && !this.archive) return undefined;
+        return this.locate(messageIds[i] as string);
+      }),
+    );
+  }
+
   async requestIdOf(messageId: string): Promise<string | undefined> {
     return (await this.locate(messageId))?.requestId;
   }

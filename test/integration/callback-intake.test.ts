@@ -5,6 +5,7 @@ import { addPending, envOf, harness, silentLogger, testConfig, until, type Harne
 import type { Config } from '../../src/config.js';
 import { CALLBACK_JOB_OPTIONS, CALLBACK_QUEUE, openQueue, type CallbackJob } from '../../src/queue.js';
 import { CHUNK_ROWS } from '../../workers/callback-worker.js';
+import { ORPHAN_ROWS } from '../../src/ledger/delivery-ledger.js';
 
 /** The receiver takes a batch row by row: what it understands is applied, the rest kept aside and counted. */
 
@@ -13,7 +14,10 @@ const PASSWORD = 'password-for-intake';
 const AUTH = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
 let h: Harness | undefined;
 let dashboard: Dashboard | undefined;
+let second: Dashboard | undefined;
 afterEach(async () => {
+  await second?.close();
+  second = undefined;
   await dashboard?.close();
   await h?.close();
   dashboard = h = undefined;
@@ -212,5 +216,69 @@ describe('a callback batch taken row by row', () => {
       expect.objectContaining({ id: 'intake', at: null, enqueued_at: expect.any(String) }),
     ]);
     expect((await get('/campaigns')).status).toBe(200);
+  });
+
+  it('is applied by several dashboard processes on one queue, each row once', async () => {
+    const { config } = await setup(200);
+    second = await startDashboard(config, silentLogger());
+    const batches: unknown[] = [];
+    for (const message_status of ['sent', 'read', 'delivered'])
+      for (let i = 0; i < 200; i += 25)
+        batches.push({
+          rows: Array.from({ length: 25 }, (_, j) => ({ ...read(i + j), status: { message_status } })),
+        });
+    const answers = await Promise.all(
+      batches.map((body, i) =>
+        fetch(`${(i % 2 ? second : dashboard)!.url}/callbacks/engagelab/${TOKEN}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        }).then((r) => r.status),
+      ),
+    );
+    expect(new Set(answers)).toEqual(new Set([200]));
+    await until(async () => (await h!.ledger.campaign('intake'))?.delivery.read === 200);
+    const queue = openQueue<CallbackJob>(h!.redis, h!.keys.prefix, CALLBACK_QUEUE);
+    await until(async () => Object.values(await queue.getJobCounts('wait', 'active')).every((n) => n === 0));
+    await queue.close();
+    expect((await h!.ledger.campaign('intake'))?.delivery).toEqual({ sent: 200, delivered: 200, read: 200, failed: 0 });
+    const stats = await h!.redis.hgetall(h!.keys.metrics);
+    expect([stats.callback_rows, stats['delivery:read'], stats['delivery:delivered'] ?? '0']).toEqual([
+      '600',
+      '200',
+      '0',
+    ]);
+  });
+
+  it('keeps rows for unknown message_ids within bounds: so many per message_id, so many message_ids, and counts the rest', async () => {
+    const { post } = await setup(1);
+    const rows = Array.from({ length: ORPHAN_ROWS + 4 }, () => ({
+      message_id: 'mid-stranger',
+      status: { message_status: 'delivered' },
+    }));
+    expect(await (await post({ rows })).json()).toMatchObject({ taken: ORPHAN_ROWS + 4 });
+    await until(async () => (await h!.redis.hget(h!.keys.metrics, 'callback_orphan_dropped')) === '4');
+    expect(await h!.redis.llen(h!.keys.orphan('mid-stranger'))).toBe(ORPHAN_ROWS);
+    expect(await metrics()).toMatch(/^wa_bulk_callback_orphans_dropped_total 4$/m);
+
+    // The bound on message_ids, made small here: the fourth stranger is not kept, the known message still moves.
+    const update = {
+      status: 'read' as const,
+      at: Date.now(),
+      errorCode: null,
+      error: null,
+      lossStep: null,
+      lossSource: null,
+    };
+    const results = await h!.ledger.applyDeliveries(
+      [
+        ...['s-1', 's-2', 's-3'].map((id) => ({ message: undefined, messageId: id, update })),
+        { message: { requestId: 'in-0', campaign: 'intake' }, messageId: 'mid-in-0', update },
+      ],
+      { ttlSeconds: 60, rows: 8, ids: 3 },
+    );
+    expect(results.map((r) => r.result)).toEqual(['orphaned', 'orphaned', 'orphan_refused', 'applied']);
+    expect(await h!.redis.zcard(h!.keys.orphans)).toBe(3);
+    expect(await h!.redis.exists(h!.keys.orphan('s-3'))).toBe(0);
   });
 });
