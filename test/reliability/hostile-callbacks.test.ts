@@ -88,12 +88,10 @@ const unknownShape: fc.Arbitrary<Generated> = fc
     fc.record({ status: fc.constant({ message_status: 'read' }) }),
     fc.constant({ message_id: 'mid-hc-hc-2', status: { message_status: 'read' }, notification: { event: 'x' } }),
     fc.integer({ min: 1, max: 400 }).map((depth) => nestedObjects(depth)),
-    fc
-      .integer({ min: 20_000, max: 60_000 })
-      .map((size) => ({
-        message_id: 'mid-hc-hc-3',
-        status: { message_status: 'read', error_detail: { message: 'e'.repeat(size) } },
-      })),
+    fc.integer({ min: 20_000, max: 60_000 }).map((size) => ({
+      message_id: 'mid-hc-hc-3',
+      status: { message_status: 'read', error_detail: { message: 'e'.repeat(size) } },
+    })),
     fc.jsonValue({ maxDepth: 3 }).filter((v) => typeof v !== 'object' || v === null || Array.isArray(v)),
   )
   .map((row) => ({ kind: 'unknown', row }));

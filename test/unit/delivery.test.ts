@@ -116,12 +116,12 @@ describe('notifications', () => {
     ).toEqual(['insufficient_balance', 'phone_number_update', 'unknown', 'unknown']);
   });
 
-  it("record no tier outside Meta's list, so a forged TIER_0 cannot hold every template message", async () => {
+  it("record no tier outside Meta's list, so a forged TIER_0 cannot hold every template message; they say it was unknown", async () => {
     for (const current_limit of ['TIER_0', 'TIER_00', 'TIER_1', 'tier_250', 'TIER_UNLIMITED ']) {
       expect([
         current_limit,
         await notificationEffect(notification('phone_number_update', { current_limit }), inUse),
-      ]).toEqual([current_limit, {}]);
+      ]).toEqual([current_limit, { unknownTier: true }]);
     }
   });
 });
