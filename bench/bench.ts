@@ -2,6 +2,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { openBench } from './harness.js';
 import { archiveStep } from './steps/archive.js';
+import { callbacksStep } from './steps/callbacks.js';
 import { enqueueStep } from './steps/enqueue.js';
 import { lanesStep } from './steps/lanes.js';
 import { limiterStep } from './steps/limiter.js';
@@ -9,7 +10,7 @@ import { workersStep } from './steps/workers.js';
 
 /**
  * npm run bench -- [--json] [--messages N] [--jobs N] [--concurrency N] [--limit N] [--million] [--small]
- *                    [--only enqueue,workers,limiter,lanes,archive]
+ *                    [--callbacks N] [--only enqueue,workers,limiter,lanes,archive,callbacks]
  *
  * One run, one machine, one private Redis, the simulator in its own process:
  *  1. enqueue: N JSONL messages through the producer (parse, validate, request_id, dedupe, ledger + job): msgs/s, peak RSS
@@ -18,6 +19,8 @@ import { workersStep } from './steps/workers.js';
  *  7. sender lanes: four numbers at a quarter of the limit each under the limit as the account's cap
  *  8. the long-term ledger (a private PostgreSQL): enqueue and send without and with DATABASE_URL, Redis bytes
  *     per settled message after the hot TTL, the archive's lag at the limit, its catch-up after an outage
+ *  9. delivery callbacks: N messages' status rows (3 each) posted to one dashboard in EngageLab's batches of
+ *     100, 4 posts at a time: rows/s applied and answer times
  *
  * The steps are in steps/, what they share (the private Redis, the simulator, the measured children) in harness.ts.
  */
@@ -32,18 +35,20 @@ const { values } = parseArgs({
     small: { type: 'boolean' },
     only: { type: 'string' },
     limit: { type: 'string' },
+    callbacks: { type: 'string' },
   },
 });
 const small = values.small === true;
 const messages = values.million ? 1_000_000 : Number(values.messages ?? (small ? 2000 : 100_000));
 const jobs = Number(values.jobs ?? (small ? 1000 : 20_000));
 const concurrency = Number(values.concurrency ?? 200);
-const STEPS = ['enqueue', 'workers', 'limiter', 'lanes', 'archive'];
+const STEPS = ['enqueue', 'workers', 'limiter', 'lanes', 'archive', 'callbacks'];
 const steps = new Set((values.only ?? STEPS.join(',')).split(','));
 for (const step of steps)
   if (!STEPS.includes(step)) throw new Error(`--only: unknown step "${step}" (${STEPS.join(', ')})`);
 const limit = Number(values.limit ?? (small ? 200 : 1000));
 const perLimitRun = small ? 1000 : 20_000;
+const callbackMessages = Number(values.callbacks ?? (small ? 1000 : 30_000));
 const log = (line: string) => {
   if (!values.json) process.stderr.write(`${line}\n`);
 };
@@ -69,6 +74,7 @@ try {
     const run = await archiveStep(bench, jobs, concurrency, limit);
     if (run) report.archive = run;
   }
+  if (steps.has('callbacks')) report.callbacks = await callbacksStep(bench, callbackMessages);
 } finally {
   await bench.close();
 }

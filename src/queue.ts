@@ -102,12 +102,16 @@ export function sendJobOptions(config: Config): JobsOptions {
  */
 export const QUEUE_STREAMS = { events: { maxLen: 1000 } };
 
-/** The callback queue's jobs: a batch that fails to apply (Redis gone) is tried again, then kept for a look. */
+/**
+ * The callback queue's jobs: a batch that fails to apply (Redis gone) is tried again from where it stopped
+ * (workers/callback-worker.ts), then kept for a look, but briefly: a batch is up to 1 MiB of phone numbers and
+ * custom_args, so the latest 100 failed ones are kept for an hour at most, and a completed one not at all.
+ */
 export const CALLBACK_JOB_OPTIONS: JobsOptions = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 1000 },
   removeOnComplete: true,
-  removeOnFail: { count: 1000 },
+  removeOnFail: { age: 3600, count: 100 },
 };
 
 /** A campaign.done webhook: tried for about 40 minutes (10 attempts from 5 s, doubling), then kept for a look. */

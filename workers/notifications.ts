@@ -37,11 +37,18 @@ function bounded(value: unknown): string {
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
 }
 
+/** What a notification means: a reason to pause, something to record, or that it named a tier outside Meta's list. */
+export interface NotificationEffect {
+  pause?: string;
+  record?: Record<string, string>;
+  unknownTier?: true;
+}
+
 /** What a notification row means for sending: a reason to pause, something to record, or nothing. */
 export function notificationEffect(
   row: CallbackRow,
   templatesInUse: (name: string, language: string | undefined) => boolean | Promise<boolean>,
-): Promise<{ pause?: string; record?: Record<string, string> }> {
+): Promise<NotificationEffect> {
   return (async () => {
     const n = row.notification;
     if (!n) return {};
@@ -59,7 +66,7 @@ async function effectOf(
   data: Record<string, unknown>,
   text: (value: unknown) => string,
   templatesInUse: (name: string, language: string | undefined) => boolean | Promise<boolean>,
-): Promise<{ pause?: string; record?: Record<string, string> }> {
+): Promise<NotificationEffect> {
   {
     switch (event) {
       case 'insufficient_balance':
@@ -85,7 +92,7 @@ async function effectOf(
         const tier = text(data.current_limit);
         const limit = tierLimit(tier);
         // An unknown tier is not recorded: it would show as the number's tier and could hold every template.
-        if (limit === undefined) return {};
+        if (limit === undefined) return { unknownTier: true };
         return { record: { phone_limit: tier, phone_limit_at: String(Date.now()), messaging_limit: String(limit) } };
       }
       default:

@@ -48,47 +48,56 @@ export class QualityGuard {
     return DEFAULT_LANE;
   }
 
-  /** After a status row was applied. */
-  async onDelivery(row: CallbackRow, applied: Applied): Promise<QualityEffect[]> {
+  /**
+   * After a batch's status rows were applied: what it did, for all of them. A campaign's outcomes of the batch
+   * are recorded together and its window judged once.
+   */
+  async onDeliveries(items: ReadonlyArray<{ row: CallbackRow; applied: Applied }>): Promise<QualityEffect[]> {
     const effects: QualityEffect[] = [];
-    const update = applied.update;
-    if (!update || !applied.campaign) return effects;
-    if (update.errorCode === SPAM_RATE_LIMIT || update.errorCode === THROUGHPUT_EXCEEDED) {
-      const lane = await this.laneOf(row);
-      if (update.errorCode === SPAM_RATE_LIMIT) {
-        const reason = `quality: Meta ${SPAM_RATE_LIMIT} (spam rate limit) for messages from ${lane}; check the campaign's quality, then "wa-bulk resume --sender ${lane}"`;
-        await pauseLane(this.redis, this.keys, lane, reason);
-        await this.audit.note({
-          actor: 'system:quality-guard',
-          action: 'lane.pause',
-          target: lane,
-          params: { reason },
-        });
-        this.log.error({ lane }, `sender paused: ${reason}`);
-        effects.push('lane_paused');
-      } else {
-        const factor = await this.lanes.slowDown(lane);
-        this.log.warn(
-          { lane, factor },
-          `Meta ${THROUGHPUT_EXCEEDED} (throughput exceeded): sender slowed down for a while`,
-        );
-        effects.push('lane_slowed');
+    const outcomes = new Map<string, boolean[]>();
+    for (const { row, applied } of items) {
+      const update = applied.update;
+      if (!update || !applied.campaign) continue;
+      if (update.errorCode === SPAM_RATE_LIMIT || update.errorCode === THROUGHPUT_EXCEEDED)
+        effects.push(await this.onMetaLimit(row, update.errorCode));
+      // A message's outcome counts once: when it first reaches delivered, read or failed.
+      const first = applied.previous === null || applied.previous === 'sent';
+      if (first && update.status !== 'sent') {
+        const list = outcomes.get(applied.campaign) ?? [];
+        list.push(update.status === 'failed');
+        outcomes.set(applied.campaign, list);
       }
     }
-    // A message's outcome counts once: when it first reaches delivered, read or failed.
-    const first = applied.previous === null || applied.previous === 'sent';
-    if (first && update.status !== 'sent' && (await this.noteOutcome(applied.campaign, update.status === 'failed')))
-      effects.push('campaign_paused');
+    for (const [campaign, failed] of outcomes)
+      if (await this.noteOutcomes(campaign, failed)) effects.push('campaign_paused');
     return effects;
   }
 
-  /** Records one outcome; pauses the campaign (and says so) when its latest window fails too often. */
-  private async noteOutcome(campaign: string, failed: boolean): Promise<boolean> {
+  /** 131048 pauses the lane the row came from, 130429 slows it down for a while. */
+  private async onMetaLimit(row: CallbackRow, code: number): Promise<QualityEffect> {
+    const lane = await this.laneOf(row);
+    if (code === SPAM_RATE_LIMIT) {
+      const reason = `quality: Meta ${SPAM_RATE_LIMIT} (spam rate limit) for messages from ${lane}; check the campaign's quality, then "wa-bulk resume --sender ${lane}"`;
+      await pauseLane(this.redis, this.keys, lane, reason);
+      await this.audit.note({ actor: 'system:quality-guard', action: 'lane.pause', target: lane, params: { reason } });
+      this.log.error({ lane }, `sender paused: ${reason}`);
+      return 'lane_paused';
+    }
+    const factor = await this.lanes.slowDown(lane);
+    this.log.warn(
+      { lane, factor },
+      `Meta ${THROUGHPUT_EXCEEDED} (throughput exceeded): sender slowed down for a while`,
+    );
+    return 'lane_slowed';
+  }
+
+  /** Records outcomes (true: failed), in order; pauses the campaign (and says so) when its latest window fails too often. */
+  private async noteOutcomes(campaign: string, failed: readonly boolean[]): Promise<boolean> {
     const key = this.keys.campaignOutcomes(campaign);
     const window = this.config.QUALITY_WINDOW;
     const result = await this.redis
       .multi()
-      .lpush(key, failed ? '1' : '0')
+      .lpush(key, ...failed.map((f) => (f ? '1' : '0')))
       .ltrim(key, 0, window - 1)
       .lrange(key, 0, -1)
       .expire(key, resultTtlSeconds(this.config))

@@ -20,6 +20,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   result: () => import('./commands/result.js'),
   export: () => import('./commands/export.js'),
   dlq: () => import('./commands/dlq.js'),
+  callbacks: () => import('./commands/callbacks.js'),
   pause: () => import('./commands/pause.js'),
   resume: () => import('./commands/resume.js'),
   dashboard: () => import('./commands/dashboard.js'),

@@ -1,4 +1,5 @@
 import { AUDIT } from './commands/audit.decl.js';
+import { CALLBACKS } from './commands/callbacks.decl.js';
 import { CAMPAIGNS } from './commands/campaigns.decl.js';
 import { CANCEL } from './commands/cancel.decl.js';
 import { DASHBOARD } from './commands/dashboard.decl.js';
@@ -34,6 +35,7 @@ const DECLARED = [
   RESULT,
   EXPORT,
   DLQ,
+  CALLBACKS,
   PAUSE,
   RESUME,
   DASHBOARD,

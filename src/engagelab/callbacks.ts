@@ -62,10 +62,30 @@ export const callbackRowSchema = z
     },
   );
 
+/**
+ * A batch's envelope: its rows are checked one by one (src/engagelab/callback-rows.ts), so that a row the
+ * receiver does not understand never costs the others. `total` is EngageLab's count, not relied on.
+ */
 export const callbackBatchSchema = z.looseObject({
-  total: z.number().int().nonnegative().optional(),
-  rows: z.array(callbackRowSchema).min(1).max(10_000),
+  total: z.unknown().optional(),
+  rows: z.array(z.unknown()).min(1).max(10_000),
 });
+
+/** EngageLab's `status.message_status` values; any other is counted as unknown. */
+export const MESSAGE_STATUSES: ReadonlySet<string> = new Set([
+  'plan',
+  'target_valid',
+  'target_invalid',
+  'sent',
+  'delivered',
+  'read',
+  'sent_failed',
+  'delivered_failed',
+  'delivered_timeout',
+]);
+
+/** EngageLab's `response.event` values (inbound messages); any other is counted as unknown. */
+export const RESPONSE_EVENTS: ReadonlySet<string> = new Set(['received', 'reply', 'order', 'deleted']);
 
 export type CallbackRow = z.infer<typeof callbackRowSchema>;
 export type CallbackBatch = z.infer<typeof callbackBatchSchema>;

@@ -8,6 +8,7 @@ import { isConnectionError } from '../redis/health.js';
 import { collectStatus } from '../status/status.js';
 import { UsageError } from '../usage-error.js';
 import { mountBoard } from './board.js';
+import { unknownRowRoutes } from './callbacks.js';
 import { campaignRoutes } from './campaign-routes.js';
 import { suppressionRoutes } from './suppression-routes.js';
 import type { DashboardDeps } from './deps.js';
@@ -71,6 +72,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   campaignRoutes(app, deps);
   suppressionRoutes(app, deps);
   accessRoutes(app, deps, access);
+  unknownRowRoutes(app, deps);
 
   app.get('/api/health', async (_req, res) => {
     const { up, detail } = await health();

@@ -90,7 +90,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       laneListeners.push(listener);
       readLanes();
     },
-    publicRoutes: (a) => callbackRoutes(a, { token: config.CALLBACK_TOKEN, queue: callbacks, log }),
+    publicRoutes: (a) => callbackRoutes(a, { token: config.CALLBACK_TOKEN, queue: callbacks, redis, keys: k, log }),
   });
   const { server, url } = await listen(app, config).catch(async (error: unknown) => {
     clearInterval(lanesTimer);

@@ -188,10 +188,26 @@ export function createMetrics(src: MetricsSources): Registry {
           .map(([field, value]) => ({ value: Number(value), labels: { event: field.slice(13) } })),
     ),
     counter('wa_bulk_callback_rows_total', 'Callback rows received.', 'callback_rows'),
+    new ExternalMetric(
+      'wa_bulk_callback_unknown_total',
+      'Callback rows or values wa-bulk does not know, by part: row (a shape kept aside, see "wa-bulk callbacks unknown"), message_status, event (response or notification), tier.',
+      'counter',
+      () => byPrefix('callback_unknown:', 'part'),
+    ),
+    counter(
+      'wa_bulk_callback_itime_replaced_total',
+      'Callback rows whose itime was implausible (before 2015, over a day ahead, not a number) and became the time of receipt.',
+      'callback_itime_replaced',
+    ),
     counter(
       'wa_bulk_callback_orphans_total',
       'Callback rows for a message_id not (yet) in the ledger.',
       'callback_orphaned',
+    ),
+    counter(
+      'wa_bulk_callback_orphans_dropped_total',
+      'Callback rows for an unknown message_id not kept: its 8 rows, or the 20,000 message_ids kept, were reached.',
+      'callback_orphan_dropped',
     ),
     new ExternalMetric(
       'wa_bulk_callback_effects_total',

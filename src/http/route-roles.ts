@@ -27,6 +27,7 @@ export const ROUTE_ROLES: readonly RouteRole[] = [
   { method: 'GET', path: '/api/campaigns/:id/dead-letters', need: 'read' },
   { method: 'GET', path: '/api/campaigns/:id/rejects', need: 'read' },
   { method: 'GET', path: '/api/suppressions', need: 'read' },
+  { method: 'GET', path: '/api/callbacks/unknown', need: 'read' },
   { method: 'GET', path: '/api/health', need: 'read' },
   { method: 'GET', path: '/metrics', need: 'read' },
   { method: 'POST', path: '/api/campaigns/:id/pause', need: 'control', action: 'campaign.pause' },

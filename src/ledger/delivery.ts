@@ -1,3 +1,4 @@
+import { plausibleItime } from '../engagelab/callback-rows.js';
 import type { CallbackRow } from '../engagelab/callbacks.js';
 
 /**
@@ -34,22 +35,34 @@ export interface DeliveryUpdate {
   lossSource: string | null;
 }
 
-const toNumber = (value: unknown): number | null =>
-  value === undefined || value === null || value === '' || Number.isNaN(Number(value)) ? null : Number(value);
+/** What a record keeps of EngageLab's error message, and of its loss source (`engagelab` or `meta`). */
+const ERROR_CHARS = 500;
+const LOSS_SOURCE_CHARS = 32;
 
-/** The delivery a status row reports, or undefined when it reports none. */
+/** A whole number from a row (a code, a step), or null when it is none (1e400, "abc", 1.5). */
+const toInteger = (value: unknown): number | null => {
+  if (value === undefined || value === null || value === '') return null;
+  const number = Number(value);
+  return Number.isSafeInteger(number) ? number : null;
+};
+
+/**
+ * The delivery a status row reports, or undefined when it reports none. Its time is the row's itime when that
+ * is plausible (the receiver sees to it, src/engagelab/callback-rows.ts), else `nowMs`; its texts are bounded.
+ */
 export function deliveryOf(row: CallbackRow, nowMs = Date.now()): DeliveryUpdate | undefined {
   if (!row.status) return undefined;
-  const status = STATUS_OF[row.status.message_status];
+  const status = Object.hasOwn(STATUS_OF, row.status.message_status) ? STATUS_OF[row.status.message_status] : undefined;
   if (!status) return undefined;
-  const errorCode = toNumber(row.status.error_code);
+  const itime = plausibleItime(row.itime, nowMs);
+  const failed = status === 'failed';
   return {
     status,
-    at: row.itime !== undefined ? row.itime * 1000 : nowMs,
-    errorCode: status === 'failed' ? errorCode : null,
-    error: status === 'failed' ? (row.status.error_detail?.message ?? null) : null,
-    lossStep: status === 'failed' ? toNumber(row.status.loss?.loss_step) : null,
-    lossSource: status === 'failed' ? (row.status.loss?.loss_source ?? null) : null,
+    at: itime !== undefined ? Math.round(itime * 1000) : nowMs,
+    errorCode: failed ? toInteger(row.status.error_code) : null,
+    error: failed ? (row.status.error_detail?.message?.slice(0, ERROR_CHARS) ?? null) : null,
+    lossStep: failed ? toInteger(row.status.loss?.loss_step) : null,
+    lossSource: failed ? (row.status.loss?.loss_source?.slice(0, LOSS_SOURCE_CHARS) ?? null) : null,
   };
 }
 

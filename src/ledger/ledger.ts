@@ -41,6 +41,17 @@ const RANKS = JSON.stringify(DELIVERY_RANK);
 /** The message_id index's value: campaign ids cannot contain '|', request_ids neither. */
 const messageIdEntry = (campaign: string, requestId: string) => `${campaign}|${requestId}`;
 
+/** What applyDeliveries did with a row. */
+export type DeliveriesResult = 'applied' | 'not_further' | 'no_message' | 'orphaned' | 'orphan_refused' | 'known_now';
+const DELIVERIES_RESULT: Readonly<Record<scripts.DeliveriesVerdict, DeliveriesResult>> = {
+  [scripts.DeliveriesVerdict.NoMessage]: 'no_message',
+  [scripts.DeliveriesVerdict.NotFurther]: 'not_further',
+  [scripts.DeliveriesVerdict.Applied]: 'applied',
+  [scripts.DeliveriesVerdict.Orphaned]: 'orphaned',
+  [scripts.DeliveriesVerdict.OrphanRefused]: 'orphan_refused',
+  [scripts.DeliveriesVerdict.KnownNow]: 'known_now',
+};
+
 type SentOutcome = 'changed' | 'unchanged' | 'orphans';
 const SENT_OUTCOME: Readonly<Record<scripts.SettleVerdict, SentOutcome>> = {
   [scripts.SettleVerdict.Unchanged]: 'unchanged',
@@ -332,6 +343,51 @@ export class Ledger extends LedgerReads {
       return { previous: applied.previous };
     }
     return verdict === scripts.DeliveryVerdict.Applied ? { previous: previous as DeliveryStatus | null } : undefined;
+  }
+
+  /**
+   * A batch's delivery updates in one script run (apply-deliveries.lua): each row of a located message moves it
+   * forward, as applyDelivery does; a row of a message_id not known is kept as an orphan within `orphans`'
+   * bounds. Per row, what happened and the state before; a message only the long-term ledger still holds is
+   * updated there.
+   */
+  async applyDeliveries(
+    rows: ReadonlyArray<{
+      message: { requestId: string; campaign: string } | undefined;
+      messageId: string;
+      update: DeliveryUpdate;
+    }>,
+    orphans: { ttlSeconds: number; rows: number; ids: number },
+  ): Promise<Array<{ result: DeliveriesResult; previous: DeliveryStatus | null }>> {
+    const k = this.keys;
+    const verdicts = await scripts.applyDeliveries(this.client, {
+      keys: { metrics: k.metrics, archive: k.archive, orphans: k.orphans, anyKey: k.orphans },
+      ranks: RANKS,
+      idFrom: this.idFrom,
+      now: Date.now(),
+      orphanTtlSeconds: orphans.ttlSeconds,
+      orphanRows: orphans.rows,
+      orphanIds: orphans.ids,
+      rows: rows.map(({ message, messageId, update }) => ({
+        message: message && { messageKey: k.message(message.requestId), campaignKey: k.campaign(message.campaign) },
+        messageIdKey: k.messageId(messageId),
+        orphanKey: k.orphan(messageId),
+        messageId,
+        update,
+        rank: DELIVERY_RANK[update.status],
+      })),
+    });
+    return Promise.all(
+      verdicts.map(async ({ verdict, previous }, i) => {
+        const row = rows[i] as (typeof rows)[number];
+        if (verdict === scripts.DeliveriesVerdict.NoMessage && this.archive && row.message) {
+          // A callback after the hot TTL: the record lives in PostgreSQL only.
+          const applied = await this.applyDelivery(row.message, row.update);
+          return { result: applied ? 'applied' : 'not_further', previous: applied?.previous ?? null } as const;
+        }
+        return { result: DELIVERIES_RESULT[verdict], previous: previous as DeliveryStatus | null };
+      }),
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ArchiveStore } from '../archive/store.js';
 import type { Keys } from '../redis/keys.js';
-import { toCampaign, toRecord, type CampaignCounts, type MessageRecord } from './records.js';
+import { isoOf, toCampaign, toRecord, type CampaignCounts, type MessageRecord } from './records.js';
 import { RejectedLines } from './rejects.js';
 
 /**
@@ -43,6 +43,21 @@ export class LedgerReads {
     return campaign === null ? undefined : { requestId: entry, campaign };
   }
 
+  /** The messages of several message_ids at once (one round trip for what Redis holds), in their order. */
+  async locateMany(messageIds: readonly string[]): Promise<Array<{ requestId: string; campaign: string } | undefined>> {
+    if (messageIds.length === 0) return [];
+    const entries = await this.client.mget(...messageIds.map((id) => this.keys.messageId(id)));
+    return Promise.all(
+      entries.map((entry, i) => {
+        const bar = entry?.indexOf('|') ?? -1;
+        if (entry && bar >= 0) return { campaign: entry.slice(0, bar), requestId: entry.slice(bar + 1) };
+        // Not in Redis and no long-term ledger to ask: unknown, without asking again.
+        if (entry === null && !this.archive) return undefined;
+        return this.locate(messageIds[i] as string);
+      }),
+    );
+  }
+
   async requestIdOf(messageId: string): Promise<string | undefined> {
     return (await this.locate(messageId))?.requestId;
   }
@@ -68,7 +83,7 @@ export class LedgerReads {
         const counts = await this.hotCampaign(id);
         if (counts) {
           yielded.add(id);
-          yield { ...counts, enqueued_at: new Date(Number(page[i + 1])).toISOString() };
+          yield { ...counts, enqueued_at: isoOf(page[i + 1]) ?? new Date(0).toISOString() };
         } else gone.push(id);
       }
       if (gone.length > 0) {

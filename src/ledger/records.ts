@@ -23,8 +23,8 @@ export interface MessageRecord {
   error: { code: number | null; http_status: number | null; reason: DeadReason | SkipReason; message: string } | null;
   attempts: number;
   updated_at: string;
-  /** From EngageLab's status callbacks; null until the first one. */
-  delivery: { status: DeliveryStatus; at: string; error_code: number | null } | null;
+  /** From EngageLab's status callbacks; null until the first one. `at` is null when its stored time is not one. */
+  delivery: { status: DeliveryStatus; at: string | null; error_code: number | null } | null;
 }
 
 export interface CampaignCounts {
@@ -76,7 +76,15 @@ export type CampaignState = 'scheduled' | 'sending' | 'paused' | 'done' | 'cance
 const int = (value: string | undefined): number | null =>
   value === undefined || value === '' || Number.isNaN(Number(value)) ? null : Number(value);
 const text = (value: string | undefined) => (value === undefined || value === '' ? null : value);
-const isoOf = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
+/**
+ * An epoch-ms field as ISO 8601; null when absent or not a time a Date can hold (a value such as 1e23 stored by
+ * an older version from a callback), so that no stored value can make a reader throw.
+ */
+export const isoOf = (ms: string | undefined): string | null => {
+  if (!ms) return null;
+  const date = new Date(Number(ms));
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+};
 
 /** The counters of a hash whose field starts with `prefix`, by the rest of the field, those above 0. */
 function byPrefix(hash: Record<string, string>, prefix: string): Record<string, number> {
@@ -121,11 +129,11 @@ export function toRecord(requestId: string, hash: Record<string, string>): Messa
           }
         : null,
     attempts: Number(hash.attempts ?? 0),
-    updated_at: new Date(Number(hash.updated_at ?? hash.created_at ?? 0)).toISOString(),
+    updated_at: isoOf(hash.updated_at) ?? isoOf(hash.created_at) ?? new Date(0).toISOString(),
     delivery: hash.delivery_status
       ? {
           status: hash.delivery_status as DeliveryStatus,
-          at: new Date(Number(hash.delivery_at ?? 0)).toISOString(),
+          at: isoOf(hash.delivery_at),
           error_code: int(hash.delivery_error_code),
         }
       : null,

@@ -10,6 +10,12 @@ export function keys(prefix: string) {
     messageId: (messageId: string) => `${prefix}:mid:${messageId}`,
     /** Delivery rows that arrived before their message_id was recorded (kept an hour). */
     orphan: (messageId: string) => `${prefix}:orphan:${messageId}`,
+    /** Orphaned message_ids by when their rows expire (ms): the bound on orphans (src/ledger/delivery-ledger.ts). */
+    orphans: `${prefix}:orphans`,
+    /** Callback rows of an unknown shape, kept for a look (src/engagelab/unknown-rows.ts). */
+    callbacksUnknown: `${prefix}:callbacks-unknown`,
+    /** How far the callback worker got in a batch job, by job id (workers/callback-worker.ts). */
+    callbackProgress: (jobId: string) => `${prefix}:callbacks-progress:${jobId}`,
     /** Template names (and name:language) enqueued recently, for template_update notifications. */
     templates: `${prefix}:templates`,
     campaign: (id: string) => `${prefix}:campaign:${id}`,

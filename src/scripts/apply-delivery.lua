@@ -20,19 +20,8 @@
   Reply {1 applied | 0 not further than the current state | -1 no such message, the state before ('' none)}
 ]]
 --- @include "includes/message-record"
+--- @include "includes/delivery"
 
-if not Message.campaign(KEYS[1]) then return { -1, '' } end
-local current = Message.deliveryStatus(KEYS[1])
-local ranks = cjson.decode(ARGV[8])
-local currentRank = 0
-if current then currentRank = ranks[current] or 0 end
-if tonumber(ARGV[2]) <= currentRank then return { 0, current or '' } end
-if current == 'failed' then redis.call('HINCRBY', KEYS[2], 'delivery_code:' .. Message.deliveryErrorCode(KEYS[1]), -1) end
-Message.setDelivery(KEYS[1], ARGV[1], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
-if ARGV[1] == 'failed' then redis.call('HINCRBY', KEYS[2], 'delivery_code:' .. Message.deliveryErrorCode(KEYS[1]), 1) end
-for _, counters in ipairs({ KEYS[2], KEYS[3] }) do
-  if current then redis.call('HINCRBY', counters, 'delivery:' .. current, -1) end
-  redis.call('HINCRBY', counters, 'delivery:' .. ARGV[1], 1)
-end
-if tonumber(ARGV[9]) > 0 then Message.archive(KEYS[4], KEYS[1], tonumber(ARGV[9])) end
-return { 1, current or '' }
+local verdict, previous = Delivery.apply(KEYS[1], KEYS[2], KEYS[3], KEYS[4], tonumber(ARGV[9]), cjson.decode(ARGV[8]),
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])
+return { verdict, previous }

@@ -2,6 +2,7 @@
  * wa-bulk's Redis scripts, each called through the typed function beside its `.lua` file (named fields in,
  * a named reply out); ./loader.ts registers them on a client and says how the two agree.
  */
+export * from './apply-deliveries.js';
 export * from './apply-delivery.js';
 export * from './cancel-messages.js';
 export * from './enqueue-messages.js';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 /**
  * Counters of one worker process, kept in memory on the hot path and added to a Redis hash about once a
@@ -15,9 +15,17 @@ const STATUS_FIELDS = new Map<number | undefined, string>();
  */
 export async function addFleetCounts(client: Redis, key: string, counts: ReadonlyMap<string, number>): Promise<void> {
   if (counts.size === 0) return;
-  const pipeline = client.pipeline();
-  for (const [field, by] of counts) pipeline.hincrby(key, field, by);
-  await pipeline.exec();
+  await fleetCountsInto(client.pipeline(), key, counts).exec();
+}
+
+/** The same counts added to a pipeline or transaction of the caller's (written with what else it holds). */
+export function fleetCountsInto<T extends ChainableCommander>(
+  commands: T,
+  key: string,
+  counts: ReadonlyMap<string, number>,
+): T {
+  for (const [field, by] of counts) commands.hincrby(key, field, by);
+  return commands;
 }
 
 /** The counter of messages skipped for `reason` (wa_bulk_messages_skipped_total{reason}). */

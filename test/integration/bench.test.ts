@@ -53,6 +53,14 @@ describe('the benchmark', () => {
       expect.objectContaining({ ...run, workers: 1 }),
       expect.objectContaining({ ...run, workers: 2 }),
     ]);
+    expect(report.callbacks).toMatchObject({
+      messages: 1000,
+      rows: 3000,
+      refused_posts: 0,
+      read_at_end: 1000,
+      rows_per_second_applied: expect.any(Number),
+      answer_ms: { p50: expect.any(Number), p95: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) },
+    });
     expect(report.lanes).toMatchObject({ lanes: 4, lane_limit: 50, account_limit: 200, requests: 1000 });
     expect(report.lanes.per_lane).toHaveLength(4);
     if (hasPostgres()) {

@@ -85,6 +85,14 @@ const ITEMS = [named(), named()];
 
 /** Each script's function, called with named fields (and numbers where it formats them). */
 const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
+  'apply-deliveries': (c) =>
+    scripts.applyDeliveries(
+      c,
+      named({
+        keys: named(),
+        rows: ITEMS.map(() => named({ message: named(), update: named(), rank: 'rank' })),
+      }),
+    ),
   'apply-delivery': (c) => scripts.applyDelivery(c, named({ keys: named(), update: named() })),
   'cancel-messages': (c) => scripts.cancelMessages(c, named({ keys: named(), messages: ITEMS })),
   'enqueue-messages': (c) => scripts.enqueueMessages(c, named({ keys: named(), messages: ITEMS })),
