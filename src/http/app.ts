@@ -9,6 +9,7 @@ import { collectStatus } from '../status/status.js';
 import { UsageError } from '../usage-error.js';
 import { mountBoard } from './board.js';
 import { campaignRoutes } from './campaign-routes.js';
+import { messageRoutes } from './message-routes.js';
 import { suppressionRoutes } from './suppression-routes.js';
 import type { DashboardDeps } from './deps.js';
 import { createMetrics } from './metrics.js';
@@ -65,6 +66,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
 
   ingestRoute(app, deps);
   campaignRoutes(app, deps);
+  messageRoutes(app, deps);
   suppressionRoutes(app, deps);
 
   app.get('/api/health', async (_req, res) => {

@@ -78,6 +78,18 @@ export function describeMalformed(m: MalformedDeadLetter, what: string): string 
   return `dead letter "${m.id}" is not one wa-bulk wrote (${m.problem}): ${what}`;
 }
 
+/** A dead letter as `dlq list --json` prints it and GET /api/dead-letters lists it. */
+export function deadLetterEntry(data: DeadJobData) {
+  return {
+    request_id: data.request_id,
+    campaign: data.campaign,
+    to: data.payload.to[0],
+    error: data.error,
+    attempts: data.attempts,
+    died_at: new Date(data.died_at).toISOString(),
+  };
+}
+
 export interface DeadLetterReading {
   /** Called for each job that is not a well-formed dead letter (it is not yielded). */
   onMalformed?: (malformed: MalformedDeadLetter) => void;

@@ -349,6 +349,24 @@ export class Ledger extends LedgerReads {
     });
   }
 
+  /**
+   * An operator's removal of one pending message (remove-message.lua): skipped, reason `removed`, when no
+   * request has been made for it, or, with `jobRemoved`, when its job was taken out of its queue. The
+   * verdict says what stopped it otherwise.
+   */
+  async skipRemoved(requestId: string, campaign: string, jobRemoved: boolean): Promise<scripts.RemoveVerdict> {
+    const k = this.keys;
+    return scripts.removeMessage(this.client, {
+      keys: { archive: k.archive, campaign: k.campaign(campaign), message: k.message(requestId) },
+      idFrom: this.idFrom,
+      now: Date.now(),
+      ttlSeconds: this.settledTtlSeconds,
+      reason: 'removed',
+      error: SKIP_WORDS.removed,
+      removed: jobRemoved,
+    });
+  }
+
   /** dead → pending, for `dlq replay`. */
   async revive(requestId: string, campaign: string): Promise<boolean> {
     const k = this.keys;

@@ -8,6 +8,7 @@ export * from './enqueue-messages.js';
 export * from './grant-sends.js';
 export * from './learn-message-id.js';
 export * from './move-funnel.js';
+export * from './remove-message.js';
 export * from './report-outcome.js';
 export * from './revive-message.js';
 export * from './settle-messages.js';

@@ -1,16 +1,142 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
 import type { DeadError } from '../../src/queue.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import { addPending, envOf, harness, testConfig, type Harness } from '../helpers/env.js';
-import { BODIES } from '../fixtures/messages.js';
+import {
+  addPending,
+  campaignDone,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  tempFile,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
+import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** What operators do instead of Bull Board's buttons: the dlq commands, removing a waiting message. */
 
 let h: Harness | undefined;
+let sim: Simulator | undefined;
+let worker: SendWorker | undefined;
+let dashboard: Dashboard | undefined;
 afterEach(async () => {
+  await worker?.close();
+  await dashboard?.close();
+  await sim?.stop();
   await h?.close();
-  h = undefined;
+  worker = dashboard = h = sim = undefined;
+});
+
+/** The simulator, recording the request_id of every request it gets. */
+async function recordingSimulator(options: Parameters<typeof startSimulator>[0] = {}): Promise<string[]> {
+  sim = await startSimulator(options);
+  const seen: string[] = [];
+  sim.setOverride((body) => {
+    seen.push(String(body?.request_id));
+    return undefined;
+  });
+  return seen;
+}
+
+/** Enqueues template messages `<prefix>-0` … through the command line. */
+async function enqueueOtps(config: ReturnType<typeof testConfig>, campaign: string, ids: string[]): Promise<void> {
+  const lines = ids.map((id, i) => ({ to: phone(i), body: BODIES.otp, request_id: id }));
+  const res = await runCli(['enqueue', tempFile(jsonl(lines)), '--campaign', campaign, '--json'], envOf(config));
+  expect(JSON.parse(res.stdout)).toMatchObject({ accepted: ids.length });
+}
+
+describe('removing one message (wa-bulk remove, POST /api/messages/:id/remove)', () => {
+  it('takes a waiting message back: skipped, reason removed, counted, never sent; the others are', async () => {
+    const seen = await recordingSimulator();
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
+    h = harness(config);
+    const env = envOf(config);
+    await enqueueOtps(config, 'rm', ['rm-0', 'rm-1', 'rm-2']);
+
+    const res = await runCli(['remove', 'rm-1', '--json'], env);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({
+      request_id: 'rm-1',
+      status: 'skipped',
+      error: { reason: 'removed', code: null },
+    });
+    expect((await h.send.getJobs(['wait'])).map((job) => job.id).sort()).toEqual(['rm-0', 'rm-2']);
+    expect(await h.ledger.campaign('rm')).toMatchObject({ total: 3, skipped: 1, pending: 2 });
+
+    worker = await startSendWorker(config, silentLogger());
+    await campaignDone(h.ledger, 'rm');
+    expect(seen.sort()).toEqual(['rm-0', 'rm-2']);
+    expect(await h.ledger.campaign('rm')).toMatchObject({ sent: 2, skipped: 1, pending: 0, state: 'done' });
+
+    const again = await runCli(['remove', 'rm-1'], env);
+    expect([again.code, again.stderr]).toEqual([1, 'wa-bulk: message "rm-1" not removed: it is skipped already\n']);
+    const sent = await runCli(['remove', 'rm-0'], env);
+    expect([sent.code, sent.stderr]).toEqual([
+      1,
+      'wa-bulk: message "rm-0" not removed: it is sent: EngageLab accepted it\n',
+    ]);
+    expect((await runCli(['remove', 'nobody'], env)).code).toBe(1);
+    expect(await h.ledger.get('rm-0')).toMatchObject({ status: 'sent' });
+  });
+
+  it('refuses a message whose request is in flight, naming that, and it is sent as usual', async () => {
+    const seen = await recordingSimulator({ latencyMs: 2000 });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
+    h = harness(config);
+    await enqueueOtps(config, 'fl', ['fl-0']);
+    worker = await startSendWorker(config, silentLogger());
+    await until(async () => (await h!.ledger.get('fl-0'))?.attempts === 1);
+
+    const res = await runCli(['remove', 'fl-0'], envOf(config));
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('not removed: it is in flight: a request for it may already have reached EngageLab');
+    await campaignDone(h.ledger, 'fl');
+    expect(seen).toEqual(['fl-0']);
+    expect(await h.ledger.get('fl-0')).toMatchObject({ status: 'sent' });
+  });
+
+  it("takes back a message waiting out a retry's backoff: its job leaves the queue, no further request", async () => {
+    sim = await startSimulator();
+    let requests = 0;
+    sim.setOverride(() => {
+      requests++;
+      return { status: 500, body: { code: 1000, message: 'busy' } };
+    });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, SEND_ATTEMPTS: 3, SEND_BACKOFF_MS: 600_000 });
+    h = harness(config);
+    await enqueueOtps(config, 'rt', ['rt-0']);
+    worker = await startSendWorker(config, silentLogger());
+    await until(async () => (await (await h!.send.getJob('rt-0'))?.getState()) === 'delayed');
+    const made = requests;
+    expect(made).toBeGreaterThan(0);
+    expect((await h.ledger.get('rt-0'))?.attempts).toBe(made);
+
+    dashboard = await startDashboard({ ...config, DASHBOARD_PORT: 0 }, silentLogger());
+    const post = (id: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }) =>
+      fetch(`${dashboard!.url}/api/messages/${id}/remove`, { method: 'POST', headers, body: '{}' });
+    expect((await post('rt-0', { 'Content-Type': 'text/plain' })).status).toBe(415);
+    expect(
+      (await post('rt-0', { 'Content-Type': 'application/json', Origin: 'https://elsewhere.example' })).status,
+    ).toBe(403);
+    const answer = await post('rt-0');
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ request_id: 'rt-0', status: 'skipped', error: { reason: 'removed' } });
+    expect(await h.send.getJob('rt-0')).toBeUndefined();
+    expect(await h.ledger.campaign('rt')).toMatchObject({ skipped: 1, pending: 0 });
+    const twice = await post('rt-0');
+    expect(twice.status).toBe(409);
+    expect(await twice.json()).toMatchObject({ state: 'skipped' });
+    expect((await post('nobody')).status).toBe(404);
+    expect(requests).toBe(made);
+    const metrics = await (await fetch(`${dashboard.url}/metrics`)).text();
+    expect(metrics).toMatch(/wa_bulk_messages_skipped_total\{reason="removed"\} 1/);
+  });
 });
 
 const PERMANENT: DeadError = { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' };
@@ -107,5 +233,38 @@ describe('dlq with a job it did not write in the dead-letter queue', () => {
     expect(await h.dead.getWaitingCount()).toBe(0);
     // The ledger keeps the good ones' records.
     expect(await h.ledger.campaign('dl')).toMatchObject({ dead: 2 });
+  });
+});
+
+describe('dead letters over HTTP (GET /api/dead-letters, POST …/replay, …/purge)', () => {
+  it('list, replay and purge as dlq does, naming a malformed job instead of failing', async () => {
+    const config = testConfig({ DASHBOARD_PORT: 0 });
+    h = harness(config);
+    const junk = await deadLettersWithJunk(h);
+    dashboard = await startDashboard(config, silentLogger());
+    const url = dashboard.url;
+    const post = (path: string, body: unknown) =>
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+
+    const listed = await fetch(`${url}/api/dead-letters?campaign=dl&limit=1`);
+    expect(listed.status).toBe(200);
+    const list = (await listed.json()) as { dead_letters: Array<{ request_id: string }>; malformed: unknown[] };
+    expect(list).toMatchObject({ dead_letters: [{ request_id: 'good-1', error: { code: 4001 } }], truncated: true });
+    expect(list.malformed.map((m) => (m as { id: string }).id).sort()).toEqual([...junk].sort());
+    expect((await fetch(`${url}/api/dead-letters?reason=bored`)).status).toBe(400);
+    expect((await post('/api/dead-letters/replay', { code: 'x' })).status).toBe(400);
+
+    const replay = await post('/api/dead-letters/replay', { campaign: 'dl', code: 4001 });
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toMatchObject({ action: 'replay', count: 2, left_out: 0, already_sent: 0 });
+    expect(await h.ledger.campaign('dl')).toMatchObject({ dead: 0, pending: 2 });
+
+    const purge = await post('/api/dead-letters/purge', {});
+    expect(await purge.json()).toMatchObject({ action: 'purge', count: 0, malformed_dropped: true });
+    expect(await h.dead.getWaitingCount()).toBe(0);
   });
 });

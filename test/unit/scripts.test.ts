@@ -92,6 +92,7 @@ const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
     scripts.grantSends(c, named({ keys: named(), spacingMs: 1, leadMs: 1, laneSpacingMs: 1, requests: ITEMS })),
   'learn-message-id': (c) => scripts.learnMessageId(c, named({ keys: named() })),
   'move-funnel': (c) => scripts.moveFunnel(c, named({ keys: named() })),
+  'remove-message': (c) => scripts.removeMessage(c, named({ keys: named() })),
   'report-outcome': (c) => scripts.reportOutcome(c, named({ keys: named(), notSent: named() })),
   'revive-message': (c) => scripts.reviveMessage(c, named({ keys: named() })),
   'settle-messages': (c) => scripts.settleMessages(c, named({ keys: named(), messages: ITEMS })),

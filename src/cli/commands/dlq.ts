@@ -1,4 +1,5 @@
 import {
+  deadLetterEntry,
   deadLetters,
   describeMalformed,
   purgeDeadLetters,
@@ -27,14 +28,7 @@ export async function run(argv: string[]): Promise<number> {
       for await (const job of deadLetters(ctx.dead, filter, { onMalformed: report('skipped') })) {
         count++;
         const d = job.data;
-        const entry = {
-          request_id: d.request_id,
-          campaign: d.campaign,
-          to: d.payload.to[0],
-          error: d.error,
-          attempts: d.attempts,
-          died_at: new Date(d.died_at).toISOString(),
-        };
+        const entry = deadLetterEntry(d);
         if (values.json) printJson(entry);
         else
           process.stdout.write(
