@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ArchiveStore } from '../archive/store.js';
 import type { Priority } from '../campaigns/options.js';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
+import { payloadDigest } from './digest.js';
 import { PLACEMENT } from './placement.js';
 import { LedgerReads } from './reads.js';
 import { SKIP_WORDS, type SkipReason } from './reasons.js';
@@ -115,7 +116,15 @@ export class Ledger extends LedgerReads {
     const messages: scripts.EnqueueMessage[] = [];
     for (const { requestId, to, data } of items) {
       const jobId = jobIdFor(requestId);
-      messages.push({ messageKey: k.message(requestId), jobKey: k.bullJob(queue, jobId), requestId, to, jobId, data });
+      messages.push({
+        messageKey: k.message(requestId),
+        jobKey: k.bullJob(queue, jobId),
+        requestId,
+        to,
+        jobId,
+        data,
+        digest: dryRun ? '' : payloadDigest(data.payload),
+      });
     }
     return scripts.enqueueMessages(this.client, {
       keys: {

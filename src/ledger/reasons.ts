@@ -3,7 +3,7 @@
  * records in `error.reason`, that `dlq --reason` filters on, and that metrics label. Imports nothing, so the
  * command line's declarations can read it.
  */
-export const DEAD_REASONS = ['permanent', 'retries_exhausted', 'unknown_outcome'] as const;
+export const DEAD_REASONS = ['permanent', 'retries_exhausted', 'unknown_outcome', 'tampered'] as const;
 export type DeadReason = (typeof DEAD_REASONS)[number];
 
 export const SKIP_REASONS = ['expired', 'cancelled', 'suppressed', 'no_session', 'removed'] as const;

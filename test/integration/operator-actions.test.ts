@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import type { Job } from 'bullmq';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
-import type { DeadError } from '../../src/queue.js';
+import type { DeadError, SendJobData } from '../../src/queue.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
@@ -266,5 +267,61 @@ describe('dead letters over HTTP (GET /api/dead-letters, POST …/replay, …/pu
     const purge = await post('/api/dead-letters/purge', {});
     expect(await purge.json()).toMatchObject({ action: 'purge', count: 0, malformed_dropped: true });
     expect(await h.dead.getWaitingCount()).toBe(0);
+  });
+});
+
+describe('a send job changed behind the ledger (Bull Board edit, a Redis write)', () => {
+  it('is not sent: its worker dead-letters it, reason tampered, under its own request_id and campaign', async () => {
+    const seen = await recordingSimulator();
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
+    h = harness(config);
+    const ids = ['tp-clean', 'tp-to', 'tp-body', 'tp-campaign', 'tp-id'];
+    await enqueueOtps(config, 'tp', ids);
+    const edit = async (id: string, change: (data: SendJobData) => SendJobData) => {
+      const job = (await h!.send.getJob(id)) as Job<SendJobData>;
+      await job.updateData(change(job.data));
+    };
+    await edit('tp-to', (d) => ({ ...d, payload: { ...d.payload, to: ['447700900123'] } }));
+    await edit('tp-body', (d) => ({
+      ...d,
+      payload: { ...d.payload, body: { type: 'text', text: { body: 'click https://phish.example' } } as never },
+    }));
+    await edit('tp-campaign', (d) => ({ ...d, campaign: 'elsewhere' }));
+    await edit('tp-id', (d) => ({ ...d, request_id: 'tp-clean' }));
+
+    worker = await startSendWorker(config, silentLogger());
+    await campaignDone(h.ledger, 'tp');
+    expect(seen).toEqual(['tp-clean']);
+    expect(await h.ledger.campaign('tp')).toMatchObject({ sent: 1, dead: 4, pending: 0 });
+    const differs: Record<string, string> = {
+      'tp-to': 'its to is not the one the ledger recorded',
+      'tp-body': 'its payload is not the one the ledger recorded',
+      'tp-campaign': 'its campaign is not the one the ledger recorded',
+      'tp-id': 'its request_id is not the one the ledger recorded',
+    };
+    for (const [id, words] of Object.entries(differs)) {
+      const record = await h.ledger.get(id);
+      expect([id, record?.status, record?.error?.reason]).toEqual([id, 'dead', 'tampered']);
+      expect(record?.error?.message).toContain(words);
+    }
+    expect(await h.ledger.get('tp-clean')).toMatchObject({ status: 'sent' });
+
+    // The dead letters hold the message the job id names, in its recorded campaign, with the payload found.
+    // A replay sends those whose payload is the recorded one; a changed payload is refused again.
+    const listed = await runCli(['dlq', 'list', '--reason', 'tampered', '--json'], envOf(config));
+    const letters = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { request_id: string; campaign: string; to: string });
+    expect(letters.map((l) => [l.request_id, l.campaign]).sort()).toEqual(
+      ['tp-body', 'tp-campaign', 'tp-id', 'tp-to'].map((id) => [id, 'tp']),
+    );
+    expect(letters.find((l) => l.request_id === 'tp-to')?.to).toBe('447700900123');
+    const replay = await runCli(['dlq', 'replay', '--reason', 'tampered', '--json'], envOf(config));
+    expect(JSON.parse(replay.stdout)).toMatchObject({ count: 4 });
+    await campaignDone(h.ledger, 'tp');
+    expect(await h.ledger.campaign('tp')).toMatchObject({ sent: 3, dead: 2, pending: 0 });
+    expect(seen.sort()).toEqual(['tp-campaign', 'tp-clean', 'tp-id']);
+    expect((await h.dead.getJobs(['wait'])).map((job) => job.id).sort()).toEqual(['tp-body', 'tp-to']);
   });
 });
