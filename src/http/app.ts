@@ -5,9 +5,11 @@ import { ingestRoute } from '../../producers/http-ingest.js';
 import type { Config } from '../config.js';
 import { campaignId, noCampaign, requestId } from '../messages/ids.js';
 import { isConnectionError } from '../redis/health.js';
+import { addCallbackRefused } from '../status/fleet-stats.js';
 import { collectStatus } from '../status/status.js';
 import { UsageError } from '../usage-error.js';
 import { mountBoard } from './board.js';
+import { callbackSources } from './callback-sources.js';
 import { campaignRoutes } from './campaign-routes.js';
 import { messageRoutes } from './message-routes.js';
 import { suppressionRoutes } from './suppression-routes.js';
@@ -51,6 +53,10 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   // Delivery callbacks come from EngageLab, with no credentials and our public host name: a token in their
   // URL is their secret; without one, they are taken on loopback only, as everything else without a password.
   if (!config.DASHBOARD_PASSWORD && !config.CALLBACK_TOKEN) app.use('/callbacks', loopbackHostsOnly);
+  if (config.CALLBACK_ALLOW_FROM) {
+    const refused = () => void addCallbackRefused(deps.redis, deps.keys.metrics, 'source').catch(() => {});
+    app.use('/callbacks', callbackSources(config, log, refused));
+  }
   deps.publicRoutes?.(app);
   if (config.DASHBOARD_PASSWORD) app.use(basicAuth(config.DASHBOARD_USER, config.DASHBOARD_PASSWORD, log));
   else app.use(loopbackHostsOnly);
