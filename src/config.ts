@@ -1,6 +1,28 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { normalisePhone, phoneProblem } from './messages/phone.js';
+import { formatNetwork, parseNetwork } from './networks.js';
+
+/** Networks separated by commas, each checked; kept as canonical CIDR text. */
+function parseNetworks(value: string, ctx: z.RefinementCtx): string[] {
+  const out: string[] = [];
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const network = parseNetwork(part);
+    if (!network) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected networks separated by commas, each an address or a CIDR block (e.g. 203.0.113.0/24,2001:db8::/32), and "${part}" is not one`,
+        params: { quotesInput: true },
+      });
+      return [];
+    }
+    out.push(formatNetwork(network));
+  }
+  return out;
+}
 
 /**
  * The one place that reads the environment. Every other module receives a `Config`.
@@ -173,6 +195,28 @@ export const configSchema = z.object({
       error: 'expected one or two (comma-separated) tokens of at least 16 letters, digits, "_" or "-"',
     })
     .optional(),
+  /** Where delivery callbacks may come from: none (any source), or these networks. */
+  CALLBACK_ALLOW_FROM: z
+    .string()
+    .transform((value, ctx) => {
+      const list = parseNetworks(value, ctx);
+      return list.length > 0 ? list : undefined;
+    })
+    .optional(),
+  /**
+   * How a callback's source is found behind reverse proxies: a number of proxy hops (the address that many
+   * entries from the right of X-Forwarded-For), or the proxies' networks (hops from them are skipped).
+   */
+  CALLBACK_TRUSTED_PROXIES: z
+    .union([z.number(), z.string()])
+    .transform((value, ctx): number | string[] => {
+      const text = String(value).trim();
+      if (!/^\d+$/.test(text)) return parseNetworks(text, ctx);
+      if (Number(text) > 10)
+        ctx.addIssue({ code: 'custom', message: 'expected a number of proxy hops from 0 to 10, or their networks' });
+      return Number(text);
+    })
+    .default(0),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'expected one of fatal, error, warn, info, debug, trace, silent',
@@ -265,6 +309,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     throw new ConfigError(
       'QUEUE_PREFIX',
       `with REDIS_CLUSTER_NODES set, expected a {hash tag} such as "{${config.QUEUE_PREFIX.replace(/[{}]/g, '')}}", got "${config.QUEUE_PREFIX}"`,
+    );
+  }
+  if (config.CALLBACK_TRUSTED_PROXIES !== 0 && config.CALLBACK_ALLOW_FROM === undefined) {
+    throw new ConfigError(
+      'CALLBACK_TRUSTED_PROXIES',
+      "only says how to find a callback's source for CALLBACK_ALLOW_FROM, which is not set",
     );
   }
   if (config.RETRY_MIN_MS > config.RETRY_MAX_MS) {

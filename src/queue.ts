@@ -55,6 +55,11 @@ export function jobIdFor(requestId: string): string {
   return requestId;
 }
 
+/** The request_id whose job id this is (jobIdFor's inverse). */
+export function requestIdOfJob(jobId: string): string {
+  return jobId.startsWith('%') ? jobId.slice(1).replaceAll('%3A', ':') : jobId;
+}
+
 /** One job = one message to one recipient. The job id is jobIdFor(request_id). */
 export interface SendJobData {
   request_id: string;

@@ -5,6 +5,7 @@ import { resultTtlSeconds, type Config } from '../src/config.js';
 import { AuditLog } from '../src/access/audit.js';
 import { pauseSending } from '../src/lanes/fleet.js';
 import { deadLetter } from '../src/ledger/dead-letters.js';
+import { payloadDigest } from '../src/ledger/digest.js';
 import type { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
 import { EngageLabError, decide, policyOf } from '../src/engagelab/errors.js';
@@ -12,13 +13,14 @@ import { withRequestIdArg } from '../src/engagelab/request-id-arg.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import type { Logger } from '../src/log.js';
 import { maskPhone } from '../src/messages/phone.js';
-import type { DeadError, DeadJobData, SendJobData } from '../src/queue.js';
+import { jobIdFor, requestIdOfJob, type DeadError, type DeadJobData, type SendJobData } from '../src/queue.js';
 import { msUntilOpen } from '../src/messages/timezone.js';
 import {
   CampaignSignal,
   PausedSignal,
   SettledSignal,
   SkipSignal,
+  TamperedSignal,
   WaitSignal,
   type GateRequest,
   type LedgerCheck,
@@ -31,6 +33,9 @@ import type { WorkerStats } from '../src/status/fleet-stats.js';
  * What happens to one job (the error policy's table is POLICY in src/engagelab/errors.ts):
  *
  *   already sent or dead (ledger)  → done, no HTTP request (read with the first send grant)
+ *   not its ledger record's        → dead letter (tampered): its request_id is not its job id's, or its
+ *                                    campaign, recipient or payload digest is not the record's (read with
+ *                                    the first send grant); its data was changed outside wa-bulk
  *   in flight when a worker died   → AMBIGUOUS_OUTCOME (default: dead letter, reason unknown_outcome)
  *   200                            → ledger: sent + message_id
  *   transient (1000, 5xx, refused) → p-retry in process, then BullMQ attempts; the last → dead letter
@@ -68,12 +73,12 @@ export function createSendProcessor(deps: SendProcessorDeps) {
   const { config, ledger, gate, client, log, stats } = deps;
   const audit = new AuditLog(deps.redis, ledger.keys, resultTtlSeconds(config) * 1000);
 
-  const fail = async (job: Job<SendJobData>, error: DeadError): Promise<'dead' | 'sent'> => {
-    if ((await deadLetter(deps.deadQueue, ledger, job.data, error, job.attemptsMade + 1)) === 'sent') {
+  const fail = async (job: Job<SendJobData>, error: DeadError, data = job.data): Promise<'dead' | 'sent'> => {
+    if ((await deadLetter(deps.deadQueue, ledger, data, error, job.attemptsMade + 1)) === 'sent') {
       // A status callback named it first (its custom_args carry the request_id): EngageLab accepted it.
       stats.sent(gate.lane);
       log.info(
-        { request_id: job.data.request_id, campaign: job.data.campaign, reason: error.reason },
+        { request_id: data.request_id, campaign: data.campaign, reason: error.reason },
         'not dead: EngageLab reported it in a status callback, so it is sent',
       );
       return 'sent';
@@ -81,9 +86,9 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     stats.dead(error.code);
     log.warn(
       {
-        request_id: job.data.request_id,
-        campaign: job.data.campaign,
-        to: maskPhone(job.data.payload.to[0] ?? ''),
+        request_id: data.request_id,
+        campaign: data.campaign,
+        to: maskPhone(Array.isArray(data.payload?.to) ? (data.payload.to[0] ?? '') : ''),
         code: error.code,
         reason: error.reason,
       },
@@ -92,8 +97,32 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     return 'dead';
   };
 
+  /**
+   * A job whose data is not its ledger record's: dead-lettered under the message its job id names, in its
+   * recorded campaign (the data's may be the forged part), with the payload as found, for a look. A replay
+   * sends it only if that payload is the recorded one: a changed payload is refused again, and the message
+   * must be enqueued again from its source.
+   */
+  const tampered = async (job: Job<SendJobData>, signal: TamperedSignal): Promise<'dead' | 'sent'> => {
+    const requestId = requestIdOfJob(job.id ?? String(job.data.request_id));
+    const campaign = (await ledger.get(requestId))?.campaign ?? job.data.campaign;
+    const found = { ...job.data, request_id: requestId, campaign };
+    log.error(
+      { request_id: requestId, campaign, differs: signal.differs },
+      "a send job's data does not match its ledger record: not sent (changed outside wa-bulk?)",
+    );
+    const why = `not sent: ${signal.message}; the job was changed outside wa-bulk (enqueue the message again from its source)`;
+    return fail(job, { code: null, http_status: null, reason: 'tampered', message: why }, found);
+  };
+
   return async function process(job: Job<SendJobData>, token?: string): Promise<string | undefined> {
     const { request_id: requestId, campaign } = job.data;
+    // The job's id is its request_id's, written with the ledger record: data naming another is not this job's.
+    if (typeof requestId !== 'string' || (job.id !== undefined && job.id !== jobIdFor(requestId)))
+      return tampered(job, new TamperedSignal('request_id'));
+    // A payload that is not even a message's shape cannot be the recorded one.
+    if (!Array.isArray(job.data.payload?.to) || typeof job.data.payload.body !== 'object')
+      return tampered(job, new TamperedSignal('payload'));
     // WA_FROM is the fleet's default sending number; a message's own `from` wins. The request_id goes in
     // custom_args too, so that a status callback names the message even if this request's answer is lost.
     const payload = withRequestIdArg(
@@ -109,6 +138,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       to,
       template: payload.body.type === 'template',
       expiresAt: job.data.expires_at,
+      digest: payloadDigest(job.data.payload),
     };
 
     // Campaign control that needs no Redis: expired, not yet (--at), outside the recipient's send window.
@@ -179,6 +209,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
             message: 'a worker stopped while this request was in flight; not resent',
           });
         }
+        if (error instanceof TamperedSignal) return tampered(job, error);
         if (error instanceof PausedSignal) {
           // Paused (by an operator or an auth failure) or shutting down: back to the queue, attempts kept.
           await job.moveToWait(token);

@@ -16,6 +16,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   watch: () => import('./commands/watch.js'),
   check: () => import('./commands/check.js'),
   cancel: () => import('./commands/cancel.js'),
+  remove: () => import('./commands/remove.js'),
   suppress: () => import('./commands/suppress.js'),
   result: () => import('./commands/result.js'),
   export: () => import('./commands/export.js'),

@@ -9,6 +9,7 @@ import { CHECK, ENQUEUE } from './commands/enqueue.decl.js';
 import { EXPORT } from './commands/export.decl.js';
 import { KEYS } from './commands/keys.decl.js';
 import { PAUSE, RESUME } from './commands/pause.decl.js';
+import { REMOVE } from './commands/remove.decl.js';
 import { RESULT } from './commands/result.decl.js';
 import { SIMULATOR } from './commands/simulator.decl.js';
 import { STATUS } from './commands/status.decl.js';
@@ -28,6 +29,7 @@ const DECLARED = [
   ENQUEUE,
   CHECK,
   CANCEL,
+  REMOVE,
   SUPPRESS,
   STATUS,
   CAMPAIGNS,

@@ -5,11 +5,14 @@ import { ingestRoute } from '../../producers/http-ingest.js';
 import type { Config } from '../config.js';
 import { campaignId, noCampaign, requestId } from '../messages/ids.js';
 import { isConnectionError } from '../redis/health.js';
+import { addCallbackRefused } from '../status/fleet-stats.js';
 import { collectStatus } from '../status/status.js';
 import { UsageError } from '../usage-error.js';
 import { mountBoard } from './board.js';
 import { unknownRowRoutes } from './callbacks.js';
+import { callbackSources } from './callback-sources.js';
 import { campaignRoutes } from './campaign-routes.js';
+import { messageRoutes } from './message-routes.js';
 import { suppressionRoutes } from './suppression-routes.js';
 import type { DashboardDeps } from './deps.js';
 import { createMetrics } from './metrics.js';
@@ -53,6 +56,10 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   // Delivery callbacks come from EngageLab, with no credentials and our public host name: a token in their
   // URL is their secret; without one, they are taken on loopback only, as everything else without a password.
   if (!config.DASHBOARD_PASSWORD && !config.CALLBACK_TOKEN) app.use('/callbacks', loopbackHostsOnly);
+  if (config.CALLBACK_ALLOW_FROM) {
+    const refused = () => void addCallbackRefused(deps.redis, deps.keys.metrics, 'source').catch(() => {});
+    app.use('/callbacks', callbackSources(config, log, refused));
+  }
   deps.publicRoutes?.(app);
   // Who is asking (a key, the operator's login, loopback), what its role lets it do, and the audit log.
   const access = accessControl(deps);
@@ -70,6 +77,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
 
   ingestRoute(app, deps);
   campaignRoutes(app, deps);
+  messageRoutes(app, deps);
   suppressionRoutes(app, deps);
   accessRoutes(app, deps, access);
   unknownRowRoutes(app, deps);

@@ -307,6 +307,12 @@ export function createMetrics(src: MetricsSources): Registry {
       () => byPrefix('quality_', 'action'),
     ),
     new ExternalMetric(
+      'wa_bulk_callbacks_refused_total',
+      'Delivery callbacks refused before they were read, by reason (source: not from CALLBACK_ALLOW_FROM).',
+      'counter',
+      () => byPrefix('callback_refused:', 'reason'),
+    ),
+    new ExternalMetric(
       'wa_bulk_paused',
       '1 while sending is paused (by an operator, an auth failure or a safety stop).',
       'gauge',

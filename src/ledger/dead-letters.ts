@@ -1,5 +1,7 @@
 import type { Job, Queue } from 'bullmq';
+import { z } from 'zod';
 import type { Ledger } from './ledger.js';
+import { formatIssues } from '../messages/validate.js';
 import { jobIdFor, type DeadError, type DeadJobData, type SendJobData } from '../queue.js';
 
 /**
@@ -40,6 +42,60 @@ export async function dropDeadLetter(dead: Queue<DeadJobData>, requestId: string
   await dead.remove(jobIdFor(requestId));
 }
 
+/**
+ * What a dead letter must hold for the commands to act on it: wa-bulk writes only such, but the queue is a
+ * plain BullMQ queue, and a job put there by hand or by another tool (Bull Board's add, a Redis client) may
+ * hold anything. Such a one is skipped and reported, never a reason to stop.
+ */
+const deadLetterShape = z.looseObject({
+  request_id: z.string().min(1),
+  campaign: z.string().min(1),
+  payload: z.looseObject({ to: z.array(z.string()).min(1) }),
+  error: z.looseObject({
+    code: z.number().nullable(),
+    http_status: z.number().nullable(),
+    reason: z.string(),
+    message: z.string(),
+  }),
+  attempts: z.number(),
+  died_at: z.number(),
+});
+
+/** A job of the dead-letter queue that is not a dead letter wa-bulk wrote: its id and what is wrong with it. */
+export interface MalformedDeadLetter {
+  id: string;
+  problem: string;
+}
+
+/** Why a job's data is not a dead letter, or undefined when it is one. */
+export function deadLetterProblem(data: unknown): string | undefined {
+  const parsed = deadLetterShape.safeParse(data);
+  return parsed.success ? undefined : formatIssues(parsed.error.issues);
+}
+
+/** The one line the commands print for a malformed dead letter. */
+export function describeMalformed(m: MalformedDeadLetter, what: string): string {
+  return `dead letter "${m.id}" is not one wa-bulk wrote (${m.problem}): ${what}`;
+}
+
+/** A dead letter as `dlq list --json` prints it and GET /api/dead-letters lists it. */
+export function deadLetterEntry(data: DeadJobData) {
+  return {
+    request_id: data.request_id,
+    campaign: data.campaign,
+    to: data.payload.to[0],
+    error: data.error,
+    attempts: data.attempts,
+    died_at: new Date(data.died_at).toISOString(),
+  };
+}
+
+export interface DeadLetterReading {
+  /** Called for each job that is not a well-formed dead letter (it is not yielded). */
+  onMalformed?: (malformed: MalformedDeadLetter) => void;
+  pageSize?: number;
+}
+
 function matches(job: Job<DeadJobData>, filter: DeadFilter): boolean {
   const data = job.data;
   if (filter.campaign !== undefined && data.campaign !== filter.campaign) return false;
@@ -48,11 +104,11 @@ function matches(job: Job<DeadJobData>, filter: DeadFilter): boolean {
   return true;
 }
 
-/** Dead letters matching the filter, read in pages. */
+/** Dead letters matching the filter, read in pages; a malformed one is passed to `onMalformed` instead. */
 export async function* deadLetters(
   dead: Queue<DeadJobData>,
   filter: DeadFilter = {},
-  pageSize = 500,
+  { onMalformed, pageSize = 500 }: DeadLetterReading = {},
 ): AsyncGenerator<Job<DeadJobData>> {
   // New dead letters are pushed at the head of the list while we page through it, shifting the pages;
   // skip a job already seen in an earlier page.
@@ -63,7 +119,9 @@ export async function* deadLetters(
     for (const job of jobs) {
       if (!job?.id || seen.has(job.id)) continue;
       seen.add(job.id);
-      if (matches(job, filter)) yield job;
+      const problem = deadLetterProblem(job.data);
+      if (problem !== undefined) onMalformed?.({ id: job.id, problem });
+      else if (matches(job, filter)) yield job;
     }
     if (jobs.length < pageSize) return;
   }
@@ -75,6 +133,8 @@ export interface ReplayResult {
   leftOut: number;
   /** Dead letters of messages the ledger has as sent (a status callback reported them): dropped, not resent. */
   alreadySent: number;
+  /** Jobs of the queue that are not dead letters wa-bulk wrote: left as they are. */
+  malformed: MalformedDeadLetter[];
 }
 
 /**
@@ -91,9 +151,10 @@ export async function replayDeadLetters(
 ): Promise<ReplayResult> {
   const picked: Job<DeadJobData>[] = [];
   const sent: Job<DeadJobData>[] = [];
+  const malformed: MalformedDeadLetter[] = [];
   let leftOut = 0;
   const isSent = async (job: Job<DeadJobData>) => (await ledger.get(job.data.request_id))?.status === 'sent';
-  for await (const job of deadLetters(dead, filter)) {
+  for await (const job of deadLetters(dead, filter, { onMalformed: (m) => malformed.push(m) })) {
     if (await isSent(job)) sent.push(job);
     else if (job.data.error.reason === 'unknown_outcome' && filter.reason !== 'unknown_outcome') leftOut++;
     else picked.push(job);
@@ -111,13 +172,27 @@ export async function replayDeadLetters(
     replayed++;
   }
   for (const job of sent) await job.remove();
-  return { replayed, leftOut, alreadySent: sent.length };
+  return { replayed, leftOut, alreadySent: sent.length, malformed };
 }
 
-/** Drops matching dead letters from the queue; the ledger keeps their record. */
-export async function purgeDeadLetters(dead: Queue<DeadJobData>, filter: DeadFilter): Promise<number> {
+export interface PurgeResult {
+  purged: number;
+  /** Jobs that are not dead letters wa-bulk wrote: dropped too when no filter was given, else left. */
+  malformed: MalformedDeadLetter[];
+  malformedDropped: boolean;
+}
+
+/**
+ * Drops matching dead letters from the queue; the ledger keeps their record. Without a filter it empties the
+ * queue, malformed jobs included (nothing else can drop them: Bull Board is read-only); with one, a malformed
+ * job matches nothing and stays.
+ */
+export async function purgeDeadLetters(dead: Queue<DeadJobData>, filter: DeadFilter): Promise<PurgeResult> {
+  const everything = filter.campaign === undefined && filter.code === undefined && filter.reason === undefined;
   const picked: Job<DeadJobData>[] = [];
-  for await (const job of deadLetters(dead, filter)) picked.push(job);
+  const malformed: MalformedDeadLetter[] = [];
+  for await (const job of deadLetters(dead, filter, { onMalformed: (m) => malformed.push(m) })) picked.push(job);
   for (const job of picked) await job.remove();
-  return picked.length;
+  if (everything) for (const m of malformed) await dead.remove(m.id);
+  return { purged: picked.length, malformed, malformedDropped: everything };
 }

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ArchiveStore } from '../archive/store.js';
 import type { Priority } from '../campaigns/options.js';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
+import { payloadDigest } from './digest.js';
 import { PLACEMENT } from './placement.js';
 import { LedgerReads } from './reads.js';
 import { SKIP_WORDS, type SkipReason } from './reasons.js';
@@ -126,7 +127,15 @@ export class Ledger extends LedgerReads {
     const messages: scripts.EnqueueMessage[] = [];
     for (const { requestId, to, data } of items) {
       const jobId = jobIdFor(requestId);
-      messages.push({ messageKey: k.message(requestId), jobKey: k.bullJob(queue, jobId), requestId, to, jobId, data });
+      messages.push({
+        messageKey: k.message(requestId),
+        jobKey: k.bullJob(queue, jobId),
+        requestId,
+        to,
+        jobId,
+        data,
+        digest: dryRun ? '' : payloadDigest(data.payload),
+      });
     }
     return scripts.enqueueMessages(this.client, {
       keys: {
@@ -409,6 +418,24 @@ export class Ledger extends LedgerReads {
       reason: 'cancelled',
       error: SKIP_WORDS.cancelled,
       messages: messages.map(({ requestId, removed }) => ({ messageKey: k.message(requestId), removed })),
+    });
+  }
+
+  /**
+   * An operator's removal of one pending message (remove-message.lua): skipped, reason `removed`, when no
+   * request has been made for it, or, with `jobRemoved`, when its job was taken out of its queue. The
+   * verdict says what stopped it otherwise.
+   */
+  async skipRemoved(requestId: string, campaign: string, jobRemoved: boolean): Promise<scripts.RemoveVerdict> {
+    const k = this.keys;
+    return scripts.removeMessage(this.client, {
+      keys: { archive: k.archive, campaign: k.campaign(campaign), message: k.message(requestId) },
+      idFrom: this.idFrom,
+      now: Date.now(),
+      ttlSeconds: this.settledTtlSeconds,
+      reason: 'removed',
+      error: SKIP_WORDS.removed,
+      removed: jobRemoved,
     });
   }
 

@@ -3,10 +3,10 @@
  * records in `error.reason`, that `dlq --reason` filters on, and that metrics label. Imports nothing, so the
  * command line's declarations can read it.
  */
-export const DEAD_REASONS = ['permanent', 'retries_exhausted', 'unknown_outcome'] as const;
+export const DEAD_REASONS = ['permanent', 'retries_exhausted', 'unknown_outcome', 'tampered'] as const;
 export type DeadReason = (typeof DEAD_REASONS)[number];
 
-export const SKIP_REASONS = ['expired', 'cancelled', 'suppressed', 'no_session'] as const;
+export const SKIP_REASONS = ['expired', 'cancelled', 'suppressed', 'no_session', 'removed'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** Why a message was skipped, in words (the record's `error.message`), by reason. */
@@ -15,4 +15,5 @@ export const SKIP_WORDS: Readonly<Record<SkipReason, string>> = {
   expired: "not sent before its campaign's expiry",
   suppressed: 'the recipient opted out',
   cancelled: 'its campaign was cancelled',
+  removed: 'removed by an operator before it was sent',
 };

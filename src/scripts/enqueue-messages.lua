@@ -38,7 +38,9 @@
        +2 to              recipient
        +3 jobId           job id
        +4 data            job data JSON
-  Reply per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again), 3 suppressed
+       +5 digest          its payload's digest (src/ledger/digest.ts)
+  Reply per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again, and the record
+  takes its recipient and digest), 3 suppressed
 ]]
 --- @include "includes/message-record"
 --- @include "includes/bullmq-job"
@@ -72,23 +74,26 @@ end
 for i = 1, (#KEYS - 14) / 2 do
   local msgKey = KEYS[13 + 2 * i]
   local jobKey = KEYS[14 + 2 * i]
-  local a = 4 * i + 3
+  local a = 5 * i + 5
   local status = Message.status(msgKey)
-  if redis.call('SISMEMBER', KEYS[14], ARGV[a + 5]) == 1 then
+  if redis.call('SISMEMBER', KEYS[14], ARGV[a + 2]) == 1 then
     out[i] = SUPPRESSED
   elseif seen[msgKey] then
     out[i] = DUPLICATE
   elseif not status then
     seen[msgKey] = true
     if not dry then
-      Message.create(msgKey, campaign, ARGV[a + 5], now, ttl, redis.call('RPUSH', KEYS[2], ARGV[a + 4]))
+      Message.create(msgKey, campaign, ARGV[a + 2], now, ttl, redis.call('RPUSH', KEYS[2], ARGV[a + 1]), ARGV[a + 5])
       added = added + 1
-      if redis.call('EXISTS', jobKey) == 0 then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
+      if redis.call('EXISTS', jobKey) == 0 then addJob(jobKey, ARGV[a + 3], ARGV[a + 4]) end
     end
     out[i] = NEW
   elseif status == 'pending' and redis.call('EXISTS', jobKey) == 0 then
     seen[msgKey] = true
-    if not dry then addJob(jobKey, ARGV[a + 6], ARGV[a + 7]) end
+    if not dry then
+      addJob(jobKey, ARGV[a + 3], ARGV[a + 4])
+      redis.call('HSET', msgKey, 'to', ARGV[a + 2], 'digest', ARGV[a + 5])
+    end
     out[i] = REQUEUED
   else
     out[i] = DUPLICATE

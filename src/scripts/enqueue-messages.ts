@@ -49,6 +49,8 @@ export interface EnqueueMessage {
   jobId: string;
   /** The job's data (written as JSON; not at all in a dry run). */
   data: unknown;
+  /** Its payload's digest, recorded with the message (src/ledger/digest.ts). */
+  digest: string;
 }
 
 export interface EnqueueMessages {
@@ -119,7 +121,7 @@ export function enqueueMessages(client: Redis, input: EnqueueMessages): Promise<
   ];
   for (const m of input.messages) {
     keys.push(m.messageKey, m.jobKey);
-    argv.push(m.requestId, m.to, m.jobId, dryRun ? '' : JSON.stringify(m.data));
+    argv.push(m.requestId, m.to, m.jobId, dryRun ? '' : JSON.stringify(m.data), m.digest);
   }
   return call(client, keys, argv);
 }

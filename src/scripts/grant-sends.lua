@@ -6,7 +6,8 @@
   3. half-open: after a cool-down only one probe request may go until it succeeds or fails;
   4. per request, its expiry (every ask: a message is never sent after the instant), then on its first ask
      (a retry of a granted request skips these): its ledger record (already sent or dead, or in flight when
-     a worker died: no grant), its campaign (paused or cancelled), an opt-out of its recipient, the session
+     a worker died: no grant; given a digest, a job whose campaign, recipient or payload is not the
+     record's, or that has no record: 'tampered:<what>'), its campaign (paused or cancelled), an opt-out of its recipient, the session
      window (SESSION_CHECK), the pair interval and the messaging limit; a request stopped by one of them
      gets its verdict and the next requests go on;
   5. the pace: two GCRAs, the account's and the lane's (each key holds its theoretical arrival time TAT),
@@ -49,6 +50,8 @@
        +3 template        template ('1' or '0')
        +4 requestId       request_id
        +5 expiresAt       expires at (ms, 0: never)
+       +6 campaign        its campaign
+       +7 digest          its payload's digest ('': the job is not compared with its record)
 ]]
 --- @include "includes/message-record"
 
@@ -117,13 +120,17 @@ local stamp = math.floor(at)
 for i = 1, n do
   local k = 11 + (i - 1) * 4
   local msg, campaign, pair, session = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
-  local a = 11 + (i - 1) * 5
+  local a = 11 + (i - 1) * 7
   local check, recipient, template, requestId = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3] == '1', ARGV[a + 4]
   local expires = tonumber(ARGV[a + 5])
   local verdict = nil
   if expires > 0 and now >= expires then verdict = 'expired' end
   if not verdict and check ~= '0' then
     verdict = Message.settledState(msg, check == '2')
+    if not verdict and ARGV[a + 7] ~= '' then
+      local differs = Message.mismatch(msg, ARGV[a + 6], recipient, ARGV[a + 7])
+      if differs then verdict = 'tampered:' .. differs end
+    end
     if not verdict then
       local state = redis.call('HGET', campaign, 'state')
       if state == 'paused' or state == 'cancelled' then verdict = state end

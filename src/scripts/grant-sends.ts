@@ -18,8 +18,11 @@ export const GrantVerdict = {
   Expired: 'expired',
   Suppressed: 'suppressed',
 } as const;
-/** Also `pair:<ms>` and `limit:<ms>`: wait so long. */
-export type GrantVerdict = (typeof GrantVerdict)[keyof typeof GrantVerdict] | `pair:${number}` | `limit:${number}`;
+/** What of a job's data differs from its ledger record (`tampered:<what>`). */
+export type Mismatch = 'record' | 'campaign' | 'to' | 'payload';
+/** Also `pair:<ms>` and `limit:<ms>`: wait so long; `tampered:<what>`: the job is not its record's. */
+export type GrantVerdict =
+  (typeof GrantVerdict)[keyof typeof GrantVerdict] | `pair:${number}` | `limit:${number}` | `tampered:${Mismatch}`;
 
 /** What a request's first ask checks in the ledger: nothing (a retry), settled, or settled or in flight. */
 export type LedgerCheck = 'none' | 'settled' | 'settled-or-inflight';
@@ -57,6 +60,9 @@ export interface GrantRequest {
   requestId: string;
   /** Epoch ms after which it must not leave. */
   expiresAt?: number | undefined;
+  /** Its campaign, and its payload's digest: given a digest, the first ask compares them with the record. */
+  campaign: string;
+  digest?: string | undefined;
 }
 
 export interface GrantSends {
@@ -127,7 +133,15 @@ export async function grantSends(client: Redis, input: GrantSends): Promise<Gran
   ];
   for (const r of input.requests) {
     keys.push(r.messageKey, r.campaignKey, r.pairKey, r.sessionKey);
-    argv.push(CHECK_ARG[r.check], r.to, r.template ? '1' : '0', r.requestId, r.expiresAt ?? 0);
+    argv.push(
+      CHECK_ARG[r.check],
+      r.to,
+      r.template ? '1' : '0',
+      r.requestId,
+      r.expiresAt ?? 0,
+      r.campaign,
+      r.digest ?? '',
+    );
   }
   const reply = await call(client, keys, argv);
   return {

@@ -11,6 +11,7 @@ export * from './learn-message-id.js';
 export * from './link-users.js';
 export * from './move-funnel.js';
 export * from './record-rejects.js';
+export * from './remove-message.js';
 export * from './report-outcome.js';
 export * from './revive-message.js';
 export * from './settle-messages.js';

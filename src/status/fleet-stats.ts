@@ -36,6 +36,11 @@ export async function addSkipped(client: Redis, key: string, reason: string, cou
   if (count > 0) await addFleetCounts(client, key, new Map([[skippedField(reason), count]]));
 }
 
+/** A callback refused before it was read (`source`: not from CALLBACK_ALLOW_FROM). */
+export async function addCallbackRefused(client: Redis, key: string, reason: string): Promise<void> {
+  await addFleetCounts(client, key, new Map([[`callback_refused:${reason}`, 1]]));
+}
+
 export class WorkerStats {
   private pending = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;

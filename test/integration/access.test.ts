@@ -58,7 +58,9 @@ function expectedAllowed(role: Role, row: RouteRole): boolean {
   return (
     /^POST \/api\/campaigns\/:id\/(pause|resume|cancel)$/.test(route) ||
     route === 'POST /api/suppressions' ||
-    route === 'DELETE /api/suppressions'
+    route === 'DELETE /api/suppressions' ||
+    route === 'POST /api/messages/:request_id/remove' ||
+    route === 'POST /api/dead-letters/replay'
   );
 }
 

@@ -123,7 +123,7 @@ describe('a campaign in numbers', () => {
     expect(c).toMatchObject({
       state: 'cancelled',
       skipped: 4,
-      skipped_by: { cancelled: 2, expired: 1, suppressed: 1, no_session: 0 },
+      skipped_by: { cancelled: 2, expired: 1, suppressed: 1, no_session: 0, removed: 0 },
       delivery: { sent: 3, delivered: 1, read: 1, failed: 2 },
       delivery_failed_by_code: { '131026': 1, none: 1 },
     });

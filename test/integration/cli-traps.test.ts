@@ -164,7 +164,13 @@ describe('the command line', () => {
     );
     expect(await h.dead.getWaitingCount()).toBe(3);
     const asked = await runCli(['dlq', 'replay', '--reason', 'unknown_outcome', '--json'], env);
-    expect(JSON.parse(asked.stdout)).toEqual({ action: 'replay', count: 3, left_out: 0, already_sent: 0 });
+    expect(JSON.parse(asked.stdout)).toEqual({
+      action: 'replay',
+      count: 3,
+      left_out: 0,
+      already_sent: 0,
+      malformed: 0,
+    });
     expect(await h.dead.getWaitingCount()).toBe(0);
     expect(await h.ledger.campaign('dlq')).toMatchObject({ dead: 0, pending: 5 });
   });

@@ -221,7 +221,13 @@ describe('the send pipeline', () => {
 
     sim.options.templates?.push('new_template');
     const replay = await runCli(['dlq', 'replay', '--code', '4001', '--json'], envOf(config));
-    expect(JSON.parse(replay.stdout)).toEqual({ action: 'replay', count: 1, left_out: 0, already_sent: 0 });
+    expect(JSON.parse(replay.stdout)).toEqual({
+      action: 'replay',
+      count: 1,
+      left_out: 0,
+      already_sent: 0,
+      malformed: 0,
+    });
     await campaignDone(h.ledger, 'replay');
     expect(await h.ledger.get('tpl-1')).toMatchObject({ status: 'sent', error: null });
     expect(sim.acceptedByRequestId.get('tpl-1')).toBe(1);

@@ -157,6 +157,7 @@ describe('reliability scenarios', () => {
         count: byDefault.unknown,
         left_out: 0,
         already_sent: 0,
+        malformed: 0,
       });
       await campaignDone(h.ledger, 'slow', 60_000);
       expect(await h.ledger.campaign('slow')).toMatchObject({ sent: count, dead: 0 });

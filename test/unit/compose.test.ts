@@ -9,9 +9,11 @@ import { configSchema } from '../../src/config.js';
 
 /**
  * docker-compose.yml against the configuration schema: every variable set in .env reaches the workers and the
- * dashboard (a variable compose forgets is ignored without a word), and the rehearsal's simulator calls the
- * dashboard back; the observability profile's Prometheus scrapes the dashboard with its credentials and loads
- * the alert rules, and its Grafana gets the dashboard. Read through `docker compose config` (or docker-compose v1), which needs no Docker engine.
+ * dashboard (a variable compose forgets is ignored without a word), the dashboard, which listens beyond
+ * loopback, needs its password and callback token, and the rehearsal's simulator calls the dashboard back; the
+ * observability profile's Prometheus scrapes the dashboard with its credentials and loads the alert rules, and
+ * its Grafana gets the dashboard. Read through `docker compose config` (or docker-compose v1), which needs no
+ * Docker engine.
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -107,6 +109,25 @@ suite('docker-compose.yml', () => {
     expect(passed).toEqual(expected);
   });
 
+  it.each([
+    ['DASHBOARD_PASSWORD', 'the dashboard listens on all interfaces in a container'],
+    ['CALLBACK_TOKEN', 'the token in their URL is all that keeps forgers out'],
+  ])('refuses to start without %s, saying why', (variable, why) => {
+    const env = variables
+      .filter((name) => name !== variable)
+      .map((name) => `${name}=${name === 'CALLBACK_TOKEN' ? TOKEN : `from-env-${name}`}`);
+    writeFileSync(join(dir, 'missing.env'), `${env.join('\n')}\n`);
+    const [command, ...args] = compose as string[];
+    const run = spawnSync(
+      command as string,
+      [...args, '--project-directory', ROOT, '--env-file', join(dir, 'missing.env'), 'config', '-q'],
+      { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } },
+    );
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain(variable);
+    expect(run.stderr).toContain(why);
+  });
+
   it("points the rehearsal's simulator at the dashboard's callback path, token included, with a templates file", () => {
     const simulator = services.get('simulator');
     const flag = (name: string) => simulator?.command[simulator.command.indexOf(name) + 1];
@@ -141,7 +162,10 @@ suite('docker-compose.yml, profile observability', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'wa-bulk-compose-'));
-    writeFileSync(join(dir, '.env'), `DASHBOARD_USER=operator\nDASHBOARD_PASSWORD='${PASSWORD}'\n`);
+    writeFileSync(
+      join(dir, '.env'),
+      `DASHBOARD_USER=operator\nDASHBOARD_PASSWORD='${PASSWORD}'\nCALLBACK_TOKEN=${TOKEN}\n`,
+    );
     const [command, ...args] = compose as string[];
     const run = spawnSync(
       command as string,

@@ -74,6 +74,34 @@ describe('configuration', () => {
     expect((error as Error).message).not.toContain('short-secret');
   });
 
+  it('reads CALLBACK_ALLOW_FROM and CALLBACK_TRUSTED_PROXIES as networks or a hop count, naming a bad one', () => {
+    expect(load({}).CALLBACK_ALLOW_FROM).toBeUndefined();
+    expect(load({ CALLBACK_ALLOW_FROM: ' , ' }).CALLBACK_ALLOW_FROM).toBeUndefined();
+    expect(load({}).CALLBACK_TRUSTED_PROXIES).toBe(0);
+    expect(
+      load({ CALLBACK_ALLOW_FROM: ' 203.0.113.0/24, 2001:db8::/32 ,198.51.100.7', CALLBACK_TRUSTED_PROXIES: '2' }),
+    ).toMatchObject({
+      CALLBACK_ALLOW_FROM: ['203.0.113.0/24', '2001:db8::/32', '198.51.100.7/32'],
+      CALLBACK_TRUSTED_PROXIES: 2,
+    });
+    expect(load({ CALLBACK_ALLOW_FROM: '203.0.113.0/24', CALLBACK_TRUSTED_PROXIES: '10.0.0.0/8,::1' })).toMatchObject({
+      CALLBACK_TRUSTED_PROXIES: ['10.0.0.0/8', '::1/128'],
+    });
+    for (const bad of ['203.0.113.0/33', '127.1', '0x7f.0.0.1', 'example.com', '10.0.0.0/8/1', '::1/129'])
+      expect(() => load({ CALLBACK_ALLOW_FROM: `10.0.0.0/8,${bad}` })).toThrow(
+        `CALLBACK_ALLOW_FROM: expected networks separated by commas, each an address or a CIDR block (e.g. 203.0.113.0/24,2001:db8::/32), and "${bad}" is not one`,
+      );
+    expect(() => load({ CALLBACK_ALLOW_FROM: '10.0.0.0/8', CALLBACK_TRUSTED_PROXIES: '11' })).toThrow(
+      'CALLBACK_TRUSTED_PROXIES: expected a number of proxy hops from 0 to 10, or their networks, got "11"',
+    );
+    expect(() => load({ CALLBACK_ALLOW_FROM: '10.0.0.0/8', CALLBACK_TRUSTED_PROXIES: 'proxy' })).toThrow(
+      '"proxy" is not one',
+    );
+    expect(() => load({ CALLBACK_TRUSTED_PROXIES: '1' })).toThrow(
+      "CALLBACK_TRUSTED_PROXIES: only says how to find a callback's source for CALLBACK_ALLOW_FROM, which is not set",
+    );
+  });
+
   it('checks bounds that depend on each other', () => {
     expect(() => load({ RETRY_MIN_MS: '6000' })).toThrow('RETRY_MIN_MS: expected at most RETRY_MAX_MS (5000)');
   });

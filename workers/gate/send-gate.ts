@@ -11,13 +11,14 @@ import {
   type GrantKeys,
   type GrantRequest,
   type LedgerCheck,
+  type Mismatch,
 } from '../../src/scripts/index.js';
 import { Breaker, type BreakerOptions, type BreakerTicket } from './breaker.js';
 import { RedisClock } from './clock.js';
 import { pacingFor, type Pacing } from './pacing.js';
-import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal } from './signals.js';
+import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, TamperedSignal, WaitSignal } from './signals.js';
 
-export { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, WaitSignal } from './signals.js';
+export { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, TamperedSignal, WaitSignal } from './signals.js';
 
 /**
  * The gate every HTTP request passes, retries included, in every worker process: one per sender lane, so
@@ -73,6 +74,11 @@ export interface GateRequest {
   template: boolean;
   /** Epoch ms after which it must not leave (--expires-*). */
   expiresAt?: number | undefined;
+  /**
+   * The job's payload digest (src/ledger/digest.ts): given, the first ask also checks that the job is its
+   * ledger record's (campaign, recipient, payload), else a TamperedSignal.
+   */
+  digest?: string;
 }
 
 /** A request waiting at the gate: what the grant script is asked, and its promise. */
@@ -144,6 +150,8 @@ export class SendGate {
         template: request.template,
         requestId: request.requestId,
         expiresAt: request.expiresAt,
+        campaign: request.campaign,
+        digest: request.digest,
         started: performance.now(),
         resolve,
         reject,
@@ -294,6 +302,7 @@ function signalOf(verdict: string): Error {
     default: {
       const [reason, ms] = verdict.split(':');
       if ((reason === 'pair' || reason === 'limit') && ms !== undefined) return new WaitSignal(reason, Number(ms));
+      if (reason === 'tampered' && ms !== undefined) return new TamperedSignal(ms as Mismatch);
       return new Error(`unexpected grant verdict "${verdict}"`);
     }
   }

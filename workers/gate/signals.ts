@@ -1,4 +1,5 @@
 import { SKIP_WORDS, type SkipReason } from '../../src/ledger/reasons.js';
+import type { Mismatch } from '../../src/scripts/index.js';
 /** The ledger says this message needs no request: already sent or dead, or in flight when a worker died. */
 export class SettledSignal extends Error {
   override name = 'SettledSignal';
@@ -43,6 +44,21 @@ export class WaitSignal extends Error {
       reason === 'pair'
         ? `another message to this recipient left less than PAIR_INTERVAL_MS ago`
         : 'the messaging limit is reached',
+    );
+  }
+}
+
+/**
+ * The job is not what its ledger record says (its campaign, recipient or payload differs, or there is no
+ * record): it was changed outside wa-bulk, and no request is made for it.
+ */
+export class TamperedSignal extends Error {
+  override name = 'TamperedSignal';
+  constructor(readonly differs: Mismatch | 'request_id') {
+    super(
+      differs === 'record'
+        ? 'the ledger has no record of this job'
+        : `its ${differs === 'payload' ? 'payload' : differs} is not the one the ledger recorded`,
     );
   }
 }

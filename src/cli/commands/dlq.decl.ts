@@ -31,4 +31,8 @@ export const DLQ = {
     },
     json: { type: 'boolean', help: 'print JSON: one dead letter a line for list, the counts for replay and purge' },
   },
+  notes: [
+    'A job of the dead-letter queue that wa-bulk did not write (added by hand or by another tool) is skipped ' +
+      'with one line on stderr naming its job id, and the others are handled; purge without filters drops it.',
+  ],
 } as const satisfies Command;

@@ -1,4 +1,12 @@
-import { deadLetters, purgeDeadLetters, replayDeadLetters, type DeadFilter } from '../../ledger/dead-letters.js';
+import {
+  deadLetterEntry,
+  deadLetters,
+  describeMalformed,
+  purgeDeadLetters,
+  replayDeadLetters,
+  type DeadFilter,
+  type MalformedDeadLetter,
+} from '../../ledger/dead-letters.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';
@@ -10,20 +18,17 @@ export async function run(argv: string[]): Promise<number> {
   if (!action || !['list', 'replay', 'purge'].includes(action) || positionals.length > 1)
     throw new UsageError(synopsis(DLQ));
   const filter: DeadFilter = { campaign: values.campaign, code: values.code, reason: values.reason };
+  // A job of the dead-letter queue that wa-bulk did not write is named on stderr, one line each, and the
+  // command goes on with the others (stdout keeps only what was asked for, JSON included).
+  const report = (what: string) => (m: MalformedDeadLetter) =>
+    process.stderr.write(`wa-bulk: ${describeMalformed(m, what)}\n`);
   return withContext(async (ctx) => {
     if (action === 'list') {
       let count = 0;
-      for await (const job of deadLetters(ctx.dead, filter)) {
+      for await (const job of deadLetters(ctx.dead, filter, { onMalformed: report('skipped') })) {
         count++;
         const d = job.data;
-        const entry = {
-          request_id: d.request_id,
-          campaign: d.campaign,
-          to: d.payload.to[0],
-          error: d.error,
-          attempts: d.attempts,
-          died_at: new Date(d.died_at).toISOString(),
-        };
+        const entry = deadLetterEntry(d);
         if (values.json) printJson(entry);
         else
           process.stdout.write(
@@ -34,8 +39,21 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (action === 'replay') {
-      const { replayed, leftOut, alreadySent } = await replayDeadLetters(ctx.dead, ctx.send, ctx.ledger, filter);
-      if (values.json) printJson({ action, count: replayed, left_out: leftOut, already_sent: alreadySent });
+      const { replayed, leftOut, alreadySent, malformed } = await replayDeadLetters(
+        ctx.dead,
+        ctx.send,
+        ctx.ledger,
+        filter,
+      );
+      malformed.forEach(report('skipped, not replayed'));
+      if (values.json)
+        printJson({
+          action,
+          count: replayed,
+          left_out: leftOut,
+          already_sent: alreadySent,
+          malformed: malformed.length,
+        });
       else {
         process.stdout.write(`replayed ${replayed} dead letter(s)\n`);
         if (alreadySent > 0) {
@@ -51,9 +69,10 @@ export async function run(argv: string[]): Promise<number> {
       }
       return 0;
     }
-    const count = await purgeDeadLetters(ctx.dead, filter);
-    if (values.json) printJson({ action, count });
-    else process.stdout.write(`purged ${count} dead letter(s)\n`);
+    const { purged, malformed, malformedDropped } = await purgeDeadLetters(ctx.dead, filter);
+    malformed.forEach(report(malformedDropped ? 'dropped' : 'skipped (a purge without filters drops it)'));
+    if (values.json) printJson({ action, count: purged, malformed: malformed.length });
+    else process.stdout.write(`purged ${purged} dead letter(s)\n`);
     return 0;
   });
 }

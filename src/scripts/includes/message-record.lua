@@ -4,6 +4,8 @@
   and, in TypeScript, in src/ledger/records.ts only (toRecord; rowOf and recordOf for the long-term ledger).
 
     campaign, to, created_at, updated_at (epoch ms)
+    digest                 the payload's digest (src/ledger/digest.ts) while the message may still be sent:
+                           written with its job, dropped once it is sent or skipped
     seq                    its place in its campaign's enqueue order (1, 2, …)
     status                 pending | sent | dead | skipped (pending -> sent | dead | skipped;
                            dead -> pending on replay, dead -> sent for a job that ran again or a
@@ -17,9 +19,21 @@
 ]]
 local Message = {}
 
-function Message.create(key, campaign, to, now, ttl, seq)
-  redis.call('HSET', key, 'campaign', campaign, 'to', to, 'status', 'pending', 'attempts', 0, 'created_at', now, 'updated_at', now, 'seq', seq)
+function Message.create(key, campaign, to, now, ttl, seq, digest)
+  redis.call('HSET', key, 'campaign', campaign, 'to', to, 'status', 'pending', 'attempts', 0, 'created_at', now, 'updated_at', now, 'seq', seq, 'digest', digest)
   redis.call('EXPIRE', key, ttl)
+end
+
+-- What of a job's data differs from its message's record: 'record' (there is none), 'campaign', 'to' or
+-- 'payload' (its digest); nil when they agree. A record without a digest (written before digests were
+-- kept) has its payload taken on trust.
+function Message.mismatch(key, campaign, to, digest)
+  local m = redis.call('HMGET', key, 'status', 'campaign', 'to', 'digest')
+  if not m[1] then return 'record' end
+  if m[2] ~= campaign then return 'campaign' end
+  if m[3] ~= to then return 'to' end
+  if m[4] and m[4] ~= digest then return 'payload' end
+  return nil
 end
 
 -- With a long-term ledger (DATABASE_URL): the record as it now is, appended to the archive stream that
@@ -93,13 +107,17 @@ local ERROR_FIELDS = { 'code', 'http_status', 'reason', 'error' }
 
 function Message.markSent(key, now, messageId, wasDead)
   redis.call('HSET', key, 'status', 'sent', 'updated_at', now, 'message_id', messageId)
+  -- Nothing is sent for it again: its digest is no longer needed (a settled record stays small).
+  redis.call('HDEL', key, 'digest')
   -- A dead letter's error goes (replay clears it; a job that ran again while dead did not).
   if wasDead then redis.call('HDEL', key, unpack(ERROR_FIELDS)) end
 end
 
 -- status 'dead' or 'skipped'
+-- A dead message keeps its digest: a replay sends its dead letter's payload, which must still match.
 function Message.markSettled(key, status, now, code, httpStatus, reason, message)
   redis.call('HSET', key, 'status', status, 'updated_at', now, 'code', code, 'http_status', httpStatus, 'reason', reason, 'error', message)
+  if status == 'skipped' then redis.call('HDEL', key, 'digest') end
 end
 
 function Message.revive(key, now)
