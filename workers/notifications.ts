@@ -1,3 +1,4 @@
+import { CALLBACK_PAUSE_PREFIX } from '../src/lanes/fleet.js';
 import type { CallbackRow } from '../src/engagelab/callbacks.js';
 
 /**
@@ -57,7 +58,7 @@ export function notificationEffect(
     const effect = await effectOf(n.event, data, text, templatesInUse);
     // A fleet stop that a callback caused says so: EngageLab signs nothing, and the URL's token is all a
     // forger lacks (the operator's guide to recovering from forged notifications starts from this reason).
-    return effect.pause ? { ...effect, pause: `from a callback: ${effect.pause}` } : effect;
+    return effect.pause ? { ...effect, pause: `${CALLBACK_PAUSE_PREFIX}${effect.pause}` } : effect;
   })();
 }
 

@@ -4,6 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { LATENCY_BUCKETS_S } from '../status/fleet-stats.js';
 import type { Config } from '../config.js';
 import { funnel } from '../ledger/delivery.js';
+import { CALLBACK_PAUSE_PREFIX, pauseState } from '../lanes/fleet.js';
 import { Lanes } from '../lanes/lanes.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { DeadJobData, SendJobData } from '../queue.js';
@@ -317,6 +318,15 @@ export function createMetrics(src: MetricsSources): Registry {
       '1 while sending is paused (by an operator, an auth failure or a safety stop).',
       'gauge',
       async () => [{ value: (await src.send.isPaused()) ? 1 : 0, labels: {} }],
+    ),
+    new ExternalMetric(
+      'wa_bulk_paused_by_callback',
+      '1 while the whole fleet is paused by a delivery-callback notification (its reason begins "from a callback:"); resume clears it.',
+      'gauge',
+      async () => {
+        const { paused, reason } = await pauseState(src.redis, src.keys);
+        return [{ value: paused && reason?.startsWith(CALLBACK_PAUSE_PREFIX) ? 1 : 0, labels: {} }];
+      },
     ),
     new ExternalMetric(
       'wa_bulk_held_back_seconds',

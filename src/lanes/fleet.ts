@@ -28,6 +28,9 @@ async function eachLaneQueue(
   for (const lane of lanes) await withQueue(client, keys.prefix, laneQueueName(lane), fn);
 }
 
+/** How a fleet pause that a callback notification caused begins its reason: the pause says where it came from. */
+export const CALLBACK_PAUSE_PREFIX = 'from a callback: ';
+
 export async function pauseSending(client: Redis, keys: Keys, reason: string): Promise<void> {
   // The reason first: a lane created from now on starts paused (the enqueue script reads it).
   await client.hset(keys.control, 'pause_reason', reason, 'paused_at', Date.now());

@@ -130,8 +130,8 @@ describe('delivery callbacks', () => {
     expect(await h.redis.exists(h.keys.orphan('mid-early'))).toBe(0);
   });
 
-  it('pauses a running campaign on insufficient_balance, with the reason in status', async () => {
-    await setup(400, { latencyMs: 20 });
+  it('pauses a running campaign on insufficient_balance, with the reason in status and a metric that resume clears', async () => {
+    const { url } = await setup(400, { latencyMs: 20 });
     worker = await startSendWorker(
       testConfig({ ENGAGELAB_BASE_URL: sim?.url, QUEUE_PREFIX: h?.keys.prefix, SEND_RATE_MAX: 100 }),
       silentLogger(),
@@ -149,6 +149,13 @@ describe('delivery callbacks', () => {
       reason: 'from a callback: insufficient_balance: EngageLab balance 1.5 is below 10',
     });
     expect(((await h!.ledger.campaign('cb'))?.pending ?? 0) > 0).toBe(true);
+    const auth = { Authorization: `Basic ${Buffer.from('admin:password-for-callbacks').toString('base64')}` };
+    const pausedByCallback = async () =>
+      /^wa_bulk_paused_by_callback (\d)$/m.exec(await (await fetch(`${url}/metrics`, { headers: auth })).text())?.[1];
+    expect(await pausedByCallback()).toBe('1');
+    const { resumeSending } = await import('../../src/lanes/fleet.js');
+    await resumeSending(h!.redis, h!.keys);
+    expect(await pausedByCallback()).toBe('0');
   });
 
   it('answers hostile bodies with a 4xx and stays up; other paths get 404', async () => {

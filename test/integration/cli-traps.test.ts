@@ -117,7 +117,7 @@ describe('the command line', () => {
     ]);
     expect(rows[0].enqueued_at >= rows[1].enqueued_at).toBe(true);
     const table = await runCli(['campaigns'], env);
-    expect(table.stdout.split('\n')[1]).toMatch(/^newer\s+sending\s+1\s+0\s+0\s+1\s+\d{4}-/);
+    expect(table.stdout.split('\n')[1]).toMatch(/^newer\s+sending\s+1\s+0\s+0\s+0\s+1\s+0\s+\d{4}-/);
   });
 
   it('watch writes plain lines ending with a newline, no \\r bars, when stderr is not a terminal', async () => {

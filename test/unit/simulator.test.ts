@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Simulator, maxInSlidingWindow } from '../../src/simulator/simulator.js';
+import { firstToken } from '../../src/cli/commands/simulator.js';
 
 let sim: Simulator | undefined;
 afterEach(async () => {
@@ -165,5 +166,17 @@ describe('maxInSlidingWindow', () => {
   it('finds the busiest window', () => {
     expect(maxInSlidingWindow([0, 10, 999, 1000, 1500, 1999], 1000)).toBe(3);
     expect(maxInSlidingWindow([], 1000)).toBe(0);
+  });
+});
+
+describe("the simulator's callback URL", () => {
+  it('posts to the first of two tokens, as compose writes CALLBACK_TOKEN=new,old into the URL', () => {
+    expect(firstToken('http://dashboard:3000/callbacks/engagelab/new-token-0123456,old-token-0123456')).toBe(
+      'http://dashboard:3000/callbacks/engagelab/new-token-0123456',
+    );
+    expect(firstToken('http://dashboard:3000/callbacks/engagelab/only-token-0123456')).toBe(
+      'http://dashboard:3000/callbacks/engagelab/only-token-0123456',
+    );
+    expect(firstToken('http://dashboard:3000/callbacks/engagelab/')).toBe('http://dashboard:3000/callbacks/engagelab/');
   });
 });

@@ -38,7 +38,11 @@ export const SIMULATOR = {
     },
     seed: { type: 'int', value: 'N', help: 'seeds the fault pattern' },
     'record-arrivals': { type: 'boolean', help: "record each request's arrival time (the benchmark reads them)" },
-    'callback-url': { type: 'string', value: 'URL', help: 'send EngageLab-style status callbacks there' },
+    'callback-url': {
+      type: 'string',
+      value: 'URL',
+      help: 'send EngageLab-style status callbacks there (of a last segment `new,old`, the first token)',
+    },
     'callback-delay-ms': {
       type: 'int',
       value: 'N',

@@ -81,7 +81,7 @@ export async function run(argv: string[]): Promise<number> {
     ...(values['templates-file'] !== undefined && { templateCatalog: readTemplates(values['templates-file']) }),
     ...(values.seed !== undefined && { seed: values.seed }),
     recordArrivals: values['record-arrivals'],
-    ...(values['callback-url'] !== undefined && { callbackUrl: values['callback-url'] }),
+    ...(values['callback-url'] !== undefined && { callbackUrl: firstToken(values['callback-url']) }),
     callbackDelayMs: values['callback-delay-ms'],
     ...(values['delivery-errors'] !== undefined && { deliveryErrors: parseDeliveryErrors(values['delivery-errors']) }),
     ...(values['reply-rate'] !== undefined && { replyRate: values['reply-rate'] }),
@@ -101,4 +101,13 @@ export async function run(argv: string[]): Promise<number> {
     'simulator stopped',
   );
   return 0;
+}
+
+/**
+ * A callback URL whose last path segment lists two tokens (`…/engagelab/new,old`, as compose writes it from
+ * CALLBACK_TOKEN during a rotation) is posted to with the first: the dashboard takes either, and a comma is
+ * never part of a token.
+ */
+export function firstToken(url: string): string {
+  return url.replace(/\/([^/?#,]*),[^/?#]*$/, '/$1');
 }
