@@ -15,6 +15,7 @@ import { createMetrics } from './metrics.js';
 import { assertListenable, boardWritesSameSiteOnly, loopbackHostsOnly, safeHeaders } from './security.js';
 import { accessControl } from './access.js';
 import { accessRoutes } from './access-routes.js';
+import { openApiRoutes } from './openapi-routes.js';
 
 /**
  * The app behind `wa-bulk dashboard`: /healthz, the callback receiver, then (authenticated, see
@@ -71,6 +72,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   campaignRoutes(app, deps);
   suppressionRoutes(app, deps);
   accessRoutes(app, deps, access);
+  openApiRoutes(app);
 
   app.get('/api/health', async (_req, res) => {
     const { up, detail } = await health();
