@@ -27,6 +27,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(safeHeaders);
+  if (deps.inspect) app.use(deps.inspect);
 
   // Redis reachable, and the connection's history (when it went down, its last error) for the operator.
   const health = async (): Promise<{ up: boolean; detail: Record<string, unknown> }> => {

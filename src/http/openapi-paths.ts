@@ -291,6 +291,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     responses: {
       200: json('the batch was taken', api.callbackAnswerSchema),
       400: error('a malformed batch: the error names the row and field'),
+      403: error('without DASHBOARD_PASSWORD and CALLBACK_TOKEN: a request not addressed to this machine'),
       404: error('a path without the right token'),
       413: error('a body over 1 MiB'),
       415: NOT_JSON,
@@ -377,7 +378,16 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     path: '/api/openapi.json',
     tag: 'contract',
     summary: 'This document',
-    responses: { 200: text('the OpenAPI 3.1 document', 'application/json', 'OpenAPI 3.1') },
+    responses: {
+      200: json(
+        'the OpenAPI 3.1 document',
+        z.looseObject({
+          openapi: z.string(),
+          info: z.looseObject({ title: z.string(), version: z.string() }),
+          paths: z.record(z.string(), z.unknown()),
+        }),
+      ),
+    },
   },
   {
     id: 'openApiPage',
