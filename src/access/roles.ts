@@ -10,7 +10,7 @@ export type Role = (typeof ROLES)[number];
 /**
  * - `send`: enqueue messages;
  * - `read-one`: read one message or one campaign by its identifier (what a sending system asks about what it
- *   sent);
+ *   sent), and the API's contract (/api/openapi.json, /api/docs);
  * - `read`: every other read (lists, the opt-out list, health, metrics);
  * - `control`: pause, resume, cancel, edit the opt-out list, replay dead letters;
  * - `admin`: keys, the audit log, the pages and Bull Board, and any route without a declared need.

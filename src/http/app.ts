@@ -19,6 +19,7 @@ import { createMetrics } from './metrics.js';
 import { assertListenable, boardWritesSameSiteOnly, loopbackHostsOnly, safeHeaders } from './security.js';
 import { accessControl } from './access.js';
 import { accessRoutes } from './access-routes.js';
+import { openApiRoutes } from './openapi-routes.js';
 
 /**
  * The app behind `wa-bulk dashboard`: /healthz, the callback receiver, then (authenticated, see
@@ -30,6 +31,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(safeHeaders);
+  if (deps.inspect) app.use(deps.inspect);
 
   // Redis reachable, and the connection's history (when it went down, its last error) for the operator.
   const health = async (): Promise<{ up: boolean; detail: Record<string, unknown> }> => {
@@ -81,6 +83,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   suppressionRoutes(app, deps);
   accessRoutes(app, deps, access);
   unknownRowRoutes(app, deps);
+  openApiRoutes(app);
 
   app.get('/api/health', async (_req, res) => {
     const { up, detail } = await health();

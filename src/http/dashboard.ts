@@ -13,6 +13,7 @@ import { reconnectDelayMs, redisClient } from '../redis/connection.js';
 import { RedisHealth } from '../redis/health.js';
 import { callbackRoutes } from './callbacks.js';
 import { createDashboardApp, listen } from './app.js';
+import type { DashboardDeps } from './deps.js';
 import { assertListenable } from './security.js';
 
 export interface Dashboard {
@@ -29,7 +30,11 @@ const CLOSE_WAIT_MS = 3000;
  * Redis answer 503 meanwhile. The same process applies the delivery callbacks it receives (a callback
  * worker on its own blocking connection), so that a deployment needs no process beyond workers and this.
  */
-export async function startDashboard(config: Config, log: Logger): Promise<Dashboard> {
+export async function startDashboard(
+  config: Config,
+  log: Logger,
+  options: Pick<DashboardDeps, 'inspect'> = {},
+): Promise<Dashboard> {
   // Refuse a bad address before anything is started that would keep the process alive.
   assertListenable(config);
   const k = keys(config.QUEUE_PREFIX);
@@ -91,6 +96,7 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
       readLanes();
     },
     publicRoutes: (a) => callbackRoutes(a, { token: config.CALLBACK_TOKEN, queue: callbacks, redis, keys: k, log }),
+    ...options,
   });
   const { server, url } = await listen(app, config).catch(async (error: unknown) => {
     clearInterval(lanesTimer);

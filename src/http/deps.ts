@@ -14,6 +14,11 @@ export interface DashboardDeps extends StatusSources {
   publicRoutes?: (app: express.Express) => void;
   /** More queues to show in Bull Board. */
   extraQueues?: Queue[];
+  /**
+   * Installed before every route: the tests' check of every answer against the published contract
+   * (test/helpers/contract.ts). Production passes none.
+   */
+  inspect?: express.RequestHandler;
   /** Calls back with the fleet's sender lanes, now and whenever they change (new lanes join Bull Board). */
   onLanes?: (listener: (lanes: string[]) => void) => void;
 }

@@ -22,6 +22,8 @@ export const ROUTE_ROLES: readonly RouteRole[] = [
   { method: 'POST', path: '/api/campaigns/:id/messages', need: 'send', action: 'messages.enqueue' },
   { method: 'GET', path: '/api/campaigns/:id', need: 'read-one' },
   { method: 'GET', path: '/api/messages/:request_id', need: 'read-one' },
+  { method: 'GET', path: '/api/openapi.json', need: 'read-one' },
+  { method: 'GET', path: '/api/docs', need: 'read-one' },
   { method: 'GET', path: '/api/campaigns', need: 'read' },
   { method: 'GET', path: '/api/campaigns/:id/export', need: 'read' },
   { method: 'GET', path: '/api/campaigns/:id/dead-letters', need: 'read' },

@@ -1,16 +1,17 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { PassThrough } from 'node:stream';
 import { AuditLog, REFUSED_PER_MINUTE } from '../../src/access/audit.js';
 import { ApiKeys } from '../../src/access/keys.js';
 import { ROLES, type Role } from '../../src/access/roles.js';
 import type { Config } from '../../src/config.js';
 import { createDashboardApp } from '../../src/http/app.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import type { Dashboard } from '../../src/http/dashboard.js';
 import { RedisHealth } from '../../src/redis/health.js';
 import { ROUTE_ROLES, routeOf, type RouteRole } from '../../src/http/route-roles.js';
 import { createLogger } from '../../src/log.js';
 import { runCli } from '../helpers/cli.js';
 import { envOf, harness, silentLogger, testConfig, until, type Harness } from '../helpers/env.js';
+import { contract, startDashboard } from '../helpers/contract.js';
 
 const PASSWORD = 'correct horse battery staple';
 const basic = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
@@ -50,9 +51,14 @@ function expectedAllowed(role: Role, row: RouteRole): boolean {
     row.path.startsWith('/api/keys') || row.path.startsWith('/api/audit') || !/^\/(api|metrics)/.test(row.path);
   if (role === 'admin') return true;
   if (role === 'send')
-    return ['POST /api/campaigns/:id/messages', 'GET /api/campaigns/:id', 'GET /api/messages/:request_id'].includes(
-      route,
-    );
+    return [
+      'POST /api/campaigns/:id/messages',
+      'GET /api/campaigns/:id',
+      'GET /api/messages/:request_id',
+      // The contract: the client a sending system generates from it uses its own key.
+      'GET /api/openapi.json',
+      'GET /api/docs',
+    ].includes(route);
   if (row.method === 'GET') return !adminOnly;
   if (role === 'read') return false;
   return (
@@ -350,3 +356,6 @@ describe('the audit log in Redis', () => {
     expect(actions.every((e) => e.actor.startsWith('cli:'))).toBe(true);
   });
 });
+
+// Every answer these tests received, held to the published contract (test/helpers/contract.ts).
+afterAll(() => contract.expectConforming());

@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import type { Dashboard } from '../../src/http/dashboard.js';
+import { contract, startDashboard } from '../helpers/contract.js';
 import { runCli } from '../helpers/cli.js';
 import { addPending, envOf, harness, silentLogger, testConfig, until, type Harness } from '../helpers/env.js';
 import type { Config } from '../../src/config.js';
@@ -282,3 +283,6 @@ describe('a callback batch taken row by row', () => {
     expect(await h!.redis.exists(h!.keys.orphan('s-3'))).toBe(0);
   });
 });
+
+// Every answer these tests received, held to the published contract (test/helpers/contract.ts).
+afterAll(() => contract.expectConforming());

@@ -1,10 +1,11 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
 import { DeliveryLedger } from '../../src/ledger/delivery-ledger.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import type { Dashboard } from '../../src/http/dashboard.js';
+import { contract, startDashboard } from '../helpers/contract.js';
 import { freePort } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
@@ -179,3 +180,6 @@ describe('delivery callbacks', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   });
 });
+
+// Every answer these tests received, held to the published contract (test/helpers/contract.ts).
+afterAll(() => contract.expectConforming());

@@ -1,12 +1,13 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { enqueue } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { Campaigns } from '../../src/campaigns/campaigns.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import type { Dashboard } from '../../src/http/dashboard.js';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
 import type { DeliveryUpdate } from '../../src/ledger/delivery.js';
 import { runCli } from '../helpers/cli.js';
 import { addPending, envOf, harness, silentLogger, tempFile, testConfig, type Harness } from '../helpers/env.js';
+import { contract, startDashboard } from '../helpers/contract.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** What an operator reads about a campaign: its rejected lines, skips by reason, timing, delivery and exports. */
@@ -235,3 +236,6 @@ describe('a campaign in numbers', () => {
     expect((await fetch(`${dashboard.url}/api/campaigns/told/export`)).status).toBe(401);
   });
 });
+
+// Every answer these tests received, held to the published contract (test/helpers/contract.ts).
+afterAll(() => contract.expectConforming());

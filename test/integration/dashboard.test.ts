@@ -1,11 +1,12 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Config } from '../../src/config.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import type { Dashboard } from '../../src/http/dashboard.js';
 import { createLogger } from '../../src/log.js';
 import { BODIES, phone } from '../fixtures/messages.js';
 import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { contract, startDashboard } from '../helpers/contract.js';
 
 const PASSWORD = 'correct horse battery staple';
 let h: Harness | undefined;
@@ -333,3 +334,6 @@ describe('/metrics', () => {
     expect(text).not.toContain(PASSWORD);
   });
 });
+
+// Every answer these tests received, held to the published contract (test/helpers/contract.ts).
+afterAll(() => contract.expectConforming());

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import type { Job } from 'bullmq';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import type { Dashboard } from '../../src/http/dashboard.js';
+import { contract, startDashboard } from '../helpers/contract.js';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
 import type { DeadError, SendJobData } from '../../src/queue.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
@@ -325,3 +326,6 @@ describe('a send job changed behind the ledger (Bull Board edit, a Redis write)'
     expect((await h.dead.getJobs(['wait'])).map((job) => job.id).sort()).toEqual(['tp-body', 'tp-to']);
   });
 });
+
+// Every answer these tests received, held to the published contract (test/helpers/contract.ts).
+afterAll(() => contract.expectConforming());

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import fc from 'fast-check';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import type { Dashboard } from '../../src/http/dashboard.js';
 import { BODIES, phone } from '../fixtures/messages.js';
 import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { contract, startDashboard } from '../helpers/contract.js';
 
 /**
  * Generated hostile requests against every route of the dashboard: whatever arrives, the answer is never a 5xx,
@@ -137,3 +138,6 @@ describe('hostile requests, generated', () => {
     expect(await ok.json()).toMatchObject({ accepted: 1 });
   });
 });
+
+// Every answer these tests received, held to the published contract (test/helpers/contract.ts).
+afterAll(() => contract.expectConforming());

@@ -1,0 +1,333 @@
+import { z } from 'zod';
+import type { EnqueueSummary } from '../../producers/enqueue.js';
+import type { AuditEntry } from '../access/audit.js';
+import type { describeKey, KeyState, NewKey } from '../access/keys.js';
+import { ROLES } from '../access/roles.js';
+import type { LaneState } from '../lanes/lanes.js';
+import type { RejectedLine } from '../ledger/rejects.js';
+import { campaignSchema } from '../ledger/schemas.js';
+import { DEAD_REASONS } from '../ledger/reasons.js';
+import { CAMPAIGN_ID, REQUEST_ID, REQUEST_ID_RULE } from '../messages/ids.js';
+import type { HealthSnapshot } from '../redis/health.js';
+import type { CampaignActors, CampaignsOverview } from './campaigns-page.js';
+
+/**
+ * The HTTP API's shapes that no other module states as a zod schema: what the routes answer, and the query
+ * parameters and small JSON bodies the route handlers check by hand. The published contract
+ * (openapi.ts) is generated from these, from the ledger's records (src/ledger/schemas.ts) and from the
+ * schemas that validate messages and callbacks. The checks at the end fail to compile when an answer's
+ * TypeScript shape and its schema part; the integration tests check every answer they receive against the
+ * document (test/helpers/contract.ts).
+ */
+
+const count = z.number().int().nonnegative();
+const time = z.iso.datetime().meta({ description: 'ISO 8601, UTC' });
+
+export const errorSchema = z
+  .object({ error: z.string().meta({ description: 'what is wrong, naming the field or parameter' }) })
+  .meta({ id: 'Error', description: 'Every refusal and failure: 4xx and 5xx answers.' });
+
+// Identifiers in paths.
+export const campaignIdParam = z
+  .string()
+  .regex(CAMPAIGN_ID)
+  .meta({ description: 'the campaign id: 1-64 letters, digits, "_" or "-"', example: 'spring-sale' });
+export const requestIdParam = z
+  .string()
+  .regex(REQUEST_ID)
+  .meta({ description: `the message's request_id: ${REQUEST_ID_RULE}` });
+export const keyNameParam = z.string().meta({ description: "the key's name", example: 'shop' });
+
+// The campaign object as the routes answer it.
+export const campaignViewSchema = campaignSchema
+  .extend({ paused: z.boolean().meta({ description: 'paused on its own or with the whole fleet' }) })
+  .meta({ id: 'CampaignView', description: 'The campaign object, with whether it is paused now.' });
+export const resumedSchema = campaignSchema
+  .extend({ resumed: count.meta({ description: 'parked messages put back' }) })
+  .meta({ id: 'CampaignResumed' });
+export const cancelledSchema = campaignSchema
+  .extend({ skipped_now: count.meta({ description: 'the messages this cancel skipped' }) })
+  .meta({ id: 'CampaignCancelled' });
+
+const laneSchema = z
+  .object({
+    from: z.string().meta({ description: 'the sender number; "default" for the lane of messages without one' }),
+    rate_max: count,
+    window_ms: count,
+    rate_source: z.enum(['workers', 'configuration']),
+    workers: count,
+    rate_now: z.number().nonnegative(),
+    paused: z.boolean(),
+    pause_reason: z.string().nullable(),
+    waiting: count,
+    parked: count.meta({ description: 'of waiting, the jobs of paused campaigns' }),
+  })
+  .meta({ id: 'Sender' });
+
+export const overviewSchema = z
+  .object({
+    campaigns: z.array(campaignSchema.extend({ enqueued_at: time, parked: count })),
+    paused: z.boolean(),
+    pause_reason: z.string().nullable(),
+    senders: z.array(laneSchema),
+    messaging_limit: z.object({ limit: z.union([count, z.literal('unlimited')]), used: count, held: count }),
+    dead: count,
+  })
+  .meta({ id: 'CampaignsOverview', description: 'What the campaigns page shows: campaigns newest first.' });
+
+export const enqueueSummarySchema = z
+  .object({
+    campaign: z.string(),
+    accepted: count,
+    rejected: count,
+    duplicates: count,
+    suppressed: count,
+    rejects: z.array(z.object({ line: count, error: z.string() })),
+    rejects_truncated: z.boolean().optional(),
+    warnings: z.array(z.object({ line: count, warning: z.string() })).optional(),
+    notes: z.array(z.string()).optional().meta({ description: 'what preflight or the options could not check' }),
+  })
+  .meta({
+    id: 'EnqueueSummary',
+    description: 'What an enqueue did, as `wa-bulk enqueue --json` prints it; items count from 1.',
+  });
+
+export const deadLettersSchema = z
+  .object({
+    campaign: z.string(),
+    dead_letters: z.array(
+      z.object({
+        request_id: z.string(),
+        to: z.string(),
+        error: z.object({
+          code: z.number().int().nullable(),
+          http_status: z.number().int().nullable(),
+          reason: z.enum(DEAD_REASONS),
+          message: z.string(),
+        }),
+        attempts: count,
+        died_at: time,
+      }),
+    ),
+    truncated: z.boolean().meta({ description: 'more than 1,000: `wa-bulk dlq list --campaign ID` lists them all' }),
+  })
+  .meta({ id: 'DeadLetters' });
+
+const rejectedLineSchema = z.object({ line: count, error: z.string(), enqueued_at: time });
+export const rejectsSchema = z
+  .object({ campaign: z.string(), rejected: count, rejects: z.array(rejectedLineSchema) })
+  .meta({ id: 'RejectedLines', description: 'The first 1,000 lines refused at enqueue; `rejected` counts them all.' });
+
+export const suppressionListSchema = z
+  .object({ count, numbers: z.array(z.string()) })
+  .meta({ id: 'SuppressionList', description: 'At most 10,000 numbers and user ids.' });
+export const suppressionLookupSchema = z
+  .object({
+    number: z.string(),
+    suppressed: z.boolean(),
+    linked: z.string().nullable().meta({ description: 'the user id of a number, or the number of a user id' }),
+  })
+  .meta({ id: 'SuppressionLookup' });
+export const suppressionsAddedSchema = z.object({ added: count, total: count }).meta({ id: 'SuppressionsAdded' });
+export const suppressionsRemovedSchema = z.object({ removed: count, total: count }).meta({ id: 'SuppressionsRemoved' });
+
+export const healthzSchema = z.object({ status: z.enum(['ok', 'unavailable']) }).meta({ id: 'Healthz' });
+const redisHealthSchema = z.object({
+  connected: z.boolean(),
+  down_since: time.nullable(),
+  last_error: z.string().nullable(),
+  disconnects: count,
+});
+export const healthSchema = z.object({ status: z.literal('ok'), redis: redisHealthSchema }).meta({ id: 'Health' });
+export const healthDownSchema = z
+  .object({ status: z.literal('unavailable'), error: z.string(), redis: redisHealthSchema })
+  .meta({ id: 'HealthDown' });
+
+const roleSchema = z.enum(ROLES);
+const keySchema = z
+  .object({
+    name: z.string(),
+    role: roleSchema,
+    prefix: z.string().meta({ description: "the key's public prefix, never the key" }),
+    state: z.enum(['active', 'expired', 'revoked']),
+    created_at: time.nullable(),
+    created_by: z.string(),
+    last_used_at: time.nullable(),
+    expires_at: time.nullable(),
+    revoked_at: time.nullable(),
+    rate: z.number().positive().nullable().meta({ description: 'requests a second; null: API_KEY_RATE' }),
+  })
+  .meta({ id: 'ApiKey' });
+export const keysSchema = z.object({ keys: z.array(keySchema) }).meta({ id: 'ApiKeys' });
+export const newKeySchema = z
+  .object({
+    name: z.string(),
+    role: roleSchema,
+    key: z.string().meta({ description: 'the key: shown this once, and never again' }),
+    prefix: z.string(),
+    expires_at: time.nullable(),
+  })
+  .meta({ id: 'NewApiKey' });
+export const rolledKeySchema = newKeySchema
+  .extend({ old_expires_at: time.meta({ description: 'when the old key stops working' }) })
+  .meta({ id: 'RolledApiKey' });
+export const revokedSchema = z.object({ name: z.string(), revoked: count }).meta({ id: 'RevokedApiKey' });
+
+const auditEntrySchema = z
+  .object({
+    id: z.string(),
+    at: time,
+    actor: z.string(),
+    action: z.string(),
+    target: z.string().nullable(),
+    params: z.record(z.string(), z.unknown()),
+    outcome: z.string().meta({ description: '`ok`, or `refused 403`, `failed 500`, `exit 1`…' }),
+    ip: z.string().nullable(),
+  })
+  .meta({ id: 'AuditEntry' });
+export const auditSchema = z.object({ entries: z.array(auditEntrySchema) }).meta({ id: 'AuditLog' });
+export const auditCampaignsSchema = z
+  .object({ campaigns: z.record(z.string(), z.object({ actor: z.string(), action: z.string(), at: time })) })
+  .meta({ id: 'CampaignActors' });
+
+export const callbackAnswerSchema = z
+  .object({
+    ok: z.literal(true),
+    rows: count.meta({ description: 'rows in the batch' }),
+    taken: count.meta({ description: 'rows understood, to be applied' }),
+    unknown: count.meta({
+      description: 'rows of a shape wa-bulk does not know, kept aside (GET /api/callbacks/unknown)',
+    }),
+  })
+  .meta({ id: 'CallbacksTaken' });
+
+export const unknownRowsSchema = z
+  .object({
+    kept: count.meta({ description: 'rows kept aside now (the newest 1,000 at most)' }),
+    rows: z.array(
+      z.object({
+        received_at: time,
+        error: z.string().meta({ description: 'why the row was not taken' }),
+        row: z.string().meta({ description: 'the row as JSON, cut at 2 KB' }),
+        truncated: z.boolean(),
+      }),
+    ),
+  })
+  .meta({ id: 'UnknownCallbackRows' });
+
+const deadLetterErrorSchema = z.object({
+  code: z.number().int().nullable(),
+  http_status: z.number().int().nullable(),
+  reason: z.enum(DEAD_REASONS),
+  message: z.string(),
+});
+const malformedSchema = z
+  .array(z.object({ id: z.string(), problem: z.string() }))
+  .meta({ description: 'jobs of the dead queue that are not dead letters, skipped and named by job id' });
+
+export const allDeadLettersSchema = z
+  .object({
+    dead_letters: z.array(
+      z.object({
+        request_id: z.string(),
+        campaign: z.string(),
+        to: z.string(),
+        error: deadLetterErrorSchema,
+        attempts: count,
+        died_at: time,
+      }),
+    ),
+    truncated: z.boolean().meta({ description: 'more than `limit` matched' }),
+    malformed: malformedSchema,
+  })
+  .meta({ id: 'AllDeadLetters' });
+export const replayedSchema = z
+  .object({
+    action: z.literal('replay'),
+    count: count.meta({ description: 'dead letters put back in their queue' }),
+    left_out: count,
+    already_sent: count.meta({ description: 'dropped: the ledger has them as sent' }),
+    malformed: malformedSchema,
+  })
+  .meta({ id: 'DeadLettersReplayed' });
+export const purgedSchema = z
+  .object({
+    action: z.literal('purge'),
+    count: count,
+    malformed: malformedSchema,
+    malformed_dropped: z
+      .boolean()
+      .meta({ description: 'whether malformed jobs were dropped too (a purge without a filter)' }),
+  })
+  .meta({ id: 'DeadLettersPurged' });
+export const deadFilterBodySchema = z.object({
+  campaign: z.string().optional(),
+  code: z.number().int().optional().meta({ description: "EngageLab's error code" }),
+  reason: z.enum(DEAD_REASONS).optional(),
+});
+export const notRemovedSchema = z
+  .object({
+    error: z.string(),
+    state: z.enum(['unknown', 'sent', 'dead', 'skipped', 'in_flight', 'retrying']),
+  })
+  .meta({ id: 'NotRemoved' });
+
+// Requests the route handlers check by hand.
+const optionText = (description: string) => z.string().optional().meta({ description });
+export const enqueueQuerySchema = z.object({
+  at: optionText('no message leaves before this: ISO 8601 with an offset, or +30m / +2h from now'),
+  send_window: optionText("HH:MM-HH:MM of the recipient's local time; 20:00-02:00 crosses midnight"),
+  expires_in: optionText('a message not sent by then is never sent: 90s, 10m, 2h, 1d'),
+  expires_at: optionText('as expires_in, as a time'),
+  priority: z.enum(['high', 'normal', 'low']).optional(),
+  preflight: z.enum(['true', 'false']).optional().meta({ description: 'false skips preflight' }),
+});
+export const formatQuerySchema = z.object({ format: z.enum(['jsonl', 'csv']).optional() });
+export const csvQuerySchema = z.object({ format: z.enum(['csv']).optional() });
+export const suppressionQuerySchema = z.object({
+  number: optionText('one number or user id to look up instead of the list'),
+});
+export const auditQuerySchema = z.object({
+  since: optionText('a time, or 2h for two hours ago'),
+  actor: optionText('only this actor'),
+  target: optionText('only this target'),
+  limit: z
+    .string()
+    .regex(/^[1-9]\d{0,4}$/)
+    .optional()
+    .meta({ description: 'at most this many entries (default 1000)' }),
+});
+export const pauseBodySchema = z.object({
+  reason: z.string().optional().meta({ description: 'why, cut to 500 characters; "paused by an operator" if none' }),
+});
+export const numbersBodySchema = z.object({
+  numbers: z
+    .array(z.string())
+    .min(1)
+    .max(1000)
+    .meta({ description: 'numbers (any international notation) or user ids' }),
+});
+export const createKeyBodySchema = z.object({
+  name: z.string().meta({ description: '1-64 letters, digits, "_", "." or "-", starting with a letter or digit' }),
+  role: roleSchema,
+  expires_in: optionText('a duration such as 30d'),
+  rate: optionText('requests a second, such as 20 or 20/s'),
+});
+export const rollKeyBodySchema = z.object({
+  overlap: optionText('how long the old key keeps working: default 1h, 0 stops it at once'),
+  expires_in: optionText('a duration such as 30d'),
+});
+
+/** True when A and B accept each other's values: a schema and the shape it describes. */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const same = <T extends true>(value: T) => value;
+same<Same<z.output<typeof overviewSchema>, CampaignsOverview>>(true);
+same<Same<Omit<z.output<typeof laneSchema>, 'parked'>, LaneState>>(true);
+same<Same<z.output<typeof enqueueSummarySchema>, EnqueueSummary & { notes?: string[] }>>(true);
+same<Same<z.output<typeof rejectedLineSchema>, RejectedLine>>(true);
+same<Same<z.output<typeof redisHealthSchema>, HealthSnapshot>>(true);
+same<Same<z.output<typeof keySchema>, ReturnType<typeof describeKey>>>(true);
+same<Same<z.output<typeof keySchema>['state'], KeyState>>(true);
+same<Same<z.output<typeof newKeySchema>, NewKey>>(true);
+same<Same<z.output<typeof auditEntrySchema>, AuditEntry>>(true);
+same<Same<z.output<typeof auditCampaignsSchema>['campaigns'], CampaignActors>>(true);
