@@ -4,7 +4,8 @@ import { MESSAGE_STATUSES, type CallbackRow } from '../src/engagelab/callbacks.j
 import type { Applied } from '../src/ledger/delivery-ledger.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { CALLBACK_QUEUE, type CallbackJob } from '../src/queue.js';
-import { SpanKind, inSpan, linkTo, messagingAttributes, startSpan, tracing } from '../src/telemetry/traces.js';
+import { messagingAttributes } from '../src/telemetry/messaging.js';
+import { SpanKind, inSpan, linkTo, startSpan, tracing } from '../src/telemetry/traces.js';
 
 /**
  * The callback worker's spans (src/telemetry/traces.ts says when there are any): one `process callbacks`

@@ -1,6 +1,7 @@
 import { DelayedError, WaitingError, type Job } from 'bullmq';
 import type { SendJobData } from '../src/queue.js';
-import { SpanKind, contextOf, destinationOf, inSpan, messagingAttributes } from '../src/telemetry/traces.js';
+import { destinationOf, messagingAttributes } from '../src/telemetry/messaging.js';
+import { SpanKind, contextOf, inSpan } from '../src/telemetry/traces.js';
 import {
   CampaignSignal,
   PausedSignal,

@@ -1,14 +1,7 @@
 import { ROOT_CONTEXT, type Span } from '@opentelemetry/api';
 import { EnqueueVerdict } from '../scripts/enqueue-messages.js';
-import {
-  MESSAGING_SYSTEM,
-  SpanKind,
-  destinationOf,
-  messagingAttributes,
-  recordFailure,
-  startSpan,
-  traceparentOf,
-} from './traces.js';
+import { MESSAGING_SYSTEM, destinationOf, messagingAttributes } from './messaging.js';
+import { SpanKind, recordFailure, startSpan, traceparentOf } from './traces.js';
 
 /**
  * The producer's spans: one `enqueue` span per enqueue (a file, an HTTP request's batch), and one `create`

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { startTracing, tracesWanted } from '../../src/telemetry/sdk.js';
-import { contextOf, destinationOf, linkTo, spanContextOf, tracing } from '../../src/telemetry/traces.js';
+import { destinationOf } from '../../src/telemetry/messaging.js';
+import { contextOf, linkTo, spanContextOf, tracing } from '../../src/telemetry/traces.js';
 import { trace } from '@opentelemetry/api';
 
 describe('the traces switch', () => {
