@@ -1,6 +1,6 @@
 import type { Span } from '@opentelemetry/api';
 import type { EngageLabError } from '../engagelab/errors.js';
-import { SpanKind, recordFailure, startSpan } from './traces.js';
+import { SpanKind, recordFailure, startSpan, tracing } from './traces.js';
 
 /**
  * One HTTP request to EngageLab's Send Message API, as a CLIENT span with HTTP's semantic conventions: the
@@ -24,6 +24,7 @@ const urls = new Map<string, URL>();
 
 /** Starts the span of one request (undefined while tracing is off); `attempt` counts from 1. */
 export function attemptSpan(baseUrl: string, requestId: string | undefined, attempt: number): Span | undefined {
+  if (!tracing()) return undefined;
   let url = urls.get(baseUrl);
   if (!url) urls.set(baseUrl, (url = urlOf(baseUrl)));
   const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
