@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import { formatWindow, type CampaignOptions } from '../src/campaigns/options.js';
-import { laneOf } from '../src/queue.js';
+import { laneOf, laneQueueName } from '../src/queue.js';
+import { EnqueueSpans, type CreatedMessage } from '../src/telemetry/enqueue-spans.js';
 import type { Preflight } from '../src/preflight/preflight.js';
 import { timeZoneOf } from '../src/messages/timezone.js';
 import type { Ledger } from '../src/ledger/ledger.js';
@@ -69,11 +70,28 @@ interface Pending {
   requestId: string;
   to: string;
   data: SendJobData;
+  /** Its create span, while tracing is on. */
+  traced?: CreatedMessage;
 }
 
 export async function enqueue(
   source: AsyncIterable<SourceItem> | Iterable<SourceItem>,
   options: EnqueueOptions,
+): Promise<EnqueueSummary> {
+  const spans = EnqueueSpans.start(options.campaign, options.dryRun);
+  if (!spans) return enqueueAll(source, options);
+  const summary = await enqueueAll(source, options, spans).catch((error: unknown) => {
+    spans.end({ accepted: 0, rejected: 0, duplicates: 0, suppressed: 0 }, error);
+    throw error;
+  });
+  spans.end(summary);
+  return summary;
+}
+
+async function enqueueAll(
+  source: AsyncIterable<SourceItem> | Iterable<SourceItem>,
+  options: EnqueueOptions,
+  spans?: EnqueueSpans,
 ): Promise<EnqueueSummary> {
   const { campaign, ledger, queue } = options;
   const chunkSize = options.chunkSize ?? 1000;
@@ -135,7 +153,11 @@ export async function enqueue(
       ),
       options.dryRun ? undefined : ledger.noteTemplates(batch.map((p) => p.data.payload.body)),
       options.dryRun ? undefined : ledger.noteOpen(campaign),
-    ]);
+    ]).catch((error: unknown) => {
+      for (const pending of batch) pending.traced?.failed(error);
+      throw error;
+    });
+    if (spans) await noteTraces(ledger, [...byLane.values()], results);
     for (const result of results.flat()) {
       if (result === EnqueueVerdict.Duplicate) summary.duplicates++;
       else if (result === EnqueueVerdict.Suppressed) summary.suppressed++;
@@ -184,9 +206,11 @@ export async function enqueue(
       const requestId = ids[i] as string;
       const to = message.to[i] as string;
       const window = control?.window ? { ...control.window, tz: (await timeZoneOf(to)) ?? 'UTC' } : undefined;
+      const traced = spans?.created(requestId, laneQueueName(laneOf(message.from, options.waFrom)));
       chunk.push({
         requestId,
         to,
+        ...(traced && { traced }),
         data: {
           request_id: requestId,
           campaign,
@@ -200,6 +224,7 @@ export async function enqueue(
             request_id: requestId,
             ...(message.custom_args !== undefined && { custom_args: message.custom_args }),
           },
+          ...(traced && { trace: traced.traceparent }),
         },
       });
     }
@@ -209,6 +234,19 @@ export async function enqueue(
   await writing;
   await recordRejects();
   return summary;
+}
+
+/** Ends the chunk's create spans with their verdicts, and keeps the trace of each message written in its record. */
+async function noteTraces(ledger: Ledger, groups: Pending[][], results: EnqueueVerdict[][]): Promise<void> {
+  const written: Array<{ requestId: string; traceparent: string }> = [];
+  groups.forEach((group, i) =>
+    group.forEach((pending, j) => {
+      const verdict = results[i]?.[j];
+      if (pending.traced && verdict !== undefined && pending.traced.written(verdict))
+        written.push({ requestId: pending.requestId, traceparent: pending.traced.traceparent });
+    }),
+  );
+  await ledger.noteTraces(written);
 }
 
 /** The campaign's control settings, as kept in its hash for `status` and the campaigns page. */

@@ -19,6 +19,8 @@ export type { Message, MessageInput } from './messages/schema.js';
 export { startSendWorker, type SendWorker } from '../workers/send-worker.js';
 export { Simulator, type SimulatorOptions } from './simulator/simulator.js';
 export { createLogger } from './log.js';
+/** Spans through the OpenTelemetry provider you registered (the command line starts its own from OTEL_*). */
+export { enableTracing } from './telemetry/traces.js';
 export type { EnqueueSummary, MessageRecord, CampaignCounts };
 
 export interface Producer {

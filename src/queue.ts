@@ -69,6 +69,8 @@ export interface SendJobData {
   not_before?: number;
   expires_at?: number;
   window?: { from: number; to: number; tz: string };
+  /** The W3C traceparent of the message's `create` span, only while tracing is on (src/telemetry/traces.ts). */
+  trace?: string;
 }
 
 /** A dead letter: the job as it was, and why it died. The job id is jobIdFor(request_id). */

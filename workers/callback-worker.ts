@@ -10,6 +10,7 @@ import { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import { notificationEffect, notificationEventName } from './notifications.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { QualityGuard } from './quality-guard.js';
+import { callbackBatchSpan, deliverySpans } from './delivery-spans.js';
 import type { Logger } from '../src/log.js';
 import { CALLBACK_QUEUE, type CallbackJob, type DeadJobData, type SendJobData } from '../src/queue.js';
 import { keys as keysOf } from '../src/redis/keys.js';
@@ -59,6 +60,7 @@ export function startCallbackWorker(deps: {
       if (!MESSAGE_STATUSES.has((row.status as { message_status: string }).message_status))
         count('callback_unknown:message_status');
     const results = await delivery.applyMany(statusRows);
+    await deliverySpans(ledger, statusRows, results);
     const outcomes = [];
     for (const [i, applied] of results.entries()) {
       count(`callback_${applied.result}`);
@@ -116,7 +118,7 @@ export function startCallbackWorker(deps: {
     }
   };
 
-  const worker = new Worker<CallbackJob>(CALLBACK_QUEUE, processBatch, {
+  const worker = new Worker<CallbackJob>(CALLBACK_QUEUE, (job) => callbackBatchSpan(job, () => processBatch(job)), {
     connection: deps.blocking,
     prefix: config.QUEUE_PREFIX,
     concurrency: 4,

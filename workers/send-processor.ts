@@ -13,7 +13,15 @@ import { withRequestIdArg } from '../src/engagelab/request-id-arg.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import type { Logger } from '../src/log.js';
 import { maskPhone } from '../src/messages/phone.js';
-import { jobIdFor, requestIdOfJob, type DeadError, type DeadJobData, type SendJobData } from '../src/queue.js';
+import {
+  jobIdFor,
+  laneQueueName,
+  requestIdOfJob,
+  type DeadError,
+  type DeadJobData,
+  type SendJobData,
+} from '../src/queue.js';
+import { grantSpan, settleSpan } from './send-spans.js';
 import { msUntilOpen } from '../src/messages/timezone.js';
 import {
   CampaignSignal,
@@ -72,9 +80,15 @@ function deadErrorOf(error: EngageLabError, reason: DeadError['reason']): DeadEr
 export function createSendProcessor(deps: SendProcessorDeps) {
   const { config, ledger, gate, client, log, stats } = deps;
   const audit = new AuditLog(deps.redis, ledger.keys, resultTtlSeconds(config) * 1000);
+  const queueName = laneQueueName(gate.lane);
+  const skip = (requestId: string, campaign: string, reason: Parameters<Ledger['markSkipped']>[2]) =>
+    settleSpan(queueName, requestId, 'skipped', () => ledger.markSkipped(requestId, campaign, reason));
 
   const fail = async (job: Job<SendJobData>, error: DeadError, data = job.data): Promise<'dead' | 'sent'> => {
-    if ((await deadLetter(deps.deadQueue, ledger, data, error, job.attemptsMade + 1)) === 'sent') {
+    const settled = await settleSpan(queueName, data.request_id, 'dead', () =>
+      deadLetter(deps.deadQueue, ledger, data, error, job.attemptsMade + 1),
+    );
+    if (settled === 'sent') {
       // A status callback named it first (its custom_args carry the request_id): EngageLab accepted it.
       stats.sent(gate.lane);
       log.info(
@@ -146,7 +160,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     // expiry again as the request leaves.
     const now = Date.now();
     if (job.data.expires_at !== undefined && now >= job.data.expires_at) {
-      await ledger.markSkipped(requestId, campaign, 'expired');
+      await skip(requestId, campaign, 'expired');
       stats.skipped('expired');
       return 'skipped';
     }
@@ -168,7 +182,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     let ticket: Ticket | undefined;
     const hooks: AttemptHooks = {
       beforeAttempt: async () => {
-        ticket = await gate.acquire(request, check);
+        ticket = await grantSpan(() => gate.acquire(request, check));
         check = 'none';
         if (ticket.waitedMs >= 1) stats.waited(ticket.waitedMs);
       },
@@ -194,7 +208,10 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     for (;;) {
       try {
         const result = await client.send(payload, hooks);
-        if ((await ledger.markSent(requestId, campaign, result.messageId)) === 'orphans') {
+        const sent = await settleSpan(queueName, requestId, 'sent', () =>
+          ledger.markSent(requestId, campaign, result.messageId),
+        );
+        if (sent === 'orphans') {
           await deps.delivery.adopt(result.messageId, requestId, campaign);
         }
         stats.sent(gate.lane);
@@ -226,7 +243,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         }
         if (error instanceof CampaignSignal) {
           if (error.state === 'cancelled') {
-            await ledger.markSkipped(requestId, campaign, 'cancelled');
+            await skip(requestId, campaign, 'cancelled');
             stats.skipped('cancelled');
             return 'skipped';
           }
@@ -234,7 +251,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           throw new DelayedError();
         }
         if (error instanceof SkipSignal) {
-          await ledger.markSkipped(requestId, campaign, error.reason);
+          await skip(requestId, campaign, error.reason);
           stats.skipped(error.reason);
           return 'skipped';
         }

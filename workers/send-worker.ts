@@ -16,6 +16,7 @@ import { keys } from '../src/redis/keys.js';
 import { workerConnection } from '../src/redis/connection.js';
 import { SendGate } from './gate/send-gate.js';
 import { createSendProcessor, type SendProcessorDeps } from './send-processor.js';
+import { processSpan } from './send-spans.js';
 import { WorkerStats } from '../src/status/fleet-stats.js';
 
 /**
@@ -113,13 +114,15 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
       id,
     });
     const send = createSendProcessor({ ...shared, gate });
-    const worker = laneWorker(config, laneQueueName(lane), blocking, async (job, token) => {
-      try {
-        return await send(job, token);
-      } finally {
-        client.done(job.data.request_id);
-      }
-    });
+    const worker = laneWorker(config, laneQueueName(lane), blocking, (job, token) =>
+      processSpan(job, laneQueueName(lane), async () => {
+        try {
+          return await send(job, token);
+        } finally {
+          client.done(job.data.request_id);
+        }
+      }),
+    );
     health.absorb(worker, 'worker');
     worker.on('failed', (job, error) => {
       if (job && job.attemptsMade < (job.opts.attempts ?? 1)) {
@@ -276,19 +279,27 @@ class TrackingClient extends EngageLabClient {
     return this.unsettled.size;
   }
 
-  override sendOnce(payload: SendPayload, hooks?: AttemptHooks): ReturnType<EngageLabClient['sendOnce']> {
+  override sendOnce(
+    payload: SendPayload,
+    hooks?: AttemptHooks,
+    attempt?: number,
+  ): ReturnType<EngageLabClient['sendOnce']> {
     const requestId = payload.request_id;
-    if (!hooks || requestId === undefined) return super.sendOnce(payload, hooks);
-    return super.sendOnce(payload, {
-      beforeAttempt: async () => {
-        await hooks.beforeAttempt?.();
-        this.unsettled.add(requestId);
+    if (!hooks || requestId === undefined) return super.sendOnce(payload, hooks, attempt);
+    return super.sendOnce(
+      payload,
+      {
+        beforeAttempt: async () => {
+          await hooks.beforeAttempt?.();
+          this.unsettled.add(requestId);
+        },
+        afterAttempt: async (report) => {
+          if (!report.ok) this.unsettled.delete(requestId);
+          await hooks.afterAttempt?.(report);
+        },
       },
-      afterAttempt: async (report) => {
-        if (!report.ok) this.unsettled.delete(requestId);
-        await hooks.afterAttempt?.(report);
-      },
-    });
+      attempt,
+    );
   }
 
   /** The message's job has ended: recorded, or back in its queue. */

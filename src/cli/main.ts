@@ -60,8 +60,19 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [module, { runAudited }] = await Promise.all([LOADERS[command.name](), import('./audit-hook.js')]);
-  return runAudited(command, rest, () => module.run(rest));
+  // Traces, when the OTEL_* variables ask for them (src/telemetry/sdk.ts), of the commands that make spans.
+  const tracing = TRACED.has(command.name)
+    ? await (await import('../telemetry/sdk.js')).startTracing(command.name)
+    : undefined;
+  try {
+    return await runAudited(command, rest, () => module.run(rest));
+  } finally {
+    await tracing?.shutdown();
+  }
 }
+
+/** The commands that send, enqueue or take callbacks: the others make no span. */
+const TRACED: ReadonlySet<CommandName> = new Set(['worker', 'enqueue', 'dashboard', 'demo']);
 
 function unknown(name: string): number {
   process.stderr.write(`wa-bulk: unknown command "${name}"\n\n${overview(COMMANDS)}\n`);

@@ -6,6 +6,7 @@ import { getProxyForUrl } from 'proxy-from-env';
 import type { MessageBody } from '../messages/schema.js';
 import { EngageLabError, fromAxiosError, missingMessageId, policyOf } from './errors.js';
 import { undiciAdapter, type SentFact } from './undici-adapter.js';
+import { attemptSpan, endAttemptSpan } from '../telemetry/http-spans.js';
 
 /** The request body of POST /v1/messages (seed: "Request parameters"). */
 export interface SendPayload {
@@ -119,12 +120,14 @@ export class EngageLabClient {
     });
   }
 
-  /** One HTTP request, no retry. */
+  /** One HTTP request, no retry; `attempt` counts from 1 within one send()'s retries (for its span). */
   async sendOnce(
     payload: SendPayload,
     hooks: AttemptHooks | undefined = this.options.hooks,
+    attempt = 1,
   ): Promise<{ messageId: string; requestId: string | undefined }> {
     await hooks?.beforeAttempt?.();
+    const span = attemptSpan(this.options.baseUrl, payload.request_id, attempt);
     const started = performance.now();
     try {
       // A string body goes out as it is (axios skips its object checks and serialisation).
@@ -132,6 +135,7 @@ export class EngageLabClient {
       const data = response.data as { message_id?: unknown; request_id?: unknown } | undefined;
       if (typeof data?.message_id !== 'string' || data.message_id === '')
         throw missingMessageId(response.status, payload.request_id);
+      endAttemptSpan(span, response.status);
       await hooks?.afterAttempt?.({ ok: true, durationMs: performance.now() - started });
       return {
         messageId: data.message_id,
@@ -147,6 +151,7 @@ export class EngageLabClient {
             },
             payload.request_id,
           );
+      endAttemptSpan(span, failure.httpStatus, failure);
       await hooks?.afterAttempt?.({ ok: false, error: failure, durationMs: performance.now() - started });
       throw failure;
     }
@@ -158,7 +163,7 @@ export class EngageLabClient {
     const result = await pRetry(
       async () => {
         attempts++;
-        return this.sendOnce(payload, hooks);
+        return this.sendOnce(payload, hooks, attempts);
       },
       {
         retries: this.options.retries,

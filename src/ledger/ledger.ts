@@ -183,6 +183,34 @@ export class Ledger extends LedgerReads {
       .exec();
   }
 
+  /**
+   * While tracing is on: the traceparent of each message's `create` span, kept in its record (field `trace`,
+   * 55 bytes) so that a delivery callback can link to the message's trace. Only for records the enqueue has
+   * just written, which exist.
+   */
+  async noteTraces(traces: ReadonlyArray<{ requestId: string; traceparent: string }>): Promise<void> {
+    if (traces.length === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const { requestId, traceparent } of traces) pipeline.hset(this.keys.message(requestId), 'trace', traceparent);
+    await pipeline.exec();
+  }
+
+  /** The message (and its trace's traceparent, if one was kept) of each message_id; undefined where unknown. */
+  async tracesOf(
+    messageIds: readonly string[],
+  ): Promise<Array<{ requestId: string; campaign: string; traceparent: string | undefined } | undefined>> {
+    const located = await this.locateMany(messageIds);
+    const pipeline = this.client.pipeline();
+    for (const message of located) if (message) pipeline.hget(this.keys.message(message.requestId), 'trace');
+    const replies = (await pipeline.exec()) ?? [];
+    let next = 0;
+    return located.map((message) => {
+      if (!message) return undefined;
+      const [, traceparent] = replies[next++] ?? [];
+      return { ...message, traceparent: typeof traceparent === 'string' ? traceparent : undefined };
+    });
+  }
+
   /** A campaign that has messages to send: watched until it is done (src/campaigns/watch.ts). */
   async noteOpen(campaign: string): Promise<void> {
     await this.client.sadd(this.keys.campaignsOpen, campaign);

@@ -18,7 +18,23 @@ import { configSchema } from '../../src/config.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Documented beside the schema (docs/configuration.md, "Other environment variables"), read by wa-bulk too. */
-const OTHERS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'WA_BULK_DEBUG'];
+const OTHERS = [
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'WA_BULK_DEBUG',
+  // Traces: read by OpenTelemetry's SDK (src/telemetry/sdk.ts).
+  'OTEL_SDK_DISABLED',
+  'OTEL_TRACES_EXPORTER',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_SERVICE_NAME',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_TRACES_SAMPLER',
+  'OTEL_TRACES_SAMPLER_ARG',
+];
 /** What compose sets itself, whatever .env says. */
 const FORCED: Record<string, Record<string, string>> = {
   worker: { REDIS_URL: 'redis://redis:6379' },
