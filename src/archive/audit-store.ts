@@ -36,16 +36,8 @@ export class AuditStore {
 
   /** The entries that match, oldest first. */
   async read(filter: AuditFilter): Promise<AuditEntry[]> {
-    const { rows } = await this.store.pool.query<{
-      id: string;
-      at: Date;
-      actor: string;
-      action: string;
-      target: string | null;
-      params: Record<string, unknown>;
-      outcome: string;
-      ip: string | null;
-    }>(
+    // A row is an entry whose time PostgreSQL gives as a Date.
+    const { rows } = await this.store.pool.query<Omit<AuditEntry, 'at'> & { at: Date }>(
       `SELECT id, at, actor, action, target, params, outcome, ip FROM wa_bulk_audit
        WHERE space = $1 AND at >= to_timestamp($2 / 1000.0) AND ($3::text IS NULL OR actor = $3)
          AND ($4::text IS NULL OR target = $4)
