@@ -160,6 +160,22 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     },
   },
   {
+    id: 'listMessages',
+    method: 'get',
+    path: '/api/campaigns/{id}/messages',
+    tag: 'campaigns',
+    summary: "A campaign's messages by outcome, a page at a time",
+    description:
+      'In ledger (enqueue) order, filtered as `wa-bulk export` filters (docs/campaigns.md#outcome-filters): kinds must all match, the values of one kind (a comma list) are alternatives. A page looks at 10,000 messages at most, so it may hold fewer than `limit` (even none) while `next_cursor` is not null.',
+    path_params: campaign,
+    query: api.messagesQuerySchema,
+    responses: {
+      200: json('a page of messages and the cursor of the next', api.messagesPageSchema),
+      400: BAD_REQUEST,
+      404: UNKNOWN_CAMPAIGN,
+    },
+  },
+  {
     id: 'listDeadLetters',
     method: 'get',
     path: '/api/campaigns/{id}/dead-letters',
