@@ -61,3 +61,19 @@ function judge(digits: string): string | undefined {
   if (!number || !number.isValid()) return `is not a valid number of ${where}: no such area or network code`;
   return undefined;
 }
+
+/**
+ * The country (ISO 3166-1 alpha-2) a number belongs to, from its calling code and leading digits (+1 and +7
+ * are shared by several); 'unknown' when the metadata cannot tell. Cached by prefix as phoneProblem is.
+ */
+export function countryOf(digits: string): string {
+  const key = `${digits.length}:${digits.slice(0, 9)}`;
+  const known = countries.get(key);
+  if (known !== undefined) return known;
+  const country = parsePhoneNumberFromString(`+${digits}`)?.country ?? 'unknown';
+  if (countries.size >= 100_000) countries.clear();
+  countries.set(key, country);
+  return country;
+}
+
+const countries = new Map<string, string>();
