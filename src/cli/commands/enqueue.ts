@@ -148,7 +148,7 @@ function report(summary: EnqueueSummary, json: boolean, strictFailed: boolean, d
   const unpriced = cost.estimate.unpriced.messages;
   process.stdout.write(
     `estimated cost at ${cost.estimate.at}: ${totals.join(' + ') || 'nothing priced'}` +
-      `${unpriced > 0 ? ` (${fmt(unpriced)} messages unpriced: no rate for their market and category)` : ''}\n`,
+      `${unpriced > 0 ? ` (${fmt(unpriced)} unpriced: no rate for their market and category)` : ''}\n`,
   );
 }
 
