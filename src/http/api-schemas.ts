@@ -282,7 +282,6 @@ export const enqueueQuerySchema = z.object({
   priority: z.enum(['high', 'normal', 'low']).optional(),
   preflight: z.enum(['true', 'false']).optional().meta({ description: 'false skips preflight' }),
 });
-export const formatQuerySchema = z.object({ format: z.enum(['jsonl', 'csv']).optional() });
 export const csvQuerySchema = z.object({ format: z.enum(['csv']).optional() });
 export const messagesQuerySchema = z.object({
   status: optionText('only messages in these states, a comma list: pending, sent, dead, skipped'),
@@ -297,6 +296,16 @@ export const messagesQuerySchema = z.object({
     .optional()
     .meta({ description: 'at most this many messages (1 to 1000, default 100)' }),
   cursor: optionText("the previous page's next_cursor; absent for the first page"),
+});
+export const exportQuerySchema = z.object({
+  format: z
+    .enum(['jsonl', 'csv', 'audience'])
+    .optional()
+    .meta({ description: 'jsonl (the default), csv, or audience: a CSV that `wa-bulk enqueue --format csv` reads' }),
+  status: messagesQuerySchema.shape.status,
+  reason: messagesQuerySchema.shape.reason,
+  code: messagesQuerySchema.shape.code,
+  delivery: messagesQuerySchema.shape.delivery,
 });
 export const messagesPageSchema = z
   .object({

@@ -5,7 +5,7 @@ import { resultTtlSeconds } from '../config.js';
 import { Campaigns } from '../campaigns/campaigns.js';
 import { deadLetters } from '../ledger/dead-letters.js';
 import { messageLines, rejectLines, type ExportFormat } from '../ledger/export-lines.js';
-import { matches, outcomeFilterOf } from '../ledger/outcomes.js';
+import { audienceLines, filtered, matches, outcomeFilterOf } from '../ledger/outcomes.js';
 import type { MessageRecord } from '../ledger/records.js';
 import { campaignId, noCampaign } from '../messages/ids.js';
 import { collectStatus } from '../status/status.js';
@@ -127,14 +127,19 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
   });
 
   app.get('/api/campaigns/:id/export', async (req, res) => {
-    const format = formatOf(req);
+    const audience = req.query.format === 'audience';
+    if (!audience && !['jsonl', 'csv', undefined].includes(req.query.format as string | undefined))
+      throw new UsageError(`format: expected "jsonl", "csv" or "audience", got ${JSON.stringify(req.query.format)}`);
+    const format = audience ? 'csv' : formatOf(req);
+    const filter = outcomeFilterOf(req.query as Record<string, unknown>, (field) => `query ${field}`);
     const id = await known(req, res);
     if (!id) return;
     res
       .set('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
-      .set('Content-Disposition', `attachment; filename="${id}.${format}"`)
+      .set('Content-Disposition', `attachment; filename="${id}${audience ? '-audience' : ''}.${format}"`)
       .set('Cache-Control', 'no-store');
-    await stream(res, messageLines(deps.ledger.export(id), format));
+    const messages = () => filtered(deps.ledger.export(id), filter);
+    await stream(res, audience ? audienceLines(messages) : messageLines(messages(), format));
   });
 
   // In ledger (enqueue) order; a page looks at SCAN_MAX records at most, so with a narrow filter it may hold

@@ -147,13 +147,18 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     path: '/api/campaigns/{id}/export',
     tag: 'campaigns',
     summary: "Export a campaign's messages",
-    description: 'Every message of the campaign as a download, as `wa-bulk export` prints it.',
+    description:
+      'Every message of the campaign as a download, as `wa-bulk export` prints it, with its outcome filters (docs/campaigns.md#outcome-filters).',
     path_params: campaign,
-    query: api.formatQuerySchema,
+    query: api.exportQuerySchema,
     responses: {
       200: {
         description: 'one message record (the MessageRecord schema) a line, or CSV',
-        media: { 'application/x-ndjson': 'one MessageRecord a line', 'text/csv': 'CSV with a header line' },
+        media: {
+          'application/x-ndjson': 'one MessageRecord a line',
+          'text/csv':
+            'CSV with a header line (format=csv), or an audience: to and arg_<name> columns (format=audience)',
+        },
       },
       400: BAD_REQUEST,
       404: UNKNOWN_CAMPAIGN,

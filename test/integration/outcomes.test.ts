@@ -202,6 +202,18 @@ describe('GET /api/campaigns/:id/messages', () => {
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: string }).error).toContain(error);
     }
+    // The export download takes the same filters, and gives the same audience as the command line.
+    const download = (query: string) =>
+      fetch(`${dashboard!.url}/api/campaigns/out/export?${query}`, { headers: auth }).then((r) => r.text());
+    expect(ids(await download('delivery=failed,replied'))).toEqual(['o-1', 'o-3']);
+    expect(await download('status=sent&delivery=not_read&format=audience')).toBe(
+      `to,arg_name,arg_order\n${phone(1).slice(1)},"N, 1",1\n${phone(2).slice(1)},"N, 2",2\n`,
+    );
+    const badExport = await fetch(`${dashboard.url}/api/campaigns/out/export?code=x`, { headers: auth });
+    expect([badExport.status, await badExport.json()]).toEqual([
+      400,
+      { error: 'query code: expected an error code (an integer), got "x"' },
+    ]);
     const unknown = await fetch(`${dashboard.url}/api/campaigns/nope/messages`, { headers: auth });
     expect(unknown.status).toBe(404);
   });
