@@ -7,7 +7,10 @@ import { DELIVERY_RANK, funnel, type DeliveryStatus } from './delivery.js';
  * The shapes the ledger reads its records into: a message (the `result` / `export` line) and a campaign (its
  * counters, state and settings), from the hashes src/scripts/includes/message-record.lua and the scripts write.
  * The message record's fields are known here only in TypeScript: read from Redis (toRecord), written to the
- * long-term ledger's row (rowOf) and read back from it (recordOf).
+ * long-term ledger's row (rowOf) and read back from it (recordOf). Three fields are written from TypeScript
+ * alone, on a record the enqueue has just written: `trace` (Ledger.noteTraces), `args` (the custom_args as
+ * JSON: Ledger.noteArgs) and `replied_at` (epoch ms, the first answer: Ledger.noteReply); the long-term
+ * ledger's row keeps none of them.
  */
 
 export type MessageStatus = 'pending' | 'sent' | 'dead' | 'skipped';
