@@ -96,6 +96,7 @@ describe('export by outcome', () => {
     expect(await exported('--delivery', 'failed,replied')).toEqual(['o-1', 'o-3']);
     expect(await exported('--status', 'dead,skipped')).toEqual(['o-4', 'o-5']);
     expect(await exported('--status', 'pending')).toEqual(['o-6']);
+    expect(await exported('--status', 'dead', '--status', 'skipped')).toEqual(['o-4', 'o-5']);
     expect(await exported('--reason', 'suppressed')).toEqual(['o-5']);
     expect(await exported('--code', '4001')).toEqual(['o-4']);
     expect(await exported('--code', '131026,4001', '--status', 'sent')).toEqual(['o-3']);

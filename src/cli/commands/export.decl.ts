@@ -23,21 +23,25 @@ export const EXPORT = {
     },
     status: {
       type: 'string',
+      repeatable: true,
       value: 'S,…',
-      help: 'only messages in these states: pending, sent, dead, skipped (a comma list)',
+      help: 'only messages in these states: pending, sent, dead, skipped (a comma list, or the flag repeated)',
     },
     reason: {
       type: 'string',
+      repeatable: true,
       value: 'R,…',
       help: 'only messages dead or skipped for these reasons (error.reason), e.g. permanent, suppressed',
     },
     code: {
       type: 'string',
+      repeatable: true,
       value: 'N,…',
       help: 'only messages with these error codes: the code they died with, or their delivery failure code',
     },
     delivery: {
       type: 'string',
+      repeatable: true,
       value: 'D,…',
       help: 'only messages in these delivery states: failed, not_delivered, not_read, replied (docs/campaigns.md)',
     },
