@@ -3,6 +3,7 @@ import { formatWindow, type CampaignOptions } from '../src/campaigns/options.js'
 import { laneOf, laneQueueName } from '../src/queue.js';
 import { EnqueueSpans, type CreatedMessage } from '../src/telemetry/enqueue-spans.js';
 import type { Preflight } from '../src/preflight/preflight.js';
+import type { CostSummary, CostTally } from '../src/preflight/cost.js';
 import { timeZoneOf } from '../src/messages/timezone.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { REJECTS_KEPT, type RejectedLine } from '../src/ledger/rejects.js';
@@ -43,6 +44,8 @@ export interface EnqueueSummary {
   rejects_truncated?: boolean;
   /** With preflight: what could not be checked, by line (a reject with --strict). */
   warnings?: Array<{ line: number; warning: string }>;
+  /** `check` and `enqueue --dry-run`: template messages by country and category, and the estimate. */
+  cost?: CostSummary;
 }
 
 export interface EnqueueOptions {
@@ -54,6 +57,11 @@ export interface EnqueueOptions {
   waFrom?: string | undefined;
   /** Campaign control: schedule, send window, expiry, priority. */
   control?: CampaignOptions;
+  /**
+   * Counts each template message written (or, in a dry run, that would be) by recipient country and by its
+   * template's category as the preflight looked it up.
+   */
+  cost?: CostTally;
   /** A preflight that has run (see scan()): its rejects and warnings apply to each message. */
   preflight?: Preflight;
   onWarning?: (warning: { line: number; warning: string }) => void;
@@ -158,6 +166,8 @@ async function enqueueAll(
       throw error;
     });
     if (spans) await noteTraces(ledger, [...byLane.values()], results);
+    if (!options.dryRun) await noteArgs(ledger, [...byLane.values()], results);
+    if (options.cost) tallyCost(options.cost, options.preflight, [...byLane.values()], results);
     for (const result of results.flat()) {
       if (result === EnqueueVerdict.Duplicate) summary.duplicates++;
       else if (result === EnqueueVerdict.Suppressed) summary.suppressed++;
@@ -247,6 +257,41 @@ async function noteTraces(ledger: Ledger, groups: Pending[][], results: EnqueueV
     }),
   );
   await ledger.noteTraces(written);
+}
+
+/** Counts the template messages written (new, or pending again) by country and category. */
+function tallyCost(
+  cost: CostTally,
+  preflight: Preflight | undefined,
+  groups: Pending[][],
+  results: EnqueueVerdict[][],
+) {
+  groups.forEach((group, i) =>
+    group.forEach((pending, j) => {
+      const verdict = results[i]?.[j];
+      const body = pending.data.payload.body;
+      if (body.type !== 'template' || (verdict !== EnqueueVerdict.New && verdict !== EnqueueVerdict.Requeued)) return;
+      cost.add(pending.to, preflight?.categoryOf(body.template.name, body.template.language));
+    }),
+  );
+}
+
+/** Keeps the custom_args of each message written (new, or pending again) in its record, for exports. */
+async function noteArgs(ledger: Ledger, groups: Pending[][], results: EnqueueVerdict[][]): Promise<void> {
+  const written: Array<{ requestId: string; args: Record<string, unknown> }> = [];
+  groups.forEach((group, i) =>
+    group.forEach((pending, j) => {
+      const verdict = results[i]?.[j];
+      const args = pending.data.payload.custom_args;
+      if (
+        args &&
+        Object.keys(args).length > 0 &&
+        (verdict === EnqueueVerdict.New || verdict === EnqueueVerdict.Requeued)
+      )
+        written.push({ requestId: pending.requestId, args });
+    }),
+  );
+  await ledger.noteArgs(written);
 }
 
 /** The campaign's control settings, as kept in its hash for `status` and the campaigns page. */

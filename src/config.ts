@@ -150,6 +150,11 @@ export const configSchema = z.object({
     .enum(['true', 'false'], { error: 'expected "true" or "false"' })
     .transform((value) => value === 'true')
     .default(false),
+  /**
+   * A rate card (CSV: market, category, price, currency, effective_date) that `check` and `enqueue --dry-run`
+   * price a campaign's template messages with; unset: they only count them.
+   */
+  RATE_CARD_FILE: z.string().min(1).optional(),
   /** A low-priority message waiting longer than this is moved up to normal, so that it never starves. */
   LOW_PRIORITY_MAX_WAIT_MS: int(1000, 7 * 86_400_000).default(600_000),
   QUALITY_MAX_FAILED: z.coerce

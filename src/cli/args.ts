@@ -33,18 +33,23 @@ export function parse<C extends Command>(command: C, argv: string[]): Parsed<C> 
   const options = Object.fromEntries(
     Object.entries(command.flags).map(([name, flag]) => [
       name,
-      { type: flag.type === 'boolean' ? 'boolean' : 'string' },
+      {
+        type: flag.type === 'boolean' ? 'boolean' : 'string',
+        multiple: flag.type === 'string' && flag.repeatable === true,
+      },
     ]),
-  ) as Record<string, { type: 'boolean' | 'string' }>;
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  ) as Record<string, { type: 'boolean' | 'string'; multiple: boolean }>;
+  let parsed: { values: Record<string, string | boolean | Array<string | boolean> | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: command.args !== undefined, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
   const values: Record<string, unknown> = {};
-  for (const [name, flag] of Object.entries(command.flags))
-    values[name] = valueOf(command.name, name, flag, parsed.values[name]);
+  for (const [name, flag] of Object.entries(command.flags)) {
+    const raw = parsed.values[name];
+    values[name] = valueOf(command.name, name, flag, Array.isArray(raw) ? raw.join(',') : raw);
+  }
   return { values: values as Values<C['flags']>, positionals: parsed.positionals };
 }
 

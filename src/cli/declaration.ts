@@ -22,6 +22,8 @@ export type Flag =
       readonly required?: true;
       /** A campaign id: checked as every campaign id from outside is (messages/ids.ts). */
       readonly campaignId?: true;
+      /** May be given more than once: the values are joined with commas (a comma list, as one value may be). */
+      readonly repeatable?: true;
     })
   | (FlagBase & {
       /** A whole number >= min (default 0): `--NAME: expected an integer >= MIN, got "…"`. */

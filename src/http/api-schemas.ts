@@ -5,7 +5,7 @@ import type { describeKey, KeyState, NewKey } from '../access/keys.js';
 import { ROLES } from '../access/roles.js';
 import type { LaneState } from '../lanes/lanes.js';
 import type { RejectedLine } from '../ledger/rejects.js';
-import { campaignSchema } from '../ledger/schemas.js';
+import { campaignSchema, messageRecordSchema } from '../ledger/schemas.js';
 import { DEAD_REASONS } from '../ledger/reasons.js';
 import { CAMPAIGN_ID, REQUEST_ID, REQUEST_ID_RULE } from '../messages/ids.js';
 import type { HealthSnapshot } from '../redis/health.js';
@@ -282,8 +282,41 @@ export const enqueueQuerySchema = z.object({
   priority: z.enum(['high', 'normal', 'low']).optional(),
   preflight: z.enum(['true', 'false']).optional().meta({ description: 'false skips preflight' }),
 });
-export const formatQuerySchema = z.object({ format: z.enum(['jsonl', 'csv']).optional() });
 export const csvQuerySchema = z.object({ format: z.enum(['csv']).optional() });
+export const messagesQuerySchema = z.object({
+  status: optionText('only messages in these states, a comma list: pending, sent, dead, skipped'),
+  reason: optionText('only messages dead or skipped for these reasons (error.reason), a comma list'),
+  code: optionText('only messages with these error codes (died with, or delivery failure code), a comma list'),
+  delivery: optionText(
+    'only messages in these delivery states, a comma list: failed, not_delivered, not_read, replied',
+  ),
+  limit: z
+    .string()
+    .regex(/^[1-9]\d{0,3}$/)
+    .optional()
+    .meta({ description: 'at most this many messages (1 to 1000, default 100)' }),
+  cursor: optionText("the previous page's next_cursor; absent for the first page"),
+});
+export const exportQuerySchema = z.object({
+  format: z
+    .enum(['jsonl', 'csv', 'audience'])
+    .optional()
+    .meta({ description: 'jsonl (the default), csv, or audience: a CSV that `wa-bulk enqueue --format csv` reads' }),
+  status: messagesQuerySchema.shape.status,
+  reason: messagesQuerySchema.shape.reason,
+  code: messagesQuerySchema.shape.code,
+  delivery: messagesQuerySchema.shape.delivery,
+});
+export const messagesPageSchema = z
+  .object({
+    campaign: z.string(),
+    messages: z.array(messageRecordSchema),
+    next_cursor: z
+      .string()
+      .nullable()
+      .meta({ description: 'where the next page starts; null once every message has been looked at' }),
+  })
+  .meta({ id: 'MessagesPage' });
 export const suppressionQuerySchema = z.object({
   number: optionText('one number or user id to look up instead of the list'),
 });

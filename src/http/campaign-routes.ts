@@ -5,6 +5,8 @@ import { resultTtlSeconds } from '../config.js';
 import { Campaigns } from '../campaigns/campaigns.js';
 import { deadLetters } from '../ledger/dead-letters.js';
 import { messageLines, rejectLines, type ExportFormat } from '../ledger/export-lines.js';
+import { audienceLines, filtered, matches, outcomeFilterOf } from '../ledger/outcomes.js';
+import type { MessageRecord } from '../ledger/records.js';
 import { campaignId, noCampaign } from '../messages/ids.js';
 import { collectStatus } from '../status/status.js';
 import { UsageError } from '../usage-error.js';
@@ -49,6 +51,32 @@ async function overview(deps: DashboardDeps): Promise<CampaignsOverview> {
     messaging_limit: status.messaging_limit,
     dead: status.dead,
   };
+}
+
+/** GET /api/campaigns/:id/messages: messages a page by default and at most; records looked at per request at most. */
+const PAGE_DEFAULT = 100;
+const PAGE_MAX = 1000;
+const SCAN_MAX = 10_000;
+
+/**
+ * A page's cursor: the ledger position (enqueue order) the next page starts at, opaque to clients. A cursor
+ * that is not one this route gave is a 400.
+ */
+const cursorOf = (at: number) => Buffer.from(`p${at}`).toString('base64url');
+function positionOf(raw: unknown): number {
+  if (raw === undefined) return 0;
+  const text = typeof raw === 'string' ? Buffer.from(raw, 'base64url').toString() : '';
+  if (!/^p(0|[1-9][0-9]{0,14})$/.test(text))
+    throw new UsageError('query cursor: not a cursor this API gave (use the next_cursor of the previous page)');
+  return Number(text.slice(1));
+}
+
+function pageLimit(raw: unknown): number {
+  if (raw === undefined) return PAGE_DEFAULT;
+  const limit = Number(raw);
+  if (typeof raw !== 'string' || !Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX)
+    throw new UsageError(`query limit: expected an integer from 1 to ${PAGE_MAX}, got ${JSON.stringify(raw)}`);
+  return limit;
 }
 
 /** The `format` query parameter of an export: `jsonl` (the default) or `csv`. */
@@ -99,14 +127,44 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
   });
 
   app.get('/api/campaigns/:id/export', async (req, res) => {
-    const format = formatOf(req);
+    const audience = req.query.format === 'audience';
+    if (!audience && !['jsonl', 'csv', undefined].includes(req.query.format as string | undefined))
+      throw new UsageError(`format: expected "jsonl", "csv" or "audience", got ${JSON.stringify(req.query.format)}`);
+    const format = audience ? 'csv' : formatOf(req);
+    const filter = outcomeFilterOf(req.query as Record<string, unknown>, (field) => `query ${field}`);
     const id = await known(req, res);
     if (!id) return;
     res
       .set('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
-      .set('Content-Disposition', `attachment; filename="${id}.${format}"`)
+      .set('Content-Disposition', `attachment; filename="${id}${audience ? '-audience' : ''}.${format}"`)
       .set('Cache-Control', 'no-store');
-    await stream(res, messageLines(deps.ledger.export(id), format));
+    const messages = () => filtered(deps.ledger.export(id), filter);
+    await stream(res, audience ? audienceLines(messages) : messageLines(messages(), format));
+  });
+
+  // In ledger (enqueue) order; a page looks at SCAN_MAX records at most, so with a narrow filter it may hold
+  // fewer than `limit` messages (even none) and still have a next_cursor.
+  app.get('/api/campaigns/:id/messages', async (req, res) => {
+    const query = req.query as Record<string, unknown>;
+    const filter = outcomeFilterOf(query, (field) => `query ${field}`);
+    const limit = pageLimit(query.limit);
+    const start = positionOf(query.cursor);
+    const id = await known(req, res);
+    if (!id) return;
+    const messages: MessageRecord[] = [];
+    let next: number | null = null;
+    for await (const { at, record } of deps.ledger.entries(id, start, Math.min(PAGE_MAX, SCAN_MAX))) {
+      if (messages.length >= limit || at - start >= SCAN_MAX) {
+        next = at;
+        break;
+      }
+      if (matches(record, filter)) messages.push(record);
+    }
+    res.set('Cache-Control', 'no-store').json({
+      campaign: id,
+      messages,
+      next_cursor: next === null ? null : cursorOf(next),
+    });
   });
 
   app.get('/api/campaigns/:id/rejects', async (req, res) => {

@@ -147,14 +147,35 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
     path: '/api/campaigns/{id}/export',
     tag: 'campaigns',
     summary: "Export a campaign's messages",
-    description: 'Every message of the campaign as a download, as `wa-bulk export` prints it.',
+    description:
+      'Every message of the campaign as a download, as `wa-bulk export` prints it, with its outcome filters (docs/campaigns.md#outcome-filters).',
     path_params: campaign,
-    query: api.formatQuerySchema,
+    query: api.exportQuerySchema,
     responses: {
       200: {
         description: 'one message record (the MessageRecord schema) a line, or CSV',
-        media: { 'application/x-ndjson': 'one MessageRecord a line', 'text/csv': 'CSV with a header line' },
+        media: {
+          'application/x-ndjson': 'one MessageRecord a line',
+          'text/csv':
+            'CSV with a header line (format=csv), or an audience: to and arg_<name> columns (format=audience)',
+        },
       },
+      400: BAD_REQUEST,
+      404: UNKNOWN_CAMPAIGN,
+    },
+  },
+  {
+    id: 'listMessages',
+    method: 'get',
+    path: '/api/campaigns/{id}/messages',
+    tag: 'campaigns',
+    summary: "A campaign's messages by outcome, a page at a time",
+    description:
+      'In ledger (enqueue) order, filtered as `wa-bulk export` filters (docs/campaigns.md#outcome-filters): kinds must all match, the values of one kind (a comma list) are alternatives. A page looks at 10,000 messages at most, so it may hold fewer than `limit` (even none) while `next_cursor` is not null.',
+    path_params: campaign,
+    query: api.messagesQuerySchema,
+    responses: {
+      200: json('a page of messages and the cursor of the next', api.messagesPageSchema),
       400: BAD_REQUEST,
       404: UNKNOWN_CAMPAIGN,
     },

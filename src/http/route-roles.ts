@@ -26,6 +26,7 @@ export const ROUTE_ROLES: readonly RouteRole[] = [
   { method: 'GET', path: '/api/docs', need: 'read-one' },
   { method: 'GET', path: '/api/campaigns', need: 'read' },
   { method: 'GET', path: '/api/campaigns/:id/export', need: 'read' },
+  { method: 'GET', path: '/api/campaigns/:id/messages', need: 'read' },
   { method: 'GET', path: '/api/campaigns/:id/dead-letters', need: 'read' },
   { method: 'GET', path: '/api/campaigns/:id/rejects', need: 'read' },
   { method: 'GET', path: '/api/suppressions', need: 'read' },

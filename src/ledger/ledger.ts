@@ -195,6 +195,27 @@ export class Ledger extends LedgerReads {
     await pipeline.exec();
   }
 
+  /**
+   * The custom_args of each message the enqueue has just written (field `args`, JSON), so that an export can
+   * hand a campaign's recipients on as a new audience with them. Only for records that exist: HSET keeps
+   * their expiry.
+   */
+  async noteArgs(items: ReadonlyArray<{ requestId: string; args: Record<string, unknown> }>): Promise<void> {
+    if (items.length === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const { requestId, args } of items) pipeline.hset(this.keys.message(requestId), 'args', JSON.stringify(args));
+    await pipeline.exec();
+  }
+
+  /**
+   * The recipient answered this message (an inbound message quoting it): its first answer's time, field
+   * `replied_at` (epoch ms), set once. Only on a record Redis still holds, so no key is made without its expiry.
+   */
+  async noteReply(requestId: string, at: number): Promise<void> {
+    const key = this.keys.message(requestId);
+    if ((await this.client.exists(key)) === 1) await this.client.hsetnx(key, 'replied_at', String(at));
+  }
+
   /** The message (and its trace's traceparent, if one was kept) of each message_id; undefined where unknown. */
   async tracesOf(
     messageIds: readonly string[],

@@ -136,13 +136,25 @@ export class LedgerReads {
    * PostgreSQL alone.
    */
   async *export(campaign: string, pageSize = 1000): AsyncGenerator<MessageRecord> {
+    for await (const { record } of this.entries(campaign, 0, pageSize)) yield record;
+  }
+
+  /**
+   * The messages of a campaign in enqueue order from position `start` (0: the first), each with its position,
+   * as export reads them: the cursor of GET /api/campaigns/:id/messages is a position.
+   */
+  async *entries(campaign: string, start = 0, pageSize = 1000): AsyncGenerator<{ at: number; record: MessageRecord }> {
     const listKey = this.keys.campaignIds(campaign);
     if (this.archive && (await this.client.exists(listKey)) === 0) {
-      yield* this.archive.export(campaign, pageSize);
+      let at = 0;
+      for await (const record of this.archive.export(campaign, pageSize)) {
+        if (at >= start) yield { at, record };
+        at++;
+      }
       return;
     }
-    for (let start = 0; ; start += pageSize) {
-      const ids = await this.client.lrange(listKey, start, start + pageSize - 1);
+    for (let from = start; ; from += pageSize) {
+      const ids = await this.client.lrange(listKey, from, from + pageSize - 1);
       if (ids.length === 0) return;
       const pipeline = this.client.pipeline();
       for (const id of ids) pipeline.hgetall(this.keys.message(id));
@@ -153,11 +165,8 @@ export class LedgerReads {
       for (let i = 0; i < ids.length; i++) {
         const id = ids[i] as string;
         const hash = hashes[i];
-        if (hash?.status) yield toRecord(id, hash);
-        else {
-          const record = archived?.get(id);
-          if (record) yield record;
-        }
+        const record = hash?.status ? toRecord(id, hash) : archived?.get(id);
+        if (record) yield { at: from + i, record };
       }
       if (ids.length < pageSize) return;
     }

@@ -7,7 +7,10 @@ import { DELIVERY_RANK, funnel, type DeliveryStatus } from './delivery.js';
  * The shapes the ledger reads its records into: a message (the `result` / `export` line) and a campaign (its
  * counters, state and settings), from the hashes src/scripts/includes/message-record.lua and the scripts write.
  * The message record's fields are known here only in TypeScript: read from Redis (toRecord), written to the
- * long-term ledger's row (rowOf) and read back from it (recordOf).
+ * long-term ledger's row (rowOf) and read back from it (recordOf). Three fields are written from TypeScript
+ * alone, on a record the enqueue has just written: `trace` (Ledger.noteTraces), `args` (the custom_args as
+ * JSON: Ledger.noteArgs) and `replied_at` (epoch ms, the first answer: Ledger.noteReply); the long-term
+ * ledger's row keeps none of them.
  */
 
 export type MessageStatus = 'pending' | 'sent' | 'dead' | 'skipped';
@@ -25,6 +28,10 @@ export interface MessageRecord {
   updated_at: string;
   /** From EngageLab's status callbacks; null until the first one. `at` is null when its stored time is not one. */
   delivery: { status: DeliveryStatus; at: string | null; error_code: number | null } | null;
+  /** The custom_args it was enqueued with (without wa-bulk's own); absent when it had none. */
+  custom_args?: Record<string, unknown>;
+  /** When the recipient first answered it (an inbound message quoting it); absent until then. */
+  replied_at?: string;
 }
 
 export interface CampaignCounts {
@@ -137,7 +144,25 @@ export function toRecord(requestId: string, hash: Record<string, string>): Messa
           error_code: int(hash.delivery_error_code),
         }
       : null,
+    ...argsOf(hash.args),
+    ...(isoOf(hash.replied_at) !== null && { replied_at: isoOf(hash.replied_at) as string }),
   };
+}
+
+/**
+ * The `args` field (written from TypeScript after enqueue: Ledger.noteArgs) as custom_args; nothing when absent
+ * or not a JSON object, so that no stored value can make a reader throw.
+ */
+function argsOf(json: string | undefined): { custom_args?: Record<string, unknown> } {
+  if (!json) return {};
+  try {
+    const value: unknown = JSON.parse(json);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? { custom_args: value as Record<string, unknown> }
+      : {};
+  } catch {
+    return {};
+  }
 }
 
 /** A campaign's hash as the `status --json` campaign object; undefined when it holds no message. */

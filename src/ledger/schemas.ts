@@ -48,6 +48,11 @@ export const messageRecordSchema = z
     attempts: count.meta({ description: 'HTTP requests made for the message' }),
     updated_at: time,
     delivery: deliverySchema.nullable(),
+    custom_args: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .meta({ description: "the custom_args it was enqueued with (without wa-bulk's own); absent when it had none" }),
+    replied_at: time.optional().meta({ description: 'when the recipient first answered it; absent until then' }),
   })
   .meta({ id: 'MessageRecord', description: 'A message, as `wa-bulk result --json` prints it.' });
 

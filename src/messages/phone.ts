@@ -61,3 +61,21 @@ function judge(digits: string): string | undefined {
   if (!number || !number.isValid()) return `is not a valid number of ${where}: no such area or network code`;
   return undefined;
 }
+
+/**
+ * The country (ISO 3166-1 alpha-2) of a number's calling code, for pricing: Meta prices template messages by
+ * calling code, so a code several countries share counts as its main one (+1 as US, +44 as GB, +7 as RU);
+ * 'unknown' when the digits start with no calling code. Cached by prefix as phoneProblem is.
+ */
+export function countryOf(digits: string): string {
+  const key = digits.slice(0, 3);
+  const known = countries.get(key);
+  if (known !== undefined) return known;
+  const codes = (metadata as { country_calling_codes: Record<string, string[]> }).country_calling_codes;
+  const code = [1, 2, 3].map((n) => digits.slice(0, n)).find((prefix) => codes[prefix] !== undefined);
+  const country = (code && codes[code]?.[0]) || 'unknown';
+  countries.set(key, country);
+  return country;
+}
+
+const countries = new Map<string, string>();

@@ -140,6 +140,12 @@ export class Preflight {
     };
   }
 
+  /** A template's category as EngageLab's template API answered it (e.g. MARKETING); undefined when unknown. */
+  categoryOf(name: string, language: string): string | undefined {
+    const found = this.templates.get(templateKey(name, language));
+    return found && !('error' in found) ? found.category : undefined;
+  }
+
   /** A message's reject (the first problem) and warnings (second pass). */
   screen(message: Message): { reject?: string; warnings: string[] } {
     const warnings: string[] = [];

@@ -7,6 +7,7 @@ import { maskUser, parseUser } from '../messages/identity.js';
 import type { Keys } from '../redis/keys.js';
 import { UserLinks } from './links.js';
 import { Suppressions } from './suppressions.js';
+import { plausibleItime } from '../engagelab/callback-rows.js';
 
 /** WhatsApp's customer-service window: 24 hours after the user last wrote. */
 const SESSION_MS = 24 * 3600 * 1000;
@@ -68,7 +69,7 @@ export class Inbound {
     private readonly config: Config,
     private readonly log: Logger,
     /** To attribute replies; without it they are not. */
-    private readonly ledger?: Pick<Ledger, 'locate' | 'get'>,
+    private readonly ledger?: Pick<Ledger, 'locate' | 'get' | 'noteReply'>,
   ) {
     this.links = new UserLinks(redis, keys);
   }
@@ -85,6 +86,9 @@ export class Inbound {
     const answered = await this.answered(row);
     if (answered) {
       done.push('reply');
+      // Its record says it was answered: `export --delivery replied` and the messages API filter on it.
+      const now = Date.now();
+      await this.ledger?.noteReply(answered.requestId, (plausibleItime(row.itime, now) ?? now / 1000) * 1000);
       this.log.debug(
         { request_id: answered.requestId, campaign: answered.campaign },
         'an inbound message answers a message wa-bulk sent',

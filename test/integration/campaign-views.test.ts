@@ -232,7 +232,7 @@ describe('a campaign in numbers', () => {
     expect((await fetch(`${dashboard.url}/api/campaigns/nope/export`, { headers: auth })).status).toBe(404);
     const wrong = await fetch(`${dashboard.url}/api/campaigns/told/export?format=xml`, { headers: auth });
     expect(wrong.status).toBe(400);
-    expect(await wrong.json()).toEqual({ error: 'format: expected "jsonl" or "csv", got "xml"' });
+    expect(await wrong.json()).toEqual({ error: 'format: expected "jsonl", "csv" or "audience", got "xml"' });
     expect((await fetch(`${dashboard.url}/api/campaigns/told/export`)).status).toBe(401);
   });
 });

@@ -9,6 +9,7 @@ import { readJsonl } from '../../../producers/jsonl-reader.js';
 import { CampaignOptionError, FLAG_NAMES, campaignOptions } from '../../campaigns/options.js';
 import { loadConfig } from '../../config.js';
 import { preflightFromConfig, type Preflight } from '../../preflight/preflight.js';
+import { CostTally, readRateCard } from '../../preflight/cost.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { ProgressLine, bar, fmt } from '../progress.js';
@@ -42,6 +43,9 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
   const checking = mode === 'check';
   const dryRun = checking || values['dry-run'];
   const withPreflight = checking || !values['no-preflight'];
+  // Read before anything else, so that a bad rate card stops the run before its work.
+  const card = dryRun && config.RATE_CARD_FILE ? readRateCard(config.RATE_CARD_FILE) : undefined;
+  const cost = dryRun ? new CostTally() : undefined;
   let spool: string | undefined;
   if (file === '-' && (values.strict || withPreflight)) {
     spool = mkdtempSync(join(tmpdir(), 'wa-bulk-stdin-'));
@@ -84,6 +88,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
         queue: ctx.send,
         waFrom: config.WA_FROM,
         control,
+        cost,
         onReject: values.json
           ? undefined
           : (r: { line: number; error: string }) => {
@@ -92,7 +97,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
             },
       };
       if (values.strict) {
-        const check = await enqueue(input.items, { ...common, dryRun: true });
+        const check = await enqueue(input.items, { ...common, dryRun: true, cost: undefined });
         if (check.rejected > 0) {
           report({ ...check, accepted: 0, duplicates: 0, suppressed: 0 }, values.json, true);
           return 1;
@@ -112,6 +117,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
         },
       });
       progress.done();
+      if (cost) summary.cost = cost.summary(card, control?.notBefore ?? Date.now());
       report(summary, values.json, false, dryRun);
       return summary.rejected > 0 ? 1 : 0;
     }, config);
@@ -130,6 +136,19 @@ function report(summary: EnqueueSummary, json: boolean, strictFailed: boolean, d
     `campaign ${summary.campaign}: ${verb} ${fmt(summary.accepted)}, rejected ${fmt(summary.rejected)}, duplicates ${fmt(summary.duplicates)}` +
       `${summary.suppressed > 0 ? `, suppressed ${fmt(summary.suppressed)} (opted out)` : ''}` +
       `${strictFailed ? ' (--strict: nothing enqueued because of the rejected lines)' : ''}\n`,
+  );
+  const cost = summary.cost;
+  if (!cost || cost.messages === 0) return;
+  const counts = Object.entries(cost.by_country).flatMap(([country, cats]) =>
+    Object.entries(cats).map(([category, n]) => `${country} ${category} ${fmt(n)}`),
+  );
+  process.stdout.write(`template messages: ${fmt(cost.messages)} (${counts.join(', ')})\n`);
+  if (!cost.estimate) return;
+  const totals = Object.entries(cost.estimate.total).map(([currency, amount]) => `${amount} ${currency}`);
+  const unpriced = cost.estimate.unpriced.messages;
+  process.stdout.write(
+    `estimated cost at ${cost.estimate.at}: ${totals.join(' + ') || 'nothing priced'}` +
+      `${unpriced > 0 ? ` (${fmt(unpriced)} unpriced: no rate for their market and category)` : ''}\n`,
   );
 }
 

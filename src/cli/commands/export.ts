@@ -1,6 +1,8 @@
 import { noCampaign } from '../../messages/ids.js';
 import { messageLines, rejectLines } from '../../ledger/export-lines.js';
 import { REJECTS_KEPT } from '../../ledger/rejects.js';
+import { audienceLines, filtered, keepsAll, outcomeFilterOf } from '../../ledger/outcomes.js';
+import { UsageError } from '../../usage-error.js';
 import { parse } from '../args.js';
 import { withContext } from '../context.js';
 import { fmt } from '../progress.js';
@@ -13,6 +15,11 @@ import { EXPORT } from './export.decl.js';
 export async function run(argv: string[]): Promise<number> {
   const { values } = parse(EXPORT, argv);
   const { campaign, format } = values;
+  const filter = outcomeFilterOf(values, (field) => `--${field}`);
+  if (values.rejected && (!keepsAll(filter) || format === 'audience'))
+    throw new UsageError(
+      '--rejected lists refused lines: it takes no --status, --reason, --code, --delivery or --format audience',
+    );
   return withContext(async (ctx) => {
     const counts = await ctx.ledger.campaign(campaign);
     const rejected = values.rejected ? await ctx.ledger.rejects.list(campaign) : [];
@@ -24,7 +31,12 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`${line}\n`)
         ? Promise.resolve()
         : new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
-    const lines = values.rejected ? rejectLines(rejected, format) : messageLines(ctx.ledger.export(campaign), format);
+    const messages = () => filtered(ctx.ledger.export(campaign), filter);
+    const lines = values.rejected
+      ? rejectLines(rejected, format === 'csv' ? 'csv' : 'jsonl')
+      : format === 'audience'
+        ? audienceLines(messages)
+        : messageLines(messages(), format);
     for await (const line of lines) await write(line);
     if (values.rejected && (counts?.rejected ?? 0) > rejected.length)
       process.stderr.write(
