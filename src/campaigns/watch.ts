@@ -46,7 +46,7 @@ export function startCampaignWatch(deps: {
         continue;
       }
       if (counts.state !== 'done' && counts.state !== 'cancelled') continue;
-      if (await campaigns.markDone(id)) {
+      if (await campaigns.markDone(id, counts)) {
         log.info(
           { campaign: id, state: counts.state, sent: counts.sent, dead: counts.dead, skipped: counts.skipped },
           'campaign done',

@@ -1,5 +1,6 @@
 import { addFleetCounts } from '../status/fleet-stats.js';
 import { startCallbackWorker } from '../../workers/callback-worker.js';
+import { WebhookDispatcher } from '../../workers/webhook-dispatcher.js';
 import { resultTtlSeconds, type Config } from '../config.js';
 import { startCampaignWatch } from '../campaigns/watch.js';
 import { Housekeeping } from '../ledger/housekeeping.js';
@@ -104,6 +105,9 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   const housekeeping = new Housekeeping(redis, k, dead, resultTtlSeconds(config) * 1000, log);
   housekeeping.start();
   archiver?.start();
+  // …and delivers the change feed's events to the webhook endpoints (docs/webhooks.md).
+  const dispatcher = new WebhookDispatcher(redis, health.watch(redis.duplicate()), k, config, log);
+  dispatcher.start();
   log.info({ url, access: config.DASHBOARD_PASSWORD ? 'basic auth' : 'loopback only' }, 'dashboard listening');
   let closing: Promise<void> | undefined;
   return {
@@ -123,7 +127,14 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
         );
         health.stop();
         await settleWithin(
-          Promise.all([housekeeping.stop(), send.close(), dead.close(), callbacks.close(), archiver?.stop()]),
+          Promise.all([
+            housekeeping.stop(),
+            send.close(),
+            dead.close(),
+            callbacks.close(),
+            archiver?.stop(),
+            dispatcher.stop(),
+          ]),
           1000,
         );
         await settleWithin(ledger.close(), 1000);

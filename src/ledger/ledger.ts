@@ -9,6 +9,7 @@ import { LedgerReads } from './reads.js';
 import { SKIP_WORDS, type SkipReason } from './reasons.js';
 import { jobIdFor, laneQueueName, type DeadError, type SendJobData } from '../queue.js';
 import { keys } from '../redis/keys.js';
+import { groupBacklog } from '../events/feed.js';
 import * as scripts from '../scripts/index.js';
 
 export * from './records.js';
@@ -32,8 +33,9 @@ export * from './records.js';
  * callback proves a lost answer was an acceptance); a sent message is never changed again. Transitions and
  * counters change together in one script.
  *
- * With a long-term ledger (DATABASE_URL, src/archive/): every change of a record is also appended, whole,
- * to {prefix}:archive by the same script, a settled record stays in Redis for HOT_TTL_SECONDS only, and
+ * Every change of a record is also appended, whole, to the change feed {prefix}:archive by the same script
+ * (always with a long-term ledger, else while the feed has a reader: src/scripts/includes/feed.lua). With a
+ * long-term ledger (DATABASE_URL, src/archive/), a settled record stays in Redis for HOT_TTL_SECONDS only, and
  * every read that misses in Redis asks PostgreSQL. Without one, Redis is the whole ledger.
  */
 
@@ -74,7 +76,11 @@ export interface LongTermLedger {
 
 export class Ledger extends LedgerReads {
   private sentBatch: PendingSent[] = [];
-  /** Where the request_id starts in a record's key, for the scripts' archive snapshots; 0: no archive. */
+  /**
+   * Where the request_id starts in a record's key, for the scripts' snapshots in the change feed: positive
+   * with a long-term ledger (always appended), negative without (appended while the feed has a reader, such
+   * as the webhook dispatcher: src/scripts/includes/feed.lua).
+   */
   private readonly idFrom: number;
 
   constructor(
@@ -84,7 +90,7 @@ export class Ledger extends LedgerReads {
     readonly longTerm?: LongTermLedger,
   ) {
     super(client, keys(prefix), longTerm?.store);
-    this.idFrom = longTerm ? this.keys.message('').length + 1 : 0;
+    this.idFrom = (longTerm ? 1 : -1) * (this.keys.message('').length + 1);
   }
 
   /** How long Redis keeps what is pending, a campaign's counters and its list of messages. */
@@ -99,7 +105,7 @@ export class Ledger extends LedgerReads {
 
   /** With a long-term ledger: its changes not yet written to PostgreSQL; undefined without one. */
   async archiveBacklog(): Promise<number | undefined> {
-    return this.longTerm ? this.client.xlen(this.keys.archive) : undefined;
+    return this.longTerm ? groupBacklog(this.client, this.keys.archive, 'archivers') : undefined;
   }
 
   /** Ends the long-term ledger's connections (the Redis client is the caller's). */

@@ -7,7 +7,11 @@ import { maskUser, parseUser } from '../messages/identity.js';
 import type { Keys } from '../redis/keys.js';
 import { UserLinks } from './links.js';
 import { Suppressions } from './suppressions.js';
+import { execWithEvent } from '../events/feed.js';
+import { plausibleItime } from '../engagelab/callback-rows.js';
 
+/** What of a reply's text its message.replied event carries. */
+const REPLY_TEXT_CHARS = 4096;
 /** WhatsApp's customer-service window: 24 hours after the user last wrote. */
 const SESSION_MS = 24 * 3600 * 1000;
 
@@ -83,8 +87,18 @@ export class Inbound {
     const user = userOf(row);
     const done: InboundEffect[] = [];
     const answered = await this.answered(row);
+    const text = inboundText(row);
+    const receivedAt = new Date((plausibleItime(row.itime, Date.now()) ?? Date.now() / 1000) * 1000).toISOString();
     if (answered) {
       done.push('reply');
+      await execWithEvent(this.redis, this.keys, this.redis.multi(), 'message.replied', answered.requestId, {
+        request_id: answered.requestId,
+        campaign: answered.campaign,
+        message_id: answered.messageId,
+        from: user.phone ?? user.id ?? answered.to,
+        text: text === undefined ? null : text.slice(0, REPLY_TEXT_CHARS),
+        received_at: receivedAt,
+      });
       this.log.debug(
         { request_id: answered.requestId, campaign: answered.campaign },
         'an inbound message answers a message wa-bulk sent',
@@ -97,10 +111,13 @@ export class Inbound {
       await this.links.learn(user.id, user.phone);
       done.push('linked');
     }
-    const text = inboundText(row);
     if (text !== undefined && this.config.OPT_OUT_KEYWORDS.includes(text.trim().toUpperCase())) {
       // The id too: the number it is linked to (now or later) is suppressed with it.
-      await new Suppressions(this.redis, this.keys).add([user.phone, user.id].filter((u) => u !== undefined));
+      await new Suppressions(this.redis, this.keys).optOut([user.phone, user.id].filter((u) => u !== undefined), {
+        user: (user.phone ?? user.id) as string,
+        keyword: text.trim().toUpperCase(),
+        received_at: receivedAt,
+      });
       this.log.info(
         { user: maskedOf(user) },
         `opt-out: "${text.trim().slice(0, 40)}" from the recipient; they are suppressed`,
@@ -137,13 +154,15 @@ export class Inbound {
   }
 
   /** The message wa-bulk sent that the row answers, with its recipient. */
-  private async answered(row: CallbackRow): Promise<{ requestId: string; campaign: string; to: string } | undefined> {
+  private async answered(
+    row: CallbackRow,
+  ): Promise<{ requestId: string; campaign: string; to: string; messageId: string } | undefined> {
     const origin = originMessageId(row);
     if (origin === undefined || this.ledger === undefined) return undefined;
     const located = await this.ledger.locate(origin);
     if (!located) return undefined;
     const record = await this.ledger.get(located.requestId);
-    return record?.to ? { ...located, to: record.to } : undefined;
+    return record?.to ? { ...located, to: record.to, messageId: origin } : undefined;
   }
 }
 

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { isBsuid, parseUser, userProblem } from '../messages/identity.js';
 import type { Keys } from '../redis/keys.js';
 import { UserLinks } from './links.js';
+import { execWithEvent } from '../events/feed.js';
 
 /**
  * Opt-outs: numbers that get no message, as one Redis set of normalised numbers ({prefix}:suppressed).
@@ -60,6 +61,20 @@ export class Suppressions {
       if (linked.length > 0) added += await this.redis.sadd(this.keys.suppressed, ...linked);
     }
     return added;
+  }
+
+  /**
+   * A recipient's own opt-out (an OPT_OUT_KEYWORDS reply): their number and id suppressed with
+   * contact.opted_out in the change feed, in one transaction; then the identities linked to them.
+   */
+  async optOut(ids: readonly string[], event: { user: string; keyword: string; received_at: string }): Promise<number> {
+    const tx = this.redis.multi().sadd(this.keys.suppressed, ...ids);
+    const [added] = (await execWithEvent(this.redis, this.keys, tx, 'contact.opted_out', event.user, {
+      ...event,
+      suppressed: ids,
+    })) as [number];
+    const linked = await this.links.others(ids.filter(isBsuid));
+    return added + (linked.length > 0 ? await this.redis.sadd(this.keys.suppressed, ...linked) : 0);
   }
 
   /** Stops suppressing numbers and ids, and each one's linked id or number. Returns how many were suppressed. */

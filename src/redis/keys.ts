@@ -27,8 +27,16 @@ export function keys(prefix: string) {
     /** The first lines refused at enqueue, over every enqueue of the campaign (src/ledger/rejects.ts). */
     campaignRejects: (id: string) => `${prefix}:campaign:${id}:rejects`,
     campaigns: `${prefix}:campaigns`,
-    /** With DATABASE_URL: the ledger's changes on their way to PostgreSQL (src/archive/archiver.ts). */
+    /**
+     * The change feed: the ledger's changes and the campaigns' and the fleet's events, read by the archiver
+     * (DATABASE_URL) and the webhook dispatcher (src/events/feed.ts, src/scripts/includes/feed.lua).
+     */
     archive: `${prefix}:archive`,
+    /** Webhook endpoints (src/events/endpoints.ts): their ids, each one's record, due retries, exhausted deliveries. */
+    webhooks: `${prefix}:webhooks`,
+    webhook: (id: string) => `${prefix}:webhook:${id}`,
+    webhookRetries: (id: string) => `${prefix}:webhook:${id}:retries`,
+    webhookFailed: (id: string) => `${prefix}:webhook:${id}:failed`,
     /** Campaigns not yet reported done (src/campaigns/watch.ts). */
     campaignsOpen: `${prefix}:campaigns:open`,
     /**

@@ -1,0 +1,90 @@
+import http from 'node:http';
+import https from 'node:https';
+import { isIP } from 'node:net';
+import { guardedLookup, isPublicAddress } from '../src/preflight/probe.js';
+
+/**
+ * One webhook request, as Standard Webhooks asks: a POST of the signed body, its answer within the time
+ * limit; a 2xx answer is a delivery, anything else a failure, a redirect too (never followed); 410 Gone says
+ * the endpoint is to be disabled. As preflight's probe, it refuses an address that is private or reserved
+ * (the name is resolved at each connection, so a name that later points inward is refused then), unless
+ * WEBHOOK_ALLOW_PRIVATE.
+ */
+
+export type Attempt =
+  | { result: 'delivered'; status: number }
+  | { result: 'gone'; status: 410 }
+  | { result: 'failed'; status: number | null; error: string };
+
+const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
+/** What of an answer's body a failure keeps in its error. */
+const ERROR_BODY_CHARS = 200;
+
+/** Why a URL cannot be an endpoint's (undefined when it can): http(s), and no private literal address. */
+export function endpointUrlProblem(text: string, allowPrivate: boolean): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'expected an http:// or https:// URL';
+  if (url.username || url.password) return 'expected a URL without credentials (the signature authenticates wa-bulk)';
+  const literal = url.hostname.replace(/^\[|\]$/g, '');
+  if (!allowPrivate && isIP(literal) && !isPublicAddress(literal))
+    return `${literal} is a private or reserved address (WEBHOOK_ALLOW_PRIVATE=true allows it)`;
+  return undefined;
+}
+
+export function postWebhook(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  options: { timeoutMs: number; allowPrivate: boolean },
+): Promise<Attempt> {
+  const problem = endpointUrlProblem(url, options.allowPrivate);
+  if (problem) return Promise.resolve({ result: 'failed', status: null, error: problem });
+  const target = new URL(url);
+  const secure = target.protocol === 'https:';
+  return new Promise((resolve) => {
+    const request = (secure ? https : http).request(target, {
+      method: 'POST',
+      agent: secure ? agents.https : agents.http,
+      lookup: guardedLookup(options.allowPrivate),
+      headers: {
+        ...headers,
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'user-agent': 'wa-bulk-webhooks',
+      },
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    request.on('response', (response) => {
+      const status = response.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      response.on('data', (chunk: Buffer) => {
+        if (kept < ERROR_BODY_CHARS) chunks.push(chunk);
+        kept += chunk.length;
+      });
+      response.on('error', () => resolve({ result: 'failed', status, error: 'the answer was cut off' }));
+      response.on('end', () => {
+        if (status >= 200 && status < 300) return resolve({ result: 'delivered', status });
+        if (status === 410) return resolve({ result: 'gone', status });
+        const text = Buffer.concat(chunks).toString('utf8').slice(0, ERROR_BODY_CHARS).trim();
+        const why = status >= 300 && status < 400 ? 'a redirect (not followed)' : `HTTP ${status}`;
+        resolve({ result: 'failed', status, error: text ? `${why}: ${text}` : why });
+      });
+    });
+    request.on('error', (error: Error) => {
+      const timedOut = error.name === 'TimeoutError' || error.name === 'AbortError';
+      resolve({
+        result: 'failed',
+        status: null,
+        error: timedOut ? `no answer within ${options.timeoutMs} ms` : error.message,
+      });
+    });
+    request.end(body);
+  });
+}
