@@ -187,7 +187,10 @@ export const configSchema = z.object({
       const parts = value.split(',').map((p) => p.trim());
       const delays = parts.map(parseDuration);
       if (parts.length > 20 || delays.some((d) => d === undefined))
-        ctx.addIssue({ code: 'custom', message: 'expected up to 20 durations separated by commas, such as 0,5s,5m,2h' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected up to 20 durations separated by commas, such as 0,5s,5m,2h',
+        });
       return delays.map((d) => d ?? 0);
     })
     .default([0, 5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),

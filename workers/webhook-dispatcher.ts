@@ -51,7 +51,11 @@ interface Active {
 }
 
 export class WebhookDispatcher {
-  private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  /**
+   * The same name again after a restart on the same host and port: a dispatcher that died delivers what it
+   * had read at its next start, not only after another claims it (CLAIM_IDLE_MS).
+   */
+  private readonly consumer: string;
   private readonly endpoints: WebhookEndpoints;
   private readonly deliveries: WebhookDeliveries;
   private readonly readCount: number;
@@ -61,7 +65,7 @@ export class WebhookDispatcher {
   private readonly claimIdleMs: number;
   private stopped = false;
   private loops: Promise<void>[] = [];
-  private cached: { at: number; active: Active[] } | undefined;
+  private cached: { at: number; version: string; active: Active[] } | undefined;
   private lastClaim = 0;
   private lastTrim = 0;
   private wakers = new Set<() => void>();
@@ -75,6 +79,7 @@ export class WebhookDispatcher {
     private readonly log: Logger,
     options: DispatcherOptions = {},
   ) {
+    this.consumer = `${hostname()}:${config.DASHBOARD_PORT}`;
     this.endpoints = new WebhookEndpoints(redis, keys);
     this.deliveries = new WebhookDeliveries(redis, keys);
     this.readCount = options.readCount ?? 500;
@@ -128,13 +133,18 @@ export class WebhookDispatcher {
     }
   }
 
-  /** The endpoints that take deliveries, read at most once a second. */
+  /**
+   * The endpoints that take deliveries: read again whenever they have changed (an endpoint added gets every
+   * event from then on), and at least once a second (whether one is failing is only a hint).
+   */
   private async active(): Promise<Active[]> {
-    if (this.cached && Date.now() - this.cached.at < ENDPOINTS_TTL_MS) return this.cached.active;
+    const version = await this.endpoints.version();
+    if (this.cached && this.cached.version === version && Date.now() - this.cached.at < ENDPOINTS_TTL_MS)
+      return this.cached.active;
     const active = (await this.endpoints.list())
       .filter((e) => e.disabled === null)
       .map((endpoint) => ({ endpoint, failing: endpoint.failing_since !== null && endpoint.retrying > 0 }));
-    this.cached = { at: Date.now(), active };
+    this.cached = { at: Date.now(), version, active };
     return active;
   }
 
@@ -142,7 +152,7 @@ export class WebhookDispatcher {
     let ownPending = true;
     let grouped = false;
     while (!this.stopped) {
-      if ((await this.endpoints.ids()).length === 0) {
+      if ((await this.redis.scard(this.keys.webhooks)) === 0) {
         // No endpoint: no group, so that the ledger does not write the feed for nobody.
         grouped = false;
         await this.pause(ENDPOINTS_TTL_MS);
@@ -273,7 +283,11 @@ export class WebhookDispatcher {
     if (disable !== undefined) {
       if (await this.endpoints.disable(endpoint.id, endpoint.url, disable))
         this.log.warn(
-          { endpoint: endpoint.id, reason: disable, failing_since: failingSince && new Date(failingSince).toISOString() },
+          {
+            endpoint: endpoint.id,
+            reason: disable,
+            failing_since: failingSince && new Date(failingSince).toISOString(),
+          },
           disable === 'gone'
             ? 'webhooks: an endpoint answered 410 Gone; it is disabled (wa-bulk webhooks enable turns it on again)'
             : 'webhooks: every delivery to an endpoint has failed for WEBHOOK_DISABLE_AFTER_MS; it is disabled',
@@ -281,11 +295,7 @@ export class WebhookDispatcher {
       this.cached = undefined;
     }
     if (disable !== undefined || tried.attempts >= this.config.WEBHOOK_RETRY_SCHEDULE.length) {
-      await this.deliveries.exhaust(
-        endpoint.id,
-        { ...tried, at: Date.now(), status: outcome.status, error },
-        member,
-      );
+      await this.deliveries.exhaust(endpoint.id, { ...tried, at: Date.now(), status: outcome.status, error }, member);
       await this.endpoints.count(endpoint.id, 'exhausted');
     } else {
       await this.retryLater(endpoint, tried, member);

@@ -45,7 +45,9 @@ export class Campaigns {
   }
 
   async pause(id: string, reason: string): Promise<void> {
-    const tx = this.redis.multi().hset(this.keys.campaign(id), 'state', 'paused', 'pause_reason', reason, 'paused_at', Date.now());
+    const tx = this.redis
+      .multi()
+      .hset(this.keys.campaign(id), 'state', 'paused', 'pause_reason', reason, 'paused_at', Date.now());
     await execWithEvent(this.redis, this.keys, tx, 'campaign.paused', id, { id, reason });
   }
 
@@ -56,7 +58,14 @@ export class Campaigns {
   async resume(id: string): Promise<number> {
     const key = this.keys.campaign(id);
     if ((await this.redis.hget(key, 'state')) === 'paused')
-      await execWithEvent(this.redis, this.keys, this.redis.multi().hdel(key, 'state', 'pause_reason', 'paused_at'), 'campaign.resumed', id, { id });
+      await execWithEvent(
+        this.redis,
+        this.keys,
+        this.redis.multi().hdel(key, 'state', 'pause_reason', 'paused_at'),
+        'campaign.resumed',
+        id,
+        { id },
+      );
     await this.redis.del(this.keys.campaignOutcomes(id));
     return this.promoteParked(id);
   }
@@ -94,7 +103,8 @@ export class Campaigns {
   async cancel(id: string, ledger: Ledger): Promise<number> {
     const key = this.keys.campaign(id);
     const wasCancelled = (await this.redis.hget(key, 'state')) === 'cancelled';
-    if (!wasCancelled) await this.redis.hset(key, 'state', 'paused', 'pause_reason', 'cancelling', 'paused_at', Date.now());
+    if (!wasCancelled)
+      await this.redis.hset(key, 'state', 'paused', 'pause_reason', 'cancelling', 'paused_at', Date.now());
     const queues = (await laneNames(this.redis, this.keys)).map((lane) =>
       openQueue(this.redis, this.keys.prefix, laneQueueName(lane)),
     );

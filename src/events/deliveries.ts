@@ -3,8 +3,8 @@ import type { Keys } from '../redis/keys.js';
 import { takeDueRetries } from '../scripts/take-due-retries.js';
 
 /**
- * An endpoint's deliveries that are not done: those waiting for a retry ({prefix}:webhook:{id}:retries, a
- * sorted set by when the next attempt is due) and those whose attempts ran out ({prefix}:webhook:{id}:failed,
+ * An endpoint's deliveries that are not done: those waiting for a retry ({prefix}:endpoint:{id}:retries, a
+ * sorted set by when the next attempt is due) and those whose attempts ran out ({prefix}:endpoint:{id}:failed,
  * newest first), both bounded. A delivery is its request: the `webhook-id` and the exact body, signed anew at
  * each attempt (the timestamp is the attempt's). A replay puts exhausted deliveries back as new.
  */

@@ -6,14 +6,16 @@ import { newSecret } from './signing.js';
 
 /**
  * Webhook endpoints, this module's records alone:
- *   {prefix}:webhooks               set of endpoint ids
- *   {prefix}:webhook:{id}           hash: url, secret, previous_secret and previous_until (ms: a rotation's old
+ *   {prefix}:endpoints              set of endpoint ids
+ *   {prefix}:endpoints:version      a count bumped by every change of the set or of an endpoint's settings,
+ *                                   so that a dispatcher knows to read them again before its next batch
+ *   {prefix}:endpoint:{id}          hash: url, secret, previous_secret and previous_until (ms: a rotation's old
  *                                   secret signs too until then), events (filters, comma-separated; empty: all),
  *                                   campaign (empty: all), batch, created_at, disabled_at, disabled_reason,
  *                                   failing_since (ms, since the first of an unbroken run of failures), the
  *                                   last attempt (last_at, last_status, last_error) and counts by result
- * and, written by ./deliveries.ts, {prefix}:webhook:{id}:retries (deliveries waiting for their next attempt)
- * and {prefix}:webhook:{id}:failed (deliveries whose attempts ran out).
+ * and, written by ./deliveries.ts, {prefix}:endpoint:{id}:retries (deliveries waiting for their next attempt)
+ * and {prefix}:endpoint:{id}:failed (deliveries whose attempts ran out).
  * The endpoint that WEBHOOK_URL declares has the id `env`, and its url, secret and filters come from the
  * configuration at every start of the dispatcher. The first endpoint makes the feed's `webhooks` consumer
  * group (the feed is written from then on); the last one removed takes it away.
@@ -60,7 +62,11 @@ function endpointOf(id: string, h: Record<string, string>, retrying: number, exh
     disabled: h.disabled_at ? { at: iso(h.disabled_at) as string, reason: h.disabled_reason ?? '' } : null,
     failing_since: iso(h.failing_since),
     last: h.last_at
-      ? { at: iso(h.last_at) as string, status: h.last_status ? Number(h.last_status) : null, error: h.last_error || null }
+      ? {
+          at: iso(h.last_at) as string,
+          status: h.last_status ? Number(h.last_status) : null,
+          error: h.last_error || null,
+        }
       : null,
     counts: {
       delivered: Number(h.delivered ?? 0),
@@ -106,6 +112,7 @@ export class WebhookEndpoints {
         created_at: Date.now(),
       })
       .sadd(this.keys.webhooks, id)
+      .incr(this.keys.webhooksVersion)
       .exec();
     return { ...((await this.get(id)) as Endpoint), secret };
   }
@@ -125,8 +132,17 @@ export class WebhookEndpoints {
       return;
     }
     await ensureGroup(this.redis, this.keys.archive, FEED_GROUP);
-    await this.redis.hset(key, { url: declared.url, secret: declared.secret, events: declared.events.join(',') });
-    await this.redis.hdel(key, 'previous_secret', 'previous_until');
+    await this.redis
+      .multi()
+      .hset(key, { url: declared.url, secret: declared.secret, events: declared.events.join(',') })
+      .hdel(key, 'previous_secret', 'previous_until')
+      .incr(this.keys.webhooksVersion)
+      .exec();
+  }
+
+  /** Changes whenever the endpoints or their settings do. */
+  async version(): Promise<string> {
+    return (await this.redis.get(this.keys.webhooksVersion)) ?? '0';
   }
 
   async ids(): Promise<string[]> {
@@ -171,6 +187,7 @@ export class WebhookEndpoints {
       .multi()
       .srem(this.keys.webhooks, id)
       .del(this.keys.webhook(id), this.keys.webhookRetries(id), this.keys.webhookFailed(id))
+      .incr(this.keys.webhooksVersion)
       .exec()) as [[null, number]];
     if ((await this.redis.scard(this.keys.webhooks)) === 0) await this.dropGroup();
     return removed === 1;
@@ -203,7 +220,11 @@ export class WebhookEndpoints {
   /** Lets a disabled endpoint have deliveries again; false when there is no such endpoint. */
   async enable(id: string): Promise<boolean> {
     if ((await this.redis.exists(this.keys.webhook(id))) === 0) return false;
-    await this.redis.hdel(this.keys.webhook(id), 'disabled_at', 'disabled_reason', 'failing_since');
+    await this.redis
+      .multi()
+      .hdel(this.keys.webhook(id), 'disabled_at', 'disabled_reason', 'failing_since')
+      .incr(this.keys.webhooksVersion)
+      .exec();
     return true;
   }
 
@@ -214,7 +235,10 @@ export class WebhookEndpoints {
   async disable(id: string, url: string, reason: 'gone' | 'failing', now = Date.now()): Promise<boolean> {
     const key = this.keys.webhook(id);
     if ((await this.redis.hexists(key, 'disabled_at')) === 1) return false;
-    const tx = this.redis.multi().hset(key, 'disabled_at', now, 'disabled_reason', reason);
+    const tx = this.redis
+      .multi()
+      .hset(key, 'disabled_at', now, 'disabled_reason', reason)
+      .incr(this.keys.webhooksVersion);
     await execWithEvent(this.redis, this.keys, tx, 'webhook.disabled', id, { endpoint: id, url, reason });
     return true;
   }

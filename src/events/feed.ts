@@ -140,7 +140,8 @@ export async function trimFeed(
     capped = Number(await redis.xtrim(stream, 'MAXLEN', '~', maxEntries));
     trimmed += capped;
     const first = ((await redis.xrange(stream, '-', '+', 'COUNT', 1)) as RawEntry[])[0]?.[0];
-    for (const [group, id] of needed) if (capped > 0 && (first === undefined || compareIds(id, first) < 0)) lostBy.push(group);
+    for (const [group, id] of needed)
+      if (capped > 0 && (first === undefined || compareIds(id, first) < 0)) lostBy.push(group);
   }
   return { trimmed, capped, lostBy };
 }

@@ -29,4 +29,3 @@ export function matchesFilters(filters: readonly string[], type: EventType): boo
   if (filters.length === 0) return true;
   return filters.some((f) => f === '*' || f === type || (f.endsWith('.*') && type.startsWith(f.slice(0, -1))));
 }
-

@@ -113,11 +113,14 @@ export class Inbound {
     }
     if (text !== undefined && this.config.OPT_OUT_KEYWORDS.includes(text.trim().toUpperCase())) {
       // The id too: the number it is linked to (now or later) is suppressed with it.
-      await new Suppressions(this.redis, this.keys).optOut([user.phone, user.id].filter((u) => u !== undefined), {
-        user: (user.phone ?? user.id) as string,
-        keyword: text.trim().toUpperCase(),
-        received_at: receivedAt,
-      });
+      await new Suppressions(this.redis, this.keys).optOut(
+        [user.phone, user.id].filter((u) => u !== undefined),
+        {
+          user: (user.phone ?? user.id) as string,
+          keyword: text.trim().toUpperCase(),
+          received_at: receivedAt,
+        },
+      );
       this.log.info(
         { user: maskedOf(user) },
         `opt-out: "${text.trim().slice(0, 40)}" from the recipient; they are suppressed`,

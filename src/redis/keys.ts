@@ -32,11 +32,15 @@ export function keys(prefix: string) {
      * (DATABASE_URL) and the webhook dispatcher (src/events/feed.ts, src/scripts/includes/feed.lua).
      */
     archive: `${prefix}:archive`,
-    /** Webhook endpoints (src/events/endpoints.ts): their ids, each one's record, due retries, exhausted deliveries. */
-    webhooks: `${prefix}:webhooks`,
-    webhook: (id: string) => `${prefix}:webhook:${id}`,
-    webhookRetries: (id: string) => `${prefix}:webhook:${id}:retries`,
-    webhookFailed: (id: string) => `${prefix}:webhook:${id}:failed`,
+    /**
+     * Webhook endpoints (src/events/endpoints.ts): their ids, a count bumped by every change to the set or an
+     * endpoint's settings, each one's record, its deliveries waiting for a retry and those out of attempts.
+     */
+    webhooks: `${prefix}:endpoints`,
+    webhooksVersion: `${prefix}:endpoints:version`,
+    webhook: (id: string) => `${prefix}:endpoint:${id}`,
+    webhookRetries: (id: string) => `${prefix}:endpoint:${id}:retries`,
+    webhookFailed: (id: string) => `${prefix}:endpoint:${id}:failed`,
     /** Campaigns not yet reported done (src/campaigns/watch.ts). */
     campaignsOpen: `${prefix}:campaigns:open`,
     /**

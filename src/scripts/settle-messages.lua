@@ -46,7 +46,8 @@ local function timing(msg, campaign, status, current, now)
   if not tonumber(t[1]) or tonumber(t[1]) < now then redis.call('HSET', campaign, 'last_at', now) end
   if status == 'skipped' or current == 'dead' then return end
   if redis.call('HSETNX', campaign, 'started_at', now) == 1 then
-    Feed.append(stream, idFrom, 'campaign.started', Message.campaign(msg), '{}')
+    local id = Message.campaign(msg)
+    Feed.append(stream, idFrom, 'campaign.started', id, cjson.encode({ id = id }))
   end
   local at = tonumber(t[3]) or now
   local pace = (tonumber(t[2]) or 0) * math.exp(-math.max(0, now - at) / paceMs) + 1
