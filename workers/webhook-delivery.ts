@@ -1,7 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
-import { isIP } from 'node:net';
-import { guardedLookup, isPublicAddress } from '../src/preflight/probe.js';
+import type { Config } from '../src/config.js';
+import { endpointUrlProblem } from '../src/events/endpoint-url.js';
+import type { WebhookAdmin } from '../src/events/manage.js';
+import { signedHeaders } from '../src/events/signing.js';
+import { guardedLookup } from '../src/preflight/probe.js';
 
 /**
  * One webhook request, as Standard Webhooks asks: a POST of the signed body, its answer within the time
@@ -20,22 +23,6 @@ const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Age
 
 /** What of an answer's body a failure keeps in its error. */
 const ERROR_BODY_CHARS = 200;
-
-/** Why a URL cannot be an endpoint's (undefined when it can): http(s), and no private literal address. */
-export function endpointUrlProblem(text: string, allowPrivate: boolean): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return `"${text}" is not a URL`;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'expected an http:// or https:// URL';
-  if (url.username || url.password) return 'expected a URL without credentials (the signature authenticates wa-bulk)';
-  const literal = url.hostname.replace(/^\[|\]$/g, '');
-  if (!allowPrivate && isIP(literal) && !isPublicAddress(literal))
-    return `${literal} is a private or reserved address (WEBHOOK_ALLOW_PRIVATE=true allows it)`;
-  return undefined;
-}
 
 export function postWebhook(
   url: string,
@@ -86,5 +73,20 @@ export function postWebhook(
       });
     });
     request.end(body);
+  });
+}
+
+/**
+ * A `webhook.test` event sent to an endpoint now, signed with its secrets, outside the feed and its retries
+ * (one event a request, whatever the endpoint's batch). Its answer says whether the endpoint is reachable.
+ */
+export async function sendTestEvent(admin: WebhookAdmin, id: string, config: Config): Promise<Attempt> {
+  const endpoint = await admin.get(id);
+  const now = Date.now();
+  const body = JSON.stringify({ type: 'webhook.test', timestamp: new Date(now).toISOString(), data: { endpoint: id } });
+  const headers = signedHeaders(await admin.endpoints.secrets(id), `msg_test_${now}`, body, now);
+  return postWebhook(endpoint.url, headers, body, {
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
   });
 }

@@ -82,6 +82,9 @@ export const webhookDisabledSchema = z.object({
   reason: z.enum(['gone', 'failing']),
 });
 
+/** Sent only by `wa-bulk webhooks test` and POST /api/webhooks/:id/test, to the one endpoint. */
+export const webhookTestSchema = z.object({ endpoint: z.string() });
+
 export const EVENT_SCHEMAS = {
   'message.sent': messageRecordSchema,
   'message.dead': messageRecordSchema,
@@ -99,6 +102,7 @@ export const EVENT_SCHEMAS = {
   'sending.paused': sendingPausedSchema,
   'sending.resumed': sendingResumedSchema,
   'webhook.disabled': webhookDisabledSchema,
+  'webhook.test': webhookTestSchema,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;

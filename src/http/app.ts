@@ -19,6 +19,7 @@ import { createMetrics } from './metrics.js';
 import { assertListenable, boardWritesSameSiteOnly, loopbackHostsOnly, safeHeaders } from './security.js';
 import { accessControl } from './access.js';
 import { accessRoutes } from './access-routes.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 /**
  * The app behind `wa-bulk dashboard`: /healthz, the callback receiver, then (authenticated, see
@@ -80,6 +81,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   messageRoutes(app, deps);
   suppressionRoutes(app, deps);
   accessRoutes(app, deps, access);
+  webhookRoutes(app, deps);
   unknownRowRoutes(app, deps);
 
   app.get('/api/health', async (_req, res) => {
