@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
+import { WebhookEndpoints } from '../../src/events/endpoints.js';
 import { groupsOf } from '../../src/events/feed.js';
 import { newSecret } from '../../src/events/signing.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
@@ -9,11 +10,14 @@ import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
 import { freePort } from '../../src/dev/redis-server.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { WebhookDispatcher } from '../../workers/webhook-dispatcher.js';
+import { startCli } from '../helpers/cli.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 import { startReceiver, verify } from '../helpers/webhook-receiver.js';
 import {
   campaignDone,
   collect,
+  envOf,
   harness,
   silentLogger,
   startSimulator,
@@ -142,6 +146,119 @@ describe('webhooks', () => {
       if (body.type === 'message.replied') expect(body.data).toMatchObject({ campaign: 'wh', text: 'ok' });
       if (body.type === 'campaign.done') expect(body.data).toMatchObject({ id: 'wh', total: 11, dead: 1, skipped: 2 });
       if (body.type === 'sending.paused') expect(body.data).toEqual({ reason: 'insufficient balance' });
+    }
+  }, 120_000);
+
+  it('batch up to N events a request for an endpoint that asks, each event with its own id', async () => {
+    receiver = await startReceiver();
+    const config = testConfig({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_BATCH_LINGER_MS: 50 });
+    h = harness(config);
+    const endpoint = await new WebhookEndpoints(h.redis, h.keys).add({ url: receiver.url, batch: 5 });
+    const dispatcher = new WebhookDispatcher(h.redis, h.redis.duplicate(), h.keys, config, silentLogger());
+    dispatcher.start();
+    try {
+      for (let i = 0; i < 12; i++) await pauseSending(h.redis, h.keys, `reason ${i}`);
+      await until(
+        () =>
+          receiver!.received.reduce((n, r) => n + (JSON.parse(r.body) as { data: unknown[] }).data.length, 0) === 12,
+      );
+    } finally {
+      await dispatcher.stop();
+    }
+    const batches = receiver.received.map(
+      (request) =>
+        verify(endpoint.secret, request) as {
+          type: string;
+          data: Array<{ id: string; type: string; data: { reason: string } }>;
+        },
+    );
+    for (const batch of batches) {
+      expect(batch.type).toBe('batch');
+      expect(batch.data.length).toBeLessThanOrEqual(5);
+    }
+    const events = batches.flatMap((b) => b.data);
+    expect(events.map((e) => e.data.reason).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `reason ${i}`).sort());
+    expect(new Set(events.map((e) => e.id)).size).toBe(12);
+    expect(events.every((e) => e.type === 'sending.paused' && /^msg_\d+-\d+$/.test(e.id))).toBe(true);
+    // Fewer requests than events: they were batched.
+    expect(receiver.received.length).toBeLessThan(12);
+  });
+
+  it('lose no event when the dashboard is killed mid-campaign: what it delivered again carries the same webhook-id', async () => {
+    // The 20th request is never answered: the dashboard is killed with it in flight, unacknowledged.
+    receiver = await startReceiver((_request, count) => (count === 20 ? 'hang' : 200));
+    const secret = newSecret();
+    const port = await freePort();
+    sim = await startSimulator({
+      callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`,
+      callbackDelayMs: 20,
+      readRate: 0.5,
+      shuffleRate: 0,
+    });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      DASHBOARD_PORT: port,
+      CALLBACK_TOKEN: TOKEN,
+      DASHBOARD_PASSWORD: 'password-for-webhooks',
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET: secret,
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      SEND_RATE_MAX: 100,
+      SENDER_RATE_MAX: 100,
+    });
+    h = harness(config);
+    const env = { ...envOf(config), LOG_LEVEL: 'info' };
+    let board = await startCli(['dashboard'], env, 'dashboard listening');
+    await until(async () => (await groupsOf(h!.redis, h!.keys.archive)).some((g) => g.name === 'webhooks'));
+    const messages = Array.from({ length: 60 }, (_, i) => ({
+      to: phone(i),
+      body: BODIES.template,
+      request_id: `k-${i}`,
+    }));
+    await enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign: 'kill', ledger: h.ledger, queue: h.send });
+    worker = await startSendWorker(config, silentLogger());
+    await until(() => receiver!.received.length >= 20);
+    board.child.kill('SIGKILL');
+    await board.exited;
+    board = await startCli(['dashboard'], env, 'dashboard listening');
+    try {
+      await campaignDone(h.ledger, 'kill');
+      await until(async () => sim!.pendingCallbacks === 0);
+      // What the ledger holds (callbacks posted while the dashboard was down are lost to it: not the feed's).
+      const records = await collect(h.ledger.export('kill'));
+      const expected = new Set<string>(['campaign.started kill']);
+      for (const r of records) {
+        expected.add(`message.sent ${r.request_id}`);
+        const final = r.delivery?.status;
+        if (final === 'failed') expected.add(`message.failed ${r.request_id}`);
+        if (final === 'delivered' || final === 'read') expected.add(`message.delivered ${r.request_id}`);
+        if (final === 'read') expected.add(`message.read ${r.request_id}`);
+      }
+      const seen = () =>
+        new Set(
+          receiver!.received.map((r) => {
+            const body = verify(secret, r) as Body;
+            return `${body.type} ${subjectOf(body)}`;
+          }),
+        );
+      await until(() => [...expected].every((e) => seen().has(e)), 30_000).catch((error: Error) => {
+        const got = seen();
+        throw new Error(`${error.message}: missing ${[...expected].filter((e) => !got.has(e)).join(', ')}`);
+      });
+      // The same event twice is a delivery made again: it carries the same webhook-id.
+      const idsOf = new Map<string, Set<string>>();
+      for (const r of receiver.received) {
+        const body = verify(secret, r) as Body;
+        const key = `${body.type} ${subjectOf(body)}`;
+        idsOf.set(key, (idsOf.get(key) ?? new Set()).add(r.id));
+      }
+      expect([...idsOf.entries()].filter(([, ids]) => ids.size > 1)).toEqual([]);
+      // The request in flight when it was killed came again, with its webhook-id.
+      const inFlight = receiver.received[19]?.id;
+      expect(receiver.received.filter((r) => r.id === inFlight).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      board.child.kill('SIGTERM');
+      await board.exited;
     }
   }, 120_000);
 });
