@@ -174,7 +174,7 @@ export const configSchema = z.object({
       }
       return filters;
     })
-    .default([]),
+    .optional(),
   /** A webhook request's time limit: its answer must have come by then. */
   WEBHOOK_TIMEOUT_MS: int(100, 600_000).default(15_000),
   /**

@@ -104,7 +104,7 @@ export class WebhookDispatcher {
     const c = this.config;
     await this.endpoints.configure(
       c.WEBHOOK_URL && c.WEBHOOK_SECRET
-        ? { url: c.WEBHOOK_URL, secret: c.WEBHOOK_SECRET, events: c.WEBHOOK_EVENTS }
+        ? { url: c.WEBHOOK_URL, secret: c.WEBHOOK_SECRET, events: c.WEBHOOK_EVENTS ?? [] }
         : undefined,
     );
     if (c.WEBHOOK_URL) this.log.info({ endpoint: CONFIGURED_ID }, 'webhooks: the endpoint WEBHOOK_URL declares is on');

@@ -93,6 +93,9 @@ describe('managing webhook endpoints', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ error: 'batch: expected an integer from 1 to 1000' });
     expect((await api('/api/webhooks/ep_none/deliveries')).status).toBe(404);
+    const scrape = await (await api('/metrics')).text();
+    expect(scrape).toContain('wa_bulk_webhook_endpoints{state="enabled"} 1');
+    expect(scrape).toContain(`wa_bulk_webhook_deliveries_total{endpoint="${endpoint.id}",result="delivered"} 0`);
     expect((await api(`/api/webhooks/${endpoint.id}`, { method: 'DELETE' })).status).toBe(200);
   });
 });
