@@ -4,7 +4,7 @@ import { EVENT_SCHEMAS, type EventType, type WebhookEvent } from './schema.js';
 
 /**
  * The public event an entry of the change feed is, if any: a message's change becomes `message.<kind>` with
- * the message's record as `data` (a change no event names, such as a replayed dead letter going back to
+ * the message's record and its custom_args as `data` (a change no event names, such as a replayed dead letter going back to
  * pending, is none); any other entry is its type, its data as appended. The event's id is the entry's, so
  * that a delivery made again (a retry, a dispatcher that died before acknowledging) carries the same
  * `webhook-id`, and its timestamp is when the change was made.
@@ -30,7 +30,10 @@ export function eventOf(entry: FeedEntry): WebhookEvent | undefined {
     const pairs = JSON.parse(entry.data) as string[];
     const hash: Record<string, string> = {};
     for (let i = 0; i + 1 < pairs.length; i += 2) hash[pairs[i] as string] = pairs[i + 1] as string;
-    return { id: eventId(entry.id), type, timestamp, data: toRecord(entry.subject, hash) };
+    const record = toRecord(entry.subject, hash);
+    // Its custom_args, so that a receiver can match the message to its own ids.
+    const data = hash.args ? { ...record, custom_args: JSON.parse(hash.args) as Record<string, unknown> } : record;
+    return { id: eventId(entry.id), type, timestamp, data };
   }
   if (!(entry.kind in EVENT_SCHEMAS)) return undefined;
   return { id: eventId(entry.id), type: entry.kind as EventType, timestamp, data: JSON.parse(entry.data) as unknown };

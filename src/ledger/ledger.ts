@@ -9,6 +9,7 @@ import { LedgerReads } from './reads.js';
 import { SKIP_WORDS, type SkipReason } from './reasons.js';
 import { jobIdFor, laneQueueName, type DeadError, type SendJobData } from '../queue.js';
 import { keys } from '../redis/keys.js';
+import { REQUEST_ID_ARG } from '../messages/schema.js';
 import { groupBacklog } from '../events/feed.js';
 import * as scripts from '../scripts/index.js';
 
@@ -40,6 +41,13 @@ export * from './records.js';
  */
 
 const RANKS = JSON.stringify(DELIVERY_RANK);
+
+/** A message's own custom_args as its record keeps them: JSON, without wa-bulk's request_id; '' without any. */
+function argsOf(args: Record<string, unknown> | undefined): string {
+  if (!args) return '';
+  const { [REQUEST_ID_ARG]: _ours, ...own } = args;
+  return Object.keys(own).length > 0 ? JSON.stringify(own) : '';
+}
 
 /** The message_id index's value: campaign ids cannot contain '|', request_ids neither. */
 const messageIdEntry = (campaign: string, requestId: string) => `${campaign}|${requestId}`;
@@ -141,6 +149,7 @@ export class Ledger extends LedgerReads {
         jobId,
         data,
         digest: dryRun ? '' : payloadDigest(data.payload),
+        args: argsOf(data.payload.custom_args),
       });
     }
     return scripts.enqueueMessages(this.client, {

@@ -89,7 +89,12 @@ describe('webhooks', () => {
       template: { ...(BODIES.template?.template as object), name: 'gone' },
     };
     const messages = [
-      ...Array.from({ length: 8 }, (_, i) => ({ to: phone(i), body: BODIES.template, request_id: `t-${i}` })),
+      ...Array.from({ length: 8 }, (_, i) => ({
+        to: phone(i),
+        body: BODIES.template,
+        request_id: `t-${i}`,
+        custom_args: { order: `o-${i}` },
+      })),
       { to: phone(8), body: unknownTemplate, request_id: 'dead-0' },
       { to: phone(10), body: BODIES.text, request_id: 'skip-0' },
       { to: phone(11), body: BODIES.text, request_id: 'skip-1' },
@@ -138,7 +143,12 @@ describe('webhooks', () => {
 
     // A message event's data is its record at that change.
     for (const body of bodies) {
-      if (body.type === 'message.sent') expect(body.data).toMatchObject({ status: 'sent', campaign: 'wh' });
+      if (body.type === 'message.sent')
+        expect(body.data).toMatchObject({
+          status: 'sent',
+          campaign: 'wh',
+          custom_args: { order: `o-${String(body.data.request_id).slice(2)}` },
+        });
       if (body.type === 'message.dead') expect(body.data).toMatchObject({ error: { code: 4001 } });
       if (body.type === 'message.skipped') expect(body.data).toMatchObject({ error: { reason: 'no_session' } });
       if (body.type === 'message.read') expect(body.data).toMatchObject({ delivery: { status: 'read' } });

@@ -4,6 +4,8 @@
   and, in TypeScript, in src/ledger/records.ts only (toRecord; rowOf and recordOf for the long-term ledger).
 
     campaign, to, created_at, updated_at (epoch ms)
+    args                   the message's custom_args (JSON, without wa-bulk's own), when it had any: its
+                           webhook events carry them
     digest                 the payload's digest (src/ledger/digest.ts) while the message may still be sent:
                            written with its job, dropped once it is sent or skipped
     seq                    its place in its campaign's enqueue order (1, 2, …)
@@ -21,8 +23,9 @@
 
 local Message = {}
 
-function Message.create(key, campaign, to, now, ttl, seq, digest)
+function Message.create(key, campaign, to, now, ttl, seq, digest, args)
   redis.call('HSET', key, 'campaign', campaign, 'to', to, 'status', 'pending', 'attempts', 0, 'created_at', now, 'updated_at', now, 'seq', seq, 'digest', digest)
+  if args and args ~= '' then redis.call('HSET', key, 'args', args) end
   redis.call('EXPIRE', key, ttl)
 end
 
