@@ -4,10 +4,11 @@ import pLimit from 'p-limit';
 import type { Config } from '../src/config.js';
 import { WebhookDeliveries, jittered, type Delivery } from '../src/events/deliveries.js';
 import { CONFIGURED_ID, FEED_GROUP, WebhookEndpoints, type Endpoint } from '../src/events/endpoints.js';
-import { batchId, bodyOf, campaignOf, eventOf } from '../src/events/events.js';
+import { batchId, bodyOf, campaignOf, eventOf, type Lookups } from '../src/events/events.js';
 import { ensureGroup, entryOf, trimFeed, type RawEntry } from '../src/events/feed.js';
 import { matchesFilters } from '../src/events/filters.js';
-import type { WebhookEvent } from '../src/events/schema.js';
+import type { OutgoingEvent } from '../src/events/operational.js';
+import { toCampaign, type CampaignCounts } from '../src/ledger/records.js';
 import { signedHeaders } from '../src/events/signing.js';
 import type { Logger } from '../src/log.js';
 import type { Keys } from '../src/redis/keys.js';
@@ -43,6 +44,8 @@ export interface DispatcherOptions {
   /** Requests in flight per endpoint. */
   concurrency?: number;
   claimIdleMs?: number;
+  /** A campaign's figures for its events (the ledger's, with PostgreSQL behind it); its Redis hash without. */
+  campaign?: (id: string) => Promise<CampaignCounts | undefined>;
 }
 
 interface Active {
@@ -63,6 +66,7 @@ export class WebhookDispatcher {
   private readonly retryPollMs: number;
   private readonly concurrency: number;
   private readonly claimIdleMs: number;
+  private readonly lookups: Lookups;
   private stopped = false;
   private loops: Promise<void>[] = [];
   private cached: { at: number; version: string; active: Active[] } | undefined;
@@ -87,6 +91,10 @@ export class WebhookDispatcher {
     this.retryPollMs = options.retryPollMs ?? 1000;
     this.concurrency = options.concurrency ?? 16;
     this.claimIdleMs = options.claimIdleMs ?? CLAIM_IDLE_MS;
+    this.lookups = {
+      message: (requestId) => redis.hgetall(keys.message(requestId)),
+      campaign: options.campaign ?? (async (id) => toCampaign(id, await redis.hgetall(keys.campaign(id)))),
+    };
   }
 
   /** Declares WEBHOOK_URL's endpoint (or takes it away), then delivers until stopped. */
@@ -212,10 +220,10 @@ export class WebhookDispatcher {
 
   /** Each endpoint's first attempts for these entries (or their retries scheduled). */
   private async dispatch(entries: RawEntry[]): Promise<void> {
-    const events: WebhookEvent[] = [];
+    const events: OutgoingEvent[] = [];
     for (const raw of entries) {
       const entry = entryOf(raw);
-      const event = entry && eventOf(entry);
+      const event = entry && (await eventOf(entry, this.lookups));
       if (event) events.push(event);
     }
     if (events.length === 0) return;
@@ -233,7 +241,7 @@ export class WebhookDispatcher {
           const group = wanted.slice(i, i + size);
           const batched = endpoint.batch > 1;
           requests.push({
-            id: batched ? batchId(group) : (group[0] as WebhookEvent).id,
+            id: batched ? batchId(group) : (group[0] as OutgoingEvent).id,
             body: bodyOf(group, batched),
             attempts: 0,
             first: Date.now(),

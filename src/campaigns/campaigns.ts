@@ -36,26 +36,31 @@ export class Campaigns {
   ) {}
 
   /**
-   * Marks a finished campaign reported, with campaign.done and its figures in the feed; true the first time
-   * only (the campaign.done report is sent once).
+   * Marks a finished campaign reported, with campaign.done and its figures in the feed (without figures, as
+   * for a cancelled campaign: no event); true the first time only (the campaign.done report is sent once).
    */
-  async markDone(id: string, figures: object): Promise<boolean> {
+  async markDone(id: string, figures: object | undefined): Promise<boolean> {
     const k = { campaign: this.keys.campaign(id), archive: this.keys.archive };
     return markDone(this.redis, { keys: k, now: Date.now(), id, data: figures });
   }
 
-  async pause(id: string, reason: string): Promise<void> {
+  /** `by`: who paused it, as the audit log names actors (an API key's name, `cli:<user>`, `system:<part>`). */
+  async pause(id: string, reason: string, by = 'system'): Promise<void> {
     const tx = this.redis
       .multi()
       .hset(this.keys.campaign(id), 'state', 'paused', 'pause_reason', reason, 'paused_at', Date.now());
-    await execWithEvent(this.redis, this.keys, tx, 'campaign.paused', id, { id, reason });
+    await execWithEvent(this.redis, this.keys, tx, 'campaign.paused', id, {
+      by,
+      state: 'paused',
+      pause_reason: reason,
+    });
   }
 
   /**
    * Lets a paused campaign send again; its parked jobs are promoted (returns how many). The quality guard's
    * window starts afresh: the operator has looked at what it reported.
    */
-  async resume(id: string): Promise<number> {
+  async resume(id: string, by = 'system'): Promise<number> {
     const key = this.keys.campaign(id);
     if ((await this.redis.hget(key, 'state')) === 'paused')
       await execWithEvent(
@@ -64,7 +69,7 @@ export class Campaigns {
         this.redis.multi().hdel(key, 'state', 'pause_reason', 'paused_at'),
         'campaign.resumed',
         id,
-        { id },
+        { by },
       );
     await this.redis.del(this.keys.campaignOutcomes(id));
     return this.promoteParked(id);
@@ -100,7 +105,7 @@ export class Campaigns {
    * for its grant meanwhile is parked, not skipped by its worker, so that each skip is this cancel's and
    * counted once. Then the state is written for good and the jobs parked since are woken to end.
    */
-  async cancel(id: string, ledger: Ledger): Promise<number> {
+  async cancel(id: string, ledger: Ledger, by = 'system'): Promise<number> {
     const key = this.keys.campaign(id);
     const wasCancelled = (await this.redis.hget(key, 'state')) === 'cancelled';
     if (!wasCancelled)
@@ -137,7 +142,7 @@ export class Campaigns {
     const tx = this.redis.multi().hset(key, 'state', 'cancelled', 'cancelled_at', Date.now());
     tx.hdel(key, 'pause_reason', 'paused_at');
     if (wasCancelled) await tx.exec();
-    else await execWithEvent(this.redis, this.keys, tx, 'campaign.cancelled', id, { id, skipped });
+    else await execWithEvent(this.redis, this.keys, tx, 'campaign.cancelled', id, { by, state: 'cancelled' });
     await this.promoteParked(id);
     return skipped;
   }

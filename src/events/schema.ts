@@ -1,125 +1,186 @@
 import { z } from 'zod';
+import { campaignSchema, messageErrorSchema, messageRecordSchema } from '../ledger/schemas.js';
+import { DEAD_REASONS, SKIP_REASONS } from '../ledger/reasons.js';
 
 /**
- * The events wa-bulk sends to webhook endpoints: one schema per event type (Standard Webhooks: "one event
- * type, one schema"). Every body is `{"type", "timestamp", "data"}`; a batched request's body is
- * `{"type": "batch", "timestamp", "data": [event, …]}`, each event with its own `id` (docs/webhooks.md).
- * Fields may be added to a `data` object; those named here do not change.
+ * The events wa-bulk posts to webhook endpoints, one schema per event type (Standard Webhooks: "one event
+ * type, one schema"). Every body is `{"type","timestamp","data"}`: `timestamp` is when the change happened
+ * (the same on every retry of a delivery), and `data` is, for a message event, the message's record as
+ * `result --json` prints it with the `custom_args` it was enqueued with, so that a receiver can match it to
+ * its own ids. The published contract (src/http/openapi.ts) lists them under `webhooks`.
  */
 
-const iso = z.string().describe('ISO 8601 time');
+const time = z.iso.datetime().meta({ description: 'ISO 8601, UTC' });
 
-/** A message's record, as `wa-bulk result --json` prints it (src/ledger/records.ts: MessageRecord). */
-export const messageRecordSchema = z.object({
-  request_id: z.string(),
-  campaign: z.string(),
-  to: z.string(),
-  status: z.enum(['pending', 'sent', 'dead', 'skipped']),
-  message_id: z.string().nullable(),
-  error: z
-    .object({
-      code: z.number().nullable(),
-      http_status: z.number().nullable(),
-      reason: z.string(),
-      message: z.string(),
-    })
-    .nullable(),
-  attempts: z.number(),
-  updated_at: iso,
-  delivery: z
-    .object({
-      status: z.enum(['sent', 'failed', 'delivered', 'read']),
-      at: iso.nullable(),
-      error_code: z.number().nullable(),
-    })
-    .nullable(),
-  /** The message's custom_args as it was sent, without wa-bulk's own; absent when it had none. */
-  custom_args: z.record(z.string(), z.unknown()).optional(),
+const customArgs = z.record(z.string(), z.unknown()).meta({
+  description: "the message's custom_args as enqueued (without wa-bulk's own wa_bulk_request_id); {} when it had none",
 });
 
-export const messageRepliedSchema = z.object({
-  /** The message the reply answers. */
-  request_id: z.string(),
-  campaign: z.string(),
-  message_id: z.string(),
-  /** Who wrote: their number, or their business-scoped user id when the callback named no number. */
-  from: z.string(),
-  /** The reply's text, when it had one (at most 4,096 characters). */
-  text: z.string().nullable(),
-  received_at: iso,
-});
+/** A message's record with its custom_args, narrowed to what the event says about it. */
+const messageData = <S extends z.ZodRawShape>(narrow: S) =>
+  messageRecordSchema.extend({ custom_args: customArgs, ...narrow });
 
-export const contactOptedOutSchema = z.object({
-  /** The number (or business-scoped user id) that opted out. */
-  user: z.string(),
-  /** Every identity suppressed with it (a number and the user id it is linked to). */
-  suppressed: z.array(z.string()),
-  /** The opt-out keyword the user sent. */
-  keyword: z.string(),
-  received_at: iso,
-});
+const delivered = (status: 'sent' | 'failed' | 'delivered' | 'read') =>
+  z.object({ status: z.literal(status), at: time, error_code: z.number().int().nullable() });
 
-export const campaignEventSchema = z.object({ id: z.string() });
-export const campaignPausedSchema = z.object({ id: z.string(), reason: z.string() });
-export const campaignCancelledSchema = z.object({ id: z.string(), skipped: z.number() });
-/** The campaign as `status --json` shows it (its counters, state and settings). */
-export const campaignDoneSchema = z.looseObject({
-  id: z.string(),
-  total: z.number(),
-  sent: z.number(),
-  dead: z.number(),
-  skipped: z.number(),
-  state: z.string(),
-});
+/** Who made a change: an API key's name, `dashboard`, `cli:<OS user>`, or `system:<part>` (as the audit log names them). */
+const actor = z.string().meta({ description: 'who: an API key name, "dashboard", "cli:<user>" or "system:<part>"' });
 
-export const sendingPausedSchema = z.object({ reason: z.string() });
-export const sendingResumedSchema = z.object({});
+function event<T extends string, D extends z.ZodType>(type: T, id: string, description: string, data: D) {
+  return z
+    .object({ type: z.literal(type), timestamp: time, data })
+    .meta({ id, title: type, description: `\`${type}\`: ${description}` });
+}
 
-export const webhookDisabledSchema = z.object({
-  endpoint: z.string(),
-  url: z.string(),
-  /** `gone` (the endpoint answered 410) or `failing` (every delivery failed for WEBHOOK_DISABLE_AFTER_MS). */
-  reason: z.enum(['gone', 'failing']),
-});
+export const messageSent = event(
+  'message.sent',
+  'MessageSentEvent',
+  'EngageLab accepted the message.',
+  messageData({ status: z.literal('sent'), message_id: z.string() }),
+);
 
-/** Sent only by `wa-bulk webhooks test` and POST /api/webhooks/:id/test, to the one endpoint. */
-export const webhookTestSchema = z.object({ endpoint: z.string() });
+export const messageDead = event(
+  'message.dead',
+  'MessageDeadEvent',
+  'the message was never accepted: refused for good, retries exhausted, or an unknown outcome.',
+  messageData({
+    status: z.literal('dead'),
+    error: messageErrorSchema.extend({ reason: z.enum(DEAD_REASONS) }),
+  }),
+);
 
+export const messageSkipped = event(
+  'message.skipped',
+  'MessageSkippedEvent',
+  'the message was not sent, on purpose: suppressed, expired, cancelled, or outside the session window.',
+  messageData({
+    status: z.literal('skipped'),
+    error: messageErrorSchema.extend({ reason: z.enum(SKIP_REASONS), code: z.null(), http_status: z.null() }),
+  }),
+);
+
+export const messageDelivered = event(
+  'message.delivered',
+  'MessageDeliveredEvent',
+  "the recipient's phone has the message (from EngageLab's status callbacks).",
+  messageData({ status: z.literal('sent'), delivery: delivered('delivered') }),
+);
+
+export const messageRead = event(
+  'message.read',
+  'MessageReadEvent',
+  'the recipient read the message.',
+  messageData({ status: z.literal('sent'), delivery: delivered('read') }),
+);
+
+export const messageFailed = event(
+  'message.failed',
+  'MessageFailedEvent',
+  'accepted, then reported failed downstream; `delivery.error_code` says why. A later delivered or read overrides it.',
+  messageData({ status: z.literal('sent'), delivery: delivered('failed') }),
+);
+
+export const messageReplied = event(
+  'message.replied',
+  'MessageRepliedEvent',
+  'the recipient answered the message: `data` is the message answered, and `reply` what came back.',
+  messageData({
+    reply: z.object({
+      message_id: z.string().meta({ description: "the inbound message's id" }),
+      at: time,
+      type: z.string().meta({ description: 'what kind of message came back: text, button, image…' }),
+      text: z.string().nullable().meta({ description: 'its text (or the button pressed), when it has one' }),
+    }),
+  }),
+);
+
+export const contactOptedOut = event(
+  'contact.opted_out',
+  'ContactOptedOutEvent',
+  'a user was put on the opt-out list: they wrote an opt-out keyword, or an operator added them.',
+  z.object({
+    number: z.string().nullable().meta({ description: "the user's number; null when only their user id is known" }),
+    user_id: z.string().nullable().meta({ description: "the user's business-scoped user id, when known" }),
+    source: z.enum(['keyword', 'operator']),
+    keyword: z.string().nullable().meta({ description: 'the opt-out word they wrote (source keyword)' }),
+    by: actor,
+  }),
+);
+
+const campaignEvent = <T extends string>(type: T, id: string, description: string, narrow: z.ZodRawShape = {}) =>
+  event(type, id, description, campaignSchema.extend({ by: actor, ...narrow }));
+
+export const campaignStarted = campaignEvent(
+  'campaign.started',
+  'CampaignStartedEvent',
+  'the first message of the campaign was settled (sent or dead).',
+);
+export const campaignPaused = campaignEvent(
+  'campaign.paused',
+  'CampaignPausedEvent',
+  'the campaign was paused; `pause_reason` says why.',
+  { state: z.literal('paused'), pause_reason: z.string() },
+);
+export const campaignResumed = campaignEvent('campaign.resumed', 'CampaignResumedEvent', 'the campaign was resumed.');
+export const campaignCancelled = campaignEvent(
+  'campaign.cancelled',
+  'CampaignCancelledEvent',
+  'the campaign was cancelled; its messages not yet requested end skipped (reason cancelled).',
+  { state: z.literal('cancelled') },
+);
+export const campaignDone = campaignEvent(
+  'campaign.done',
+  'CampaignDoneEvent',
+  'no message of the campaign is pending any more.',
+  { state: z.literal('done'), pending: z.literal(0) },
+);
+
+const lane = z
+  .string()
+  .nullable()
+  .meta({ description: 'the sender number whose lane this is; null for the whole fleet' });
+
+export const sendingPaused = event(
+  'sending.paused',
+  'SendingPausedEvent',
+  'sending stopped, for the whole fleet or one sender, until resumed: by an operator, or by wa-bulk (an auth failure, a balance or account notification, the quality guard).',
+  z.object({ lane, reason: z.string(), by: actor }),
+);
+export const sendingResumed = event(
+  'sending.resumed',
+  'SendingResumedEvent',
+  'sending goes on again, for the whole fleet or one sender.',
+  z.object({ lane, by: actor }),
+);
+
+/** Every event type's schema, by type. */
 export const EVENT_SCHEMAS = {
-  'message.sent': messageRecordSchema,
-  'message.dead': messageRecordSchema,
-  'message.skipped': messageRecordSchema,
-  'message.delivered': messageRecordSchema,
-  'message.read': messageRecordSchema,
-  'message.failed': messageRecordSchema,
-  'message.replied': messageRepliedSchema,
-  'contact.opted_out': contactOptedOutSchema,
-  'campaign.started': campaignEventSchema,
-  'campaign.paused': campaignPausedSchema,
-  'campaign.resumed': campaignEventSchema,
-  'campaign.cancelled': campaignCancelledSchema,
-  'campaign.done': campaignDoneSchema,
-  'sending.paused': sendingPausedSchema,
-  'sending.resumed': sendingResumedSchema,
-  'webhook.disabled': webhookDisabledSchema,
-  'webhook.test': webhookTestSchema,
+  'message.sent': messageSent,
+  'message.dead': messageDead,
+  'message.skipped': messageSkipped,
+  'message.delivered': messageDelivered,
+  'message.read': messageRead,
+  'message.failed': messageFailed,
+  'message.replied': messageReplied,
+  'contact.opted_out': contactOptedOut,
+  'campaign.started': campaignStarted,
+  'campaign.paused': campaignPaused,
+  'campaign.resumed': campaignResumed,
+  'campaign.cancelled': campaignCancelled,
+  'campaign.done': campaignDone,
+  'sending.paused': sendingPaused,
+  'sending.resumed': sendingResumed,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 
-/** The envelope of one event. */
-export const eventSchema = z.object({
-  type: z.enum(EVENT_TYPES as [EventType, ...EventType[]]),
-  timestamp: iso,
-  data: z.unknown(),
-});
+/** An event of a given type, as posted. */
+export type EventOf<T extends EventType> = z.output<(typeof EVENT_SCHEMAS)[T]>;
+export type WebhookEvent = { [T in EventType]: EventOf<T> }[EventType];
 
-/** A batched request's body: the events, each with the id it would carry alone in `webhook-id`. */
-export const batchSchema = z.object({
-  type: z.literal('batch'),
-  timestamp: iso,
-  data: z.array(eventSchema.extend({ id: z.string() })),
-});
-
-export type WebhookEvent = { id: string; type: EventType; timestamp: string; data: unknown };
+/** Any event: checks the body against the schema its `type` names. */
+export const webhookEventSchema = z.discriminatedUnion(
+  'type',
+  Object.values(EVENT_SCHEMAS) as [(typeof EVENT_SCHEMAS)[EventType], ...(typeof EVENT_SCHEMAS)[EventType][]],
+);

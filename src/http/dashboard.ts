@@ -106,7 +106,9 @@ export async function startDashboard(config: Config, log: Logger): Promise<Dashb
   housekeeping.start();
   archiver?.start();
   // …and delivers the change feed's events to the webhook endpoints (docs/webhooks.md).
-  const dispatcher = new WebhookDispatcher(redis, health.watch(redis.duplicate()), k, config, log);
+  const dispatcher = new WebhookDispatcher(redis, health.watch(redis.duplicate()), k, config, log, {
+    campaign: (id) => ledger.campaign(id),
+  });
   dispatcher.start();
   log.info({ url, access: config.DASHBOARD_PASSWORD ? 'basic auth' : 'loopback only' }, 'dashboard listening');
   let closing: Promise<void> | undefined;

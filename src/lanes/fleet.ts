@@ -30,18 +30,19 @@ async function eachLaneQueue(
   for (const lane of lanes) await withQueue(client, keys.prefix, laneQueueName(lane), fn);
 }
 
-export async function pauseSending(client: Redis, keys: Keys, reason: string): Promise<void> {
+/** `by`: who paused it, as the audit log names actors. */
+export async function pauseSending(client: Redis, keys: Keys, reason: string, by = 'system'): Promise<void> {
   // The reason first: a lane created from now on starts paused (the enqueue script reads it).
   const tx = client.multi().hset(keys.control, 'pause_reason', reason, 'paused_at', Date.now());
-  await execWithEvent(client, keys, tx, 'sending.paused', '', { reason });
+  await execWithEvent(client, keys, tx, 'sending.paused', '', { lane: null, reason, by });
   await eachLaneQueue(client, keys, await laneNames(client, keys), (queue) => queue.pause());
 }
 
 /** Restarts every lane but those paused on their own. */
-export async function resumeSending(client: Redis, keys: Keys): Promise<void> {
+export async function resumeSending(client: Redis, keys: Keys, by = 'system'): Promise<void> {
   const wasPaused = (await client.hexists(keys.control, 'pause_reason')) === 1;
   const tx = client.multi().hdel(keys.control, 'pause_reason', 'paused_at');
-  if (wasPaused) await execWithEvent(client, keys, tx, 'sending.resumed', '', {});
+  if (wasPaused) await execWithEvent(client, keys, tx, 'sending.resumed', '', { lane: null, by });
   else await tx.exec();
   // A fresh start after an operator's decision: forget the outage breaker's history too.
   await client.del(keys.breaker, keys.breakerProbe, keys.limiterGate);

@@ -91,13 +91,14 @@ export class Inbound {
     const receivedAt = new Date((plausibleItime(row.itime, Date.now()) ?? Date.now() / 1000) * 1000).toISOString();
     if (answered) {
       done.push('reply');
+      // The answered message's record is added when the event is delivered (src/events/events.ts).
       await execWithEvent(this.redis, this.keys, this.redis.multi(), 'message.replied', answered.requestId, {
-        request_id: answered.requestId,
-        campaign: answered.campaign,
-        message_id: answered.messageId,
-        from: user.phone ?? user.id ?? answered.to,
-        text: text === undefined ? null : text.slice(0, REPLY_TEXT_CHARS),
-        received_at: receivedAt,
+        reply: {
+          message_id: typeof row.message_id === 'string' ? row.message_id.slice(0, 128) : '',
+          at: receivedAt,
+          type: inboundType(row),
+          text: text === undefined ? null : text.slice(0, REPLY_TEXT_CHARS),
+        },
       });
       this.log.debug(
         { request_id: answered.requestId, campaign: answered.campaign },
@@ -116,9 +117,11 @@ export class Inbound {
       await new Suppressions(this.redis, this.keys).optOut(
         [user.phone, user.id].filter((u) => u !== undefined),
         {
-          user: (user.phone ?? user.id) as string,
+          number: user.phone ?? null,
+          user_id: user.id ?? null,
+          source: 'keyword',
           keyword: text.trim().toUpperCase(),
-          received_at: receivedAt,
+          by: 'system:callbacks',
         },
       );
       this.log.info(
@@ -190,6 +193,12 @@ function inboundText(row: CallbackRow): string | undefined {
   const message = data?.message as { text?: unknown } | undefined;
   const candidates = [message?.text, (message?.text as { body?: unknown } | undefined)?.body, data?.text];
   return candidates.find((value): value is string => typeof value === 'string');
+}
+
+/** What kind of message came back (text, button, image…), as the row says; `text` when it does not. */
+function inboundType(row: CallbackRow): string {
+  const type = (responseData(row)?.message as { type?: unknown } | undefined)?.type;
+  return typeof type === 'string' && /^[a-z_]{1,32}$/.test(type) ? type : 'text';
 }
 
 /** The message_id an inbound message answers (EngageLab: response_data.message_context.origin_message_id). */

@@ -47,7 +47,7 @@ local function timing(msg, campaign, status, current, now)
   if status == 'skipped' or current == 'dead' then return end
   if redis.call('HSETNX', campaign, 'started_at', now) == 1 then
     local id = Message.campaign(msg)
-    Feed.append(stream, idFrom, 'campaign.started', id, cjson.encode({ id = id }))
+    Feed.append(stream, idFrom, 'campaign.started', id, cjson.encode({ id = id, by = 'system:workers' }))
   end
   local at = tonumber(t[3]) or now
   local pace = (tonumber(t[2]) or 0) * math.exp(-math.max(0, now - at) / paceMs) + 1

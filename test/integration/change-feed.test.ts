@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Campaigns } from '../../src/campaigns/campaigns.js';
 import { ensureGroup, entryOf, trimFeed, type RawEntry } from '../../src/events/feed.js';
 import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
+import { pauseLane, resumeLane } from '../../src/lanes/lanes.js';
+import { Suppressions } from '../../src/recipients/suppressions.js';
 import { addPending, harness, testConfig, type Harness } from '../helpers/env.js';
 
 let h: Harness | undefined;
@@ -52,6 +54,12 @@ describe('the change feed', () => {
     await campaigns.resume('c');
     await pauseSending(h.redis, h.keys, 'insufficient balance');
     await resumeSending(h.redis, h.keys);
+    await pauseLane(h.redis, h.keys, '447700900001', 'quality', 'cli:ops');
+    await resumeLane(h.redis, h.keys, '447700900001', 'cli:ops');
+    const suppressions = new Suppressions(h.redis, h.keys);
+    await suppressions.add(['447700900002'], 'cli:ops');
+    // An import is not one opt-out at a time: no events.
+    await suppressions.add(['447700900003']);
     await h.ledger.revive('b', 'c');
     expect(await entries(h)).toEqual([
       { kind: 'campaign.started', subject: 'c' },
@@ -64,6 +72,9 @@ describe('the change feed', () => {
       { kind: 'campaign.resumed', subject: 'c' },
       { kind: 'sending.paused', subject: '' },
       { kind: 'sending.resumed', subject: '' },
+      { kind: 'sending.paused', subject: '447700900001' },
+      { kind: 'sending.resumed', subject: '447700900001' },
+      { kind: 'contact.opted_out', subject: '447700900002' },
       { kind: 'revived', subject: 'b', status: 'pending' },
     ]);
   });

@@ -67,7 +67,7 @@ describe('webhook delivery', () => {
       expect(verify(endpoint.secret, request)).toEqual({
         type: 'sending.paused',
         timestamp: expect.any(String),
-        data: { reason: 'quality' },
+        data: { lane: null, reason: 'quality', by: 'system' },
       });
     await until(async () => (await endpoints.get(endpoint.id))?.counts.delivered === 1);
     expect(await endpoints.get(endpoint.id)).toMatchObject({

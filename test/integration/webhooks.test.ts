@@ -4,6 +4,7 @@ import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
 import { WebhookEndpoints } from '../../src/events/endpoints.js';
 import { groupsOf } from '../../src/events/feed.js';
+import { EVENT_SCHEMAS, type EventType } from '../../src/events/schema.js';
 import { newSecret } from '../../src/events/signing.js';
 import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
@@ -45,7 +46,7 @@ type Body = { type: string; timestamp: string; data: Record<string, unknown> };
 
 /** What an event is about: the message's request_id, the campaign's id, the user, or nothing. */
 const subjectOf = (body: Body): string =>
-  String(body.data.request_id ?? (body.type.startsWith('campaign.') ? body.data.id : (body.data.user ?? '')));
+  String(body.data.request_id ?? (body.type.startsWith('campaign.') ? body.data.id : (body.data.number ?? '')));
 
 /** Resolves once the dispatcher has read and acknowledged everything in the feed. */
 async function feedDrained(k: Harness): Promise<void> {
@@ -153,9 +154,23 @@ describe('webhooks', () => {
       if (body.type === 'message.skipped') expect(body.data).toMatchObject({ error: { reason: 'no_session' } });
       if (body.type === 'message.read') expect(body.data).toMatchObject({ delivery: { status: 'read' } });
       if (body.type === 'message.failed') expect(body.data).toMatchObject({ delivery: { error_code: 131026 } });
-      if (body.type === 'message.replied') expect(body.data).toMatchObject({ campaign: 'wh', text: 'ok' });
+      if (body.type === 'message.replied')
+        expect(body.data).toMatchObject({ campaign: 'wh', reply: { text: 'ok', type: 'text' } });
+      if (body.type === 'contact.opted_out')
+        expect(body.data).toEqual({
+          number: phone(20).slice(1),
+          user_id: null,
+          source: 'keyword',
+          keyword: 'STOP',
+          by: 'system:callbacks',
+        });
       if (body.type === 'campaign.done') expect(body.data).toMatchObject({ id: 'wh', total: 11, dead: 1, skipped: 2 });
-      if (body.type === 'sending.paused') expect(body.data).toEqual({ reason: 'insufficient balance' });
+      if (body.type === 'sending.paused')
+        expect(body.data).toEqual({ lane: null, reason: 'insufficient balance', by: 'system' });
+      // One event type, one schema: each body is what the published schema of its type describes.
+      const schema = EVENT_SCHEMAS[body.type as EventType];
+      const checked = schema.safeParse(body);
+      expect([body.type, checked.success ? 'conforms' : checked.error.message]).toEqual([body.type, 'conforms']);
     }
   }, 120_000);
 
