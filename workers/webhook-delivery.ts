@@ -17,7 +17,18 @@ import { guardedLookup } from '../src/preflight/probe.js';
 export type Attempt =
   | { result: 'delivered'; status: number }
   | { result: 'gone'; status: 410 }
-  | { result: 'failed'; status: number | null; error: string };
+  | { result: 'failed'; status: number | null; error: string; retryAfterMs?: number };
+
+/** At most this long is a Retry-After waited out (longer ones are cut to it). */
+const MAX_RETRY_AFTER_MS = 24 * 3600_000;
+
+/** A Retry-After header's wait (seconds, or an HTTP date), in ms; undefined when absent or not one. */
+function retryAfterOf(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text.trim() === '') return undefined;
+  const ms = /^\d+$/.test(text.trim()) ? Number(text.trim()) * 1000 : Date.parse(text) - now;
+  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
+}
 
 const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
@@ -61,7 +72,16 @@ export function postWebhook(
         if (status === 410) return resolve({ result: 'gone', status });
         const text = Buffer.concat(chunks).toString('utf8').slice(0, ERROR_BODY_CHARS).trim();
         const why = status >= 300 && status < 400 ? 'a redirect (not followed)' : `HTTP ${status}`;
-        resolve({ result: 'failed', status, error: text ? `${why}: ${text}` : why });
+        // A receiver that asks for time (429, 502, 504 with Retry-After) gets at least that much.
+        const retryAfterMs = [429, 502, 503, 504].includes(status)
+          ? retryAfterOf(response.headers['retry-after'])
+          : undefined;
+        resolve({
+          result: 'failed',
+          status,
+          error: text ? `${why}: ${text}` : why,
+          ...(retryAfterMs !== undefined && { retryAfterMs }),
+        });
       });
     });
     request.on('error', (error: Error) => {

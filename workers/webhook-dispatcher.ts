@@ -259,10 +259,11 @@ export class WebhookDispatcher {
   }
 
   /** The first attempt is the schedule's first delay (0 by default: at once). */
-  private async retryLater(endpoint: Endpoint, delivery: Delivery, replacing?: string): Promise<void> {
+  private async retryLater(endpoint: Endpoint, delivery: Delivery, replacing?: string, atLeastMs = 0): Promise<void> {
     const schedule = this.config.WEBHOOK_RETRY_SCHEDULE;
     const delay = schedule[Math.min(delivery.attempts, schedule.length - 1)] ?? 0;
-    const kept = await this.deliveries.schedule(endpoint.id, delivery, Date.now() + jittered(delay), replacing);
+    const due = Date.now() + Math.max(jittered(delay), atLeastMs);
+    const kept = await this.deliveries.schedule(endpoint.id, delivery, due, replacing);
     if (!kept) await this.endpoints.count(endpoint.id, 'dropped');
   }
 
@@ -306,7 +307,7 @@ export class WebhookDispatcher {
       await this.deliveries.exhaust(endpoint.id, { ...tried, at: Date.now(), status: outcome.status, error }, member);
       await this.endpoints.count(endpoint.id, 'exhausted');
     } else {
-      await this.retryLater(endpoint, tried, member);
+      await this.retryLater(endpoint, tried, member, outcome.result === 'failed' ? (outcome.retryAfterMs ?? 0) : 0);
     }
     return outcome;
   }

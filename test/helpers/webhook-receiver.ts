@@ -16,7 +16,12 @@ export interface Received {
  * 'hang' to never answer). `verify` checks a request with the standardwebhooks package, the specification's
  * own library: an oracle independent of the code that signs.
  */
-export async function startReceiver(answer: (request: Received, count: number) => number | 'hang' = () => 200) {
+export async function startReceiver(
+  answer: (
+    request: Received,
+    count: number,
+  ) => number | 'hang' | { status: number; headers: Record<string, string> } = () => 200,
+) {
   const received: Received[] = [];
   const hanging = new Set<http.ServerResponse>();
   const server = http.createServer((req, res) => {
@@ -33,7 +38,8 @@ export async function startReceiver(answer: (request: Received, count: number) =
       received.push(request);
       const status = answer(request, received.length);
       if (status === 'hang') hanging.add(res);
-      else res.writeHead(status).end();
+      else if (typeof status === 'number') res.writeHead(status).end();
+      else res.writeHead(status.status, status.headers).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -49,7 +49,7 @@ function start(overrides: ConfigInput = {}) {
   };
 }
 
-async function receiver(answer: (request: Received, count: number) => number | 'hang') {
+async function receiver(answer: Parameters<typeof startReceiver>[0]) {
   const r = await startReceiver(answer);
   receivers.push(r);
   return r;
@@ -168,5 +168,17 @@ describe('webhook delivery', () => {
     await until(async () => (await endpoints.get(endpoint.id))?.counts.exhausted === 1);
     expect(r.received).toHaveLength(0);
     expect((await endpoints.get(endpoint.id))?.last?.error).toMatch(/127\.0\.0\.1 is a private or reserved address/);
+  });
+
+  it("waits out a receiver's Retry-After when it answers 429, rather than the schedule's shorter delay", async () => {
+    const r = await receiver((_request, count) =>
+      count === 1 ? { status: 429, headers: { 'retry-after': '1' } } : 200,
+    );
+    const { h, endpoints } = start();
+    const endpoint = await endpoints.add({ url: r.url });
+    await pauseSending(h.redis, h.keys, 'quality');
+    await until(async () => (await endpoints.get(endpoint.id))?.counts.delivered === 1);
+    expect(r.received).toHaveLength(2);
+    expect((r.received[1]?.at ?? 0) - (r.received[0]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
   });
 });
