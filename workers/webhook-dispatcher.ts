@@ -312,19 +312,19 @@ export class WebhookDispatcher {
     return outcome;
   }
 
-  /** Attempts the retries that are due, endpoint by endpoint. */
+  /** Attempts the retries that are due, every endpoint's at once (one that times out holds up no other). */
   private async retryLoop(): Promise<void> {
+    const leaseMs = this.config.WEBHOOK_TIMEOUT_MS + 30_000;
     while (!this.stopped) {
-      let any = false;
-      for (const { endpoint } of await this.active()) {
-        const leaseMs = this.config.WEBHOOK_TIMEOUT_MS + 30_000;
-        const due = await this.deliveries.due(endpoint.id, leaseMs, this.concurrency * 4);
-        if (due.length === 0) continue;
-        any = true;
-        const limit = pLimit(this.concurrency);
-        await Promise.all(due.map(({ member, delivery }) => limit(() => this.attempt(endpoint, delivery, member))));
-      }
-      if (!any) await this.pause(this.retryPollMs);
+      const tried = await Promise.all(
+        (await this.active()).map(async ({ endpoint }) => {
+          const due = await this.deliveries.due(endpoint.id, leaseMs, this.concurrency * 4);
+          const limit = pLimit(this.concurrency);
+          await Promise.all(due.map(({ member, delivery }) => limit(() => this.attempt(endpoint, delivery, member))));
+          return due.length;
+        }),
+      );
+      if (tried.every((n) => n === 0)) await this.pause(this.retryPollMs);
     }
   }
 
