@@ -5,7 +5,7 @@ import type { Config } from '../src/config.js';
 import { WebhookDeliveries, jittered, type Delivery } from '../src/events/deliveries.js';
 import { CONFIGURED_ID, FEED_GROUP, WebhookEndpoints, type Endpoint } from '../src/events/endpoints.js';
 import { batchId, bodyOf, campaignOf, eventOf, type Lookups } from '../src/events/events.js';
-import { ensureGroup, entryOf, trimFeed, type RawEntry } from '../src/events/feed.js';
+import { ensureGroup, entryOf, trimFeedAndSay, type RawEntry } from '../src/events/feed.js';
 import { matchesFilters } from '../src/events/filters.js';
 import type { OutgoingEvent } from '../src/events/operational.js';
 import { toCampaign, type CampaignCounts } from '../src/ledger/records.js';
@@ -210,12 +210,7 @@ export class WebhookDispatcher {
   private async trim(): Promise<void> {
     if (Date.now() - this.lastTrim < TRIM_EVERY_MS) return;
     this.lastTrim = Date.now();
-    const { capped, lostBy } = await trimFeed(this.redis, this.keys.archive, this.config.FEED_MAX_ENTRIES);
-    if (lostBy.length > 0)
-      this.log.warn(
-        { entries: capped, groups: lostBy, cap: this.config.FEED_MAX_ENTRIES },
-        'change feed: FEED_MAX_ENTRIES reached; its oldest entries went before every reader had read them',
-      );
+    await trimFeedAndSay(this.redis, this.keys.archive, this.config.FEED_MAX_ENTRIES, this.log);
   }
 
   /** Each endpoint's first attempts for these entries (or their retries scheduled). */

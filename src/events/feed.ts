@@ -1,4 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
+import type { Logger } from '../log.js';
 import type { Keys } from '../redis/keys.js';
 
 /**
@@ -144,4 +145,38 @@ export async function trimFeed(
       if (capped > 0 && (first === undefined || compareIds(id, first) < 0)) lostBy.push(group);
   }
   return { trimmed, capped, lostBy };
+}
+
+/** trimFeed, with a warning when the cap took entries some reader had not read. */
+export async function trimFeedAndSay(redis: Redis, stream: string, maxEntries: number, log: Logger): Promise<void> {
+  if ((await redis.exists(stream)) === 0) return;
+  const { capped, lostBy } = await trimFeed(redis, stream, maxEntries);
+  if (lostBy.length > 0)
+    log.warn(
+      { entries: capped, groups: lostBy, cap: maxEntries },
+      'change feed: FEED_MAX_ENTRIES reached; its oldest entries went before every reader had read them',
+    );
+}
+
+/**
+ * Trims the feed every `everyMs` in a process that writes it fast (a send worker), so that it stays within
+ * its cap even while no reader runs. Errors (Redis away) wait for the next round.
+ */
+export function startFeedTrimmer(
+  redis: Redis,
+  stream: string,
+  maxEntries: number,
+  log: Logger,
+  everyMs = 2000,
+): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    trimFeedAndSay(redis, stream, maxEntries, log)
+      .catch(() => {})
+      .finally(() => (running = false));
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

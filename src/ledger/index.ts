@@ -7,7 +7,7 @@ import { Archiver } from '../archive/archiver.js';
 import { ArchiveStore } from '../archive/store.js';
 import { AuditStore } from '../archive/audit-store.js';
 import { parseAuditEntry } from '../access/audit.js';
-import { trimFeed } from '../events/feed.js';
+import { trimFeedAndSay } from '../events/feed.js';
 
 /** The long-term ledger DATABASE_URL asks for, or undefined (Redis is then the whole ledger). */
 function longTermLedger(config: Config): LongTermLedger | undefined {
@@ -38,14 +38,7 @@ export function archiverFor(
   const archivers = [
     new Archiver(redis, redis.duplicate(), k.archive, store, log, {
       keep: true,
-      trim: async () => {
-        const { lostBy, capped } = await trimFeed(redis, k.archive, config.FEED_MAX_ENTRIES);
-        if (lostBy.length > 0)
-          log.warn(
-            { entries: capped, groups: lostBy, cap: config.FEED_MAX_ENTRIES },
-            'change feed: FEED_MAX_ENTRIES reached; its oldest entries went before every reader had read them',
-          );
-      },
+      trim: () => trimFeedAndSay(redis, k.archive, config.FEED_MAX_ENTRIES, log),
     }),
     new Archiver(redis, redis.duplicate(), k.audit, store, log, {
       group: 'audit-archivers',

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Campaigns } from '../../src/campaigns/campaigns.js';
-import { ensureGroup, entryOf, trimFeed, type RawEntry } from '../../src/events/feed.js';
+import { Writable } from 'node:stream';
+import { ensureGroup, entryOf, startFeedTrimmer, trimFeed, type RawEntry } from '../../src/events/feed.js';
+import { createLogger } from '../../src/log.js';
 import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
 import { pauseLane, resumeLane } from '../../src/lanes/lanes.js';
 import { Suppressions } from '../../src/recipients/suppressions.js';
-import { addPending, harness, testConfig, type Harness } from '../helpers/env.js';
+import { addPending, harness, testConfig, until, type Harness } from '../helpers/env.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -105,5 +107,32 @@ describe('the change feed', () => {
     expect(capped).toBeGreaterThan(0);
     expect(lostBy.sort()).toEqual(['fast', 'slow']);
     expect(await h.redis.xlen(stream)).toBeLessThan(1200);
+  });
+
+  it('is held to its cap by a writing process while no reader runs, with a line', async () => {
+    h = harness(testConfig());
+    const stream = h.keys.archive;
+    await ensureGroup(h.redis, stream, 'webhooks');
+    for (let i = 0; i < 3000; i++) await h.redis.xadd(stream, '*', 'e', 'sending.resumed', 'r', '', 's', '{}');
+    const lines: string[] = [];
+    const log = createLogger({
+      level: 'warn',
+      pretty: false,
+      destination: new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    });
+    const trimmer = startFeedTrimmer(h.redis, stream, 1000, log, 20);
+    try {
+      await until(async () => (await h!.redis.xlen(stream)) < 1200);
+    } finally {
+      trimmer.stop();
+    }
+    await until(() => lines.length > 0);
+    expect(lines[0]).toContain('FEED_MAX_ENTRIES reached');
+    expect(lines[0]).toContain('"groups":["webhooks"]');
   });
 });
