@@ -143,6 +143,8 @@ export async function trimFeed(
     const first = ((await redis.xrange(stream, '-', '+', 'COUNT', 1)) as RawEntry[])[0]?.[0];
     for (const [group, id] of needed)
       if (capped > 0 && (first === undefined || compareIds(id, first) < 0)) lostBy.push(group);
+    // Without any group, what the cap took nobody had read.
+    if (capped > 0 && needed.size === 0) lostBy.push('(no reader yet)');
   }
   return { trimmed, capped, lostBy };
 }
