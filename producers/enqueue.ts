@@ -166,7 +166,6 @@ async function enqueueAll(
       throw error;
     });
     if (spans) await noteTraces(ledger, [...byLane.values()], results);
-    if (!options.dryRun) await noteArgs(ledger, [...byLane.values()], results);
     if (options.cost) tallyCost(options.cost, options.preflight, [...byLane.values()], results);
     for (const result of results.flat()) {
       if (result === EnqueueVerdict.Duplicate) summary.duplicates++;
@@ -274,24 +273,6 @@ function tallyCost(
       cost.add(pending.to, preflight?.categoryOf(body.template.name, body.template.language));
     }),
   );
-}
-
-/** Keeps the custom_args of each message written (new, or pending again) in its record, for exports. */
-async function noteArgs(ledger: Ledger, groups: Pending[][], results: EnqueueVerdict[][]): Promise<void> {
-  const written: Array<{ requestId: string; args: Record<string, unknown> }> = [];
-  groups.forEach((group, i) =>
-    group.forEach((pending, j) => {
-      const verdict = results[i]?.[j];
-      const args = pending.data.payload.custom_args;
-      if (
-        args &&
-        Object.keys(args).length > 0 &&
-        (verdict === EnqueueVerdict.New || verdict === EnqueueVerdict.Requeued)
-      )
-        written.push({ requestId: pending.requestId, args });
-    }),
-  );
-  await ledger.noteArgs(written);
 }
 
 /** The campaign's control settings, as kept in its hash for `status` and the campaigns page. */

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { normalisePhone, phoneProblem } from './messages/phone.js';
 import { formatNetwork, parseNetwork } from './networks.js';
+import { filterProblem } from './events/filters.js';
+import { secretProblem } from './events/signing.js';
 
 /** Networks separated by commas, each checked; kept as canonical CIDR text. */
 function parseNetworks(value: string, ctx: z.RefinementCtx): string[] {
@@ -22,6 +24,14 @@ function parseNetworks(value: string, ctx: z.RefinementCtx): string[] {
     out.push(formatNetwork(network));
   }
   return out;
+}
+
+/** A duration: a number of milliseconds, or a number with ms, s, m, h or d. Undefined when it is not one. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms'] as number;
+  return Math.round(Number(match[1]) * unit);
 }
 
 /**
@@ -143,6 +153,58 @@ export const configSchema = z.object({
     .default(['STOP', 'UNSUBSCRIBE']),
   /** Receives one campaign.done POST per campaign (done or cancelled), retried with backoff. */
   CAMPAIGN_WEBHOOK_URL: url(['http:', 'https:']).optional(),
+  /** The one webhook endpoint declared in the configuration (docs/webhooks.md), its secret and event filters. */
+  WEBHOOK_URL: url(['http:', 'https:']).optional(),
+  WEBHOOK_SECRET: z
+    .string()
+    .refine((value) => secretProblem(value) === undefined, {
+      error: 'expected "whsec_" followed by the base64 of 24 to 64 random bytes',
+    })
+    .optional(),
+  WEBHOOK_EVENTS: z
+    .string()
+    .transform((value, ctx) => {
+      const filters = value
+        .split(',')
+        .map((f) => f.trim())
+        .filter(Boolean);
+      for (const filter of filters) {
+        const problem = filterProblem(filter);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, params: { quotesInput: true } });
+      }
+      return filters;
+    })
+    .optional(),
+  /** A webhook request's time limit: its answer must have come by then. */
+  WEBHOOK_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  /**
+   * When a webhook delivery is attempted: the first attempt's delay (0: at once), then each retry's after the
+   * attempt before, jittered by ±20%. Svix's schedule by default, about 27 hours in all.
+   */
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .transform((value, ctx) => {
+      const parts = value.split(',').map((p) => p.trim());
+      const delays = parts.map(parseDuration);
+      if (parts.length > 20 || delays.some((d) => d === undefined))
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected up to 20 durations separated by commas, such as 0,5s,5m,2h',
+        });
+      return delays.map((d) => d ?? 0);
+    })
+    .default([0, 5000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+  /** An endpoint whose every delivery has failed for this long is disabled (Svix's five days). */
+  WEBHOOK_DISABLE_AFTER_MS: int(1000, 365 * 86_400_000).default(5 * 86_400_000),
+  /** How long the dispatcher lets events gather for an endpoint that takes batches. */
+  WEBHOOK_BATCH_LINGER_MS: int(0, 60_000).default(200),
+  // Not z.coerce.boolean(): it reads "false" as true.
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false'], { error: 'expected "true" or "false"' })
+    .transform((value) => value === 'true')
+    .default(false),
+  /** The change feed's cap: past it its oldest entries go, whether every reader has read them or not. */
+  FEED_MAX_ENTRIES: int(1000, 1_000_000_000).default(2_000_000),
   PREFLIGHT_CONCURRENCY: int(1, 256).default(8),
   PREFLIGHT_TIMEOUT_MS: int(100, 600_000).default(5000),
   // Not z.coerce.boolean(): it reads "false" as true.
@@ -236,6 +298,7 @@ export const SECRET_VARIABLES = new Set([
   'CALLBACK_TOKEN',
   'REDIS_URL',
   'DATABASE_URL',
+  'WEBHOOK_SECRET',
 ]);
 
 export type Config = Readonly<z.infer<typeof configSchema>>;
@@ -320,6 +383,12 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     throw new ConfigError(
       'CALLBACK_TRUSTED_PROXIES',
       "only says how to find a callback's source for CALLBACK_ALLOW_FROM, which is not set",
+    );
+  }
+  if (config.WEBHOOK_URL !== undefined && config.WEBHOOK_SECRET === undefined) {
+    throw new ConfigError(
+      'WEBHOOK_SECRET',
+      'required with WEBHOOK_URL: "whsec_" followed by the base64 of 24 to 64 random bytes (such as whsec_$(openssl rand -base64 32))',
     );
   }
   if (config.RETRY_MIN_MS > config.RETRY_MAX_MS) {

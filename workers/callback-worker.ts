@@ -85,7 +85,7 @@ export function startCallbackWorker(deps: {
         if (event === 'unknown') count('callback_unknown:event');
         if (effect.unknownTier) count('callback_unknown:tier');
         if (effect.pause) {
-          await pauseSending(redis, k, effect.pause);
+          await pauseSending(redis, k, effect.pause, 'system:callbacks');
           await audit.note({
             actor: 'system:callback-notification',
             action: 'sending.pause',

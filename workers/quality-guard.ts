@@ -78,7 +78,7 @@ export class QualityGuard {
     const lane = await this.laneOf(row);
     if (code === SPAM_RATE_LIMIT) {
       const reason = `quality: Meta ${SPAM_RATE_LIMIT} (spam rate limit) for messages from ${lane}; check the campaign's quality, then "wa-bulk resume --sender ${lane}"`;
-      await pauseLane(this.redis, this.keys, lane, reason);
+      await pauseLane(this.redis, this.keys, lane, reason, 'system:quality-guard');
       await this.audit.note({ actor: 'system:quality-guard', action: 'lane.pause', target: lane, params: { reason } });
       this.log.error({ lane }, `sender paused: ${reason}`);
       return 'lane_paused';
@@ -108,7 +108,7 @@ export class QualityGuard {
     if (share <= this.config.QUALITY_MAX_FAILED) return false;
     if ((await this.campaigns.state(campaign)).state !== null) return false;
     const reason = `quality: ${Math.round(share * 100)}% of the latest ${window} delivery outcomes failed (QUALITY_MAX_FAILED ${this.config.QUALITY_MAX_FAILED}); "wa-bulk resume --campaign ${campaign}" when it is checked`;
-    await this.campaigns.pause(campaign, reason);
+    await this.campaigns.pause(campaign, reason, 'system:quality-guard');
     await this.audit.note({
       actor: 'system:quality-guard',
       action: 'campaign.pause',

@@ -269,7 +269,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           case 'pause': {
             await ledger.clearInflight(requestId);
             const reason = `auth: EngageLab ${error.code ?? error.httpStatus} ${error.message}`;
-            await pauseSending(deps.redis, ledger.keys, reason);
+            await pauseSending(deps.redis, ledger.keys, reason, 'system:workers');
             await audit.note({ actor: 'system:send-worker', action: 'sending.pause', params: { reason } });
             log.error(
               { code: error.code },

@@ -9,6 +9,7 @@ import { Housekeeping } from '../src/ledger/housekeeping.js';
 import { LANE_POLL_MS, Lanes, RATE_REFRESH_MS, laneRateMax } from '../src/lanes/lanes.js';
 import { laneQueueName, deadQueue, type SendJobData, openQueue } from '../src/queue.js';
 import { archiverFor, ledgerFor } from '../src/ledger/index.js';
+import { startFeedTrimmer } from '../src/events/feed.js';
 import { settleWithin } from '../src/lifecycle.js';
 import type { Logger } from '../src/log.js';
 import { RedisHealth } from '../src/redis/health.js';
@@ -64,6 +65,9 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   // With DATABASE_URL, every worker process also drains the ledger's changes into PostgreSQL.
   const archiver = archiverFor(config, redis, ledger, log);
   archiver?.start();
+  // The change feed grows with every send: this process keeps it within FEED_MAX_ENTRIES, whether or not
+  // its readers run.
+  const feedTrimmer = startFeedTrimmer(redis, k.archive, config.FEED_MAX_ENTRIES, log);
   const lanes = new Lanes(redis, k, config);
   const client = new TrackingClient({
     baseUrl: config.ENGAGELAB_BASE_URL,
@@ -222,6 +226,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
         );
         health.stop();
         if (!finished) log.warn('stopped without finishing every send: Redis did not answer');
+        feedTrimmer.stop();
         await settleWithin(Promise.all([stats.stop(), housekeeping.stop(), archiver?.stop()]), 1000);
         await settleWithin(ledger.close(), 1000);
         client.close();

@@ -2,11 +2,12 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { ArchiveStore, Snapshot } from './store.js';
+import { entryOf, isMessageChange } from '../events/feed.js';
 
 /**
- * Drains the archive stream ({prefix}:archive, written by the ledger's scripts) into PostgreSQL, in
- * batches, at least once: entries are read through a consumer group, written with idempotent upserts, and
- * only then acknowledged and deleted. A process that dies mid-batch leaves its entries pending in the
+ * Drains the change feed ({prefix}:archive, written by the ledger's scripts) into PostgreSQL, in batches, at
+ * least once: entries are read through a consumer group, written with idempotent upserts, and only then
+ * acknowledged (and trimmed once every group has read them, or deleted when the stream is this group's alone). A process that dies mid-batch leaves its entries pending in the
  * group; any archiver claims them after CLAIM_IDLE_MS and writes them again, which changes nothing that
  * was already written. While PostgreSQL is away the entries wait in Redis (sending goes on); the archiver
  * logs one line, backs off, and logs one line when it is back.
@@ -36,13 +37,18 @@ export interface ArchiverOptions {
    * (the audit log's) brings its own.
    */
   sink?: (entries: Array<[string, string[]]>) => Promise<void>;
-  /** Leave written entries in the stream (which trims itself), instead of deleting them. */
+  /** Leave written entries in the stream (which trims itself, or `trim` trims), instead of deleting them. */
   keep?: boolean;
+  /**
+   * Trims the stream after each batch written, and while PostgreSQL is away: the change feed, which other
+   * groups read too, drops only what every group has read (src/events/feed.ts).
+   */
+  trim?: () => Promise<unknown>;
   /** What its log lines start with: `archive` (the ledger's changes) by default. */
   label?: string;
 }
 
-/** An entry of the archive stream (see Message.archive in src/scripts/includes/message-record.lua). */
+/** An entry of the change feed that is a message's record (see src/scripts/includes/feed.lua). */
 function snapshotOf(fields: string[]): Snapshot {
   const entry: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) entry[fields[i] as string] = fields[i + 1] as string;
@@ -64,6 +70,7 @@ export class Archiver {
   private readonly sink: (entries: Array<[string, string[]]>) => Promise<void>;
   private readonly keep: boolean;
   private readonly label: string;
+  private readonly trim: (() => Promise<unknown>) | undefined;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private migrated = false;
@@ -89,10 +96,17 @@ export class Archiver {
     this.group = options.group ?? GROUP;
     this.keep = options.keep ?? false;
     this.label = options.label ?? 'archive';
+    this.trim = options.trim;
     this.sink =
       options.sink ??
       (async (entries) => {
-        await this.store.write(entries.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
+        // The feed's other events (a campaign's, the fleet's) are not the archive's.
+        const changes = entries.filter(([id, fields]) => {
+          const entry = entryOf([id, fields]);
+          return entry !== undefined && isMessageChange(entry.kind);
+        });
+        if (changes.length > 0)
+          await this.store.write(changes.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
       });
   }
 
@@ -126,6 +140,7 @@ export class Archiver {
             `${this.label}: cannot archive to PostgreSQL now; the changes wait in Redis and it retries`,
           );
         this.down = reason;
+        await this.trim?.().catch(() => {});
         await this.pause(this.backoff);
         this.backoff = Math.min(this.backoff * 2, this.maxBackoffMs);
       }
@@ -190,6 +205,7 @@ export class Archiver {
     const done = this.redis.multi().xack(this.stream, this.group, ...ids);
     if (!this.keep) done.xdel(this.stream, ...ids);
     await done.exec();
+    await this.trim?.();
     this.healthy();
   }
 

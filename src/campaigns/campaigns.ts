@@ -5,6 +5,8 @@ import { laneNames } from '../lanes/lanes.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { Keys } from '../redis/keys.js';
 import { addSkipped } from '../status/fleet-stats.js';
+import { execWithEvent } from '../events/feed.js';
+import { markDone } from '../scripts/mark-done.js';
 
 /**
  * A campaign's own state, beside its counters in {prefix}:campaign:{id}: the counters are the ledger's (its
@@ -13,6 +15,9 @@ import { addSkipped } from '../status/fleet-stats.js';
  *   pause_reason, paused_at
  * The grant script reads `state` for every message's first request, so a pause or a cancel takes effect
  * before the next request of the campaign leaves, whichever worker holds it.
+ *
+ * Each change of state is appended to the change feed (src/events/feed.ts) in the same transaction:
+ * campaign.paused, campaign.resumed, campaign.cancelled and campaign.done.
  *
  * A paused campaign's jobs do not hold their lanes' slots: a worker that meets one parks it (delayed for
  * PARK_MS, its id in {prefix}:campaign:{id}:parked) and resume promotes the parked jobs at once.
@@ -30,23 +35,42 @@ export class Campaigns {
     private readonly keys: Keys,
   ) {}
 
-  /** Marks a finished campaign reported; true the first time only (the campaign.done report is sent once). */
-  async markDone(id: string): Promise<boolean> {
-    return (await this.redis.hsetnx(this.keys.campaign(id), 'done_at', Date.now())) === 1;
+  /**
+   * Marks a finished campaign reported, with campaign.done and its figures in the feed (without figures, as
+   * for a cancelled campaign: no event); true the first time only (the campaign.done report is sent once).
+   */
+  async markDone(id: string, figures: object | undefined): Promise<boolean> {
+    const k = { campaign: this.keys.campaign(id), archive: this.keys.archive };
+    return markDone(this.redis, { keys: k, now: Date.now(), id, data: figures });
   }
 
-  async pause(id: string, reason: string): Promise<void> {
-    await this.redis.hset(this.keys.campaign(id), 'state', 'paused', 'pause_reason', reason, 'paused_at', Date.now());
+  /** `by`: who paused it, as the audit log names actors (an API key's name, `cli:<user>`, `system:<part>`). */
+  async pause(id: string, reason: string, by = 'system'): Promise<void> {
+    const tx = this.redis
+      .multi()
+      .hset(this.keys.campaign(id), 'state', 'paused', 'pause_reason', reason, 'paused_at', Date.now());
+    await execWithEvent(this.redis, this.keys, tx, 'campaign.paused', id, {
+      by,
+      state: 'paused',
+      pause_reason: reason,
+    });
   }
 
   /**
    * Lets a paused campaign send again; its parked jobs are promoted (returns how many). The quality guard's
    * window starts afresh: the operator has looked at what it reported.
    */
-  async resume(id: string): Promise<number> {
+  async resume(id: string, by = 'system'): Promise<number> {
     const key = this.keys.campaign(id);
     if ((await this.redis.hget(key, 'state')) === 'paused')
-      await this.redis.hdel(key, 'state', 'pause_reason', 'paused_at');
+      await execWithEvent(
+        this.redis,
+        this.keys,
+        this.redis.multi().hdel(key, 'state', 'pause_reason', 'paused_at'),
+        'campaign.resumed',
+        id,
+        { by },
+      );
     await this.redis.del(this.keys.campaignOutcomes(id));
     return this.promoteParked(id);
   }
@@ -81,9 +105,10 @@ export class Campaigns {
    * for its grant meanwhile is parked, not skipped by its worker, so that each skip is this cancel's and
    * counted once. Then the state is written for good and the jobs parked since are woken to end.
    */
-  async cancel(id: string, ledger: Ledger): Promise<number> {
+  async cancel(id: string, ledger: Ledger, by = 'system'): Promise<number> {
     const key = this.keys.campaign(id);
-    if ((await this.redis.hget(key, 'state')) !== 'cancelled')
+    const wasCancelled = (await this.redis.hget(key, 'state')) === 'cancelled';
+    if (!wasCancelled)
       await this.redis.hset(key, 'state', 'paused', 'pause_reason', 'cancelling', 'paused_at', Date.now());
     const queues = (await laneNames(this.redis, this.keys)).map((lane) =>
       openQueue(this.redis, this.keys.prefix, laneQueueName(lane)),
@@ -114,8 +139,10 @@ export class Campaigns {
     } finally {
       await Promise.all(queues.map((queue) => queue.close()));
     }
-    await this.redis.hset(key, 'state', 'cancelled', 'cancelled_at', Date.now());
-    await this.redis.hdel(key, 'pause_reason', 'paused_at');
+    const tx = this.redis.multi().hset(key, 'state', 'cancelled', 'cancelled_at', Date.now());
+    tx.hdel(key, 'pause_reason', 'paused_at');
+    if (wasCancelled) await tx.exec();
+    else await execWithEvent(this.redis, this.keys, tx, 'campaign.cancelled', id, { by, state: 'cancelled' });
     await this.promoteParked(id);
     return skipped;
   }

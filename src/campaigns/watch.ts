@@ -46,7 +46,9 @@ export function startCampaignWatch(deps: {
         continue;
       }
       if (counts.state !== 'done' && counts.state !== 'cancelled') continue;
-      if (await campaigns.markDone(id)) {
+      // A cancelled campaign had its campaign.cancelled: campaign.done is for one that sent everything.
+      const done = counts.state === 'done' ? { ...counts, by: 'system:watch' } : undefined;
+      if (await campaigns.markDone(id, done)) {
         log.info(
           { campaign: id, state: counts.state, sent: counts.sent, dead: counts.dead, skipped: counts.skipped },
           'campaign done',

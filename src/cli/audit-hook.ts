@@ -8,7 +8,7 @@ import type { Command } from './declaration.js';
 
 /**
  * The command line's part of the audit log: a command that changes something (enqueue, pause, resume,
- * cancel, suppress, dlq replay and purge, keys) is recorded once it has run, with the OS user as its actor
+ * cancel, suppress, dlq replay and purge, keys, webhooks) is recorded once it has run, with the OS user as its actor
  * and its exit code (or error) as its outcome. A command refused for its arguments changed nothing and is not
  * recorded; one that only reads is not either.
  */
@@ -62,6 +62,12 @@ export function changeOf(command: Command, argv: string[]): Change | undefined {
         return { action: 'key.create', target: (v.name as string | undefined) ?? null, params: flags };
       if (action === 'roll' || action === 'revoke')
         return { action: `key.${action}`, target: args[0] ?? null, params: flags };
+      return undefined;
+    case 'webhooks':
+      // Not the URL: it may carry a token of the receiver's.
+      if (action === 'add') return { action: 'webhook.add', target: null, params: flags };
+      if (['remove', 'rotate-secret', 'enable', 'replay'].includes(action ?? ''))
+        return { action: `webhook.${action}`, target: args[0] ?? null, params: flags };
       return undefined;
     default:
       return undefined;

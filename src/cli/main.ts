@@ -27,6 +27,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   dashboard: () => import('./commands/dashboard.js'),
   keys: () => import('./commands/keys.js'),
   audit: () => import('./commands/audit.js'),
+  webhooks: () => import('./commands/webhooks.js'),
   demo: () => import('./commands/demo.js'),
   simulator: () => import('./commands/simulator.js'),
 };

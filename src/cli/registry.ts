@@ -15,6 +15,7 @@ import { SIMULATOR } from './commands/simulator.decl.js';
 import { STATUS } from './commands/status.decl.js';
 import { SUPPRESS } from './commands/suppress.decl.js';
 import { WATCH } from './commands/watch.decl.js';
+import { WEBHOOKS } from './commands/webhooks.decl.js';
 import { WORKER } from './commands/worker.decl.js';
 import type { Command } from './declaration.js';
 
@@ -43,6 +44,7 @@ const DECLARED = [
   DASHBOARD,
   KEYS,
   AUDIT,
+  WEBHOOKS,
   DEMO,
   SIMULATOR,
 ] as const satisfies readonly Command[];

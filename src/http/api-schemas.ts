@@ -364,3 +364,65 @@ same<Same<z.output<typeof keySchema>['state'], KeyState>>(true);
 same<Same<z.output<typeof newKeySchema>, NewKey>>(true);
 same<Same<z.output<typeof auditEntrySchema>, AuditEntry>>(true);
 same<Same<z.output<typeof auditCampaignsSchema>['campaigns'], CampaignActors>>(true);
+
+// Webhook endpoints (src/events/): what /api/webhooks answers, as `wa-bulk webhooks … --json` prints it.
+export const endpointSchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    events: z.array(z.string()).meta({ description: 'event types, `group.*` or `*`; empty: every event' }),
+    campaign: z.string().nullable().meta({ description: "only this campaign's events, or all" }),
+    batch: count.meta({ description: 'events a request at most (1: one a request)' }),
+    created_at: time.nullable(),
+    disabled: z.object({ at: time, reason: z.string() }).nullable(),
+    failing_since: time.nullable(),
+    last: z.object({ at: time, status: z.number().int().nullable(), error: z.string().nullable() }).nullable(),
+    counts: z.object({ delivered: count, failed: count, exhausted: count, dropped: count }),
+    retrying: count,
+    exhausted: count,
+  })
+  .meta({ id: 'WebhookEndpoint' });
+export const endpointsSchema = z.object({ endpoints: z.array(endpointSchema) }).meta({ id: 'WebhookEndpoints' });
+export const addedEndpointSchema = endpointSchema
+  .extend({ secret: z.string().meta({ description: 'the `whsec_` signing secret: shown this once' }) })
+  .meta({ id: 'WebhookEndpointAdded' });
+export const rotatedSecretSchema = z
+  .object({
+    id: z.string(),
+    secret: z.string().meta({ description: 'the new secret, shown this once' }),
+    previous_until: time.meta({ description: 'until then both secrets sign' }),
+  })
+  .meta({ id: 'WebhookSecretRotated' });
+const deliverySummary = {
+  id: z.string().meta({ description: 'the webhook-id' }),
+  body: z.string(),
+  attempts: count,
+  first: count.meta({ description: 'first attempt, epoch ms' }),
+};
+export const webhookDeliveriesSchema = z
+  .object({
+    retrying: z.array(z.object({ ...deliverySummary, due: count.meta({ description: 'next attempt, epoch ms' }) })),
+    exhausted: z.array(
+      z.object({
+        ...deliverySummary,
+        at: count.meta({ description: 'given up, epoch ms' }),
+        status: z.number().int().nullable(),
+        error: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'WebhookDeliveries' });
+export const webhookTestSchema = z
+  .object({
+    result: z.enum(['delivered', 'gone', 'failed']),
+    status: z.number().int().nullable(),
+    error: z.string().optional(),
+    retryAfterMs: count.optional(),
+  })
+  .meta({ id: 'WebhookTestAttempt' });
+export const addEndpointBodySchema = z.object({
+  url: z.string().meta({ description: 'https (or http) URL; private addresses refused unless WEBHOOK_ALLOW_PRIVATE' }),
+  events: z.union([z.string(), z.array(z.string())]).optional(),
+  campaign: z.string().optional(),
+  batch: z.number().int().min(1).optional(),
+});

@@ -20,6 +20,7 @@ import { assertListenable, boardWritesSameSiteOnly, loopbackHostsOnly, safeHeade
 import { accessControl } from './access.js';
 import { accessRoutes } from './access-routes.js';
 import { openApiRoutes } from './openapi-routes.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 /**
  * The app behind `wa-bulk dashboard`: /healthz, the callback receiver, then (authenticated, see
@@ -82,6 +83,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   messageRoutes(app, deps);
   suppressionRoutes(app, deps);
   accessRoutes(app, deps, access);
+  webhookRoutes(app, deps);
   unknownRowRoutes(app, deps);
   openApiRoutes(app);
 

@@ -13,6 +13,7 @@ import { UsageError } from '../usage-error.js';
 import { campaignsPage, type CampaignsOverview } from './campaigns-page.js';
 import type { DashboardDeps } from './deps.js';
 import { sameOrigin } from './security.js';
+import { actorOf } from './access.js';
 import { objectBody, smallJson } from './body.js';
 
 /**
@@ -214,21 +215,21 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
       typeof objectBody(req).reason === 'string'
         ? String(objectBody(req).reason).slice(0, 500)
         : 'paused by an operator';
-    await campaigns.pause(id, reason);
+    await campaigns.pause(id, reason, actorOf(res)?.name ?? 'dashboard');
     res.json(await deps.ledger.campaign(id));
   });
 
   app.post('/api/campaigns/:id/resume', sameOrigin, smallJson, async (req, res) => {
     const id = await known(req, res);
     if (!id) return;
-    const promoted = await campaigns.resume(id);
+    const promoted = await campaigns.resume(id, actorOf(res)?.name ?? 'dashboard');
     res.json({ ...(await deps.ledger.campaign(id)), resumed: promoted });
   });
 
   app.post('/api/campaigns/:id/cancel', sameOrigin, smallJson, async (req, res) => {
     const id = await known(req, res);
     if (!id) return;
-    const skipped = await campaigns.cancel(id, deps.ledger);
+    const skipped = await campaigns.cancel(id, deps.ledger, actorOf(res)?.name ?? 'dashboard');
     res.json({ ...(await deps.ledger.campaign(id)), skipped_now: skipped });
   });
 }

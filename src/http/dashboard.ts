@@ -1,5 +1,6 @@
 import { addFleetCounts } from '../status/fleet-stats.js';
 import { startCallbackWorker } from '../../workers/callback-worker.js';
+import { WebhookDispatcher } from '../../workers/webhook-dispatcher.js';
 import { resultTtlSeconds, type Config } from '../config.js';
 import { startCampaignWatch } from '../campaigns/watch.js';
 import { Housekeeping } from '../ledger/housekeeping.js';
@@ -110,6 +111,11 @@ export async function startDashboard(
   const housekeeping = new Housekeeping(redis, k, dead, resultTtlSeconds(config) * 1000, log);
   housekeeping.start();
   archiver?.start();
+  // …and delivers the change feed's events to the webhook endpoints (docs/webhooks.md).
+  const dispatcher = new WebhookDispatcher(redis, health.watch(redis.duplicate()), k, config, log, {
+    campaign: (id) => ledger.campaign(id),
+  });
+  dispatcher.start();
   log.info({ url, access: config.DASHBOARD_PASSWORD ? 'basic auth' : 'loopback only' }, 'dashboard listening');
   let closing: Promise<void> | undefined;
   return {
@@ -129,7 +135,14 @@ export async function startDashboard(
         );
         health.stop();
         await settleWithin(
-          Promise.all([housekeeping.stop(), send.close(), dead.close(), callbacks.close(), archiver?.stop()]),
+          Promise.all([
+            housekeeping.stop(),
+            send.close(),
+            dead.close(),
+            callbacks.close(),
+            archiver?.stop(),
+            dispatcher.stop(),
+          ]),
           1000,
         );
         await settleWithin(ledger.close(), 1000);

@@ -5,6 +5,7 @@ import { LATENCY_BUCKETS_S } from '../status/fleet-stats.js';
 import type { Config } from '../config.js';
 import { funnel } from '../ledger/delivery.js';
 import { CALLBACK_PAUSE_PREFIX, pauseState } from '../lanes/fleet.js';
+import { WebhookEndpoints, type Endpoint } from '../events/endpoints.js';
 import { Lanes } from '../lanes/lanes.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { DeadJobData, SendJobData } from '../queue.js';
@@ -77,6 +78,11 @@ export function createMetrics(src: MetricsSources): Registry {
       .filter(([field]) => field.startsWith(prefix))
       .map(([field, value]) => ({ value: Number(value), labels: { [label]: field.slice(prefix.length) } }));
   const num = (value: string | undefined) => Number(value ?? 0);
+  const endpoints = new WebhookEndpoints(src.redis, src.keys);
+  let endpointSnapshot: Promise<Endpoint[]> | undefined;
+  // One read of the webhook endpoints per scrape.
+  const webhookEndpoints = () =>
+    (endpointSnapshot ??= endpoints.list().finally(() => setImmediate(() => (endpointSnapshot = undefined))));
   const counter = (name: string, help: string, field: string) =>
     new ExternalMetric(name, help, 'counter', async () => [{ value: num((await stats())[field]), labels: {} }]);
 
@@ -91,6 +97,33 @@ export function createMetrics(src: MetricsSources): Registry {
       async () => {
         const backlog = await src.ledger.archiveBacklog();
         return backlog === undefined ? [] : [{ value: backlog, labels: {} }];
+      },
+    ),
+    new ExternalMetric(
+      'wa_bulk_webhook_deliveries_total',
+      'Webhook attempts by endpoint and result: delivered (2xx), failed (an attempt that will be retried or not), exhausted (out of attempts), dropped (its retry set full).',
+      'counter',
+      async () =>
+        (await webhookEndpoints()).flatMap((e) =>
+          (['delivered', 'failed', 'exhausted', 'dropped'] as const).map((result) => ({
+            value: e.counts[result],
+            labels: { endpoint: e.id, result },
+          })),
+        ),
+    ),
+    new ExternalMetric(
+      'wa_bulk_webhook_endpoints',
+      'Webhook endpoints by state: enabled, failing (its last attempt failed), disabled.',
+      'gauge',
+      async () => {
+        const all = await webhookEndpoints();
+        const failing = all.filter((e) => !e.disabled && e.failing_since !== null).length;
+        const disabled = all.filter((e) => e.disabled).length;
+        return [
+          { value: all.length - failing - disabled, labels: { state: 'enabled' } },
+          { value: failing, labels: { state: 'failing' } },
+          { value: disabled, labels: { state: 'disabled' } },
+        ];
       },
     ),
     counter(

@@ -162,6 +162,7 @@ const TAGS = [
   ['dead letters', 'list, replay and purge the dead letters of every campaign'],
   ['opt-outs', 'the opt-out (suppression) list'],
   ['keys and audit', 'API keys and the audit log (admin)'],
+  ['webhooks', 'the endpoints wa-bulk posts its events to (admin)'],
   ['health', 'health and metrics'],
   ['pages', "the operator's pages"],
   ['callbacks', "EngageLab's delivery callbacks"],

@@ -5,6 +5,7 @@ import { Suppressions } from '../recipients/suppressions.js';
 import { objectBody, smallJson } from './body.js';
 import type { DashboardDeps } from './deps.js';
 import { sameOrigin } from './security.js';
+import { actorOf } from './access.js';
 
 /**
  * The opt-out list over HTTP (behind the dashboard's authentication): look up or list, add, remove. The
@@ -57,7 +58,10 @@ export function suppressionRoutes(app: express.Express, deps: DashboardDeps): vo
       res.status(400).json({ error: `numbers: ${problem}` });
       return;
     }
-    const count = action === 'add' ? await suppressions.add(numbers) : await suppressions.remove(numbers);
+    const count =
+      action === 'add'
+        ? await suppressions.add(numbers, actorOf(res)?.name ?? 'dashboard')
+        : await suppressions.remove(numbers);
     res.json({ [action === 'add' ? 'added' : 'removed']: count, total: await suppressions.count() });
   };
   app.post('/api/suppressions', sameOrigin, smallJson, change('add'));

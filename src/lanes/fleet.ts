@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { DEFAULT_LANE, laneQueueName, withQueue } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
 import { laneNames } from './lanes.js';
+import { execWithEvent } from '../events/feed.js';
 
 /**
  * The fleet's control hash ({prefix}:control) has this one writer: the fleet's pause and the phone number's
@@ -10,7 +11,8 @@ import { laneNames } from './lanes.js';
  * sending cannot succeed) or one sender lane (an operator, Meta's 131048 for that number). A pause pauses
  * the lanes' BullMQ queues, so that workers stop taking their jobs, and the send gate refuses the requests
  * of jobs already taken. The reason is kept beside it (fleet: {prefix}:control, lane: {prefix}:lane:{lane},
- * written by lanes.ts) so that `status` and the dashboard can say why.
+ * written by lanes.ts) so that `status` and the dashboard can say why. The fleet's pause and resume are
+ * appended to the change feed (sending.paused, sending.resumed) with the change.
  */
 export interface PauseState {
   paused: boolean;
@@ -31,15 +33,20 @@ async function eachLaneQueue(
 /** How a fleet pause that a callback notification caused begins its reason: the pause says where it came from. */
 export const CALLBACK_PAUSE_PREFIX = 'from a callback: ';
 
-export async function pauseSending(client: Redis, keys: Keys, reason: string): Promise<void> {
+/** `by`: who paused it, as the audit log names actors. */
+export async function pauseSending(client: Redis, keys: Keys, reason: string, by = 'system'): Promise<void> {
   // The reason first: a lane created from now on starts paused (the enqueue script reads it).
-  await client.hset(keys.control, 'pause_reason', reason, 'paused_at', Date.now());
+  const tx = client.multi().hset(keys.control, 'pause_reason', reason, 'paused_at', Date.now());
+  await execWithEvent(client, keys, tx, 'sending.paused', '', { lane: null, reason, by });
   await eachLaneQueue(client, keys, await laneNames(client, keys), (queue) => queue.pause());
 }
 
 /** Restarts every lane but those paused on their own. */
-export async function resumeSending(client: Redis, keys: Keys): Promise<void> {
-  await client.hdel(keys.control, 'pause_reason', 'paused_at');
+export async function resumeSending(client: Redis, keys: Keys, by = 'system'): Promise<void> {
+  const wasPaused = (await client.hexists(keys.control, 'pause_reason')) === 1;
+  const tx = client.multi().hdel(keys.control, 'pause_reason', 'paused_at');
+  if (wasPaused) await execWithEvent(client, keys, tx, 'sending.resumed', '', { lane: null, by });
+  else await tx.exec();
   // A fresh start after an operator's decision: forget the outage breaker's history too.
   await client.del(keys.breaker, keys.breakerProbe, keys.limiterGate);
   const lanes: string[] = [];

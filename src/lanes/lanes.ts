@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { DEFAULT_LANE, laneQueueName, withQueue, type SendJobData } from '../queue.js';
 import { type Keys } from '../redis/keys.js';
+import { execWithEvent } from '../events/feed.js';
 
 /**
  * Sender lanes. WhatsApp limits each business phone number, not the API key (WhatsApp Business Platform,
@@ -29,15 +30,19 @@ export async function laneNames(redis: Redis, keys: Keys): Promise<string[]> {
 }
 
 /** Stops one sender lane; the others go on. */
-export async function pauseLane(client: Redis, keys: Keys, lane: string, reason: string): Promise<void> {
+export async function pauseLane(client: Redis, keys: Keys, lane: string, reason: string, by = 'system'): Promise<void> {
   await client.hsetnx(keys.lanes, lane, Date.now());
-  await client.hset(keys.lane(lane), 'pause_reason', reason, 'paused_at', Date.now());
+  const tx = client.multi().hset(keys.lane(lane), 'pause_reason', reason, 'paused_at', Date.now());
+  await execWithEvent(client, keys, tx, 'sending.paused', lane, { lane, reason, by });
   await withQueue(client, keys.prefix, laneQueueName(lane), (queue) => queue.pause());
 }
 
 /** Restarts one lane, unless the whole fleet is paused (it then restarts with the fleet). */
-export async function resumeLane(client: Redis, keys: Keys, lane: string): Promise<void> {
-  await client.hdel(keys.lane(lane), 'pause_reason', 'paused_at');
+export async function resumeLane(client: Redis, keys: Keys, lane: string, by = 'system'): Promise<void> {
+  const wasPaused = (await client.hexists(keys.lane(lane), 'pause_reason')) === 1;
+  const tx = client.multi().hdel(keys.lane(lane), 'pause_reason', 'paused_at');
+  if (wasPaused) await execWithEvent(client, keys, tx, 'sending.resumed', lane, { lane, by });
+  else await tx.exec();
   if (!(await client.hexists(keys.control, 'pause_reason')))
     await withQueue(client, keys.prefix, laneQueueName(lane), (queue) => queue.resume());
 }

@@ -7,6 +7,7 @@ import { Archiver } from '../archive/archiver.js';
 import { ArchiveStore } from '../archive/store.js';
 import { AuditStore } from '../archive/audit-store.js';
 import { parseAuditEntry } from '../access/audit.js';
+import { trimFeedAndSay } from '../events/feed.js';
 
 /** The long-term ledger DATABASE_URL asks for, or undefined (Redis is then the whole ledger). */
 function longTermLedger(config: Config): LongTermLedger | undefined {
@@ -35,7 +36,10 @@ export function archiverFor(
   const store = ledger.longTerm.store;
   const audit = new AuditStore(store);
   const archivers = [
-    new Archiver(redis, redis.duplicate(), k.archive, store, log),
+    new Archiver(redis, redis.duplicate(), k.archive, store, log, {
+      keep: true,
+      trim: () => trimFeedAndSay(redis, k.archive, config.FEED_MAX_ENTRIES, log),
+    }),
     new Archiver(redis, redis.duplicate(), k.audit, store, log, {
       group: 'audit-archivers',
       keep: true,

@@ -9,6 +9,8 @@ import { LedgerReads } from './reads.js';
 import { SKIP_WORDS, type SkipReason } from './reasons.js';
 import { jobIdFor, laneQueueName, type DeadError, type SendJobData } from '../queue.js';
 import { keys } from '../redis/keys.js';
+import { REQUEST_ID_ARG } from '../messages/schema.js';
+import { groupBacklog } from '../events/feed.js';
 import * as scripts from '../scripts/index.js';
 
 export * from './records.js';
@@ -32,12 +34,20 @@ export * from './records.js';
  * callback proves a lost answer was an acceptance); a sent message is never changed again. Transitions and
  * counters change together in one script.
  *
- * With a long-term ledger (DATABASE_URL, src/archive/): every change of a record is also appended, whole,
- * to {prefix}:archive by the same script, a settled record stays in Redis for HOT_TTL_SECONDS only, and
+ * Every change of a record is also appended, whole, to the change feed {prefix}:archive by the same script
+ * (always with a long-term ledger, else while the feed has a reader: src/scripts/includes/feed.lua). With a
+ * long-term ledger (DATABASE_URL, src/archive/), a settled record stays in Redis for HOT_TTL_SECONDS only, and
  * every read that misses in Redis asks PostgreSQL. Without one, Redis is the whole ledger.
  */
 
 const RANKS = JSON.stringify(DELIVERY_RANK);
+
+/** A message's own custom_args as its record keeps them: JSON, without wa-bulk's request_id; '' without any. */
+function argsOf(args: Record<string, unknown> | undefined): string {
+  if (!args) return '';
+  const { [REQUEST_ID_ARG]: _ours, ...own } = args;
+  return Object.keys(own).length > 0 ? JSON.stringify(own) : '';
+}
 
 /** The message_id index's value: campaign ids cannot contain '|', request_ids neither. */
 const messageIdEntry = (campaign: string, requestId: string) => `${campaign}|${requestId}`;
@@ -74,7 +84,11 @@ export interface LongTermLedger {
 
 export class Ledger extends LedgerReads {
   private sentBatch: PendingSent[] = [];
-  /** Where the request_id starts in a record's key, for the scripts' archive snapshots; 0: no archive. */
+  /**
+   * Where the request_id starts in a record's key, for the scripts' snapshots in the change feed: positive
+   * with a long-term ledger (always appended), negative without (appended while the feed has a reader, such
+   * as the webhook dispatcher: src/scripts/includes/feed.lua).
+   */
   private readonly idFrom: number;
 
   constructor(
@@ -84,7 +98,7 @@ export class Ledger extends LedgerReads {
     readonly longTerm?: LongTermLedger,
   ) {
     super(client, keys(prefix), longTerm?.store);
-    this.idFrom = longTerm ? this.keys.message('').length + 1 : 0;
+    this.idFrom = (longTerm ? 1 : -1) * (this.keys.message('').length + 1);
   }
 
   /** How long Redis keeps what is pending, a campaign's counters and its list of messages. */
@@ -99,7 +113,7 @@ export class Ledger extends LedgerReads {
 
   /** With a long-term ledger: its changes not yet written to PostgreSQL; undefined without one. */
   async archiveBacklog(): Promise<number | undefined> {
-    return this.longTerm ? this.client.xlen(this.keys.archive) : undefined;
+    return this.longTerm ? groupBacklog(this.client, this.keys.archive, 'archivers') : undefined;
   }
 
   /** Ends the long-term ledger's connections (the Redis client is the caller's). */
@@ -135,6 +149,7 @@ export class Ledger extends LedgerReads {
         jobId,
         data,
         digest: dryRun ? '' : payloadDigest(data.payload),
+        args: argsOf(data.payload.custom_args),
       });
     }
     return scripts.enqueueMessages(this.client, {
@@ -192,18 +207,6 @@ export class Ledger extends LedgerReads {
     if (traces.length === 0) return;
     const pipeline = this.client.pipeline();
     for (const { requestId, traceparent } of traces) pipeline.hset(this.keys.message(requestId), 'trace', traceparent);
-    await pipeline.exec();
-  }
-
-  /**
-   * The custom_args of each message the enqueue has just written (field `args`, JSON), so that an export can
-   * hand a campaign's recipients on as a new audience with them. Only for records that exist: HSET keeps
-   * their expiry.
-   */
-  async noteArgs(items: ReadonlyArray<{ requestId: string; args: Record<string, unknown> }>): Promise<void> {
-    if (items.length === 0) return;
-    const pipeline = this.client.pipeline();
-    for (const { requestId, args } of items) pipeline.hset(this.keys.message(requestId), 'args', JSON.stringify(args));
     await pipeline.exec();
   }
 

@@ -7,10 +7,10 @@ import { DELIVERY_RANK, funnel, type DeliveryStatus } from './delivery.js';
  * The shapes the ledger reads its records into: a message (the `result` / `export` line) and a campaign (its
  * counters, state and settings), from the hashes src/scripts/includes/message-record.lua and the scripts write.
  * The message record's fields are known here only in TypeScript: read from Redis (toRecord), written to the
- * long-term ledger's row (rowOf) and read back from it (recordOf). Three fields are written from TypeScript
- * alone, on a record the enqueue has just written: `trace` (Ledger.noteTraces), `args` (the custom_args as
- * JSON: Ledger.noteArgs) and `replied_at` (epoch ms, the first answer: Ledger.noteReply); the long-term
- * ledger's row keeps none of them.
+ * long-term ledger's row (rowOf) and read back from it (recordOf). `args` (the custom_args as JSON, without
+ * wa-bulk's own) is written by the enqueue script; two fields are written from TypeScript alone: `trace`
+ * (Ledger.noteTraces) and `replied_at` (epoch ms, the first answer: Ledger.noteReply). The long-term ledger's
+ * row keeps none of the three.
  */
 
 export type MessageStatus = 'pending' | 'sent' | 'dead' | 'skipped';
@@ -150,7 +150,7 @@ export function toRecord(requestId: string, hash: Record<string, string>): Messa
 }
 
 /**
- * The `args` field (written from TypeScript after enqueue: Ledger.noteArgs) as custom_args; nothing when absent
+ * The `args` field (written by the enqueue script) as custom_args; nothing when absent
  * or not a JSON object, so that no stored value can make a reader throw.
  */
 function argsOf(json: string | undefined): { custom_args?: Record<string, unknown> } {

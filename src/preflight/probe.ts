@@ -27,7 +27,7 @@ export interface ProbeOptions {
   allowPrivate: boolean;
 }
 
-class PrivateAddress extends Error {
+export class PrivateAddress extends Error {
   override name = 'PrivateAddress';
 }
 
@@ -46,7 +46,8 @@ export function isPublicAddress(address: string): boolean {
   return parsed.range() === 'unicast';
 }
 
-function guardedLookup(allowPrivate: boolean): NonNullable<http.RequestOptions['lookup']> {
+/** A DNS lookup that refuses names resolving only to private or reserved addresses (unless allowed). */
+export function guardedLookup(allowPrivate: boolean): NonNullable<http.RequestOptions['lookup']> {
   return ((
     hostname: string,
     options: { all?: boolean; family?: number },

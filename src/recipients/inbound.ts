@@ -7,8 +7,11 @@ import { maskUser, parseUser } from '../messages/identity.js';
 import type { Keys } from '../redis/keys.js';
 import { UserLinks } from './links.js';
 import { Suppressions } from './suppressions.js';
+import { execWithEvent } from '../events/feed.js';
 import { plausibleItime } from '../engagelab/callback-rows.js';
 
+/** What of a reply's text its message.replied event carries. */
+const REPLY_TEXT_CHARS = 4096;
 /** WhatsApp's customer-service window: 24 hours after the user last wrote. */
 const SESSION_MS = 24 * 3600 * 1000;
 
@@ -84,11 +87,22 @@ export class Inbound {
     const user = userOf(row);
     const done: InboundEffect[] = [];
     const answered = await this.answered(row);
+    const text = inboundText(row);
+    const receivedAt = new Date((plausibleItime(row.itime, Date.now()) ?? Date.now() / 1000) * 1000).toISOString();
     if (answered) {
       done.push('reply');
       // Its record says it was answered: `export --delivery replied` and the messages API filter on it.
       const now = Date.now();
       await this.ledger?.noteReply(answered.requestId, (plausibleItime(row.itime, now) ?? now / 1000) * 1000);
+      // The answered message's record is added when the event is delivered (src/events/events.ts).
+      await execWithEvent(this.redis, this.keys, this.redis.multi(), 'message.replied', answered.requestId, {
+        reply: {
+          message_id: typeof row.message_id === 'string' ? row.message_id.slice(0, 128) : '',
+          at: receivedAt,
+          type: inboundType(row),
+          text: text === undefined ? null : text.slice(0, REPLY_TEXT_CHARS),
+        },
+      });
       this.log.debug(
         { request_id: answered.requestId, campaign: answered.campaign },
         'an inbound message answers a message wa-bulk sent',
@@ -101,10 +115,18 @@ export class Inbound {
       await this.links.learn(user.id, user.phone);
       done.push('linked');
     }
-    const text = inboundText(row);
     if (text !== undefined && this.config.OPT_OUT_KEYWORDS.includes(text.trim().toUpperCase())) {
       // The id too: the number it is linked to (now or later) is suppressed with it.
-      await new Suppressions(this.redis, this.keys).add([user.phone, user.id].filter((u) => u !== undefined));
+      await new Suppressions(this.redis, this.keys).optOut(
+        [user.phone, user.id].filter((u) => u !== undefined),
+        {
+          number: user.phone ?? null,
+          user_id: user.id ?? null,
+          source: 'keyword',
+          keyword: text.trim().toUpperCase(),
+          by: 'system:callbacks',
+        },
+      );
       this.log.info(
         { user: maskedOf(user) },
         `opt-out: "${text.trim().slice(0, 40)}" from the recipient; they are suppressed`,
@@ -141,13 +163,15 @@ export class Inbound {
   }
 
   /** The message wa-bulk sent that the row answers, with its recipient. */
-  private async answered(row: CallbackRow): Promise<{ requestId: string; campaign: string; to: string } | undefined> {
+  private async answered(
+    row: CallbackRow,
+  ): Promise<{ requestId: string; campaign: string; to: string; messageId: string } | undefined> {
     const origin = originMessageId(row);
     if (origin === undefined || this.ledger === undefined) return undefined;
     const located = await this.ledger.locate(origin);
     if (!located) return undefined;
     const record = await this.ledger.get(located.requestId);
-    return record?.to ? { ...located, to: record.to } : undefined;
+    return record?.to ? { ...located, to: record.to, messageId: origin } : undefined;
   }
 }
 
@@ -172,6 +196,12 @@ function inboundText(row: CallbackRow): string | undefined {
   const message = data?.message as { text?: unknown } | undefined;
   const candidates = [message?.text, (message?.text as { body?: unknown } | undefined)?.body, data?.text];
   return candidates.find((value): value is string => typeof value === 'string');
+}
+
+/** What kind of message came back (text, button, image…), as the row says; `text` when it does not. */
+function inboundType(row: CallbackRow): string {
+  const type = (responseData(row)?.message as { type?: unknown } | undefined)?.type;
+  return typeof type === 'string' && /^[a-z_]{1,32}$/.test(type) ? type : 'text';
 }
 
 /** The message_id an inbound message answers (EngageLab: response_data.message_context.origin_message_id). */

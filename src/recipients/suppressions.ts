@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { isBsuid, parseUser, userProblem } from '../messages/identity.js';
 import type { Keys } from '../redis/keys.js';
 import { UserLinks } from './links.js';
+import { execWithEvent } from '../events/feed.js';
 
 /**
  * Opt-outs: numbers that get no message, as one Redis set of normalised numbers ({prefix}:suppressed).
@@ -24,6 +25,15 @@ export interface SuppressionReport {
 }
 
 const BATCH = 1000;
+
+/** contact.opted_out's data (src/events/schema.ts). */
+export interface OptOut {
+  number: string | null;
+  user_id: string | null;
+  source: 'keyword' | 'operator';
+  keyword: string | null;
+  by: string;
+}
 
 export class Suppressions {
   private readonly links: UserLinks;
@@ -49,17 +59,52 @@ export class Suppressions {
     return { numbers: out };
   }
 
-  /** Suppresses numbers and ids, and the number each id is linked to. Returns how many were not yet suppressed. */
-  async add(numbers: readonly string[]): Promise<number> {
+  /**
+   * Suppresses numbers and ids, and the number each id is linked to. Returns how many were not yet suppressed.
+   * With `by` (an operator's `suppress add` or POST /api/suppressions, not an import), each one given is
+   * also a contact.opted_out in the change feed, in the transaction that suppresses it.
+   */
+  async add(numbers: readonly string[], by?: string): Promise<number> {
     let added = 0;
     for (let i = 0; i < numbers.length; i += BATCH) {
       const batch = numbers.slice(i, i + BATCH);
-      added += await this.redis.sadd(this.keys.suppressed, ...batch);
+      if (by === undefined) added += await this.redis.sadd(this.keys.suppressed, ...batch);
+      else added += await this.addWithEvents(batch, by);
       // After the ids are in the set: a link learned meanwhile finds them there (link-users.lua).
       const linked = await this.links.others(batch.filter(isBsuid));
       if (linked.length > 0) added += await this.redis.sadd(this.keys.suppressed, ...linked);
     }
     return added;
+  }
+
+  private async addWithEvents(batch: readonly string[], by: string): Promise<number> {
+    const tx = this.redis.multi().sadd(this.keys.suppressed, ...batch);
+    if ((await this.redis.exists(this.keys.archive)) === 1)
+      for (const user of batch) {
+        const event: OptOut = {
+          number: isBsuid(user) ? null : user,
+          user_id: isBsuid(user) ? user : null,
+          source: 'operator',
+          keyword: null,
+          by,
+        };
+        tx.xadd(this.keys.archive, '*', 'e', 'contact.opted_out', 'r', user, 's', JSON.stringify(event));
+      }
+    const replies = (await tx.exec()) ?? [];
+    for (const [error] of replies) if (error) throw error;
+    return Number(replies[0]?.[1] ?? 0);
+  }
+
+  /**
+   * A recipient's own opt-out (an OPT_OUT_KEYWORDS reply): their number and id suppressed with
+   * contact.opted_out in the change feed, in one transaction; then the identities linked to them.
+   */
+  async optOut(ids: readonly string[], event: OptOut): Promise<number> {
+    const tx = this.redis.multi().sadd(this.keys.suppressed, ...ids);
+    const subject = event.number ?? event.user_id ?? '';
+    const [added] = (await execWithEvent(this.redis, this.keys, tx, 'contact.opted_out', subject, event)) as [number];
+    const linked = await this.links.others(ids.filter(isBsuid));
+    return added + (linked.length > 0 ? await this.redis.sadd(this.keys.suppressed, ...linked) : 0);
   }
 
   /** Stops suppressing numbers and ids, and each one's linked id or number. Returns how many were suppressed. */

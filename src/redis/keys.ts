@@ -27,8 +27,20 @@ export function keys(prefix: string) {
     /** The first lines refused at enqueue, over every enqueue of the campaign (src/ledger/rejects.ts). */
     campaignRejects: (id: string) => `${prefix}:campaign:${id}:rejects`,
     campaigns: `${prefix}:campaigns`,
-    /** With DATABASE_URL: the ledger's changes on their way to PostgreSQL (src/archive/archiver.ts). */
+    /**
+     * The change feed: the ledger's changes and the campaigns' and the fleet's events, read by the archiver
+     * (DATABASE_URL) and the webhook dispatcher (src/events/feed.ts, src/scripts/includes/feed.lua).
+     */
     archive: `${prefix}:archive`,
+    /**
+     * Webhook endpoints (src/events/endpoints.ts): their ids, a count bumped by every change to the set or an
+     * endpoint's settings, each one's record, its deliveries waiting for a retry and those out of attempts.
+     */
+    webhooks: `${prefix}:endpoints`,
+    webhooksVersion: `${prefix}:endpoints:version`,
+    webhook: (id: string) => `${prefix}:endpoint:${id}`,
+    webhookRetries: (id: string) => `${prefix}:endpoint:${id}:retries`,
+    webhookFailed: (id: string) => `${prefix}:endpoint:${id}:failed`,
     /** Campaigns not yet reported done (src/campaigns/watch.ts). */
     campaignsOpen: `${prefix}:campaigns:open`,
     /**

@@ -8,7 +8,7 @@
   moment either comes first (the row is applied: reply 4) or finds the orphan.
 
   KEYS  1 metrics         the fleet's metrics hash
-        2 archive         the archive stream
+        2 archive         the change feed (includes/feed.lua)
         3 orphans         orphaned message_ids by expiry (ms)
         then per row:
        +1 messageKey      message record (located rows; any key of the prefix otherwise)
@@ -17,7 +17,8 @@
        +4 orphanKey       orphaned delivery rows of that message_id
   ARGV  1 ranks           the ranks of all states, JSON ({"sent":1,...})
         2 idFrom          where the request_id starts in the record's key, to archive each change
-                          (DATABASE_URL set), or 0
+                          for the change feed (includes/feed.lua: > 0 always,
+                          < 0 while it has a reader, 0 never)
         3 now             now (ms)
         4 orphanTtl       how long orphaned rows are kept (s)
         5 orphanRows      at most this many rows kept per message_id

@@ -25,11 +25,11 @@ export interface DeliveryRow {
 }
 
 export interface ApplyDeliveries {
-  /** The fleet's metrics hash, the archive stream, the orphan index; `anyKey` stands in for a row's unknown message. */
+  /** The fleet's metrics hash, the change feed, the orphan index; `anyKey` stands in for a row's unknown message. */
   keys: { metrics: string; archive: string; orphans: string; anyKey: string };
   /** Every state's rank as JSON ({"sent":1,...}). */
   ranks: string;
-  /** Where the request_id starts in the record's key, to archive the change; 0: no archive. */
+  /** Where the request_id starts in the record's key, for the change feed: > 0 always, < 0 while it has a reader, 0 never. */
   idFrom: number;
   /** Epoch ms. */
   now: number;

@@ -6,7 +6,7 @@
   KEYS  1 message         message record
         2 campaign        its campaign's counters
         3 metrics         the fleet's metrics hash
-        4 archive         the archive stream
+        4 archive         the change feed (includes/feed.lua)
   ARGV  1 status          the delivery state
         2 rank            its rank
         3 at              at (ms)
@@ -16,7 +16,8 @@
         7 lossSource      loss source
         8 ranks           the ranks of all states, JSON ({"sent":1,...})
         9 idFrom          where the request_id starts in the record's key, to archive the change
-                          (DATABASE_URL set), or 0
+                          for the change feed (includes/feed.lua: > 0 always,
+                          < 0 while it has a reader, 0 never)
   Reply {1 applied | 0 not further than the current state | -1 no such message, the state before ('' none)}
 ]]
 --- @include "includes/message-record"

@@ -17,13 +17,13 @@ export interface DeliveryChange {
 }
 
 export interface ApplyDelivery {
-  /** The message record, its campaign's counters, the fleet's metrics hash, the archive stream. */
+  /** The message record, its campaign's counters, the fleet's metrics hash, the change feed. */
   keys: { message: string; campaign: string; metrics: string; archive: string };
   update: DeliveryChange;
   /** The update's state's rank, and every state's rank as JSON ({"sent":1,...}). */
   rank: number;
   ranks: string;
-  /** Where the request_id starts in the record's key, to archive the change; 0: no archive. */
+  /** Where the request_id starts in the record's key, for the change feed: > 0 always, < 0 while it has a reader, 0 never. */
   idFrom: number;
 }
 

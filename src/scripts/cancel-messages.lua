@@ -8,12 +8,13 @@
   Status and the campaign's counters change together, as in settle-messages.lua (skipped by reason, and the
   time of its latest settled message, last_at).
 
-  KEYS  1 archive         the archive stream
+  KEYS  1 archive         the change feed (includes/feed.lua)
         2 campaign        the campaign's counters
         then per message:
        +1 messageKey      message record
   ARGV  1 idFrom          where the request_id starts in a record's key to archive each change
-                          (DATABASE_URL set), or 0
+                          for the change feed (includes/feed.lua: > 0 always,
+                          < 0 while it has a reader, 0 never)
         2 now             now (ms)
         3 ttlSeconds      ttl (s) of the skipped record
         4 reason          the skip reason ('cancelled')
@@ -39,7 +40,7 @@ for i = 3, #KEYS do
     redis.call('HINCRBY', campaign, 'skipped:' .. reason, 1)
     redis.call('EXPIRE', msg, ttl)
     skipped = skipped + 1
-    if idFrom > 0 then Message.archive(stream, msg, idFrom) end
+    Message.archive(stream, msg, idFrom, 'skipped')
     out[i - 2] = 1
   else
     out[i - 2] = 0

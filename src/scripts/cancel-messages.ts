@@ -4,7 +4,7 @@ import { script, type Arg } from './loader.js';
 export interface CancelMessages {
   /** The archive stream and the campaign's counters. */
   keys: { archive: string; campaign: string };
-  /** Where the request_id starts in a record's key, to archive each change; 0: no archive. */
+  /** Where the request_id starts in a record's key, for the change feed: > 0 always, < 0 while it has a reader, 0 never. */
   idFrom: number;
   /** Epoch ms. */
   now: number;

@@ -39,6 +39,7 @@
        +3 jobId           job id
        +4 data            job data JSON
        +5 digest          its payload's digest (src/ledger/digest.ts)
+       +6 args            its custom_args as JSON, kept for its events ('': none)
   Reply per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again, and the record
   takes its recipient and digest), 3 suppressed
 ]]
@@ -74,7 +75,7 @@ end
 for i = 1, (#KEYS - 14) / 2 do
   local msgKey = KEYS[13 + 2 * i]
   local jobKey = KEYS[14 + 2 * i]
-  local a = 5 * i + 5
+  local a = 6 * i + 4
   local status = Message.status(msgKey)
   if redis.call('SISMEMBER', KEYS[14], ARGV[a + 2]) == 1 then
     out[i] = SUPPRESSED
@@ -83,7 +84,7 @@ for i = 1, (#KEYS - 14) / 2 do
   elseif not status then
     seen[msgKey] = true
     if not dry then
-      Message.create(msgKey, campaign, ARGV[a + 2], now, ttl, redis.call('RPUSH', KEYS[2], ARGV[a + 1]), ARGV[a + 5])
+      Message.create(msgKey, campaign, ARGV[a + 2], now, ttl, redis.call('RPUSH', KEYS[2], ARGV[a + 1]), ARGV[a + 5], ARGV[a + 6])
       added = added + 1
       if redis.call('EXISTS', jobKey) == 0 then addJob(jobKey, ARGV[a + 3], ARGV[a + 4]) end
     end

@@ -51,6 +51,8 @@ export interface EnqueueMessage {
   data: unknown;
   /** Its payload's digest, recorded with the message (src/ledger/digest.ts). */
   digest: string;
+  /** Its custom_args as JSON, kept in its record for its events; '' without. */
+  args: string;
 }
 
 export interface EnqueueMessages {
@@ -121,7 +123,7 @@ export function enqueueMessages(client: Redis, input: EnqueueMessages): Promise<
   ];
   for (const m of input.messages) {
     keys.push(m.messageKey, m.jobKey);
-    argv.push(m.requestId, m.to, m.jobId, dryRun ? '' : JSON.stringify(m.data), m.digest);
+    argv.push(m.requestId, m.to, m.jobId, dryRun ? '' : JSON.stringify(m.data), m.digest, m.args);
   }
   return call(client, keys, argv);
 }

@@ -11,14 +11,15 @@
         2 campaign        its campaign's counters
         3 messageIdKey    the message_id index entry
         4 orphanKey       orphaned delivery rows of that message_id
-        5 archive         the archive stream
+        5 archive         the change feed (includes/feed.lua)
   ARGV  1 campaign        the message's campaign (read before the call; checked here)
         2 messageId       EngageLab's message_id
         3 messageIdEntry  the message_id index entry's value
         4 now             now (ms)
         5 ttlSeconds      ttl (s) of the sent record
         6 idFrom          where the request_id starts in the record's key, to archive the change
-                          (DATABASE_URL set), or 0
+                          for the change feed (includes/feed.lua: > 0 always,
+                          < 0 while it has a reader, 0 never)
   Reply {1 learned | 2 learned, and delivery rows are waiting for it | 0 left as it is,
          the status before ('' none)}
 ]]
@@ -30,6 +31,6 @@ local before = Message.outcomeUnknown(KEYS[1])
 if not before or Message.campaign(KEYS[1]) ~= ARGV[1] then return { LEFT, Message.status(KEYS[1]) or '' } end
 Message.clearInflight(KEYS[1])
 local orphans = SentMessage.record(KEYS[1], KEYS[2], KEYS[3], KEYS[4], before, ARGV[4], tonumber(ARGV[5]), ARGV[3], ARGV[2])
-if tonumber(ARGV[6]) > 0 then Message.archive(KEYS[5], KEYS[1], tonumber(ARGV[6])) end
+Message.archive(KEYS[5], KEYS[1], tonumber(ARGV[6]), 'sent')
 if orphans then return { ORPHANS_WAITING, before } end
 return { LEARNED, before }

@@ -17,7 +17,7 @@ export interface LearnMessageId {
   now: number;
   /** How long the sent record stays. */
   ttlSeconds: number;
-  /** Where the request_id starts in the record's key, to archive the change; 0: no archive. */
+  /** Where the request_id starts in the record's key, for the change feed: > 0 always, < 0 while it has a reader, 0 never. */
   idFrom: number;
 }
 

@@ -8,11 +8,12 @@
     queue (`removed`), which BullMQ refuses while a worker holds it;
   - anything else is left as it is, and the reply says what stopped it.
 
-  KEYS  1 archive         the archive stream
+  KEYS  1 archive         the change feed (includes/feed.lua)
         2 campaign        the message's campaign's counters
         3 message         message record
   ARGV  1 idFrom          where the request_id starts in the record's key to archive the change
-                          (DATABASE_URL set), or 0
+                          for the change feed (includes/feed.lua: > 0 always,
+                          < 0 while it has a reader, 0 never)
         2 now             now (ms)
         3 ttlSeconds      ttl (s) of the skipped record
         4 reason          the skip reason ('removed')
@@ -37,5 +38,5 @@ Message.markSettled(msg, 'skipped', ARGV[2], '', '', ARGV[4], ARGV[5])
 redis.call('HINCRBY', KEYS[2], 'skipped', 1)
 redis.call('EXPIRE', msg, tonumber(ARGV[3]))
 local idFrom = tonumber(ARGV[1])
-if idFrom > 0 then Message.archive(KEYS[1], msg, idFrom) end
+Message.archive(KEYS[1], msg, idFrom, 'skipped')
 return 'removed'

@@ -16,7 +16,7 @@ export type RemoveVerdict = (typeof RemoveVerdict)[keyof typeof RemoveVerdict];
 export interface RemoveMessage {
   /** The archive stream, the message's campaign's counters, its record. */
   keys: { archive: string; campaign: string; message: string };
-  /** Where the request_id starts in the record's key, to archive the change; 0: no archive. */
+  /** Where the request_id starts in the record's key, for the change feed: > 0 always, < 0 while it has a reader, 0 never. */
   idFrom: number;
   /** Epoch ms. */
   now: number;

@@ -2,13 +2,13 @@ import type { Redis } from 'ioredis';
 import { script } from './loader.js';
 
 export interface ReviveMessage {
-  /** The message record, its campaign's counters, the archive stream. */
+  /** The message record, its campaign's counters, the change feed. */
   keys: { message: string; campaign: string; archive: string };
   /** Epoch ms. */
   now: number;
   /** How long the pending record stays. */
   ttlSeconds: number;
-  /** Where the request_id starts in the record's key, to archive the change; 0: no archive. */
+  /** Where the request_id starts in the record's key, for the change feed: > 0 always, < 0 while it has a reader, 0 never. */
   idFrom: number;
 }
 

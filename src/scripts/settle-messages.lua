@@ -5,18 +5,20 @@
   Status and campaign counters change together.
 
   The campaign also counts its dead letters by code (dead_code:<code>, "none" without one), its skipped
-  messages by reason (skipped:<reason>), when its first request was settled (started_at) and its latest
-  message (last_at, ms), and its pace: the requests settled (sent or dead), a count that decays by e every
-  paceMs (pace, as of pace_at), so that pace / paceMs is its rate over about the last paceMs.
+  messages by reason (skipped:<reason>), when its first request was settled (started_at, which is also its
+  campaign.started in the change feed) and its latest message (last_at, ms), and its pace: the requests
+  settled (sent or dead), a count that decays by e every paceMs (pace, as of pace_at), so that pace / paceMs
+  is its rate over about the last paceMs.
 
-  KEYS  1 archive         the archive stream
+  KEYS  1 archive         the change feed (includes/feed.lua)
         then per message:
        +1 messageKey      message record
        +2 campaignKey     campaign counters
        +3 messageIdKey    message_id index entry (sent)
        +4 orphanKey       orphaned delivery rows of that message_id
   ARGV  1 idFrom          where the request_id starts in a record's key to archive each change
-                          (DATABASE_URL set), or 0
+                          for the change feed (includes/feed.lua: > 0 always,
+                          < 0 while it has a reader, 0 never)
         2 paceMs          how fast the campaign's pace forgets (ms)
         then per message:
        +1 status          'sent' | 'dead' | 'skipped'
@@ -39,11 +41,14 @@ local stream, idFrom, paceMs = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 
 -- The campaign's times and pace. Workers' clocks differ a little: the times only move forward. A dead
 -- message that becomes sent was counted in the pace when it died.
-local function timing(campaign, status, current, now)
+local function timing(msg, campaign, status, current, now)
   local t = redis.call('HMGET', campaign, 'last_at', 'pace', 'pace_at')
   if not tonumber(t[1]) or tonumber(t[1]) < now then redis.call('HSET', campaign, 'last_at', now) end
   if status == 'skipped' or current == 'dead' then return end
-  redis.call('HSETNX', campaign, 'started_at', now)
+  if redis.call('HSETNX', campaign, 'started_at', now) == 1 then
+    local id = Message.campaign(msg)
+    Feed.append(stream, idFrom, 'campaign.started', id, cjson.encode({ id = id, by = 'system:workers' }))
+  end
   local at = tonumber(t[3]) or now
   local pace = (tonumber(t[2]) or 0) * math.exp(-math.max(0, now - at) / paceMs) + 1
   redis.call('HSET', campaign, 'pace', string.format('%.6f', pace), 'pace_at', math.max(at, now))
@@ -75,8 +80,8 @@ for i = 0, (#KEYS - 1) / 4 - 1 do
     if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
     redis.call('EXPIRE', msg, ttl)
   end
-  if result ~= UNCHANGED then timing(campaign, status, current, tonumber(now)) end
-  if result ~= UNCHANGED and idFrom > 0 then Message.archive(stream, msg, idFrom) end
+  if result ~= UNCHANGED then timing(msg, campaign, status, current, tonumber(now)) end
+  if result ~= UNCHANGED then Message.archive(stream, msg, idFrom, status) end
   out[i + 1] = result
 end
 return out

@@ -28,7 +28,7 @@ export interface SettleMessage {
 
 export interface SettleMessages {
   keys: { archive: string };
-  /** Where the request_id starts in a record's key, to archive each change; 0: no archive. */
+  /** Where the request_id starts in a record's key, for the change feed: > 0 always, < 0 while it has a reader, 0 never. */
   idFrom: number;
   messages: readonly SettleMessage[];
 }

@@ -48,7 +48,10 @@ const keysOf = () => new ApiKeys((h as Harness).redis, (h as Harness).keys);
 function expectedAllowed(role: Role, row: RouteRole): boolean {
   const route = `${row.method} ${row.path}`;
   const adminOnly =
-    row.path.startsWith('/api/keys') || row.path.startsWith('/api/audit') || !/^\/(api|metrics)/.test(row.path);
+    row.path.startsWith('/api/keys') ||
+    row.path.startsWith('/api/audit') ||
+    row.path.startsWith('/api/webhooks') ||
+    !/^\/(api|metrics)/.test(row.path);
   if (role === 'admin') return true;
   if (role === 'send')
     return [

@@ -61,6 +61,15 @@ describe('the benchmark', () => {
       rows_per_second_applied: expect.any(Number),
       answer_ms: { p50: expect.any(Number), p95: expect.any(Number), p99: expect.any(Number), max: expect.any(Number) },
     });
+    expect(report.webhooks).toMatchObject({
+      messages: 1000,
+      // sent, delivered and read of each message, and campaign.started.
+      events: 3001,
+      feed_bytes_per_entry: expect.any(Number),
+      events_per_second_one_a_request: expect.any(Number),
+      events_per_second_batched: expect.any(Number),
+    });
+    expect(report.webhooks.feed_bytes_per_entry).toBeGreaterThan(0);
     expect(report.lanes).toMatchObject({ lanes: 4, lane_limit: 50, account_limit: 200, requests: 1000 });
     expect(report.lanes.per_lane).toHaveLength(4);
     if (hasPostgres()) {

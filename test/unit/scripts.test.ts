@@ -100,12 +100,14 @@ const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
     scripts.grantSends(c, named({ keys: named(), spacingMs: 1, leadMs: 1, laneSpacingMs: 1, requests: ITEMS })),
   'learn-message-id': (c) => scripts.learnMessageId(c, named({ keys: named() })),
   'link-users': (c) => scripts.linkUsers(c, named({ keys: named() })),
+  'mark-done': (c) => scripts.markDone(c, named({ keys: named(), now: 1, data: {} })),
   'move-funnel': (c) => scripts.moveFunnel(c, named({ keys: named() })),
   'record-rejects': (c) => scripts.recordRejects(c, named({ keys: named(), lines: ITEMS })),
   'remove-message': (c) => scripts.removeMessage(c, named({ keys: named() })),
   'report-outcome': (c) => scripts.reportOutcome(c, named({ keys: named(), notSent: named() })),
   'revive-message': (c) => scripts.reviveMessage(c, named({ keys: named() })),
   'settle-messages': (c) => scripts.settleMessages(c, named({ keys: named(), messages: ITEMS })),
+  'take-due-retries': (c) => scripts.takeDueRetries(c, named({ keys: named() })),
   'ungrant-sends': (c) => scripts.ungrantSends(c, named({ grants: ITEMS })),
 };
 

@@ -1,4 +1,5 @@
 import { Campaigns } from '../../campaigns/campaigns.js';
+import { cliActor } from '../../access/audit.js';
 import { noCampaign } from '../../messages/ids.js';
 import { parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
@@ -13,7 +14,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`wa-bulk: ${noCampaign(id, '"wa-bulk campaigns"')}\n`);
       return 1;
     }
-    const skipped = await new Campaigns(ctx.redis, ctx.keys).cancel(id, ctx.ledger);
+    const skipped = await new Campaigns(ctx.redis, ctx.keys).cancel(id, ctx.ledger, cliActor());
     if (values.json) printJson({ campaign: id, state: 'cancelled', skipped_now: skipped });
     else
       process.stdout.write(

@@ -6,6 +6,7 @@ import { noCampaign } from '../../messages/ids.js';
 import { UsageError, parse } from '../args.js';
 import { withContext } from '../context.js';
 import { PAUSE } from './pause.decl.js';
+import { cliActor } from '../../access/audit.js';
 
 /** `wa-bulk pause [--sender NUMBER | --campaign ID] [--reason TEXT]`: the fleet, one lane, or one campaign. */
 export async function run(argv: string[]): Promise<number> {
@@ -30,22 +31,22 @@ export async function control(target: Target, pause?: { reason: string }): Promi
   const campaign = target.campaign;
   const message = await withContext(async (ctx) => {
     if (lane !== undefined) {
-      if (pause) await pauseLane(ctx.redis, ctx.keys, lane, pause.reason);
-      else await resumeLane(ctx.redis, ctx.keys, lane);
+      if (pause) await pauseLane(ctx.redis, ctx.keys, lane, pause.reason, cliActor());
+      else await resumeLane(ctx.redis, ctx.keys, lane, cliActor());
       return pause ? `sending paused for sender ${lane}` : `sending resumed for sender ${lane}`;
     }
     if (campaign !== undefined) {
       const campaigns = new Campaigns(ctx.redis, ctx.keys);
       if (!(await ctx.ledger.campaign(campaign))) return undefined;
       if (pause) {
-        await campaigns.pause(campaign, pause.reason);
+        await campaigns.pause(campaign, pause.reason, cliActor());
         return `campaign ${campaign} paused`;
       }
-      const promoted = await campaigns.resume(campaign);
+      const promoted = await campaigns.resume(campaign, cliActor());
       return `campaign ${campaign} resumed (${promoted} parked message(s) back in their queues)`;
     }
-    if (pause) await pauseSending(ctx.redis, ctx.keys, pause.reason);
-    else await resumeSending(ctx.redis, ctx.keys);
+    if (pause) await pauseSending(ctx.redis, ctx.keys, pause.reason, cliActor());
+    else await resumeSending(ctx.redis, ctx.keys, cliActor());
     return pause ? 'sending paused for all workers' : 'sending resumed';
   });
   if (message === undefined) {

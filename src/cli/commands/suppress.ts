@@ -5,6 +5,7 @@ import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';
 import { SUPPRESS } from './suppress.decl.js';
+import { cliActor } from '../../access/audit.js';
 
 /**
  * `wa-bulk suppress add|remove NUMBER… | import FILE | list [--json]`. A NUMBER may also be a business-scoped
@@ -19,7 +20,7 @@ export async function run(argv: string[]): Promise<number> {
     if (problem !== undefined) throw new UsageError(problem);
     const changed = await withContext((ctx) =>
       action === 'add'
-        ? new Suppressions(ctx.redis, ctx.keys).add(numbers)
+        ? new Suppressions(ctx.redis, ctx.keys).add(numbers, cliActor())
         : new Suppressions(ctx.redis, ctx.keys).remove(numbers),
     );
     if (values.json) printJson({ action, count: changed });

@@ -24,6 +24,8 @@ function Delivery.apply(msg, campaign, metrics, archive, idFrom, ranks, status, 
     if current then redis.call('HINCRBY', counters, 'delivery:' .. current, -1) end
     redis.call('HINCRBY', counters, 'delivery:' .. status, 1)
   end
-  if idFrom > 0 then Message.archive(archive, msg, idFrom) end
+  local kind = status
+  if status == 'sent' then kind = 'delivery_sent' end
+  Message.archive(archive, msg, idFrom, kind)
   return 1, current or ''
 end

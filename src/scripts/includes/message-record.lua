@@ -4,6 +4,8 @@
   and, in TypeScript, in src/ledger/records.ts only (toRecord; rowOf and recordOf for the long-term ledger).
 
     campaign, to, created_at, updated_at (epoch ms)
+    args                   the message's custom_args (JSON, without wa-bulk's own), when it had any: its
+                           webhook events carry them
     digest                 the payload's digest (src/ledger/digest.ts) while the message may still be sent:
                            written with its job, dropped once it is sent or skipped
     seq                    its place in its campaign's enqueue order (1, 2, …)
@@ -17,10 +19,13 @@
     delivery_status, delivery_at, delivery_error_code, delivery_error, loss_step, loss_source
                            the furthest delivery state EngageLab's callbacks reported
 ]]
+--- @include "includes/feed"
+
 local Message = {}
 
-function Message.create(key, campaign, to, now, ttl, seq, digest)
+function Message.create(key, campaign, to, now, ttl, seq, digest, args)
   redis.call('HSET', key, 'campaign', campaign, 'to', to, 'status', 'pending', 'attempts', 0, 'created_at', now, 'updated_at', now, 'seq', seq, 'digest', digest)
+  if args and args ~= '' then redis.call('HSET', key, 'args', args) end
   redis.call('EXPIRE', key, ttl)
 end
 
@@ -36,14 +41,14 @@ function Message.mismatch(key, campaign, to, digest)
   return nil
 end
 
--- With a long-term ledger (DATABASE_URL): the record as it now is, appended to the archive stream that
--- src/archive/archiver.ts drains into PostgreSQL. A whole snapshot rather than a pointer, so the
--- archive never depends on the record still being in Redis when it is drained. Two fields, always the
--- same two, so that the stream stores their names once per node: r, the request_id; s, the record's
--- HGETALL reply as a JSON array [field, value, …].
--- `idFrom` is where the request_id starts in the record's key (after "<prefix>:msg:").
-function Message.archive(stream, key, idFrom)
-  redis.call('XADD', stream, '*', 'r', string.sub(key, idFrom), 's', cjson.encode(redis.call('HGETALL', key)))
+-- The record as it now is, appended to the change feed (includes/feed.lua) as `kind` (sent, dead, skipped,
+-- a delivery state, …). A whole snapshot rather than a pointer, so that a reader (the archiver, the webhook
+-- dispatcher) never depends on the record still being in Redis when it reads the entry.
+-- `idFrom` is where the request_id starts in the record's key (after "<prefix>:msg:"): > 0 always appended,
+-- < 0 (its negative) only while the feed has a reader, 0 never (Feed.wanted).
+function Message.archive(stream, key, idFrom, kind)
+  if not Feed.wanted(stream, idFrom) then return end
+  redis.call('XADD', stream, '*', 'e', kind, 'r', string.sub(key, math.abs(idFrom)), 's', cjson.encode(redis.call('HGETALL', key)))
 end
 
 function Message.status(key)

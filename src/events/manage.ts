@@ -1,0 +1,129 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import { parseDuration } from '../config.js';
+import type { Keys } from '../redis/keys.js';
+import { WebhookDeliveries, type Delivery, type ExhaustedDelivery } from './deliveries.js';
+import { endpointUrlProblem } from './endpoint-url.js';
+import { MAX_BATCH, ROTATION_OVERLAP_MS, WebhookEndpoints, type Endpoint } from './endpoints.js';
+import { parseFilters } from './filters.js';
+
+/**
+ * What `wa-bulk webhooks` and /api/webhooks do, in one place: each input checked where it enters (an error
+ * names the field and what it expects), then the endpoints' store (./endpoints.ts) and their deliveries
+ * (./deliveries.ts).
+ */
+
+export class WebhookInputError extends Error {
+  override name = 'WebhookInputError';
+  constructor(
+    message: string,
+    /** 400: the input is wrong; 404: no such endpoint. */
+    readonly status: 400 | 404 = 400,
+  ) {
+    super(message);
+  }
+}
+
+const CAMPAIGN_ID = /^[A-Za-z0-9_.-]{1,128}$/;
+
+export interface AddInput {
+  url: unknown;
+  events?: unknown;
+  campaign?: unknown;
+  batch?: unknown;
+}
+
+/** A `--since` / `since`: an ISO time, or a duration back from now (`2h`, `3d`). */
+export function parseSince(text: string, now = Date.now()): number {
+  const back = parseDuration(text);
+  if (back !== undefined) return now - back;
+  const at = Date.parse(text);
+  if (Number.isNaN(at))
+    throw new WebhookInputError(`since: expected an ISO time or a duration back from now (2h, 3d), not "${text}"`);
+  return at;
+}
+
+export class WebhookAdmin {
+  readonly endpoints: WebhookEndpoints;
+  readonly deliveries: WebhookDeliveries;
+
+  constructor(
+    redis: Redis,
+    keys: Keys,
+    private readonly config: Config,
+  ) {
+    this.endpoints = new WebhookEndpoints(redis, keys);
+    this.deliveries = new WebhookDeliveries(redis, keys);
+  }
+
+  async add(input: AddInput): Promise<Endpoint & { secret: string }> {
+    if (typeof input.url !== 'string' || input.url === '') throw new WebhookInputError('url: expected a URL');
+    const problem = endpointUrlProblem(input.url, this.config.WEBHOOK_ALLOW_PRIVATE);
+    if (problem) throw new WebhookInputError(`url: ${problem}`);
+    let events: string[];
+    try {
+      const text = Array.isArray(input.events) ? input.events.join(',') : input.events;
+      if (text !== undefined && typeof text !== 'string')
+        throw new RangeError('expected a list of event types, such as message.*,contact.opted_out');
+      events = parseFilters(text);
+    } catch (error) {
+      throw new WebhookInputError(`events: ${(error as Error).message}`);
+    }
+    if (input.campaign !== undefined && (typeof input.campaign !== 'string' || !CAMPAIGN_ID.test(input.campaign)))
+      throw new WebhookInputError('campaign: expected a campaign id (letters, digits, "_", "-", ".")');
+    const batch = input.batch === undefined ? 1 : Number(input.batch);
+    if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH)
+      throw new WebhookInputError(`batch: expected an integer from 1 to ${MAX_BATCH}`);
+    return this.endpoints.add({
+      url: input.url,
+      events,
+      campaign: (input.campaign as string | undefined) ?? null,
+      batch,
+    });
+  }
+
+  async get(id: string): Promise<Endpoint> {
+    const endpoint = await this.endpoints.get(id);
+    if (!endpoint) throw new WebhookInputError(`no webhook endpoint "${id}" (wa-bulk webhooks list)`, 404);
+    return endpoint;
+  }
+
+  list(): Promise<Endpoint[]> {
+    return this.endpoints.list();
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!(await this.endpoints.remove(id)))
+      throw new WebhookInputError(`no webhook endpoint "${id}" (wa-bulk webhooks list)`, 404);
+  }
+
+  async rotateSecret(id: string): Promise<{ id: string; secret: string; previous_until: string }> {
+    const secret = await this.endpoints.rotateSecret(id);
+    if (secret === undefined) throw new WebhookInputError(`no webhook endpoint "${id}" (wa-bulk webhooks list)`, 404);
+    const endpoint = await this.get(id);
+    return { id: endpoint.id, secret, previous_until: new Date(Date.now() + ROTATION_OVERLAP_MS).toISOString() };
+  }
+
+  async enable(id: string): Promise<Endpoint> {
+    if (!(await this.endpoints.enable(id)))
+      throw new WebhookInputError(`no webhook endpoint "${id}" (wa-bulk webhooks list)`, 404);
+    return this.get(id);
+  }
+
+  /** What is waiting for a retry and what ran out of attempts (the newest `limit` of each). */
+  async deliveriesOf(
+    id: string,
+    limit = 100,
+  ): Promise<{ retrying: Array<Delivery & { due: number }>; exhausted: ExhaustedDelivery[] }> {
+    await this.get(id);
+    return {
+      retrying: await this.deliveries.waiting(id, limit),
+      exhausted: await this.deliveries.exhausted(id, limit),
+    };
+  }
+
+  async replay(id: string, since?: string): Promise<number> {
+    await this.get(id);
+    return this.deliveries.replay(id, since === undefined ? 0 : parseSince(since));
+  }
+}

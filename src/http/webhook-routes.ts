@@ -1,0 +1,96 @@
+import type express from 'express';
+import type { Request, Response } from 'express';
+import { WebhookAdmin, WebhookInputError } from '../events/manage.js';
+import { sendTestEvent } from '../../workers/webhook-delivery.js';
+import { objectBody, smallJson } from './body.js';
+import type { DashboardDeps } from './deps.js';
+import { sameOrigin } from './security.js';
+
+/**
+ * Webhook endpoints over HTTP (admin only, see route-roles.ts), as `wa-bulk webhooks` does them: an added
+ * endpoint's secret, and a rotated one, are in the answer once and nowhere else.
+ */
+export function webhookRoutes(app: express.Express, deps: DashboardDeps): void {
+  const admin = new WebhookAdmin(deps.redis, deps.keys, deps.config);
+  const handle =
+    (fn: (req: Request, res: Response) => Promise<void>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      try {
+        await fn(req, res);
+      } catch (error) {
+        if (!(error instanceof WebhookInputError)) throw error;
+        res.status(error.status).json({ error: error.message });
+      }
+    };
+  const id = (req: Request): string => String(req.params.id);
+
+  app.get(
+    '/api/webhooks',
+    handle(async (_req, res) => {
+      res.json({ endpoints: await admin.list() });
+    }),
+  );
+  app.post(
+    '/api/webhooks',
+    sameOrigin,
+    smallJson,
+    handle(async (req, res) => {
+      const body = objectBody(req);
+      res
+        .status(201)
+        .json(await admin.add({ url: body.url, events: body.events, campaign: body.campaign, batch: body.batch }));
+    }),
+  );
+  app.get(
+    '/api/webhooks/:id',
+    handle(async (req, res) => {
+      res.json(await admin.get(id(req)));
+    }),
+  );
+  app.delete(
+    '/api/webhooks/:id',
+    sameOrigin,
+    handle(async (req, res) => {
+      await admin.remove(id(req));
+      res.json({ id: id(req), removed: true });
+    }),
+  );
+  app.post(
+    '/api/webhooks/:id/rotate-secret',
+    sameOrigin,
+    handle(async (req, res) => {
+      res.json(await admin.rotateSecret(id(req)));
+    }),
+  );
+  app.post(
+    '/api/webhooks/:id/enable',
+    sameOrigin,
+    handle(async (req, res) => {
+      res.json(await admin.enable(id(req)));
+    }),
+  );
+  app.post(
+    '/api/webhooks/:id/test',
+    sameOrigin,
+    handle(async (req, res) => {
+      res.json(await sendTestEvent(admin, id(req), deps.config));
+    }),
+  );
+  app.get(
+    '/api/webhooks/:id/deliveries',
+    handle(async (req, res) => {
+      res.json(await admin.deliveriesOf(id(req)));
+    }),
+  );
+  app.post(
+    '/api/webhooks/:id/replay',
+    sameOrigin,
+    smallJson,
+    handle(async (req, res) => {
+      const since = objectBody(req).since;
+      if (since !== undefined && typeof since !== 'string')
+        throw new WebhookInputError('since: expected an ISO time or a duration back from now (2h, 3d)');
+      res.json({ id: id(req), replayed: await admin.replay(id(req), since) });
+    }),
+  );
+}

@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Writable } from 'node:stream';
+import type { ConfigInput } from '../../src/config.js';
+import { WebhookDeliveries } from '../../src/events/deliveries.js';
+import { WebhookEndpoints } from '../../src/events/endpoints.js';
+import { pauseSending } from '../../src/lanes/fleet.js';
+import { createLogger } from '../../src/log.js';
+import { WebhookDispatcher } from '../../workers/webhook-dispatcher.js';
+import { harness, testConfig, until, type Harness } from '../helpers/env.js';
+import { startReceiver, verify, type Received } from '../helpers/webhook-receiver.js';
+
+let h: Harness | undefined;
+let dispatcher: WebhookDispatcher | undefined;
+const receivers: Array<Awaited<ReturnType<typeof startReceiver>>> = [];
+afterEach(async () => {
+  await dispatcher?.stop();
+  for (const r of receivers.splice(0)) await r.close();
+  await h?.close();
+  h = dispatcher = undefined;
+});
+
+/** A dispatcher with a short retry schedule, and the lines it logs. */
+function start(overrides: ConfigInput = {}) {
+  const config = testConfig({
+    WEBHOOK_RETRY_SCHEDULE: '0,50,100',
+    WEBHOOK_TIMEOUT_MS: 300,
+    WEBHOOK_ALLOW_PRIVATE: 'true',
+    ...overrides,
+  });
+  h = harness(config);
+  const lines: string[] = [];
+  const log = createLogger({
+    level: 'info',
+    pretty: false,
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    }),
+  });
+  dispatcher = new WebhookDispatcher(h.redis, h.redis.duplicate(), h.keys, config, log, { retryPollMs: 20 });
+  dispatcher.start();
+  return {
+    h,
+    lines,
+    endpoints: new WebhookEndpoints(h.redis, h.keys),
+    deliveries: new WebhookDeliveries(h.redis, h.keys),
+  };
+}
+
+async function receiver(answer: Parameters<typeof startReceiver>[0]) {
+  const r = await startReceiver(answer);
+  receivers.push(r);
+  return r;
+}
+
+describe('webhook delivery', () => {
+  it('retries a failed delivery with the same webhook-id, signed anew each time, until it is answered 2xx', async () => {
+    const r = await receiver((_request, count) => (count <= 2 ? 500 : 200));
+    const { h, endpoints } = start();
+    const endpoint = await endpoints.add({ url: r.url });
+    await pauseSending(h.redis, h.keys, 'quality');
+    await until(() => r.received.length === 3);
+    expect(new Set(r.received.map((request) => request.id)).size).toBe(1);
+    for (const request of r.received)
+      expect(verify(endpoint.secret, request)).toEqual({
+        type: 'sending.paused',
+        timestamp: expect.any(String),
+        data: { lane: null, reason: 'quality', by: 'system' },
+      });
+    await until(async () => (await endpoints.get(endpoint.id))?.counts.delivered === 1);
+    expect(await endpoints.get(endpoint.id)).toMatchObject({
+      counts: { delivered: 1, failed: 2, exhausted: 0 },
+      retrying: 0,
+      disabled: null,
+      failing_since: null,
+    });
+  });
+
+  it('counts a request not answered within WEBHOOK_TIMEOUT_MS, and a redirect, as failures', async () => {
+    const r = await receiver((_request, count) => (count === 1 ? 'hang' : count === 2 ? 302 : 204));
+    const { h, endpoints } = start();
+    const endpoint = await endpoints.add({ url: r.url });
+    await pauseSending(h.redis, h.keys, 'quality');
+    await until(async () => (await endpoints.get(endpoint.id))?.counts.delivered === 1);
+    expect(r.received).toHaveLength(3);
+    expect(new Set(r.received.map((request) => request.id)).size).toBe(1);
+    expect((await endpoints.get(endpoint.id))?.counts).toMatchObject({ failed: 2, delivered: 1 });
+  });
+
+  it('keeps a delivery whose attempts ran out, and replays it with its webhook-id', async () => {
+    let up = false;
+    const r = await receiver(() => (up ? 200 : 503));
+    const { h, endpoints, deliveries } = start();
+    const endpoint = await endpoints.add({ url: r.url });
+    await pauseSending(h.redis, h.keys, 'quality');
+    await until(async () => (await deliveries.exhausted(endpoint.id)).length === 1);
+    // The schedule's three attempts, then none.
+    expect(r.received).toHaveLength(3);
+    expect(await deliveries.exhausted(endpoint.id)).toEqual([
+      expect.objectContaining({ id: r.received[0]?.id, attempts: 3, status: 503, error: 'HTTP 503' }),
+    ]);
+    up = true;
+    expect(await deliveries.replay(endpoint.id)).toBe(1);
+    await until(() => r.received.length === 4);
+    expect(r.received[3]?.id).toBe(r.received[0]?.id);
+    expect(verify(endpoint.secret, r.received[3] as Received)).toMatchObject({ type: 'sending.paused' });
+    await until(async () => (await endpoints.get(endpoint.id))?.counts.delivered === 1);
+    expect(await deliveries.exhausted(endpoint.id)).toEqual([]);
+  });
+
+  it('disables an endpoint that answers 410, and tells the other endpoints', async () => {
+    const gone = await receiver(() => 410);
+    const other = await receiver(() => 200);
+    const { h, endpoints, lines } = start();
+    const a = await endpoints.add({ url: gone.url });
+    const b = await endpoints.add({ url: other.url, events: ['webhook.*'] });
+    await pauseSending(h.redis, h.keys, 'quality');
+    await until(() => other.received.length === 1);
+    expect(verify(b.secret, other.received[0] as Received)).toMatchObject({
+      type: 'webhook.disabled',
+      data: { endpoint: a.id, url: gone.url, reason: 'gone' },
+    });
+    expect(gone.received).toHaveLength(1);
+    expect((await endpoints.get(a.id))?.disabled).toMatchObject({ reason: 'gone' });
+    expect(lines.filter((line) => line.includes('410 Gone'))).toHaveLength(1);
+    // Disabled: nothing more is sent to it.
+    await pauseSending(h.redis, h.keys, 'again');
+    await until(async () => (await endpoints.get(b.id))?.counts.delivered === 1);
+    expect(gone.received).toHaveLength(1);
+  });
+
+  it('disables an endpoint whose every delivery failed for WEBHOOK_DISABLE_AFTER_MS, with a line', async () => {
+    const down = await receiver(() => 500);
+    const { h, endpoints, lines } = start({
+      WEBHOOK_RETRY_SCHEDULE: '0,200,200,200,200,200,200,200,200,200',
+      WEBHOOK_DISABLE_AFTER_MS: 1000,
+    });
+    const a = await endpoints.add({ url: down.url });
+    await pauseSending(h.redis, h.keys, 'quality');
+    await until(async () => (await endpoints.get(a.id))?.disabled !== null, 10_000);
+    expect((await endpoints.get(a.id))?.disabled).toMatchObject({ reason: 'failing' });
+    const failingFor = (down.received.at(-1)?.at ?? 0) - (down.received[0]?.at ?? 0);
+    expect(failingFor).toBeGreaterThanOrEqual(1000);
+    expect(lines.filter((line) => line.includes('WEBHOOK_DISABLE_AFTER_MS'))).toHaveLength(1);
+  });
+
+  it('signs with both secrets while a rotated-out one overlaps, so that either verifies', async () => {
+    const r = await receiver(() => 200);
+    const { h, endpoints } = start();
+    const endpoint = await endpoints.add({ url: r.url });
+    const rotated = (await endpoints.rotateSecret(endpoint.id)) as string;
+    expect(rotated).not.toBe(endpoint.secret);
+    await pauseSending(h.redis, h.keys, 'quality');
+    await until(() => r.received.length === 1);
+    const request = r.received[0] as Received;
+    expect(request.signature.split(' ')).toHaveLength(2);
+    expect(verify(rotated, request)).toMatchObject({ type: 'sending.paused' });
+    expect(verify(endpoint.secret, request)).toMatchObject({ type: 'sending.paused' });
+  });
+
+  it('refuses a private address unless WEBHOOK_ALLOW_PRIVATE', async () => {
+    const r = await receiver(() => 200);
+    const { h, endpoints } = start({ WEBHOOK_ALLOW_PRIVATE: 'false', WEBHOOK_RETRY_SCHEDULE: '0' });
+    const endpoint = await endpoints.add({ url: r.url });
+    await pauseSending(h.redis, h.keys, 'quality');
+    await until(async () => (await endpoints.get(endpoint.id))?.counts.exhausted === 1);
+    expect(r.received).toHaveLength(0);
+    expect((await endpoints.get(endpoint.id))?.last?.error).toMatch(/127\.0\.0\.1 is a private or reserved address/);
+  });
+
+  it("waits out a receiver's Retry-After when it answers 429, rather than the schedule's shorter delay", async () => {
+    const r = await receiver((_request, count) =>
+      count === 1 ? { status: 429, headers: { 'retry-after': '1' } } : 200,
+    );
+    const { h, endpoints } = start();
+    const endpoint = await endpoints.add({ url: r.url });
+    await pauseSending(h.redis, h.keys, 'quality');
+    await until(async () => (await endpoints.get(endpoint.id))?.counts.delivered === 1);
+    expect(r.received).toHaveLength(2);
+    expect((r.received[1]?.at ?? 0) - (r.received[0]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
+  });
+});

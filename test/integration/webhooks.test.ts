@@ -1,0 +1,289 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Readable } from 'node:stream';
+import { enqueue } from '../../producers/enqueue.js';
+import { readJsonl } from '../../producers/jsonl-reader.js';
+import { WebhookEndpoints } from '../../src/events/endpoints.js';
+import { groupsOf } from '../../src/events/feed.js';
+import { EVENT_SCHEMAS, type EventType } from '../../src/events/schema.js';
+import { newSecret } from '../../src/events/signing.js';
+import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
+import { freePort } from '../../src/dev/redis-server.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { WebhookDispatcher } from '../../workers/webhook-dispatcher.js';
+import { startCli } from '../helpers/cli.js';
+import { BODIES, jsonl, phone } from '../fixtures/messages.js';
+import { startReceiver, verify } from '../helpers/webhook-receiver.js';
+import {
+  campaignDone,
+  collect,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
+
+const TOKEN = 'cb_token_0123456789abcdef';
+let h: Harness | undefined;
+let sim: Simulator | undefined;
+let worker: SendWorker | undefined;
+let dashboard: Dashboard | undefined;
+let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
+afterEach(async () => {
+  await worker?.close();
+  await dashboard?.close();
+  await sim?.stop();
+  await receiver?.close();
+  await h?.close();
+  worker = dashboard = h = sim = receiver = undefined;
+});
+
+type Body = { type: string; timestamp: string; data: Record<string, unknown> };
+
+/** What an event is about: the message's request_id, the campaign's id, the user, or nothing. */
+const subjectOf = (body: Body): string =>
+  String(body.data.request_id ?? (body.type.startsWith('campaign.') ? body.data.id : (body.data.number ?? '')));
+
+/** Resolves once the dispatcher has read and acknowledged everything in the feed. */
+async function feedDrained(k: Harness): Promise<void> {
+  await until(async () => {
+    const group = (await groupsOf(k.redis, k.keys.archive)).find((g) => g.name === 'webhooks');
+    if (group === undefined || group.pending > 0) return false;
+    return (await k.redis.xrange(k.keys.archive, `(${group.lastDelivered}`, '+', 'COUNT', 1)).length === 0;
+  }, 30_000);
+}
+
+describe('webhooks', () => {
+  it('deliver exactly the expected events of a campaign, each signed as Standard Webhooks v1', async () => {
+    receiver = await startReceiver();
+    const secret = newSecret();
+    const port = await freePort();
+    sim = await startSimulator({
+      callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`,
+      callbackDelayMs: 30,
+      deliveryFailRate: 0.3,
+      readRate: 0.5,
+      replyRate: 1,
+      shuffleRate: 0,
+      templates: ['order_update', 'login_code'],
+    });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      DASHBOARD_PORT: port,
+      CALLBACK_TOKEN: TOKEN,
+      DASHBOARD_PASSWORD: 'password-for-webhooks',
+      SESSION_CHECK: 'enforce',
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET: secret,
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+    });
+    h = harness(config);
+    dashboard = await startDashboard(config, silentLogger());
+    // The dispatcher has made its group: from now on the ledger writes the feed.
+    await until(async () => (await groupsOf(h!.redis, h!.keys.archive)).some((g) => g.name === 'webhooks'));
+    const unknownTemplate = {
+      ...BODIES.template,
+      template: { ...(BODIES.template?.template as object), name: 'gone' },
+    };
+    const messages = [
+      ...Array.from({ length: 8 }, (_, i) => ({
+        to: phone(i),
+        body: BODIES.template,
+        request_id: `t-${i}`,
+        custom_args: { order: `o-${i}` },
+      })),
+      { to: phone(8), body: unknownTemplate, request_id: 'dead-0' },
+      { to: phone(10), body: BODIES.text, request_id: 'skip-0' },
+      { to: phone(11), body: BODIES.text, request_id: 'skip-1' },
+    ];
+    await enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign: 'wh', ledger: h.ledger, queue: h.send });
+    worker = await startSendWorker(config, silentLogger());
+    await campaignDone(h.ledger, 'wh');
+    await until(async () => sim!.pendingCallbacks === 0);
+    expect(await sim.inbound([phone(20).slice(1)], undefined, 'STOP')).toBe(200);
+    await pauseSending(h.redis, h.keys, 'insufficient balance');
+    await resumeSending(h.redis, h.keys);
+
+    // What the ledger and the simulator say happened.
+    const expected: string[] = ['campaign.started wh', 'campaign.done wh', 'sending.paused ', 'sending.resumed '];
+    expected.push(`contact.opted_out ${phone(20).slice(1)}`);
+    const records = await collect(h.ledger.export('wh'));
+    for (const r of records) {
+      if (r.status !== 'sent') {
+        expected.push(`message.${r.status} ${r.request_id}`);
+        continue;
+      }
+      expected.push(`message.sent ${r.request_id}`);
+      const final = sim.finalDelivery.get(r.message_id ?? '');
+      if (final === 'failed') expected.push(`message.failed ${r.request_id}`);
+      if (final === 'delivered' || final === 'read')
+        expected.push(`message.delivered ${r.request_id}`, `message.replied ${r.request_id}`);
+      if (final === 'read') expected.push(`message.read ${r.request_id}`);
+    }
+    expect(records.filter((r) => r.status === 'dead')).toHaveLength(1);
+    expect(records.filter((r) => r.status === 'skipped')).toHaveLength(2);
+    expect(expected.filter((e) => e.startsWith('message.failed')).length).toBeGreaterThan(0);
+    expect(expected.filter((e) => e.startsWith('message.read')).length).toBeGreaterThan(0);
+
+    await until(async () => (await h!.ledger.campaign('wh'))?.state === 'done');
+    await until(() => receiver!.received.length >= expected.length, 30_000);
+    await feedDrained(h);
+    // Every request verifies with the standardwebhooks package, and is the body it carries.
+    const bodies = receiver.received.map((request) => {
+      const payload = verify(secret, request) as Body;
+      expect(payload).toEqual(JSON.parse(request.body));
+      return payload;
+    });
+    expect(bodies.map((b) => `${b.type} ${subjectOf(b)}`).sort()).toEqual(expected.sort());
+    // Nothing failed, so nothing was sent twice: every webhook-id is its own.
+    expect(new Set(receiver.received.map((r) => r.id)).size).toBe(receiver.received.length);
+
+    // A message event's data is its record at that change.
+    for (const body of bodies) {
+      if (body.type === 'message.sent')
+        expect(body.data).toMatchObject({
+          status: 'sent',
+          campaign: 'wh',
+          custom_args: { order: `o-${String(body.data.request_id).slice(2)}` },
+        });
+      if (body.type === 'message.dead') expect(body.data).toMatchObject({ error: { code: 4001 } });
+      if (body.type === 'message.skipped') expect(body.data).toMatchObject({ error: { reason: 'no_session' } });
+      if (body.type === 'message.read') expect(body.data).toMatchObject({ delivery: { status: 'read' } });
+      if (body.type === 'message.failed') expect(body.data).toMatchObject({ delivery: { error_code: 131026 } });
+      if (body.type === 'message.replied')
+        expect(body.data).toMatchObject({ campaign: 'wh', reply: { text: 'ok', type: 'text' } });
+      if (body.type === 'contact.opted_out')
+        expect(body.data).toEqual({
+          number: phone(20).slice(1),
+          user_id: null,
+          source: 'keyword',
+          keyword: 'STOP',
+          by: 'system:callbacks',
+        });
+      if (body.type === 'campaign.done') expect(body.data).toMatchObject({ id: 'wh', total: 11, dead: 1, skipped: 2 });
+      if (body.type === 'sending.paused')
+        expect(body.data).toEqual({ lane: null, reason: 'insufficient balance', by: 'system' });
+      // One event type, one schema: each body is what the published schema of its type describes.
+      const schema = EVENT_SCHEMAS[body.type as EventType];
+      const checked = schema.safeParse(body);
+      expect([body.type, checked.success ? 'conforms' : checked.error.message]).toEqual([body.type, 'conforms']);
+    }
+  }, 120_000);
+
+  it('batch up to N events a request for an endpoint that asks, each event with its own id', async () => {
+    receiver = await startReceiver();
+    const config = testConfig({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_BATCH_LINGER_MS: 50 });
+    h = harness(config);
+    const endpoint = await new WebhookEndpoints(h.redis, h.keys).add({ url: receiver.url, batch: 5 });
+    const dispatcher = new WebhookDispatcher(h.redis, h.redis.duplicate(), h.keys, config, silentLogger());
+    dispatcher.start();
+    try {
+      for (let i = 0; i < 12; i++) await pauseSending(h.redis, h.keys, `reason ${i}`);
+      await until(
+        () =>
+          receiver!.received.reduce((n, r) => n + (JSON.parse(r.body) as { data: unknown[] }).data.length, 0) === 12,
+      );
+    } finally {
+      await dispatcher.stop();
+    }
+    const batches = receiver.received.map(
+      (request) =>
+        verify(endpoint.secret, request) as {
+          type: string;
+          data: Array<{ id: string; type: string; data: { reason: string } }>;
+        },
+    );
+    for (const batch of batches) {
+      expect(batch.type).toBe('batch');
+      expect(batch.data.length).toBeLessThanOrEqual(5);
+    }
+    const events = batches.flatMap((b) => b.data);
+    expect(events.map((e) => e.data.reason).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `reason ${i}`).sort());
+    expect(new Set(events.map((e) => e.id)).size).toBe(12);
+    expect(events.every((e) => e.type === 'sending.paused' && /^msg_\d+-\d+$/.test(e.id))).toBe(true);
+    // Fewer requests than events: they were batched.
+    expect(receiver.received.length).toBeLessThan(12);
+  });
+
+  it('lose no event when the dashboard is killed mid-campaign: what it delivered again carries the same webhook-id', async () => {
+    // The 20th request is never answered: the dashboard is killed with it in flight, unacknowledged.
+    receiver = await startReceiver((_request, count) => (count === 20 ? 'hang' : 200));
+    const secret = newSecret();
+    const port = await freePort();
+    sim = await startSimulator({
+      callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`,
+      callbackDelayMs: 20,
+      readRate: 0.5,
+      shuffleRate: 0,
+    });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      DASHBOARD_PORT: port,
+      CALLBACK_TOKEN: TOKEN,
+      DASHBOARD_PASSWORD: 'password-for-webhooks',
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET: secret,
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      SEND_RATE_MAX: 100,
+      SENDER_RATE_MAX: 100,
+    });
+    h = harness(config);
+    const env = { ...envOf(config), LOG_LEVEL: 'info' };
+    let board = await startCli(['dashboard'], env, 'dashboard listening');
+    await until(async () => (await groupsOf(h!.redis, h!.keys.archive)).some((g) => g.name === 'webhooks'));
+    const messages = Array.from({ length: 60 }, (_, i) => ({
+      to: phone(i),
+      body: BODIES.template,
+      request_id: `k-${i}`,
+    }));
+    await enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign: 'kill', ledger: h.ledger, queue: h.send });
+    worker = await startSendWorker(config, silentLogger());
+    await until(() => receiver!.received.length >= 20);
+    board.child.kill('SIGKILL');
+    await board.exited;
+    board = await startCli(['dashboard'], env, 'dashboard listening');
+    try {
+      await campaignDone(h.ledger, 'kill');
+      await until(async () => sim!.pendingCallbacks === 0);
+      // What the ledger holds (callbacks posted while the dashboard was down are lost to it: not the feed's).
+      const records = await collect(h.ledger.export('kill'));
+      const expected = new Set<string>(['campaign.started kill']);
+      for (const r of records) {
+        expected.add(`message.sent ${r.request_id}`);
+        const final = r.delivery?.status;
+        if (final === 'failed') expected.add(`message.failed ${r.request_id}`);
+        if (final === 'delivered' || final === 'read') expected.add(`message.delivered ${r.request_id}`);
+        if (final === 'read') expected.add(`message.read ${r.request_id}`);
+      }
+      const seen = () =>
+        new Set(
+          receiver!.received.map((r) => {
+            const body = verify(secret, r) as Body;
+            return `${body.type} ${subjectOf(body)}`;
+          }),
+        );
+      await until(() => [...expected].every((e) => seen().has(e)), 30_000).catch((error: Error) => {
+        const got = seen();
+        throw new Error(`${error.message}: missing ${[...expected].filter((e) => !got.has(e)).join(', ')}`);
+      });
+      // The same event twice is a delivery made again: it carries the same webhook-id.
+      const idsOf = new Map<string, Set<string>>();
+      for (const r of receiver.received) {
+        const body = verify(secret, r) as Body;
+        const key = `${body.type} ${subjectOf(body)}`;
+        idsOf.set(key, (idsOf.get(key) ?? new Set()).add(r.id));
+      }
+      expect([...idsOf.entries()].filter(([, ids]) => ids.size > 1)).toEqual([]);
+      // The request in flight when it was killed came again, with its webhook-id.
+      const inFlight = receiver.received[19]?.id;
+      expect(receiver.received.filter((r) => r.id === inFlight).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      board.child.kill('SIGTERM');
+      await board.exited;
+    }
+  }, 120_000);
+});
