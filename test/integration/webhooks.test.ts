@@ -286,4 +286,50 @@ describe('webhooks', () => {
       await board.exited;
     }
   }, 120_000);
+  it('lose no event when a worker is killed mid-campaign: every settled message has its event, each under one webhook-id', async () => {
+    receiver = await startReceiver(() => 200);
+    const secret = newSecret();
+    // Every request answered after 300 ms: the killed worker has requests in flight.
+    sim = await startSimulator({ latencyMs: 300 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET: secret,
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      WORKER_CONCURRENCY: 10,
+      WORKER_LOCK_MS: 3000,
+      DASHBOARD_PORT: await freePort(),
+    });
+    h = harness(config);
+    dashboard = await startDashboard(config, silentLogger());
+    await until(async () => (await groupsOf(h!.redis, h!.keys.archive)).some((g) => g.name === 'webhooks'));
+    const messages = Array.from({ length: 40 }, (_, i) => ({
+      to: phone(i),
+      body: BODIES.template,
+      request_id: `w-${i}`,
+    }));
+    await enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign: 'wkill', ledger: h.ledger, queue: h.send });
+    const first = await startCli(['worker'], { ...envOf(config), LOG_LEVEL: 'info' });
+    await until(() => (sim?.getStats().requests ?? 0) >= 15);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    worker = await startSendWorker(config, silentLogger());
+    await campaignDone(h.ledger, 'wkill');
+    await feedDrained(h);
+    const records = await collect(h.ledger.export('wkill'));
+    expect(records).toHaveLength(40);
+    const seen = new Map<string, Set<string>>();
+    for (const r of receiver.received) {
+      const body = verify(secret, r) as Body;
+      const key = `${body.type} ${subjectOf(body)}`;
+      seen.set(key, (seen.get(key) ?? new Set()).add(r.id));
+    }
+    // Each message's settle is in the feed: sent, or dead (a request the killed worker had in flight).
+    const missing = records.filter(
+      (r) => !seen.has(`message.${r.status === 'sent' ? 'sent' : 'dead'} ${r.request_id}`),
+    );
+    expect(missing.map((r) => `${r.request_id} ${r.status}`)).toEqual([]);
+    expect(records.some((r) => r.status === 'dead' && r.error?.reason === 'unknown_outcome')).toBe(true);
+    expect([...seen.entries()].filter(([, ids]) => ids.size > 1)).toEqual([]);
+  }, 120_000);
 });
