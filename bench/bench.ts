@@ -6,11 +6,12 @@ import { callbacksStep } from './steps/callbacks.js';
 import { enqueueStep } from './steps/enqueue.js';
 import { lanesStep } from './steps/lanes.js';
 import { limiterStep } from './steps/limiter.js';
+import { realisticStep } from './steps/realistic.js';
 import { workersStep } from './steps/workers.js';
 
 /**
  * npm run bench -- [--json] [--messages N] [--jobs N] [--concurrency N] [--limit N] [--million] [--small]
- *                    [--callbacks N] [--only enqueue,workers,limiter,lanes,archive,callbacks]
+ *                    [--callbacks N] [--rounds N] [--only enqueue,workers,limiter,lanes,archive,callbacks,realistic]
  *
  * One run, one machine, one private Redis, the simulator in its own process:
  *  1. enqueue: N JSONL messages through the producer (parse, validate, request_id, dedupe, ledger + job): msgs/s, peak RSS
@@ -21,6 +22,9 @@ import { workersStep } from './steps/workers.js';
  *     per settled message after the hot TTL, the archive's lag at the limit, its catch-up after an outage
  *  9. delivery callbacks: N messages' status rows (3 each) posted to one dashboard in EngageLab's batches of
  *     100, 4 posts at a time: rows/s applied and answer times
+ *  10. realistic: a campaign of templates, media and text from four numbers at 20 ms and 100 in flight, naive,
+ *     bare and wa-bulk side by side `--rounds` times (msgs/s beside the ceiling, CPU, Redis time and bytes per
+ *     message), then wa-bulk's Redis time per message by command and script at 0 and 20 ms
  *
  * The steps are in steps/, what they share (the private Redis, the simulator, the measured children) in harness.ts.
  */
@@ -36,19 +40,23 @@ const { values } = parseArgs({
     only: { type: 'string' },
     limit: { type: 'string' },
     callbacks: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 const small = values.small === true;
 const messages = values.million ? 1_000_000 : Number(values.messages ?? (small ? 2000 : 100_000));
 const jobs = Number(values.jobs ?? (small ? 1000 : 20_000));
 const concurrency = Number(values.concurrency ?? 200);
-const STEPS = ['enqueue', 'workers', 'limiter', 'lanes', 'archive', 'callbacks'];
+const STEPS = ['enqueue', 'workers', 'limiter', 'lanes', 'archive', 'callbacks', 'realistic'];
 const steps = new Set((values.only ?? STEPS.join(',')).split(','));
 for (const step of steps)
   if (!STEPS.includes(step)) throw new Error(`--only: unknown step "${step}" (${STEPS.join(', ')})`);
 const limit = Number(values.limit ?? (small ? 200 : 1000));
 const perLimitRun = small ? 1000 : 20_000;
 const callbackMessages = Number(values.callbacks ?? (small ? 1000 : 30_000));
+const rounds = Number(values.rounds ?? (small ? 1 : 2));
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds: expected a whole number from 1, not "${values.rounds}"`);
 const log = (line: string) => {
   if (!values.json) process.stderr.write(`${line}\n`);
 };
@@ -75,6 +83,7 @@ try {
     if (run) report.archive = run;
   }
   if (steps.has('callbacks')) report.callbacks = await callbacksStep(bench, callbackMessages);
+  if (steps.has('realistic')) report.realistic = await realisticStep(bench, jobs, rounds);
 } finally {
   await bench.close();
 }
