@@ -108,12 +108,17 @@ export async function tapSlowLog(bench: BenchContext, everyMs = 50): Promise<Slo
   };
 }
 
-/** The `top` commands or scripts by Redis time per message of `messages`; `within`: what that script calls. */
+/**
+ * The `top` commands or scripts by Redis time per message of `messages`, and their share of all the time at the
+ * top level; `within`: the commands that script calls.
+ */
 export function topPerMessage(totals: Map<string, TapEntry>, messages: number, top = 10, within?: string) {
+  const all = [...totals].reduce((n, [name, t]) => (name.includes(' > ') ? n : n + t.usec), 0);
   return [...totals]
     .filter(([name]) => (within ? name.startsWith(`${within} > `) : !name.includes(' > ')))
     .map(([name, { calls, usec }]) => ({
       name: within ? name.slice(within.length + 3) : name,
+      share: Number((usec / Math.max(1, all)).toFixed(3)),
       us_per_message: Number((usec / messages).toFixed(1)),
       calls_per_message: Number((calls / messages).toFixed(3)),
       us_per_call: Number((usec / Math.max(1, calls)).toFixed(1)),
