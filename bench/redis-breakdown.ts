@@ -54,7 +54,7 @@ export async function tapSlowLog(bench: BenchContext, everyMs = 50): Promise<Slo
   const client = new Redis(bench.redisUrl);
   const [, threshold] = (await client.config('GET', 'slowlog-log-slower-than')) as [string, string];
   const [, length] = (await client.config('GET', 'slowlog-max-len')) as [string, string];
-  await client.config('SET', 'slowlog-max-len', '200000');
+  await client.config('SET', 'slowlog-max-len', '500000');
   await client.slowlog('RESET');
   await client.config('SET', 'slowlog-log-slower-than', '0');
   const totals = new Map<string, TapEntry>();

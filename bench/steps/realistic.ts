@@ -156,7 +156,8 @@ function figures(kind: string, m: Measured, jobs: number, ceiling: number) {
   const rate = Math.round(m.result.perSecond);
   return {
     per_second: rate,
-    of_ceiling: ratio(rate, ceiling),
+    // Bare BullMQ makes no request: the ceiling is not its.
+    ...(kind !== 'bare' && { of_ceiling: ratio(rate, ceiling) }),
     cpu_ms_per_message: Number(m.result.cpuMsPerMessage.toFixed(3)),
     redis_us_per_message: Math.round(m.redisUsPerMessage),
     // Bare and naive remove their jobs and never write the ledger the producer filled: only wa-bulk's settled
@@ -190,7 +191,7 @@ export async function realisticStep(bench: BenchContext, jobs: number, rounds: n
       row[kind] = figures(kind, m, jobs, ceiling);
       const rate = Math.round(m.result.perSecond);
       bench.log(
-        `  round ${round} ${kind.padEnd(8)} ${rate.toLocaleString('en-US').padStart(6)} msgs/s of ${ceiling.toLocaleString('en-US')} (${ratio(rate, ceiling)}), ` +
+        `  round ${round} ${kind.padEnd(8)} ${rate.toLocaleString('en-US').padStart(6)} msgs/s ${kind === 'bare' ? '(no request)' : `of ${ceiling.toLocaleString('en-US')} (${ratio(rate, ceiling)})`}, ` +
           `${m.result.cpuMsPerMessage.toFixed(2)} ms CPU/msg, Redis ${Math.round(m.redisUsPerMessage)} µs/msg in ${callsPerMessage(m, jobs).toFixed(1)} calls` +
           `${kind === 'wa-bulk' ? `, ${Math.round(m.bytesPerMessage)} B/msg left` : ''} (load ${load()})`,
       );
