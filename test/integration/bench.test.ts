@@ -117,5 +117,5 @@ describe('the benchmark', () => {
       expect(report.archive.catch_up.backlog).toBeGreaterThanOrEqual(1000);
       expect(report.archive.catch_up.rows_per_second).toBeGreaterThan(0);
     }
-  }, 240_000);
+  }, 360_000);
 });
