@@ -77,7 +77,7 @@ describe('the benchmark', () => {
     expect(round).toMatchObject({
       naive: kind,
       bare,
-      'wa-bulk': { ...kind, redis_bytes_per_settled_message: expect.any(Number) },
+      'wa-bulk': { ...kind, redis_bytes_per_settled_message: expect.any(Number), late_grants: expect.any(Number) },
       ratio_wa_bulk_to_naive: expect.any(Number),
       ratio_cpu_wa_bulk_to_naive: expect.any(Number),
       ratio_redis_wa_bulk_to_bare: expect.any(Number),
