@@ -244,13 +244,14 @@ async function breakdown(bench: BenchContext, jobs: number) {
       // core. Their shares, applied to Redis's CPU per message, give each command's CPU.
       us_per_message_in_commands: Number(all.toFixed(1)),
       redis_cpu_us_per_message: Math.round(m.redisUsPerMessage),
+      ...(kind === 'wa-bulk' && { late_grants: m.result.lateGrants ?? 0 }),
       per_second: Math.round(m.result.perSecond),
       load: load(),
       top,
       inside,
     };
     bench.log(
-      `  breakdown, ${kind} at ${latency} ms: ${all.toFixed(1)} µs/msg inside commands, wall time (Redis CPU ${Math.round(m.redisUsPerMessage)} µs/msg with the slow log on; load ${load()})`,
+      `  breakdown, ${kind} at ${latency} ms: ${all.toFixed(1)} µs/msg inside commands, wall time (Redis CPU ${Math.round(m.redisUsPerMessage)} µs/msg with the slow log on${kind === 'wa-bulk' ? `, ${m.result.lateGrants ?? 0} late grants` : ''}; load ${load()})`,
     );
     for (const t of top)
       bench.log(
