@@ -116,11 +116,12 @@ async function measure(
   jobs: number,
   tapped = false,
 ): Promise<Measured> {
-  const sim = await startSimulator(latencyMs);
   const prefix = bench.nextPrefix();
   const empty = await redisInfo(bench);
   await fill(bench, prefix, jobs, LANES, realisticMessage);
   const filled = await redisInfo(bench);
+  // Started once the jobs are in, so a fill that fails leaves no simulator behind.
+  const sim = await startSimulator(latencyMs);
   const statsBefore = await commandStats(bench);
   const tap = tapped ? await tapSlowLog(bench) : undefined;
   const { result } = child<WorkerResult>(
