@@ -7,11 +7,13 @@ import { enqueueStep } from './steps/enqueue.js';
 import { lanesStep } from './steps/lanes.js';
 import { limiterStep } from './steps/limiter.js';
 import { webhooksStep } from './steps/webhooks.js';
+import { realisticStep } from './steps/realistic.js';
 import { workersStep } from './steps/workers.js';
 
 /**
  * npm run bench -- [--json] [--messages N] [--jobs N] [--concurrency N] [--limit N] [--million] [--small]
- *                    [--callbacks N] [--webhooks N] [--only enqueue,workers,limiter,lanes,archive,callbacks,webhooks]
+ *                    [--callbacks N] [--webhooks N] [--rounds N]
+ *                    [--only enqueue,workers,limiter,lanes,archive,callbacks,webhooks,realistic]
  *
  * One run, one machine, one private Redis, the simulator in its own process:
  *  1. enqueue: N JSONL messages through the producer (parse, validate, request_id, dedupe, ledger + job): msgs/s, peak RSS
@@ -25,6 +27,9 @@ import { workersStep } from './steps/workers.js';
  * 10. webhooks: N messages sent, delivered and read without and with a webhook endpoint (the change feed's Redis
  *     CPU per event and bytes per entry), then their events delivered to a local receiver, one a request and
  *     in batches of 100: events/s
+ * 11. realistic: a campaign of templates, media and text from four numbers at 20 ms and 100 in flight, naive,
+ *     bare and wa-bulk side by side `--rounds` times (msgs/s beside the ceiling, CPU, Redis time and bytes per
+ *     message), then wa-bulk's Redis time per message by command and script at 0 and 20 ms
  *
  * The steps are in steps/, what they share (the private Redis, the simulator, the measured children) in harness.ts.
  */
@@ -41,13 +46,14 @@ const { values } = parseArgs({
     limit: { type: 'string' },
     callbacks: { type: 'string' },
     webhooks: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 const small = values.small === true;
 const messages = values.million ? 1_000_000 : Number(values.messages ?? (small ? 2000 : 100_000));
 const jobs = Number(values.jobs ?? (small ? 1000 : 20_000));
 const concurrency = Number(values.concurrency ?? 200);
-const STEPS = ['enqueue', 'workers', 'limiter', 'lanes', 'archive', 'callbacks', 'webhooks'];
+const STEPS = ['enqueue', 'workers', 'limiter', 'lanes', 'archive', 'callbacks', 'webhooks', 'realistic'];
 const steps = new Set((values.only ?? STEPS.join(',')).split(','));
 for (const step of steps)
   if (!STEPS.includes(step)) throw new Error(`--only: unknown step "${step}" (${STEPS.join(', ')})`);
@@ -55,6 +61,9 @@ const limit = Number(values.limit ?? (small ? 200 : 1000));
 const perLimitRun = small ? 1000 : 20_000;
 const callbackMessages = Number(values.callbacks ?? (small ? 1000 : 30_000));
 const webhookMessages = Number(values.webhooks ?? (small ? 1000 : 10_000));
+const rounds = Number(values.rounds ?? (small ? 1 : 2));
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds: expected a whole number from 1, not "${values.rounds}"`);
 const log = (line: string) => {
   if (!values.json) process.stderr.write(`${line}\n`);
 };
@@ -82,6 +91,7 @@ try {
   }
   if (steps.has('callbacks')) report.callbacks = await callbacksStep(bench, callbackMessages);
   if (steps.has('webhooks')) report.webhooks = await webhooksStep(bench, webhookMessages);
+  if (steps.has('realistic')) report.realistic = await realisticStep(bench, jobs, rounds);
 } finally {
   await bench.close();
 }

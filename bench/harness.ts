@@ -83,6 +83,8 @@ export function workerEnv(
   });
 }
 
+let profiled = 0;
+
 export function child<T>(
   script: string,
   args: string[],
@@ -90,7 +92,10 @@ export function child<T>(
 ): { process: ChildProcess; result: Promise<T> } {
   // WA_BULK_BENCH_PROFILE=<dir>: every measured child writes a V8 CPU profile there (open it in Chrome DevTools).
   const profileDir = process.env.WA_BULK_BENCH_PROFILE;
-  const execArgv = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  // Named by order and kind (worker-child-3-wa-bulk.cpuprofile), so a step's log says which is which.
+  const name = `${script.replace(/\.js$/, '')}-${++profiled}${args[0] ? `-${args[0]}` : ''}.cpuprofile`;
+  const execArgv = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', name] : [];
+  if (profileDir) process.stderr.write(`  (CPU profile: ${join(profileDir, name)})\n`);
   const proc = fork(here(script), args, { env: childEnv, execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const result = new Promise<T>((resolve, reject) => {
     proc.once('message', (m) => resolve(m as T));
@@ -192,15 +197,34 @@ export async function writeCampaign(bench: BenchContext, count: number): Promise
   return path;
 }
 
-/** Fills a fresh prefix with `count` jobs through the real producer (so wa-bulk's ledger has them too). */
-export async function fill(bench: BenchContext, prefix: string, count: number, lanes: string[] = []): Promise<void> {
+/** A bench message: its index and its sender (none for the default lane). */
+export type MessageMaker = (i: number, from?: string) => object;
+
+/**
+ * Fills a fresh prefix with `count` jobs through the real producer (so wa-bulk's ledger has them too), the
+ * messages taking `lanes` in turn.
+ */
+export async function fill(
+  bench: BenchContext,
+  prefix: string,
+  count: number,
+  lanes: string[] = [],
+  make: MessageMaker = message,
+): Promise<void> {
   const config = loadConfig({ env: env(bench, { QUEUE_PREFIX: prefix }), dotEnvPath: false });
   const client = new Redis(bench.redisUrl, { maxRetriesPerRequest: null });
   const queue = sendQueue(config, client);
   const lines = Array.from({ length: count }, (_, i) =>
-    JSON.stringify(message(i, lanes.length > 0 ? lanes[i % lanes.length] : undefined)),
+    JSON.stringify(make(i, lanes.length > 0 ? lanes[i % lanes.length] : undefined)),
   ).join('\n');
-  await enqueue(readJsonl(Readable.from([lines])), { campaign: 'bench', ledger: new Ledger(client, prefix, 1), queue });
+  const summary = await enqueue(readJsonl(Readable.from([lines])), {
+    campaign: 'bench',
+    ledger: new Ledger(client, prefix, 1),
+    queue,
+  });
+  // A worker child waits for `count` jobs: one the producer turned away would keep it waiting for ever.
+  if (summary.accepted !== count)
+    throw new Error(`bench fill: ${summary.accepted} of ${count} messages accepted (${summary.rejected} rejected)`);
   await queue.close();
   client.disconnect();
 }
@@ -214,6 +238,36 @@ export async function redisInfo(bench: BenchContext): Promise<{ cpu: number; mem
   client.disconnect();
   const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return { cpu: field('used_cpu_sys_main_thread') + field('used_cpu_user_main_thread'), memory: field('used_memory') };
+}
+
+/** One command's figures in `INFO commandstats`: calls and microseconds of Redis's main thread. */
+export interface CommandStat {
+  calls: number;
+  usec: number;
+}
+
+/** `INFO commandstats`, by command name (evalsha, hincrby, …). */
+export async function commandStats(bench: BenchContext): Promise<Record<string, CommandStat>> {
+  const client = new Redis(bench.redisUrl);
+  const info = await client.info('commandstats');
+  client.disconnect();
+  const out: Record<string, CommandStat> = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+    out[m[1] as string] = { calls: Number(m[2]), usec: Number(m[3]) };
+  return out;
+}
+
+/** What ran between two `commandStats` readings, by command. */
+export function commandStatsSince(
+  before: Record<string, CommandStat>,
+  after: Record<string, CommandStat>,
+): Record<string, CommandStat> {
+  const out: Record<string, CommandStat> = {};
+  for (const [name, now] of Object.entries(after)) {
+    const was = before[name] ?? { calls: 0, usec: 0 };
+    if (now.calls > was.calls) out[name] = { calls: now.calls - was.calls, usec: now.usec - was.usec };
+  }
+  return out;
 }
 
 export async function flushRedis(bench: BenchContext): Promise<void> {

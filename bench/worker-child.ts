@@ -3,16 +3,20 @@ import axios from 'axios';
 import { Worker } from 'bullmq';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
-import { SEND_QUEUE, type SendJobData } from '../src/queue.js';
+import { SEND_QUEUE, laneQueueName, type SendJobData } from '../src/queue.js';
 import { workerConnection } from '../src/redis/connection.js';
 import { startSendWorker } from '../workers/send-worker.js';
 
 /**
  * One measured worker process of the benchmark: `bare` (BullMQ with an empty processor), `naive` (a BullMQ
  * processor that only POSTs the message with axios over keep-alive sockets), or `wa-bulk` (the real worker,
- * every guarantee on). It processes `count` waiting jobs and reports jobs/s and its peak RSS over IPC.
+ * every guarantee on). It processes `count` waiting jobs (of the lanes given, for bare and naive) and reports jobs/s and its peak RSS over IPC.
  */
-const [kind, countText] = process.argv.slice(2);
+const [kind, countText, lanesText] = process.argv.slice(2);
+// The sending numbers whose queues a bare or naive worker takes jobs from, one Worker each as wa-bulk has
+// (each with WORKER_CONCURRENCY jobs at once, the requests sharing one pool of that many sockets); none: the
+// default queue only.
+const queues = lanesText ? lanesText.split(',').map((lane) => laneQueueName(lane)) : [SEND_QUEUE];
 const count = Number(countText);
 const config = loadConfig();
 
@@ -45,24 +49,27 @@ if (kind === 'wa-bulk') {
     httpAgent: agent,
   });
   const connection = workerConnection(config);
-  const worker = new Worker<SendJobData>(
-    SEND_QUEUE,
-    kind === 'naive'
-      ? async (job) => {
-          await client.post('/v1/messages', job.data.payload);
-        }
-      : async () => {},
-    {
-      connection,
-      prefix: config.QUEUE_PREFIX,
-      concurrency: config.WORKER_CONCURRENCY,
-      removeOnComplete: { count: 0 },
-      removeOnFail: { count: 0 },
-    },
+  const workers = queues.map(
+    (queue) =>
+      new Worker<SendJobData>(
+        queue,
+        kind === 'naive'
+          ? async (job) => {
+              await client.post('/v1/messages', job.data.payload);
+            }
+          : async () => {},
+        {
+          connection,
+          prefix: config.QUEUE_PREFIX,
+          concurrency: config.WORKER_CONCURRENCY,
+          removeOnComplete: { count: 0 },
+          removeOnFail: { count: 0 },
+        },
+      ),
   );
-  worker.on('completed', tick);
+  for (const worker of workers) worker.on('completed', tick);
   close = async () => {
-    await worker.close();
+    await Promise.all(workers.map((worker) => worker.close()));
     agent.destroy();
     connection.disconnect();
   };

@@ -71,6 +71,39 @@ describe('the benchmark', () => {
     });
     expect(report.webhooks.feed_bytes_per_entry).toBeGreaterThan(0);
     expect(report.lanes).toMatchObject({ lanes: 4, lane_limit: 50, account_limit: 200, requests: 1000 });
+    expect(report.realistic).toMatchObject({ latency_ms: 20, in_flight: 100, ceiling: 5000, lanes: 4, jobs: 1000 });
+    expect(report.realistic.rounds).toHaveLength(1);
+    const bare = {
+      per_second: expect.any(Number),
+      cpu_ms_per_message: expect.any(Number),
+      redis_us_per_message: expect.any(Number),
+      redis_calls_per_message: expect.any(Number),
+      redis_commands: expect.any(Array),
+    };
+    // The ceiling (in flight ÷ latency) beside each sender's rate; bare BullMQ sends nothing.
+    const kind = { ...bare, of_ceiling: expect.any(Number) };
+    const [round] = report.realistic.rounds;
+    expect(round).toMatchObject({
+      naive: kind,
+      bare,
+      'wa-bulk': { ...kind, redis_bytes_per_settled_message: expect.any(Number), late_grants: expect.any(Number) },
+      ratio_wa_bulk_to_naive: expect.any(Number),
+      ratio_cpu_wa_bulk_to_naive: expect.any(Number),
+      ratio_redis_wa_bulk_to_bare: expect.any(Number),
+    });
+    expect(round.bare.of_ceiling).toBeUndefined();
+    expect(round['wa-bulk'].redis_bytes_per_settled_message).toBeGreaterThan(0);
+    for (const name of ['naive', 'bare', 'wa-bulk']) expect(round[name].per_second).toBeGreaterThan(0);
+    for (const run of ['bare_latency_0ms', 'wa-bulk_latency_0ms', 'bare_latency_20ms', 'wa-bulk_latency_20ms']) {
+      const { top, inside } = report.realistic.breakdown[run];
+      // Every kind finishes its jobs with BullMQ's script, so the slow log has named it.
+      expect(top.map((t: { name: string }) => t.name)).toContain('bullmq:moveToFinished');
+      expect(inside['bullmq:moveToFinished'].length).toBeGreaterThan(0);
+    }
+    // wa-bulk's own scripts are found by name, not left as an unknown SHA1.
+    expect(report.realistic.breakdown['wa-bulk_latency_20ms'].top.map((t: { name: string }) => t.name)).toContain(
+      'waGrantSends',
+    );
     expect(report.lanes.per_lane).toHaveLength(4);
     if (hasPostgres()) {
       const side = {
@@ -93,5 +126,5 @@ describe('the benchmark', () => {
       expect(report.archive.catch_up.backlog).toBeGreaterThanOrEqual(1000);
       expect(report.archive.catch_up.rows_per_second).toBeGreaterThan(0);
     }
-  }, 240_000);
+  }, 360_000);
 });
