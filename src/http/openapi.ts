@@ -12,7 +12,7 @@ import { rolesFor, type Need } from '../access/roles.js';
 import { packageRoot } from '../dev/paths.js';
 import { EVENT_SCHEMAS } from '../events/schema.js';
 import { errorSchema } from './api-schemas.js';
-import { ROUTE_DOCS, type Answer, type RouteDoc } from './openapi-paths.js';
+import { ROUTE_DOCS, type Answer, type RouteDoc } from './openapi-paths/index.js';
 import { routeOf } from './route-roles.js';
 
 /**

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { EVENT_SCHEMAS, EVENT_TYPES, webhookEventSchema } from '../../src/events/schema.js';
 import { apiDocsPage } from '../../src/http/api-docs-page.js';
 import { ROLE_WORDS, expressPath, openApiDocument, openApiText, roleOf } from '../../src/http/openapi.js';
-import { ROUTE_DOCS } from '../../src/http/openapi-paths.js';
+import { ROUTE_DOCS } from '../../src/http/openapi-paths/index.js';
 import { ROUTE_ROLES } from '../../src/http/route-roles.js';
 import { toCampaign, toRecord } from '../../src/ledger/records.js';
 
