@@ -1,15 +1,12 @@
 import { z } from 'zod';
 import type { EnqueueSummary } from '../../producers/enqueue.js';
-import type { AuditEntry } from '../access/audit.js';
-import type { describeKey, KeyState, NewKey } from '../access/keys.js';
-import { ROLES } from '../access/roles.js';
 import type { LaneState } from '../lanes/lanes.js';
 import type { RejectedLine } from '../ledger/rejects.js';
 import { campaignSchema, messageRecordSchema } from '../ledger/schemas.js';
 import { DEAD_REASONS } from '../ledger/reasons.js';
 import { CAMPAIGN_ID, REQUEST_ID, REQUEST_ID_RULE } from '../messages/ids.js';
 import type { HealthSnapshot } from '../redis/health.js';
-import type { CampaignActors, CampaignsOverview } from './campaigns-page.js';
+import type { CampaignsOverview } from './campaigns-page.js';
 
 /**
  * The HTTP API's shapes that no other module states as a zod schema: what the routes answer, and the query
@@ -20,8 +17,8 @@ import type { CampaignActors, CampaignsOverview } from './campaigns-page.js';
  * document (test/helpers/contract.ts).
  */
 
-const count = z.number().int().nonnegative();
-const time = z.iso.datetime().meta({ description: 'ISO 8601, UTC' });
+export const count = z.number().int().nonnegative();
+export const time = z.iso.datetime().meta({ description: 'ISO 8601, UTC' });
 
 export const errorSchema = z
   .object({ error: z.string().meta({ description: 'what is wrong, naming the field or parameter' }) })
@@ -143,53 +140,6 @@ export const healthDownSchema = z
   .object({ status: z.literal('unavailable'), error: z.string(), redis: redisHealthSchema })
   .meta({ id: 'HealthDown' });
 
-const roleSchema = z.enum(ROLES);
-const keySchema = z
-  .object({
-    name: z.string(),
-    role: roleSchema,
-    prefix: z.string().meta({ description: "the key's public prefix, never the key" }),
-    state: z.enum(['active', 'expired', 'revoked']),
-    created_at: time.nullable(),
-    created_by: z.string(),
-    last_used_at: time.nullable(),
-    expires_at: time.nullable(),
-    revoked_at: time.nullable(),
-    rate: z.number().positive().nullable().meta({ description: 'requests a second; null: API_KEY_RATE' }),
-  })
-  .meta({ id: 'ApiKey' });
-export const keysSchema = z.object({ keys: z.array(keySchema) }).meta({ id: 'ApiKeys' });
-export const newKeySchema = z
-  .object({
-    name: z.string(),
-    role: roleSchema,
-    key: z.string().meta({ description: 'the key: shown this once, and never again' }),
-    prefix: z.string(),
-    expires_at: time.nullable(),
-  })
-  .meta({ id: 'NewApiKey' });
-export const rolledKeySchema = newKeySchema
-  .extend({ old_expires_at: time.meta({ description: 'when the old key stops working' }) })
-  .meta({ id: 'RolledApiKey' });
-export const revokedSchema = z.object({ name: z.string(), revoked: count }).meta({ id: 'RevokedApiKey' });
-
-const auditEntrySchema = z
-  .object({
-    id: z.string(),
-    at: time,
-    actor: z.string(),
-    action: z.string(),
-    target: z.string().nullable(),
-    params: z.record(z.string(), z.unknown()),
-    outcome: z.string().meta({ description: '`ok`, or `refused 403`, `failed 500`, `exit 1`…' }),
-    ip: z.string().nullable(),
-  })
-  .meta({ id: 'AuditEntry' });
-export const auditSchema = z.object({ entries: z.array(auditEntrySchema) }).meta({ id: 'AuditLog' });
-export const auditCampaignsSchema = z
-  .object({ campaigns: z.record(z.string(), z.object({ actor: z.string(), action: z.string(), at: time })) })
-  .meta({ id: 'CampaignActors' });
-
 export const callbackAnswerSchema = z
   .object({
     ok: z.literal(true),
@@ -273,7 +223,7 @@ export const notRemovedSchema = z
   .meta({ id: 'NotRemoved' });
 
 // Requests the route handlers check by hand.
-const optionText = (description: string) => z.string().optional().meta({ description });
+export const optionText = (description: string) => z.string().optional().meta({ description });
 export const enqueueQuerySchema = z.object({
   at: optionText('no message leaves before this: ISO 8601 with an offset, or +30m / +2h from now'),
   send_window: optionText("HH:MM-HH:MM of the recipient's local time; 20:00-02:00 crosses midnight"),
@@ -320,16 +270,6 @@ export const messagesPageSchema = z
 export const suppressionQuerySchema = z.object({
   number: optionText('one number or user id to look up instead of the list'),
 });
-export const auditQuerySchema = z.object({
-  since: optionText('a time, or 2h for two hours ago'),
-  actor: optionText('only this actor'),
-  target: optionText('only this target'),
-  limit: z
-    .string()
-    .regex(/^[1-9]\d{0,4}$/)
-    .optional()
-    .meta({ description: 'at most this many entries (default 1000)' }),
-});
 export const pauseBodySchema = z.object({
   reason: z.string().optional().meta({ description: 'why, cut to 500 characters; "paused by an operator" if none' }),
 });
@@ -340,89 +280,11 @@ export const numbersBodySchema = z.object({
     .max(1000)
     .meta({ description: 'numbers (any international notation) or user ids' }),
 });
-export const createKeyBodySchema = z.object({
-  name: z.string().meta({ description: '1-64 letters, digits, "_", "." or "-", starting with a letter or digit' }),
-  role: roleSchema,
-  expires_in: optionText('a duration such as 30d'),
-  rate: optionText('requests a second, such as 20 or 20/s'),
-});
-export const rollKeyBodySchema = z.object({
-  overlap: optionText('how long the old key keeps working: default 1h, 0 stops it at once'),
-  expires_in: optionText('a duration such as 30d'),
-});
-
 /** True when A and B accept each other's values: a schema and the shape it describes. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const same = <T extends true>(value: T) => value;
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const same = <T extends true>(value: T) => value;
 same<Same<z.output<typeof overviewSchema>, CampaignsOverview>>(true);
 same<Same<Omit<z.output<typeof laneSchema>, 'parked'>, LaneState>>(true);
 same<Same<z.output<typeof enqueueSummarySchema>, EnqueueSummary & { notes?: string[] }>>(true);
 same<Same<z.output<typeof rejectedLineSchema>, RejectedLine>>(true);
 same<Same<z.output<typeof redisHealthSchema>, HealthSnapshot>>(true);
-same<Same<z.output<typeof keySchema>, ReturnType<typeof describeKey>>>(true);
-same<Same<z.output<typeof keySchema>['state'], KeyState>>(true);
-same<Same<z.output<typeof newKeySchema>, NewKey>>(true);
-same<Same<z.output<typeof auditEntrySchema>, AuditEntry>>(true);
-same<Same<z.output<typeof auditCampaignsSchema>['campaigns'], CampaignActors>>(true);
-
-// Webhook endpoints (src/events/): what /api/webhooks answers, as `wa-bulk webhooks … --json` prints it.
-export const endpointSchema = z
-  .object({
-    id: z.string(),
-    url: z.string(),
-    events: z.array(z.string()).meta({ description: 'event types, `group.*` or `*`; empty: every event' }),
-    campaign: z.string().nullable().meta({ description: "only this campaign's events, or all" }),
-    batch: count.meta({ description: 'events a request at most (1: one a request)' }),
-    created_at: time.nullable(),
-    disabled: z.object({ at: time, reason: z.string() }).nullable(),
-    failing_since: time.nullable(),
-    last: z.object({ at: time, status: z.number().int().nullable(), error: z.string().nullable() }).nullable(),
-    counts: z.object({ delivered: count, failed: count, exhausted: count, dropped: count }),
-    retrying: count,
-    exhausted: count,
-  })
-  .meta({ id: 'WebhookEndpoint' });
-export const endpointsSchema = z.object({ endpoints: z.array(endpointSchema) }).meta({ id: 'WebhookEndpoints' });
-export const addedEndpointSchema = endpointSchema
-  .extend({ secret: z.string().meta({ description: 'the `whsec_` signing secret: shown this once' }) })
-  .meta({ id: 'WebhookEndpointAdded' });
-export const rotatedSecretSchema = z
-  .object({
-    id: z.string(),
-    secret: z.string().meta({ description: 'the new secret, shown this once' }),
-    previous_until: time.meta({ description: 'until then both secrets sign' }),
-  })
-  .meta({ id: 'WebhookSecretRotated' });
-const deliverySummary = {
-  id: z.string().meta({ description: 'the webhook-id' }),
-  body: z.string(),
-  attempts: count,
-  first: count.meta({ description: 'first attempt, epoch ms' }),
-};
-export const webhookDeliveriesSchema = z
-  .object({
-    retrying: z.array(z.object({ ...deliverySummary, due: count.meta({ description: 'next attempt, epoch ms' }) })),
-    exhausted: z.array(
-      z.object({
-        ...deliverySummary,
-        at: count.meta({ description: 'given up, epoch ms' }),
-        status: z.number().int().nullable(),
-        error: z.string(),
-      }),
-    ),
-  })
-  .meta({ id: 'WebhookDeliveries' });
-export const webhookTestSchema = z
-  .object({
-    result: z.enum(['delivered', 'gone', 'failed']),
-    status: z.number().int().nullable(),
-    error: z.string().optional(),
-    retryAfterMs: count.optional(),
-  })
-  .meta({ id: 'WebhookTestAttempt' });
-export const addEndpointBodySchema = z.object({
-  url: z.string().meta({ description: 'https (or http) URL; private addresses refused unless WEBHOOK_ALLOW_PRIVATE' }),
-  events: z.union([z.string(), z.array(z.string())]).optional(),
-  campaign: z.string().optional(),
-  batch: z.number().int().min(1).optional(),
-});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import * as admin from '../admin-schemas.js';
 import * as api from '../api-schemas.js';
 import { type RouteDoc, json, error, text, NOT_JSON, BAD_REQUEST, TOO_LARGE } from './shared.js';
 
@@ -11,7 +12,7 @@ export const ACCESS_ROUTES: readonly RouteDoc[] = [
     tag: 'keys and audit',
     summary: 'List API keys',
     description: 'Every key, never the key itself.',
-    responses: { 200: json('the keys', api.keysSchema) },
+    responses: { 200: json('the keys', admin.keysSchema) },
   },
   {
     id: 'createKey',
@@ -19,9 +20,9 @@ export const ACCESS_ROUTES: readonly RouteDoc[] = [
     path: '/api/keys',
     tag: 'keys and audit',
     summary: 'Create an API key',
-    body: { 'application/json': api.createKeyBodySchema },
+    body: { 'application/json': admin.createKeyBodySchema },
     responses: {
-      201: json('the new key: the only time it is shown', api.newKeySchema),
+      201: json('the new key: the only time it is shown', admin.newKeySchema),
       400: BAD_REQUEST,
       409: error('the name has a live key'),
       413: TOO_LARGE,
@@ -36,9 +37,9 @@ export const ACCESS_ROUTES: readonly RouteDoc[] = [
     summary: 'Roll an API key',
     description: 'A new key for the name, its role and rate; the old one keeps working for `overlap`.',
     path_params: z.object({ name: api.keyNameParam }),
-    body: { 'application/json': api.rollKeyBodySchema },
+    body: { 'application/json': admin.rollKeyBodySchema },
     responses: {
-      201: json('the new key, and when the old one stops', api.rolledKeySchema),
+      201: json('the new key, and when the old one stops', admin.rolledKeySchema),
       400: BAD_REQUEST,
       404: error('no live key of this name'),
       413: TOO_LARGE,
@@ -54,7 +55,7 @@ export const ACCESS_ROUTES: readonly RouteDoc[] = [
     description: 'Revokes every live key of the name, at once in every dashboard process.',
     path_params: z.object({ name: api.keyNameParam }),
     responses: {
-      200: json('how many were revoked', api.revokedSchema),
+      200: json('how many were revoked', admin.revokedSchema),
       404: error('no live key of this name'),
       413: TOO_LARGE,
       415: NOT_JSON,
@@ -67,8 +68,8 @@ export const ACCESS_ROUTES: readonly RouteDoc[] = [
     tag: 'keys and audit',
     summary: 'Read the audit log',
     description: 'Oldest first.',
-    query: api.auditQuerySchema,
-    responses: { 200: json('the entries', api.auditSchema), 400: BAD_REQUEST },
+    query: admin.auditQuerySchema,
+    responses: { 200: json('the entries', admin.auditSchema), 400: BAD_REQUEST },
   },
   {
     id: 'campaignActors',
@@ -76,7 +77,7 @@ export const ACCESS_ROUTES: readonly RouteDoc[] = [
     path: '/api/audit/campaigns',
     tag: 'keys and audit',
     summary: 'Who last paused, resumed or cancelled each campaign',
-    responses: { 200: json('by campaign id', api.auditCampaignsSchema) },
+    responses: { 200: json('by campaign id', admin.auditCampaignsSchema) },
   },
   {
     id: 'openApiDocument',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import * as api from '../api-schemas.js';
+import * as admin from '../admin-schemas.js';
 import { type RouteDoc, json, error, NOT_JSON, BAD_REQUEST } from './shared.js';
 
 /** Webhook endpoints (admin). */
@@ -11,7 +11,7 @@ export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
     tag: 'webhooks',
     summary: 'List webhook endpoints',
     description: 'Every endpoint with its state and counts, never its secret (as `wa-bulk webhooks list --json`).',
-    responses: { 200: json('the endpoints', api.endpointsSchema) },
+    responses: { 200: json('the endpoints', admin.endpointsSchema) },
   },
   {
     id: 'addWebhook',
@@ -20,16 +20,16 @@ export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
     tag: 'webhooks',
     summary: 'Add a webhook endpoint',
     description: 'As `wa-bulk webhooks add`: the answer holds its signing secret, the only time it is shown.',
-    body: { 'application/json': api.addEndpointBodySchema },
+    body: { 'application/json': admin.addEndpointBodySchema },
     responses: {
-      201: json('the endpoint, with its secret', api.addedEndpointSchema),
+      201: json('the endpoint, with its secret', admin.addedEndpointSchema),
       400: BAD_REQUEST,
       415: NOT_JSON,
     },
   },
   ...(
     [
-      ['get', '', 'getWebhook', 'Read a webhook endpoint', json('the endpoint', api.endpointSchema)],
+      ['get', '', 'getWebhook', 'Read a webhook endpoint', json('the endpoint', admin.endpointSchema)],
       [
         'delete',
         '',
@@ -42,22 +42,22 @@ export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
         '/rotate-secret',
         'rotateWebhookSecret',
         'Rotate its signing secret (both sign for a while)',
-        json('the new secret', api.rotatedSecretSchema),
+        json('the new secret', admin.rotatedSecretSchema),
       ],
-      ['post', '/enable', 'enableWebhook', 'Enable a disabled endpoint', json('the endpoint', api.endpointSchema)],
+      ['post', '/enable', 'enableWebhook', 'Enable a disabled endpoint', json('the endpoint', admin.endpointSchema)],
       [
         'post',
         '/test',
         'testWebhook',
         'Send it a webhook.test event now',
-        json('what the endpoint answered', api.webhookTestSchema),
+        json('what the endpoint answered', admin.webhookTestSchema),
       ],
       [
         'get',
         '/deliveries',
         'webhookDeliveries',
         'Deliveries waiting for a retry, and exhausted ones',
-        json('the deliveries', api.webhookDeliveriesSchema),
+        json('the deliveries', admin.webhookDeliveriesSchema),
       ],
     ] as const
   ).map(([method, suffix, id, summary, answer]): RouteDoc => ({
