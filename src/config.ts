@@ -27,7 +27,7 @@ function parseNetworks(value: string, ctx: z.RefinementCtx): string[] {
 }
 
 /** A duration: a number of milliseconds, or a number with ms, s, m, h or d. Undefined when it is not one. */
-export function parseDuration(text: string): number | undefined {
+function parseDuration(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!match) return undefined;
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? 'ms'] as number;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
-import { parseDuration } from '../config.js';
+import { CampaignOptionError, parseSince } from '../campaigns/options.js';
 import type { Keys } from '../redis/keys.js';
 import { WebhookDeliveries, type Delivery, type ExhaustedDelivery } from './deliveries.js';
 import { endpointUrlProblem } from './endpoint-url.js';
@@ -31,16 +31,6 @@ export interface AddInput {
   events?: unknown;
   campaign?: unknown;
   batch?: unknown;
-}
-
-/** A `--since` / `since`: an ISO time, or a duration back from now (`2h`, `3d`). */
-export function parseSince(text: string, now = Date.now()): number {
-  const back = parseDuration(text);
-  if (back !== undefined) return now - back;
-  const at = Date.parse(text);
-  if (Number.isNaN(at))
-    throw new WebhookInputError(`since: expected an ISO time or a duration back from now (2h, 3d), not "${text}"`);
-  return at;
 }
 
 export class WebhookAdmin {
@@ -124,6 +114,16 @@ export class WebhookAdmin {
 
   async replay(id: string, since?: string): Promise<number> {
     await this.get(id);
-    return this.deliveries.replay(id, since === undefined ? 0 : parseSince(since));
+    return this.deliveries.replay(id, since === undefined ? 0 : sinceOf(since));
+  }
+}
+
+/** A replay's `since`, read as the audit log's `--since` is; a bad one is the caller's 400. */
+function sinceOf(text: string): number {
+  try {
+    return parseSince(text, 'since');
+  } catch (error) {
+    if (error instanceof CampaignOptionError) throw new WebhookInputError(error.message);
+    throw error;
   }
 }

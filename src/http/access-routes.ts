@@ -8,7 +8,8 @@ import { actorOf } from './access.js';
 import { objectBody, smallJson } from './body.js';
 import type { DashboardDeps } from './deps.js';
 import { sameOrigin } from './security.js';
-import { parseSince, readAudit } from '../access/audit-read.js';
+import { readAudit } from '../access/audit-read.js';
+import { parseSince } from '../campaigns/options.js';
 import { CAMPAIGN_ACTIONS } from '../access/audit.js';
 
 /**

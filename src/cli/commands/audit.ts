@@ -1,5 +1,6 @@
 import { AuditLog } from '../../access/audit.js';
-import { parseSince, readAudit } from '../../access/audit-read.js';
+import { readAudit } from '../../access/audit-read.js';
+import { parseSince } from '../../campaigns/options.js';
 import { CampaignOptionError } from '../../campaigns/options.js';
 import { resultTtlSeconds } from '../../config.js';
 import { UsageError, parse } from '../args.js';
