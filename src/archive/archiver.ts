@@ -59,6 +59,26 @@ function snapshotOf(fields: string[]): Snapshot {
   return snapshot as Snapshot;
 }
 
+/**
+ * The `message.replied` events among entries, as the first reply to each message (request_id → epoch ms).
+ * Written after the batch's snapshots, so a reply to a message first archived in the same batch lands too.
+ */
+function repliesOf(entries: Array<[string, string[]]>): Array<{ requestId: string; at: number }> {
+  const first = new Map<string, number>();
+  for (const raw of entries) {
+    const entry = entryOf(raw);
+    if (entry?.kind !== 'message.replied' || entry.subject === '') continue;
+    let at = Number.NaN;
+    try {
+      at = Date.parse((JSON.parse(entry.data) as { reply?: { at?: string } }).reply?.at ?? '');
+    } catch {
+      // Not one the inbound side wrote: nothing to keep.
+    }
+    if (Number.isFinite(at) && at < (first.get(entry.subject) ?? Infinity)) first.set(entry.subject, at);
+  }
+  return [...first].map(([requestId, at]) => ({ requestId, at }));
+}
+
 export class Archiver {
   private readonly consumer = `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   private readonly batch: number;
@@ -100,13 +120,15 @@ export class Archiver {
     this.sink =
       options.sink ??
       (async (entries) => {
-        // The feed's other events (a campaign's, the fleet's) are not the archive's.
+        // A message's changes and its replies are the archive's; the feed's other events (a campaign's, the
+        // fleet's) are not.
         const changes = entries.filter(([id, fields]) => {
           const entry = entryOf([id, fields]);
           return entry !== undefined && isMessageChange(entry.kind);
         });
         if (changes.length > 0)
           await this.store.write(changes.map(([id, fields]) => ({ id, snapshot: snapshotOf(fields) })));
+        await this.store.noteReplies(repliesOf(entries));
       });
   }
 

@@ -40,8 +40,11 @@ export type { Snapshot } from '../ledger/records.js';
 const COLUMNS = Object.keys(ROW_TYPES) as Array<keyof MessageRow>;
 /** What a further delivery state changes; a newer snapshot changes the others (but the row's key and rev). */
 const DELIVERY_COLUMNS = COLUMNS.filter((c) => c.startsWith('delivery_') || c.startsWith('loss_'));
+/** Written once: the custom_args never change, and the first reply is the one kept. */
+const ONCE_COLUMNS: ReadonlyArray<keyof MessageRow> = ['custom_args', 'replied_at'];
 const STATE_COLUMNS = COLUMNS.filter(
-  (c) => !DELIVERY_COLUMNS.includes(c) && c !== 'space' && c !== 'request_id' && c !== 'rev',
+  (c) =>
+    !DELIVERY_COLUMNS.includes(c) && !ONCE_COLUMNS.includes(c) && c !== 'space' && c !== 'request_id' && c !== 'rev',
 );
 
 const n = COLUMNS.length;
@@ -56,9 +59,11 @@ SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${ROW_TYPES[c]}[]`).joi
 ON CONFLICT (space, request_id) DO UPDATE SET
   ${STATE_COLUMNS.map((c) => `${c} = CASE WHEN excluded.rev > m.rev THEN excluded.${c} ELSE m.${c} END`).join(',\n  ')},
   ${DELIVERY_COLUMNS.map((c) => `${c} = CASE WHEN excluded.delivery_rank > m.delivery_rank THEN excluded.${c} ELSE m.${c} END`).join(',\n  ')},
+  ${ONCE_COLUMNS.map((c) => `${c} = COALESCE(m.${c}, excluded.${c})`).join(',\n  ')},
   rev = GREATEST(m.rev, excluded.rev),
   archived_at = now()
 WHERE excluded.rev > m.rev OR excluded.delivery_rank > m.delivery_rank
+  OR ${ONCE_COLUMNS.map((c) => `(m.${c} IS NULL AND excluded.${c} IS NOT NULL)`).join(' OR ')}
 RETURNING 1
 ), campaigns AS (
 INSERT INTO wa_bulk_campaigns AS c (space, campaign, first_at, last_at)
@@ -312,6 +317,21 @@ export class ArchiveStore {
     return (
       row && { previous: (row.previous as DeliveryStatus | null) ?? null, previousCode: row.previous_code ?? null }
     );
+  }
+
+  /**
+   * The first reply to each message (request_id → epoch ms), for rows written before their recipient
+   * answered: a later answer, or one already kept, changes nothing. Returns the rows changed.
+   */
+  async noteReplies(replies: ReadonlyArray<{ requestId: string; at: number }>): Promise<number> {
+    if (replies.length === 0) return 0;
+    const { rowCount } = await this.pool.query(
+      `UPDATE wa_bulk_messages m SET replied_at = to_timestamp(r.at / 1000.0), archived_at = now()
+       FROM unnest($2::text[], $3::float8[]) AS r(request_id, at)
+       WHERE m.space = $1 AND m.request_id = r.request_id AND m.replied_at IS NULL`,
+      [this.space, replies.map((r) => r.requestId), replies.map((r) => r.at)],
+    );
+    return rowCount ?? 0;
   }
 
   async close(): Promise<void> {

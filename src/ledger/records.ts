@@ -10,7 +10,7 @@ import { DELIVERY_RANK, funnel, type DeliveryStatus } from './delivery.js';
  * long-term ledger's row (rowOf) and read back from it (recordOf). `args` (the custom_args as JSON, without
  * wa-bulk's own) is written by the enqueue script; two fields are written from TypeScript alone: `trace`
  * (Ledger.noteTraces) and `replied_at` (epoch ms, the first answer: Ledger.noteReply). The long-term ledger's
- * row keeps none of the three.
+ * row keeps the custom_args and the reply's time, not the trace.
  */
 
 export type MessageStatus = 'pending' | 'sent' | 'dead' | 'skipped';
@@ -221,6 +221,7 @@ export type Snapshot = Record<string, string> & { request_id: string };
 export function rowOf(space: string, snapshot: Snapshot, rev: bigint) {
   const s = snapshot;
   const delivery = s.delivery_status as DeliveryStatus | undefined;
+  const args = argsOf(s.args).custom_args;
   return {
     space,
     request_id: s.request_id,
@@ -243,6 +244,9 @@ export function rowOf(space: string, snapshot: Snapshot, rev: bigint) {
     delivery_error: text(s.delivery_error),
     loss_step: text(s.loss_step),
     loss_source: text(s.loss_source),
+    // Only a JSON object reaches the jsonb column: a stored value that is not one cannot fail the batch.
+    custom_args: args === undefined ? null : JSON.stringify(args),
+    replied_at: isoOf(s.replied_at),
     rev: rev.toString(),
   };
 }
@@ -271,12 +275,14 @@ export const ROW_TYPES: Readonly<Record<keyof MessageRow, string>> = {
   delivery_error: 'text',
   loss_step: 'text',
   loss_source: 'text',
+  custom_args: 'jsonb',
+  replied_at: 'timestamptz',
   rev: 'bigint',
 };
 
 /** The columns of wa_bulk_messages that recordOf reads. */
 export const RECORD_COLUMNS =
-  'request_id, campaign, recipient, status, message_id, error_code, http_status, reason, error, attempts, updated_at, delivery_status, delivery_at, delivery_error_code, seq';
+  'request_id, campaign, recipient, status, message_id, error_code, http_status, reason, error, attempts, updated_at, delivery_status, delivery_at, delivery_error_code, seq, custom_args, replied_at';
 
 /** RECORD_COLUMNS of a row, as PostgreSQL returns them. */
 export interface StoredRow {
@@ -295,6 +301,9 @@ export interface StoredRow {
   delivery_at: Date | null;
   delivery_error_code: number | null;
   seq: string;
+  /** jsonb, parsed by the driver. */
+  custom_args: Record<string, unknown> | null;
+  replied_at: Date | null;
 }
 
 /** A row read back as the `result` / `export` line, through the same reader as a Redis record. */
@@ -316,5 +325,7 @@ export function recordOf(row: StoredRow): MessageRecord {
     hash.delivery_at = String(row.delivery_at?.getTime() ?? 0);
     if (row.delivery_error_code !== null) hash.delivery_error_code = String(row.delivery_error_code);
   }
+  if (row.custom_args) hash.args = JSON.stringify(row.custom_args);
+  if (row.replied_at) hash.replied_at = String(row.replied_at.getTime());
   return toRecord(row.request_id, hash);
 }

@@ -209,6 +209,85 @@ suite('the long-term ledger in PostgreSQL', () => {
     expect((await h.ledger.campaign('late'))?.delivery).toEqual({ sent: 10, delivered: 7, read: 3, failed: 3 });
   });
 
+  it('keeps custom_args and a reply that comes after the hot TTL: result and export by outcome read them from PostgreSQL', async () => {
+    sim = await startSimulator();
+    const port = await freePort();
+    const token = 'late_replies_token_01234';
+    const config = archiveConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      DASHBOARD_PORT: port,
+      CALLBACK_TOKEN: token,
+      DASHBOARD_PASSWORD: 'archive-reply-password',
+    });
+    h = harness(config);
+    const messages = Array.from({ length: 4 }, (_, i) => ({
+      to: phone(i),
+      body: BODIES.text,
+      request_id: `args-${i}`,
+      ...(i < 3 && { custom_args: { order: `A-${i}`, n: i } }),
+    }));
+    expect(await enqueue(itemsOfArray(messages), { campaign: 'args', ledger: h.ledger, queue: h.send })).toMatchObject({
+      accepted: 4,
+    });
+    worker = await startSendWorker(config, silentLogger());
+    dashboard = await startDashboard(config, silentLogger());
+    await campaignDone(h.ledger, 'args');
+    await until(async () => (await rows(config, "status = 'sent'")).length === 4);
+    await until(async () => (await perMessageKeys(h!)) === 0, 10_000);
+    expect((await rows(config)).map((row) => row.custom_args)).toEqual([
+      { order: 'A-0', n: 0 },
+      { order: 'A-1', n: 1 },
+      { order: 'A-2', n: 2 },
+      null,
+    ]);
+
+    // The recipient of args-1 answers it once Redis has let its record go: only PostgreSQL can keep it.
+    const [answered] = await rows(config, "request_id = 'args-1'");
+    const repliedAt = Math.floor(Date.now() / 1000) - 60;
+    const reply = (text: string, itime: number) => ({
+      message_id: `in-${text}`,
+      from: String(answered?.recipient),
+      server: 'whatsapp',
+      itime,
+      response: {
+        event: 'reply',
+        response_data: {
+          message: { type: 'text', text },
+          message_context: { origin_message_id: answered?.message_id },
+        },
+      },
+    });
+    const post = (row: object) =>
+      fetch(`http://127.0.0.1:${port}/callbacks/engagelab/${token}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ total: 1, rows: [row] }),
+      });
+    expect((await post(reply('yes', repliedAt))).status).toBe(200);
+    await until(async () => (await rows(config, 'replied_at IS NOT NULL')).length === 1);
+    // A second answer, later, keeps the first one's time.
+    expect((await post(reply('again', repliedAt + 30))).status).toBe(200);
+    await until(async () => (await h!.redis.xlen(h!.keys.archive)) === 0);
+    const [kept] = await rows(config, 'replied_at IS NOT NULL');
+    expect([kept?.request_id, (kept?.replied_at as Date).getTime()]).toEqual(['args-1', repliedAt * 1000]);
+
+    const env = envOf(config);
+    const result = JSON.parse((await runCli(['result', 'args-1', '--json'], env)).stdout);
+    expect(result).toMatchObject({
+      request_id: 'args-1',
+      custom_args: { order: 'A-1', n: 1 },
+      replied_at: new Date(repliedAt * 1000).toISOString(),
+    });
+    const replied = (await runCli(['export', '--campaign', 'args', '--delivery', 'replied'], env)).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(replied.map((r) => [r.request_id, r.custom_args])).toEqual([['args-1', { order: 'A-1', n: 1 }]]);
+    const audience = (await runCli(['export', '--campaign', 'args', '--format', 'audience'], env)).stdout;
+    expect(audience.trim().split('\n')).toHaveLength(5);
+    expect(audience).toContain('A-2');
+  });
+
   it('loses nothing when a worker is killed mid-batch: another archiver claims its entries', async () => {
     sim = await startSimulator({ latencyMs: 20 });
     const config = archiveConfig({
