@@ -99,6 +99,30 @@ describe('the check-and-reserve script', () => {
   });
 });
 
+describe("templates' categories", () => {
+  it('asks once per template and language, takes an unlisted template as marketing, and does not keep a failed lookup', async () => {
+    const asked: string[] = [];
+    let fail = true;
+    const categories = new TemplateCategories(async ({ name, language_code }) => {
+      asked.push(`${name}:${language_code}`);
+      if (name === 'flaky' && fail) throw new Error('EngageLab did not answer');
+      // The API's name is a fuzzy match: a longer name comes back too.
+      return [...CATALOG, { name: 'spring_sale_2', language: 'en', status: 'APPROVED', category: 'UTILITY' }];
+    });
+    expect(await Promise.all([categories.of('spring_sale', 'en'), categories.of('spring_sale', 'en')])).toEqual([
+      'MARKETING',
+      'MARKETING',
+    ]);
+    expect(await categories.of('order_shipped', 'en')).toBe('UTILITY');
+    expect(await categories.of('spring_sale', 'en')).toBe('MARKETING');
+    expect(await categories.of('nowhere', 'en')).toBe('MARKETING');
+    await expect(categories.of('flaky', 'en')).rejects.toThrow('EngageLab did not answer');
+    fail = false;
+    expect(await categories.of('flaky', 'en')).toBe('MARKETING');
+    expect(asked).toEqual(['spring_sale:en', 'order_shipped:en', 'nowhere:en', 'flaky:en', 'flaky:en']);
+  });
+});
+
 describe('marketing fatigue in one process', () => {
   it('asks nothing without a cap while no recipient rests; a rest makes marketing wait, not utility', async () => {
     const config = testConfig({ MARKETING_REST: '1h' });
@@ -203,11 +227,25 @@ describe('marketing fatigue across campaigns', () => {
       { to: phone(11), body: MARKETING, request_id: 'b-sale' },
       { to: phone(11), body: UTILITY, request_id: 'b-shipped' },
     ]);
+    // A campaign that expires before the rest is over: its marketing message to a resting recipient expires.
+    await enqueue(readJsonl(Readable.from([jsonl([{ to: phone(12), body: MARKETING, request_id: 'c-sale' }])])), {
+      campaign: 'c',
+      ledger: h!.ledger,
+      queue: h!.send,
+      control: { priority: 'normal', expiresAt: Date.now() + 1000 },
+    });
     await until(async () => (await h!.ledger.get('b-shipped'))?.status === 'sent');
     await until(async () => Number(await h!.redis.hget(h!.keys.metrics, 'marketing_rest_waits')) >= 1);
     expect(await h!.ledger.get('b-sale')).toMatchObject({ status: 'pending', attempts: 0 });
     expect(sim!.acceptedByRequestId.has('b-sale')).toBe(false);
 
+    await campaignDone(h!.ledger, 'c');
+    expect(await h!.ledger.get('c-sale')).toMatchObject({
+      status: 'skipped',
+      attempts: 0,
+      error: { reason: 'expired' },
+    });
+    expect(sim!.acceptedByRequestId.has('c-sale')).toBe(false);
     await campaignDone(h!.ledger, 'b');
     expect(await h!.ledger.get('b-sale')).toMatchObject({ status: 'sent', attempts: 1 });
     expect(sim!.acceptedByRequestId.get('b-sale')).toBe(1);
