@@ -8,6 +8,7 @@ import type { CallbackRow } from '../src/engagelab/callbacks.js';
 import { DEFAULT_LANE } from '../src/queue.js';
 import { Lanes } from '../src/lanes/lanes.js';
 import type { Logger } from '../src/log.js';
+import type { Ledger } from '../src/ledger/ledger.js';
 import { normalisePhone } from '../src/messages/phone.js';
 import type { Keys } from '../src/redis/keys.js';
 import { Fatigue, MARKETING_LIMIT_CODE } from '../src/recipients/fatigue.js';
@@ -40,6 +41,8 @@ export class QualityGuard {
     private readonly keys: Keys,
     private readonly config: Config,
     private readonly log: Logger,
+    /** To find a 131049's recipient when its row does not name them. */
+    private readonly ledger?: Pick<Ledger, 'locate' | 'get'>,
   ) {
     this.lanes = new Lanes(redis, keys, config);
     this.campaigns = new Campaigns(redis, keys);
@@ -67,8 +70,7 @@ export class QualityGuard {
       if (update.errorCode === SPAM_RATE_LIMIT || update.errorCode === THROUGHPUT_EXCEEDED)
         effects.push(await this.onMetaLimit(row, update.errorCode));
       if (update.errorCode === MARKETING_LIMIT_CODE) {
-        const user = userOf(row);
-        const to = user.phone ?? user.id;
+        const to = await this.recipientOf(row);
         if (to !== undefined && (await this.fatigue.rest(to))) effects.push('recipient_rested');
         continue;
       }
@@ -83,6 +85,15 @@ export class QualityGuard {
     for (const [campaign, failed] of outcomes)
       if (await this.noteOutcomes(campaign, failed)) effects.push('campaign_paused');
     return effects;
+  }
+
+  /** The recipient a status row is about: its own `to`, else the one its message was sent to. */
+  private async recipientOf(row: CallbackRow): Promise<string | undefined> {
+    const user = userOf(row);
+    if (user.phone ?? user.id) return user.phone ?? user.id;
+    const located = row.message_id === undefined ? undefined : await this.ledger?.locate(row.message_id);
+    const to = located && (await this.ledger?.get(located.requestId))?.to;
+    return to || undefined;
   }
 
   /** 131048 pauses the lane the row came from, 130429 slows it down for a while. */

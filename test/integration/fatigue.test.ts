@@ -254,3 +254,31 @@ describe('marketing fatigue across campaigns', () => {
     expect(metrics).toMatch(/^wa_bulk_marketing_rest_waits_total [1-9]\d*$/m);
   });
 });
+
+describe('the rest', () => {
+  it('a 131049 row that does not name its recipient rests the one its message was sent to', async () => {
+    const port = await freePort();
+    sim = await startSimulator({ templateCatalog: CATALOG });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: port });
+    h = harness(config);
+    dashboard = await startDashboard(config, silentLogger());
+    worker = await startSendWorker(config, silentLogger());
+    await send('a', [{ to: phone(21), body: MARKETING, request_id: 'a-21' }]);
+    await campaignDone(h.ledger, 'a');
+    const messageId = (await h.ledger.get('a-21'))?.message_id as string;
+    const row = {
+      message_id: messageId,
+      itime: Math.floor(Date.now() / 1000),
+      status: { message_status: 'delivered_failed', error_code: 131049, error_detail: { message: 'Meta 131049' } },
+    };
+    const res = await fetch(`http://127.0.0.1:${port}/callbacks/engagelab`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ total: 1, rows: [row] }),
+    });
+    expect(res.status).toBe(200);
+    await until(async () => (await h!.redis.exists(h!.keys.marketingRest(digits(21)))) === 1);
+    const ttl = await h.redis.pttl(h.keys.marketingRest(digits(21)));
+    expect(ttl > 86_000_000 && ttl <= 86_400_000).toBe(true);
+  });
+});
