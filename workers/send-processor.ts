@@ -46,6 +46,9 @@ import type { Fatigue } from '../src/recipients/fatigue.js';
  *                                    campaign, recipient or payload digest is not the record's (read with
  *                                    the first send grant); its data was changed outside wa-bulk
  *   in flight when a worker died   → AMBIGUOUS_OUTCOME (default: dead letter, reason unknown_outcome)
+ *   marketing over FREQUENCY_CAP   → skipped (frequency_cap), no HTTP request (src/recipients/fatigue.ts)
+ *   marketing to a resting         → delayed until the rest after a 131049 ends (or the campaign expires),
+ *   recipient                        no HTTP request, no attempt
  *   200                            → ledger: sent + message_id
  *   transient (1000, 5xx, refused) → p-retry in process, then BullMQ attempts; the last → dead letter
  *                                    (retries_exhausted); during an outage the attempt is given back
