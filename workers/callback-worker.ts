@@ -48,7 +48,7 @@ export function startCallbackWorker(deps: {
   const { config, redis, ledger, log } = deps;
   const k = keysOf(config.QUEUE_PREFIX);
   const delivery = new DeliveryLedger(redis, ledger, deps.dead);
-  const quality = new QualityGuard(redis, k, config, log);
+  const quality = new QualityGuard(redis, k, config, log, ledger);
   const inbound = new Inbound(redis, k, config, log, ledger);
   const audit = new AuditLog(redis, k, resultTtlSeconds(config) * 1000);
 

@@ -8,8 +8,11 @@ import type { CallbackRow } from '../src/engagelab/callbacks.js';
 import { DEFAULT_LANE } from '../src/queue.js';
 import { Lanes } from '../src/lanes/lanes.js';
 import type { Logger } from '../src/log.js';
+import type { Ledger } from '../src/ledger/ledger.js';
 import { normalisePhone } from '../src/messages/phone.js';
 import type { Keys } from '../src/redis/keys.js';
+import { Fatigue, MARKETING_LIMIT_CODE } from '../src/recipients/fatigue.js';
+import { userOf } from '../src/recipients/inbound.js';
 
 /**
  * The quality guard, fed by delivery callbacks (Meta's error codes reach us in `status.error_code`):
@@ -17,28 +20,34 @@ import type { Keys } from '../src/redis/keys.js';
  * - 130429 (throughput exceeded) lowers that lane's rate for a while; it recovers by itself;
  * - a campaign whose failed share among its latest QUALITY_WINDOW delivery outcomes passes
  *   QUALITY_MAX_FAILED pauses itself (judged once the window is full: a few early failures of a small
- *   campaign are not a quality signal).
+ *   campaign are not a quality signal);
+ * - 131049 (Meta's per-user marketing limit) is about the recipient, not the campaign's quality: it rests the
+ *   recipient (MARKETING_REST, src/recipients/fatigue.ts) and is not counted among the campaign's outcomes.
  */
 
 export const SPAM_RATE_LIMIT = 131048;
 export const THROUGHPUT_EXCEEDED = 130429;
 
-export type QualityEffect = 'lane_paused' | 'lane_slowed' | 'campaign_paused' | 'session' | null;
+export type QualityEffect = 'lane_paused' | 'lane_slowed' | 'campaign_paused' | 'recipient_rested' | 'session' | null;
 
 export class QualityGuard {
   private readonly lanes: Lanes;
   private readonly campaigns: Campaigns;
   private readonly audit: AuditLog;
+  private readonly fatigue: Fatigue;
 
   constructor(
     private readonly redis: Redis,
     private readonly keys: Keys,
     private readonly config: Config,
     private readonly log: Logger,
+    /** To find a 131049's recipient when its row does not name them. */
+    private readonly ledger?: Pick<Ledger, 'locate' | 'get'>,
   ) {
     this.lanes = new Lanes(redis, keys, config);
     this.campaigns = new Campaigns(redis, keys);
     this.audit = new AuditLog(redis, keys, resultTtlSeconds(config) * 1000);
+    this.fatigue = new Fatigue(redis, keys, config);
   }
 
   /** The lane of the business number a status row names (a number wa-bulk never sent from: the default). */
@@ -60,6 +69,11 @@ export class QualityGuard {
       if (!update || !applied.campaign) continue;
       if (update.errorCode === SPAM_RATE_LIMIT || update.errorCode === THROUGHPUT_EXCEEDED)
         effects.push(await this.onMetaLimit(row, update.errorCode));
+      if (update.errorCode === MARKETING_LIMIT_CODE) {
+        const to = await this.recipientOf(row);
+        if (to !== undefined && (await this.fatigue.rest(to))) effects.push('recipient_rested');
+        continue;
+      }
       // A message's outcome counts once: when it first reaches delivered, read or failed.
       const first = applied.previous === null || applied.previous === 'sent';
       if (first && update.status !== 'sent') {
@@ -71,6 +85,15 @@ export class QualityGuard {
     for (const [campaign, failed] of outcomes)
       if (await this.noteOutcomes(campaign, failed)) effects.push('campaign_paused');
     return effects;
+  }
+
+  /** The recipient a status row is about: its own `to`, else the one its message was sent to. */
+  private async recipientOf(row: CallbackRow): Promise<string | undefined> {
+    const user = userOf(row);
+    if (user.phone ?? user.id) return user.phone ?? user.id;
+    const located = row.message_id === undefined ? undefined : await this.ledger?.locate(row.message_id);
+    const to = located && (await this.ledger?.get(located.requestId))?.to;
+    return to || undefined;
   }
 
   /** 131048 pauses the lane the row came from, 130429 slows it down for a while. */

@@ -36,6 +36,7 @@ import {
   type Ticket,
 } from './gate/send-gate.js';
 import type { WorkerStats } from '../src/status/fleet-stats.js';
+import type { Fatigue } from '../src/recipients/fatigue.js';
 
 /**
  * What happens to one job (the error policy's table is POLICY in src/engagelab/errors.ts):
@@ -45,6 +46,9 @@ import type { WorkerStats } from '../src/status/fleet-stats.js';
  *                                    campaign, recipient or payload digest is not the record's (read with
  *                                    the first send grant); its data was changed outside wa-bulk
  *   in flight when a worker died   → AMBIGUOUS_OUTCOME (default: dead letter, reason unknown_outcome)
+ *   marketing over FREQUENCY_CAP   → skipped (frequency_cap), no HTTP request (src/recipients/fatigue.ts)
+ *   marketing to a resting         → delayed until the rest after a 131049 ends (or the campaign expires),
+ *   recipient                        no HTTP request, no attempt
  *   200                            → ledger: sent + message_id
  *   transient (1000, 5xx, refused) → p-retry in process, then BullMQ attempts; the last → dead letter
  *                                    (retries_exhausted); during an outage the attempt is given back
@@ -71,7 +75,12 @@ export interface SendProcessorDeps {
   log: Logger;
   stats: WorkerStats;
   delivery: DeliveryLedger;
+  /** Marketing fatigue (FREQUENCY_CAP, MARKETING_REST); absent or off: nothing is checked. */
+  fatigue?: Fatigue;
 }
+
+/** How long a message waits when its template's category could not be looked up (no attempt spent). */
+const CATEGORY_RETRY_MS = 30_000;
 
 function deadErrorOf(error: EngageLabError, reason: DeadError['reason']): DeadError {
   return { code: error.code ?? null, http_status: error.httpStatus ?? null, reason, message: error.message };
@@ -173,6 +182,36 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       await job.moveToDelayed(Math.min(now + waitMs, job.data.expires_at ?? Number.POSITIVE_INFINITY), token);
       throw new DelayedError();
     }
+    // Marketing fatigue, before the grant: over FREQUENCY_CAP it is skipped; to a resting recipient it waits,
+    // without a request or an attempt, the way a send window waits. A place it takes is given back below
+    // wherever the message ends up not sent (skipped, parked, dead before leaving).
+    let held = false;
+    if (deps.fatigue?.on && payload.body.type === 'template') {
+      const template = payload.body.template;
+      const verdict = await deps.fatigue.check(requestId, to, template).catch((error: unknown) => {
+        log.warn(
+          { request_id: requestId, template: template.name, language: template.language },
+          `marketing fatigue could not be checked (${String(error)}); the message waits, without an attempt`,
+        );
+        return { kind: 'unknown', ms: CATEGORY_RETRY_MS } as const;
+      });
+      if (verdict.kind === 'capped') {
+        await skip(requestId, campaign, 'frequency_cap');
+        stats.skipped('frequency_cap');
+        return 'skipped';
+      }
+      if (verdict.kind === 'resting' || verdict.kind === 'unknown') {
+        if (verdict.kind === 'resting') stats.rested();
+        await job.moveToDelayed(Math.min(now + verdict.ms, job.data.expires_at ?? Number.POSITIVE_INFINITY), token);
+        throw new DelayedError();
+      }
+      held = verdict.kind === 'held';
+    }
+    // Not when the request may have been accepted (an unknown outcome): the place stays taken.
+    const giveBack = async (error?: EngageLabError) => {
+      if (held && (!error || policyOf(error).notSent)) await deps.fatigue?.release(requestId, to);
+    };
+
     // What a failed request that cannot have been accepted clears: its in-flight mark and its pair key.
     const notSent = { messageKey: ledger.keys.message(requestId), pairKey: ledger.keys.pair(gate.lane, to) };
 
@@ -218,6 +257,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         return 'sent';
       } catch (error) {
         if (error instanceof SettledSignal) {
+          if (error.state === 'dead') await giveBack();
           if (error.state !== 'inflight') return error.state;
           return fail(job, {
             code: null,
@@ -242,6 +282,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           throw new DelayedError();
         }
         if (error instanceof CampaignSignal) {
+          await giveBack();
           if (error.state === 'cancelled') {
             await skip(requestId, campaign, 'cancelled');
             stats.skipped('cancelled');
@@ -251,6 +292,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           throw new DelayedError();
         }
         if (error instanceof SkipSignal) {
+          await giveBack();
           await skip(requestId, campaign, error.reason);
           stats.skipped(error.reason);
           return 'skipped';
@@ -265,6 +307,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
             continue;
           }
           case 'dead_letter':
+            await giveBack(error);
             return fail(job, deadErrorOf(error, policyOf(error).reason ?? 'permanent'));
           case 'pause': {
             await ledger.clearInflight(requestId);
@@ -279,7 +322,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
             throw new WaitingError();
           }
           case 'retry_later':
-            return retryLater(job, error, token);
+            return retryLater(job, error, token, giveBack);
         }
       }
     }
@@ -289,6 +332,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     job: Job<SendJobData>,
     error: EngageLabError,
     token: string | undefined,
+    giveBack: (error: EngageLabError) => Promise<void>,
   ): Promise<'dead' | 'sent'> {
     const { gateMs, tripped } = await gate.breaker.state();
     if (tripped) {
@@ -298,6 +342,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     }
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     if (!last) throw error;
+    await giveBack(error);
     return fail(job, deadErrorOf(error, 'retries_exhausted'));
   }
 }

@@ -19,6 +19,8 @@ import { SendGate } from './gate/send-gate.js';
 import { createSendProcessor, type SendProcessorDeps } from './send-processor.js';
 import { processSpan } from './send-spans.js';
 import { WorkerStats } from '../src/status/fleet-stats.js';
+import { Fatigue } from '../src/recipients/fatigue.js';
+import { TemplateCategories } from '../src/recipients/template-categories.js';
 
 /**
  * A send worker process: one BullMQ Worker and one send gate per sender lane, so that a lane that waits
@@ -95,6 +97,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
     log,
     stats,
     delivery: new DeliveryLedger(redis, ledger),
+    fatigue: new Fatigue(redis, k, config, new TemplateCategories((query) => client.listTemplates(query))),
   };
   const id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const running = new Map<string, LaneWorker>();

@@ -152,6 +152,11 @@ export function createMetrics(src: MetricsSources): Registry {
       'rate_limited',
     ),
     counter(
+      'wa_bulk_marketing_rest_waits_total',
+      "Times a marketing template waited, without a request, because its recipient rests after Meta's 131049.",
+      'marketing_rest_waits',
+    ),
+    counter(
       'wa_bulk_limiter_waits_total',
       'Requests that waited for a send grant of the global rate limit.',
       'limiter_waits',
@@ -330,13 +335,13 @@ export function createMetrics(src: MetricsSources): Registry {
     ),
     new ExternalMetric(
       'wa_bulk_messages_skipped_total',
-      'Messages not sent on purpose, by reason (no_session, cancelled, …).',
+      'Messages not sent on purpose, by reason (no_session, frequency_cap, cancelled, …).',
       'counter',
       () => byPrefix('skipped:', 'reason'),
     ),
     new ExternalMetric(
       'wa_bulk_quality_actions_total',
-      'What the quality guard did on delivery callbacks: lane_paused (131048), lane_slowed (130429), campaign_paused.',
+      'What the quality guard did on delivery callbacks: lane_paused (131048), lane_slowed (130429), campaign_paused, recipient_rested (131049).',
       'counter',
       () => byPrefix('quality_', 'action'),
     ),

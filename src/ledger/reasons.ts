@@ -6,7 +6,7 @@
 export const DEAD_REASONS = ['permanent', 'retries_exhausted', 'unknown_outcome', 'tampered'] as const;
 export type DeadReason = (typeof DEAD_REASONS)[number];
 
-export const SKIP_REASONS = ['expired', 'cancelled', 'suppressed', 'no_session', 'removed'] as const;
+export const SKIP_REASONS = ['expired', 'cancelled', 'suppressed', 'no_session', 'removed', 'frequency_cap'] as const;
 export type SkipReason = (typeof SKIP_REASONS)[number];
 
 /** Why a message was skipped, in words (the record's `error.message`), by reason. */
@@ -16,4 +16,5 @@ export const SKIP_WORDS: Readonly<Record<SkipReason, string>> = {
   suppressed: 'the recipient opted out',
   cancelled: 'its campaign was cancelled',
   removed: 'removed by an operator before it was sent',
+  frequency_cap: 'the recipient already had as many marketing template messages as FREQUENCY_CAP allows in its window',
 };

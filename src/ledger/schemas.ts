@@ -63,7 +63,14 @@ export const campaignSchema = z
     sent: count,
     dead: count,
     skipped: count.meta({ description: 'never sent on purpose' }),
-    skipped_by: z.object({ expired: count, cancelled: count, suppressed: count, no_session: count, removed: count }),
+    skipped_by: z.object({
+      expired: count,
+      cancelled: count,
+      suppressed: count,
+      no_session: count,
+      removed: count,
+      frequency_cap: count,
+    }),
     pending: count,
     rejected: count
       .nullable()

@@ -66,6 +66,15 @@ export function keys(prefix: string) {
     /** When a recipient last wrote (inbound messages), for SESSION_CHECK; expires after 24 h. */
     session: (to: string) => `${prefix}:session:${to}`,
     /**
+     * Marketing fatigue (src/recipients/fatigue.ts), per recipient across campaigns: the marketing template
+     * messages of the FREQUENCY_CAP window (request_ids by when they were granted), and the rest after Meta's
+     * 131049. Both expire by themselves.
+     */
+    marketingSent: (to: string) => `${prefix}:marketing:${to}`,
+    marketingRest: (to: string) => `${prefix}:marketing-rest:${to}`,
+    /** Present while any recipient rests: workers check recipients' rests only then. */
+    marketingRests: `${prefix}:marketing-rests`,
+    /**
      * A user's other identity, learned from a callback that carried both (src/recipients/links.ts): a number's
      * key holds the business-scoped user id, an id's key the number. Expires unless seen again.
      */

@@ -13,6 +13,7 @@ export const DEFAULT_NUMBER = '8613800138000';
 const META_ERRORS: Record<number, string> = {
   131026: 'Message undeliverable',
   131048: 'Spam rate limit hit',
+  131049: 'This message was not delivered to maintain healthy ecosystem engagement',
   130429: 'Rate limit hit',
   131047: 'Re-engagement message',
   131056: 'Pair rate limit hit',
@@ -102,7 +103,8 @@ export class CallbackSender {
       status: { message_status: status, error_code: 0, status_data: { msg_time: Math.floor(at / 1000) }, ...extra },
     });
     const steps: PendingCallback[] = [{ due: now + delay, row: row('sent', {}, now + delay) }];
-    const code = this.failureCode();
+    const drawn = this.failureCode();
+    const code = this.options.deliveryErrorsTo?.[to] ?? drawn;
     if (code !== undefined) {
       const failure = {
         error_code: code,

@@ -43,6 +43,8 @@ export interface SimulatorOptions {
   deliveryFailRate?: number;
   /** Shares of accepted messages whose delivery fails with these Meta codes (e.g. {131048: 0.01, 130429: 0.02}). */
   deliveryErrors?: Record<number, number>;
+  /** Recipients (digits, as sent) whose every delivery fails with this Meta code (e.g. {'447911100001': 131049}). */
+  deliveryErrorsTo?: Record<string, number>;
   /** Share of delivered template messages the recipient answers (an inbound `reply` row). */
   replyRate?: number;
   /** Share of delivered messages that are read. */

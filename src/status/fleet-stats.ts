@@ -64,6 +64,10 @@ export class WorkerStats {
   dead(code: number | null): void {
     this.add(`dead:${code ?? 'none'}`);
   }
+  /** A marketing template waited: its recipient rests after Meta's 131049 (src/recipients/fatigue.ts). */
+  rested(): void {
+    this.add('marketing_rest_waits');
+  }
   retry(): void {
     this.add('retries');
   }

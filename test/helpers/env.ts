@@ -74,7 +74,10 @@ export function envOf(config: Config): NodeJS.ProcessEnv {
             : String(item),
         )
         .join(',');
-    else
+    else if (k === 'FREQUENCY_CAP') {
+      const cap = v as { max: number; windowMs: number };
+      env[k] = `${cap.max}/${cap.windowMs}`;
+    } else
       env[k] =
         typeof v === 'object'
           ? Object.entries(v as Record<string, number>)

@@ -121,7 +121,7 @@ describe('status, result, export and watch', () => {
         sent: 3,
         dead: 0,
         skipped: 0,
-        skipped_by: { expired: 0, cancelled: 0, suppressed: 0, no_session: 0, removed: 0 },
+        skipped_by: { expired: 0, cancelled: 0, suppressed: 0, no_session: 0, removed: 0, frequency_cap: 0 },
         pending: 0,
         rejected: 0,
         delivery: { sent: 3, delivered: 0, read: 0, failed: 0 },

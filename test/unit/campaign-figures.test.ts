@@ -69,7 +69,14 @@ describe('a campaign in figures', () => {
       { ...base, skipped: '3', 'skipped:expired': '2', 'skipped:cancelled': '1', 'delivery_code:131026': '4' },
       NOW,
     );
-    expect(c?.skipped_by).toEqual({ expired: 2, cancelled: 1, suppressed: 0, no_session: 0, removed: 0 });
+    expect(c?.skipped_by).toEqual({
+      expired: 2,
+      cancelled: 1,
+      suppressed: 0,
+      no_session: 0,
+      removed: 0,
+      frequency_cap: 0,
+    });
     expect(c?.delivery_failed_by_code).toEqual({ '131026': 4 });
     expect(breakdown(c!.skipped_by, ' ')).toBe('expired 2, cancelled 1');
     expect(breakdown({ '131026': 1200, none: 0 })).toBe('131026 × 1,200');

@@ -102,6 +102,27 @@ describe('configuration', () => {
     );
   });
 
+  it('reads FREQUENCY_CAP as a count per rolling window and MARKETING_REST as a duration, naming a bad one', () => {
+    expect(load({})).toMatchObject({ MARKETING_REST: 86_400_000 });
+    expect(load({}).FREQUENCY_CAP).toBeUndefined();
+    expect(load({ FREQUENCY_CAP: '2/7d', MARKETING_REST: '6h' })).toMatchObject({
+      FREQUENCY_CAP: { max: 2, windowMs: 7 * 86_400_000 },
+      MARKETING_REST: 6 * 3_600_000,
+    });
+    expect(load({ FREQUENCY_CAP: ' 1 / 36h ', MARKETING_REST: '0' })).toMatchObject({
+      FREQUENCY_CAP: { max: 1, windowMs: 36 * 3_600_000 },
+      MARKETING_REST: 0,
+    });
+    for (const bad of ['2', '0/7d', '2/7 days', '2/500ms', '-1/7d', '2/400d'])
+      expect(() => load({ FREQUENCY_CAP: bad })).toThrow(
+        `FREQUENCY_CAP: expected MAX/WINDOW: a count from 1 and a duration from 1s to 366d (e.g. 2/7d, 1/24h), got "${bad}"`,
+      );
+    expect(() => load({ MARKETING_REST: 'a day' })).toThrow(
+      'MARKETING_REST: expected a duration up to 30d (e.g. 24h, 6h, 90m; 0: off), got "a day"',
+    );
+    expect(() => load({ MARKETING_REST: '31d' })).toThrow('MARKETING_REST: expected a duration up to 30d');
+  });
+
   it('checks bounds that depend on each other', () => {
     expect(() => load({ RETRY_MIN_MS: '6000' })).toThrow('RETRY_MIN_MS: expected at most RETRY_MAX_MS (5000)');
   });

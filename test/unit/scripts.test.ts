@@ -104,6 +104,7 @@ const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
   'move-funnel': (c) => scripts.moveFunnel(c, named({ keys: named() })),
   'record-rejects': (c) => scripts.recordRejects(c, named({ keys: named(), lines: ITEMS })),
   'remove-message': (c) => scripts.removeMessage(c, named({ keys: named() })),
+  'reserve-marketing': (c) => scripts.reserveMarketing(c, named({ keys: named(), now: 1, max: 1, windowMs: 1 })),
   'report-outcome': (c) => scripts.reportOutcome(c, named({ keys: named(), notSent: named() })),
   'revive-message': (c) => scripts.reviveMessage(c, named({ keys: named() })),
   'settle-messages': (c) => scripts.settleMessages(c, named({ keys: named(), messages: ITEMS })),
