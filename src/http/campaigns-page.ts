@@ -1,6 +1,6 @@
 import type { LaneState } from '../lanes/lanes.js';
 import type { CampaignCounts } from '../ledger/records.js';
-import { breakdown, campaignTiming, shortTime } from '../status/campaign-words.js';
+import { breakdown, campaignTiming, costWords, shortTime } from '../status/campaign-words.js';
 import { dropUrlCredentials } from './drop-url-credentials.js';
 import { INSIDE_SCRIPT, INSIDE_SECTION, INSIDE_STYLE } from './campaign-inside.js';
 
@@ -75,20 +75,6 @@ function links(c: CampaignCounts): string {
     .join('')}</div>`;
 }
 
-/** The campaign's cost in a line: its estimate (when a rate card gave one) and its billable messages so far. */
-function costLine(cost: NonNullable<CampaignCounts['cost']>): string {
-  const e = cost.estimate;
-  const total = e ? Object.entries(e.total).map(([currency, amount]) => `${amount} ${currency}`) : [];
-  const estimate = e ? `estimate ${total.join(' + ') || 'nothing priced'}` : '';
-  return [
-    `template messages ${fmt(cost.templates.messages)}`,
-    estimate,
-    `billable so far ${fmt(cost.billable.messages)}`,
-  ]
-    .filter(Boolean)
-    .join(' · ');
-}
-
 function card(c: CampaignsOverview['campaigns'][number], now: number, by?: CampaignActors[string]): string {
   const done = c.state === 'done' || c.state === 'cancelled';
   const settled = c.sent + c.dead + c.skipped;
@@ -136,7 +122,7 @@ ${line('timing', campaignTiming(c, now).join(' · '))}
 ${d.sent > 0 ? `${line('label', `delivery of the ${fmt(d.sent)} sent`)}\n${bar(funnelBar, d.sent)}${legend(funnel)}` : ''}
 ${c.dead > 0 ? line('codes', `dead letters: ${codes(c.dead_by_code, 'no answer')}`) : ''}
 ${d.failed > 0 ? line('codes', `delivery failures: ${codes(c.delivery_failed_by_code, 'no code')}`) : ''}
-${c.cost ? line('note cost', costLine(c.cost)) : ''}
+${c.cost ? line('note cost', costWords(c.cost).join(' · ')) : ''}
 ${links(c)}
 <div class="actions">${button('pause', 'Pause', done || c.state === 'paused')}${button('resume', 'Resume', c.state !== 'paused')}${button('cancel', 'Cancel', done, 'danger')}</div>
 </div>`;

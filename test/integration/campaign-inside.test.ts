@@ -12,7 +12,17 @@ import { parseRateCard } from '../../src/preflight/cost.js';
 import { preflightFromConfig } from '../../src/preflight/preflight.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
-import { addPending, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
+import {
+  addPending,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
 
 /**
  * Inside a campaign: the billable messages counted once from the callbacks' pricing, the per-minute timeline,
@@ -125,6 +135,10 @@ describe('inside a campaign', () => {
     });
     expect(cost?.estimate).toMatchObject({ total: { USD: 0.21 }, unpriced: { messages: 0 } });
     expect(cost?.billable.messages).toBe(0);
+    const status = await runCli(['status', '--campaign', 'winter'], envOf(config));
+    expect(status.stdout).toContain(
+      'cost      template messages 4 (marketing 4)  estimate 0.21 USD  billable so far 0\n',
+    );
     // The per-minute hash exists before any send, with the campaign's expiry.
     expect(await h.redis.ttl(h.keys.campaignMinutes('winter'))).toBeGreaterThan(0);
   });
