@@ -147,10 +147,6 @@ function Message.markBilled(key)
   redis.call('HSET', key, 'billed', '1')
 end
 
-function Message.deliveryStatus(key)
-  return redis.call('HGET', key, 'delivery_status')
-end
-
 -- The error code of a failed delivery ('none' without one).
 function Message.deliveryErrorCode(key)
   return codeOf(key, 'delivery_error_code')
