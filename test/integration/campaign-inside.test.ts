@@ -19,6 +19,7 @@ import {
   harness,
   silentLogger,
   startSimulator,
+  tempFile,
   testConfig,
   until,
   type Harness,
@@ -31,6 +32,7 @@ import {
  */
 
 const PASSWORD = 'inside-test-password';
+const AUTH = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
 let browser: Browser | undefined;
 let h: Harness | undefined;
 let sim: Simulator | undefined;
@@ -256,6 +258,45 @@ describe('inside a campaign', () => {
     await context.close();
   });
 
+  it('over the HTTP API, keeps the estimate with a readable rate card, and enqueues with a note without one', async () => {
+    sim = await startSimulator({ templateCatalog: [WINTER] });
+    const good = tempFile(CARD, 'rates.csv');
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      DASHBOARD_PORT: 0,
+      DASHBOARD_PASSWORD: PASSWORD,
+      RATE_CARD_FILE: good,
+    });
+    h = harness(config);
+    dashboard = await startDashboard(config, silentLogger());
+    const post = (campaign: string) =>
+      fetch(`${dashboard!.url}/api/campaigns/${campaign}/messages`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json', Origin: dashboard!.url },
+        body: JSON.stringify([{ to: [GB(1), BR(2)], body: WINTER_BODY }]),
+      });
+    const priced = await post('api-priced');
+    expect(priced.status).toBe(200);
+    expect(await h.ledger.campaign('api-priced')).toMatchObject({
+      cost: { templates: { messages: 2 }, estimate: { total: { USD: 0.11 } } },
+    });
+    await dashboard.close();
+    dashboard = await startDashboard(
+      { ...config, RATE_CARD_FILE: tempFile('not,a,card\n', 'bad.csv') },
+      silentLogger(),
+    );
+    const unpriced = await post('api-unpriced');
+    expect(unpriced.status).toBe(200);
+    expect(await unpriced.json()).toMatchObject({
+      accepted: 2,
+      notes: [expect.stringMatching(/^no cost estimate: RATE_CARD_FILE \S+bad\.csv: the header must be/)],
+    });
+    expect((await h.ledger.campaign('api-unpriced'))?.cost).toMatchObject({
+      templates: { messages: 2 },
+      estimate: null,
+    });
+  });
+
   it('pages a campaign newest first by the cursor, and refuses an order it does not know', async () => {
     const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
     h = harness(config);
@@ -265,9 +306,8 @@ describe('inside a campaign', () => {
       Array.from({ length: 7 }, (_, i) => `q-${i}`),
     );
     dashboard = await startDashboard(config, silentLogger());
-    const auth = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
     const page = async (query: string) => {
-      const res = await fetch(`${dashboard!.url}/api/campaigns/paged/messages?${query}`, { headers: auth });
+      const res = await fetch(`${dashboard!.url}/api/campaigns/paged/messages?${query}`, { headers: AUTH });
       return {
         status: res.status,
         body: (await res.json()) as { messages: MessageRecord[]; next_cursor: string | null },
@@ -286,7 +326,7 @@ describe('inside a campaign', () => {
     expect((await page('order=newest&limit=1')).body.messages[0]?.request_id).toBe('q-late');
     const refused = await page('order=sideways');
     expect(refused.status).toBe(400);
-    const timeline = await fetch(`${dashboard.url}/api/campaigns/nope/timeline`, { headers: auth });
+    const timeline = await fetch(`${dashboard.url}/api/campaigns/nope/timeline`, { headers: AUTH });
     expect(timeline.status).toBe(404);
   });
 });
