@@ -3,7 +3,7 @@ import { formatWindow, type CampaignOptions } from '../src/campaigns/options.js'
 import { laneOf, laneQueueName } from '../src/queue.js';
 import { EnqueueSpans, type CreatedMessage } from '../src/telemetry/enqueue-spans.js';
 import type { Preflight } from '../src/preflight/preflight.js';
-import type { CostSummary, CostTally } from '../src/preflight/cost.js';
+import { CostTally, estimate, type CostSummary, type Rate } from '../src/preflight/cost.js';
 import { timeZoneOf } from '../src/messages/timezone.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { REJECTS_KEPT, type RejectedLine } from '../src/ledger/rejects.js';
@@ -62,6 +62,11 @@ export interface EnqueueOptions {
    * template's category as the preflight looked it up.
    */
   cost?: CostTally;
+  /**
+   * RATE_CARD_FILE's rates: after a real enqueue the campaign's estimate (of all its template messages so far)
+   * is kept on it.
+   */
+  rateCard?: Rate[];
   /** A preflight that has run (see scan()): its rejects and warnings apply to each message. */
   preflight?: Preflight;
   onWarning?: (warning: { line: number; warning: string }) => void;
@@ -167,6 +172,8 @@ async function enqueueAll(
     });
     if (spans) await noteTraces(ledger, [...byLane.values()], results);
     if (options.cost) tallyCost(options.cost, options.preflight, [...byLane.values()], results);
+    if (!options.dryRun)
+      await ledger.noteEnqueued(campaign, newTemplates(options.preflight, [...byLane.values()], results));
     for (const result of results.flat()) {
       if (result === EnqueueVerdict.Duplicate) summary.duplicates++;
       else if (result === EnqueueVerdict.Suppressed) summary.suppressed++;
@@ -242,6 +249,14 @@ async function enqueueAll(
   await flush();
   await writing;
   await recordRejects();
+  if (!options.dryRun && options.rateCard && summary.accepted > 0) {
+    const templates = (await ledger.campaign(campaign))?.cost?.templates;
+    if (templates && templates.messages > 0)
+      await ledger.noteCostEstimate(
+        campaign,
+        estimate(templates.by_country, options.rateCard, control?.notBefore ?? Date.now()),
+      );
+  }
   return summary;
 }
 
@@ -273,6 +288,22 @@ function tallyCost(
       cost.add(pending.to, preflight?.categoryOf(body.template.name, body.template.language));
     }),
   );
+}
+
+/**
+ * The template messages an enqueue wrote for the first time, by '<country>:<category>' (a requeued one was
+ * counted when it was new), for the campaign's cost (Ledger.noteEnqueued).
+ */
+function newTemplates(preflight: Preflight | undefined, groups: Pending[][], results: EnqueueVerdict[][]) {
+  const tally = new CostTally();
+  groups.forEach((group, i) =>
+    group.forEach((pending, j) => {
+      const body = pending.data.payload.body;
+      if (body.type === 'template' && results[i]?.[j] === EnqueueVerdict.New)
+        tally.add(pending.to, preflight?.categoryOf(body.template.name, body.template.language));
+    }),
+  );
+  return tally.fields();
 }
 
 /** The campaign's control settings, as kept in its hash for `status` and the campaigns page. */

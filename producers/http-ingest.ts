@@ -3,6 +3,7 @@ import { CampaignOptionError, QUERY_NAMES, campaignOptions, type CampaignOptions
 import { BodyError, MAX_BODY_BYTES, limited, mediaType, readJson, tooLarge } from '../src/http/body.js';
 import type { DashboardDeps } from '../src/http/deps.js';
 import { campaignId } from '../src/messages/ids.js';
+import { readRateCard, type Rate } from '../src/preflight/cost.js';
 import { PreflightAuthError, preflightFromConfig, type Preflight } from '../src/preflight/preflight.js';
 import { enqueue, scan, type SourceItem } from './enqueue.js';
 import { itemsOfArray, readJsonl } from './jsonl-reader.js';
@@ -80,6 +81,7 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
         waFrom: config.WA_FROM,
         control,
         preflight,
+        rateCard: rateCardOf(config.RATE_CARD_FILE, notes),
       });
       if (preflight && preflight.notes.length > 0) notes.push(...preflight.notes);
       res.json(notes.length > 0 ? { ...summary, notes } : summary);
@@ -95,4 +97,18 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
       throw error;
     }
   });
+}
+
+/**
+ * RATE_CARD_FILE's rates for the campaign's estimate, read at each request (an edited card counts at once); a
+ * card that cannot be read costs the estimate only, with a note, not the enqueue.
+ */
+function rateCardOf(file: string | undefined, notes: string[]): Rate[] | undefined {
+  if (!file) return undefined;
+  try {
+    return readRateCard(file);
+  } catch (error) {
+    notes.push(`no cost estimate: ${(error as Error).message}`);
+    return undefined;
+  }
 }

@@ -246,7 +246,8 @@ export const configSchema = z.object({
     .default(false),
   /**
    * A rate card (CSV: market, category, price, currency, effective_date) that `check` and `enqueue --dry-run`
-   * price a campaign's template messages with; unset: they only count them.
+   * price a campaign's template messages with, and whose estimate a real enqueue keeps on the campaign; unset:
+   * they only count them.
    */
   RATE_CARD_FILE: z.string().min(1).optional(),
   /** A low-priority message waiting longer than this is moved up to normal, so that it never starves. */

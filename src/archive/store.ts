@@ -222,6 +222,28 @@ export class ArchiveStore {
     }
   }
 
+  /**
+   * A campaign's messages newest first from enqueue place `start` down (0 the first; undefined: the newest),
+   * each with its place (seq, from 1), as Ledger.entriesNewestFirst reads them once Redis has let it go.
+   */
+  async *exportNewestFirst(
+    campaign: string,
+    start: number | undefined,
+    pageSize = 1000,
+  ): AsyncGenerator<{ seq: number; record: MessageRecord }> {
+    let before: [string, string] = [String(start === undefined ? Number.MAX_SAFE_INTEGER : start + 2), ''];
+    for (;;) {
+      const { rows } = await this.query<StoredRow>(
+        `SELECT ${RECORD_COLUMNS} FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 AND (seq, request_id) < ($3::bigint, $4) ORDER BY seq DESC, request_id DESC LIMIT $5`,
+        [this.space, campaign, before[0], before[1], pageSize],
+      );
+      for (const row of rows) yield { seq: Number(row.seq), record: recordOf(row) };
+      const last = rows.at(-1);
+      if (!last || rows.length < pageSize) return;
+      before = [last.seq, last.request_id];
+    }
+  }
+
   private readonly counted = new Map<string, { at: number; hash: Record<string, string> }>();
 
   /**

@@ -15,6 +15,24 @@ const statusRow = z.looseObject({
   loss: z
     .looseObject({ loss_step: z.union([z.number(), z.string()]).optional(), loss_source: z.string().optional() })
     .optional(),
+  /**
+   * Meta's pricing of the message (on its sent and delivered reports) and the recipient's country. A part not of
+   * this shape is dropped, not the row: the delivery state it reports still counts.
+   */
+  status_data: z
+    .looseObject({
+      country_code: z.string().optional().catch(undefined),
+      pricing: z
+        .looseObject({
+          billable: z.boolean().optional(),
+          category: z.string().optional(),
+          type: z.string().optional(),
+        })
+        .optional()
+        .catch(undefined),
+    })
+    .optional()
+    .catch(undefined),
 });
 
 const notificationRow = z.looseObject({

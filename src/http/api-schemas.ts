@@ -246,6 +246,10 @@ export const messagesQuerySchema = z.object({
     .optional()
     .meta({ description: 'at most this many messages (1 to 1000, default 100)' }),
   cursor: optionText("the previous page's next_cursor; absent for the first page"),
+  order: z
+    .enum(['oldest', 'newest'])
+    .optional()
+    .meta({ description: 'oldest: enqueue order (the default); newest: the latest enqueued first' }),
 });
 export const exportQuerySchema = z.object({
   format: z
@@ -267,6 +271,25 @@ export const messagesPageSchema = z
       .meta({ description: 'where the next page starts; null once every message has been looked at' }),
   })
   .meta({ id: 'MessagesPage' });
+export const timelineSchema = z
+  .object({
+    campaign: z.string(),
+    minute_ms: z.literal(60_000).meta({ description: 'the length of a point, in ms' }),
+    points: z.array(
+      z.object({
+        at: time.meta({ description: 'the minute (UTC) the counts are of' }),
+        sent: count.meta({ description: 'messages EngageLab accepted in the minute' }),
+        delivered: count.meta({ description: 'messages reported delivered in the minute' }),
+        read: count.meta({ description: 'messages reported read in the minute' }),
+        failed: count.meta({ description: 'messages reported failed in the minute' }),
+      }),
+    ),
+  })
+  .meta({
+    id: 'CampaignTimeline',
+    description:
+      "A campaign's sends and delivery states by minute, oldest first; minutes without any are left out. Counted as the ledger writes; empty once Redis has let the campaign go.",
+  });
 export const suppressionQuerySchema = z.object({
   number: optionText('one number or user id to look up instead of the list'),
 });

@@ -65,11 +65,16 @@ const SCAN_MAX = 10_000;
  */
 const cursorOf = (at: number) => Buffer.from(`p${at}`).toString('base64url');
 function positionOf(raw: unknown): number {
-  if (raw === undefined) return 0;
   const text = typeof raw === 'string' ? Buffer.from(raw, 'base64url').toString() : '';
   if (!/^p(0|[1-9][0-9]{0,14})$/.test(text))
     throw new UsageError('query cursor: not a cursor this API gave (use the next_cursor of the previous page)');
   return Number(text.slice(1));
+}
+
+/** The `order` of a page of messages: `oldest` (enqueue order, the default) or `newest` first. */
+function orderOf(raw: unknown): 'oldest' | 'newest' {
+  if (raw === undefined || raw === 'oldest' || raw === 'newest') return raw ?? 'oldest';
+  throw new UsageError(`query order: expected "oldest" or "newest", got ${JSON.stringify(raw)}`);
 }
 
 function pageLimit(raw: unknown): number {
@@ -143,22 +148,29 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
     await stream(res, audience ? audienceLines(messages) : messageLines(messages(), format));
   });
 
-  // In ledger (enqueue) order; a page looks at SCAN_MAX records at most, so with a narrow filter it may hold
-  // fewer than `limit` messages (even none) and still have a next_cursor.
+  // In ledger (enqueue) order, or newest first with order=newest; a page looks at SCAN_MAX records at most, so
+  // with a narrow filter it may hold fewer than `limit` messages (even none) and still have a next_cursor.
   app.get('/api/campaigns/:id/messages', async (req, res) => {
     const query = req.query as Record<string, unknown>;
     const filter = outcomeFilterOf(query, (field) => `query ${field}`);
     const limit = pageLimit(query.limit);
-    const start = positionOf(query.cursor);
+    const newest = orderOf(query.order) === 'newest';
+    const start = query.cursor === undefined ? undefined : positionOf(query.cursor);
     const id = await known(req, res);
     if (!id) return;
     const messages: MessageRecord[] = [];
     let next: number | null = null;
-    for await (const { at, record } of deps.ledger.entries(id, start, Math.min(PAGE_MAX, SCAN_MAX))) {
-      if (messages.length >= limit || at - start >= SCAN_MAX) {
+    const batch = Math.min(PAGE_MAX, SCAN_MAX);
+    const entries = newest
+      ? deps.ledger.entriesNewestFirst(id, start, batch)
+      : deps.ledger.entries(id, start ?? 0, batch);
+    let looked = 0;
+    for await (const { at, record } of entries) {
+      if (messages.length >= limit || looked >= SCAN_MAX) {
         next = at;
         break;
       }
+      looked++;
       if (matches(record, filter)) messages.push(record);
     }
     res.set('Cache-Control', 'no-store').json({
@@ -166,6 +178,14 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
       messages,
       next_cursor: next === null ? null : cursorOf(next),
     });
+  });
+
+  app.get('/api/campaigns/:id/timeline', async (req, res) => {
+    const id = await known(req, res);
+    if (!id) return;
+    res
+      .set('Cache-Control', 'no-store')
+      .json({ campaign: id, minute_ms: 60_000, points: await deps.ledger.timeline(id) });
   });
 
   app.get('/api/campaigns/:id/rejects', async (req, res) => {

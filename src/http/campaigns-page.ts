@@ -1,7 +1,8 @@
 import type { LaneState } from '../lanes/lanes.js';
 import type { CampaignCounts } from '../ledger/records.js';
-import { breakdown, campaignTiming, shortTime } from '../status/campaign-words.js';
+import { breakdown, campaignTiming, costWords, shortTime } from '../status/campaign-words.js';
 import { dropUrlCredentials } from './drop-url-credentials.js';
+import { INSIDE_SCRIPT, INSIDE_SECTION, INSIDE_STYLE } from './campaign-inside.js';
 
 /**
  * The campaigns page (/campaigns): every campaign at a glance, its state, settings, progress, timing, delivery
@@ -66,7 +67,9 @@ function links(c: CampaignCounts): string {
     [`${base}/dead-letters`, `dead letters (${fmt(c.dead)})`, c.dead > 0],
     [`${base}/rejects`, `rejected lines (${fmt(c.rejected ?? 0)})`, (c.rejected ?? 0) > 0],
   ] as const;
-  return `<div class="links">${items
+  // "open" shows the campaign inside the page (./campaign-inside.ts); without the script it goes nowhere.
+  const open = `<a href="#open=${esc(encodeURIComponent(c.id))}" data-open="${esc(c.id)}">open</a>`;
+  return `<div class="links">${open}${items
     .filter(([, , shown]) => shown)
     .map(([href, text]) => `<a href="${esc(href)}">${esc(text)}</a>`)
     .join('')}</div>`;
@@ -119,6 +122,7 @@ ${line('timing', campaignTiming(c, now).join(' · '))}
 ${d.sent > 0 ? `${line('label', `delivery of the ${fmt(d.sent)} sent`)}\n${bar(funnelBar, d.sent)}${legend(funnel)}` : ''}
 ${c.dead > 0 ? line('codes', `dead letters: ${codes(c.dead_by_code, 'no answer')}`) : ''}
 ${d.failed > 0 ? line('codes', `delivery failures: ${codes(c.delivery_failed_by_code, 'no code')}`) : ''}
+${c.cost ? line('note cost', costWords(c.cost).join(' · ')) : ''}
 ${links(c)}
 <div class="actions">${button('pause', 'Pause', done || c.state === 'paused')}${button('resume', 'Resume', c.state !== 'paused')}${button('cancel', 'Cancel', done, 'danger')}</div>
 </div>`;
@@ -180,7 +184,7 @@ const STYLE = `
   td, th { padding:6px 12px; border-bottom:1px solid var(--line); text-align:left; font-size:13px; }
   .empty, .noscript { color:var(--muted); }
   .noscript { margin:12px 24px 0; }
-  #error { color:var(--dead); }`;
+  #error { color:var(--dead); }${INSIDE_STYLE}`;
 
 const SCRIPT = `
 const error = (text) => { document.getElementById('error').textContent = text; };
@@ -230,7 +234,8 @@ ${dropUrlCredentials}
 <header><h1>wa-bulk · campaigns</h1><nav><a href="/queues">Bull Board</a><a href="/metrics">metrics</a></nav><span id="error"></span></header>
 <noscript><p class="noscript">Without JavaScript this page reloads every 10 s and its buttons do nothing: use "wa-bulk pause|resume|cancel --campaign ID".</p></noscript>
 ${main(overview, now, who)}
-<script>${SCRIPT}
+${INSIDE_SECTION}
+<script>${SCRIPT}${INSIDE_SCRIPT}
 </script>
 </body>
 </html>`;

@@ -27,6 +27,7 @@ export const ROUTE_ROLES: readonly RouteRole[] = [
   { method: 'GET', path: '/api/campaigns', need: 'read' },
   { method: 'GET', path: '/api/campaigns/:id/export', need: 'read' },
   { method: 'GET', path: '/api/campaigns/:id/messages', need: 'read' },
+  { method: 'GET', path: '/api/campaigns/:id/timeline', need: 'read' },
   { method: 'GET', path: '/api/campaigns/:id/dead-letters', need: 'read' },
   { method: 'GET', path: '/api/campaigns/:id/rejects', need: 'read' },
   { method: 'GET', path: '/api/suppressions', need: 'read' },

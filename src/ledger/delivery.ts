@@ -1,5 +1,6 @@
 import { plausibleItime } from '../engagelab/callback-rows.js';
 import type { CallbackRow } from '../engagelab/callbacks.js';
+import { countryOf } from '../messages/phone.js';
 
 /**
  * A message's delivery only moves forward: sent (1) → failed (2) → delivered (3) → read (4), decided by the
@@ -33,11 +34,38 @@ export interface DeliveryUpdate {
   error: string | null;
   lossStep: number | null;
   lossSource: string | null;
+  /**
+   * Set when the row's pricing says the message is billable: its category (marketing, utility, …) and the
+   * recipient's country (ISO 3166-1 alpha-2, or `unknown`); the campaign counts each message once.
+   */
+  billable?: { category: string; country: string } | null;
 }
 
 /** What a record keeps of EngageLab's error message, and of its loss source (`engagelab` or `meta`). */
 const ERROR_CHARS = 500;
 const LOSS_SOURCE_CHARS = 32;
+
+/** Pricing words as counter names: a category or country of another shape is not one Meta uses. */
+const CATEGORY = /^[a-z_]{1,32}$/;
+const COUNTRY = /^[A-Z]{2}$/;
+
+/**
+ * A row's billable pricing, or null: Meta marks a free message `billable: false` or with a `free_…` type (a
+ * reply in an open session, an entry point). The country is the row's `country_code` when it is a country,
+ * else the recipient's number's.
+ */
+function billableOf(row: CallbackRow): DeliveryUpdate['billable'] {
+  const data = row.status?.status_data;
+  const pricing = data?.pricing;
+  const category = pricing?.category?.toLowerCase();
+  if (!category || !CATEGORY.test(category) || pricing?.billable === false || pricing?.type?.startsWith('free'))
+    return null;
+  const code = data?.country_code?.toUpperCase();
+  const to = typeof row.to === 'number' ? String(row.to) : (row.to ?? '');
+  const country =
+    code && COUNTRY.test(code) ? code : /^\+?[0-9]{6,}$/.test(to) ? countryOf(to.replace('+', '')) : 'unknown';
+  return { category, country };
+}
 
 /** A whole number from a row (a code, a step), or null when it is none (1e400, "abc", 1.5). */
 const toInteger = (value: unknown): number | null => {
@@ -56,6 +84,7 @@ export function deliveryOf(row: CallbackRow, nowMs = Date.now()): DeliveryUpdate
   if (!status) return undefined;
   const itime = plausibleItime(row.itime, nowMs);
   const failed = status === 'failed';
+  const billable = billableOf(row);
   return {
     status,
     at: itime !== undefined ? Math.round(itime * 1000) : nowMs,
@@ -63,6 +92,7 @@ export function deliveryOf(row: CallbackRow, nowMs = Date.now()): DeliveryUpdate
     error: failed ? (row.status.error_detail?.message?.slice(0, ERROR_CHARS) ?? null) : null,
     lossStep: failed ? toInteger(row.status.loss?.loss_step) : null,
     lossSource: failed ? (row.status.loss?.loss_source?.slice(0, LOSS_SOURCE_CHARS) ?? null) : null,
+    ...(billable && { billable }),
   };
 }
 

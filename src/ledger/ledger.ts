@@ -5,6 +5,8 @@ import type { Priority } from '../campaigns/options.js';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from './delivery.js';
 import { payloadDigest } from './digest.js';
 import { PLACEMENT } from './placement.js';
+import { ESTIMATE_FIELD, TEMPLATES_PREFIX } from './campaign-cost.js';
+import type { CostEstimate } from '../preflight/cost.js';
 import { LedgerReads } from './reads.js';
 import { SKIP_WORDS, type SkipReason } from './reasons.js';
 import { jobIdFor, laneQueueName, type DeadError, type SendJobData } from '../queue.js';
@@ -25,6 +27,7 @@ export * from './records.js';
  *   {prefix}:mid:{message_id}    "<campaign>|<request_id>": the reverse index delivery callbacks need
  *   {prefix}:campaign:{id}       hash: total, sent, dead, delivery:<state> (its state fields are Campaigns')
  *   {prefix}:campaign:{id}:ids   list of request_ids, in enqueue order (export)
+ *   {prefix}:campaign:{id}:minutes  hash: sends and delivery states by minute (the campaign's timeline)
  *   {prefix}:campaigns           sorted set: campaign id by its last enqueue (ms)
  *
  * The in-flight mark and the attempts count are written by the send gate's grant script as a request's
@@ -235,6 +238,24 @@ export class Ledger extends LedgerReads {
     });
   }
 
+  /**
+   * After an enqueue wrote new messages: counts its template messages by country and category in the campaign's
+   * hash (`counts`: '<country>:<category>' → n; see ./campaign-cost.ts), and gives the campaign's per-minute
+   * hash its expiry now, so that the scripts' HINCRBYs on it (settle-messages.lua, includes/delivery.lua) keep
+   * it: a field `since` makes the key exist. One round trip a chunk.
+   */
+  async noteEnqueued(campaign: string, counts: ReadonlyMap<string, number>): Promise<void> {
+    const minutes = this.keys.campaignMinutes(campaign);
+    const tx = this.client.multi().hsetnx(minutes, 'since', Date.now()).expire(minutes, this.ttlSeconds);
+    for (const [field, n] of counts) tx.hincrby(this.keys.campaign(campaign), `${TEMPLATES_PREFIX}${field}`, n);
+    await tx.exec();
+  }
+
+  /** The campaign's cost estimate (from RATE_CARD_FILE), kept on its hash until the next enqueue replaces it. */
+  async noteCostEstimate(campaign: string, estimate: CostEstimate): Promise<void> {
+    await this.client.hset(this.keys.campaign(campaign), ESTIMATE_FIELD, JSON.stringify(estimate));
+  }
+
   /** A campaign that has messages to send: watched until it is done (src/campaigns/watch.ts). */
   async noteOpen(campaign: string): Promise<void> {
     await this.client.sadd(this.keys.campaignsOpen, campaign);
@@ -257,6 +278,7 @@ export class Ledger extends LedgerReads {
         campaignKey: k.campaign(campaign),
         messageIdKey: k.messageId(messageId),
         orphanKey: k.orphan(messageId),
+        minutesKey: k.campaignMinutes(campaign),
         status: 'sent',
         now: Date.now(),
         ttlSeconds: this.settledTtlSeconds,
@@ -357,6 +379,7 @@ export class Ledger extends LedgerReads {
           campaignKey: k.campaign(campaign),
           messageIdKey: k.messageId('-'),
           orphanKey: k.orphan('-'),
+          minutesKey: k.campaignMinutes(campaign),
           status,
           now: Date.now(),
           // A dead message stays as long as its dead letter (RESULT_TTL_DAYS), so that `dlq replay` can revive it.
@@ -384,7 +407,12 @@ export class Ledger extends LedgerReads {
     const k = this.keys;
     const funnels = { campaign: k.campaign(message.campaign), metrics: k.metrics };
     const { verdict, previous } = await scripts.applyDelivery(this.client, {
-      keys: { message: k.message(message.requestId), ...funnels, archive: k.archive },
+      keys: {
+        message: k.message(message.requestId),
+        ...funnels,
+        archive: k.archive,
+        minutes: k.campaignMinutes(message.campaign),
+      },
       update: u,
       rank: DELIVERY_RANK[u.status],
       ranks: RANKS,
@@ -430,7 +458,11 @@ export class Ledger extends LedgerReads {
       orphanRows: orphans.rows,
       orphanIds: orphans.ids,
       rows: rows.map(({ message, messageId, update }) => ({
-        message: message && { messageKey: k.message(message.requestId), campaignKey: k.campaign(message.campaign) },
+        message: message && {
+          messageKey: k.message(message.requestId),
+          campaignKey: k.campaign(message.campaign),
+          minutesKey: k.campaignMinutes(message.campaign),
+        },
         messageIdKey: k.messageId(messageId),
         orphanKey: k.orphan(messageId),
         messageId,

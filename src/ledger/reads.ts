@@ -115,6 +115,30 @@ export class LedgerReads {
     return counts && { ...counts, rejected: null, archived: true };
   }
 
+  /**
+   * The campaign's sends and delivery states by minute (its `:minutes` hash: src/scripts/includes/delivery.lua),
+   * oldest first, minutes without any left out; empty once Redis has let the campaign go.
+   */
+  async timeline(campaign: string): Promise<TimelinePoint[]> {
+    const hash = await this.client.hgetall(this.keys.campaignMinutes(campaign));
+    const byMinute = new Map<number, TimelinePoint>();
+    for (const [field, value] of Object.entries(hash)) {
+      const [minute, kind] = field.split(':');
+      if (!minute || !/^[0-9]{1,12}$/.test(minute) || !TIMELINE_KINDS.includes(kind as TimelineKind)) continue;
+      const m = Number(minute);
+      const point = byMinute.get(m) ?? {
+        at: new Date(m * 60_000).toISOString(),
+        sent: 0,
+        delivered: 0,
+        read: 0,
+        failed: 0,
+      };
+      point[kind as TimelineKind] = Number(value);
+      byMinute.set(m, point);
+    }
+    return [...byMinute].sort(([a], [b]) => a - b).map(([, point]) => point);
+  }
+
   /** The request_ids of a campaign's pending messages, in pages of up to `pageSize`. */
   async *pendingIds(campaign: string, pageSize = 500): AsyncGenerator<string[]> {
     const listKey = this.keys.campaignIds(campaign);
@@ -140,6 +164,48 @@ export class LedgerReads {
   }
 
   /**
+   * The messages of a campaign newest first, from position `start` down (its place in enqueue order, 0 the
+   * first; undefined: from the newest), each with its position: a page of GET /api/campaigns/:id/messages with
+   * `order=newest`. A position stays the message's while later ones are enqueued.
+   */
+  async *entriesNewestFirst(
+    campaign: string,
+    start: number | undefined,
+    pageSize = 1000,
+  ): AsyncGenerator<{ at: number; record: MessageRecord }> {
+    const listKey = this.keys.campaignIds(campaign);
+    if (this.archive && (await this.client.exists(listKey)) === 0) {
+      for await (const { seq, record } of this.archive.exportNewestFirst(campaign, start, pageSize))
+        yield { at: seq - 1, record };
+      return;
+    }
+    let to = start ?? (await this.client.llen(listKey)) - 1;
+    while (to >= 0) {
+      const from = Math.max(0, to - pageSize + 1);
+      const ids = (await this.client.lrange(listKey, from, to)).reverse();
+      if (ids.length === 0) return;
+      for await (const entry of this.recordsOf(ids)) yield { at: to - entry.i, record: entry.record };
+      to = from - 1;
+    }
+  }
+
+  /** Each message's record, from Redis or else PostgreSQL, with its index in `ids`; ids of neither left out. */
+  private async *recordsOf(ids: string[]): AsyncGenerator<{ i: number; record: MessageRecord }> {
+    const pipeline = this.client.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.message(id));
+    const results = (await pipeline.exec()) ?? [];
+    const hashes = ids.map((_, i) => results[i]?.[1] as Record<string, string> | undefined);
+    const missing = ids.filter((_, i) => !hashes[i]?.status);
+    const archived = this.archive && missing.length > 0 ? await this.archive.getMany(missing) : undefined;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i] as string;
+      const hash = hashes[i];
+      const record = hash?.status ? toRecord(id, hash) : archived?.get(id);
+      if (record) yield { i, record };
+    }
+  }
+
+  /**
    * The messages of a campaign in enqueue order from position `start` (0: the first), each with its position,
    * as export reads them: the cursor of GET /api/campaigns/:id/messages is a position.
    */
@@ -156,19 +222,13 @@ export class LedgerReads {
     for (let from = start; ; from += pageSize) {
       const ids = await this.client.lrange(listKey, from, from + pageSize - 1);
       if (ids.length === 0) return;
-      const pipeline = this.client.pipeline();
-      for (const id of ids) pipeline.hgetall(this.keys.message(id));
-      const results = (await pipeline.exec()) ?? [];
-      const hashes = ids.map((_, i) => results[i]?.[1] as Record<string, string> | undefined);
-      const missing = ids.filter((_, i) => !hashes[i]?.status);
-      const archived = this.archive && missing.length > 0 ? await this.archive.getMany(missing) : undefined;
-      for (let i = 0; i < ids.length; i++) {
-        const id = ids[i] as string;
-        const hash = hashes[i];
-        const record = hash?.status ? toRecord(id, hash) : archived?.get(id);
-        if (record) yield { at: from + i, record };
-      }
+      for await (const { i, record } of this.recordsOf(ids)) yield { at: from + i, record };
       if (ids.length < pageSize) return;
     }
   }
 }
+
+/** What a campaign's timeline counts a minute: messages sent (accepted by EngageLab), and delivery states reached. */
+export const TIMELINE_KINDS = ['sent', 'delivered', 'read', 'failed'] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+export type TimelinePoint = { at: string } & Record<TimelineKind, number>;

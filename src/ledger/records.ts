@@ -2,6 +2,7 @@ import { SKIP_REASONS, type SkipReason, type DeadReason } from './reasons.js';
 import type { Priority } from '../campaigns/options.js';
 import { PACE_MS } from '../scripts/settle-messages.js';
 import { DELIVERY_RANK, funnel, type DeliveryStatus } from './delivery.js';
+import { costOf, type CampaignCost } from './campaign-cost.js';
 
 /**
  * The shapes the ledger reads its records into: a message (the `result` / `export` line) and a campaign (its
@@ -75,6 +76,11 @@ export interface CampaignCounts {
   dead_by_code: Record<string, number>;
   /** Present (true) when Redis no longer holds the campaign and these counts come from PostgreSQL. */
   archived?: true;
+  /**
+   * Its template messages by country and category, their estimate, and the messages billable so far (./campaign-cost.ts);
+   * absent when it has none.
+   */
+  cost?: CampaignCost;
 }
 
 export type CampaignState = 'scheduled' | 'sending' | 'paused' | 'done' | 'cancelled';
@@ -185,6 +191,7 @@ export function toCampaign(id: string, hash: Record<string, string>, now = Date.
             ? 'scheduled'
             : 'sending';
   const measured = rateOf(hash, sent + dead, pending, now);
+  const cost = costOf(hash);
   const rate = measured === null ? null : Math.round(measured * 100) / 100;
   return {
     id,
@@ -211,6 +218,7 @@ export function toCampaign(id: string, hash: Record<string, string>, now = Date.
     finished_at: pending === 0 ? isoOf(hash.last_at) : null,
     rate,
     eta: state === 'sending' && rate ? new Date(now + (pending / rate) * 1000).toISOString() : null,
+    ...(cost && { cost }),
   };
 }
 

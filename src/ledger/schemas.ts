@@ -56,6 +56,48 @@ export const messageRecordSchema = z
   })
   .meta({ id: 'MessageRecord', description: 'A message, as `wa-bulk result --json` prints it.' });
 
+const costCounts = z.object({
+  messages: count,
+  by_country: z
+    .record(z.string(), z.record(z.string(), count))
+    .meta({ description: 'by recipient country (ISO 3166-1 alpha-2, or unknown), then category' }),
+  by_category: z.record(z.string(), count),
+});
+
+const costEstimateSchema = z
+  .object({
+    at: time.meta({ description: "the time the rates were read at: the campaign's --at, else the enqueue" }),
+    total: z.record(z.string(), z.number()).meta({ description: 'by currency' }),
+    lines: z.array(
+      z.object({
+        country: z.string(),
+        category: z.string(),
+        messages: count,
+        market: z.string(),
+        price: z.number(),
+        currency: z.string(),
+        cost: z.number(),
+      }),
+    ),
+    unpriced: z.object({
+      messages: count,
+      by: z.array(z.object({ country: z.string(), category: z.string(), messages: count })),
+    }),
+  })
+  .meta({ id: 'CostEstimate', description: "What template messages cost at the rate card's prices." });
+
+export const campaignCostSchema = z
+  .object({
+    templates: costCounts.meta({ description: 'template messages enqueued' }),
+    estimate: costEstimateSchema
+      .nullable()
+      .meta({ description: 'their estimate with RATE_CARD_FILE at the latest enqueue; null without one' }),
+    billable: costCounts.meta({
+      description: "messages billable so far, from the delivery callbacks' pricing, each counted once",
+    }),
+  })
+  .meta({ id: 'CampaignCost' });
+
 export const campaignSchema = z
   .object({
     id: z.string(),
@@ -91,6 +133,9 @@ export const campaignSchema = z
     priority: z.enum(['high', 'normal', 'low']),
     dead_by_code: byCode,
     archived: z.literal(true).optional().meta({ description: 'present when only PostgreSQL still holds the campaign' }),
+    cost: campaignCostSchema.optional().meta({
+      description: 'its template messages, their estimate and the billable ones so far; absent when it has none',
+    }),
   })
   .meta({ id: 'Campaign', description: 'A campaign, as the campaign object of `wa-bulk status --json`.' });
 

@@ -64,6 +64,13 @@ export class CostTally {
     this.counts.set(country, byCategory);
   }
 
+  /** The counts as '<country>:<category>' → n (the campaign hash's cost fields, src/ledger/campaign-cost.ts). */
+  fields(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [country, cats] of this.counts) for (const [cat, n] of cats) out.set(`${country}:${cat}`, n);
+    return out;
+  }
+
   summary(card: Rate[] | undefined, at: number): CostSummary {
     const byCountry: Record<string, Record<string, number>> = {};
     const byCategory: Record<string, number> = {};

@@ -20,6 +20,11 @@ export function keys(prefix: string) {
     templates: `${prefix}:templates`,
     campaign: (id: string) => `${prefix}:campaign:${id}`,
     campaignIds: (id: string) => `${prefix}:campaign:${id}:ids`,
+    /**
+     * The campaign's sends and delivery states by minute (src/scripts/includes/delivery.lua), for its timeline:
+     * field `<minute since the epoch>:<sent|failed|delivered|read>`.
+     */
+    campaignMinutes: (id: string) => `${prefix}:campaign:${id}:minutes`,
     /** Jobs of a paused campaign that workers parked (src/campaigns/campaigns.ts). */
     campaignParked: (id: string) => `${prefix}:campaign:${id}:parked`,
     /** The campaign's latest delivery outcomes (1 failed, 0 delivered), for its quality guard. */

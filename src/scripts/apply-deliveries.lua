@@ -15,6 +15,7 @@
        +2 campaignKey     its campaign's counters (likewise)
        +3 messageIdKey    the message_id index entry
        +4 orphanKey       orphaned delivery rows of that message_id
+       +5 minutesKey      its campaign's per-minute counts (likewise; includes/delivery.lua)
   ARGV  1 ranks           the ranks of all states, JSON ({"sent":1,...})
         2 idFrom          where the request_id starts in the record's key, to archive each change
                           for the change feed (includes/feed.lua: > 0 always,
@@ -34,6 +35,7 @@
        +8 lossStep        loss step
        +9 lossSource      loss source
        +10 orphanRow      the update as kept for an orphan (JSON)
+       +11 billable       '<country>:<category>' when the row's pricing says billable, else ''
   Reply per row, two entries: {1 applied | 0 not further | -1 no such message | 2 kept as an orphan |
          3 not kept: an orphan bound is reached | 4 the message_id is known now (locate it again),
          the state before ('' none)}
@@ -47,14 +49,14 @@ local idFrom, now, orphanTtl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(AR
 local orphanRows, orphanIds = tonumber(ARGV[5]), tonumber(ARGV[6])
 local pruned = false
 local reply = {}
-local n = (#KEYS - 3) / 4
+local n = (#KEYS - 3) / 5
 for i = 0, n - 1 do
-  local k, a = 3 + i * 4, 6 + i * 10
+  local k, a = 3 + i * 5, 6 + i * 11
   local messageId = ARGV[a + 2]
   local verdict, previous
   if ARGV[a + 1] == '1' then
     verdict, previous = Delivery.apply(KEYS[k + 1], KEYS[k + 2], KEYS[1], KEYS[2], idFrom, ranks, ARGV[a + 3],
-      ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
+      ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], KEYS[k + 5], ARGV[a + 11])
   elseif redis.call('EXISTS', KEYS[k + 3]) == 1 then
     verdict, previous = KNOWN_NOW, ''
   else

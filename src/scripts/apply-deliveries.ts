@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { DeliveryChange } from './apply-delivery.js';
+import { billableArg, type DeliveryChange } from './apply-delivery.js';
 import { script, type Arg } from './loader.js';
 
 /** apply-deliveries.lua, per row. */
@@ -14,8 +14,11 @@ export const DeliveriesVerdict = {
 export type DeliveriesVerdict = (typeof DeliveriesVerdict)[keyof typeof DeliveriesVerdict];
 
 export interface DeliveryRow {
-  /** The message record and its campaign's counters when the message is known (located), else undefined. */
-  message: { messageKey: string; campaignKey: string } | undefined;
+  /**
+   * The message record, its campaign's counters and per-minute counts when the message is known (located), else
+   * undefined.
+   */
+  message: { messageKey: string; campaignKey: string; minutesKey: string } | undefined;
   messageIdKey: string;
   orphanKey: string;
   messageId: string;
@@ -57,6 +60,7 @@ export async function applyDeliveries(
       row.message?.campaignKey ?? k.anyKey,
       row.messageIdKey,
       row.orphanKey,
+      row.message?.minutesKey ?? k.anyKey,
     );
     argv.push(
       row.message ? 1 : 0,
@@ -69,6 +73,7 @@ export async function applyDeliveries(
       u.lossStep ?? '',
       u.lossSource ?? '',
       JSON.stringify(u),
+      billableArg(u),
     );
   }
   const reply = await call(client, keys, argv);

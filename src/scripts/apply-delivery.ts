@@ -14,11 +14,16 @@ export interface DeliveryChange {
   error: string | null;
   lossStep: number | null;
   lossSource: string | null;
+  /** A billable message's pricing from the callback (absent or null: none, or not billable). */
+  billable?: { category: string; country: string } | null;
 }
 
+/** The scripts' `billable` argument: '<category>:<country>', or '' for none. */
+export const billableArg = (u: DeliveryChange) => (u.billable ? `${u.billable.country}:${u.billable.category}` : '');
+
 export interface ApplyDelivery {
-  /** The message record, its campaign's counters, the fleet's metrics hash, the change feed. */
-  keys: { message: string; campaign: string; metrics: string; archive: string };
+  /** The message record, its campaign's counters, the fleet's metrics hash, the change feed, the campaign's minutes. */
+  keys: { message: string; campaign: string; metrics: string; archive: string; minutes: string };
   update: DeliveryChange;
   /** The update's state's rank, and every state's rank as JSON ({"sent":1,...}). */
   rank: number;
@@ -40,7 +45,7 @@ export async function applyDelivery(
   const { keys: k, update: u } = input;
   const [verdict, previous] = await call(
     client,
-    [k.message, k.campaign, k.metrics, k.archive],
+    [k.message, k.campaign, k.metrics, k.archive, k.minutes],
     [
       u.status,
       input.rank,
@@ -51,6 +56,7 @@ export async function applyDelivery(
       u.lossSource ?? '',
       input.ranks,
       input.idFrom,
+      billableArg(u),
     ],
   );
   return { verdict, previous: previous === '' ? null : previous };

@@ -16,6 +16,8 @@
        +2 campaignKey     campaign counters
        +3 messageIdKey    message_id index entry (sent)
        +4 orphanKey       orphaned delivery rows of that message_id
+       +5 minutesKey      its campaign's per-minute counts: a sent message counts in its minute
+                          (includes/delivery.lua)
   ARGV  1 idFrom          where the request_id starts in a record's key to archive each change
                           for the change feed (includes/feed.lua: > 0 always,
                           < 0 while it has a reader, 0 never)
@@ -34,6 +36,7 @@
 ]]
 --- @include "includes/message-record"
 --- @include "includes/sent-message"
+--- @include "includes/delivery"
 
 local UNCHANGED, CHANGED, ORPHANS_WAITING = 0, 1, 2
 local out = {}
@@ -54,8 +57,8 @@ local function timing(msg, campaign, status, current, now)
   redis.call('HSET', campaign, 'pace', string.format('%.6f', pace), 'pace_at', math.max(at, now))
 end
 
-for i = 0, (#KEYS - 1) / 4 - 1 do
-  local msg, campaign, mid, orphan = KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4], KEYS[i * 4 + 5]
+for i = 0, (#KEYS - 1) / 5 - 1 do
+  local msg, campaign, mid, orphan = KEYS[i * 5 + 2], KEYS[i * 5 + 3], KEYS[i * 5 + 4], KEYS[i * 5 + 5]
   local a = i * 9 + 2
   local status, now, ttl = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local current = Message.status(msg)
@@ -67,6 +70,7 @@ for i = 0, (#KEYS - 1) / 4 - 1 do
     if SentMessage.record(msg, campaign, mid, orphan, current, now, ttl, ARGV[a + 4], ARGV[a + 5]) then
       result = ORPHANS_WAITING
     end
+    Delivery.count(KEYS[i * 5 + 6], now, 'sent')
   else
     -- dead or skipped: why, in the same fields
     if current == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), -1) end

@@ -6,11 +6,15 @@ export const SettleVerdict = { Unchanged: 0, Changed: 1, OrphansWaiting: 2 } as 
 export type SettleVerdict = (typeof SettleVerdict)[keyof typeof SettleVerdict];
 
 export interface SettleMessage {
-  /** The message record, its campaign's counters, its message_id index entry and orphaned delivery rows. */
+  /**
+   * The message record, its campaign's counters, its message_id index entry, orphaned delivery rows and its
+   * campaign's per-minute counts.
+   */
   messageKey: string;
   campaignKey: string;
   messageIdKey: string;
   orphanKey: string;
+  minutesKey: string;
   status: 'sent' | 'dead' | 'skipped';
   /** Epoch ms. */
   now: number;
@@ -46,7 +50,7 @@ export function settleMessages(client: Redis, input: SettleMessages): Promise<Se
   const keys = [input.keys.archive];
   const argv: Arg[] = [input.idFrom, PACE_MS];
   for (const m of input.messages) {
-    keys.push(m.messageKey, m.campaignKey, m.messageIdKey, m.orphanKey);
+    keys.push(m.messageKey, m.campaignKey, m.messageIdKey, m.orphanKey, m.minutesKey);
     argv.push(m.status, m.now, m.ttlSeconds, m.messageIdEntry, m.messageId, m.code, m.httpStatus, m.reason, m.error);
   }
   return call(client, keys, argv);

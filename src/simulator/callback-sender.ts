@@ -1,3 +1,4 @@
+import { countryOf } from '../messages/phone.js';
 import type { SimulatorOptions } from './options.js';
 
 /**
@@ -83,8 +84,10 @@ export class CallbackSender {
     to: string,
     customArgs: Record<string, unknown> | undefined,
     from: string | undefined,
-    template: boolean,
+    /** The template's category (lower case) for a template message; undefined for any other. */
+    category: string | undefined,
   ): void {
+    const template = category !== undefined;
     if (!this.options.callbackUrl) return;
     const delay = this.options.callbackDelayMs ?? 200;
     const now = Date.now();
@@ -97,10 +100,23 @@ export class CallbackSender {
       channel: 'whatsapp',
       custom_args: customArgs ?? {},
     };
+    // As Meta's webhooks: the sent and delivered reports carry the message's pricing (per-message pricing; a
+    // message in a customer's open session is free), the read report none.
+    const pricing = {
+      country_code: countryOf(to),
+      pricing: template
+        ? { billable: true, pricing_model: 'PMP', type: 'regular', category }
+        : { billable: false, pricing_model: 'PMP', type: 'free_customer_service', category: 'service' },
+    };
     const row = (status: string, extra: Record<string, unknown> = {}, at = now) => ({
       ...base,
       itime: Math.floor(at / 1000),
-      status: { message_status: status, error_code: 0, status_data: { msg_time: Math.floor(at / 1000) }, ...extra },
+      status: {
+        message_status: status,
+        error_code: 0,
+        status_data: { msg_time: Math.floor(at / 1000), ...(status !== 'read' && pricing) },
+        ...extra,
+      },
     });
     const steps: PendingCallback[] = [{ due: now + delay, row: row('sent', {}, now + delay) }];
     const drawn = this.failureCode();

@@ -192,6 +192,14 @@ export class Simulator {
     });
   }
 
+  /** A template's category as its catalog says (lower case); the catalog-less simulator's templates are utility. */
+  private categoryOf(template: { name: string; language: string }): string {
+    const entry = this.options.templateCatalog?.find(
+      (t) => t.name === template.name && t.language === template.language,
+    );
+    return (entry?.category ?? 'UTILITY').toLowerCase();
+  }
+
   private knows(name: string, language: string): boolean {
     if (this.options.templateCatalog)
       return this.options.templateCatalog.some((t) => t.name === name && t.language === language);
@@ -298,7 +306,7 @@ export class Simulator {
       message.to[0] ?? '',
       message.custom_args,
       message.from,
-      message.body.type === 'template',
+      message.body.type === 'template' ? this.categoryOf(message.body.template) : undefined,
     );
     if (fault === 'slow') {
       setTimeout(() => {

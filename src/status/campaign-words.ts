@@ -44,3 +44,20 @@ export function breakdown(counts: Record<string, number>, sign = ' × '): string
     .map(([key, n]) => `${key}${sign}${n.toLocaleString('en-US')}`)
     .join(', ');
 }
+
+/**
+ * A campaign's cost in words, for `status` and the campaigns page: its template messages, their estimate (with
+ * a rate card) and the billable ones so far; with `byCategory`, each count by category.
+ */
+export function costWords(cost: NonNullable<CampaignCounts['cost']>, byCategory = false): string[] {
+  const counts = (c: { messages: number; by_category: Record<string, number> }) =>
+    `${c.messages.toLocaleString('en-US')}${byCategory && c.messages > 0 ? ` (${breakdown(c.by_category, ' ')})` : ''}`;
+  const e = cost.estimate;
+  const totals = e ? Object.entries(e.total).map(([currency, amount]) => `${amount} ${currency}`) : [];
+  const unpriced = e && e.unpriced.messages > 0 ? ` (${e.unpriced.messages.toLocaleString('en-US')} unpriced)` : '';
+  return [
+    `template messages ${counts(cost.templates)}`,
+    ...(e ? [`estimate ${totals.join(' + ') || 'nothing priced'}${byCategory ? unpriced : ''}`] : []),
+    `billable so far ${counts(cost.billable)}`,
+  ];
+}

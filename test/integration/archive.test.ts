@@ -450,6 +450,13 @@ suite('the long-term ledger in PostgreSQL', () => {
       finished_at: hot?.finished_at,
       rate: hot?.rate,
     });
+    // Its messages newest first, page by page, each at its place in enqueue order.
+    const newest = await collect(h.ledger.entriesNewestFirst('gone', undefined, 2));
+    expect(newest.map(({ at, record }) => `${at}:${record.request_id}`)).toEqual(
+      Array.from({ length: 6 }, (_, i) => `${5 - i}:g-${5 - i}`),
+    );
+    const fromThird = await collect(h.ledger.entriesNewestFirst('gone', 3, 2));
+    expect(fromThird.map(({ record }) => record.request_id)).toEqual(['g-3', 'g-2', 'g-1', 'g-0']);
   });
 
   it('writes idempotently: a batch written twice, or an older snapshot after a newer one, changes nothing', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { callbackBatchSchema, type CallbackRow } from '../../src/engagelab/callbacks.js';
+import { callbackBatchSchema, callbackRowSchema, type CallbackRow } from '../../src/engagelab/callbacks.js';
 import { deliveryOf, funnel } from '../../src/ledger/delivery.js';
 import { notificationEffect, notificationEventName, tierLimit } from '../../workers/notifications.js';
 
@@ -27,6 +27,40 @@ describe('the delivery rows', () => {
       lossSource: 'meta',
     });
     expect(deliveryOf(row('plan'))).toBeUndefined();
+  });
+
+  it("reads a billable message's pricing: its category and the row's country", () => {
+    const priced = (pricing: unknown, country_code?: unknown) =>
+      deliveryOf(
+        callbackRowSchema.parse({
+          message_id: 'm1',
+          to: '447911123456',
+          itime: 1_700_000_000,
+          status: { message_status: 'delivered', status_data: { pricing, country_code } },
+        }),
+      )?.billable;
+    expect(priced({ billable: true, pricing_model: 'PMP', category: 'MARKETING' }, 'in')).toEqual({
+      category: 'marketing',
+      country: 'IN',
+    });
+    // No country code (or not a country): the recipient's number's.
+    expect(priced({ billable: true, category: 'utility' })).toEqual({ category: 'utility', country: 'GB' });
+    expect(priced({ category: 'utility' }, '44')).toEqual({ category: 'utility', country: 'GB' });
+    // Free messages are not billable; no pricing, none.
+    expect(priced({ billable: false, category: 'service' })).toBeUndefined();
+    expect(priced({ billable: true, type: 'free_entry_point', category: 'marketing' })).toBeUndefined();
+    expect(priced(undefined)).toBeUndefined();
+    expect(priced({ category: 'not a category!' })).toBeUndefined();
+  });
+
+  it('keeps a row whose pricing is not of the documented shape, without its pricing', () => {
+    const parsed = callbackRowSchema.parse({
+      message_id: 'm1',
+      status: { message_status: 'delivered', status_data: { pricing: 'free', country_code: 7 } },
+    });
+    expect(parsed.status?.status_data).toEqual({});
+    expect(deliveryOf(parsed)?.status).toBe('delivered');
+    expect(deliveryOf(parsed)?.billable).toBeUndefined();
   });
 
   it('counts the funnel once per message, at its furthest state', () => {

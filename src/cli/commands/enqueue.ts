@@ -44,7 +44,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
   const dryRun = checking || values['dry-run'];
   const withPreflight = checking || !values['no-preflight'];
   // Read before anything else, so that a bad rate card stops the run before its work.
-  const card = dryRun && config.RATE_CARD_FILE ? readRateCard(config.RATE_CARD_FILE) : undefined;
+  const card = config.RATE_CARD_FILE ? readRateCard(config.RATE_CARD_FILE) : undefined;
   const cost = dryRun ? new CostTally() : undefined;
   let spool: string | undefined;
   if (file === '-' && (values.strict || withPreflight)) {
@@ -89,6 +89,7 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
         waFrom: config.WA_FROM,
         control,
         cost,
+        rateCard: card,
         onReject: values.json
           ? undefined
           : (r: { line: number; error: string }) => {

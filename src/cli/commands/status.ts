@@ -1,6 +1,6 @@
 import { NO_WORKER } from '../../lanes/lanes.js';
 import { noCampaign } from '../../messages/ids.js';
-import { breakdown, campaignTiming } from '../../status/campaign-words.js';
+import { breakdown, campaignTiming, costWords } from '../../status/campaign-words.js';
 import { collectStatus, type StatusReport } from '../../status/status.js';
 import { parse } from '../args.js';
 import { STATUS } from './status.decl.js';
@@ -62,6 +62,7 @@ export function render(r: StatusReport): string {
     );
     const codes = breakdown(c.delivery_failed_by_code);
     if (codes) lines.push(`          failed by code: ${codes}`);
+    if (c.cost) lines.push(`cost      ${costWords(c.cost, true).join('  ')}`);
   }
   if (r.phone_limit) lines.push(`number    messaging limit ${r.phone_limit}`);
   if (r.archive)

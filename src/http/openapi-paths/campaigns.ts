@@ -128,11 +128,26 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     tag: 'campaigns',
     summary: "A campaign's messages by outcome, a page at a time",
     description:
-      'In ledger (enqueue) order, filtered as `wa-bulk export` filters (docs/campaigns.md#outcome-filters): kinds must all match, the values of one kind (a comma list) are alternatives. A page looks at 10,000 messages at most, so it may hold fewer than `limit` (even none) while `next_cursor` is not null.',
+      'In ledger (enqueue) order, or the newest first with `order=newest`, filtered as `wa-bulk export` filters (docs/campaigns.md#outcome-filters): kinds must all match, the values of one kind (a comma list) are alternatives. A page looks at 10,000 messages at most, so it may hold fewer than `limit` (even none) while `next_cursor` is not null.',
     path_params: campaign,
     query: api.messagesQuerySchema,
     responses: {
       200: json('a page of messages and the cursor of the next', api.messagesPageSchema),
+      400: BAD_REQUEST,
+      404: UNKNOWN_CAMPAIGN,
+    },
+  },
+  {
+    id: 'campaignTimeline',
+    method: 'get',
+    path: '/api/campaigns/{id}/timeline',
+    tag: 'campaigns',
+    summary: "A campaign's sends and delivery states by minute",
+    description:
+      'For a chart of the campaign over time: per minute, the messages sent (accepted by EngageLab) and those reported delivered, read or failed, each message counted once per state it reaches, in the minute of its callback (docs/campaigns.md#inside-a-campaign).',
+    path_params: campaign,
+    responses: {
+      200: json('the minutes with counts, oldest first', api.timelineSchema),
       400: BAD_REQUEST,
       404: UNKNOWN_CAMPAIGN,
     },

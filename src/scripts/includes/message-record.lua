@@ -18,6 +18,8 @@
     inflight               epoch ms, set while a request may be on the wire (a worker that dies leaves it)
     delivery_status, delivery_at, delivery_error_code, delivery_error, loss_step, loss_source
                            the furthest delivery state EngageLab's callbacks reported
+    billable_as            '<country>:<category>' from the first status callback whose pricing said billable
+    billed                 '1' once it is counted billable (delivered, and priced billable: counted once)
 ]]
 --- @include "includes/feed"
 
@@ -130,8 +132,19 @@ function Message.revive(key, now)
   redis.call('HDEL', key, 'inflight', unpack(ERROR_FIELDS))
 end
 
-function Message.deliveryStatus(key)
-  return redis.call('HGET', key, 'delivery_status')
+-- In one read: its campaign (nil: no such message), its delivery state, its billable pricing, whether it is
+-- counted billable.
+function Message.deliveryView(key)
+  local m = redis.call('HMGET', key, 'campaign', 'delivery_status', 'billable_as', 'billed')
+  return m[1] or nil, m[2] or nil, m[3] or nil, m[4] == '1'
+end
+
+function Message.setBillableAs(key, billable)
+  redis.call('HSET', key, 'billable_as', billable)
+end
+
+function Message.markBilled(key)
+  redis.call('HSET', key, 'billed', '1')
 end
 
 -- The error code of a failed delivery ('none' without one).
