@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { DEAD_REASONS } from '../../ledger/reasons.js';
 import { campaignSchema, messageRecordSchema } from '../../ledger/schemas.js';
 import { messageSchema } from '../../messages/schema.js';
 import * as api from '../api-schemas.js';
@@ -157,7 +156,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     tag: 'campaigns',
     summary: "A campaign's rejected lines",
     path_params: campaign,
-    query: api.csvQuerySchema,
+    query: api.rejectsQuerySchema,
     responses: {
       200: { ...json('the lines its enqueues refused, or CSV with `format=csv`', api.rejectsSchema), media: CSV_MEDIA },
       400: BAD_REQUEST,
@@ -171,7 +170,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     tag: 'campaigns',
     summary: `${action[0]?.toUpperCase()}${action.slice(1)} a campaign`,
     path_params: campaign,
-    body: { 'application/json': action === 'pause' ? api.pauseBodySchema : z.object({}) },
+    body: { 'application/json': action === 'pause' ? api.pauseBodySchema : api.emptyBodySchema },
     responses: {
       200: json(
         'the campaign object',
@@ -238,7 +237,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     description:
       'As `wa-bulk remove`: a message not yet requested ends skipped (reason `removed`), its campaign counting it.',
     path_params: z.object({ request_id: api.requestIdParam }),
-    body: { 'application/json': z.object({}) },
+    body: { 'application/json': api.emptyBodySchema },
     responses: {
       200: json('its record, now skipped', messageRecordSchema),
       400: BAD_REQUEST,
@@ -254,12 +253,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     tag: 'dead letters',
     summary: 'List dead letters',
     description: 'As `wa-bulk dlq list --json`, filtered as its flags filter.',
-    query: z.object({
-      campaign: z.string().optional(),
-      code: z.string().optional().meta({ description: "EngageLab's error code" }),
-      reason: z.enum(DEAD_REASONS).optional(),
-      limit: z.string().optional().meta({ description: '1 to 10,000; default 1,000' }),
-    }),
+    query: api.deadFilterQuerySchema,
     responses: { 200: json('the dead letters', api.allDeadLettersSchema), 400: BAD_REQUEST },
   },
   ...(['replay', 'purge'] as const).map((action): RouteDoc => ({
@@ -286,7 +280,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     tag: 'callbacks',
     summary: 'Callback rows kept aside',
     description: 'As `wa-bulk callbacks unknown`: the rows the receiver did not understand, newest first.',
-    query: z.object({ limit: z.string().optional().meta({ description: '1 to 1,000; default 100' }) }),
+    query: api.unknownRowsQuerySchema,
     responses: { 200: json('the rows', api.unknownRowsSchema), 400: BAD_REQUEST },
   },
 ];
