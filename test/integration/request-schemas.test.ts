@@ -152,6 +152,35 @@ describe('the routes parse their input with the contract’s schemas', () => {
   });
 });
 
+describe('the routes check their path parameters as the contract describes them', () => {
+  /** How each route's error names the parameter. */
+  const NAMED: Record<string, string> = { id: 'campaign id', request_id: 'request_id' };
+  const cases = ROUTE_DOCS.flatMap((route) =>
+    Object.entries(route.path_params?.shape ?? {})
+      // `a b`: outside every identifier's pattern; a parameter whose schema takes any text is looked up instead.
+      .filter(([, schema]) => !(schema as z.ZodType).safeParse('a b').success)
+      .map(([name]) => [`${route.method.toUpperCase()} ${route.path}`, name, route] as const),
+  );
+
+  it('has identifiers with a pattern to check', () => {
+    expect(new Set(cases.map(([, name]) => name))).toEqual(new Set(Object.keys(NAMED)));
+  });
+
+  it.each(cases)('%s refuses a malformed %s', async (_name, param, route) => {
+    const path = route.path.replace(
+      /\{(\w+)\}/g,
+      (_, name: string) => (name === param ? 'a%20b' : PARAMS[name]) as string,
+    );
+    const res = await fetch(`${dashboard!.url}${path}`, {
+      method: route.method.toUpperCase(),
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      ...(route.method !== 'get' && { body: '{}' }),
+    });
+    const answer = (await res.json()) as { error?: string };
+    expect([res.status, answer.error?.split(':')[0]]).toEqual([400, NAMED[param]]);
+  });
+});
+
 describe('what the schemas accept, the routes take', () => {
   it('takes a dead-letter code as digits in a query and as a number or digits in a body', async () => {
     const api = (path: string, body?: unknown) =>
