@@ -1,7 +1,7 @@
 import type express from 'express';
 import { CampaignOptionError, QUERY_NAMES, campaignOptions, type CampaignOptions } from '../src/campaigns/options.js';
 import { BodyError, MAX_BODY_BYTES, limited, mediaType, readJson, tooLarge } from '../src/http/body.js';
-import { enqueueQuerySchema } from '../src/http/api-schemas.js';
+import { enqueueQuerySchema } from '../src/http/request-schemas.js';
 import type { DashboardDeps } from '../src/http/deps.js';
 import { parseQuery } from '../src/http/input.js';
 import { campaignId } from '../src/messages/ids.js';

@@ -3,7 +3,8 @@ import type { AuditEntry } from '../access/audit.js';
 import { KEY_NAME, type describeKey, type KeyState, type NewKey } from '../access/keys.js';
 import { ROLES } from '../access/roles.js';
 import { MAX_BATCH } from '../events/endpoints.js';
-import { count, optionText, same, time, type Same } from './api-schemas.js';
+import { count, same, time, type Same } from './api-schemas.js';
+import { optionText } from './request-schemas.js';
 import type { CampaignActors } from './campaigns-page.js';
 
 /**

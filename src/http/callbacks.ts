@@ -10,7 +10,7 @@ import { addFleetCounts } from '../status/fleet-stats.js';
 import type { CallbackJob } from '../queue.js';
 import type { Logger } from '../log.js';
 import { formatIssues } from '../messages/validate.js';
-import { unknownRowsQuerySchema } from './api-schemas.js';
+import { unknownRowsQuerySchema } from './request-schemas.js';
 import { BodyError, mediaType, readJson } from './body.js';
 import { parseQuery } from './input.js';
 

@@ -21,7 +21,7 @@ import {
   messagesQuerySchema,
   pauseBodySchema,
   rejectsQuerySchema,
-} from './api-schemas.js';
+} from './request-schemas.js';
 import { parseBody, parseQuery } from './input.js';
 
 /**

@@ -9,7 +9,7 @@ import {
   type MalformedDeadLetter,
 } from '../ledger/dead-letters.js';
 import { requestId } from '../messages/ids.js';
-import { deadFilterBodySchema, deadFilterQuerySchema, emptyBodySchema } from './api-schemas.js';
+import { deadFilterBodySchema, deadFilterQuerySchema, emptyBodySchema } from './request-schemas.js';
 import { smallJson } from './body.js';
 import type { DashboardDeps } from './deps.js';
 import { parseBody, parseQuery } from './input.js';

@@ -2,7 +2,7 @@ import type express from 'express';
 import type { Request, Response } from 'express';
 import { UserLinks } from '../recipients/links.js';
 import { Suppressions } from '../recipients/suppressions.js';
-import { numbersBodySchema, suppressionQuerySchema } from './api-schemas.js';
+import { numbersBodySchema, suppressionQuerySchema } from './request-schemas.js';
 import { smallJson } from './body.js';
 import type { DashboardDeps } from './deps.js';
 import { sameOrigin } from './security.js';
