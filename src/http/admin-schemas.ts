@@ -71,9 +71,15 @@ export const auditQuerySchema = z.object({
     .optional()
     .meta({ description: 'at most this many entries (default 1000)' }),
 });
-// As keys.create's own check (checkKeyName) words it: a missing name reads as "".
-const keyNameExpected = (issue: { input?: unknown }) =>
-  `expected a name of 1 to 64 letters, digits, "_", "-" or "." (not "dashboard"), got "${typeof issue.input === 'string' ? issue.input.slice(0, 80) : ''}"`;
+// As keys.create's own check (checkKeyName) words it, where a missing name reads as "".
+const keyNameExpected = ({ input }: { input?: unknown }) =>
+  `expected a name of 1 to 64 letters, digits, "_", "-" or "." (not "dashboard"), got ${
+    typeof input === 'string'
+      ? `"${input.slice(0, 80)}"`
+      : input === undefined
+        ? '""'
+        : JSON.stringify(input).slice(0, 80)
+  }`;
 export const createKeyBodySchema = z.object({
   name: z
     .string({ error: keyNameExpected })
