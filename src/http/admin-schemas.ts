@@ -9,7 +9,8 @@ import type { CampaignActors } from './campaigns-page.js';
 
 /**
  * The answers and requests of the admin routes, in zod, for the contract (openapi.ts): API keys, the audit
- * log and webhook endpoints. The rest of the API's shapes are in api-schemas.ts.
+ * log and webhook endpoints. The rest of the API's shapes are in api-schemas.ts (answers) and
+ * request-schemas.ts (requests); the routes parse their requests with these objects (input.ts).
  */
 
 const roleSchema = z.enum(ROLES);

@@ -5,7 +5,7 @@ import { UsageError } from '../usage-error.js';
 
 /**
  * A request's query or JSON body, parsed with the schema the contract publishes for its route
- * (api-schemas.ts, admin-schemas.ts), so that what the document describes and what the route accepts are
+ * (request-schemas.ts, admin-schemas.ts), so that what the document describes and what the route accepts are
  * one object. A refusal is a UsageError, which the app answers 400 `{error}`: the first problem, naming the
  * field, as `<prefix><field>: <what is wrong>` ("query limit: expected an integer from 1 to 1000").
  */

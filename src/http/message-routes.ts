@@ -24,7 +24,7 @@ import { sameOrigin } from './security.js';
 /** How many dead letters GET /api/dead-letters lists by default (its schema allows up to 10,000). */
 const LIST_DEFAULT = 1000;
 
-/** The dlq filter of a parsed query or body (api-schemas.ts checked each field). */
+/** The dlq filter of a parsed query or body (request-schemas.ts checked each field). */
 function deadFilterOf(source: { campaign?: string; code?: number | string; reason?: string }): DeadFilter {
   const filter: DeadFilter = {};
   if (source.campaign !== undefined) filter.campaign = source.campaign;
@@ -35,8 +35,8 @@ function deadFilterOf(source: { campaign?: string; code?: number | string; reaso
 
 export function messageRoutes(app: express.Express, deps: DashboardDeps): void {
   app.post('/api/messages/:requestId/remove', sameOrigin, smallJson, async (req, res) => {
-    parseBody(emptyBodySchema, req);
     const id = requestId(String(req.params.requestId), 'request_id');
+    parseBody(emptyBodySchema, req);
     const outcome = await removeMessage(deps.redis, deps.keys, deps.ledger, id);
     if (outcome.removed) res.json(outcome.record);
     else res.status(outcome.state === 'unknown' ? 404 : 409).json({ error: outcome.error, state: outcome.state });
