@@ -3,6 +3,7 @@ import type { AuditEntry } from '../access/audit.js';
 import { KEY_NAME, type describeKey, type KeyState, type NewKey } from '../access/keys.js';
 import { ROLES } from '../access/roles.js';
 import { MAX_BATCH } from '../events/endpoints.js';
+import { CAMPAIGN_FILTER } from '../events/manage.js';
 import { count, same, time, type Same } from './api-schemas.js';
 import { optionText } from './request-schemas.js';
 import type { CampaignActors } from './campaigns-page.js';
@@ -156,6 +157,7 @@ export const webhookTestSchema = z
     retryAfterMs: count.optional(),
   })
   .meta({ id: 'WebhookTestAttempt' });
+const CAMPAIGN_EXPECTED = 'expected a campaign id (letters, digits, "_", "-", ".")';
 const EVENTS_EXPECTED = 'expected a list of event types, such as message.*,contact.opted_out';
 export const addEndpointBodySchema = z.object({
   url: z
@@ -167,7 +169,8 @@ export const addEndpointBodySchema = z.object({
     .optional()
     .meta({ description: 'event types, `group.*` or `*`: a comma list or an array; none: every event' }),
   campaign: z
-    .string({ error: 'expected a campaign id' })
+    .string({ error: CAMPAIGN_EXPECTED })
+    .regex(CAMPAIGN_FILTER, { error: CAMPAIGN_EXPECTED })
     .optional()
     .meta({ description: "only this campaign's events" }),
   batch: z

@@ -81,6 +81,7 @@ const INVALID: Record<string, Invalid[]> = {
     { body: { url: 'https://example.com/hooks', batch: 1001 }, field: 'batch' },
     { body: { events: 'message.*' }, field: 'url' },
     { body: { url: 'https://example.com/hooks', events: 5 }, field: 'events' },
+    { body: { url: 'https://example.com/hooks', campaign: 'a b' }, field: 'campaign' },
   ],
   replayWebhook: [{ body: { since: 3 }, field: 'since' }],
   engagelabCallbacks: [{ body: { rows: [] }, field: 'rows' }],
