@@ -1,7 +1,9 @@
 import type express from 'express';
 import { CampaignOptionError, QUERY_NAMES, campaignOptions, type CampaignOptions } from '../src/campaigns/options.js';
 import { BodyError, MAX_BODY_BYTES, limited, mediaType, readJson, tooLarge } from '../src/http/body.js';
+import { enqueueQuerySchema } from '../src/http/request-schemas.js';
 import type { DashboardDeps } from '../src/http/deps.js';
+import { parseQuery } from '../src/http/input.js';
 import { campaignId } from '../src/messages/ids.js';
 import { readRateCard, type Rate } from '../src/preflight/cost.js';
 import { PreflightAuthError, preflightFromConfig, type Preflight } from '../src/preflight/preflight.js';
@@ -24,17 +26,17 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
       res.status(413).json({ error: tooLarge('request body', MAX_BODY_BYTES).message });
       return;
     }
+    const query = parseQuery(enqueueQuerySchema, req);
     let control: CampaignOptions;
     let notes: string[];
     try {
-      const q = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
       ({ options: control, notes } = campaignOptions(
         {
-          at: q('at'),
-          sendWindow: q('send_window'),
-          expiresIn: q('expires_in'),
-          expiresAt: q('expires_at'),
-          priority: q('priority'),
+          at: query.at,
+          sendWindow: query.send_window,
+          expiresIn: query.expires_in,
+          expiresAt: query.expires_at,
+          priority: query.priority,
         },
         QUERY_NAMES,
       ));
@@ -43,7 +45,7 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
       res.status(400).json({ error: error.message });
       return;
     }
-    const withPreflight = req.query.preflight !== 'false';
+    const withPreflight = query.preflight !== 'false';
     let items: Iterable<SourceItem> | AsyncIterable<SourceItem>;
     try {
       if (type === 'application/json') {

@@ -2,17 +2,16 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import type { Config } from '../src/config.js';
-import { WebhookDeliveries, jittered, type Delivery } from '../src/events/deliveries.js';
+import { WebhookDeliveries, type Delivery } from '../src/events/deliveries.js';
 import { CONFIGURED_ID, FEED_GROUP, WebhookEndpoints, type Endpoint } from '../src/events/endpoints.js';
 import { batchId, bodyOf, campaignOf, eventOf, type Lookups } from '../src/events/events.js';
 import { ensureGroup, entryOf, trimFeedAndSay, type RawEntry } from '../src/events/feed.js';
 import { matchesFilters } from '../src/events/filters.js';
 import type { OutgoingEvent } from '../src/events/operational.js';
 import { toCampaign, type CampaignCounts } from '../src/ledger/records.js';
-import { signedHeaders } from '../src/events/signing.js';
 import type { Logger } from '../src/log.js';
 import type { Keys } from '../src/redis/keys.js';
-import { postWebhook, type Attempt } from './webhook-delivery.js';
+import { WebhookAttempts } from './webhook-attempts.js';
 
 /**
  * The webhook dispatcher (run by the dashboard process): reads the change feed through its consumer group
@@ -24,11 +23,9 @@ import { postWebhook, type Attempt } from './webhook-delivery.js';
  * failure scheduled for a retry; a dispatcher that dies before that leaves them pending, and it (at its next
  * start) or another dispatcher (after CLAIM_IDLE_MS) delivers them again, with the same `webhook-id`.
  *
- * A failed delivery is tried again on WEBHOOK_RETRY_SCHEDULE (jittered) from the endpoint's retry set; one
- * out of attempts is kept (bounded) for `webhooks replay`. While an endpoint is failing its new events wait
- * for their first retry instead of holding up the feed for the others. An endpoint answering 410, or whose
- * every delivery has failed for WEBHOOK_DISABLE_AFTER_MS, is disabled, with a log line and a
- * `webhook.disabled` event to the other endpoints.
+ * The attempts themselves, their retries and the disabling of an endpoint are webhook-attempts.ts's; here,
+ * the loops that call them: while an endpoint is failing its new events wait for their first retry instead of
+ * holding up the feed for the others, and the due retries are looked for every `retryPollMs`.
  */
 
 const CLAIM_IDLE_MS = 60_000;
@@ -67,6 +64,7 @@ export class WebhookDispatcher {
   private readonly concurrency: number;
   private readonly claimIdleMs: number;
   private readonly lookups: Lookups;
+  private readonly attempts: WebhookAttempts;
   private stopped = false;
   private loops: Promise<void>[] = [];
   private cached: { at: number; version: string; active: Active[] } | undefined;
@@ -91,6 +89,9 @@ export class WebhookDispatcher {
     this.retryPollMs = options.retryPollMs ?? 1000;
     this.concurrency = options.concurrency ?? 16;
     this.claimIdleMs = options.claimIdleMs ?? CLAIM_IDLE_MS;
+    this.attempts = new WebhookAttempts(this.endpoints, this.deliveries, config, log, () => {
+      this.cached = undefined;
+    });
     this.lookups = {
       message: (requestId) => redis.hgetall(keys.message(requestId)),
       campaign: options.campaign ?? (async (id) => toCampaign(id, await redis.hgetall(keys.campaign(id)))),
@@ -244,67 +245,13 @@ export class WebhookDispatcher {
         }
         if (failing) {
           // Its requests would only wait out their time limits: they wait for its first retry instead.
-          for (const delivery of requests) await this.retryLater(endpoint, { ...delivery, attempts: 1 });
+          for (const delivery of requests) await this.attempts.later(endpoint, { ...delivery, attempts: 1 });
           return;
         }
         const limit = pLimit(this.concurrency);
-        await Promise.all(requests.map((delivery) => limit(() => this.attempt(endpoint, delivery))));
+        await Promise.all(requests.map((delivery) => limit(() => this.attempts.attempt(endpoint, delivery))));
       }),
     );
-  }
-
-  /** The first attempt is the schedule's first delay (0 by default: at once). */
-  private async retryLater(endpoint: Endpoint, delivery: Delivery, replacing?: string, atLeastMs = 0): Promise<void> {
-    const schedule = this.config.WEBHOOK_RETRY_SCHEDULE;
-    const delay = schedule[Math.min(delivery.attempts, schedule.length - 1)] ?? 0;
-    const due = Date.now() + Math.max(jittered(delay), atLeastMs);
-    const kept = await this.deliveries.schedule(endpoint.id, delivery, due, replacing);
-    if (!kept) await this.endpoints.count(endpoint.id, 'dropped');
-  }
-
-  /** One attempt of a delivery, and what follows from its outcome. */
-  private async attempt(endpoint: Endpoint, delivery: Delivery, member?: string): Promise<Attempt> {
-    const secrets = await this.endpoints.secrets(endpoint.id);
-    const outcome = await postWebhook(endpoint.url, signedHeaders(secrets, delivery.id, delivery.body), delivery.body, {
-      timeoutMs: this.config.WEBHOOK_TIMEOUT_MS,
-      allowPrivate: this.config.WEBHOOK_ALLOW_PRIVATE,
-    });
-    const tried: Delivery = { ...delivery, attempts: delivery.attempts + 1 };
-    const failingSince = await this.endpoints.recordAttempt(endpoint.id, {
-      result: outcome.result,
-      status: outcome.status,
-      ...(outcome.result === 'failed' && { error: outcome.error }),
-    });
-    if (outcome.result === 'delivered') {
-      if (member !== undefined) await this.deliveries.done(endpoint.id, member);
-      if (this.cached) this.cached = undefined;
-      return outcome;
-    }
-    const error = outcome.result === 'gone' ? 'HTTP 410 Gone' : outcome.error;
-    const failingFor = Date.now() - (failingSince ?? Date.now());
-    const disable =
-      outcome.result === 'gone' ? 'gone' : failingFor >= this.config.WEBHOOK_DISABLE_AFTER_MS ? 'failing' : undefined;
-    if (disable !== undefined) {
-      if (await this.endpoints.disable(endpoint.id, endpoint.url, disable))
-        this.log.warn(
-          {
-            endpoint: endpoint.id,
-            reason: disable,
-            failing_since: failingSince && new Date(failingSince).toISOString(),
-          },
-          disable === 'gone'
-            ? 'webhooks: an endpoint answered 410 Gone; it is disabled (wa-bulk webhooks enable turns it on again)'
-            : 'webhooks: every delivery to an endpoint has failed for WEBHOOK_DISABLE_AFTER_MS; it is disabled',
-        );
-      this.cached = undefined;
-    }
-    if (disable !== undefined || tried.attempts >= this.config.WEBHOOK_RETRY_SCHEDULE.length) {
-      await this.deliveries.exhaust(endpoint.id, { ...tried, at: Date.now(), status: outcome.status, error }, member);
-      await this.endpoints.count(endpoint.id, 'exhausted');
-    } else {
-      await this.retryLater(endpoint, tried, member, outcome.result === 'failed' ? (outcome.retryAfterMs ?? 0) : 0);
-    }
-    return outcome;
   }
 
   /** Attempts the retries that are due, every endpoint's at once (one that times out holds up no other). */
@@ -315,7 +262,9 @@ export class WebhookDispatcher {
         (await this.active()).map(async ({ endpoint }) => {
           const due = await this.deliveries.due(endpoint.id, leaseMs, this.concurrency * 4);
           const limit = pLimit(this.concurrency);
-          await Promise.all(due.map(({ member, delivery }) => limit(() => this.attempt(endpoint, delivery, member))));
+          await Promise.all(
+            due.map(({ member, delivery }) => limit(() => this.attempts.attempt(endpoint, delivery, member))),
+          );
           return due.length;
         }),
       );

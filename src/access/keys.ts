@@ -28,7 +28,7 @@ const KEY_SHAPE = new RegExp(
   `^${KEY_PREFIX}([0-9A-Za-z]{${ID_LENGTH}})_([0-9A-Za-z]{${SECRET_LENGTH + CHECK_LENGTH}})$`,
 );
 /** A key's name: it appears in the audit log and as a label of /metrics, so it is short and plain. */
-const NAME_SHAPE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** last_used_at is written at most this often per key and process: not one write per request. */
 export const LAST_USED_EVERY_MS = 60_000;
 
@@ -76,7 +76,7 @@ export function keyId(presented: string): string | undefined {
 }
 
 export function checkKeyName(name: string, where: string): string {
-  if (!NAME_SHAPE.test(name) || name === 'dashboard')
+  if (!KEY_NAME.test(name) || name === 'dashboard')
     throw new KeyError(
       `${where}: expected a name of 1 to 64 letters, digits, "_", "-" or "." (not "dashboard"), got "${name.slice(0, 80)}"`,
       400,

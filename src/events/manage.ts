@@ -24,7 +24,8 @@ export class WebhookInputError extends Error {
   }
 }
 
-const CAMPAIGN_ID = /^[A-Za-z0-9_.-]{1,128}$/;
+/** An endpoint's campaign filter (`--campaign`, `"campaign"`): only that campaign's events are sent to it. */
+export const CAMPAIGN_FILTER = /^[A-Za-z0-9_.-]{1,128}$/;
 
 export interface AddInput {
   url: unknown;
@@ -59,7 +60,7 @@ export class WebhookAdmin {
     } catch (error) {
       throw new WebhookInputError(`events: ${(error as Error).message}`);
     }
-    if (input.campaign !== undefined && (typeof input.campaign !== 'string' || !CAMPAIGN_ID.test(input.campaign)))
+    if (input.campaign !== undefined && (typeof input.campaign !== 'string' || !CAMPAIGN_FILTER.test(input.campaign)))
       throw new WebhookInputError('campaign: expected a campaign id (letters, digits, "_", "-", ".")');
     const batch = input.batch === undefined ? 1 : Number(input.batch);
     if (!Number.isInteger(batch) || batch < 1 || batch > MAX_BATCH)

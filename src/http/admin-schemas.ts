@@ -1,13 +1,17 @@
 import { z } from 'zod';
 import type { AuditEntry } from '../access/audit.js';
-import type { describeKey, KeyState, NewKey } from '../access/keys.js';
+import { KEY_NAME, type describeKey, type KeyState, type NewKey } from '../access/keys.js';
 import { ROLES } from '../access/roles.js';
-import { count, optionText, same, time, type Same } from './api-schemas.js';
+import { MAX_BATCH } from '../events/endpoints.js';
+import { CAMPAIGN_FILTER } from '../events/manage.js';
+import { count, same, time, type Same } from './api-schemas.js';
+import { optionText } from './request-schemas.js';
 import type { CampaignActors } from './campaigns-page.js';
 
 /**
  * The answers and requests of the admin routes, in zod, for the contract (openapi.ts): API keys, the audit
- * log and webhook endpoints. The rest of the API's shapes are in api-schemas.ts.
+ * log and webhook endpoints. The rest of the API's shapes are in api-schemas.ts (answers) and
+ * request-schemas.ts (requests); the routes parse their requests with these objects (input.ts).
  */
 
 const roleSchema = z.enum(ROLES);
@@ -63,13 +67,28 @@ export const auditQuerySchema = z.object({
   target: optionText('only this target'),
   limit: z
     .string()
-    .regex(/^[1-9]\d{0,4}$/)
+    .regex(/^[1-9]\d{0,4}$/, {
+      error: (issue) => `expected an integer from 1 to 99999, got "${String(issue.input).slice(0, 40)}"`,
+    })
     .optional()
     .meta({ description: 'at most this many entries (default 1000)' }),
 });
+// As keys.create's own check (checkKeyName) words it, where a missing name reads as "".
+const keyNameExpected = ({ input }: { input?: unknown }) =>
+  `expected a name of 1 to 64 letters, digits, "_", "-" or "." (not "dashboard"), got ${
+    typeof input === 'string'
+      ? `"${input.slice(0, 80)}"`
+      : input === undefined
+        ? '""'
+        : JSON.stringify(input).slice(0, 80)
+  }`;
 export const createKeyBodySchema = z.object({
-  name: z.string().meta({ description: '1-64 letters, digits, "_", "." or "-", starting with a letter or digit' }),
-  role: roleSchema,
+  name: z
+    .string({ error: keyNameExpected })
+    .regex(KEY_NAME, { error: keyNameExpected })
+    .refine((name) => name !== 'dashboard', { error: keyNameExpected })
+    .meta({ description: '1-64 letters, digits, "_", "." or "-", starting with a letter or digit; not "dashboard"' }),
+  role: z.enum(ROLES, { error: `expected ${ROLES.join(', ')}` }),
   expires_in: optionText('a duration such as 30d'),
   rate: optionText('requests a second, such as 20 or 20/s'),
 });
@@ -138,9 +157,33 @@ export const webhookTestSchema = z
     retryAfterMs: count.optional(),
   })
   .meta({ id: 'WebhookTestAttempt' });
+const CAMPAIGN_EXPECTED = 'expected a campaign id (letters, digits, "_", "-", ".")';
+const EVENTS_EXPECTED = 'expected a list of event types, such as message.*,contact.opted_out';
 export const addEndpointBodySchema = z.object({
-  url: z.string().meta({ description: 'https (or http) URL; private addresses refused unless WEBHOOK_ALLOW_PRIVATE' }),
-  events: z.union([z.string(), z.array(z.string())]).optional(),
-  campaign: z.string().optional(),
-  batch: z.number().int().min(1).optional(),
+  url: z
+    .string({ error: 'expected a URL' })
+    .min(1, { error: 'expected a URL' })
+    .meta({ description: 'https (or http) URL; private addresses refused unless WEBHOOK_ALLOW_PRIVATE' }),
+  events: z
+    .union([z.string(), z.array(z.string())], { error: EVENTS_EXPECTED })
+    .optional()
+    .meta({ description: 'event types, `group.*` or `*`: a comma list or an array; none: every event' }),
+  campaign: z
+    .string({ error: CAMPAIGN_EXPECTED })
+    .regex(CAMPAIGN_FILTER, { error: CAMPAIGN_EXPECTED })
+    .optional()
+    .meta({ description: "only this campaign's events" }),
+  batch: z
+    .number({ error: `expected an integer from 1 to ${MAX_BATCH}` })
+    .int({ error: `expected an integer from 1 to ${MAX_BATCH}` })
+    .min(1, { error: `expected an integer from 1 to ${MAX_BATCH}` })
+    .max(MAX_BATCH, { error: `expected an integer from 1 to ${MAX_BATCH}` })
+    .optional()
+    .meta({ description: 'events a request at most; default 1' }),
+});
+export const replayWebhookBodySchema = z.object({
+  since: z
+    .string({ error: 'expected an ISO time or a duration back from now (2h, 3d)' })
+    .optional()
+    .meta({ description: 'an ISO time, or a duration back from now (2h, 3d)' }),
 });

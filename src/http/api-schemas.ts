@@ -9,10 +9,10 @@ import type { HealthSnapshot } from '../redis/health.js';
 import type { CampaignsOverview } from './campaigns-page.js';
 
 /**
- * The HTTP API's shapes that no other module states as a zod schema: what the routes answer, and the query
- * parameters and small JSON bodies the route handlers check by hand. The published contract
- * (openapi.ts) is generated from these, from the ledger's records (src/ledger/schemas.ts) and from the
- * schemas that validate messages and callbacks. The checks at the end fail to compile when an answer's
+ * The HTTP API's shapes that no other module states as a zod schema: what the routes answer (their requests
+ * are in request-schemas.ts). The published contract (openapi.ts) is generated from these, from the requests'
+ * schemas, from the ledger's records (src/ledger/schemas.ts) and from the schemas that validate messages and
+ * callbacks. The checks at the end fail to compile when an answer's
  * TypeScript shape and its schema part; the integration tests check every answer they receive against the
  * document (test/helpers/contract.ts).
  */
@@ -210,57 +210,12 @@ export const purgedSchema = z
       .meta({ description: 'whether malformed jobs were dropped too (a purge without a filter)' }),
   })
   .meta({ id: 'DeadLettersPurged' });
-export const deadFilterBodySchema = z.object({
-  campaign: z.string().optional(),
-  code: z.number().int().optional().meta({ description: "EngageLab's error code" }),
-  reason: z.enum(DEAD_REASONS).optional(),
-});
 export const notRemovedSchema = z
   .object({
     error: z.string(),
     state: z.enum(['unknown', 'sent', 'dead', 'skipped', 'in_flight', 'retrying']),
   })
   .meta({ id: 'NotRemoved' });
-
-// Requests the route handlers check by hand.
-export const optionText = (description: string) => z.string().optional().meta({ description });
-export const enqueueQuerySchema = z.object({
-  at: optionText('no message leaves before this: ISO 8601 with an offset, or +30m / +2h from now'),
-  send_window: optionText("HH:MM-HH:MM of the recipient's local time; 20:00-02:00 crosses midnight"),
-  expires_in: optionText('a message not sent by then is never sent: 90s, 10m, 2h, 1d'),
-  expires_at: optionText('as expires_in, as a time'),
-  priority: z.enum(['high', 'normal', 'low']).optional(),
-  preflight: z.enum(['true', 'false']).optional().meta({ description: 'false skips preflight' }),
-});
-export const csvQuerySchema = z.object({ format: z.enum(['csv']).optional() });
-export const messagesQuerySchema = z.object({
-  status: optionText('only messages in these states, a comma list: pending, sent, dead, skipped'),
-  reason: optionText('only messages dead or skipped for these reasons (error.reason), a comma list'),
-  code: optionText('only messages with these error codes (died with, or delivery failure code), a comma list'),
-  delivery: optionText(
-    'only messages in these delivery states, a comma list: failed, not_delivered, not_read, replied',
-  ),
-  limit: z
-    .string()
-    .regex(/^[1-9]\d{0,3}$/)
-    .optional()
-    .meta({ description: 'at most this many messages (1 to 1000, default 100)' }),
-  cursor: optionText("the previous page's next_cursor; absent for the first page"),
-  order: z
-    .enum(['oldest', 'newest'])
-    .optional()
-    .meta({ description: 'oldest: enqueue order (the default); newest: the latest enqueued first' }),
-});
-export const exportQuerySchema = z.object({
-  format: z
-    .enum(['jsonl', 'csv', 'audience'])
-    .optional()
-    .meta({ description: 'jsonl (the default), csv, or audience: a CSV that `wa-bulk enqueue --format csv` reads' }),
-  status: messagesQuerySchema.shape.status,
-  reason: messagesQuerySchema.shape.reason,
-  code: messagesQuerySchema.shape.code,
-  delivery: messagesQuerySchema.shape.delivery,
-});
 export const messagesPageSchema = z
   .object({
     campaign: z.string(),
@@ -290,19 +245,7 @@ export const timelineSchema = z
     description:
       "A campaign's sends and delivery states by minute, oldest first; minutes without any are left out. Counted as the ledger writes; empty once Redis has let the campaign go.",
   });
-export const suppressionQuerySchema = z.object({
-  number: optionText('one number or user id to look up instead of the list'),
-});
-export const pauseBodySchema = z.object({
-  reason: z.string().optional().meta({ description: 'why, cut to 500 characters; "paused by an operator" if none' }),
-});
-export const numbersBodySchema = z.object({
-  numbers: z
-    .array(z.string())
-    .min(1)
-    .max(1000)
-    .meta({ description: 'numbers (any international notation) or user ids' }),
-});
+
 /** True when A and B accept each other's values: a schema and the shape it describes. */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const same = <T extends true>(value: T) => value;

@@ -1,5 +1,5 @@
 import { Transform, type Readable } from 'node:stream';
-import express, { type Request } from 'express';
+import express from 'express';
 
 /** Request bodies are read here, each under a byte limit that is checked while they stream in. */
 
@@ -59,8 +59,3 @@ export function mediaType(header: string | undefined): string {
 
 /** The small JSON bodies of the control routes (at most 1 MB), parsed by Express. */
 export const smallJson: express.RequestHandler = express.json({ limit: '1mb' });
-
-/** The parsed JSON body as an object ({} when it is not one), for routes that read named fields. */
-export function objectBody(req: Request): Record<string, unknown> {
-  return typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>) : {};
-}

@@ -10,7 +10,9 @@ import { addFleetCounts } from '../status/fleet-stats.js';
 import type { CallbackJob } from '../queue.js';
 import type { Logger } from '../log.js';
 import { formatIssues } from '../messages/validate.js';
+import { unknownRowsQuerySchema } from './request-schemas.js';
 import { BodyError, mediaType, readJson } from './body.js';
+import { parseQuery } from './input.js';
 
 /**
  * POST /callbacks/engagelab (or /callbacks/engagelab/<CALLBACK_TOKEN>): EngageLab's status callbacks. With two
@@ -91,12 +93,8 @@ export function callbackRoutes(
 export function unknownRowRoutes(app: express.Express, deps: { redis: Redis; keys: Keys }): void {
   const unknownRows = new UnknownRows(deps.redis, deps.keys.callbacksUnknown);
   app.get('/api/callbacks/unknown', async (req, res) => {
-    const given = req.query.limit;
+    const given = parseQuery(unknownRowsQuerySchema, req).limit;
     const limit = given === undefined ? 100 : Number(given);
-    if (typeof given !== 'undefined' && (typeof given !== 'string' || !/^\d+$/.test(given) || limit < 1)) {
-      res.status(400).json({ error: `limit: expected a whole number from 1 to ${UNKNOWN_ROWS_KEPT}` });
-      return;
-    }
     const { kept, rows } = await unknownRows.list(Math.min(limit, UNKNOWN_ROWS_KEPT));
     res.json({
       kept,

@@ -14,7 +14,15 @@ import { campaignsPage, type CampaignsOverview } from './campaigns-page.js';
 import type { DashboardDeps } from './deps.js';
 import { sameOrigin } from './security.js';
 import { actorOf } from './access.js';
-import { objectBody, smallJson } from './body.js';
+import { smallJson } from './body.js';
+import {
+  emptyBodySchema,
+  exportQuerySchema,
+  messagesQuerySchema,
+  pauseBodySchema,
+  rejectsQuerySchema,
+} from './request-schemas.js';
+import { parseBody, parseQuery } from './input.js';
 
 /**
  * Campaign control over HTTP (behind the dashboard's authentication): the campaigns page, the list, a
@@ -71,27 +79,6 @@ function positionOf(raw: unknown): number {
   return Number(text.slice(1));
 }
 
-/** The `order` of a page of messages: `oldest` (enqueue order, the default) or `newest` first. */
-function orderOf(raw: unknown): 'oldest' | 'newest' {
-  if (raw === undefined || raw === 'oldest' || raw === 'newest') return raw ?? 'oldest';
-  throw new UsageError(`query order: expected "oldest" or "newest", got ${JSON.stringify(raw)}`);
-}
-
-function pageLimit(raw: unknown): number {
-  if (raw === undefined) return PAGE_DEFAULT;
-  const limit = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX)
-    throw new UsageError(`query limit: expected an integer from 1 to ${PAGE_MAX}, got ${JSON.stringify(raw)}`);
-  return limit;
-}
-
-/** The `format` query parameter of an export: `jsonl` (the default) or `csv`. */
-function formatOf(req: Request): ExportFormat {
-  const format = req.query.format ?? 'jsonl';
-  if (format === 'jsonl' || format === 'csv') return format;
-  throw new UsageError(`format: expected "jsonl" or "csv", got ${JSON.stringify(format)}`);
-}
-
 /**
  * Writes lines to the response as they come, waiting while the client is slower. A read that fails once the
  * answer has begun cuts it off (the client sees an incomplete download, not a complete-looking one).
@@ -133,11 +120,10 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
   });
 
   app.get('/api/campaigns/:id/export', async (req, res) => {
-    const audience = req.query.format === 'audience';
-    if (!audience && !['jsonl', 'csv', undefined].includes(req.query.format as string | undefined))
-      throw new UsageError(`format: expected "jsonl", "csv" or "audience", got ${JSON.stringify(req.query.format)}`);
-    const format = audience ? 'csv' : formatOf(req);
-    const filter = outcomeFilterOf(req.query as Record<string, unknown>, (field) => `query ${field}`);
+    const query = parseQuery(exportQuerySchema, req);
+    const audience = query.format === 'audience';
+    const format: ExportFormat = query.format === 'csv' || audience ? 'csv' : 'jsonl';
+    const filter = outcomeFilterOf(query, (field) => `query ${field}`);
     const id = await known(req, res);
     if (!id) return;
     res
@@ -151,10 +137,10 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
   // In ledger (enqueue) order, or newest first with order=newest; a page looks at SCAN_MAX records at most, so
   // with a narrow filter it may hold fewer than `limit` messages (even none) and still have a next_cursor.
   app.get('/api/campaigns/:id/messages', async (req, res) => {
-    const query = req.query as Record<string, unknown>;
+    const query = parseQuery(messagesQuerySchema, req, 'query ');
     const filter = outcomeFilterOf(query, (field) => `query ${field}`);
-    const limit = pageLimit(query.limit);
-    const newest = orderOf(query.order) === 'newest';
+    const limit = query.limit === undefined ? PAGE_DEFAULT : Number(query.limit);
+    const newest = query.order === 'newest';
     const start = query.cursor === undefined ? undefined : positionOf(query.cursor);
     const id = await known(req, res);
     if (!id) return;
@@ -190,7 +176,7 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
 
   app.get('/api/campaigns/:id/rejects', async (req, res) => {
     const id = campaignId(String(req.params.id), 'campaign id');
-    const format = formatOf(req);
+    const format = parseQuery(rejectsQuerySchema, req).format ?? 'jsonl';
     const [counts, rejects] = await Promise.all([deps.ledger.campaign(id), deps.ledger.rejects.list(id)]);
     if (!counts && rejects.length === 0) {
       res.status(404).json({ error: noCampaign(id, '"GET /api/campaigns"') });
@@ -229,17 +215,16 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
   });
 
   app.post('/api/campaigns/:id/pause', sameOrigin, smallJson, async (req, res) => {
+    const given = parseBody(pauseBodySchema, req).reason;
     const id = await known(req, res);
     if (!id) return;
-    const reason =
-      typeof objectBody(req).reason === 'string'
-        ? String(objectBody(req).reason).slice(0, 500)
-        : 'paused by an operator';
+    const reason = given === undefined ? 'paused by an operator' : given.slice(0, 500);
     await campaigns.pause(id, reason, actorOf(res)?.name ?? 'dashboard');
     res.json(await deps.ledger.campaign(id));
   });
 
   app.post('/api/campaigns/:id/resume', sameOrigin, smallJson, async (req, res) => {
+    parseBody(emptyBodySchema, req);
     const id = await known(req, res);
     if (!id) return;
     const promoted = await campaigns.resume(id, actorOf(res)?.name ?? 'dashboard');
@@ -247,6 +232,7 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
   });
 
   app.post('/api/campaigns/:id/cancel', sameOrigin, smallJson, async (req, res) => {
+    parseBody(emptyBodySchema, req);
     const id = await known(req, res);
     if (!id) return;
     const skipped = await campaigns.cancel(id, deps.ledger, actorOf(res)?.name ?? 'dashboard');

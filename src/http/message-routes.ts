@@ -1,5 +1,4 @@
 import type express from 'express';
-import type { Request } from 'express';
 import { removeMessage } from '../campaigns/remove-message.js';
 import {
   deadLetterEntry,
@@ -9,11 +8,11 @@ import {
   type DeadFilter,
   type MalformedDeadLetter,
 } from '../ledger/dead-letters.js';
-import { DEAD_REASONS } from '../ledger/reasons.js';
-import { campaignId, requestId } from '../messages/ids.js';
-import { UsageError } from '../usage-error.js';
-import { objectBody, smallJson } from './body.js';
+import { requestId } from '../messages/ids.js';
+import { deadFilterBodySchema, deadFilterQuerySchema, emptyBodySchema } from './request-schemas.js';
+import { smallJson } from './body.js';
 import type { DashboardDeps } from './deps.js';
+import { parseBody, parseQuery } from './input.js';
 import { sameOrigin } from './security.js';
 
 /**
@@ -22,50 +21,31 @@ import { sameOrigin } from './security.js';
  * `wa-bulk remove` and `wa-bulk dlq`; the changing routes pass sameOrigin (security.ts).
  */
 
-/** How many dead letters GET /api/dead-letters lists at most, and by default. */
-const LIST_MAX = 10_000;
+/** How many dead letters GET /api/dead-letters lists by default (its schema allows up to 10,000). */
 const LIST_DEFAULT = 1000;
 
-/** The dlq filter from a query or a JSON body: each field checked, a bad one named (400). */
-export function deadFilterOf(source: Record<string, unknown>, where: string): DeadFilter {
+/** The dlq filter of a parsed query or body (request-schemas.ts checked each field). */
+function deadFilterOf(source: { campaign?: string; code?: number | string; reason?: string }): DeadFilter {
   const filter: DeadFilter = {};
-  if (source.campaign !== undefined) filter.campaign = campaignId(String(source.campaign), `${where} campaign`);
-  if (source.code !== undefined) {
-    const code = Number(source.code);
-    if (!Number.isInteger(code) || String(source.code).trim() === '')
-      throw new UsageError(
-        `${where} code: expected an EngageLab code (an integer), got ${JSON.stringify(source.code)}`,
-      );
-    filter.code = code;
-  }
-  if (source.reason !== undefined) {
-    if (!(DEAD_REASONS as readonly unknown[]).includes(source.reason))
-      throw new UsageError(`${where} reason: expected one of ${DEAD_REASONS.join(', ')}`);
-    filter.reason = String(source.reason);
-  }
+  if (source.campaign !== undefined) filter.campaign = source.campaign;
+  if (source.code !== undefined) filter.code = Number(source.code);
+  if (source.reason !== undefined) filter.reason = source.reason;
   return filter;
-}
-
-function listLimit(req: Request): number {
-  const raw = req.query.limit;
-  if (raw === undefined) return LIST_DEFAULT;
-  const limit = Number(raw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > LIST_MAX)
-    throw new UsageError(`query limit: expected an integer from 1 to ${LIST_MAX}`);
-  return limit;
 }
 
 export function messageRoutes(app: express.Express, deps: DashboardDeps): void {
   app.post('/api/messages/:requestId/remove', sameOrigin, smallJson, async (req, res) => {
     const id = requestId(String(req.params.requestId), 'request_id');
+    parseBody(emptyBodySchema, req);
     const outcome = await removeMessage(deps.redis, deps.keys, deps.ledger, id);
     if (outcome.removed) res.json(outcome.record);
     else res.status(outcome.state === 'unknown' ? 404 : 409).json({ error: outcome.error, state: outcome.state });
   });
 
   app.get('/api/dead-letters', async (req, res) => {
-    const filter = deadFilterOf(req.query as Record<string, unknown>, 'query');
-    const limit = listLimit(req);
+    const query = parseQuery(deadFilterQuerySchema, req, 'query ');
+    const filter = deadFilterOf(query);
+    const limit = query.limit === undefined ? LIST_DEFAULT : Number(query.limit);
     const listed = [];
     const malformed: MalformedDeadLetter[] = [];
     let truncated = false;
@@ -80,7 +60,7 @@ export function messageRoutes(app: express.Express, deps: DashboardDeps): void {
   });
 
   app.post('/api/dead-letters/replay', sameOrigin, smallJson, async (req, res) => {
-    const filter = deadFilterOf(objectBody(req), 'body');
+    const filter = deadFilterOf(parseBody(deadFilterBodySchema, req, 'body '));
     const result = await replayDeadLetters(deps.dead, deps.send, deps.ledger, filter);
     res.json({
       action: 'replay',
@@ -92,7 +72,7 @@ export function messageRoutes(app: express.Express, deps: DashboardDeps): void {
   });
 
   app.post('/api/dead-letters/purge', sameOrigin, smallJson, async (req, res) => {
-    const filter = deadFilterOf(objectBody(req), 'body');
+    const filter = deadFilterOf(parseBody(deadFilterBodySchema, req, 'body '));
     const result = await purgeDeadLetters(deps.dead, filter);
     res.json({
       action: 'purge',

@@ -2,24 +2,25 @@ import type express from 'express';
 import type { Request, Response } from 'express';
 import { UserLinks } from '../recipients/links.js';
 import { Suppressions } from '../recipients/suppressions.js';
-import { objectBody, smallJson } from './body.js';
+import { numbersBodySchema, suppressionQuerySchema } from './request-schemas.js';
+import { smallJson } from './body.js';
 import type { DashboardDeps } from './deps.js';
 import { sameOrigin } from './security.js';
 import { actorOf } from './access.js';
+import { parseBody, parseQuery } from './input.js';
 
 /**
  * The opt-out list over HTTP (behind the dashboard's authentication): look up or list, add, remove. The
- * changing routes pass sameOrigin (security.ts); a larger list goes through `wa-bulk suppress import`.
+ * changing routes pass sameOrigin (security.ts); a body holds 1,000 numbers at most (numbersBodySchema), a
+ * larger list goes through `wa-bulk suppress import`.
  * A "number" may be a business-scoped user id too (src/recipients/suppressions.ts).
  */
-
-const MAX_SUPPRESSION_BODY = 1000;
 
 export function suppressionRoutes(app: express.Express, deps: DashboardDeps): void {
   const suppressions = new Suppressions(deps.redis, deps.keys);
   const links = new UserLinks(deps.redis, deps.keys);
   app.get('/api/suppressions', async (req, res) => {
-    const number = typeof req.query.number === 'string' ? req.query.number : undefined;
+    const { number } = parseQuery(suppressionQuerySchema, req);
     if (number !== undefined) {
       const { numbers, problem } = Suppressions.normalise([number]);
       if (problem !== undefined) {
@@ -41,19 +42,8 @@ export function suppressionRoutes(app: express.Express, deps: DashboardDeps): vo
   });
 
   const change = (action: 'add' | 'remove') => async (req: Request, res: Response) => {
-    const given = objectBody(req).numbers;
-    if (
-      !Array.isArray(given) ||
-      given.length === 0 ||
-      given.length > MAX_SUPPRESSION_BODY ||
-      !given.every((n) => typeof n === 'string')
-    ) {
-      res.status(400).json({
-        error: `body must be {"numbers": [...]} with 1 to ${MAX_SUPPRESSION_BODY} numbers as strings (use "wa-bulk suppress import" for more)`,
-      });
-      return;
-    }
-    const { numbers, problem } = Suppressions.normalise(given as string[]);
+    const given = parseBody(numbersBodySchema, req).numbers;
+    const { numbers, problem } = Suppressions.normalise(given);
     if (problem !== undefined) {
       res.status(400).json({ error: `numbers: ${problem}` });
       return;

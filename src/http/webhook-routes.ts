@@ -2,8 +2,10 @@ import type express from 'express';
 import type { Request, Response } from 'express';
 import { WebhookAdmin, WebhookInputError } from '../events/manage.js';
 import { sendTestEvent } from '../../workers/webhook-delivery.js';
-import { objectBody, smallJson } from './body.js';
+import { addEndpointBodySchema, replayWebhookBodySchema } from './admin-schemas.js';
+import { smallJson } from './body.js';
 import type { DashboardDeps } from './deps.js';
+import { parseBody } from './input.js';
 import { sameOrigin } from './security.js';
 
 /**
@@ -35,10 +37,7 @@ export function webhookRoutes(app: express.Express, deps: DashboardDeps): void {
     sameOrigin,
     smallJson,
     handle(async (req, res) => {
-      const body = objectBody(req);
-      res
-        .status(201)
-        .json(await admin.add({ url: body.url, events: body.events, campaign: body.campaign, batch: body.batch }));
+      res.status(201).json(await admin.add(parseBody(addEndpointBodySchema, req)));
     }),
   );
   app.get(
@@ -87,9 +86,7 @@ export function webhookRoutes(app: express.Express, deps: DashboardDeps): void {
     sameOrigin,
     smallJson,
     handle(async (req, res) => {
-      const since = objectBody(req).since;
-      if (since !== undefined && typeof since !== 'string')
-        throw new WebhookInputError('since: expected an ISO time or a duration back from now (2h, 3d)');
+      const { since } = parseBody(replayWebhookBodySchema, req);
       res.json({ id: id(req), replayed: await admin.replay(id(req), since) });
     }),
   );

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { DEAD_REASONS } from '../../ledger/reasons.js';
 import { campaignSchema, messageRecordSchema } from '../../ledger/schemas.js';
 import { messageSchema } from '../../messages/schema.js';
 import * as api from '../api-schemas.js';
+import * as request from '../request-schemas.js';
 import {
   type RouteDoc,
   json,
@@ -39,7 +39,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     description:
       'A JSON array, or NDJSON (one message a line; read as it streams in when `preflight=false`), of at most 16 MiB. Each message is checked as `wa-bulk enqueue` checks a line: an invalid one is rejected on its own (in `rejects`, by item number from 1), never the whole request. Preflight checks templates and media first unless `preflight=false`.',
     path_params: campaign,
-    query: api.enqueueQuerySchema,
+    query: request.enqueueQuerySchema,
     body: {
       'application/json': z.array(message),
       'application/x-ndjson': z.string().meta({
@@ -107,7 +107,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     description:
       'Every message of the campaign as a download, as `wa-bulk export` prints it, with its outcome filters (docs/campaigns.md#outcome-filters).',
     path_params: campaign,
-    query: api.exportQuerySchema,
+    query: request.exportQuerySchema,
     responses: {
       200: {
         description: 'one message record (the MessageRecord schema) a line, or CSV',
@@ -130,7 +130,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     description:
       'In ledger (enqueue) order, or the newest first with `order=newest`, filtered as `wa-bulk export` filters (docs/campaigns.md#outcome-filters): kinds must all match, the values of one kind (a comma list) are alternatives. A page looks at 10,000 messages at most, so it may hold fewer than `limit` (even none) while `next_cursor` is not null.',
     path_params: campaign,
-    query: api.messagesQuerySchema,
+    query: request.messagesQuerySchema,
     responses: {
       200: json('a page of messages and the cursor of the next', api.messagesPageSchema),
       400: BAD_REQUEST,
@@ -172,7 +172,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     tag: 'campaigns',
     summary: "A campaign's rejected lines",
     path_params: campaign,
-    query: api.csvQuerySchema,
+    query: request.rejectsQuerySchema,
     responses: {
       200: { ...json('the lines its enqueues refused, or CSV with `format=csv`', api.rejectsSchema), media: CSV_MEDIA },
       400: BAD_REQUEST,
@@ -186,7 +186,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     tag: 'campaigns',
     summary: `${action[0]?.toUpperCase()}${action.slice(1)} a campaign`,
     path_params: campaign,
-    body: { 'application/json': action === 'pause' ? api.pauseBodySchema : z.object({}) },
+    body: { 'application/json': action === 'pause' ? request.pauseBodySchema : request.emptyBodySchema },
     responses: {
       200: json(
         'the campaign object',
@@ -204,7 +204,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     path: '/api/suppressions',
     tag: 'opt-outs',
     summary: 'The opt-out list, or one number in it',
-    query: api.suppressionQuerySchema,
+    query: request.suppressionQuerySchema,
     responses: {
       200: json('the list, or with `number` whether it is suppressed', [
         api.suppressionListSchema,
@@ -219,7 +219,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     path: '/api/suppressions',
     tag: 'opt-outs',
     summary: method === 'post' ? 'Suppress numbers' : 'Stop suppressing numbers',
-    body: { 'application/json': api.numbersBodySchema },
+    body: { 'application/json': request.numbersBodySchema },
     responses: {
       200: json(
         'how many changed, and the total',
@@ -253,7 +253,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     description:
       'As `wa-bulk remove`: a message not yet requested ends skipped (reason `removed`), its campaign counting it.',
     path_params: z.object({ request_id: api.requestIdParam }),
-    body: { 'application/json': z.object({}) },
+    body: { 'application/json': request.emptyBodySchema },
     responses: {
       200: json('its record, now skipped', messageRecordSchema),
       400: BAD_REQUEST,
@@ -269,12 +269,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     tag: 'dead letters',
     summary: 'List dead letters',
     description: 'As `wa-bulk dlq list --json`, filtered as its flags filter.',
-    query: z.object({
-      campaign: z.string().optional(),
-      code: z.string().optional().meta({ description: "EngageLab's error code" }),
-      reason: z.enum(DEAD_REASONS).optional(),
-      limit: z.string().optional().meta({ description: '1 to 10,000; default 1,000' }),
-    }),
+    query: request.deadFilterQuerySchema,
     responses: { 200: json('the dead letters', api.allDeadLettersSchema), 400: BAD_REQUEST },
   },
   ...(['replay', 'purge'] as const).map((action): RouteDoc => ({
@@ -287,7 +282,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
       action === 'replay'
         ? 'As `wa-bulk dlq replay`: each matching letter back in its queue, but one the ledger has as sent.'
         : 'As `wa-bulk dlq purge`: matching letters dropped; without a filter, malformed jobs too.',
-    body: { 'application/json': api.deadFilterBodySchema },
+    body: { 'application/json': request.deadFilterBodySchema },
     responses: {
       200: json('what was done', action === 'replay' ? api.replayedSchema : api.purgedSchema),
       400: BAD_REQUEST,
@@ -301,7 +296,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     tag: 'callbacks',
     summary: 'Callback rows kept aside',
     description: 'As `wa-bulk callbacks unknown`: the rows the receiver did not understand, newest first.',
-    query: z.object({ limit: z.string().optional().meta({ description: '1 to 1,000; default 100' }) }),
+    query: request.unknownRowsQuerySchema,
     responses: { 200: json('the rows', api.unknownRowsSchema), 400: BAD_REQUEST },
   },
 ];

@@ -77,11 +77,7 @@ export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
     summary: 'Replay exhausted deliveries',
     description: 'As `wa-bulk webhooks replay`: the exhausted deliveries (since a time, or all) sent again.',
     path_params: z.object({ id: z.string().meta({ description: "the endpoint's id" }) }),
-    body: {
-      'application/json': z.object({
-        since: z.string().optional().meta({ description: 'an ISO time, or a duration back from now (2h, 3d)' }),
-      }),
-    },
+    body: { 'application/json': admin.replayWebhookBodySchema },
     responses: {
       200: json('how many', z.object({ id: z.string(), replayed: z.number().int().nonnegative() })),
       400: BAD_REQUEST,

@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import { UNKNOWN_ROWS_KEPT } from '../engagelab/unknown-rows.js';
+import { DEAD_REASONS } from '../ledger/reasons.js';
+import { CAMPAIGN_ID } from '../messages/ids.js';
+
+/**
+ * The query parameters and small JSON bodies of the HTTP API (the admin routes' are in admin-schemas.ts):
+ * the published contract (openapi.ts) describes the requests with these, and the route handlers parse their
+ * input with these very objects (input.ts), so the two cannot part. A domain function may check a field
+ * further once its schema has taken it (a time, a duration, a key name's uniqueness); a schema's `error`
+ * words a refusal as the route always has. test/integration/request-schemas.test.ts sends each route a
+ * request its schema refuses.
+ */
+
+/** The error a schema gives for a bad value: what it expects, and what came (cut to 80 characters). */
+export const expected =
+  (what: string) =>
+  (issue: { input?: unknown }): string =>
+    `expected ${what}, got ${JSON.stringify(issue.input)?.slice(0, 80) ?? 'nothing'}`;
+
+// The dead-letter filter of `wa-bulk dlq`, as a query (GET) or a JSON body (replay, purge).
+const deadCampaign = z
+  .string({ error: 'expected 1-64 letters, digits, "_" or "-"' })
+  .regex(CAMPAIGN_ID, { error: 'expected 1-64 letters, digits, "_" or "-"' })
+  .optional()
+  .meta({ description: 'only this campaign' });
+const INTEGER = /^-?[0-9]{1,9}$/;
+const codeText = z.string().regex(INTEGER, { error: expected('an EngageLab code (an integer)') });
+const deadReason = z
+  .enum(DEAD_REASONS, { error: expected(`one of ${DEAD_REASONS.join(', ')}`) })
+  .optional()
+  .meta({ description: 'only letters dead for this reason' });
+export const deadFilterBodySchema = z.object({
+  campaign: deadCampaign,
+  code: z
+    .union([z.number({ error: expected('an EngageLab code (an integer)') }).int(), codeText], {
+      error: expected('an EngageLab code (an integer)'),
+    })
+    .optional()
+    .meta({ description: "EngageLab's error code: a number, or its digits as a string" }),
+  reason: deadReason,
+});
+export const deadFilterQuerySchema = z.object({
+  campaign: deadCampaign,
+  code: codeText.optional().meta({ description: "EngageLab's error code" }),
+  reason: deadReason,
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,4}$/, { error: expected('an integer from 1 to 10000') })
+    .refine((text) => Number(text) <= 10_000, { error: expected('an integer from 1 to 10000') })
+    .optional()
+    .meta({ description: '1 to 10,000; default 1,000' }),
+});
+
+// The campaign options of the HTTP producer, the views of a campaign, the opt-out list.
+export const optionText = (description: string) => z.string().optional().meta({ description });
+export const enqueueQuerySchema = z.object({
+  at: optionText('no message leaves before this: ISO 8601 with an offset, or +30m / +2h from now'),
+  send_window: optionText("HH:MM-HH:MM of the recipient's local time; 20:00-02:00 crosses midnight"),
+  expires_in: optionText('a message not sent by then is never sent: 90s, 10m, 2h, 1d'),
+  expires_at: optionText('as expires_in, as a time'),
+  priority: z
+    .enum(['high', 'normal', 'low'], {
+      error: (issue) => `expected high, normal or low, got ${JSON.stringify(issue.input)}`,
+    })
+    .optional(),
+  preflight: z
+    .enum(['true', 'false'], { error: expected('true or false') })
+    .optional()
+    .meta({ description: 'false skips preflight' }),
+});
+export const rejectsQuerySchema = z.object({
+  format: z
+    .enum(['jsonl', 'csv'], { error: (issue) => `expected "jsonl" or "csv", got ${JSON.stringify(issue.input)}` })
+    .optional()
+    .meta({ description: 'jsonl: the JSON answer (the default); csv: a CSV download' }),
+});
+export const messagesQuerySchema = z.object({
+  status: optionText('only messages in these states, a comma list: pending, sent, dead, skipped'),
+  reason: optionText('only messages dead or skipped for these reasons (error.reason), a comma list'),
+  code: optionText('only messages with these error codes (died with, or delivery failure code), a comma list'),
+  delivery: optionText(
+    'only messages in these delivery states, a comma list: failed, not_delivered, not_read, replied',
+  ),
+  limit: z
+    .string()
+    .regex(/^[1-9]\d{0,3}$/, { error: expected('an integer from 1 to 1000') })
+    .refine((text) => Number(text) <= 1000, { error: expected('an integer from 1 to 1000') })
+    .optional()
+    .meta({ description: 'at most this many messages (1 to 1000, default 100)' }),
+  cursor: optionText("the previous page's next_cursor; absent for the first page"),
+  order: z
+    .enum(['oldest', 'newest'], {
+      error: (issue) => `expected "oldest" or "newest", got ${JSON.stringify(issue.input)}`,
+    })
+    .optional()
+    .meta({ description: 'oldest: enqueue order (the default); newest: the latest enqueued first' }),
+});
+export const exportQuerySchema = z.object({
+  format: z
+    .enum(['jsonl', 'csv', 'audience'], {
+      error: (issue) => `expected "jsonl", "csv" or "audience", got ${JSON.stringify(issue.input)}`,
+    })
+    .optional()
+    .meta({ description: 'jsonl (the default), csv, or audience: a CSV that `wa-bulk enqueue --format csv` reads' }),
+  status: messagesQuerySchema.shape.status,
+  reason: messagesQuerySchema.shape.reason,
+  code: messagesQuerySchema.shape.code,
+  delivery: messagesQuerySchema.shape.delivery,
+});
+export const suppressionQuerySchema = z.object({
+  number: optionText('one number or user id to look up instead of the list'),
+});
+export const pauseBodySchema = z.object({
+  reason: z.string().optional().meta({ description: 'why, cut to 500 characters; "paused by an operator" if none' }),
+});
+const NUMBERS_EXPECTED = '1 to 1000 numbers as strings (use "wa-bulk suppress import" for more)';
+export const numbersBodySchema = z.object({
+  numbers: z
+    .array(z.string({ error: expected('a number or user id as a string') }), { error: expected(NUMBERS_EXPECTED) })
+    .min(1, { error: `expected ${NUMBERS_EXPECTED}` })
+    .max(1000, { error: `expected ${NUMBERS_EXPECTED}` })
+    .meta({ description: 'numbers (any international notation) or user ids' }),
+});
+/** The body of a route that takes none (a JSON object, whose fields are ignored). */
+export const emptyBodySchema = z.object({});
+export const unknownRowsQuerySchema = z.object({
+  limit: z
+    .string()
+    .regex(/^0*[1-9][0-9]*$/, { error: `expected a whole number from 1 to ${UNKNOWN_ROWS_KEPT}` })
+    .optional()
+    .meta({ description: '1 to 1,000 (more reads as 1,000); default 100' }),
+});

@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { z } from 'zod';
+import type { Dashboard } from '../../src/http/dashboard.js';
+import { ROUTE_DOCS, type RouteDoc } from '../../src/http/openapi-paths/index.js';
+import { contract, startDashboard } from '../helpers/contract.js';
+import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+
+/**
+ * The contract's request schemas are the ones the routes parse with: for every route the document gives a
+ * query or a body, one request the route's own schema refuses, sent to a real dashboard, must be refused
+ * with 400 and an error that starts with the field's name ("limit: …", "body must …"). A route added to the contract with a query or a
+ * body and no row here fails the table's first test.
+ */
+
+const PASSWORD = 'password-for-request-schemas';
+const TOKEN = 'callback-token-for-request-schemas';
+const AUTH = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
+
+interface Invalid {
+  /** A query string (repeated names arrive as a list, as Express reads them). */
+  query?: string;
+  /** A JSON body. */
+  body?: unknown;
+  /** How the answer's error starts: the field it names. */
+  field: string;
+}
+
+/** By operationId: requests the route's schema refuses. */
+const INVALID: Record<string, Invalid[]> = {
+  enqueueMessages: [
+    { query: 'priority=urgent', field: 'priority' },
+    { query: 'preflight=no', field: 'preflight' },
+    { query: 'at=1&at=2', field: 'at' },
+    { body: { to: ['+15550100'] }, field: 'body' },
+  ],
+  exportCampaign: [
+    { query: 'format=xml', field: 'format' },
+    { query: 'status=sent&status=dead', field: 'status' },
+  ],
+  listMessages: [
+    { query: 'limit=1001', field: 'query limit' },
+    { query: 'limit=0', field: 'query limit' },
+  ],
+  listRejects: [{ query: 'format=xml', field: 'format' }],
+  pauseCampaign: [{ body: { reason: 5 }, field: 'reason' }],
+  resumeCampaign: [{ body: [], field: 'body' }],
+  cancelCampaign: [{ body: [], field: 'body' }],
+  listSuppressions: [{ query: 'number=1&number=2', field: 'number' }],
+  addSuppressions: [
+    { body: { numbers: [] }, field: 'numbers' },
+    { body: {}, field: 'numbers' },
+    { body: { numbers: Array.from({ length: 1001 }, (_, i) => `+1555010${i}`) }, field: 'numbers' },
+  ],
+  removeSuppressions: [{ body: { numbers: [15550100] }, field: 'numbers[0]' }],
+  removeMessage: [{ body: [], field: 'body' }],
+  listAllDeadLetters: [
+    { query: 'code=x', field: 'query code' },
+    { query: 'reason=bored', field: 'query reason' },
+    { query: 'limit=10001', field: 'query limit' },
+    { query: 'campaign=a%20b', field: 'query campaign' },
+  ],
+  replayDeadLetters: [
+    { body: { code: 'x' }, field: 'body code' },
+    { body: { code: 1.5 }, field: 'body code' },
+  ],
+  purgeDeadLetters: [{ body: { reason: 'bored' }, field: 'body reason' }],
+  listUnknownCallbackRows: [{ query: 'limit=0', field: 'limit' }],
+  createKey: [
+    { body: { role: 'send' }, field: 'name' },
+    { body: { name: 'dashboard', role: 'send' }, field: 'name' },
+    { body: { name: 'shop', role: 'owner' }, field: 'role' },
+    { body: { name: 'shop', role: 'send', rate: 20 }, field: 'rate' },
+  ],
+  rollKey: [{ body: { overlap: 5 }, field: 'overlap' }],
+  readAudit: [
+    { query: 'limit=0', field: 'limit' },
+    { query: 'actor=a&actor=b', field: 'actor' },
+  ],
+  addWebhook: [
+    { body: { url: 'https://example.com/hooks', batch: 0 }, field: 'batch' },
+    { body: { url: 'https://example.com/hooks', batch: 1001 }, field: 'batch' },
+    { body: { events: 'message.*' }, field: 'url' },
+    { body: { url: 'https://example.com/hooks', events: 5 }, field: 'events' },
+    { body: { url: 'https://example.com/hooks', campaign: 'a b' }, field: 'campaign' },
+  ],
+  replayWebhook: [{ body: { since: 3 }, field: 'since' }],
+  engagelabCallbacks: [{ body: { rows: [] }, field: 'rows' }],
+  engagelabCallbacksWithToken: [{ body: { total: 1 }, field: 'rows' }],
+};
+
+/** Path parameters: each route's schema comes before its lookup, so an unknown id still gets the 400. */
+const PARAMS: Record<string, string> = { id: 'nope', name: 'nobody', request_id: 'nothing', token: TOKEN };
+
+const hasInput = (route: RouteDoc): boolean =>
+  route.body !== undefined || Object.keys(route.query?.shape ?? {}).length > 0;
+
+/** The query as Express reads it (`a=1&a=2` is a list), for the schema to judge. */
+function queryOf(text: string): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const [name, value] of new URLSearchParams(text)) {
+    const had = query[name];
+    query[name] = had === undefined ? value : [...(Array.isArray(had) ? had : [had]), value];
+  }
+  return query;
+}
+
+let h: Harness | undefined;
+let dashboard: Dashboard | undefined;
+let withToken: Dashboard | undefined;
+beforeAll(async () => {
+  const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
+  h = harness(config);
+  dashboard = await startDashboard(config, silentLogger());
+  // With CALLBACK_TOKEN the receiver answers at the token's path only.
+  withToken = await startDashboard({ ...config, CALLBACK_TOKEN: TOKEN }, silentLogger());
+});
+afterAll(async () => {
+  await dashboard?.close();
+  await withToken?.close();
+  await h?.close();
+});
+
+describe('the routes parse their input with the contract’s schemas', () => {
+  const routes = ROUTE_DOCS.filter(hasInput);
+
+  it('has a row for every route the contract gives a query or a body, and none for another', () => {
+    expect(routes.map((r) => r.id).sort()).toEqual(Object.keys(INVALID).sort());
+  });
+
+  const cases = routes.flatMap((route) => (INVALID[route.id] ?? []).map((invalid) => [route, invalid] as const));
+  it.each(
+    cases.map(([route, invalid]) => [`${route.method.toUpperCase()} ${route.path}`, invalid.field, route, invalid]),
+  )('%s refuses a %s its schema refuses', async (_name, _field, route, invalid) => {
+    const r = route as RouteDoc;
+    const i = invalid as Invalid;
+    // The schema the document publishes refuses it...
+    if (i.query !== undefined) expect((r.query as z.ZodType).safeParse(queryOf(i.query)).success).toBe(false);
+    if (i.body !== undefined) {
+      const schema = r.body?.['application/json'] as z.ZodType;
+      expect(schema.safeParse(i.body).success).toBe(false);
+    }
+    // ...and so does the route, naming the field.
+    const server = r.id === 'engagelabCallbacksWithToken' ? withToken! : dashboard!;
+    const path = r.path.replace(/\{(\w+)\}/g, (_, name: string) => PARAMS[name] as string);
+    const res = await fetch(`${server.url}${path}${i.query === undefined ? '' : `?${i.query}`}`, {
+      method: r.method.toUpperCase(),
+      headers: { ...AUTH, ...(i.body !== undefined && { 'Content-Type': 'application/json' }) },
+      ...(i.body !== undefined && { body: JSON.stringify(i.body) }),
+    });
+    const answer = (await res.json()) as { error?: string };
+    const named = answer.error?.startsWith(`${i.field}: `) || answer.error?.startsWith(`${i.field} must `);
+    expect([res.status, named ? i.field : answer.error]).toEqual([400, i.field]);
+  });
+});
+
+describe('the routes check their path parameters as the contract describes them', () => {
+  /** How each route's error names the parameter. */
+  const NAMED: Record<string, string> = { id: 'campaign id', request_id: 'request_id' };
+  const cases = ROUTE_DOCS.flatMap((route) =>
+    Object.entries(route.path_params?.shape ?? {})
+      // `a b`: outside every identifier's pattern; a parameter whose schema takes any text is looked up instead.
+      .filter(([, schema]) => !(schema as z.ZodType).safeParse('a b').success)
+      .map(([name]) => [`${route.method.toUpperCase()} ${route.path}`, name, route] as const),
+  );
+
+  it('has identifiers with a pattern to check', () => {
+    expect(new Set(cases.map(([, name]) => name))).toEqual(new Set(Object.keys(NAMED)));
+  });
+
+  it.each(cases)('%s refuses a malformed %s', async (_name, param, route) => {
+    const path = route.path.replace(
+      /\{(\w+)\}/g,
+      (_, name: string) => (name === param ? 'a%20b' : PARAMS[name]) as string,
+    );
+    const res = await fetch(`${dashboard!.url}${path}`, {
+      method: route.method.toUpperCase(),
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      ...(route.method !== 'get' && { body: '{}' }),
+    });
+    const answer = (await res.json()) as { error?: string };
+    expect([res.status, answer.error?.split(':')[0]]).toEqual([400, NAMED[param]]);
+  });
+});
+
+describe('what the schemas accept, the routes take', () => {
+  it('takes a dead-letter code as digits in a query and as a number or digits in a body', async () => {
+    const api = (path: string, body?: unknown) =>
+      fetch(`${dashboard!.url}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+    expect((await api('/api/dead-letters?code=4001&limit=10000')).status).toBe(200);
+    for (const code of [4001, '4001'])
+      expect(await (await api('/api/dead-letters/replay', { code })).json()).toMatchObject({ count: 0 });
+  });
+
+  it('refuses a missing or malformed key name in the key store’s words', async () => {
+    const post = (body: unknown) =>
+      fetch(`${dashboard!.url}/api/keys`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect(await (await post({ role: 'send' })).json()).toEqual({
+      error: 'name: expected a name of 1 to 64 letters, digits, "_", "-" or "." (not "dashboard"), got ""',
+    });
+    expect(await (await post({ name: 'a b', role: 'send' })).json()).toEqual({
+      error: 'name: expected a name of 1 to 64 letters, digits, "_", "-" or "." (not "dashboard"), got "a b"',
+    });
+  });
+});
+
+// Every answer these tests received, held to the published contract (test/helpers/contract.ts).
+afterAll(() => contract.expectConforming());
