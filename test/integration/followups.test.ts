@@ -17,11 +17,14 @@ import { filtered, whereFilter } from '../../src/ledger/outcomes.js';
 import { FOLLOWUP_QUEUE, openQueue, type FollowupJob } from '../../src/queue.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli, startCli } from '../helpers/cli.js';
+import { startDashboard } from '../helpers/contract.js';
+import type { Dashboard } from '../../src/http/dashboard.js';
 import {
   campaignDone,
   collect,
   envOf,
   harness,
+  silentLogger,
   startSimulator,
   tempFile,
   testConfig,
@@ -39,9 +42,12 @@ import { BODIES, phone } from '../fixtures/messages.js';
 
 let h: Harness | undefined;
 let sim: Simulator | undefined;
+let dashboard: Dashboard | undefined;
 const children: ChildProcess[] = [];
 afterEach(async () => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await dashboard?.close();
+  dashboard = undefined;
   await sim?.stop();
   await h?.close();
   h = sim = undefined;
@@ -321,5 +327,62 @@ describe('wa-bulk followup', () => {
     expect(await evaluateFollowup({ ledger: h.ledger, send: h.send, followups }, rule.id)).toBeUndefined();
     const audit = (await runCli(['audit', '--json'], env)).stdout;
     expect(audit).toContain('"action":"followup.cancel"');
+  });
+
+  it('makes, lists and cancels rules over HTTP, naming a bad field, and records who did', async () => {
+    const config = testConfig({ DASHBOARD_PASSWORD: 'followups-test-password' });
+    h = harness(config);
+    await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'w-1' }]), {
+      campaign: 'w',
+      ledger: h.ledger,
+      queue: h.send,
+    });
+    dashboard = await startDashboard(config, silentLogger());
+    const auth = { Authorization: `Basic ${Buffer.from('admin:followups-test-password').toString('base64')}` };
+    const post = (path: string, body: object) =>
+      fetch(`${dashboard?.url}${path}`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const rule = { from: 'w', where: 'not_read', after: '1d', campaign: 'w2', text: 'Hello {{name}}' };
+
+    for (const [body, status, error] of [
+      [{ ...rule, after: 'soon' }, 400, 'after: expected a duration'],
+      [{ ...rule, where: 'unread' }, 400, 'where: expected outcome words'],
+      [{ ...rule, campaign: 'w' }, 400, 'campaign: the follow-up needs a campaign of its own'],
+      [{ ...rule, text: undefined, template: 'x', language: 'en', params: { body_1: 7 } }, 400, 'params: expected'],
+      [{ ...rule, from: 'nope' }, 404, 'from: no campaign "nope"'],
+    ] as const) {
+      const res = await post('/api/followups', body);
+      expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([
+        status,
+        expect.stringContaining(error),
+      ]);
+    }
+    const created = await post('/api/followups', rule);
+    expect(created.status).toBe(201);
+    const made = (await created.json()) as Followup;
+    expect(made).toMatchObject({ from: 'w', campaign: 'w2', state: 'scheduled', created_by: 'dashboard' });
+
+    const list = (await (await fetch(`${dashboard.url}/api/followups?from=w`, { headers: auth })).json()) as {
+      followups: Followup[];
+    };
+    expect(list.followups.map((f) => f.id)).toEqual([made.id]);
+    const cancelled = await post(`/api/followups/${made.id}/cancel`, {});
+    expect([cancelled.status, ((await cancelled.json()) as Followup).state]).toEqual([200, 'cancelled']);
+    const again = await post(`/api/followups/${made.id}/cancel`, {});
+    expect([again.status, await again.json()]).toMatchObject([409, { state: 'cancelled' }]);
+    expect((await fetch(`${dashboard.url}/api/followups/fu_0000000000`, { headers: auth })).status).toBe(404);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    expect(await queue.getJob(made.id)).toBeUndefined();
+    await queue.close();
+
+    const audit = (await (await fetch(`${dashboard.url}/api/audit`, { headers: auth })).json()) as {
+      entries: Array<{ action: string; outcome: string }>;
+    };
+    expect(audit.entries.filter((e) => e.action.startsWith('followup.')).map((e) => e.action)).toEqual(
+      expect.arrayContaining(['followup.create', 'followup.cancel']),
+    );
   });
 });
