@@ -369,8 +369,16 @@ describe('wa-bulk followup', () => {
       followups: Followup[];
     };
     expect(list.followups.map((f) => f.id)).toEqual([made.id]);
+    const page = async () => (await fetch(`${dashboard?.url}/campaigns`, { headers: auth })).text();
+    const before = await page();
+    expect(before).toContain(`<tr id="followup-${made.id}" class="followup scheduled">`);
+    expect(before).toContain(`data-followup="${made.id}">Cancel</button>`);
     const cancelled = await post(`/api/followups/${made.id}/cancel`, {});
     expect([cancelled.status, ((await cancelled.json()) as Followup).state]).toEqual([200, 'cancelled']);
+    const after = await page();
+    expect(after).toContain(`<tr id="followup-${made.id}" class="followup cancelled">`);
+    expect(after).toContain('cancelled by dashboard');
+    expect(after).not.toContain(`data-followup="${made.id}"`);
     const again = await post(`/api/followups/${made.id}/cancel`, {});
     expect([again.status, await again.json()]).toMatchObject([409, { state: 'cancelled' }]);
     expect((await fetch(`${dashboard.url}/api/followups/fu_0000000000`, { headers: auth })).status).toBe(404);
