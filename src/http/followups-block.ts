@@ -47,7 +47,7 @@ export function followupsBlock(rules: readonly Followup[]): string {
         rule.state === 'scheduled' ? `<button class="danger" data-followup="${esc(rule.id)}">Cancel</button>` : '';
       return `<tr id="followup-${esc(rule.id)}" class="followup ${rule.state}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}<td>${cancel}</td></tr>`;
     });
-  return `<section id="followups"><h2 class="label">follow-ups</h2>
+  return `<section id="followups" style="margin-top:18px"><h2 class="label">follow-ups</h2>
 <table><thead><tr><th>campaigns</th><th>to whom</th><th>message</th><th>due</th><th>state</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
 }
 
