@@ -103,8 +103,34 @@ describe('wa-bulk followup', () => {
     const first = await startCli(['worker'], env);
     children.push(first.child);
     await campaignDone(h.ledger, 'spring');
-    for (const [i, status] of REPORTED.entries())
-      if (status) await h.ledger.applyDelivery({ requestId: `spring-${i}`, campaign: 'spring' }, delivery(status));
+    // Their delivery reports, as EngageLab posts them to the dashboard's callback receiver.
+    dashboard = await startDashboard(config, silentLogger());
+    const records = new Map((await collect(h.ledger.export('spring'))).map((r) => [r.request_id, r]));
+    const rows = [...REPORTED.entries()].flatMap(([i, status]) =>
+      status === undefined
+        ? []
+        : [
+            {
+              message_id: records.get(`spring-${i}`)?.message_id,
+              itime: Math.floor(Date.now() / 1000),
+              status:
+                status === 'failed'
+                  ? { message_status: 'sent_failed', error_code: 131026 }
+                  : { message_status: status },
+            },
+          ],
+    );
+    const posted = await fetch(`${dashboard.url}/callbacks/engagelab`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ total: rows.length, rows }),
+    });
+    expect(posted.status).toBe(200);
+    const ledger = h.ledger;
+    await until(async () => {
+      const reported = (await collect(ledger.export('spring'))).map((r) => r.delivery?.status);
+      return JSON.stringify(reported) === JSON.stringify(REPORTED.map((status) => status ?? undefined));
+    });
     // Recipient 3 did not read, but opts out before the follow-up is due.
     expect((await runCli(['suppress', 'add', phone(3)], env)).code).toBe(0);
 
