@@ -5,12 +5,14 @@ import {
   createFollowup,
   followupInput,
   followupItems,
+  FOLLOWUP_FIELDS,
   FOLLOWUP_FLAGS,
   followupRequestId,
 } from '../../producers/followups.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { evaluateFollowup } from '../../workers/followup-worker.js';
 import { Followups, type Followup } from '../../src/campaigns/followups.js';
+import { pauseSending } from '../../src/lanes/fleet.js';
 import type { DeliveryUpdate } from '../../src/ledger/delivery.js';
 import type { MessageRecord } from '../../src/ledger/records.js';
 import { filtered, whereFilter } from '../../src/ledger/outcomes.js';
@@ -418,5 +420,58 @@ describe('wa-bulk followup', () => {
     expect(audit.entries.filter((e) => e.action.startsWith('followup.')).map((e) => e.action)).toEqual(
       expect.arrayContaining(['followup.create', 'followup.cancel']),
     );
+  });
+
+  it('finishes a rule whose worker process was killed while evaluating it, each recipient once', async () => {
+    const config = testConfig({ LOG_LEVEL: 'info' });
+    h = harness(config);
+    const env = envOf(config);
+    const count = 4000;
+    const messages = Array.from({ length: count }, (_, i) => ({
+      to: `+4479${String(10_000_000 + i)}`,
+      body: BODIES.text,
+      request_id: `big-${i}`,
+      custom_args: { i },
+    }));
+    expect(await enqueue(itemsOfArray(messages), { campaign: 'big', ledger: h.ledger, queue: h.send })).toMatchObject({
+      accepted: count,
+    });
+    // Its messages stay pending (their jobs gone), and nothing is sent: the follow-ups wait in their queue.
+    await h.send.obliterate({ force: true });
+    await pauseSending(h.redis, h.keys, 'test');
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const created = await createFollowup(
+      followupInput({ from: 'big', where: 'pending', at: '+1s', campaign: 'big-2', text: 'n {{i}}' }, FOLLOWUP_FIELDS),
+      { ledger: h.ledger, followups, queue, actor: 'test' },
+    );
+    if (!created.ok) throw new Error(created.error);
+    const id = created.followup.id;
+
+    const first = await startCli(['worker'], env);
+    children.push(first.child);
+    // Killed once its first chunk is written and before its last.
+    await until(async () => {
+      const rule = await followups.get(id);
+      return rule?.state === 'evaluating' && rule.enqueued > 0;
+    }, 30_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const cut = await followups.get(id);
+    expect(cut?.state).toBe('evaluating');
+
+    const second = await startCli(['worker'], env);
+    children.push(second.child);
+    const done = await waitForRule(followups, id, 'done');
+    expect(done).toMatchObject({ enqueued: count, suppressed: 0, rejected: 0 });
+    expect(done.started_at).toBe(cut?.started_at);
+    const written = await collect(h.ledger.export('big-2'));
+    expect(written).toHaveLength(count);
+    expect(new Set(written.map((r) => r.to)).size).toBe(count);
+    expect(written.every((r) => r.request_id === followupRequestId(id, r.to))).toBe(true);
+    expect((await h.ledger.campaign('big-2'))?.total).toBe(count);
+    await queue.close();
+    second.child.kill('SIGTERM');
+    await second.exited;
   });
 });
