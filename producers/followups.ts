@@ -263,10 +263,16 @@ export async function createFollowup(
     now,
   );
   if (!followup) return { ok: false, status: 409, error: 'too many follow-up rules are kept (1000): cancel some' };
-  await deps.queue.add(
-    'followup',
-    { followup: followup.id },
-    { ...FOLLOWUP_JOB_OPTIONS, jobId: followup.id, delay: Math.max(0, dueAt - now) },
-  );
+  try {
+    await deps.queue.add(
+      'followup',
+      { followup: followup.id },
+      { ...FOLLOWUP_JOB_OPTIONS, jobId: followup.id, delay: Math.max(0, dueAt - now) },
+    );
+  } catch (error) {
+    // A rule without its job would never come due: it is cancelled rather than left scheduled.
+    await deps.followups.cancel(followup.id, 'system:followup-create').catch(() => undefined);
+    throw error;
+  }
   return { ok: true, followup };
 }
