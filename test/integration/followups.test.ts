@@ -474,4 +474,27 @@ describe('wa-bulk followup', () => {
     second.child.kill('SIGTERM');
     await second.exited;
   });
+
+  it('leaves out a recipient the admission hook holds back, and counts them held', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const messages = [0, 1, 2].map((i) => ({ to: phone(i), body: BODIES.text, request_id: `a-${i}` }));
+    await enqueue(itemsOfArray(messages), { campaign: 'a', ledger: h.ledger, queue: h.send });
+    for (let i = 0; i < 3; i++) await h.ledger.markSent(`a-${i}`, 'a', `mid-a-${i}`);
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const created = await createFollowup(
+      followupInput({ from: 'a', where: 'not_read', after: '1h', campaign: 'a2', text: 'again' }, FOLLOWUP_FIELDS),
+      { ledger: h.ledger, followups, queue, actor: 'test' },
+    );
+    await queue.close();
+    if (!created.ok) throw new Error(created.error);
+    const rested = phone(1).slice(1);
+    const counts = await evaluateFollowup(
+      { ledger: h.ledger, send: h.send, followups, admits: (to) => Promise.resolve(to !== rested) },
+      created.followup.id,
+    );
+    expect(counts).toEqual({ enqueued: 2, suppressed: 0, held: 1, rejected: 0 });
+    expect(recipients(await collect(h.ledger.export('a2')))).toEqual([phone(0).slice(1), phone(2).slice(1)]);
+  });
 });
