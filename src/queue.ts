@@ -15,6 +15,8 @@ export const SEND_QUEUE = 'send';
 export const DEAD_QUEUE = 'dead';
 export const CALLBACK_QUEUE = 'callbacks';
 export const WEBHOOK_QUEUE = 'webhooks';
+/** Follow-up rules come due here: one delayed job per rule, its job id the rule's id (workers/followup-worker.ts). */
+export const FOLLOWUP_QUEUE = 'followups';
 
 /**
  * Sender lanes: every sending number has its own send queue (src/lanes/lanes.ts says why).
@@ -127,6 +129,23 @@ export const WEBHOOK_JOB_OPTIONS: JobsOptions = {
   backoff: { type: 'exponential', delay: 5000 },
   removeOnComplete: true,
   removeOnFail: { count: 1000 },
+};
+
+/** A follow-up rule's job: evaluated when it comes due. */
+export interface FollowupJob {
+  followup: string;
+}
+
+/**
+ * A follow-up's evaluation: tried again from the start if it fails (Redis gone), which enqueues nothing twice
+ * (its messages' request_ids are derived from the rule and the source message); kept for a look if it keeps
+ * failing.
+ */
+export const FOLLOWUP_JOB_OPTIONS: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 5000 },
+  removeOnComplete: true,
+  removeOnFail: { count: 100 },
 };
 
 /**

@@ -20,6 +20,7 @@ const LOADERS: Record<CommandName, () => Promise<CommandModule>> = {
   suppress: () => import('./commands/suppress.js'),
   result: () => import('./commands/result.js'),
   export: () => import('./commands/export.js'),
+  followup: () => import('./commands/followup.js'),
   dlq: () => import('./commands/dlq.js'),
   callbacks: () => import('./commands/callbacks.js'),
   pause: () => import('./commands/pause.js'),

@@ -7,6 +7,7 @@ import { DEMO } from './commands/demo.decl.js';
 import { DLQ } from './commands/dlq.decl.js';
 import { CHECK, ENQUEUE } from './commands/enqueue.decl.js';
 import { EXPORT } from './commands/export.decl.js';
+import { FOLLOWUP } from './commands/followup.decl.js';
 import { KEYS } from './commands/keys.decl.js';
 import { PAUSE, RESUME } from './commands/pause.decl.js';
 import { REMOVE } from './commands/remove.decl.js';
@@ -37,6 +38,7 @@ const DECLARED = [
   WATCH,
   RESULT,
   EXPORT,
+  FOLLOWUP,
   DLQ,
   CALLBACKS,
   PAUSE,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EnqueueSummary } from '../../producers/enqueue.js';
+import { FOLLOWUP_STATES, type Followup } from '../campaigns/followups.js';
 import type { LaneState } from '../lanes/lanes.js';
 import type { RejectedLine } from '../ledger/rejects.js';
 import { campaignSchema, messageRecordSchema } from '../ledger/schemas.js';
@@ -246,6 +247,42 @@ export const timelineSchema = z
       "A campaign's sends and delivery states by minute, oldest first; minutes without any are left out. Counted as the ledger writes; empty once Redis has let the campaign go.",
   });
 
+// Follow-up rules (docs/campaigns.md#follow-ups).
+const followupMessageSchema = z
+  .object({
+    template: z.string().optional(),
+    language: z.string().optional(),
+    params: z
+      .record(z.string(), z.string())
+      .optional()
+      .meta({ description: 'template columns (body_1, header_image, …) to text; {{name}} is a custom_args value' }),
+    text: z.string().optional().meta({ description: 'a text message instead; {{name}} is a custom_args value' }),
+  })
+  .meta({ description: 'a template with its language and parameters, or a text' });
+export const followupSchema = z
+  .object({
+    id: z.string().meta({ example: 'fu_3k9x0a1b2c' }),
+    from: z.string().meta({ description: 'the source campaign' }),
+    where: z.string().meta({ description: "export's filter words, comma-separated: not_read, failed, …" }),
+    campaign: z.string().meta({ description: 'the follow-up campaign' }),
+    message: followupMessageSchema,
+    after: z.string().nullable().meta({ description: 'the --after duration, or null when a time was given' }),
+    due_at: time,
+    state: z.enum(FOLLOWUP_STATES),
+    created_at: time,
+    created_by: z.string(),
+    started_at: time.nullable(),
+    finished_at: time.nullable(),
+    enqueued: count.meta({ description: 'messages of the new campaign it wrote, each recipient once' }),
+    suppressed: count.meta({ description: 'matching recipients left out as opted out' }),
+    held: count.meta({ description: 'matching recipients held back by marketing fatigue' }),
+    rejected: count.meta({ description: 'matching recipients whose message was refused' }),
+    cancelled_at: time.nullable(),
+    cancelled_by: z.string().nullable(),
+  })
+  .meta({ id: 'Followup' });
+export const followupsSchema = z.object({ followups: z.array(followupSchema) });
+export const followupCancelRefusedSchema = errorSchema.extend({ state: z.enum(FOLLOWUP_STATES) });
 /** True when A and B accept each other's values: a schema and the shape it describes. */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const same = <T extends true>(value: T) => value;
@@ -254,3 +291,4 @@ same<Same<Omit<z.output<typeof laneSchema>, 'parked'>, LaneState>>(true);
 same<Same<z.output<typeof enqueueSummarySchema>, EnqueueSummary & { notes?: string[] }>>(true);
 same<Same<z.output<typeof rejectedLineSchema>, RejectedLine>>(true);
 same<Same<z.output<typeof redisHealthSchema>, HealthSnapshot>>(true);
+same<Same<z.output<typeof followupSchema>, Followup>>(true);

@@ -14,6 +14,7 @@ import { callbackSources } from './callback-sources.js';
 import { campaignRoutes } from './campaign-routes.js';
 import { messageRoutes } from './message-routes.js';
 import { suppressionRoutes } from './suppression-routes.js';
+import { followupRoutes } from './followup-routes.js';
 import type { DashboardDeps } from './deps.js';
 import { createMetrics } from './metrics.js';
 import { assertListenable, boardWritesSameSiteOnly, loopbackHostsOnly, safeHeaders } from './security.js';
@@ -82,6 +83,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   campaignRoutes(app, deps);
   messageRoutes(app, deps);
   suppressionRoutes(app, deps);
+  followupRoutes(app, deps);
   accessRoutes(app, deps, access);
   webhookRoutes(app, deps);
   unknownRowRoutes(app, deps);

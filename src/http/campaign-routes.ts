@@ -11,6 +11,7 @@ import { campaignId, noCampaign } from '../messages/ids.js';
 import { collectStatus } from '../status/status.js';
 import { UsageError } from '../usage-error.js';
 import { campaignsPage, type CampaignsOverview } from './campaigns-page.js';
+import { Followups } from '../campaigns/followups.js';
 import type { DashboardDeps } from './deps.js';
 import { sameOrigin } from './security.js';
 import { actorOf } from './access.js';
@@ -112,7 +113,14 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
     res
       .set('Content-Type', 'text/html; charset=utf-8')
       .set('Cache-Control', 'no-store')
-      .send(campaignsPage(await overview(deps), await audit.latestByTarget(CAMPAIGN_ACTIONS)));
+      .send(
+        campaignsPage(
+          await overview(deps),
+          await audit.latestByTarget(CAMPAIGN_ACTIONS),
+          Date.now(),
+          await new Followups(deps.redis, deps.keys, resultTtlSeconds(deps.config) * 1000).list(),
+        ),
+      );
   });
 
   app.get('/api/campaigns', async (_req, res) => {

@@ -3,6 +3,8 @@ import type { CampaignCounts } from '../ledger/records.js';
 import { breakdown, campaignTiming, costWords, shortTime } from '../status/campaign-words.js';
 import { dropUrlCredentials } from './drop-url-credentials.js';
 import { INSIDE_SCRIPT, INSIDE_SECTION, INSIDE_STYLE } from './campaign-inside.js';
+import type { Followup } from '../campaigns/followups.js';
+import { FOLLOWUPS_SCRIPT, followupsBlock } from './followups-block.js';
 
 /**
  * The campaigns page (/campaigns): every campaign at a glance, its state, settings, progress, timing, delivery
@@ -129,7 +131,7 @@ ${links(c)}
 }
 
 /** The page's <main>: the fleet, the senders, the campaigns. */
-function main(o: CampaignsOverview, now: number, who: CampaignActors): string {
+function main(o: CampaignsOverview, now: number, who: CampaignActors, followups: readonly Followup[] = []): string {
   const m = o.messaging_limit;
   const pill = (title: string, text: string) => `<div class="pill"><b>${esc(title)}</b>${esc(text)}</div>`;
   const senders = o.senders.map((s) => {
@@ -145,6 +147,7 @@ function main(o: CampaignsOverview, now: number, who: CampaignActors): string {
 <div class="fleet">${pill('sending', o.paused ? `PAUSED: ${o.pause_reason}` : 'running')}${pill('messaging limit', `${m.limit === 'unlimited' ? 'unlimited' : `${fmt(m.used)} of ${fmt(m.limit)} recipients`}${m.held ? ` · ${fmt(m.held)} held` : ''}`)}${pill('dead letters', fmt(o.dead))}${pill('campaigns', fmt(o.campaigns.length))}${pill('as of', shortTime(new Date(now).toISOString()))}</div>
 <table id="senders"><thead><tr><th>sender</th><th>rate / window</th><th>waiting</th><th>parked (paused campaigns)</th><th>state</th></tr></thead><tbody>${senders.join('')}</tbody></table>
 <div class="grid" id="campaigns">${campaigns}</div>
+${followupsBlock(followups)}
 </main>`;
 }
 
@@ -218,7 +221,12 @@ document.addEventListener('click', (event) => {
 });
 setInterval(refresh, 2000);`;
 
-export function campaignsPage(overview: CampaignsOverview, who: CampaignActors = {}, now = Date.now()): string {
+export function campaignsPage(
+  overview: CampaignsOverview,
+  who: CampaignActors = {},
+  now = Date.now(),
+  followups: readonly Followup[] = [],
+): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -233,9 +241,11 @@ ${dropUrlCredentials}
 <body>
 <header><h1>wa-bulk · campaigns</h1><nav><a href="/queues">Bull Board</a><a href="/metrics">metrics</a></nav><span id="error"></span></header>
 <noscript><p class="noscript">Without JavaScript this page reloads every 10 s and its buttons do nothing: use "wa-bulk pause|resume|cancel --campaign ID".</p></noscript>
-${main(overview, now, who)}
+${main(overview, now, who, followups)}
 ${INSIDE_SECTION}
 <script>${SCRIPT}${INSIDE_SCRIPT}
+</script>
+<script>${FOLLOWUPS_SCRIPT}
 </script>
 </body>
 </html>`;

@@ -8,7 +8,16 @@ import { LANE_POLL_MS, Lanes } from '../lanes/lanes.js';
 import { archiverFor, ledgerFor } from '../ledger/index.js';
 import { settleWithin } from '../lifecycle.js';
 import type { Logger } from '../log.js';
-import { CALLBACK_QUEUE, deadQueue, sendQueue, type CallbackJob, openQueue, CALLBACK_JOB_OPTIONS } from '../queue.js';
+import {
+  CALLBACK_QUEUE,
+  deadQueue,
+  sendQueue,
+  type CallbackJob,
+  openQueue,
+  CALLBACK_JOB_OPTIONS,
+  FOLLOWUP_QUEUE,
+  type FollowupJob,
+} from '../queue.js';
 import { keys } from '../redis/keys.js';
 import { reconnectDelayMs, redisClient } from '../redis/connection.js';
 import { RedisHealth } from '../redis/health.js';
@@ -47,6 +56,8 @@ export async function startDashboard(
   const send = sendQueue(config, redis);
   const dead = deadQueue(config, redis);
   const callbacks = openQueue<CallbackJob>(redis, config.QUEUE_PREFIX, CALLBACK_QUEUE, CALLBACK_JOB_OPTIONS);
+  // Follow-up rules waiting for their time, shown read-only in Bull Board (worker processes evaluate them).
+  const followups = openQueue<FollowupJob>(redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
   for (const [queue, what] of [
     [send, 'send queue'],
     [dead, 'dead-letter queue'],
@@ -91,7 +102,7 @@ export async function startDashboard(
     ledger,
     send,
     dead,
-    extraQueues: [callbacks, watch.webhooks],
+    extraQueues: [callbacks, watch.webhooks, followups],
     onLanes: (listener) => {
       laneListeners.push(listener);
       readLanes();
@@ -140,6 +151,7 @@ export async function startDashboard(
             send.close(),
             dead.close(),
             callbacks.close(),
+            followups.close(),
             archiver?.stop(),
             dispatcher.stop(),
           ]),

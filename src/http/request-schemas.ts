@@ -131,3 +131,35 @@ export const unknownRowsQuerySchema = z.object({
     .optional()
     .meta({ description: '1 to 1,000 (more reads as 1,000); default 100' }),
 });
+
+// Follow-up rules (docs/campaigns.md#follow-ups): the words, the times and the message are checked further as
+// `wa-bulk followup` checks them (producers/followups.ts).
+const ruleCampaign = (description: string) =>
+  z
+    .string({ error: expected('a campaign id') })
+    .regex(CAMPAIGN_ID, { error: 'expected 1-64 letters, digits, "_" or "-"' })
+    .meta({ description });
+const ruleText = (description: string, example?: string) =>
+  z
+    .string({ error: expected('text') })
+    .optional()
+    .meta({ description, ...(example !== undefined && { example }) });
+export const followupQuerySchema = z.object({
+  from: ruleCampaign('only the rules of this source campaign').optional(),
+});
+export const followupBodySchema = z.object({
+  from: ruleCampaign('the source campaign, which must exist'),
+  where: z
+    .string({ error: expected("export's filter words") })
+    .meta({ description: "export's filter words, comma-separated", example: 'not_read' }),
+  after: ruleText("after the source campaign's end (else its start): 90s, 10m, 24h, 2d", '24h'),
+  at: ruleText('or at this time: ISO 8601 with an offset, or +30m'),
+  campaign: ruleCampaign('the follow-up campaign, not the source'),
+  template: ruleText('a template name (with language), or give text'),
+  language: ruleText("the template's language code"),
+  params: z
+    .record(z.string(), z.string({ error: expected('text') }))
+    .optional()
+    .meta({ description: 'template columns (body_1, header_image, …) to text; {{name}} is a custom_args value' }),
+  text: ruleText('a text message instead; {{name}} is a custom_args value'),
+});

@@ -130,3 +130,36 @@ const argText = (value: unknown) =>
 function csvCell(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
+
+/**
+ * A follow-up's `--where` (docs/campaigns.md#follow-ups): the export's filter words in one comma list, each
+ * word sorted to its kind (a status, a delivery state, a reason, or an error code), then read by
+ * outcomeFilterOf, so the words mean what export's flags mean: one kind's words are alternatives, and every
+ * kind given must match (`sent,not_read`).
+ */
+export function whereFilter(raw: unknown, where: string): OutcomeFilter {
+  const kinds: Record<'status' | 'reason' | 'code' | 'delivery', string[]> = {
+    status: [],
+    reason: [],
+    code: [],
+    delivery: [],
+  };
+  for (const word of valuesOf(raw, where)) {
+    const kind = (STATUSES as readonly string[]).includes(word)
+      ? 'status'
+      : (DELIVERY_STATES as readonly string[]).includes(word)
+        ? 'delivery'
+        : (REASONS as readonly string[]).includes(word)
+          ? 'reason'
+          : /^-?[0-9]{1,9}$/.test(word)
+            ? 'code'
+            : undefined;
+    if (kind === undefined)
+      throw new UsageError(
+        `${where}: expected outcome words: ${[...DELIVERY_STATES, ...STATUSES].join(', ')}, a reason (${REASONS.join(', ')}) or an error code; got "${word}"`,
+      );
+    kinds[kind].push(word);
+  }
+  const given = Object.fromEntries(Object.entries(kinds).filter(([, words]) => words.length > 0));
+  return outcomeFilterOf(given, () => where);
+}

@@ -32,6 +32,9 @@ export function keys(prefix: string) {
     /** The first lines refused at enqueue, over every enqueue of the campaign (src/ledger/rejects.ts). */
     campaignRejects: (id: string) => `${prefix}:campaign:${id}:rejects`,
     campaigns: `${prefix}:campaigns`,
+    /** Follow-up rules (src/campaigns/followups.ts): each rule's hash, and every rule's id by creation (ms). */
+    followup: (id: string) => `${prefix}:followup:${id}`,
+    followups: `${prefix}:followups`,
     /**
      * The change feed: the ledger's changes and the campaigns' and the fleet's events, read by the archiver
      * (DATABASE_URL) and the webhook dispatcher (src/events/feed.ts, src/scripts/includes/feed.lua).

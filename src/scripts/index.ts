@@ -10,6 +10,7 @@ export * from './grant-sends.js';
 export * from './learn-message-id.js';
 export * from './link-users.js';
 export * from './mark-done.js';
+export * from './move-followup.js';
 export * from './move-funnel.js';
 export * from './record-rejects.js';
 export * from './remove-message.js';

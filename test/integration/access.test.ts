@@ -69,7 +69,10 @@ function expectedAllowed(role: Role, row: RouteRole): boolean {
     route === 'POST /api/suppressions' ||
     route === 'DELETE /api/suppressions' ||
     route === 'POST /api/messages/:request_id/remove' ||
-    route === 'POST /api/dead-letters/replay'
+    route === 'POST /api/dead-letters/replay' ||
+    // A follow-up rule re-sends to a campaign's recipients later, as a replay does now.
+    route === 'POST /api/followups' ||
+    route === 'POST /api/followups/:id/cancel'
   );
 }
 

@@ -84,6 +84,16 @@ const INVALID: Record<string, Invalid[]> = {
     { body: { url: 'https://example.com/hooks', campaign: 'a b' }, field: 'campaign' },
   ],
   replayWebhook: [{ body: { since: 3 }, field: 'since' }],
+  listFollowups: [{ query: 'from=a%20b', field: 'query from' }],
+  createFollowup: [
+    { body: { where: 'not_read', after: '1d', campaign: 'b', text: 'hi' }, field: 'from' },
+    { body: { from: 'a', where: 5, after: '1d', campaign: 'b', text: 'hi' }, field: 'where' },
+    { body: { from: 'a', where: 'not_read', after: 3, campaign: 'b', text: 'hi' }, field: 'after' },
+    {
+      body: { from: 'a', where: 'not_read', after: '1d', campaign: 'b', template: 't', params: { body_1: 7 } },
+      field: 'params.body_1',
+    },
+  ],
   engagelabCallbacks: [{ body: { rows: [] }, field: 'rows' }],
   engagelabCallbacksWithToken: [{ body: { total: 1 }, field: 'rows' }],
 };

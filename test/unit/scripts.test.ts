@@ -101,6 +101,7 @@ const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
   'learn-message-id': (c) => scripts.learnMessageId(c, named({ keys: named() })),
   'link-users': (c) => scripts.linkUsers(c, named({ keys: named() })),
   'mark-done': (c) => scripts.markDone(c, named({ keys: named(), now: 1, data: {} })),
+  'move-followup': (c) => scripts.moveFollowup(c, named({ keys: named(), from: ['from'], keepMs: 1 })),
   'move-funnel': (c) => scripts.moveFunnel(c, named({ keys: named() })),
   'record-rejects': (c) => scripts.recordRejects(c, named({ keys: named(), lines: ITEMS })),
   'remove-message': (c) => scripts.removeMessage(c, named({ keys: named() })),

@@ -2,6 +2,7 @@ import { type Config, loadConfig } from '../../config.js';
 import { exitIfStuck, onSecondSignal, untilSignal } from '../../lifecycle.js';
 import { createLogger } from '../../log.js';
 import { startSendWorker } from '../../../workers/send-worker.js';
+import { startFollowupWorker } from '../../../workers/followup-worker.js';
 import { parse } from '../args.js';
 import { WORKER } from './worker.decl.js';
 
@@ -22,6 +23,8 @@ export async function run(argv: string[]): Promise<number> {
     process.exit(0);
   }
   const worker = first;
+  // Follow-up rules come due in whichever worker process is running (docs/campaigns.md#follow-ups).
+  const followups = startFollowupWorker(config, log);
   const signal = await signalled;
   log.info({ signal }, 'shutting down: finishing the sends in flight (a second signal exits at once)');
   onSecondSignal((second) => {
@@ -30,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   // close() is bounded by itself (the HTTP timeout, then short waits on Redis); this is the backstop.
   exitIfStuck(config.HTTP_TIMEOUT_MS + 10_000, () => log.error('shutdown did not finish in time; exiting'));
-  await worker.close();
+  await Promise.all([worker.close(), followups.close()]);
   const { gatedWaits, lateGrants } = worker.gateStats();
   log.info({ gated_waits: gatedWaits, late_grants: lateGrants }, 'worker stopped');
   return 0;

@@ -1,5 +1,6 @@
 import { ACCESS_ROUTES } from './access.js';
 import { CAMPAIGN_ROUTES } from './campaigns.js';
+import { FOLLOWUP_ROUTES } from './followups.js';
 import { HEALTH_ROUTES } from './health.js';
 import type { RouteDoc } from './shared.js';
 import { WEBHOOK_ROUTES } from './webhooks.js';
@@ -13,6 +14,7 @@ export type { Answer, Method, RouteDoc } from './shared.js';
  */
 export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...CAMPAIGN_ROUTES,
+  ...FOLLOWUP_ROUTES,
   ...WEBHOOK_ROUTES,
   ...HEALTH_ROUTES,
   ...ACCESS_ROUTES,

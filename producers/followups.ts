@@ -1,0 +1,278 @@
+import { createHash } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import { parseDuration, parseTime, CampaignOptionError } from '../src/campaigns/options.js';
+import { Followups, type Followup, type FollowupMessage } from '../src/campaigns/followups.js';
+import type { Ledger, MessageRecord } from '../src/ledger/ledger.js';
+import { whereFilter } from '../src/ledger/outcomes.js';
+import { CAMPAIGN_ID } from '../src/messages/ids.js';
+import { validateMessage } from '../src/messages/validate.js';
+import { FOLLOWUP_JOB_OPTIONS, type FollowupJob } from '../src/queue.js';
+import { UsageError } from '../src/usage-error.js';
+import { checkColumns, checkCsvOptions, rowToMessage } from './csv-reader.js';
+import type { SourceItem } from './enqueue.js';
+
+/**
+ * Follow-ups from the producer's side (docs/campaigns.md#follow-ups): a rule checked where it enters (the
+ * command line and the HTTP API name their fields their own way), stored and scheduled as a delayed job of
+ * the followups queue; and, when a worker evaluates it, each matching source message's follow-up, with a
+ * request_id derived from the rule and the recipient, so that a rule evaluated again writes nothing twice.
+ */
+
+/** A rule's fields as given: flags or a JSON body. */
+export interface RawFollowup {
+  from?: unknown;
+  where?: unknown;
+  after?: unknown;
+  at?: unknown;
+  campaign?: unknown;
+  template?: unknown;
+  language?: unknown;
+  params?: unknown;
+  text?: unknown;
+}
+
+export type FollowupNames = Record<keyof RawFollowup, string>;
+
+export const FOLLOWUP_FLAGS: FollowupNames = {
+  from: '--from',
+  where: '--where',
+  after: '--after',
+  at: '--at',
+  campaign: '--campaign',
+  template: '--template',
+  language: '--language',
+  params: '--params',
+  text: '--text',
+};
+export const FOLLOWUP_FIELDS: FollowupNames = {
+  from: 'from',
+  where: 'where',
+  after: 'after',
+  at: 'at',
+  campaign: 'campaign',
+  template: 'template',
+  language: 'language',
+  params: 'params',
+  text: 'text',
+};
+
+/** A rule checked: its source, filter words, new campaign, message, and when (`after` ms or `at` epoch ms). */
+export interface FollowupInput {
+  from: string;
+  where: string;
+  campaign: string;
+  message: FollowupMessage;
+  when: { after: string; afterMs: number } | { at: number };
+}
+
+const PLACEHOLDER = /\{\{\s*([^}\s]+)\s*\}\}/g;
+
+/** The rule's fields checked; a bad one is a UsageError naming it. `params` may be JSON text (a flag). */
+export function followupInput(raw: RawFollowup, names: FollowupNames, now = Date.now()): FollowupInput {
+  const text = (field: keyof RawFollowup, required = false): string | undefined => {
+    const value = raw[field];
+    if (value === undefined || value === null) {
+      if (required) throw new UsageError(`${names[field]} is required`);
+      return undefined;
+    }
+    if (typeof value !== 'string') throw new UsageError(`${names[field]}: expected text`);
+    return value;
+  };
+  const from = text('from', true) as string;
+  const campaign = text('campaign', true) as string;
+  for (const [field, id] of [
+    ['from', from],
+    ['campaign', campaign],
+  ] as const)
+    if (!CAMPAIGN_ID.test(id)) throw new UsageError(`${names[field]}: expected 1-64 letters, digits, "_" or "-"`);
+  if (campaign === from)
+    throw new UsageError(`${names.campaign}: the follow-up needs a campaign of its own, not its source "${from}"`);
+  const where = text('where', true) as string;
+  whereFilter(where, names.where);
+
+  const after = text('after');
+  const at = text('at');
+  if ((after === undefined) === (at === undefined))
+    throw new UsageError(`give ${names.after} DURATION or ${names.at} TIME (one of them)`);
+  let when: FollowupInput['when'];
+  try {
+    when =
+      after !== undefined
+        ? { after, afterMs: parseDuration(after, names.after) }
+        : { at: parseTime(at as string, names.at, now) };
+  } catch (error) {
+    throw error instanceof CampaignOptionError ? new UsageError(error.message) : error;
+  }
+
+  const template = text('template');
+  const language = text('language');
+  const body = text('text');
+  let params: Record<string, string> | undefined;
+  let given = raw.params;
+  if (typeof given === 'string') {
+    try {
+      given = JSON.parse(given) as unknown;
+    } catch {
+      throw new UsageError(`${names.params}: expected a JSON object of template columns, e.g. {"body_1":"{{name}}"}`);
+    }
+  }
+  if (given !== undefined && given !== null) {
+    if (typeof given !== 'object' || Array.isArray(given) || !Object.values(given).every((v) => typeof v === 'string'))
+      throw new UsageError(
+        `${names.params}: expected an object of template columns to text, e.g. {"body_1":"{{name}}"}`,
+      );
+    params = given as Record<string, string>;
+    const own = Object.keys(params).find((column) => column === 'request_id' || column.startsWith('arg_'));
+    if (own !== undefined)
+      throw new UsageError(
+        `${names.params}: "${own}" is the follow-up's own (its request_id is derived, its custom_args are the original message's)`,
+      );
+  }
+  if ((template === undefined) === (body === undefined))
+    throw new UsageError(`give ${names.template} NAME with ${names.language} CODE, or ${names.text} (one of them)`);
+  if (body !== undefined && (language !== undefined || params !== undefined))
+    throw new UsageError(`${names.language} and ${names.params} go with ${names.template}, not ${names.text}`);
+  if (template !== undefined && language === undefined)
+    throw new UsageError(`${names.template} needs ${names.language} CODE`);
+  const message: FollowupMessage =
+    body !== undefined ? { text: body } : { template, language, ...(params && { params }) };
+  checkMessage(message, names);
+  return { from, where, campaign, message, when };
+}
+
+/** The message the rule would send, checked now with every placeholder filled, so it is not refused later. */
+function checkMessage(message: FollowupMessage, names: FollowupNames): void {
+  const options = { template: message.template, language: message.language, text: message.text };
+  try {
+    if (message.template !== undefined) checkColumns(['to', ...Object.keys(message.params ?? {})], options);
+    else checkCsvOptions(options);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    const text = error.message.replace(/^CSV: unknown column/, `${names.params}: unknown template column`);
+    throw new UsageError(text.replace(/^--(template|language|text)\b/, (flag) => names[flag.slice(2) as 'text']));
+  }
+  // Each {{name}} as a value a custom_args name would give (one missing at evaluation makes a reject then).
+  const filled = (text: string) => text.replace(PLACEHOLDER, 'x');
+  const sample = followupMessage(
+    'fu_sample0000',
+    {
+      ...message,
+      ...(message.text !== undefined && { text: filled(message.text) }),
+      ...(message.params && {
+        params: Object.fromEntries(Object.entries(message.params).map(([k, v]) => [k, filled(v)])),
+      }),
+    },
+    { request_id: 'sample', to: '+447911123456' },
+  );
+  const checked = validateMessage(sample);
+  if (!checked.ok)
+    throw new UsageError(
+      `${message.text !== undefined ? names.text : names.template}: the follow-up message would be refused: ${checked.error}`,
+    );
+}
+
+/** A text with each {{name}} replaced by the source message's custom_args.name (text as it is, else JSON). */
+function fill(text: string, args: Record<string, unknown>): string {
+  return text.replace(PLACEHOLDER, (_m, name: string) => {
+    const value = args[name];
+    if (value === undefined || value === null) return '';
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  });
+}
+
+/**
+ * The request_id of a rule's follow-up to one recipient: the same on every evaluation of the rule, so the
+ * enqueue script's request_id dedupe makes a second evaluation write nothing (one message per recipient
+ * per rule, whatever restarts happen).
+ */
+export function followupRequestId(ruleId: string, to: string): string {
+  return `${ruleId.replace('_', '-')}-${createHash('sha256').update(`${ruleId}\0${to}`).digest('base64url').slice(0, 22)}`;
+}
+
+/** The follow-up of one source message, as enqueue takes a message: the original custom_args carried over. */
+export function followupMessage(
+  ruleId: string,
+  message: FollowupMessage,
+  source: Pick<MessageRecord, 'request_id' | 'to' | 'custom_args'>,
+): Record<string, unknown> {
+  const args = source.custom_args ?? {};
+  const row: Record<string, string> = { to: source.to };
+  for (const [column, value] of Object.entries(message.params ?? {})) row[column] = fill(value, args);
+  // A text is filled here, not by the CSV reader, so a {{…}} inside a custom_args value stays as it is.
+  const built =
+    message.text !== undefined
+      ? { to: source.to, body: { type: 'text', text: { body: fill(message.text, args) } } }
+      : rowToMessage(row, { template: message.template, language: message.language });
+  return {
+    ...built,
+    request_id: followupRequestId(ruleId, source.to),
+    ...(source.custom_args !== undefined && { custom_args: source.custom_args }),
+  };
+}
+
+/**
+ * The follow-ups of a rule's matching source messages, as enqueue's items: each recipient once (the first
+ * matching message's custom_args), those the admission hook holds back counted and left out.
+ */
+export async function* followupItems(
+  rule: Pick<Followup, 'id' | 'message'>,
+  sources: AsyncIterable<MessageRecord>,
+  admits: (to: string) => Promise<boolean>,
+  counts: { held: number },
+): AsyncGenerator<SourceItem> {
+  // Bounded by the source campaign's recipients: one number a recipient while the rule evaluates.
+  const seen = new Set<string>();
+  let line = 0;
+  for await (const source of sources) {
+    line++;
+    if (seen.has(source.to)) continue;
+    seen.add(source.to);
+    if (!(await admits(source.to))) {
+      counts.held++;
+      continue;
+    }
+    yield { line, value: followupMessage(rule.id, rule.message, source) };
+  }
+}
+
+export type CreateResult = { ok: true; followup: Followup } | { ok: false; status: 404 | 409; error: string };
+
+/**
+ * Stores a checked rule and schedules its evaluation. `--after` counts from the source campaign's end (its
+ * last message settled) when it has ended, else from its start (its first message settled), else from its
+ * `--at`, else from now: the time is fixed here, at creation.
+ */
+export async function createFollowup(
+  input: FollowupInput,
+  deps: { ledger: Ledger; followups: Followups; queue: Queue<FollowupJob>; actor: string; now?: number },
+): Promise<CreateResult> {
+  const now = deps.now ?? Date.now();
+  const source = await deps.ledger.campaign(input.from);
+  if (!source) return { ok: false, status: 404, error: `no campaign "${input.from}"` };
+  let dueAt: number;
+  let after: string | null = null;
+  if ('at' in input.when) dueAt = input.when.at;
+  else {
+    after = input.when.after;
+    const base = source.finished_at ?? source.started_at ?? source.at;
+    dueAt = (base ? Date.parse(base) : now) + input.when.afterMs;
+  }
+  const followup = await deps.followups.create(
+    { from: input.from, where: input.where, campaign: input.campaign, message: input.message, after, dueAt },
+    deps.actor,
+    now,
+  );
+  if (!followup) return { ok: false, status: 409, error: 'too many follow-up rules are kept (1000): cancel some' };
+  try {
+    await deps.queue.add(
+      'followup',
+      { followup: followup.id },
+      { ...FOLLOWUP_JOB_OPTIONS, jobId: followup.id, delay: Math.max(0, dueAt - now) },
+    );
+  } catch (error) {
+    // A rule without its job would never come due: it is cancelled rather than left scheduled.
+    await deps.followups.cancel(followup.id, 'system:followup-create').catch(() => undefined);
+    throw error;
+  }
+  return { ok: true, followup };
+}

@@ -1,0 +1,211 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../redis/keys.js';
+import { moveFollowup } from '../scripts/move-followup.js';
+
+/**
+ * Follow-up rules (docs/campaigns.md#follow-ups): "when this comes due, send the recipients of campaign FROM
+ * whose messages match WHERE one message of campaign CAMPAIGN". This module is the one writer of a rule's
+ * record ({prefix}:followup:<id>, a hash) and of the index of rules ({prefix}:followups, ids by creation).
+ *
+ * A rule moves scheduled → evaluating → done, or scheduled → cancelled; each move is one script
+ * (move-followup.lua), so a cancel and the rule's evaluation never both win. A rule interrupted while evaluating
+ * (its worker killed) stays `evaluating` and is evaluated again from the start: its messages' request_ids
+ * are derived from the rule and the source message, so nothing is enqueued twice.
+ *
+ * Bounded: at most MAX_FOLLOWUPS rules are kept; a done or cancelled one expires with the ledger's TTL.
+ */
+
+export const MAX_FOLLOWUPS = 1000;
+export const FOLLOWUP_STATES = ['scheduled', 'evaluating', 'done', 'cancelled'] as const;
+export type FollowupState = (typeof FOLLOWUP_STATES)[number];
+export const FOLLOWUP_ID = /^fu_[a-z0-9]{10}$/;
+
+/** The message each recipient gets: a template (with its parameters as CSV columns) or a text. */
+export interface FollowupMessage {
+  template?: string;
+  language?: string;
+  /** CSV template columns (body_1, header_image, button_url_0, …) → value; `{{name}}` is custom_args.name. */
+  params?: Record<string, string>;
+  /** The text; `{{name}}` is the original message's custom_args.name. */
+  text?: string;
+}
+
+/** What a rule says, as given (checked by producers/followups.ts). */
+export interface FollowupSpec {
+  from: string;
+  /** The outcome words (src/ledger/outcomes.ts whereFilter), as given. */
+  where: string;
+  campaign: string;
+  message: FollowupMessage;
+  /** `--after`, as given, or null when `--at` set the time. */
+  after: string | null;
+  /** When it comes due (epoch ms). */
+  dueAt: number;
+}
+
+/** A rule as `followup list --json` and the API show it. */
+export interface Followup {
+  id: string;
+  from: string;
+  where: string;
+  campaign: string;
+  message: FollowupMessage;
+  after: string | null;
+  due_at: string;
+  state: FollowupState;
+  created_at: string;
+  created_by: string;
+  /** When its evaluation began and ended; null before. */
+  started_at: string | null;
+  finished_at: string | null;
+  /** Its messages written to the new campaign (a re-run's duplicates included: each recipient once). */
+  enqueued: number;
+  /** Matching recipients not sent to: opted out, held back by the admission hook, or refused as messages. */
+  suppressed: number;
+  held: number;
+  rejected: number;
+  cancelled_at: string | null;
+  cancelled_by: string | null;
+}
+
+export interface FollowupCounts {
+  enqueued: number;
+  suppressed: number;
+  held: number;
+  rejected: number;
+}
+
+const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
+
+export class Followups {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    /** How long a done or cancelled rule is kept (ms): the ledger's TTL. */
+    private readonly keepMs: number,
+  ) {}
+
+  /** Stores a new rule, scheduled; refused (undefined) when MAX_FOLLOWUPS are kept. */
+  async create(spec: FollowupSpec, actor: string, now = Date.now()): Promise<Followup | undefined> {
+    await this.prune();
+    if ((await this.redis.zcard(this.keys.followups)) >= MAX_FOLLOWUPS) return undefined;
+    const id = `fu_${randomBytes(8).toString('hex').slice(0, 10)}`;
+    const fields: Record<string, string> = {
+      id,
+      from: spec.from,
+      where: spec.where,
+      campaign: spec.campaign,
+      message: JSON.stringify(spec.message),
+      after: spec.after ?? '',
+      due_at: String(spec.dueAt),
+      state: 'scheduled',
+      created_at: String(now),
+      created_by: actor,
+    };
+    await this.redis.multi().hset(this.keys.followup(id), fields).zadd(this.keys.followups, now, id).exec();
+    return (await this.get(id)) as Followup;
+  }
+
+  async get(id: string): Promise<Followup | undefined> {
+    if (!FOLLOWUP_ID.test(id)) return undefined;
+    return recordOf(await this.redis.hgetall(this.keys.followup(id)));
+  }
+
+  /** Every rule kept, oldest first; `from` keeps those of one source campaign. */
+  async list(from?: string): Promise<Followup[]> {
+    await this.prune();
+    const ids = await this.redis.zrange(this.keys.followups, '0', '-1');
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.keys.followup(id));
+    const rows = ((await pipeline.exec()) ?? []).map(([, row]) => recordOf(row as Record<string, string>));
+    return rows.filter((r): r is Followup => r !== undefined && (from === undefined || r.from === from));
+  }
+
+  /** Scheduled → cancelled: true; false with the state it is in (undefined: no such rule). */
+  async cancel(
+    id: string,
+    actor: string,
+    now = Date.now(),
+  ): Promise<{ cancelled: true } | { cancelled: false; state: FollowupState | undefined }> {
+    if (!FOLLOWUP_ID.test(id)) return { cancelled: false, state: undefined };
+    const outcome = await this.move(id, ['scheduled'], 'cancelled', {
+      cancelled_at: String(now),
+      cancelled_by: actor,
+    });
+    return outcome.moved
+      ? { cancelled: true }
+      : { cancelled: false, state: outcome.state as FollowupState | undefined };
+  }
+
+  /**
+   * The rule, now evaluating, when it is scheduled or was interrupted while evaluating; undefined when it is
+   * gone, cancelled or done (nothing to do).
+   */
+  async begin(id: string, now = Date.now()): Promise<Followup | undefined> {
+    const outcome = await this.move(id, ['scheduled', 'evaluating'], 'evaluating', { started_at: String(now) }, false);
+    return outcome.moved ? this.get(id) : undefined;
+  }
+
+  /** Its counts so far, while it evaluates (the campaigns page shows them). */
+  async progress(id: string, counts: FollowupCounts): Promise<void> {
+    await this.redis.hset(this.keys.followup(id), countFields(counts));
+  }
+
+  /** Evaluating → done, with its counts; kept for the ledger's TTL. */
+  async finish(id: string, counts: FollowupCounts, now = Date.now()): Promise<void> {
+    await this.move(id, ['evaluating'], 'done', { ...countFields(counts), finished_at: String(now) });
+  }
+
+  /** Ids whose record has expired leave the index. */
+  private async prune(): Promise<void> {
+    const ids = await this.redis.zrange(this.keys.followups, '0', '-1');
+    if (ids.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.exists(this.keys.followup(id));
+    const exists = ((await pipeline.exec()) ?? []).map(([, n]) => n === 1);
+    const gone = ids.filter((_, i) => !exists[i]);
+    if (gone.length > 0) await this.redis.zrem(this.keys.followups, ...gone);
+  }
+
+  private move(id: string, from: FollowupState[], to: FollowupState, fields: Record<string, string>, expire = true) {
+    return moveFollowup(this.redis, {
+      keys: { followup: this.keys.followup(id) },
+      from,
+      to,
+      fields,
+      keepMs: expire ? this.keepMs : undefined,
+    });
+  }
+}
+
+const countFields = (c: FollowupCounts) => ({
+  enqueued: String(c.enqueued),
+  suppressed: String(c.suppressed),
+  held: String(c.held),
+  rejected: String(c.rejected),
+});
+
+function recordOf(h: Record<string, string> | null | undefined): Followup | undefined {
+  if (!h?.id || !h.state) return undefined;
+  return {
+    id: h.id,
+    from: h.from ?? '',
+    where: h.where ?? '',
+    campaign: h.campaign ?? '',
+    message: JSON.parse(h.message ?? '{}') as FollowupMessage,
+    after: h.after || null,
+    due_at: iso(h.due_at) as string,
+    state: h.state as FollowupState,
+    created_at: iso(h.created_at) as string,
+    created_by: h.created_by ?? '',
+    started_at: iso(h.started_at),
+    finished_at: iso(h.finished_at),
+    enqueued: Number(h.enqueued ?? 0),
+    suppressed: Number(h.suppressed ?? 0),
+    held: Number(h.held ?? 0),
+    rejected: Number(h.rejected ?? 0),
+    cancelled_at: iso(h.cancelled_at),
+    cancelled_by: h.cancelled_by || null,
+  };
+}

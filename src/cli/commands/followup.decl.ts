@@ -1,0 +1,45 @@
+import type { Command } from '../declaration.js';
+
+export const FOLLOWUP = {
+  name: 'followup',
+  summary: 'a follow-up campaign, later, to the recipients of a campaign by outcome',
+  usage: [
+    '--from ID --where OUTCOME,… (--after DURATION | --at TIME) --campaign NEW ' +
+      '(--template NAME --language CODE [--params JSON] | --text "…") [--json]',
+    'list [--from ID] [--json]',
+    'cancel ID [--json]',
+  ],
+  args: [
+    { name: 'list', help: 'every follow-up rule kept: its rule, due time, state and counts' },
+    { name: 'cancel ID', help: 'a scheduled rule is cancelled: it will send nothing' },
+  ],
+  flags: {
+    from: { type: 'string', value: 'ID', help: 'the source campaign (list: only its rules)' },
+    where: {
+      type: 'string',
+      value: 'OUTCOME,…',
+      help: 'its messages that match these export filter words: not_read, failed, replied, dead, a reason, an error code…',
+    },
+    after: {
+      type: 'string',
+      value: 'DURATION',
+      help: "this long (90s, 10m, 24h, 2d) after the source campaign's end, or its start while it has not ended",
+    },
+    at: { type: 'string', value: 'TIME', help: 'at TIME instead (ISO 8601 with an offset, or +30m)' },
+    campaign: { type: 'string', value: 'NEW', help: 'the follow-up campaign (not the source)' },
+    template: { type: 'string', value: 'NAME', help: 'a template message: its name' },
+    language: { type: 'string', value: 'CODE', help: "the template's language code" },
+    params: {
+      type: 'string',
+      value: 'JSON',
+      help: 'its parameters as CSV template columns, {{name}} for a custom_args value: {"body_1":"{{name}}"}',
+    },
+    text: { type: 'string', value: '"…"', help: 'a text message instead; {{name}} for a custom_args value' },
+    json: { type: 'boolean', help: 'print the rule as JSON (list: one a line)' },
+  },
+  notes: [
+    'At its time every recipient of the source campaign with a matching message, and not opted out, gets one ' +
+      'message of the new campaign with the original custom_args; a worker process evaluates it. ' +
+      'Exit 1 for an unknown source campaign or rule, and for a rule that cannot be cancelled any more.',
+  ],
+} as const satisfies Command;

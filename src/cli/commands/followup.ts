@@ -1,0 +1,85 @@
+import { createFollowup, followupInput, FOLLOWUP_FLAGS } from '../../../producers/followups.js';
+import { cliActor } from '../../access/audit.js';
+import { Followups, type Followup } from '../../campaigns/followups.js';
+import { resultTtlSeconds } from '../../config.js';
+import { noCampaign } from '../../messages/ids.js';
+import { FOLLOWUP_QUEUE, openQueue, withQueue, type FollowupJob } from '../../queue.js';
+import { UsageError, parse } from '../args.js';
+import { printJson, withContext, type CommandContext } from '../context.js';
+import { synopsis } from '../usage.js';
+import { FOLLOWUP } from './followup.decl.js';
+
+/**
+ * `wa-bulk followup --from ID --where … (--after | --at) --campaign NEW (--template … | --text …)`, `followup
+ * list`, `followup cancel ID` (docs/campaigns.md#follow-ups).
+ */
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(FOLLOWUP, argv);
+  const [action, ...args] = positionals;
+  const rules = (ctx: CommandContext) => new Followups(ctx.redis, ctx.keys, resultTtlSeconds(ctx.config) * 1000);
+  if (action === 'list') {
+    if (args.length > 0) throw new UsageError(synopsis(FOLLOWUP));
+    return withContext(async (ctx) => {
+      const list = await rules(ctx).list(values.from);
+      for (const rule of list) process.stdout.write(values.json ? `${JSON.stringify(rule)}\n` : `${line(rule)}\n`);
+      if (!values.json) process.stderr.write(`${list.length} follow-up rule(s)\n`);
+      return 0;
+    });
+  }
+  if (action === 'cancel') {
+    const id = args[0];
+    if (id === undefined || args.length > 1) throw new UsageError(synopsis(FOLLOWUP));
+    return withContext(async (ctx) => {
+      const followups = rules(ctx);
+      const outcome = await followups.cancel(id, cliActor());
+      if (outcome.cancelled)
+        // Its job would find it cancelled and do nothing; removing it keeps the queue's delayed set short.
+        await withQueue<FollowupJob, number>(ctx.redis, ctx.config.QUEUE_PREFIX, FOLLOWUP_QUEUE, (queue) =>
+          queue.remove(id).catch(() => 0),
+        );
+      const rule = await followups.get(id);
+      if (values.json && rule) printJson(rule);
+      if (outcome.cancelled) {
+        if (!values.json) process.stdout.write(`follow-up ${id} cancelled\n`);
+        return 0;
+      }
+      process.stderr.write(
+        `wa-bulk: ${outcome.state === undefined ? `no follow-up rule "${id}" ("wa-bulk followup list" lists them)` : `follow-up ${id} is ${outcome.state}: it can no longer be cancelled`}\n`,
+      );
+      return 1;
+    });
+  }
+  if (action !== undefined) throw new UsageError(synopsis(FOLLOWUP));
+  const input = followupInput(values, FOLLOWUP_FLAGS);
+  return withContext(async (ctx) => {
+    const queue = openQueue<FollowupJob>(ctx.redis, ctx.config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    try {
+      const created = await createFollowup(input, {
+        ledger: ctx.ledger,
+        followups: rules(ctx),
+        queue,
+        actor: cliActor(),
+      });
+      if (!created.ok) {
+        process.stderr.write(
+          `wa-bulk: ${created.status === 404 ? `--from: ${noCampaign(input.from, '"wa-bulk campaigns"')}` : created.error}\n`,
+        );
+        return 1;
+      }
+      if (values.json) printJson(created.followup);
+      else process.stdout.write(`follow-up ${created.followup.id} scheduled: ${line(created.followup)}\n`);
+      return 0;
+    } finally {
+      await queue.close();
+    }
+  });
+}
+
+/** A rule in one line: id, state, source and filter, new campaign, due time, and its counts once evaluated. */
+function line(rule: Followup): string {
+  const counts =
+    rule.state === 'done' || rule.state === 'evaluating'
+      ? ` enqueued ${rule.enqueued}, opted out ${rule.suppressed}, held ${rule.held}, rejected ${rule.rejected}`
+      : '';
+  return `${rule.id} ${rule.state} from ${rule.from} where ${rule.where} -> ${rule.campaign} due ${rule.due_at}${counts}`;
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import * as api from '../api-schemas.js';
+import { followupBodySchema, followupQuerySchema } from '../request-schemas.js';
+import { type RouteDoc, json, error, NOT_JSON, BAD_REQUEST } from './shared.js';
+
+const rule = z.object({ id: z.string().meta({ description: "the rule's id", example: 'fu_3k9x0a1b2c' }) });
+const UNKNOWN_RULE = error('no follow-up rule with this id (or one done or cancelled longer ago than RESULT_TTL_DAYS)');
+
+/** Follow-up rules (docs/campaigns.md#follow-ups). */
+export const FOLLOWUP_ROUTES: readonly RouteDoc[] = [
+  {
+    id: 'listFollowups',
+    method: 'get',
+    path: '/api/followups',
+    tag: 'campaigns',
+    summary: 'List follow-up rules',
+    description: 'Every rule kept, oldest first, as `wa-bulk followup list --json`.',
+    query: followupQuerySchema,
+    responses: { 200: json('the rules', api.followupsSchema), 400: BAD_REQUEST },
+  },
+  {
+    id: 'createFollowup',
+    method: 'post',
+    path: '/api/followups',
+    tag: 'campaigns',
+    summary: 'Make a follow-up rule',
+    description:
+      'As `wa-bulk followup`: when it comes due, every recipient of `from` whose message matches `where`, and ' +
+      'who is not opted out, gets one message of `campaign` with the original custom_args. Give `after` or ' +
+      '`at`, and `template` with `language` (and `params`) or `text`.',
+    body: { 'application/json': followupBodySchema },
+    responses: {
+      201: json('the rule, scheduled', api.followupSchema),
+      400: BAD_REQUEST,
+      404: error('no such source campaign'),
+      409: error('1,000 rules are kept already'),
+      415: NOT_JSON,
+    },
+  },
+  {
+    id: 'getFollowup',
+    method: 'get',
+    path: '/api/followups/{id}',
+    tag: 'campaigns',
+    summary: 'Read a follow-up rule',
+    path_params: rule,
+    responses: { 200: json('the rule', api.followupSchema), 404: UNKNOWN_RULE },
+  },
+  {
+    id: 'cancelFollowup',
+    method: 'post',
+    path: '/api/followups/{id}/cancel',
+    tag: 'campaigns',
+    summary: 'Cancel a scheduled follow-up rule',
+    description: 'As `wa-bulk followup cancel`: a scheduled rule sends nothing.',
+    path_params: rule,
+    responses: {
+      200: json('the rule, now cancelled', api.followupSchema),
+      404: UNKNOWN_RULE,
+      409: json(
+        'the rule is evaluating, done or cancelled already: `state` says which',
+        api.followupCancelRefusedSchema,
+      ),
+      415: NOT_JSON,
+    },
+  },
+];

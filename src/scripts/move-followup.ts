@@ -1,0 +1,29 @@
+import type { Redis } from 'ioredis';
+import { script } from './loader.js';
+
+export interface MoveFollowup {
+  /** The rule's hash. */
+  keys: { followup: string };
+  /** The states it may move from. */
+  from: readonly string[];
+  to: string;
+  /** Fields set with the move (text values). */
+  fields: Record<string, string>;
+  /** Expires after this many ms once moved; undefined: kept. */
+  keepMs: number | undefined;
+}
+
+const call = script<[0 | 1, string]>('move-followup');
+
+/** Moves a follow-up rule's state (move-followup.lua): whether it moved, and the state it was in. */
+export async function moveFollowup(
+  client: Redis,
+  input: MoveFollowup,
+): Promise<{ moved: boolean; state: string | undefined }> {
+  const [moved, state] = await call(
+    client,
+    [input.keys.followup],
+    [input.from.join(','), input.to, JSON.stringify(input.fields), input.keepMs === undefined ? '' : input.keepMs],
+  );
+  return { moved: moved === 1, state: state === '' ? undefined : state };
+}

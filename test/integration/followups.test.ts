@@ -1,0 +1,504 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { ChildProcess } from 'node:child_process';
+import { enqueue } from '../../producers/enqueue.js';
+import {
+  createFollowup,
+  followupInput,
+  followupItems,
+  FOLLOWUP_FIELDS,
+  FOLLOWUP_FLAGS,
+  followupRequestId,
+} from '../../producers/followups.js';
+import { itemsOfArray } from '../../producers/jsonl-reader.js';
+import { evaluateFollowup } from '../../workers/followup-worker.js';
+import { Followups, type Followup } from '../../src/campaigns/followups.js';
+import { pauseSending } from '../../src/lanes/fleet.js';
+import type { DeliveryUpdate } from '../../src/ledger/delivery.js';
+import type { MessageRecord } from '../../src/ledger/records.js';
+import { filtered, whereFilter } from '../../src/ledger/outcomes.js';
+import { FOLLOWUP_QUEUE, openQueue, type FollowupJob } from '../../src/queue.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { startDashboard } from '../helpers/contract.js';
+import type { Dashboard } from '../../src/http/dashboard.js';
+import {
+  campaignDone,
+  collect,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  tempFile,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
+import { BODIES, phone } from '../fixtures/messages.js';
+
+/**
+ * Follow-ups by outcome: a source campaign sent through the simulator by a worker process, its deliveries
+ * reported, then `wa-bulk followup --where not_read --after …` reaching exactly the recipients who did not
+ * read (not the opted-out one), each once, with the original custom_args; and a rule whose evaluation was
+ * interrupted, taken up by a worker process, still reaching each recipient once.
+ */
+
+let h: Harness | undefined;
+let sim: Simulator | undefined;
+let dashboard: Dashboard | undefined;
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await dashboard?.close();
+  dashboard = undefined;
+  await sim?.stop();
+  await h?.close();
+  h = sim = undefined;
+});
+
+const delivery = (status: DeliveryUpdate['status']): DeliveryUpdate => ({
+  status,
+  at: Date.now(),
+  errorCode: status === 'failed' ? 131026 : null,
+  error: status === 'failed' ? 'undeliverable' : null,
+  lossStep: null,
+  lossSource: null,
+});
+
+const jsonl = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+const recipients = (records: MessageRecord[]) => records.map((r) => r.to).sort();
+
+/** Six messages of campaign `spring`: 0 and 1 read, 2 and 3 delivered, 4 sent with no report, 5 failed. */
+const REPORTED: Array<DeliveryUpdate['status'] | undefined> = [
+  'read',
+  'read',
+  'delivered',
+  'delivered',
+  undefined,
+  'failed',
+];
+
+async function waitForRule(followups: Followups, id: string, state: Followup['state']): Promise<Followup> {
+  let rule: Followup | undefined;
+  await until(async () => (rule = await followups.get(id))?.state === state, 30_000);
+  return rule as Followup;
+}
+
+describe('wa-bulk followup', () => {
+  it('reaches exactly the recipients who did not read, not the opted-out one, each once, and not again after a restart', async () => {
+    sim = await startSimulator();
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, LOG_LEVEL: 'info' });
+    h = harness(config);
+    const env = envOf(config);
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const source = tempFile(
+      jsonl(
+        REPORTED.map((_, i) => ({
+          to: phone(i),
+          body: BODIES.text,
+          request_id: `spring-${i}`,
+          custom_args: { name: `Ada ${i}`, order: i },
+        })),
+      ),
+    );
+    const enqueued = await runCli(['enqueue', source, '--campaign', 'spring', '--json', '--no-preflight'], env);
+    expect(JSON.parse(enqueued.stdout)).toMatchObject({ accepted: 6 });
+    const first = await startCli(['worker'], env);
+    children.push(first.child);
+    await campaignDone(h.ledger, 'spring');
+    // Their delivery reports, as EngageLab posts them to the dashboard's callback receiver.
+    dashboard = await startDashboard(config, silentLogger());
+    const records = new Map((await collect(h.ledger.export('spring'))).map((r) => [r.request_id, r]));
+    const rows = [...REPORTED.entries()].flatMap(([i, status]) =>
+      status === undefined
+        ? []
+        : [
+            {
+              message_id: records.get(`spring-${i}`)?.message_id,
+              itime: Math.floor(Date.now() / 1000),
+              status:
+                status === 'failed'
+                  ? { message_status: 'sent_failed', error_code: 131026 }
+                  : { message_status: status },
+            },
+          ],
+    );
+    const posted = await fetch(`${dashboard.url}/callbacks/engagelab`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ total: rows.length, rows }),
+    });
+    expect(posted.status).toBe(200);
+    const ledger = h.ledger;
+    await until(async () => {
+      const reported = (await collect(ledger.export('spring'))).map((r) => r.delivery?.status);
+      return JSON.stringify(reported) === JSON.stringify(REPORTED.map((status) => status ?? undefined));
+    });
+    // Recipient 3 did not read, but opts out before the follow-up is due.
+    expect((await runCli(['suppress', 'add', phone(3)], env)).code).toBe(0);
+
+    const refused = await runCli(
+      ['followup', '--from', 'spring', '--where', 'not_read', '--after', '2s', '--campaign', 'spring', '--text', 'x'],
+      env,
+    );
+    expect([refused.code, refused.stderr]).toEqual([
+      2,
+      expect.stringContaining('--campaign: the follow-up needs a campaign of its own'),
+    ]);
+    const unknown = await runCli(
+      ['followup', '--from', 'autumn', '--where', 'not_read', '--after', '2s', '--campaign', 'x', '--text', 'x'],
+      env,
+    );
+    expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringContaining('--from: no campaign "autumn"')]);
+
+    const created = await runCli(
+      [
+        'followup',
+        '--from',
+        'spring',
+        '--where',
+        'not_read',
+        '--after',
+        '2s',
+        '--campaign',
+        'spring-reminder',
+        '--text',
+        'Still interested, {{name}}?',
+        '--json',
+      ],
+      env,
+    );
+    expect([created.code, created.stderr]).toEqual([0, '']);
+    const rule = JSON.parse(created.stdout) as Followup;
+    const finished = (await h.ledger.campaign('spring'))?.finished_at as string;
+    expect(rule).toMatchObject({ from: 'spring', where: 'not_read', campaign: 'spring-reminder', state: 'scheduled' });
+    // --after counts from the source campaign's end.
+    expect(Date.parse(rule.due_at)).toBe(Date.parse(finished) + 2000);
+
+    const done = await waitForRule(followups, rule.id, 'done');
+    expect(done).toMatchObject({ enqueued: 2, suppressed: 1, held: 0, rejected: 0 });
+    await campaignDone(h.ledger, 'spring-reminder');
+    const sent = await collect(h.ledger.export('spring-reminder'));
+    expect(recipients(sent)).toEqual([phone(2).slice(1), phone(4).slice(1)]);
+    expect(sent.map((r) => [r.status, r.custom_args])).toEqual([
+      ['sent', { name: 'Ada 2', order: 2 }],
+      ['sent', { name: 'Ada 4', order: 4 }],
+    ]);
+    for (const r of sent) expect(sim.acceptedByRequestId.get(r.request_id)).toBe(1);
+    expect((await runCli(['audit', '--json'], env)).stdout).toContain('"action":"followup.create"');
+
+    // The worker restarts, and the rule's job comes again (as after a crash): nothing more is sent.
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    await queue.add('followup', { followup: rule.id }, { jobId: `${rule.id}-again` });
+    const second = await startCli(['worker'], env);
+    children.push(second.child);
+    await until(async () => (await queue.getJobCounts('waiting', 'active', 'delayed')).waiting === 0, 30_000);
+    await until(async () => (await queue.getJobCounts('active')).active === 0, 30_000);
+    await queue.close();
+    expect(recipients(await collect(h.ledger.export('spring-reminder')))).toEqual([
+      phone(2).slice(1),
+      phone(4).slice(1),
+    ]);
+    expect((await h.ledger.campaign('spring-reminder'))?.total).toBe(2);
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+
+  it('writes each recipient once when an interrupted evaluation is taken up again by a worker process', async () => {
+    sim = await startSimulator({ templates: ['order_update'] });
+    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, LOG_LEVEL: 'info' });
+    h = harness(config);
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const messages = Array.from({ length: 7 }, (_, i) => ({
+      to: phone(i),
+      body: BODIES.text,
+      request_id: `src-${i}`,
+      custom_args: { i },
+    }));
+    expect(await enqueue(itemsOfArray(messages), { campaign: 'src', ledger: h.ledger, queue: h.send })).toMatchObject({
+      accepted: 7,
+    });
+    // Recipients 0-5 sent, 6 dead; 0 read.
+    for (let i = 0; i < 6; i++) await h.ledger.markSent(`src-${i}`, 'src', `mid-src-${i}`);
+    await h.ledger.markDead('src-6', 'src', { code: 4001, http_status: 400, reason: 'permanent', message: 'no' });
+    await h.ledger.applyDelivery({ requestId: 'src-0', campaign: 'src' }, delivery('read'));
+    await h.send.obliterate({ force: true });
+
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const input = followupInput(
+      {
+        from: 'src',
+        where: 'sent,not_read',
+        after: '1h',
+        campaign: 'src-followup',
+        template: 'order_update',
+        language: 'en',
+        params: '{"body_1":"{{i}}"}',
+      },
+      FOLLOWUP_FLAGS,
+    );
+    const created = await createFollowup(input, { ledger: h.ledger, followups, queue, actor: 'test' });
+    if (!created.ok) throw new Error(created.error);
+    const id = created.followup.id;
+    expect(await queue.getJobCounts('delayed')).toEqual({ delayed: 1 });
+
+    // An evaluation that stops after its second message (its process died there).
+    const deps = { ledger: h.ledger, send: h.send, followups, chunkSize: 1 };
+    const stopped = evaluateFollowup(
+      {
+        ...deps,
+        beforeMessage: (index) => {
+          if (index === 2) throw new Error('killed');
+        },
+      },
+      id,
+    );
+    await expect(stopped).rejects.toThrow('killed');
+    expect((await followups.get(id))?.state).toBe('evaluating');
+    // Its writes in flight land, or not: some of the five, not all.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await h.ledger.campaign('src-followup'))?.total).toBeGreaterThanOrEqual(1);
+    expect((await h.ledger.campaign('src-followup'))?.total).toBeLessThan(5);
+
+    // Its job, due now, taken by a worker process, which evaluates the rule again from the start.
+    await (await queue.getJob(id))?.changeDelay(0);
+    const worker = await startCli(['worker'], envOf(config));
+    children.push(worker.child);
+    const done = await waitForRule(followups, id, 'done');
+    expect(done).toMatchObject({ enqueued: 5, suppressed: 0, held: 0, rejected: 0 });
+    await queue.close();
+    // Evaluated once more, the rule has nothing to do; and its messages enqueued once more are all duplicates.
+    expect(await evaluateFollowup(deps, id)).toBeUndefined();
+    const records = filtered(h.ledger.export('src'), whereFilter('sent,not_read', 'where'));
+    const again = await enqueue(
+      followupItems(done, records, () => Promise.resolve(true), { held: 0 }),
+      {
+        campaign: 'src-followup',
+        ledger: h.ledger,
+        queue: h.send,
+      },
+    );
+    expect(again).toMatchObject({ accepted: 0, duplicates: 5, rejected: 0 });
+    const written = await collect(h.ledger.export('src-followup'));
+    expect(written.map((r) => r.request_id).sort()).toEqual(
+      [1, 2, 3, 4, 5].map((i) => followupRequestId(id, phone(i).slice(1))).sort(),
+    );
+    expect(written.map((r) => r.custom_args).sort((a, b) => Number(a?.i) - Number(b?.i))).toEqual(
+      [1, 2, 3, 4, 5].map((i) => ({ i })),
+    );
+    await campaignDone(h.ledger, 'src-followup');
+    for (const r of written) expect(sim?.acceptedByRequestId.get(r.request_id)).toBe(1);
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  });
+
+  it('refuses a bad rule naming the flag, lists rules, and cancels a scheduled one so that it sends nothing', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const env = envOf(config);
+    await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'c-1' }]), {
+      campaign: 'c',
+      ledger: h.ledger,
+      queue: h.send,
+    });
+    const base = ['followup', '--from', 'c', '--campaign', 'c2'];
+    for (const [args, error] of [
+      [['--where', 'unread', '--after', '1h', '--text', 'x'], '--where: expected outcome words'],
+      [['--where', 'not_read', '--text', 'x'], 'give --after DURATION or --at TIME'],
+      [['--where', 'not_read', '--after', '1h', '--at', '+1h', '--text', 'x'], 'give --after DURATION or --at TIME'],
+      [['--where', 'not_read', '--after', 'soon', '--text', 'x'], '--after: expected a duration'],
+      [['--where', 'not_read', '--at', 'tomorrow', '--text', 'x'], '--at: expected an ISO 8601 time'],
+      [['--where', 'not_read', '--after', '1h'], 'give --template NAME with --language CODE, or --text'],
+      [['--where', 'not_read', '--after', '1h', '--template', 'order_update'], '--template needs --language'],
+      [
+        [
+          '--where',
+          'not_read',
+          '--after',
+          '1h',
+          '--template',
+          'order_update',
+          '--language',
+          'en',
+          '--params',
+          '{"body_x":"1"}',
+        ],
+        '--params: unknown template column "body_x"',
+      ],
+      [
+        ['--where', 'not_read', '--after', '1h', '--template', 'order_update', '--language', 'en', '--params', '[1]'],
+        '--params: expected an object',
+      ],
+    ] as const) {
+      const r = await runCli([...base, ...args], env);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(error)]);
+    }
+
+    const created = await runCli([...base, '--where', 'failed', '--at', '+1h', '--text', 'Hello', '--json'], env);
+    expect(created.code).toBe(0);
+    const rule = JSON.parse(created.stdout) as Followup;
+    const listed = await runCli(['followup', 'list', '--from', 'c', '--json'], env);
+    expect(JSON.parse(listed.stdout)).toMatchObject({ id: rule.id, state: 'scheduled', message: { text: 'Hello' } });
+
+    const cancelled = await runCli(['followup', 'cancel', rule.id], env);
+    expect([cancelled.code, cancelled.stdout]).toEqual([0, `follow-up ${rule.id} cancelled\n`]);
+    const again = await runCli(['followup', 'cancel', rule.id], env);
+    expect([again.code, again.stderr]).toEqual([
+      1,
+      expect.stringContaining('is cancelled: it can no longer be cancelled'),
+    ]);
+    expect((await runCli(['followup', 'cancel', 'fu_0000000000'], env)).code).toBe(1);
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    expect(await followups.get(rule.id)).toMatchObject({ state: 'cancelled', cancelled_by: expect.any(String) });
+    // A cancelled rule's evaluation does nothing.
+    expect(await evaluateFollowup({ ledger: h.ledger, send: h.send, followups }, rule.id)).toBeUndefined();
+    const audit = (await runCli(['audit', '--json'], env)).stdout;
+    expect(audit).toContain('"action":"followup.cancel"');
+  });
+
+  it('makes, lists and cancels rules over HTTP, naming a bad field, and records who did', async () => {
+    const config = testConfig({ DASHBOARD_PASSWORD: 'followups-test-password' });
+    h = harness(config);
+    await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'w-1' }]), {
+      campaign: 'w',
+      ledger: h.ledger,
+      queue: h.send,
+    });
+    dashboard = await startDashboard(config, silentLogger());
+    const auth = { Authorization: `Basic ${Buffer.from('admin:followups-test-password').toString('base64')}` };
+    const post = (path: string, body: object) =>
+      fetch(`${dashboard?.url}${path}`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const rule = { from: 'w', where: 'not_read', after: '1d', campaign: 'w2', text: 'Hello {{name}}' };
+
+    for (const [body, status, error] of [
+      [{ ...rule, after: 'soon' }, 400, 'after: expected a duration'],
+      [{ ...rule, where: 'unread' }, 400, 'where: expected outcome words'],
+      [{ ...rule, campaign: 'w' }, 400, 'campaign: the follow-up needs a campaign of its own'],
+      [
+        { ...rule, text: undefined, template: 'x', language: 'en', params: { body_1: 7 } },
+        400,
+        'params.body_1: expected',
+      ],
+      [{ ...rule, from: 'nope' }, 404, 'from: no campaign "nope"'],
+    ] as const) {
+      const res = await post('/api/followups', body);
+      expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([
+        status,
+        expect.stringContaining(error),
+      ]);
+    }
+    const created = await post('/api/followups', rule);
+    expect(created.status).toBe(201);
+    const made = (await created.json()) as Followup;
+    expect(made).toMatchObject({ from: 'w', campaign: 'w2', state: 'scheduled', created_by: 'dashboard' });
+
+    const list = (await (await fetch(`${dashboard.url}/api/followups?from=w`, { headers: auth })).json()) as {
+      followups: Followup[];
+    };
+    expect(list.followups.map((f) => f.id)).toEqual([made.id]);
+    const page = async () => (await fetch(`${dashboard?.url}/campaigns`, { headers: auth })).text();
+    const before = await page();
+    expect(before).toContain(`<tr id="followup-${made.id}" class="followup scheduled">`);
+    expect(before).toContain(`data-followup="${made.id}">Cancel</button>`);
+    const cancelled = await post(`/api/followups/${made.id}/cancel`, {});
+    expect([cancelled.status, ((await cancelled.json()) as Followup).state]).toEqual([200, 'cancelled']);
+    const after = await page();
+    expect(after).toContain(`<tr id="followup-${made.id}" class="followup cancelled">`);
+    expect(after).toContain('cancelled by dashboard');
+    expect(after).not.toContain(`data-followup="${made.id}"`);
+    const again = await post(`/api/followups/${made.id}/cancel`, {});
+    expect([again.status, await again.json()]).toMatchObject([409, { state: 'cancelled' }]);
+    expect((await fetch(`${dashboard.url}/api/followups/fu_0000000000`, { headers: auth })).status).toBe(404);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    expect(await queue.getJob(made.id)).toBeUndefined();
+    await queue.close();
+
+    const audit = (await (await fetch(`${dashboard.url}/api/audit`, { headers: auth })).json()) as {
+      entries: Array<{ action: string; outcome: string }>;
+    };
+    expect(audit.entries.filter((e) => e.action.startsWith('followup.')).map((e) => e.action)).toEqual(
+      expect.arrayContaining(['followup.create', 'followup.cancel']),
+    );
+  });
+
+  it('finishes a rule whose worker process was killed while evaluating it, each recipient once', async () => {
+    const config = testConfig({ LOG_LEVEL: 'info' });
+    h = harness(config);
+    const env = envOf(config);
+    const count = 4000;
+    const messages = Array.from({ length: count }, (_, i) => ({
+      to: `+4479${String(10_000_000 + i)}`,
+      body: BODIES.text,
+      request_id: `big-${i}`,
+      custom_args: { i },
+    }));
+    expect(await enqueue(itemsOfArray(messages), { campaign: 'big', ledger: h.ledger, queue: h.send })).toMatchObject({
+      accepted: count,
+    });
+    // Its messages stay pending (their jobs gone), and nothing is sent: the follow-ups wait in their queue.
+    await h.send.obliterate({ force: true });
+    await pauseSending(h.redis, h.keys, 'test');
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const created = await createFollowup(
+      followupInput({ from: 'big', where: 'pending', at: '+1s', campaign: 'big-2', text: 'n {{i}}' }, FOLLOWUP_FIELDS),
+      { ledger: h.ledger, followups, queue, actor: 'test' },
+    );
+    if (!created.ok) throw new Error(created.error);
+    const id = created.followup.id;
+
+    const first = await startCli(['worker'], env);
+    children.push(first.child);
+    // Killed once its first chunk is written and before its last.
+    await until(async () => {
+      const rule = await followups.get(id);
+      return rule?.state === 'evaluating' && rule.enqueued > 0;
+    }, 30_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const cut = await followups.get(id);
+    expect(cut?.state).toBe('evaluating');
+
+    const second = await startCli(['worker'], env);
+    children.push(second.child);
+    const done = await waitForRule(followups, id, 'done');
+    expect(done).toMatchObject({ enqueued: count, suppressed: 0, rejected: 0 });
+    expect(done.started_at).toBe(cut?.started_at);
+    const written = await collect(h.ledger.export('big-2'));
+    expect(written).toHaveLength(count);
+    expect(new Set(written.map((r) => r.to)).size).toBe(count);
+    expect(written.every((r) => r.request_id === followupRequestId(id, r.to))).toBe(true);
+    expect((await h.ledger.campaign('big-2'))?.total).toBe(count);
+    await queue.close();
+    second.child.kill('SIGTERM');
+    await second.exited;
+  });
+
+  it('leaves out a recipient the admission hook holds back, and counts them held', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const messages = [0, 1, 2].map((i) => ({ to: phone(i), body: BODIES.text, request_id: `a-${i}` }));
+    await enqueue(itemsOfArray(messages), { campaign: 'a', ledger: h.ledger, queue: h.send });
+    for (let i = 0; i < 3; i++) await h.ledger.markSent(`a-${i}`, 'a', `mid-a-${i}`);
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const created = await createFollowup(
+      followupInput({ from: 'a', where: 'not_read', after: '1h', campaign: 'a2', text: 'again' }, FOLLOWUP_FIELDS),
+      { ledger: h.ledger, followups, queue, actor: 'test' },
+    );
+    await queue.close();
+    if (!created.ok) throw new Error(created.error);
+    const rested = phone(1).slice(1);
+    const counts = await evaluateFollowup(
+      { ledger: h.ledger, send: h.send, followups, admits: (to) => Promise.resolve(to !== rested) },
+      created.followup.id,
+    );
+    expect(counts).toEqual({ enqueued: 2, suppressed: 0, held: 1, rejected: 0 });
+    expect(recipients(await collect(h.ledger.export('a2')))).toEqual([phone(0).slice(1), phone(2).slice(1)]);
+  });
+});

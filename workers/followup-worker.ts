@@ -1,0 +1,135 @@
+import { Worker, type Queue } from 'bullmq';
+import { enqueue } from '../producers/enqueue.js';
+import { followupItems } from '../producers/followups.js';
+import { Followups, type FollowupCounts } from '../src/campaigns/followups.js';
+import { resultTtlSeconds, type Config } from '../src/config.js';
+import { ledgerFor } from '../src/ledger/index.js';
+import type { Ledger } from '../src/ledger/ledger.js';
+import { filtered, whereFilter } from '../src/ledger/outcomes.js';
+import type { Logger } from '../src/log.js';
+import { FOLLOWUP_QUEUE, sendQueue, type FollowupJob, type SendJobData } from '../src/queue.js';
+import { workerConnection } from '../src/redis/connection.js';
+import { keys as keysOf } from '../src/redis/keys.js';
+
+/**
+ * Evaluates follow-up rules as they come due (docs/campaigns.md#follow-ups): each rule is a delayed job of the
+ * followups queue (its job id the rule's id), so it survives restarts, and BullMQ gives it to one worker
+ * process. The audience is read then, not at creation: every recipient of the source campaign whose message
+ * matches the rule's outcome words gets one message of the new campaign, through the enqueue path (which
+ * leaves out opted-out numbers). A worker killed mid-evaluation leaves the job to be taken over, and the rule
+ * is evaluated again from the start: its messages' request_ids are derived from the rule and the recipient,
+ * so the enqueue script's dedupe writes none of them twice.
+ */
+
+export interface FollowupDeps {
+  ledger: Ledger;
+  /** The send queue (its default job options are every send job's). */
+  send: Queue<SendJobData>;
+  followups: Followups;
+  waFrom?: string | undefined;
+  /** Whether a recipient may get a follow-up now; by default followupAdmits. */
+  admits?: (to: string) => Promise<boolean>;
+  /** Messages written per enqueue chunk (a test makes it small to stop between two). */
+  chunkSize?: number;
+  /** Called before each message is handed to the enqueue path (a test stops an evaluation there). */
+  beforeMessage?: (index: number) => void;
+}
+
+/**
+ * The one hook for marketing fatigue: a recipient who is rested (after Meta's 131049) or at their frequency
+ * cap is held back here, counted in the rule's `held`, and gets no follow-up. Until that feature exists every
+ * recipient is admitted (and the send path would skip a capped one anyway).
+ */
+export async function followupAdmits(_to: string): Promise<boolean> {
+  return true;
+}
+
+/** Evaluates one rule: its counts, or undefined when there was nothing to do (gone, cancelled, done). */
+export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<FollowupCounts | undefined> {
+  const rule = await deps.followups.begin(id);
+  if (!rule) return undefined;
+  const filter = whereFilter(rule.where, 'where');
+  const held = { held: 0 };
+  const counts = (s: { accepted: number; duplicates: number; suppressed: number; rejected: number }) => ({
+    // Duplicates are this rule's own messages, written by an evaluation that was interrupted.
+    enqueued: s.accepted + s.duplicates,
+    suppressed: s.suppressed,
+    held: held.held,
+    rejected: s.rejected,
+  });
+  let chunks = Promise.resolve();
+  const items = followupItems(
+    rule,
+    filtered(deps.ledger.export(rule.from), filter),
+    deps.admits ?? followupAdmits,
+    held,
+  );
+  const summary = await enqueue(deps.beforeMessage ? watched(items, deps.beforeMessage) : items, {
+    campaign: rule.campaign,
+    ledger: deps.ledger,
+    queue: deps.send,
+    waFrom: deps.waFrom,
+    ...(deps.chunkSize !== undefined && { chunkSize: deps.chunkSize }),
+    onProgress: (s) => {
+      const now = counts(s);
+      chunks = chunks.then(() => deps.followups.progress(id, now));
+    },
+  });
+  await chunks;
+  const final = counts(summary);
+  await deps.followups.finish(id, final);
+  return final;
+}
+
+async function* watched<T>(items: AsyncIterable<T>, before: (index: number) => void): AsyncGenerator<T> {
+  let index = 0;
+  for await (const item of items) {
+    before(index++);
+    yield item;
+  }
+}
+
+/**
+ * The followups queue's worker of a `wa-bulk worker` process, on connections of its own: one rule at a time
+ * (an evaluation reads a whole campaign). close() lets the rule being evaluated finish its chunk and stops.
+ */
+export function startFollowupWorker(config: Config, log: Logger): { close(): Promise<void> } {
+  const redis = workerConnection(config);
+  const blocking = workerConnection(config);
+  const ledger = ledgerFor(config, redis);
+  const send = sendQueue(config, redis);
+  const followups = new Followups(redis, keysOf(config.QUEUE_PREFIX), resultTtlSeconds(config) * 1000);
+  const worker = new Worker<FollowupJob>(
+    FOLLOWUP_QUEUE,
+    async (job) => {
+      const id = job.data.followup;
+      const counts = await evaluateFollowup({ ledger, send, followups, waFrom: config.WA_FROM }, id);
+      if (counts) log.info({ followup: id, ...counts }, 'follow-up evaluated');
+    },
+    {
+      connection: blocking,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: 1,
+      lockDuration: config.WORKER_LOCK_MS,
+      // Taken over soon after its worker died (workers/send-worker.ts says how the checks go); never failed
+      // for stalling: an evaluation taken up again writes nothing twice.
+      stalledInterval: Math.round(config.WORKER_LOCK_MS / 10),
+      maxStalledCount: 1_000_000,
+    },
+  );
+  worker.on('failed', (job, error) =>
+    log.warn(
+      { followup: job?.data.followup, err: error.message },
+      'follow-up evaluation failed; it will be tried again',
+    ),
+  );
+  worker.on('error', (error) => log.warn({ err: error.message }, 'follow-up worker: Redis error'));
+  return {
+    async close() {
+      await worker.close();
+      await Promise.all([send.close(), ledger.close()]);
+      redis.disconnect();
+      blocking.disconnect();
+    },
+  };
+}
