@@ -12,6 +12,7 @@ export * from './link-users.js';
 export * from './mark-done.js';
 export * from './move-funnel.js';
 export * from './record-rejects.js';
+export * from './regrant-sends.js';
 export * from './remove-message.js';
 export * from './report-outcome.js';
 export * from './revive-message.js';

@@ -8,7 +8,8 @@ import { harness, testConfig, type Harness } from '../helpers/env.js';
 /**
  * The send gate against a real Redis: the grants it hands out keep the limit's bound (read from the
  * in-flight stamps the grant script writes, by Redis's clock), several processes share one limit, a grant
- * that comes back too late is given back, and settled messages take no grant.
+ * that comes back too late is given again for its new time when the pace has room and handed back when it
+ * has not, and settled messages take no grant.
  */
 
 let h: Harness | undefined;
@@ -123,10 +124,9 @@ describe('send gate', () => {
     expect(await harnessed.redis.hget(key('fresh'), 'inflight')).not.toBeNull();
   });
 
-  it('gives back a grant that reaches the process too late, and takes a new one', async () => {
+  it('gives a grant that reaches the process too late again for its new time when the pace has room', async () => {
     const harnessed = (h = harness(testConfig()));
-    // With a pair interval: the grant handed back must not leave its pair key behind (it would hold the
-    // message back for the whole interval).
+    // With a pair interval: the grant given again dates the pair key anew.
     const gate = gateFor(harnessed, 100, 1000, undefined, 60_000);
     const key = harnessed.ledger.keys.message('late');
     const granted = gate.acquire(req('late'), 'settled');
@@ -135,12 +135,33 @@ describe('send gate', () => {
     busyFor(gate.tripMs + 40);
     const ticket: Ticket = await granted;
     expect(ticket.waitedMs).toBeGreaterThan(gate.tripMs);
-    expect(gate.lateGrants).toBe(1);
-    // Given back (no attempt spent), then granted again: one attempt, in flight.
+    expect([gate.lateGrants, gate.regrantedGrants]).toEqual([0, 1]);
+    // One attempt, in flight from the new time, as is its pair key.
+    const [inflight, attempts] = await harnessed.redis.hmget(key, 'inflight', 'attempts');
+    expect(attempts).toBe('1');
+    const pair = await harnessed.redis.get(harnessed.ledger.keys.pair('default', '447911123456'));
+    expect(pair).toBe(inflight);
+    expect(Number(await harnessed.redis.pttl(harnessed.ledger.keys.pair('default', '447911123456')))).toBeGreaterThan(
+      50_000,
+    );
+  });
+
+  it('gives back a grant that reaches the process too late when the pace has no room, and takes a new one', async () => {
+    const harnessed = (h = harness(testConfig()));
+    // One request a second: the grant's successor is a second away, so the late grant cannot be dated anew.
+    const gate = gateFor(harnessed, 1, 1000, undefined, 60_000);
+    const key = harnessed.ledger.keys.message('late');
+    const granted = gate.acquire(req('late'), 'settled');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    busyFor(gate.tripMs + 40);
+    const ticket: Ticket = await granted;
+    // Handed back (no attempt spent, no pair key left to hold it back), then granted again a second later.
+    expect(ticket.waitedMs).toBeGreaterThan(900);
+    expect([gate.lateGrants, gate.regrantedGrants]).toEqual([1, 0]);
     const [inflight, attempts] = await harnessed.redis.hmget(key, 'inflight', 'attempts');
     expect(inflight).not.toBeNull();
     expect(attempts).toBe('1');
-  });
+  }, 10_000);
 
   it('keeps sending when every answer lags more than the trip allowance, within the limit as requests leave', async () => {
     const harnessed = (h = harness(testConfig()));

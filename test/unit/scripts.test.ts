@@ -103,6 +103,17 @@ const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
   'mark-done': (c) => scripts.markDone(c, named({ keys: named(), now: 1, data: {} })),
   'move-funnel': (c) => scripts.moveFunnel(c, named({ keys: named() })),
   'record-rejects': (c) => scripts.recordRejects(c, named({ keys: named(), lines: ITEMS })),
+  'regrant-sends': (c) =>
+    scripts.regrantSends(
+      c,
+      named({
+        keys: named(),
+        spacingMs: 1,
+        leadMs: 1,
+        laneSpacingMs: 1,
+        grants: ITEMS.map(() => named({ check: 'none' })),
+      }),
+    ),
   'remove-message': (c) => scripts.removeMessage(c, named({ keys: named() })),
   'report-outcome': (c) => scripts.reportOutcome(c, named({ keys: named(), notSent: named() })),
   'revive-message': (c) => scripts.reviveMessage(c, named({ keys: named() })),
