@@ -11,14 +11,21 @@ export interface RegrantKeys {
   laneMeta: string;
   lanePace: string;
   laneState: string;
+  /** Suppressed numbers. */
+  suppressed: string;
 }
 
-/** A late grant: its message record and pair key, its expiry, and whether it was a message's first ask. */
+/**
+ * A late grant: its message record, pair key and campaign's counters, its expiry, whether it was a message's
+ * first ask, and its recipient.
+ */
 export interface RegrantSend {
   messageKey: string;
   pairKey: string;
+  campaignKey: string;
   expiresAt?: number | undefined;
   check: LedgerCheck;
+  to: string;
 }
 
 export interface RegrantSends {
@@ -41,7 +48,7 @@ const call = script<[0 | 1, string]>('regrant-sends');
  */
 export async function regrantSends(client: Redis, input: RegrantSends): Promise<{ given: boolean; redisNow: number }> {
   const k = input.keys;
-  const keys = [k.accountPace, k.hold, k.breaker, k.laneMeta, k.lanePace, k.laneState];
+  const keys = [k.accountPace, k.hold, k.breaker, k.laneMeta, k.lanePace, k.laneState, k.suppressed];
   const argv: Arg[] = [
     input.spacingMs.toFixed(3),
     input.burstMs,
@@ -51,8 +58,8 @@ export async function regrantSends(client: Redis, input: RegrantSends): Promise<
     input.outageThreshold,
   ];
   for (const g of input.grants) {
-    keys.push(g.messageKey, g.pairKey);
-    argv.push(g.expiresAt ?? 0, g.check === 'none' ? '0' : '1');
+    keys.push(g.messageKey, g.pairKey, g.campaignKey);
+    argv.push(g.expiresAt ?? 0, g.check === 'none' ? '0' : '1', g.to);
   }
   const [given, redisNow] = await call(client, keys, argv);
   return { given: given === 1, redisNow: Number(redisNow) };

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { regrantSends } from '../../src/scripts/index.js';
 import { maxInSlidingWindow } from '../../src/simulator/simulator.js';
 import { PausedSignal, SendGate, SettledSignal, type Ticket } from '../../workers/gate/send-gate.js';
 import { harness, testConfig, type Harness } from '../helpers/env.js';
@@ -162,6 +163,57 @@ describe('send gate', () => {
     expect(inflight).not.toBeNull();
     expect(attempts).toBe('1');
   }, 10_000);
+
+  it('hands late grants back instead of giving them again when their campaign was paused or their recipient opted out meanwhile', async () => {
+    const harnessed = (h = harness(testConfig()));
+    const k = harnessed.keys;
+    const late = async (id: string, campaign: string, to: string) => {
+      await harnessed.redis.hset(k.message(id), 'status', 'pending', 'inflight', '1', 'attempts', '1');
+      await harnessed.redis.set(k.pair('default', to), '1', 'PX', 60_000);
+      return regrantSends(harnessed.redis, {
+        keys: {
+          accountPace: k.limiterNext,
+          hold: k.limiterGate,
+          breaker: k.breaker,
+          laneMeta: k.bull('send', 'meta'),
+          lanePace: k.lanePace('default'),
+          laneState: k.lane('default'),
+          suppressed: k.suppressed,
+        },
+        spacingMs: 1,
+        burstMs: 15,
+        leadMs: 0,
+        laneSpacingMs: 1,
+        pairIntervalMs: 60_000,
+        outageThreshold: 5,
+        grants: [
+          {
+            messageKey: k.message(id),
+            pairKey: k.pair('default', to),
+            campaignKey: k.campaign(campaign),
+            check: 'settled',
+            to,
+          },
+        ],
+      });
+    };
+    await harnessed.redis.hset(k.campaign('held'), 'state', 'paused');
+    await harnessed.redis.sadd(k.suppressed, '447900000002');
+    expect((await late('a', 'held', '447900000001')).given).toBe(false);
+    expect((await late('b', 'open', '447900000002')).given).toBe(false);
+    expect((await late('c', 'open', '447900000003')).given).toBe(true);
+    // Handed back: not in flight, the attempt not spent, no pair key left; given again: in flight from now.
+    for (const [id, to] of [
+      ['a', '447900000001'],
+      ['b', '447900000002'],
+    ]) {
+      expect(await harnessed.redis.hmget(k.message(id as string), 'inflight', 'attempts')).toEqual([null, '0']);
+      expect(await harnessed.redis.exists(k.pair('default', to as string))).toBe(0);
+    }
+    const [inflight, attempts] = await harnessed.redis.hmget(k.message('c'), 'inflight', 'attempts');
+    expect([Number(inflight) > 1, attempts]).toEqual([true, '1']);
+    expect(await harnessed.redis.get(k.pair('default', '447900000003'))).toBe(inflight);
+  });
 
   it('keeps sending when every answer lags more than the trip allowance, within the limit as requests leave', async () => {
     const harnessed = (h = harness(testConfig()));

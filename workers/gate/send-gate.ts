@@ -298,6 +298,7 @@ export class SendGate {
       laneMeta: keys.laneMeta,
       lanePace: keys.lanePace,
       laneState: keys.laneState,
+      suppressed: keys.suppressed,
     };
     for (let tries = 0; tries < REGRANT_TRIES; tries++) {
       const lead = this.clock.lead();
