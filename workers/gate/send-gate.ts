@@ -248,7 +248,18 @@ export class SendGate {
           if (performance.now() - sendAt > tripMs) {
             // Too late: leaving now could crowd the requests of later grants. Given again for now when the
             // pace has room (the half-open probe excepted), else handed back and asked for again.
-            const again = !probe && (await this.giveAgain(granted, keys));
+            let again = false;
+            if (!probe) {
+              try {
+                again = await this.giveAgain(granted, keys);
+              } catch (error) {
+                // Redis refused, or the gate is closing: handed back if Redis still answers (not in flight,
+                // not sent), and these requests fail as any Redis call would.
+                await ungrantSends(this.client, { grants: granted }).catch(() => undefined);
+                for (const waiter of granted) waiter.reject(error as Error);
+                continue;
+              }
+            }
             if (!again) {
               this.lateGrants += granted.length;
               if (probe) {
