@@ -114,6 +114,8 @@ export interface WorkerResult {
   cpuMsPerMessage: number;
   systemShare: number;
   lateGrants?: number;
+  /** Late grants given again for their new time instead (wa-bulk). */
+  regrantedGrants?: number;
 }
 
 /** The simulator's arrival figures over 1 s windows (GET /_simulator/stats; recorded with --record-arrivals). */

@@ -36,11 +36,13 @@ const tick = () => {
 
 let close: () => Promise<void>;
 let lateGrants = (): number | undefined => undefined;
+let regrantedGrants = (): number | undefined => undefined;
 if (kind === 'wa-bulk') {
   const worker = await startSendWorker(config, createLogger({ level: 'silent', pretty: false }));
   for (const laneWorker of worker.workers.values()) laneWorker.on('completed', tick);
   close = () => worker.close();
   lateGrants = () => worker.gateStats().lateGrants;
+  regrantedGrants = () => worker.gateStats().regrantedGrants;
 } else {
   const agent = new http.Agent({ keepAlive: true, maxSockets: config.WORKER_CONCURRENCY });
   const client = axios.create({
@@ -87,6 +89,7 @@ const report = () => {
     cpuMsPerMessage: (cpu.user + cpu.system) / 1000 / Math.max(1, done),
     systemShare: cpu.system / Math.max(1, cpu.user + cpu.system),
     lateGrants: lateGrants(),
+    regrantedGrants: regrantedGrants(),
   };
 };
 

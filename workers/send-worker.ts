@@ -33,8 +33,11 @@ export interface SendWorker {
   /** The lanes' BullMQ Workers, by lane. */
   workers: ReadonlyMap<string, Worker<SendJobData>>;
   health: RedisHealth;
-  /** Times this process waited at the gates (429s, cool-downs) and grants it handed back late. */
-  gateStats(): { gatedWaits: number; lateGrants: number };
+  /**
+   * Times this process waited at the gates (429s, cool-downs), grants it handed back late and late grants
+   * given again for their new time.
+   */
+  gateStats(): { gatedWaits: number; lateGrants: number; regrantedGrants: number };
   /**
    * Requests this process has in flight: granted (which marks the message in flight in the ledger) and not
    * yet answered, or accepted and not yet recorded. Were it to stop now, the worker that takes their jobs
@@ -204,11 +207,13 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
     gateStats() {
       let gatedWaits = 0;
       let lateGrants = 0;
+      let regrantedGrants = 0;
       for (const { gate } of running.values()) {
         gatedWaits += gate.gatedWaits;
         lateGrants += gate.lateGrants;
+        regrantedGrants += gate.regrantedGrants;
       }
-      return { gatedWaits, lateGrants };
+      return { gatedWaits, lateGrants, regrantedGrants };
     },
     inFlight: () => client.inFlight,
     close() {

@@ -72,6 +72,9 @@ export interface AttemptHooks {
   afterAttempt?: (report: AttemptReport) => void | Promise<void>;
 }
 
+/** A failure the policy retries in process (a transient one). */
+const retryable = (error: unknown): boolean => EngageLabError.is(error) && policyOf(error).retryInProcess;
+
 /**
  * A thin client for EngageLab's Send Message API: axios over keep-alive sockets, HTTP Basic auth
  * (base64(dev_key:dev_secret), seed "Call validation"), a timeout, and short jittered p-retry retries of
@@ -115,6 +118,8 @@ export class EngageLabClient {
         Authorization: `Basic ${Buffer.from(`${options.key}:${options.secret}`).toString('base64')}`,
       },
       validateStatus: (status) => status >= 200 && status < 300,
+      // Bodies are JSON strings already (sendOnce): axios's default would parse each one again to check it.
+      transformRequest: [(data: unknown) => data],
       // Retry-After and error bodies are read by fromAxiosError; never throw on a non-JSON body.
       transitional: { silentJSONParsing: true, clarifyTimeoutError: false },
     });
@@ -157,11 +162,23 @@ export class EngageLabClient {
     }
   }
 
-  /** Sends with p-retry: failures the policy retries in process (transient ones), with jitter, inside the RETRY_* bounds. */
+  /**
+   * Sends with p-retry: failures the policy retries in process (transient ones), with jitter, inside the
+   * RETRY_* bounds. The first request goes out on its own; p-retry takes over only after a retryable failure
+   * (its first run hands that failure back, so the delays are those of one p-retry run from the start).
+   */
   async send(payload: SendPayload, hooks: AttemptHooks | undefined = this.options.hooks): Promise<SendResult> {
-    let attempts = 0;
+    let attempts = 1;
+    let first: unknown;
+    try {
+      return { ...(await this.sendOnce(payload, hooks, attempts)), attempts };
+    } catch (error) {
+      if (this.options.retries <= 0 || !retryable(error)) throw error;
+      first = error;
+    }
     const result = await pRetry(
-      async () => {
+      async (attemptNumber) => {
+        if (attemptNumber === 1) throw first;
         attempts++;
         return this.sendOnce(payload, hooks, attempts);
       },
@@ -171,7 +188,7 @@ export class EngageLabClient {
         maxTimeout: this.options.maxRetryMs,
         factor: 2,
         randomize: true,
-        shouldRetry: ({ error }) => EngageLabError.is(error) && policyOf(error).retryInProcess,
+        shouldRetry: ({ error }) => retryable(error),
       },
     );
     return { ...result, attempts };
@@ -197,7 +214,7 @@ export class EngageLabClient {
         minTimeout: this.options.minRetryMs,
         maxTimeout: this.options.maxRetryMs,
         randomize: true,
-        shouldRetry: ({ error }) => EngageLabError.is(error) && policyOf(error).retryInProcess,
+        shouldRetry: ({ error }) => retryable(error),
       },
     );
   }

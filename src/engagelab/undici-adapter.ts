@@ -54,8 +54,7 @@ export function undiciAdapter(
 
 function exchange(pool: Pool, config: InternalAxiosRequestConfig, defaultTimeoutMs: number): Promise<AxiosResponse> {
   return new Promise((resolve, reject) => {
-    // axios's own join of baseURL, url and params (its serializer: the Template Management API's query).
-    const url = new URL(axios.getUri(config));
+    const url = urlOf(config);
     const sent: SentFact = { writableFinished: false };
     const timeoutMs = config.timeout || defaultTimeoutMs;
     let abortRequest: ((error: Error) => void) | undefined;
@@ -140,6 +139,22 @@ function exchange(pool: Pool, config: InternalAxiosRequestConfig, defaultTimeout
       handler,
     );
   });
+}
+
+/** The send path's URLs, joined once (`axios.getUri` merges the config with axios's defaults each time). */
+const joined = new Map<string, URL>();
+
+/** axios's own join of baseURL, url and params (its serializer: the Template Management API's query). */
+function urlOf(config: InternalAxiosRequestConfig): URL {
+  if (config.params !== undefined) return new URL(axios.getUri(config));
+  const key = `${config.baseURL ?? ''} ${config.url ?? ''}`;
+  let url = joined.get(key);
+  if (!url) {
+    url = new URL(axios.getUri(config));
+    // A handful in practice (one per origin and path); bounded all the same.
+    if (joined.size < 64) joined.set(key, url);
+  }
+  return url;
 }
 
 function plainHeaders(headers: InternalAxiosRequestConfig['headers']): Record<string, string> {

@@ -114,6 +114,17 @@ local function tierVerdict(recipient)
   return 'limit:' .. math.ceil(freeIn)
 end
 
+-- A campaign's state, read once per call (a batch is mostly one campaign's messages).
+local campaignStates = {}
+local function campaignState(campaign)
+  local state = campaignStates[campaign]
+  if state == nil then
+    state = redis.call('HGET', campaign, 'state') or false
+    campaignStates[campaign] = state
+  end
+  return state
+end
+
 local pairInterval = tonumber(ARGV[8])
 local granted = 0
 local stamp = math.floor(at)
@@ -124,15 +135,17 @@ for i = 1, n do
   local check, recipient, template, requestId = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3] == '1', ARGV[a + 4]
   local expires = tonumber(ARGV[a + 5])
   local verdict = nil
+  local record = nil
   if expires > 0 and now >= expires then verdict = 'expired' end
   if not verdict and check ~= '0' then
-    verdict = Message.settledState(msg, check == '2')
+    record = Message.sendState(msg)
+    verdict = Message.settledState(record, check == '2')
     if not verdict and ARGV[a + 7] ~= '' then
-      local differs = Message.mismatch(msg, ARGV[a + 6], recipient, ARGV[a + 7])
+      local differs = Message.mismatch(record, ARGV[a + 6], recipient, ARGV[a + 7])
       if differs then verdict = 'tampered:' .. differs end
     end
     if not verdict then
-      local state = redis.call('HGET', campaign, 'state')
+      local state = campaignState(campaign)
       if state == 'paused' or state == 'cancelled' then verdict = state end
     end
     if not verdict and redis.call('SISMEMBER', KEYS[11], recipient) == 1 then verdict = 'suppressed' end
@@ -150,7 +163,7 @@ for i = 1, n do
       granted = granted + 1
       tat = tat + spacing
       laneTat = laneTat + laneSpacing
-      Message.markInflight(msg, stamp)
+      Message.markInflight(msg, stamp, record)
       if check ~= '0' then
         if pairInterval > 0 then redis.call('SET', pair, stamp, 'PX', pairInterval) end
         if template and tierLimit >= 0 then

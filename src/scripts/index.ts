@@ -13,6 +13,7 @@ export * from './mark-done.js';
 export * from './move-followup.js';
 export * from './move-funnel.js';
 export * from './record-rejects.js';
+export * from './regrant-sends.js';
 export * from './remove-message.js';
 export * from './reserve-marketing.js';
 export * from './report-outcome.js';

@@ -42,19 +42,30 @@ local UNCHANGED, CHANGED, ORPHANS_WAITING = 0, 1, 2
 local out = {}
 local stream, idFrom, paceMs = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
 
--- The campaign's times and pace. Workers' clocks differ a little: the times only move forward. A dead
--- message that becomes sent was counted in the pace when it died.
+-- The campaign's times and pace, read at its first message in the call and written once at the end.
+-- Workers' clocks differ a little: the times only move forward. A dead message that becomes sent was
+-- counted in the pace when it died.
+local timings, campaigns = {}, {}
 local function timing(msg, campaign, status, current, now)
-  local t = redis.call('HMGET', campaign, 'last_at', 'pace', 'pace_at')
-  if not tonumber(t[1]) or tonumber(t[1]) < now then redis.call('HSET', campaign, 'last_at', now) end
-  if status == 'skipped' or current == 'dead' then return end
-  if redis.call('HSETNX', campaign, 'started_at', now) == 1 then
-    local id = Message.campaign(msg)
-    Feed.append(stream, idFrom, 'campaign.started', id, cjson.encode({ id = id, by = 'system:workers' }))
+  local t = timings[campaign]
+  if not t then
+    local m = redis.call('HMGET', campaign, 'last_at', 'pace', 'pace_at')
+    t = { last = tonumber(m[1]), pace = tonumber(m[2]) or 0, at = tonumber(m[3]), paced = false, started = false }
+    timings[campaign] = t
+    campaigns[#campaigns + 1] = campaign
   end
-  local at = tonumber(t[3]) or now
-  local pace = (tonumber(t[2]) or 0) * math.exp(-math.max(0, now - at) / paceMs) + 1
-  redis.call('HSET', campaign, 'pace', string.format('%.6f', pace), 'pace_at', math.max(at, now))
+  if not t.last or t.last < now then t.last, t.moved = now, true end
+  if status == 'skipped' or current == 'dead' then return end
+  if not t.started then
+    t.started = true
+    if redis.call('HSETNX', campaign, 'started_at', now) == 1 then
+      local id = Message.campaign(msg)
+      Feed.append(stream, idFrom, 'campaign.started', id, cjson.encode({ id = id, by = 'system:workers' }))
+    end
+  end
+  local at = t.at or now
+  t.pace = t.pace * math.exp(-math.max(0, now - at) / paceMs) + 1
+  t.at, t.paced = math.max(at, now), true
 end
 
 for i = 0, (#KEYS - 1) / 5 - 1 do
@@ -63,7 +74,8 @@ for i = 0, (#KEYS - 1) / 5 - 1 do
   local status, now, ttl = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local current = Message.status(msg)
   local result = CHANGED
-  Message.clearInflight(msg)
+  -- Settled: no longer in flight (Message.markSent clears it with the digest).
+  if status ~= 'sent' or current == 'sent' or current == 'skipped' then Message.clearInflight(msg) end
   if current == 'sent' or current == 'skipped' or current == status then
     result = UNCHANGED
   elseif status == 'sent' then
@@ -87,5 +99,10 @@ for i = 0, (#KEYS - 1) / 5 - 1 do
   if result ~= UNCHANGED then timing(msg, campaign, status, current, tonumber(now)) end
   if result ~= UNCHANGED then Message.archive(stream, msg, idFrom, status) end
   out[i + 1] = result
+end
+for _, campaign in ipairs(campaigns) do
+  local t = timings[campaign]
+  if t.moved then redis.call('HSET', campaign, 'last_at', t.last) end
+  if t.paced then redis.call('HSET', campaign, 'pace', string.format('%.6f', t.pace), 'pace_at', t.at) end
 end
 return out

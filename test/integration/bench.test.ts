@@ -86,7 +86,12 @@ describe('the benchmark', () => {
     expect(round).toMatchObject({
       naive: kind,
       bare,
-      'wa-bulk': { ...kind, redis_bytes_per_settled_message: expect.any(Number), late_grants: expect.any(Number) },
+      'wa-bulk': {
+        ...kind,
+        redis_bytes_per_settled_message: expect.any(Number),
+        late_grants: expect.any(Number),
+        regranted_grants: expect.any(Number),
+      },
       ratio_wa_bulk_to_naive: expect.any(Number),
       ratio_cpu_wa_bulk_to_naive: expect.any(Number),
       ratio_redis_wa_bulk_to_bare: expect.any(Number),

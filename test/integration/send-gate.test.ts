@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import { regrantSends } from '../../src/scripts/index.js';
 import { maxInSlidingWindow } from '../../src/simulator/simulator.js';
 import { PausedSignal, SendGate, SettledSignal, type Ticket } from '../../workers/gate/send-gate.js';
 import { harness, testConfig, type Harness } from '../helpers/env.js';
@@ -8,7 +9,8 @@ import { harness, testConfig, type Harness } from '../helpers/env.js';
 /**
  * The send gate against a real Redis: the grants it hands out keep the limit's bound (read from the
  * in-flight stamps the grant script writes, by Redis's clock), several processes share one limit, a grant
- * that comes back too late is given back, and settled messages take no grant.
+ * that comes back too late is given again for its new time when the pace has room and handed back when it
+ * has not, and settled messages take no grant.
  */
 
 let h: Harness | undefined;
@@ -123,10 +125,9 @@ describe('send gate', () => {
     expect(await harnessed.redis.hget(key('fresh'), 'inflight')).not.toBeNull();
   });
 
-  it('gives back a grant that reaches the process too late, and takes a new one', async () => {
+  it('gives a grant that reaches the process too late again for its new time when the pace has room', async () => {
     const harnessed = (h = harness(testConfig()));
-    // With a pair interval: the grant handed back must not leave its pair key behind (it would hold the
-    // message back for the whole interval).
+    // With a pair interval: the grant given again dates the pair key anew.
     const gate = gateFor(harnessed, 100, 1000, undefined, 60_000);
     const key = harnessed.ledger.keys.message('late');
     const granted = gate.acquire(req('late'), 'settled');
@@ -135,11 +136,83 @@ describe('send gate', () => {
     busyFor(gate.tripMs + 40);
     const ticket: Ticket = await granted;
     expect(ticket.waitedMs).toBeGreaterThan(gate.tripMs);
-    expect(gate.lateGrants).toBe(1);
-    // Given back (no attempt spent), then granted again: one attempt, in flight.
+    expect([gate.lateGrants, gate.regrantedGrants]).toEqual([0, 1]);
+    // One attempt, in flight from the new time, as is its pair key.
+    const [inflight, attempts] = await harnessed.redis.hmget(key, 'inflight', 'attempts');
+    expect(attempts).toBe('1');
+    const pair = await harnessed.redis.get(harnessed.ledger.keys.pair('default', '447911123456'));
+    expect(pair).toBe(inflight);
+    expect(Number(await harnessed.redis.pttl(harnessed.ledger.keys.pair('default', '447911123456')))).toBeGreaterThan(
+      50_000,
+    );
+  });
+
+  it('gives back a grant that reaches the process too late when the pace has no room, and takes a new one', async () => {
+    const harnessed = (h = harness(testConfig()));
+    // One request a second: the grant's successor is a second away, so the late grant cannot be dated anew.
+    const gate = gateFor(harnessed, 1, 1000, undefined, 60_000);
+    const key = harnessed.ledger.keys.message('late');
+    const granted = gate.acquire(req('late'), 'settled');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    busyFor(gate.tripMs + 40);
+    const ticket: Ticket = await granted;
+    // Handed back (no attempt spent, no pair key left to hold it back), then granted again a second later.
+    expect(ticket.waitedMs).toBeGreaterThan(900);
+    expect([gate.lateGrants, gate.regrantedGrants]).toEqual([1, 0]);
     const [inflight, attempts] = await harnessed.redis.hmget(key, 'inflight', 'attempts');
     expect(inflight).not.toBeNull();
     expect(attempts).toBe('1');
+  }, 10_000);
+
+  it('hands late grants back instead of giving them again when their campaign was paused or their recipient opted out meanwhile', async () => {
+    const harnessed = (h = harness(testConfig()));
+    const k = harnessed.keys;
+    const late = async (id: string, campaign: string, to: string) => {
+      await harnessed.redis.hset(k.message(id), 'status', 'pending', 'inflight', '1', 'attempts', '1');
+      await harnessed.redis.set(k.pair('default', to), '1', 'PX', 60_000);
+      return regrantSends(harnessed.redis, {
+        keys: {
+          accountPace: k.limiterNext,
+          hold: k.limiterGate,
+          breaker: k.breaker,
+          laneMeta: k.bull('send', 'meta'),
+          lanePace: k.lanePace('default'),
+          laneState: k.lane('default'),
+          suppressed: k.suppressed,
+        },
+        spacingMs: 1,
+        burstMs: 15,
+        leadMs: 0,
+        laneSpacingMs: 1,
+        pairIntervalMs: 60_000,
+        outageThreshold: 5,
+        grants: [
+          {
+            messageKey: k.message(id),
+            pairKey: k.pair('default', to),
+            campaignKey: k.campaign(campaign),
+            check: 'settled',
+            to,
+          },
+        ],
+      });
+    };
+    await harnessed.redis.hset(k.campaign('held'), 'state', 'paused');
+    await harnessed.redis.sadd(k.suppressed, '447900000002');
+    expect((await late('a', 'held', '447900000001')).given).toBe(false);
+    expect((await late('b', 'open', '447900000002')).given).toBe(false);
+    expect((await late('c', 'open', '447900000003')).given).toBe(true);
+    // Handed back: not in flight, the attempt not spent, no pair key left; given again: in flight from now.
+    for (const [id, to] of [
+      ['a', '447900000001'],
+      ['b', '447900000002'],
+    ]) {
+      expect(await harnessed.redis.hmget(k.message(id as string), 'inflight', 'attempts')).toEqual([null, '0']);
+      expect(await harnessed.redis.exists(k.pair('default', to as string))).toBe(0);
+    }
+    const [inflight, attempts] = await harnessed.redis.hmget(k.message('c'), 'inflight', 'attempts');
+    expect([Number(inflight) > 1, attempts]).toEqual([true, '1']);
+    expect(await harnessed.redis.get(k.pair('default', '447900000003'))).toBe(inflight);
   });
 
   it('keeps sending when every answer lags more than the trip allowance, within the limit as requests leave', async () => {

@@ -104,6 +104,17 @@ const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
   'move-followup': (c) => scripts.moveFollowup(c, named({ keys: named(), from: ['from'], keepMs: 1 })),
   'move-funnel': (c) => scripts.moveFunnel(c, named({ keys: named() })),
   'record-rejects': (c) => scripts.recordRejects(c, named({ keys: named(), lines: ITEMS })),
+  'regrant-sends': (c) =>
+    scripts.regrantSends(
+      c,
+      named({
+        keys: named(),
+        spacingMs: 1,
+        leadMs: 1,
+        laneSpacingMs: 1,
+        grants: ITEMS.map(() => named({ check: 'none' })),
+      }),
+    ),
   'remove-message': (c) => scripts.removeMessage(c, named({ keys: named() })),
   'reserve-marketing': (c) => scripts.reserveMarketing(c, named({ keys: named(), now: 1, max: 1, windowMs: 1 })),
   'report-outcome': (c) => scripts.reportOutcome(c, named({ keys: named(), notSent: named() })),

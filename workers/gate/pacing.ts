@@ -4,8 +4,9 @@
  *
  * Requests are granted while TAT ≤ now + burstMs, each grant moving TAT on by spacingMs, so any span of T ms
  * holds at most ⌊(T + burstMs) / spacingMs⌋ + 1 grants. A granted request leaves at its grant's time, and a
- * grant that reaches its process more than tripMs after that is handed back (see clock.ts), so a request
- * leaves within tripMs of its grant; spacingMs = (windowMs + burstMs + tripMs) / max (and a hair) then keeps
+ * grant that reaches its process more than tripMs after that is given again for a new time (moving TAT on
+ * as a new grant does) or handed back (see clock.ts, send-gate.ts), so a request leaves within tripMs of its
+ * grant; spacingMs = (windowMs + burstMs + tripMs) / max (and a hair) then keeps
  * any window of windowMs to at most `max` requests as they leave the workers. Burst and trip cost
  * (burstMs + tripMs) / windowMs of the limit between them: 3% at 1 s windows. A grant's time is Redis's now,
  * or later for a process whose answers lag (clock.ts, lead): the bound holds for any such times.

@@ -7,6 +7,7 @@ import {
   GrantCode,
   GrantVerdict,
   grantSends,
+  regrantSends,
   ungrantSends,
   type GrantKeys,
   type GrantRequest,
@@ -90,6 +91,8 @@ interface Waiter extends GrantRequest {
 
 /** At most this many requests are asked for in one round trip. */
 const MAX_BATCH = 32;
+/** Late grants are given again at most this many times in a row before they are handed back. */
+const REGRANT_TRIES = 3;
 
 export class SendGate {
   readonly breaker: Breaker;
@@ -104,6 +107,8 @@ export class SendGate {
   gatedWaits = 0;
   /** Grants handed back because they reached the process later than tripMs. */
   lateGrants = 0;
+  /** Grants that reached the process later than tripMs and were given again for their new time. */
+  regrantedGrants = 0;
 
   constructor(
     private readonly client: Redis,
@@ -241,12 +246,30 @@ export class SendGate {
           // Early (a lead the lag did not use up): wait for the grants' time.
           if (sendAt > performance.now()) await this.sleep(sendAt - performance.now());
           if (performance.now() - sendAt > tripMs) {
-            // Too late: leaving now could crowd the requests of later grants. Hand them back.
-            this.lateGrants += granted.length;
-            await ungrantSends(this.client, { grants: granted });
-            if (probe) await this.breaker.releaseProbe();
-            this.queue.unshift(...granted);
-            continue;
+            // Too late: leaving now could crowd the requests of later grants. Given again for now when the
+            // pace has room (the half-open probe excepted), else handed back and asked for again.
+            let again = false;
+            if (!probe) {
+              try {
+                again = await this.giveAgain(granted, keys);
+              } catch (error) {
+                // Redis refused, or the gate is closing: handed back if Redis still answers (not in flight,
+                // not sent), and these requests fail as any Redis call would.
+                await ungrantSends(this.client, { grants: granted }).catch(() => undefined);
+                for (const waiter of granted) waiter.reject(error as Error);
+                continue;
+              }
+            }
+            if (!again) {
+              this.lateGrants += granted.length;
+              if (probe) {
+                await ungrantSends(this.client, { grants: granted });
+                await this.breaker.releaseProbe();
+              }
+              this.queue.unshift(...granted);
+              continue;
+            }
+            this.regrantedGrants += granted.length;
           }
           for (const waiter of granted)
             waiter.resolve({
@@ -271,6 +294,43 @@ export class SendGate {
         setImmediate(() => void this.pump());
       }
     }
+  }
+
+  /**
+   * Late grants given again for now in one short call when the pace has room for all of them
+   * (regrant-sends.lua), up to REGRANT_TRIES times while the answer comes late too (a busy process: each try
+   * costs less than handing them back and asking again); false when they were handed back.
+   */
+  private async giveAgain(granted: Waiter[], keys: GrantKeys): Promise<boolean> {
+    const regrantKeys = {
+      accountPace: keys.accountPace,
+      hold: keys.hold,
+      breaker: keys.breaker,
+      laneMeta: keys.laneMeta,
+      lanePace: keys.lanePace,
+      laneState: keys.laneState,
+      suppressed: keys.suppressed,
+    };
+    for (let tries = 0; tries < REGRANT_TRIES; tries++) {
+      const lead = this.clock.lead();
+      const askedAt = performance.now();
+      const { given, redisNow } = await regrantSends(this.client, {
+        keys: regrantKeys,
+        spacingMs: this.pacing.spacingMs,
+        burstMs: this.pacing.burstMs,
+        leadMs: lead,
+        laneSpacingMs: this.lanePacing.spacingMs,
+        pairIntervalMs: this.options.pairIntervalMs ?? 0,
+        outageThreshold: this.options.outageThreshold,
+        grants: granted,
+      });
+      if (!given) return false;
+      const sendAt = this.clock.localTime(askedAt, redisNow, performance.now()) + lead;
+      if (sendAt > performance.now()) await this.sleep(sendAt - performance.now());
+      if (performance.now() - sendAt <= this.pacing.tripMs) return true;
+    }
+    await ungrantSends(this.client, { grants: granted });
+    return false;
   }
 
   private async sleep(ms: number): Promise<void> {

@@ -34,8 +34,8 @@ export async function run(argv: string[]): Promise<number> {
   // close() is bounded by itself (the HTTP timeout, then short waits on Redis); this is the backstop.
   exitIfStuck(config.HTTP_TIMEOUT_MS + 10_000, () => log.error('shutdown did not finish in time; exiting'));
   await Promise.all([worker.close(), followups.close()]);
-  const { gatedWaits, lateGrants } = worker.gateStats();
-  log.info({ gated_waits: gatedWaits, late_grants: lateGrants }, 'worker stopped');
+  const { gatedWaits, lateGrants, regrantedGrants } = worker.gateStats();
+  log.info({ gated_waits: gatedWaits, late_grants: lateGrants, regranted_grants: regrantedGrants }, 'worker stopped');
   return 0;
 }
 

@@ -11,13 +11,20 @@
 
   `mode` says when to append: > 0 always (a long-term ledger drains the feed), < 0 only while the stream
   exists (a reader made it: webhook endpoints are configured), 0 never. Without a reader the feed then
-  costs one EXISTS per change.
+  costs one EXISTS per script call (a script's own appends never make the stream exist in that mode).
 ]]
-local Feed = {}
+local Feed = { present = {} }
 
 function Feed.wanted(stream, mode)
   if mode > 0 then return true end
-  if mode < 0 then return redis.call('EXISTS', stream) == 1 end
+  if mode < 0 then
+    local present = Feed.present[stream]
+    if present == nil then
+      present = redis.call('EXISTS', stream) == 1
+      Feed.present[stream] = present
+    end
+    return present
+  end
   return false
 end
 

@@ -31,15 +31,21 @@ function Message.create(key, campaign, to, now, ttl, seq, digest, args)
   redis.call('EXPIRE', key, ttl)
 end
 
--- What of a job's data differs from its message's record: 'record' (there is none), 'campaign', 'to' or
--- 'payload' (its digest); nil when they agree. A record without a digest (written before digests were
--- kept) has its payload taken on trust.
-function Message.mismatch(key, campaign, to, digest)
-  local m = redis.call('HMGET', key, 'status', 'campaign', 'to', 'digest')
-  if not m[1] then return 'record' end
-  if m[2] ~= campaign then return 'campaign' end
-  if m[3] ~= to then return 'to' end
-  if m[4] and m[4] ~= digest then return 'payload' end
+-- What a send grant's first ask needs of the record, in one read: status, inflight, campaign, to, digest
+-- and attempts (each nil when absent).
+function Message.sendState(key)
+  local m = redis.call('HMGET', key, 'status', 'inflight', 'campaign', 'to', 'digest', 'attempts')
+  return { status = m[1], inflight = m[2], campaign = m[3], to = m[4], digest = m[5], attempts = m[6] }
+end
+
+-- What of a job's data differs from its message's record (a Message.sendState): 'record' (there is none),
+-- 'campaign', 'to' or 'payload' (its digest); nil when they agree. A record without a digest (written
+-- before digests were kept) has its payload taken on trust.
+function Message.mismatch(record, campaign, to, digest)
+  if not record.status then return 'record' end
+  if record.campaign ~= campaign then return 'campaign' end
+  if record.to ~= to then return 'to' end
+  if record.digest and record.digest ~= digest then return 'payload' end
   return nil
 end
 
@@ -74,12 +80,12 @@ function Message.campaign(key)
 end
 
 -- 'sent' or 'dead' when settled (a skipped message counts as dead: it needs no request), 'inflight' when
--- a request may be on the wire (if asked), else nil.
-function Message.settledState(key, withInflight)
-  local m = redis.call('HMGET', key, 'status', 'inflight')
-  if m[1] == 'sent' or m[1] == 'dead' then return m[1] end
-  if m[1] == 'skipped' then return 'dead' end
-  if withInflight and m[2] then return 'inflight' end
+-- a request may be on the wire (if asked), else nil; of a Message.sendState.
+function Message.settledState(record, withInflight)
+  local status = record.status
+  if status == 'sent' or status == 'dead' then return status end
+  if status == 'skipped' then return 'dead' end
+  if withInflight and record.inflight then return 'inflight' end
   return nil
 end
 
@@ -94,9 +100,19 @@ function Message.outcomeUnknown(key)
 end
 
 -- A send grant: the request may leave now.
-function Message.markInflight(key, stamp)
+-- `record`: its Message.sendState read in the same script, when there is one (one write instead of two).
+function Message.markInflight(key, stamp, record)
+  if record then
+    redis.call('HSET', key, 'inflight', stamp, 'attempts', (tonumber(record.attempts) or 0) + 1)
+  else
+    redis.call('HSET', key, 'inflight', stamp)
+    redis.call('HINCRBY', key, 'attempts', 1)
+  end
+end
+
+-- A grant given again later (regrant-sends.lua): in flight from then, the same attempt.
+function Message.stampInflight(key, stamp)
   redis.call('HSET', key, 'inflight', stamp)
-  redis.call('HINCRBY', key, 'attempts', 1)
 end
 
 -- A grant handed back unused: not in flight, and the attempt is not spent.
@@ -114,8 +130,9 @@ local ERROR_FIELDS = { 'code', 'http_status', 'reason', 'error' }
 
 function Message.markSent(key, now, messageId, wasDead)
   redis.call('HSET', key, 'status', 'sent', 'updated_at', now, 'message_id', messageId)
-  -- Nothing is sent for it again: its digest is no longer needed (a settled record stays small).
-  redis.call('HDEL', key, 'digest')
+  -- Nothing is sent for it again: no longer in flight, and its digest is no longer needed (a settled record
+  -- stays small).
+  redis.call('HDEL', key, 'inflight', 'digest')
   -- A dead letter's error goes (replay clears it; a job that ran again while dead did not).
   if wasDead then redis.call('HDEL', key, unpack(ERROR_FIELDS)) end
 end
