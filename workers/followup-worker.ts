@@ -1,12 +1,15 @@
 import { Worker, type Queue } from 'bullmq';
 import { enqueue } from '../producers/enqueue.js';
 import { followupItems } from '../producers/followups.js';
-import { Followups, type FollowupCounts } from '../src/campaigns/followups.js';
+import { Followups, type FollowupCounts, type FollowupMessage } from '../src/campaigns/followups.js';
 import { resultTtlSeconds, type Config } from '../src/config.js';
 import { ledgerFor } from '../src/ledger/index.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { filtered, whereFilter } from '../src/ledger/outcomes.js';
+import { EngageLabClient } from '../src/engagelab/client.js';
 import type { Logger } from '../src/log.js';
+import { Fatigue } from '../src/recipients/fatigue.js';
+import { TemplateCategories } from '../src/recipients/template-categories.js';
 import { FOLLOWUP_QUEUE, sendQueue, type FollowupJob, type SendJobData } from '../src/queue.js';
 import { workerConnection } from '../src/redis/connection.js';
 import { keys as keysOf } from '../src/redis/keys.js';
@@ -27,6 +30,8 @@ export interface FollowupDeps {
   send: Queue<SendJobData>;
   followups: Followups;
   waFrom?: string | undefined;
+  /** Marketing fatigue (FREQUENCY_CAP, MARKETING_REST): who is held back at evaluation (followupAdmits). */
+  fatigue?: Pick<Fatigue, 'holds'>;
   /** Whether a recipient may get a follow-up now; by default followupAdmits. */
   admits?: (to: string) => Promise<boolean>;
   /** Messages written per enqueue chunk (a test makes it small to stop between two). */
@@ -36,12 +41,17 @@ export interface FollowupDeps {
 }
 
 /**
- * The one hook for marketing fatigue: a recipient who is rested (after Meta's 131049) or at their frequency
- * cap is held back here, counted in the rule's `held`, and gets no follow-up. Until that feature exists every
- * recipient is admitted (and the send path would skip a capped one anyway).
+ * Marketing fatigue at a rule's evaluation: a follow-up that is a template, to a recipient who rests after
+ * Meta's 131049 or is at their FREQUENCY_CAP, is left out (counted in the rule's `held`) rather than enqueued
+ * to wait or be skipped. Text follow-ups, and templates that are not marketing, admit everyone.
  */
-export async function followupAdmits(_to: string): Promise<boolean> {
-  return true;
+export function followupAdmits(
+  fatigue: Pick<Fatigue, 'holds'> | undefined,
+  message: FollowupMessage,
+): (to: string) => Promise<boolean> {
+  const { template, language } = message;
+  if (!fatigue || template === undefined || language === undefined) return async () => true;
+  return async (to) => !(await fatigue.holds(to, { name: template, language }));
 }
 
 /** Evaluates one rule: its counts, or undefined when there was nothing to do (gone, cancelled, done). */
@@ -61,7 +71,7 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
   const items = followupItems(
     rule,
     filtered(deps.ledger.export(rule.from), filter),
-    deps.admits ?? followupAdmits,
+    deps.admits ?? followupAdmits(deps.fatigue, rule.message),
     held,
   );
   const summary = await enqueue(deps.beforeMessage ? watched(items, deps.beforeMessage) : items, {
@@ -98,12 +108,30 @@ export function startFollowupWorker(config: Config, log: Logger): { close(): Pro
   const blocking = workerConnection(config);
   const ledger = ledgerFor(config, redis);
   const send = sendQueue(config, redis);
-  const followups = new Followups(redis, keysOf(config.QUEUE_PREFIX), resultTtlSeconds(config) * 1000);
+  const keys = keysOf(config.QUEUE_PREFIX);
+  const followups = new Followups(redis, keys, resultTtlSeconds(config) * 1000);
+  // Templates' categories asked of EngageLab as the send worker asks them, only when fatigue can act.
+  const client =
+    (config.FREQUENCY_CAP !== undefined || config.MARKETING_REST > 0) &&
+    config.ENGAGELAB_DEV_KEY &&
+    config.ENGAGELAB_DEV_SECRET
+      ? new EngageLabClient({
+          baseUrl: config.ENGAGELAB_BASE_URL,
+          key: config.ENGAGELAB_DEV_KEY,
+          secret: config.ENGAGELAB_DEV_SECRET,
+          timeoutMs: config.HTTP_TIMEOUT_MS,
+          retries: config.RETRY_RETRIES,
+          minRetryMs: config.RETRY_MIN_MS,
+          maxRetryMs: config.RETRY_MAX_MS,
+          maxSockets: 2,
+        })
+      : undefined;
+  const fatigue = client && new Fatigue(redis, keys, config, new TemplateCategories((q) => client.listTemplates(q)));
   const worker = new Worker<FollowupJob>(
     FOLLOWUP_QUEUE,
     async (job) => {
       const id = job.data.followup;
-      const counts = await evaluateFollowup({ ledger, send, followups, waFrom: config.WA_FROM }, id);
+      const counts = await evaluateFollowup({ ledger, send, followups, fatigue, waFrom: config.WA_FROM }, id);
       if (counts) log.info({ followup: id, ...counts }, 'follow-up evaluated');
     },
     {
@@ -128,6 +156,7 @@ export function startFollowupWorker(config: Config, log: Logger): { close(): Pro
     async close() {
       await worker.close();
       await Promise.all([send.close(), ledger.close()]);
+      client?.close();
       redis.disconnect();
       blocking.disconnect();
     },

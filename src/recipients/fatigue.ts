@@ -69,6 +69,23 @@ export class Fatigue {
     return cap ? { kind: 'held' } : FREE;
   }
 
+  /**
+   * Whether a marketing template message to `to` would be held back now (the recipient rests, or every
+   * FREQUENCY_CAP place in the window is taken), without taking a place: a follow-up leaves such a recipient
+   * out at its evaluation. Rejects when the template's category cannot be looked up.
+   */
+  async holds(to: string, template: { name: string; language: string }): Promise<boolean> {
+    const cap = this.config.FREQUENCY_CAP;
+    if (!this.categories || !this.on) return false;
+    if ((await this.categories.of(template.name, template.language)) !== 'MARKETING') return false;
+    const now = Date.now();
+    const [rest, taken] = await Promise.all([
+      this.config.MARKETING_REST > 0 ? this.redis.pttl(this.keys.marketingRest(to)) : Promise.resolve(0),
+      cap ? this.redis.zcount(this.keys.marketingSent(to), `(${now - cap.windowMs}`, '+inf') : Promise.resolve(0),
+    ]);
+    return rest > 0 || (cap !== undefined && taken >= cap.max);
+  }
+
   /** Gives a held place back: the message was not sent after all (skipped, parked, dead before it left). */
   async release(requestId: string, to: string): Promise<void> {
     await this.redis.zrem(this.keys.marketingSent(to), requestId);

@@ -11,6 +11,9 @@ import {
 } from '../../producers/followups.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { evaluateFollowup } from '../../workers/followup-worker.js';
+import { EngageLabClient } from '../../src/engagelab/client.js';
+import { Fatigue } from '../../src/recipients/fatigue.js';
+import { TemplateCategories } from '../../src/recipients/template-categories.js';
 import { Followups, type Followup } from '../../src/campaigns/followups.js';
 import { pauseSending } from '../../src/lanes/fleet.js';
 import type { DeliveryUpdate } from '../../src/ledger/delivery.js';
@@ -500,5 +503,52 @@ describe('wa-bulk followup', () => {
     );
     expect(counts).toEqual({ enqueued: 2, suppressed: 0, held: 1, rejected: 0 });
     expect(recipients(await collect(h.ledger.export('a2')))).toEqual([phone(0).slice(1), phone(2).slice(1)]);
+  });
+
+  it('holds back, at evaluation, the recipients a marketing follow-up would reach while they rest or are capped', async () => {
+    const config = testConfig({ FREQUENCY_CAP: '1/7d', MARKETING_REST: '1h' });
+    h = harness(config);
+    const catalog = [
+      { name: 'comeback', language: 'en', status: 'APPROVED', category: 'MARKETING' },
+      { name: 'reminder', language: 'en', status: 'APPROVED', category: 'UTILITY' },
+    ];
+    sim = await startSimulator({ templateCatalog: catalog });
+    const client = new EngageLabClient({
+      baseUrl: sim.url,
+      key: config.ENGAGELAB_DEV_KEY as string,
+      secret: config.ENGAGELAB_DEV_SECRET as string,
+      timeoutMs: 5000,
+      retries: 0,
+      minRetryMs: 10,
+      maxRetryMs: 10,
+    });
+    const fatigue = new Fatigue(h.redis, h.keys, config, new TemplateCategories((q) => client.listTemplates(q)));
+    const messages = [0, 1, 2].map((i) => ({ to: phone(i), body: BODIES.text, request_id: `m-${i}` }));
+    await enqueue(itemsOfArray(messages), { campaign: 'm', ledger: h.ledger, queue: h.send });
+    for (let i = 0; i < 3; i++) await h.ledger.markSent(`m-${i}`, 'm', `mid-m-${i}`);
+    // phone(0) rests after a 131049; phone(1) had its one marketing message of the week.
+    await fatigue.rest(phone(0).slice(1));
+    expect(await fatigue.check('elsewhere-1', phone(1).slice(1), { name: 'comeback', language: 'en' })).toEqual({
+      kind: 'held',
+    });
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const rule = async (campaign: string, template: string) => {
+      const created = await createFollowup(
+        followupInput(
+          { from: 'm', where: 'not_read', after: '1h', campaign, template, language: 'en' },
+          FOLLOWUP_FIELDS,
+        ),
+        { ledger: h!.ledger, followups, queue, actor: 'test' },
+      );
+      if (!created.ok) throw new Error(created.error);
+      return evaluateFollowup({ ledger: h!.ledger, send: h!.send, followups, fatigue }, created.followup.id);
+    };
+    expect(await rule('m-marketing', 'comeback')).toEqual({ enqueued: 1, suppressed: 0, held: 2, rejected: 0 });
+    expect(recipients(await collect(h.ledger.export('m-marketing')))).toEqual([phone(2).slice(1)]);
+    // A utility template is not marketing: fatigue holds nobody back.
+    expect(await rule('m-utility', 'reminder')).toEqual({ enqueued: 3, suppressed: 0, held: 0, rejected: 0 });
+    await queue.close();
+    client.close();
   });
 });
