@@ -17,6 +17,8 @@ export { loadConfig, ConfigError, type Config } from './config.js';
 export { validateMessage, validateJson } from './messages/validate.js';
 export type { Message, MessageInput } from './messages/schema.js';
 export { startSendWorker, type SendWorker } from '../workers/send-worker.js';
+/** Follow-up rules come due only where one runs (`wa-bulk worker` starts one beside its send worker). */
+export { startFollowupWorker } from '../workers/followup-worker.js';
 export { Simulator, type SimulatorOptions } from './simulator/simulator.js';
 export { createLogger } from './log.js';
 /** Spans through the OpenTelemetry provider you registered (the command line starts its own from OTEL_*). */

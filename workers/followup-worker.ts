@@ -7,11 +7,13 @@ import { ledgerFor } from '../src/ledger/index.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { filtered, whereFilter } from '../src/ledger/outcomes.js';
 import { EngageLabClient } from '../src/engagelab/client.js';
+import { settleWithin } from '../src/lifecycle.js';
 import type { Logger } from '../src/log.js';
 import { Fatigue } from '../src/recipients/fatigue.js';
 import { TemplateCategories } from '../src/recipients/template-categories.js';
 import { FOLLOWUP_QUEUE, sendQueue, type FollowupJob, type SendJobData } from '../src/queue.js';
 import { workerConnection } from '../src/redis/connection.js';
+import { RedisHealth } from '../src/redis/health.js';
 import { keys as keysOf } from '../src/redis/keys.js';
 
 /**
@@ -102,10 +104,15 @@ async function* watched<T>(items: AsyncIterable<T>, before: (index: number) => v
 /**
  * The followups queue's worker of a `wa-bulk worker` process, on connections of its own: one rule at a time
  * (an evaluation reads a whole campaign). close() lets the rule being evaluated finish its chunk and stops.
+ * `health` is the process's (the send worker's): a Redis that goes away is one line for the whole process.
  */
-export function startFollowupWorker(config: Config, log: Logger): { close(): Promise<void> } {
-  const redis = workerConnection(config);
-  const blocking = workerConnection(config);
+export function startFollowupWorker(
+  config: Config,
+  log: Logger,
+  health: RedisHealth = new RedisHealth(log),
+): { close(): Promise<void> } {
+  const redis = health.watch(workerConnection(config));
+  const blocking = health.watch(workerConnection(config));
   const ledger = ledgerFor(config, redis);
   const send = sendQueue(config, redis);
   const keys = keysOf(config.QUEUE_PREFIX);
@@ -151,11 +158,14 @@ export function startFollowupWorker(config: Config, log: Logger): { close(): Pro
       'follow-up evaluation failed; it will be tried again',
     ),
   );
-  worker.on('error', (error) => log.warn({ err: error.message }, 'follow-up worker: Redis error'));
+  health.absorb(worker, 'follow-up worker');
+  health.absorb(send, 'send queue');
   return {
     async close() {
-      await worker.close();
-      await Promise.all([send.close(), ledger.close()]);
+      // With Redis away BullMQ would wait for it: the rule being evaluated is taken up again by the next
+      // worker (nothing is written twice), so the close does not wait.
+      await settleWithin(worker.close(!health.connected), 5000);
+      await settleWithin(Promise.all([send.close(), ledger.close()]), 1000);
       client?.close();
       redis.disconnect();
       blocking.disconnect();

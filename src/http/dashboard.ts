@@ -62,6 +62,7 @@ export async function startDashboard(
     [send, 'send queue'],
     [dead, 'dead-letter queue'],
     [callbacks, 'callback queue'],
+    [followups, 'follow-up queue'],
   ] as const)
     health.absorb(queue, what);
   const ledger = ledgerFor(config, redis);

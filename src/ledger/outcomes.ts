@@ -55,7 +55,7 @@ export function matches(r: MessageRecord, filter: OutcomeFilter): boolean {
 /** Whether a filter keeps every message (none given). */
 export const keepsAll = (filter: OutcomeFilter) => Object.values(filter).every((v) => v === undefined);
 
-/** The values of a flag or query field: a comma list, or a repeated query field (an array); empty ones dropped. */
+/** The values of a flag or query field: a comma list, or a repeated flag (an array); empty ones dropped. */
 function valuesOf(raw: unknown, where: string): string[] {
   const parts = (Array.isArray(raw) ? raw : [raw]).map((v) => {
     if (typeof v !== 'string') throw new UsageError(`${where}: expected text, got ${JSON.stringify(v)}`);

@@ -24,7 +24,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const worker = first;
   // Follow-up rules come due in whichever worker process is running (docs/campaigns.md#follow-ups).
-  const followups = startFollowupWorker(config, log);
+  const followups = startFollowupWorker(config, log, worker.health);
   const signal = await signalled;
   log.info({ signal }, 'shutting down: finishing the sends in flight (a second signal exits at once)');
   onSecondSignal((second) => {
