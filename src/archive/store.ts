@@ -1,78 +1,23 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from '../ledger/delivery.js';
-import {
-  RECORD_COLUMNS,
-  ROW_TYPES,
-  recordOf,
-  rowOf,
-  type MessageRecord,
-  type MessageRow,
-  type Snapshot,
-  type StoredRow,
-} from '../ledger/records.js';
+import { RECORD_COLUMNS, recordOf, type MessageRecord, type Snapshot, type StoredRow } from '../ledger/records.js';
+import { CAMPAIGN_COUNTS, campaignHashOf, type CountRow } from './campaign-counts.js';
+import { migrate } from './migrate.js';
+import { writeSnapshots } from './snapshots.js';
+
+export { revOf } from './snapshots.js';
+export type { Snapshot } from '../ledger/records.js';
 
 /**
  * The long-term ledger in PostgreSQL (DATABASE_URL): one row per message in wa_bulk_messages, written from
  * the Redis ledger's snapshots by the archiver and read by the ledger once Redis has let a record go
  * (HOT_TTL_SECONDS after it settled). Rows are keyed by (space, request_id), space being the QUEUE_PREFIX.
  *
- * Writes are idempotent: a snapshot replaces a row only when it is newer (`rev`, from its Redis stream entry
- * id) and a delivery state only moves forward (`delivery_rank`), so a batch written twice, or two archivers
- * racing, change nothing.
+ * Its schema comes from ./migrate.ts, its writes from ./snapshots.ts (idempotent: see there); a campaign's
+ * counts are ./campaign-counts.ts's.
  */
 
 const COUNT_REUSE_MS = 30_000;
-const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
-/** Any fixed number: the advisory lock that lets one process at a time migrate. */
-const MIGRATION_LOCK = 0x7761_6275;
-
-/** A Redis stream id "ms-seq" as one ordered integer. */
-export function revOf(streamId: string): bigint {
-  const [ms, seq] = streamId.split('-');
-  return BigInt(ms ?? 0) * 1_000_000n + BigInt(seq ?? 0);
-}
-
-export type { Snapshot } from '../ledger/records.js';
-
-const COLUMNS = Object.keys(ROW_TYPES) as Array<keyof MessageRow>;
-/** What a further delivery state changes; a newer snapshot changes the others (but the row's key and rev). */
-const DELIVERY_COLUMNS = COLUMNS.filter((c) => c.startsWith('delivery_') || c.startsWith('loss_'));
-/** Written once: the custom_args never change, and the first reply is the one kept. */
-const ONCE_COLUMNS: ReadonlyArray<keyof MessageRow> = ['custom_args', 'replied_at'];
-const STATE_COLUMNS = COLUMNS.filter(
-  (c) =>
-    !DELIVERY_COLUMNS.includes(c) && !ONCE_COLUMNS.includes(c) && c !== 'space' && c !== 'request_id' && c !== 'rev',
-);
-
-const n = COLUMNS.length;
-/**
- * One statement, so one round trip and atomic without a transaction: the messages' upsert and, in a second
- * data-modifying CTE (PostgreSQL runs each exactly once), the campaigns' first and last times.
- */
-const WRITE = `
-WITH written AS (
-INSERT INTO wa_bulk_messages AS m (${COLUMNS.join(', ')})
-SELECT * FROM unnest(${COLUMNS.map((c, i) => `$${i + 1}::${ROW_TYPES[c]}[]`).join(', ')})
-ON CONFLICT (space, request_id) DO UPDATE SET
-  ${STATE_COLUMNS.map((c) => `${c} = CASE WHEN excluded.rev > m.rev THEN excluded.${c} ELSE m.${c} END`).join(',\n  ')},
-  ${DELIVERY_COLUMNS.map((c) => `${c} = CASE WHEN excluded.delivery_rank > m.delivery_rank THEN excluded.${c} ELSE m.${c} END`).join(',\n  ')},
-  ${ONCE_COLUMNS.map((c) => `${c} = COALESCE(m.${c}, excluded.${c})`).join(',\n  ')},
-  rev = GREATEST(m.rev, excluded.rev),
-  archived_at = now()
-WHERE excluded.rev > m.rev OR excluded.delivery_rank > m.delivery_rank
-  OR ${ONCE_COLUMNS.map((c) => `(m.${c} IS NULL AND excluded.${c} IS NOT NULL)`).join(' OR ')}
-RETURNING 1
-), campaigns AS (
-INSERT INTO wa_bulk_campaigns AS c (space, campaign, first_at, last_at)
-SELECT ($1::text[])[1], t.campaign, to_timestamp(t.f / 1000.0), to_timestamp(t.l / 1000.0)
-FROM unnest($${n + 1}::text[], $${n + 2}::float8[], $${n + 3}::float8[]) AS t(campaign, f, l)
-ON CONFLICT (space, campaign) DO UPDATE SET first_at = LEAST(c.first_at, excluded.first_at), last_at = GREATEST(c.last_at, excluded.last_at)
-RETURNING 1
-)
-SELECT count(*)::int AS written FROM written`;
 
 export class ArchiveStore {
   readonly pool: pg.Pool;
@@ -95,75 +40,17 @@ export class ArchiveStore {
     this.pool.on('connect', (client) => client.on('error', () => {}));
   }
 
-  /**
-   * Applies the migrations in src/archive/migrations that this database has not had, in name order, each
-   * in its own transaction, under an advisory lock so that processes starting together do not race.
-   */
-  async migrate(): Promise<string[]> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-      await client.query(
-        'CREATE TABLE IF NOT EXISTS wa_bulk_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
-      );
-      const done = new Set(
-        (await client.query<{ name: string }>('SELECT name FROM wa_bulk_migrations')).rows.map((r) => r.name),
-      );
-      const applied: string[] = [];
-      for (const file of readdirSync(MIGRATIONS)
-        .filter((f) => f.endsWith('.sql'))
-        .sort()) {
-        if (done.has(file)) continue;
-        await client.query('BEGIN');
-        try {
-          await client.query(readFileSync(join(MIGRATIONS, file), 'utf8'));
-          await client.query('INSERT INTO wa_bulk_migrations (name) VALUES ($1)', [file]);
-          await client.query('COMMIT');
-        } catch (error) {
-          await client.query('ROLLBACK');
-          throw new Error(`migration ${file} failed: ${(error as Error).message}`, { cause: error });
-        }
-        applied.push(file);
-      }
-      return applied;
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
-      client.release();
-    }
+  /** Applies the migrations this database has not had (./migrate.ts). */
+  migrate(): Promise<string[]> {
+    return migrate(this.pool);
   }
 
   /**
    * Writes snapshots (stream id → snapshot) in one statement; several snapshots of one message keep the
    * newest. Returns the rows written or changed.
    */
-  async write(entries: ReadonlyArray<{ id: string; snapshot: Snapshot }>): Promise<number> {
-    if (entries.length === 0) return 0;
-    const newest = new Map<string, { rev: bigint; snapshot: Snapshot }>();
-    for (const { id, snapshot } of entries) {
-      const rev = revOf(id);
-      const seen = newest.get(snapshot.request_id);
-      if (!seen || rev > seen.rev) newest.set(snapshot.request_id, { rev, snapshot });
-    }
-    const columns: unknown[][] = COLUMNS.map(() => []);
-    const campaigns = new Map<string, { first: number; last: number }>();
-    for (const { rev, snapshot } of newest.values()) {
-      const row = rowOf(this.space, snapshot, rev);
-      for (let i = 0; i < COLUMNS.length; i++) (columns[i] as unknown[]).push(row[COLUMNS[i] as keyof MessageRow]);
-      const at = Number(snapshot.created_at ?? snapshot.updated_at ?? 0);
-      const c = campaigns.get(snapshot.campaign ?? '');
-      campaigns.set(snapshot.campaign ?? '', {
-        first: Math.min(c?.first ?? at, at),
-        last: Math.max(c?.last ?? at, at),
-      });
-    }
-    const ids = [...campaigns.keys()];
-    const { rows } = await this.pool.query<{ written: number }>(WRITE, [
-      ...columns,
-      ids,
-      ids.map((id) => campaigns.get(id)?.first ?? 0),
-      ids.map((id) => campaigns.get(id)?.last ?? 0),
-    ]);
-    return rows[0]?.written ?? 0;
+  write(entries: ReadonlyArray<{ id: string; snapshot: Snapshot }>): Promise<number> {
+    return writeSnapshots(this.pool, this.space, entries);
   }
 
   /** A read; a failure names PostgreSQL, so a CLI user knows which part is away. */
@@ -254,49 +141,11 @@ export class ArchiveStore {
   async campaignHash(campaign: string): Promise<Record<string, string>> {
     const cached = this.counted.get(campaign);
     if (cached && Date.now() - cached.at < COUNT_REUSE_MS) return cached.hash;
-    const hash = await this.countCampaign(campaign);
+    const { rows } = await this.query<CountRow>(CAMPAIGN_COUNTS, [this.space, campaign]);
+    const hash = campaignHashOf(rows);
     if (this.counted.size >= 2000) this.counted.clear();
     this.counted.set(campaign, { at: Date.now(), hash });
     return hash;
-  }
-
-  private async countCampaign(campaign: string): Promise<Record<string, string>> {
-    const { rows } = await this.query<{
-      status: string;
-      error_code: number | null;
-      reason: string | null;
-      delivery_status: string | null;
-      delivery_error_code: number | null;
-      n: string;
-      first_at: Date | null;
-      last_at: Date | null;
-    }>(
-      `SELECT status, CASE WHEN status = 'dead' THEN error_code END AS error_code,
-         CASE WHEN status = 'skipped' THEN reason END AS reason,
-         CASE WHEN status = 'sent' THEN delivery_status END AS delivery_status,
-         CASE WHEN status = 'sent' AND delivery_status = 'failed' THEN delivery_error_code END AS delivery_error_code,
-         count(*) AS n, min(updated_at) FILTER (WHERE status IN ('sent', 'dead')) AS first_at,
-         max(updated_at) FILTER (WHERE status <> 'pending') AS last_at
-       FROM wa_bulk_messages WHERE space = $1 AND campaign = $2 GROUP BY 1, 2, 3, 4, 5`,
-      [this.space, campaign],
-    );
-    const hash: Record<string, number> = {};
-    const add = (field: string, n: number) => (hash[field] = (hash[field] ?? 0) + n);
-    const keep = (field: string, at: Date | null, pick: (a: number, b: number) => number) => {
-      if (at) hash[field] = pick(hash[field] ?? at.getTime(), at.getTime());
-    };
-    for (const row of rows) {
-      const n = Number(row.n);
-      add('total', n);
-      if (row.status !== 'pending') add(row.status, n);
-      if (row.status === 'dead') add(`dead_code:${row.error_code ?? 'none'}`, n);
-      if (row.status === 'skipped') add(`skipped:${row.reason ?? 'none'}`, n);
-      if (row.delivery_status) add(`delivery:${row.delivery_status}`, n);
-      if (row.delivery_status === 'failed') add(`delivery_code:${row.delivery_error_code ?? 'none'}`, n);
-      keep('started_at', row.first_at, Math.min);
-      keep('last_at', row.last_at, Math.max);
-    }
-    return Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, String(v)]));
   }
 
   /** The campaigns the archive holds, newest first. */

@@ -58,6 +58,22 @@ export class LedgerReads {
     );
   }
 
+  /** The message (and its trace's traceparent, if one was kept) of each message_id; undefined where unknown. */
+  async tracesOf(
+    messageIds: readonly string[],
+  ): Promise<Array<{ requestId: string; campaign: string; traceparent: string | undefined } | undefined>> {
+    const located = await this.locateMany(messageIds);
+    const pipeline = this.client.pipeline();
+    for (const message of located) if (message) pipeline.hget(this.keys.message(message.requestId), 'trace');
+    const replies = (await pipeline.exec()) ?? [];
+    let next = 0;
+    return located.map((message) => {
+      if (!message) return undefined;
+      const [, traceparent] = replies[next++] ?? [];
+      return { ...message, traceparent: typeof traceparent === 'string' ? traceparent : undefined };
+    });
+  }
+
   async requestIdOf(messageId: string): Promise<string | undefined> {
     return (await this.locate(messageId))?.requestId;
   }

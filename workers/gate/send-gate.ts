@@ -7,19 +7,20 @@ import {
   GrantCode,
   GrantVerdict,
   grantSends,
-  regrantSends,
   ungrantSends,
   type GrantKeys,
   type GrantRequest,
   type LedgerCheck,
-  type Mismatch,
 } from '../../src/scripts/index.js';
-import { Breaker, type BreakerOptions, type BreakerTicket } from './breaker.js';
+import { Breaker, type BreakerOptions } from './breaker.js';
 import { RedisClock } from './clock.js';
+import { giveAgain, type RegrantContext } from './late-grants.js';
 import { pacingFor, type Pacing } from './pacing.js';
-import { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, TamperedSignal, WaitSignal } from './signals.js';
+import type { GateRequest, Ticket } from './requests.js';
+import { PausedSignal, signalOf } from './signals.js';
 
 export { CampaignSignal, PausedSignal, SettledSignal, SkipSignal, TamperedSignal, WaitSignal } from './signals.js';
+export type { GateRequest, Ticket } from './requests.js';
 
 /**
  * The gate every HTTP request passes, retries included, in every worker process: one per sender lane, so
@@ -62,26 +63,6 @@ export interface SendGateOptions extends BreakerOptions {
   id: string;
 }
 
-export interface Ticket extends BreakerTicket {
-  waitedMs: number;
-}
-
-/** One request at the gate: the message and what its first ask is checked against. */
-export interface GateRequest {
-  requestId: string;
-  campaign: string;
-  /** The recipient (digits). */
-  to: string;
-  template: boolean;
-  /** Epoch ms after which it must not leave (--expires-*). */
-  expiresAt?: number | undefined;
-  /**
-   * The job's payload digest (src/ledger/digest.ts): given, the first ask also checks that the job is its
-   * ledger record's (campaign, recipient, payload), else a TamperedSignal.
-   */
-  digest?: string;
-}
-
 /** A request waiting at the gate: what the grant script is asked, and its promise. */
 interface Waiter extends GrantRequest {
   started: number;
@@ -91,14 +72,13 @@ interface Waiter extends GrantRequest {
 
 /** At most this many requests are asked for in one round trip. */
 const MAX_BATCH = 32;
-/** Late grants are given again at most this many times in a row before they are handed back. */
-const REGRANT_TRIES = 3;
 
 export class SendGate {
   readonly breaker: Breaker;
   private readonly clock: RedisClock;
   private readonly pacing: Pacing;
   private readonly lanePacing: Pacing;
+  private readonly regrant: RegrantContext;
   private counter = 0;
   private readonly abort = new AbortController();
   private readonly queue: Waiter[] = [];
@@ -119,6 +99,15 @@ export class SendGate {
     this.pacing = pacingFor(options.max, options.windowMs);
     this.lanePacing = pacingFor(Math.min(options.laneMax ?? options.max, options.max), options.windowMs);
     this.clock = new RedisClock(this.pacing.tripMs, this.pacing.maxLeadMs);
+    this.regrant = {
+      client,
+      clock: this.clock,
+      pacing: this.pacing,
+      lanePacing: this.lanePacing,
+      pairIntervalMs: options.pairIntervalMs ?? 0,
+      outageThreshold: options.outageThreshold,
+      sleep: (ms) => this.sleep(ms),
+    };
     setMaxListeners(Number.POSITIVE_INFINITY, this.abort.signal);
   }
 
@@ -251,7 +240,7 @@ export class SendGate {
             let again = false;
             if (!probe) {
               try {
-                again = await this.giveAgain(granted, keys);
+                again = await giveAgain(this.regrant, granted, keys);
               } catch (error) {
                 // Redis refused, or the gate is closing: handed back if Redis still answers (not in flight,
                 // not sent), and these requests fail as any Redis call would.
@@ -296,74 +285,12 @@ export class SendGate {
     }
   }
 
-  /**
-   * Late grants given again for now in one short call when the pace has room for all of them
-   * (regrant-sends.lua), up to REGRANT_TRIES times while the answer comes late too (a busy process: each try
-   * costs less than handing them back and asking again); false when they were handed back.
-   */
-  private async giveAgain(granted: Waiter[], keys: GrantKeys): Promise<boolean> {
-    const regrantKeys = {
-      accountPace: keys.accountPace,
-      hold: keys.hold,
-      breaker: keys.breaker,
-      laneMeta: keys.laneMeta,
-      lanePace: keys.lanePace,
-      laneState: keys.laneState,
-      suppressed: keys.suppressed,
-    };
-    for (let tries = 0; tries < REGRANT_TRIES; tries++) {
-      const lead = this.clock.lead();
-      const askedAt = performance.now();
-      const { given, redisNow } = await regrantSends(this.client, {
-        keys: regrantKeys,
-        spacingMs: this.pacing.spacingMs,
-        burstMs: this.pacing.burstMs,
-        leadMs: lead,
-        laneSpacingMs: this.lanePacing.spacingMs,
-        pairIntervalMs: this.options.pairIntervalMs ?? 0,
-        outageThreshold: this.options.outageThreshold,
-        grants: granted,
-      });
-      if (!given) return false;
-      const sendAt = this.clock.localTime(askedAt, redisNow, performance.now()) + lead;
-      if (sendAt > performance.now()) await this.sleep(sendAt - performance.now());
-      if (performance.now() - sendAt <= this.pacing.tripMs) return true;
-    }
-    await ungrantSends(this.client, { grants: granted });
-    return false;
-  }
-
   private async sleep(ms: number): Promise<void> {
     if (ms <= 0) return;
     try {
       await sleep(ms, undefined, { signal: this.abort.signal });
     } catch {
       throw new PausedSignal('closing');
-    }
-  }
-}
-
-/** A verdict other than granted or wait, as the signal the processor acts on. */
-function signalOf(verdict: string): Error {
-  switch (verdict) {
-    case GrantVerdict.Sent:
-    case GrantVerdict.Dead:
-    case GrantVerdict.InFlight:
-      return new SettledSignal(verdict);
-    case GrantVerdict.CampaignPaused:
-    case GrantVerdict.CampaignCancelled:
-      return new CampaignSignal(verdict);
-    case GrantVerdict.NoSession:
-      return new SkipSignal('no_session');
-    case GrantVerdict.Expired:
-      return new SkipSignal('expired');
-    case GrantVerdict.Suppressed:
-      return new SkipSignal('suppressed');
-    default: {
-      const [reason, ms] = verdict.split(':');
-      if ((reason === 'pair' || reason === 'limit') && ms !== undefined) return new WaitSignal(reason, Number(ms));
-      if (reason === 'tampered' && ms !== undefined) return new TamperedSignal(ms as Mismatch);
-      return new Error(`unexpected grant verdict "${verdict}"`);
     }
   }
 }

@@ -1,5 +1,6 @@
 import { SKIP_WORDS, type SkipReason } from '../../src/ledger/reasons.js';
-import type { Mismatch } from '../../src/scripts/index.js';
+import { GrantVerdict, type Mismatch } from '../../src/scripts/index.js';
+
 /** The ledger says this message needs no request: already sent or dead, or in flight when a worker died. */
 export class SettledSignal extends Error {
   override name = 'SettledSignal';
@@ -60,5 +61,30 @@ export class TamperedSignal extends Error {
         ? 'the ledger has no record of this job'
         : `its ${differs === 'payload' ? 'payload' : differs} is not the one the ledger recorded`,
     );
+  }
+}
+
+/** A verdict other than granted or wait, as the signal the processor acts on. */
+export function signalOf(verdict: string): Error {
+  switch (verdict) {
+    case GrantVerdict.Sent:
+    case GrantVerdict.Dead:
+    case GrantVerdict.InFlight:
+      return new SettledSignal(verdict);
+    case GrantVerdict.CampaignPaused:
+    case GrantVerdict.CampaignCancelled:
+      return new CampaignSignal(verdict);
+    case GrantVerdict.NoSession:
+      return new SkipSignal('no_session');
+    case GrantVerdict.Expired:
+      return new SkipSignal('expired');
+    case GrantVerdict.Suppressed:
+      return new SkipSignal('suppressed');
+    default: {
+      const [reason, ms] = verdict.split(':');
+      if ((reason === 'pair' || reason === 'limit') && ms !== undefined) return new WaitSignal(reason, Number(ms));
+      if (reason === 'tampered' && ms !== undefined) return new TamperedSignal(ms as Mismatch);
+      return new Error(`unexpected grant verdict "${verdict}"`);
+    }
   }
 }
