@@ -27,9 +27,15 @@ export const recipientsVariables = {
   MARKETING_REST: z
     .union([z.number(), z.string()])
     .transform((value, ctx) => {
-      const ms = parseDuration(String(value));
-      if (ms === undefined || ms > 30 * 86_400_000) {
-        ctx.addIssue({ code: 'custom', message: 'expected a duration up to 30d (e.g. 24h, 6h, 90m; 0: off)' });
+      // A bare number would be milliseconds, and `24` meant as hours would turn the rest off unnoticed: the
+      // unit is required, but for 0 (no rest).
+      const text = String(value).trim();
+      const ms = /^\d+$/.test(text) && text !== '0' ? undefined : parseDuration(text);
+      if (ms === undefined || (ms > 0 && ms < 1000) || ms > 30 * 86_400_000) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'expected a duration with its unit, from 1s to 30d (e.g. 24h, 6h, 90m), or 0 for no rest',
+        });
         return z.NEVER;
       }
       return ms;
