@@ -27,14 +27,13 @@ export const recipientsVariables = {
   MARKETING_REST: z
     .union([z.number(), z.string()])
     .transform((value, ctx) => {
-      // A bare number would be milliseconds, and `24` meant as hours would turn the rest off unnoticed: the
-      // unit is required, but for 0 (no rest).
-      const text = String(value).trim();
-      const ms = /^\d+$/.test(text) && text !== '0' ? undefined : parseDuration(text);
+      // A bare number is milliseconds: `24` meant as hours would turn the rest off unnoticed, so a rest under
+      // a second is refused (0 is none).
+      const ms = parseDuration(String(value));
       if (ms === undefined || (ms > 0 && ms < 1000) || ms > 30 * 86_400_000) {
         ctx.addIssue({
           code: 'custom',
-          message: 'expected a duration with its unit, from 1s to 30d (e.g. 24h, 6h, 90m), or 0 for no rest',
+          message: 'expected a duration from 1s to 30d (e.g. 24h, 6h, 90m; a bare number is ms), or 0 for no rest',
         });
         return z.NEVER;
       }

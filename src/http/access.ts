@@ -105,7 +105,9 @@ export function accessControl(deps: DashboardDeps) {
       remember({
         actor: actor.name,
         action: route?.row.action ?? `http.${req.method.toLowerCase()}`,
-        target: Object.values(route?.params ?? {})[0] ?? (route ? null : req.path),
+        // A route without an id in its path that makes something (a follow-up rule, a webhook endpoint)
+        // names it in its answer.
+        target: Object.values(route?.params ?? {})[0] ?? createdId(answer) ?? (route ? null : req.path),
         params,
         outcome: status < 400 ? 'ok' : `${status < 500 ? 'refused' : 'failed'} ${status}`,
         ip: req.ip ?? null,
@@ -203,3 +205,9 @@ export function accessControl(deps: DashboardDeps) {
   };
 }
 export type AccessControl = ReturnType<typeof accessControl>;
+
+/** The `id` an answer gives for what a request made, if it gives one. */
+function createdId(answer: unknown): string | undefined {
+  const id = answer !== null && typeof answer === 'object' ? (answer as { id?: unknown }).id : undefined;
+  return typeof id === 'string' && id !== '' ? id.slice(0, 200) : undefined;
+}

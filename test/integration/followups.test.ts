@@ -422,11 +422,14 @@ describe('wa-bulk followup', () => {
     await queue.close();
 
     const audit = (await (await fetch(`${dashboard.url}/api/audit`, { headers: auth })).json()) as {
-      entries: Array<{ action: string; outcome: string }>;
+      entries: Array<{ action: string; outcome: string; target: string | null }>;
     };
     expect(audit.entries.filter((e) => e.action.startsWith('followup.')).map((e) => e.action)).toEqual(
       expect.arrayContaining(['followup.create', 'followup.cancel']),
     );
+    // The rule made is named by the id its answer gave, as its cancel names it by its path.
+    const named = audit.entries.filter((e) => e.target === made.id && e.outcome === 'ok').map((e) => e.action);
+    expect(named.sort()).toEqual(['followup.cancel', 'followup.create']);
   });
 
   it('finishes a rule whose worker process was killed while evaluating it, each recipient once', async () => {

@@ -118,11 +118,11 @@ describe('configuration', () => {
         `FREQUENCY_CAP: expected MAX/WINDOW: a count from 1 and a duration from 1s to 366d (e.g. 2/7d, 1/24h), got "${bad}"`,
       );
     expect(() => load({ MARKETING_REST: 'a day' })).toThrow(
-      'MARKETING_REST: expected a duration with its unit, from 1s to 30d (e.g. 24h, 6h, 90m), or 0 for no rest, got "a day"',
+      'MARKETING_REST: expected a duration from 1s to 30d (e.g. 24h, 6h, 90m; a bare number is ms), or 0 for no rest, got "a day"',
     );
-    expect(() => load({ MARKETING_REST: '31d' })).toThrow('MARKETING_REST: expected a duration with its unit');
-    // `24` meant as hours would be 24 ms: a unit is required.
-    expect(() => load({ MARKETING_REST: '24' })).toThrow('MARKETING_REST: expected a duration with its unit');
+    expect(() => load({ MARKETING_REST: '31d' })).toThrow('MARKETING_REST: expected a duration from 1s');
+    // `24` meant as hours would be 24 ms: a rest under a second is refused.
+    expect(() => load({ MARKETING_REST: '24' })).toThrow('MARKETING_REST: expected a duration from 1s');
   });
 
   it('checks bounds that depend on each other', () => {
