@@ -1,6 +1,6 @@
 import { Worker, type Queue } from 'bullmq';
 import { enqueue } from '../producers/enqueue.js';
-import { followupItems } from '../producers/followups.js';
+import { followupControl, followupItems } from '../producers/followups.js';
 import { Followups, type FollowupCounts, type FollowupMessage } from '../src/campaigns/followups.js';
 import { resultTtlSeconds, type Config } from '../src/config.js';
 import { ledgerFor } from '../src/ledger/index.js';
@@ -79,6 +79,7 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
     ledger: deps.ledger,
     queue: deps.send,
     waFrom: deps.waFrom,
+    control: followupControl(rule),
     ...(deps.chunkSize !== undefined && { chunkSize: deps.chunkSize }),
     onProgress: (s) => {
       const now = counts(s);

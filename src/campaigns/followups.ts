@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
+import { PRIORITIES, type Priority } from './options.js';
 import { moveFollowup } from '../scripts/move-followup.js';
 
 /**
@@ -31,6 +32,27 @@ export interface FollowupMessage {
   text?: string;
 }
 
+/**
+ * The campaign options of the messages a rule writes, as `enqueue` takes them: applied when the rule is
+ * evaluated (an `expires_in` counts from then).
+ */
+export interface FollowupControl {
+  /** HH:MM-HH:MM of the recipient's local time, or null. */
+  send_window: string | null;
+  /** A duration (2h) counted from the rule's evaluation, or null. */
+  expires_in: string | null;
+  /** An ISO time, or null. */
+  expires_at: string | null;
+  priority: Priority;
+}
+
+export const NO_CONTROL: FollowupControl = {
+  send_window: null,
+  expires_in: null,
+  expires_at: null,
+  priority: 'normal',
+};
+
 /** What a rule says, as given (checked by producers/followups.ts). */
 export interface FollowupSpec {
   from: string;
@@ -42,10 +64,11 @@ export interface FollowupSpec {
   after: string | null;
   /** When it comes due (epoch ms). */
   dueAt: number;
+  control?: FollowupControl;
 }
 
 /** A rule as `followup list --json` and the API show it. */
-export interface Followup {
+export interface Followup extends FollowupControl {
   id: string;
   from: string;
   where: string;
@@ -91,7 +114,12 @@ export class Followups {
     await this.prune();
     if ((await this.redis.zcard(this.keys.followups)) >= MAX_FOLLOWUPS) return undefined;
     const id = `fu_${randomBytes(8).toString('hex').slice(0, 10)}`;
+    const control = spec.control ?? NO_CONTROL;
     const fields: Record<string, string> = {
+      send_window: control.send_window ?? '',
+      expires_in: control.expires_in ?? '',
+      expires_at: control.expires_at ?? '',
+      priority: control.priority,
       id,
       from: spec.from,
       where: spec.where,
@@ -196,6 +224,10 @@ function recordOf(h: Record<string, string> | null | undefined): Followup | unde
     message: JSON.parse(h.message ?? '{}') as FollowupMessage,
     after: h.after || null,
     due_at: iso(h.due_at) as string,
+    send_window: h.send_window || null,
+    expires_in: h.expires_in || null,
+    expires_at: h.expires_at || null,
+    priority: PRIORITIES.includes(h.priority as Priority) ? (h.priority as Priority) : 'normal',
     state: h.state as FollowupState,
     created_at: iso(h.created_at) as string,
     created_by: h.created_by ?? '',

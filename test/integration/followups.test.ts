@@ -333,6 +333,16 @@ describe('wa-bulk followup', () => {
         ['--where', 'not_read', '--after', '1h', '--template', 'order_update', '--language', 'en', '--params', '[1]'],
         '--params: expected an object',
       ],
+      [['--where', 'not_read', '--after', '1h', '--text', 'x', '--priority', 'urgent'], '--priority: expected high'],
+      [
+        ['--where', 'not_read', '--after', '1h', '--text', 'x', '--send-window', '9-21'],
+        '--send-window: expected HH:MM',
+      ],
+      [['--where', 'not_read', '--after', '1h', '--text', 'x', '--expires-in', 'soon'], '--expires-in: expected a'],
+      [
+        ['--where', 'not_read', '--at', '+2h', '--text', 'x', '--expires-at', '+1h'],
+        '--expires-at: its messages would expire before the rule is due',
+      ],
     ] as const) {
       const r = await runCli([...base, ...args], env);
       expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(error)]);
@@ -358,6 +368,48 @@ describe('wa-bulk followup', () => {
     expect(await evaluateFollowup({ ledger: h.ledger, send: h.send, followups }, rule.id)).toBeUndefined();
     const audit = (await runCli(['audit', '--json'], env)).stdout;
     expect(audit).toContain('"action":"followup.cancel"');
+  });
+
+  it("writes its messages with the rule's send window, priority and expiry, counted from the evaluation", async () => {
+    const config = testConfig();
+    h = harness(config);
+    const env = envOf(config);
+    const messages = [0, 1].map((i) => ({ to: phone(i), body: BODIES.text, request_id: `o-${i}` }));
+    await enqueue(itemsOfArray(messages), { campaign: 'o', ledger: h.ledger, queue: h.send });
+    for (let i = 0; i < 2; i++) await h.ledger.markSent(`o-${i}`, 'o', `mid-o-${i}`);
+    // The source's own jobs leave the queue, so that only the follow-ups' jobs are looked at.
+    await h.send.obliterate({ force: true });
+    const made = await runCli(
+      [
+        'followup',
+        ...['--from', 'o', '--where', 'not_read', '--at', '+1h', '--campaign', 'o2', '--text', 'again'],
+        ...['--send-window', '09:00-21:00', '--priority', 'low', '--expires-in', '2h', '--json'],
+      ],
+      env,
+    );
+    expect(made.code).toBe(0);
+    const rule = JSON.parse(made.stdout) as Followup;
+    expect(rule).toMatchObject({ send_window: '09:00-21:00', priority: 'low', expires_in: '2h', expires_at: null });
+    const listed = await runCli(['followup', 'list'], env);
+    expect(listed.stdout).toContain(' window 09:00-21:00 expires 2h after evaluation priority low');
+
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const evaluatedAt = Date.now();
+    expect(await evaluateFollowup({ ledger: h.ledger, send: h.send, followups }, rule.id)).toMatchObject({
+      enqueued: 2,
+    });
+    // Low: BullMQ's prioritized set, as enqueue --priority low puts them; each with its window and expiry.
+    const jobs = await h.send.getJobs(['prioritized']);
+    expect(jobs.map((j) => j.data.request_id).sort()).toEqual(
+      [0, 1].map((i) => followupRequestId(rule.id, phone(i).slice(1))).sort(),
+    );
+    for (const job of jobs) {
+      expect(job.data.window).toMatchObject({ from: 9 * 60, to: 21 * 60, tz: expect.any(String) });
+      expect(job.data.expires_at).toBeGreaterThanOrEqual(evaluatedAt + 2 * 3_600_000);
+      expect(job.data.expires_at).toBeLessThan(Date.now() + 2 * 3_600_000 + 1);
+    }
+    expect(await h.send.getWaitingCount()).toBe(0);
+    expect(await h.ledger.campaign('o2')).toMatchObject({ priority: 'low', send_window: '09:00-21:00', total: 2 });
   });
 
   it('makes, lists and cancels rules over HTTP, naming a bad field, and records who did', async () => {
@@ -387,6 +439,8 @@ describe('wa-bulk followup', () => {
         400,
         'params.body_1: expected',
       ],
+      [{ ...rule, priority: 'urgent' }, 400, 'priority: expected high, normal or low'],
+      [{ ...rule, send_window: '25:00-01:00' }, 400, 'send_window: expected HH:MM-HH:MM'],
       [{ ...rule, from: 'nope' }, 404, 'from: no campaign "nope"'],
     ] as const) {
       const res = await post('/api/followups', body);

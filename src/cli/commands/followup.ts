@@ -50,7 +50,15 @@ export async function run(argv: string[]): Promise<number> {
     });
   }
   if (action !== undefined) throw new UsageError(synopsis(FOLLOWUP));
-  const input = followupInput(values, FOLLOWUP_FLAGS);
+  const input = followupInput(
+    {
+      ...values,
+      send_window: values['send-window'],
+      expires_in: values['expires-in'],
+      expires_at: values['expires-at'],
+    },
+    FOLLOWUP_FLAGS,
+  );
   return withContext(async (ctx) => {
     const queue = openQueue<FollowupJob>(ctx.redis, ctx.config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
     try {
@@ -81,5 +89,11 @@ function line(rule: Followup): string {
     rule.state === 'done' || rule.state === 'evaluating'
       ? ` enqueued ${rule.enqueued}, opted out ${rule.suppressed}, held ${rule.held}, rejected ${rule.rejected}`
       : '';
-  return `${rule.id} ${rule.state} from ${rule.from} where ${rule.where} -> ${rule.campaign} due ${rule.due_at}${counts}`;
+  const control = [
+    rule.send_window !== null ? ` window ${rule.send_window}` : '',
+    rule.expires_in !== null ? ` expires ${rule.expires_in} after evaluation` : '',
+    rule.expires_at !== null ? ` expires at ${rule.expires_at}` : '',
+    rule.priority !== 'normal' ? ` priority ${rule.priority}` : '',
+  ].join('');
+  return `${rule.id} ${rule.state} from ${rule.from} where ${rule.where} -> ${rule.campaign} due ${rule.due_at}${control}${counts}`;
 }
