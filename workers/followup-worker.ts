@@ -10,7 +10,7 @@ import { EngageLabClient } from '../src/engagelab/client.js';
 import type { Logger } from '../src/log.js';
 import { Fatigue } from '../src/recipients/fatigue.js';
 import { TemplateCategories } from '../src/recipients/template-categories.js';
-import { FOLLOWUP_QUEUE, sendQueue, type FollowupJob, type SendJobData } from '../src/queue.js';
+import { FOLLOWUP_QUEUE, followupBackoff, sendQueue, type FollowupJob, type SendJobData } from '../src/queue.js';
 import { workerConnection } from '../src/redis/connection.js';
 import { keys as keysOf } from '../src/redis/keys.js';
 
@@ -144,6 +144,7 @@ export function startFollowupWorker(config: Config, log: Logger): { close(): Pro
       // for stalling: an evaluation taken up again writes nothing twice.
       stalledInterval: Math.round(config.WORKER_LOCK_MS / 10),
       maxStalledCount: 1_000_000,
+      settings: { backoffStrategy: followupBackoff },
     },
   );
   worker.on('failed', (job, error) =>

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { FOLLOWUP_QUEUE } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
 import { PRIORITIES, type Priority } from './options.js';
 import { moveFollowup } from '../scripts/move-followup.js';
@@ -9,10 +10,12 @@ import { moveFollowup } from '../scripts/move-followup.js';
  * whose messages match WHERE one message of campaign CAMPAIGN". This module is the one writer of a rule's
  * record ({prefix}:followup:<id>, a hash) and of the index of rules ({prefix}:followups, ids by creation).
  *
- * A rule moves scheduled → evaluating → done, or scheduled → cancelled; each move is one script
- * (move-followup.lua), so a cancel and the rule's evaluation never both win. A rule interrupted while evaluating
- * (its worker killed) stays `evaluating` and is evaluated again from the start: its messages' request_ids
- * are derived from the rule and the source message, so nothing is enqueued twice.
+ * A rule moves scheduled → evaluating → done, or to cancelled while scheduled, or while evaluating when no
+ * worker runs its job (its evaluation failed and waits to be tried again, or its worker died); each move is one
+ * script (move-followup.lua, which looks at the job's lock in the same step), so a cancel and the rule's
+ * evaluation never both win. A rule interrupted while evaluating (its worker killed, Redis gone) stays
+ * `evaluating` and is evaluated again from the start: its messages' request_ids are derived from the rule and
+ * the source message, so nothing is enqueued twice.
  *
  * Bounded: at most MAX_FOLLOWUPS rules are kept; a done or cancelled one expires with the ledger's TTL.
  */
@@ -150,16 +153,23 @@ export class Followups {
     return rows.filter((r): r is Followup => r !== undefined && (from === undefined || r.from === from));
   }
 
-  /** Scheduled → cancelled: true; false with the state it is in (undefined: no such rule). */
+  /**
+   * Scheduled, or evaluating while no worker runs its job → cancelled: true; false with the state it is in
+   * (undefined: no such rule; `evaluating`: a worker is evaluating it now).
+   */
   async cancel(
     id: string,
     actor: string,
     now = Date.now(),
   ): Promise<{ cancelled: true } | { cancelled: false; state: FollowupState | undefined }> {
     if (!FOLLOWUP_ID.test(id)) return { cancelled: false, state: undefined };
-    const outcome = await this.move(id, ['scheduled'], 'cancelled', {
-      cancelled_at: String(now),
-      cancelled_by: actor,
+    const outcome = await moveFollowup(this.redis, {
+      keys: { followup: this.keys.followup(id), lock: `${this.keys.bullJob(FOLLOWUP_QUEUE, id)}:lock` },
+      from: ['scheduled', 'evaluating'],
+      to: 'cancelled',
+      fields: { cancelled_at: String(now), cancelled_by: actor },
+      keepMs: this.keepMs,
+      busy: 'evaluating',
     });
     return outcome.moved
       ? { cancelled: true }
@@ -205,6 +215,14 @@ export class Followups {
       keepMs: expire ? this.keepMs : undefined,
     });
   }
+}
+
+/** Why a rule was not cancelled (its state; undefined: no such rule), as the command and the HTTP API say it. */
+export function cancelRefused(id: string, state: FollowupState | undefined): string {
+  if (state === undefined) return `no follow-up rule "${id}" ("wa-bulk followup list" lists them)`;
+  if (state === 'evaluating')
+    return `follow-up ${id} is being evaluated by a worker now: it cannot be cancelled until that ends`;
+  return `follow-up ${id} is ${state}: it can no longer be cancelled`;
 }
 
 const countFields = (c: FollowupCounts) => ({

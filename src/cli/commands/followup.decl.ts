@@ -12,7 +12,10 @@ export const FOLLOWUP = {
   ],
   args: [
     { name: 'list', help: 'every follow-up rule kept: its rule, due time, state and counts' },
-    { name: 'cancel ID', help: 'a scheduled rule is cancelled: it will send nothing' },
+    {
+      name: 'cancel ID',
+      help: 'a scheduled rule, or one left evaluating that no worker runs now, is cancelled: it sends nothing more',
+    },
   ],
   flags: {
     from: { type: 'string', value: 'ID', help: 'the source campaign (list: only its rules)' },

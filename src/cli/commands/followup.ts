@@ -1,6 +1,6 @@
 import { createFollowup, followupInput, FOLLOWUP_FLAGS } from '../../../producers/followups.js';
 import { cliActor } from '../../access/audit.js';
-import { Followups, type Followup } from '../../campaigns/followups.js';
+import { cancelRefused, Followups, type Followup } from '../../campaigns/followups.js';
 import { resultTtlSeconds } from '../../config.js';
 import { noCampaign } from '../../messages/ids.js';
 import { FOLLOWUP_QUEUE, openQueue, withQueue, type FollowupJob } from '../../queue.js';
@@ -43,9 +43,7 @@ export async function run(argv: string[]): Promise<number> {
         if (!values.json) process.stdout.write(`follow-up ${id} cancelled\n`);
         return 0;
       }
-      process.stderr.write(
-        `wa-bulk: ${outcome.state === undefined ? `no follow-up rule "${id}" ("wa-bulk followup list" lists them)` : `follow-up ${id} is ${outcome.state}: it can no longer be cancelled`}\n`,
-      );
+      process.stderr.write(`wa-bulk: ${cancelRefused(id, outcome.state)}\n`);
       return 1;
     });
   }
