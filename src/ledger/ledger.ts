@@ -490,7 +490,7 @@ export class Ledger extends LedgerReads {
    */
   async skipCancelled(
     campaign: string,
-    messages: ReadonlyArray<{ requestId: string; removed: boolean }>,
+    messages: ReadonlyArray<{ requestId: string; to: string; removed: boolean }>,
   ): Promise<boolean[]> {
     if (messages.length === 0) return [];
     const k = this.keys;
@@ -501,7 +501,12 @@ export class Ledger extends LedgerReads {
       ttlSeconds: this.settledTtlSeconds,
       reason: 'cancelled',
       error: SKIP_WORDS.cancelled,
-      messages: messages.map(({ requestId, removed }) => ({ messageKey: k.message(requestId), removed })),
+      messages: messages.map((m) => ({
+        requestId: m.requestId,
+        messageKey: k.message(m.requestId),
+        sent: k.marketingSent(m.to),
+        removed: m.removed,
+      })),
     });
   }
 
@@ -510,10 +515,21 @@ export class Ledger extends LedgerReads {
    * request has been made for it, or, with `jobRemoved`, when its job was taken out of its queue. The
    * verdict says what stopped it otherwise.
    */
-  async skipRemoved(requestId: string, campaign: string, jobRemoved: boolean): Promise<scripts.RemoveVerdict> {
+  async skipRemoved(
+    requestId: string,
+    to: string,
+    campaign: string,
+    jobRemoved: boolean,
+  ): Promise<scripts.RemoveVerdict> {
     const k = this.keys;
     return scripts.removeMessage(this.client, {
-      keys: { archive: k.archive, campaign: k.campaign(campaign), message: k.message(requestId) },
+      keys: {
+        archive: k.archive,
+        campaign: k.campaign(campaign),
+        message: k.message(requestId),
+        sent: k.marketingSent(to),
+      },
+      requestId,
       idFrom: this.idFrom,
       now: Date.now(),
       ttlSeconds: this.settledTtlSeconds,
