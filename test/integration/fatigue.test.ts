@@ -267,7 +267,7 @@ describe('a FREQUENCY_CAP place given back', () => {
     worker = await startSendWorker(config, silentLogger());
     return config;
   }
-  const places = (i: number) => h!.redis.zrange(h!.keys.marketingSent(digits(i)), 0, -1);
+  const places = (i: number) => h!.redis.zrange(h!.keys.marketingSent(digits(i)), '0', '-1');
 
   /**
    * Two marketing templates to one recipient: one is sent, the other takes its place and then waits out the
