@@ -428,6 +428,7 @@ export class Ledger extends LedgerReads {
         to: u.status,
         fromCode: applied.previousCode,
         toCode: u.errorCode,
+        billable: scripts.billableArg(u),
       });
       return { previous: applied.previous };
     }
