@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
-import { parseDuration, parseTime, CampaignOptionError } from '../src/campaigns/options.js';
-import { Followups, type Followup, type FollowupMessage } from '../src/campaigns/followups.js';
+import {
+  campaignOptions,
+  parseDuration,
+  parseTime,
+  parseWindow,
+  CampaignOptionError,
+  type CampaignOptions,
+} from '../src/campaigns/options.js';
+import { Followups, type Followup, type FollowupControl, type FollowupMessage } from '../src/campaigns/followups.js';
 import type { Ledger, MessageRecord } from '../src/ledger/ledger.js';
 import { whereFilter } from '../src/ledger/outcomes.js';
 import { CAMPAIGN_ID } from '../src/messages/ids.js';
@@ -29,6 +36,10 @@ export interface RawFollowup {
   language?: unknown;
   params?: unknown;
   text?: unknown;
+  send_window?: unknown;
+  expires_in?: unknown;
+  expires_at?: unknown;
+  priority?: unknown;
 }
 
 export type FollowupNames = Record<keyof RawFollowup, string>;
@@ -43,6 +54,10 @@ export const FOLLOWUP_FLAGS: FollowupNames = {
   language: '--language',
   params: '--params',
   text: '--text',
+  send_window: '--send-window',
+  expires_in: '--expires-in',
+  expires_at: '--expires-at',
+  priority: '--priority',
 };
 export const FOLLOWUP_FIELDS: FollowupNames = {
   from: 'from',
@@ -54,6 +69,10 @@ export const FOLLOWUP_FIELDS: FollowupNames = {
   language: 'language',
   params: 'params',
   text: 'text',
+  send_window: 'send_window',
+  expires_in: 'expires_in',
+  expires_at: 'expires_at',
+  priority: 'priority',
 };
 
 /** A rule checked: its source, filter words, new campaign, message, and when (`after` ms or `at` epoch ms). */
@@ -63,6 +82,10 @@ export interface FollowupInput {
   campaign: string;
   message: FollowupMessage;
   when: { after: string; afterMs: number } | { at: number };
+  /** The campaign options of its messages (an `expires_at` as an ISO time). */
+  control: FollowupControl;
+  /** How the caller spells the fields, for an error found at creation. */
+  names: FollowupNames;
 }
 
 const PLACEHOLDER = /\{\{\s*([^}\s]+)\s*\}\}/g;
@@ -137,7 +160,61 @@ export function followupInput(raw: RawFollowup, names: FollowupNames, now = Date
   const message: FollowupMessage =
     body !== undefined ? { text: body } : { template, language, ...(params && { params }) };
   checkMessage(message, names);
-  return { from, where, campaign, message, when };
+  return { from, where, campaign, message, when, control: controlInput(text, names, now), names };
+}
+
+/** `--send-window`, `--expires-in` / `--expires-at` and `--priority`, checked as `enqueue` checks them. */
+function controlInput(
+  text: (field: keyof RawFollowup) => string | undefined,
+  names: FollowupNames,
+  now: number,
+): FollowupControl {
+  const raw = {
+    sendWindow: text('send_window'),
+    expiresIn: text('expires_in'),
+    expiresAt: text('expires_at'),
+    priority: text('priority'),
+  };
+  try {
+    const { options } = campaignOptions(
+      raw,
+      {
+        at: names.at,
+        sendWindow: names.send_window,
+        expiresIn: names.expires_in,
+        expiresAt: names.expires_at,
+        priority: names.priority,
+      },
+      now,
+    );
+    return {
+      send_window: raw.sendWindow?.trim() ?? null,
+      expires_in: raw.expiresIn?.trim() ?? null,
+      expires_at:
+        raw.expiresAt !== undefined && options.expiresAt !== undefined
+          ? new Date(options.expiresAt).toISOString()
+          : null,
+      priority: options.priority,
+    };
+  } catch (error) {
+    throw error instanceof CampaignOptionError ? new UsageError(error.message) : error;
+  }
+}
+
+/**
+ * The campaign options a rule's messages are written with, at its evaluation (`now`): an `expires_in` counts
+ * from then. An `expires_at` already past makes messages that end `expired` at once, as `enqueue`'s would.
+ */
+export function followupControl(
+  rule: Pick<Followup, 'send_window' | 'expires_in' | 'expires_at' | 'priority'>,
+  now = Date.now(),
+): CampaignOptions {
+  return {
+    priority: rule.priority,
+    ...(rule.send_window !== null && { window: parseWindow(rule.send_window, 'send_window') }),
+    ...(rule.expires_in !== null && { expiresAt: now + parseDuration(rule.expires_in, 'expires_in') }),
+    ...(rule.expires_at !== null && { expiresAt: Date.parse(rule.expires_at) }),
+  };
 }
 
 /** The message the rule would send, checked now with every placeholder filled, so it is not refused later. */
@@ -257,8 +334,20 @@ export async function createFollowup(
     const base = source.finished_at ?? source.started_at ?? source.at;
     dueAt = (base ? Date.parse(base) : now) + input.when.afterMs;
   }
+  if (input.control.expires_at !== null && Date.parse(input.control.expires_at) <= dueAt)
+    throw new UsageError(
+      `${input.names.expires_at}: its messages would expire before the rule is due (${new Date(dueAt).toISOString()})`,
+    );
   const followup = await deps.followups.create(
-    { from: input.from, where: input.where, campaign: input.campaign, message: input.message, after, dueAt },
+    {
+      from: input.from,
+      where: input.where,
+      campaign: input.campaign,
+      message: input.message,
+      after,
+      dueAt,
+      control: input.control,
+    },
     deps.actor,
     now,
   );

@@ -138,15 +138,21 @@ export interface FollowupJob {
 
 /**
  * A follow-up's evaluation: tried again from the start if it fails (Redis gone), which enqueues nothing twice
- * (its messages' request_ids are derived from the rule and the source message); kept for a look if it keeps
- * failing.
+ * (its messages' request_ids are derived from the rule and the source message). It does not give up: a rule
+ * left `evaluating` with no job to finish it would send nothing and could only be cancelled, so it is tried
+ * again after FOLLOWUP_BACKOFF's waits, 5 s doubling up to 5 minutes, until it is done or cancelled.
  */
 export const FOLLOWUP_JOB_OPTIONS: JobsOptions = {
-  attempts: 10,
-  backoff: { type: 'exponential', delay: 5000 },
+  attempts: 1_000_000,
+  backoff: { type: 'followup' },
   removeOnComplete: true,
   removeOnFail: { count: 100 },
 };
+
+/** The wait before a follow-up's evaluation is tried again after its `attemptsMade`-th failure (ms). */
+export function followupBackoff(attemptsMade: number): number {
+  return Math.min(5000 * 2 ** Math.min(Math.max(attemptsMade - 1, 0), 10), 300_000);
+}
 
 /**
  * Opens a queue of wa-bulk. Every Queue handle comes from here, so each carries the same event-stream bound

@@ -1,6 +1,6 @@
 import { Worker, type Queue } from 'bullmq';
 import { enqueue } from '../producers/enqueue.js';
-import { followupItems } from '../producers/followups.js';
+import { followupControl, followupItems } from '../producers/followups.js';
 import { Followups, type FollowupCounts, type FollowupMessage } from '../src/campaigns/followups.js';
 import { resultTtlSeconds, type Config } from '../src/config.js';
 import { ledgerFor } from '../src/ledger/index.js';
@@ -11,7 +11,7 @@ import { settleWithin } from '../src/lifecycle.js';
 import type { Logger } from '../src/log.js';
 import { Fatigue } from '../src/recipients/fatigue.js';
 import { TemplateCategories } from '../src/recipients/template-categories.js';
-import { FOLLOWUP_QUEUE, sendQueue, type FollowupJob, type SendJobData } from '../src/queue.js';
+import { FOLLOWUP_QUEUE, followupBackoff, sendQueue, type FollowupJob, type SendJobData } from '../src/queue.js';
 import { workerConnection } from '../src/redis/connection.js';
 import { RedisHealth } from '../src/redis/health.js';
 import { keys as keysOf } from '../src/redis/keys.js';
@@ -81,6 +81,7 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
     ledger: deps.ledger,
     queue: deps.send,
     waFrom: deps.waFrom,
+    control: followupControl(rule),
     ...(deps.chunkSize !== undefined && { chunkSize: deps.chunkSize }),
     onProgress: (s) => {
       const now = counts(s);
@@ -150,6 +151,7 @@ export function startFollowupWorker(
       // for stalling: an evaluation taken up again writes nothing twice.
       stalledInterval: Math.round(config.WORKER_LOCK_MS / 10),
       maxStalledCount: 1_000_000,
+      settings: { backoffStrategy: followupBackoff },
     },
   );
   worker.on('failed', (job, error) =>

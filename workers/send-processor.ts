@@ -169,6 +169,8 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     // expiry again as the request leaves.
     const now = Date.now();
     if (job.data.expires_at !== undefined && now >= job.data.expires_at) {
+      // A FREQUENCY_CAP place taken before a wait (pacing, a pair interval) that outlasted it goes back.
+      if (payload.body.type === 'template') await deps.fatigue?.release(requestId, to);
       await skip(requestId, campaign, 'expired');
       stats.skipped('expired');
       return 'skipped';

@@ -120,18 +120,16 @@ export class Campaigns {
     };
     let skipped = 0;
     try {
-      for await (const ids of ledger.pendingIds(id)) {
+      for await (const pending of ledger.pendingMessages(id)) {
         // The ledger first, so that a job a worker takes meanwhile finds its message settled.
         const skippedNow = await ledger.skipCancelled(
           id,
-          ids.map((requestId) => ({ requestId, removed: false })),
+          pending.map((m) => ({ ...m, removed: false })),
         );
         // Then the jobs: a job no worker holds is removed; one whose message was left (a request was made
         // for it) and that waited in its queue (a BullMQ retry's backoff, a dead worker's) is skipped too.
-        const removed = await Promise.all(ids.map(removeJob));
-        const left = ids
-          .filter((_, i) => !skippedNow[i] && removed[i])
-          .map((requestId) => ({ requestId, removed: true }));
+        const removed = await Promise.all(pending.map((m) => removeJob(m.requestId)));
+        const left = pending.filter((_, i) => !skippedNow[i] && removed[i]).map((m) => ({ ...m, removed: true }));
         const count = skippedNow.filter(Boolean).length + (await ledger.skipCancelled(id, left)).filter(Boolean).length;
         await addSkipped(this.redis, this.keys.metrics, 'cancelled', count);
         skipped += count;

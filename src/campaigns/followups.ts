@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { FOLLOWUP_QUEUE } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
+import { PRIORITIES, type Priority } from './options.js';
 import { moveFollowup } from '../scripts/move-followup.js';
 
 /**
@@ -8,10 +10,12 @@ import { moveFollowup } from '../scripts/move-followup.js';
  * whose messages match WHERE one message of campaign CAMPAIGN". This module is the one writer of a rule's
  * record ({prefix}:followup:<id>, a hash) and of the index of rules ({prefix}:followups, ids by creation).
  *
- * A rule moves scheduled → evaluating → done, or scheduled → cancelled; each move is one script
- * (move-followup.lua), so a cancel and the rule's evaluation never both win. A rule interrupted while evaluating
- * (its worker killed) stays `evaluating` and is evaluated again from the start: its messages' request_ids
- * are derived from the rule and the source message, so nothing is enqueued twice.
+ * A rule moves scheduled → evaluating → done, or to cancelled while scheduled, or while evaluating when no
+ * worker runs its job (its evaluation failed and waits to be tried again, or its worker died); each move is one
+ * script (move-followup.lua, which looks at the job's lock in the same step), so a cancel and the rule's
+ * evaluation never both win. A rule interrupted while evaluating (its worker killed, Redis gone) stays
+ * `evaluating` and is evaluated again from the start: its messages' request_ids are derived from the rule and
+ * the source message, so nothing is enqueued twice.
  *
  * Bounded: at most MAX_FOLLOWUPS rules are kept; a done or cancelled one expires with the ledger's TTL.
  */
@@ -31,6 +35,27 @@ export interface FollowupMessage {
   text?: string;
 }
 
+/**
+ * The campaign options of the messages a rule writes, as `enqueue` takes them: applied when the rule is
+ * evaluated (an `expires_in` counts from then).
+ */
+export interface FollowupControl {
+  /** HH:MM-HH:MM of the recipient's local time, or null. */
+  send_window: string | null;
+  /** A duration (2h) counted from the rule's evaluation, or null. */
+  expires_in: string | null;
+  /** An ISO time, or null. */
+  expires_at: string | null;
+  priority: Priority;
+}
+
+export const NO_CONTROL: FollowupControl = {
+  send_window: null,
+  expires_in: null,
+  expires_at: null,
+  priority: 'normal',
+};
+
 /** What a rule says, as given (checked by producers/followups.ts). */
 export interface FollowupSpec {
   from: string;
@@ -42,10 +67,11 @@ export interface FollowupSpec {
   after: string | null;
   /** When it comes due (epoch ms). */
   dueAt: number;
+  control?: FollowupControl;
 }
 
 /** A rule as `followup list --json` and the API show it. */
-export interface Followup {
+export interface Followup extends FollowupControl {
   id: string;
   from: string;
   where: string;
@@ -91,7 +117,12 @@ export class Followups {
     await this.prune();
     if ((await this.redis.zcard(this.keys.followups)) >= MAX_FOLLOWUPS) return undefined;
     const id = `fu_${randomBytes(8).toString('hex').slice(0, 10)}`;
+    const control = spec.control ?? NO_CONTROL;
     const fields: Record<string, string> = {
+      send_window: control.send_window ?? '',
+      expires_in: control.expires_in ?? '',
+      expires_at: control.expires_at ?? '',
+      priority: control.priority,
       id,
       from: spec.from,
       where: spec.where,
@@ -122,16 +153,23 @@ export class Followups {
     return rows.filter((r): r is Followup => r !== undefined && (from === undefined || r.from === from));
   }
 
-  /** Scheduled → cancelled: true; false with the state it is in (undefined: no such rule). */
+  /**
+   * Scheduled, or evaluating while no worker runs its job → cancelled: true; false with the state it is in
+   * (undefined: no such rule; `evaluating`: a worker is evaluating it now).
+   */
   async cancel(
     id: string,
     actor: string,
     now = Date.now(),
   ): Promise<{ cancelled: true } | { cancelled: false; state: FollowupState | undefined }> {
     if (!FOLLOWUP_ID.test(id)) return { cancelled: false, state: undefined };
-    const outcome = await this.move(id, ['scheduled'], 'cancelled', {
-      cancelled_at: String(now),
-      cancelled_by: actor,
+    const outcome = await moveFollowup(this.redis, {
+      keys: { followup: this.keys.followup(id), lock: `${this.keys.bullJob(FOLLOWUP_QUEUE, id)}:lock` },
+      from: ['scheduled', 'evaluating'],
+      to: 'cancelled',
+      fields: { cancelled_at: String(now), cancelled_by: actor },
+      keepMs: this.keepMs,
+      busy: 'evaluating',
     });
     return outcome.moved
       ? { cancelled: true }
@@ -179,6 +217,14 @@ export class Followups {
   }
 }
 
+/** Why a rule was not cancelled (its state; undefined: no such rule), as the command and the HTTP API say it. */
+export function cancelRefused(id: string, state: FollowupState | undefined): string {
+  if (state === undefined) return `no follow-up rule "${id}" ("wa-bulk followup list" lists them)`;
+  if (state === 'evaluating')
+    return `follow-up ${id} is being evaluated by a worker now: it cannot be cancelled until that ends`;
+  return `follow-up ${id} is ${state}: it can no longer be cancelled`;
+}
+
 const countFields = (c: FollowupCounts) => ({
   enqueued: String(c.enqueued),
   suppressed: String(c.suppressed),
@@ -196,6 +242,10 @@ function recordOf(h: Record<string, string> | null | undefined): Followup | unde
     message: JSON.parse(h.message ?? '{}') as FollowupMessage,
     after: h.after || null,
     due_at: iso(h.due_at) as string,
+    send_window: h.send_window || null,
+    expires_in: h.expires_in || null,
+    expires_at: h.expires_at || null,
+    priority: PRIORITIES.includes(h.priority as Priority) ? (h.priority as Priority) : 'normal',
     state: h.state as FollowupState,
     created_at: iso(h.created_at) as string,
     created_by: h.created_by ?? '',

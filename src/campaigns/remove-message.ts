@@ -67,13 +67,13 @@ export async function removeMessage(
   if (!record) return refusal(requestId, 'unknown');
   if (record.status !== 'pending') return refusal(requestId, record.status);
   // The ledger first, so that a worker that takes the job meanwhile finds the message settled at its grant.
-  let verdict = await ledger.skipRemoved(requestId, record.campaign, false);
+  let verdict = await ledger.skipRemoved(requestId, record.to, record.campaign, false);
   if (verdict === RemoveVerdict.Removed) {
     await takeJob(redis, keys, requestId);
   } else if (verdict === RemoveVerdict.Requested) {
     // A request was made before: only a job out of every worker's reach may go.
     if ((await takeJob(redis, keys, requestId)) !== 'held')
-      verdict = await ledger.skipRemoved(requestId, record.campaign, true);
+      verdict = await ledger.skipRemoved(requestId, record.to, record.campaign, true);
   }
   if (verdict !== RemoveVerdict.Removed) return refusal(requestId, REFUSED[verdict] ?? 'retrying');
   await addSkipped(redis, keys.metrics, 'removed', 1);

@@ -268,6 +268,16 @@ export const followupSchema = z
     message: followupMessageSchema,
     after: z.string().nullable().meta({ description: 'the --after duration, or null when a time was given' }),
     due_at: time,
+    send_window: z
+      .string()
+      .nullable()
+      .meta({ description: "its messages leave only in this span of the recipient's local time (HH:MM-HH:MM)" }),
+    expires_in: z
+      .string()
+      .nullable()
+      .meta({ description: 'its messages expire this long after the rule is evaluated (a duration)' }),
+    expires_at: time.nullable().meta({ description: 'its messages expire at this time' }),
+    priority: z.enum(['high', 'normal', 'low']).meta({ description: 'its messages’ priority' }),
     state: z.enum(FOLLOWUP_STATES),
     created_at: time,
     created_by: z.string(),

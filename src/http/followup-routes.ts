@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type express from 'express';
 import { createFollowup, followupInput, FOLLOWUP_FIELDS } from '../../producers/followups.js';
-import { Followups } from '../campaigns/followups.js';
+import { cancelRefused, Followups } from '../campaigns/followups.js';
 import { resultTtlSeconds } from '../config.js';
 import { FOLLOWUP_QUEUE, withQueue, type FollowupJob } from '../queue.js';
 import { actorOf } from './access.js';
@@ -14,7 +14,8 @@ import { sameOrigin } from './security.js';
 /**
  * Follow-up rules over HTTP, as `wa-bulk followup` makes, lists and cancels them (docs/campaigns.md#follow-ups).
  * A bad field is a 400 naming it (the checks are the command line's, producers/followups.ts); an unknown
- * source campaign or rule a 404; a rule that can no longer be cancelled a 409 with its state.
+ * source campaign or rule a 404; a rule that cannot be cancelled (done, cancelled, or being evaluated) a 409 with
+ * its state.
  */
 export function followupRoutes(app: express.Express, deps: DashboardDeps): void {
   const followups = new Followups(deps.redis, deps.keys, resultTtlSeconds(deps.config) * 1000);
@@ -48,9 +49,6 @@ export function followupRoutes(app: express.Express, deps: DashboardDeps): void 
       await withFollowupQueue((queue) => queue.remove(id).catch(() => 0));
       res.json(await followups.get(id));
     } else if (outcome.state === undefined) res.status(404).json({ error: `no follow-up rule "${id}"` });
-    else
-      res
-        .status(409)
-        .json({ error: `follow-up ${id} is ${outcome.state}: it can no longer be cancelled`, state: outcome.state });
+    else res.status(409).json({ error: cancelRefused(id, outcome.state), state: outcome.state });
   });
 }

@@ -4,7 +4,7 @@ import { shortTime } from '../status/campaign-words.js';
 /**
  * The campaigns page's block of follow-up rules (docs/campaigns.md#follow-ups): each rule's source, outcome
  * words, new campaign and message, its due time, its state (with what it enqueued once evaluated), and a
- * Cancel button while it is scheduled. A block of its own, inside the page's <main> so that the page's
+ * Cancel button while it is scheduled or evaluating (the server refuses one a worker is evaluating now). A block of its own, inside the page's <main> so that the page's
  * refresh swaps it too; its script posts the cancel as JSON, as the page's buttons do.
  */
 
@@ -44,7 +44,9 @@ export function followupsBlock(rules: readonly Followup[]): string {
         state(rule),
       ];
       const cancel =
-        rule.state === 'scheduled' ? `<button class="danger" data-followup="${esc(rule.id)}">Cancel</button>` : '';
+        rule.state === 'scheduled' || rule.state === 'evaluating'
+          ? `<button class="danger" data-followup="${esc(rule.id)}">Cancel</button>`
+          : '';
       return `<tr id="followup-${esc(rule.id)}" class="followup ${rule.state}">${cells.map((c) => `<td>${esc(c)}</td>`).join('')}<td>${cancel}</td></tr>`;
     });
   return `<section id="followups" style="margin-top:18px"><h2 class="label">follow-ups</h2>
@@ -56,7 +58,7 @@ document.addEventListener('click', async (event) => {
   const button = event.target.closest('button[data-followup]');
   if (!button || button.disabled) return;
   const id = button.dataset.followup;
-  if (!confirm('Cancel follow-up ' + id + '? It will send nothing.')) return;
+  if (!confirm('Cancel follow-up ' + id + '? It will send nothing more.')) return;
   const say = (text) => { document.getElementById('error').textContent = text; };
   try {
     const res = await fetch('/api/followups/' + encodeURIComponent(id) + '/cancel', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });

@@ -162,4 +162,11 @@ export const followupBodySchema = z.object({
     .optional()
     .meta({ description: 'template columns (body_1, header_image, …) to text; {{name}} is a custom_args value' }),
   text: ruleText('a text message instead; {{name}} is a custom_args value'),
+  send_window: ruleText("its messages leave only in this span of the recipient's local time", '09:00-21:00'),
+  expires_in: ruleText('its messages expire this long after the rule is evaluated: 90s, 10m, 2h, 1d'),
+  expires_at: ruleText('or at this time: ISO 8601 with an offset, or +30m'),
+  priority: z
+    .enum(['high', 'normal', 'low'], { error: expected('high, normal or low') })
+    .optional()
+    .meta({ description: "its messages' priority; default normal" }),
 });

@@ -74,6 +74,7 @@ export async function applyDelivery(
       to: u.status,
       fromCode: applied.previousCode,
       toCode: u.errorCode,
+      billable: scripts.billableArg(u),
     });
     return { previous: applied.previous };
   }

@@ -188,13 +188,13 @@ export class Ledger extends LedgerReads {
 
   skipCancelled(
     campaign: string,
-    messages: ReadonlyArray<{ requestId: string; removed: boolean }>,
+    messages: ReadonlyArray<{ requestId: string; to: string; removed: boolean }>,
   ): Promise<boolean[]> {
     return operator.skipCancelled(this.scope, campaign, messages);
   }
 
-  skipRemoved(requestId: string, campaign: string, jobRemoved: boolean): Promise<RemoveVerdict> {
-    return operator.skipRemoved(this.scope, requestId, campaign, jobRemoved);
+  skipRemoved(requestId: string, to: string, campaign: string, jobRemoved: boolean): Promise<RemoveVerdict> {
+    return operator.skipRemoved(this.scope, requestId, to, campaign, jobRemoved);
   }
 
   revive(requestId: string, campaign: string): Promise<boolean> {

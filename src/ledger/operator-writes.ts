@@ -12,7 +12,7 @@ import type { LedgerScope } from './scope.js';
 export async function skipCancelled(
   scope: LedgerScope,
   campaign: string,
-  messages: ReadonlyArray<{ requestId: string; removed: boolean }>,
+  messages: ReadonlyArray<{ requestId: string; to: string; removed: boolean }>,
 ): Promise<boolean[]> {
   if (messages.length === 0) return [];
   const k = scope.keys;
@@ -23,7 +23,12 @@ export async function skipCancelled(
     ttlSeconds: scope.settledTtlSeconds,
     reason: 'cancelled',
     error: SKIP_WORDS.cancelled,
-    messages: messages.map(({ requestId, removed }) => ({ messageKey: k.message(requestId), removed })),
+    messages: messages.map((m) => ({
+      requestId: m.requestId,
+      messageKey: k.message(m.requestId),
+      sent: k.marketingSent(m.to),
+      removed: m.removed,
+    })),
   });
 }
 
@@ -35,12 +40,19 @@ export async function skipCancelled(
 export async function skipRemoved(
   scope: LedgerScope,
   requestId: string,
+  to: string,
   campaign: string,
   jobRemoved: boolean,
 ): Promise<scripts.RemoveVerdict> {
   const k = scope.keys;
   return scripts.removeMessage(scope.client, {
-    keys: { archive: k.archive, campaign: k.campaign(campaign), message: k.message(requestId) },
+    keys: {
+      archive: k.archive,
+      campaign: k.campaign(campaign),
+      message: k.message(requestId),
+      sent: k.marketingSent(to),
+    },
+    requestId,
     idFrom: scope.idFrom,
     now: Date.now(),
     ttlSeconds: scope.settledTtlSeconds,

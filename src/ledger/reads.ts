@@ -155,16 +155,19 @@ export class LedgerReads {
     return [...byMinute].sort(([a], [b]) => a - b).map(([, point]) => point);
   }
 
-  /** The request_ids of a campaign's pending messages, in pages of up to `pageSize`. */
-  async *pendingIds(campaign: string, pageSize = 500): AsyncGenerator<string[]> {
+  /** A campaign's pending messages (request_id and recipient), in pages of up to `pageSize`. */
+  async *pendingMessages(campaign: string, pageSize = 500): AsyncGenerator<Array<{ requestId: string; to: string }>> {
     const listKey = this.keys.campaignIds(campaign);
     for (let start = 0; ; start += pageSize) {
       const ids = await this.client.lrange(listKey, start, start + pageSize - 1);
       if (ids.length === 0) return;
       const pipeline = this.client.pipeline();
-      for (const id of ids) pipeline.hget(this.keys.message(id), 'status');
-      const statuses = (await pipeline.exec()) ?? [];
-      const pending = ids.filter((_, i) => statuses[i]?.[1] === 'pending');
+      for (const id of ids) pipeline.hmget(this.keys.message(id), 'status', 'to');
+      const rows = ((await pipeline.exec()) ?? []).map(([, row]) => row as Array<string | null> | null);
+      const pending = ids.flatMap((requestId, i) => {
+        const [status, to] = rows[i] ?? [];
+        return status === 'pending' ? [{ requestId, to: to ?? '' }] : [];
+      });
       if (pending.length > 0) yield pending;
       if (ids.length < pageSize) return;
     }

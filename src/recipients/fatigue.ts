@@ -86,8 +86,12 @@ export class Fatigue {
     return rest > 0 || (cap !== undefined && taken >= cap.max);
   }
 
-  /** Gives a held place back: the message was not sent after all (skipped, parked, dead before it left). */
+  /**
+   * Gives a held place back: the message was not sent after all (skipped, parked, dead before it left, expired
+   * after a wait). Nothing to do, and nothing asked, without FREQUENCY_CAP (no place is ever taken).
+   */
   async release(requestId: string, to: string): Promise<void> {
+    if (!this.config.FREQUENCY_CAP) return;
     await this.redis.zrem(this.keys.marketingSent(to), requestId);
   }
 

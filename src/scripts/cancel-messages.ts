@@ -12,8 +12,11 @@ export interface CancelMessages {
   ttlSeconds: number;
   reason: string;
   error: string;
-  /** Each message's record, and whether its job was removed from its queue. */
-  messages: ReadonlyArray<{ messageKey: string; removed: boolean }>;
+  /**
+   * Each message's request_id and record, its recipient's marketing window (a FREQUENCY_CAP place it holds
+   * is given back when it is skipped), and whether its job was removed from its queue.
+   */
+  messages: ReadonlyArray<{ requestId: string; messageKey: string; sent: string; removed: boolean }>;
 }
 
 const call = script<Array<0 | 1>>('cancel-messages');
@@ -26,8 +29,8 @@ export async function cancelMessages(client: Redis, input: CancelMessages): Prom
   const keys = [input.keys.archive, input.keys.campaign];
   const argv: Arg[] = [input.idFrom, input.now, input.ttlSeconds, input.reason, input.error];
   for (const m of input.messages) {
-    keys.push(m.messageKey);
-    argv.push(m.removed ? '1' : '0');
+    keys.push(m.messageKey, m.sent);
+    argv.push(m.removed ? '1' : '0', m.requestId);
   }
   return (await call(client, keys, argv)).map((verdict) => verdict === 1);
 }

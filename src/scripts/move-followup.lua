@@ -3,10 +3,12 @@
   setting its fields in the same step, so that a cancel and the rule's evaluation never both win.
 
   KEYS  1 followup        the rule's hash
+        2 lock            optional: the lock of the rule's job (BullMQ's <job>:lock), held while a worker runs it
   ARGV  1 from            the states it may move from, comma-separated
         2 to              the state it moves to
         3 fields          JSON of field -> value to set with it
         4 keepMs          then expires after this many ms ('': kept)
+        5 busy            optional: a state it may leave only while KEYS[2] does not exist
   Reply {1 moved or 0 not, the state it was in ('' for no such rule)}
 ]]
 
@@ -17,6 +19,8 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
   if s == state then allowed = true end
 end
 if not allowed then return {0, state} end
+-- An evaluation a worker is running now is not interrupted; one whose job failed or lost its worker may be.
+if ARGV[5] and ARGV[5] == state and redis.call('EXISTS', KEYS[2]) == 1 then return {0, state} end
 local fields = cjson.decode(ARGV[3])
 -- started_at keeps its first value: an evaluation taken up again after a crash began when the first did.
 if fields.started_at and redis.call('HEXISTS', KEYS[1], 'started_at') == 1 then fields.started_at = nil end

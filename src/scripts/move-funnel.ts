@@ -10,6 +10,8 @@ export interface MoveFunnel {
   /** The error codes before and after, each counted when its state is 'failed' (null: none). */
   fromCode: number | null;
   toCode: number | null;
+  /** The callback's billable pricing as '<country>:<category>' (billableArg), or '' for none. */
+  billable: string;
 }
 
 const call = script<0 | 1>('move-funnel');
@@ -23,7 +25,7 @@ export async function moveFunnel(client: Redis, input: MoveFunnel): Promise<bool
     (await call(
       client,
       [input.keys.campaign, input.keys.metrics],
-      [input.from ?? '', input.to, input.fromCode ?? '', input.toCode ?? ''],
+      [input.from ?? '', input.to, input.fromCode ?? '', input.toCode ?? '', input.billable],
     )) === 1
   );
 }

@@ -7,10 +7,13 @@
   - a request made before (waiting out a retry's backoff): skipped only once its job was taken out of its
     queue (`removed`), which BullMQ refuses while a worker holds it;
   - anything else is left as it is, and the reply says what stopped it.
+  A message skipped here gives back the FREQUENCY_CAP place it may hold (reserve-marketing.lua), as its worker
+  would: it will not be sent.
 
   KEYS  1 archive         the change feed (includes/feed.lua)
         2 campaign        the message's campaign's counters
         3 message         message record
+        4 sent            its recipient's marketing messages in the window (src/recipients/fatigue.ts)
   ARGV  1 idFrom          where the request_id starts in the record's key to archive the change
                           for the change feed (includes/feed.lua: > 0 always,
                           < 0 while it has a reader, 0 never)
@@ -19,6 +22,7 @@
         4 reason          the skip reason ('removed')
         5 error           its words
         6 removed         '1' when its job was removed from its queue, else '0'
+        7 requestId       its request_id (its member in `sent`)
   Reply 'removed', or what stopped it: 'missing' (no record), 'sent', 'dead' or 'skipped' (settled
         already), 'inflight' (a request may be on the wire), 'requested' (a request was made for it and
         its job was not removed)
@@ -33,6 +37,7 @@ if ARGV[6] ~= '1' then
   if m[2] then return 'inflight' end
   if tonumber(m[3] or '0') > 0 then return 'requested' end
 end
+redis.call('ZREM', KEYS[4], ARGV[7])
 Message.clearInflight(msg)
 Message.markSettled(msg, 'skipped', ARGV[2], '', '', ARGV[4], ARGV[5])
 redis.call('HINCRBY', KEYS[2], 'skipped', 1)

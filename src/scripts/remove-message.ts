@@ -14,8 +14,12 @@ export const RemoveVerdict = {
 export type RemoveVerdict = (typeof RemoveVerdict)[keyof typeof RemoveVerdict];
 
 export interface RemoveMessage {
-  /** The archive stream, the message's campaign's counters, its record. */
-  keys: { archive: string; campaign: string; message: string };
+  /**
+   * The archive stream, the message's campaign's counters, its record, its recipient's marketing window (a
+   * FREQUENCY_CAP place it holds is given back when it is skipped).
+   */
+  keys: { archive: string; campaign: string; message: string; sent: string };
+  requestId: string;
   /** Where the request_id starts in the record's key, for the change feed: > 0 always, < 0 while it has a reader, 0 never. */
   idFrom: number;
   /** Epoch ms. */
@@ -35,7 +39,7 @@ export function removeMessage(client: Redis, input: RemoveMessage): Promise<Remo
   const k = input.keys;
   return call(
     client,
-    [k.archive, k.campaign, k.message],
-    [input.idFrom, input.now, input.ttlSeconds, input.reason, input.error, input.removed ? '1' : '0'],
+    [k.archive, k.campaign, k.message, k.sent],
+    [input.idFrom, input.now, input.ttlSeconds, input.reason, input.error, input.removed ? '1' : '0', input.requestId],
   );
 }

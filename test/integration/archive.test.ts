@@ -176,7 +176,14 @@ suite('the long-term ledger in PostgreSQL', () => {
               error_detail: { message: 'Message undeliverable' },
               loss: { loss_step: 3, loss_source: 'meta' },
             }
-          : { message_status: i < 6 ? 'read' : 'delivered', error_code: 0 },
+          : {
+              message_status: i < 6 ? 'read' : 'delivered',
+              error_code: 0,
+              // Priced billable: the four delivered ones, as Meta prices a delivered utility message.
+              ...(i >= 6 && {
+                status_data: { country_code: 'GB', pricing: { billable: true, category: 'utility', type: 'regular' } },
+              }),
+            },
     }));
     const res = await fetch(`http://127.0.0.1:${port}/callbacks/engagelab/${token}`, {
       method: 'POST',
@@ -195,18 +202,25 @@ suite('the long-term ledger in PostgreSQL', () => {
     // The campaign's counters are still in Redis (RESULT_TTL_DAYS): its funnel moved with the late rows.
     expect((await h.ledger.campaign('late'))?.delivery).toEqual({ sent: 10, delivered: 7, read: 3, failed: 3 });
     expect((await h.ledger.campaign('late'))?.delivery_failed_by_code).toEqual({ '131026': 3 });
-    // A late row that is not further changes nothing.
+    // The billable ones are counted on the campaign as a callback of a message in Redis counts them.
+    const billable = { messages: 4, by_country: { GB: { utility: 4 } }, by_category: { utility: 4 } };
+    expect((await h.ledger.campaign('late'))?.cost?.billable).toEqual(billable);
+    // A late row that is not further changes nothing, and a priced one is not counted twice.
     await fetch(`http://127.0.0.1:${port}/callbacks/engagelab/${token}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({
         total: 1,
-        rows: [{ ...callbackRows[4], status: { message_status: 'delivered', error_code: 0 } }],
+        rows: [
+          { ...callbackRows[4], status: { message_status: 'delivered', error_code: 0 } },
+          { ...callbackRows[7], status: { ...callbackRows[7]?.status, message_status: 'read' } },
+        ],
       }),
     });
-    await sleep(1000);
+    await until(async () => (await h!.ledger.get(sent[7]?.request_id as string))?.delivery?.status === 'read');
     expect((await h.ledger.get(sent[4]?.request_id as string))?.delivery?.status).toBe('read');
-    expect((await h.ledger.campaign('late'))?.delivery).toEqual({ sent: 10, delivered: 7, read: 3, failed: 3 });
+    expect((await h.ledger.campaign('late'))?.delivery).toEqual({ sent: 10, delivered: 7, read: 4, failed: 3 });
+    expect((await h.ledger.campaign('late'))?.cost?.billable).toEqual(billable);
   });
 
   it('keeps custom_args and a reply that comes after the hot TTL: result and export by outcome read them from PostgreSQL', async () => {

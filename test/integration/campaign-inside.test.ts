@@ -258,6 +258,54 @@ describe('inside a campaign', () => {
     await context.close();
   });
 
+  it('opens a campaign from /campaigns#open=ID, and its Next page shows the older messages after the first 50', async () => {
+    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
+    h = harness(config);
+    const ids = Array.from({ length: 62 }, (_, i) => `n-${i}`);
+    await addPending(h, 'long-one', ids);
+    await addPending(h, 'other', ['o-1']);
+    dashboard = await startDashboard(config, silentLogger());
+    const context = await browser!.newContext({
+      httpCredentials: { username: 'admin', password: PASSWORD },
+      viewport: { width: 1280, height: 900 },
+    });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    // Straight from the address, no click: the campaign named there is opened.
+    await page.goto(`${dashboard.url}/campaigns#open=long-one`);
+    await page.waitForSelector('#inside-messages tbody tr');
+    expect(await page.locator('#inside').isVisible()).toBe(true);
+    expect(await page.locator('#inside-title').innerText()).toMatch(/^long-one · /);
+    const idsShown = async () =>
+      (await page.locator('#inside-messages tbody tr').allInnerTexts()).map((row) => row.trim().split(/\s+/).pop());
+    // The first page: the 50 latest enqueued, newest first.
+    const newest = ids.slice().reverse();
+    expect(await idsShown()).toEqual(newest.slice(0, 50));
+    expect(await page.locator('#inside-count').innerText()).toBe('50 shown, more to look at');
+    const next = page.locator('#inside-more');
+    expect(await next.isVisible()).toBe(true);
+    await page.screenshot({ path: '/tmp/campaign-open-from-url.png' });
+
+    await next.click();
+    await page.waitForFunction(`document.querySelectorAll('#inside-messages tbody tr').length === ${ids.length}`);
+    // The next page follows on: the 12 older ones, still newest first, none shown twice.
+    const all = await idsShown();
+    expect(all.slice(50)).toEqual(newest.slice(50));
+    expect(new Set(all).size).toBe(ids.length);
+    expect(await page.locator('#inside-count').innerText()).toBe('62 shown, no more');
+    expect(await next.isVisible()).toBe(false);
+    // The other campaign's message is not among them, and the address still names the campaign.
+    expect(all).not.toContain('o-1');
+    expect(new URL(page.url()).hash).toBe('#open=long-one');
+
+    await page.locator('#inside-more-line').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: '/tmp/campaign-next-page.png' });
+    expect(errors).toEqual([]);
+    expect(await page.locator('#error').innerText()).toBe('');
+    await context.close();
+  });
+
   it('over the HTTP API, keeps the estimate with a readable rate card, and enqueues with a note without one', async () => {
     sim = await startSimulator({ templateCatalog: [WINTER] });
     const good = tempFile(CARD, 'rates.csv');

@@ -255,6 +255,68 @@ describe('marketing fatigue across campaigns', () => {
   });
 });
 
+describe('a FREQUENCY_CAP place given back', () => {
+  async function setup(pairIntervalMs: number) {
+    sim = await startSimulator({ templateCatalog: CATALOG, deliveryFailRate: 0 });
+    const config = testConfig({
+      ENGAGELAB_BASE_URL: sim.url,
+      FREQUENCY_CAP: '5/7d',
+      PAIR_INTERVAL_MS: pairIntervalMs,
+    });
+    h = harness(config);
+    worker = await startSendWorker(config, silentLogger());
+    return config;
+  }
+  const places = (i: number) => h!.redis.zrange(h!.keys.marketingSent(digits(i)), '0', '-1');
+
+  /**
+   * Two marketing templates to one recipient: one is sent, the other takes its place and then waits out the
+   * pair interval (delayed, holding it). Its request_id.
+   */
+  async function waiting(campaign: string, i: number, control?: Parameters<typeof enqueue>[1]['control']) {
+    const ids = [`${campaign}-1`, `${campaign}-2`];
+    await enqueue(
+      readJsonl(Readable.from([jsonl(ids.map((id) => ({ to: phone(i), body: MARKETING, request_id: id })))])),
+      {
+        campaign,
+        ledger: h!.ledger,
+        queue: h!.send,
+        ...(control && { control }),
+      },
+    );
+    await until(async () => (await places(i)).length === 2 && (await h!.send.getDelayedCount()) === 1);
+    const [job] = await h!.send.getJobs(['delayed']);
+    return job?.data.request_id as string;
+  }
+
+  it('by a cancel or a remove that catches a message holding one while it waits for its pacing', async () => {
+    const config = await setup(600_000);
+    const env = envOf(config);
+    const cancelled = await waiting('p', 31);
+    expect(await h!.ledger.get(cancelled)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await places(31)).toContain(cancelled);
+    expect((await runCli(['cancel', '--campaign', 'p'], env)).code).toBe(0);
+    expect(await h!.ledger.get(cancelled)).toMatchObject({ status: 'skipped', error: { reason: 'cancelled' } });
+    expect(await places(31)).toEqual([cancelled === 'p-1' ? 'p-2' : 'p-1']);
+
+    const removed = await waiting('q', 32);
+    expect((await runCli(['remove', removed], env)).code).toBe(0);
+    expect(await h!.ledger.get(removed)).toMatchObject({ status: 'skipped', error: { reason: 'removed' } });
+    expect(await places(32)).toEqual([removed === 'q-1' ? 'q-2' : 'q-1']);
+    // The one sent keeps its place.
+    expect(sim!.acceptedByRequestId.size).toBe(2);
+  });
+
+  it('by a message that expires while it waits for its pacing', async () => {
+    await setup(4000);
+    const expired = await waiting('r', 33, { priority: 'normal', expiresAt: Date.now() + 2500 });
+    await campaignDone(h!.ledger, 'r');
+    expect(await h!.ledger.get(expired)).toMatchObject({ status: 'skipped', error: { reason: 'expired' } });
+    expect(sim!.acceptedByRequestId.has(expired)).toBe(false);
+    expect(await places(33)).toEqual([expired === 'r-1' ? 'r-2' : 'r-1']);
+  });
+});
+
 describe('the rest', () => {
   it('a 131049 row that does not name its recipient rests the one its message was sent to', async () => {
     const port = await freePort();

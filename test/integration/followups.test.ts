@@ -10,7 +10,9 @@ import {
   followupRequestId,
 } from '../../producers/followups.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
-import { evaluateFollowup } from '../../workers/followup-worker.js';
+import { Worker } from 'bullmq';
+import { evaluateFollowup, startFollowupWorker } from '../../workers/followup-worker.js';
+import { workerConnection } from '../../src/redis/connection.js';
 import { EngageLabClient } from '../../src/engagelab/client.js';
 import { Fatigue } from '../../src/recipients/fatigue.js';
 import { TemplateCategories } from '../../src/recipients/template-categories.js';
@@ -19,7 +21,7 @@ import { pauseSending } from '../../src/lanes/fleet.js';
 import type { DeliveryUpdate } from '../../src/ledger/delivery.js';
 import type { MessageRecord } from '../../src/ledger/records.js';
 import { filtered, whereFilter } from '../../src/ledger/outcomes.js';
-import { FOLLOWUP_QUEUE, openQueue, type FollowupJob } from '../../src/queue.js';
+import { FOLLOWUP_QUEUE, followupBackoff, openQueue, type FollowupJob } from '../../src/queue.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { startDashboard } from '../helpers/contract.js';
@@ -333,6 +335,16 @@ describe('wa-bulk followup', () => {
         ['--where', 'not_read', '--after', '1h', '--template', 'order_update', '--language', 'en', '--params', '[1]'],
         '--params: expected an object',
       ],
+      [['--where', 'not_read', '--after', '1h', '--text', 'x', '--priority', 'urgent'], '--priority: expected high'],
+      [
+        ['--where', 'not_read', '--after', '1h', '--text', 'x', '--send-window', '9-21'],
+        '--send-window: expected HH:MM',
+      ],
+      [['--where', 'not_read', '--after', '1h', '--text', 'x', '--expires-in', 'soon'], '--expires-in: expected a'],
+      [
+        ['--where', 'not_read', '--at', '+2h', '--text', 'x', '--expires-at', '+1h'],
+        '--expires-at: its messages would expire before the rule is due',
+      ],
     ] as const) {
       const r = await runCli([...base, ...args], env);
       expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(error)]);
@@ -358,6 +370,128 @@ describe('wa-bulk followup', () => {
     expect(await evaluateFollowup({ ledger: h.ledger, send: h.send, followups }, rule.id)).toBeUndefined();
     const audit = (await runCli(['audit', '--json'], env)).stdout;
     expect(audit).toContain('"action":"followup.cancel"');
+  });
+
+  it("writes its messages with the rule's send window, priority and expiry, counted from the evaluation", async () => {
+    const config = testConfig();
+    h = harness(config);
+    const env = envOf(config);
+    const messages = [0, 1].map((i) => ({ to: phone(i), body: BODIES.text, request_id: `o-${i}` }));
+    await enqueue(itemsOfArray(messages), { campaign: 'o', ledger: h.ledger, queue: h.send });
+    for (let i = 0; i < 2; i++) await h.ledger.markSent(`o-${i}`, 'o', `mid-o-${i}`);
+    // The source's own jobs leave the queue, so that only the follow-ups' jobs are looked at.
+    await h.send.obliterate({ force: true });
+    const made = await runCli(
+      [
+        'followup',
+        ...['--from', 'o', '--where', 'not_read', '--at', '+1h', '--campaign', 'o2', '--text', 'again'],
+        ...['--send-window', '09:00-21:00', '--priority', 'low', '--expires-in', '2h', '--json'],
+      ],
+      env,
+    );
+    expect(made.code).toBe(0);
+    const rule = JSON.parse(made.stdout) as Followup;
+    expect(rule).toMatchObject({ send_window: '09:00-21:00', priority: 'low', expires_in: '2h', expires_at: null });
+    const listed = await runCli(['followup', 'list'], env);
+    expect(listed.stdout).toContain(' window 09:00-21:00 expires 2h after evaluation priority low');
+
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const evaluatedAt = Date.now();
+    expect(await evaluateFollowup({ ledger: h.ledger, send: h.send, followups }, rule.id)).toMatchObject({
+      enqueued: 2,
+    });
+    // Low: BullMQ's prioritized set, as enqueue --priority low puts them; each with its window and expiry.
+    const jobs = await h.send.getJobs(['prioritized']);
+    expect(jobs.map((j) => j.data.request_id).sort()).toEqual(
+      [0, 1].map((i) => followupRequestId(rule.id, phone(i).slice(1))).sort(),
+    );
+    for (const job of jobs) {
+      expect(job.data.window).toMatchObject({ from: 9 * 60, to: 21 * 60, tz: expect.any(String) });
+      expect(job.data.expires_at).toBeGreaterThanOrEqual(evaluatedAt + 2 * 3_600_000);
+      expect(job.data.expires_at).toBeLessThan(Date.now() + 2 * 3_600_000 + 1);
+    }
+    expect(await h.send.getWaitingCount()).toBe(0);
+    expect(await h.ledger.campaign('o2')).toMatchObject({ priority: 'low', send_window: '09:00-21:00', total: 2 });
+  });
+
+  it('cancels a rule left evaluating once no worker runs it, not while one does', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const env = envOf(config);
+    await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'e-1' }]), {
+      campaign: 'e',
+      ledger: h.ledger,
+      queue: h.send,
+    });
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const created = await createFollowup(
+      followupInput({ from: 'e', where: 'pending', at: '+1s', campaign: 'e2', text: 'x' }, FOLLOWUP_FIELDS),
+      { ledger: h.ledger, followups, queue, actor: 'test' },
+    );
+    if (!created.ok) throw new Error(created.error);
+    const id = created.followup.id;
+    // A worker that begins the rule and holds its job until told to fail, as one whose Redis goes away.
+    let fail: (error: Error) => void = () => undefined;
+    const failing = new Promise<never>((_resolve, reject) => (fail = reject));
+    const connection = workerConnection(config);
+    const worker = new Worker<FollowupJob>(
+      FOLLOWUP_QUEUE,
+      async (job) => {
+        await followups.begin(job.data.followup);
+        await failing;
+      },
+      { connection, prefix: config.QUEUE_PREFIX, settings: { backoffStrategy: followupBackoff } },
+    );
+    await waitForRule(followups, id, 'evaluating');
+    const busy = await runCli(['followup', 'cancel', id], env);
+    expect([busy.code, busy.stderr]).toEqual([1, expect.stringContaining('is being evaluated by a worker now')]);
+
+    fail(new Error('Connection is closed.'));
+    // Failed once, it waits to be tried again: no worker runs it now.
+    await until(async () => (await queue.getJobState(id)) === 'delayed', 10_000);
+    await worker.close();
+    connection.disconnect();
+    expect(await followups.get(id)).toMatchObject({ state: 'evaluating' });
+    const cancelled = await runCli(['followup', 'cancel', id], env);
+    expect([cancelled.code, cancelled.stdout]).toEqual([0, `follow-up ${id} cancelled\n`]);
+    expect(await followups.get(id)).toMatchObject({ state: 'cancelled' });
+    expect(await queue.getJob(id)).toBeUndefined();
+    expect(await evaluateFollowup({ ledger: h.ledger, send: h.send, followups }, id)).toBeUndefined();
+    expect(await h.ledger.campaign('e2')).toBeUndefined();
+    await queue.close();
+  });
+
+  it('tries a failed evaluation again until it is done, waiting at most 5 minutes between tries', async () => {
+    expect([1, 2, 3, 7, 10, 1_000_000].map(followupBackoff)).toEqual([5000, 10_000, 20_000, 300_000, 300_000, 300_000]);
+    const config = testConfig();
+    h = harness(config);
+    await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'r-1' }]), {
+      campaign: 'r',
+      ledger: h.ledger,
+      queue: h.send,
+    });
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const created = await createFollowup(
+      followupInput({ from: 'r', where: 'pending', at: '+1s', campaign: 'r2', text: 'x' }, FOLLOWUP_FIELDS),
+      { ledger: h.ledger, followups, queue, actor: 'test' },
+    );
+    if (!created.ok) throw new Error(created.error);
+    const id = created.followup.id;
+    // Its evaluation fails (a rule whose words no longer read), and is tried again, not given up.
+    await h.redis.hset(h.keys.followup(id), 'where', 'no-such-word');
+    const worker = startFollowupWorker(config, silentLogger());
+    try {
+      await until(async () => (await queue.getJob(id))?.attemptsMade === 1, 15_000);
+      expect(await queue.getJobState(id)).toBe('delayed');
+      expect((await queue.getJob(id))?.opts.attempts).toBeGreaterThanOrEqual(1_000_000);
+      await h.redis.hset(h.keys.followup(id), 'where', 'pending');
+      expect(await waitForRule(followups, id, 'done')).toMatchObject({ enqueued: 1 });
+    } finally {
+      await worker.close();
+      await queue.close();
+    }
   });
 
   it('makes, lists and cancels rules over HTTP, naming a bad field, and records who did', async () => {
@@ -387,6 +521,8 @@ describe('wa-bulk followup', () => {
         400,
         'params.body_1: expected',
       ],
+      [{ ...rule, priority: 'urgent' }, 400, 'priority: expected high, normal or low'],
+      [{ ...rule, send_window: '25:00-01:00' }, 400, 'send_window: expected HH:MM-HH:MM'],
       [{ ...rule, from: 'nope' }, 404, 'from: no campaign "nope"'],
     ] as const) {
       const res = await post('/api/followups', body);

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   FOLLOWUP_FIELDS,
   FOLLOWUP_FLAGS,
+  followupControl,
   followupInput,
   followupMessage,
   followupRequestId,
@@ -52,6 +53,37 @@ describe('follow-up rules', () => {
     expect(at('2026-12-08T09:00:00+01:00')).toEqual({ at: Date.parse('2026-12-08T08:00:00Z') });
     expect(at('+30m')).toEqual({ at: now + 30 * 60_000 });
     expect(followupInput(RULE, FOLLOWUP_FLAGS).when).toEqual({ after: '24h', afterMs: 86_400_000 });
+  });
+
+  it("keeps enqueue's campaign options with the rule, and applies an expires_in from the evaluation", () => {
+    const now = Date.parse('2026-12-07T12:00:00Z');
+    const rule = (extra: object, names = FOLLOWUP_FIELDS) => followupInput({ ...RULE, ...extra }, names, now).control;
+    expect(rule({})).toEqual({ send_window: null, expires_in: null, expires_at: null, priority: 'normal' });
+    expect(rule({ send_window: '20:00-02:00', expires_in: '6h', priority: 'high' })).toEqual({
+      send_window: '20:00-02:00',
+      expires_in: '6h',
+      expires_at: null,
+      priority: 'high',
+    });
+    expect(rule({ expires_at: '+3d' }).expires_at).toBe('2026-12-10T12:00:00.000Z');
+    expect(() => rule({ priority: 'urgent' })).toThrow('priority: expected high, normal or low, got "urgent"');
+    expect(() => rule({ priority: 'urgent' }, FOLLOWUP_FLAGS)).toThrow('--priority: expected high');
+    expect(() => rule({ expires_in: '1h', expires_at: '+2h' }, FOLLOWUP_FLAGS)).toThrow(
+      '--expires-in: give --expires-in or --expires-at, not both',
+    );
+    expect(() => rule({ send_window: 7 })).toThrow('send_window: expected text');
+
+    const evaluatedAt = now + 86_400_000;
+    const control = followupControl(
+      rule({ send_window: '09:00-21:00', expires_in: '6h', priority: 'low' }),
+      evaluatedAt,
+    );
+    expect(control).toEqual({
+      priority: 'low',
+      window: { from: 9 * 60, to: 21 * 60 },
+      expiresAt: evaluatedAt + 6 * 3_600_000,
+    });
+    expect(followupControl(rule({ expires_at: '+3d' }), evaluatedAt).expiresAt).toBe(now + 3 * 86_400_000);
   });
 
   it("builds each follow-up from the source message: its recipient, its custom_args, and a request_id of the rule's", () => {

@@ -5,13 +5,17 @@ export const FOLLOWUP = {
   summary: 'a follow-up campaign, later, to the recipients of a campaign by outcome',
   usage: [
     '--from ID --where OUTCOME,… (--after DURATION | --at TIME) --campaign NEW ' +
-      '(--template NAME --language CODE [--params JSON] | --text "…") [--json]',
+      '(--template NAME --language CODE [--params JSON] | --text "…") [--send-window HH:MM-HH:MM] ' +
+      '[--expires-in DURATION | --expires-at TIME] [--priority high|normal|low] [--json]',
     'list [--from ID] [--json]',
     'cancel ID [--json]',
   ],
   args: [
     { name: 'list', help: 'every follow-up rule kept: its rule, due time, state and counts' },
-    { name: 'cancel ID', help: 'a scheduled rule is cancelled: it will send nothing' },
+    {
+      name: 'cancel ID',
+      help: 'a scheduled rule, or one left evaluating that no worker runs now, is cancelled: it sends nothing more',
+    },
   ],
   flags: {
     from: { type: 'string', value: 'ID', help: 'the source campaign (list: only its rules)' },
@@ -35,6 +39,18 @@ export const FOLLOWUP = {
       help: 'its parameters as CSV template columns, {{name}} for a custom_args value: {"body_1":"{{name}}"}',
     },
     text: { type: 'string', value: '"…"', help: 'a text message instead; {{name}} for a custom_args value' },
+    'send-window': {
+      type: 'string',
+      value: 'HH:MM-HH:MM',
+      help: "its messages leave only in this span of the recipient's local time (as enqueue)",
+    },
+    'expires-in': {
+      type: 'string',
+      value: 'DURATION',
+      help: 'its messages not sent this long after the rule is evaluated are never sent',
+    },
+    'expires-at': { type: 'string', value: 'TIME', help: 'its messages not sent by TIME are never sent' },
+    priority: { type: 'string', value: 'high|normal|low', help: "its messages' priority in their lane (as enqueue)" },
     json: { type: 'boolean', help: 'print the rule as JSON (list: one a line)' },
   },
   notes: [

@@ -1,6 +1,6 @@
 import { createFollowup, followupInput, FOLLOWUP_FLAGS } from '../../../producers/followups.js';
 import { cliActor } from '../../access/audit.js';
-import { Followups, type Followup } from '../../campaigns/followups.js';
+import { cancelRefused, Followups, type Followup } from '../../campaigns/followups.js';
 import { resultTtlSeconds } from '../../config.js';
 import { noCampaign } from '../../messages/ids.js';
 import { FOLLOWUP_QUEUE, openQueue, withQueue, type FollowupJob } from '../../queue.js';
@@ -43,14 +43,20 @@ export async function run(argv: string[]): Promise<number> {
         if (!values.json) process.stdout.write(`follow-up ${id} cancelled\n`);
         return 0;
       }
-      process.stderr.write(
-        `wa-bulk: ${outcome.state === undefined ? `no follow-up rule "${id}" ("wa-bulk followup list" lists them)` : `follow-up ${id} is ${outcome.state}: it can no longer be cancelled`}\n`,
-      );
+      process.stderr.write(`wa-bulk: ${cancelRefused(id, outcome.state)}\n`);
       return 1;
     });
   }
   if (action !== undefined) throw new UsageError(synopsis(FOLLOWUP));
-  const input = followupInput(values, FOLLOWUP_FLAGS);
+  const input = followupInput(
+    {
+      ...values,
+      send_window: values['send-window'],
+      expires_in: values['expires-in'],
+      expires_at: values['expires-at'],
+    },
+    FOLLOWUP_FLAGS,
+  );
   return withContext(async (ctx) => {
     const queue = openQueue<FollowupJob>(ctx.redis, ctx.config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
     try {
@@ -81,5 +87,11 @@ function line(rule: Followup): string {
     rule.state === 'done' || rule.state === 'evaluating'
       ? ` enqueued ${rule.enqueued}, opted out ${rule.suppressed}, held ${rule.held}, rejected ${rule.rejected}`
       : '';
-  return `${rule.id} ${rule.state} from ${rule.from} where ${rule.where} -> ${rule.campaign} due ${rule.due_at}${counts}`;
+  const control = [
+    rule.send_window !== null ? ` window ${rule.send_window}` : '',
+    rule.expires_in !== null ? ` expires ${rule.expires_in} after evaluation` : '',
+    rule.expires_at !== null ? ` expires at ${rule.expires_at}` : '',
+    rule.priority !== 'normal' ? ` priority ${rule.priority}` : '',
+  ].join('');
+  return `${rule.id} ${rule.state} from ${rule.from} where ${rule.where} -> ${rule.campaign} due ${rule.due_at}${control}${counts}`;
 }

@@ -51,14 +51,16 @@ export const FOLLOWUP_ROUTES: readonly RouteDoc[] = [
     method: 'post',
     path: '/api/followups/{id}/cancel',
     tag: 'campaigns',
-    summary: 'Cancel a scheduled follow-up rule',
-    description: 'As `wa-bulk followup cancel`: a scheduled rule sends nothing.',
+    summary: 'Cancel a follow-up rule',
+    description:
+      'As `wa-bulk followup cancel`: a scheduled rule sends nothing more, nor does one left evaluating that no ' +
+      'worker runs now (its evaluation failed and waits to be tried again, or its worker died).',
     path_params: rule,
     responses: {
       200: json('the rule, now cancelled', api.followupSchema),
       404: UNKNOWN_RULE,
       409: json(
-        'the rule is evaluating, done or cancelled already: `state` says which',
+        'the rule is being evaluated by a worker now, done or cancelled already: `state` says which',
         api.followupCancelRefusedSchema,
       ),
       415: NOT_JSON,
