@@ -40,7 +40,12 @@ export interface FollowupDeps {
   chunkSize?: number;
   /** Called before each message is handed to the enqueue path (a test stops an evaluation there). */
   beforeMessage?: (index: number) => void;
+  /** True once the process is stopping: the evaluation stops between messages and is taken up again later. */
+  stopping?: () => boolean;
 }
+
+/** How many messages an evaluation writes between two looks at its rule's state (a cancel, a stop). */
+const LOOK_EVERY = 500;
 
 /**
  * Marketing fatigue at a rule's evaluation: a follow-up that is a template, to a recipient who rests after
@@ -70,13 +75,22 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
     rejected: s.rejected,
   });
   let chunks = Promise.resolve();
+  // A rule cancelled while it evaluates (its worker's lock lapsed), or a process that stops, ends the
+  // evaluation between two messages: what is written stays, and nothing more is.
+  let halted: 'cancelled' | 'stopping' | undefined;
+  const lookedAt = async (index: number): Promise<boolean> => {
+    if (index % LOOK_EVERY !== 0) return true;
+    if (deps.stopping?.()) halted = 'stopping';
+    else if ((await deps.followups.get(id))?.state !== 'evaluating') halted = 'cancelled';
+    return halted === undefined;
+  };
   const items = followupItems(
     rule,
     filtered(deps.ledger.export(rule.from), filter),
     deps.admits ?? followupAdmits(deps.fatigue, rule.message),
     held,
   );
-  const summary = await enqueue(deps.beforeMessage ? watched(items, deps.beforeMessage) : items, {
+  const summary = await enqueue(watched(items, lookedAt, deps.beforeMessage), {
     campaign: rule.campaign,
     ledger: deps.ledger,
     queue: deps.send,
@@ -85,19 +99,29 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
     ...(deps.chunkSize !== undefined && { chunkSize: deps.chunkSize }),
     onProgress: (s) => {
       const now = counts(s);
-      chunks = chunks.then(() => deps.followups.progress(id, now));
+      // Counts shown while it runs: one that cannot be written is written with the next, or at the end.
+      chunks = chunks.then(() => deps.followups.progress(id, now)).catch(() => {});
     },
   });
   await chunks;
+  if (halted === 'stopping') throw new Error('the worker is stopping: the rule is taken up again later');
+  if (halted === 'cancelled') return undefined;
   const final = counts(summary);
   await deps.followups.finish(id, final);
   return final;
 }
 
-async function* watched<T>(items: AsyncIterable<T>, before: (index: number) => void): AsyncGenerator<T> {
+/** The items, until `go` says stop (it is asked before each); `before` sees each index (tests). */
+async function* watched<T>(
+  items: AsyncIterable<T>,
+  go: (index: number) => Promise<boolean>,
+  before?: (index: number) => void,
+): AsyncGenerator<T> {
   let index = 0;
   for await (const item of items) {
-    before(index++);
+    if (!(await go(index))) return;
+    before?.(index);
+    index++;
     yield item;
   }
 }
@@ -135,11 +159,15 @@ export function startFollowupWorker(
         })
       : undefined;
   const fatigue = client && new Fatigue(redis, keys, config, new TemplateCategories((q) => client.listTemplates(q)));
+  let stopping = false;
   const worker = new Worker<FollowupJob>(
     FOLLOWUP_QUEUE,
     async (job) => {
       const id = job.data.followup;
-      const counts = await evaluateFollowup({ ledger, send, followups, fatigue, waFrom: config.WA_FROM }, id);
+      const counts = await evaluateFollowup(
+        { ledger, send, followups, fatigue, waFrom: config.WA_FROM, stopping: () => stopping },
+        id,
+      );
       if (counts) log.info({ followup: id, ...counts }, 'follow-up evaluated');
     },
     {
@@ -164,6 +192,7 @@ export function startFollowupWorker(
   health.absorb(send, 'send queue');
   return {
     async close() {
+      stopping = true;
       // With Redis away BullMQ would wait for it: the rule being evaluated is taken up again by the next
       // worker (nothing is written twice), so the close does not wait.
       await settleWithin(worker.close(!health.connected), 5000);

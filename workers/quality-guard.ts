@@ -87,13 +87,16 @@ export class QualityGuard {
     return effects;
   }
 
-  /** The recipient a status row is about: its own `to`, else the one its message was sent to. */
+  /**
+   * The number a status row is about, as the send path keys a recipient's rest: the row's own number, else the
+   * one its message was sent to (a row may name the user by business-scoped id only), else that id.
+   */
   private async recipientOf(row: CallbackRow): Promise<string | undefined> {
     const user = userOf(row);
-    if (user.phone ?? user.id) return user.phone ?? user.id;
+    if (user.phone) return user.phone;
     const located = row.message_id === undefined ? undefined : await this.ledger?.locate(row.message_id);
     const to = located && (await this.ledger?.get(located.requestId))?.to;
-    return to || undefined;
+    return to || user.id || undefined;
   }
 
   /** 131048 pauses the lane the row came from, 130429 slows it down for a while. */

@@ -268,7 +268,10 @@ export function createSendProcessor(deps: SendProcessorDeps) {
             message: 'a worker stopped while this request was in flight; not resent',
           });
         }
-        if (error instanceof TamperedSignal) return tampered(job, error);
+        if (error instanceof TamperedSignal) {
+          await giveBack();
+          return tampered(job, error);
+        }
         if (error instanceof PausedSignal) {
           // Paused (by an operator or an auth failure) or shutting down: back to the queue, attempts kept.
           await job.moveToWait(token);
@@ -299,7 +302,12 @@ export function createSendProcessor(deps: SendProcessorDeps) {
           stats.skipped(error.reason);
           return 'skipped';
         }
-        if (!EngageLabError.is(error)) throw error;
+        if (!EngageLabError.is(error)) {
+          // Not EngageLab's answer (Redis at the gate, a bug): BullMQ retries it; on its last attempt the
+          // message ends unsent, so its place goes back (if Redis lets it: else the window frees it).
+          if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1)) await giveBack().catch(() => {});
+          throw error;
+        }
         switch (decide(error, config.AMBIGUOUS_OUTCOME)) {
           case 'hold': {
             const waitMs = error.retryAfterMs ?? 1000;

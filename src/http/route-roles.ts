@@ -43,7 +43,9 @@ export const ROUTE_ROLES: readonly RouteRole[] = [
   { method: 'POST', path: '/api/campaigns/:id/cancel', need: 'control', action: 'campaign.cancel' },
   { method: 'GET', path: '/api/followups', need: 'read' },
   { method: 'GET', path: '/api/followups/:id', need: 'read' },
-  { method: 'POST', path: '/api/followups', need: 'control', action: 'followup.create' },
+  // It composes new messages to a whole campaign's audience: more than `send` (which enqueues what it is
+  // given) and `control` (which stops or resumes what exists) each allow.
+  { method: 'POST', path: '/api/followups', need: 'admin', action: 'followup.create' },
   { method: 'POST', path: '/api/followups/:id/cancel', need: 'control', action: 'followup.cancel' },
   { method: 'POST', path: '/api/suppressions', need: 'control', action: 'suppressions.add' },
   { method: 'DELETE', path: '/api/suppressions', need: 'control', action: 'suppressions.remove' },

@@ -198,7 +198,9 @@ export class LedgerReads {
         yield { at: seq - 1, record };
       return;
     }
-    let to = start ?? (await this.client.llen(listKey)) - 1;
+    // A position past the end (a cursor not from this list) starts at its last entry, so positions stay true.
+    const last = (await this.client.llen(listKey)) - 1;
+    let to = start === undefined ? last : Math.min(start, last);
     while (to >= 0) {
       const from = Math.max(0, to - pageSize + 1);
       const ids = (await this.client.lrange(listKey, from, to)).reverse();

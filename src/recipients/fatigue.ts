@@ -58,12 +58,18 @@ export class Fatigue {
     if (!this.categories || (!cap && !(await this.anyRests()))) return FREE;
     if ((await this.categories.of(template.name, template.language)) !== 'MARKETING') return FREE;
     const { verdict, restMs } = await reserveMarketing(this.redis, {
-      keys: { sent: this.keys.marketingSent(to), rest: this.keys.marketingRest(to) },
+      keys: {
+        sent: this.keys.marketingSent(to),
+        rest: this.keys.marketingRest(to),
+        message: this.keys.message(requestId),
+      },
       requestId,
       now: Date.now(),
       max: cap?.max ?? 0,
       windowMs: cap?.windowMs ?? 0,
     });
+    // Settled already, or in flight when a worker died: the send grant answers for it, and no place moves.
+    if (verdict === MarketingVerdict.NotPending) return FREE;
     if (verdict === MarketingVerdict.Resting) return { kind: 'resting', ms: restMs };
     if (verdict === MarketingVerdict.Capped) return { kind: 'capped' };
     return cap ? { kind: 'held' } : FREE;

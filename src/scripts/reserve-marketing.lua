@@ -8,14 +8,19 @@
 
   KEYS  1 sent        the recipient's marketing messages in the window (sorted set: request_id by ms)
         2 rest        the recipient's rest (expires when it ends)
+        3 message     the message's record: fatigue judges only a message still pending with no request on
+                      the wire; any other (settled, in flight when a worker died) is left to the send grant,
+                      which knows what to do with it, and keeps whatever place it holds
   ARGV  1 requestId   the message's request_id
         2 now         now (ms)
         3 max         the cap (0: none, only the rest is checked)
         4 windowMs    the cap's rolling window (ms)
-  Reply {0 granted | 1 capped | 2 resting, ms left of the rest (0 unless resting)}
+  Reply {0 granted | 1 capped | 2 resting | 3 not pending, ms left of the rest (0 unless resting)}
 ]]
 
-local GRANTED, CAPPED, RESTING = 0, 1, 2
+local GRANTED, CAPPED, RESTING, NOT_PENDING = 0, 1, 2, 3
+local record = redis.call('HMGET', KEYS[3], 'status', 'inflight')
+if record[1] ~= 'pending' or record[2] then return {NOT_PENDING, 0} end
 local restMs = redis.call('PTTL', KEYS[2])
 if restMs > 0 then
   redis.call('ZREM', KEYS[1], ARGV[1])

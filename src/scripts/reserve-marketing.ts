@@ -2,12 +2,12 @@ import type { Redis } from 'ioredis';
 import { script } from './loader.js';
 
 /** reserve-marketing.lua. */
-export const MarketingVerdict = { Granted: 0, Capped: 1, Resting: 2 } as const;
+export const MarketingVerdict = { Granted: 0, Capped: 1, Resting: 2, NotPending: 3 } as const;
 export type MarketingVerdict = (typeof MarketingVerdict)[keyof typeof MarketingVerdict];
 
 export interface ReserveMarketing {
-  /** The recipient's marketing messages in the window, and their rest. */
-  keys: { sent: string; rest: string };
+  /** The recipient's marketing messages in the window, their rest, and the message's record. */
+  keys: { sent: string; rest: string; message: string };
   requestId: string;
   /** Epoch ms. */
   now: number;
@@ -19,8 +19,8 @@ export interface ReserveMarketing {
 const call = script<[MarketingVerdict, number]>('reserve-marketing');
 
 /**
- * Takes one of a recipient's marketing places for a message (reserve-marketing.lua): granted, capped, or
- * resting with the ms left of the rest.
+ * Takes one of a recipient's marketing places for a message (reserve-marketing.lua): granted, capped,
+ * resting with the ms left of the rest, or not pending (settled or in flight: the send grant decides).
  */
 export async function reserveMarketing(
   client: Redis,
@@ -28,7 +28,7 @@ export async function reserveMarketing(
 ): Promise<{ verdict: MarketingVerdict; restMs: number }> {
   const [verdict, restMs] = await call(
     client,
-    [input.keys.sent, input.keys.rest],
+    [input.keys.sent, input.keys.rest, input.keys.message],
     [input.requestId, input.now, input.max, input.windowMs],
   );
   return { verdict, restMs };

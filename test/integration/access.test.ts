@@ -70,8 +70,8 @@ function expectedAllowed(role: Role, row: RouteRole): boolean {
     route === 'DELETE /api/suppressions' ||
     route === 'POST /api/messages/:request_id/remove' ||
     route === 'POST /api/dead-letters/replay' ||
-    // A follow-up rule re-sends to a campaign's recipients later, as a replay does now.
-    route === 'POST /api/followups' ||
+    // Cancelling a follow-up rule stops sending, as a campaign's cancel does; making one writes new messages
+    // to a campaign's audience, which only admin may (neither send nor control alone).
     route === 'POST /api/followups/:id/cancel'
   );
 }

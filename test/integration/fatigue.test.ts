@@ -64,8 +64,15 @@ describe('the check-and-reserve script', () => {
     const clients = Array.from({ length: 4 }, () => redisClient(config));
     extra.push(...clients);
     const keys = { sent: h.keys.marketingSent('447911100001'), rest: h.keys.marketingRest('447911100001') };
+    for (let i = 0; i < 4; i++) await h.redis.hset(h.keys.message(`m-${i}`), 'status', 'pending');
     const reserve = (client: Redis, requestId: string) =>
-      reserveMarketing(client, { keys, requestId, now: Date.now(), max: 3, windowMs: 60_000 });
+      reserveMarketing(client, {
+        keys: { ...keys, message: h!.keys.message(requestId) },
+        requestId,
+        now: Date.now(),
+        max: 3,
+        windowMs: 60_000,
+      });
     const verdicts = await Promise.all(clients.map((client, i) => reserve(client, `m-${i}`)));
     expect(verdicts.filter((v) => v.verdict === MarketingVerdict.Granted)).toHaveLength(3);
     expect(verdicts.filter((v) => v.verdict === MarketingVerdict.Capped)).toHaveLength(1);
@@ -83,14 +90,33 @@ describe('the check-and-reserve script', () => {
     // A place given back (the message was not sent after all) goes to the next one.
     await h.redis.zrem(keys.sent, `m-${holder}`);
     expect((await reserve(h.redis, `m-${refused}`)).verdict).toBe(MarketingVerdict.Granted);
+
+    // Fatigue judges only a pending message with no request on the wire: a settled one, or one in flight when
+    // its worker died, is left to the send grant, and the places stay as they are.
+    const before = await h.redis.zrange(keys.sent, '0', '-1');
+    await h.redis.hset(h.keys.message('m-settled'), 'status', 'dead');
+    await h.redis.hset(h.keys.message(`m-${refused}`), 'inflight', String(Date.now()));
+    expect((await reserve(h.redis, 'm-settled')).verdict).toBe(MarketingVerdict.NotPending);
+    expect((await reserve(h.redis, `m-${refused}`)).verdict).toBe(MarketingVerdict.NotPending);
+    expect((await reserve(h.redis, 'm-unknown')).verdict).toBe(MarketingVerdict.NotPending);
+    await h.redis.set(keys.rest, '1', 'PX', 60_000);
+    expect((await reserve(h.redis, `m-${refused}`)).verdict).toBe(MarketingVerdict.NotPending);
+    expect(await h.redis.zrange(keys.sent, '0', '-1')).toEqual(before);
   });
 
   it('frees the places that have left the rolling window', async () => {
     const config = testConfig();
     h = harness(config);
     const keys = { sent: h.keys.marketingSent('447911100002'), rest: h.keys.marketingRest('447911100002') };
+    for (const id of ['old', 'new', 'newer']) await h.redis.hset(h.keys.message(id), 'status', 'pending');
     const at = (requestId: string, now: number) =>
-      reserveMarketing(h!.redis, { keys, requestId, now, max: 1, windowMs: 10_000 });
+      reserveMarketing(h!.redis, {
+        keys: { ...keys, message: h!.keys.message(requestId) },
+        requestId,
+        now,
+        max: 1,
+        windowMs: 10_000,
+      });
     const now = Date.now();
     expect((await at('old', now - 20_000)).verdict).toBe(MarketingVerdict.Granted);
     expect((await at('new', now)).verdict).toBe(MarketingVerdict.Granted);
@@ -137,6 +163,7 @@ describe('marketing fatigue in one process', () => {
     const sale = { name: 'spring_sale', language: 'en' };
     const shipped = { name: 'order_shipped', language: 'en' };
 
+    for (const id of ['r-1', 'r-2', 'r-3']) await h.redis.hset(h.keys.message(id), 'status', 'pending');
     const before = new Fatigue(h.redis, h.keys, config, categories());
     expect(await before.check('r-1', '447911100003', sale)).toEqual({ kind: 'free' });
     expect(lookups).toBe(0);

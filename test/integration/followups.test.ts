@@ -621,6 +621,48 @@ describe('wa-bulk followup', () => {
     await second.exited;
   });
 
+  it('stops an evaluation between messages once its rule is cancelled, and does not call it done', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const count = 1200;
+    const messages = Array.from({ length: count }, (_, i) => ({
+      to: `+4479111${String(i).padStart(5, '0')}`,
+      body: BODIES.text,
+      request_id: `c-${i}`,
+    }));
+    await enqueue(itemsOfArray(messages), { campaign: 'c', ledger: h.ledger, queue: h.send });
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const created = await createFollowup(
+      followupInput({ from: 'c', where: 'pending', after: '1h', campaign: 'c2', text: 'again' }, FOLLOWUP_FIELDS),
+      { ledger: h.ledger, followups, queue, actor: 'test' },
+    );
+    await queue.close();
+    if (!created.ok) throw new Error(created.error);
+    const id = created.followup.id;
+    let cancelled: Promise<unknown> | undefined;
+    const counts = await evaluateFollowup(
+      {
+        ledger: h.ledger,
+        send: h.send,
+        followups,
+        chunkSize: 100,
+        // An operator cancels it while it runs (no worker holds a lock in this direct call).
+        beforeMessage: (index) => {
+          if (index === 600) cancelled = followups.cancel(id, 'operator');
+        },
+      },
+      id,
+    );
+    await cancelled;
+    expect(counts).toBeUndefined();
+    expect((await followups.get(id))?.state).toBe('cancelled');
+    const written = (await h.ledger.campaign('c2'))?.total ?? 0;
+    // It looks again every 500 messages: what was written before the next look stays, nothing after.
+    expect(written).toBeGreaterThan(600);
+    expect(written).toBeLessThanOrEqual(1000);
+  });
+
   it('leaves out a recipient the admission hook holds back, and counts them held', async () => {
     const config = testConfig();
     h = harness(config);
@@ -667,6 +709,7 @@ describe('wa-bulk followup', () => {
     for (let i = 0; i < 3; i++) await h.ledger.markSent(`m-${i}`, 'm', `mid-m-${i}`);
     // phone(0) rests after a 131049; phone(1) had its one marketing message of the week.
     await fatigue.rest(phone(0).slice(1));
+    await h.redis.hset(h.keys.message('elsewhere-1'), 'status', 'pending');
     expect(await fatigue.check('elsewhere-1', phone(1).slice(1), { name: 'comeback', language: 'en' })).toEqual({
       kind: 'held',
     });

@@ -18,9 +18,14 @@
 local Delivery = {}
 
 -- The campaign's per-minute hash {prefix}:campaign:{id}:minutes: field '<minute since the epoch>:<kind>'.
--- One HINCRBY; the hash expires with the campaign (its TTL is set at enqueue).
+-- One HINCRBY; the hash expires with the campaign (its TTL is set at enqueue, with its `since` field). A count
+-- after it expired (a late callback, a message that outlived it) would make a hash without an expiry: the
+-- first count of a minute looks for `since`, and takes back a hash that has none.
 function Delivery.count(minutes, atMs, kind)
-  redis.call('HINCRBY', minutes, math.floor(tonumber(atMs) / 60000) .. ':' .. kind, 1)
+  if redis.call('HINCRBY', minutes, math.floor(tonumber(atMs) / 60000) .. ':' .. kind, 1) == 1
+      and redis.call('HEXISTS', minutes, 'since') == 0 then
+    redis.call('DEL', minutes)
+  end
 end
 
 function Delivery.apply(msg, campaign, metrics, archive, idFrom, ranks, status, rank, at, code, error, lossStep, lossSource,
