@@ -351,7 +351,7 @@ export async function createFollowup(
     deps.actor,
     now,
   );
-  if (!followup) return { ok: false, status: 409, error: 'too many follow-up rules are kept (1000): cancel some' };
+  if ('refused' in followup) return { ok: false, status: 409, error: followup.refused };
   try {
     await deps.queue.add(
       'followup',

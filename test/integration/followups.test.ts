@@ -372,6 +372,44 @@ describe('wa-bulk followup', () => {
     expect(audit).toContain('"action":"followup.cancel"');
   });
 
+  it('refuses a rule while 1,000 are scheduled or evaluating, and takes it once one is cancelled', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const env = envOf(config);
+    await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'cap-1' }]), {
+      campaign: 'cap',
+      ledger: h.ledger,
+      queue: h.send,
+    });
+    // 1,000 rules written as create writes them (one create each would take long), plus a done one.
+    const pipeline = h.redis.pipeline();
+    for (let i = 0; i <= 1000; i++) {
+      const id = `fu_seed${String(i).padStart(6, '0')}`;
+      pipeline
+        .hset(h.keys.followup(id), {
+          id,
+          from: 'cap',
+          where: 'failed',
+          campaign: 'cap2',
+          message: '{"text":"x"}',
+          due_at: String(Date.now() + 3_600_000),
+          state: i === 1000 ? 'done' : i % 2 === 0 ? 'scheduled' : 'evaluating',
+          created_at: String(Date.now()),
+          created_by: 'test',
+        })
+        .zadd(h.keys.followups, i, id);
+    }
+    await pipeline.exec();
+    const make = ['followup', '--from', 'cap', '--campaign', 'cap2', '--where', 'failed', '--at', '+1h', '--text', 'x'];
+    const refused = await runCli(make, env);
+    expect([refused.code, refused.stderr]).toEqual([
+      1,
+      expect.stringContaining('too many follow-up rules are scheduled or evaluating (1000): cancel some'),
+    ]);
+    expect((await runCli(['followup', 'cancel', 'fu_seed000000'], env)).code).toBe(0);
+    expect((await runCli(make, env)).code).toBe(0);
+  });
+
   it("writes its messages with the rule's send window, priority and expiry, counted from the evaluation", async () => {
     const config = testConfig();
     h = harness(config);
