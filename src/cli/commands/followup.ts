@@ -75,7 +75,10 @@ export async function run(argv: string[]): Promise<number> {
       }
       for (const warning of created.warnings) process.stderr.write(`wa-bulk: ${warning}\n`);
       if (values.json) printJson(created.followup);
-      else process.stdout.write(`${line(created.followup)}${COUNTED[created.counted ?? 'at'](created.followup)}\n`);
+      else {
+        const counted = created.counted === null ? '' : ` (${created.followup.after} ${COUNTED[created.counted]})`;
+        process.stdout.write(`${line(created.followup)}${counted}\n`);
+      }
       return 0;
     } finally {
       await queue.close();
@@ -83,13 +86,13 @@ export async function run(argv: string[]): Promise<number> {
   });
 }
 
-/** What a new rule's due time was counted from, said after its line. */
-const COUNTED: Record<'end' | 'start' | 'at' | 'now', (rule: Followup) => string> = {
-  end: (rule) => ` (${rule.after} after the campaign's end)`,
-  start: (rule) => ` (${rule.after} after the campaign's start: it has not ended)`,
-  at: (rule) => (rule.after === null ? '' : ` (${rule.after} after the campaign's scheduled --at: it has not started)`),
-  now: (rule) => ` (${rule.after} from now: the campaign has not started)`,
-};
+/** What a new rule's `--after` was counted from, said after its line. */
+const COUNTED = {
+  end: "after the campaign's end",
+  start: "after the campaign's start: it has not ended",
+  at: "after the campaign's scheduled --at: it has not started",
+  now: 'from now: the campaign has not started',
+} as const;
 
 /** A rule in one line: id, state, source and filter, new campaign, due time, and its counts once evaluated. */
 function line(rule: Followup): string {
