@@ -312,7 +312,35 @@ export async function* followupItems(
   }
 }
 
-export type CreateResult = { ok: true; followup: Followup } | { ok: false; status: 404 | 409; error: string };
+export type CreateResult =
+  | {
+      ok: true;
+      followup: Followup;
+      /** What `--after` was counted from (null: `--at` gave the time). */
+      counted: 'end' | 'start' | 'at' | 'now' | null;
+      /** What the caller should know: a time already past, a {{name}} the source's messages seem not to have. */
+      warnings: string[];
+    }
+  | { ok: false; status: 404 | 409; error: string };
+
+/** How many of the source campaign's messages are read, at creation, for the names their custom_args have. */
+export const PLACEHOLDER_SAMPLE = 100;
+
+/**
+ * The {{name}}s of a message that no custom_args of the first PLACEHOLDER_SAMPLE sources has (none read, none
+ * named): each would be filled with an empty string, likely a misspelling. Cheap: one page of the source.
+ */
+export async function unknownPlaceholders(message: FollowupMessage, sources: AsyncIterable<MessageRecord>) {
+  const texts = [message.text ?? '', ...Object.values(message.params ?? {})];
+  const names = new Set(texts.flatMap((text) => [...text.matchAll(PLACEHOLDER)].map((m) => m[1] as string)));
+  if (names.size === 0) return [];
+  let read = 0;
+  for await (const source of sources) {
+    for (const name of Object.keys(source.custom_args ?? {})) names.delete(name);
+    if (++read >= PLACEHOLDER_SAMPLE || names.size === 0) break;
+  }
+  return read === 0 ? [] : [...names];
+}
 
 /**
  * Stores a checked rule and schedules its evaluation. `--after` counts from the source campaign's end (its
@@ -328,12 +356,22 @@ export async function createFollowup(
   if (!source) return { ok: false, status: 404, error: `no campaign "${input.from}"` };
   let dueAt: number;
   let after: string | null = null;
-  if ('at' in input.when) dueAt = input.when.at;
-  else {
+  let counted: 'end' | 'start' | 'at' | 'now' | null = null;
+  const warnings: string[] = [];
+  if ('at' in input.when) {
+    dueAt = input.when.at;
+    if (dueAt < now) warnings.push(`due at once: ${new Date(dueAt).toISOString()} is in the past`);
+  } else {
     after = input.when.after;
     const base = source.finished_at ?? source.started_at ?? source.at;
+    counted = source.finished_at ? 'end' : source.started_at ? 'start' : source.at ? 'at' : 'now';
     dueAt = (base ? Date.parse(base) : now) + input.when.afterMs;
   }
+  for (const name of await unknownPlaceholders(input.message, deps.ledger.export(input.from, PLACEHOLDER_SAMPLE)))
+    warnings.push(
+      `{{${name}}} is in no custom_args of the first ${PLACEHOLDER_SAMPLE} messages of "${input.from}": ` +
+        'a message without it gets an empty string there',
+    );
   if (input.control.expires_at !== null && Date.parse(input.control.expires_at) <= dueAt)
     throw new UsageError(
       `${input.names.expires_at}: its messages would expire before the rule is due (${new Date(dueAt).toISOString()})`,
@@ -351,7 +389,7 @@ export async function createFollowup(
     deps.actor,
     now,
   );
-  if (!followup) return { ok: false, status: 409, error: 'too many follow-up rules are kept (1000): cancel some' };
+  if ('refused' in followup) return { ok: false, status: 409, error: followup.refused };
   try {
     await deps.queue.add(
       'followup',
@@ -363,5 +401,5 @@ export async function createFollowup(
     await deps.followups.cancel(followup.id, 'system:followup-create').catch(() => undefined);
     throw error;
   }
-  return { ok: true, followup };
+  return { ok: true, followup, counted, warnings };
 }

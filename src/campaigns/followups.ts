@@ -17,10 +17,12 @@ import { moveFollowup } from '../scripts/move-followup.js';
  * `evaluating` and is evaluated again from the start: its messages' request_ids are derived from the rule and
  * the source message, so nothing is enqueued twice.
  *
- * Bounded: at most MAX_FOLLOWUPS rules are kept; a done or cancelled one expires with the ledger's TTL.
+ * Bounded: at most MAX_FOLLOWUPS rules are scheduled or evaluating at once (cancelling one frees its place), and
+ * at most MAX_KEPT_FOLLOWUPS are kept in all; a done or cancelled one expires with the ledger's TTL.
  */
 
 export const MAX_FOLLOWUPS = 1000;
+export const MAX_KEPT_FOLLOWUPS = 10 * MAX_FOLLOWUPS;
 export const FOLLOWUP_STATES = ['scheduled', 'evaluating', 'done', 'cancelled'] as const;
 export type FollowupState = (typeof FOLLOWUP_STATES)[number];
 export const FOLLOWUP_ID = /^fu_[a-z0-9]{10}$/;
@@ -87,9 +89,11 @@ export interface Followup extends FollowupControl {
   finished_at: string | null;
   /** Its messages written to the new campaign (a re-run's duplicates included: each recipient once). */
   enqueued: number;
-  /** Matching recipients not sent to: opted out, held back by the admission hook, or refused as messages. */
+  /** Matching recipients not sent to because they opted out. */
   suppressed: number;
+  /** Matching recipients the admission hook held back (marketing fatigue: a frequency cap or a rest). */
   held: number;
+  /** Matching recipients whose message was refused (their custom_args values made it invalid). */
   rejected: number;
   cancelled_at: string | null;
   cancelled_by: string | null;
@@ -112,10 +116,24 @@ export class Followups {
     private readonly keepMs: number,
   ) {}
 
-  /** Stores a new rule, scheduled; refused (undefined) when MAX_FOLLOWUPS are kept. */
-  async create(spec: FollowupSpec, actor: string, now = Date.now()): Promise<Followup | undefined> {
+  /**
+   * Stores a new rule, scheduled; refused with the reason when MAX_FOLLOWUPS are scheduled or evaluating, or
+   * MAX_KEPT_FOLLOWUPS are kept in all.
+   */
+  async create(spec: FollowupSpec, actor: string, now = Date.now()): Promise<Followup | { refused: string }> {
     await this.prune();
-    if ((await this.redis.zcard(this.keys.followups)) >= MAX_FOLLOWUPS) return undefined;
+    const ids = await this.redis.zrange(this.keys.followups, '0', '-1');
+    if (ids.length >= MAX_KEPT_FOLLOWUPS)
+      return {
+        refused: `too many follow-up rules are kept (${MAX_KEPT_FOLLOWUPS}): a done or cancelled one is kept for RESULT_TTL_DAYS`,
+      };
+    const pipeline = this.redis.pipeline();
+    for (const ruleId of ids) pipeline.hget(this.keys.followup(ruleId), 'state');
+    const states = ((await pipeline.exec()) ?? []).map(([, state]) => state);
+    if (states.filter((state) => state === 'scheduled' || state === 'evaluating').length >= MAX_FOLLOWUPS)
+      return {
+        refused: `too many follow-up rules are scheduled or evaluating (${MAX_FOLLOWUPS}): cancel some ("wa-bulk followup cancel ID")`,
+      };
     const id = `fu_${randomBytes(8).toString('hex').slice(0, 10)}`;
     const control = spec.control ?? NO_CONTROL;
     const fields: Record<string, string> = {

@@ -291,6 +291,15 @@ export const followupSchema = z
     cancelled_by: z.string().nullable(),
   })
   .meta({ id: 'Followup' });
+export const followupCreatedSchema = followupSchema
+  .extend({
+    warnings: z.array(z.string()).meta({
+      description:
+        'what to know about the new rule: a time already past (due at once), a {{name}} that no custom_args of ' +
+        "the source campaign's first 100 messages has (filled with an empty string where missing)",
+    }),
+  })
+  .meta({ id: 'FollowupCreated' });
 export const followupsSchema = z.object({ followups: z.array(followupSchema) });
 export const followupCancelRefusedSchema = errorSchema.extend({ state: z.enum(FOLLOWUP_STATES) });
 /** True when A and B accept each other's values: a schema and the shape it describes. */

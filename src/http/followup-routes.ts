@@ -33,7 +33,7 @@ export function followupRoutes(app: express.Express, deps: DashboardDeps): void 
     const created = await withFollowupQueue((queue) =>
       createFollowup(input, { ledger: deps.ledger, followups, queue, actor: actor(res) }),
     );
-    if (created.ok) res.status(201).json(created.followup);
+    if (created.ok) res.status(201).json({ ...created.followup, warnings: created.warnings });
     else res.status(created.status).json({ error: created.status === 404 ? `from: ${created.error}` : created.error });
   });
   app.get('/api/followups/:id', async (req, res) => {

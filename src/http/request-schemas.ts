@@ -147,26 +147,37 @@ const ruleText = (description: string, example?: string) =>
 export const followupQuerySchema = z.object({
   from: ruleCampaign('only the rules of this source campaign').optional(),
 });
-export const followupBodySchema = z.object({
-  from: ruleCampaign('the source campaign, which must exist'),
-  where: z
-    .string({ error: expected("export's filter words") })
-    .meta({ description: "export's filter words, comma-separated", example: 'not_read' }),
-  after: ruleText("after the source campaign's end (else its start): 90s, 10m, 24h, 2d", '24h'),
-  at: ruleText('or at this time: ISO 8601 with an offset, or +30m'),
-  campaign: ruleCampaign('the follow-up campaign, not the source'),
-  template: ruleText('a template name (with language), or give text'),
-  language: ruleText("the template's language code"),
-  params: z
-    .record(z.string(), z.string({ error: expected('text') }))
-    .optional()
-    .meta({ description: 'template columns (body_1, header_image, …) to text; {{name}} is a custom_args value' }),
-  text: ruleText('a text message instead; {{name}} is a custom_args value'),
-  send_window: ruleText("its messages leave only in this span of the recipient's local time", '09:00-21:00'),
-  expires_in: ruleText('its messages expire this long after the rule is evaluated: 90s, 10m, 2h, 1d'),
-  expires_at: ruleText('or at this time: ISO 8601 with an offset, or +30m'),
-  priority: z
-    .enum(['high', 'normal', 'low'], { error: expected('high, normal or low') })
-    .optional()
-    .meta({ description: "its messages' priority; default normal" }),
-});
+export const followupBodySchema = z.strictObject(
+  {
+    from: ruleCampaign('the source campaign, which must exist'),
+    where: z
+      .string({ error: expected("export's filter words") })
+      .meta({ description: "export's filter words, comma-separated", example: 'not_read' }),
+    after: ruleText("after the source campaign's end (else its start): 90s, 10m, 24h, 2d", '24h'),
+    at: ruleText('or at this time: ISO 8601 with an offset, or +30m'),
+    campaign: ruleCampaign('the follow-up campaign, not the source'),
+    template: ruleText('a template name (with language), or give text'),
+    language: ruleText("the template's language code"),
+    params: z
+      .record(z.string(), z.string({ error: expected('text') }), {
+        error: expected('an object of template columns to text, e.g. {"body_1":"{{name}}"}'),
+      })
+      .optional()
+      .meta({ description: 'template columns (body_1, header_image, …) to text; {{name}} is a custom_args value' }),
+    text: ruleText('a text message instead; {{name}} is a custom_args value'),
+    send_window: ruleText("its messages leave only in this span of the recipient's local time", '09:00-21:00'),
+    expires_in: ruleText('its messages expire this long after the rule is evaluated: 90s, 10m, 2h, 1d'),
+    expires_at: ruleText('or at this time: ISO 8601 with an offset, or +30m'),
+    priority: z
+      .enum(['high', 'normal', 'low'], { error: expected('high, normal or low') })
+      .optional()
+      .meta({ description: "its messages' priority; default normal" }),
+  },
+  {
+    // A misspelt field ("param") would otherwise be dropped and make a rule without it.
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : expected('a JSON object')(issue),
+  },
+);

@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { enqueue, scan } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
@@ -24,6 +26,10 @@ import {
   until,
   type Harness,
 } from '../helpers/env.js';
+
+/** Where a screenshot goes, for a person to look at: a directory of this run's own under the temp directory. */
+let screenshots: string | undefined;
+const screenshot = (name: string) => join((screenshots ??= mkdtempSync(join(tmpdir(), 'wa-bulk-screenshots-'))), name);
 
 /**
  * Inside a campaign: the billable messages counted once from the callbacks' pricing, the per-minute timeline,
@@ -252,7 +258,7 @@ describe('inside a campaign', () => {
     // Dead letters by code with EngageLab's message.
     expect(await page.locator('#inside-dead').innerText()).toMatch(/4001 × 3 \(permanent\): .*old_promo/);
 
-    await page.screenshot({ path: '/tmp/campaign-page.png', fullPage: true });
+    await page.screenshot({ path: screenshot('campaign-page.png'), fullPage: true });
     expect(errors).toEqual([]);
     expect(await page.locator('#error').innerText()).toBe('');
     await context.close();
@@ -285,7 +291,7 @@ describe('inside a campaign', () => {
     expect(await page.locator('#inside-count').innerText()).toBe('50 shown, more to look at');
     const next = page.locator('#inside-more');
     expect(await next.isVisible()).toBe(true);
-    await page.screenshot({ path: '/tmp/campaign-open-from-url.png' });
+    await page.screenshot({ path: screenshot('campaign-open-from-url.png') });
 
     await next.click();
     await page.waitForFunction(`document.querySelectorAll('#inside-messages tbody tr').length === ${ids.length}`);
@@ -300,7 +306,7 @@ describe('inside a campaign', () => {
     expect(new URL(page.url()).hash).toBe('#open=long-one');
 
     await page.locator('#inside-more-line').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: '/tmp/campaign-next-page.png' });
+    await page.screenshot({ path: screenshot('campaign-next-page.png') });
     expect(errors).toEqual([]);
     expect(await page.locator('#error').innerText()).toBe('');
     await context.close();

@@ -302,11 +302,13 @@ describe('wa-bulk followup', () => {
     const config = testConfig();
     h = harness(config);
     const env = envOf(config);
-    await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'c-1' }]), {
-      campaign: 'c',
-      ledger: h.ledger,
-      queue: h.send,
-    });
+    await enqueue(
+      itemsOfArray([
+        { to: phone(1), body: BODIES.text, request_id: 'c-1', custom_args: { first_name: 'Ann' } },
+        { to: phone(2), body: BODIES.text, request_id: 'c-2' },
+      ]),
+      { campaign: 'c', ledger: h.ledger, queue: h.send },
+    );
     const base = ['followup', '--from', 'c', '--campaign', 'c2'];
     for (const [args, error] of [
       [['--where', 'unread', '--after', '1h', '--text', 'x'], '--where: expected outcome words'],
@@ -350,11 +352,43 @@ describe('wa-bulk followup', () => {
       expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(error)]);
     }
 
+    const unknown = await runCli(['followup', 'bogus'], env);
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringContaining('unknown action "bogus"')]);
+
+    // Started, not ended: --after counts from its start, and the line says so, once; {{first_name}} is known.
+    await h.ledger.markSent('c-1', 'c', 'm-1');
+    const started = await runCli([...base, '--where', 'failed', '--after', '2h', '--text', 'Hi {{first_name}}'], env);
+    expect([started.code, started.stderr]).toEqual([0, '']);
+    expect(started.stdout).toMatch(
+      /^fu_[a-z0-9]{10} scheduled from c where failed -> c2 due \S+ \(2h after the campaign's start: it has not ended\)\n$/,
+    );
+    // A past --at and a misspelt {{name}} are taken, and said.
+    const past = await runCli(
+      [...base, '--where', 'failed', '--at', '2020-01-01T00:00:00Z', '--text', 'Hi {{frist_name}}'],
+      env,
+    );
+    expect([past.code, past.stderr.split('\n')]).toEqual([
+      0,
+      [
+        'wa-bulk: due at once: 2020-01-01T00:00:00.000Z is in the past',
+        expect.stringContaining('{{frist_name}} is in no custom_args of the first 100 messages of "c"'),
+        '',
+      ],
+    ]);
+    for (const line of [started.stdout, past.stdout])
+      expect((await runCli(['followup', 'cancel', line.split(' ')[0] as string], env)).code).toBe(0);
+
     const created = await runCli([...base, '--where', 'failed', '--at', '+1h', '--text', 'Hello', '--json'], env);
     expect(created.code).toBe(0);
     const rule = JSON.parse(created.stdout) as Followup;
     const listed = await runCli(['followup', 'list', '--from', 'c', '--json'], env);
-    expect(JSON.parse(listed.stdout)).toMatchObject({ id: rule.id, state: 'scheduled', message: { text: 'Hello' } });
+    const rules = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Followup);
+    expect(rules.filter((r) => r.state === 'scheduled')).toEqual([
+      expect.objectContaining({ id: rule.id, message: { text: 'Hello' } }),
+    ]);
 
     const cancelled = await runCli(['followup', 'cancel', rule.id], env);
     expect([cancelled.code, cancelled.stdout]).toEqual([0, `follow-up ${rule.id} cancelled\n`]);
@@ -370,6 +404,44 @@ describe('wa-bulk followup', () => {
     expect(await evaluateFollowup({ ledger: h.ledger, send: h.send, followups }, rule.id)).toBeUndefined();
     const audit = (await runCli(['audit', '--json'], env)).stdout;
     expect(audit).toContain('"action":"followup.cancel"');
+  });
+
+  it('refuses a rule while 1,000 are scheduled or evaluating, and takes it once one is cancelled', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const env = envOf(config);
+    await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'cap-1' }]), {
+      campaign: 'cap',
+      ledger: h.ledger,
+      queue: h.send,
+    });
+    // 1,000 rules written as create writes them (one create each would take long), plus a done one.
+    const pipeline = h.redis.pipeline();
+    for (let i = 0; i <= 1000; i++) {
+      const id = `fu_seed${String(i).padStart(6, '0')}`;
+      pipeline
+        .hset(h.keys.followup(id), {
+          id,
+          from: 'cap',
+          where: 'failed',
+          campaign: 'cap2',
+          message: '{"text":"x"}',
+          due_at: String(Date.now() + 3_600_000),
+          state: i === 1000 ? 'done' : i % 2 === 0 ? 'scheduled' : 'evaluating',
+          created_at: String(Date.now()),
+          created_by: 'test',
+        })
+        .zadd(h.keys.followups, i, id);
+    }
+    await pipeline.exec();
+    const make = ['followup', '--from', 'cap', '--campaign', 'cap2', '--where', 'failed', '--at', '+1h', '--text', 'x'];
+    const refused = await runCli(make, env);
+    expect([refused.code, refused.stderr]).toEqual([
+      1,
+      expect.stringContaining('too many follow-up rules are scheduled or evaluating (1000): cancel some'),
+    ]);
+    expect((await runCli(['followup', 'cancel', 'fu_seed000000'], env)).code).toBe(0);
+    expect((await runCli(make, env)).code).toBe(0);
   });
 
   it("writes its messages with the rule's send window, priority and expiry, counted from the evaluation", async () => {
@@ -522,6 +594,12 @@ describe('wa-bulk followup', () => {
         'params.body_1: expected',
       ],
       [{ ...rule, priority: 'urgent' }, 400, 'priority: expected high, normal or low'],
+      [
+        { ...rule, text: undefined, template: 'x', language: 'en', params: '{"body_1":"a"}' },
+        400,
+        'params: expected an object of template columns to text',
+      ],
+      [{ ...rule, param: { body_1: 'a' } }, 400, 'body: unknown field "param"'],
       [{ ...rule, send_window: '25:00-01:00' }, 400, 'send_window: expected HH:MM-HH:MM'],
       [{ ...rule, from: 'nope' }, 404, 'from: no campaign "nope"'],
     ] as const) {
@@ -533,8 +611,10 @@ describe('wa-bulk followup', () => {
     }
     const created = await post('/api/followups', rule);
     expect(created.status).toBe(201);
-    const made = (await created.json()) as Followup;
+    const made = (await created.json()) as Followup & { warnings: string[] };
     expect(made).toMatchObject({ from: 'w', campaign: 'w2', state: 'scheduled', created_by: 'dashboard' });
+    // Campaign w's message has no custom_args: {{name}} would be empty.
+    expect(made.warnings).toEqual([expect.stringContaining('{{name}} is in no custom_args of the first 100 messages')]);
 
     const list = (await (await fetch(`${dashboard.url}/api/followups?from=w`, { headers: auth })).json()) as {
       followups: Followup[];

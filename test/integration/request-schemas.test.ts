@@ -93,6 +93,12 @@ const INVALID: Record<string, Invalid[]> = {
       body: { from: 'a', where: 'not_read', after: '1d', campaign: 'b', template: 't', params: { body_1: 7 } },
       field: 'params.body_1',
     },
+    {
+      body: { from: 'a', where: 'not_read', after: '1d', campaign: 'b', template: 't', params: '{"body_1":"x"}' },
+      field: 'params',
+    },
+    // A misspelt field is refused, not dropped (the rule would have no parameters).
+    { body: { from: 'a', where: 'not_read', after: '1d', campaign: 'b', template: 't', param: {} }, field: 'body' },
   ],
   engagelabCallbacks: [{ body: { rows: [] }, field: 'rows' }],
   engagelabCallbacksWithToken: [{ body: { total: 1 }, field: 'rows' }],

@@ -6,7 +6,10 @@ import {
   followupInput,
   followupMessage,
   followupRequestId,
+  PLACEHOLDER_SAMPLE,
+  unknownPlaceholders,
 } from '../../producers/followups.js';
+import type { MessageRecord } from '../../src/ledger/records.js';
 import { whereFilter } from '../../src/ledger/outcomes.js';
 import { validateMessage } from '../../src/messages/validate.js';
 
@@ -117,5 +120,28 @@ describe('follow-up rules', () => {
     expect(followupRequestId('fu_abcdefghij', '447911100007')).toBe(id);
     expect(followupRequestId('fu_abcdefghij', '447911100008')).not.toBe(id);
     expect(followupRequestId('fu_bbcdefghij', '447911100007')).not.toBe(id);
+  });
+
+  it("names a {{name}} no custom_args of the source's first messages has, reading no more than that", async () => {
+    let read = 0;
+    async function* sources(args: Array<Record<string, unknown> | undefined>) {
+      for (const custom_args of args) {
+        read++;
+        yield { custom_args } as MessageRecord;
+      }
+    }
+    const message = { template: 't', language: 'en', params: { body_1: '{{name}}', body_2: '{{ city }}' } };
+    expect(await unknownPlaceholders(message, sources([undefined, { name: 'Ann' }, { city: 'Leeds' }]))).toEqual([]);
+    expect(await unknownPlaceholders(message, sources([{ name: 'Ann' }]))).toEqual(['city']);
+    // A name first seen after the sample is not looked for: the source is read no further.
+    read = 0;
+    const late = [...Array<undefined>(PLACEHOLDER_SAMPLE).fill(undefined), { name: 'Ann', city: 'Leeds' }];
+    expect(await unknownPlaceholders(message, sources(late))).toEqual(['name', 'city']);
+    expect(read).toBe(PLACEHOLDER_SAMPLE);
+    // No {{name}}, nothing read; no message, nothing to compare with.
+    read = 0;
+    expect(await unknownPlaceholders({ text: 'Hello' }, sources([{}]))).toEqual([]);
+    expect(read).toBe(0);
+    expect(await unknownPlaceholders({ text: 'Hi {{name}}' }, sources([]))).toEqual([]);
   });
 });

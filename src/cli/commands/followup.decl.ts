@@ -29,7 +29,11 @@ export const FOLLOWUP = {
       value: 'DURATION',
       help: "this long (90s, 10m, 24h, 2d) after the source campaign's end, or its start while it has not ended",
     },
-    at: { type: 'string', value: 'TIME', help: 'at TIME instead (ISO 8601 with an offset, or +30m)' },
+    at: {
+      type: 'string',
+      value: 'TIME',
+      help: 'at TIME instead (ISO 8601 with an offset, or +30m; a past TIME: at once)',
+    },
     campaign: { type: 'string', value: 'NEW', help: 'the follow-up campaign (not the source)' },
     template: { type: 'string', value: 'NAME', help: 'a template message: its name' },
     language: { type: 'string', value: 'CODE', help: "the template's language code" },
@@ -54,8 +58,11 @@ export const FOLLOWUP = {
     json: { type: 'boolean', help: 'print the rule as JSON (list: one a line)' },
   },
   notes: [
-    'At its time every recipient of the source campaign with a matching message, and not opted out, gets one ' +
+    'At its time every recipient of the source campaign with a matching message, not opted out and, for a ' +
+      'marketing template, not held back by marketing fatigue (held), gets one ' +
       'message of the new campaign with the original custom_args; a worker process evaluates it. ' +
-      'Exit 1 for an unknown source campaign or rule, and for a rule that cannot be cancelled any more.',
+      'A {{name}} a message has no custom_args for is left empty (a warning names one the source seems not to ' +
+      'have). Exit 1 for an unknown source campaign or rule, a rule that cannot be cancelled any more, and a rule ' +
+      'refused because 1,000 are scheduled or evaluating.',
   ],
 } as const satisfies Command;

@@ -47,7 +47,8 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     });
   }
-  if (action !== undefined) throw new UsageError(synopsis(FOLLOWUP));
+  if (action !== undefined)
+    throw new UsageError(`unknown action "${action}" (list, cancel, or flags to make a rule); ${synopsis(FOLLOWUP)}`);
   const input = followupInput(
     {
       ...values,
@@ -72,14 +73,26 @@ export async function run(argv: string[]): Promise<number> {
         );
         return 1;
       }
+      for (const warning of created.warnings) process.stderr.write(`wa-bulk: ${warning}\n`);
       if (values.json) printJson(created.followup);
-      else process.stdout.write(`follow-up ${created.followup.id} scheduled: ${line(created.followup)}\n`);
+      else {
+        const counted = created.counted === null ? '' : ` (${created.followup.after} ${COUNTED[created.counted]})`;
+        process.stdout.write(`${line(created.followup)}${counted}\n`);
+      }
       return 0;
     } finally {
       await queue.close();
     }
   });
 }
+
+/** What a new rule's `--after` was counted from, said after its line. */
+const COUNTED = {
+  end: "after the campaign's end",
+  start: "after the campaign's start: it has not ended",
+  at: "after the campaign's scheduled --at: it has not started",
+  now: 'from now: the campaign has not started',
+} as const;
 
 /** A rule in one line: id, state, source and filter, new campaign, due time, and its counts once evaluated. */
 function line(rule: Followup): string {

@@ -26,14 +26,15 @@ export const FOLLOWUP_ROUTES: readonly RouteDoc[] = [
     summary: 'Make a follow-up rule',
     description:
       'As `wa-bulk followup`: when it comes due, every recipient of `from` whose message matches `where`, and ' +
-      'who is not opted out, gets one message of `campaign` with the original custom_args. Give `after` or ' +
+      'who is not opted out nor (for a marketing template) held back by marketing fatigue, gets one message of ' +
+      '`campaign` with the original custom_args. Give `after` or ' +
       '`at`, and `template` with `language` (and `params`) or `text`.',
     body: { 'application/json': followupBodySchema },
     responses: {
-      201: json('the rule, scheduled', api.followupSchema),
+      201: json('the rule, scheduled, with its warnings', api.followupCreatedSchema),
       400: BAD_REQUEST,
       404: error('no such source campaign'),
-      409: error('1,000 rules are kept already'),
+      409: error('1,000 rules are scheduled or evaluating (cancel some), or 10,000 are kept'),
       415: NOT_JSON,
     },
   },
