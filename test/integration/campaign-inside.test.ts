@@ -117,6 +117,8 @@ describe('inside a campaign', () => {
     expect(points).toHaveLength(1);
     expect(points[0]).toMatchObject({ sent: 5, delivered: 3, read: 2, failed: 1 });
     expect(Date.parse(points[0]?.at ?? '') % 60_000).toBe(0);
+    // Counted without an enqueue's note (which sets the campaign's TTL), the hash still expires.
+    expect(await h.redis.ttl(h.keys.campaignMinutes('priced'))).toBeGreaterThan(0);
   });
 
   it('keeps the counts of the template messages an enqueue wrote, and their estimate, on the campaign', async () => {

@@ -18,13 +18,14 @@
 local Delivery = {}
 
 -- The campaign's per-minute hash {prefix}:campaign:{id}:minutes: field '<minute since the epoch>:<kind>'.
--- One HINCRBY; the hash expires with the campaign (its TTL is set at enqueue, with its `since` field). A count
--- after it expired (a late callback, a message that outlived it) would make a hash without an expiry: the
--- first count of a minute looks for `since`, and takes back a hash that has none.
+-- One HINCRBY; the hash expires with the campaign (its TTL is set at each enqueue). A count that comes first
+-- (a worker faster than the enqueue's note) or after it expired (a late callback) would leave a hash without
+-- an expiry: the first count of each minute looks, and gives such a hash ORPHAN_MINUTES_TTL.
+local ORPHAN_MINUTES_TTL = 30 * 86400
 function Delivery.count(minutes, atMs, kind)
   if redis.call('HINCRBY', minutes, math.floor(tonumber(atMs) / 60000) .. ':' .. kind, 1) == 1
-      and redis.call('HEXISTS', minutes, 'since') == 0 then
-    redis.call('DEL', minutes)
+      and redis.call('TTL', minutes) == -1 then
+    redis.call('EXPIRE', minutes, ORPHAN_MINUTES_TTL)
   end
 end
 
