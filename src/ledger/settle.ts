@@ -151,6 +151,7 @@ export async function learnMessageId(
       messageIdKey: k.messageId(messageId),
       orphanKey: k.orphan(messageId),
       archive: k.archive,
+      minutes: k.campaignMinutes(campaign),
     },
     campaign,
     messageId,

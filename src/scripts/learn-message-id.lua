@@ -12,6 +12,8 @@
         3 messageIdKey    the message_id index entry
         4 orphanKey       orphaned delivery rows of that message_id
         5 archive         the change feed (includes/feed.lua)
+        6 minutes         its campaign's per-minute counts: the send counts in its minute, as a settled
+                          one does (includes/delivery.lua)
   ARGV  1 campaign        the message's campaign (read before the call; checked here)
         2 messageId       EngageLab's message_id
         3 messageIdEntry  the message_id index entry's value
@@ -25,6 +27,7 @@
 ]]
 --- @include "includes/message-record"
 --- @include "includes/sent-message"
+--- @include "includes/delivery"
 
 local LEFT, LEARNED, ORPHANS_WAITING = 0, 1, 2
 local before = Message.outcomeUnknown(KEYS[1])
@@ -32,5 +35,6 @@ if not before or Message.campaign(KEYS[1]) ~= ARGV[1] then return { LEFT, Messag
 Message.clearInflight(KEYS[1])
 local orphans = SentMessage.record(KEYS[1], KEYS[2], KEYS[3], KEYS[4], before, ARGV[4], tonumber(ARGV[5]), ARGV[3], ARGV[2])
 Message.archive(KEYS[5], KEYS[1], tonumber(ARGV[6]), 'sent')
+Delivery.count(KEYS[6], ARGV[4], 'sent')
 if orphans then return { ORPHANS_WAITING, before } end
 return { LEARNED, before }

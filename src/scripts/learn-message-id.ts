@@ -7,7 +7,14 @@ export type LearnVerdict = (typeof LearnVerdict)[keyof typeof LearnVerdict];
 
 export interface LearnMessageId {
   /** The message record, its campaign's counters, the message_id's index entry and orphaned rows, the archive. */
-  keys: { message: string; campaign: string; messageIdKey: string; orphanKey: string; archive: string };
+  keys: {
+    message: string;
+    campaign: string;
+    messageIdKey: string;
+    orphanKey: string;
+    archive: string;
+    minutes: string;
+  };
   /** The message's campaign, as its record names it. */
   campaign: string;
   messageId: string;
@@ -34,7 +41,7 @@ export async function learnMessageId(
   const k = input.keys;
   const [verdict, previous] = await call(
     client,
-    [k.message, k.campaign, k.messageIdKey, k.orphanKey, k.archive],
+    [k.message, k.campaign, k.messageIdKey, k.orphanKey, k.archive, k.minutes],
     [input.campaign, input.messageId, input.messageIdEntry, input.now, input.ttlSeconds, input.idFrom],
   );
   return { verdict, previous: previous === '' ? null : previous };

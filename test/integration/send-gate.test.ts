@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { regrantSends } from '../../src/scripts/index.js';
+import { regrantSends, ungrantSends } from '../../src/scripts/index.js';
 import { maxInSlidingWindow } from '../../src/simulator/simulator.js';
 import { PausedSignal, SendGate, SettledSignal, type Ticket } from '../../workers/gate/send-gate.js';
 import { harness, testConfig, type Harness } from '../helpers/env.js';
@@ -163,6 +163,19 @@ describe('send gate', () => {
     expect(inflight).not.toBeNull();
     expect(attempts).toBe('1');
   }, 10_000);
+
+  it('hands a grant back once: a hand-back asked again (its first reply lost) leaves the attempts as they are', async () => {
+    const harnessed = (h = harness(testConfig()));
+    const key = harnessed.ledger.keys.message('twice');
+    const pairKey = harnessed.ledger.keys.pair('default', '447911100009');
+    await harnessed.redis.hset(key, 'status', 'pending', 'attempts', '2', 'inflight', String(Date.now()));
+    await harnessed.redis.set(pairKey, '1');
+    const grants = [{ messageKey: key, pairKey }];
+    expect(await ungrantSends(harnessed.redis, { grants })).toBe(1);
+    expect(await ungrantSends(harnessed.redis, { grants })).toBe(1);
+    expect(await harnessed.redis.hmget(key, 'inflight', 'attempts')).toEqual([null, '1']);
+    expect(await harnessed.redis.exists(pairKey)).toBe(0);
+  });
 
   it('hands late grants back instead of giving them again when their campaign was paused or their recipient opted out meanwhile', async () => {
     const harnessed = (h = harness(testConfig()));

@@ -132,6 +132,9 @@ describe('a status callback names a message whose answer was lost', () => {
     expect(counts).toMatchObject({ sent: 2, dead: 0, pending: 0, delivery: { sent: 2, delivered: 1 } });
     expect(counts?.dead_by_code.none ?? 0).toBe(0);
     expect(await harnessed.dead.getWaitingCount()).toBe(0);
+    // The timeline counts the learned send as it counts the settled one.
+    const sentByMinute = (await harnessed.ledger.timeline('lost')).reduce((n, point) => n + point.sent, 0);
+    expect(sentByMinute).toBe(2);
     // A later row of the same message goes by its message_id now.
     expect(await delivery.apply(row('mid-l-1', 'l-1', 'read'))).toMatchObject({ result: 'applied' });
     expect((await delivery.apply(row('mid-l-1', 'l-1', 'read'))).learned).toBeUndefined();

@@ -115,10 +115,10 @@ function Message.stampInflight(key, stamp)
   redis.call('HSET', key, 'inflight', stamp)
 end
 
--- A grant handed back unused: not in flight, and the attempt is not spent.
+-- A grant handed back unused: not in flight, and the attempt is not spent. Once: a hand-back asked again (its
+-- first reply lost) finds no in-flight mark and leaves the attempts as they are.
 function Message.unmarkInflight(key)
-  redis.call('HDEL', key, 'inflight')
-  redis.call('HINCRBY', key, 'attempts', -1)
+  if redis.call('HDEL', key, 'inflight') == 1 then redis.call('HINCRBY', key, 'attempts', -1) end
 end
 
 -- The request is known not to have been accepted (or has been settled).
