@@ -21,6 +21,17 @@ function message(rule: Followup): string {
     : `template ${m.template} (${m.language})`;
 }
 
+/** The campaign options its messages take (enqueue's), those set: " · low priority · 09:00-21:00 · expires in 2h". */
+function options(rule: Followup): string {
+  const set = [
+    rule.priority !== 'normal' && `${rule.priority} priority`,
+    rule.send_window && `window ${rule.send_window}`,
+    rule.expires_in && `expires in ${rule.expires_in}`,
+    rule.expires_at && `expires ${shortTime(rule.expires_at)}`,
+  ].filter((part): part is string => typeof part === 'string' && part !== '');
+  return set.length === 0 ? '' : ` · ${set.join(' · ')}`;
+}
+
 function state(rule: Followup): string {
   const counts = `enqueued ${rule.enqueued} · opted out ${rule.suppressed}${rule.held ? ` · held ${rule.held}` : ''}${rule.rejected ? ` · rejected ${rule.rejected}` : ''}`;
   if (rule.state === 'done') return `done ${rule.finished_at ? shortTime(rule.finished_at) : ''}: ${counts}`;
@@ -39,7 +50,7 @@ export function followupsBlock(rules: readonly Followup[]): string {
       const cells = [
         `${rule.from} → ${rule.campaign}`,
         `${rule.where}${rule.after ? ` after ${rule.after}` : ''}`,
-        message(rule),
+        message(rule) + options(rule),
         shortTime(rule.due_at),
         state(rule),
       ];

@@ -12,6 +12,7 @@ import {
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { Worker } from 'bullmq';
 import { evaluateFollowup, startFollowupWorker } from '../../workers/followup-worker.js';
+import { followupsBlock } from '../../src/http/followups-block.js';
 import { workerConnection } from '../../src/redis/connection.js';
 import { EngageLabClient } from '../../src/engagelab/client.js';
 import { Fatigue } from '../../src/recipients/fatigue.js';
@@ -466,6 +467,10 @@ describe('wa-bulk followup', () => {
     expect(rule).toMatchObject({ send_window: '09:00-21:00', priority: 'low', expires_in: '2h', expires_at: null });
     const listed = await runCli(['followup', 'list'], env);
     expect(listed.stdout).toContain(' window 09:00-21:00 expires 2h after evaluation priority low');
+    // The campaigns page's block says them too.
+    expect(followupsBlock([rule])).toContain(
+      'text &quot;again&quot; · low priority · window 09:00-21:00 · expires in 2h',
+    );
 
     const followups = new Followups(h.redis, h.keys, 60_000);
     const evaluatedAt = Date.now();
