@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ROW_TYPES, rowOf, type MessageRow, type Snapshot } from '../ledger/records.js';
+import { ROW_TYPES, rowOf, type MessageRow, type Snapshot } from '../ledger/rows.js';
 
 /**
  * The archiver's write: the Redis ledger's snapshots upserted into wa_bulk_messages, and their campaigns' first

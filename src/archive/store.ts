@@ -1,12 +1,13 @@
 import pg from 'pg';
 import { DELIVERY_RANK, type DeliveryStatus, type DeliveryUpdate } from '../ledger/delivery.js';
-import { RECORD_COLUMNS, recordOf, type MessageRecord, type Snapshot, type StoredRow } from '../ledger/records.js';
+import type { MessageRecord } from '../ledger/records.js';
+import { RECORD_COLUMNS, recordOf, type Snapshot, type StoredRow } from '../ledger/rows.js';
 import { CAMPAIGN_COUNTS, campaignHashOf, type CountRow } from './campaign-counts.js';
 import { migrate } from './migrate.js';
 import { writeSnapshots } from './snapshots.js';
 
 export { revOf } from './snapshots.js';
-export type { Snapshot } from '../ledger/records.js';
+export type { Snapshot } from '../ledger/rows.js';
 
 /**
  * The long-term ledger in PostgreSQL (DATABASE_URL): one row per message in wa_bulk_messages, written from
