@@ -33,11 +33,45 @@ export class CampaignOptionError extends Error {
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/**
+ * The longest duration and the farthest time ahead any of these options accepts: ten years. Past it a value is
+ * a typo (`99999999999d`), and far enough past it no date can be written for it at all.
+ */
+export const MAX_AHEAD_MS = 3650 * 86_400_000;
+
 export function parseDuration(text: string, option: string): number {
   const match = /^(\d+)([smhd])$/.exec(text.trim());
   if (!match || Number(match[1]) === 0)
     throw new CampaignOptionError(option, `expected a duration such as 90s, 10m, 2h or 1d, got "${text}"`);
-  return Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+  const ms = Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+  if (ms > MAX_AHEAD_MS)
+    throw new CampaignOptionError(option, `expected a duration of at most 3650d (ten years), got "${text}"`);
+  return ms;
+}
+
+const ISO_TIME = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?(Z|[+-](\d\d):?(\d\d))$/;
+
+/**
+ * An ISO 8601 time with an offset, in epoch ms; undefined when it is not one or names no real instant:
+ * `Date.parse` would move 2027-02-30 to 2 March and 24:00 to the next day, so the parts are checked first.
+ */
+export function isoTime(text: string): number | undefined {
+  const m = ISO_TIME.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0'].map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  if (m[8] !== undefined && (Number(m[8]) > 23 || Number(m[9]) > 59)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /**
@@ -47,25 +81,28 @@ export function parseDuration(text: string, option: string): number {
 export function parseSince(text: string, option: string, now = Date.now()): number {
   const value = text.trim();
   if (/^-?\d+[smhd]$/.test(value)) return now - parseDuration(value.replace(/^-/, ''), option);
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(value) || Number.isNaN(Date.parse(value)))
+  const ms = isoTime(value);
+  if (ms === undefined)
     throw new CampaignOptionError(
       option,
       `expected an ISO 8601 time with an offset (e.g. 2026-12-24T09:00:00+01:00) or a duration ago such as 2h, got "${text}"`,
     );
-  return Date.parse(value);
+  return ms;
 }
 
 export function parseTime(text: string, option: string, now = Date.now()): number {
   const value = text.trim();
   if (value.startsWith('+')) return now + parseDuration(value.slice(1), option);
   // An offset (or Z) is required: a bare local time would mean the server's zone, which nobody intends.
-  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/.test(value) || Number.isNaN(Date.parse(value))) {
+  const ms = isoTime(value);
+  if (ms === undefined) {
     throw new CampaignOptionError(
       option,
       `expected an ISO 8601 time with an offset (e.g. 2026-12-24T09:00:00+01:00) or +30m, got "${text}"`,
     );
   }
-  return Date.parse(value);
+  if (ms > now + MAX_AHEAD_MS) throw new CampaignOptionError(option, `"${text}" is more than ten years ahead`);
+  return ms;
 }
 
 export function parseWindow(text: string, option: string): SendWindow {
