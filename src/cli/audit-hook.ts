@@ -8,7 +8,7 @@ import type { Command } from './declaration.js';
 
 /**
  * The command line's part of the audit log: a command that changes something (enqueue, pause, resume,
- * cancel, suppress, dlq replay and purge, keys, webhooks, followup) is recorded once it has run, with the OS user as its actor
+ * cancel, remove, suppress, dlq replay and purge, keys, webhooks, followup) is recorded once it has run, with the OS user as its actor
  * and its exit code (or error) as its outcome. A command refused for its arguments changed nothing and is not
  * recorded; one that only reads is not either.
  */
@@ -69,6 +69,8 @@ export function changeOf(command: Command, argv: string[]): Change | undefined {
       if (['remove', 'rotate-secret', 'enable', 'replay'].includes(action ?? ''))
         return { action: `webhook.${action}`, target: args[0] ?? null, params: flags };
       return undefined;
+    case 'remove':
+      return { action: 'message.remove', target: action ?? null, params: flags };
     case 'followup':
       if (action === 'cancel') return { action: 'followup.cancel', target: args[0] ?? null, params: flags };
       return action === undefined

@@ -112,15 +112,22 @@ export async function* filtered(
 
 /**
  * A campaign's filtered export as an audience for `enqueue --format csv`: the header `to` and one
- * `arg_<name>` column per custom_args name any of them has (sorted), then a row per message. No request_id:
- * the new campaign gives each its own. Two passes over `read`, so memory holds only the names.
+ * `arg_<name>` column per custom_args name any of them has (sorted), then a row per recipient: the first of
+ * their messages in the export's order, as a follow-up sends each recipient once (a recipient with two
+ * messages in the campaign would otherwise get two of the new one). No request_id: the new campaign gives each
+ * its own. Two passes over `read`; memory holds the names and the recipients written.
  */
 export async function* audienceLines(read: () => AsyncIterable<MessageRecord>): AsyncGenerator<string> {
   const names = new Set<string>();
   for await (const r of read()) for (const name of Object.keys(r.custom_args ?? {})) names.add(name);
   const columns = [...names].sort();
   yield ['to', ...columns.map((n) => `arg_${n}`)].map(csvCell).join(',');
-  for await (const r of read()) yield [r.to, ...columns.map((n) => argText(r.custom_args?.[n]))].map(csvCell).join(',');
+  const written = new Set<string>();
+  for await (const r of read()) {
+    if (written.has(r.to)) continue;
+    written.add(r.to);
+    yield [r.to, ...columns.map((n) => argText(r.custom_args?.[n]))].map(csvCell).join(',');
+  }
 }
 
 /** A custom_args value as a CSV cell: text as it is, anything else as JSON (the CSV reader reads text). */
