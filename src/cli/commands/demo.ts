@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { enqueue, scan, type SourceItem } from '../../../producers/enqueue.js';
 import { CALLBACK_QUEUE } from '../../queue.js';
 import { itemsOfArray, readJsonl } from '../../../producers/jsonl-reader.js';
+import { startFollowupWorker } from '../../../workers/followup-worker.js';
 import { startSendWorker } from '../../../workers/send-worker.js';
 import { loadConfig } from '../../config.js';
 import { deadLetters } from '../../ledger/dead-letters.js';
@@ -93,6 +94,8 @@ export async function run(argv: string[]): Promise<number> {
   });
   const log = createLogger({ level: config.LOG_LEVEL, name: 'demo' });
   const worker = await startSendWorker(config, log);
+  // As `wa-bulk worker` does: follow-up rules made against the demo come due here.
+  const followups = startFollowupWorker(config, log, worker.health);
   const dashboard = await startDashboard(config, log);
   const ctx = await openContext(config);
 
@@ -244,7 +247,7 @@ export async function run(argv: string[]): Promise<number> {
       process.once('SIGTERM', resolve);
     });
   }
-  await worker.close();
+  await Promise.all([worker.close(), followups.close()]);
   await dashboard.close();
   await ctx.close();
   await simulator.stop();
