@@ -71,7 +71,7 @@ describe('ledger: settling messages', () => {
     const k = harnessed.keys;
     await addPending(harnessed, 'one', ['x1', 'x2', 'x3', 'x4']);
     await addPending(harnessed, 'two', ['y1', 'y2', 'y3']);
-    const why = { code: 3001, http_status: 400, reason: 'permanent', message: 'bad template' };
+    const why = { code: 3001, http_status: 400, reason: 'permanent' as const, message: 'bad template' };
     expect(await harnessed.ledger.markDead('x4', 'one', why)).toBe(true);
     // A minutes hash whose enqueue note expired: the call's counts give it an expiry again.
     await harnessed.redis.del(k.campaignMinutes('two'));
