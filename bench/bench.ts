@@ -8,12 +8,13 @@ import { lanesStep } from './steps/lanes.js';
 import { limiterStep } from './steps/limiter.js';
 import { webhooksStep } from './steps/webhooks.js';
 import { realisticStep } from './steps/realistic.js';
+import { scriptsStep } from './steps/scripts.js';
 import { workersStep } from './steps/workers.js';
 
 /**
  * npm run bench -- [--json] [--messages N] [--jobs N] [--concurrency N] [--limit N] [--million] [--small]
  *                    [--callbacks N] [--webhooks N] [--rounds N]
- *                    [--only enqueue,workers,limiter,lanes,archive,callbacks,webhooks,realistic]
+ *                    [--only enqueue,workers,limiter,lanes,archive,callbacks,webhooks,realistic,scripts]
  *
  * One run, one machine, one private Redis, the simulator in its own process:
  *  1. enqueue: N JSONL messages through the producer (parse, validate, request_id, dedupe, ledger + job): msgs/s, peak RSS
@@ -30,6 +31,9 @@ import { workersStep } from './steps/workers.js';
  * 11. realistic: a campaign of templates, media and text from four numbers at 20 ms and 100 in flight, naive,
  *     bare and wa-bulk side by side `--rounds` times (msgs/s beside the ceiling, CPU, Redis time and bytes per
  *     message), then wa-bulk's Redis time per message by command and script at 0 and 20 ms
+ * 12. scripts (only with --only): `--jobs` messages granted (grant-sends.lua, asks of 32) and settled as sent (settle-messages.lua,
+ *     calls of 25) through the worker's gate and ledger, no HTTP: Redis CPU and commands per message of each,
+ *     `--rounds` times
  *
  * The steps are in steps/, what they share (the private Redis, the simulator, the measured children) in harness.ts.
  */
@@ -53,8 +57,9 @@ const small = values.small === true;
 const messages = values.million ? 1_000_000 : Number(values.messages ?? (small ? 2000 : 100_000));
 const jobs = Number(values.jobs ?? (small ? 1000 : 20_000));
 const concurrency = Number(values.concurrency ?? 200);
-const STEPS = ['enqueue', 'workers', 'limiter', 'lanes', 'archive', 'callbacks', 'webhooks', 'realistic'];
-const steps = new Set((values.only ?? STEPS.join(',')).split(','));
+const STEPS = ['enqueue', 'workers', 'limiter', 'lanes', 'archive', 'callbacks', 'webhooks', 'realistic', 'scripts'];
+// The scripts step is a closer look at two figures of the others: only when asked for.
+const steps = new Set((values.only ?? STEPS.filter((step) => step !== 'scripts').join(',')).split(','));
 for (const step of steps)
   if (!STEPS.includes(step)) throw new Error(`--only: unknown step "${step}" (${STEPS.join(', ')})`);
 const limit = Number(values.limit ?? (small ? 200 : 1000));
@@ -92,6 +97,7 @@ try {
   if (steps.has('callbacks')) report.callbacks = await callbacksStep(bench, callbackMessages);
   if (steps.has('webhooks')) report.webhooks = await webhooksStep(bench, webhookMessages);
   if (steps.has('realistic')) report.realistic = await realisticStep(bench, jobs, rounds);
+  if (steps.has('scripts')) report.scripts = await scriptsStep(bench, jobs, rounds);
 } finally {
   await bench.close();
 }

@@ -61,15 +61,17 @@ export class SentBatch {
     const batch = this.pending;
     this.pending = [];
     const { client, keys, idFrom } = this.scope;
-    scripts.settleMessages(client, { keys: { archive: keys.archive }, idFrom, messages: batch }).then(
-      (verdicts) => {
-        for (let i = 0; i < batch.length; i++)
-          batch[i]?.resolve(SENT_OUTCOME[verdicts[i] ?? scripts.SettleVerdict.Unchanged]);
-      },
-      (error: Error) => {
-        for (const item of batch) item.reject(error);
-      },
-    );
+    scripts
+      .settleMessages(client, { keys: { archive: keys.archive, orphans: keys.orphans }, idFrom, messages: batch })
+      .then(
+        (verdicts) => {
+          for (let i = 0; i < batch.length; i++)
+            batch[i]?.resolve(SENT_OUTCOME[verdicts[i] ?? scripts.SettleVerdict.Unchanged]);
+        },
+        (error: Error) => {
+          for (const item of batch) item.reject(error);
+        },
+      );
   }
 }
 
@@ -98,7 +100,7 @@ export async function settleOne(
 ): Promise<boolean> {
   const k = scope.keys;
   const [verdict] = await scripts.settleMessages(scope.client, {
-    keys: { archive: k.archive },
+    keys: { archive: k.archive, orphans: k.orphans },
     idFrom: scope.idFrom,
     messages: [
       {

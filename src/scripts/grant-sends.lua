@@ -125,6 +125,14 @@ local function campaignState(campaign)
   return state
 end
 
+-- Whether any number is suppressed, read at the first request that asks (one SCARD per call rather than a
+-- SISMEMBER per request while the set is empty).
+local suppressedCount = nil
+local function anySuppressed()
+  if not suppressedCount then suppressedCount = redis.call('SCARD', KEYS[11]) end
+  return suppressedCount > 0
+end
+
 local pairInterval = tonumber(ARGV[8])
 local granted = 0
 local stamp = math.floor(at)
@@ -136,6 +144,7 @@ for i = 1, n do
   local expires = tonumber(ARGV[a + 5])
   local verdict = nil
   local record = nil
+  local pairTaken = false
   if expires > 0 and now >= expires then verdict = 'expired' end
   if not verdict and check ~= '0' then
     record = Message.sendState(msg)
@@ -148,14 +157,21 @@ for i = 1, n do
       local state = campaignState(campaign)
       if state == 'paused' or state == 'cancelled' then verdict = state end
     end
-    if not verdict and redis.call('SISMEMBER', KEYS[11], recipient) == 1 then verdict = 'suppressed' end
+    if not verdict and anySuppressed() and redis.call('SISMEMBER', KEYS[11], recipient) == 1 then verdict = 'suppressed' end
     if not verdict and not template and ARGV[11] == '1' and redis.call('EXISTS', session) == 0 then verdict = 'nosession' end
     if not verdict and pairInterval > 0 then
-      local left = redis.call('PTTL', pair)
-      if left > 0 then verdict = 'pair:' .. left end
+      -- The pair key is taken now, as the grant would take it (one command instead of a PTTL and a SET),
+      -- and given back below if the request is not granted after all.
+      if redis.call('SET', pair, stamp, 'PX', pairInterval, 'NX') then
+        pairTaken = true
+      else
+        local left = redis.call('PTTL', pair)
+        if left > 0 then verdict = 'pair:' .. left end
+      end
     end
     if not verdict and template then verdict = tierVerdict(recipient) end
     if verdict and string.sub(verdict, 1, 6) == 'limit:' then redis.call('ZADD', KEYS[9], now, requestId) end
+    if verdict and pairTaken then redis.call('DEL', pair) end
   end
   if not verdict then
     if granted < limit and tat <= horizon and laneTat <= horizon then
@@ -165,7 +181,7 @@ for i = 1, n do
       laneTat = laneTat + laneSpacing
       Message.markInflight(msg, stamp, record)
       if check ~= '0' then
-        if pairInterval > 0 then redis.call('SET', pair, stamp, 'PX', pairInterval) end
+        if pairInterval > 0 and not pairTaken then redis.call('SET', pair, stamp, 'PX', pairInterval) end
         if template and tierLimit >= 0 then
           if not redis.call('ZSCORE', KEYS[8], recipient) then tierUsed = tierUsed + 1 end
           redis.call('ZADD', KEYS[8], now, recipient)
@@ -173,6 +189,7 @@ for i = 1, n do
         end
       end
     else
+      if pairTaken then redis.call('DEL', pair) end
       for j = i, n do out[5 + j] = 'w' end
       break
     end

@@ -26,6 +26,7 @@
          the status before ('' none)}
 ]]
 --- @include "includes/message-record"
+--- @include "includes/tally"
 --- @include "includes/sent-message"
 --- @include "includes/delivery"
 
@@ -33,7 +34,10 @@ local LEFT, LEARNED, ORPHANS_WAITING = 0, 1, 2
 local before = Message.outcomeUnknown(KEYS[1])
 if not before or Message.campaign(KEYS[1]) ~= ARGV[1] then return { LEFT, Message.status(KEYS[1]) or '' } end
 Message.clearInflight(KEYS[1])
-local orphans = SentMessage.record(KEYS[1], KEYS[2], KEYS[3], KEYS[4], before, ARGV[4], tonumber(ARGV[5]), ARGV[3], ARGV[2])
+local counters = Tally.new()
+SentMessage.record(KEYS[1], KEYS[2], KEYS[3], before, ARGV[4], tonumber(ARGV[5]), ARGV[3], ARGV[2], counters)
+counters:write()
+local orphans = SentMessage.orphansWaiting(KEYS[4])
 Message.archive(KEYS[5], KEYS[1], tonumber(ARGV[6]), 'sent')
 Delivery.count(KEYS[6], ARGV[4], 'sent')
 if orphans then return { ORPHANS_WAITING, before } end

@@ -53,6 +53,8 @@ if redis.call('HEXISTS', KEYS[4], 'paused') == 1 or redis.call('PTTL', KEYS[2]) 
 if tonumber(redis.call('HGET', KEYS[3], 'failures') or '0') >= tonumber(ARGV[6]) then return handBack() end
 -- Anything that stops one of them sends all back to be asked for with every check (which gives its verdict).
 local states = {}
+-- The opt-out list is asked per message only when it has a member (one SCARD per call while it is empty).
+local suppressed = nil
 for i = 1, n do
   local expires = tonumber(ARGV[4 + i * 3])
   if expires > 0 and now >= expires then return handBack() end
@@ -60,7 +62,8 @@ for i = 1, n do
     local campaign = KEYS[7 + i * 3]
     if states[campaign] == nil then states[campaign] = redis.call('HGET', campaign, 'state') or false end
     if states[campaign] == 'paused' or states[campaign] == 'cancelled' then return handBack() end
-    if redis.call('SISMEMBER', KEYS[7], ARGV[6 + i * 3]) == 1 then return handBack() end
+    if suppressed == nil then suppressed = redis.call('SCARD', KEYS[7]) > 0 end
+    if suppressed and redis.call('SISMEMBER', KEYS[7], ARGV[6 + i * 3]) == 1 then return handBack() end
   end
 end
 

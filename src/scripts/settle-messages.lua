@@ -10,7 +10,14 @@
   settled (sent or dead), a count that decays by e every paceMs (pace, as of pace_at), so that pace / paceMs
   is its rate over about the last paceMs.
 
+  The counters (sent, dead, dead_code:*, skipped:*) and the per-minute counts are summed over the call and
+  written at its end (includes/tally.lua): one HINCRBY per field the call moved, not one per message. A sent
+  message's orphaned delivery rows are looked for only while the orphans index has a member: every writer of
+  an orphan list (apply-deliveries.lua) indexes it in the same step, and the ledger's adopt removes both
+  together.
+
   KEYS  1 archive         the change feed (includes/feed.lua)
+        2 orphans         orphaned message_ids by expiry (ms; apply-deliveries.lua)
         then per message:
        +1 messageKey      message record
        +2 campaignKey     campaign counters
@@ -35,6 +42,7 @@
   Reply per message: 0 unchanged, 1 changed, 2 changed and delivery rows are waiting for it
 ]]
 --- @include "includes/message-record"
+--- @include "includes/tally"
 --- @include "includes/sent-message"
 --- @include "includes/delivery"
 
@@ -68,8 +76,12 @@ local function timing(msg, campaign, status, current, now)
   t.at, t.paced = math.max(at, now), true
 end
 
-for i = 0, (#KEYS - 1) / 5 - 1 do
-  local msg, campaign, mid, orphan = KEYS[i * 5 + 2], KEYS[i * 5 + 3], KEYS[i * 5 + 4], KEYS[i * 5 + 5]
+local counters, minutes = Tally.new(), Tally.new()
+-- Whether any message_id has orphaned rows, read at the call's first sent message.
+local orphansIndexed = nil
+for i = 0, (#KEYS - 2) / 5 - 1 do
+  local k = i * 5 + 2
+  local msg, campaign, mid, orphan = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
   local a = i * 9 + 2
   local status, now, ttl = ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local current = Message.status(msg)
@@ -79,30 +91,45 @@ for i = 0, (#KEYS - 1) / 5 - 1 do
   if current == 'sent' or current == 'skipped' or current == status then
     result = UNCHANGED
   elseif status == 'sent' then
-    if SentMessage.record(msg, campaign, mid, orphan, current, now, ttl, ARGV[a + 4], ARGV[a + 5]) then
-      result = ORPHANS_WAITING
-    end
-    Delivery.count(KEYS[i * 5 + 6], now, 'sent')
+    SentMessage.record(msg, campaign, mid, current, now, ttl, ARGV[a + 4], ARGV[a + 5], counters)
+    if orphansIndexed == nil then orphansIndexed = redis.call('EXISTS', KEYS[2]) == 1 end
+    if orphansIndexed and SentMessage.orphansWaiting(orphan) then result = ORPHANS_WAITING end
+    Delivery.countIn(minutes, KEYS[k + 5], now, 'sent')
   else
-    -- dead or skipped: why, in the same fields
-    if current == 'dead' then redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), -1) end
-    Message.markSettled(msg, status, now, ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
-    redis.call('HINCRBY', campaign, status, 1)
-    if status == 'dead' then
-      redis.call('HINCRBY', campaign, 'dead_code:' .. Message.code(msg), 1)
-    else
-      redis.call('HINCRBY', campaign, 'skipped:' .. ARGV[a + 8], 1)
+    -- dead or skipped: why, in the same fields. Only a skipped message can have been dead before (a dead
+    -- one settled dead again is unchanged); its old code is read before markSettled replaces it.
+    if current == 'dead' then
+      counters:add(campaign, 'dead_code:' .. Message.code(msg), -1)
+      counters:add(campaign, 'dead', -1)
     end
-    if current == 'dead' then redis.call('HINCRBY', campaign, 'dead', -1) end
+    local code = ARGV[a + 6]
+    Message.markSettled(msg, status, now, code, ARGV[a + 7], ARGV[a + 8], ARGV[a + 9])
+    counters:add(campaign, status, 1)
+    if status == 'dead' then
+      -- As Message.code reads it back: 'none' without one.
+      if code == '' then code = 'none' end
+      counters:add(campaign, 'dead_code:' .. code, 1)
+    else
+      counters:add(campaign, 'skipped:' .. ARGV[a + 8], 1)
+    end
     redis.call('EXPIRE', msg, ttl)
   end
-  if result ~= UNCHANGED then timing(msg, campaign, status, current, tonumber(now)) end
-  if result ~= UNCHANGED then Message.archive(stream, msg, idFrom, status) end
+  if result ~= UNCHANGED then
+    timing(msg, campaign, status, current, tonumber(now))
+    Message.archive(stream, msg, idFrom, status)
+  end
   out[i + 1] = result
 end
+counters:write()
+Delivery.writeCounts(minutes)
 for _, campaign in ipairs(campaigns) do
   local t = timings[campaign]
-  if t.moved then redis.call('HSET', campaign, 'last_at', t.last) end
-  if t.paced then redis.call('HSET', campaign, 'pace', string.format('%.6f', t.pace), 'pace_at', t.at) end
+  if t.moved and t.paced then
+    redis.call('HSET', campaign, 'last_at', t.last, 'pace', string.format('%.6f', t.pace), 'pace_at', t.at)
+  elseif t.moved then
+    redis.call('HSET', campaign, 'last_at', t.last)
+  elseif t.paced then
+    redis.call('HSET', campaign, 'pace', string.format('%.6f', t.pace), 'pace_at', t.at)
+  end
 end
 return out

@@ -31,7 +31,8 @@ export interface SettleMessage {
 }
 
 export interface SettleMessages {
-  keys: { archive: string };
+  /** The change feed, and the orphans index (orphaned message_ids by expiry). */
+  keys: { archive: string; orphans: string };
   /** Where the request_id starts in a record's key, for the change feed: > 0 always, < 0 while it has a reader, 0 never. */
   idFrom: number;
   messages: readonly SettleMessage[];
@@ -47,7 +48,7 @@ const call = script<SettleVerdict[]>('settle-messages');
 
 /** Settles messages as sent, dead or skipped, in one script run (settle-messages.lua): a verdict per message. */
 export function settleMessages(client: Redis, input: SettleMessages): Promise<SettleVerdict[]> {
-  const keys = [input.keys.archive];
+  const keys = [input.keys.archive, input.keys.orphans];
   const argv: Arg[] = [input.idFrom, PACE_MS];
   for (const m of input.messages) {
     keys.push(m.messageKey, m.campaignKey, m.messageIdKey, m.orphanKey, m.minutesKey);

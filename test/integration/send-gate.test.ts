@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createServer, connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
-import { regrantSends, ungrantSends } from '../../src/scripts/index.js';
+import { grantSends, regrantSends, ungrantSends } from '../../src/scripts/index.js';
 import { maxInSlidingWindow } from '../../src/simulator/simulator.js';
 import { PausedSignal, SendGate, SettledSignal, type Ticket } from '../../workers/gate/send-gate.js';
 import { harness, testConfig, type Harness } from '../helpers/env.js';
@@ -123,6 +123,70 @@ describe('send gate', () => {
     // attempt undone, and asked for again).
     expect(await harnessed.redis.hget(key('fresh'), 'attempts')).toBe('1');
     expect(await harnessed.redis.hget(key('fresh'), 'inflight')).not.toBeNull();
+  });
+
+  it('holds a recipient to the pair interval within one ask, and leaves no pair key for a request not granted', async () => {
+    const harnessed = (h = harness(testConfig()));
+    const k = harnessed.keys;
+    await harnessed.redis.sadd(k.suppressed, '447900000004');
+    const ask = (requestId: string, to: string, template = false) => ({
+      messageKey: k.message(requestId),
+      campaignKey: k.campaign('gate'),
+      pairKey: k.pair('default', to),
+      sessionKey: k.session(to),
+      check: 'settled' as const,
+      to,
+      template,
+      requestId,
+      campaign: 'gate',
+    });
+    // One request a second, no burst: the first is granted and the last must wait; the messaging limit of 0
+    // holds every template message.
+    const reply = await grantSends(harnessed.redis, {
+      keys: {
+        accountPace: k.limiterNext,
+        hold: k.limiterGate,
+        breaker: k.breaker,
+        probe: k.breakerProbe,
+        laneMeta: k.bull('send', 'meta'),
+        lanePace: k.lanePace('default'),
+        laneState: k.lane('default'),
+        tier: k.tier,
+        tierHeld: k.tierHeld,
+        control: k.control,
+        suppressed: k.suppressed,
+      },
+      spacingMs: 1000,
+      burstMs: 0,
+      probeToken: 't',
+      outageThreshold: 5,
+      probeTtlMs: 1000,
+      leadMs: 0,
+      laneSpacingMs: 1000,
+      pairIntervalMs: 60_000,
+      messagingLimit: 0,
+      messagingWindowMs: 60_000,
+      sessionCheck: false,
+      requests: [
+        ask('a1', '447900000001'),
+        ask('a2', '447900000001'),
+        ask('d', '447900000004'),
+        ask('c', '447900000003', true),
+        ask('b', '447900000002'),
+      ],
+    });
+    const [first, again, suppressed, held, waiting] = reply.verdicts;
+    expect([first, suppressed, waiting]).toEqual(['g', 'suppressed', 'w']);
+    expect(again).toMatch(/^pair:\d+$/);
+    expect(Number(again?.slice('pair:'.length))).toBeGreaterThan(59_000);
+    expect(held).toMatch(/^limit:\d+$/);
+    // The granted request's pair key, dated as its in-flight mark; none for the held and the waiting ones.
+    const [inflight, attempts] = await harnessed.redis.hmget(k.message('a1'), 'inflight', 'attempts');
+    expect([await harnessed.redis.get(k.pair('default', '447900000001')), attempts]).toEqual([inflight, '1']);
+    expect(await harnessed.redis.pttl(k.pair('default', '447900000001'))).toBeGreaterThan(59_000);
+    for (const to of ['447900000002', '447900000003', '447900000004'])
+      expect(await harnessed.redis.exists(k.pair('default', to))).toBe(0);
+    for (const id of ['a2', 'd', 'c', 'b']) expect(await harnessed.redis.exists(k.message(id))).toBe(0);
   });
 
   it('gives a grant that reaches the process too late again for its new time when the pace has room', async () => {

@@ -1,7 +1,7 @@
 --[[
   A message's delivery state moved forward (never back), with its campaign's and the fleet's funnel counters:
   each message is counted once, at its furthest state; the campaign also counts its failed messages by error
-  code. Needs includes/message-record.
+  code. Needs includes/message-record (and includes/tally for Delivery.countIn).
 
   Delivery.apply(msg, campaign, metrics, archive, idFrom, ranks, status, rank, at, code, error, lossStep, lossSource,
                  minutes, billable)
@@ -22,11 +22,26 @@ local Delivery = {}
 -- (a worker faster than the enqueue's note) or after it expired (a late callback) would leave a hash without
 -- an expiry: the first count of each minute looks, and gives such a hash ORPHAN_MINUTES_TTL.
 local ORPHAN_MINUTES_TTL = 30 * 86400
+local function minuteField(atMs, kind)
+  return math.floor(tonumber(atMs) / 60000) .. ':' .. kind
+end
+
+local function keepExpiring(minutes)
+  if redis.call('TTL', minutes) == -1 then redis.call('EXPIRE', minutes, ORPHAN_MINUTES_TTL) end
+end
+
 function Delivery.count(minutes, atMs, kind)
-  if redis.call('HINCRBY', minutes, math.floor(tonumber(atMs) / 60000) .. ':' .. kind, 1) == 1
-      and redis.call('TTL', minutes) == -1 then
-    redis.call('EXPIRE', minutes, ORPHAN_MINUTES_TTL)
-  end
+  if redis.call('HINCRBY', minutes, minuteField(atMs, kind), 1) == 1 then keepExpiring(minutes) end
+end
+
+-- The same counts for many messages (includes/tally.lua): added up in the script, then written by
+-- Delivery.writeCounts once per minute and kind, with the same expiry rule.
+function Delivery.countIn(tally, minutes, atMs, kind)
+  tally:add(minutes, minuteField(atMs, kind), 1)
+end
+
+function Delivery.writeCounts(tally)
+  tally:write(keepExpiring)
 end
 
 function Delivery.apply(msg, campaign, metrics, archive, idFrom, ranks, status, rank, at, code, error, lossStep, lossSource,
