@@ -61,8 +61,11 @@ for i = 0, n - 1 do
     verdict, previous = KNOWN_NOW, ''
   else
     if not pruned then
-      redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-      pruned = true
+      -- The index is scored by Redis's clock, the clock the lists expire by: a caller's clock ahead of it
+      -- would drop an entry while its list still lives, and settle-messages.lua would not look for it.
+      local t = redis.call('TIME')
+      pruned = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', pruned)
     end
     local kept = redis.call('LLEN', KEYS[k + 4])
     if kept >= orphanRows or (kept == 0 and redis.call('ZCARD', KEYS[3]) >= orphanIds) then
@@ -70,7 +73,7 @@ for i = 0, n - 1 do
     else
       redis.call('RPUSH', KEYS[k + 4], ARGV[a + 10])
       redis.call('EXPIRE', KEYS[k + 4], orphanTtl)
-      redis.call('ZADD', KEYS[3], now + orphanTtl * 1000, messageId)
+      redis.call('ZADD', KEYS[3], pruned + orphanTtl * 1000, messageId)
       verdict = ORPHANED
     end
     previous = ''
