@@ -4,7 +4,6 @@ import type { Campaigns } from '../src/campaigns/campaigns.js';
 import { resultTtlSeconds, type Config } from '../src/config.js';
 import { AuditLog } from '../src/access/audit.js';
 import { pauseSending } from '../src/lanes/fleet.js';
-import { deadLetter } from '../src/ledger/dead-letters.js';
 import { payloadDigest } from '../src/ledger/digest.js';
 import type { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
@@ -12,15 +11,9 @@ import { EngageLabError, decide, policyOf } from '../src/engagelab/errors.js';
 import { withRequestIdArg } from '../src/engagelab/request-id-arg.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import type { Logger } from '../src/log.js';
-import { maskPhone } from '../src/messages/phone.js';
-import {
-  jobIdFor,
-  laneQueueName,
-  requestIdOfJob,
-  type DeadError,
-  type DeadJobData,
-  type SendJobData,
-} from '../src/queue.js';
+import { jobIdFor, laneQueueName, type DeadJobData, type SendJobData } from '../src/queue.js';
+import { createDeadEnd, deadErrorOf } from './dead-end.js';
+import { createFatigueStep, giveNothingBack, type GiveBack } from './fatigue-step.js';
 import { grantSpan, settleSpan } from './send-spans.js';
 import { msUntilOpen } from '../src/messages/timezone.js';
 import {
@@ -79,64 +72,14 @@ export interface SendProcessorDeps {
   fatigue?: Fatigue;
 }
 
-/** How long a message waits when its template's category could not be looked up (no attempt spent). */
-const CATEGORY_RETRY_MS = 30_000;
-
-function deadErrorOf(error: EngageLabError, reason: DeadError['reason']): DeadError {
-  return { code: error.code ?? null, http_status: error.httpStatus ?? null, reason, message: error.message };
-}
-
 export function createSendProcessor(deps: SendProcessorDeps) {
   const { config, ledger, gate, client, log, stats } = deps;
+  const fatigueStep = createFatigueStep(deps.fatigue, log, stats);
   const audit = new AuditLog(deps.redis, ledger.keys, resultTtlSeconds(config) * 1000);
   const queueName = laneQueueName(gate.lane);
   const skip = (requestId: string, campaign: string, reason: Parameters<Ledger['markSkipped']>[2]) =>
     settleSpan(queueName, requestId, 'skipped', () => ledger.markSkipped(requestId, campaign, reason));
-
-  const fail = async (job: Job<SendJobData>, error: DeadError, data = job.data): Promise<'dead' | 'sent'> => {
-    const settled = await settleSpan(queueName, data.request_id, 'dead', () =>
-      deadLetter(deps.deadQueue, ledger, data, error, job.attemptsMade + 1),
-    );
-    if (settled === 'sent') {
-      // A status callback named it first (its custom_args carry the request_id): EngageLab accepted it.
-      stats.sent(gate.lane);
-      log.info(
-        { request_id: data.request_id, campaign: data.campaign, reason: error.reason },
-        'not dead: EngageLab reported it in a status callback, so it is sent',
-      );
-      return 'sent';
-    }
-    stats.dead(error.code);
-    log.warn(
-      {
-        request_id: data.request_id,
-        campaign: data.campaign,
-        to: maskPhone(Array.isArray(data.payload?.to) ? (data.payload.to[0] ?? '') : ''),
-        code: error.code,
-        reason: error.reason,
-      },
-      `dead letter: ${error.message}`,
-    );
-    return 'dead';
-  };
-
-  /**
-   * A job whose data is not its ledger record's: dead-lettered under the message its job id names, in its
-   * recorded campaign (the data's may be the forged part), with the payload as found, for a look. A replay
-   * sends it only if that payload is the recorded one: a changed payload is refused again, and the message
-   * must be enqueued again from its source.
-   */
-  const tampered = async (job: Job<SendJobData>, signal: TamperedSignal): Promise<'dead' | 'sent'> => {
-    const requestId = requestIdOfJob(job.id ?? String(job.data.request_id));
-    const campaign = (await ledger.get(requestId))?.campaign ?? job.data.campaign;
-    const found = { ...job.data, request_id: requestId, campaign };
-    log.error(
-      { request_id: requestId, campaign, differs: signal.differs },
-      "a send job's data does not match its ledger record: not sent (changed outside wa-bulk?)",
-    );
-    const why = `not sent: ${signal.message}; the job was changed outside wa-bulk (enqueue the message again from its source)`;
-    return fail(job, { code: null, http_status: null, reason: 'tampered', message: why }, found);
-  };
+  const { fail, tampered } = createDeadEnd({ ...deps, lane: gate.lane, queueName });
 
   return async function process(job: Job<SendJobData>, token?: string): Promise<string | undefined> {
     const { request_id: requestId, campaign } = job.data;
@@ -184,35 +127,17 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       await job.moveToDelayed(Math.min(now + waitMs, job.data.expires_at ?? Number.POSITIVE_INFINITY), token);
       throw new DelayedError();
     }
-    // Marketing fatigue, before the grant: over FREQUENCY_CAP it is skipped; to a resting recipient it waits,
-    // without a request or an attempt, the way a send window waits. A place it takes is given back below
-    // wherever the message ends up not sent (skipped, parked, dead before leaving).
-    let held = false;
-    if (deps.fatigue?.on && payload.body.type === 'template') {
-      const template = payload.body.template;
-      const verdict = await deps.fatigue.check(requestId, to, template).catch((error: unknown) => {
-        log.warn(
-          { request_id: requestId, template: template.name, language: template.language },
-          `marketing fatigue could not be checked (${String(error)}); the message waits, without an attempt`,
-        );
-        return { kind: 'unknown', ms: CATEGORY_RETRY_MS } as const;
-      });
-      if (verdict.kind === 'capped') {
-        await skip(requestId, campaign, 'frequency_cap');
-        stats.skipped('frequency_cap');
-        return 'skipped';
-      }
-      if (verdict.kind === 'resting' || verdict.kind === 'unknown') {
-        if (verdict.kind === 'resting') stats.rested();
-        await job.moveToDelayed(Math.min(now + verdict.ms, job.data.expires_at ?? Number.POSITIVE_INFINITY), token);
-        throw new DelayedError();
-      }
-      held = verdict.kind === 'held';
+    // Marketing fatigue, before the grant (fatigue-step.ts): a place it takes is given back wherever the
+    // message ends up not sent.
+    const giveBack =
+      fatigueStep && payload.body.type === 'template'
+        ? await fatigueStep({ job, token, requestId, to, template: payload.body.template, now })
+        : giveNothingBack;
+    if (giveBack === 'capped') {
+      await skip(requestId, campaign, 'frequency_cap');
+      stats.skipped('frequency_cap');
+      return 'skipped';
     }
-    // Not when the request may have been accepted (an unknown outcome): the place stays taken.
-    const giveBack = async (error?: EngageLabError) => {
-      if (held && (!error || policyOf(error).notSent)) await deps.fatigue?.release(requestId, to);
-    };
 
     // What a failed request that cannot have been accepted clears: its in-flight mark and its pair key.
     const notSent = { messageKey: ledger.keys.message(requestId), pairKey: ledger.keys.pair(gate.lane, to) };
@@ -342,7 +267,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     job: Job<SendJobData>,
     error: EngageLabError,
     token: string | undefined,
-    giveBack: (error: EngageLabError) => Promise<void>,
+    giveBack: GiveBack,
   ): Promise<'dead' | 'sent'> {
     const { gateMs, tripped } = await gate.breaker.state();
     if (tripped) {
