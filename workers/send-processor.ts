@@ -4,11 +4,11 @@ import type { Campaigns } from '../src/campaigns/campaigns.js';
 import { resultTtlSeconds, type Config } from '../src/config.js';
 import { AuditLog } from '../src/access/audit.js';
 import { pauseSending } from '../src/lanes/fleet.js';
-import { payloadDigest } from '../src/ledger/digest.js';
+import { jsonDigest } from '../src/ledger/digest.js';
 import type { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
 import { EngageLabError, decide, policyOf } from '../src/engagelab/errors.js';
-import { withRequestIdArg } from '../src/engagelab/request-id-arg.js';
+import { sendable } from '../src/engagelab/request-id-arg.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import type { Logger } from '../src/log.js';
 import { jobIdFor, laneQueueName, type DeadJobData, type SendJobData } from '../src/queue.js';
@@ -70,10 +70,15 @@ export interface SendProcessorDeps {
   delivery: DeliveryLedger;
   /** Marketing fatigue (FREQUENCY_CAP, MARKETING_REST); absent or off: nothing is checked. */
   fatigue?: Fatigue;
+  /**
+   * The request_ids of this process's requests in flight: added once granted, removed when a request fails;
+   * an accepted one stays until its job ends (the caller removes it then).
+   */
+  unsettled?: Set<string>;
 }
 
 export function createSendProcessor(deps: SendProcessorDeps) {
-  const { config, ledger, gate, client, log, stats } = deps;
+  const { config, ledger, gate, client, log, stats, unsettled } = deps;
   const fatigueStep = createFatigueStep(deps.fatigue, log, stats);
   const audit = new AuditLog(deps.redis, ledger.keys, resultTtlSeconds(config) * 1000);
   const queueName = laneQueueName(gate.lane);
@@ -91,12 +96,9 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       return tampered(job, new TamperedSignal('payload'));
     // WA_FROM is the fleet's default sending number; a message's own `from` wins. The request_id goes in
     // custom_args too, so that a status callback names the message even if this request's answer is lost.
-    const payload = withRequestIdArg(
-      job.data.payload.from === undefined && config.WA_FROM
-        ? { ...job.data.payload, from: config.WA_FROM }
-        : job.data.payload,
-      requestId,
-    );
+    // The payload is serialised once: its digest, and the request's body from the same text.
+    const ownJson = JSON.stringify(job.data.payload);
+    const { payload, json } = sendable(job.data.payload, ownJson, requestId, config.WA_FROM);
     const to = payload.to[0] ?? '';
     const request: GateRequest = {
       requestId,
@@ -104,7 +106,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       to,
       template: payload.body.type === 'template',
       expiresAt: job.data.expires_at,
-      digest: payloadDigest(job.data.payload),
+      digest: jsonDigest(ownJson),
     };
 
     // Campaign control that needs no Redis: expired, not yet (--at), outside the recipient's send window.
@@ -139,9 +141,6 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       return 'skipped';
     }
 
-    // What a failed request that cannot have been accepted clears: its in-flight mark and its pair key.
-    const notSent = { messageKey: ledger.keys.message(requestId), pairKey: ledger.keys.pair(gate.lane, to) };
-
     // The first grant request also reads the ledger (one round trip): a message already sent or dead needs
     // no request, and one that was in flight when a worker died follows AMBIGUOUS_OUTCOME.
     let check: LedgerCheck = config.AMBIGUOUS_OUTCOME === 'dead-letter' ? 'settled-or-inflight' : 'settled';
@@ -150,9 +149,12 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       beforeAttempt: async () => {
         ticket = await grantSpan(() => gate.acquire(request, check));
         check = 'none';
+        unsettled?.add(requestId);
         if (ticket.waitedMs >= 1) stats.waited(ticket.waitedMs);
       },
       afterAttempt: async (report) => {
+        // Answered with a failure: no longer in flight (an accepted one is until its job ends).
+        if (!report.ok) unsettled?.delete(requestId);
         stats.request(report.durationMs, report.ok ? 200 : report.error?.httpStatus);
         if (!ticket) return;
         const policy = report.error && policyOf(report.error);
@@ -160,7 +162,11 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         // The outage breaker counts EngageLab's failures only; a request known not to have been accepted
         // is no longer in flight.
         if (policy?.outage) {
-          const cooldownMs = await gate.breaker.report(ticket, false, policy.notSent ? notSent : undefined);
+          // What a failed request that cannot have been accepted clears: its in-flight mark and its pair key.
+          const notSent = policy.notSent
+            ? { messageKey: ledger.keys.message(requestId), pairKey: ledger.keys.pair(gate.lane, to) }
+            : undefined;
+          const cooldownMs = await gate.breaker.report(ticket, false, notSent);
           if (cooldownMs > 0)
             await audit.note({
               actor: 'system:outage-breaker',
@@ -173,7 +179,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
 
     for (;;) {
       try {
-        const result = await client.send(payload, hooks);
+        const result = await client.send(payload, hooks, json);
         const sent = await settleSpan(queueName, requestId, 'sent', () =>
           ledger.markSent(requestId, campaign, result.messageId),
         );

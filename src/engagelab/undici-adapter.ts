@@ -23,23 +23,31 @@ export interface UndiciAdapterOptions {
   timeoutMs: number;
 }
 
+/** A POST of a serialised JSON body, straight over the pool (see `undiciAdapter`'s `post`). */
+export type JsonPost = (path: string, body: string) => Promise<{ status: number; data: unknown }>;
+
 /**
  * An axios adapter over one undici `Pool` to one origin: the same requests, headers, timeout and errors as
  * axios's own Node adapter, at about half its CPU per request. The client keeps axios for everything around
  * the exchange (config, headers, JSON, validateStatus, AxiosError); this replaces only the socket work.
  *
+ * `post` is the send path's own way over the same pool, without axios's per-request config merge, header
+ * objects and transforms: the headers are given once, any 2xx resolves with the body parsed as JSON (the text
+ * when it is not JSON, as axios's silent parsing), and every failure rejects as the adapter's would.
+ *
  * Contract, kept exact because the worker's unknown-outcome rule rests on it:
  * - a failure before undici has written the whole request carries `request.writableFinished === false`, after
  *   it `true` (undici reports the write through its request-sent hook);
  * - a timeout is an AxiosError with code ECONNABORTED, as axios's own (clarifyTimeoutError off);
- * - any status is settled by `validateStatus`, the body handed to axios's transformResponse as text;
+ * - any status is settled by `validateStatus` (`post`: 2xx), the body handed to axios's transformResponse as
+ *   text; a refused status is an AxiosError with the response (status, headers, body as text);
  * - no redirects are followed, no compression is asked for, sockets are kept alive.
  * Proxies are not handled here: the client uses axios's own adapter when one applies to the origin.
  */
 export function undiciAdapter(
   origin: string,
-  options: UndiciAdapterOptions,
-): { adapter: AxiosAdapter; close: () => Promise<void> } {
+  options: UndiciAdapterOptions & { postHeaders?: Record<string, string> },
+): { adapter: AxiosAdapter; post: JsonPost; close: () => Promise<void> } {
   const pool = new Pool(origin, {
     connections: options.connections,
     pipelining: 1,
@@ -48,15 +56,85 @@ export function undiciAdapter(
     headersTimeout: 0,
     bodyTimeout: 0,
   });
-  const adapter: AxiosAdapter = (config) => exchange(pool, config, options.timeoutMs);
-  return { adapter, close: () => pool.close() };
+  const adapter: AxiosAdapter = async (config) => {
+    const url = urlOf(config);
+    const request: Exchange = {
+      path: url.pathname + url.search,
+      method: (config.method ?? 'get').toUpperCase() as Dispatcher.HttpMethod,
+      headers: plainHeaders(config.headers),
+      body: bodyOf(config.data),
+      timeoutMs: config.timeout || options.timeoutMs,
+      config,
+    };
+    const answer = await exchange(pool, url.origin, request);
+    const response: AxiosResponse = {
+      data: answer.text,
+      status: answer.status,
+      statusText: answer.statusText,
+      headers: new AxiosHeaders(answer.headers as Record<string, string>),
+      config,
+      request: answer.sent,
+    };
+    const validate = config.validateStatus;
+    if (!validate || validate(answer.status)) return response;
+    throw refused(response, config, answer.sent);
+  };
+  const postHeaders = options.postHeaders ?? {};
+  const post: JsonPost = async (path, body) => {
+    const request: Exchange = { path, method: 'POST', headers: postHeaders, body, timeoutMs: options.timeoutMs };
+    const answer = await exchange(pool, origin, request);
+    if (answer.status >= 200 && answer.status < 300) return { status: answer.status, data: parsed(answer.text) };
+    const response = {
+      data: answer.text,
+      status: answer.status,
+      statusText: answer.statusText,
+      headers: answer.headers,
+      request: answer.sent,
+    } as AxiosResponse;
+    throw refused(response, undefined, answer.sent);
+  };
+  return { adapter, post, close: () => pool.close() };
 }
 
-function exchange(pool: Pool, config: InternalAxiosRequestConfig, defaultTimeoutMs: number): Promise<AxiosResponse> {
+/** One request as the pool takes it; `config` only to hand to the AxiosErrors it may end in. */
+interface Exchange {
+  path: string;
+  method: Dispatcher.HttpMethod;
+  headers: Record<string, string>;
+  body: string | Buffer | null;
+  timeoutMs: number;
+  config?: InternalAxiosRequestConfig;
+}
+
+/** An answer of any status, its body as text. */
+interface Answer {
+  status: number;
+  statusText: string;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  sent: SentFact;
+}
+
+/** The AxiosError of a status validateStatus refuses, as axios's own settle builds it. */
+function refused(response: AxiosResponse, config: InternalAxiosRequestConfig | undefined, sent: SentFact): AxiosError {
+  const code = response.status >= 500 ? AxiosError.ERR_BAD_RESPONSE : AxiosError.ERR_BAD_REQUEST;
+  return new AxiosError(`Request failed with status code ${response.status}`, code, config, sent, response);
+}
+
+/** axios's default JSON parsing of a response, silent: the text itself when it is not JSON. */
+function parsed(text: string): unknown {
+  if (text === '') return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function exchange(pool: Pool, origin: string, request: Exchange): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const url = urlOf(config);
+    const { config, timeoutMs } = request;
     const sent: SentFact = { writableFinished: false };
-    const timeoutMs = config.timeout || defaultTimeoutMs;
     let abortRequest: ((error: Error) => void) | undefined;
     let settled = false;
     let status = 0;
@@ -107,20 +185,9 @@ function exchange(pool: Pool, config: InternalAxiosRequestConfig, defaultTimeout
       },
       onComplete() {
         finish(() => {
-          const response: AxiosResponse = {
-            data: Buffer.concat(chunks).toString('utf8'),
-            status,
-            statusText,
-            headers: new AxiosHeaders(headers as Record<string, string>),
-            config,
-            request: sent,
-          };
-          const validate = config.validateStatus;
-          if (!validate || validate(status)) resolve(response);
-          else {
-            const code = status >= 500 ? AxiosError.ERR_BAD_RESPONSE : AxiosError.ERR_BAD_REQUEST;
-            reject(new AxiosError(`Request failed with status code ${status}`, code, config, sent, response));
-          }
+          const text =
+            chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          resolve({ status, statusText, headers, text, sent });
         });
       },
       onError(error) {
@@ -129,13 +196,7 @@ function exchange(pool: Pool, config: InternalAxiosRequestConfig, defaultTimeout
     };
 
     pool.dispatch(
-      {
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: (config.method ?? 'get').toUpperCase() as Dispatcher.HttpMethod,
-        headers: plainHeaders(config.headers),
-        body: bodyOf(config.data),
-      },
+      { origin, path: request.path, method: request.method, headers: request.headers, body: request.body },
       handler,
     );
   });
