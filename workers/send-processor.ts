@@ -8,7 +8,7 @@ import { jsonDigest } from '../src/ledger/digest.js';
 import type { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
 import { EngageLabError, decide, policyOf } from '../src/engagelab/errors.js';
-import { sendable } from '../src/engagelab/request-id-arg.js';
+import { sendableJson } from '../src/engagelab/request-id-arg.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import type { Logger } from '../src/log.js';
 import { jobIdFor, laneQueueName, type DeadJobData, type SendJobData } from '../src/queue.js';
@@ -97,8 +97,9 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     // WA_FROM is the fleet's default sending number; a message's own `from` wins. The request_id goes in
     // custom_args too, so that a status callback names the message even if this request's answer is lost.
     // The payload is serialised once: its digest, and the request's body from the same text.
-    const ownJson = JSON.stringify(job.data.payload);
-    const { payload, json } = sendable(job.data.payload, ownJson, requestId, config.WA_FROM);
+    const payload = job.data.payload;
+    const ownJson = JSON.stringify(payload);
+    const json = sendableJson(payload, ownJson, requestId, config.WA_FROM);
     const to = payload.to[0] ?? '';
     const request: GateRequest = {
       requestId,

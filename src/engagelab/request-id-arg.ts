@@ -14,24 +14,25 @@ export function withRequestIdArg(payload: SendPayload, requestId: string): SendP
 }
 
 /**
- * What a worker sends for a job's payload: withRequestIdArg of the payload with `from` defaulted (WA_FROM; the
- * payload's own wins), and its JSON, given the payload's own JSON (`json`, JSON.stringify of it; the worker
- * has it already for the payload's digest). A payload without custom_args of its own, the usual case, is not
- * serialised again: the keys added go at the end of its JSON, the text JSON.stringify would give.
+ * The JSON a worker sends for a job's payload: withRequestIdArg of the payload with `from` defaulted (WA_FROM;
+ * the payload's own wins), given the payload's own JSON (`json`, JSON.stringify of it; the worker has it
+ * already for the payload's digest). A payload without custom_args of its own, the usual case, is not
+ * serialised again: the keys added go at the end of its JSON, the text JSON.stringify of the payload sent
+ * would give.
  */
-export function sendable(
+export function sendableJson(
   payload: SendPayload,
   json: string,
   requestId: string,
   defaultFrom: string | undefined,
-): { payload: SendPayload; json: string } {
+): string {
   const from = payload.from === undefined && defaultFrom ? defaultFrom : undefined;
-  const sent = withRequestIdArg(from === undefined ? payload : { ...payload, from }, requestId);
-  // Keys already there (even undefined) keep their place in the spread: then the whole is serialised again.
-  const spliced = !('custom_args' in payload) && !(from !== undefined && 'from' in payload);
-  if (!spliced || json.length < 3 || !json.endsWith('}')) return { payload: sent, json: JSON.stringify(sent) };
-  const added = `${from === undefined ? '' : `,"from":${JSON.stringify(from)}`},"custom_args":{${JSON.stringify(REQUEST_ID_ARG)}:${JSON.stringify(requestId)}}`;
-  return { payload: sent, json: `${json.slice(0, -1)}${added}}` };
+  // Keys already there (even undefined) keep their place in a spread: then the payload sent is serialised.
+  const inPlace = 'custom_args' in payload || (from !== undefined && 'from' in payload);
+  if (inPlace || json.length < 3 || json.charCodeAt(json.length - 1) !== 125 /* } */)
+    return JSON.stringify(withRequestIdArg(from === undefined ? payload : { ...payload, from }, requestId));
+  const fromJson = from === undefined ? '' : `,"from":${JSON.stringify(from)}`;
+  return `${json.slice(0, -1)}${fromJson},"custom_args":{"${REQUEST_ID_ARG}":${JSON.stringify(requestId)}}}`;
 }
 
 /** The request_id a callback row's custom_args name, when they name a valid one. */
