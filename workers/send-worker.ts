@@ -128,8 +128,9 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
       id,
     });
     const send = createSendProcessor({ ...shared, gate });
-    const worker = laneWorker(config, laneQueueName(lane), blocking, (job, token) =>
-      processSpan(job, laneQueueName(lane), async () => {
+    const queueName = laneQueueName(lane);
+    const worker = laneWorker(config, queueName, blocking, (job, token) =>
+      processSpan(job, queueName, async () => {
         try {
           return await send(job, token);
         } finally {
@@ -147,7 +148,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
         );
       }
     });
-    const queue = openQueue<SendJobData>(redis, config.QUEUE_PREFIX, laneQueueName(lane));
+    const queue = openQueue<SendJobData>(redis, config.QUEUE_PREFIX, queueName);
     health.absorb(queue, 'send queue');
     running.set(lane, { worker, gate, queue });
     workers.set(lane, worker);

@@ -71,7 +71,7 @@ export function undiciAdapter(
       data: answer.text,
       status: answer.status,
       statusText: answer.statusText,
-      headers: new AxiosHeaders(answer.headers as Record<string, string>),
+      headers: new AxiosHeaders(headersOf(answer) as Record<string, string>),
       config,
       request: answer.sent,
     };
@@ -88,7 +88,7 @@ export function undiciAdapter(
       data: answer.text,
       status: answer.status,
       statusText: answer.statusText,
-      headers: answer.headers,
+      headers: headersOf(answer),
       request: answer.sent,
     } as AxiosResponse;
     throw refused(response, undefined, answer.sent);
@@ -106,14 +106,17 @@ interface Exchange {
   config?: InternalAxiosRequestConfig;
 }
 
-/** An answer of any status, its body as text. */
+/** An answer of any status, its body as text; its headers as received, parsed only where read (a send reads none). */
 interface Answer {
   status: number;
   statusText: string;
-  headers: Record<string, string | string[] | undefined>;
+  rawHeaders: Buffer[];
   text: string;
   sent: SentFact;
 }
+
+const headersOf = (answer: Answer) =>
+  undiciUtil.parseHeaders(answer.rawHeaders) as Record<string, string | string[] | undefined>;
 
 /** The AxiosError of a status validateStatus refuses, as axios's own settle builds it. */
 function refused(response: AxiosResponse, config: InternalAxiosRequestConfig | undefined, sent: SentFact): AxiosError {
@@ -133,73 +136,100 @@ function parsed(text: string): unknown {
 
 function exchange(pool: Pool, origin: string, request: Exchange): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const { config, timeoutMs } = request;
-    const sent: SentFact = { writableFinished: false };
-    let abortRequest: ((error: Error) => void) | undefined;
-    let settled = false;
-    let status = 0;
-    let statusText = '';
-    let headers: Record<string, string | string[] | undefined> = {};
-    const chunks: Buffer[] = [];
-
-    const finish = (outcome: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      outcome();
-    };
-    const fail = (error: Error & { code?: string }): void =>
-      finish(() =>
-        reject(
-          error instanceof AxiosError
-            ? error
-            : new AxiosError(error.message, error.code ?? AxiosError.ERR_NETWORK, config, sent),
-        ),
-      );
-
-    const timer = setTimeout(() => {
-      const error = new AxiosError(`timeout of ${timeoutMs}ms exceeded`, AxiosError.ECONNABORTED, config, sent);
-      fail(error);
-      abortRequest?.(error);
-    }, timeoutMs);
-    timer.unref?.();
-
-    const handler: Dispatcher.DispatchHandler & { onRequestSent(): void } = {
-      onConnect(abort) {
-        abortRequest = abort;
-        // The timer fired while the request waited for a socket: undici must not send it now.
-        if (settled) abort(new Error('timed out'));
-      },
-      onRequestSent() {
-        sent.writableFinished = true;
-      },
-      onHeaders(statusCode, rawHeaders, _resume, message) {
-        status = statusCode;
-        statusText = message;
-        headers = undiciUtil.parseHeaders(rawHeaders) as typeof headers;
-        return true;
-      },
-      onData(chunk) {
-        chunks.push(chunk);
-        return true;
-      },
-      onComplete() {
-        finish(() => {
-          const text =
-            chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
-          resolve({ status, statusText, headers, text, sent });
-        });
-      },
-      onError(error) {
-        fail(error);
-      },
-    };
-
+    const call = new Call(request, resolve, reject);
     pool.dispatch(
       { origin, path: request.path, method: request.method, headers: request.headers, body: request.body },
-      handler,
+      call,
     );
   });
+}
+
+/**
+ * One request's exchange: the handler undici calls back, which settles its promise once (an answer, a
+ * failure or the timeout, whichever comes first). A class rather than closures: one object per request.
+ */
+class Call implements Dispatcher.DispatchHandler {
+  readonly sent: SentFact = { writableFinished: false };
+  private abortRequest: ((error: Error) => void) | undefined;
+  private settled = false;
+  private status = 0;
+  private statusText = '';
+  private rawHeaders: Buffer[] = [];
+  private readonly chunks: Buffer[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly request: Exchange,
+    private readonly resolve: (answer: Answer) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    this.timer = setTimeout(timedOut, request.timeoutMs, this);
+    this.timer.unref?.();
+  }
+
+  /** The whole exchange took longer than its timeout: fails as axios's own timeout, and stops the request. */
+  timeout(): void {
+    const { config, timeoutMs } = this.request;
+    const error = new AxiosError(`timeout of ${timeoutMs}ms exceeded`, AxiosError.ECONNABORTED, config, this.sent);
+    this.fail(error);
+    this.abortRequest?.(error);
+  }
+
+  onConnect(abort: (error: Error) => void): void {
+    this.abortRequest = abort;
+    // The timer fired while the request waited for a socket: undici must not send it now.
+    if (this.settled) abort(new Error('timed out'));
+  }
+
+  onRequestSent(): void {
+    this.sent.writableFinished = true;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, message: string): boolean {
+    this.status = statusCode;
+    this.statusText = message;
+    this.rawHeaders = rawHeaders;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (!this.end()) return;
+    const { chunks } = this;
+    const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    const { status, statusText, rawHeaders, sent } = this;
+    this.resolve({ status, statusText, rawHeaders, text, sent });
+  }
+
+  onError(error: Error & { code?: string }): void {
+    this.fail(error);
+  }
+
+  private fail(error: Error & { code?: string }): void {
+    if (!this.end()) return;
+    const { config } = this.request;
+    this.reject(
+      error instanceof AxiosError
+        ? error
+        : new AxiosError(error.message, error.code ?? AxiosError.ERR_NETWORK, config, this.sent),
+    );
+  }
+
+  /** Whether this is the exchange's first end (the others are ignored). */
+  private end(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    clearTimeout(this.timer);
+    return true;
+  }
+}
+
+function timedOut(call: Call): void {
+  call.timeout();
 }
 
 /** The send path's URLs, joined once (`axios.getUri` merges the config with axios's defaults each time). */
