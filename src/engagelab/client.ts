@@ -59,8 +59,9 @@ export interface EngageLabClientOptions {
   /** Default hooks; `send(payload, hooks)` can give its own. */
   hooks?: AttemptHooks;
   /**
-   * `undici` (default): axios over an undici Pool, less CPU per request (docs/performance.md); `node`: axios's own
-   * adapter over Node's http. A proxy for the API's URL always goes through axios's own adapter.
+   * `undici` (default): an undici Pool, sends straight over it and other requests through axios over it, less
+   * CPU per request (docs/performance.md); `node`: axios's own adapter over Node's http. A proxy for the API's
+   * URL always goes through axios's own adapter.
    */
   transport?: 'undici' | 'node';
 }
@@ -76,9 +77,10 @@ export interface AttemptHooks {
 const retryable = (error: unknown): boolean => EngageLabError.is(error) && policyOf(error).retryInProcess;
 
 /**
- * A thin client for EngageLab's Send Message API: axios over keep-alive sockets, HTTP Basic auth
- * (base64(dev_key:dev_secret), seed "Call validation"), a timeout, and short jittered p-retry retries of
- * transient failures. Everything else surfaces as an EngageLabError for the worker's policy.
+ * A thin client for EngageLab's Send Message API: keep-alive sockets (a send straight over undici's pool, or
+ * through axios with a proxy or HTTP_TRANSPORT=node), HTTP Basic auth (base64(dev_key:dev_secret), seed
+ * "Call validation"), a timeout, and short jittered p-retry retries of transient failures. Everything else
+ * surfaces as an EngageLabError for the worker's policy.
  */
 export class EngageLabClient {
   private readonly http: AxiosInstance;

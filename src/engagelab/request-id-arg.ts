@@ -16,9 +16,10 @@ export function withRequestIdArg(payload: SendPayload, requestId: string): SendP
 /**
  * The JSON a worker sends for a job's payload: withRequestIdArg of the payload with `from` defaulted (WA_FROM;
  * the payload's own wins), given the payload's own JSON (`json`, JSON.stringify of it; the worker has it
- * already for the payload's digest). A payload without custom_args of its own, the usual case, is not
- * serialised again: the keys added go at the end of its JSON, the text JSON.stringify of the payload sent
- * would give.
+ * already for the payload's digest). The payload is not serialised again when the text can be told from its
+ * JSON: the request_id goes at the end of custom_args, which is new at the end of the payload or its last
+ * key already (as enqueue writes it), and a defaulted `from` after it; the result is the text JSON.stringify
+ * of the payload sent would give. Anything else is serialised again.
  */
 export function sendableJson(
   payload: SendPayload,
@@ -27,12 +28,30 @@ export function sendableJson(
   defaultFrom: string | undefined,
 ): string {
   const from = payload.from === undefined && defaultFrom ? defaultFrom : undefined;
-  // Keys already there (even undefined) keep their place in a spread: then the payload sent is serialised.
-  const inPlace = 'custom_args' in payload || (from !== undefined && 'from' in payload);
-  if (inPlace || json.length < 3 || json.charCodeAt(json.length - 1) !== 125 /* } */)
-    return JSON.stringify(withRequestIdArg(from === undefined ? payload : { ...payload, from }, requestId));
   const fromJson = from === undefined ? '' : `,"from":${JSON.stringify(from)}`;
-  return `${json.slice(0, -1)}${fromJson},"custom_args":{"${REQUEST_ID_ARG}":${JSON.stringify(requestId)}}}`;
+  const arg = `"${REQUEST_ID_ARG}":${JSON.stringify(requestId)}`;
+  // A key already there (even undefined) keeps its place in a spread: `from` must be new to go at the end.
+  const atEnd = !(from !== undefined && 'from' in payload) && json.charCodeAt(json.length - 1) === 125; /* } */
+  let last: string | undefined;
+  for (const key in payload) last = key;
+  const own = payload.custom_args;
+  if (atEnd && !('custom_args' in payload) && json.length > 2)
+    return `${json.slice(0, -1)}${fromJson},"custom_args":{${arg}}}`;
+  if (atEnd && last === 'custom_args' && isPlainObject(own) && !(REQUEST_ID_ARG in own)) {
+    const args = JSON.stringify(own);
+    const tail = `"custom_args":${args}}`;
+    if (json.endsWith(tail)) {
+      const merged = args === '{}' ? `{${arg}}` : `${args.slice(0, -1)},${arg}}`;
+      return `${json.slice(0, -tail.length)}"custom_args":${merged}${fromJson}}`;
+    }
+  }
+  return JSON.stringify(withRequestIdArg(from === undefined ? payload : { ...payload, from }, requestId));
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
 /** The request_id a callback row's custom_args name, when they name a valid one. */

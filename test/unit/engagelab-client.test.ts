@@ -127,7 +127,22 @@ describe('what a worker sends for a payload', () => {
     ['no from, no default', payload, undefined],
     ['the default from', payload, '15550001111'],
     ['its own from over the default', { ...payload, from: '15552223333' }, '15550001111'],
-    ['its own custom_args', { ...payload, custom_args: { order: 7 } }, '15550001111'],
+    ['its own custom_args', { ...payload, custom_args: { order: 7, segment: 'new' } }, '15550001111'],
+    ['its own custom_args, no default', { ...payload, custom_args: { order: 7 } }, undefined],
+    ['empty custom_args', { ...payload, custom_args: {} }, '15550001111'],
+    ['custom_args naming the request_id already', { ...payload, custom_args: { wa_bulk_request_id: 'x' } }, undefined],
+    ['custom_args before other keys', { custom_args: { a: 1 }, ...payload }, '15550001111'],
+    ['custom_args left undefined', { ...payload, custom_args: undefined }, undefined],
+    [
+      'custom_args not last, and a last key whose text ends as custom_args would',
+      {
+        to: ['447911123456'],
+        custom_args: { a: 1 },
+        body: { type: 'text', text: { body: 'x' }, custom_args: { a: 1 } },
+      } as unknown as SendPayload,
+      undefined,
+    ],
+    ['custom_args undefined, not last', { custom_args: undefined, ...payload }, '15550001111'],
     ['a from key left undefined', { ...payload, from: undefined }, '15550001111'],
     ['text needing escapes', { ...payload, body: { type: 'text', text: { body: 'a "b"\n\u2028é' } } }, undefined],
   ];
