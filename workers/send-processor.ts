@@ -4,23 +4,16 @@ import type { Campaigns } from '../src/campaigns/campaigns.js';
 import { resultTtlSeconds, type Config } from '../src/config.js';
 import { AuditLog } from '../src/access/audit.js';
 import { pauseSending } from '../src/lanes/fleet.js';
-import { deadLetter } from '../src/ledger/dead-letters.js';
-import { payloadDigest } from '../src/ledger/digest.js';
+import { jsonDigest } from '../src/ledger/digest.js';
 import type { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
 import type { AttemptHooks, EngageLabClient } from '../src/engagelab/client.js';
 import { EngageLabError, decide, policyOf } from '../src/engagelab/errors.js';
-import { withRequestIdArg } from '../src/engagelab/request-id-arg.js';
+import { sendableJson } from '../src/engagelab/request-id-arg.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import type { Logger } from '../src/log.js';
-import { maskPhone } from '../src/messages/phone.js';
-import {
-  jobIdFor,
-  laneQueueName,
-  requestIdOfJob,
-  type DeadError,
-  type DeadJobData,
-  type SendJobData,
-} from '../src/queue.js';
+import { jobIdFor, laneQueueName, type DeadJobData, type SendJobData } from '../src/queue.js';
+import { createDeadEnd, deadErrorOf } from './dead-end.js';
+import { createFatigueStep, giveNothingBack, type GiveBack } from './fatigue-step.js';
 import { grantSpan, settleSpan } from './send-spans.js';
 import { msUntilOpen } from '../src/messages/timezone.js';
 import {
@@ -77,66 +70,21 @@ export interface SendProcessorDeps {
   delivery: DeliveryLedger;
   /** Marketing fatigue (FREQUENCY_CAP, MARKETING_REST); absent or off: nothing is checked. */
   fatigue?: Fatigue;
-}
-
-/** How long a message waits when its template's category could not be looked up (no attempt spent). */
-const CATEGORY_RETRY_MS = 30_000;
-
-function deadErrorOf(error: EngageLabError, reason: DeadError['reason']): DeadError {
-  return { code: error.code ?? null, http_status: error.httpStatus ?? null, reason, message: error.message };
+  /**
+   * The request_ids of this process's requests in flight: added once granted, removed when a request fails;
+   * an accepted one stays until its job ends (the caller removes it then).
+   */
+  unsettled?: Set<string>;
 }
 
 export function createSendProcessor(deps: SendProcessorDeps) {
-  const { config, ledger, gate, client, log, stats } = deps;
+  const { config, ledger, gate, client, log, stats, unsettled } = deps;
+  const fatigueStep = createFatigueStep(deps.fatigue, log, stats);
   const audit = new AuditLog(deps.redis, ledger.keys, resultTtlSeconds(config) * 1000);
   const queueName = laneQueueName(gate.lane);
   const skip = (requestId: string, campaign: string, reason: Parameters<Ledger['markSkipped']>[2]) =>
     settleSpan(queueName, requestId, 'skipped', () => ledger.markSkipped(requestId, campaign, reason));
-
-  const fail = async (job: Job<SendJobData>, error: DeadError, data = job.data): Promise<'dead' | 'sent'> => {
-    const settled = await settleSpan(queueName, data.request_id, 'dead', () =>
-      deadLetter(deps.deadQueue, ledger, data, error, job.attemptsMade + 1),
-    );
-    if (settled === 'sent') {
-      // A status callback named it first (its custom_args carry the request_id): EngageLab accepted it.
-      stats.sent(gate.lane);
-      log.info(
-        { request_id: data.request_id, campaign: data.campaign, reason: error.reason },
-        'not dead: EngageLab reported it in a status callback, so it is sent',
-      );
-      return 'sent';
-    }
-    stats.dead(error.code);
-    log.warn(
-      {
-        request_id: data.request_id,
-        campaign: data.campaign,
-        to: maskPhone(Array.isArray(data.payload?.to) ? (data.payload.to[0] ?? '') : ''),
-        code: error.code,
-        reason: error.reason,
-      },
-      `dead letter: ${error.message}`,
-    );
-    return 'dead';
-  };
-
-  /**
-   * A job whose data is not its ledger record's: dead-lettered under the message its job id names, in its
-   * recorded campaign (the data's may be the forged part), with the payload as found, for a look. A replay
-   * sends it only if that payload is the recorded one: a changed payload is refused again, and the message
-   * must be enqueued again from its source.
-   */
-  const tampered = async (job: Job<SendJobData>, signal: TamperedSignal): Promise<'dead' | 'sent'> => {
-    const requestId = requestIdOfJob(job.id ?? String(job.data.request_id));
-    const campaign = (await ledger.get(requestId))?.campaign ?? job.data.campaign;
-    const found = { ...job.data, request_id: requestId, campaign };
-    log.error(
-      { request_id: requestId, campaign, differs: signal.differs },
-      "a send job's data does not match its ledger record: not sent (changed outside wa-bulk?)",
-    );
-    const why = `not sent: ${signal.message}; the job was changed outside wa-bulk (enqueue the message again from its source)`;
-    return fail(job, { code: null, http_status: null, reason: 'tampered', message: why }, found);
-  };
+  const { fail, tampered } = createDeadEnd({ ...deps, lane: gate.lane, queueName });
 
   return async function process(job: Job<SendJobData>, token?: string): Promise<string | undefined> {
     const { request_id: requestId, campaign } = job.data;
@@ -148,12 +96,10 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       return tampered(job, new TamperedSignal('payload'));
     // WA_FROM is the fleet's default sending number; a message's own `from` wins. The request_id goes in
     // custom_args too, so that a status callback names the message even if this request's answer is lost.
-    const payload = withRequestIdArg(
-      job.data.payload.from === undefined && config.WA_FROM
-        ? { ...job.data.payload, from: config.WA_FROM }
-        : job.data.payload,
-      requestId,
-    );
+    // The payload is serialised once: its digest, and the request's body from the same text.
+    const payload = job.data.payload;
+    const ownJson = JSON.stringify(payload);
+    const json = sendableJson(payload, ownJson, requestId, config.WA_FROM);
     const to = payload.to[0] ?? '';
     const request: GateRequest = {
       requestId,
@@ -161,7 +107,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       to,
       template: payload.body.type === 'template',
       expiresAt: job.data.expires_at,
-      digest: payloadDigest(job.data.payload),
+      digest: jsonDigest(ownJson),
     };
 
     // Campaign control that needs no Redis: expired, not yet (--at), outside the recipient's send window.
@@ -184,38 +130,17 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       await job.moveToDelayed(Math.min(now + waitMs, job.data.expires_at ?? Number.POSITIVE_INFINITY), token);
       throw new DelayedError();
     }
-    // Marketing fatigue, before the grant: over FREQUENCY_CAP it is skipped; to a resting recipient it waits,
-    // without a request or an attempt, the way a send window waits. A place it takes is given back below
-    // wherever the message ends up not sent (skipped, parked, dead before leaving).
-    let held = false;
-    if (deps.fatigue?.on && payload.body.type === 'template') {
-      const template = payload.body.template;
-      const verdict = await deps.fatigue.check(requestId, to, template).catch((error: unknown) => {
-        log.warn(
-          { request_id: requestId, template: template.name, language: template.language },
-          `marketing fatigue could not be checked (${String(error)}); the message waits, without an attempt`,
-        );
-        return { kind: 'unknown', ms: CATEGORY_RETRY_MS } as const;
-      });
-      if (verdict.kind === 'capped') {
-        await skip(requestId, campaign, 'frequency_cap');
-        stats.skipped('frequency_cap');
-        return 'skipped';
-      }
-      if (verdict.kind === 'resting' || verdict.kind === 'unknown') {
-        if (verdict.kind === 'resting') stats.rested();
-        await job.moveToDelayed(Math.min(now + verdict.ms, job.data.expires_at ?? Number.POSITIVE_INFINITY), token);
-        throw new DelayedError();
-      }
-      held = verdict.kind === 'held';
+    // Marketing fatigue, before the grant (fatigue-step.ts): a place it takes is given back wherever the
+    // message ends up not sent.
+    const giveBack =
+      fatigueStep && payload.body.type === 'template'
+        ? await fatigueStep({ job, token, requestId, to, template: payload.body.template, now })
+        : giveNothingBack;
+    if (giveBack === 'capped') {
+      await skip(requestId, campaign, 'frequency_cap');
+      stats.skipped('frequency_cap');
+      return 'skipped';
     }
-    // Not when the request may have been accepted (an unknown outcome): the place stays taken.
-    const giveBack = async (error?: EngageLabError) => {
-      if (held && (!error || policyOf(error).notSent)) await deps.fatigue?.release(requestId, to);
-    };
-
-    // What a failed request that cannot have been accepted clears: its in-flight mark and its pair key.
-    const notSent = { messageKey: ledger.keys.message(requestId), pairKey: ledger.keys.pair(gate.lane, to) };
 
     // The first grant request also reads the ledger (one round trip): a message already sent or dead needs
     // no request, and one that was in flight when a worker died follows AMBIGUOUS_OUTCOME.
@@ -225,9 +150,12 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       beforeAttempt: async () => {
         ticket = await grantSpan(() => gate.acquire(request, check));
         check = 'none';
+        unsettled?.add(requestId);
         if (ticket.waitedMs >= 1) stats.waited(ticket.waitedMs);
       },
       afterAttempt: async (report) => {
+        // Answered with a failure: no longer in flight (an accepted one is until its job ends).
+        if (!report.ok) unsettled?.delete(requestId);
         stats.request(report.durationMs, report.ok ? 200 : report.error?.httpStatus);
         if (!ticket) return;
         const policy = report.error && policyOf(report.error);
@@ -235,7 +163,11 @@ export function createSendProcessor(deps: SendProcessorDeps) {
         // The outage breaker counts EngageLab's failures only; a request known not to have been accepted
         // is no longer in flight.
         if (policy?.outage) {
-          const cooldownMs = await gate.breaker.report(ticket, false, policy.notSent ? notSent : undefined);
+          // What a failed request that cannot have been accepted clears: its in-flight mark and its pair key.
+          const notSent = policy.notSent
+            ? { messageKey: ledger.keys.message(requestId), pairKey: ledger.keys.pair(gate.lane, to) }
+            : undefined;
+          const cooldownMs = await gate.breaker.report(ticket, false, notSent);
           if (cooldownMs > 0)
             await audit.note({
               actor: 'system:outage-breaker',
@@ -248,7 +180,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
 
     for (;;) {
       try {
-        const result = await client.send(payload, hooks);
+        const result = await client.send(payload, hooks, json);
         const sent = await settleSpan(queueName, requestId, 'sent', () =>
           ledger.markSent(requestId, campaign, result.messageId),
         );
@@ -342,7 +274,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     job: Job<SendJobData>,
     error: EngageLabError,
     token: string | undefined,
-    giveBack: (error: EngageLabError) => Promise<void>,
+    giveBack: GiveBack,
   ): Promise<'dead' | 'sent'> {
     const { gateMs, tripped } = await gate.breaker.state();
     if (tripped) {

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { Campaigns } from '../src/campaigns/campaigns.js';
 import { type Config, requireCredentials, resultTtlSeconds } from '../src/config.js';
 import { DeliveryLedger } from '../src/ledger/delivery-ledger.js';
-import { EngageLabClient, type AttemptHooks, type SendPayload } from '../src/engagelab/client.js';
+import { EngageLabClient } from '../src/engagelab/client.js';
 import { Housekeeping } from '../src/ledger/housekeeping.js';
 import { LANE_POLL_MS, Lanes, RATE_REFRESH_MS, laneRateMax } from '../src/lanes/lanes.js';
 import { laneQueueName, deadQueue, type SendJobData, openQueue } from '../src/queue.js';
@@ -74,7 +74,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   // its readers run.
   const feedTrimmer = startFeedTrimmer(redis, k.archive, config.FEED_MAX_ENTRIES, log);
   const lanes = new Lanes(redis, k, config);
-  const client = new TrackingClient({
+  const client = new EngageLabClient({
     baseUrl: config.ENGAGELAB_BASE_URL,
     key: credentials.key,
     secret: credentials.secret,
@@ -85,6 +85,9 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
     maxSockets: config.WORKER_CONCURRENCY,
     transport: config.HTTP_TRANSPORT,
   });
+  // Requests in flight: from the grant until a failure answers the request, or, once it is accepted, until
+  // its job ends (the ledger has it sent).
+  const unsettled = new Set<string>();
   const stats = new WorkerStats(redis, k.metrics);
   stats.start();
   const dead = deadQueue(config, redis);
@@ -101,6 +104,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
     stats,
     delivery: new DeliveryLedger(redis, ledger),
     fatigue: new Fatigue(redis, k, config, new TemplateCategories((query) => client.listTemplates(query))),
+    unsettled,
   };
   const id = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
   const running = new Map<string, LaneWorker>();
@@ -124,12 +128,14 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
       id,
     });
     const send = createSendProcessor({ ...shared, gate });
-    const worker = laneWorker(config, laneQueueName(lane), blocking, (job, token) =>
-      processSpan(job, laneQueueName(lane), async () => {
+    const queueName = laneQueueName(lane);
+    const worker = laneWorker(config, queueName, blocking, (job, token) =>
+      processSpan(job, queueName, async () => {
         try {
           return await send(job, token);
         } finally {
-          client.done(job.data.request_id);
+          // The message's job has ended: recorded, or back in its queue.
+          unsettled.delete(job.data.request_id);
         }
       }),
     );
@@ -142,7 +148,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
         );
       }
     });
-    const queue = openQueue<SendJobData>(redis, config.QUEUE_PREFIX, laneQueueName(lane));
+    const queue = openQueue<SendJobData>(redis, config.QUEUE_PREFIX, queueName);
     health.absorb(queue, 'send queue');
     running.set(lane, { worker, gate, queue });
     workers.set(lane, worker);
@@ -215,7 +221,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
       }
       return { gatedWaits, lateGrants, regrantedGrants };
     },
-    inFlight: () => client.inFlight,
+    inFlight: () => unsettled.size,
     close() {
       closing ??= (async () => {
         closed = true;
@@ -279,44 +285,4 @@ function laneWorker(
     maxStalledCount: 1_000_000,
     autorun: true,
   });
-}
-
-/**
- * The API client of a worker process, which also counts the requests it has in flight: from the grant
- * until a failure answers the request, or, once it is accepted, until its job ends (the ledger has it sent).
- */
-class TrackingClient extends EngageLabClient {
-  private readonly unsettled = new Set<string>();
-
-  get inFlight(): number {
-    return this.unsettled.size;
-  }
-
-  override sendOnce(
-    payload: SendPayload,
-    hooks?: AttemptHooks,
-    attempt?: number,
-  ): ReturnType<EngageLabClient['sendOnce']> {
-    const requestId = payload.request_id;
-    if (!hooks || requestId === undefined) return super.sendOnce(payload, hooks, attempt);
-    return super.sendOnce(
-      payload,
-      {
-        beforeAttempt: async () => {
-          await hooks.beforeAttempt?.();
-          this.unsettled.add(requestId);
-        },
-        afterAttempt: async (report) => {
-          if (!report.ok) this.unsettled.delete(requestId);
-          await hooks.afterAttempt?.(report);
-        },
-      },
-      attempt,
-    );
-  }
-
-  /** The message's job has ended: recorded, or back in its queue. */
-  done(requestId: string): void {
-    this.unsettled.delete(requestId);
-  }
 }

@@ -5,7 +5,7 @@ import pRetry from 'p-retry';
 import { getProxyForUrl } from 'proxy-from-env';
 import type { MessageBody } from '../messages/schema.js';
 import { EngageLabError, fromAxiosError, missingMessageId, policyOf } from './errors.js';
-import { undiciAdapter, type SentFact } from './undici-adapter.js';
+import { undiciAdapter, type JsonPost, type SentFact } from './undici-adapter.js';
 import { attemptSpan, endAttemptSpan } from '../telemetry/http-spans.js';
 
 /** The request body of POST /v1/messages (seed: "Request parameters"). */
@@ -59,8 +59,9 @@ export interface EngageLabClientOptions {
   /** Default hooks; `send(payload, hooks)` can give its own. */
   hooks?: AttemptHooks;
   /**
-   * `undici` (default): axios over an undici Pool, less CPU per request (docs/performance.md); `node`: axios's own
-   * adapter over Node's http. A proxy for the API's URL always goes through axios's own adapter.
+   * `undici` (default): an undici Pool, sends straight over it and other requests through axios over it, less
+   * CPU per request (docs/performance.md); `node`: axios's own adapter over Node's http. A proxy for the API's
+   * URL always goes through axios's own adapter.
    */
   transport?: 'undici' | 'node';
 }
@@ -76,14 +77,17 @@ export interface AttemptHooks {
 const retryable = (error: unknown): boolean => EngageLabError.is(error) && policyOf(error).retryInProcess;
 
 /**
- * A thin client for EngageLab's Send Message API: axios over keep-alive sockets, HTTP Basic auth
- * (base64(dev_key:dev_secret), seed "Call validation"), a timeout, and short jittered p-retry retries of
- * transient failures. Everything else surfaces as an EngageLabError for the worker's policy.
+ * A thin client for EngageLab's Send Message API: keep-alive sockets (a send straight over undici's pool, or
+ * through axios with a proxy or HTTP_TRANSPORT=node), HTTP Basic auth (base64(dev_key:dev_secret), seed
+ * "Call validation"), a timeout, and short jittered p-retry retries of transient failures. Everything else
+ * surfaces as an EngageLabError for the worker's policy.
  */
 export class EngageLabClient {
   private readonly http: AxiosInstance;
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly closePool: (() => Promise<void>) | undefined;
+  /** How a send's body goes out: straight over the undici pool, or through axios (its own adapter). */
+  private readonly post: JsonPost;
   /** Which adapter carries the requests (a proxy forces `node`). */
   readonly transport: 'undici' | 'node';
 
@@ -92,11 +96,18 @@ export class EngageLabClient {
     this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
     const proxied = Boolean(getProxyForUrl(options.baseUrl));
     this.transport = proxied ? 'node' : (options.transport ?? 'undici');
+    // The headers every request carries; HTTP Basic auth encoded once rather than on every request.
+    const headers = {
+      'Content-Type': 'application/json',
+      Accept: 'application/json',
+      Authorization: `Basic ${Buffer.from(`${options.key}:${options.secret}`).toString('base64')}`,
+    };
     const pool =
       this.transport === 'undici'
         ? undiciAdapter(new URL(options.baseUrl).origin, {
             connections: options.maxSockets ?? 256,
             timeoutMs: options.timeoutMs,
+            postHeaders: headers,
           })
         : undefined;
     this.closePool = pool?.close;
@@ -111,32 +122,35 @@ export class EngageLabClient {
       ...(proxied ? {} : { proxy: false as const }),
       httpAgent: this.agents.http,
       httpsAgent: this.agents.https,
-      // HTTP Basic auth, encoded once rather than on every request.
-      headers: {
-        'Content-Type': 'application/json',
-        Accept: 'application/json',
-        Authorization: `Basic ${Buffer.from(`${options.key}:${options.secret}`).toString('base64')}`,
-      },
+      headers,
       validateStatus: (status) => status >= 200 && status < 300,
       // Bodies are JSON strings already (sendOnce): axios's default would parse each one again to check it.
       transformRequest: [(data: unknown) => data],
       // Retry-After and error bodies are read by fromAxiosError; never throw on a non-JSON body.
       transitional: { silentJSONParsing: true, clarifyTimeoutError: false },
     });
+    // Over undici a send skips axios altogether (its config merge, header objects and transforms cost more
+    // CPU per request than the exchange itself: docs/performance.md); its answers and errors are the same.
+    const viaAxios = this.http;
+    this.post = pool?.post ?? ((path, body) => viaAxios.post(path, body));
   }
 
-  /** One HTTP request, no retry; `attempt` counts from 1 within one send()'s retries (for its span). */
+  /**
+   * One HTTP request, no retry; `attempt` counts from 1 within one send()'s retries (for its span and the
+   * result's `attempts`). `json` is the payload serialised, when the caller has it already.
+   */
   async sendOnce(
     payload: SendPayload,
     hooks: AttemptHooks | undefined = this.options.hooks,
     attempt = 1,
-  ): Promise<{ messageId: string; requestId: string | undefined }> {
+    json = JSON.stringify(payload),
+  ): Promise<SendResult> {
     await hooks?.beforeAttempt?.();
     const span = attemptSpan(this.options.baseUrl, payload.request_id, attempt);
     const started = performance.now();
     try {
       // A string body goes out as it is (axios skips its object checks and serialisation).
-      const response = await this.http.post('/v1/messages', JSON.stringify(payload));
+      const response = await this.post('/v1/messages', json);
       const data = response.data as { message_id?: unknown; request_id?: unknown } | undefined;
       if (typeof data?.message_id !== 'string' || data.message_id === '')
         throw missingMessageId(response.status, payload.request_id);
@@ -145,6 +159,7 @@ export class EngageLabClient {
       return {
         messageId: data.message_id,
         requestId: typeof data.request_id === 'string' ? data.request_id : payload.request_id,
+        attempts: attempt,
       };
     } catch (error) {
       const failure = EngageLabError.is(error)
@@ -165,13 +180,18 @@ export class EngageLabClient {
   /**
    * Sends with p-retry: failures the policy retries in process (transient ones), with jitter, inside the
    * RETRY_* bounds. The first request goes out on its own; p-retry takes over only after a retryable failure
-   * (its first run hands that failure back, so the delays are those of one p-retry run from the start).
+   * (its first run hands that failure back, so the delays are those of one p-retry run from the start). The
+   * payload is serialised once for all its requests; `json` is that text when the caller has it already.
    */
-  async send(payload: SendPayload, hooks: AttemptHooks | undefined = this.options.hooks): Promise<SendResult> {
+  async send(
+    payload: SendPayload,
+    hooks: AttemptHooks | undefined = this.options.hooks,
+    json = JSON.stringify(payload),
+  ): Promise<SendResult> {
     let attempts = 1;
     let first: unknown;
     try {
-      return { ...(await this.sendOnce(payload, hooks, attempts)), attempts };
+      return await this.sendOnce(payload, hooks, attempts, json);
     } catch (error) {
       if (this.options.retries <= 0 || !retryable(error)) throw error;
       first = error;
@@ -180,7 +200,7 @@ export class EngageLabClient {
       async (attemptNumber) => {
         if (attemptNumber === 1) throw first;
         attempts++;
-        return this.sendOnce(payload, hooks, attempts);
+        return this.sendOnce(payload, hooks, attempts, json);
       },
       {
         retries: this.options.retries,
@@ -191,7 +211,7 @@ export class EngageLabClient {
         shouldRetry: ({ error }) => retryable(error),
       },
     );
-    return { ...result, attempts };
+    return result;
   }
 
   /**

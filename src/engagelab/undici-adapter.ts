@@ -23,23 +23,31 @@ export interface UndiciAdapterOptions {
   timeoutMs: number;
 }
 
+/** A POST of a serialised JSON body, straight over the pool (see `undiciAdapter`'s `post`). */
+export type JsonPost = (path: string, body: string) => Promise<{ status: number; data: unknown }>;
+
 /**
  * An axios adapter over one undici `Pool` to one origin: the same requests, headers, timeout and errors as
  * axios's own Node adapter, at about half its CPU per request. The client keeps axios for everything around
  * the exchange (config, headers, JSON, validateStatus, AxiosError); this replaces only the socket work.
  *
+ * `post` is the send path's own way over the same pool, without axios's per-request config merge, header
+ * objects and transforms: the headers are given once, any 2xx resolves with the body parsed as JSON (the text
+ * when it is not JSON, as axios's silent parsing), and every failure rejects as the adapter's would.
+ *
  * Contract, kept exact because the worker's unknown-outcome rule rests on it:
  * - a failure before undici has written the whole request carries `request.writableFinished === false`, after
  *   it `true` (undici reports the write through its request-sent hook);
  * - a timeout is an AxiosError with code ECONNABORTED, as axios's own (clarifyTimeoutError off);
- * - any status is settled by `validateStatus`, the body handed to axios's transformResponse as text;
+ * - any status is settled by `validateStatus` (`post`: 2xx), the body handed to axios's transformResponse as
+ *   text; a refused status is an AxiosError with the response (status, headers, body as text);
  * - no redirects are followed, no compression is asked for, sockets are kept alive.
  * Proxies are not handled here: the client uses axios's own adapter when one applies to the origin.
  */
 export function undiciAdapter(
   origin: string,
-  options: UndiciAdapterOptions,
-): { adapter: AxiosAdapter; close: () => Promise<void> } {
+  options: UndiciAdapterOptions & { postHeaders?: Record<string, string> },
+): { adapter: AxiosAdapter; post: JsonPost; close: () => Promise<void> } {
   const pool = new Pool(origin, {
     connections: options.connections,
     pipelining: 1,
@@ -48,97 +56,180 @@ export function undiciAdapter(
     headersTimeout: 0,
     bodyTimeout: 0,
   });
-  const adapter: AxiosAdapter = (config) => exchange(pool, config, options.timeoutMs);
-  return { adapter, close: () => pool.close() };
+  const adapter: AxiosAdapter = async (config) => {
+    const url = urlOf(config);
+    const request: Exchange = {
+      path: url.pathname + url.search,
+      method: (config.method ?? 'get').toUpperCase() as Dispatcher.HttpMethod,
+      headers: plainHeaders(config.headers),
+      body: bodyOf(config.data),
+      timeoutMs: config.timeout || options.timeoutMs,
+      config,
+    };
+    const answer = await exchange(pool, url.origin, request);
+    const response: AxiosResponse = {
+      data: answer.text,
+      status: answer.status,
+      statusText: answer.statusText,
+      headers: new AxiosHeaders(headersOf(answer) as Record<string, string>),
+      config,
+      request: answer.sent,
+    };
+    const validate = config.validateStatus;
+    if (!validate || validate(answer.status)) return response;
+    throw refused(response, config, answer.sent);
+  };
+  const postHeaders = options.postHeaders ?? {};
+  const post: JsonPost = async (path, body) => {
+    const request: Exchange = { path, method: 'POST', headers: postHeaders, body, timeoutMs: options.timeoutMs };
+    const answer = await exchange(pool, origin, request);
+    if (answer.status >= 200 && answer.status < 300) return { status: answer.status, data: parsed(answer.text) };
+    const response = {
+      data: answer.text,
+      status: answer.status,
+      statusText: answer.statusText,
+      headers: headersOf(answer),
+      request: answer.sent,
+    } as AxiosResponse;
+    throw refused(response, undefined, answer.sent);
+  };
+  return { adapter, post, close: () => pool.close() };
 }
 
-function exchange(pool: Pool, config: InternalAxiosRequestConfig, defaultTimeoutMs: number): Promise<AxiosResponse> {
+/** One request as the pool takes it; `config` only to hand to the AxiosErrors it may end in. */
+interface Exchange {
+  path: string;
+  method: Dispatcher.HttpMethod;
+  headers: Record<string, string>;
+  body: string | Buffer | null;
+  timeoutMs: number;
+  config?: InternalAxiosRequestConfig;
+}
+
+/** An answer of any status, its body as text; its headers as received, parsed only where read (a send reads none). */
+interface Answer {
+  status: number;
+  statusText: string;
+  rawHeaders: Buffer[];
+  text: string;
+  sent: SentFact;
+}
+
+const headersOf = (answer: Answer) =>
+  undiciUtil.parseHeaders(answer.rawHeaders) as Record<string, string | string[] | undefined>;
+
+/** The AxiosError of a status validateStatus refuses, as axios's own settle builds it. */
+function refused(response: AxiosResponse, config: InternalAxiosRequestConfig | undefined, sent: SentFact): AxiosError {
+  const code = response.status >= 500 ? AxiosError.ERR_BAD_RESPONSE : AxiosError.ERR_BAD_REQUEST;
+  return new AxiosError(`Request failed with status code ${response.status}`, code, config, sent, response);
+}
+
+/** axios's default JSON parsing of a response, silent: the text itself when it is not JSON. */
+function parsed(text: string): unknown {
+  if (text === '') return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function exchange(pool: Pool, origin: string, request: Exchange): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const url = urlOf(config);
-    const sent: SentFact = { writableFinished: false };
-    const timeoutMs = config.timeout || defaultTimeoutMs;
-    let abortRequest: ((error: Error) => void) | undefined;
-    let settled = false;
-    let status = 0;
-    let statusText = '';
-    let headers: Record<string, string | string[] | undefined> = {};
-    const chunks: Buffer[] = [];
-
-    const finish = (outcome: () => void): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      outcome();
-    };
-    const fail = (error: Error & { code?: string }): void =>
-      finish(() =>
-        reject(
-          error instanceof AxiosError
-            ? error
-            : new AxiosError(error.message, error.code ?? AxiosError.ERR_NETWORK, config, sent),
-        ),
-      );
-
-    const timer = setTimeout(() => {
-      const error = new AxiosError(`timeout of ${timeoutMs}ms exceeded`, AxiosError.ECONNABORTED, config, sent);
-      fail(error);
-      abortRequest?.(error);
-    }, timeoutMs);
-    timer.unref?.();
-
-    const handler: Dispatcher.DispatchHandler & { onRequestSent(): void } = {
-      onConnect(abort) {
-        abortRequest = abort;
-        // The timer fired while the request waited for a socket: undici must not send it now.
-        if (settled) abort(new Error('timed out'));
-      },
-      onRequestSent() {
-        sent.writableFinished = true;
-      },
-      onHeaders(statusCode, rawHeaders, _resume, message) {
-        status = statusCode;
-        statusText = message;
-        headers = undiciUtil.parseHeaders(rawHeaders) as typeof headers;
-        return true;
-      },
-      onData(chunk) {
-        chunks.push(chunk);
-        return true;
-      },
-      onComplete() {
-        finish(() => {
-          const response: AxiosResponse = {
-            data: Buffer.concat(chunks).toString('utf8'),
-            status,
-            statusText,
-            headers: new AxiosHeaders(headers as Record<string, string>),
-            config,
-            request: sent,
-          };
-          const validate = config.validateStatus;
-          if (!validate || validate(status)) resolve(response);
-          else {
-            const code = status >= 500 ? AxiosError.ERR_BAD_RESPONSE : AxiosError.ERR_BAD_REQUEST;
-            reject(new AxiosError(`Request failed with status code ${status}`, code, config, sent, response));
-          }
-        });
-      },
-      onError(error) {
-        fail(error);
-      },
-    };
-
+    const call = new Call(request, resolve, reject);
     pool.dispatch(
-      {
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: (config.method ?? 'get').toUpperCase() as Dispatcher.HttpMethod,
-        headers: plainHeaders(config.headers),
-        body: bodyOf(config.data),
-      },
-      handler,
+      { origin, path: request.path, method: request.method, headers: request.headers, body: request.body },
+      call,
     );
   });
+}
+
+/**
+ * One request's exchange: the handler undici calls back, which settles its promise once (an answer, a
+ * failure or the timeout, whichever comes first). A class rather than closures: one object per request.
+ */
+class Call implements Dispatcher.DispatchHandler {
+  readonly sent: SentFact = { writableFinished: false };
+  private abortRequest: ((error: Error) => void) | undefined;
+  private settled = false;
+  private status = 0;
+  private statusText = '';
+  private rawHeaders: Buffer[] = [];
+  private readonly chunks: Buffer[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly request: Exchange,
+    private readonly resolve: (answer: Answer) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    this.timer = setTimeout(timedOut, request.timeoutMs, this);
+    this.timer.unref?.();
+  }
+
+  /** The whole exchange took longer than its timeout: fails as axios's own timeout, and stops the request. */
+  timeout(): void {
+    const { config, timeoutMs } = this.request;
+    const error = new AxiosError(`timeout of ${timeoutMs}ms exceeded`, AxiosError.ECONNABORTED, config, this.sent);
+    this.fail(error);
+    this.abortRequest?.(error);
+  }
+
+  onConnect(abort: (error: Error) => void): void {
+    this.abortRequest = abort;
+    // The timer fired while the request waited for a socket: undici must not send it now.
+    if (this.settled) abort(new Error('timed out'));
+  }
+
+  onRequestSent(): void {
+    this.sent.writableFinished = true;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], _resume: () => void, message: string): boolean {
+    this.status = statusCode;
+    this.statusText = message;
+    this.rawHeaders = rawHeaders;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (!this.end()) return;
+    const { chunks } = this;
+    const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    const { status, statusText, rawHeaders, sent } = this;
+    this.resolve({ status, statusText, rawHeaders, text, sent });
+  }
+
+  onError(error: Error & { code?: string }): void {
+    this.fail(error);
+  }
+
+  private fail(error: Error & { code?: string }): void {
+    if (!this.end()) return;
+    const { config } = this.request;
+    this.reject(
+      error instanceof AxiosError
+        ? error
+        : new AxiosError(error.message, error.code ?? AxiosError.ERR_NETWORK, config, this.sent),
+    );
+  }
+
+  /** Whether this is the exchange's first end (the others are ignored). */
+  private end(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    clearTimeout(this.timer);
+    return true;
+  }
+}
+
+function timedOut(call: Call): void {
+  call.timeout();
 }
 
 /** The send path's URLs, joined once (`axios.getUri` merges the config with axios's defaults each time). */

@@ -11,7 +11,12 @@ import crypto from 'node:crypto';
  * write Redis, and has the whole fleet anyway.
  */
 export function payloadDigest(payload: unknown): string {
-  return sha256(JSON.stringify(payload)).slice(0, 22);
+  return jsonDigest(JSON.stringify(payload));
+}
+
+/** payloadDigest of a payload whose JSON the caller has already (JSON.stringify of it). */
+export function jsonDigest(json: string): string {
+  return sha256(json).slice(0, 22);
 }
 
 // crypto.hash (Node 20.12 and later) hashes a string in one call, about three times as fast as a Hash object,

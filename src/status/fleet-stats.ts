@@ -43,6 +43,7 @@ export async function addCallbackRefused(client: Redis, key: string, reason: str
 
 export class WorkerStats {
   private pending = new Map<string, number>();
+  private readonly laneFields = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -56,7 +57,11 @@ export class WorkerStats {
 
   sent(lane?: string): void {
     this.add('sent');
-    if (lane !== undefined) this.add(`sent_lane:${lane}`);
+    if (lane === undefined) return;
+    // The lane's field, built once per lane rather than once per message.
+    let field = this.laneFields.get(lane);
+    if (field === undefined) this.laneFields.set(lane, (field = `sent_lane:${lane}`));
+    this.add(field);
   }
   skipped(reason: string): void {
     this.add(skippedField(reason));

@@ -15,7 +15,14 @@ export interface Reply {
 
 export interface ScriptedServer {
   url: string;
-  calls: Array<{ method: string; url: string; authorization: string | undefined; body: string; at: number }>;
+  calls: Array<{
+    method: string;
+    url: string;
+    authorization: string | undefined;
+    contentType: string | undefined;
+    body: string;
+    at: number;
+  }>;
   /** TCP connections accepted so far. */
   readonly connections: number;
   close(): Promise<void>;
@@ -35,6 +42,7 @@ export async function scriptedServer(script: Reply[] | ((call: number) => Reply)
         method: req.method ?? '',
         url: req.url ?? '',
         authorization: req.headers.authorization,
+        contentType: req.headers['content-type'],
         body: Buffer.concat(chunks).toString('utf8'),
         at: performance.now(),
       });

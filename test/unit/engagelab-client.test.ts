@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { AxiosInstance } from 'axios';
 import { EngageLabClient, type SendPayload } from '../../src/engagelab/client.js';
+import { sendableJson, withRequestIdArg } from '../../src/engagelab/request-id-arg.js';
 import {
   CODE_KINDS,
   EngageLabError,
@@ -121,6 +122,41 @@ describe('the error table', () => {
   });
 });
 
+describe('what a worker sends for a payload', () => {
+  const cases: Array<[string, SendPayload, string | undefined]> = [
+    ['no from, no default', payload, undefined],
+    ['the default from', payload, '15550001111'],
+    ['its own from over the default', { ...payload, from: '15552223333' }, '15550001111'],
+    ['its own custom_args', { ...payload, custom_args: { order: 7, segment: 'new' } }, '15550001111'],
+    ['its own custom_args, no default', { ...payload, custom_args: { order: 7 } }, undefined],
+    ['empty custom_args', { ...payload, custom_args: {} }, '15550001111'],
+    ['custom_args naming the request_id already', { ...payload, custom_args: { wa_bulk_request_id: 'x' } }, undefined],
+    ['custom_args before other keys', { custom_args: { a: 1 }, ...payload }, '15550001111'],
+    ['custom_args left undefined', { ...payload, custom_args: undefined }, undefined],
+    [
+      'custom_args not last, and a last key whose text ends as custom_args would',
+      {
+        to: ['447911123456'],
+        custom_args: { a: 1 },
+        body: { type: 'text', text: { body: 'x' }, custom_args: { a: 1 } },
+      } as unknown as SendPayload,
+      undefined,
+    ],
+    ['custom_args undefined, not last', { custom_args: undefined, ...payload }, '15550001111'],
+    ['a from key left undefined', { ...payload, from: undefined }, '15550001111'],
+    ['text needing escapes', { ...payload, body: { type: 'text', text: { body: 'a "b"\n\u2028é' } } }, undefined],
+  ];
+  it.each(cases)('%s: the same text as serialising the payload sent', (_name, own, defaultFrom) => {
+    const json = sendableJson(own, JSON.stringify(own), 'r-9', defaultFrom);
+    const expected = withRequestIdArg(
+      own.from === undefined && defaultFrom ? { ...own, from: defaultFrom } : own,
+      'r-9',
+    );
+    expect(json).toBe(JSON.stringify(expected));
+    expect((JSON.parse(json) as SendPayload).custom_args?.wa_bulk_request_id).toBe('r-9');
+  });
+});
+
 describe.each(['undici', 'node'] as const)('EngageLabClient over %s', (over) => {
   beforeEach(() => {
     transport = over;
@@ -134,7 +170,23 @@ describe.each(['undici', 'node'] as const)('EngageLabClient over %s', (over) => 
     expect(call?.method).toBe('POST');
     expect(call?.url).toBe('/v1/messages');
     expect(call?.authorization).toBe(`Basic ${Buffer.from('dev_key:dev_secret').toString('base64')}`);
+    expect(call?.contentType).toBe('application/json');
     expect(JSON.parse(call?.body ?? '')).toEqual(payload);
+  });
+
+  it('sends the JSON it is given as it is, the same text for every retry', async () => {
+    server = await scriptedServer([{ status: 500, body: { code: 1000 } }, ok]);
+    const json = '{"to":["447911123456"],"body":{"type":"text","text":{"body":"h\\u00e9llo"}},"request_id":"r-1"}';
+    const result = await makeClient(server.url).send(payload, undefined, json);
+    expect(result).toEqual({ messageId: 'm-1', requestId: 'r-1', attempts: 2 });
+    expect(server.calls.map((c) => c.body)).toEqual([json, json]);
+  });
+
+  it('reports a 200 whose body is not JSON as unknown_outcome', async () => {
+    const { error, calls } = await failure([{ status: 200, raw: '<html>ok</html>' }]);
+    expect(error.kind).toBe('unknown_outcome');
+    expect(error.httpStatus).toBe(200);
+    expect(calls).toBe(1);
   });
 
   it('goes through the proxy HTTP_PROXY names for the API, and straight to the API when NO_PROXY lists it', async () => {
