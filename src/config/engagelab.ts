@@ -7,7 +7,7 @@ export const engagelabVariables = {
   ENGAGELAB_DEV_KEY: z.string().optional(),
   ENGAGELAB_DEV_SECRET: z.string().optional(),
   HTTP_TIMEOUT_MS: int(100, 600_000).default(15_000),
-  /** How requests reach EngageLab: undici's Pool (sends straight over it), or axios's own Node http adapter. */
+  /** How axios's requests reach EngageLab: over undici's Pool (its adapter here), or axios's own Node http adapter. */
   HTTP_TRANSPORT: z.enum(['undici', 'node'], { error: 'expected "undici" or "node"' }).default('undici'),
   RETRY_RETRIES: int(0, 20).default(3),
   RETRY_MIN_MS: int(0, 600_000).default(500),

@@ -5,7 +5,7 @@ import pRetry from 'p-retry';
 import { getProxyForUrl } from 'proxy-from-env';
 import type { MessageBody } from '../messages/schema.js';
 import { EngageLabError, fromAxiosError, missingMessageId, policyOf } from './errors.js';
-import { undiciAdapter, type JsonPost, type SentFact } from './undici-adapter.js';
+import { undiciAdapter, type SentFact } from './undici-adapter.js';
 import { attemptSpan, endAttemptSpan } from '../telemetry/http-spans.js';
 
 /** The request body of POST /v1/messages (seed: "Request parameters"). */
@@ -59,8 +59,8 @@ export interface EngageLabClientOptions {
   /** Default hooks; `send(payload, hooks)` can give its own. */
   hooks?: AttemptHooks;
   /**
-   * `undici` (default): an undici Pool, sends straight over it and other requests through axios over it, less
-   * CPU per request (docs/performance.md); `node`: axios's own adapter over Node's http. A proxy for the API's
+   * `undici` (default): axios over an undici Pool (./undici-adapter.ts), less CPU per request
+   * (docs/performance.md); `node`: axios's own adapter over Node's http. A proxy for the API's
    * URL always goes through axios's own adapter.
    */
   transport?: 'undici' | 'node';
@@ -77,8 +77,8 @@ export interface AttemptHooks {
 const retryable = (error: unknown): boolean => EngageLabError.is(error) && policyOf(error).retryInProcess;
 
 /**
- * A thin client for EngageLab's Send Message API: keep-alive sockets (a send straight over undici's pool, or
- * through axios with a proxy or HTTP_TRANSPORT=node), HTTP Basic auth (base64(dev_key:dev_secret), seed
+ * A thin client for EngageLab's Send Message API over axios: keep-alive sockets (undici's pool as axios's
+ * adapter, or axios's own with a proxy or HTTP_TRANSPORT=node), HTTP Basic auth (base64(dev_key:dev_secret), seed
  * "Call validation"), a timeout, and short jittered p-retry retries of transient failures. Everything else
  * surfaces as an EngageLabError for the worker's policy.
  */
@@ -86,8 +86,6 @@ export class EngageLabClient {
   private readonly http: AxiosInstance;
   private readonly agents: { http: http.Agent; https: https.Agent };
   private readonly closePool: (() => Promise<void>) | undefined;
-  /** How a send's body goes out: straight over the undici pool, or through axios (its own adapter). */
-  private readonly post: JsonPost;
   /** Which adapter carries the requests (a proxy forces `node`). */
   readonly transport: 'undici' | 'node';
 
@@ -107,7 +105,6 @@ export class EngageLabClient {
         ? undiciAdapter(new URL(options.baseUrl).origin, {
             connections: options.maxSockets ?? 256,
             timeoutMs: options.timeoutMs,
-            postHeaders: headers,
           })
         : undefined;
     this.closePool = pool?.close;
@@ -129,10 +126,6 @@ export class EngageLabClient {
       // Retry-After and error bodies are read by fromAxiosError; never throw on a non-JSON body.
       transitional: { silentJSONParsing: true, clarifyTimeoutError: false },
     });
-    // Over undici a send skips axios altogether (its config merge, header objects and transforms cost more
-    // CPU per request than the exchange itself: docs/performance.md); its answers and errors are the same.
-    const viaAxios = this.http;
-    this.post = pool?.post ?? ((path, body) => viaAxios.post(path, body));
   }
 
   /**
@@ -150,7 +143,7 @@ export class EngageLabClient {
     const started = performance.now();
     try {
       // A string body goes out as it is (axios skips its object checks and serialisation).
-      const response = await this.post('/v1/messages', json);
+      const response = await this.http.post('/v1/messages', json);
       const data = response.data as { message_id?: unknown; request_id?: unknown } | undefined;
       if (typeof data?.message_id !== 'string' || data.message_id === '')
         throw missingMessageId(response.status, payload.request_id);

@@ -23,31 +23,24 @@ export interface UndiciAdapterOptions {
   timeoutMs: number;
 }
 
-/** A POST of a serialised JSON body, straight over the pool (see `undiciAdapter`'s `post`). */
-export type JsonPost = (path: string, body: string) => Promise<{ status: number; data: unknown }>;
-
 /**
  * An axios adapter over one undici `Pool` to one origin: the same requests, headers, timeout and errors as
  * axios's own Node adapter, at about half its CPU per request. The client keeps axios for everything around
  * the exchange (config, headers, JSON, validateStatus, AxiosError); this replaces only the socket work.
  *
- * `post` is the send path's own way over the same pool, without axios's per-request config merge, header
- * objects and transforms: the headers are given once, any 2xx resolves with the body parsed as JSON (the text
- * when it is not JSON, as axios's silent parsing), and every failure rejects as the adapter's would.
- *
  * Contract, kept exact because the worker's unknown-outcome rule rests on it:
  * - a failure before undici has written the whole request carries `request.writableFinished === false`, after
  *   it `true` (undici reports the write through its request-sent hook);
  * - a timeout is an AxiosError with code ECONNABORTED, as axios's own (clarifyTimeoutError off);
- * - any status is settled by `validateStatus` (`post`: 2xx), the body handed to axios's transformResponse as
+ * - any status is settled by `validateStatus`, the body handed to axios's transformResponse as
  *   text; a refused status is an AxiosError with the response (status, headers, body as text);
  * - no redirects are followed, no compression is asked for, sockets are kept alive.
  * Proxies are not handled here: the client uses axios's own adapter when one applies to the origin.
  */
 export function undiciAdapter(
   origin: string,
-  options: UndiciAdapterOptions & { postHeaders?: Record<string, string> },
-): { adapter: AxiosAdapter; post: JsonPost; close: () => Promise<void> } {
+  options: UndiciAdapterOptions,
+): { adapter: AxiosAdapter; close: () => Promise<void> } {
   const pool = new Pool(origin, {
     connections: options.connections,
     pipelining: 1,
@@ -79,21 +72,7 @@ export function undiciAdapter(
     if (!validate || validate(answer.status)) return response;
     throw refused(response, config, answer.sent);
   };
-  const postHeaders = options.postHeaders ?? {};
-  const post: JsonPost = async (path, body) => {
-    const request: Exchange = { path, method: 'POST', headers: postHeaders, body, timeoutMs: options.timeoutMs };
-    const answer = await exchange(pool, origin, request);
-    if (answer.status >= 200 && answer.status < 300) return { status: answer.status, data: parsed(answer.text) };
-    const response = {
-      data: answer.text,
-      status: answer.status,
-      statusText: answer.statusText,
-      headers: headersOf(answer),
-      request: answer.sent,
-    } as AxiosResponse;
-    throw refused(response, undefined, answer.sent);
-  };
-  return { adapter, post, close: () => pool.close() };
+  return { adapter, close: () => pool.close() };
 }
 
 /** One request as the pool takes it; `config` only to hand to the AxiosErrors it may end in. */
@@ -122,16 +101,6 @@ const headersOf = (answer: Answer) =>
 function refused(response: AxiosResponse, config: InternalAxiosRequestConfig | undefined, sent: SentFact): AxiosError {
   const code = response.status >= 500 ? AxiosError.ERR_BAD_RESPONSE : AxiosError.ERR_BAD_REQUEST;
   return new AxiosError(`Request failed with status code ${response.status}`, code, config, sent, response);
-}
-
-/** axios's default JSON parsing of a response, silent: the text itself when it is not JSON. */
-function parsed(text: string): unknown {
-  if (text === '') return text;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
 }
 
 function exchange(pool: Pool, origin: string, request: Exchange): Promise<Answer> {
