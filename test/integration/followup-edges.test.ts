@@ -1,0 +1,138 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { Queue } from 'bullmq';
+import { enqueue } from '../../producers/enqueue.js';
+import { createFollowup, followupInput, FOLLOWUP_FIELDS } from '../../producers/followups.js';
+import { itemsOfArray } from '../../producers/jsonl-reader.js';
+import { Followups } from '../../src/campaigns/followups.js';
+import type { Dashboard } from '../../src/http/dashboard.js';
+import { FOLLOWUP_QUEUE, openQueue, type FollowupJob } from '../../src/queue.js';
+import { runCli } from '../helpers/cli.js';
+import { startDashboard } from '../helpers/contract.js';
+import { envOf, harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { BODIES, phone } from '../fixtures/messages.js';
+
+/**
+ * Follow-ups at their edges: times that cannot be shown or outlive their source, a rule that cannot be
+ * scheduled, stored records written before they were checked.
+ */
+
+let h: Harness | undefined;
+let dashboard: Dashboard | undefined;
+afterEach(async () => {
+  await dashboard?.close();
+  dashboard = undefined;
+  await h?.close();
+  h = undefined;
+});
+
+const PASSWORD = 'followup-edges-password';
+const AUTH = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
+
+/** A source campaign `src` of `n` text messages, enqueued. */
+async function source(harnessed: Harness, n = 1, campaign = 'src'): Promise<void> {
+  const messages = Array.from({ length: n }, (_, i) => ({
+    to: phone(i),
+    body: BODIES.text,
+    request_id: `${campaign}-${i}`,
+    custom_args: { name: `Ada ${i}` },
+  }));
+  await enqueue(itemsOfArray(messages), { campaign, ledger: harnessed.ledger, queue: harnessed.send });
+}
+
+describe('follow-up times', () => {
+  it('refuses a due time no date can hold, naming the flag, and stores nothing; listings still answer', async () => {
+    const config = testConfig({ DASHBOARD_PASSWORD: PASSWORD });
+    h = harness(config);
+    const env = envOf(config);
+    await source(h);
+    const refused = await runCli(
+      ['followup', '--from', 'src', '--where', 'failed', '--after', '99999999999d', '--campaign', 'c2', '--text', 'x'],
+      env,
+    );
+    expect([refused.code, refused.stderr]).toEqual([
+      2,
+      expect.stringMatching(/^wa-bulk: --after: the rule would come due/),
+    ]);
+    expect(refused.stderr).not.toContain('Invalid time value');
+    expect(await h.redis.zcard(h.keys.followups)).toBe(0);
+    dashboard = await startDashboard(config, silentLogger());
+    const api = await fetch(`${dashboard.url}/api/followups`, {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ from: 'src', where: 'failed', after: '99999999999d', campaign: 'c2', text: 'x' }),
+    });
+    expect(api.status).toBe(400);
+    expect(((await api.json()) as { error: string }).error).toMatch(/^after: the rule would come due/);
+    expect(await h.redis.zcard(h.keys.followups)).toBe(0);
+  });
+
+  it('lists every other rule, and the campaigns page answers, when a stored rule cannot be shown', async () => {
+    const config = testConfig({ DASHBOARD_PASSWORD: PASSWORD });
+    h = harness(config);
+    const env = envOf(config);
+    await source(h);
+    const good = await runCli(
+      ['followup', '--from', 'src', '--where', 'failed', '--after', '1h', '--campaign', 'c2', '--text', 'x', '--json'],
+      env,
+    );
+    expect(good.code).toBe(0);
+    const goodId = (JSON.parse(good.stdout) as { id: string }).id;
+    // A rule as an older version could store it: a due time past any date.
+    const bad = 'fu_bad0000000';
+    await h.redis
+      .multi()
+      .hset(h.keys.followup(bad), {
+        id: bad,
+        from: 'src',
+        where: 'failed',
+        campaign: 'c3',
+        message: '{"text":"x"}',
+        due_at: '8.64e+21',
+        state: 'scheduled',
+        created_at: String(Date.now()),
+        created_by: 'test',
+      })
+      .zadd(h.keys.followups, Date.now(), bad)
+      .exec();
+    const listed = await runCli(['followup', 'list'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(goodId);
+    expect(listed.stderr).toContain(
+      `follow-up ${bad} (scheduled) cannot be shown: its due_at (8.64e+21) is not a time`,
+    );
+    dashboard = await startDashboard(config, silentLogger());
+    const api = await fetch(`${dashboard.url}/api/followups`, { headers: AUTH });
+    expect(api.status).toBe(200);
+    const body = (await api.json()) as { followups: Array<{ id: string }>; invalid: Array<{ id: string }> };
+    expect(body.followups.map((r) => r.id)).toEqual([goodId]);
+    expect(body.invalid).toEqual([{ id: bad, state: 'scheduled', problem: expect.stringContaining('due_at') }]);
+    const page = await fetch(`${dashboard.url}/campaigns`, { headers: AUTH });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(goodId);
+    // It can still be cancelled, freeing its place.
+    expect((await runCli(['followup', 'cancel', bad], env)).code).toBe(0);
+  });
+
+  it('removes a rule it could not schedule, leaving no rule without its job', async () => {
+    const config = testConfig();
+    h = harness(config);
+    await source(h);
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    // The queue's Redis gone between the rule's write and its job's.
+    const unreachable = {
+      add: () => Promise.reject(new Error('Connection is closed.')),
+    } as unknown as Queue<FollowupJob>;
+    const input = followupInput(
+      { from: 'src', where: 'failed', after: '1h', campaign: 'c2', text: 'x' },
+      FOLLOWUP_FIELDS,
+    );
+    await expect(
+      createFollowup(input, { ledger: h.ledger, followups, queue: unreachable, actor: 'test' }),
+    ).rejects.toThrow('Connection is closed.');
+    expect(await followups.list()).toEqual([]);
+    expect(await h.redis.zcard(h.keys.followups)).toBe(0);
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    expect(await queue.getDelayedCount()).toBe(0);
+    await queue.close();
+  });
+});
