@@ -72,13 +72,17 @@ export function followupMessage(
 
 /**
  * The follow-ups of a rule's matching source messages, as enqueue's items: each recipient once (the first
- * matching message's custom_args), those the admission hook holds back counted and left out.
+ * matching message's custom_args), those the admission hook holds back counted and left out. A recipient whose
+ * follow-up is `written` already (an evaluation taken up again after an interruption) is not asked of the
+ * hook: it is the rule's own message, which enqueue counts as a duplicate (enqueued), and the place it took
+ * in the recipient's FREQUENCY_CAP must not hold it back now.
  */
 export async function* followupItems(
   rule: Pick<Followup, 'id' | 'message'>,
   sources: AsyncIterable<MessageRecord>,
   admits: (to: string) => Promise<boolean>,
   counts: { held: number },
+  written?: (requestId: string) => Promise<boolean>,
 ): AsyncGenerator<SourceItem> {
   // Bounded by the source campaign's recipients: one number a recipient while the rule evaluates.
   const seen = new Set<string>();
@@ -87,7 +91,8 @@ export async function* followupItems(
     line++;
     if (seen.has(source.to)) continue;
     seen.add(source.to);
-    if (!(await admits(source.to))) {
+    const own = written !== undefined && (await written(followupRequestId(rule.id, source.to)));
+    if (!own && !(await admits(source.to))) {
       counts.held++;
       continue;
     }

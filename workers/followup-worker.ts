@@ -47,6 +47,8 @@ export interface FollowupDeps {
 /** How many messages an evaluation writes between two looks at its rule's state (a cancel, a stop). */
 const LOOK_EVERY = 500;
 
+const ADMIT_ALL = async (_to: string) => true;
+
 /**
  * Marketing fatigue at a rule's evaluation: a follow-up that is a template, to a recipient who rests after
  * Meta's 131049 or is at their FREQUENCY_CAP, is left out (counted in the rule's `held`) rather than enqueued
@@ -57,7 +59,7 @@ export function followupAdmits(
   message: FollowupMessage,
 ): (to: string) => Promise<boolean> {
   const { template, language } = message;
-  if (!fatigue || template === undefined || language === undefined) return async () => true;
+  if (!fatigue || template === undefined || language === undefined) return ADMIT_ALL;
   return async (to) => !(await fatigue.holds(to, { name: template, language }));
 }
 
@@ -84,11 +86,14 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
     else if ((await deps.followups.get(id))?.state !== 'evaluating') halted = 'cancelled';
     return halted === undefined;
   };
+  const admits = deps.admits ?? followupAdmits(deps.fatigue, rule.message);
   const items = followupItems(
     rule,
     filtered(deps.ledger.export(rule.from), filter),
-    deps.admits ?? followupAdmits(deps.fatigue, rule.message),
+    admits,
     held,
+    // Asked only when someone may be held back: a message of this rule already written counts as enqueued.
+    admits === ADMIT_ALL ? undefined : async (requestId) => (await deps.ledger.get(requestId)) !== undefined,
   );
   const summary = await enqueue(watched(items, lookedAt, deps.beforeMessage), {
     campaign: rule.campaign,

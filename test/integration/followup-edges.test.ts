@@ -8,7 +8,21 @@ import type { Dashboard } from '../../src/http/dashboard.js';
 import { FOLLOWUP_QUEUE, openQueue, type FollowupJob } from '../../src/queue.js';
 import { runCli } from '../helpers/cli.js';
 import { startDashboard } from '../helpers/contract.js';
-import { envOf, harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { EngageLabClient } from '../../src/engagelab/client.js';
+import { Fatigue } from '../../src/recipients/fatigue.js';
+import { TemplateCategories } from '../../src/recipients/template-categories.js';
+import type { Simulator } from '../../src/simulator/simulator.js';
+import { evaluateFollowup } from '../../workers/followup-worker.js';
+import {
+  collect,
+  envOf,
+  harness,
+  silentLogger,
+  startSimulator,
+  testConfig,
+  until,
+  type Harness,
+} from '../helpers/env.js';
 import { BODIES, phone } from '../fixtures/messages.js';
 
 /**
@@ -18,7 +32,12 @@ import { BODIES, phone } from '../fixtures/messages.js';
 
 let h: Harness | undefined;
 let dashboard: Dashboard | undefined;
+let sim: Simulator | undefined;
+let client: EngageLabClient | undefined;
 afterEach(async () => {
+  client?.close();
+  await sim?.stop();
+  sim = client = undefined;
   await dashboard?.close();
   dashboard = undefined;
   await h?.close();
@@ -37,6 +56,40 @@ async function source(harnessed: Harness, n = 1, campaign = 'src'): Promise<void
     custom_args: { name: `Ada ${i}` },
   }));
   await enqueue(itemsOfArray(messages), { campaign, ledger: harnessed.ledger, queue: harnessed.send });
+}
+
+/** A client of the simulator, whose template catalog has `comeback` (en, MARKETING). */
+async function catalogClient(config: ReturnType<typeof testConfig>): Promise<EngageLabClient> {
+  sim = await startSimulator({
+    templateCatalog: [{ name: 'comeback', language: 'en', status: 'APPROVED', category: 'MARKETING' }],
+  });
+  client = new EngageLabClient({
+    baseUrl: sim.url,
+    key: config.ENGAGELAB_DEV_KEY as string,
+    secret: config.ENGAGELAB_DEV_SECRET as string,
+    timeoutMs: 5000,
+    retries: 0,
+    minRetryMs: 10,
+    maxRetryMs: 10,
+  });
+  return client;
+}
+
+/** A rule made as the command line makes it; its id. */
+async function rule(harnessed: Harness, raw: Parameters<typeof followupInput>[0]): Promise<string> {
+  const queue = openQueue<FollowupJob>(harnessed.redis, harnessed.keys.prefix, FOLLOWUP_QUEUE);
+  try {
+    const created = await createFollowup(followupInput(raw, FOLLOWUP_FIELDS), {
+      ledger: harnessed.ledger,
+      followups: new Followups(harnessed.redis, harnessed.keys, 60_000),
+      queue,
+      actor: 'test',
+    });
+    if (!created.ok) throw new Error(created.error);
+    return created.followup.id;
+  } finally {
+    await queue.close();
+  }
 }
 
 describe('follow-up times', () => {
@@ -134,5 +187,45 @@ describe('follow-up times', () => {
     const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
     expect(await queue.getDelayedCount()).toBe(0);
     await queue.close();
+  });
+});
+
+describe('follow-up counts', () => {
+  it('counts as enqueued, not held, the recipients an interrupted evaluation already wrote, under FREQUENCY_CAP', async () => {
+    const config = testConfig({ FREQUENCY_CAP: '1/7d' });
+    h = harness(config);
+    await source(h, 5);
+    const templates = await catalogClient(config);
+    const fatigue = new Fatigue(h.redis, h.keys, config, new TemplateCategories((q) => templates.listTemplates(q)));
+    const id = await rule(h, {
+      from: 'src',
+      where: 'pending',
+      after: '1h',
+      campaign: 'c2',
+      template: 'comeback',
+      language: 'en',
+    });
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const deps = { ledger: h.ledger, send: h.send, followups, fatigue, chunkSize: 1 };
+    await expect(
+      evaluateFollowup(
+        {
+          ...deps,
+          beforeMessage: (index) => {
+            if (index === 3) throw new Error('killed');
+          },
+        },
+        id,
+      ),
+    ).rejects.toThrow('killed');
+    await until(async () => ((await h?.ledger.campaign('c2'))?.total ?? 0) >= 2);
+    // What was written went out meanwhile: each took (held) its recipient's one marketing place of the week.
+    const written = await collect(h.ledger.export('c2'));
+    for (const message of written)
+      expect(await fatigue.check(message.request_id, message.to, { name: 'comeback', language: 'en' })).toEqual({
+        kind: 'held',
+      });
+    expect(await evaluateFollowup(deps, id)).toEqual({ enqueued: 5, suppressed: 0, held: 0, rejected: 0 });
+    expect(await followups.get(id)).toMatchObject({ state: 'done', enqueued: 5, held: 0 });
   });
 });
