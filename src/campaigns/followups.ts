@@ -4,6 +4,7 @@ import { FOLLOWUP_QUEUE } from '../queue.js';
 import { isoOf } from '../ledger/records.js';
 import type { Keys } from '../redis/keys.js';
 import { PRIORITIES, type Priority } from './options.js';
+import { createFollowup, type CreateFollowupReply } from '../scripts/create-followup.js';
 import { moveFollowup } from '../scripts/move-followup.js';
 
 /**
@@ -19,11 +20,14 @@ import { moveFollowup } from '../scripts/move-followup.js';
  * the source message, so nothing is enqueued twice.
  *
  * Bounded: at most MAX_FOLLOWUPS rules are scheduled or evaluating at once (cancelling one frees its place), and
- * at most MAX_KEPT_FOLLOWUPS are kept in all; a done or cancelled one expires with the ledger's TTL.
+ * at most MAX_KEPT_FOLLOWUPS are kept in all; a done or cancelled one expires with the ledger's TTL. A rule is
+ * counted and written in one script (create-followup.lua), so rules made at the same time never pass them.
  */
 
 export const MAX_FOLLOWUPS = 1000;
 export const MAX_KEPT_FOLLOWUPS = 10 * MAX_FOLLOWUPS;
+/** How often a create reads the index again when other rules were made or pruned meanwhile. */
+const CREATE_TRIES = 50;
 export const FOLLOWUP_STATES = ['scheduled', 'evaluating', 'done', 'cancelled'] as const;
 export type FollowupState = (typeof FOLLOWUP_STATES)[number];
 export const FOLLOWUP_ID = /^fu_[a-z0-9]{10}$/;
@@ -138,19 +142,6 @@ export class Followups {
    * MAX_KEPT_FOLLOWUPS are kept in all.
    */
   async create(spec: FollowupSpec, actor: string, now = Date.now()): Promise<Followup | { refused: string }> {
-    await this.prune();
-    const ids = await this.redis.zrange(this.keys.followups, '0', '-1');
-    if (ids.length >= MAX_KEPT_FOLLOWUPS)
-      return {
-        refused: `too many follow-up rules are kept (${MAX_KEPT_FOLLOWUPS}): a done or cancelled one is kept for RESULT_TTL_DAYS`,
-      };
-    const pipeline = this.redis.pipeline();
-    for (const ruleId of ids) pipeline.hget(this.keys.followup(ruleId), 'state');
-    const states = ((await pipeline.exec()) ?? []).map(([, state]) => state);
-    if (states.filter((state) => state === 'scheduled' || state === 'evaluating').length >= MAX_FOLLOWUPS)
-      return {
-        refused: `too many follow-up rules are scheduled or evaluating (${MAX_FOLLOWUPS}): cancel some ("wa-bulk followup cancel ID")`,
-      };
     const id = `fu_${randomBytes(8).toString('hex').slice(0, 10)}`;
     const control = spec.control ?? NO_CONTROL;
     const fields: Record<string, string> = {
@@ -169,7 +160,34 @@ export class Followups {
       created_at: String(now),
       created_by: actor,
     };
-    await this.redis.multi().hset(this.keys.followup(id), fields).zadd(this.keys.followups, now, id).exec();
+    // Counted and written in one script; read again while other rules are made or pruned at the same time.
+    let reply: CreateFollowupReply = 'changed';
+    for (let tries = 0; reply === 'changed' && tries < CREATE_TRIES; tries++) {
+      await this.prune();
+      const ids = await this.redis.zrange(this.keys.followups, '0', '-1');
+      reply = await createFollowup(this.redis, {
+        keys: {
+          followups: this.keys.followups,
+          followup: this.keys.followup(id),
+          rules: ids.map((ruleId) => this.keys.followup(ruleId)),
+        },
+        id,
+        now,
+        maxActive: MAX_FOLLOWUPS,
+        maxKept: MAX_KEPT_FOLLOWUPS,
+        fields,
+        ruleIds: ids,
+      });
+    }
+    if (reply === 'kept')
+      return {
+        refused: `too many follow-up rules are kept (${MAX_KEPT_FOLLOWUPS}): a done or cancelled one is kept for RESULT_TTL_DAYS`,
+      };
+    if (reply === 'active')
+      return {
+        refused: `too many follow-up rules are scheduled or evaluating (${MAX_FOLLOWUPS}): cancel some ("wa-bulk followup cancel ID")`,
+      };
+    if (reply === 'changed') return { refused: 'follow-up rules are being made too fast to count them: try again' };
     const rule = await this.get(id);
     if (!rule) {
       // Checked before it got here (producers/followups.ts); a rule that cannot be shown is not left behind.

@@ -229,3 +229,56 @@ describe('follow-up counts', () => {
     expect(await followups.get(id)).toMatchObject({ state: 'done', enqueued: 5, held: 0 });
   });
 });
+
+describe('follow-up bounds', () => {
+  it('never lets rules made at the same time pass 1,000 scheduled or evaluating', async () => {
+    const config = testConfig();
+    h = harness(config);
+    await source(h);
+    // 995 rules scheduled or evaluating, written as create writes them.
+    const pipeline = h.redis.pipeline();
+    for (let i = 0; i < 995; i++) {
+      const id = `fu_seed${String(i).padStart(6, '0')}`;
+      pipeline
+        .hset(h.keys.followup(id), {
+          id,
+          from: 'src',
+          where: 'failed',
+          campaign: 'c2',
+          message: '{"text":"x"}',
+          due_at: String(Date.now() + 3_600_000),
+          state: i % 2 === 0 ? 'scheduled' : 'evaluating',
+          created_at: String(Date.now()),
+          created_by: 'test',
+        })
+        .zadd(h.keys.followups, i, id);
+    }
+    await pipeline.exec();
+    const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const input = followupInput(
+      { from: 'src', where: 'failed', after: '1h', campaign: 'c2', text: 'x' },
+      FOLLOWUP_FIELDS,
+    );
+    const harnessed = h;
+    const made = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        createFollowup(input, {
+          ledger: harnessed.ledger,
+          followups: new Followups(harnessed.redis, harnessed.keys, 60_000),
+          queue,
+          actor: 'test',
+        }),
+      ),
+    );
+    await queue.close();
+    expect(made.filter((m) => m.ok)).toHaveLength(5);
+    for (const refused of made.filter((m) => !m.ok))
+      expect(refused).toEqual({
+        ok: false,
+        status: 409,
+        error: expect.stringContaining('too many follow-up rules are scheduled or evaluating (1000)'),
+      });
+    const rules = await new Followups(h.redis, h.keys, 60_000).list();
+    expect(rules.filter((r) => r.state === 'scheduled' || r.state === 'evaluating')).toHaveLength(1000);
+  });
+});
