@@ -280,6 +280,12 @@ export async function createFollowup(
   const names = input.names;
   const source = await deps.ledger.campaign(input.from);
   if (!source) return { ok: false, status: 404, error: `no campaign "${input.from}"` };
+  if ((await deps.ledger.campaign(input.campaign))?.state === 'cancelled')
+    return {
+      ok: false,
+      status: 409,
+      error: `${names.campaign}: campaign "${input.campaign}" is cancelled, its messages would all be skipped: name another campaign`,
+    };
   let dueAt: number;
   let after: string | null = null;
   let counted: 'end' | 'start' | 'at' | 'now' | null = null;

@@ -63,10 +63,32 @@ export function followupAdmits(
   return async (to) => !(await fatigue.holds(to, { name: template, language }));
 }
 
-/** Evaluates one rule: its counts, or undefined when there was nothing to do (gone, cancelled, done). */
-export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<FollowupCounts | undefined> {
+/** What an evaluation ended with: its counts, and why nothing was enqueued when that was not the audience's doing. */
+export type FollowupOutcome = FollowupCounts & { note?: string };
+
+const NOTHING: FollowupCounts = { enqueued: 0, suppressed: 0, held: 0, rejected: 0 };
+
+/** Why a rule due now cannot send at all (its source no longer kept, its target cancelled); undefined: it can. */
+async function cannotSend(ledger: Ledger, rule: { from: string; campaign: string }): Promise<string | undefined> {
+  if (!(await ledger.campaign(rule.from)))
+    return `source campaign "${rule.from}" is no longer kept (RESULT_TTL_DAYS): nothing was sent`;
+  if ((await ledger.campaign(rule.campaign))?.state === 'cancelled')
+    return `campaign "${rule.campaign}" was cancelled: nothing was enqueued`;
+  return undefined;
+}
+
+/**
+ * Evaluates one rule: its counts, or undefined when there was nothing to do (gone, cancelled, done). A rule
+ * that cannot send (see cannotSend) ends done with nothing enqueued and a `note` saying why.
+ */
+export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<FollowupOutcome | undefined> {
   const rule = await deps.followups.begin(id);
   if (!rule) return undefined;
+  const note = await cannotSend(deps.ledger, rule);
+  if (note !== undefined) {
+    await deps.followups.finish(id, NOTHING, Date.now(), note);
+    return { ...NOTHING, note };
+  }
   const filter = whereFilter(rule.where, 'where');
   const held = { held: 0 };
   const counts = (s: { accepted: number; duplicates: number; suppressed: number; rejected: number }) => ({
@@ -173,7 +195,8 @@ export function startFollowupWorker(
         { ledger, send, followups, fatigue, waFrom: config.WA_FROM, stopping: () => stopping },
         id,
       );
-      if (counts) log.info({ followup: id, ...counts }, 'follow-up evaluated');
+      if (counts?.note !== undefined) log.warn({ followup: id, ...counts }, `follow-up not evaluated: ${counts.note}`);
+      else if (counts) log.info({ followup: id, ...counts }, 'follow-up evaluated');
     },
     {
       connection: blocking,

@@ -282,3 +282,88 @@ describe('follow-up bounds', () => {
     expect(rules.filter((r) => r.state === 'scheduled' || r.state === 'evaluating')).toHaveLength(1000);
   });
 });
+
+describe('follow-up sources and targets', () => {
+  it('refuses a due time past how long the source campaign is kept, naming --after or --at', async () => {
+    const config = testConfig({ RESULT_TTL_DAYS: '30' });
+    h = harness(config);
+    const env = envOf(config);
+    await source(h);
+    const make = (...when: string[]) =>
+      runCli(['followup', '--from', 'src', '--where', 'failed', ...when, '--campaign', 'c2', '--text', 'x'], env);
+    const late = await make('--after', '1000d');
+    expect([late.code, late.stderr]).toEqual([
+      2,
+      expect.stringMatching(
+        /^wa-bulk: --after: the rule would come due at .* later than campaign "src" is kept \(30 days from now: RESULT_TTL_DAYS\)/,
+      ),
+    ]);
+    const far = await make('--at', '9999-12-31T00:00:00Z');
+    expect([far.code, far.stderr]).toEqual([
+      2,
+      expect.stringContaining('wa-bulk: --at: the rule would come due at 9999-12-31'),
+    ]);
+    expect(await h.redis.zcard(h.keys.followups)).toBe(0);
+    expect((await make('--after', '29d')).code).toBe(0);
+  });
+
+  it('refuses a rule into a cancelled campaign, naming it', async () => {
+    const config = testConfig();
+    h = harness(config);
+    const env = envOf(config);
+    await source(h);
+    await source(h, 1, 'gone');
+    expect((await runCli(['cancel', '--campaign', 'gone'], env)).code).toBe(0);
+    const refused = await runCli(
+      ['followup', '--from', 'src', '--where', 'failed', '--after', '1h', '--campaign', 'gone', '--text', 'x'],
+      env,
+    );
+    expect([refused.code, refused.stderr]).toEqual([
+      1,
+      'wa-bulk: --campaign: campaign "gone" is cancelled, its messages would all be skipped: name another campaign\n',
+    ]);
+    expect(await h.redis.zcard(h.keys.followups)).toBe(0);
+  });
+
+  it('ends a rule whose target was cancelled meanwhile, or whose source is no longer kept, with a note and nothing enqueued', async () => {
+    const config = testConfig({ DASHBOARD_PASSWORD: PASSWORD });
+    h = harness(config);
+    const env = envOf(config);
+    await source(h, 3);
+    await source(h, 1, 'target');
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    const deps = { ledger: h.ledger, send: h.send, followups };
+    const intoCancelled = await rule(h, { from: 'src', where: 'pending', after: '1h', campaign: 'target', text: 'x' });
+    expect((await runCli(['cancel', '--campaign', 'target'], env)).code).toBe(0);
+    expect(await evaluateFollowup(deps, intoCancelled)).toEqual({
+      enqueued: 0,
+      suppressed: 0,
+      held: 0,
+      rejected: 0,
+      note: 'campaign "target" was cancelled: nothing was enqueued',
+    });
+    expect((await h.ledger.campaign('target'))?.total).toBe(1);
+
+    const orphan = await rule(h, { from: 'src', where: 'pending', after: '1h', campaign: 'c3', text: 'x' });
+    // The source campaign expired (RESULT_TTL_DAYS) before the rule came due.
+    await h.redis.del(h.keys.campaign('src'), h.keys.campaignIds('src'));
+    expect(await evaluateFollowup(deps, orphan)).toMatchObject({
+      enqueued: 0,
+      note: 'source campaign "src" is no longer kept (RESULT_TTL_DAYS): nothing was sent',
+    });
+    expect(await h.ledger.campaign('c3')).toBeUndefined();
+    const listed = await runCli(['followup', 'list'], env);
+    expect(listed.stdout).toContain(`${orphan} done from src`);
+    expect(listed.stdout).toContain('(source campaign "src" is no longer kept (RESULT_TTL_DAYS): nothing was sent)');
+    dashboard = await startDashboard(config, silentLogger());
+    const api = (await (await fetch(`${dashboard.url}/api/followups`, { headers: AUTH })).json()) as {
+      followups: Array<{ id: string; state: string; note: string | null }>;
+    };
+    expect(api.followups.map((r) => [r.id, r.state, r.note])).toEqual([
+      [intoCancelled, 'done', 'campaign "target" was cancelled: nothing was enqueued'],
+      [orphan, 'done', 'source campaign "src" is no longer kept (RESULT_TTL_DAYS): nothing was sent'],
+    ]);
+    const page = await (await fetch(`${dashboard.url}/campaigns`, { headers: AUTH })).text();
+    expect(page).toContain('campaign &quot;target&quot; was cancelled: nothing was enqueued');
+  });
+});
