@@ -217,15 +217,13 @@ function checkMessage(message: FollowupMessage, names: FollowupNames): void {
     const text = error.message.replace(/^CSV: unknown column/, `${names.params}: unknown template column`);
     throw new UsageError(text.replace(/^--(template|language|text)\b/, (flag) => names[flag.slice(2) as 'text']));
   }
-  // Each {{name}} as a value a custom_args name would give (one missing at evaluation makes a reject then).
-  const filled = (text: string) => text.replace(PLACEHOLDER, 'x');
   const sample = followupMessage(
     'fu_sample0000',
     {
       ...message,
-      ...(message.text !== undefined && { text: filled(message.text) }),
+      ...(message.text !== undefined && { text: sampled('text', message.text) }),
       ...(message.params && {
-        params: Object.fromEntries(Object.entries(message.params).map(([k, v]) => [k, filled(v)])),
+        params: Object.fromEntries(Object.entries(message.params).map(([k, v]) => [k, sampled(k, v)])),
       }),
     },
     { request_id: 'sample', to: '+447911123456' },
@@ -235,6 +233,23 @@ function checkMessage(message: FollowupMessage, names: FollowupNames): void {
     throw new UsageError(
       `${message.text !== undefined ? names.text : names.template}: the follow-up message would be refused: ${checked.error}`,
     );
+}
+
+/** The columns whose whole value must be a link, or an international number, to be valid. */
+const LINK_COLUMNS = new Set(['header_image', 'header_video', 'header_document']);
+const NUMBER_COLUMNS = new Set(['from']);
+
+/**
+ * A value with each {{name}} as a custom_args value could give it, for the check at creation: a link when a
+ * placeholder is a link column's whole value, an international number when it is a sender's, else `x`. What
+ * a recipient's custom_args really give is checked at evaluation: a value invalid there (no link, no number,
+ * or missing) rejects that recipient's message, counted in the rule's `rejected`.
+ */
+function sampled(column: string, value: string): string {
+  const whole = value.trim() !== '' && value.replace(PLACEHOLDER, '').trim() === '';
+  if (whole && LINK_COLUMNS.has(column)) return 'https://example.invalid/x';
+  if (NUMBER_COLUMNS.has(column)) return value.replace(PLACEHOLDER, whole ? '+447911123456' : '1234567');
+  return value.replace(PLACEHOLDER, 'x');
 }
 
 export type CreateResult =

@@ -367,3 +367,34 @@ describe('follow-up sources and targets', () => {
     expect(page).toContain('campaign &quot;target&quot; was cancelled: nothing was enqueued');
   });
 });
+
+describe('follow-up placeholders', () => {
+  it("takes a placeholder as a whole link or sender number, and checks each recipient's value at evaluation", async () => {
+    const config = testConfig();
+    h = harness(config);
+    const sources = [
+      { img: 'https://cdn.example.com/a.jpg', sender: '+447911123457' },
+      { img: 'not a link', sender: '+447911123457' },
+      { img: 'https://cdn.example.com/c.jpg', sender: 'nobody' },
+    ].map((args, i) => ({ to: phone(i), body: BODIES.text, request_id: `src-${i}`, custom_args: args }));
+    await enqueue(itemsOfArray(sources), { campaign: 'src', ledger: h.ledger, queue: h.send });
+    const id = await rule(h, {
+      from: 'src',
+      where: 'pending',
+      after: '1h',
+      campaign: 'c2',
+      template: 'promo',
+      language: 'en',
+      params: '{"header_image":"{{img}}","from":"{{sender}}","body_1":"{{img}}"}',
+    });
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    expect(await evaluateFollowup({ ledger: h.ledger, send: h.send, followups }, id)).toEqual({
+      enqueued: 1,
+      suppressed: 0,
+      held: 0,
+      rejected: 2,
+    });
+    const [written] = await collect(h.ledger.export('c2'));
+    expect(written?.to).toBe(phone(0).slice(1));
+  });
+});
