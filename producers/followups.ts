@@ -12,6 +12,7 @@ import type { Ledger } from '../src/ledger/ledger.js';
 import { whereFilter } from '../src/ledger/outcomes.js';
 import { CAMPAIGN_ID } from '../src/messages/ids.js';
 import { validateMessage } from '../src/messages/validate.js';
+import { preflightFromConfig, type Preflight } from '../src/preflight/preflight.js';
 import { FOLLOWUP_JOB_OPTIONS, type FollowupJob } from '../src/queue.js';
 import { UsageError } from '../src/usage-error.js';
 import { checkColumns, checkCsvOptions } from './csv-reader.js';
@@ -217,7 +218,19 @@ function checkMessage(message: FollowupMessage, names: FollowupNames): void {
     const text = error.message.replace(/^CSV: unknown column/, `${names.params}: unknown template column`);
     throw new UsageError(text.replace(/^--(template|language|text)\b/, (flag) => names[flag.slice(2) as 'text']));
   }
-  const sample = followupMessage(
+  const checked = validateMessage(sampleOf(message));
+  if (!checked.ok)
+    throw new UsageError(
+      `${message.text !== undefined ? names.text : names.template}: the follow-up message would be refused: ${checked.error}`,
+    );
+}
+
+/**
+ * The message a rule would send, with each placeholder as a custom_args value could give it (sampled): what
+ * the check at creation validates, and what a template lookup screens (preflight).
+ */
+function sampleOf(message: FollowupMessage): Record<string, unknown> {
+  return followupMessage(
     'fu_sample0000',
     {
       ...message,
@@ -228,11 +241,46 @@ function checkMessage(message: FollowupMessage, names: FollowupNames): void {
     },
     { request_id: 'sample', to: '+447911123456' },
   );
-  const checked = validateMessage(sample);
-  if (!checked.ok)
-    throw new UsageError(
-      `${message.text !== undefined ? names.text : names.template}: the follow-up message would be refused: ${checked.error}`,
-    );
+}
+
+/** A preflight for templateCheck when EngageLab's credentials are set (without them templates are not looked up). */
+export function templateLookup(config: Config): Preflight | undefined {
+  return config.ENGAGELAB_DEV_KEY && config.ENGAGELAB_DEV_SECRET ? preflightFromConfig(config, false) : undefined;
+}
+
+/**
+ * The template of a rule's message looked up in EngageLab's templates, as `wa-bulk check` does: a problem (no
+ * such template or language, not approved, parameters that do not fit) is the reason the rule is refused; a
+ * lookup that fails (EngageLab unreachable, the credentials refused) leaves a warning. The preflight given
+ * must not have run; a text, or a message the sample check refuses, is not looked up.
+ */
+export async function templateCheck(
+  message: FollowupMessage,
+  preflight: Preflight,
+): Promise<{ looked: boolean; problem?: string; warning?: string }> {
+  if (message.template === undefined || message.language === undefined) return { looked: false };
+  const checked = validateMessage(sampleOf(message));
+  if (!checked.ok) return { looked: false };
+  // Only the template is looked up: the sample's links are made up (its media are checked per recipient).
+  preflight.collect({
+    ...checked.message,
+    body: { type: 'template', template: { name: message.template, language: message.language } },
+  });
+  try {
+    await preflight.run();
+  } catch (error) {
+    return {
+      looked: false,
+      warning: `template ${message.template} (${message.language}) not checked: ${(error as Error).message}`,
+    };
+  }
+  const screened = preflight.screen(checked.message);
+  return {
+    // A lookup that failed leaves a warning and no answer.
+    looked: screened.warnings.length === 0 || screened.reject !== undefined,
+    ...(screened.reject !== undefined && { problem: screened.reject }),
+    ...(screened.warnings[0] !== undefined && { warning: screened.warnings[0] }),
+  };
 }
 
 /** The columns whose whole value must be a link, or an international number, to be valid. */
@@ -289,6 +337,8 @@ export async function createFollowup(
     now?: number;
     /** How long the source campaign is kept (sourceKeptMs); by default only MAX_FOLLOWUP_AHEAD_MS bounds it. */
     keptMs?: number;
+    /** A preflight not yet run, with EngageLab's credentials: the template is looked up (templateCheck). */
+    preflight?: Preflight;
   },
 ): Promise<CreateResult> {
   const now = deps.now ?? Date.now();
@@ -321,7 +371,7 @@ export async function createFollowup(
         `later than campaign "${input.from}" is kept (${Math.floor(keptMs / 86_400_000)} days from now${keptMs < MAX_FOLLOWUP_AHEAD_MS ? ': RESULT_TTL_DAYS' : ''}): ` +
         'its recipients could no longer be read then',
     );
-  if (dueAt < now) warnings.push(`due at once: ${new Date(dueAt).toISOString()} is in the past`);
+  if ('at' in input.when && dueAt < now) warnings.push(`due at once: ${new Date(dueAt).toISOString()} is in the past`);
   for (const name of await unknownPlaceholders(input.message, deps.ledger.export(input.from, PLACEHOLDER_SAMPLE)))
     warnings.push(
       `{{${name}}} is in no custom_args of the first ${PLACEHOLDER_SAMPLE} messages of "${input.from}": ` +
@@ -331,6 +381,11 @@ export async function createFollowup(
     throw new UsageError(
       `${names.expires_at}: its messages would expire before the rule is due (${new Date(dueAt).toISOString()})`,
     );
+  if (deps.preflight) {
+    const looked = await templateCheck(input.message, deps.preflight);
+    if (looked.problem !== undefined) throw new UsageError(`${names.template}: ${looked.problem}`);
+    if (looked.warning !== undefined) warnings.push(looked.warning);
+  }
   const followup = await deps.followups.create(
     {
       from: input.from,

@@ -1,6 +1,6 @@
 import { Worker, type Queue } from 'bullmq';
 import { enqueue } from '../producers/enqueue.js';
-import { followupControl, followupItems } from '../producers/followups.js';
+import { followupControl, followupItems, templateCheck, templateLookup } from '../producers/followups.js';
 import { Followups, type FollowupCounts, type FollowupMessage } from '../src/campaigns/followups.js';
 import { resultTtlSeconds, type Config } from '../src/config.js';
 import { ledgerFor } from '../src/ledger/index.js';
@@ -9,6 +9,8 @@ import { filtered, whereFilter } from '../src/ledger/outcomes.js';
 import { EngageLabClient } from '../src/engagelab/client.js';
 import { settleWithin } from '../src/lifecycle.js';
 import type { Logger } from '../src/log.js';
+import { readRateCard, type Rate } from '../src/preflight/cost.js';
+import type { Preflight } from '../src/preflight/preflight.js';
 import { Fatigue } from '../src/recipients/fatigue.js';
 import { TemplateCategories } from '../src/recipients/template-categories.js';
 import { FOLLOWUP_QUEUE, followupBackoff, sendQueue, type FollowupJob, type SendJobData } from '../src/queue.js';
@@ -42,6 +44,14 @@ export interface FollowupDeps {
   beforeMessage?: (index: number) => void;
   /** True once the process is stopping: the evaluation stops between messages and is taken up again later. */
   stopping?: () => boolean;
+  /**
+   * A new preflight (not run) for a template rule's evaluation, with EngageLab's credentials: its template is
+   * looked up once, so that its messages are counted under the template's category for the campaign's cost, and
+   * a template EngageLab does not have makes its messages `rejected` (not `held`: fatigue is not asked then).
+   */
+  preflight?: () => Preflight;
+  /** RATE_CARD_FILE's rates: the new campaign's estimate is kept on it, as `enqueue` keeps it. */
+  rateCard?: Rate[];
 }
 
 /** How many messages an evaluation writes between two looks at its rule's state (a cancel, a stop). */
@@ -108,7 +118,10 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
     else if ((await deps.followups.get(id))?.state !== 'evaluating') halted = 'cancelled';
     return halted === undefined;
   };
-  const admits = deps.admits ?? followupAdmits(deps.fatigue, rule.message);
+  const preflight = deps.preflight && (await lookedUp(deps.preflight(), rule.message));
+  // A message that preflight refuses is rejected, whoever it goes to: fatigue does not hold it back first.
+  const refused = preflight !== undefined && preflight.refuses;
+  const admits = refused ? ADMIT_ALL : (deps.admits ?? followupAdmits(deps.fatigue, rule.message));
   const items = followupItems(
     rule,
     filtered(deps.ledger.export(rule.from), filter),
@@ -123,6 +136,8 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
     queue: deps.send,
     waFrom: deps.waFrom,
     control: followupControl(rule),
+    ...(preflight && { preflight: preflight.preflight }),
+    ...(deps.rateCard && { rateCard: deps.rateCard }),
     ...(deps.chunkSize !== undefined && { chunkSize: deps.chunkSize }),
     onProgress: (s) => {
       const now = counts(s);
@@ -138,6 +153,20 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
   return final;
 }
 
+/**
+ * The preflight of a template rule with its template looked up (a text needs none), and whether it refuses the
+ * rule's messages (no such template, not approved, parameters that do not fit); undefined when the lookup
+ * failed (the evaluation goes on without it, as a send would find out).
+ */
+async function lookedUp(
+  preflight: Preflight,
+  message: FollowupMessage,
+): Promise<{ preflight: Preflight; refuses: boolean } | undefined> {
+  if (message.template === undefined) return undefined;
+  const { looked, problem } = await templateCheck(message, preflight);
+  return looked ? { preflight, refuses: problem !== undefined } : undefined;
+}
+
 /** The items, until `go` says stop (it is asked before each); `before` sees each index (tests). */
 async function* watched<T>(
   items: AsyncIterable<T>,
@@ -150,6 +179,17 @@ async function* watched<T>(
     before?.(index);
     index++;
     yield item;
+  }
+}
+
+/** RATE_CARD_FILE's rates, or none (one warning) when the card cannot be read: a worker runs without prices. */
+function followupRateCard(config: Config, log: Logger): Rate[] | undefined {
+  if (!config.RATE_CARD_FILE) return undefined;
+  try {
+    return readRateCard(config.RATE_CARD_FILE);
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'RATE_CARD_FILE not read: follow-up campaigns are not priced');
+    return undefined;
   }
 }
 
@@ -186,13 +226,25 @@ export function startFollowupWorker(
         })
       : undefined;
   const fatigue = client && new Fatigue(redis, keys, config, new TemplateCategories((q) => client.listTemplates(q)));
+  const rateCard = followupRateCard(config, log);
+  const lookup =
+    config.ENGAGELAB_DEV_KEY && config.ENGAGELAB_DEV_SECRET ? () => templateLookup(config) as Preflight : undefined;
   let stopping = false;
   const worker = new Worker<FollowupJob>(
     FOLLOWUP_QUEUE,
     async (job) => {
       const id = job.data.followup;
       const counts = await evaluateFollowup(
-        { ledger, send, followups, fatigue, waFrom: config.WA_FROM, stopping: () => stopping },
+        {
+          ledger,
+          send,
+          followups,
+          fatigue,
+          waFrom: config.WA_FROM,
+          stopping: () => stopping,
+          ...(lookup && { preflight: lookup }),
+          ...(rateCard && { rateCard }),
+        },
         id,
       );
       if (counts?.note !== undefined) log.warn({ followup: id, ...counts }, `follow-up not evaluated: ${counts.note}`);

@@ -300,7 +300,8 @@ export const followupCreatedSchema = followupSchema
     warnings: z.array(z.string()).meta({
       description:
         'what to know about the new rule: a time already past (due at once), a {{name}} that no custom_args of ' +
-        "the source campaign's first 100 messages has (filled with an empty string where missing)",
+        "the source campaign's first 100 messages has (filled with an empty string where missing), a template " +
+        'that could not be looked up (the rule is made unchecked)',
     }),
   })
   .meta({ id: 'FollowupCreated' });

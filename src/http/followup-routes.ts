@@ -1,6 +1,12 @@
 import type { Queue } from 'bullmq';
 import type express from 'express';
-import { createFollowup, followupInput, FOLLOWUP_FIELDS, sourceKeptMs } from '../../producers/followups.js';
+import {
+  createFollowup,
+  followupInput,
+  FOLLOWUP_FIELDS,
+  sourceKeptMs,
+  templateLookup,
+} from '../../producers/followups.js';
 import { cancelRefused, Followups, type InvalidFollowup } from '../campaigns/followups.js';
 import { resultTtlSeconds } from '../config.js';
 import { FOLLOWUP_QUEUE, withQueue, type FollowupJob } from '../queue.js';
@@ -38,6 +44,7 @@ export function followupRoutes(app: express.Express, deps: DashboardDeps): void 
         queue,
         actor: actor(res),
         keptMs: sourceKeptMs(deps.config),
+        preflight: templateLookup(deps.config),
       }),
     );
     if (created.ok) res.status(201).json({ ...created.followup, warnings: created.warnings });

@@ -12,6 +12,8 @@ import { EngageLabClient } from '../../src/engagelab/client.js';
 import { Fatigue } from '../../src/recipients/fatigue.js';
 import { TemplateCategories } from '../../src/recipients/template-categories.js';
 import type { Simulator } from '../../src/simulator/simulator.js';
+import { parseRateCard } from '../../src/preflight/cost.js';
+import { preflightFromConfig } from '../../src/preflight/preflight.js';
 import { evaluateFollowup } from '../../workers/followup-worker.js';
 import {
   collect,
@@ -396,5 +398,104 @@ describe('follow-up placeholders', () => {
     });
     const [written] = await collect(h.ledger.export('c2'));
     expect(written?.to).toBe(phone(0).slice(1));
+  });
+});
+
+describe('follow-up templates', () => {
+  it('refuses at creation a template EngageLab does not have, and only warns when it cannot ask', async () => {
+    const config = testConfig();
+    await catalogClient(config);
+    const withSim = testConfig({ ENGAGELAB_BASE_URL: (sim as Simulator).url, QUEUE_PREFIX: config.QUEUE_PREFIX });
+    h = harness(withSim);
+    await source(h);
+    const make = (env: NodeJS.ProcessEnv, template: string) =>
+      runCli(
+        ['followup', '--from', 'src', '--where', 'failed', '--after', '1h', '--campaign', 'c2'].concat([
+          '--template',
+          template,
+          '--language',
+          'en',
+        ]),
+        env,
+      );
+    const unknown = await make(envOf(withSim), 'nosuch');
+    expect([unknown.code, unknown.stderr]).toEqual([
+      2,
+      "wa-bulk: --template: template nosuch (en) does not exist in EngageLab's templates\n",
+    ]);
+    const known = await make(envOf(withSim), 'comeback');
+    expect([known.code, known.stderr]).toEqual([0, '']);
+    // EngageLab unreachable: the rule is made, and stderr says the template was not checked.
+    const away = testConfig({ ENGAGELAB_BASE_URL: 'http://127.0.0.1:9', QUEUE_PREFIX: config.QUEUE_PREFIX });
+    const unchecked = await make(envOf(away), 'nosuch');
+    expect([unchecked.code, unchecked.stderr]).toEqual([
+      0,
+      expect.stringMatching(/^wa-bulk: template nosuch \(en\) could not be looked up: /),
+    ]);
+    expect(await h.redis.zcard(h.keys.followups)).toBe(2);
+  });
+
+  it('counts the messages of a template EngageLab does not have as rejected, not held, under FREQUENCY_CAP', async () => {
+    const base = testConfig({ FREQUENCY_CAP: '1/7d' });
+    const templates = await catalogClient(base);
+    const config = testConfig({ FREQUENCY_CAP: '1/7d', ENGAGELAB_BASE_URL: (sim as Simulator).url });
+    h = harness(config);
+    await source(h, 3);
+    const fatigue = new Fatigue(h.redis, h.keys, config, new TemplateCategories((q) => templates.listTemplates(q)));
+    const id = await rule(h, {
+      from: 'src',
+      where: 'pending',
+      after: '1h',
+      campaign: 'c2',
+      template: 'nosuch',
+      language: 'en',
+    });
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    expect(
+      await evaluateFollowup(
+        { ledger: h.ledger, send: h.send, followups, fatigue, preflight: () => preflightFromConfig(config, false) },
+        id,
+      ),
+    ).toEqual({ enqueued: 0, suppressed: 0, held: 0, rejected: 3 });
+  });
+
+  it("counts a template follow-up's messages under the template's category and prices them with the rate card", async () => {
+    const base = testConfig();
+    await catalogClient(base);
+    const config = testConfig({ ENGAGELAB_BASE_URL: (sim as Simulator).url });
+    h = harness(config);
+    await source(h, 3);
+    const id = await rule(h, {
+      from: 'src',
+      where: 'pending',
+      after: '1h',
+      campaign: 'c2',
+      template: 'comeback',
+      language: 'en',
+    });
+    const rateCard = parseRateCard(
+      'market,category,price,currency,effective_date\ndefault,marketing,0.05,USD,2020-01-01\n',
+      'rates.csv',
+    );
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    expect(
+      await evaluateFollowup(
+        {
+          ledger: h.ledger,
+          send: h.send,
+          followups,
+          preflight: () => preflightFromConfig(config, false),
+          rateCard,
+        },
+        id,
+      ),
+    ).toEqual({ enqueued: 3, suppressed: 0, held: 0, rejected: 0 });
+    const cost = (await h.ledger.campaign('c2'))?.cost;
+    expect(cost?.templates).toEqual({
+      messages: 3,
+      by_country: { GB: { marketing: 3 } },
+      by_category: { marketing: 3 },
+    });
+    expect(cost?.estimate?.total).toEqual({ USD: 0.15 });
   });
 });

@@ -1,4 +1,10 @@
-import { createFollowup, followupInput, FOLLOWUP_FLAGS, sourceKeptMs } from '../../../producers/followups.js';
+import {
+  createFollowup,
+  followupInput,
+  FOLLOWUP_FLAGS,
+  sourceKeptMs,
+  templateLookup,
+} from '../../../producers/followups.js';
 import { cliActor } from '../../access/audit.js';
 import { cancelRefused, Followups, type Followup, type InvalidFollowup } from '../../campaigns/followups.js';
 import { resultTtlSeconds } from '../../config.js';
@@ -72,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
         queue,
         actor: cliActor(),
         keptMs: sourceKeptMs(ctx.config),
+        preflight: templateLookup(ctx.config),
       });
       if (!created.ok) {
         process.stderr.write(
