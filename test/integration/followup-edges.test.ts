@@ -6,7 +6,8 @@ import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { Followups } from '../../src/campaigns/followups.js';
 import type { Dashboard } from '../../src/http/dashboard.js';
 import { FOLLOWUP_QUEUE, openQueue, type FollowupJob } from '../../src/queue.js';
-import { runCli } from '../helpers/cli.js';
+import type { ChildProcess } from 'node:child_process';
+import { runCli, startCli } from '../helpers/cli.js';
 import { startDashboard } from '../helpers/contract.js';
 import { EngageLabClient } from '../../src/engagelab/client.js';
 import { Fatigue } from '../../src/recipients/fatigue.js';
@@ -28,15 +29,19 @@ import {
 import { BODIES, phone } from '../fixtures/messages.js';
 
 /**
- * Follow-ups at their edges: times that cannot be shown or outlive their source, a rule that cannot be
- * scheduled, stored records written before they were checked.
+ * Follow-ups at their edges: times no date holds or past the source's keeping, a rule that cannot be scheduled,
+ * stored records written before they were checked, rules made at the same time at the cap, counts after an
+ * interrupted evaluation, sources gone and targets cancelled, placeholders as whole links or numbers, templates
+ * EngageLab does not have, and the cost of a follow-up campaign.
  */
 
 let h: Harness | undefined;
 let dashboard: Dashboard | undefined;
 let sim: Simulator | undefined;
 let client: EngageLabClient | undefined;
+const children: ChildProcess[] = [];
 afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   client?.close();
   await sim?.stop();
   sim = client = undefined;
@@ -325,6 +330,26 @@ describe('follow-up sources and targets', () => {
       'wa-bulk: --campaign: campaign "gone" is cancelled, its messages would all be skipped: name another campaign\n',
     ]);
     expect(await h.redis.zcard(h.keys.followups)).toBe(0);
+  });
+
+  it('logs one warning when a worker finds the source of a due rule no longer kept', async () => {
+    const config = testConfig({ LOG_LEVEL: 'info' });
+    h = harness(config);
+    await source(h, 2);
+    const id = await rule(h, { from: 'src', where: 'pending', at: '+1s', campaign: 'c2', text: 'x' });
+    await h.redis.del(h.keys.campaign('src'), h.keys.campaignIds('src'));
+    const worker = await startCli(['worker'], envOf(config));
+    children.push(worker.child);
+    const followups = new Followups(h.redis, h.keys, 60_000);
+    await until(async () => (await followups.get(id))?.state === 'done');
+    await until(() => worker.output().includes('follow-up not evaluated'));
+    const lines = worker
+      .output()
+      .split('\n')
+      .filter((line) => line.includes(id));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('follow-up not evaluated: source campaign \\"src\\" is no longer kept');
+    expect(lines[0]).toContain('"level":40');
   });
 
   it('ends a rule whose target was cancelled meanwhile, or whose source is no longer kept, with a note and nothing enqueued', async () => {
