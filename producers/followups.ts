@@ -12,11 +12,11 @@ import type { Ledger } from '../src/ledger/ledger.js';
 import { whereFilter } from '../src/ledger/outcomes.js';
 import { CAMPAIGN_ID } from '../src/messages/ids.js';
 import { validateMessage } from '../src/messages/validate.js';
-import { preflightFromConfig, type Preflight } from '../src/preflight/preflight.js';
+import type { Preflight } from '../src/preflight/preflight.js';
 import { FOLLOWUP_JOB_OPTIONS, type FollowupJob } from '../src/queue.js';
 import { UsageError } from '../src/usage-error.js';
 import { checkColumns, checkCsvOptions } from './csv-reader.js';
-import { followupMessage, PLACEHOLDER, PLACEHOLDER_SAMPLE, unknownPlaceholders } from './followup-messages.js';
+import { PLACEHOLDER_SAMPLE, sampleOf, templateCheck, unknownPlaceholders } from './followup-messages.js';
 
 export {
   followupControl,
@@ -24,6 +24,8 @@ export {
   followupMessage,
   followupRequestId,
   PLACEHOLDER_SAMPLE,
+  templateCheck,
+  templateLookup,
   unknownPlaceholders,
 } from './followup-messages.js';
 
@@ -193,6 +195,11 @@ function controlInput(
       },
       now,
     );
+    // A time no Date holds, or absurdly far: refused here rather than failing where it is shown.
+    if (options.expiresAt !== undefined && !(options.expiresAt <= now + MAX_FOLLOWUP_AHEAD_MS))
+      throw new UsageError(
+        `${raw.expiresAt !== undefined ? names.expires_at : names.expires_in}: more than ${MAX_FOLLOWUP_AHEAD_MS / 86_400_000} days ahead`,
+      );
     return {
       send_window: raw.sendWindow?.trim() ?? null,
       expires_in: raw.expiresIn?.trim() ?? null,
@@ -223,81 +230,6 @@ function checkMessage(message: FollowupMessage, names: FollowupNames): void {
     throw new UsageError(
       `${message.text !== undefined ? names.text : names.template}: the follow-up message would be refused: ${checked.error}`,
     );
-}
-
-/**
- * The message a rule would send, with each placeholder as a custom_args value could give it (sampled): what
- * the check at creation validates, and what a template lookup screens (preflight).
- */
-function sampleOf(message: FollowupMessage): Record<string, unknown> {
-  return followupMessage(
-    'fu_sample0000',
-    {
-      ...message,
-      ...(message.text !== undefined && { text: sampled('text', message.text) }),
-      ...(message.params && {
-        params: Object.fromEntries(Object.entries(message.params).map(([k, v]) => [k, sampled(k, v)])),
-      }),
-    },
-    { request_id: 'sample', to: '+447911123456' },
-  );
-}
-
-/** A preflight for templateCheck when EngageLab's credentials are set (without them templates are not looked up). */
-export function templateLookup(config: Config): Preflight | undefined {
-  return config.ENGAGELAB_DEV_KEY && config.ENGAGELAB_DEV_SECRET ? preflightFromConfig(config, false) : undefined;
-}
-
-/**
- * The template of a rule's message looked up in EngageLab's templates, as `wa-bulk check` does: a problem (no
- * such template or language, not approved, parameters that do not fit) is the reason the rule is refused; a
- * lookup that fails (EngageLab unreachable, the credentials refused) leaves a warning. The preflight given
- * must not have run; a text, or a message the sample check refuses, is not looked up.
- */
-export async function templateCheck(
-  message: FollowupMessage,
-  preflight: Preflight,
-): Promise<{ looked: boolean; problem?: string; warning?: string }> {
-  if (message.template === undefined || message.language === undefined) return { looked: false };
-  const checked = validateMessage(sampleOf(message));
-  if (!checked.ok) return { looked: false };
-  // Only the template is looked up: the sample's links are made up (its media are checked per recipient).
-  preflight.collect({
-    ...checked.message,
-    body: { type: 'template', template: { name: message.template, language: message.language } },
-  });
-  try {
-    await preflight.run();
-  } catch (error) {
-    return {
-      looked: false,
-      warning: `template ${message.template} (${message.language}) not checked: ${(error as Error).message}`,
-    };
-  }
-  const screened = preflight.screen(checked.message);
-  return {
-    // A lookup that failed leaves a warning and no answer.
-    looked: screened.warnings.length === 0 || screened.reject !== undefined,
-    ...(screened.reject !== undefined && { problem: screened.reject }),
-    ...(screened.warnings[0] !== undefined && { warning: screened.warnings[0] }),
-  };
-}
-
-/** The columns whose whole value must be a link, or an international number, to be valid. */
-const LINK_COLUMNS = new Set(['header_image', 'header_video', 'header_document']);
-const NUMBER_COLUMNS = new Set(['from']);
-
-/**
- * A value with each {{name}} as a custom_args value could give it, for the check at creation: a link when a
- * placeholder is a link column's whole value, an international number when it is a sender's, else `x`. What
- * a recipient's custom_args really give is checked at evaluation: a value invalid there (no link, no number,
- * or missing) rejects that recipient's message, counted in the rule's `rejected`.
- */
-function sampled(column: string, value: string): string {
-  const whole = value.trim() !== '' && value.replace(PLACEHOLDER, '').trim() === '';
-  if (whole && LINK_COLUMNS.has(column)) return 'https://example.invalid/x';
-  if (NUMBER_COLUMNS.has(column)) return value.replace(PLACEHOLDER, whole ? '+447911123456' : '1234567');
-  return value.replace(PLACEHOLDER, 'x');
 }
 
 export type CreateResult =

@@ -114,6 +114,14 @@ describe('follow-up times', () => {
       expect.stringMatching(/^wa-bulk: --after: the rule would come due/),
     ]);
     expect(refused.stderr).not.toContain('Invalid time value');
+    const expiry = await runCli(
+      ['followup', '--from', 'src', '--where', 'failed', '--after', '1h', '--campaign', 'c2', '--text', 'x'].concat([
+        '--expires-at',
+        '+99999999999d',
+      ]),
+      env,
+    );
+    expect([expiry.code, expiry.stderr]).toEqual([2, 'wa-bulk: --expires-at: more than 3650 days ahead\n']);
     expect(await h.redis.zcard(h.keys.followups)).toBe(0);
     dashboard = await startDashboard(config, silentLogger());
     const api = await fetch(`${dashboard.url}/api/followups`, {
