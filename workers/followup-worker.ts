@@ -1,4 +1,5 @@
 import { Worker, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { enqueue } from '../producers/enqueue.js';
 import { followupControl, followupItems, templateCheck, templateLookup } from '../producers/followups.js';
 import { Followups, type FollowupCounts, type FollowupMessage } from '../src/campaigns/followups.js';
@@ -16,7 +17,7 @@ import { TemplateCategories } from '../src/recipients/template-categories.js';
 import { FOLLOWUP_QUEUE, followupBackoff, sendQueue, type FollowupJob, type SendJobData } from '../src/queue.js';
 import { workerConnection } from '../src/redis/connection.js';
 import { RedisHealth } from '../src/redis/health.js';
-import { keys as keysOf } from '../src/redis/keys.js';
+import { keys as keysOf, type Keys } from '../src/redis/keys.js';
 
 /**
  * Evaluates follow-up rules as they come due (docs/campaigns.md#follow-ups): each rule is a delayed job of the
@@ -52,12 +53,22 @@ export interface FollowupDeps {
   preflight?: () => Preflight;
   /** RATE_CARD_FILE's rates: the new campaign's estimate is kept on it, as `enqueue` keeps it. */
   rateCard?: Rate[];
+  /**
+   * Whether a message is in Redis's ledger already, as the enqueue script's dedupe sees it; by default the
+   * ledger's record (which, with DATABASE_URL, asks PostgreSQL for each message Redis does not hold).
+   */
+  written?: (requestId: string) => Promise<boolean>;
 }
 
 /** How many messages an evaluation writes between two looks at its rule's state (a cancel, a stop). */
 const LOOK_EVERY = 500;
 
 const ADMIT_ALL = async (_to: string) => true;
+
+/** Whether a message is in Redis's ledger, as the enqueue script's request_id dedupe sees it (FollowupDeps.written). */
+export function writtenIn(redis: Redis, keys: Keys): (requestId: string) => Promise<boolean> {
+  return async (requestId) => (await redis.exists(keys.message(requestId))) === 1;
+}
 
 /**
  * Marketing fatigue at a rule's evaluation: a follow-up that is a template, to a recipient who rests after
@@ -128,7 +139,9 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
     admits,
     held,
     // Asked only when someone may be held back: a message of this rule already written counts as enqueued.
-    admits === ADMIT_ALL ? undefined : async (requestId) => (await deps.ledger.get(requestId)) !== undefined,
+    admits === ADMIT_ALL
+      ? undefined
+      : (deps.written ?? (async (requestId) => (await deps.ledger.get(requestId)) !== undefined)),
   );
   const summary = await enqueue(watched(items, lookedAt, deps.beforeMessage), {
     campaign: rule.campaign,
@@ -244,6 +257,7 @@ export function startFollowupWorker(
           stopping: () => stopping,
           ...(lookup && { preflight: lookup }),
           ...(rateCard && { rateCard }),
+          written: writtenIn(redis, keys),
         },
         id,
       );

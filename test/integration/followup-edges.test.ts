@@ -15,7 +15,7 @@ import { TemplateCategories } from '../../src/recipients/template-categories.js'
 import type { Simulator } from '../../src/simulator/simulator.js';
 import { parseRateCard } from '../../src/preflight/cost.js';
 import { preflightFromConfig } from '../../src/preflight/preflight.js';
-import { evaluateFollowup } from '../../workers/followup-worker.js';
+import { evaluateFollowup, writtenIn } from '../../workers/followup-worker.js';
 import {
   collect,
   envOf,
@@ -221,7 +221,14 @@ describe('follow-up counts', () => {
       language: 'en',
     });
     const followups = new Followups(h.redis, h.keys, 60_000);
-    const deps = { ledger: h.ledger, send: h.send, followups, fatigue, chunkSize: 1 };
+    const deps = {
+      ledger: h.ledger,
+      send: h.send,
+      followups,
+      fatigue,
+      chunkSize: 1,
+      written: writtenIn(h.redis, h.keys),
+    };
     await expect(
       evaluateFollowup(
         {
