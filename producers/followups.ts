@@ -1,14 +1,22 @@
 import type { Queue } from 'bullmq';
 import { campaignOptions, parseDuration, parseTime, CampaignOptionError } from '../src/campaigns/options.js';
-import { Followups, type Followup, type FollowupControl, type FollowupMessage } from '../src/campaigns/followups.js';
+import {
+  Followups,
+  MAX_FOLLOWUP_AHEAD_MS,
+  type Followup,
+  type FollowupControl,
+  type FollowupMessage,
+} from '../src/campaigns/followups.js';
+import { resultTtlSeconds, type Config } from '../src/config.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { whereFilter } from '../src/ledger/outcomes.js';
 import { CAMPAIGN_ID } from '../src/messages/ids.js';
 import { validateMessage } from '../src/messages/validate.js';
+import type { Preflight } from '../src/preflight/preflight.js';
 import { FOLLOWUP_JOB_OPTIONS, type FollowupJob } from '../src/queue.js';
 import { UsageError } from '../src/usage-error.js';
 import { checkColumns, checkCsvOptions } from './csv-reader.js';
-import { followupMessage, PLACEHOLDER, PLACEHOLDER_SAMPLE, unknownPlaceholders } from './followup-messages.js';
+import { PLACEHOLDER_SAMPLE, sampleOf, templateCheck, unknownPlaceholders } from './followup-messages.js';
 
 export {
   followupControl,
@@ -16,6 +24,8 @@ export {
   followupMessage,
   followupRequestId,
   PLACEHOLDER_SAMPLE,
+  templateCheck,
+  templateLookup,
   unknownPlaceholders,
 } from './followup-messages.js';
 
@@ -185,6 +195,11 @@ function controlInput(
       },
       now,
     );
+    // A time no Date holds, or absurdly far: refused here rather than failing where it is shown.
+    if (options.expiresAt !== undefined && !(options.expiresAt <= now + MAX_FOLLOWUP_AHEAD_MS))
+      throw new UsageError(
+        `${raw.expiresAt !== undefined ? names.expires_at : names.expires_in}: more than ${MAX_FOLLOWUP_AHEAD_MS / 86_400_000} days ahead`,
+      );
     return {
       send_window: raw.sendWindow?.trim() ?? null,
       expires_in: raw.expiresIn?.trim() ?? null,
@@ -210,20 +225,7 @@ function checkMessage(message: FollowupMessage, names: FollowupNames): void {
     const text = error.message.replace(/^CSV: unknown column/, `${names.params}: unknown template column`);
     throw new UsageError(text.replace(/^--(template|language|text)\b/, (flag) => names[flag.slice(2) as 'text']));
   }
-  // Each {{name}} as a value a custom_args name would give (one missing at evaluation makes a reject then).
-  const filled = (text: string) => text.replace(PLACEHOLDER, 'x');
-  const sample = followupMessage(
-    'fu_sample0000',
-    {
-      ...message,
-      ...(message.text !== undefined && { text: filled(message.text) }),
-      ...(message.params && {
-        params: Object.fromEntries(Object.entries(message.params).map(([k, v]) => [k, filled(v)])),
-      }),
-    },
-    { request_id: 'sample', to: '+447911123456' },
-  );
-  const checked = validateMessage(sample);
+  const checked = validateMessage(sampleOf(message));
   if (!checked.ok)
     throw new UsageError(
       `${message.text !== undefined ? names.text : names.template}: the follow-up message would be refused: ${checked.error}`,
@@ -242,30 +244,66 @@ export type CreateResult =
   | { ok: false; status: 404 | 409; error: string };
 
 /**
+ * How long the source campaign of a rule made now is kept at most (ms): RESULT_TTL_DAYS with Redis alone; with
+ * DATABASE_URL its rows are never deleted (docs/operations.md#the-long-term-ledger-postgresql), so only
+ * MAX_FOLLOWUP_AHEAD_MS bounds a rule's time.
+ */
+export function sourceKeptMs(config: Pick<Config, 'RESULT_TTL_DAYS' | 'DATABASE_URL'>): number {
+  return config.DATABASE_URL ? MAX_FOLLOWUP_AHEAD_MS : Math.min(resultTtlSeconds(config) * 1000, MAX_FOLLOWUP_AHEAD_MS);
+}
+
+/**
  * Stores a checked rule and schedules its evaluation. `--after` counts from the source campaign's end (its
  * last message settled) when it has ended, else from its start (its first message settled), else from its
- * `--at`, else from now: the time is fixed here, at creation.
+ * `--at`, else from now: the time is fixed here, at creation. Every time is checked before anything is
+ * written: a rule due later than its source is kept (`keptMs` from now, MAX_FOLLOWUP_AHEAD_MS at most) is
+ * refused; a rule written and then not scheduled (the queue unreachable) is removed again.
  */
 export async function createFollowup(
   input: FollowupInput,
-  deps: { ledger: Ledger; followups: Followups; queue: Queue<FollowupJob>; actor: string; now?: number },
+  deps: {
+    ledger: Ledger;
+    followups: Followups;
+    queue: Queue<FollowupJob>;
+    actor: string;
+    now?: number;
+    /** How long the source campaign is kept (sourceKeptMs); by default only MAX_FOLLOWUP_AHEAD_MS bounds it. */
+    keptMs?: number;
+    /** A preflight not yet run, with EngageLab's credentials: the template is looked up (templateCheck). */
+    preflight?: Preflight;
+  },
 ): Promise<CreateResult> {
   const now = deps.now ?? Date.now();
+  const names = input.names;
   const source = await deps.ledger.campaign(input.from);
   if (!source) return { ok: false, status: 404, error: `no campaign "${input.from}"` };
+  if ((await deps.ledger.campaign(input.campaign))?.state === 'cancelled')
+    return {
+      ok: false,
+      status: 409,
+      error: `${names.campaign}: campaign "${input.campaign}" is cancelled, its messages would all be skipped: name another campaign`,
+    };
   let dueAt: number;
   let after: string | null = null;
   let counted: 'end' | 'start' | 'at' | 'now' | null = null;
   const warnings: string[] = [];
   if ('at' in input.when) {
     dueAt = input.when.at;
-    if (dueAt < now) warnings.push(`due at once: ${new Date(dueAt).toISOString()} is in the past`);
   } else {
     after = input.when.after;
     const base = source.finished_at ?? source.started_at ?? source.at;
     counted = source.finished_at ? 'end' : source.started_at ? 'start' : source.at ? 'at' : 'now';
     dueAt = (base ? Date.parse(base) : now) + input.when.afterMs;
   }
+  const flag = after !== null ? names.after : names.at;
+  const keptMs = Math.min(deps.keptMs ?? MAX_FOLLOWUP_AHEAD_MS, MAX_FOLLOWUP_AHEAD_MS);
+  if (!Number.isFinite(dueAt) || dueAt > now + keptMs)
+    throw new UsageError(
+      `${flag}: the rule would come due ${Number.isFinite(dueAt) && dueAt < 8.64e15 ? `at ${new Date(dueAt).toISOString()}` : 'beyond any date'}, ` +
+        `later than campaign "${input.from}" is kept (${Math.floor(keptMs / 86_400_000)} days from now${keptMs < MAX_FOLLOWUP_AHEAD_MS ? ': RESULT_TTL_DAYS' : ''}): ` +
+        'its recipients could no longer be read then',
+    );
+  if ('at' in input.when && dueAt < now) warnings.push(`due at once: ${new Date(dueAt).toISOString()} is in the past`);
   for (const name of await unknownPlaceholders(input.message, deps.ledger.export(input.from, PLACEHOLDER_SAMPLE)))
     warnings.push(
       `{{${name}}} is in no custom_args of the first ${PLACEHOLDER_SAMPLE} messages of "${input.from}": ` +
@@ -273,8 +311,13 @@ export async function createFollowup(
     );
   if (input.control.expires_at !== null && Date.parse(input.control.expires_at) <= dueAt)
     throw new UsageError(
-      `${input.names.expires_at}: its messages would expire before the rule is due (${new Date(dueAt).toISOString()})`,
+      `${names.expires_at}: its messages would expire before the rule is due (${new Date(dueAt).toISOString()})`,
     );
+  if (deps.preflight) {
+    const looked = await templateCheck(input.message, deps.preflight);
+    if (looked.problem !== undefined) throw new UsageError(`${names.template}: ${looked.problem}`);
+    if (looked.warning !== undefined) warnings.push(looked.warning);
+  }
   const followup = await deps.followups.create(
     {
       from: input.from,
@@ -296,8 +339,8 @@ export async function createFollowup(
       { ...FOLLOWUP_JOB_OPTIONS, jobId: followup.id, delay: Math.max(0, dueAt - now) },
     );
   } catch (error) {
-    // A rule without its job would never come due: it is cancelled rather than left scheduled.
-    await deps.followups.cancel(followup.id, 'system:followup-create').catch(() => undefined);
+    // A rule without its job would never come due: it is removed, its place freed, rather than left scheduled.
+    await deps.followups.discard(followup.id).catch(() => undefined);
     throw error;
   }
   return { ok: true, followup, counted, warnings };

@@ -1,6 +1,7 @@
 import { Worker, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { enqueue } from '../producers/enqueue.js';
-import { followupControl, followupItems } from '../producers/followups.js';
+import { followupControl, followupItems, templateCheck, templateLookup } from '../producers/followups.js';
 import { Followups, type FollowupCounts, type FollowupMessage } from '../src/campaigns/followups.js';
 import { resultTtlSeconds, type Config } from '../src/config.js';
 import { ledgerFor } from '../src/ledger/index.js';
@@ -9,12 +10,14 @@ import { filtered, whereFilter } from '../src/ledger/outcomes.js';
 import { EngageLabClient } from '../src/engagelab/client.js';
 import { settleWithin } from '../src/lifecycle.js';
 import type { Logger } from '../src/log.js';
+import { readRateCard, type Rate } from '../src/preflight/cost.js';
+import type { Preflight } from '../src/preflight/preflight.js';
 import { Fatigue } from '../src/recipients/fatigue.js';
 import { TemplateCategories } from '../src/recipients/template-categories.js';
 import { FOLLOWUP_QUEUE, followupBackoff, sendQueue, type FollowupJob, type SendJobData } from '../src/queue.js';
 import { workerConnection } from '../src/redis/connection.js';
 import { RedisHealth } from '../src/redis/health.js';
-import { keys as keysOf } from '../src/redis/keys.js';
+import { keys as keysOf, type Keys } from '../src/redis/keys.js';
 
 /**
  * Evaluates follow-up rules as they come due (docs/campaigns.md#follow-ups): each rule is a delayed job of the
@@ -42,10 +45,30 @@ export interface FollowupDeps {
   beforeMessage?: (index: number) => void;
   /** True once the process is stopping: the evaluation stops between messages and is taken up again later. */
   stopping?: () => boolean;
+  /**
+   * A new preflight (not run) for a template rule's evaluation, with EngageLab's credentials: its template is
+   * looked up once, so that its messages are counted under the template's category for the campaign's cost, and
+   * a template EngageLab does not have makes its messages `rejected` (not `held`: fatigue is not asked then).
+   */
+  preflight?: () => Preflight;
+  /** RATE_CARD_FILE's rates: the new campaign's estimate is kept on it, as `enqueue` keeps it. */
+  rateCard?: Rate[];
+  /**
+   * Whether a message is in Redis's ledger already, as the enqueue script's dedupe sees it; by default the
+   * ledger's record (which, with DATABASE_URL, asks PostgreSQL for each message Redis does not hold).
+   */
+  written?: (requestId: string) => Promise<boolean>;
 }
 
 /** How many messages an evaluation writes between two looks at its rule's state (a cancel, a stop). */
 const LOOK_EVERY = 500;
+
+const ADMIT_ALL = async (_to: string) => true;
+
+/** Whether a message is in Redis's ledger, as the enqueue script's request_id dedupe sees it (FollowupDeps.written). */
+export function writtenIn(redis: Redis, keys: Keys): (requestId: string) => Promise<boolean> {
+  return async (requestId) => (await redis.exists(keys.message(requestId))) === 1;
+}
 
 /**
  * Marketing fatigue at a rule's evaluation: a follow-up that is a template, to a recipient who rests after
@@ -57,14 +80,36 @@ export function followupAdmits(
   message: FollowupMessage,
 ): (to: string) => Promise<boolean> {
   const { template, language } = message;
-  if (!fatigue || template === undefined || language === undefined) return async () => true;
+  if (!fatigue || template === undefined || language === undefined) return ADMIT_ALL;
   return async (to) => !(await fatigue.holds(to, { name: template, language }));
 }
 
-/** Evaluates one rule: its counts, or undefined when there was nothing to do (gone, cancelled, done). */
-export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<FollowupCounts | undefined> {
+/** What an evaluation ended with: its counts, and why nothing was enqueued when that was not the audience's doing. */
+export type FollowupOutcome = FollowupCounts & { note?: string };
+
+const NOTHING: FollowupCounts = { enqueued: 0, suppressed: 0, held: 0, rejected: 0 };
+
+/** Why a rule due now cannot send at all (its source no longer kept, its target cancelled); undefined: it can. */
+async function cannotSend(ledger: Ledger, rule: { from: string; campaign: string }): Promise<string | undefined> {
+  if (!(await ledger.campaign(rule.from)))
+    return `source campaign "${rule.from}" is no longer kept (RESULT_TTL_DAYS): nothing was sent`;
+  if ((await ledger.campaign(rule.campaign))?.state === 'cancelled')
+    return `campaign "${rule.campaign}" was cancelled: nothing was enqueued`;
+  return undefined;
+}
+
+/**
+ * Evaluates one rule: its counts, or undefined when there was nothing to do (gone, cancelled, done). A rule
+ * that cannot send (see cannotSend) ends done with nothing enqueued and a `note` saying why.
+ */
+export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<FollowupOutcome | undefined> {
   const rule = await deps.followups.begin(id);
   if (!rule) return undefined;
+  const note = await cannotSend(deps.ledger, rule);
+  if (note !== undefined) {
+    await deps.followups.finish(id, NOTHING, Date.now(), note);
+    return { ...NOTHING, note };
+  }
   const filter = whereFilter(rule.where, 'where');
   const held = { held: 0 };
   const counts = (s: { accepted: number; duplicates: number; suppressed: number; rejected: number }) => ({
@@ -84,11 +129,19 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
     else if ((await deps.followups.get(id))?.state !== 'evaluating') halted = 'cancelled';
     return halted === undefined;
   };
+  const preflight = deps.preflight && (await lookedUp(deps.preflight(), rule.message));
+  // A message that preflight refuses is rejected, whoever it goes to: fatigue does not hold it back first.
+  const refused = preflight !== undefined && preflight.refuses;
+  const admits = refused ? ADMIT_ALL : (deps.admits ?? followupAdmits(deps.fatigue, rule.message));
   const items = followupItems(
     rule,
     filtered(deps.ledger.export(rule.from), filter),
-    deps.admits ?? followupAdmits(deps.fatigue, rule.message),
+    admits,
     held,
+    // Asked only when someone may be held back: a message of this rule already written counts as enqueued.
+    admits === ADMIT_ALL
+      ? undefined
+      : (deps.written ?? (async (requestId) => (await deps.ledger.get(requestId)) !== undefined)),
   );
   const summary = await enqueue(watched(items, lookedAt, deps.beforeMessage), {
     campaign: rule.campaign,
@@ -96,6 +149,8 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
     queue: deps.send,
     waFrom: deps.waFrom,
     control: followupControl(rule),
+    ...(preflight && { preflight: preflight.preflight }),
+    ...(deps.rateCard && { rateCard: deps.rateCard }),
     ...(deps.chunkSize !== undefined && { chunkSize: deps.chunkSize }),
     onProgress: (s) => {
       const now = counts(s);
@@ -111,6 +166,20 @@ export async function evaluateFollowup(deps: FollowupDeps, id: string): Promise<
   return final;
 }
 
+/**
+ * The preflight of a template rule with its template looked up (a text needs none), and whether it refuses the
+ * rule's messages (no such template, not approved, parameters that do not fit); undefined when the lookup
+ * failed (the evaluation goes on without it, as a send would find out).
+ */
+async function lookedUp(
+  preflight: Preflight,
+  message: FollowupMessage,
+): Promise<{ preflight: Preflight; refuses: boolean } | undefined> {
+  if (message.template === undefined) return undefined;
+  const { looked, problem } = await templateCheck(message, preflight);
+  return looked ? { preflight, refuses: problem !== undefined } : undefined;
+}
+
 /** The items, until `go` says stop (it is asked before each); `before` sees each index (tests). */
 async function* watched<T>(
   items: AsyncIterable<T>,
@@ -123,6 +192,17 @@ async function* watched<T>(
     before?.(index);
     index++;
     yield item;
+  }
+}
+
+/** RATE_CARD_FILE's rates, or none (one warning) when the card cannot be read: a worker runs without prices. */
+function followupRateCard(config: Config, log: Logger): Rate[] | undefined {
+  if (!config.RATE_CARD_FILE) return undefined;
+  try {
+    return readRateCard(config.RATE_CARD_FILE);
+  } catch (error) {
+    log.warn({ err: (error as Error).message }, 'RATE_CARD_FILE not read: follow-up campaigns are not priced');
+    return undefined;
   }
 }
 
@@ -159,16 +239,30 @@ export function startFollowupWorker(
         })
       : undefined;
   const fatigue = client && new Fatigue(redis, keys, config, new TemplateCategories((q) => client.listTemplates(q)));
+  const rateCard = followupRateCard(config, log);
+  const lookup =
+    config.ENGAGELAB_DEV_KEY && config.ENGAGELAB_DEV_SECRET ? () => templateLookup(config) as Preflight : undefined;
   let stopping = false;
   const worker = new Worker<FollowupJob>(
     FOLLOWUP_QUEUE,
     async (job) => {
       const id = job.data.followup;
       const counts = await evaluateFollowup(
-        { ledger, send, followups, fatigue, waFrom: config.WA_FROM, stopping: () => stopping },
+        {
+          ledger,
+          send,
+          followups,
+          fatigue,
+          waFrom: config.WA_FROM,
+          stopping: () => stopping,
+          ...(lookup && { preflight: lookup }),
+          ...(rateCard && { rateCard }),
+          written: writtenIn(redis, keys),
+        },
         id,
       );
-      if (counts) log.info({ followup: id, ...counts }, 'follow-up evaluated');
+      if (counts?.note !== undefined) log.warn({ followup: id, ...counts }, `follow-up not evaluated: ${counts.note}`);
+      else if (counts) log.info({ followup: id, ...counts }, 'follow-up evaluated');
     },
     {
       connection: blocking,

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { FOLLOWUP_QUEUE } from '../queue.js';
+import { isoOf } from '../ledger/records.js';
 import type { Keys } from '../redis/keys.js';
 import { PRIORITIES, type Priority } from './options.js';
+import { createFollowup, type CreateFollowupReply } from '../scripts/create-followup.js';
 import { moveFollowup } from '../scripts/move-followup.js';
 
 /**
@@ -18,11 +20,14 @@ import { moveFollowup } from '../scripts/move-followup.js';
  * the source message, so nothing is enqueued twice.
  *
  * Bounded: at most MAX_FOLLOWUPS rules are scheduled or evaluating at once (cancelling one frees its place), and
- * at most MAX_KEPT_FOLLOWUPS are kept in all; a done or cancelled one expires with the ledger's TTL.
+ * at most MAX_KEPT_FOLLOWUPS are kept in all; a done or cancelled one expires with the ledger's TTL. A rule is
+ * counted and written in one script (create-followup.lua), so rules made at the same time never pass them.
  */
 
 export const MAX_FOLLOWUPS = 1000;
 export const MAX_KEPT_FOLLOWUPS = 10 * MAX_FOLLOWUPS;
+/** How often a create reads the index again when other rules were made or pruned meanwhile. */
+const CREATE_TRIES = 50;
 export const FOLLOWUP_STATES = ['scheduled', 'evaluating', 'done', 'cancelled'] as const;
 export type FollowupState = (typeof FOLLOWUP_STATES)[number];
 export const FOLLOWUP_ID = /^fu_[a-z0-9]{10}$/;
@@ -97,6 +102,18 @@ export interface Followup extends FollowupControl {
   rejected: number;
   cancelled_at: string | null;
   cancelled_by: string | null;
+  /**
+   * Why it ended as it did when that is not the plain outcome (its source campaign no longer kept, its target
+   * cancelled); null otherwise.
+   */
+  note: string | null;
+}
+
+/** A stored rule that cannot be shown: its id and what is wrong (it can still be cancelled). */
+export interface InvalidFollowup {
+  id: string;
+  state: string;
+  problem: string;
 }
 
 export interface FollowupCounts {
@@ -106,7 +123,11 @@ export interface FollowupCounts {
   rejected: number;
 }
 
-const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
+/**
+ * The furthest ahead a rule may come due, whatever keeps its source: the longest RESULT_TTL_DAYS (3650 days).
+ * A time further is refused at creation (producers/followups.ts); its source would be long gone.
+ */
+export const MAX_FOLLOWUP_AHEAD_MS = 3650 * 86_400_000;
 
 export class Followups {
   constructor(
@@ -121,19 +142,6 @@ export class Followups {
    * MAX_KEPT_FOLLOWUPS are kept in all.
    */
   async create(spec: FollowupSpec, actor: string, now = Date.now()): Promise<Followup | { refused: string }> {
-    await this.prune();
-    const ids = await this.redis.zrange(this.keys.followups, '0', '-1');
-    if (ids.length >= MAX_KEPT_FOLLOWUPS)
-      return {
-        refused: `too many follow-up rules are kept (${MAX_KEPT_FOLLOWUPS}): a done or cancelled one is kept for RESULT_TTL_DAYS`,
-      };
-    const pipeline = this.redis.pipeline();
-    for (const ruleId of ids) pipeline.hget(this.keys.followup(ruleId), 'state');
-    const states = ((await pipeline.exec()) ?? []).map(([, state]) => state);
-    if (states.filter((state) => state === 'scheduled' || state === 'evaluating').length >= MAX_FOLLOWUPS)
-      return {
-        refused: `too many follow-up rules are scheduled or evaluating (${MAX_FOLLOWUPS}): cancel some ("wa-bulk followup cancel ID")`,
-      };
     const id = `fu_${randomBytes(8).toString('hex').slice(0, 10)}`;
     const control = spec.control ?? NO_CONTROL;
     const fields: Record<string, string> = {
@@ -152,23 +160,74 @@ export class Followups {
       created_at: String(now),
       created_by: actor,
     };
-    await this.redis.multi().hset(this.keys.followup(id), fields).zadd(this.keys.followups, now, id).exec();
-    return (await this.get(id)) as Followup;
+    // Counted and written in one script; read again while other rules are made or pruned at the same time.
+    let reply: CreateFollowupReply = 'changed';
+    for (let tries = 0; reply === 'changed' && tries < CREATE_TRIES; tries++) {
+      await this.prune();
+      const ids = await this.redis.zrange(this.keys.followups, '0', '-1');
+      reply = await createFollowup(this.redis, {
+        keys: {
+          followups: this.keys.followups,
+          followup: this.keys.followup(id),
+          rules: ids.map((ruleId) => this.keys.followup(ruleId)),
+        },
+        id,
+        now,
+        maxActive: MAX_FOLLOWUPS,
+        maxKept: MAX_KEPT_FOLLOWUPS,
+        fields,
+        ruleIds: ids,
+      });
+    }
+    if (reply === 'kept')
+      return {
+        refused: `too many follow-up rules are kept (${MAX_KEPT_FOLLOWUPS}): a done or cancelled one is kept for RESULT_TTL_DAYS`,
+      };
+    if (reply === 'active')
+      return {
+        refused: `too many follow-up rules are scheduled or evaluating (${MAX_FOLLOWUPS}): cancel some ("wa-bulk followup cancel ID")`,
+      };
+    if (reply === 'changed') return { refused: 'follow-up rules are being made too fast to count them: try again' };
+    const rule = await this.get(id);
+    if (!rule) {
+      // Checked before it got here (producers/followups.ts); a rule that cannot be shown is not left behind.
+      await this.discard(id);
+      throw new Error(`follow-up ${id} could not be read back after it was written; it was removed`);
+    }
+    return rule;
   }
 
+  /** Removes a rule that was just made and could not be scheduled: nothing of it is left (its place freed). */
+  async discard(id: string): Promise<void> {
+    await this.redis.multi().del(this.keys.followup(id)).zrem(this.keys.followups, id).exec();
+  }
+
+  /** The rule; undefined when there is none, or its stored record cannot be shown (see list()). */
   async get(id: string): Promise<Followup | undefined> {
     if (!FOLLOWUP_ID.test(id)) return undefined;
-    return recordOf(await this.redis.hgetall(this.keys.followup(id)));
+    const row = rowOf(await this.redis.hgetall(this.keys.followup(id)));
+    return row && 'rule' in row ? row.rule : undefined;
   }
 
-  /** Every rule kept, oldest first; `from` keeps those of one source campaign. */
-  async list(from?: string): Promise<Followup[]> {
+  /**
+   * Every rule kept, oldest first; `from` keeps those of one source campaign. A stored rule that cannot be
+   * shown (a time out of a Date's range or a message that is not JSON, written before they were checked) is
+   * left out and named in `invalid`, with what is wrong, so that one bad record never makes a listing fail.
+   */
+  async list(from?: string, invalid: InvalidFollowup[] = []): Promise<Followup[]> {
     await this.prune();
     const ids = await this.redis.zrange(this.keys.followups, '0', '-1');
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.followup(id));
-    const rows = ((await pipeline.exec()) ?? []).map(([, row]) => recordOf(row as Record<string, string>));
-    return rows.filter((r): r is Followup => r !== undefined && (from === undefined || r.from === from));
+    const rules: Followup[] = [];
+    for (const [, hash] of (await pipeline.exec()) ?? []) {
+      const row = rowOf(hash as Record<string, string>);
+      if (!row) continue;
+      if (!('rule' in row)) {
+        if (from === undefined || (hash as Record<string, string>).from === from) invalid.push(row);
+      } else if (from === undefined || row.rule.from === from) rules.push(row.rule);
+    }
+    return rules;
   }
 
   /**
@@ -208,9 +267,13 @@ export class Followups {
     await this.redis.hset(this.keys.followup(id), countFields(counts));
   }
 
-  /** Evaluating → done, with its counts; kept for the ledger's TTL. */
-  async finish(id: string, counts: FollowupCounts, now = Date.now()): Promise<void> {
-    await this.move(id, ['evaluating'], 'done', { ...countFields(counts), finished_at: String(now) });
+  /** Evaluating → done, with its counts (and a note when it ended otherwise than plainly); kept for the ledger's TTL. */
+  async finish(id: string, counts: FollowupCounts, now = Date.now(), note?: string): Promise<void> {
+    await this.move(id, ['evaluating'], 'done', {
+      ...countFields(counts),
+      finished_at: String(now),
+      ...(note !== undefined && { note }),
+    });
   }
 
   /** Ids whose record has expired leave the index. */
@@ -250,30 +313,46 @@ const countFields = (c: FollowupCounts) => ({
   rejected: String(c.rejected),
 });
 
-function recordOf(h: Record<string, string> | null | undefined): Followup | undefined {
+/** A stored rule as shown, or what makes it impossible to show; undefined when there is none. */
+function rowOf(h: Record<string, string> | null | undefined): { rule: Followup } | InvalidFollowup | undefined {
   if (!h?.id || !h.state) return undefined;
-  return {
+  const wrong: string[] = [];
+  let message: FollowupMessage = {};
+  try {
+    message = JSON.parse(h.message ?? '{}') as FollowupMessage;
+  } catch {
+    wrong.push('its stored message is not JSON');
+  }
+  const time = (field: string) => {
+    const shown = isoOf(h[field]);
+    if (shown === null && h[field]) wrong.push(`its ${field} (${h[field].slice(0, 40)}) is not a time`);
+    return shown;
+  };
+  const rule: Followup = {
     id: h.id,
     from: h.from ?? '',
     where: h.where ?? '',
     campaign: h.campaign ?? '',
-    message: JSON.parse(h.message ?? '{}') as FollowupMessage,
+    message,
     after: h.after || null,
-    due_at: iso(h.due_at) as string,
+    due_at: time('due_at') ?? '',
     send_window: h.send_window || null,
     expires_in: h.expires_in || null,
     expires_at: h.expires_at || null,
     priority: PRIORITIES.includes(h.priority as Priority) ? (h.priority as Priority) : 'normal',
     state: h.state as FollowupState,
-    created_at: iso(h.created_at) as string,
+    created_at: time('created_at') ?? '',
     created_by: h.created_by ?? '',
-    started_at: iso(h.started_at),
-    finished_at: iso(h.finished_at),
+    started_at: time('started_at'),
+    finished_at: time('finished_at'),
     enqueued: Number(h.enqueued ?? 0),
     suppressed: Number(h.suppressed ?? 0),
     held: Number(h.held ?? 0),
     rejected: Number(h.rejected ?? 0),
-    cancelled_at: iso(h.cancelled_at),
+    cancelled_at: time('cancelled_at'),
     cancelled_by: h.cancelled_by || null,
+    note: h.note || null,
   };
+  if (!rule.due_at || !rule.created_at) wrong.push('it has no due_at or created_at');
+  return wrong.length === 0 ? { rule } : { id: h.id, state: h.state, problem: [...new Set(wrong)].join('; ') };
 }

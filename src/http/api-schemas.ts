@@ -289,6 +289,10 @@ export const followupSchema = z
     rejected: count.meta({ description: 'matching recipients whose message was refused' }),
     cancelled_at: time.nullable(),
     cancelled_by: z.string().nullable(),
+    note: z.string().nullable().meta({
+      description:
+        'why it ended otherwise than plainly (its source campaign no longer kept, its target campaign cancelled); null otherwise',
+    }),
   })
   .meta({ id: 'Followup' });
 export const followupCreatedSchema = followupSchema
@@ -296,11 +300,19 @@ export const followupCreatedSchema = followupSchema
     warnings: z.array(z.string()).meta({
       description:
         'what to know about the new rule: a time already past (due at once), a {{name}} that no custom_args of ' +
-        "the source campaign's first 100 messages has (filled with an empty string where missing)",
+        "the source campaign's first 100 messages has (filled with an empty string where missing), a template " +
+        'that could not be looked up (the rule is made unchecked)',
     }),
   })
   .meta({ id: 'FollowupCreated' });
-export const followupsSchema = z.object({ followups: z.array(followupSchema) });
+export const followupsSchema = z.object({
+  followups: z.array(followupSchema),
+  invalid: z.array(z.object({ id: z.string(), state: z.string(), problem: z.string() })).meta({
+    description:
+      'stored rules that cannot be shown (a time or message written before they were checked): each id with what ' +
+      'is wrong; such a rule can still be cancelled',
+  }),
+});
 export const followupCancelRefusedSchema = errorSchema.extend({ state: z.enum(FOLLOWUP_STATES) });
 /** True when A and B accept each other's values: a schema and the shape it describes. */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -1,7 +1,13 @@
 import type { Queue } from 'bullmq';
 import type express from 'express';
-import { createFollowup, followupInput, FOLLOWUP_FIELDS } from '../../producers/followups.js';
-import { cancelRefused, Followups } from '../campaigns/followups.js';
+import {
+  createFollowup,
+  followupInput,
+  FOLLOWUP_FIELDS,
+  sourceKeptMs,
+  templateLookup,
+} from '../../producers/followups.js';
+import { cancelRefused, Followups, type InvalidFollowup } from '../campaigns/followups.js';
 import { resultTtlSeconds } from '../config.js';
 import { FOLLOWUP_QUEUE, withQueue, type FollowupJob } from '../queue.js';
 import { actorOf } from './access.js';
@@ -26,12 +32,20 @@ export function followupRoutes(app: express.Express, deps: DashboardDeps): void 
 
   app.get('/api/followups', async (req, res) => {
     const { from } = parseQuery(followupQuerySchema, req, 'query ');
-    res.json({ followups: await followups.list(from) });
+    const invalid: InvalidFollowup[] = [];
+    res.json({ followups: await followups.list(from, invalid), invalid });
   });
   app.post('/api/followups', sameOrigin, smallJson, async (req, res) => {
     const input = followupInput(parseBody(followupBodySchema, req), FOLLOWUP_FIELDS);
     const created = await withFollowupQueue((queue) =>
-      createFollowup(input, { ledger: deps.ledger, followups, queue, actor: actor(res) }),
+      createFollowup(input, {
+        ledger: deps.ledger,
+        followups,
+        queue,
+        actor: actor(res),
+        keptMs: sourceKeptMs(deps.config),
+        preflight: templateLookup(deps.config),
+      }),
     );
     if (created.ok) res.status(201).json({ ...created.followup, warnings: created.warnings });
     else res.status(created.status).json({ error: created.status === 404 ? `from: ${created.error}` : created.error });

@@ -33,6 +33,10 @@ function options(rule: Followup): string {
 }
 
 function state(rule: Followup): string {
+  return rule.note ? `${stateWords(rule)} (${rule.note})` : stateWords(rule);
+}
+
+function stateWords(rule: Followup): string {
   const counts = `enqueued ${rule.enqueued} · opted out ${rule.suppressed}${rule.held ? ` · held ${rule.held}` : ''}${rule.rejected ? ` · rejected ${rule.rejected}` : ''}`;
   if (rule.state === 'done') return `done ${rule.finished_at ? shortTime(rule.finished_at) : ''}: ${counts}`;
   if (rule.state === 'evaluating') return `evaluating: ${counts} so far`;

@@ -5,6 +5,7 @@
 export * from './apply-deliveries.js';
 export * from './apply-delivery.js';
 export * from './cancel-messages.js';
+export * from './create-followup.js';
 export * from './enqueue-messages.js';
 export * from './grant-sends.js';
 export * from './learn-message-id.js';

@@ -95,6 +95,17 @@ const CALLS: Record<string, (client: Redis) => Promise<unknown>> = {
     ),
   'apply-delivery': (c) => scripts.applyDelivery(c, named({ keys: named(), update: named() })),
   'cancel-messages': (c) => scripts.cancelMessages(c, named({ keys: named(), messages: ITEMS })),
+  'create-followup': (c) =>
+    scripts.createFollowup(
+      c,
+      named({
+        keys: named({ rules: ['rule', 'rule'] }),
+        now: 1,
+        maxActive: 1,
+        maxKept: 1,
+        ruleIds: ['ruleId', 'ruleId'],
+      }),
+    ),
   'enqueue-messages': (c) => scripts.enqueueMessages(c, named({ keys: named(), messages: ITEMS })),
   'grant-sends': (c) =>
     scripts.grantSends(c, named({ keys: named(), spacingMs: 1, leadMs: 1, laneSpacingMs: 1, requests: ITEMS })),

@@ -1,6 +1,12 @@
-import { createFollowup, followupInput, FOLLOWUP_FLAGS } from '../../../producers/followups.js';
+import {
+  createFollowup,
+  followupInput,
+  FOLLOWUP_FLAGS,
+  sourceKeptMs,
+  templateLookup,
+} from '../../../producers/followups.js';
 import { cliActor } from '../../access/audit.js';
-import { cancelRefused, Followups, type Followup } from '../../campaigns/followups.js';
+import { cancelRefused, Followups, type Followup, type InvalidFollowup } from '../../campaigns/followups.js';
 import { resultTtlSeconds } from '../../config.js';
 import { noCampaign } from '../../messages/ids.js';
 import { FOLLOWUP_QUEUE, openQueue, withQueue, type FollowupJob } from '../../queue.js';
@@ -20,8 +26,13 @@ export async function run(argv: string[]): Promise<number> {
   if (action === 'list') {
     if (args.length > 0) throw new UsageError(synopsis(FOLLOWUP));
     return withContext(async (ctx) => {
-      const list = await rules(ctx).list(values.from);
+      const invalid: InvalidFollowup[] = [];
+      const list = await rules(ctx).list(values.from, invalid);
       for (const rule of list) process.stdout.write(values.json ? `${JSON.stringify(rule)}\n` : `${line(rule)}\n`);
+      for (const bad of invalid)
+        process.stderr.write(
+          `wa-bulk: follow-up ${bad.id} (${bad.state}) cannot be shown: ${bad.problem}; "wa-bulk followup cancel ${bad.id}" cancels it\n`,
+        );
       if (!values.json) process.stderr.write(`${list.length} follow-up rule(s)\n`);
       return 0;
     });
@@ -66,6 +77,8 @@ export async function run(argv: string[]): Promise<number> {
         followups: rules(ctx),
         queue,
         actor: cliActor(),
+        keptMs: sourceKeptMs(ctx.config),
+        preflight: templateLookup(ctx.config),
       });
       if (!created.ok) {
         process.stderr.write(
@@ -106,5 +119,5 @@ function line(rule: Followup): string {
     rule.expires_at !== null ? ` expires at ${rule.expires_at}` : '',
     rule.priority !== 'normal' ? ` priority ${rule.priority}` : '',
   ].join('');
-  return `${rule.id} ${rule.state} from ${rule.from} where ${rule.where} -> ${rule.campaign} due ${rule.due_at}${control}${counts}`;
+  return `${rule.id} ${rule.state} from ${rule.from} where ${rule.where} -> ${rule.campaign} due ${rule.due_at}${control}${counts}${rule.note ? ` (${rule.note})` : ''}`;
 }
