@@ -241,7 +241,9 @@ async function enqueueAll(
   await flush();
   await writing;
   await recordRejects();
-  if (!options.dryRun && options.rateCard && summary.accepted > 0) {
+  // With a card at hand, the estimate is made again from the campaign's stored counts, even when this enqueue
+  // added none: an enqueue without a card since may have counted messages the last estimate did not cover.
+  if (!options.dryRun && options.rateCard) {
     await noteCostEstimate(ledger, campaign, options.rateCard, control?.notBefore ?? Date.now());
   }
   return summary;

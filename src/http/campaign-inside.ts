@@ -75,7 +75,9 @@ function costText(c) {
   if (!c.cost) return 'No template messages: nothing billed by category.';
   const counts = (x) => Object.entries(x.by_category).map(([k, n]) => k + ' ' + num(n)).join(', ') || 'none';
   const e = c.cost.estimate;
-  const estimate = e ? 'estimate ' + (Object.entries(e.total).map(([cur, v]) => v + ' ' + cur).join(' + ') || 'nothing priced') + (e.unpriced.messages ? ' (' + num(e.unpriced.messages) + ' unpriced)' : '') : 'no estimate (no RATE_CARD_FILE)';
+  // As the card's words (src/status/campaign-words.ts costWords): an estimate older than an enqueue without a card says so.
+  const partial = e && e.messages < c.cost.templates.messages ? ' for ' + num(e.messages) + ' of them (a later enqueue had no rate card)' : '';
+  const estimate = e ? 'estimate ' + (Object.entries(e.total).map(([cur, v]) => v + ' ' + cur).join(' + ') || 'nothing priced') + partial + (e.unpriced.messages ? ' (' + num(e.unpriced.messages) + ' unpriced)' : '') : 'no estimate (no RATE_CARD_FILE)';
   return 'template messages ' + num(c.cost.templates.messages) + ' (' + counts(c.cost.templates) + ') · ' + estimate + ' · billable so far ' + num(c.cost.billable.messages) + ' (' + counts(c.cost.billable) + ')';
 }
 

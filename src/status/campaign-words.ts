@@ -55,9 +55,14 @@ export function costWords(cost: NonNullable<CampaignCounts['cost']>, byCategory 
   const e = cost.estimate;
   const totals = e ? Object.entries(e.total).map(([currency, amount]) => `${amount} ${currency}`) : [];
   const unpriced = e && e.unpriced.messages > 0 ? ` (${e.unpriced.messages.toLocaleString('en-US')} unpriced)` : '';
+  // An enqueue without a rate card since the estimate was made: say what it leaves out rather than look complete.
+  const partial =
+    e && e.messages < cost.templates.messages
+      ? ` for ${e.messages.toLocaleString('en-US')} of them (a later enqueue had no rate card)`
+      : '';
   return [
     `template messages ${counts(cost.templates)}`,
-    ...(e ? [`estimate ${totals.join(' + ') || 'nothing priced'}${byCategory ? unpriced : ''}`] : []),
+    ...(e ? [`estimate ${totals.join(' + ') || 'nothing priced'}${partial}${byCategory ? unpriced : ''}`] : []),
     `billable so far ${counts(cost.billable)}`,
   ];
 }
