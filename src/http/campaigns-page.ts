@@ -1,6 +1,7 @@
 import type { LaneState } from '../lanes/lanes.js';
 import type { CampaignCounts } from '../ledger/records.js';
 import { breakdown, campaignTiming, costWords, shortTime } from '../status/campaign-words.js';
+import type { CampaignWithRest } from '../status/resting.js';
 import { dropUrlCredentials } from './drop-url-credentials.js';
 import { INSIDE_SCRIPT, INSIDE_SECTION, INSIDE_STYLE } from './campaign-inside.js';
 import type { Followup } from '../campaigns/followups.js';
@@ -17,7 +18,8 @@ import { FOLLOWUPS_SCRIPT, followupsBlock } from './followups-block.js';
 
 /** What the page shows (GET /api/campaigns answers the same as JSON). */
 export interface CampaignsOverview {
-  campaigns: Array<CampaignCounts & { enqueued_at: string; parked: number }>;
+  /** `resting`: its pending messages waiting out their recipients' marketing rest (../status/resting.ts). */
+  campaigns: Array<CampaignWithRest & { enqueued_at: string; parked: number }>;
   paused: boolean;
   pause_reason: string | null;
   /** `parked`: of `waiting`, the jobs of paused campaigns, set aside until they resume. */
