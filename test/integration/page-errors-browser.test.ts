@@ -109,6 +109,23 @@ describe('errors on the campaigns page', () => {
     await page.context().close();
   });
 
+  it("says why a card's button was refused in the header once the card is gone", async () => {
+    await start();
+    const page = await openPage('/campaigns');
+    // Redis lets the campaign go (RESULT_TTL_DAYS) while the page still shows its card.
+    await h!.redis.del(h!.keys.campaign('spring'));
+    await page.locator('#campaign-spring button', { hasText: 'Pause' }).click();
+    const words = 'pause refused: no campaign "spring" (unknown, or older than RESULT_TTL_DAYS';
+    // The refresh after the click drops the card: the message is said in the header, and stays there.
+    await page.locator('#error .notice').waitFor();
+    await refreshes(page, 2);
+    expect(await page.locator('#campaign-spring').count()).toBe(0);
+    expect(await page.locator('#error .notice').innerText()).toContain(words);
+    await page.locator('#error .notice button[data-dismiss]').click();
+    expect(await page.locator('.notice').count()).toBe(0);
+    await page.context().close();
+  });
+
   it('says "no campaign <id>" in the panel for an unknown #open= and stops asking for it', async () => {
     await start();
     const page = await openPage('/campaigns#open=nope');
