@@ -51,7 +51,8 @@ export const INSIDE_STYLE = `
   #inside-csv[aria-disabled="true"] { display:none; }`;
 
 export const INSIDE_SCRIPT = `
-const inside = { id: null, cursor: null, shown: 0, timer: null };
+// applied: the filter the table and the CSV link show (a query string); ok: whether the API accepted it.
+const inside = { id: null, cursor: null, shown: 0, timer: null, applied: '', ok: false, count: '' };
 /** A refused request, with what the API said (its JSON body's "error") and its HTTP status. */
 class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
@@ -131,7 +132,7 @@ function messageRow(m) {
 }
 
 async function loadMessages(more) {
-  const q = filterQuery();
+  const q = new URLSearchParams(inside.applied);
   q.set('order', 'newest');
   q.set('limit', '50');
   if (more && inside.cursor) q.set('cursor', inside.cursor);
@@ -142,7 +143,17 @@ async function loadMessages(more) {
   inside.shown += page.messages.length;
   inside.cursor = page.next_cursor;
   $('inside-more').hidden = !page.next_cursor;
-  $('inside-count').textContent = num(inside.shown) + ' shown' + (page.next_cursor ? ', more to look at' : ', no more');
+  inside.count = num(inside.shown) + ' shown' + (page.next_cursor ? ', more to look at' : ', no more');
+  $('inside-count').textContent = inside.count;
+}
+
+/** The form edited but not applied: the table and its CSV link are the applied filter's, so say so and hide the link. */
+function formEdited() {
+  const changed = filterQuery().toString() !== inside.applied;
+  const csv = $('inside-csv');
+  if (changed || !inside.ok) csv.setAttribute('aria-disabled', 'true'); else csv.removeAttribute('aria-disabled');
+  $('inside-more').hidden = changed || !inside.cursor;
+  $('inside-count').textContent = changed ? 'The filter changed: Apply shows its messages and its CSV.' : inside.count;
 }
 
 async function loadDead() {
@@ -193,14 +204,18 @@ async function refreshInside() {
 /** The messages of the filter shown; a refused filter empties the table and hides its CSV link, so that neither disagrees with the form. */
 async function applyFilter() {
   const q = filterQuery();
+  inside.applied = q.toString();
   q.set('format', 'csv');
   const csv = $('inside-csv');
   try {
     await loadMessages(false);
     csv.href = api('/export?' + q);
-    csv.removeAttribute('aria-disabled');
+    inside.ok = true;
+    formEdited();
     notify('filter', '');
   } catch (e) {
+    inside.ok = false;
+    inside.count = '';
     $('inside-messages').tBodies[0].replaceChildren();
     inside.shown = 0;
     inside.cursor = null;
@@ -237,6 +252,7 @@ function closeInside() {
   history.replaceState(null, '', location.pathname);
 }
 
+$('inside-filter').addEventListener('input', formEdited);
 $('inside-filter').addEventListener('submit', (event) => {
   event.preventDefault();
   applyFilter();

@@ -176,6 +176,18 @@ describe('errors on the campaigns page', () => {
     expect(await page.locator('.notice').count()).toBe(0);
     expect(await csv.getAttribute('href')).toBe('/api/campaigns/spring/export?status=pending&format=csv');
     expect(await csv.isVisible()).toBe(true);
+
+    // Edited, not applied: the table and the link are the applied filter's, so the link hides and the line says so.
+    await page.fill('#inside-filter input[name="code"]', '131026');
+    expect(await csv.isHidden()).toBe(true);
+    expect(await page.locator('#inside-count').innerText()).toBe(
+      'The filter changed: Apply shows its messages and its CSV.',
+    );
+    await page.locator('#inside-filter button[type="submit"]').click();
+    await page.waitForFunction(`document.getElementById('inside-count').textContent === '0 shown, no more'`);
+    expect(await rows.count()).toBe(0);
+    expect(await csv.getAttribute('href')).toBe('/api/campaigns/spring/export?status=pending&code=131026&format=csv');
+    expect(await csv.isVisible()).toBe(true);
     await page.context().close();
   });
 });
