@@ -36,6 +36,7 @@ export const INSIDE_SECTION = `<section id="inside" hidden>
 
 export const INSIDE_STYLE = `
   #inside { background:#fff; border:1px solid var(--line); border-radius:10px; padding:16px 20px; margin:0 24px 24px; max-width:1152px; }
+  #inside { scroll-margin-top:72px; }
   #inside h2 { font-size:17px; margin:0; word-break:break-all; }
   #inside h3 { font-size:13px; color:var(--muted); text-transform:uppercase; letter-spacing:.04em; margin:18px 0 8px; }
   #inside form { display:flex; flex-wrap:wrap; gap:12px; align-items:center; font-size:13px; margin-bottom:10px; }

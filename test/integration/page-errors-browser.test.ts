@@ -142,7 +142,7 @@ describe('errors on the campaigns page', () => {
     expect(asked).toEqual([]);
     expect(await notice.innerText()).toContain('no campaign "nope"');
     expect(await page.locator('#error').innerText()).toBe('');
-    await page.screenshot({ path: screenshot('open-unknown.png'), fullPage: true });
+    await page.screenshot({ path: screenshot('open-unknown.png') });
     await page.context().close();
   });
 
@@ -166,7 +166,7 @@ describe('errors on the campaigns page', () => {
     await refreshes(page, 2);
     expect(await notice.innerText()).toContain('got "abc"');
     expect(await rows.count()).toBe(0);
-    await page.screenshot({ path: screenshot('filter-refused.png'), fullPage: true });
+    await page.screenshot({ path: screenshot('filter-refused.png') });
 
     // A good filter: its messages, its CSV link, and no error left.
     await page.fill('#inside-filter input[name="code"]', '');
