@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
 import { formatWindow, type CampaignOptions } from '../src/campaigns/options.js';
 import { laneOf, laneQueueName } from '../src/queue.js';
-import { EnqueueSpans, type CreatedMessage } from '../src/telemetry/enqueue-spans.js';
+import { EnqueueSpans } from '../src/telemetry/enqueue-spans.js';
 import type { Preflight } from '../src/preflight/preflight.js';
-import { CostTally, estimate, type CostSummary, type Rate } from '../src/preflight/cost.js';
+import type { CostSummary, CostTally, Rate } from '../src/preflight/cost.js';
 import { timeZoneOf } from '../src/messages/timezone.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import { REJECTS_KEPT, type RejectedLine } from '../src/ledger/rejects.js';
@@ -11,6 +11,7 @@ import { EnqueueVerdict } from '../src/scripts/index.js';
 import { requestIdsFor } from '../src/messages/request-ids.js';
 import { validateMessage } from '../src/messages/validate.js';
 import type { SendJobData } from '../src/queue.js';
+import { newTemplates, noteCostEstimate, noteTraces, tallyCost, type Pending } from './enqueue-notes.js';
 
 /**
  * The producer core shared by the command line, the HTTP API and library callers: validate each item,
@@ -76,15 +77,6 @@ export interface EnqueueOptions {
   maxRejectsKept?: number;
   onReject?: (reject: Reject) => void;
   onProgress?: (summary: EnqueueSummary, linesRead: number) => void;
-}
-
-/** One message to one recipient, as the ledger's enqueue script takes it. */
-interface Pending {
-  requestId: string;
-  to: string;
-  data: SendJobData;
-  /** Its create span, while tracing is on. */
-  traced?: CreatedMessage;
 }
 
 export async function enqueue(
@@ -249,61 +241,12 @@ async function enqueueAll(
   await flush();
   await writing;
   await recordRejects();
-  if (!options.dryRun && options.rateCard && summary.accepted > 0) {
-    const templates = (await ledger.campaign(campaign))?.cost?.templates;
-    if (templates && templates.messages > 0)
-      await ledger.noteCostEstimate(
-        campaign,
-        estimate(templates.by_country, options.rateCard, control?.notBefore ?? Date.now()),
-      );
+  // With a card at hand, the estimate is made again from the campaign's stored counts, even when this enqueue
+  // added none: an enqueue without a card since may have counted messages the last estimate did not cover.
+  if (!options.dryRun && options.rateCard) {
+    await noteCostEstimate(ledger, campaign, options.rateCard, control?.notBefore ?? Date.now());
   }
   return summary;
-}
-
-/** Ends the chunk's create spans with their verdicts, and keeps the trace of each message written in its record. */
-async function noteTraces(ledger: Ledger, groups: Pending[][], results: EnqueueVerdict[][]): Promise<void> {
-  const written: Array<{ requestId: string; traceparent: string }> = [];
-  groups.forEach((group, i) =>
-    group.forEach((pending, j) => {
-      const verdict = results[i]?.[j];
-      if (pending.traced && verdict !== undefined && pending.traced.written(verdict))
-        written.push({ requestId: pending.requestId, traceparent: pending.traced.traceparent });
-    }),
-  );
-  await ledger.noteTraces(written);
-}
-
-/** Counts the template messages written (new, or pending again) by country and category. */
-function tallyCost(
-  cost: CostTally,
-  preflight: Preflight | undefined,
-  groups: Pending[][],
-  results: EnqueueVerdict[][],
-) {
-  groups.forEach((group, i) =>
-    group.forEach((pending, j) => {
-      const verdict = results[i]?.[j];
-      const body = pending.data.payload.body;
-      if (body.type !== 'template' || (verdict !== EnqueueVerdict.New && verdict !== EnqueueVerdict.Requeued)) return;
-      cost.add(pending.to, preflight?.categoryOf(body.template.name, body.template.language));
-    }),
-  );
-}
-
-/**
- * The template messages an enqueue wrote for the first time, by '<country>:<category>' (a requeued one was
- * counted when it was new), for the campaign's cost (Ledger.noteEnqueued).
- */
-function newTemplates(preflight: Preflight | undefined, groups: Pending[][], results: EnqueueVerdict[][]) {
-  const tally = new CostTally();
-  groups.forEach((group, i) =>
-    group.forEach((pending, j) => {
-      const body = pending.data.payload.body;
-      if (body.type === 'template' && results[i]?.[j] === EnqueueVerdict.New)
-        tally.add(pending.to, preflight?.categoryOf(body.template.name, body.template.language));
-    }),
-  );
-  return tally.fields();
 }
 
 /** The campaign's control settings, as kept in its hash for `status` and the campaigns page. */

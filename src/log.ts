@@ -33,13 +33,18 @@ function maskValue(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return maskText(value);
   if (depth > 4 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => maskValue(v, depth + 1));
-  // An error's message may quote a number (EngageLab's own messages do): log a masked copy.
-  if (value instanceof Error)
-    return {
-      type: value.name,
-      message: maskText(value.message),
-      ...(value.stack && { stack: maskText(value.stack) }),
-    };
+  // An error's message may quote a number (EngageLab's own messages do): log a masked copy. The copy keeps the
+  // error's class, as pino's err serializer (which runs after this) names it by its constructor.
+  if (value instanceof Error) {
+    const copy = Object.create(Object.getPrototypeOf(value) as object) as Error;
+    for (const [k, v] of Object.entries(value))
+      (copy as unknown as Record<string, unknown>)[k] = maskValue(v, depth + 1);
+    const hidden = (v: unknown) => ({ value: v, writable: true, configurable: true, enumerable: false });
+    Object.defineProperty(copy, 'message', hidden(maskText(value.message)));
+    if (value.stack) Object.defineProperty(copy, 'stack', hidden(maskText(value.stack)));
+    if (value.cause !== undefined) Object.defineProperty(copy, 'cause', hidden(maskValue(value.cause, depth + 1)));
+    return copy;
+  }
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = maskValue(v, depth + 1);
   return out;

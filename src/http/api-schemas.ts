@@ -36,9 +36,22 @@ export const requestIdParam = z
   .meta({ description: `the message's request_id: ${REQUEST_ID_RULE}` });
 export const keyNameParam = z.string().meta({ description: "the key's name", example: 'shop' });
 
+/** Its pending messages waiting out their recipients' marketing rest (src/status/resting.ts); absent when none. */
+const restingSchema = z
+  .object({
+    messages: count.meta({ description: 'pending messages to recipients that rest now' }),
+    until: time.meta({ description: 'when the last of those rests ends; eta is no sooner' }),
+    partial: z.boolean().meta({ description: 'true when only its first 2,000 messages were looked at' }),
+  })
+  .optional()
+  .meta({ id: 'Resting' });
+
 // The campaign object as the routes answer it.
 export const campaignViewSchema = campaignSchema
-  .extend({ paused: z.boolean().meta({ description: 'paused on its own or with the whole fleet' }) })
+  .extend({
+    paused: z.boolean().meta({ description: 'paused on its own or with the whole fleet' }),
+    resting: restingSchema,
+  })
   .meta({ id: 'CampaignView', description: 'The campaign object, with whether it is paused now.' });
 export const resumedSchema = campaignSchema
   .extend({ resumed: count.meta({ description: 'parked messages put back' }) })
@@ -64,7 +77,7 @@ const laneSchema = z
 
 export const overviewSchema = z
   .object({
-    campaigns: z.array(campaignSchema.extend({ enqueued_at: time, parked: count })),
+    campaigns: z.array(campaignSchema.extend({ enqueued_at: time, parked: count, resting: restingSchema })),
     paused: z.boolean(),
     pause_reason: z.string().nullable(),
     senders: z.array(laneSchema),

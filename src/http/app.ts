@@ -121,7 +121,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     res.status(404).json({ error: 'not found' });
   });
   // Express 5 passes rejected promises of async handlers here.
-  app.use((error: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((error: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof UsageError) {
       // A bad identifier or parameter in the request.
       if (!res.headersSent) res.status(400).json({ error: error.message });
@@ -134,10 +134,23 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
       return;
     }
     const status = error.status && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 500) log.error({ err: error.message }, 'dashboard request failed');
+    if (status === 500)
+      log.error({ method: req.method, route: routeOf(req), status, err: error }, 'dashboard request failed');
     if (!res.headersSent) res.status(status).json({ error: status === 500 ? 'internal error' : error.message });
   });
   return app;
+}
+
+/**
+ * Where a failed request went, for its log line: the matched route's pattern (`/api/campaigns/:id`), never the
+ * path itself, whose segments may carry a callback's token, and never the query string, which may carry
+ * filters; the path with its segments after the first two elided when no route matched.
+ */
+function routeOf(req: Request): string {
+  const pattern: unknown = (req.route as { path?: unknown } | undefined)?.path;
+  if (pattern !== undefined) return `${req.baseUrl}${String(pattern)}`;
+  const segments = req.path.split('/');
+  return segments.length > 3 ? `${segments.slice(0, 3).join('/')}/…` : req.path;
 }
 
 /** Refuses a non-loopback host without a password, then listens. */

@@ -13,6 +13,8 @@
 /** The panel's place in the page; the script fills it. */
 export const INSIDE_SECTION = `<section id="inside" hidden>
 <div class="top"><h2 id="inside-title"></h2><button type="button" id="inside-close">Close</button></div>
+<div id="inside-error"></div>
+<div id="inside-body">
 <div id="inside-cost" class="note"></div>
 <h3>Sends and delivery states over time</h3>
 <div id="inside-chart"></div>
@@ -24,14 +26,17 @@ export const INSIDE_SECTION = `<section id="inside" hidden>
 <button type="submit">Apply</button>
 <a id="inside-csv" href="#">CSV of this filter</a>
 </form>
+<div id="inside-filter-error"></div>
 <table id="inside-messages"><thead><tr><th>updated</th><th>recipient</th><th>status</th><th>delivery</th><th>error</th><th>attempts</th><th>request_id</th></tr></thead><tbody></tbody></table>
 <p id="inside-more-line"><span id="inside-count"></span> <button type="button" id="inside-more" hidden>Next page</button></p>
 <h3>Dead letters by code</h3>
 <div id="inside-dead"></div>
+</div>
 </section>`;
 
 export const INSIDE_STYLE = `
   #inside { background:#fff; border:1px solid var(--line); border-radius:10px; padding:16px 20px; margin:0 24px 24px; max-width:1152px; }
+  #inside { scroll-margin-top:72px; }
   #inside h2 { font-size:17px; margin:0; word-break:break-all; }
   #inside h3 { font-size:13px; color:var(--muted); text-transform:uppercase; letter-spacing:.04em; margin:18px 0 8px; }
   #inside form { display:flex; flex-wrap:wrap; gap:12px; align-items:center; font-size:13px; margin-bottom:10px; }
@@ -43,14 +48,20 @@ export const INSIDE_STYLE = `
   #inside-chart .axis { stroke:var(--line); }
   #inside-chart text { font-size:11px; fill:var(--muted); }
   #inside .dead-code { margin:4px 0; font-size:13px; }
-  #inside .dead-code b { color:var(--dead); }`;
+  #inside .dead-code b { color:var(--dead); }
+  #inside-csv[aria-disabled="true"] { display:none; }`;
 
 export const INSIDE_SCRIPT = `
-const inside = { id: null, cursor: null, shown: 0, timer: null };
+// applied: the filter the table and the CSV link show (a query string); ok: whether the API accepted it.
+const inside = { id: null, cursor: null, shown: 0, timer: null, applied: '', ok: false, count: '' };
+/** A refused request, with what the API said (its JSON body's "error") and its HTTP status. */
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
 const $ = (id) => document.getElementById(id);
 const el = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = String(text); if (cls) e.className = cls; return e; };
 const api = (path) => '/api/campaigns/' + encodeURIComponent(inside.id) + path;
-const getJson = async (path) => { const res = await fetch(api(path), { cache: 'no-store' }); if (!res.ok) throw new Error(res.status + ' ' + res.statusText); return res.json(); };
+const getJson = async (path) => { const res = await fetch(api(path), { cache: 'no-store' }); if (!res.ok) throw new ApiError(res.status, await apiError(res)); return res.json(); };
 const num = (n) => Number(n).toLocaleString('en-US');
 const maskTo = (to) => { const d = String(to).replace(/\\D/g, ''); return d.length <= 6 ? '*'.repeat(d.length) : d.slice(0, 4) + '*'.repeat(d.length - 6) + d.slice(-2); };
 const shortIso = (iso) => (iso ? iso.replace('T', ' ').replace(/\\.\\d+Z$/, 'Z') : '');
@@ -66,7 +77,9 @@ function costText(c) {
   if (!c.cost) return 'No template messages: nothing billed by category.';
   const counts = (x) => Object.entries(x.by_category).map(([k, n]) => k + ' ' + num(n)).join(', ') || 'none';
   const e = c.cost.estimate;
-  const estimate = e ? 'estimate ' + (Object.entries(e.total).map(([cur, v]) => v + ' ' + cur).join(' + ') || 'nothing priced') + (e.unpriced.messages ? ' (' + num(e.unpriced.messages) + ' unpriced)' : '') : 'no estimate (no RATE_CARD_FILE)';
+  // As the card's words (src/status/campaign-words.ts costWords): an estimate older than an enqueue without a card says so.
+  const partial = e && e.messages < c.cost.templates.messages ? ' for ' + num(e.messages) + ' of them (a later enqueue had no rate card)' : '';
+  const estimate = e ? 'estimate ' + (Object.entries(e.total).map(([cur, v]) => v + ' ' + cur).join(' + ') || 'nothing priced') + partial + (e.unpriced.messages ? ' (' + num(e.unpriced.messages) + ' unpriced)' : '') : 'no estimate (no RATE_CARD_FILE)';
   return 'template messages ' + num(c.cost.templates.messages) + ' (' + counts(c.cost.templates) + ') · ' + estimate + ' · billable so far ' + num(c.cost.billable.messages) + ' (' + counts(c.cost.billable) + ')';
 }
 
@@ -120,7 +133,7 @@ function messageRow(m) {
 }
 
 async function loadMessages(more) {
-  const q = filterQuery();
+  const q = new URLSearchParams(inside.applied);
   q.set('order', 'newest');
   q.set('limit', '50');
   if (more && inside.cursor) q.set('cursor', inside.cursor);
@@ -131,7 +144,17 @@ async function loadMessages(more) {
   inside.shown += page.messages.length;
   inside.cursor = page.next_cursor;
   $('inside-more').hidden = !page.next_cursor;
-  $('inside-count').textContent = num(inside.shown) + ' shown' + (page.next_cursor ? ', more to look at' : ', no more');
+  inside.count = num(inside.shown) + ' shown' + (page.next_cursor ? ', more to look at' : ', no more');
+  $('inside-count').textContent = inside.count;
+}
+
+/** The form edited but not applied: the table and its CSV link are the applied filter's, so say so and hide the link. */
+function formEdited() {
+  const changed = filterQuery().toString() !== inside.applied;
+  const csv = $('inside-csv');
+  if (changed || !inside.ok) csv.setAttribute('aria-disabled', 'true'); else csv.removeAttribute('aria-disabled');
+  $('inside-more').hidden = changed || !inside.cursor;
+  $('inside-count').textContent = changed ? 'The filter changed: Apply shows its messages and its CSV.' : inside.count;
 }
 
 async function loadDead() {
@@ -154,16 +177,54 @@ async function loadDead() {
   if (d.truncated) box.append(el('p', 'The first 1,000 only: "wa-bulk dlq list --campaign ' + inside.id + '" lists them all.', 'note'));
 }
 
+/** An unknown campaign (a mistyped #open=, or one Redis has let go): said in the panel, and no longer polled. */
+function unknownCampaign(message) {
+  clearInterval(inside.timer);
+  $('inside-title').textContent = 'no campaign ' + inside.id;
+  $('inside-body').hidden = true;
+  notify('inside', message);
+}
+
+/** The campaign object, its cost and its chart; false when there is no such campaign. */
 async function refreshInside() {
-  if (!inside.id) return;
+  if (!inside.id) return false;
   try {
     const [c, t] = await Promise.all([getJson(''), getJson('/timeline')]);
     $('inside-title').textContent = c.id + ' · ' + c.state;
     $('inside-cost').textContent = costText(c);
     drawChart(t);
-    error('');
+    notify('inside', '');
+    return true;
   } catch (e) {
-    error('cannot load the campaign: ' + e.message);
+    if (e.status === 404) { unknownCampaign(e.message); return false; }
+    notify('inside', 'cannot load the campaign: ' + e.message);
+    return true;
+  }
+}
+
+/** The messages of the filter shown; a refused filter empties the table and hides its CSV link, so that neither disagrees with the form. */
+async function applyFilter() {
+  const q = filterQuery();
+  inside.applied = q.toString();
+  q.set('format', 'csv');
+  const csv = $('inside-csv');
+  try {
+    await loadMessages(false);
+    csv.href = api('/export?' + q);
+    inside.ok = true;
+    formEdited();
+    notify('filter', '');
+  } catch (e) {
+    inside.ok = false;
+    inside.count = '';
+    $('inside-messages').tBodies[0].replaceChildren();
+    inside.shown = 0;
+    inside.cursor = null;
+    $('inside-more').hidden = true;
+    $('inside-count').textContent = '';
+    csv.removeAttribute('href');
+    csv.setAttribute('aria-disabled', 'true');
+    notify('filter', 'cannot filter: ' + e.message);
   }
 }
 
@@ -171,30 +232,35 @@ async function openInside(id) {
   inside.id = id;
   inside.cursor = null;
   $('inside').hidden = false;
+  $('inside-body').hidden = false;
+  $('inside-title').textContent = id;
   $('inside-filter').reset();
-  $('inside-csv').href = api('/export?format=csv');
+  for (const key of ['inside', 'inside-dead', 'filter']) notify(key, '');
   if (location.hash !== '#open=' + encodeURIComponent(id)) history.replaceState(null, '', '#open=' + encodeURIComponent(id));
   clearInterval(inside.timer);
-  inside.timer = setInterval(refreshInside, 5000);
-  try { await Promise.all([refreshInside(), loadMessages(false), loadDead()]); } catch (e) { error('cannot load the campaign: ' + e.message); }
+  if (await refreshInside()) {
+    inside.timer = setInterval(refreshInside, 5000);
+    await Promise.all([applyFilter(), loadDead().then(() => notify('inside-dead', ''), (e) => notify('inside-dead', 'cannot load its dead letters: ' + e.message))]);
+  }
   $('inside').scrollIntoView({ behavior: 'instant', block: 'start' });
 }
 
 function closeInside() {
   inside.id = null;
   clearInterval(inside.timer);
+  for (const key of ['inside', 'inside-dead', 'filter']) notify(key, '');
   $('inside').hidden = true;
   history.replaceState(null, '', location.pathname);
 }
 
-$('inside-filter').addEventListener('submit', async (event) => {
+$('inside-filter').addEventListener('input', formEdited);
+$('inside-filter').addEventListener('submit', (event) => {
   event.preventDefault();
-  const q = filterQuery();
-  q.set('format', 'csv');
-  $('inside-csv').href = api('/export?' + q);
-  try { await loadMessages(false); error(''); } catch (e) { error('cannot filter: ' + e.message); }
+  applyFilter();
 });
-$('inside-more').addEventListener('click', () => loadMessages(true).catch((e) => error('cannot load: ' + e.message)));
+$('inside-more').addEventListener('click', () =>
+  loadMessages(true).then(() => notify('filter', ''), (e) => notify('filter', 'cannot load the next page: ' + e.message)),
+);
 $('inside-close').addEventListener('click', closeInside);
 document.addEventListener('click', (event) => {
   const link = event.target.closest('a[data-open]');

@@ -24,6 +24,7 @@ import {
   rejectsQuerySchema,
 } from './request-schemas.js';
 import { parseBody, parseQuery } from './input.js';
+import { withRests } from '../status/resting.js';
 
 /**
  * Campaign control over HTTP (behind the dashboard's authentication): the campaigns page, the list, a
@@ -54,7 +55,7 @@ async function overview(deps: DashboardDeps): Promise<CampaignsOverview> {
   }
   const status = await collectStatus(deps);
   return {
-    campaigns: list.map((c) => ({ ...c, parked: parkedByCampaign.get(c.id) ?? 0 })),
+    campaigns: (await withRests(deps, list)).map((c) => ({ ...c, parked: parkedByCampaign.get(c.id) ?? 0 })),
     paused: status.paused,
     pause_reason: status.pause_reason,
     senders: status.senders.map((s) => ({ ...s, parked: Math.min(s.waiting, parkedByLane.get(s.from) ?? 0) })),

@@ -1,6 +1,7 @@
 import type { LaneState } from '../lanes/lanes.js';
 import type { CampaignCounts } from '../ledger/records.js';
 import { breakdown, campaignTiming, costWords, shortTime } from '../status/campaign-words.js';
+import type { CampaignWithRest } from '../status/resting.js';
 import { dropUrlCredentials } from './drop-url-credentials.js';
 import { INSIDE_SCRIPT, INSIDE_SECTION, INSIDE_STYLE } from './campaign-inside.js';
 import type { Followup } from '../campaigns/followups.js';
@@ -17,7 +18,8 @@ import { FOLLOWUPS_SCRIPT, followupsBlock } from './followups-block.js';
 
 /** What the page shows (GET /api/campaigns answers the same as JSON). */
 export interface CampaignsOverview {
-  campaigns: Array<CampaignCounts & { enqueued_at: string; parked: number }>;
+  /** `resting`: its pending messages waiting out their recipients' marketing rest (../status/resting.ts). */
+  campaigns: Array<CampaignWithRest & { enqueued_at: string; parked: number }>;
   paused: boolean;
   pause_reason: string | null;
   /** `parked`: of `waiting`, the jobs of paused campaigns, set aside until they resume. */
@@ -187,20 +189,67 @@ const STYLE = `
   td, th { padding:6px 12px; border-bottom:1px solid var(--line); text-align:left; font-size:13px; }
   .empty, .noscript { color:var(--muted); }
   .noscript { margin:12px 24px 0; }
-  #error { color:var(--dead); }${INSIDE_STYLE}`;
+  header { position:sticky; top:0; z-index:1; }
+  .notice { display:flex; align-items:center; gap:8px; color:var(--dead); background:#fff5f5; border:1px solid #ffc9c9; border-radius:6px; padding:4px 4px 4px 8px; margin-top:8px; font-size:12px; }
+  .notice button { padding:0 6px; border:0; background:none; color:inherit; font-size:14px; }
+  header .notice { margin-top:0; }${INSIDE_STYLE}`;
 
 const SCRIPT = `
-const error = (text) => { document.getElementById('error').textContent = text; };
+// Errors the user has not dismissed, by where they belong: 'refresh' (the header), 'campaign:ID' (its card),
+// 'followup:ID' (its row), 'inside…' and 'filter' (the open campaign's panel). One stays until the action that
+// caused it succeeds or the user dismisses it; each refresh of <main> draws them again where they belong.
+const notices = new Map();
+function notify(key, text) {
+  if (text) notices.set(key, text); else notices.delete(key);
+  drawNotices();
+}
+function noticeAnchor(key) {
+  const colon = key.indexOf(':');
+  const kind = colon < 0 ? key : key.slice(0, colon);
+  const id = key.slice(colon + 1);
+  if (kind === 'campaign') return document.getElementById('campaign-' + id)?.querySelector('.actions');
+  if (kind === 'followup') return document.getElementById('followup-' + id)?.lastElementChild;
+  if (kind === 'filter') return document.getElementById('inside-filter-error');
+  return document.getElementById(kind.startsWith('inside') ? 'inside-error' : 'error');
+}
+function drawNotices() {
+  for (const old of document.querySelectorAll('.notice')) old.remove();
+  for (const [key, text] of notices) {
+    const box = document.createElement('div');
+    box.className = 'notice';
+    box.dataset.notice = key;
+    box.setAttribute('role', 'alert');
+    const words = document.createElement('span');
+    words.textContent = text;
+    const dismiss = document.createElement('button');
+    dismiss.type = 'button';
+    dismiss.textContent = '×';
+    dismiss.title = 'dismiss';
+    dismiss.dataset.dismiss = key;
+    box.append(words, dismiss);
+    const anchor = noticeAnchor(key) || document.getElementById('error');
+    if (anchor.classList.contains('actions')) anchor.after(box); else anchor.append(box);
+  }
+}
+/** What the API said about a refused request: its JSON body's "error", else the HTTP status. */
+async function apiError(res) {
+  try {
+    const body = await res.json();
+    if (body && typeof body.error === 'string') return body.error;
+  } catch {}
+  return res.status + ' ' + res.statusText;
+}
 
 async function refresh() {
   try {
     const res = await fetch('/campaigns', { cache: 'no-store' });
-    if (!res.ok) throw new Error(res.status + ' ' + res.statusText);
+    if (!res.ok) throw new Error(await apiError(res));
     const fresh = new DOMParser().parseFromString(await res.text(), 'text/html').querySelector('main');
     if (fresh) document.querySelector('main').replaceWith(fresh);
-    error('');
+    notices.delete('refresh');
+    drawNotices();
   } catch (e) {
-    error('cannot load: ' + e.message);
+    notify('refresh', 'cannot load: ' + e.message);
   }
 }
 
@@ -208,14 +257,16 @@ async function act(id, action) {
   if (action === 'cancel' && !confirm('Cancel campaign "' + id + '" for good? Its waiting messages will not be sent.')) return;
   try {
     const res = await fetch('/api/campaigns/' + encodeURIComponent(id) + '/' + action, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
-    if (!res.ok) error((await res.json()).error || res.statusText);
+    notify('campaign:' + id, res.ok ? '' : action + ' refused: ' + (await apiError(res)));
   } catch (e) {
-    error(action + ' failed: ' + e.message);
+    notify('campaign:' + id, action + ' failed: ' + e.message);
   }
   await refresh();
 }
 
 document.addEventListener('click', (event) => {
+  const dismiss = event.target.closest('button[data-dismiss]');
+  if (dismiss) { notify(dismiss.dataset.dismiss, ''); return; }
   const button = event.target.closest('button[data-action]');
   if (button && !button.disabled) act(button.dataset.campaign, button.dataset.action);
 });
@@ -239,7 +290,7 @@ ${dropUrlCredentials}
 </style>
 </head>
 <body>
-<header><h1>wa-bulk · campaigns</h1><nav><a href="/queues">Bull Board</a><a href="/metrics">metrics</a></nav><span id="error"></span></header>
+<header><h1>wa-bulk · campaigns</h1><nav><a href="/queues">Bull Board</a><a href="/metrics">metrics</a></nav><div id="error"></div></header>
 <noscript><p class="noscript">Without JavaScript this page reloads every 10 s and its buttons do nothing: use "wa-bulk pause|resume|cancel --campaign ID".</p></noscript>
 ${main(overview, now, who, followups)}
 ${INSIDE_SECTION}

@@ -74,12 +74,12 @@ document.addEventListener('click', async (event) => {
   if (!button || button.disabled) return;
   const id = button.dataset.followup;
   if (!confirm('Cancel follow-up ' + id + '? It will send nothing more.')) return;
-  const say = (text) => { document.getElementById('error').textContent = text; };
+  // notify, apiError and refresh are the campaigns page's (./campaigns-page.ts): the error stays by the rule's row.
   try {
     const res = await fetch('/api/followups/' + encodeURIComponent(id) + '/cancel', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
-    if (!res.ok) say((await res.json()).error || res.statusText);
+    notify('followup:' + id, res.ok ? '' : 'cancel refused: ' + (await apiError(res)));
   } catch (e) {
-    say('cancel failed: ' + e.message);
+    notify('followup:' + id, 'cancel failed: ' + e.message);
   }
-  if (typeof refresh === 'function') await refresh(); else location.reload();
+  await refresh();
 });`;

@@ -54,6 +54,9 @@ export function costOf(hash: Record<string, string>): CampaignCost | undefined {
   let estimate: CostEstimate | null = null;
   try {
     estimate = hash[ESTIMATE_FIELD] ? (JSON.parse(hash[ESTIMATE_FIELD]) as CostEstimate) : null;
+    // Kept before estimates said how many messages they cover: their lines and unpriced ones do.
+    if (estimate && typeof estimate.messages !== 'number')
+      estimate.messages = estimate.lines.reduce((n, line) => n + line.messages, estimate.unpriced.messages);
   } catch {
     // Written by the ledger alone: a field that is not JSON is not an estimate.
   }

@@ -155,11 +155,18 @@ export class LedgerReads {
     return [...byMinute].sort(([a], [b]) => a - b).map(([, point]) => point);
   }
 
-  /** A campaign's pending messages (request_id and recipient), in pages of up to `pageSize`. */
-  async *pendingMessages(campaign: string, pageSize = 500): AsyncGenerator<Array<{ requestId: string; to: string }>> {
+  /**
+   * A campaign's pending messages (request_id and recipient), in pages of up to `pageSize`, of its first
+   * `lookAtMost` messages in enqueue order (all by default).
+   */
+  async *pendingMessages(
+    campaign: string,
+    pageSize = 500,
+    lookAtMost = Number.POSITIVE_INFINITY,
+  ): AsyncGenerator<Array<{ requestId: string; to: string }>> {
     const listKey = this.keys.campaignIds(campaign);
-    for (let start = 0; ; start += pageSize) {
-      const ids = await this.client.lrange(listKey, start, start + pageSize - 1);
+    for (let start = 0; start < lookAtMost; start += pageSize) {
+      const ids = await this.client.lrange(listKey, start, Math.min(start + pageSize, lookAtMost) - 1);
       if (ids.length === 0) return;
       const pipeline = this.client.pipeline();
       for (const id of ids) pipeline.hmget(this.keys.message(id), 'status', 'to');

@@ -67,6 +67,10 @@ const costCounts = z.object({
 const costEstimateSchema = z
   .object({
     at: time.meta({ description: "the time the rates were read at: the campaign's --at, else the enqueue" }),
+    messages: count.meta({
+      description:
+        'the template messages it covers, priced or not; on a campaign, fewer than templates.messages when a later enqueue had no RATE_CARD_FILE',
+    }),
     total: z.record(z.string(), z.number()).meta({ description: 'by currency' }),
     lines: z.array(
       z.object({

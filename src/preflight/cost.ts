@@ -25,6 +25,11 @@ export interface Rate {
 export interface CostEstimate {
   /** The time the rates are read at: the campaign's --at, else now (ISO 8601). */
   at: string;
+  /**
+   * The template messages it covers, priced or not. On a campaign, fewer than its `templates.messages` when a
+   * later enqueue had no rate card to estimate again with.
+   */
+  messages: number;
   /** Cost by currency, rounded to 6 decimals. */
   total: Record<string, number>;
   lines: Array<{
@@ -104,12 +109,14 @@ function rateAt(card: Rate[], market: string, category: string, at: number): Rat
 export function estimate(byCountry: Record<string, Record<string, number>>, card: Rate[], at: number): CostEstimate {
   const result: CostEstimate = {
     at: new Date(at).toISOString(),
+    messages: 0,
     total: {},
     lines: [],
     unpriced: { messages: 0, by: [] },
   };
   for (const [country, cats] of Object.entries(byCountry))
     for (const [category, messages] of Object.entries(cats)) {
+      result.messages += messages;
       const rate = rateAt(card, country, category, at) ?? rateAt(card, 'default', category, at);
       if (!rate) {
         result.unpriced.messages += messages;

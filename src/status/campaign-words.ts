@@ -1,4 +1,5 @@
 import type { CampaignCounts } from '../ledger/records.js';
+import type { CampaignWithRest } from './resting.js';
 
 /**
  * A campaign's figures in words, as `status` prints them and the campaigns page shows them, so that both say
@@ -23,7 +24,7 @@ export const shortTime = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$
  * A campaign's timing in words, for `status` and the campaigns page: when it starts or started, when it
  * finished and how long it took (or how long it has run), its rate, and its ETA while it sends.
  */
-export function campaignTiming(c: CampaignCounts, now = Date.now()): string[] {
+export function campaignTiming(c: CampaignWithRest, now = Date.now()): string[] {
   const started = c.started_at ? Date.parse(c.started_at) : undefined;
   const finished = c.finished_at ? Date.parse(c.finished_at) : undefined;
   const parts: string[] = [];
@@ -34,6 +35,11 @@ export function campaignTiming(c: CampaignCounts, now = Date.now()): string[] {
     parts.push(finished ? `took ${duration(finished - started)}` : `running ${duration(now - started)}`);
   if (c.rate !== null) parts.push(`rate ${c.rate.toLocaleString('en-US')}/s${finished ? ' on average' : ''}`);
   if (c.eta) parts.push(`ETA ${shortTime(c.eta)} (in ${duration(Date.parse(c.eta) - now)})`);
+  // Its rate would promise sooner: say what it waits for (src/status/resting.ts).
+  if (c.resting)
+    parts.push(
+      `${c.resting.partial ? 'at least ' : ''}${c.resting.messages.toLocaleString('en-US')} waiting out their recipients' marketing rest until ${shortTime(c.resting.until)}`,
+    );
   return parts;
 }
 
@@ -55,9 +61,14 @@ export function costWords(cost: NonNullable<CampaignCounts['cost']>, byCategory 
   const e = cost.estimate;
   const totals = e ? Object.entries(e.total).map(([currency, amount]) => `${amount} ${currency}`) : [];
   const unpriced = e && e.unpriced.messages > 0 ? ` (${e.unpriced.messages.toLocaleString('en-US')} unpriced)` : '';
+  // An enqueue without a rate card since the estimate was made: say what it leaves out rather than look complete.
+  const partial =
+    e && e.messages < cost.templates.messages
+      ? ` for ${e.messages.toLocaleString('en-US')} of them (a later enqueue had no rate card)`
+      : '';
   return [
     `template messages ${counts(cost.templates)}`,
-    ...(e ? [`estimate ${totals.join(' + ') || 'nothing priced'}${byCategory ? unpriced : ''}`] : []),
+    ...(e ? [`estimate ${totals.join(' + ') || 'nothing priced'}${partial}${byCategory ? unpriced : ''}`] : []),
     `billable so far ${counts(cost.billable)}`,
   ];
 }

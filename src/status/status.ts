@@ -3,9 +3,10 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { pauseState } from '../lanes/fleet.js';
 import { Lanes, type LaneState } from '../lanes/lanes.js';
-import type { CampaignCounts, Ledger } from '../ledger/ledger.js';
+import type { Ledger } from '../ledger/ledger.js';
 import type { DeadJobData, SendJobData } from '../queue.js';
 import type { Keys } from '../redis/keys.js';
+import { withRests, type CampaignWithRest } from './resting.js';
 
 /** The `status --json` shape (docs/cli.md): fields may be added, these do not change. */
 export interface StatusReport {
@@ -15,7 +16,7 @@ export interface StatusReport {
   pause_reason: string | null;
   dead: number;
   /** Null without --campaign, and for a campaign the ledger does not know. */
-  campaign: CampaignCounts | null;
+  campaign: CampaignWithRest | null;
   /** Outage breaker / 429 gate, when one is holding sends back. */
   gate: { reason: string; remaining_ms: number } | null;
   /** The business number's messaging limit tier from the latest phone_number_update notification. */
@@ -53,7 +54,7 @@ export async function collectStatus(src: StatusSources, campaign?: string): Prom
     paused: pause.paused,
     pause_reason: pause.reason,
     dead,
-    campaign: campaignCounts ?? null,
+    campaign: campaignCounts ? ((await withRests(src, [campaignCounts]))[0] ?? null) : null,
     gate: gateReason && gateMs > 0 ? { reason: gateReason, remaining_ms: gateMs } : null,
     phone_limit: phoneLimit,
     senders: states.lanes,
