@@ -89,8 +89,8 @@ export class Stack {
     return dashboard;
   }
 
-  async startWorker(config: Config = this.config): Promise<SendWorker> {
-    const worker = await startSendWorker(config, silentLogger());
+  async startWorker(config: Config = this.config, log: Logger = silentLogger()): Promise<SendWorker> {
+    const worker = await startSendWorker(config, log);
     this.workers.push(worker);
     return worker;
   }
