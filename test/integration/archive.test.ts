@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterEach, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -8,7 +8,6 @@ import { Archiver } from '../../src/archive/archiver.js';
 import { ArchiveStore } from '../../src/archive/store.js';
 import type { Config, ConfigInput } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { hasPostgres, startPostgresServer, type PostgresHandle } from '../../src/dev/postgres-server.js';
 import { freePort } from '../../src/dev/redis-server.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 import { runCli } from '../helpers/cli.js';
@@ -23,23 +22,14 @@ import {
   until,
   type Harness,
 } from '../helpers/env.js';
+import { usePostgres } from '../helpers/postgres.js';
 import { useStack } from '../helpers/stack.js';
 
-const available = hasPostgres();
-if (!available) process.stdout.write('archive tests skipped: no PostgreSQL binaries (apt-get install -y postgresql)\n');
-const suite = available ? describe : describe.skip;
-
-let server: PostgresHandle | undefined;
-
-beforeAll(async () => {
-  if (available) server = await startPostgresServer();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = usePostgres('archive tests');
 // Before the stack's stop (hooks run in the order they are declared): a worker's archiver closes against a
 // PostgreSQL a test halted.
 afterEach(async () => {
+  const server = postgres.server;
   if (server && server.process.exitCode !== null) await server.start();
 });
 const stack = useStack();
@@ -52,7 +42,7 @@ function file(count: number, prefix: string): string {
 
 /** Settings that archive to the file's PostgreSQL, and keep records in Redis 2 s. */
 function archiving(overrides: ConfigInput = {}): ConfigInput {
-  return { DATABASE_URL: server?.url, HOT_TTL_SECONDS: 2, ...overrides };
+  return { DATABASE_URL: postgres.url, HOT_TTL_SECONDS: 2, ...overrides };
 }
 
 function archiveConfig(overrides: ConfigInput = {}): Config {
@@ -60,7 +50,7 @@ function archiveConfig(overrides: ConfigInput = {}): Config {
 }
 
 async function rows(config: Config, where = 'true'): Promise<Array<Record<string, unknown>>> {
-  const client = new pg.Client({ connectionString: server?.url });
+  const client = new pg.Client({ connectionString: postgres.url });
   await client.connect();
   try {
     return (
@@ -82,7 +72,7 @@ async function perMessageKeys(harnessed: Harness): Promise<number> {
   return records.length + ids.length;
 }
 
-suite('the long-term ledger in PostgreSQL', () => {
+postgres.suite('the long-term ledger in PostgreSQL', () => {
   it('keeps every record after its Redis TTL: result, export and status read it from PostgreSQL', async () => {
     const { config, h, env } = await stack.start({ simulator: {}, config: archiving() });
     expect((await runCli(['enqueue', file(60, 'keep'), '--campaign', 'keep', '--json'], env)).code).toBe(0);
@@ -340,7 +330,7 @@ suite('the long-term ledger in PostgreSQL', () => {
     });
     const log = createLogger({ level: 'info', pretty: false, destination });
     await stack.startWorker(config, log);
-    await server?.halt();
+    await postgres.server?.halt();
     const downAt = Date.now();
     expect((await runCli(['enqueue', file(200, 'down'), '--campaign', 'down', '--json'], envOf(config))).code).toBe(0);
     // Sending goes on: messages are sent while PostgreSQL is down.
@@ -350,7 +340,7 @@ suite('the long-term ledger in PostgreSQL', () => {
     if (waited > 0) await sleep(waited);
     const sentWhileDown = (await h.ledger.campaign('down'))?.sent ?? 0;
     expect(sentWhileDown).toBeGreaterThanOrEqual(100);
-    await server?.start();
+    await postgres.server?.start();
     await campaignDone(h.ledger, 'down', 30_000);
     await until(async () => (await h.redis.xlen(h.keys.archive)) === 0, 30_000);
     expect(await rows(config, "status = 'sent'")).toHaveLength(200);
