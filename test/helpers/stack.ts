@@ -60,7 +60,6 @@ export class Stack {
       ...(port !== undefined && { DASHBOARD_PORT: port }),
       ...options.config,
     });
-    this.started = config;
     this.harness(config);
     if (options.dashboard !== undefined)
       await this.startDashboard(config, options.dashboard === true ? startDashboard : options.dashboard);
@@ -75,16 +74,20 @@ export class Stack {
     return this.simulator;
   }
 
-  /** Redis handles for a config (the first one the test makes is `h`, and its config `config`). */
+  /** Redis handles for a config (the latest are `h`, and their config `config`). */
   harness(config: Config): Harness {
-    this.started ??= config;
+    this.started = config;
     const handles = harness(config);
     this.harnesses.push(handles);
     return handles;
   }
 
-  async startDashboard(config: Config = this.config, start: DashboardStarter = startDashboard): Promise<Dashboard> {
-    const dashboard = await start(config, silentLogger());
+  async startDashboard(
+    config: Config = this.config,
+    start: DashboardStarter = startDashboard,
+    log: Logger = silentLogger(),
+  ): Promise<Dashboard> {
+    const dashboard = await start(config, log);
     this.dashboards.push(dashboard);
     return dashboard;
   }
@@ -112,7 +115,7 @@ export class Stack {
     this.deferred.push(close);
   }
 
-  /** The config start() made (or the first harness() was given). */
+  /** The config start() made, or harness() was given, last. */
   get config(): Config {
     if (!this.started) throw new Error('this test has no config: start() makes one');
     return this.started;
@@ -124,7 +127,7 @@ export class Stack {
   }
 
   get h(): Harness {
-    return this.first(this.harnesses, 'Redis handles');
+    return this.latest(this.harnesses, 'Redis handles');
   }
 
   get sim(): Simulator {
@@ -133,15 +136,16 @@ export class Stack {
   }
 
   get dashboard(): Dashboard {
-    return this.first(this.dashboards, 'dashboard');
+    return this.latest(this.dashboards, 'dashboard');
   }
 
   get worker(): SendWorker {
-    return this.first(this.workers, 'send worker');
+    return this.latest(this.workers, 'send worker');
   }
 
-  private first<T>(list: T[], what: string): T {
-    const item = list[0];
+  /** The one of its kind started last. */
+  private latest<T>(list: T[], what: string): T {
+    const item = list.at(-1);
     if (item === undefined) throw new Error(`this test started no ${what}`);
     return item;
   }
