@@ -7,7 +7,7 @@ import type { Logger } from '../../src/log.js';
 import type { Simulator, SimulatorOptions } from '../../src/simulator/simulator.js';
 import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { startCli } from './cli.js';
-import { envOf, harness, silentLogger, startSimulator, testConfig, type Harness } from './env.js';
+import { KEY, SECRET, envOf, harness, silentLogger, startSimulator, testConfig, type Harness } from './env.js';
 
 /**
  * The running parts of one integration test: the simulator, the test's Redis handles, dashboards, in-process
@@ -72,6 +72,20 @@ export class Stack {
     if (this.simulator) throw new Error('this test has a simulator already');
     this.simulator = await startSimulator(options);
     return this.simulator;
+  }
+
+  /**
+   * The simulator in a process of its own (`wa-bulk simulator`, the test key and secret, these arguments
+   * beside), so that the arrival times it records are not held up by jest; its URL.
+   */
+  async startSimulatorProcess(args: string[] = []): Promise<string> {
+    const port = await freePort();
+    await this.startCli(
+      ['simulator', '--port', String(port), '--key', KEY, '--secret', SECRET, ...args],
+      { PATH: process.env.PATH, LOG_LEVEL: 'info' },
+      'simulator listening',
+    );
+    return `http://127.0.0.1:${port}`;
   }
 
   /** Redis handles for a config (the latest are `h`, and their config `config`). */

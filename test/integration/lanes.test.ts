@@ -3,9 +3,8 @@ import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
 import { collectStatus } from '../../src/status/status.js';
-import { freePort } from '../../src/dev/redis-server.js';
 import { runCli } from '../helpers/cli.js';
-import { KEY, SECRET, campaignDone, envOf, until, type Harness } from '../helpers/env.js';
+import { campaignDone, envOf, until, type Harness } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
@@ -34,13 +33,7 @@ type ByFrom = Record<string, { arrivals: number; max_in_window: number; steady_p
 
 describe('sender lanes', () => {
   it('two lanes at different limits each stay under their own limit in every window, and send at the same time', async () => {
-    const port = await freePort();
-    await stack.startCli(
-      ['simulator', '--port', String(port), '--record-arrivals', '--key', KEY, '--secret', SECRET],
-      { PATH: process.env.PATH, LOG_LEVEL: 'info' },
-      'simulator listening',
-    );
-    const api = `http://127.0.0.1:${port}`;
+    const api = await stack.startSimulatorProcess(['--record-arrivals']);
     const { config, h } = await stack.start({
       config: {
         ENGAGELAB_BASE_URL: api,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { freePort } from '../../src/dev/redis-server.js';
 import { runCli } from '../helpers/cli.js';
-import { KEY, SECRET, campaignDone, collect, envOf, tempFile, testConfig, until } from '../helpers/env.js';
+import { campaignDone, collect, envOf, tempFile, testConfig, until } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
@@ -16,26 +15,7 @@ function campaignFile(count: number, prefix: string): string {
 describe('worker processes', () => {
   it('keeps two workers under one sliding-window limit (within 10% at the API), retries included, and reaches 90% of it', async () => {
     // The simulator runs in a process of its own, so the arrival times it records are not held up by jest.
-    const port = await freePort();
-    await stack.startCli(
-      [
-        'simulator',
-        '--port',
-        String(port),
-        '--record-arrivals',
-        '--faults',
-        'error1000=0.1',
-        '--seed',
-        '7',
-        '--key',
-        KEY,
-        '--secret',
-        SECRET,
-      ],
-      { PATH: process.env.PATH, LOG_LEVEL: 'info' },
-      'simulator listening',
-    );
-    const api = `http://127.0.0.1:${port}`;
+    const api = await stack.startSimulatorProcess(['--record-arrivals', '--faults', 'error1000=0.1', '--seed', '7']);
     const { config, h } = await stack.start({
       config: {
         ENGAGELAB_BASE_URL: api,
