@@ -8,7 +8,7 @@ import { Campaigns } from '../../src/campaigns/campaigns.js';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
 import { useChromium } from '../helpers/browser.js';
 import { BODIES } from '../fixtures/messages.js';
-import { addPending, until } from '../helpers/env.js';
+import { addPending, until, type Harness } from '../helpers/env.js';
 import { useStack, type StackOptions } from '../helpers/stack.js';
 
 /** A real browser (Debian's Chromium, driven by playwright-core) against the real dashboard. */
@@ -22,6 +22,24 @@ const stack = useStack();
 /** The test's Redis handles (and simulator, when asked), its config behind the password. */
 const withPassword = (options: StackOptions = {}) =>
   stack.start({ ...options, config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
+
+/** spring-sale: 40 messages, 25 of them sent and 3 dead letters (4001), the rest pending. */
+async function springSale(h: Harness): Promise<void> {
+  await addPending(
+    h,
+    'spring-sale',
+    Array.from({ length: 40 }, (_, i) => `s-${i}`),
+  );
+  for (let i = 0; i < 25; i++) await h.ledger.markSent(`s-${i}`, 'spring-sale', `mid-s-${i}`);
+  for (let i = 25; i < 28; i++)
+    await deadLetter(
+      h.dead,
+      h.ledger,
+      { request_id: `s-${i}`, campaign: 'spring-sale', payload: { to: ['447911123456'], body: BODIES.text as never } },
+      { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
+      1,
+    );
+}
 
 describe('the dashboard in a browser', () => {
   it('shows both queues with the job counts the test enqueued, and refuses a visitor without credentials', async () => {
@@ -174,24 +192,7 @@ describe('the dashboard in a browser', () => {
   it('the campaigns page shows every campaign at a glance, and its buttons act with the credentials only', async () => {
     const { h } = await withPassword();
     const campaigns = new Campaigns(h.redis, h.keys);
-    await addPending(
-      h,
-      'spring-sale',
-      Array.from({ length: 40 }, (_, i) => `s-${i}`),
-    );
-    for (let i = 0; i < 25; i++) await h.ledger.markSent(`s-${i}`, 'spring-sale', `mid-s-${i}`);
-    for (let i = 25; i < 28; i++)
-      await deadLetter(
-        h.dead,
-        h.ledger,
-        {
-          request_id: `s-${i}`,
-          campaign: 'spring-sale',
-          payload: { to: ['447911123456'], body: BODIES.text as never },
-        },
-        { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
-        1,
-      );
+    await springSale(h);
     await addPending(h, 'otp-codes', ['o-1', 'o-2']);
     await h.ledger.markSent('o-1', 'otp-codes', 'mid-o-1');
     await h.ledger.markSent('o-2', 'otp-codes', 'mid-o-2');
@@ -250,24 +251,7 @@ describe('the dashboard in a browser', () => {
 
   it('the campaigns page opened as http://user:password@host/ renders on the server, refreshes, and shows timing, rejected lines, delivery failures and links', async () => {
     const { h } = await withPassword();
-    await addPending(
-      h,
-      'spring-sale',
-      Array.from({ length: 40 }, (_, i) => `s-${i}`),
-    );
-    for (let i = 0; i < 25; i++) await h.ledger.markSent(`s-${i}`, 'spring-sale', `mid-s-${i}`);
-    for (let i = 25; i < 28; i++)
-      await deadLetter(
-        h.dead,
-        h.ledger,
-        {
-          request_id: `s-${i}`,
-          campaign: 'spring-sale',
-          payload: { to: ['447911123456'], body: BODIES.text as never },
-        },
-        { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
-        1,
-      );
+    await springSale(h);
     const at = Date.now();
     const update = { error: null, lossStep: null, lossSource: null };
     await h.ledger.applyDelivery(
