@@ -13,8 +13,8 @@ import { KEY, SECRET, envOf, harness, silentLogger, startSimulator, testConfig, 
  * The running parts of one integration test: the simulator, the test's Redis handles, dashboards, in-process
  * send workers and `wa-bulk` processes, each started on request and all ended by one stop(), which
  * useStack() runs after every test. The order of the stop is fixed: processes killed first, then the send
- * workers, the dashboards, the simulator, whatever the test handed to defer(), and last the Redis handles,
- * whose close deletes the test's keys once nothing writes them any more.
+ * workers, the dashboards, the simulator, whatever the test handed to defer(), the Redis handles (whose
+ * close deletes the test's keys once nothing writes them any more), and last what deferLast() was given.
  */
 
 /** How a file starts its dashboard: src/http/dashboard.ts's, or test/helpers/contract.ts's (answers checked). */
@@ -42,6 +42,7 @@ export class Stack {
   private readonly dashboards: Dashboard[] = [];
   private readonly deferred: Array<() => unknown> = [];
   private readonly harnesses: Harness[] = [];
+  private readonly underneath: Array<() => unknown> = [];
   private simulator: Simulator | undefined;
   private started: Config | undefined;
 
@@ -129,6 +130,11 @@ export class Stack {
     this.deferred.push(close);
   }
 
+  /** Something the Redis handles stand on (a private Redis server): stopped last, after them. */
+  deferLast(stop: () => unknown): void {
+    this.underneath.push(stop);
+  }
+
   /** The config start() made, or harness() was given, last. */
   get config(): Config {
     if (!this.started) throw new Error('this test has no config: start() makes one');
@@ -172,6 +178,7 @@ export class Stack {
     this.simulator = undefined;
     for (const close of this.deferred.splice(0)) await close();
     for (const handles of this.harnesses.splice(0)) await handles.close();
+    for (const stop of this.underneath.splice(0)) await stop();
     this.started = undefined;
   }
 }
