@@ -1,4 +1,4 @@
-import { afterEach } from '@jest/globals';
+import { afterAll, afterEach } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
 import type { Config, ConfigInput } from '../../src/config.js';
 import { freePort } from '../../src/dev/redis-server.js';
@@ -187,5 +187,12 @@ export class Stack {
 export function useStack(): Stack {
   const stack = new Stack();
   afterEach(() => stack.stop());
+  return stack;
+}
+
+/** One stack for the whole file (its tests share what a beforeAll started), stopped after its last test. */
+export function useFileStack(): Stack {
+  const stack = new Stack();
+  afterAll(() => stack.stop());
   return stack;
 }
