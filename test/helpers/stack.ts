@@ -125,7 +125,10 @@ export class Stack {
     this.processes.push(child);
   }
 
-  /** Something else the test opened, closed after the simulator and before the Redis handles. */
+  /**
+   * Something else the test opened, closed after the simulator and before the Redis handles; the last one
+   * handed over is closed first.
+   */
   defer(close: () => unknown): void {
     this.deferred.push(close);
   }
@@ -176,9 +179,9 @@ export class Stack {
     for (const dashboard of this.dashboards.splice(0)) await dashboard.close();
     await this.simulator?.stop();
     this.simulator = undefined;
-    for (const close of this.deferred.splice(0)) await close();
+    for (const close of this.deferred.splice(0).reverse()) await close();
     for (const handles of this.harnesses.splice(0)) await handles.close();
-    for (const stop of this.underneath.splice(0)) await stop();
+    for (const stop of this.underneath.splice(0).reverse()) await stop();
     this.started = undefined;
   }
 }
