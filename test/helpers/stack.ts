@@ -120,11 +120,6 @@ export class Stack {
     return started;
   }
 
-  /** Kills a process the test spawned itself, at the stop, if it is still running. */
-  track(child: ChildProcess): void {
-    this.processes.push(child);
-  }
-
   /**
    * Something else the test opened, closed after the simulator and before the Redis handles; the last one
    * handed over is closed first.
@@ -144,7 +139,7 @@ export class Stack {
     return this.started;
   }
 
-  /** The environment of a `wa-bulk` process with the config start() made. */
+  /** The environment of a `wa-bulk` process with that config. */
   get env(): NodeJS.ProcessEnv {
     return envOf(this.config);
   }
