@@ -5,26 +5,21 @@ import { ApiKeys } from '../../src/access/keys.js';
 import { ROLES, type Role } from '../../src/access/roles.js';
 import type { Config } from '../../src/config.js';
 import { createDashboardApp } from '../../src/http/app.js';
-import type { Dashboard } from '../../src/http/dashboard.js';
 import { RedisHealth } from '../../src/redis/health.js';
 import { ROUTE_ROLES, routeOf, type RouteRole } from '../../src/http/route-roles.js';
 import { createLogger } from '../../src/log.js';
 import { runCli } from '../helpers/cli.js';
-import { envOf, harness, silentLogger, testConfig, until, type Harness } from '../helpers/env.js';
+import { silentLogger, testConfig, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { contract, startDashboard } from '../helpers/contract.js';
 
 const PASSWORD = 'correct horse battery staple';
 const basic = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 
-let h: Harness | undefined;
-let dashboards: Dashboard[] = [];
+const stack = useStack();
 let logs = '';
-afterEach(async () => {
-  for (const d of dashboards) await d.close();
-  await h?.close();
-  dashboards = [];
-  h = undefined;
+afterEach(() => {
   logs = '';
 });
 
@@ -33,16 +28,20 @@ async function start(
   count = 1,
   overrides: Parameters<typeof testConfig>[0] = {},
 ): Promise<{ config: Config; urls: string[] }> {
-  const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, LOG_LEVEL: 'debug', ...overrides });
-  h = harness(config);
+  const { config } = await stack.start({
+    config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, LOG_LEVEL: 'debug', ...overrides },
+  });
   const out = new PassThrough();
   out.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-  for (let i = 0; i < count; i++)
-    dashboards.push(await startDashboard(config, createLogger({ destination: out, pretty: false, level: 'debug' })));
-  return { config, urls: dashboards.map((d) => d.url) };
+  const urls: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const log = createLogger({ destination: out, pretty: false, level: 'debug' });
+    urls.push((await stack.startDashboard(config, startDashboard, log)).url);
+  }
+  return { config, urls };
 }
 
-const keysOf = () => new ApiKeys((h as Harness).redis, (h as Harness).keys);
+const keysOf = () => new ApiKeys(stack.h.redis, stack.h.keys);
 
 /** What each role may do, written out from the product's contract rather than read from the code. */
 function expectedAllowed(role: Role, row: RouteRole): boolean {
@@ -91,11 +90,11 @@ describe('API keys', () => {
     expect(created.key).toMatch(/^wab_[0-9A-Za-z]{8}_[0-9A-Za-z]{38}$/);
     expect(created.key.startsWith(created.prefix)).toBe(true);
     // Every key and every value under the prefix: the key's text is nowhere.
-    const redis = (h as Harness).redis;
+    const redis = stack.h.redis;
     const found: string[] = [];
     let cursor = '0';
     do {
-      const [next, names] = await redis.scan(cursor, 'MATCH', `${(h as Harness).keys.prefix}:*`, 'COUNT', 1000);
+      const [next, names] = await redis.scan(cursor, 'MATCH', `${stack.h.keys.prefix}:*`, 'COUNT', 1000);
       cursor = next;
       for (const name of names) {
         const type = await redis.type(name);
@@ -132,7 +131,7 @@ describe('API keys', () => {
     });
     // A key of the right shape and check, but of no record.
     const other = await keys.create({ name: 'other', role: 'read', by: 'test' });
-    await (h as Harness).redis.del((h as Harness).keys.apiKey(other.prefix.slice(4)));
+    await stack.h.redis.del(stack.h.keys.apiKey(other.prefix.slice(4)));
     const url = `${urls[0]}/api/campaigns`;
     expect((await fetch(url, { headers: bearer(live.key) })).status).toBe(200);
     for (const [key, error] of [
@@ -180,8 +179,7 @@ describe('API keys', () => {
   });
 
   it('has a row of the route table for every route the app serves behind its login', async () => {
-    const config = testConfig({ DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
+    const { config, h } = await stack.start({ config: { DASHBOARD_PASSWORD: PASSWORD } });
     const log = silentLogger();
     const app = createDashboardApp({ config, log, ...h, health: new RedisHealth(log) });
     type Layer = { route?: { path: unknown; methods: Record<string, boolean> } };
@@ -233,11 +231,7 @@ describe('API keys', () => {
     for (const url of [a, b])
       expect((await fetch(`${url}/api/campaigns`, { headers: bearer(rolled.key) })).status).toBe(200);
     // The old one lives until its overlap ends, then is refused by both without a restart.
-    await (h as Harness).redis.hset(
-      (h as Harness).keys.apiKey(first.prefix.slice(4)),
-      'expires_at',
-      String(Date.now() - 1),
-    );
+    await stack.h.redis.hset(stack.h.keys.apiKey(first.prefix.slice(4)), 'expires_at', String(Date.now() - 1));
     for (const url of [a, b]) {
       const res = await fetch(`${url}/api/campaigns`, { headers: bearer(first.key) });
       expect([url, res.status, ((await res.json()) as { error: string }).error]).toEqual([url, 401, 'expired API key']);
@@ -290,7 +284,7 @@ describe('API keys', () => {
 describe('the audit log in Redis', () => {
   it('keeps entries RESULT_TTL_DAYS: an older one goes when the next is added', async () => {
     await start();
-    const { redis, keys } = h as Harness;
+    const { redis, keys } = stack.h;
     const old = Date.now() - 2 * 86_400_000;
     await redis.xadd(keys.audit, `${old}-0`, 'at', String(old), 'actor', 'x', 'action', 'old', 'outcome', 'ok');
     const audit = new AuditLog(redis, keys, 86_400_000);
@@ -306,24 +300,22 @@ describe('the audit log in Redis', () => {
       });
     // Within one minute of the clock (the limit's window): start again if the burst straddled two.
     for (;;) {
-      await (h as Harness).redis.del((h as Harness).keys.audit);
+      await stack.h.redis.del(stack.h.keys.audit);
       const minute = Math.floor(Date.now() / 60_000);
       for (let i = 0; i < REFUSED_PER_MINUTE + 5; i++) expect((await guess(i)).status).toBe(i < 10 ? 401 : 429);
       // The entries are written once each answer is sent: wait for the last.
-      await until(async () => (await (h as Harness).redis.xlen((h as Harness).keys.audit)) >= REFUSED_PER_MINUTE);
+      await until(async () => (await stack.h.redis.xlen(stack.h.keys.audit)) >= REFUSED_PER_MINUTE);
       if (Math.floor(Date.now() / 60_000) === minute) break;
-      await (h as Harness).redis.del((h as Harness).keys.auditRefused(minute));
+      await stack.h.redis.del(stack.h.keys.auditRefused(minute));
     }
-    const entries = await new AuditLog((h as Harness).redis, (h as Harness).keys, 86_400_000).read();
+    const entries = await new AuditLog(stack.h.redis, stack.h.keys, 86_400_000).read();
     expect(entries).toHaveLength(REFUSED_PER_MINUTE);
     expect(entries.at(-1)?.outcome).toMatch(/further refusals this minute are not recorded$/);
     expect(JSON.stringify(entries)).not.toContain('guess-');
   });
 
   it('the command line creates, lists, rolls and revokes keys, and each change is in the log', async () => {
-    const config = testConfig();
-    h = harness(config);
-    const env = envOf(config);
+    const { env } = await stack.start();
     const created = await runCli(
       ['keys', 'create', '--name', 'crm', '--role', 'control', '--expires', '30d', '--json'],
       env,

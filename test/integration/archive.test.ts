@@ -1,5 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
+import { afterEach, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -7,55 +6,33 @@ import { enqueue } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { Archiver } from '../../src/archive/archiver.js';
 import { ArchiveStore } from '../../src/archive/store.js';
-import type { Config } from '../../src/config.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import type { Config, ConfigInput } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { hasPostgres, startPostgresServer, type PostgresHandle } from '../../src/dev/postgres-server.js';
 import { freePort } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import {
   addPending,
   campaignDone,
   collect,
   envOf,
-  harness,
   silentLogger,
-  startSimulator,
   tempFile,
   testConfig,
   until,
   type Harness,
 } from '../helpers/env.js';
+import { usePostgres } from '../helpers/postgres.js';
+import { useStack } from '../helpers/stack.js';
 
-const available = hasPostgres();
-if (!available) process.stdout.write('archive tests skipped: no PostgreSQL binaries (apt-get install -y postgresql)\n');
-const suite = available ? describe : describe.skip;
-
-let server: PostgresHandle | undefined;
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-const children: ChildProcess[] = [];
-
-beforeAll(async () => {
-  if (available) server = await startPostgresServer();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const postgres = usePostgres('archive tests');
+// Before the stack's stop (hooks run in the order they are declared): a worker's archiver closes against a
+// PostgreSQL a test halted.
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  const server = postgres.server;
   if (server && server.process.exitCode !== null) await server.start();
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
 });
+const stack = useStack();
 
 function file(count: number, prefix: string): string {
   return tempFile(
@@ -63,12 +40,17 @@ function file(count: number, prefix: string): string {
   );
 }
 
-function archiveConfig(overrides: Parameters<typeof testConfig>[0] = {}): Config {
-  return testConfig({ DATABASE_URL: server?.url, HOT_TTL_SECONDS: 2, ...overrides });
+/** Settings that archive to the file's PostgreSQL, and keep records in Redis 2 s. */
+function archiving(overrides: ConfigInput = {}): ConfigInput {
+  return { DATABASE_URL: postgres.url, HOT_TTL_SECONDS: 2, ...overrides };
+}
+
+function archiveConfig(overrides: ConfigInput = {}): Config {
+  return testConfig(archiving(overrides));
 }
 
 async function rows(config: Config, where = 'true'): Promise<Array<Record<string, unknown>>> {
-  const client = new pg.Client({ connectionString: server?.url });
+  const client = new pg.Client({ connectionString: postgres.url });
   await client.connect();
   try {
     return (
@@ -90,18 +72,15 @@ async function perMessageKeys(harnessed: Harness): Promise<number> {
   return records.length + ids.length;
 }
 
-suite('the long-term ledger in PostgreSQL', () => {
+postgres.suite('the long-term ledger in PostgreSQL', () => {
   it('keeps every record after its Redis TTL: result, export and status read it from PostgreSQL', async () => {
-    sim = await startSimulator();
-    const config = archiveConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
-    const env = envOf(config);
+    const { config, h, env } = await stack.start({ simulator: {}, config: archiving() });
     expect((await runCli(['enqueue', file(60, 'keep'), '--campaign', 'keep', '--json'], env)).code).toBe(0);
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'keep');
-    await until(async () => (await rows(config)).length === 60 && (await h!.redis.xlen(h!.keys.archive)) === 0);
+    await until(async () => (await rows(config)).length === 60 && (await h.redis.xlen(h.keys.archive)) === 0);
     // HOT_TTL_SECONDS=2: Redis lets every settled record and its message_id go.
-    await until(async () => (await perMessageKeys(h!)) === 0, 10_000);
+    await until(async () => (await perMessageKeys(h)) === 0, 10_000);
 
     const result = await runCli(['result', 'keep-7', '--json'], env);
     expect(result.code).toBe(0);
@@ -144,22 +123,18 @@ suite('the long-term ledger in PostgreSQL', () => {
   });
 
   it('lands delivery callbacks that arrive after the hot TTL, in the record and the funnel', async () => {
-    sim = await startSimulator();
     const port = await freePort();
     const token = 'late_callbacks_token_0123';
-    const config = archiveConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      DASHBOARD_PORT: port,
-      CALLBACK_TOKEN: token,
-      DASHBOARD_PASSWORD: 'archive-late-password',
+    const { config, h } = await stack.start({
+      simulator: {},
+      config: archiving({ DASHBOARD_PORT: port, CALLBACK_TOKEN: token, DASHBOARD_PASSWORD: 'archive-late-password' }),
     });
-    h = harness(config);
     expect((await runCli(['enqueue', file(10, 'late'), '--campaign', 'late', '--json'], envOf(config))).code).toBe(0);
-    worker = await startSendWorker(config, silentLogger());
-    dashboard = await startDashboard(config, silentLogger());
+    await stack.startWorker();
+    await stack.startDashboard();
     await campaignDone(h.ledger, 'late');
     await until(async () => (await rows(config, "status = 'sent'")).length === 10);
-    await until(async () => (await perMessageKeys(h!)) === 0, 10_000);
+    await until(async () => (await perMessageKeys(h)) === 0, 10_000);
 
     const sent = await rows(config);
     const at = Math.floor(Date.now() / 1000);
@@ -217,23 +192,19 @@ suite('the long-term ledger in PostgreSQL', () => {
         ],
       }),
     });
-    await until(async () => (await h!.ledger.get(sent[7]?.request_id as string))?.delivery?.status === 'read');
+    await until(async () => (await h.ledger.get(sent[7]?.request_id as string))?.delivery?.status === 'read');
     expect((await h.ledger.get(sent[4]?.request_id as string))?.delivery?.status).toBe('read');
     expect((await h.ledger.campaign('late'))?.delivery).toEqual({ sent: 10, delivered: 7, read: 4, failed: 3 });
     expect((await h.ledger.campaign('late'))?.cost?.billable).toEqual(billable);
   });
 
   it('keeps custom_args and a reply that comes after the hot TTL: result and export by outcome read them from PostgreSQL', async () => {
-    sim = await startSimulator();
     const port = await freePort();
     const token = 'late_replies_token_01234';
-    const config = archiveConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      DASHBOARD_PORT: port,
-      CALLBACK_TOKEN: token,
-      DASHBOARD_PASSWORD: 'archive-reply-password',
+    const { config, h } = await stack.start({
+      simulator: {},
+      config: archiving({ DASHBOARD_PORT: port, CALLBACK_TOKEN: token, DASHBOARD_PASSWORD: 'archive-reply-password' }),
     });
-    h = harness(config);
     const messages = Array.from({ length: 4 }, (_, i) => ({
       to: phone(i),
       body: BODIES.text,
@@ -243,11 +214,11 @@ suite('the long-term ledger in PostgreSQL', () => {
     expect(await enqueue(itemsOfArray(messages), { campaign: 'args', ledger: h.ledger, queue: h.send })).toMatchObject({
       accepted: 4,
     });
-    worker = await startSendWorker(config, silentLogger());
-    dashboard = await startDashboard(config, silentLogger());
+    await stack.startWorker();
+    await stack.startDashboard();
     await campaignDone(h.ledger, 'args');
     await until(async () => (await rows(config, "status = 'sent'")).length === 4);
-    await until(async () => (await perMessageKeys(h!)) === 0, 10_000);
+    await until(async () => (await perMessageKeys(h)) === 0, 10_000);
     expect((await rows(config)).map((row) => row.custom_args)).toEqual([
       { order: 'A-0', n: 0 },
       { order: 'A-1', n: 1 },
@@ -281,7 +252,7 @@ suite('the long-term ledger in PostgreSQL', () => {
     await until(async () => (await rows(config, 'replied_at IS NOT NULL')).length === 1);
     // A second answer, later, keeps the first one's time.
     expect((await post(reply('again', repliedAt + 30))).status).toBe(200);
-    await until(async () => (await h!.redis.xlen(h!.keys.archive)) === 0);
+    await until(async () => (await h.redis.xlen(h.keys.archive)) === 0);
     const [kept] = await rows(config, 'replied_at IS NOT NULL');
     expect([kept?.request_id, (kept?.replied_at as Date).getTime()]).toEqual(['args-1', repliedAt * 1000]);
 
@@ -303,18 +274,12 @@ suite('the long-term ledger in PostgreSQL', () => {
   });
 
   it('loses nothing when a worker is killed mid-batch: another archiver claims its entries', async () => {
-    sim = await startSimulator({ latencyMs: 20 });
-    const config = archiveConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      HOT_TTL_SECONDS: 3600,
-      WORKER_CONCURRENCY: 10,
-      LOG_LEVEL: 'info',
+    const { config, h, env } = await stack.start({
+      simulator: { latencyMs: 20 },
+      config: archiving({ HOT_TTL_SECONDS: 3600, WORKER_CONCURRENCY: 10, LOG_LEVEL: 'info' }),
     });
-    h = harness(config);
-    const env = envOf(config);
     expect((await runCli(['enqueue', file(400, 'kill'), '--campaign', 'kill', '--json'], env)).code).toBe(0);
-    const a = await startCli(['worker'], env);
-    children.push(a.child);
+    const a = await stack.startCli(['worker'], env);
     // Kill it while it sends and archives.
     await until(async () => (await rows(config)).length > 20, 30_000);
     a.child.kill('SIGKILL');
@@ -323,7 +288,7 @@ suite('the long-term ledger in PostgreSQL', () => {
     expect(archivedAtKill).toBeLessThan(400);
 
     // A new worker sends the rest; its archiver claims what the dead one had read and not acknowledged.
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     const claimer = new Archiver(
       h.redis,
       h.redis.duplicate(),
@@ -337,8 +302,7 @@ suite('the long-term ledger in PostgreSQL', () => {
       await campaignDone(h.ledger, 'kill', 60_000);
       await until(
         async () =>
-          (await h!.redis.xlen(h!.keys.archive)) === 0 &&
-          (await h!.redis.xpending(h!.keys.archive, 'archivers'))[0] === 0,
+          (await h.redis.xlen(h.keys.archive)) === 0 && (await h.redis.xpending(h.keys.archive, 'archivers'))[0] === 0,
         30_000,
       );
     } finally {
@@ -356,28 +320,29 @@ suite('the long-term ledger in PostgreSQL', () => {
   });
 
   it('goes on sending while PostgreSQL is down for 10 s, then catches up, with one line each way', async () => {
-    sim = await startSimulator({ latencyMs: 5 });
+    const { config, h } = await stack.start({
+      simulator: { latencyMs: 5 },
+      config: archiving({ HOT_TTL_SECONDS: 3600, SEND_RATE_MAX: 40 }),
+    });
     const lines: string[] = [];
     const destination = new Writable({
       write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()),
     });
     const log = createLogger({ level: 'info', pretty: false, destination });
-    const config = archiveConfig({ ENGAGELAB_BASE_URL: sim.url, HOT_TTL_SECONDS: 3600, SEND_RATE_MAX: 40 });
-    h = harness(config);
-    worker = await startSendWorker(config, log);
-    await server?.halt();
+    await stack.startWorker(config, log);
+    await postgres.server?.halt();
     const downAt = Date.now();
     expect((await runCli(['enqueue', file(200, 'down'), '--campaign', 'down', '--json'], envOf(config))).code).toBe(0);
     // Sending goes on: messages are sent while PostgreSQL is down.
-    await until(async () => ((await h!.ledger.campaign('down'))?.sent ?? 0) >= 100, 20_000);
+    await until(async () => ((await h.ledger.campaign('down'))?.sent ?? 0) >= 100, 20_000);
     expect(await h.redis.xlen(h.keys.archive)).toBeGreaterThanOrEqual(100);
     const waited = 10_000 - (Date.now() - downAt);
     if (waited > 0) await sleep(waited);
     const sentWhileDown = (await h.ledger.campaign('down'))?.sent ?? 0;
     expect(sentWhileDown).toBeGreaterThanOrEqual(100);
-    await server?.start();
+    await postgres.server?.start();
     await campaignDone(h.ledger, 'down', 30_000);
-    await until(async () => (await h!.redis.xlen(h!.keys.archive)) === 0, 30_000);
+    await until(async () => (await h.redis.xlen(h.keys.archive)) === 0, 30_000);
     expect(await rows(config, "status = 'sent'")).toHaveLength(200);
     const archiveLines = lines.filter((line) => line.includes('archive:'));
     expect(archiveLines.filter((line) => line.includes('cannot archive'))).toHaveLength(1);
@@ -385,8 +350,7 @@ suite('the long-term ledger in PostgreSQL', () => {
   }, 90_000);
 
   it('keeps a dead message in Redis as long as its dead letter, so dlq replay can revive it after the hot TTL', async () => {
-    const config = archiveConfig({ HOT_TTL_SECONDS: 60 });
-    h = harness(config);
+    const { config, h } = await stack.start({ config: archiving({ HOT_TTL_SECONDS: 60 }) });
     await addPending(h, 'ttl', ['ttl-dead', 'ttl-skipped']);
     await h.ledger.markDead('ttl-dead', 'ttl', { code: 3001, http_status: 400, reason: 'permanent', message: 'bad' });
     await h.ledger.markSkipped('ttl-skipped', 'ttl', 'cancelled');
@@ -399,8 +363,7 @@ suite('the long-term ledger in PostgreSQL', () => {
   });
 
   it('answers a campaign only PostgreSQL holds with its skips by reason, failed deliveries by code and times; not its rejected lines', async () => {
-    const config = archiveConfig();
-    h = harness(config);
+    const { config, h } = await stack.start({ config: archiving() });
     await addPending(
       h,
       'gone',
@@ -444,7 +407,7 @@ suite('the long-term ledger in PostgreSQL', () => {
     );
     archiver.start();
     try {
-      await until(async () => (await h!.redis.xlen(h!.keys.archive)) === 0 && (await rows(config)).length === 6);
+      await until(async () => (await h.redis.xlen(h.keys.archive)) === 0 && (await rows(config)).length === 6);
     } finally {
       await archiver.stop();
     }

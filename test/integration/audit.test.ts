@@ -1,25 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import { ApiKeys } from '../../src/access/keys.js';
 import type { AuditEntry } from '../../src/access/audit.js';
-import { hasPostgres, startPostgresServer, type PostgresHandle } from '../../src/dev/postgres-server.js';
-import { freePort } from '../../src/dev/redis-server.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { usePostgres } from '../helpers/postgres.js';
 import { BODIES, phone } from '../fixtures/messages.js';
 import { runCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, envOf, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 
 /**
  * The audit log over a scripted day: a send key enqueues, the operator pauses from the page, the CLI cancels,
@@ -27,36 +15,16 @@ import {
  * then Redis lets the log go and PostgreSQL still has it.
  */
 
-const available = hasPostgres();
-if (!available) process.stdout.write('audit tests skipped: no PostgreSQL binaries (apt-get install -y postgresql)\n');
-const suite = available ? describe : describe.skip;
+const postgres = usePostgres('audit tests');
 
 const PASSWORD = 'correct horse battery staple';
 const basic = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
 const FROM = '8613800138001';
 
-let server: PostgresHandle | undefined;
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-
-beforeAll(async () => {
-  if (available) server = await startPostgresServer();
-}, 60_000);
-afterAll(async () => {
-  await server?.stop();
-});
-afterEach(async () => {
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
-});
+const stack = useStack();
 
 async function archived(space: string): Promise<number> {
-  const client = new pg.Client({ connectionString: server?.url });
+  const client = new pg.Client({ connectionString: postgres.url });
   await client.connect();
   try {
     const { rows } = await client.query<{ n: number }>(
@@ -69,20 +37,14 @@ async function archived(space: string): Promise<number> {
   }
 }
 
-suite('the audit log', () => {
+postgres.suite('the audit log', () => {
   it('shows who did what over a day, and keeps it in PostgreSQL after Redis lets it go', async () => {
-    const port = await freePort();
-    sim = await startSimulator();
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      DASHBOARD_PORT: port,
-      DASHBOARD_PASSWORD: PASSWORD,
-      DATABASE_URL: server?.url,
-      SENDER_RATE_MAX: 100,
+    const { config, h, dashboard } = await stack.start({
+      simulator: {},
+      config: { DASHBOARD_PASSWORD: PASSWORD, DATABASE_URL: postgres.url, SENDER_RATE_MAX: 100 },
+      dashboard: true,
+      worker: true,
     });
-    h = harness(config);
-    dashboard = await startDashboard(config, silentLogger());
-    worker = await startSendWorker(config, silentLogger());
     const url = dashboard.url;
     const shop = await new ApiKeys(h.redis, h.keys).create({ name: 'shop', role: 'send', by: 'test' });
 
@@ -134,7 +96,7 @@ suite('the audit log', () => {
     // A notification that looks forged (wa-bulk cannot tell): it pauses sending, and the log says what did.
     expect((await callback([{ notification: { event: 'insufficient_balance' } }])).status).toBe(200);
     // The dashboard applies callbacks after answering them: wait for both effects to be recorded.
-    await until(async () => (await h!.redis.xlen(h!.keys.audit)) >= 6);
+    await until(async () => (await h.redis.xlen(h.keys.audit)) >= 6);
     // Someone tries a key they guessed, and a password.
     expect((await fetch(`${url}/api/campaigns`, { headers: { Authorization: 'Bearer wab_guess' } })).status).toBe(401);
     const wrong = { Authorization: `Basic ${Buffer.from('admin:not-the-password').toString('base64')}` };

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Queue, Worker, type Job } from 'bullmq';
 import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
 import { laneQueueName } from '../../src/queue.js';
@@ -6,11 +6,10 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
 import { SEND_QUEUE, jobIdFor, type SendJobData } from '../../src/queue.js';
 import { workerConnection } from '../../src/redis/connection.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
-import { campaignDone, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { campaignDone, testConfig, type Harness } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, phone } from '../fixtures/messages.js';
 
 /**
@@ -19,17 +18,7 @@ import { BODIES, phone } from '../fixtures/messages.js';
  * job layout fails here, and check that a BullMQ worker takes such jobs like any other.
  */
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let sendWorker: SendWorker | undefined;
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const close of closers.splice(0)) await close();
-  await sendWorker?.close();
-  await sim?.stop();
-  await h?.close();
-  h = sim = sendWorker = undefined;
-});
+const stack = useStack();
 
 const data = (requestId: string): SendJobData => ({
   request_id: requestId,
@@ -61,7 +50,7 @@ describe('send jobs written by the enqueue script', () => {
 
   it('are stored as BullMQ stores a job added with queue.add', async () => {
     const config = testConfig({ SEND_ATTEMPTS: 4, SEND_BACKOFF_MS: 1234 });
-    const harnessed = (h = harness(config));
+    const harnessed = stack.harness(config);
     await harnessed.send.add('send', data('by-bullmq'), { jobId: 'by-bullmq' });
     const result = await harnessed.ledger.enqueue(
       'contract',
@@ -109,7 +98,7 @@ describe('send jobs written by the enqueue script', () => {
 
   it('are taken by a BullMQ worker, also when added while the queue is paused (no marker until resumed)', async () => {
     const config = testConfig();
-    const harnessed = (h = harness(config));
+    const harnessed = stack.harness(config);
     await harnessed.send.pause();
     await harnessed.ledger.enqueue(
       'contract',
@@ -125,7 +114,7 @@ describe('send jobs written by the enqueue script', () => {
       async (job: Job<SendJobData>) => void seen.push([job.id, job.data.request_id, job.attemptsMade]),
       { connection, prefix: config.QUEUE_PREFIX },
     );
-    closers.push(async () => {
+    stack.defer(async () => {
       await worker.close();
       connection.disconnect();
     });
@@ -139,7 +128,7 @@ describe('send jobs written by the enqueue script', () => {
 
   it("start a new sender lane's queue paused while the whole fleet is paused, as BullMQ's own pause leaves it", async () => {
     const config = testConfig();
-    const harnessed = (h = harness(config));
+    const harnessed = stack.harness(config);
     await pauseSending(harnessed.redis, harnessed.keys, 'operator');
     const lane = '8613800138009';
     await harnessed.ledger.enqueue(
@@ -152,7 +141,7 @@ describe('send jobs written by the enqueue script', () => {
       connection: harnessed.redis,
       prefix: config.QUEUE_PREFIX,
     });
-    closers.push(() => queue.close());
+    stack.defer(() => queue.close());
     expect(await queue.isPaused()).toBe(true);
     expect(await harnessed.redis.zcard(harnessed.keys.bull(laneQueueName(lane), 'marker'))).toBe(0);
     const seen: string[] = [];
@@ -162,7 +151,7 @@ describe('send jobs written by the enqueue script', () => {
       async (job: Job<SendJobData>) => void seen.push(job.data.request_id),
       { connection, prefix: config.QUEUE_PREFIX },
     );
-    closers.push(async () => {
+    stack.defer(async () => {
       await worker.close();
       connection.disconnect();
     });
@@ -178,9 +167,7 @@ describe('send jobs written by the enqueue script', () => {
     const ids = ['12345', 'meta', 'wait', 'events', 'a:b', 'x:y:z', 'plain-1'];
     expect(new Set(ids.map(jobIdFor)).size).toBe(ids.length);
     expect(jobIdFor('plain-1')).toBe('plain-1');
-    sim = await startSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    const harnessed = (h = harness(config));
+    const { sim, h: harnessed } = await stack.start({ simulator: {} });
     const lines = ids.map((id, i) => JSON.stringify({ to: phone(i), body: BODIES.text, request_id: id })).join('\n');
     const summary = await enqueue(readJsonl(Readable.from([lines])), {
       campaign: 'ids',
@@ -193,7 +180,7 @@ describe('send jobs written by the enqueue script', () => {
     expect(await harnessed.redis.hget(harnessed.keys.bull(SEND_QUEUE, 'meta'), 'name')).toBeNull();
     expect(await harnessed.redis.type(harnessed.keys.bull(SEND_QUEUE, 'events'))).toBe('stream');
 
-    sendWorker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(harnessed.ledger, 'ids', 20_000);
     for (const id of ids) expect(await harnessed.ledger.get(id)).toMatchObject({ request_id: id, status: 'sent' });
     expect(sim.getStats()).toMatchObject({ accepted: ids.length, duplicates: 0 });

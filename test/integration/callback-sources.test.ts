@@ -1,29 +1,26 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { PassThrough } from 'node:stream';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import { startDashboard } from '../../src/http/dashboard.js';
 import { createLogger } from '../../src/log.js';
-import { harness, testConfig, type Harness } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 
 /** CALLBACK_ALLOW_FROM against a real dashboard: the source is the peer, or what the trusted proxies name. */
 
 const TOKEN = 'src_token_0123456789abcdef';
 const BATCH = JSON.stringify({ rows: [{ message_id: 'unknown-1', status: { message_status: 'delivered' } }] });
 
-let h: Harness | undefined;
-let dashboard: Dashboard | undefined;
-afterEach(async () => {
-  await dashboard?.close();
-  await h?.close();
-  dashboard = h = undefined;
-});
+const stack = useStack();
 
 async function start(settings: Record<string, string>) {
   const out = new PassThrough();
   const lines: string[] = [];
   out.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
-  const config = testConfig({ DASHBOARD_PORT: 0, CALLBACK_TOKEN: TOKEN, ...settings });
-  h = harness(config);
-  dashboard = await startDashboard(config, createLogger({ destination: out, pretty: false }));
+  const { config } = await stack.start({ config: { DASHBOARD_PORT: 0, CALLBACK_TOKEN: TOKEN, ...settings } });
+  const dashboard = await stack.startDashboard(
+    config,
+    startDashboard,
+    createLogger({ destination: out, pretty: false }),
+  );
   const url = dashboard.url;
   const post = async (forwardedFor?: string) =>
     (
@@ -43,8 +40,7 @@ describe('CALLBACK_ALLOW_FROM', () => {
   it('takes callbacks from a listed network and refuses others with 403, counted, logged once a window', async () => {
     const allowed = await start({ CALLBACK_ALLOW_FROM: '127.0.0.0/8' });
     expect(await allowed.post()).toBe(200);
-    await dashboard?.close();
-    await h?.close();
+    await stack.stop();
 
     const { post, refusals, refusedMetric } = await start({ CALLBACK_ALLOW_FROM: '203.0.113.0/24,2001:db8::/32' });
     const statuses = [];
@@ -52,7 +48,7 @@ describe('CALLBACK_ALLOW_FROM', () => {
     expect(statuses).toEqual([403, 403, 403, 403, 403]);
     // Without trusted proxies, X-Forwarded-For names nothing: the peer (loopback) is the source.
     expect(await post('203.0.113.9')).toBe(403);
-    expect(await h!.redis.llen(`${h!.keys.prefix}:callbacks:wait`)).toBe(0);
+    expect(await stack.h.redis.llen(`${stack.h.keys.prefix}:callbacks:wait`)).toBe(0);
     const logged = refusals();
     expect(logged).toHaveLength(1);
     expect(JSON.parse(logged[0] as string)).toMatchObject({ source: '127.0.0.1' });

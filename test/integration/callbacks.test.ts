@@ -1,58 +1,31 @@
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
 import { DeliveryLedger } from '../../src/ledger/delivery-ledger.js';
-import type { Dashboard } from '../../src/http/dashboard.js';
 import { contract, startDashboard } from '../helpers/contract.js';
-import { freePort } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import type { SimulatorOptions } from '../../src/simulator/simulator.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
-import {
-  addPending,
-  campaignDone,
-  collect,
-  harness,
-  silentLogger,
-  startSimulator,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { addPending, campaignDone, collect, testConfig, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 
 const TOKEN = 'cb_token_0123456789abcdef';
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-afterEach(async () => {
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
-});
+const stack = useStack();
 
-async function setup(count: number, simOptions: Parameters<typeof startSimulator>[0] = {}) {
-  const port = await freePort();
-  sim = await startSimulator({
-    callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`,
-    callbackDelayMs: 50,
-    deliveryFailRate: 0.1,
-    readRate: 0.5,
-    shuffleRate: 0.3,
-    ...simOptions,
+async function setup(count: number, simOptions: Partial<SimulatorOptions> = {}) {
+  const { config, h, sim, dashboard } = await stack.start({
+    simulator: (dashboardUrl) => ({
+      callbackUrl: `${dashboardUrl}/callbacks/engagelab/${TOKEN}`,
+      callbackDelayMs: 50,
+      deliveryFailRate: 0.1,
+      readRate: 0.5,
+      shuffleRate: 0.3,
+      ...simOptions,
+    }),
+    config: { CALLBACK_TOKEN: TOKEN, DASHBOARD_PASSWORD: 'password-for-callbacks' },
+    dashboard: startDashboard,
   });
-  const config = testConfig({
-    ENGAGELAB_BASE_URL: sim.url,
-    DASHBOARD_PORT: port,
-    CALLBACK_TOKEN: TOKEN,
-    DASHBOARD_PASSWORD: 'password-for-callbacks',
-  });
-  h = harness(config);
-  dashboard = await startDashboard(config, silentLogger());
   const lines = jsonl(
     Array.from({ length: count }, (_, i) => ({
       to: phone(i),
@@ -61,33 +34,30 @@ async function setup(count: number, simOptions: Parameters<typeof startSimulator
     })),
   );
   await enqueue(readJsonl(Readable.from([lines])), { campaign: 'cb', ledger: h.ledger, queue: h.send });
-  return { config, url: `http://127.0.0.1:${port}` };
+  return { config, h, sim, url: dashboard.url };
 }
 
 describe('delivery callbacks', () => {
   it('carry each message to its furthest delivery state, whatever the order of the rows, into export and the funnel', async () => {
-    await setup(200);
-    worker = await startSendWorker(
-      testConfig({ ...{}, ENGAGELAB_BASE_URL: sim?.url, QUEUE_PREFIX: h?.keys.prefix }),
-      silentLogger(),
-    );
-    await campaignDone(h!.ledger, 'cb');
+    const { h, sim, url } = await setup(200);
+    const worker = await stack.startWorker(testConfig({ ENGAGELAB_BASE_URL: sim.url, QUEUE_PREFIX: h.keys.prefix }));
+    await campaignDone(h.ledger, 'cb');
     await until(
       async () =>
-        sim!.pendingCallbacks === 0 &&
-        (await h!.redis.llen(`${h!.keys.prefix}:callbacks:wait`)) === 0 &&
-        (await h!.redis.zcard(`${h!.keys.prefix}:callbacks:active`).catch(() => 0)) === 0,
+        sim.pendingCallbacks === 0 &&
+        (await h.redis.llen(`${h.keys.prefix}:callbacks:wait`)) === 0 &&
+        (await h.redis.zcard(`${h.keys.prefix}:callbacks:active`).catch(() => 0)) === 0,
     );
     await until(async () => {
-      const records = await collect(h!.ledger.export('cb'));
-      return records.every((r) => r.delivery && r.delivery.status === sim!.finalDelivery.get(r.message_id ?? ''));
+      const records = await collect(h.ledger.export('cb'));
+      return records.every((r) => r.delivery && r.delivery.status === sim.finalDelivery.get(r.message_id ?? ''));
     });
-    expect(sim!.callbackStats.failedPosts).toBe(0);
+    expect(sim.callbackStats.failedPosts).toBe(0);
 
-    const records = await collect(h!.ledger.export('cb'));
+    const records = await collect(h.ledger.export('cb'));
     const expected = { delivered: 0, read: 0, failed: 0 };
     for (const r of records) {
-      const final = sim!.finalDelivery.get(r.message_id ?? '');
+      const final = sim.finalDelivery.get(r.message_id ?? '');
       expect(r.delivery?.status).toBe(final);
       if (final === 'failed') expect(r.delivery?.error_code).toBe(131026);
       if (final === 'read' || final === 'delivered') expected.delivered++;
@@ -96,13 +66,13 @@ describe('delivery callbacks', () => {
     }
     expect(expected.failed).toBeGreaterThan(0);
     expect(expected.read).toBeGreaterThan(0);
-    const counts = await h!.ledger.campaign('cb');
+    const counts = await h.ledger.campaign('cb');
     expect(counts?.delivery).toEqual({ sent: 200, ...expected });
 
     // /metrics counts what the funnel counts, with its names (not EngageLab's raw statuses or transitions).
-    await worker?.close();
+    await worker.close();
     const metrics = await (
-      await fetch(`${dashboard!.url}/metrics`, {
+      await fetch(`${url}/metrics`, {
         headers: { Authorization: `Basic ${Buffer.from('admin:password-for-callbacks').toString('base64')}` },
       })
     ).text();
@@ -113,8 +83,7 @@ describe('delivery callbacks', () => {
   });
 
   it('applies a row that arrives before the message_id is recorded, once it is', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { h } = await stack.start();
     await addPending(h, 'orph', ['o-1']);
     const delivery = new DeliveryLedger(h.redis, h.ledger);
     expect(
@@ -132,30 +101,29 @@ describe('delivery callbacks', () => {
   });
 
   it('pauses a running campaign on insufficient_balance, with the reason in status and a metric that resume clears', async () => {
-    const { url } = await setup(400, { latencyMs: 20 });
-    worker = await startSendWorker(
-      testConfig({ ENGAGELAB_BASE_URL: sim?.url, QUEUE_PREFIX: h?.keys.prefix, SEND_RATE_MAX: 100 }),
-      silentLogger(),
+    const { url, h, sim } = await setup(400, { latencyMs: 20 });
+    await stack.startWorker(
+      testConfig({ ENGAGELAB_BASE_URL: sim.url, QUEUE_PREFIX: h.keys.prefix, SEND_RATE_MAX: 100 }),
     );
-    await until(async () => ((await h!.ledger.campaign('cb'))?.sent ?? 0) > 20);
-    expect(await sim!.notify('insufficient_balance', { remain_balance: 1.5, balance_threshold: 10 })).toBe(200);
-    await until(() => h!.send.isPaused());
-    await until(async () => (await h!.send.getActiveCount()) === 0);
-    const sentAtPause = sim!.getStats().accepted;
+    await until(async () => ((await h.ledger.campaign('cb'))?.sent ?? 0) > 20);
+    expect(await sim.notify('insufficient_balance', { remain_balance: 1.5, balance_threshold: 10 })).toBe(200);
+    await until(() => h.send.isPaused());
+    await until(async () => (await h.send.getActiveCount()) === 0);
+    const sentAtPause = sim.getStats().accepted;
     await sleep(300);
-    expect(sim!.getStats().accepted).toBe(sentAtPause);
+    expect(sim.getStats().accepted).toBe(sentAtPause);
     const { pauseState } = await import('../../src/lanes/fleet.js');
-    expect(await pauseState(h!.redis, h!.keys)).toMatchObject({
+    expect(await pauseState(h.redis, h.keys)).toMatchObject({
       paused: true,
       reason: 'from a callback: insufficient_balance: EngageLab balance 1.5 is below 10',
     });
-    expect(((await h!.ledger.campaign('cb'))?.pending ?? 0) > 0).toBe(true);
+    expect(((await h.ledger.campaign('cb'))?.pending ?? 0) > 0).toBe(true);
     const auth = { Authorization: `Basic ${Buffer.from('admin:password-for-callbacks').toString('base64')}` };
     const pausedByCallback = async () =>
       /^wa_bulk_paused_by_callback (\d)$/m.exec(await (await fetch(`${url}/metrics`, { headers: auth })).text())?.[1];
     expect(await pausedByCallback()).toBe('1');
     const { resumeSending } = await import('../../src/lanes/fleet.js');
-    await resumeSending(h!.redis, h!.keys);
+    await resumeSending(h.redis, h.keys);
     expect(await pausedByCallback()).toBe('0');
   });
 

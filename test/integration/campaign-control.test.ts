@@ -1,52 +1,28 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { enqueue } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { localMinutes, timeZoneOf } from '../../src/messages/timezone.js';
 import { freePort } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  tempFile,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, envOf, tempFile, until } from '../helpers/env.js';
+import { useStack, type StackOptions } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** Campaign control with real workers, the real CLI and the simulator. */
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-const servers: http.Server[] = [];
-afterEach(async () => {
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  for (const server of servers.splice(0)) server.close();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
-});
+const stack = useStack();
 
-/** The simulator, recording when each request_id arrived. */
-async function recordingSimulator(options: Parameters<typeof startSimulator>[0] = {}) {
-  sim = await startSimulator(options);
+/** The test's stack, its simulator recording when each request_id arrived. */
+async function recording(options: StackOptions = {}) {
+  const { sim, config, h, env } = await stack.start({ simulator: {}, ...options });
   const seen: Array<{ at: number; id: string }> = [];
   sim.setOverride((body) => {
     seen.push({ at: Date.now(), id: String(body?.request_id) });
     return undefined;
   });
-  return seen;
+  return { seen, sim, config, h, env };
 }
 
 const messages = (prefix: string, count: number, from = 0) =>
@@ -54,9 +30,7 @@ const messages = (prefix: string, count: number, from = 0) =>
 
 describe('campaign control', () => {
   it('--at: nothing leaves before the time; status says scheduled with it', async () => {
-    const seen = await recordingSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
-    h = harness(config);
+    const { seen, config, h } = await recording();
     const env = envOf(config);
     const enqueuedAt = Date.now();
     const res = await runCli(
@@ -64,7 +38,7 @@ describe('campaign control', () => {
       env,
     );
     expect(JSON.parse(res.stdout)).toMatchObject({ accepted: 5 });
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     const status = JSON.parse((await runCli(['status', '--campaign', 'later', '--json'], env)).stdout);
     expect(status.campaign).toMatchObject({ state: 'scheduled', at: expect.stringMatching(/^\d{4}-/) });
     expect(Date.parse(status.campaign.at)).toBeGreaterThanOrEqual(enqueuedAt + 3000);
@@ -74,9 +48,7 @@ describe('campaign control', () => {
   });
 
   it("--send-window: a recipient whose local time is outside waits for the window's opening; one inside is sent", async () => {
-    const seen = await recordingSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
-    h = harness(config);
+    const { seen, config, h } = await recording();
     // New York and Tokyo are 13 or 14 hours apart: a window of two hours around New York's local time now
     // leaves Tokyo outside, whatever the time of the test.
     const inside = '+12125550123';
@@ -94,9 +66,9 @@ describe('campaign control', () => {
       ]),
     );
     await runCli(['enqueue', file, '--campaign', 'window', '--send-window', window], envOf(config));
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await until(() => seen.some((s) => s.id === 'ny'), 10_000);
-    await until(async () => (await h!.send.getDelayedCount()) === 1, 10_000);
+    await until(async () => (await h.send.getDelayedCount()) === 1, 10_000);
     const [delayed] = await h.send.getJobs(['delayed']);
     expect(delayed?.data.request_id).toBe('tokyo');
     // It wakes when the window opens in Tokyo (within a minute of it), not sooner.
@@ -107,9 +79,7 @@ describe('campaign control', () => {
   });
 
   it('--expires-*: a message not sent by then is never sent and is counted skipped/expired, paused campaign included', async () => {
-    const seen = await recordingSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
-    h = harness(config);
+    const { seen, config, h } = await recording();
     const env = envOf(config);
     // Scheduled after its own expiry would be refused; scheduled 3 s out with a 1 s life: never sent.
     const bad = await runCli(
@@ -120,7 +90,7 @@ describe('campaign control', () => {
     expect(bad.stderr).toBe('wa-bulk: --expires-in: the campaign would expire before it starts\n');
     await runCli(['enqueue', tempFile(jsonl(messages('exp', 3))), '--campaign', 'expiring', '--expires-in', '2s'], env);
     await runCli(['pause', '--campaign', 'expiring'], env);
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'expiring', 20_000);
     expect(await h.ledger.campaign('expiring')).toMatchObject({ total: 3, sent: 0, skipped: 3 });
     expect(await h.ledger.get('exp-0')).toMatchObject({ status: 'skipped', error: { reason: 'expired' }, attempts: 0 });
@@ -128,18 +98,13 @@ describe('campaign control', () => {
   });
 
   it('--priority high overtakes a low backlog under the same limits', async () => {
-    const seen = await recordingSimulator();
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim!.url,
-      SENDER_RATE_MAX: 10,
-      SEND_RATE_MAX: 10,
-      WORKER_CONCURRENCY: 4,
+    const { seen, h } = await recording({
+      config: { SENDER_RATE_MAX: 10, SEND_RATE_MAX: 10, WORKER_CONCURRENCY: 4 },
     });
-    h = harness(config);
     const send = (campaign: string, list: unknown[], priority: 'high' | 'low') =>
-      enqueue(itemsOfArray(list), { campaign, ledger: h!.ledger, queue: h!.send, control: { priority } });
+      enqueue(itemsOfArray(list), { campaign, ledger: h.ledger, queue: h.send, control: { priority } });
     await send('bulk', messages('bulk', 100), 'low');
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await until(() => seen.length >= 5, 10_000);
     const sentBefore = seen.length;
     await send('otp', messages('otp', 4, 200), 'high');
@@ -154,17 +119,13 @@ describe('campaign control', () => {
   });
 
   it('cancel under load: after it returns no further request of the campaign leaves but those in flight; idempotent', async () => {
-    const seen = await recordingSimulator({ latencyMs: 30 });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim!.url,
-      SENDER_RATE_MAX: 50,
-      SEND_RATE_MAX: 50,
-      WORKER_CONCURRENCY: 10,
+    const { seen, config, h, sim } = await recording({
+      simulator: { latencyMs: 30 },
+      config: { SENDER_RATE_MAX: 50, SEND_RATE_MAX: 50, WORKER_CONCURRENCY: 10 },
     });
-    h = harness(config);
     const env = envOf(config);
     await runCli(['enqueue', tempFile(jsonl(messages('c', 200))), '--campaign', 'doomed'], env);
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await until(() => seen.length >= 20, 10_000);
     const cancelled = await runCli(['cancel', '--campaign', 'doomed', '--json'], env);
     const returnedAt = Date.now();
@@ -176,7 +137,7 @@ describe('campaign control', () => {
     const counts = await h.ledger.campaign('doomed');
     expect(counts).toMatchObject({ state: 'cancelled', pending: 0, dead: 0 });
     expect((counts?.sent ?? 0) + (counts?.skipped ?? 0)).toBe(200);
-    expect(counts?.sent).toBe(sim!.getStats().accepted);
+    expect(counts?.sent).toBe(sim.getStats().accepted);
     const again = await runCli(['cancel', '--campaign', 'doomed', '--json'], env);
     expect(JSON.parse(again.stdout)).toMatchObject({ skipped_now: 0 });
     const unknown = await runCli(['cancel', '--campaign', 'nope'], env);
@@ -185,15 +146,13 @@ describe('campaign control', () => {
   });
 
   it('opt-outs: suppressed numbers get no request, one suppressed mid-campaign included; STOP suppresses its sender', async () => {
-    const port = await freePort();
-    const seen = await recordingSimulator({ callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab` });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim!.url,
-      DASHBOARD_PORT: port,
-      SENDER_RATE_MAX: 10,
-      SEND_RATE_MAX: 10,
+    const { seen, config, h, sim } = await recording({
+      simulator: (dashboardUrl) => ({ callbackUrl: `${dashboardUrl}/callbacks/engagelab` }),
+      config: {
+        SENDER_RATE_MAX: 10,
+        SEND_RATE_MAX: 10,
+      },
     });
-    h = harness(config);
     const env = envOf(config);
     expect((await runCli(['suppress', 'add', '+44 7910 100 001', '00447910100002'], env)).stdout).toBe(
       'suppressed: 2 number(s)\n',
@@ -202,12 +161,12 @@ describe('campaign control', () => {
       (await runCli(['enqueue', tempFile(jsonl(messages('o', 30))), '--campaign', 'optout', '--json'], env)).stdout,
     );
     expect(res).toMatchObject({ accepted: 28, suppressed: 2 });
-    dashboard = await startDashboard(config, silentLogger());
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startDashboard();
+    await stack.startWorker();
     // Recipient 20 writes STOP while the campaign runs.
     await until(() => seen.length >= 5, 10_000);
-    expect(await sim!.inbound([phone(20).slice(1)], undefined, ' stop ')).toBe(200);
-    await until(async () => (await h!.redis.sismember(h!.keys.suppressed, phone(20).slice(1))) === 1, 5000);
+    expect(await sim.inbound([phone(20).slice(1)], undefined, ' stop ')).toBe(200);
+    await until(async () => (await h.redis.sismember(h.keys.suppressed, phone(20).slice(1))) === 1, 5000);
     await campaignDone(h.ledger, 'optout', 20_000);
     expect(seen.map((s) => s.id)).not.toEqual(expect.arrayContaining(['o-1', 'o-2', 'o-20']));
     expect(await h.ledger.get('o-20')).toMatchObject({ status: 'skipped', error: { reason: 'suppressed' } });
@@ -227,18 +186,17 @@ describe('campaign control', () => {
         res.writeHead(posts.length === 1 ? 503 : 200).end();
       });
     });
-    servers.push(hook);
+    stack.defer(() => hook.close());
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    await recordingSimulator();
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim!.url,
-      DASHBOARD_PORT: await freePort(),
-      CAMPAIGN_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/done`,
+    const { config, h } = await recording({
+      config: {
+        DASHBOARD_PORT: await freePort(),
+        CAMPAIGN_WEBHOOK_URL: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/done`,
+      },
     });
-    h = harness(config);
     await runCli(['enqueue', tempFile(jsonl(messages('w', 3))), '--campaign', 'hooked'], envOf(config));
-    dashboard = await startDashboard(config, silentLogger());
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startDashboard();
+    await stack.startWorker();
     await campaignDone(h.ledger, 'hooked');
     await until(() => posts.length === 2, 20_000);
     await new Promise((r) => setTimeout(r, 5000));
@@ -250,9 +208,7 @@ describe('campaign control', () => {
   });
 
   it('refuses bad campaign options with one line and exit 2 (400 over the API); a window across midnight is fine', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0 });
-    h = harness(config);
-    const env = envOf(config);
+    const { h, env } = await stack.start({ config: { DASHBOARD_PORT: 0 } });
     const file = tempFile(jsonl(messages('b', 1)));
     const cases: Array<[string[], string]> = [
       [
@@ -283,9 +239,9 @@ describe('campaign control', () => {
     expect(past.stderr).toBe('wa-bulk: --at: 2020-01-01T00:00:00Z is in the past; sending now\n');
     expect((await h.ledger.campaign('past'))?.send_window).toBe('20:00-02:00');
 
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard();
     const post = (query: string) =>
-      fetch(`${dashboard!.url}/api/campaigns/api/messages?${query}`, {
+      fetch(`${dashboard.url}/api/campaigns/api/messages?${query}`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(messages('api', 1)),

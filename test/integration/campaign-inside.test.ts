@@ -1,31 +1,18 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
 import { enqueue, scan } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
-import { freePort } from '../../src/dev/redis-server.js';
 import type { TemplateInfo } from '../../src/engagelab/client.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import type { DeliveryUpdate } from '../../src/ledger/delivery.js';
 import type { CampaignCounts, MessageRecord } from '../../src/ledger/records.js';
 import { parseRateCard } from '../../src/preflight/cost.js';
 import { preflightFromConfig } from '../../src/preflight/preflight.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { useChromium } from '../helpers/browser.js';
 import { runCli } from '../helpers/cli.js';
-import {
-  addPending,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  tempFile,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { addPending, envOf, tempFile, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 
 /** Where a screenshot goes, for a person to look at: a directory of this run's own under the temp directory. */
 let screenshots: string | undefined;
@@ -39,28 +26,8 @@ const screenshot = (name: string) => join((screenshots ??= mkdtempSync(join(tmpd
 
 const PASSWORD = 'inside-test-password';
 const AUTH = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
-let browser: Browser | undefined;
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-
-beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
-});
+const browser = useChromium();
+const stack = useStack();
 
 const update = (
   status: DeliveryUpdate['status'],
@@ -80,7 +47,7 @@ const IN_UTILITY = { country: 'IN', category: 'utility' };
 
 describe('inside a campaign', () => {
   it('counts a message billable once, when it is priced and delivered, whatever the order of its callbacks', async () => {
-    h = harness(testConfig());
+    const { h } = await stack.start();
     const ids = ['p-1', 'p-2', 'p-3', 'p-4', 'p-5'];
     await addPending(h, 'priced', ids);
     for (const id of ids) await h.ledger.markSent(id, 'priced', `mid-${id}`);
@@ -122,9 +89,7 @@ describe('inside a campaign', () => {
   });
 
   it('keeps the counts of the template messages an enqueue wrote, and their estimate, on the campaign', async () => {
-    sim = await startSimulator({ templateCatalog: [WINTER] });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
+    const { config, h } = await stack.start({ simulator: { templateCatalog: [WINTER] } });
     const card = parseRateCard(CARD, 'card.csv');
     const messages = [
       ...Array.from({ length: 3 }, (_, i) => ({ to: GB(i), body: WINTER_BODY, request_id: `w-${i}` })),
@@ -154,22 +119,17 @@ describe('inside a campaign', () => {
   });
 
   it('the campaigns page opens a campaign the simulator sent: its messages by outcome, CSV, dead letters and chart', async () => {
-    const port = await freePort();
-    sim = await startSimulator({
-      templateCatalog: [WINTER],
-      callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab`,
-      callbackDelayMs: 20,
-      deliveryErrors: { 131026: 0.2, 131049: 0.1 },
-      readRate: 0.5,
-      shuffleRate: 0.2,
+    const { config, h } = await stack.start({
+      simulator: (dashboardUrl) => ({
+        templateCatalog: [WINTER],
+        callbackUrl: `${dashboardUrl}/callbacks/engagelab`,
+        callbackDelayMs: 20,
+        deliveryErrors: { 131026: 0.2, 131049: 0.1 },
+        readRate: 0.5,
+        shuffleRate: 0.2,
+      }),
+      config: { DASHBOARD_PASSWORD: PASSWORD, QUALITY_MAX_FAILED: 1 },
     });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      DASHBOARD_PORT: port,
-      DASHBOARD_PASSWORD: PASSWORD,
-      QUALITY_MAX_FAILED: 1,
-    });
-    h = harness(config);
     const good = Array.from({ length: 40 }, (_, i) => ({
       to: i % 4 === 0 ? BR(i) : GB(i),
       body: WINTER_BODY,
@@ -184,11 +144,11 @@ describe('inside a campaign', () => {
     const unknown = { type: 'template', template: { name: 'old_promo', language: 'en' } };
     const bad = Array.from({ length: 3 }, (_, i) => ({ to: GB(50 + i), body: unknown, request_id: `x-${i}` }));
     expect(await enqueue(itemsOfArray(bad), common)).toMatchObject({ accepted: 3 });
-    dashboard = await startDashboard(config, silentLogger());
-    worker = await startSendWorker(config, silentLogger());
+    const dashboard = await stack.startDashboard();
+    await stack.startWorker();
     // Every sent message reported delivered, read or failed, and every billable one counted.
     await until(async () => {
-      const c = await h!.ledger.campaign('winter-sale');
+      const c = await h.ledger.campaign('winter-sale');
       return !!c && c.pending === 0 && c.delivery.delivered + c.delivery.failed === c.sent;
     }, 30_000);
     const campaign = (await h.ledger.campaign('winter-sale')) as CampaignCounts;
@@ -200,7 +160,7 @@ describe('inside a campaign', () => {
     expect(campaign.cost?.billable.by_category).toEqual({ marketing: delivered });
     expect(campaign.cost?.templates.messages).toBe(43);
 
-    const context = await browser!.newContext({
+    const context = await browser.newContext({
       httpCredentials: { username: 'admin', password: PASSWORD },
       viewport: { width: 1280, height: 1000 },
     });
@@ -267,13 +227,12 @@ describe('inside a campaign', () => {
   });
 
   it('opens a campaign from /campaigns#open=ID, and its Next page shows the older messages after the first 50', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
+    const { h } = await stack.start({ config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
     const ids = Array.from({ length: 62 }, (_, i) => `n-${i}`);
     await addPending(h, 'long-one', ids);
     await addPending(h, 'other', ['o-1']);
-    dashboard = await startDashboard(config, silentLogger());
-    const context = await browser!.newContext({
+    const dashboard = await stack.startDashboard();
+    const context = await browser.newContext({
       httpCredentials: { username: 'admin', password: PASSWORD },
       viewport: { width: 1280, height: 900 },
     });
@@ -315,20 +274,16 @@ describe('inside a campaign', () => {
   });
 
   it('over the HTTP API, keeps the estimate with a readable rate card, and enqueues with a note without one', async () => {
-    sim = await startSimulator({ templateCatalog: [WINTER] });
     const good = tempFile(CARD, 'rates.csv');
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      DASHBOARD_PORT: 0,
-      DASHBOARD_PASSWORD: PASSWORD,
-      RATE_CARD_FILE: good,
+    const { config, h } = await stack.start({
+      simulator: { templateCatalog: [WINTER] },
+      config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, RATE_CARD_FILE: good },
     });
-    h = harness(config);
-    dashboard = await startDashboard(config, silentLogger());
+    let dashboard = await stack.startDashboard();
     const post = (campaign: string) =>
-      fetch(`${dashboard!.url}/api/campaigns/${campaign}/messages`, {
+      fetch(`${dashboard.url}/api/campaigns/${campaign}/messages`, {
         method: 'POST',
-        headers: { ...AUTH, 'Content-Type': 'application/json', Origin: dashboard!.url },
+        headers: { ...AUTH, 'Content-Type': 'application/json', Origin: dashboard.url },
         body: JSON.stringify([{ to: [GB(1), BR(2)], body: WINTER_BODY }]),
       });
     const priced = await post('api-priced');
@@ -337,10 +292,7 @@ describe('inside a campaign', () => {
       cost: { templates: { messages: 2 }, estimate: { total: { USD: 0.11 } } },
     });
     await dashboard.close();
-    dashboard = await startDashboard(
-      { ...config, RATE_CARD_FILE: tempFile('not,a,card\n', 'bad.csv') },
-      silentLogger(),
-    );
+    dashboard = await stack.startDashboard({ ...config, RATE_CARD_FILE: tempFile('not,a,card\n', 'bad.csv') });
     const unpriced = await post('api-unpriced');
     expect(unpriced.status).toBe(200);
     expect(await unpriced.json()).toMatchObject({
@@ -354,16 +306,15 @@ describe('inside a campaign', () => {
   });
 
   it('pages a campaign newest first by the cursor, and refuses an order it does not know', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
+    const { h } = await stack.start({ config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
     await addPending(
       h,
       'paged',
       Array.from({ length: 7 }, (_, i) => `q-${i}`),
     );
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard();
     const page = async (query: string) => {
-      const res = await fetch(`${dashboard!.url}/api/campaigns/paged/messages?${query}`, { headers: AUTH });
+      const res = await fetch(`${dashboard.url}/api/campaigns/paged/messages?${query}`, { headers: AUTH });
       return {
         status: res.status,
         body: (await res.json()) as { messages: MessageRecord[]; next_cursor: string | null },

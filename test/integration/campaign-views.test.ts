@@ -1,25 +1,19 @@
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { enqueue } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { Campaigns } from '../../src/campaigns/campaigns.js';
-import type { Dashboard } from '../../src/http/dashboard.js';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
 import type { DeliveryUpdate } from '../../src/ledger/delivery.js';
 import { runCli } from '../helpers/cli.js';
-import { addPending, envOf, harness, silentLogger, tempFile, testConfig, type Harness } from '../helpers/env.js';
+import { addPending, envOf, tempFile } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { contract, startDashboard } from '../helpers/contract.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** What an operator reads about a campaign: its rejected lines, skips by reason, timing, delivery and exports. */
 
 const PASSWORD = 'views-test-password';
-let h: Harness | undefined;
-let dashboard: Dashboard | undefined;
-afterEach(async () => {
-  await dashboard?.close();
-  await h?.close();
-  dashboard = h = undefined;
-});
+const stack = useStack();
 
 const auth = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
 const good = (prefix: string, count: number) =>
@@ -37,12 +31,10 @@ const delivery = (status: DeliveryUpdate['status'], at: number, errorCode: numbe
 
 describe('rejected lines', () => {
   it('are counted over every enqueue of a campaign, command line and HTTP API, and kept for export --rejected', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
-    const env = envOf(config);
+    const { config, env } = await stack.start({ config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
     const file = tempFile(jsonl([...good('cli', 3), bad]));
     expect((await runCli(['enqueue', file, '--campaign', 'views', '--no-preflight'], env)).code).toBe(1);
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard(config, startDashboard);
     const posted = await fetch(`${dashboard.url}/api/campaigns/views/messages?preflight=false`, {
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'application/json' },
@@ -79,8 +71,7 @@ describe('rejected lines', () => {
   });
 
   it('keeps the first 1,000 of a campaign and counts them all; a dry run records none', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const items = Array.from({ length: 1205 }, () => bad);
     await enqueue(itemsOfArray(items), { campaign: 'many', ledger: h.ledger, queue: h.send, dryRun: true });
     expect(await h.redis.exists(h.keys.campaign('many'), h.keys.campaignRejects('many'))).toBe(0);
@@ -103,8 +94,7 @@ describe('rejected lines', () => {
 
 describe('a campaign in numbers', () => {
   it('breaks skipped down by reason, and counts failed deliveries by code until a later report overrides them', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     await addPending(
       h,
       'mixed',
@@ -136,8 +126,7 @@ describe('a campaign in numbers', () => {
   });
 
   it('times a campaign: its start, rate and ETA while it sends, its finish and average once done', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const before = Date.now();
     await addPending(
       h,
@@ -171,9 +160,7 @@ describe('a campaign in numbers', () => {
   });
 
   it('export --format csv and result carry the delivery state; the HTTP export downloads the same', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
-    const env = envOf(config);
+    const { config, h, env } = await stack.start({ config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
     await addPending(h, 'told', ['d-1', 'd-2', 'd-3', 'd-4']);
     for (const id of ['d-1', 'd-2', 'd-3']) await h.ledger.markSent(id, 'told', `mid-${id}`);
     await deadLetter(
@@ -209,7 +196,7 @@ describe('a campaign in numbers', () => {
     );
     expect((await runCli(['result', 'd-3'], env)).stdout).toContain('delivery    no delivery report yet\n');
 
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard(config, startDashboard);
     const download = await fetch(`${dashboard.url}/api/campaigns/told/export?format=csv`, { headers: auth });
     expect(download.headers.get('content-disposition')).toBe('attachment; filename="told.csv"');
     expect((await download.text()).trim().split('\n')).toEqual(csv);

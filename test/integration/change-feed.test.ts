@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Campaigns } from '../../src/campaigns/campaigns.js';
 import { Writable } from 'node:stream';
 import { ensureGroup, entryOf, startFeedTrimmer, trimFeed, type RawEntry } from '../../src/events/feed.js';
@@ -6,13 +6,10 @@ import { createLogger } from '../../src/log.js';
 import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
 import { pauseLane, resumeLane } from '../../src/lanes/lanes.js';
 import { Suppressions } from '../../src/recipients/suppressions.js';
-import { addPending, harness, testConfig, until, type Harness } from '../helpers/env.js';
+import { addPending, until, type Harness } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const stack = useStack();
 
 const entries = async (k: Harness): Promise<Array<{ kind: string; subject: string; status?: string }>> =>
   ((await k.redis.xrange(k.keys.archive, '-', '+')) as RawEntry[]).map((raw) => {
@@ -33,7 +30,7 @@ const delivery = (status: 'delivered' | 'read' | 'failed') => ({
 
 describe('the change feed', () => {
   it('is not written while nothing reads it', async () => {
-    h = harness(testConfig());
+    const { h } = await stack.start();
     await addPending(h, 'c', ['a']);
     await h.ledger.markSent('a', 'c', 'mid-a');
     await new Campaigns(h.redis, h.keys).pause('c', 'operator');
@@ -41,7 +38,7 @@ describe('the change feed', () => {
   });
 
   it('holds every change of the ledger and every state change, with the change, once a group reads it', async () => {
-    h = harness(testConfig());
+    const { h } = await stack.start();
     await ensureGroup(h.redis, h.keys.archive, 'readers');
     await addPending(h, 'c', ['a', 'b', 'd']);
     await h.ledger.markSent('a', 'c', 'mid-a');
@@ -82,13 +79,13 @@ describe('the change feed', () => {
   });
 
   it('drops what every group has acknowledged, keeps what one still needs, and holds its cap', async () => {
-    h = harness(testConfig());
+    const { h } = await stack.start();
     const stream = h.keys.archive;
     await ensureGroup(h.redis, stream, 'fast');
     await ensureGroup(h.redis, stream, 'slow');
     for (let i = 0; i < 10; i++) await h.redis.xadd(stream, '*', 'e', 'sending.resumed', 'r', '', 's', '{}');
     const read = async (group: string, count: number) => {
-      const reply = (await h!.redis.xreadgroup('GROUP', group, 'c', 'COUNT', count, 'STREAMS', stream, '>')) as Array<
+      const reply = (await h.redis.xreadgroup('GROUP', group, 'c', 'COUNT', count, 'STREAMS', stream, '>')) as Array<
         [string, RawEntry[]]
       >;
       const ids = (reply[0]?.[1] ?? []).map(([id]) => id);
@@ -110,7 +107,7 @@ describe('the change feed', () => {
   });
 
   it('is held to its cap by a writing process while no reader runs, with a line', async () => {
-    h = harness(testConfig());
+    const { h } = await stack.start();
     const stream = h.keys.archive;
     await ensureGroup(h.redis, stream, 'webhooks');
     for (let i = 0; i < 3000; i++) await h.redis.xadd(stream, '*', 'e', 'sending.resumed', 'r', '', 's', '{}');
@@ -127,7 +124,7 @@ describe('the change feed', () => {
     });
     const trimmer = startFeedTrimmer(h.redis, stream, 1000, log, 20);
     try {
-      await until(async () => (await h!.redis.xlen(stream)) < 1200);
+      await until(async () => (await h.redis.xlen(stream)) < 1200);
     } finally {
       trimmer.stop();
     }

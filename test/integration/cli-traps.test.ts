@@ -1,25 +1,21 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
 import { PAUSE } from '../../src/cli/commands/pause.decl.js';
 import { COMMANDS } from '../../src/cli/registry.js';
 import { flagLabel, help, overview } from '../../src/cli/usage.js';
 import { CLI, runCli } from '../helpers/cli.js';
-import { addPending, envOf, harness, tempFile, testConfig, type Harness } from '../helpers/env.js';
+import { addPending, envOf, tempFile, testConfig } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES } from '../fixtures/messages.js';
 
 /** The command line's traps: a closed pipe, --help, unknown campaigns, replaying what may have been delivered. */
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const stack = useStack();
 
 describe('the command line', () => {
   it('ends quietly with exit 0 when the reader of its output goes away (export | head -1)', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     await addPending(
       h,
       'big',
@@ -89,9 +85,7 @@ describe('the command line', () => {
   });
 
   it('says "no campaign" with exit 1 for status and watch of an unknown campaign; lists campaigns newest first', async () => {
-    const config = testConfig();
-    h = harness(config);
-    const env = envOf(config);
+    const { h, env } = await stack.start();
     for (const args of [
       ['status', '--campaign', 'typo'],
       ['watch', '--campaign', 'typo', '--interval-ms', '50'],
@@ -121,8 +115,7 @@ describe('the command line', () => {
   });
 
   it('watch writes plain lines ending with a newline, no \\r bars, when stderr is not a terminal', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     await addPending(h, 'w', ['w-1']);
     await h.ledger.markSent('w-1', 'w', 'mid-w-1');
     const res = await runCli(['watch', '--campaign', 'w', '--interval-ms', '50'], envOf(config));
@@ -132,9 +125,7 @@ describe('the command line', () => {
   });
 
   it('dlq replay leaves unknown_outcome dead letters out unless asked for by --reason, and says how many', async () => {
-    const config = testConfig();
-    h = harness(config);
-    const env = envOf(config);
+    const { h, env } = await stack.start();
     const ids = ['p-1', 'p-2', 'u-1', 'u-2', 'u-3'];
     await addPending(h, 'dlq', ids);
     for (const id of ids) {

@@ -1,36 +1,17 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { describe, expect, it } from '@jest/globals';
 import { runCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  tempFile,
-  testConfig,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, envOf, tempFile, testConfig } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-afterEach(async () => {
-  await worker?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = h = sim = undefined;
-});
+const stack = useStack();
 
 const good = [0, 1, 2].map((i) => ({ to: phone(i), body: BODIES.text, request_id: `cli-${i}` }));
 const bad = { to: phone(9), body: { type: 'text', text: {} } };
 
 describe('wa-bulk enqueue', () => {
   it('--strict enqueues nothing when a line is invalid', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const res = await runCli(
       ['enqueue', tempFile(jsonl([...good, bad])), '--campaign', 'strict', '--strict', '--json'],
       envOf(config),
@@ -50,8 +31,7 @@ describe('wa-bulk enqueue', () => {
   });
 
   it('--strict reads stdin and enqueues everything when all lines are valid', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const res = await runCli(['enqueue', '-', '--campaign', 'stdin', '--strict', '--json'], envOf(config), jsonl(good));
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ accepted: 3, rejected: 0 });
@@ -59,8 +39,7 @@ describe('wa-bulk enqueue', () => {
   });
 
   it('--dry-run validates and counts without writing anything', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const res = await runCli(
       ['enqueue', tempFile(jsonl([...good, bad])), '--campaign', 'dry', '--dry-run'],
       envOf(config),
@@ -72,8 +51,7 @@ describe('wa-bulk enqueue', () => {
   });
 
   it('enqueues a CSV template campaign', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config } = await stack.start();
     const csv = tempFile('to,body_1\n+447911123456,Ada\n+447911123457,Grace\n', 'c.csv');
     const res = await runCli(
       ['enqueue', csv, '--campaign', 'csv', '--template', 'order_update', '--language', 'en', '--json'],
@@ -98,12 +76,9 @@ describe('wa-bulk enqueue', () => {
 
 describe('status, result, export and watch', () => {
   it('report a finished campaign', async () => {
-    sim = await startSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
-    const env = envOf(config);
+    const { h, env } = await stack.start({ simulator: {} });
     await runCli(['enqueue', tempFile(jsonl(good)), '--campaign', 'report'], env);
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     const watch = await runCli(['watch', '--campaign', 'report', '--interval-ms', '50'], env);
     expect(watch.code).toBe(0);
     expect(watch.stderr).toContain('3 sent');
@@ -189,8 +164,7 @@ describe('status, result, export and watch', () => {
 
 describe('wa-bulk demo', () => {
   it('runs the sample campaign through the simulator and reports it', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config } = await stack.start();
     const res = await runCli(['demo', '--exit'], {
       PATH: process.env.PATH,
       REDIS_URL: config.REDIS_URL,

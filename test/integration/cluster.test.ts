@@ -1,20 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { hasClusterSupport, startRedisCluster, type ClusterHandle } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { runCli, startCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  envOf,
-  harness,
-  startSimulator,
-  tempFile,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
+import { campaignDone, envOf, tempFile, testConfig, until } from '../helpers/env.js';
+import { Stack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** wa-bulk on a real 3-master Redis Cluster, through a live migration of its slot. */
@@ -24,16 +14,13 @@ if (!supported) console.error('skipping the Redis Cluster tests: this redis-serv
 const maybe = supported ? describe : describe.skip;
 
 let cluster: ClusterHandle | undefined;
-let sim: Simulator | undefined;
-let h: Harness | undefined;
-const children: ChildProcess[] = [];
+// The cluster serves the whole file; a test's parts are stopped with it, after the last test.
+const stack = new Stack();
 beforeAll(async () => {
   if (supported) cluster = await startRedisCluster(3);
 }, 60_000);
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  await h?.close();
-  await sim?.stop();
+  await stack.stop();
   await cluster?.stop();
 });
 
@@ -83,7 +70,7 @@ maybe('on a Redis Cluster', () => {
   });
 
   it('enqueues, sends and reports a campaign while its slot moves to another node: nothing lost, nothing twice, no errors', async () => {
-    sim = await startSimulator();
+    const sim = await stack.startSimulator();
     const nodes = (cluster as ClusterHandle).nodes;
     const config = testConfig({
       REDIS_CLUSTER_NODES: nodes.map((n) => `${n.host}:${n.port}`).join(','),
@@ -93,7 +80,7 @@ maybe('on a Redis Cluster', () => {
       SENDER_RATE_MAX: 100,
       LOG_LEVEL: 'info',
     });
-    h = harness(config);
+    const h = stack.harness(config);
     const env = envOf(config);
     const count = 400;
     const file = tempFile(
@@ -101,9 +88,8 @@ maybe('on a Redis Cluster', () => {
     );
     const enq = await runCli(['enqueue', file, '--campaign', 'moving', '--json'], env);
     expect(JSON.parse(enq.stdout)).toMatchObject({ accepted: count, rejected: 0 });
-    const worker = await startCli(['worker'], env);
-    children.push(worker.child);
-    await until(async () => ((await h!.ledger.campaign('moving'))?.sent ?? 0) >= 60, 20_000);
+    const worker = await stack.startCli(['worker'], env);
+    await until(async () => ((await h.ledger.campaign('moving'))?.sent ?? 0) >= 60, 20_000);
 
     const slot = Number(
       await (h.redis as unknown as { cluster(...args: string[]): Promise<number> }).cluster(

@@ -1,9 +1,9 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import type { TemplateInfo } from '../../src/engagelab/client.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
 import { runCli } from '../helpers/cli.js';
-import { envOf, harness, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';
+import { envOf, tempFile } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl } from '../fixtures/messages.js';
 
 /**
@@ -12,13 +12,7 @@ import { BODIES, jsonl } from '../fixtures/messages.js';
  * template), and price them with a rate card at the campaign's time.
  */
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-afterEach(async () => {
-  await sim?.stop();
-  await h?.close();
-  h = sim = undefined;
-});
+const stack = useStack();
 
 const EXAMPLES = JSON.parse(readFileSync('examples/templates.json', 'utf8')) as TemplateInfo[];
 const WINTER: TemplateInfo = {
@@ -79,9 +73,7 @@ async function run(command: string[], env: NodeJS.ProcessEnv) {
 
 describe('cost', () => {
   it('counts template messages by country and category, and estimates them with a rate card at the campaign time', async () => {
-    sim = await startSimulator({ templateCatalog: [...EXAMPLES, WINTER, PLAIN] });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
+    const { config, h } = await stack.start({ simulator: { templateCatalog: [...EXAMPLES, WINTER, PLAIN] } });
     const counts = {
       messages: 6,
       by_country: { BR: { marketing: 1, unknown: 1 }, GB: { marketing: 3 }, US: { authentication: 1 } },

@@ -1,59 +1,49 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
 import { enqueue } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { pauseSending } from '../../src/lanes/fleet.js';
 import { Campaigns } from '../../src/campaigns/campaigns.js';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import { useChromium } from '../helpers/browser.js';
 import { BODIES } from '../fixtures/messages.js';
-import { addPending, harness, silentLogger, startSimulator, testConfig, until, type Harness } from '../helpers/env.js';
+import { addPending, until, type Harness } from '../helpers/env.js';
+import { useStack, type StackOptions } from '../helpers/stack.js';
 
 /** A real browser (Debian's Chromium, driven by playwright-core) against the real dashboard. */
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const PASSWORD = 'browser-test-password';
 
-let browser: Browser;
-let h: Harness | undefined;
-let dashboard: Dashboard | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
+// This file's own switches, beside the common ones: no QUIC, no component updates, no sync.
+const browser = useChromium(['--disable-quic', '--disable-component-update', '--disable-sync']);
+const stack = useStack();
+/** The test's Redis handles (and simulator, when asked), its config behind the password. */
+const withPassword = (options: StackOptions = {}) =>
+  stack.start({ ...options, config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
 
-beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  dashboard = h = worker = sim = undefined;
-});
+/** spring-sale: 40 messages, 25 of them sent and 3 dead letters (4001), the rest pending. */
+async function springSale(h: Harness): Promise<void> {
+  await addPending(
+    h,
+    'spring-sale',
+    Array.from({ length: 40 }, (_, i) => `s-${i}`),
+  );
+  for (let i = 0; i < 25; i++) await h.ledger.markSent(`s-${i}`, 'spring-sale', `mid-s-${i}`);
+  for (let i = 25; i < 28; i++)
+    await deadLetter(
+      h.dead,
+      h.ledger,
+      { request_id: `s-${i}`, campaign: 'spring-sale', payload: { to: ['447911123456'], body: BODIES.text as never } },
+      { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
+      1,
+    );
+}
 
 describe('the dashboard in a browser', () => {
   it('shows both queues with the job counts the test enqueued, and refuses a visitor without credentials', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
+    const { h } = await withPassword();
     for (let i = 0; i < 7; i++) {
       await h.send.add(
         'send',
@@ -70,7 +60,7 @@ describe('the dashboard in a browser', () => {
         1,
       );
     }
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard();
 
     const anonymous = await browser.newContext();
     // Chromium turns a 401 page without credentials into a navigation error; its request API shows the status.
@@ -113,15 +103,14 @@ describe('the dashboard in a browser', () => {
   });
 
   it('opened as http://user:password@host/queues, Bull Board loads its queues', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
+    const { h } = await withPassword();
     for (let i = 0; i < 4; i++)
       await h.send.add(
         'send',
         { request_id: `u-${i}`, campaign: 'browser', payload: { to: ['447911123456'], body: BODIES.text as never } },
         { jobId: `u-${i}` },
       );
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard();
     // No stored credentials: only those in the URL, as an operator types them.
     const context = await browser.newContext();
     const page = await context.newPage();
@@ -142,8 +131,7 @@ describe('the dashboard in a browser', () => {
   });
 
   it("shows why sending is paused, each dead letter's code and message, and keeps dead letters out of the waiting total", async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
+    const { h } = await withPassword();
     for (let i = 0; i < 7; i++) {
       await h.send.add(
         'send',
@@ -162,7 +150,7 @@ describe('the dashboard in a browser', () => {
       );
     }
     await pauseSending(h.redis, h.keys, 'auth: EngageLab 2001 authentication failed');
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard();
     const context = await browser.newContext({
       httpCredentials: { username: 'admin', password: PASSWORD },
       viewport: { width: 1280, height: 900 },
@@ -202,33 +190,15 @@ describe('the dashboard in a browser', () => {
   });
 
   it('the campaigns page shows every campaign at a glance, and its buttons act with the credentials only', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
+    const { h } = await withPassword();
     const campaigns = new Campaigns(h.redis, h.keys);
-    await addPending(
-      h,
-      'spring-sale',
-      Array.from({ length: 40 }, (_, i) => `s-${i}`),
-    );
-    for (let i = 0; i < 25; i++) await h.ledger.markSent(`s-${i}`, 'spring-sale', `mid-s-${i}`);
-    for (let i = 25; i < 28; i++)
-      await deadLetter(
-        h.dead,
-        h.ledger,
-        {
-          request_id: `s-${i}`,
-          campaign: 'spring-sale',
-          payload: { to: ['447911123456'], body: BODIES.text as never },
-        },
-        { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
-        1,
-      );
+    await springSale(h);
     await addPending(h, 'otp-codes', ['o-1', 'o-2']);
     await h.ledger.markSent('o-1', 'otp-codes', 'mid-o-1');
     await h.ledger.markSent('o-2', 'otp-codes', 'mid-o-2');
     await addPending(h, 'newsletter', ['n-1', 'n-2', 'n-3']);
     await campaigns.pause('newsletter', 'quality: 31% of the latest 200 delivery outcomes failed');
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard();
 
     const anonymous = await browser.newContext();
     expect((await anonymous.request.get(`${dashboard.url}/campaigns`)).status()).toBe(401);
@@ -280,26 +250,8 @@ describe('the dashboard in a browser', () => {
   });
 
   it('the campaigns page opened as http://user:password@host/ renders on the server, refreshes, and shows timing, rejected lines, delivery failures and links', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
-    await addPending(
-      h,
-      'spring-sale',
-      Array.from({ length: 40 }, (_, i) => `s-${i}`),
-    );
-    for (let i = 0; i < 25; i++) await h.ledger.markSent(`s-${i}`, 'spring-sale', `mid-s-${i}`);
-    for (let i = 25; i < 28; i++)
-      await deadLetter(
-        h.dead,
-        h.ledger,
-        {
-          request_id: `s-${i}`,
-          campaign: 'spring-sale',
-          payload: { to: ['447911123456'], body: BODIES.text as never },
-        },
-        { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
-        1,
-      );
+    const { h } = await withPassword();
+    await springSale(h);
     const at = Date.now();
     const update = { error: null, lossStep: null, lossSource: null };
     await h.ledger.applyDelivery(
@@ -326,7 +278,7 @@ describe('the dashboard in a browser', () => {
     await campaigns.cancel('flash-sale', h.ledger);
     await addPending(h, 'newsletter', ['n-1', 'n-2', 'n-3']);
     await campaigns.pause('newsletter', 'quality: 31% of the latest 200 delivery outcomes failed');
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard();
 
     // Without its script the page already shows every campaign (and says how to act without one).
     const still = await browser.newContext({
@@ -403,14 +355,12 @@ describe('the dashboard in a browser', () => {
   });
 
   it("counts a paused campaign's parked jobs as parked in their lane, not waiting", async () => {
-    sim = await startSimulator();
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
+    const { h } = await withPassword({ simulator: {} });
     await addPending(h, 'held', ['h-1', 'h-2', 'h-3']);
     await new Campaigns(h.redis, h.keys).pause('held', 'checking the list');
-    worker = await startSendWorker(config, silentLogger());
-    await until(async () => (await h!.redis.scard(h!.keys.campaignParked('held'))) === 3, 15_000);
-    dashboard = await startDashboard(config, silentLogger());
+    await stack.startWorker();
+    await until(async () => (await h.redis.scard(h.keys.campaignParked('held'))) === 3, 15_000);
+    const dashboard = await stack.startDashboard();
     const context = await browser.newContext({ httpCredentials: { username: 'admin', password: PASSWORD } });
     const page = await context.newPage();
     await page.goto(`${dashboard.url}/campaigns`);

@@ -1,26 +1,22 @@
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import { PassThrough } from 'node:stream';
-import type { Config } from '../../src/config.js';
-import type { Dashboard } from '../../src/http/dashboard.js';
+import type { Config, ConfigInput } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { BODIES, phone } from '../fixtures/messages.js';
-import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { silentLogger, testConfig } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { contract, startDashboard } from '../helpers/contract.js';
 
 const PASSWORD = 'correct horse battery staple';
-let h: Harness | undefined;
-let dashboard: Dashboard | undefined;
-afterEach(async () => {
-  await dashboard?.close();
-  await h?.close();
-  dashboard = h = undefined;
-});
+const stack = useStack();
 
-async function start(overrides: Parameters<typeof testConfig>[0] = {}): Promise<{ config: Config; url: string }> {
-  const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, ...overrides });
-  h = harness(config);
-  dashboard = await startDashboard(config, silentLogger());
+/** The dashboard behind PASSWORD (and these settings), its answers checked against the contract. */
+async function start(overrides: ConfigInput = {}): Promise<{ config: Config; url: string }> {
+  const { config, dashboard } = await stack.start({
+    config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, ...overrides },
+    dashboard: startDashboard,
+  });
   return { config, url: dashboard.url };
 }
 
@@ -47,7 +43,7 @@ describe('dashboard security', () => {
       headers: auth('admin', 'guess'),
     });
     expect(pause.status).toBe(401);
-    expect(await h?.send.isPaused()).toBe(false);
+    expect(await stack.h.send.isPaused()).toBe(false);
     const clean = await fetch(`${url}/queues/api/queues/dead/clean/waiting`, {
       method: 'PUT',
       headers: auth('admin', 'guess'),
@@ -182,17 +178,20 @@ describe('the edges of the dashboard', () => {
       queues: Array<{ name: string; readOnlyMode: boolean }>;
     };
     expect(queues.queues.filter((q) => !q.readOnlyMode).map((q) => q.name)).toEqual([]);
-    expect(await h?.dead.count()).toBe(0);
-    expect(await h?.send.count()).toBe(0);
+    expect(await stack.h.dead.count()).toBe(0);
+    expect(await stack.h.send.count()).toBe(0);
   });
 
   it('refuses a client after 10 failed logins in a minute, logs it once without the password, and says up or down only on /healthz', async () => {
     const out = new PassThrough();
     const lines: string[] = [];
     out.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
-    dashboard = await startDashboard(config, createLogger({ destination: out, pretty: false }));
+    const { config } = await stack.start({ config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
+    const dashboard = await stack.startDashboard(
+      config,
+      startDashboard,
+      createLogger({ destination: out, pretty: false }),
+    );
     const url = dashboard.url;
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++)
@@ -238,7 +237,7 @@ describe('the HTTP producer API', () => {
         },
       ],
     });
-    expect(await h?.send.getJob('api-1')).toBeDefined();
+    expect(await stack.h.send.getJob('api-1')).toBeDefined();
     const unchecked = await fetch(`${url}/api/campaigns/web2/messages?preflight=false`, {
       method: 'POST',
       headers: { ...auth(), 'Content-Type': 'application/json' },
@@ -310,7 +309,7 @@ describe('the HTTP producer API', () => {
 describe('/metrics', () => {
   it('serves the fleet counters in Prometheus text without secrets', async () => {
     const { config, url } = await start({ ENGAGELAB_DEV_SECRET: 'super-secret-value' });
-    await h?.redis.hset(
+    await stack.h.redis.hset(
       `${config.QUEUE_PREFIX}:metrics`,
       'sent',
       7,

@@ -1,45 +1,23 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
-import { freePort } from '../../src/dev/redis-server.js';
 import { SKIP_WORDS } from '../../src/ledger/reasons.js';
 import { Fatigue } from '../../src/recipients/fatigue.js';
 import { TemplateCategories } from '../../src/recipients/template-categories.js';
 import { redisClient } from '../../src/redis/connection.js';
 import { MarketingVerdict, reserveMarketing } from '../../src/scripts/index.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import type { SimulatorOptions } from '../../src/simulator/simulator.js';
+import type { ConfigInput } from '../../src/config.js';
 import { runCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, envOf, testConfig, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** Marketing fatigue: FREQUENCY_CAP and the rest after Meta's 131049, across campaigns. */
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-const extra: Redis[] = [];
-afterEach(async () => {
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  for (const client of extra.splice(0)) client.disconnect();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
-});
+const stack = useStack();
 
 /** The simulator's templates: one of each category Meta has. */
 const CATALOG = [
@@ -52,22 +30,21 @@ const MARKETING = template('spring_sale');
 const UTILITY = template('order_shipped');
 
 const send = (campaign: string, messages: unknown[]) =>
-  enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign, ledger: h!.ledger, queue: h!.send });
+  enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign, ledger: stack.h.ledger, queue: stack.h.send });
 
 /** The number a message to phone(i) is sent to (and keyed by). */
 const digits = (i: number) => phone(i).slice(1);
 
 describe('the check-and-reserve script', () => {
   it('grants exactly FREQUENCY_CAP of cap+1 reservations made at once from several connections', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const clients = Array.from({ length: 4 }, () => redisClient(config));
-    extra.push(...clients);
+    stack.defer(() => clients.forEach((client) => client.disconnect()));
     const keys = { sent: h.keys.marketingSent('447911100001'), rest: h.keys.marketingRest('447911100001') };
     for (let i = 0; i < 4; i++) await h.redis.hset(h.keys.message(`m-${i}`), 'status', 'pending');
     const reserve = (client: Redis, requestId: string) =>
       reserveMarketing(client, {
-        keys: { ...keys, message: h!.keys.message(requestId) },
+        keys: { ...keys, message: h.keys.message(requestId) },
         requestId,
         now: Date.now(),
         max: 3,
@@ -105,13 +82,12 @@ describe('the check-and-reserve script', () => {
   });
 
   it('frees the places that have left the rolling window', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { h } = await stack.start();
     const keys = { sent: h.keys.marketingSent('447911100002'), rest: h.keys.marketingRest('447911100002') };
     for (const id of ['old', 'new', 'newer']) await h.redis.hset(h.keys.message(id), 'status', 'pending');
     const at = (requestId: string, now: number) =>
-      reserveMarketing(h!.redis, {
-        keys: { ...keys, message: h!.keys.message(requestId) },
+      reserveMarketing(h.redis, {
+        keys: { ...keys, message: h.keys.message(requestId) },
         requestId,
         now,
         max: 1,
@@ -151,9 +127,8 @@ describe("templates' categories", () => {
 
 describe('marketing fatigue in one process', () => {
   it('asks nothing without a cap while no recipient rests; a rest makes marketing wait, not utility', async () => {
-    const config = testConfig({ MARKETING_REST: '1h' });
-    h = harness(config);
-    sim = await startSimulator({ templateCatalog: CATALOG });
+    const { config, h } = await stack.start({ config: { MARKETING_REST: '1h' } });
+    await stack.startSimulator({ templateCatalog: CATALOG });
     let lookups = 0;
     const categories = () =>
       new TemplateCategories(async ({ name, language_code }) => {
@@ -185,22 +160,25 @@ describe('marketing fatigue in one process', () => {
 });
 
 describe('marketing fatigue across campaigns', () => {
-  async function setup(overrides: Parameters<typeof testConfig>[0], simulator: Parameters<typeof startSimulator>[0]) {
-    const port = await freePort();
-    const callbackUrl = `http://127.0.0.1:${port}/callbacks/engagelab`;
-    sim = await startSimulator({ templateCatalog: CATALOG, callbackUrl, callbackDelayMs: 20, ...simulator });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: port, ...overrides });
-    h = harness(config);
-    dashboard = await startDashboard(config, silentLogger());
-    worker = await startSendWorker(config, silentLogger());
-    return config;
+  async function setup(overrides: ConfigInput, simulator: Partial<SimulatorOptions>) {
+    return stack.start({
+      simulator: (dashboardUrl) => ({
+        templateCatalog: CATALOG,
+        callbackUrl: `${dashboardUrl}/callbacks/engagelab`,
+        callbackDelayMs: 20,
+        ...simulator,
+      }),
+      config: overrides,
+      dashboard: true,
+      worker: true,
+    });
   }
 
   it('with FREQUENCY_CAP=1/7d skips a second marketing template to one recipient, in another campaign; utility and text go', async () => {
-    const config = await setup({ FREQUENCY_CAP: '1/7d' }, { deliveryFailRate: 0 });
+    const { config, h, sim, dashboard } = await setup({ FREQUENCY_CAP: '1/7d' }, { deliveryFailRate: 0 });
     await send('a', [{ to: phone(1), body: MARKETING, request_id: 'a-sale' }]);
-    await campaignDone(h!.ledger, 'a');
-    expect(await h!.ledger.get('a-sale')).toMatchObject({ status: 'sent' });
+    await campaignDone(h.ledger, 'a');
+    expect(await h.ledger.get('a-sale')).toMatchObject({ status: 'sent' });
 
     await send('b', [
       { to: phone(1), body: MARKETING, request_id: 'b-sale' },
@@ -208,23 +186,23 @@ describe('marketing fatigue across campaigns', () => {
       { to: phone(1), body: BODIES.text, request_id: 'b-text' },
       { to: phone(2), body: MARKETING, request_id: 'b-sale-other' },
     ]);
-    await campaignDone(h!.ledger, 'b');
-    expect(await h!.ledger.get('b-sale')).toMatchObject({
+    await campaignDone(h.ledger, 'b');
+    expect(await h.ledger.get('b-sale')).toMatchObject({
       status: 'skipped',
       attempts: 0,
       error: { reason: 'frequency_cap', code: null, message: SKIP_WORDS.frequency_cap },
     });
-    expect(sim!.acceptedByRequestId.has('b-sale')).toBe(false);
+    expect(sim.acceptedByRequestId.has('b-sale')).toBe(false);
     for (const id of ['b-shipped', 'b-text', 'b-sale-other'])
-      expect([id, (await h!.ledger.get(id))?.status]).toEqual([id, 'sent']);
-    expect(await h!.ledger.campaign('b')).toMatchObject({ sent: 3, skipped: 1, skipped_by: { frequency_cap: 1 } });
+      expect([id, (await h.ledger.get(id))?.status]).toEqual([id, 'sent']);
+    expect(await h.ledger.campaign('b')).toMatchObject({ sent: 3, skipped: 1, skipped_by: { frequency_cap: 1 } });
     // The template's category was asked once per template, not per message.
-    expect(sim!.templateLookups).toBe(2);
+    expect(sim.templateLookups).toBe(2);
 
     const status = await runCli(['status', '--campaign', 'b'], envOf(config));
     expect(status.stdout).toContain('skipped: frequency_cap 1');
-    await until(async () => (await h!.redis.hget(h!.keys.metrics, 'skipped:frequency_cap')) === '1');
-    const metrics = await (await fetch(`${dashboard!.url}/metrics`)).text();
+    await until(async () => (await h.redis.hget(h.keys.metrics, 'skipped:frequency_cap')) === '1');
+    const metrics = await (await fetch(`${dashboard.url}/metrics`)).text();
     expect(metrics).toContain('wa_bulk_messages_skipped_total{reason="frequency_cap"} 1\n');
   });
 
@@ -232,7 +210,7 @@ describe('marketing fatigue across campaigns', () => {
     const rested = [digits(11), digits(12), digits(13)];
     // A cap far from reached: the rest is checked on every marketing send at once (without one, a worker may
     // take up to a second to notice that a recipient rests).
-    await setup(
+    const { h, sim, dashboard } = await setup(
       { MARKETING_REST: '3s', FREQUENCY_CAP: '10/7d', QUALITY_WINDOW: 3, QUALITY_MAX_FAILED: 0.5 },
       { deliveryFailRate: 0, shuffleRate: 0, deliveryErrorsTo: Object.fromEntries(rested.map((to) => [to, 131049])) },
     );
@@ -240,15 +218,15 @@ describe('marketing fatigue across campaigns', () => {
       'a',
       [11, 12, 13].map((i) => ({ to: phone(i), body: MARKETING, request_id: `a-${i}` })),
     );
-    await campaignDone(h!.ledger, 'a');
-    await until(async () => (await h!.redis.hget(h!.keys.metrics, 'quality_recipient_rested')) === '3');
-    for (const to of rested) expect(await h!.redis.exists(h!.keys.marketingRest(to))).toBe(1);
+    await campaignDone(h.ledger, 'a');
+    await until(async () => (await h.redis.hget(h.keys.metrics, 'quality_recipient_rested')) === '3');
+    for (const to of rested) expect(await h.redis.exists(h.keys.marketingRest(to))).toBe(1);
     // Three failed outcomes of three would pass QUALITY_MAX_FAILED: 131049s are not counted.
-    expect(await h!.ledger.campaign('a')).toMatchObject({
+    expect(await h.ledger.campaign('a')).toMatchObject({
       delivery: { failed: 3 },
       delivery_failed_by_code: { '131049': 3 },
     });
-    expect(await h!.redis.hget(h!.keys.campaign('a'), 'state')).toBeNull();
+    expect(await h.redis.hget(h.keys.campaign('a'), 'state')).toBeNull();
 
     await send('b', [
       { to: phone(11), body: MARKETING, request_id: 'b-sale' },
@@ -257,26 +235,26 @@ describe('marketing fatigue across campaigns', () => {
     // A campaign that expires before the rest is over: its marketing message to a resting recipient expires.
     await enqueue(readJsonl(Readable.from([jsonl([{ to: phone(12), body: MARKETING, request_id: 'c-sale' }])])), {
       campaign: 'c',
-      ledger: h!.ledger,
-      queue: h!.send,
+      ledger: h.ledger,
+      queue: h.send,
       control: { priority: 'normal', expiresAt: Date.now() + 1000 },
     });
-    await until(async () => (await h!.ledger.get('b-shipped'))?.status === 'sent');
-    await until(async () => Number(await h!.redis.hget(h!.keys.metrics, 'marketing_rest_waits')) >= 1);
-    expect(await h!.ledger.get('b-sale')).toMatchObject({ status: 'pending', attempts: 0 });
-    expect(sim!.acceptedByRequestId.has('b-sale')).toBe(false);
+    await until(async () => (await h.ledger.get('b-shipped'))?.status === 'sent');
+    await until(async () => Number(await h.redis.hget(h.keys.metrics, 'marketing_rest_waits')) >= 1);
+    expect(await h.ledger.get('b-sale')).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(sim.acceptedByRequestId.has('b-sale')).toBe(false);
 
-    await campaignDone(h!.ledger, 'c');
-    expect(await h!.ledger.get('c-sale')).toMatchObject({
+    await campaignDone(h.ledger, 'c');
+    expect(await h.ledger.get('c-sale')).toMatchObject({
       status: 'skipped',
       attempts: 0,
       error: { reason: 'expired' },
     });
-    expect(sim!.acceptedByRequestId.has('c-sale')).toBe(false);
-    await campaignDone(h!.ledger, 'b');
-    expect(await h!.ledger.get('b-sale')).toMatchObject({ status: 'sent', attempts: 1 });
-    expect(sim!.acceptedByRequestId.get('b-sale')).toBe(1);
-    const metrics = await (await fetch(`${dashboard!.url}/metrics`)).text();
+    expect(sim.acceptedByRequestId.has('c-sale')).toBe(false);
+    await campaignDone(h.ledger, 'b');
+    expect(await h.ledger.get('b-sale')).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(sim.acceptedByRequestId.get('b-sale')).toBe(1);
+    const metrics = await (await fetch(`${dashboard.url}/metrics`)).text();
     expect(metrics).toMatch(/^wa_bulk_quality_actions_total\{action="recipient_rested"\} [3-9]$/m);
     expect(metrics).toMatch(/^wa_bulk_marketing_rest_waits_total [1-9]\d*$/m);
   });
@@ -284,17 +262,13 @@ describe('marketing fatigue across campaigns', () => {
 
 describe('a FREQUENCY_CAP place given back', () => {
   async function setup(pairIntervalMs: number) {
-    sim = await startSimulator({ templateCatalog: CATALOG, deliveryFailRate: 0 });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      FREQUENCY_CAP: '5/7d',
-      PAIR_INTERVAL_MS: pairIntervalMs,
+    return stack.start({
+      simulator: { templateCatalog: CATALOG, deliveryFailRate: 0 },
+      config: { FREQUENCY_CAP: '5/7d', PAIR_INTERVAL_MS: pairIntervalMs },
+      worker: true,
     });
-    h = harness(config);
-    worker = await startSendWorker(config, silentLogger());
-    return config;
   }
-  const places = (i: number) => h!.redis.zrange(h!.keys.marketingSent(digits(i)), '0', '-1');
+  const places = (i: number) => stack.h.redis.zrange(stack.h.keys.marketingSent(digits(i)), '0', '-1');
 
   /**
    * Two marketing templates to one recipient: one is sent, the other takes its place and then waits out the
@@ -306,52 +280,51 @@ describe('a FREQUENCY_CAP place given back', () => {
       readJsonl(Readable.from([jsonl(ids.map((id) => ({ to: phone(i), body: MARKETING, request_id: id })))])),
       {
         campaign,
-        ledger: h!.ledger,
-        queue: h!.send,
+        ledger: stack.h.ledger,
+        queue: stack.h.send,
         ...(control && { control }),
       },
     );
-    await until(async () => (await places(i)).length === 2 && (await h!.send.getDelayedCount()) === 1);
-    const [job] = await h!.send.getJobs(['delayed']);
+    await until(async () => (await places(i)).length === 2 && (await stack.h.send.getDelayedCount()) === 1);
+    const [job] = await stack.h.send.getJobs(['delayed']);
     return job?.data.request_id as string;
   }
 
   it('by a cancel or a remove that catches a message holding one while it waits for its pacing', async () => {
-    const config = await setup(600_000);
+    const { config, h, sim } = await setup(600_000);
     const env = envOf(config);
     const cancelled = await waiting('p', 31);
-    expect(await h!.ledger.get(cancelled)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await h.ledger.get(cancelled)).toMatchObject({ status: 'pending', attempts: 0 });
     expect(await places(31)).toContain(cancelled);
     expect((await runCli(['cancel', '--campaign', 'p'], env)).code).toBe(0);
-    expect(await h!.ledger.get(cancelled)).toMatchObject({ status: 'skipped', error: { reason: 'cancelled' } });
+    expect(await h.ledger.get(cancelled)).toMatchObject({ status: 'skipped', error: { reason: 'cancelled' } });
     expect(await places(31)).toEqual([cancelled === 'p-1' ? 'p-2' : 'p-1']);
 
     const removed = await waiting('q', 32);
     expect((await runCli(['remove', removed], env)).code).toBe(0);
-    expect(await h!.ledger.get(removed)).toMatchObject({ status: 'skipped', error: { reason: 'removed' } });
+    expect(await h.ledger.get(removed)).toMatchObject({ status: 'skipped', error: { reason: 'removed' } });
     expect(await places(32)).toEqual([removed === 'q-1' ? 'q-2' : 'q-1']);
     // The one sent keeps its place.
-    expect(sim!.acceptedByRequestId.size).toBe(2);
+    expect(sim.acceptedByRequestId.size).toBe(2);
   });
 
   it('by a message that expires while it waits for its pacing', async () => {
-    await setup(4000);
+    const { h, sim } = await setup(4000);
     const expired = await waiting('r', 33, { priority: 'normal', expiresAt: Date.now() + 2500 });
-    await campaignDone(h!.ledger, 'r');
-    expect(await h!.ledger.get(expired)).toMatchObject({ status: 'skipped', error: { reason: 'expired' } });
-    expect(sim!.acceptedByRequestId.has(expired)).toBe(false);
+    await campaignDone(h.ledger, 'r');
+    expect(await h.ledger.get(expired)).toMatchObject({ status: 'skipped', error: { reason: 'expired' } });
+    expect(sim.acceptedByRequestId.has(expired)).toBe(false);
     expect(await places(33)).toEqual([expired === 'r-1' ? 'r-2' : 'r-1']);
   });
 });
 
 describe('the rest', () => {
   it('a 131049 row that does not name its recipient rests the one its message was sent to', async () => {
-    const port = await freePort();
-    sim = await startSimulator({ templateCatalog: CATALOG });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: port });
-    h = harness(config);
-    dashboard = await startDashboard(config, silentLogger());
-    worker = await startSendWorker(config, silentLogger());
+    const { h, dashboard } = await stack.start({
+      simulator: { templateCatalog: CATALOG },
+      dashboard: true,
+      worker: true,
+    });
     await send('a', [{ to: phone(21), body: MARKETING, request_id: 'a-21' }]);
     await campaignDone(h.ledger, 'a');
     const messageId = (await h.ledger.get('a-21'))?.message_id as string;
@@ -360,13 +333,13 @@ describe('the rest', () => {
       itime: Math.floor(Date.now() / 1000),
       status: { message_status: 'delivered_failed', error_code: 131049, error_detail: { message: 'Meta 131049' } },
     };
-    const res = await fetch(`http://127.0.0.1:${port}/callbacks/engagelab`, {
+    const res = await fetch(`${dashboard.url}/callbacks/engagelab`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ total: 1, rows: [row] }),
     });
     expect(res.status).toBe(200);
-    await until(async () => (await h!.redis.exists(h!.keys.marketingRest(digits(21)))) === 1);
+    await until(async () => (await h.redis.exists(h.keys.marketingRest(digits(21)))) === 1);
     const ttl = await h.redis.pttl(h.keys.marketingRest(digits(21)));
     expect(ttl > 86_000_000 && ttl <= 86_400_000).toBe(true);
   });

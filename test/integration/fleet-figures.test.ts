@@ -1,35 +1,13 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import { describe, expect, it } from '@jest/globals';
 import { RATE_STALE_MS } from '../../src/lanes/lanes.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { runCli, startCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  tempFile,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
+import { campaignDone, envOf, tempFile, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** What `status`, the dashboard and the metrics say about the fleet, with the workers in processes of their own. */
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let dashboard: Dashboard | undefined;
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  h = sim = dashboard = undefined;
-});
+const stack = useStack();
 
 const campaignFile = (prefix: string, count: number) =>
   tempFile(
@@ -47,12 +25,9 @@ interface Sender {
 
 describe("the fleet's figures", () => {
   it("status, the dashboard's API and Bull Board give the rate the workers use, not the caller's configuration", async () => {
-    sim = await startSimulator();
     // The caller (status, the dashboard) is configured for 10,000/s; the worker for 7/s.
-    const caller = testConfig({ ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: 0 });
+    const { config: caller, h, env } = await stack.start({ simulator: {}, config: { DASHBOARD_PORT: 0 } });
     const workerEnv = { ...envOf(caller), SEND_RATE_MAX: '50', SENDER_RATE_MAX: '7', LOG_LEVEL: 'info' };
-    h = harness(caller);
-    const env = envOf(caller);
     await runCli(['enqueue', campaignFile('r', 3), '--campaign', 'rates'], env);
     const senders = async (): Promise<Sender[]> => JSON.parse((await runCli(['status', '--json'], env)).stdout).senders;
 
@@ -64,8 +39,7 @@ describe("the fleet's figures", () => {
       /^sender {4}default +10,000 per 1,000 ms \(configured here: no worker running\) {2}waiting 3$/m,
     );
 
-    const worker = await startCli(['worker'], workerEnv);
-    children.push(worker.child);
+    const worker = await stack.startCli(['worker'], workerEnv);
     await campaignDone(h.ledger, 'rates');
     expect(await senders()).toEqual([
       expect.objectContaining({
@@ -79,7 +53,7 @@ describe("the fleet's figures", () => {
     ]);
     expect((await runCli(['status'], env)).stdout).toMatch(/^sender {4}default +7 per 1,000 ms {2}waiting 0$/m);
 
-    dashboard = await startDashboard(caller, silentLogger());
+    const dashboard = await stack.startDashboard();
     const api = (await (await fetch(`${dashboard.url}/api/campaigns`)).json()) as { senders: Sender[] };
     expect(api.senders).toEqual([expect.objectContaining({ rate_max: 7, rate_now: 7, rate_source: 'workers' })]);
     const board = (await (await fetch(`${dashboard.url}/queues/api/queues`)).json()) as {
@@ -107,21 +81,14 @@ describe("the fleet's figures", () => {
 
   it('cancel skips the messages workers hold before their request, says so, and the metric agrees with the ledger', async () => {
     // Slow answers and a slow lane: the worker holds 20 jobs at a time, almost all waiting for their grant.
-    sim = await startSimulator({ latencyMs: 150 });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      SEND_RATE_MAX: 4,
-      SENDER_RATE_MAX: 4,
-      WORKER_CONCURRENCY: 20,
-      DASHBOARD_PORT: 0,
+    const { sim, h, env } = await stack.start({
+      simulator: { latencyMs: 150 },
+      config: { SEND_RATE_MAX: 4, SENDER_RATE_MAX: 4, WORKER_CONCURRENCY: 20, DASHBOARD_PORT: 0 },
     });
-    h = harness(config);
-    const env = envOf(config);
     const total = 120;
     await runCli(['enqueue', campaignFile('c', total), '--campaign', 'held'], env);
-    const worker = await startCli(['worker'], { ...env, LOG_LEVEL: 'info' });
-    children.push(worker.child);
-    await until(async () => sim!.getStats().accepted >= 3 && (await h!.send.getActiveCount()) >= 15, 20_000);
+    const worker = await stack.startCli(['worker'], { ...env, LOG_LEVEL: 'info' });
+    await until(async () => sim.getStats().accepted >= 3 && (await h.send.getActiveCount()) >= 15, 20_000);
 
     const cancelled = await runCli(['cancel', '--campaign', 'held', '--json'], env);
     expect(cancelled.code).toBe(0);
@@ -138,7 +105,7 @@ describe("the fleet's figures", () => {
     expect((counts?.sent ?? 0) + (counts?.skipped ?? 0)).toBe(total);
     // Every skip is the cancel's: the held jobs included.
     expect(answer.skipped_now).toBe(counts?.skipped);
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard();
     const metrics = await (await fetch(`${dashboard.url}/metrics`)).text();
     expect(metrics).toContain(`wa_bulk_messages_skipped_total{reason="cancelled"} ${counts?.skipped}\n`);
 

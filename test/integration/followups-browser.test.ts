@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
 import { createFollowup, followupInput, FOLLOWUP_FIELDS } from '../../producers/followups.js';
-import { addPending, harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { addPending } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { Followups } from '../../src/campaigns/followups.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
+import { useChromium } from '../helpers/browser.js';
 import { FOLLOWUP_QUEUE, openQueue, type FollowupJob } from '../../src/queue.js';
 
 /** The campaigns page's follow-ups block in a real browser (Debian's Chromium): shown, and cancelled by its button. */
@@ -13,36 +13,19 @@ import { FOLLOWUP_QUEUE, openQueue, type FollowupJob } from '../../src/queue.js'
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 const PASSWORD = 'followups-browser-password';
 
-let browser: Browser;
-let h: Harness | undefined;
-let dashboard: Dashboard | undefined;
-
-beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-  });
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  await dashboard?.close();
-  await h?.close();
-  dashboard = h = undefined;
-});
+const browser = useChromium();
+const stack = useStack();
 
 describe('follow-ups on the campaigns page', () => {
   it('lists each rule with its due time and state, and its Cancel button cancels a scheduled one', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
+    const { config, h } = await stack.start({ config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
     await addPending(h, 'spring', ['s-1', 's-2']);
     await h.ledger.markSent('s-1', 'spring', 'mid-s-1');
     const followups = new Followups(h.redis, h.keys, 60_000);
     const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
     const make = async (raw: Record<string, unknown>) => {
       const made = await createFollowup(followupInput(raw, FOLLOWUP_FIELDS), {
-        ledger: h!.ledger,
+        ledger: h.ledger,
         followups,
         queue,
         actor: 'test',
@@ -66,7 +49,7 @@ describe('follow-ups on the campaigns page', () => {
       language: 'en',
     });
     await queue.close();
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard();
 
     const context = await browser.newContext({
       httpCredentials: { username: 'admin', password: PASSWORD },

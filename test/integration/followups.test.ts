@@ -1,5 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it } from '@jest/globals';
 import { enqueue } from '../../producers/enqueue.js';
 import {
   createFollowup,
@@ -23,22 +22,10 @@ import type { DeliveryUpdate } from '../../src/ledger/delivery.js';
 import type { MessageRecord } from '../../src/ledger/records.js';
 import { filtered, whereFilter } from '../../src/ledger/outcomes.js';
 import { FOLLOWUP_QUEUE, followupBackoff, openQueue, type FollowupJob } from '../../src/queue.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { runCli, startCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { startDashboard } from '../helpers/contract.js';
-import type { Dashboard } from '../../src/http/dashboard.js';
-import {
-  campaignDone,
-  collect,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  tempFile,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, collect, envOf, silentLogger, tempFile, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, phone } from '../fixtures/messages.js';
 
 /**
@@ -48,18 +35,7 @@ import { BODIES, phone } from '../fixtures/messages.js';
  * interrupted, taken up by a worker process, still reaching each recipient once.
  */
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let dashboard: Dashboard | undefined;
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  await dashboard?.close();
-  dashboard = undefined;
-  await sim?.stop();
-  await h?.close();
-  h = sim = undefined;
-});
+const stack = useStack();
 
 const delivery = (status: DeliveryUpdate['status']): DeliveryUpdate => ({
   status,
@@ -91,10 +67,7 @@ async function waitForRule(followups: Followups, id: string, state: Followup['st
 
 describe('wa-bulk followup', () => {
   it('reaches exactly the recipients who did not read, not the opted-out one, each once, and not again after a restart', async () => {
-    sim = await startSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, LOG_LEVEL: 'info' });
-    h = harness(config);
-    const env = envOf(config);
+    const { sim, config, h, env } = await stack.start({ simulator: {}, config: { LOG_LEVEL: 'info' } });
     const followups = new Followups(h.redis, h.keys, 60_000);
     const source = tempFile(
       jsonl(
@@ -108,11 +81,10 @@ describe('wa-bulk followup', () => {
     );
     const enqueued = await runCli(['enqueue', source, '--campaign', 'spring', '--json', '--no-preflight'], env);
     expect(JSON.parse(enqueued.stdout)).toMatchObject({ accepted: 6 });
-    const first = await startCli(['worker'], env);
-    children.push(first.child);
+    const first = await stack.startCli(['worker'], env);
     await campaignDone(h.ledger, 'spring');
     // Their delivery reports, as EngageLab posts them to the dashboard's callback receiver.
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard(config, startDashboard);
     const records = new Map((await collect(h.ledger.export('spring'))).map((r) => [r.request_id, r]));
     const rows = [...REPORTED.entries()].flatMap(([i, status]) =>
       status === undefined
@@ -197,8 +169,7 @@ describe('wa-bulk followup', () => {
     expect(await first.exited).toBe(0);
     const queue = openQueue<FollowupJob>(h.redis, config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
     await queue.add('followup', { followup: rule.id }, { jobId: `${rule.id}-again` });
-    const second = await startCli(['worker'], env);
-    children.push(second.child);
+    const second = await stack.startCli(['worker'], env);
     await until(async () => (await queue.getJobCounts('waiting', 'active', 'delayed')).waiting === 0, 30_000);
     await until(async () => (await queue.getJobCounts('active')).active === 0, 30_000);
     await queue.close();
@@ -212,9 +183,10 @@ describe('wa-bulk followup', () => {
   });
 
   it('writes each recipient once when an interrupted evaluation is taken up again by a worker process', async () => {
-    sim = await startSimulator({ templates: ['order_update'] });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, LOG_LEVEL: 'info' });
-    h = harness(config);
+    const { sim, config, h } = await stack.start({
+      simulator: { templates: ['order_update'] },
+      config: { LOG_LEVEL: 'info' },
+    });
     const followups = new Followups(h.redis, h.keys, 60_000);
     const messages = Array.from({ length: 7 }, (_, i) => ({
       to: phone(i),
@@ -269,8 +241,7 @@ describe('wa-bulk followup', () => {
 
     // Its job, due now, taken by a worker process, which evaluates the rule again from the start.
     await (await queue.getJob(id))?.changeDelay(0);
-    const worker = await startCli(['worker'], envOf(config));
-    children.push(worker.child);
+    const worker = await stack.startCli(['worker'], envOf(config));
     const done = await waitForRule(followups, id, 'done');
     expect(done).toMatchObject({ enqueued: 5, suppressed: 0, held: 0, rejected: 0 });
     await queue.close();
@@ -294,15 +265,13 @@ describe('wa-bulk followup', () => {
       [1, 2, 3, 4, 5].map((i) => ({ i })),
     );
     await campaignDone(h.ledger, 'src-followup');
-    for (const r of written) expect(sim?.acceptedByRequestId.get(r.request_id)).toBe(1);
+    for (const r of written) expect(sim.acceptedByRequestId.get(r.request_id)).toBe(1);
     worker.child.kill('SIGTERM');
     await worker.exited;
   });
 
   it('refuses a bad rule naming the flag, lists rules, and cancels a scheduled one so that it sends nothing', async () => {
-    const config = testConfig();
-    h = harness(config);
-    const env = envOf(config);
+    const { h, env } = await stack.start();
     await enqueue(
       itemsOfArray([
         { to: phone(1), body: BODIES.text, request_id: 'c-1', custom_args: { first_name: 'Ann' } },
@@ -408,9 +377,7 @@ describe('wa-bulk followup', () => {
   });
 
   it('refuses a rule while 1,000 are scheduled or evaluating, and takes it once one is cancelled', async () => {
-    const config = testConfig();
-    h = harness(config);
-    const env = envOf(config);
+    const { h, env } = await stack.start();
     await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'cap-1' }]), {
       campaign: 'cap',
       ledger: h.ledger,
@@ -446,9 +413,7 @@ describe('wa-bulk followup', () => {
   });
 
   it("writes its messages with the rule's send window, priority and expiry, counted from the evaluation", async () => {
-    const config = testConfig();
-    h = harness(config);
-    const env = envOf(config);
+    const { h, env } = await stack.start();
     const messages = [0, 1].map((i) => ({ to: phone(i), body: BODIES.text, request_id: `o-${i}` }));
     await enqueue(itemsOfArray(messages), { campaign: 'o', ledger: h.ledger, queue: h.send });
     for (let i = 0; i < 2; i++) await h.ledger.markSent(`o-${i}`, 'o', `mid-o-${i}`);
@@ -492,9 +457,7 @@ describe('wa-bulk followup', () => {
   });
 
   it('cancels a rule left evaluating once no worker runs it, not while one does', async () => {
-    const config = testConfig();
-    h = harness(config);
-    const env = envOf(config);
+    const { config, h, env } = await stack.start();
     await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'e-1' }]), {
       campaign: 'e',
       ledger: h.ledger,
@@ -541,8 +504,7 @@ describe('wa-bulk followup', () => {
 
   it('tries a failed evaluation again until it is done, waiting at most 5 minutes between tries', async () => {
     expect([1, 2, 3, 7, 10, 1_000_000].map(followupBackoff)).toEqual([5000, 10_000, 20_000, 300_000, 300_000, 300_000]);
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'r-1' }]), {
       campaign: 'r',
       ledger: h.ledger,
@@ -572,17 +534,16 @@ describe('wa-bulk followup', () => {
   });
 
   it('makes, lists and cancels rules over HTTP, naming a bad field, and records who did', async () => {
-    const config = testConfig({ DASHBOARD_PASSWORD: 'followups-test-password' });
-    h = harness(config);
+    const { config, h } = await stack.start({ config: { DASHBOARD_PASSWORD: 'followups-test-password' } });
     await enqueue(itemsOfArray([{ to: phone(1), body: BODIES.text, request_id: 'w-1' }]), {
       campaign: 'w',
       ledger: h.ledger,
       queue: h.send,
     });
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard(config, startDashboard);
     const auth = { Authorization: `Basic ${Buffer.from('admin:followups-test-password').toString('base64')}` };
     const post = (path: string, body: object) =>
-      fetch(`${dashboard?.url}${path}`, {
+      fetch(`${dashboard.url}${path}`, {
         method: 'POST',
         headers: { ...auth, 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
@@ -625,7 +586,7 @@ describe('wa-bulk followup', () => {
       followups: Followup[];
     };
     expect(list.followups.map((f) => f.id)).toEqual([made.id]);
-    const page = async () => (await fetch(`${dashboard?.url}/campaigns`, { headers: auth })).text();
+    const page = async () => (await fetch(`${dashboard.url}/campaigns`, { headers: auth })).text();
     const before = await page();
     expect(before).toContain(`<tr id="followup-${made.id}" class="followup scheduled">`);
     expect(before).toContain(`data-followup="${made.id}">Cancel</button>`);
@@ -654,9 +615,7 @@ describe('wa-bulk followup', () => {
   });
 
   it('finishes a rule whose worker process was killed while evaluating it, each recipient once', async () => {
-    const config = testConfig({ LOG_LEVEL: 'info' });
-    h = harness(config);
-    const env = envOf(config);
+    const { config, h, env } = await stack.start({ config: { LOG_LEVEL: 'info' } });
     const count = 4000;
     const messages = Array.from({ length: count }, (_, i) => ({
       to: `+4479${String(10_000_000 + i)}`,
@@ -679,8 +638,7 @@ describe('wa-bulk followup', () => {
     if (!created.ok) throw new Error(created.error);
     const id = created.followup.id;
 
-    const first = await startCli(['worker'], env);
-    children.push(first.child);
+    const first = await stack.startCli(['worker'], env);
     // Killed once its first chunk is written and before its last.
     await until(async () => {
       const rule = await followups.get(id);
@@ -691,8 +649,7 @@ describe('wa-bulk followup', () => {
     const cut = await followups.get(id);
     expect(cut?.state).toBe('evaluating');
 
-    const second = await startCli(['worker'], env);
-    children.push(second.child);
+    const second = await stack.startCli(['worker'], env);
     const done = await waitForRule(followups, id, 'done');
     expect(done).toMatchObject({ enqueued: count, suppressed: 0, rejected: 0 });
     expect(done.started_at).toBe(cut?.started_at);
@@ -707,8 +664,7 @@ describe('wa-bulk followup', () => {
   });
 
   it('stops an evaluation between messages once its rule is cancelled, and does not call it done', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const count = 1200;
     const messages = Array.from({ length: count }, (_, i) => ({
       to: `+4479111${String(i).padStart(5, '0')}`,
@@ -749,8 +705,7 @@ describe('wa-bulk followup', () => {
   });
 
   it('leaves out a recipient the admission hook holds back, and counts them held', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const messages = [0, 1, 2].map((i) => ({ to: phone(i), body: BODIES.text, request_id: `a-${i}` }));
     await enqueue(itemsOfArray(messages), { campaign: 'a', ledger: h.ledger, queue: h.send });
     for (let i = 0; i < 3; i++) await h.ledger.markSent(`a-${i}`, 'a', `mid-a-${i}`);
@@ -772,13 +727,12 @@ describe('wa-bulk followup', () => {
   });
 
   it('holds back, at evaluation, the recipients a marketing follow-up would reach while they rest or are capped', async () => {
-    const config = testConfig({ FREQUENCY_CAP: '1/7d', MARKETING_REST: '1h' });
-    h = harness(config);
+    const { config, h } = await stack.start({ config: { FREQUENCY_CAP: '1/7d', MARKETING_REST: '1h' } });
     const catalog = [
       { name: 'comeback', language: 'en', status: 'APPROVED', category: 'MARKETING' },
       { name: 'reminder', language: 'en', status: 'APPROVED', category: 'UTILITY' },
     ];
-    sim = await startSimulator({ templateCatalog: catalog });
+    const sim = await stack.startSimulator({ templateCatalog: catalog });
     const client = new EngageLabClient({
       baseUrl: sim.url,
       key: config.ENGAGELAB_DEV_KEY as string,
@@ -806,10 +760,10 @@ describe('wa-bulk followup', () => {
           { from: 'm', where: 'not_read', after: '1h', campaign, template, language: 'en' },
           FOLLOWUP_FIELDS,
         ),
-        { ledger: h!.ledger, followups, queue, actor: 'test' },
+        { ledger: h.ledger, followups, queue, actor: 'test' },
       );
       if (!created.ok) throw new Error(created.error);
-      return evaluateFollowup({ ledger: h!.ledger, send: h!.send, followups, fatigue }, created.followup.id);
+      return evaluateFollowup({ ledger: h.ledger, send: h.send, followups, fatigue }, created.followup.id);
     };
     expect(await rule('m-marketing', 'comeback')).toEqual({ enqueued: 1, suppressed: 0, held: 2, rejected: 0 });
     expect(recipients(await collect(h.ledger.export('m-marketing')))).toEqual([phone(2).slice(1)]);

@@ -1,23 +1,16 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { BODIES } from '../fixtures/messages.js';
-import { addPending, harness, silentLogger, testConfig, until, type Harness } from '../helpers/env.js';
+import { addPending, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 
-let h: Harness | undefined;
-let worker: SendWorker | undefined;
-afterEach(async () => {
-  await worker?.close();
-  await h?.close();
-  worker = h = undefined;
-});
+const stack = useStack();
 
 const DAY_MS = 86_400_000;
 
 describe('housekeeping', () => {
   it('a worker removes dead letters and campaign index entries older than RESULT_TTL_DAYS, and keeps the rest', async () => {
-    const config = testConfig({ RESULT_TTL_DAYS: 30 });
-    h = harness(config);
+    const { h } = await stack.start({ config: { RESULT_TTL_DAYS: 30 } });
     await addPending(h, 'fresh', ['fresh-1']);
     const error = { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' } as const;
     await deadLetter(
@@ -44,8 +37,8 @@ describe('housekeeping', () => {
     await h.redis.zadd(h.keys.campaigns, String(old), 'gone');
     expect(await h.dead.getWaitingCount()).toBe(2);
 
-    worker = await startSendWorker(config, silentLogger());
-    await until(async () => (await h!.dead.getWaitingCount()) === 1);
+    await stack.startWorker();
+    await until(async () => (await h.dead.getWaitingCount()) === 1);
     expect((await h.dead.getJobs(['wait'])).map((job) => job.id)).toEqual(['fresh-1']);
     expect(await h.redis.zrange(h.keys.campaigns, '0', '-1')).toEqual(['fresh']);
   });

@@ -1,22 +1,10 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
-import { freePort } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, envOf, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /**
@@ -29,30 +17,20 @@ const BUSINESS = '8613800138000';
 const LONG_ID = `GB.${'a1B2'.repeat(32)}`;
 const ID = 'GB.13491208655302741918';
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-afterEach(async () => {
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
-});
+const stack = useStack();
 
 async function setup() {
-  const port = await freePort();
-  sim = await startSimulator();
-  const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: port, SESSION_CHECK: 'enforce' });
-  h = harness(config);
-  dashboard = await startDashboard(config, silentLogger());
-  worker = await startSendWorker(config, silentLogger());
-  return { config, url: `http://127.0.0.1:${port}` };
+  const { config, h, dashboard } = await stack.start({
+    simulator: {},
+    config: { SESSION_CHECK: 'enforce' },
+    dashboard: true,
+    worker: true,
+  });
+  return { config, h, url: dashboard.url };
 }
 
 const send = (campaign: string, messages: unknown[]) =>
-  enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign, ledger: h!.ledger, queue: h!.send });
+  enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign, ledger: stack.h.ledger, queue: stack.h.send });
 
 /** An inbound row: the user's fields (from, user_id, …), its text, and the message_id it answers. */
 function inboundRow(user: Record<string, string>, text = 'hello', answers?: string) {
@@ -80,7 +58,7 @@ async function post(url: string, rows: unknown[]): Promise<void> {
   expect([res.status, await res.text()]).toEqual([200, expect.stringContaining('"ok":true')]);
 }
 
-const suppressed = async (user: string) => (await h!.redis.sismember(h!.keys.suppressed, user)) === 1;
+const suppressed = async (user: string) => (await stack.h.redis.sismember(stack.h.keys.suppressed, user)) === 1;
 const digits = (i: number) => phone(i).slice(1);
 
 describe('users named by a business-scoped user id', () => {
@@ -114,25 +92,25 @@ describe('users named by a business-scoped user id', () => {
   });
 
   it('a STOP from a row with both suppresses both; removing the number removes the id, and a later link does not bring it back', async () => {
-    const { config, url } = await setup();
+    const { config, url, h } = await setup();
     const env = envOf(config);
     await post(url, [inboundRow({ from: phone(2), from_user_id: ID }, 'UNSUBSCRIBE')]);
     await until(async () => (await suppressed(ID)) && (await suppressed(digits(2))));
     expect((await runCli(['suppress', 'remove', phone(2)], env)).stdout).toBe('no longer suppressed: 2 number(s)\n');
-    expect(await h!.redis.scard(h!.keys.suppressed)).toBe(0);
+    expect(await h.redis.scard(h.keys.suppressed)).toBe(0);
     await post(url, [inboundRow({ from: phone(2), user_id: ID })]);
-    await until(async () => Number(await h!.redis.hget(h!.keys.metrics, 'users_linked')) === 2);
+    await until(async () => Number(await h.redis.hget(h.keys.metrics, 'users_linked')) === 2);
     expect(await suppressed(digits(2))).toBe(false);
     await send('again', [{ to: phone(2), body: BODIES.otp, request_id: 'again-1' }]);
-    await campaignDone(h!.ledger, 'again');
-    expect(await h!.ledger.get('again-1')).toMatchObject({ status: 'sent' });
+    await campaignDone(h.ledger, 'again');
+    expect(await h.ledger.get('again-1')).toMatchObject({ status: 'sent' });
   });
 
   it('the CLI and the API add and refuse ids: an id added suppresses the number it is linked to', async () => {
-    const { config, url } = await setup();
+    const { config, url, h } = await setup();
     const env = envOf(config);
     await post(url, [inboundRow({ from: phone(3), user_id: ID })]);
-    await until(async () => (await h!.redis.get(h!.keys.userLink(ID))) === digits(3));
+    await until(async () => (await h.redis.get(h.keys.userLink(ID))) === digits(3));
     expect((await runCli(['suppress', 'add', ID], env)).stdout).toBe(
       'suppressed: 2 number(s) or user id(s), linked ones included\n',
     );
@@ -169,18 +147,18 @@ describe('users named by a business-scoped user id', () => {
   });
 
   it('an id that writes opens the window of its number: at once when they are linked, else when a status row links them', async () => {
-    const { url } = await setup();
+    const { url, h } = await setup();
     await send('s', [{ to: phone(4), body: BODIES.otp, request_id: 'tpl-4' }]);
-    await campaignDone(h!.ledger, 's');
+    await campaignDone(h.ledger, 's');
     // The id writes, unlinked: its number's window stays shut.
     await post(url, [inboundRow({ from: ID })]);
-    await until(async () => (await h!.redis.exists(h!.keys.session(ID))) === 1);
+    await until(async () => (await h.redis.exists(h.keys.session(ID))) === 1);
     await send('s', [{ to: phone(4), body: BODIES.text, request_id: 'text-4a' }]);
-    await campaignDone(h!.ledger, 's');
-    expect(await h!.ledger.get('text-4a')).toMatchObject({ status: 'skipped', error: { reason: 'no_session' } });
+    await campaignDone(h.ledger, 's');
+    expect(await h.ledger.get('text-4a')).toMatchObject({ status: 'skipped', error: { reason: 'no_session' } });
 
     // A status row of the template names the recipient's id: the id's open window is the number's now.
-    const messageId = (await h!.ledger.get('tpl-4'))?.message_id as string;
+    const messageId = (await h.ledger.get('tpl-4'))?.message_id as string;
     await post(url, [
       {
         message_id: messageId,
@@ -191,42 +169,40 @@ describe('users named by a business-scoped user id', () => {
         status: { message_status: 'read', error_code: 0 },
       },
     ]);
-    await until(async () => (await h!.redis.exists(h!.keys.session(digits(4)))) === 1);
-    expect(Number(await h!.redis.get(h!.keys.session(digits(4))))).toBe(
-      Number(await h!.redis.get(h!.keys.session(ID))),
-    );
+    await until(async () => (await h.redis.exists(h.keys.session(digits(4)))) === 1);
+    expect(Number(await h.redis.get(h.keys.session(digits(4))))).toBe(Number(await h.redis.get(h.keys.session(ID))));
     await send('s', [{ to: phone(4), body: BODIES.text, request_id: 'text-4b' }]);
-    await campaignDone(h!.ledger, 's');
-    expect(await h!.ledger.get('text-4b')).toMatchObject({ status: 'sent' });
+    await campaignDone(h.ledger, 's');
+    expect(await h.ledger.get('text-4b')).toMatchObject({ status: 'sent' });
 
     // Linked now: the next message by id alone opens the number's window by itself.
-    await h!.redis.del(h!.keys.session(digits(4)));
+    await h.redis.del(h.keys.session(digits(4)));
     await post(url, [inboundRow({ from_user_id: ID })]);
-    await until(async () => (await h!.redis.exists(h!.keys.session(digits(4)))) === 1);
+    await until(async () => (await h.redis.exists(h.keys.session(digits(4)))) === 1);
   });
 
   it('a reply by id alone is attributed to the message it answers: its number is linked, its window opens, its STOP suppresses the number', async () => {
-    const { url } = await setup();
+    const { url, h } = await setup();
     await send('r', [
       { to: phone(5), body: BODIES.otp, request_id: 'tpl-5' },
       { to: phone(6), body: BODIES.otp, request_id: 'tpl-6' },
     ]);
-    await campaignDone(h!.ledger, 'r');
-    const mid = async (id: string) => (await h!.ledger.get(id))?.message_id as string;
+    await campaignDone(h.ledger, 'r');
+    const mid = async (id: string) => (await h.ledger.get(id))?.message_id as string;
     await post(url, [inboundRow({ from: ID }, 'stop', await mid('tpl-5'))]);
-    await until(async () => Number(await h!.redis.hget(h!.keys.metrics, 'replies_attributed')) === 1);
-    expect(await h!.redis.get(h!.keys.userLink(ID))).toBe(digits(5));
-    expect(await h!.redis.get(h!.keys.userLink(digits(5)))).toBe(ID);
+    await until(async () => Number(await h.redis.hget(h.keys.metrics, 'replies_attributed')) === 1);
+    expect(await h.redis.get(h.keys.userLink(ID))).toBe(digits(5));
+    expect(await h.redis.get(h.keys.userLink(digits(5)))).toBe(ID);
     expect(await suppressed(digits(5))).toBe(true);
-    expect(await h!.redis.exists(h!.keys.session(digits(5)))).toBe(1);
+    expect(await h.redis.exists(h.keys.session(digits(5)))).toBe(1);
     // Not the other recipient of the campaign.
     expect(await suppressed(digits(6))).toBe(false);
-    expect(await h!.redis.exists(h!.keys.session(digits(6)))).toBe(0);
+    expect(await h.redis.exists(h.keys.session(digits(6)))).toBe(0);
     // A reply to a message_id wa-bulk does not know is no one's: only the id's own window opens.
     await post(url, [inboundRow({ from: 'GB.777' }, 'hi', 'wamid.unknown')]);
-    await until(async () => (await h!.redis.exists(h!.keys.session('GB.777'))) === 1);
-    expect(await h!.redis.get(h!.keys.userLink('GB.777'))).toBeNull();
-    expect(Number(await h!.redis.hget(h!.keys.metrics, 'replies_attributed'))).toBe(1);
+    await until(async () => (await h.redis.exists(h.keys.session('GB.777'))) === 1);
+    expect(await h.redis.get(h.keys.userLink('GB.777'))).toBeNull();
+    expect(Number(await h.redis.hget(h.keys.metrics, 'replies_attributed'))).toBe(1);
     // /metrics shows what the callbacks did.
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain('wa_bulk_callback_effects_total{effect="reply_attributed"} 1');

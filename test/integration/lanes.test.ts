@@ -1,42 +1,18 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
 import { collectStatus } from '../../src/status/status.js';
-import { freePort } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
-import { runCli, startCli } from '../helpers/cli.js';
-import {
-  KEY,
-  SECRET,
-  campaignDone,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
+import { campaignDone, envOf, until, type Harness } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** Sender lanes and WhatsApp's own limits, with real workers and the simulator. */
 
 const A = '8613800138001';
 const B = '8613800138002';
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-const workers: SendWorker[] = [];
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  for (const worker of workers.splice(0)) await worker.close();
-  await sim?.stop();
-  await h?.close();
-  h = sim = undefined;
-});
+const stack = useStack();
 
 const message = (
   i: number,
@@ -57,30 +33,23 @@ type ByFrom = Record<string, { arrivals: number; max_in_window: number; steady_p
 
 describe('sender lanes', () => {
   it('two lanes at different limits each stay under their own limit in every window, and send at the same time', async () => {
-    const port = await freePort();
-    const simulator = await startCli(
-      ['simulator', '--port', String(port), '--record-arrivals', '--key', KEY, '--secret', SECRET],
-      { PATH: process.env.PATH, LOG_LEVEL: 'info' },
-      'simulator listening',
-    );
-    children.push(simulator.child);
-    const api = `http://127.0.0.1:${port}`;
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: api,
-      SEND_RATE_MAX: 1000,
-      SENDER_RATE_MAX: 20,
-      SENDER_RATES: `${B}=40`,
-      WORKER_CONCURRENCY: 10,
-      LOG_LEVEL: 'info',
+    const api = await stack.startSimulatorProcess(['--record-arrivals']);
+    const { config, h } = await stack.start({
+      config: {
+        ENGAGELAB_BASE_URL: api,
+        SEND_RATE_MAX: 1000,
+        SENDER_RATE_MAX: 20,
+        SENDER_RATES: `${B}=40`,
+        WORKER_CONCURRENCY: 10,
+        LOG_LEVEL: 'info',
+      },
     });
-    h = harness(config);
     await enqueueAll(h, 'two', [
       ...Array.from({ length: 60 }, (_, i) => message(i, A)),
       ...Array.from({ length: 120 }, (_, i) => message(100 + i, B)),
     ]);
     for (let i = 0; i < 2; i++) {
-      const worker = await startCli(['worker'], envOf(config));
-      children.push(worker.child);
+      await stack.startCli(['worker'], envOf(config));
     }
     await campaignDone(h.ledger, 'two', 60_000);
     const stats = (await (await fetch(`${api}/_simulator/stats?window_ms=1000`)).json()) as {
@@ -101,15 +70,10 @@ describe('sender lanes', () => {
   });
 
   it('a backlog on a paused lane does not hold the other back, and a new number gets its lane without a restart', async () => {
-    sim = await startSimulator();
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      SEND_RATE_MAX: 1000,
-      SENDER_RATE_MAX: 1000,
-      WORKER_CONCURRENCY: 5,
+    const { sim, config, h, env } = await stack.start({
+      simulator: {},
+      config: { SEND_RATE_MAX: 1000, SENDER_RATE_MAX: 1000, WORKER_CONCURRENCY: 5 },
     });
-    h = harness(config);
-    const env = envOf(config);
     expect((await runCli(['pause', '--sender', `+${A}`, '--reason', 'number under review'], env)).stdout).toBe(
       `sending paused for sender ${A}\n`,
     );
@@ -118,7 +82,7 @@ describe('sender lanes', () => {
       'backlog',
       Array.from({ length: 200 }, (_, i) => message(i, A)),
     );
-    workers.push(await startSendWorker(config, silentLogger()));
+    await stack.startWorker();
     // B is a number the running worker has never seen.
     await enqueueAll(
       h,
@@ -141,27 +105,24 @@ describe('sender lanes', () => {
   });
 
   it('the messaging limit holds exactly at its limit across two workers and releases as its window moves', async () => {
-    sim = await startSimulator();
+    const windowMs = 4000;
+    const { sim, config, h } = await stack.start({
+      simulator: {},
+      config: { MESSAGING_LIMIT: 4, MESSAGING_WINDOW_MS: windowMs, WORKER_CONCURRENCY: 20 },
+    });
     const seen: Array<{ at: number; to: string; id: string }> = [];
     sim.setOverride((body) => {
       seen.push({ at: Date.now(), to: String((body?.to as string[] | undefined)?.[0]), id: String(body?.request_id) });
       return undefined;
     });
-    const windowMs = 4000;
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      MESSAGING_LIMIT: 4,
-      MESSAGING_WINDOW_MS: windowMs,
-      WORKER_CONCURRENCY: 20,
-    });
-    h = harness(config);
     const otp = BODIES.otp as Record<string, unknown>;
     const templates = Array.from({ length: 10 }, (_, i) => message(i, i % 2 ? A : undefined, otp));
     // Text messages take no place.
     const texts = Array.from({ length: 3 }, (_, i) => message(50 + i, undefined));
     await enqueueAll(h, 'tier', [...templates, ...texts]);
-    workers.push(await startSendWorker(config, silentLogger()), await startSendWorker(config, silentLogger()));
-    await until(async () => (await collectStatus({ config, ...h! })).messaging_limit.held === 6, 10_000);
+    await stack.startWorker();
+    await stack.startWorker();
+    await until(async () => (await collectStatus({ config, ...h })).messaging_limit.held === 6, 10_000);
     expect((await collectStatus({ config, ...h })).messaging_limit).toEqual({ limit: 4, used: 4, held: 6 });
     const isTemplate = (to: string) => templates.some((t) => t.to === `+${to}`);
     expect(seen.filter((s) => isTemplate(s.to))).toHaveLength(4);
@@ -188,18 +149,16 @@ describe('sender lanes', () => {
   });
 
   it('keeps PAIR_INTERVAL_MS between two messages from one number to one recipient, and lets others pass', async () => {
-    sim = await startSimulator();
+    const { sim, h } = await stack.start({ simulator: {}, config: { PAIR_INTERVAL_MS: 1000 } });
     const seen: Array<{ at: number; id: string }> = [];
     sim.setOverride((body) => {
       seen.push({ at: performance.now(), id: String(body?.request_id) });
       return undefined;
     });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, PAIR_INTERVAL_MS: 1000 });
-    h = harness(config);
     const same = Array.from({ length: 3 }, (_, i) => ({ ...message(0, A), request_id: `same-${i}` }));
     const others = Array.from({ length: 3 }, (_, i) => ({ ...message(10 + i, A), request_id: `other-${i}` }));
     await enqueueAll(h, 'pair', [...same, ...others]);
-    workers.push(await startSendWorker(config, silentLogger()));
+    await stack.startWorker();
     await campaignDone(h.ledger, 'pair', 20_000);
     const at = (id: string) => seen.find((s) => s.id === id)?.at ?? Number.NaN;
     const times = same.map((m) => at(m.request_id)).sort((x, y) => x - y);

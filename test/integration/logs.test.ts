@@ -1,44 +1,20 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it } from '@jest/globals';
 import { freePort } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { runCli, startCli } from '../helpers/cli.js';
-import {
-  KEY,
-  SECRET,
-  campaignDone,
-  envOf,
-  harness,
-  startSimulator,
-  tempFile,
-  testConfig,
-  type Harness,
-} from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
+import { KEY, SECRET, campaignDone, tempFile } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl } from '../fixtures/messages.js';
 
 const PASSWORD = 'dashboard-pass-5b1e7c';
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  await sim?.stop();
-  await h?.close();
-  h = sim = undefined;
-});
+const stack = useStack();
 
 describe('logs', () => {
   it('never contain the API secret or the dashboard password, nor do API errors or /metrics, and mask phone numbers', async () => {
-    sim = await startSimulator({ templates: ['order_update'], faults: { error1000: 0.2 } });
     const port = await freePort();
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      LOG_LEVEL: 'debug',
-      DASHBOARD_PASSWORD: PASSWORD,
-      DASHBOARD_PORT: port,
+    const { h, env } = await stack.start({
+      simulator: { templates: ['order_update'], faults: { error1000: 0.2 } },
+      config: { LOG_LEVEL: 'debug', DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_PORT: port },
     });
-    h = harness(config);
-    const env = envOf(config);
     const numbers = ['447400555001', '447400555002', '447400555003'];
     const file = tempFile(
       jsonl([
@@ -51,9 +27,8 @@ describe('logs', () => {
 
     // Without preflight: the unknown template is dead-lettered by the worker, whose log line names its number.
     const enqueued = await runCli(['enqueue', file, '--campaign', 'logs', '--no-preflight'], env);
-    const worker = await startCli(['worker'], env);
-    const dashboard = await startCli(['dashboard'], env, 'dashboard listening');
-    children.push(worker.child, dashboard.child);
+    const worker = await stack.startCli(['worker'], env);
+    const dashboard = await stack.startCli(['dashboard'], env, 'dashboard listening');
     await campaignDone(h.ledger, 'logs');
     const url = `http://127.0.0.1:${port}`;
     await fetch(`${url}/queues`, {

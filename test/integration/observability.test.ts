@@ -7,20 +7,9 @@ import { parse } from 'yaml';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
 import { hasPostgres, startPostgresServer, type PostgresHandle } from '../../src/dev/postgres-server.js';
-import { freePort } from '../../src/dev/redis-server.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
-import {
-  campaignDone,
-  harness,
-  silentLogger,
-  startSimulator,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, until } from '../helpers/env.js';
+import { Stack } from '../helpers/stack.js';
 import { dashboardQueries, metricNamesOf, readDashboard } from '../helpers/promql.js';
 import { requireTool } from '../helpers/tools.js';
 
@@ -85,35 +74,26 @@ describe('metricNamesOf', () => {
 
 suite('/metrics after a campaign', () => {
   let server: PostgresHandle | undefined;
-  let sim: Simulator | undefined;
-  let h: Harness | undefined;
-  let dashboard: Dashboard | undefined;
-  let worker: SendWorker | undefined;
+  // One campaign for the whole suite: its stack is stopped after the last test.
+  const stack = new Stack();
   let scrape = '';
 
   beforeAll(async () => {
     server = await startPostgresServer();
-    const port = await freePort();
-    sim = await startSimulator({
-      callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`,
-      callbackDelayMs: 20,
-      deliveryFailRate: 0.1,
-      readRate: 0.5,
-      // order_update (BODIES.template) is not among its templates: 4001, dead letters.
-      templates: ['login_code'],
-      faults: { rateLimit: 0.08, error1000: 0.04 },
-      retryAfterSeconds: 1,
+    const { sim, h, dashboard } = await stack.start({
+      simulator: (dashboardUrl) => ({
+        callbackUrl: `${dashboardUrl}/callbacks/engagelab/${TOKEN}`,
+        callbackDelayMs: 20,
+        deliveryFailRate: 0.1,
+        readRate: 0.5,
+        // order_update (BODIES.template) is not among its templates: 4001, dead letters.
+        templates: ['login_code'],
+        faults: { rateLimit: 0.08, error1000: 0.04 },
+        retryAfterSeconds: 1,
+      }),
+      config: { DATABASE_URL: server.url, DASHBOARD_PASSWORD: PASSWORD, CALLBACK_TOKEN: TOKEN, SEND_ATTEMPTS: 3 },
+      dashboard: true,
     });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      DATABASE_URL: server.url,
-      DASHBOARD_PORT: port,
-      DASHBOARD_PASSWORD: PASSWORD,
-      CALLBACK_TOKEN: TOKEN,
-      SEND_ATTEMPTS: 3,
-    });
-    h = harness(config);
-    dashboard = await startDashboard(config, silentLogger());
     const messages = Array.from({ length: 60 }, (_, i) => ({
       to: phone(i),
       body: i % 10 === 0 ? BODIES.template : i % 2 ? BODIES.otp : BODIES.text,
@@ -121,12 +101,11 @@ suite('/metrics after a campaign', () => {
       ...(i % 3 === 0 && { from: LANE }),
     }));
     await enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign: 'obs', ledger: h.ledger, queue: h.send });
-    worker = await startSendWorker(config, silentLogger());
+    const worker = await stack.startWorker();
     await campaignDone(h.ledger, 'obs');
-    await until(async () => sim!.pendingCallbacks === 0 && (await h!.ledger.campaign('obs'))!.delivery.read > 0);
+    await until(async () => sim.pendingCallbacks === 0 && (await h.ledger.campaign('obs'))!.delivery.read > 0);
     // The workers add their counters to Redis about once a second.
     await worker.close();
-    worker = undefined;
     const auth = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
     const response = await fetch(`${dashboard.url}/metrics`, { headers: auth });
     expect(response.status).toBe(200);
@@ -134,10 +113,7 @@ suite('/metrics after a campaign', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await worker?.close();
-    await dashboard?.close();
-    await sim?.stop();
-    await h?.close();
+    await stack.stop();
     await server?.stop();
   });
 

@@ -1,35 +1,14 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
 import { freePort, startRedisServer } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { runCli, startCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  envOf,
-  harness,
-  startSimulator,
-  tempFile,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
+import { campaignDone, envOf, tempFile, testConfig, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** Long-running processes (the real CLI) when Redis goes away and comes back, and when they are stopped. */
 
-type Server = Awaited<ReturnType<typeof startRedisServer>>;
-let redis: Server | undefined;
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0))
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  await h?.close();
-  await sim?.stop();
-  await redis?.stop();
-  h = sim = redis = undefined;
-});
+const stack = useStack();
 
 const STACK_LINE = /^\s+at /m;
 const logLines = (output: string, message: string) =>
@@ -50,8 +29,10 @@ function exitWithin(child: ChildProcess, ms: number): Promise<{ code: number | n
 describe('a long-running process and its Redis', () => {
   it('worker and dashboard log one line when Redis goes, one when it is back, report it in /healthz and /metrics, and send again', async () => {
     const port = await freePort();
-    redis = await startRedisServer({ port });
-    sim = await startSimulator();
+    let redis = await startRedisServer({ port });
+    // The test stops and starts its Redis: the one running at the end is stopped, after the test's handles.
+    stack.deferLast(() => redis.stop());
+    const sim = await stack.startSimulator();
     const config = testConfig({
       REDIS_URL: redis.url,
       ENGAGELAB_BASE_URL: sim.url,
@@ -59,9 +40,8 @@ describe('a long-running process and its Redis', () => {
       LOG_LEVEL: 'info',
     });
     const env = envOf(config);
-    const worker = await startCli(['worker'], env);
-    const dashboard = await startCli(['dashboard'], env, 'dashboard listening');
-    children.push(worker.child, dashboard.child);
+    const worker = await stack.startCli(['worker'], env);
+    const dashboard = await stack.startCli(['dashboard'], env, 'dashboard listening');
     const url = `http://127.0.0.1:${config.DASHBOARD_PORT}`;
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
@@ -96,7 +76,7 @@ describe('a long-running process and its Redis', () => {
     expect(await (await fetch(`${url}/metrics`)).text()).toMatch(/^wa_bulk_redis_up 1$/m);
 
     // The worker sends again, and the fleet counted its two lost connections (the worker's and the dashboard's).
-    h = harness(config);
+    const h = stack.harness(config);
     await runCli(
       ['enqueue', tempFile(jsonl([{ to: phone(1), body: BODIES.text, request_id: 'after-1' }])), '--campaign', 'after'],
       env,
@@ -111,9 +91,8 @@ describe('a long-running process and its Redis', () => {
   it('the dashboard and the worker stop at the first SIGTERM while Redis is unreachable', async () => {
     const unreachable = `redis://127.0.0.1:${await freePort()}`;
     const config = testConfig({ REDIS_URL: unreachable, DASHBOARD_PORT: await freePort(), LOG_LEVEL: 'info' });
-    const dashboard = await startCli(['dashboard'], envOf(config), 'Redis connection lost');
-    const worker = await startCli(['worker'], envOf(config), 'Redis connection lost');
-    children.push(dashboard.child, worker.child);
+    const dashboard = await stack.startCli(['dashboard'], envOf(config), 'Redis connection lost');
+    const worker = await stack.startCli(['worker'], envOf(config), 'Redis connection lost');
     await new Promise((r) => setTimeout(r, 1500));
     dashboard.child.kill('SIGTERM');
     worker.child.kill('SIGTERM');

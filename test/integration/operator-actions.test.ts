@@ -1,49 +1,27 @@
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Job } from 'bullmq';
-import type { Dashboard } from '../../src/http/dashboard.js';
 import { contract, startDashboard } from '../helpers/contract.js';
 import { deadLetter } from '../../src/ledger/dead-letters.js';
 import type { DeadError, SendJobData } from '../../src/queue.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
+import type { SimulatorOptions } from '../../src/simulator/simulator.js';
 import { runCli } from '../helpers/cli.js';
-import {
-  addPending,
-  campaignDone,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  tempFile,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { addPending, campaignDone, envOf, tempFile, testConfig, until, type Harness } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** What operators do instead of Bull Board's buttons: the dlq commands, removing a waiting message. */
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-afterEach(async () => {
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
-});
+const stack = useStack();
 
-/** The simulator, recording the request_id of every request it gets. */
-async function recordingSimulator(options: Parameters<typeof startSimulator>[0] = {}): Promise<string[]> {
-  sim = await startSimulator(options);
+/** The test's stack with the simulator, recording the request_id of every request it gets. */
+async function recordingSimulator(options: Partial<SimulatorOptions> = {}) {
+  const { sim, config, h, env } = await stack.start({ simulator: options });
   const seen: string[] = [];
   sim.setOverride((body) => {
     seen.push(String(body?.request_id));
     return undefined;
   });
-  return seen;
+  return { seen, config, h, env };
 }
 
 /** Enqueues template messages `<prefix>-0` … through the command line. */
@@ -55,10 +33,7 @@ async function enqueueOtps(config: ReturnType<typeof testConfig>, campaign: stri
 
 describe('removing one message (wa-bulk remove, POST /api/messages/:id/remove)', () => {
   it('takes a waiting message back: skipped, reason removed, counted, never sent; the others are', async () => {
-    const seen = await recordingSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
-    h = harness(config);
-    const env = envOf(config);
+    const { seen, config, h, env } = await recordingSimulator();
     await enqueueOtps(config, 'rm', ['rm-0', 'rm-1', 'rm-2']);
 
     const res = await runCli(['remove', 'rm-1', '--json'], env);
@@ -71,7 +46,7 @@ describe('removing one message (wa-bulk remove, POST /api/messages/:id/remove)',
     expect((await h.send.getJobs(['wait'])).map((job) => job.id).sort()).toEqual(['rm-0', 'rm-2']);
     expect(await h.ledger.campaign('rm')).toMatchObject({ total: 3, skipped: 1, pending: 2 });
 
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'rm');
     expect(seen.sort()).toEqual(['rm-0', 'rm-2']);
     expect(await h.ledger.campaign('rm')).toMatchObject({ sent: 2, skipped: 1, pending: 0, state: 'done' });
@@ -88,12 +63,10 @@ describe('removing one message (wa-bulk remove, POST /api/messages/:id/remove)',
   });
 
   it('refuses a message whose request is in flight, naming that, and it is sent as usual', async () => {
-    const seen = await recordingSimulator({ latencyMs: 2000 });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
-    h = harness(config);
+    const { seen, config, h } = await recordingSimulator({ latencyMs: 2000 });
     await enqueueOtps(config, 'fl', ['fl-0']);
-    worker = await startSendWorker(config, silentLogger());
-    await until(async () => (await h!.ledger.get('fl-0'))?.attempts === 1);
+    await stack.startWorker();
+    await until(async () => (await h.ledger.get('fl-0'))?.attempts === 1);
 
     const res = await runCli(['remove', 'fl-0'], envOf(config));
     expect(res.code).toBe(1);
@@ -104,24 +77,25 @@ describe('removing one message (wa-bulk remove, POST /api/messages/:id/remove)',
   });
 
   it("takes back a message waiting out a retry's backoff: its job leaves the queue, no further request", async () => {
-    sim = await startSimulator();
+    const { sim, config, h } = await stack.start({
+      simulator: {},
+      config: { SEND_ATTEMPTS: 3, SEND_BACKOFF_MS: 600_000 },
+    });
     let requests = 0;
     sim.setOverride(() => {
       requests++;
       return { status: 500, body: { code: 1000, message: 'busy' } };
     });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, SEND_ATTEMPTS: 3, SEND_BACKOFF_MS: 600_000 });
-    h = harness(config);
     await enqueueOtps(config, 'rt', ['rt-0']);
-    worker = await startSendWorker(config, silentLogger());
-    await until(async () => (await (await h!.send.getJob('rt-0'))?.getState()) === 'delayed');
+    await stack.startWorker();
+    await until(async () => (await (await h.send.getJob('rt-0'))?.getState()) === 'delayed');
     const made = requests;
     expect(made).toBeGreaterThan(0);
     expect((await h.ledger.get('rt-0'))?.attempts).toBe(made);
 
-    dashboard = await startDashboard({ ...config, DASHBOARD_PORT: 0 }, silentLogger());
+    const dashboard = await stack.startDashboard({ ...config, DASHBOARD_PORT: 0 }, startDashboard);
     const post = (id: string, headers: Record<string, string> = { 'Content-Type': 'application/json' }) =>
-      fetch(`${dashboard!.url}/api/messages/${id}/remove`, { method: 'POST', headers, body: '{}' });
+      fetch(`${dashboard.url}/api/messages/${id}/remove`, { method: 'POST', headers, body: '{}' });
     expect((await post('rt-0', { 'Content-Type': 'text/plain' })).status).toBe(415);
     expect(
       (await post('rt-0', { 'Content-Type': 'application/json', Origin: 'https://elsewhere.example' })).status,
@@ -166,8 +140,7 @@ const malformedLines = (stderr: string) => stderr.split('\n').filter((line) => l
 
 describe('dlq with a job it did not write in the dead-letter queue', () => {
   it('list and list --json skip it with one line naming its job id, and list the good ones', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const junk = await deadLettersWithJunk(h);
 
     const text = await runCli(['dlq', 'list'], envOf(config));
@@ -195,8 +168,7 @@ describe('dlq with a job it did not write in the dead-letter queue', () => {
   });
 
   it('replay, with and without filters and --json, skips it with one line and replays the good ones', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const junk = await deadLettersWithJunk(h);
 
     const none = await runCli(['dlq', 'replay', '--code', '9999'], envOf(config));
@@ -220,8 +192,7 @@ describe('dlq with a job it did not write in the dead-letter queue', () => {
   });
 
   it('purge with a filter leaves it; purge without one drops it, saying so', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const junk = await deadLettersWithJunk(h);
 
     const filtered = await runCli(['dlq', 'purge', '--campaign', 'dl', '--json'], envOf(config));
@@ -240,10 +211,9 @@ describe('dlq with a job it did not write in the dead-letter queue', () => {
 
 describe('dead letters over HTTP (GET /api/dead-letters, POST …/replay, …/purge)', () => {
   it('list, replay and purge as dlq does, naming a malformed job instead of failing', async () => {
-    const config = testConfig({ DASHBOARD_PORT: 0 });
-    h = harness(config);
+    const { config, h } = await stack.start({ config: { DASHBOARD_PORT: 0 } });
     const junk = await deadLettersWithJunk(h);
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard(config, startDashboard);
     const url = dashboard.url;
     const post = (path: string, body: unknown) =>
       fetch(`${url}${path}`, {
@@ -273,13 +243,11 @@ describe('dead letters over HTTP (GET /api/dead-letters, POST …/replay, …/pu
 
 describe('a send job changed behind the ledger (Bull Board edit, a Redis write)', () => {
   it('is not sent: its worker dead-letters it, reason tampered, under its own request_id and campaign', async () => {
-    const seen = await recordingSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim!.url });
-    h = harness(config);
+    const { seen, config, h } = await recordingSimulator();
     const ids = ['tp-clean', 'tp-to', 'tp-body', 'tp-campaign', 'tp-id'];
     await enqueueOtps(config, 'tp', ids);
     const edit = async (id: string, change: (data: SendJobData) => SendJobData) => {
-      const job = (await h!.send.getJob(id)) as Job<SendJobData>;
+      const job = (await h.send.getJob(id)) as Job<SendJobData>;
       await job.updateData(change(job.data));
     };
     await edit('tp-to', (d) => ({ ...d, payload: { ...d.payload, to: ['447700900123'] } }));
@@ -290,7 +258,7 @@ describe('a send job changed behind the ledger (Bull Board edit, a Redis write)'
     await edit('tp-campaign', (d) => ({ ...d, campaign: 'elsewhere' }));
     await edit('tp-id', (d) => ({ ...d, request_id: 'tp-clean' }));
 
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'tp');
     expect(seen).toEqual(['tp-clean']);
     expect(await h.ledger.campaign('tp')).toMatchObject({ sent: 1, dead: 4, pending: 0 });

@@ -1,13 +1,13 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { enqueue } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
-import type { Dashboard } from '../../src/http/dashboard.js';
 import type { DeliveryUpdate } from '../../src/ledger/delivery.js';
 import type { MessageRecord } from '../../src/ledger/records.js';
 import { Inbound } from '../../src/recipients/inbound.js';
 import type { CallbackRow } from '../../src/engagelab/callbacks.js';
 import { runCli } from '../helpers/cli.js';
-import { envOf, harness, silentLogger, tempFile, testConfig, type Harness } from '../helpers/env.js';
+import { envOf, silentLogger, tempFile, testConfig } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { startDashboard } from '../helpers/contract.js';
 import { BODIES, phone } from '../fixtures/messages.js';
 
@@ -18,13 +18,7 @@ import { BODIES, phone } from '../fixtures/messages.js';
 
 const PASSWORD = 'outcomes-test-password';
 const auth = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
-let h: Harness | undefined;
-let dashboard: Dashboard | undefined;
-afterEach(async () => {
-  await dashboard?.close();
-  await h?.close();
-  dashboard = h = undefined;
-});
+const stack = useStack();
 
 const delivery = (status: DeliveryUpdate['status'], errorCode: number | null = null): DeliveryUpdate => ({
   status,
@@ -40,7 +34,7 @@ const delivery = (status: DeliveryUpdate['status'], errorCode: number | null = n
  * o-3 failed delivery 131026, o-4 dead 4001, o-5 skipped (suppressed), o-6 pending. o-6 has no custom_args.
  */
 async function seed(config: ReturnType<typeof testConfig>) {
-  h = harness(config);
+  const h = stack.harness(config);
   const messages = Array.from({ length: 7 }, (_, i) => ({
     to: phone(i),
     body: BODIES.text,
@@ -169,8 +163,8 @@ describe('GET /api/campaigns/:id/messages', () => {
   it('pages through the filtered messages in ledger order with an opaque cursor, and refuses bad queries', async () => {
     const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
     await seed(config);
-    dashboard = await startDashboard(config, silentLogger());
-    const get = (query: string) => fetch(`${dashboard!.url}/api/campaigns/out/messages?${query}`, { headers: auth });
+    const dashboard = await stack.startDashboard(config, startDashboard);
+    const get = (query: string) => fetch(`${dashboard.url}/api/campaigns/out/messages?${query}`, { headers: auth });
 
     const seen: string[] = [];
     let cursor: string | null = '';
@@ -205,7 +199,7 @@ describe('GET /api/campaigns/:id/messages', () => {
     }
     // The export download takes the same filters, and gives the same audience as the command line.
     const download = (query: string) =>
-      fetch(`${dashboard!.url}/api/campaigns/out/export?${query}`, { headers: auth }).then((r) => r.text());
+      fetch(`${dashboard.url}/api/campaigns/out/export?${query}`, { headers: auth }).then((r) => r.text());
     expect(ids(await download('delivery=failed,replied'))).toEqual(['o-1', 'o-3']);
     expect(await download('status=sent&delivery=not_read&format=audience')).toBe(
       `to,arg_name,arg_order\n${phone(1).slice(1)},"N, 1",1\n${phone(2).slice(1)},"N, 2",2\n`,

@@ -1,30 +1,11 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import type { Config } from '../../src/config.js';
+import { describe, expect, it } from '@jest/globals';
 import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  collect,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  tempFile,
-  testConfig,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, collect, envOf, tempFile } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, TYPES, jsonl, phone } from '../fixtures/messages.js';
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-afterEach(async () => {
-  await worker?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = h = sim = undefined;
-});
+const stack = useStack();
 
 /** Faults chosen per message through custom_args.fault; "once" faults answer wrong the first time only. */
 function faultsByMessage(simulator: Simulator) {
@@ -57,10 +38,11 @@ function faultsByMessage(simulator: Simulator) {
 
 describe('the send pipeline', () => {
   it('sends every valid message once or dead-letters it with the right code and reason, and reports bad lines', async () => {
-    sim = await startSimulator({ templates: ['order_update', 'login_code'], slowMs: 3000, retryAfterSeconds: 1 });
+    const { sim, config, h } = await stack.start({
+      simulator: { templates: ['order_update', 'login_code'], slowMs: 3000, retryAfterSeconds: 1 },
+      config: { HTTP_TIMEOUT_MS: 800 },
+    });
     faultsByMessage(sim);
-    const config: Config = testConfig({ ENGAGELAB_BASE_URL: sim.url, HTTP_TIMEOUT_MS: 800 });
-    h = harness(config);
 
     const lines: unknown[] = [];
     let n = 0;
@@ -107,7 +89,7 @@ describe('the send pipeline', () => {
       ],
     });
 
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'mixed');
 
     const records = new Map((await collect(h.ledger.export('mixed'))).map((r) => [r.request_id, r]));
@@ -153,13 +135,11 @@ describe('the send pipeline', () => {
   });
 
   it('enqueues nothing the second time and causes no request', async () => {
-    sim = await startSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
+    const { sim, config, h } = await stack.start({ simulator: {} });
     const path = tempFile(jsonl(TYPES.map((type, i) => ({ to: phone(i), body: BODIES[type] }))));
     const first = JSON.parse((await runCli(['enqueue', path, '--campaign', 'again', '--json'], envOf(config))).stdout);
     expect(first).toMatchObject({ accepted: TYPES.length, duplicates: 0 });
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'again');
     const requests = sim.getStats().requests;
     expect(requests).toBe(TYPES.length);
@@ -179,13 +159,12 @@ describe('the send pipeline', () => {
       },
       { jobId: record?.request_id ?? '' },
     );
-    await new Promise<void>((resolve) => worker?.workers.get('default')?.once('completed', () => resolve()));
+    await new Promise<void>((resolve) => stack.worker.workers.get('default')?.once('completed', () => resolve()));
     expect(sim.getStats().requests).toBe(requests);
   });
 
   it('re-enqueues a message recorded as pending whose job was lost', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { config, h } = await stack.start();
     const path = tempFile(jsonl([{ to: phone(1), body: BODIES.text, request_id: 'lost-1' }]));
     await runCli(['enqueue', path, '--campaign', 'lost', '--json'], envOf(config));
     await (await h.send.getJob('lost-1'))?.remove();
@@ -196,9 +175,7 @@ describe('the send pipeline', () => {
   });
 
   it('replays a dead letter once its fault is gone, under its original request_id', async () => {
-    sim = await startSimulator({ templates: ['order_update'] });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
+    const { sim, config, h } = await stack.start({ simulator: { templates: ['order_update'] } });
     const path = tempFile(
       jsonl([
         {
@@ -209,7 +186,7 @@ describe('the send pipeline', () => {
       ]),
     );
     await runCli(['enqueue', path, '--campaign', 'replay', '--json', '--no-preflight'], envOf(config));
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'replay');
     expect(await h.ledger.get('tpl-1')).toMatchObject({ status: 'dead', error: { code: 4001 } });
 

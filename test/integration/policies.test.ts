@@ -1,22 +1,13 @@
 import { AuditLog } from '../../src/access/audit.js';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
-import { campaignDone, harness, silentLogger, startSimulator, testConfig, type Harness } from '../helpers/env.js';
+import { campaignDone, type Harness } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-afterEach(async () => {
-  await worker?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = h = sim = undefined;
-});
+const stack = useStack();
 
 async function enqueueTexts(harnessed: Harness, campaign: string, count: number) {
   const lines = jsonl(
@@ -27,7 +18,17 @@ async function enqueueTexts(harnessed: Harness, campaign: string, count: number)
 
 describe('send policies', () => {
   it('rides out a provider outage without spending attempts: nothing dead, everything sent once, few requests', async () => {
-    sim = await startSimulator();
+    const { sim, h } = await stack.start({
+      simulator: {},
+      config: {
+        SEND_ATTEMPTS: 2,
+        RETRY_RETRIES: 1,
+        WORKER_CONCURRENCY: 20,
+        OUTAGE_THRESHOLD: 10,
+        OUTAGE_COOLDOWN_MS: 200,
+        OUTAGE_COOLDOWN_MAX_MS: 1000,
+      },
+    });
     let outage = true;
     let requestsDuringOutage = 0;
     sim.setOverride(() => {
@@ -35,18 +36,8 @@ describe('send policies', () => {
       requestsDuringOutage++;
       return 'html503';
     });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      SEND_ATTEMPTS: 2,
-      RETRY_RETRIES: 1,
-      WORKER_CONCURRENCY: 20,
-      OUTAGE_THRESHOLD: 10,
-      OUTAGE_COOLDOWN_MS: 200,
-      OUTAGE_COOLDOWN_MAX_MS: 1000,
-    });
-    h = harness(config);
     await enqueueTexts(h, 'outage', 300);
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await new Promise((r) => setTimeout(r, 3000));
     outage = false;
     await campaignDone(h.ledger, 'outage');
@@ -63,19 +54,14 @@ describe('send policies', () => {
   });
 
   it('makes every worker wait out a 429 without spending an attempt', async () => {
-    sim = await startSimulator({ retryAfterSeconds: 1, recordArrivals: true });
+    const { sim, h } = await stack.start({
+      simulator: { retryAfterSeconds: 1, recordArrivals: true },
+      config: { SEND_ATTEMPTS: 1, RETRY_RETRIES: 0, WORKER_CONCURRENCY: 1, SEND_RATE_MAX: 50 },
+    });
     let limited = 0;
     sim.setOverride((body) => (body?.request_id === 'slow-0' && limited++ < 1 ? 'rateLimit' : undefined));
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      SEND_ATTEMPTS: 1,
-      RETRY_RETRIES: 0,
-      WORKER_CONCURRENCY: 1,
-      SEND_RATE_MAX: 50,
-    });
-    h = harness(config);
     await enqueueTexts(h, 'slow', 5);
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'slow');
 
     expect(await h.ledger.campaign('slow')).toMatchObject({ sent: 5, dead: 0 });
@@ -85,13 +71,14 @@ describe('send policies', () => {
   });
 
   it('with AMBIGUOUS_OUTCOME=resend sends a timed-out message again instead of dead-lettering it', async () => {
-    sim = await startSimulator({ slowMs: 1500 });
+    const { sim, h } = await stack.start({
+      simulator: { slowMs: 1500 },
+      config: { HTTP_TIMEOUT_MS: 300, AMBIGUOUS_OUTCOME: 'resend' },
+    });
     let slow = 0;
     sim.setOverride((body) => (body?.request_id === 'amb-0' && slow++ < 1 ? 'slow' : undefined));
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, HTTP_TIMEOUT_MS: 300, AMBIGUOUS_OUTCOME: 'resend' });
-    h = harness(config);
     await enqueueTexts(h, 'amb', 3);
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'amb');
     expect(await h.ledger.campaign('amb')).toMatchObject({ sent: 3, dead: 0 });
     // EngageLab accepted it twice: that is the price of "resend", and why it is not the default.
@@ -99,20 +86,18 @@ describe('send policies', () => {
   });
 
   it('sends from WA_FROM unless the message names its own sender', async () => {
-    sim = await startSimulator();
+    const { sim, h } = await stack.start({ simulator: {}, config: { WA_FROM: '+44 7400 900001' } });
     const senders = new Map<string, unknown>();
     sim.setOverride((body) => {
       senders.set(String(body?.request_id), body?.from);
       return undefined;
     });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, WA_FROM: '+44 7400 900001' });
-    h = harness(config);
     const lines = jsonl([
       { to: phone(1), body: BODIES.text, request_id: 'from-default' },
       { to: phone(2), body: BODIES.text, request_id: 'from-own', from: '+8613800138000' },
     ]);
     await enqueue(readJsonl(Readable.from([lines])), { campaign: 'from', ledger: h.ledger, queue: h.send });
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'from');
     expect(senders.get('from-default')).toBe('447400900001');
     expect(senders.get('from-own')).toBe('8613800138000');

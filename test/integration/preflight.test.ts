@@ -1,29 +1,20 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Simulator } from '../../src/simulator/simulator.js';
 import type { TemplateInfo } from '../../src/engagelab/client.js';
 import { runCli } from '../helpers/cli.js';
-import { envOf, harness, startSimulator, tempFile, testConfig, type Harness } from '../helpers/env.js';
+import { envOf, tempFile } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { jsonl, phone } from '../fixtures/messages.js';
 
 /** Preflight against real HTTP servers: a media host of our own, and the simulator's Template API. */
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let media: http.Server | undefined;
-afterEach(async () => {
-  media?.closeAllConnections();
-  media?.close();
-  await sim?.stop();
-  await h?.close();
-  h = sim = media = undefined;
-});
+const stack = useStack();
 
 /** A media host: each path answers as its name says; requests are counted by method and path. */
 async function mediaHost(): Promise<{ url: string; hits: Map<string, number> }> {
   const hits = new Map<string, number>();
-  media = http.createServer((req, res) => {
+  const media = http.createServer((req, res) => {
     const path = req.url ?? '/';
     hits.set(`${req.method} ${path}`, (hits.get(`${req.method} ${path}`) ?? 0) + 1);
     const file = (type: string, bytes: number) => {
@@ -48,7 +39,11 @@ async function mediaHost(): Promise<{ url: string; hits: Map<string, number> }> 
     if (path === '/slow.png') return; // never answers
     res.writeHead(404).end('not found');
   });
-  await new Promise<void>((resolve) => media?.listen(0, '127.0.0.1', resolve));
+  stack.defer(() => {
+    media.closeAllConnections();
+    media.close();
+  });
+  await new Promise<void>((resolve) => media.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(media.address() as AddressInfo).port}`, hits };
 }
 
@@ -84,13 +79,10 @@ async function check(lines: unknown[], env: NodeJS.ProcessEnv, extra: string[] =
 describe('preflight: media links', () => {
   it('applies the media table to what each link answers (types, sizes, 404, redirects, HEAD refused, a slow host)', async () => {
     const host = await mediaHost();
-    sim = await startSimulator();
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      PREFLIGHT_ALLOW_PRIVATE: 'true',
-      PREFLIGHT_TIMEOUT_MS: 2000,
+    const { config } = await stack.start({
+      simulator: {},
+      config: { PREFLIGHT_ALLOW_PRIVATE: 'true', PREFLIGHT_TIMEOUT_MS: 2000 },
     });
-    h = harness(config);
     const u = (path: string) => `${host.url}${path}`;
     const { code, summary } = await check(
       [
@@ -132,9 +124,7 @@ describe('preflight: media links', () => {
 
   it('does not fetch links that resolve to a private address unless PREFLIGHT_ALLOW_PRIVATE=true', async () => {
     const host = await mediaHost();
-    sim = await startSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
+    const { config } = await stack.start({ simulator: {} });
     const port = new URL(host.url).port;
     const { summary } = await check(
       [
@@ -159,21 +149,22 @@ describe('preflight: media links', () => {
 
   it('checks each distinct link and template once: 5,000 lines with one template and one image cost two lookups', async () => {
     const host = await mediaHost();
-    sim = await startSimulator({
-      templateCatalog: [
-        {
-          name: 'promo',
-          language: 'en',
-          status: 'APPROVED',
-          components: [
-            { type: 'HEADER', format: 'image' },
-            { type: 'BODY', text: 'Hi {{1}}' },
-          ],
-        },
-      ],
+    const { sim, config } = await stack.start({
+      simulator: {
+        templateCatalog: [
+          {
+            name: 'promo',
+            language: 'en',
+            status: 'APPROVED',
+            components: [
+              { type: 'HEADER', format: 'image' },
+              { type: 'BODY', text: 'Hi {{1}}' },
+            ],
+          },
+        ],
+      },
+      config: { PREFLIGHT_ALLOW_PRIVATE: 'true' },
     });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, PREFLIGHT_ALLOW_PRIVATE: 'true' });
-    h = harness(config);
     const lines = Array.from({ length: 5000 }, (_, i) => ({
       to: phone(i),
       body: {
@@ -217,9 +208,7 @@ describe('preflight: templates', () => {
   const text = (v: string) => ({ type: 'text', text: v });
 
   it('rejects unknown and paused templates, wrong parameter counts and a header of another format, per line, and sends never the same way', async () => {
-    sim = await startSimulator({ templateCatalog: catalog });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
+    const { sim, config } = await stack.start({ simulator: { templateCatalog: catalog } });
     const { code, summary } = await check(
       [
         t(1, 'order_update', [
@@ -265,9 +254,7 @@ describe('preflight: templates', () => {
   });
 
   it('stops with one line when EngageLab refuses the credentials', async () => {
-    sim = await startSimulator({ templateCatalog: catalog, secret: 'another-secret' });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
+    const { config, h } = await stack.start({ simulator: { templateCatalog: catalog, secret: 'another-secret' } });
     const res = await runCli(
       ['enqueue', tempFile(jsonl([t(1, 'order_update', [])])), '--campaign', 'pre'],
       envOf(config),

@@ -1,52 +1,32 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
-import { freePort } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
+import type { ConfigInput } from '../../src/config.js';
 import { collectStatus } from '../../src/status/status.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { runCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  collect,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, collect, envOf, until, type Harness } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** The session window and the quality guard, fed by delivery callbacks through the real dashboard. */
 
 const A = '8613800138001';
 const B = '8613800138002';
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-afterEach(async () => {
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
-});
+const stack = useStack();
 
 /** `simulatorCallbacks`: the simulator posts its own delivery callbacks; else only the test's rows arrive. */
-async function setup(overrides: Parameters<typeof testConfig>[0] = {}, simulatorCallbacks = false) {
-  const port = await freePort();
-  const callbackUrl = `http://127.0.0.1:${port}/callbacks/engagelab`;
-  sim = await startSimulator(simulatorCallbacks ? { callbackUrl, callbackDelayMs: 20, deliveryFailRate: 0 } : {});
-  const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, DASHBOARD_PORT: port, ...overrides });
-  h = harness(config);
-  dashboard = await startDashboard(config, silentLogger());
-  worker = await startSendWorker(config, silentLogger());
-  return { config, callbackUrl };
+async function setup(overrides: ConfigInput = {}, simulatorCallbacks = false) {
+  const { config, h, sim, dashboard } = await stack.start({
+    simulator: (dashboardUrl) =>
+      simulatorCallbacks
+        ? { callbackUrl: `${dashboardUrl}/callbacks/engagelab`, callbackDelayMs: 20, deliveryFailRate: 0 }
+        : {},
+    config: overrides,
+    dashboard: true,
+    worker: true,
+  });
+  return { config, h, sim, callbackUrl: `${dashboard.url}/callbacks/engagelab` };
 }
 
 const send = (harnessed: Harness, campaign: string, messages: unknown[]) =>
@@ -82,70 +62,70 @@ async function post(url: string, rows: unknown[]): Promise<void> {
 
 describe('the session window', () => {
   it('with SESSION_CHECK=enforce skips a non-template message to someone who has not written, and sends once they have', async () => {
-    await setup({ SESSION_CHECK: 'enforce' }, true);
-    await send(h!, 's', [
+    const { h, sim } = await setup({ SESSION_CHECK: 'enforce' }, true);
+    await send(h, 's', [
       { to: phone(1), body: BODIES.text, request_id: 'no-session' },
       { to: phone(2), body: BODIES.otp, request_id: 'template' },
     ]);
-    await campaignDone(h!.ledger, 's');
-    expect(await h!.ledger.get('no-session')).toMatchObject({
+    await campaignDone(h.ledger, 's');
+    expect(await h.ledger.get('no-session')).toMatchObject({
       status: 'skipped',
       attempts: 0,
       error: { reason: 'no_session', code: null },
     });
-    expect(await h!.ledger.get('template')).toMatchObject({ status: 'sent' });
-    expect(sim!.acceptedByRequestId.has('no-session')).toBe(false);
+    expect(await h.ledger.get('template')).toMatchObject({ status: 'sent' });
+    expect(sim.acceptedByRequestId.has('no-session')).toBe(false);
 
     // The recipient writes (an inbound `received` row): a session message to them now goes.
-    expect(await sim!.inbound([phone(3).slice(1)])).toBe(200);
-    await until(async () => (await h!.redis.exists(h!.keys.session(phone(3).slice(1)))) === 1);
-    await send(h!, 's', [{ to: phone(3), body: BODIES.text, request_id: 'in-session' }]);
-    await campaignDone(h!.ledger, 's');
-    expect(await h!.ledger.get('in-session')).toMatchObject({ status: 'sent' });
-    expect(await h!.ledger.campaign('s')).toMatchObject({ total: 3, sent: 2, skipped: 1, pending: 0 });
+    expect(await sim.inbound([phone(3).slice(1)])).toBe(200);
+    await until(async () => (await h.redis.exists(h.keys.session(phone(3).slice(1)))) === 1);
+    await send(h, 's', [{ to: phone(3), body: BODIES.text, request_id: 'in-session' }]);
+    await campaignDone(h.ledger, 's');
+    expect(await h.ledger.get('in-session')).toMatchObject({ status: 'sent' });
+    expect(await h.ledger.campaign('s')).toMatchObject({ total: 3, sent: 2, skipped: 1, pending: 0 });
   });
 });
 
 describe('the quality guard', () => {
   it('131048 pauses only the lane it came from; 130429 slows its lane down', async () => {
-    const { config, callbackUrl } = await setup({ SENDER_RATE_MAX: 100 });
-    await send(h!, 'q', [
+    const { config, callbackUrl, h, sim } = await setup({ SENDER_RATE_MAX: 100 });
+    await send(h, 'q', [
       { to: phone(1), body: BODIES.otp, from: A, request_id: 'a-1' },
       { to: phone(2), body: BODIES.otp, from: B, request_id: 'b-1' },
     ]);
-    await campaignDone(h!.ledger, 'q');
-    const mid = async (id: string) => (await h!.ledger.get(id))?.message_id as string;
+    await campaignDone(h.ledger, 'q');
+    const mid = async (id: string) => (await h.ledger.get(id))?.message_id as string;
     await post(callbackUrl, [failedRow(await mid('a-1'), A, 131048), failedRow(await mid('b-1'), B, 130429)]);
     // One batch: A's pause and B's slow-down are applied one after the other; wait for both.
     await until(async () => {
-      const senders = (await collectStatus({ config, ...h! })).senders;
+      const senders = (await collectStatus({ config, ...h })).senders;
       return senders.find((s) => s.from === A)?.paused === true && senders.find((s) => s.from === B)?.rate_now === 50;
     });
-    const status = await collectStatus({ config, ...h! });
+    const status = await collectStatus({ config, ...h });
     expect(status.senders.find((s) => s.from === A)?.pause_reason).toMatch(
       /^quality: Meta 131048 \(spam rate limit\) for messages from 8613800138001/,
     );
     expect(status.senders.find((s) => s.from === B)).toMatchObject({ paused: false, rate_max: 100, rate_now: 50 });
     expect(status.paused).toBe(false);
 
-    await send(h!, 'q2', [
+    await send(h, 'q2', [
       { to: phone(3), body: BODIES.otp, from: A, request_id: 'a-2' },
       { to: phone(4), body: BODIES.otp, from: B, request_id: 'b-2' },
     ]);
-    await until(async () => (await h!.ledger.get('b-2'))?.status === 'sent');
-    expect((await h!.ledger.get('a-2'))?.status).toBe('pending');
-    expect(sim!.acceptedByRequestId.has('a-2')).toBe(false);
+    await until(async () => (await h.ledger.get('b-2'))?.status === 'sent');
+    expect((await h.ledger.get('a-2'))?.status).toBe('pending');
+    expect(sim.acceptedByRequestId.has('a-2')).toBe(false);
   });
 
   it('pauses a campaign whose failed share in its latest QUALITY_WINDOW outcomes passes QUALITY_MAX_FAILED; resume sends the rest', async () => {
-    const { config, callbackUrl } = await setup({ QUALITY_WINDOW: 10, QUALITY_MAX_FAILED: 0.2 });
+    const { config, callbackUrl, h, sim } = await setup({ QUALITY_WINDOW: 10, QUALITY_MAX_FAILED: 0.2 });
     await send(
-      h!,
+      h,
       'bad',
       Array.from({ length: 10 }, (_, i) => ({ to: phone(i), body: BODIES.otp, request_id: `bad-${i}` })),
     );
-    await campaignDone(h!.ledger, 'bad');
-    const records = await collect(h!.ledger.export('bad'));
+    await campaignDone(h.ledger, 'bad');
+    const records = await collect(h.ledger.export('bad'));
     // 7 delivered, 3 failed: 30% > 20%.
     await post(
       callbackUrl,
@@ -153,26 +133,26 @@ describe('the quality guard', () => {
         i < 3 ? failedRow(r.message_id as string, '8613800138000', 131026) : deliveredRow(r.message_id as string),
       ),
     );
-    await until(async () => (await h!.redis.hget(h!.keys.campaign('bad'), 'state')) === 'paused');
-    expect(await h!.redis.hget(h!.keys.campaign('bad'), 'pause_reason')).toMatch(
+    await until(async () => (await h.redis.hget(h.keys.campaign('bad'), 'state')) === 'paused');
+    expect(await h.redis.hget(h.keys.campaign('bad'), 'pause_reason')).toMatch(
       /^quality: 30% of the latest 10 delivery outcomes failed/,
     );
 
     // Its next messages wait (parked), another campaign's go.
     await send(
-      h!,
+      h,
       'bad',
       Array.from({ length: 5 }, (_, i) => ({ to: phone(20 + i), body: BODIES.otp, request_id: `bad-more-${i}` })),
     );
-    await send(h!, 'good', [{ to: phone(30), body: BODIES.otp, request_id: 'good-1' }]);
-    await campaignDone(h!.ledger, 'good');
-    await until(async () => (await h!.redis.scard(h!.keys.campaignParked('bad'))) === 5);
-    expect(await h!.ledger.campaign('bad')).toMatchObject({ sent: 10, pending: 5 });
+    await send(h, 'good', [{ to: phone(30), body: BODIES.otp, request_id: 'good-1' }]);
+    await campaignDone(h.ledger, 'good');
+    await until(async () => (await h.redis.scard(h.keys.campaignParked('bad'))) === 5);
+    expect(await h.ledger.campaign('bad')).toMatchObject({ sent: 10, pending: 5 });
 
     const resumed = await runCli(['resume', '--campaign', 'bad'], envOf(config));
     expect(resumed.stdout).toBe('campaign bad resumed (5 parked message(s) back in their queues)\n');
-    await campaignDone(h!.ledger, 'bad');
-    expect(await h!.ledger.campaign('bad')).toMatchObject({ sent: 15, pending: 0 });
-    expect(sim!.getStats().duplicates).toBe(0);
+    await campaignDone(h.ledger, 'bad');
+    expect(await h.ledger.campaign('bad')).toMatchObject({ sent: 15, pending: 0 });
+    expect(sim.getStats().duplicates).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { Dashboard } from '../../src/http/dashboard.js';
 import { ROUTE_DOCS, type RouteDoc } from '../../src/http/openapi-paths/index.js';
 import { contract, startDashboard } from '../helpers/contract.js';
-import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { useFileStack } from '../helpers/stack.js';
 
 /**
  * The contract's request schemas are the ones the routes parse with: for every route the document gives a
@@ -120,20 +120,14 @@ function queryOf(text: string): Record<string, string | string[]> {
   return query;
 }
 
-let h: Harness | undefined;
+const stack = useFileStack();
 let dashboard: Dashboard | undefined;
 let withToken: Dashboard | undefined;
 beforeAll(async () => {
-  const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD });
-  h = harness(config);
-  dashboard = await startDashboard(config, silentLogger());
+  const { config } = await stack.start({ config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
+  dashboard = await stack.startDashboard(config, startDashboard);
   // With CALLBACK_TOKEN the receiver answers at the token's path only.
-  withToken = await startDashboard({ ...config, CALLBACK_TOKEN: TOKEN }, silentLogger());
-});
-afterAll(async () => {
-  await dashboard?.close();
-  await withToken?.close();
-  await h?.close();
+  withToken = await stack.startDashboard({ ...config, CALLBACK_TOKEN: TOKEN }, startDashboard);
 });
 
 describe('the routes parse their input with the contract’s schemas', () => {

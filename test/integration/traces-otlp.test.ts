@@ -1,20 +1,10 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
-import type { ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import type { Simulator } from '../../src/simulator/simulator.js';
 import { jsonl, phone } from '../fixtures/messages.js';
-import { runCli, startCli } from '../helpers/cli.js';
-import {
-  campaignDone,
-  envOf,
-  harness,
-  startSimulator,
-  tempFile,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
+import { campaignDone, envOf, tempFile, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { KIND, expectNothingPersonal, fromOtlpJson, messageTrace, type SpanRecord } from '../helpers/traces.js';
 
 /**
@@ -53,25 +43,14 @@ async function startReceiver(): Promise<Receiver> {
   };
 }
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let receiver: Receiver | undefined;
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  await sim?.stop();
-  await receiver?.close();
-  await h?.close();
-  h = sim = receiver = undefined;
-});
+const stack = useStack();
 
 describe('traces over OTLP/HTTP', () => {
   it('reach a receiver from the enqueue and worker processes as one trace per message, with nothing personal', async () => {
-    sim = await startSimulator();
-    receiver = await startReceiver();
+    const receiver = await startReceiver();
+    stack.defer(() => receiver.close());
     // The worker says when it has started (startCli waits for it).
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, LOG_LEVEL: 'info' });
-    h = harness(config);
+    const { config, h } = await stack.start({ simulator: {}, config: { LOG_LEVEL: 'info' } });
     const env = {
       ...envOf(config),
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -92,12 +71,11 @@ describe('traces over OTLP/HTTP', () => {
     const campaignSpan = receiver.spans.find((s) => s.name === 'enqueue');
     expect(campaignSpan?.resource).toMatchObject({ 'service.name': 'wa-bulk', 'wa_bulk.component': 'enqueue' });
 
-    const worker = await startCli(['worker'], env);
-    children.push(worker.child);
+    const worker = await stack.startCli(['worker'], env);
     await campaignDone(h.ledger, 'otlp');
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
-    await until(() => receiver!.spans.filter((s) => s.name === 'settle send').length === 3);
+    await until(() => receiver.spans.filter((s) => s.name === 'settle send').length === 3);
 
     const all = receiver.spans;
     expect([...receiver.paths]).toEqual(['POST /v1/traces application/json']);

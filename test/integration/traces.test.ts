@@ -4,22 +4,11 @@ import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
-import { freePort } from '../../src/dev/redis-server.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { jobIdFor } from '../../src/queue.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
 import { enableTracing } from '../../src/telemetry/traces.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { jsonl, phone } from '../fixtures/messages.js';
-import {
-  campaignDone,
-  harness,
-  silentLogger,
-  startSimulator,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { KIND, expectNothingPersonal, fromReadable, messageTrace, type SpanRecord } from '../helpers/traces.js';
 
 /**
@@ -32,23 +21,14 @@ const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcess
 const TOKEN = 'cb_token_traces_0123456789';
 const SENDER = phone(99);
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-
 beforeAll(() => {
   provider.register();
 });
-afterEach(async () => {
-  enableTracing(false);
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
-  exporter.reset();
-});
+// After each test, in this order (hooks run in the order they are declared): tracing off, the stack
+// stopped, the spans forgotten.
+afterEach(() => enableTracing(false));
+const stack = useStack();
+afterEach(() => exporter.reset());
 afterAll(async () => {
   await provider.shutdown();
   trace.disable();
@@ -73,11 +53,18 @@ function messages(prefix: string, count: number, extra: (i: number) => Record<st
 
 describe('traces', () => {
   it("make each message one trace from its create span to its settle, linked to its campaign's enqueue, with its delivery callbacks linked to it", async () => {
-    const port = await freePort();
-    sim = await startSimulator({
-      callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`,
-      callbackDelayMs: 20,
-      deliveryFailRate: 0,
+    const { sim, h } = await stack.start({
+      simulator: (dashboardUrl) => ({
+        callbackUrl: `${dashboardUrl}/callbacks/engagelab/${TOKEN}`,
+        callbackDelayMs: 20,
+        deliveryFailRate: 0,
+      }),
+      config: {
+        CALLBACK_TOKEN: TOKEN,
+        DASHBOARD_PASSWORD: 'password-for-traces',
+        RETRY_RETRIES: 1,
+        SEND_ATTEMPTS: 2,
+      },
     });
     // tr-0: a transient error (1000) on its first request, retried in process; tr-1: 503 to every request,
     // so both BullMQ attempts run and it ends dead.
@@ -89,17 +76,8 @@ describe('traces', () => {
       if (id === 'tr-1') return 'html503';
       return undefined;
     });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      DASHBOARD_PORT: port,
-      CALLBACK_TOKEN: TOKEN,
-      DASHBOARD_PASSWORD: 'password-for-traces',
-      RETRY_RETRIES: 1,
-      SEND_ATTEMPTS: 2,
-    });
-    h = harness(config);
     enableTracing(true);
-    dashboard = await startDashboard(config, silentLogger());
+    await stack.startDashboard();
     // tr-5 goes out from its own sending number: its lane's queue is named after it.
     const { list, secrets } = messages('tr', 6, (i) => (i === 5 ? { from: SENDER } : {}));
     const summary = await enqueue(readJsonl(Readable.from([jsonl(list)])), {
@@ -114,7 +92,7 @@ describe('traces', () => {
     expect(job?.data.trace).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(await h.redis.hget(h.keys.message('tr-2'), 'trace')).toBe(job?.data.trace);
 
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'traced');
     const delivered = () =>
       new Set(spans().flatMap((s) => (s.name === 'delivery' ? [s.attributes['messaging.message.id']] : [])));
@@ -187,15 +165,13 @@ describe('traces', () => {
   });
 
   it('makes no span and keeps no trace context while tracing is off', async () => {
-    sim = await startSimulator();
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
+    const { h } = await stack.start({ simulator: {} });
     const { list } = messages('off', 2);
     await enqueue(readJsonl(Readable.from([jsonl(list)])), { campaign: 'untraced', ledger: h.ledger, queue: h.send });
     const job = await h.send.getJob(jobIdFor('off-0'));
     expect(job?.data.payload.request_id).toBe('off-0');
     expect(job?.data.trace).toBeUndefined();
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'untraced');
     expect(await h.redis.hget(h.keys.message('off-0'), 'status')).toBe('sent');
     expect(await h.redis.hget(h.keys.message('off-0'), 'trace')).toBeNull();

@@ -1,30 +1,15 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
 import type { ConfigInput } from '../../src/config.js';
-import { freePort } from '../../src/dev/redis-server.js';
 import type { CallbackRow } from '../../src/engagelab/callbacks.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { deadLetter, replayDeadLetters } from '../../src/ledger/dead-letters.js';
 import { DeliveryLedger } from '../../src/ledger/delivery-ledger.js';
 import type { DeadError } from '../../src/queue.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
-import { startCli } from '../helpers/cli.js';
-import {
-  addPending,
-  campaignDone,
-  collect,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import type { SimulatorOptions } from '../../src/simulator/simulator.js';
+import { addPending, campaignDone, collect, envOf, testConfig, until, type Harness } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /**
@@ -34,19 +19,7 @@ import { BODIES, jsonl, phone } from '../fixtures/messages.js';
  */
 
 const TOKEN = 'cb_token_unknown_0123456789';
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = dashboard = h = sim = undefined;
-});
+const stack = useStack();
 
 const UNKNOWN: DeadError = {
   code: null,
@@ -72,24 +45,17 @@ const markInflight = (harnessed: Harness, requestId: string) =>
   harnessed.redis.hset(harnessed.keys.message(requestId), 'inflight', Date.now(), 'attempts', 1);
 
 /** The simulator posting its callbacks to a dashboard (whose callback worker applies them), and a config. */
-async function withCallbacks(simOptions: Parameters<typeof startSimulator>[0], overrides: ConfigInput = {}) {
-  const port = await freePort();
-  sim = await startSimulator({
-    callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`,
-    deliveryFailRate: 0,
-    shuffleRate: 0,
-    ...simOptions,
+function withCallbacks(simOptions: Partial<SimulatorOptions>, overrides: ConfigInput = {}) {
+  return stack.start({
+    simulator: (dashboardUrl) => ({
+      callbackUrl: `${dashboardUrl}/callbacks/engagelab/${TOKEN}`,
+      deliveryFailRate: 0,
+      shuffleRate: 0,
+      ...simOptions,
+    }),
+    config: { CALLBACK_TOKEN: TOKEN, DASHBOARD_PASSWORD: 'pw-for-unknown-outcomes', ...overrides },
+    dashboard: true,
   });
-  const config = testConfig({
-    ENGAGELAB_BASE_URL: sim.url,
-    DASHBOARD_PORT: port,
-    CALLBACK_TOKEN: TOKEN,
-    DASHBOARD_PASSWORD: 'pw-for-unknown-outcomes',
-    ...overrides,
-  });
-  h = harness(config);
-  dashboard = await startDashboard(config, silentLogger());
-  return config;
 }
 
 async function enqueueText(harnessed: Harness, campaign: string, ids: string[], extra: object = {}) {
@@ -101,15 +67,15 @@ async function enqueueText(harnessed: Harness, campaign: string, ids: string[], 
 async function callbacksApplied(harnessed: Harness, timeoutMs = 30_000): Promise<void> {
   await until(
     async () =>
-      sim?.pendingCallbacks === 0 &&
-      Number(await harnessed.redis.hget(harnessed.keys.metrics, 'callback_rows')) === sim.callbackStats.rows,
+      stack.sim.pendingCallbacks === 0 &&
+      Number(await harnessed.redis.hget(harnessed.keys.metrics, 'callback_rows')) === stack.sim.callbackStats.rows,
     timeoutMs,
   );
 }
 
 describe('a status callback names a message whose answer was lost', () => {
   it('records a dead unknown_outcome message as sent with that message_id, its counters moved and its dead letter dropped', async () => {
-    const harnessed = (h = harness(testConfig()));
+    const harnessed = stack.harness(testConfig());
     await addPending(harnessed, 'lost', ['l-1', 'l-2']);
     await harnessed.ledger.markSent('l-2', 'lost', 'mid-l-2');
     expect(await deadLetter(harnessed.dead, harnessed.ledger, jobOf('l-1', 'lost'), UNKNOWN, 1)).toBe('dead');
@@ -141,7 +107,7 @@ describe('a status callback names a message whose answer was lost', () => {
   });
 
   it('learns a pending message whose request is in flight; the worker then dead-lettering it on a timeout leaves it sent, with no dead letter', async () => {
-    const harnessed = (h = harness(testConfig()));
+    const harnessed = stack.harness(testConfig());
     await addPending(harnessed, 'race', ['r-1']);
     await markInflight(harnessed, 'r-1');
     const delivery = new DeliveryLedger(harnessed.redis, harnessed.ledger, harnessed.dead);
@@ -158,7 +124,7 @@ describe('a status callback names a message whose answer was lost', () => {
   });
 
   it('leaves alone a message that was not waiting for its outcome, and keeps those rows as orphans, as rows without the key', async () => {
-    const harnessed = (h = harness(testConfig()));
+    const harnessed = stack.harness(testConfig());
     await addPending(harnessed, 'alone', ['a-never', 'a-perm', 'a-sent', 'a-early']);
     await harnessed.ledger.markDead('a-perm', 'alone', {
       code: 4001,
@@ -192,7 +158,7 @@ describe('a status callback names a message whose answer was lost', () => {
   });
 
   it('dlq replay never resends a message the ledger has as sent: its dead letter is dropped and counted', async () => {
-    const harnessed = (h = harness(testConfig()));
+    const harnessed = stack.harness(testConfig());
     await addPending(harnessed, 'rp', ['u-1', 'u-2']);
     // Their send jobs have run (and ended as dead letters below).
     await harnessed.send.drain();
@@ -223,17 +189,15 @@ describe('a status callback names a message whose answer was lost', () => {
 
 describe('custom_args sent to EngageLab', () => {
   it("carry the request_id under wa_bulk_request_id beside the user's own keys, which the dead letter keeps as given", async () => {
-    sim = await startSimulator({ templates: [] });
+    const { sim, h } = await stack.start({ simulator: { templates: [] } });
     const bodies = new Map<string, Record<string, unknown>>();
     sim.setOverride((body) => {
       bodies.set(String(body?.request_id), body ?? {});
       return body?.request_id === 'ca-2' ? { status: 400, body: { code: 4001, message: 'no template' } } : 'ok';
     });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url });
-    h = harness(config);
     await enqueueText(h, 'ca', ['ca-1', 'ca-2'], { custom_args: { order: 1001, note: { a: [1] } } });
     await enqueueText(h, 'ca', ['ca-3']);
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'ca');
     expect(bodies.get('ca-1')?.custom_args).toEqual({ order: 1001, note: { a: [1] }, wa_bulk_request_id: 'ca-1' });
     expect(bodies.get('ca-3')?.custom_args).toEqual({ wa_bulk_request_id: 'ca-3' });
@@ -244,57 +208,55 @@ describe('custom_args sent to EngageLab', () => {
 
 describe('requests whose answer is lost', () => {
   it('a request that times out after EngageLab accepted it is dead as unknown_outcome until its callback arrives, then sent with its message_id', async () => {
-    const config = await withCallbacks({ slowMs: 4000, callbackDelayMs: 2500 }, { HTTP_TIMEOUT_MS: 300 });
-    sim!.setOverride((body) => (body?.request_id === 'to-slow' ? 'slow' : undefined));
-    await enqueueText(h!, 'to', ['to-1', 'to-slow', 'to-2']);
-    worker = await startSendWorker(config, silentLogger());
-    await campaignDone(h!.ledger, 'to');
+    const { h, sim } = await withCallbacks({ slowMs: 4000, callbackDelayMs: 2500 }, { HTTP_TIMEOUT_MS: 300 });
+    sim.setOverride((body) => (body?.request_id === 'to-slow' ? 'slow' : undefined));
+    await enqueueText(h, 'to', ['to-1', 'to-slow', 'to-2']);
+    await stack.startWorker();
+    await campaignDone(h.ledger, 'to');
     // Timed out: dead, with a dead letter, before EngageLab's callback names it.
-    expect(await h!.ledger.get('to-slow')).toMatchObject({ status: 'dead', error: { reason: 'unknown_outcome' } });
-    expect(await h!.dead.getWaitingCount()).toBe(1);
+    expect(await h.ledger.get('to-slow')).toMatchObject({ status: 'dead', error: { reason: 'unknown_outcome' } });
+    expect(await h.dead.getWaitingCount()).toBe(1);
 
-    await callbacksApplied(h!);
-    expect(await h!.ledger.get('to-slow')).toMatchObject({
+    await callbacksApplied(h);
+    expect(await h.ledger.get('to-slow')).toMatchObject({
       status: 'sent',
-      message_id: sim!.messageIdByRequestId.get('to-slow'),
+      message_id: sim.messageIdByRequestId.get('to-slow'),
       error: null,
       delivery: { status: expect.stringMatching(/^(delivered|read)$/) },
     });
-    expect(await h!.dead.getWaitingCount()).toBe(0);
-    expect(await h!.ledger.campaign('to')).toMatchObject({ sent: 3, dead: 0, pending: 0 });
-    expect(sim!.getStats().duplicates).toBe(0);
+    expect(await h.dead.getWaitingCount()).toBe(0);
+    expect(await h.ledger.campaign('to')).toMatchObject({ sent: 3, dead: 0, pending: 0 });
+    expect(sim.getStats().duplicates).toBe(0);
   });
 
   it('after a worker process is killed mid-campaign, every request EngageLab accepted ends sent with its message_id once the callbacks arrive, none sent twice', async () => {
     // Callbacks come 4 s after acceptance: mostly after the next worker has taken over the killed one's jobs
     // (WORKER_LOCK_MS 2 s) and dead-lettered those that were in flight.
-    const config = await withCallbacks(
+    const { config, h, sim } = await withCallbacks(
       { latencyMs: 300, callbackDelayMs: 4000 },
       // The worker processes say when they are ready in their log.
       { WORKER_CONCURRENCY: 20, LOG_LEVEL: 'info' },
     );
     const count = 150;
     await enqueueText(
-      h!,
+      h,
       'kill',
       Array.from({ length: count }, (_, i) => `k-${i}`),
     );
-    const first = await startCli(['worker'], envOf(config));
-    children.push(first.child);
-    await until(() => (sim?.getStats().requests ?? 0) >= 60);
+    const first = await stack.startCli(['worker'], envOf(config));
+    await until(() => sim.getStats().requests >= 60);
     first.child.kill('SIGKILL');
     await first.exited;
-    expect(await h!.send.getActiveCount()).toBeGreaterThan(0);
+    expect(await h.send.getActiveCount()).toBeGreaterThan(0);
 
-    const second = await startCli(['worker'], envOf(config));
-    children.push(second.child);
-    await campaignDone(h!.ledger, 'kill', 60_000);
-    await callbacksApplied(h!, 60_000);
+    await stack.startCli(['worker'], envOf(config));
+    await campaignDone(h.ledger, 'kill', 60_000);
+    await callbacksApplied(h, 60_000);
 
-    const records = new Map((await collect(h!.ledger.export('kill'))).map((r) => [r.request_id, r]));
+    const records = new Map((await collect(h.ledger.export('kill'))).map((r) => [r.request_id, r]));
     expect(records.size).toBe(count);
-    expect(sim!.messageIdByRequestId.size).toBeGreaterThan(0);
-    for (const [requestId, messageId] of sim!.messageIdByRequestId)
+    expect(sim.messageIdByRequestId.size).toBeGreaterThan(0);
+    for (const [requestId, messageId] of sim.messageIdByRequestId)
       expect([requestId, records.get(requestId)?.status, records.get(requestId)?.message_id]).toEqual([
         requestId,
         'sent',
@@ -302,9 +264,9 @@ describe('requests whose answer is lost', () => {
       ]);
     // Dead: only what EngageLab never accepted.
     const dead = [...records.values()].filter((r) => r.status === 'dead');
-    for (const r of dead) expect(sim!.messageIdByRequestId.has(r.request_id)).toBe(false);
-    expect(await h!.dead.getWaitingCount()).toBe(dead.length);
-    expect(sim!.getStats().duplicates).toBe(0);
-    expect(await h!.ledger.campaign('kill')).toMatchObject({ sent: count - dead.length, dead: dead.length });
+    for (const r of dead) expect(sim.messageIdByRequestId.has(r.request_id)).toBe(false);
+    expect(await h.dead.getWaitingCount()).toBe(dead.length);
+    expect(sim.getStats().duplicates).toBe(0);
+    expect(await h.ledger.campaign('kill')).toMatchObject({ sent: count - dead.length, dead: dead.length });
   }, 90_000);
 });

@@ -1,29 +1,25 @@
-import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import type { Dashboard } from '../../src/http/dashboard.js';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { contract, startDashboard } from '../helpers/contract.js';
 import { runCli } from '../helpers/cli.js';
-import { envOf, harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
 import { startReceiver, verify, type Received } from '../helpers/webhook-receiver.js';
+import { useStack } from '../helpers/stack.js';
 
 const PASSWORD = 'password-for-webhook-admin';
 const basic = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
 
-let h: Harness | undefined;
-let dashboard: Dashboard | undefined;
-let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
-afterEach(async () => {
-  await dashboard?.close();
-  await receiver?.close();
-  await h?.close();
-  h = dashboard = receiver = undefined;
-});
+const stack = useStack();
+
+/** A webhook receiver, closed after the test. */
+async function receiving() {
+  const receiver = await startReceiver();
+  stack.defer(() => receiver.close());
+  return receiver;
+}
 
 describe('managing webhook endpoints', () => {
   it('wa-bulk webhooks adds, lists, tests, rotates and removes an endpoint', async () => {
-    receiver = await startReceiver();
-    const config = testConfig({ WEBHOOK_ALLOW_PRIVATE: 'true' });
-    h = harness(config);
-    const env = envOf(config);
+    const receiver = await receiving();
+    const { h, env } = await stack.start({ config: { WEBHOOK_ALLOW_PRIVATE: 'true' } });
     const added = await runCli(['webhooks', 'add', receiver.url, '--events', 'message.*,campaign.done'], env);
     expect(added.code).toBe(0);
     const secret = added.stdout.trim();
@@ -56,9 +52,7 @@ describe('managing webhook endpoints', () => {
   });
 
   it('wa-bulk webhooks refuses a filter that names no event, and a private address by default', async () => {
-    const config = testConfig();
-    h = harness(config);
-    const env = envOf(config);
+    const { env } = await stack.start();
     const bad = await runCli(['webhooks', 'add', 'https://example.com/hooks', '--events', 'message.opened'], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('events: "message.opened" is not an event type');
@@ -67,12 +61,13 @@ describe('managing webhook endpoints', () => {
   });
 
   it('/api/webhooks does the same for an admin, and answers 400 and 404 with what is wrong', async () => {
-    receiver = await startReceiver();
-    const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, WEBHOOK_ALLOW_PRIVATE: 'true' });
-    h = harness(config);
-    dashboard = await startDashboard(config, silentLogger());
+    const receiver = await receiving();
+    const { config } = await stack.start({
+      config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, WEBHOOK_ALLOW_PRIVATE: 'true' },
+    });
+    const dashboard = await stack.startDashboard(config, startDashboard);
     const api = (path: string, init: RequestInit = {}) =>
-      fetch(`${dashboard!.url}${path}`, {
+      fetch(`${dashboard.url}${path}`, {
         ...init,
         headers: { ...basic, 'content-type': 'application/json', ...(init.headers as object) },
       });

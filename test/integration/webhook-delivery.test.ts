@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import type { ConfigInput } from '../../src/config.js';
 import { WebhookDeliveries } from '../../src/events/deliveries.js';
@@ -6,18 +6,11 @@ import { WebhookEndpoints } from '../../src/events/endpoints.js';
 import { pauseSending } from '../../src/lanes/fleet.js';
 import { createLogger } from '../../src/log.js';
 import { WebhookDispatcher } from '../../workers/webhook-dispatcher.js';
-import { harness, testConfig, until, type Harness } from '../helpers/env.js';
+import { testConfig, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { startReceiver, verify, type Received } from '../helpers/webhook-receiver.js';
 
-let h: Harness | undefined;
-let dispatcher: WebhookDispatcher | undefined;
-const receivers: Array<Awaited<ReturnType<typeof startReceiver>>> = [];
-afterEach(async () => {
-  await dispatcher?.stop();
-  for (const r of receivers.splice(0)) await r.close();
-  await h?.close();
-  h = dispatcher = undefined;
-});
+const stack = useStack();
 
 /** A dispatcher with a short retry schedule, and the lines it logs. */
 function start(overrides: ConfigInput = {}) {
@@ -27,7 +20,7 @@ function start(overrides: ConfigInput = {}) {
     WEBHOOK_ALLOW_PRIVATE: 'true',
     ...overrides,
   });
-  h = harness(config);
+  const h = stack.harness(config);
   const lines: string[] = [];
   const log = createLogger({
     level: 'info',
@@ -39,8 +32,9 @@ function start(overrides: ConfigInput = {}) {
       },
     }),
   });
-  dispatcher = new WebhookDispatcher(h.redis, h.redis.duplicate(), h.keys, config, log, { retryPollMs: 20 });
+  const dispatcher = new WebhookDispatcher(h.redis, h.redis.duplicate(), h.keys, config, log, { retryPollMs: 20 });
   dispatcher.start();
+  stack.defer(() => dispatcher.stop());
   return {
     h,
     lines,
@@ -51,7 +45,7 @@ function start(overrides: ConfigInput = {}) {
 
 async function receiver(answer: Parameters<typeof startReceiver>[0]) {
   const r = await startReceiver(answer);
-  receivers.push(r);
+  stack.defer(() => r.close());
   return r;
 }
 

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
@@ -6,41 +6,22 @@ import { WebhookEndpoints } from '../../src/events/endpoints.js';
 import { groupsOf } from '../../src/events/feed.js';
 import { EVENT_SCHEMAS, type EventType } from '../../src/events/schema.js';
 import { newSecret } from '../../src/events/signing.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
-import { freePort } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
 import { WebhookDispatcher } from '../../workers/webhook-dispatcher.js';
-import { startCli } from '../helpers/cli.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 import { startReceiver, verify } from '../helpers/webhook-receiver.js';
-import {
-  campaignDone,
-  collect,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { campaignDone, collect, envOf, silentLogger, until, type Harness } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 
 const TOKEN = 'cb_token_0123456789abcdef';
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-let dashboard: Dashboard | undefined;
-let receiver: Awaited<ReturnType<typeof startReceiver>> | undefined;
-afterEach(async () => {
-  await worker?.close();
-  await dashboard?.close();
-  await sim?.stop();
-  await receiver?.close();
-  await h?.close();
-  worker = dashboard = h = sim = receiver = undefined;
-});
+const stack = useStack();
+
+/** A webhook receiver, closed after the test. */
+async function receiving(...args: Parameters<typeof startReceiver>) {
+  const receiver = await startReceiver(...args);
+  stack.defer(() => receiver.close());
+  return receiver;
+}
 
 type Body = { type: string; timestamp: string; data: Record<string, unknown> };
 
@@ -59,32 +40,30 @@ async function feedDrained(k: Harness): Promise<void> {
 
 describe('webhooks', () => {
   it('deliver exactly the expected events of a campaign, each signed as Standard Webhooks v1', async () => {
-    receiver = await startReceiver();
+    const receiver = await receiving();
     const secret = newSecret();
-    const port = await freePort();
-    sim = await startSimulator({
-      callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`,
-      callbackDelayMs: 30,
-      deliveryFailRate: 0.3,
-      readRate: 0.5,
-      replyRate: 1,
-      shuffleRate: 0,
-      templates: ['order_update', 'login_code'],
+    const { sim, h } = await stack.start({
+      simulator: (dashboardUrl) => ({
+        callbackUrl: `${dashboardUrl}/callbacks/engagelab/${TOKEN}`,
+        callbackDelayMs: 30,
+        deliveryFailRate: 0.3,
+        readRate: 0.5,
+        replyRate: 1,
+        shuffleRate: 0,
+        templates: ['order_update', 'login_code'],
+      }),
+      config: {
+        CALLBACK_TOKEN: TOKEN,
+        DASHBOARD_PASSWORD: 'password-for-webhooks',
+        SESSION_CHECK: 'enforce',
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+      },
+      dashboard: true,
     });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      DASHBOARD_PORT: port,
-      CALLBACK_TOKEN: TOKEN,
-      DASHBOARD_PASSWORD: 'password-for-webhooks',
-      SESSION_CHECK: 'enforce',
-      WEBHOOK_URL: receiver.url,
-      WEBHOOK_SECRET: secret,
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-    });
-    h = harness(config);
-    dashboard = await startDashboard(config, silentLogger());
     // The dispatcher has made its group: from now on the ledger writes the feed.
-    await until(async () => (await groupsOf(h!.redis, h!.keys.archive)).some((g) => g.name === 'webhooks'));
+    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks'));
     const unknownTemplate = {
       ...BODIES.template,
       template: { ...(BODIES.template?.template as object), name: 'gone' },
@@ -101,9 +80,9 @@ describe('webhooks', () => {
       { to: phone(11), body: BODIES.text, request_id: 'skip-1' },
     ];
     await enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign: 'wh', ledger: h.ledger, queue: h.send });
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'wh');
-    await until(async () => sim!.pendingCallbacks === 0);
+    await until(async () => sim.pendingCallbacks === 0);
     expect(await sim.inbound([phone(20).slice(1)], undefined, 'STOP')).toBe(200);
     await pauseSending(h.redis, h.keys, 'insufficient balance');
     await resumeSending(h.redis, h.keys);
@@ -129,8 +108,8 @@ describe('webhooks', () => {
     expect(expected.filter((e) => e.startsWith('message.failed')).length).toBeGreaterThan(0);
     expect(expected.filter((e) => e.startsWith('message.read')).length).toBeGreaterThan(0);
 
-    await until(async () => (await h!.ledger.campaign('wh'))?.state === 'done');
-    await until(() => receiver!.received.length >= expected.length, 30_000);
+    await until(async () => (await h.ledger.campaign('wh'))?.state === 'done');
+    await until(() => receiver.received.length >= expected.length, 30_000);
     await feedDrained(h);
     // Every request verifies with the standardwebhooks package, and is the body it carries.
     const bodies = receiver.received.map((request) => {
@@ -175,17 +154,15 @@ describe('webhooks', () => {
   }, 120_000);
 
   it('batch up to N events a request for an endpoint that asks, each event with its own id', async () => {
-    receiver = await startReceiver();
-    const config = testConfig({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_BATCH_LINGER_MS: 50 });
-    h = harness(config);
+    const receiver = await receiving();
+    const { config, h } = await stack.start({ config: { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_BATCH_LINGER_MS: 50 } });
     const endpoint = await new WebhookEndpoints(h.redis, h.keys).add({ url: receiver.url, batch: 5 });
     const dispatcher = new WebhookDispatcher(h.redis, h.redis.duplicate(), h.keys, config, silentLogger());
     dispatcher.start();
     try {
       for (let i = 0; i < 12; i++) await pauseSending(h.redis, h.keys, `reason ${i}`);
       await until(
-        () =>
-          receiver!.received.reduce((n, r) => n + (JSON.parse(r.body) as { data: unknown[] }).data.length, 0) === 12,
+        () => receiver.received.reduce((n, r) => n + (JSON.parse(r.body) as { data: unknown[] }).data.length, 0) === 12,
       );
     } finally {
       await dispatcher.stop();
@@ -211,44 +188,43 @@ describe('webhooks', () => {
 
   it('lose no event when the dashboard is killed mid-campaign: what it delivered again carries the same webhook-id', async () => {
     // The 20th request is never answered: the dashboard is killed with it in flight, unacknowledged.
-    receiver = await startReceiver((_request, count) => (count === 20 ? 'hang' : 200));
+    const receiver = await receiving((_request, count) => (count === 20 ? 'hang' : 200));
     const secret = newSecret();
-    const port = await freePort();
-    sim = await startSimulator({
-      callbackUrl: `http://127.0.0.1:${port}/callbacks/engagelab/${TOKEN}`,
-      callbackDelayMs: 20,
-      readRate: 0.5,
-      shuffleRate: 0,
+    // The dashboard runs as a process of its own (started below), at the port the simulator posts to.
+    const { sim, config, h } = await stack.start({
+      simulator: (dashboardUrl) => ({
+        callbackUrl: `${dashboardUrl}/callbacks/engagelab/${TOKEN}`,
+        callbackDelayMs: 20,
+        readRate: 0.5,
+        shuffleRate: 0,
+      }),
+      config: {
+        CALLBACK_TOKEN: TOKEN,
+        DASHBOARD_PASSWORD: 'password-for-webhooks',
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+        SEND_RATE_MAX: 100,
+        SENDER_RATE_MAX: 100,
+      },
     });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      DASHBOARD_PORT: port,
-      CALLBACK_TOKEN: TOKEN,
-      DASHBOARD_PASSWORD: 'password-for-webhooks',
-      WEBHOOK_URL: receiver.url,
-      WEBHOOK_SECRET: secret,
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      SEND_RATE_MAX: 100,
-      SENDER_RATE_MAX: 100,
-    });
-    h = harness(config);
     const env = { ...envOf(config), LOG_LEVEL: 'info' };
-    let board = await startCli(['dashboard'], env, 'dashboard listening');
-    await until(async () => (await groupsOf(h!.redis, h!.keys.archive)).some((g) => g.name === 'webhooks'));
+    let board = await stack.startCli(['dashboard'], env, 'dashboard listening');
+    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks'));
     const messages = Array.from({ length: 60 }, (_, i) => ({
       to: phone(i),
       body: BODIES.template,
       request_id: `k-${i}`,
     }));
     await enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign: 'kill', ledger: h.ledger, queue: h.send });
-    worker = await startSendWorker(config, silentLogger());
-    await until(() => receiver!.received.length >= 20);
+    await stack.startWorker();
+    await until(() => receiver.received.length >= 20);
     board.child.kill('SIGKILL');
     await board.exited;
-    board = await startCli(['dashboard'], env, 'dashboard listening');
+    board = await stack.startCli(['dashboard'], env, 'dashboard listening');
     try {
       await campaignDone(h.ledger, 'kill');
-      await until(async () => sim!.pendingCallbacks === 0);
+      await until(async () => sim.pendingCallbacks === 0);
       // What the ledger holds (callbacks posted while the dashboard was down are lost to it: not the feed's).
       const records = await collect(h.ledger.export('kill'));
       const expected = new Set<string>(['campaign.started kill']);
@@ -261,7 +237,7 @@ describe('webhooks', () => {
       }
       const seen = () =>
         new Set(
-          receiver!.received.map((r) => {
+          receiver.received.map((r) => {
             const body = verify(secret, r) as Body;
             return `${body.type} ${subjectOf(body)}`;
           }),
@@ -287,33 +263,32 @@ describe('webhooks', () => {
     }
   }, 120_000);
   it('lose no event when a worker is killed mid-campaign: every settled message has its event, each under one webhook-id', async () => {
-    receiver = await startReceiver(() => 200);
+    const receiver = await receiving(() => 200);
     const secret = newSecret();
     // Every request answered after 300 ms: the killed worker has requests in flight.
-    sim = await startSimulator({ latencyMs: 300 });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      WEBHOOK_URL: receiver.url,
-      WEBHOOK_SECRET: secret,
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      WORKER_CONCURRENCY: 10,
-      WORKER_LOCK_MS: 3000,
-      DASHBOARD_PORT: await freePort(),
+    const { sim, config, h } = await stack.start({
+      simulator: { latencyMs: 300 },
+      config: {
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+        WORKER_CONCURRENCY: 10,
+        WORKER_LOCK_MS: 3000,
+      },
+      dashboard: true,
     });
-    h = harness(config);
-    dashboard = await startDashboard(config, silentLogger());
-    await until(async () => (await groupsOf(h!.redis, h!.keys.archive)).some((g) => g.name === 'webhooks'));
+    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks'));
     const messages = Array.from({ length: 40 }, (_, i) => ({
       to: phone(i),
       body: BODIES.template,
       request_id: `w-${i}`,
     }));
     await enqueue(readJsonl(Readable.from([jsonl(messages)])), { campaign: 'wkill', ledger: h.ledger, queue: h.send });
-    const first = await startCli(['worker'], { ...envOf(config), LOG_LEVEL: 'info' });
-    await until(() => (sim?.getStats().requests ?? 0) >= 15);
+    const first = await stack.startCli(['worker'], { ...envOf(config), LOG_LEVEL: 'info' });
+    await until(() => sim.getStats().requests >= 15);
     first.child.kill('SIGKILL');
     await first.exited;
-    worker = await startSendWorker(config, silentLogger());
+    await stack.startWorker();
     await campaignDone(h.ledger, 'wkill');
     await feedDrained(h);
     const records = await collect(h.ledger.export('wkill'));

@@ -1,36 +1,10 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import type { ChildProcess } from 'node:child_process';
-import { freePort } from '../../src/dev/redis-server.js';
-import type { Simulator } from '../../src/simulator/simulator.js';
-import { startSendWorker, type SendWorker } from '../../workers/send-worker.js';
-import { runCli, startCli } from '../helpers/cli.js';
-import {
-  KEY,
-  SECRET,
-  campaignDone,
-  collect,
-  envOf,
-  harness,
-  silentLogger,
-  startSimulator,
-  tempFile,
-  testConfig,
-  until,
-  type Harness,
-} from '../helpers/env.js';
+import { describe, expect, it } from '@jest/globals';
+import { runCli } from '../helpers/cli.js';
+import { campaignDone, collect, envOf, tempFile, testConfig, until } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
-let h: Harness | undefined;
-let sim: Simulator | undefined;
-let worker: SendWorker | undefined;
-const children: ChildProcess[] = [];
-afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-  await worker?.close();
-  await sim?.stop();
-  await h?.close();
-  worker = h = sim = undefined;
-});
+const stack = useStack();
 
 function campaignFile(count: number, prefix: string): string {
   return tempFile(
@@ -41,43 +15,23 @@ function campaignFile(count: number, prefix: string): string {
 describe('worker processes', () => {
   it('keeps two workers under one sliding-window limit (within 10% at the API), retries included, and reaches 90% of it', async () => {
     // The simulator runs in a process of its own, so the arrival times it records are not held up by jest.
-    const port = await freePort();
-    const simulator = await startCli(
-      [
-        'simulator',
-        '--port',
-        String(port),
-        '--record-arrivals',
-        '--faults',
-        'error1000=0.1',
-        '--seed',
-        '7',
-        '--key',
-        KEY,
-        '--secret',
-        SECRET,
-      ],
-      { PATH: process.env.PATH, LOG_LEVEL: 'info' },
-      'simulator listening',
-    );
-    children.push(simulator.child);
-    const api = `http://127.0.0.1:${port}`;
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: api,
-      SEND_RATE_MAX: 40,
-      SEND_RATE_DURATION_MS: 1000,
-      WORKER_CONCURRENCY: 15,
-      RETRY_RETRIES: 2,
-      SEND_ATTEMPTS: 3,
-      OUTAGE_THRESHOLD: 1000,
-      LOG_LEVEL: 'info',
+    const api = await stack.startSimulatorProcess(['--record-arrivals', '--faults', 'error1000=0.1', '--seed', '7']);
+    const { config, h } = await stack.start({
+      config: {
+        ENGAGELAB_BASE_URL: api,
+        SEND_RATE_MAX: 40,
+        SEND_RATE_DURATION_MS: 1000,
+        WORKER_CONCURRENCY: 15,
+        RETRY_RETRIES: 2,
+        SEND_ATTEMPTS: 3,
+        OUTAGE_THRESHOLD: 1000,
+        LOG_LEVEL: 'info',
+      },
     });
-    h = harness(config);
     const count = 300;
     await runCli(['enqueue', campaignFile(count, 'rl'), '--campaign', 'rl', '--json'], envOf(config));
-    const a = await startCli(['worker'], envOf(config));
-    const b = await startCli(['worker'], envOf(config));
-    children.push(a.child, b.child);
+    await stack.startCli(['worker'], envOf(config));
+    await stack.startCli(['worker'], envOf(config));
     await campaignDone(h.ledger, 'rl', 60_000);
 
     const stats = (await (await fetch(`${api}/_simulator/stats?window_ms=1000`)).json()) as {
@@ -102,17 +56,15 @@ describe('worker processes', () => {
   });
 
   it('pauses after at most WORKER_CONCURRENCY requests on wrong credentials, then sends everything once after resume', async () => {
-    sim = await startSimulator();
-    const wrong = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      ENGAGELAB_DEV_SECRET: 'not-the-secret',
-      WORKER_CONCURRENCY: 5,
-    });
-    h = harness(wrong);
+    const {
+      sim,
+      config: wrong,
+      h,
+    } = await stack.start({ simulator: {}, config: { ENGAGELAB_DEV_SECRET: 'not-the-secret', WORKER_CONCURRENCY: 5 } });
     await runCli(['enqueue', campaignFile(50, 'auth'), '--campaign', 'auth', '--json'], envOf(wrong));
-    worker = await startSendWorker(wrong, silentLogger());
-    await until(() => h?.send.isPaused() ?? false);
-    await until(async () => (await h?.send.getActiveCount()) === 0);
+    const worker = await stack.startWorker();
+    await until(() => h.send.isPaused());
+    await until(async () => (await h.send.getActiveCount()) === 0);
     expect(sim.getStats().requests).toBeLessThanOrEqual(5);
     expect(sim.getStats().accepted).toBe(0);
 
@@ -129,7 +81,7 @@ describe('worker processes', () => {
 
     await worker.close();
     const right = { ...wrong, ENGAGELAB_DEV_SECRET: testConfig().ENGAGELAB_DEV_SECRET };
-    worker = await startSendWorker(right, silentLogger());
+    await stack.startWorker(right);
     expect((await runCli(['resume'], envOf(right))).code).toBe(0);
     await campaignDone(h.ledger, 'auth');
     expect(await h.ledger.campaign('auth')).toMatchObject({ sent: 50, dead: 0 });
@@ -138,21 +90,20 @@ describe('worker processes', () => {
   });
 
   it('finishes a campaign after a worker is killed with SIGKILL: nothing lost, nothing accepted twice', async () => {
-    sim = await startSimulator({ latencyMs: 100 });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: 20, LOG_LEVEL: 'info' });
-    h = harness(config);
+    const { sim, config, h } = await stack.start({
+      simulator: { latencyMs: 100 },
+      config: { WORKER_CONCURRENCY: 20, LOG_LEVEL: 'info' },
+    });
     const count = 300;
     await runCli(['enqueue', campaignFile(count, 'kill'), '--campaign', 'kill', '--json'], envOf(config));
-    const first = await startCli(['worker'], envOf(config));
-    children.push(first.child);
-    await until(() => (sim?.getStats().accepted ?? 0) >= 80);
+    const first = await stack.startCli(['worker'], envOf(config));
+    await until(() => sim.getStats().accepted >= 80);
     first.child.kill('SIGKILL');
     await first.exited;
     const inFlight = await h.send.getActiveCount();
     expect(inFlight).toBeLessThanOrEqual(20);
 
-    const second = await startCli(['worker'], envOf(config));
-    children.push(second.child);
+    await stack.startCli(['worker'], envOf(config));
     await campaignDone(h.ledger, 'kill', 60_000);
 
     const records = await collect(h.ledger.export('kill'));
@@ -170,19 +121,14 @@ describe('worker processes', () => {
 
   it('exits with 130 at a second SIGINT, saying how many requests it leaves in flight, and those end unknown_outcome', async () => {
     // Every request is accepted and answered a minute later: the worker's requests stay in flight.
-    sim = await startSimulator({ slowMs: 60_000 });
-    sim.setFaults({ slow: 1 });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      WORKER_CONCURRENCY: 10,
-      HTTP_TIMEOUT_MS: 30_000,
-      LOG_LEVEL: 'info',
+    const { sim, config, h } = await stack.start({
+      simulator: { slowMs: 60_000 },
+      config: { WORKER_CONCURRENCY: 10, HTTP_TIMEOUT_MS: 30_000, LOG_LEVEL: 'info' },
     });
-    h = harness(config);
+    sim.setFaults({ slow: 1 });
     await runCli(['enqueue', campaignFile(30, 'twice'), '--campaign', 'twice', '--json'], envOf(config));
-    const w = await startCli(['worker'], envOf(config));
-    children.push(w.child);
-    await until(() => (sim?.getStats().requests ?? 0) >= 10);
+    const w = await stack.startCli(['worker'], envOf(config));
+    await until(() => sim.getStats().requests >= 10);
     w.child.kill('SIGINT');
     await until(() => w.output().includes('shutting down'));
     w.child.kill('SIGINT');
@@ -194,8 +140,7 @@ describe('worker processes', () => {
 
     // What it said: another worker takes them over and records them as unknown outcomes, and sends the rest.
     sim.setFaults({});
-    const next = await startCli(['worker'], envOf(config));
-    children.push(next.child);
+    await stack.startCli(['worker'], envOf(config));
     await campaignDone(h.ledger, 'twice');
     const records = await collect(h.ledger.export('twice'));
     const dead = records.filter((r) => r.status === 'dead');
@@ -208,27 +153,20 @@ describe('worker processes', () => {
   it("takes a killed worker's jobs over within 1.2 × WORKER_LOCK_MS, even when it dies at the worst moment, and sends nothing twice", async () => {
     const lockMs = 4000;
     // The killed worker's requests stay in flight (accepted, answered a minute later); the other's are answered at once.
-    sim = await startSimulator({ slowMs: 60_000 });
-    sim.setFaults({ slow: 1 });
-    const config = testConfig({
-      ENGAGELAB_BASE_URL: sim.url,
-      WORKER_CONCURRENCY: 10,
-      WORKER_LOCK_MS: lockMs,
-      HTTP_TIMEOUT_MS: 30_000,
-      LOG_LEVEL: 'info',
+    const { sim, config, h } = await stack.start({
+      simulator: { slowMs: 60_000 },
+      config: { WORKER_CONCURRENCY: 10, WORKER_LOCK_MS: lockMs, HTTP_TIMEOUT_MS: 30_000, LOG_LEVEL: 'info' },
     });
-    h = harness(config);
+    sim.setFaults({ slow: 1 });
     const redis = h.redis;
     await runCli(['enqueue', campaignFile(30, 'takeover'), '--campaign', 'takeover', '--json'], envOf(config));
-    const first = await startCli(['worker'], envOf(config));
-    children.push(first.child);
-    await until(() => (sim?.getStats().requests ?? 0) >= 10);
+    const first = await stack.startCli(['worker'], envOf(config));
+    await until(() => sim.getStats().requests >= 10);
     const held = (await h.send.getActive())[0]?.id;
     if (held === undefined) throw new Error('the first worker holds no job');
     sim.setFaults({});
-    const second = await startCli(['worker'], envOf(config));
-    children.push(second.child);
-    await until(async () => (await h?.ledger.campaign('takeover'))?.sent === 20);
+    await stack.startCli(['worker'], envOf(config));
+    await until(async () => (await h.ledger.campaign('takeover'))?.sent === 20);
 
     // The worst moment to die: just after the worker renewed the lock of a job that a stalled check had marked
     // shortly before. The lock then lasts a whole WORKER_LOCK_MS, and the job must be marked again before a
@@ -261,13 +199,13 @@ describe('worker processes', () => {
   });
 
   it('on SIGTERM finishes the sends in flight and exits 0 with nothing lost', async () => {
-    sim = await startSimulator({ latencyMs: 200 });
-    const config = testConfig({ ENGAGELAB_BASE_URL: sim.url, WORKER_CONCURRENCY: 10, LOG_LEVEL: 'info' });
-    h = harness(config);
+    const { sim, config, h } = await stack.start({
+      simulator: { latencyMs: 200 },
+      config: { WORKER_CONCURRENCY: 10, LOG_LEVEL: 'info' },
+    });
     await runCli(['enqueue', campaignFile(100, 'term'), '--campaign', 'term', '--json'], envOf(config));
-    const w = await startCli(['worker'], envOf(config));
-    children.push(w.child);
-    await until(() => (sim?.getStats().requests ?? 0) >= 15);
+    const w = await stack.startCli(['worker'], envOf(config));
+    await until(() => sim.getStats().requests >= 15);
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
     expect(w.output()).toContain('worker stopped');

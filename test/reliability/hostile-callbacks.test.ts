@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { DELIVERY_RANK, type DeliveryStatus } from '../../src/ledger/delivery.js';
 import { CALLBACK_QUEUE, openQueue } from '../../src/queue.js';
 import { BODIES, phone } from '../fixtures/messages.js';
-import { addPending, harness, silentLogger, testConfig, until, type Harness } from '../helpers/env.js';
+import { useFileStack } from '../helpers/stack.js';
+import { addPending, until } from '../helpers/env.js';
 
 /**
  * Generated callback batches that mix good status rows with hostile ones (wrong types, huge strings, itime 1e20,
@@ -17,19 +17,15 @@ const PASSWORD = 'hostile-callbacks-password';
 const TOKEN = 'tok_hostile_callbacks_0123';
 const AUTH = { Authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` };
 const MESSAGES = 30;
-let h: Harness;
-let dashboard: Dashboard;
+const stack = useFileStack();
 beforeAll(async () => {
-  const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, CALLBACK_TOKEN: TOKEN });
-  h = harness(config);
+  const { config, h } = await stack.start({
+    config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, CALLBACK_TOKEN: TOKEN },
+  });
   const ids = Array.from({ length: MESSAGES }, (_, i) => `hc-${i}`);
   await addPending(h, 'hostile', ids);
   await Promise.all(ids.map((id) => h.ledger.markSent(id, 'hostile', `mid-hc-${id}`)));
-  dashboard = await startDashboard(config, silentLogger());
-});
-afterAll(async () => {
-  await dashboard.close();
-  await h.close();
+  await stack.startDashboard(config);
 });
 
 /** good: must be taken and applied; unknown: must be kept aside; odd: taken or kept aside, either is right. */
@@ -118,6 +114,7 @@ const batch = fc.array(fc.oneof({ arbitrary: good, weight: 3 }, unknownShape, od
 
 describe('hostile callback batches, generated', () => {
   it('never get a 5xx; good rows are applied, rows of an unknown shape kept aside and counted; the dashboard works after', async () => {
+    const { h, dashboard } = stack;
     const furthest = new Map<number, DeliveryStatus>();
     let unknownAnswered = 0;
     let runs = 0;

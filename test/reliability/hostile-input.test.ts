@@ -1,23 +1,15 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
-import { startDashboard, type Dashboard } from '../../src/http/dashboard.js';
 import { validateJson, validateMessage } from '../../src/messages/validate.js';
 import { BODIES, phone } from '../fixtures/messages.js';
-import { addPending, harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { addPending, testConfig } from '../helpers/env.js';
+import { useStack } from '../helpers/stack.js';
 
-let h: Harness | undefined;
-let other: Harness | undefined;
-let dashboard: Dashboard | undefined;
-afterEach(async () => {
-  await dashboard?.close();
-  await h?.close();
-  await other?.close();
-  dashboard = h = other = undefined;
-});
+const stack = useStack();
 
 const valid = () =>
   fc
@@ -76,8 +68,7 @@ describe('hostile input', () => {
   });
 
   it('a 10,000-line file of random bytes and broken JSON: no crash, accepted + rejected + duplicates = lines', async () => {
-    const config = testConfig();
-    h = harness(config);
+    const { h } = await stack.start();
     const lines: string[] = [];
     for (let i = 0; i < 10_000; i++) {
       const r = i % 4;
@@ -106,15 +97,15 @@ describe('hostile input', () => {
 
   it('the HTTP API answers tricks with a 4xx, stays up, and never touches keys outside the campaign', async () => {
     const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: 'hostile-input-password' });
-    h = harness(config);
-    other = harness(testConfig());
+    stack.harness(config);
+    const other = stack.harness(testConfig());
     await addPending(other, 'victim', ['victim-1']);
     await Promise.all([other.send.waitUntilReady(), other.dead.waitUntilReady()]);
     const before = (await other.redis.keys(`${other.keys.prefix}:*`)).sort();
-    dashboard = await startDashboard(config, silentLogger());
+    const dashboard = await stack.startDashboard(config);
     const auth = { Authorization: `Basic ${Buffer.from('admin:hostile-input-password').toString('base64')}` };
     const post = (path: string, body: string | Uint8Array, type: string) =>
-      fetch(`${dashboard?.url}${path}`, { method: 'POST', headers: { ...auth, 'Content-Type': type }, body });
+      fetch(`${dashboard.url}${path}`, { method: 'POST', headers: { ...auth, 'Content-Type': type }, body });
     const statuses = [
       (await post('/api/campaigns/x/messages', new Uint8Array(20 * 1024 * 1024), 'application/x-ndjson')).status,
       (await post('/api/campaigns/x/messages', '{"to":\n{{{\n\u0000', 'application/x-ndjson')).status,

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import fc from 'fast-check';
-import type { Dashboard } from '../../src/http/dashboard.js';
 import { BODIES, phone } from '../fixtures/messages.js';
-import { harness, silentLogger, testConfig, type Harness } from '../helpers/env.js';
+import { useFileStack } from '../helpers/stack.js';
 import { contract, startDashboard } from '../helpers/contract.js';
 
 /**
@@ -13,16 +12,12 @@ import { contract, startDashboard } from '../helpers/contract.js';
 
 const PASSWORD = 'hostile-routes-password';
 const TOKEN = 'tok_hostile_0123456789';
-let h: Harness;
-let dashboard: Dashboard;
+const stack = useFileStack();
 beforeAll(async () => {
-  const config = testConfig({ DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, CALLBACK_TOKEN: TOKEN });
-  h = harness(config);
-  dashboard = await startDashboard(config, silentLogger());
-});
-afterAll(async () => {
-  await dashboard.close();
-  await h.close();
+  await stack.start({
+    config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD, CALLBACK_TOKEN: TOKEN },
+    dashboard: startDashboard,
+  });
 });
 
 const AUTH = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`;
@@ -100,7 +95,7 @@ function send(
   body: string | undefined,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${dashboard.url}${path}`, { method, headers }, (res) => {
+    const req = http.request(`${stack.dashboard.url}${path}`, { method, headers }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -133,8 +128,8 @@ describe('hostile requests, generated', () => {
       { numRuns: 400, interruptAfterTimeLimit: 60_000, seed: 20261207 },
     );
     expect(answers.length).toBeGreaterThan(100);
-    expect((await fetch(`${dashboard.url}/healthz`)).status).toBe(200);
-    const ok = await fetch(`${dashboard.url}/api/campaigns/after/messages?preflight=false`, {
+    expect((await fetch(`${stack.dashboard.url}/healthz`)).status).toBe(200);
+    const ok = await fetch(`${stack.dashboard.url}/api/campaigns/after/messages?preflight=false`, {
       method: 'POST',
       headers: { Authorization: AUTH, 'Content-Type': 'application/json' },
       body: JSON.stringify([{ to: phone(1), body: BODIES.text }]),
