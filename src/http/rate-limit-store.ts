@@ -7,9 +7,10 @@ import type { RedisReply } from 'rate-limit-redis';
  * survive what the store itself does not: it loads its scripts once, when the dashboard starts, and a load
  * that fails then (Redis not up yet) would fail every later request. Here a SCRIPT LOAD is answered with the
  * script's SHA-1 without a round trip, and an EVALSHA that Redis does not know (first use, a restarted or
- * failed-over Redis) is run as EVAL, which loads it.
+ * failed-over Redis) is run as EVAL, which loads it. The scripts are the library's own, passed through as it
+ * sends them; this module holds no script text (wa-bulk's own scripts are the .lua files in src/scripts/).
  */
-export function redisCommand(redis: Redis) {
+export function redisCommand(client: Redis) {
   const scripts = new Map<string, string>();
   return async (...args: string[]): Promise<RedisReply> => {
     const [command, ...rest] = args;
@@ -22,13 +23,13 @@ export function redisCommand(redis: Redis) {
     if (name === 'EVALSHA') {
       const [sha, ...tail] = rest;
       try {
-        return (await redis.call('EVALSHA', sha as string, ...tail)) as RedisReply;
+        return (await client.call('EVALSHA', sha as string, ...tail)) as RedisReply;
       } catch (error) {
         const script = scripts.get(sha as string);
         if (!/^NOSCRIPT/.test((error as Error).message) || script === undefined) throw error;
-        return (await redis.call('EVAL', script, ...tail)) as RedisReply;
+        return (await client.call('EVAL', script, ...tail)) as RedisReply;
       }
     }
-    return (await redis.call(command as string, ...rest)) as RedisReply;
+    return (await client.call(command as string, ...rest)) as RedisReply;
   };
 }

@@ -32,10 +32,7 @@ export function callbackMetrics(scrape: Scrape): ExternalMetric[] {
       'wa_bulk_notifications_total',
       'Notifications received from EngageLab, by event.',
       'counter',
-      async () =>
-        Object.entries(await scrape.stats())
-          .filter(([field]) => field.startsWith('notification:'))
-          .map(([field, value]) => ({ value: Number(value), labels: { event: field.slice(13) } })),
+      () => scrape.byPrefix('notification:', 'event'),
     ),
     scrape.counter('wa_bulk_callback_rows_total', 'Callback rows received.', 'callback_rows'),
     new ExternalMetric(

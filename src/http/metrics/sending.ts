@@ -9,10 +9,7 @@ export function sendingMetrics(scrape: Scrape): ExternalMetric[] {
       'wa_bulk_messages_dead_total',
       'Messages dead-lettered, by EngageLab error code ("none" for timeouts and lost connections).',
       'counter',
-      async () =>
-        Object.entries(await scrape.stats())
-          .filter(([field]) => field.startsWith('dead:'))
-          .map(([field, value]) => ({ value: Number(value), labels: { code: field.slice(5) } })),
+      () => scrape.byPrefix('dead:', 'code'),
     ),
     new ExternalMetric(
       'wa_bulk_messages_skipped_total',
@@ -50,10 +47,7 @@ export function sendingMetrics(scrape: Scrape): ExternalMetric[] {
       'wa_bulk_http_responses_total',
       'HTTP answers from EngageLab by status ("error" when there was none).',
       'counter',
-      async () =>
-        Object.entries(await scrape.stats())
-          .filter(([field]) => field.startsWith('http:'))
-          .map(([field, value]) => ({ value: Number(value), labels: { status: field.slice(5) } })),
+      () => scrape.byPrefix('http:', 'status'),
     ),
     new ExternalMetric(
       'wa_bulk_http_request_duration_seconds',
