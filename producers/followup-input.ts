@@ -1,5 +1,11 @@
-import { campaignOptions, parseDuration, parseTime, CampaignOptionError } from '../src/campaigns/options.js';
-import { MAX_FOLLOWUP_AHEAD_MS, type FollowupControl, type FollowupMessage } from '../src/campaigns/followups.js';
+import {
+  campaignOptions,
+  parseDuration,
+  parseTime,
+  CampaignOptionError,
+  MAX_AHEAD_MS,
+} from '../src/campaigns/options.js';
+import type { FollowupControl, FollowupMessage } from '../src/campaigns/followups.js';
 import { whereFilter } from '../src/ledger/outcomes.js';
 import { CAMPAIGN_ID } from '../src/messages/ids.js';
 import { validateMessage } from '../src/messages/validate.js';
@@ -174,9 +180,9 @@ function controlInput(
       now,
     );
     // A time no Date holds, or absurdly far: refused here rather than failing where it is shown.
-    if (options.expiresAt !== undefined && !(options.expiresAt <= now + MAX_FOLLOWUP_AHEAD_MS))
+    if (options.expiresAt !== undefined && !(options.expiresAt <= now + MAX_AHEAD_MS))
       throw new UsageError(
-        `${raw.expiresAt !== undefined ? names.expires_at : names.expires_in}: more than ${MAX_FOLLOWUP_AHEAD_MS / 86_400_000} days ahead`,
+        `${raw.expiresAt !== undefined ? names.expires_at : names.expires_in}: more than ${MAX_AHEAD_MS / 86_400_000} days ahead`,
       );
     return {
       send_window: raw.sendWindow?.trim() ?? null,

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
-import { MAX_FOLLOWUP_AHEAD_MS, type Followup, type Followups } from '../src/campaigns/followups.js';
+import type { Followup, Followups } from '../src/campaigns/followups.js';
+import { MAX_AHEAD_MS } from '../src/campaigns/options.js';
 import { resultTtlSeconds, type Config } from '../src/config.js';
 import type { Ledger } from '../src/ledger/ledger.js';
 import type { Preflight } from '../src/preflight/preflight.js';
@@ -49,17 +50,17 @@ export type CreateResult =
 /**
  * How long the source campaign of a rule made now is kept at most (ms): RESULT_TTL_DAYS with Redis alone; with
  * DATABASE_URL its rows are never deleted (docs/operations.md#the-long-term-ledger-postgresql), so only
- * MAX_FOLLOWUP_AHEAD_MS bounds a rule's time.
+ * MAX_AHEAD_MS bounds a rule's time.
  */
 export function sourceKeptMs(config: Pick<Config, 'RESULT_TTL_DAYS' | 'DATABASE_URL'>): number {
-  return config.DATABASE_URL ? MAX_FOLLOWUP_AHEAD_MS : Math.min(resultTtlSeconds(config) * 1000, MAX_FOLLOWUP_AHEAD_MS);
+  return config.DATABASE_URL ? MAX_AHEAD_MS : Math.min(resultTtlSeconds(config) * 1000, MAX_AHEAD_MS);
 }
 
 /**
  * Stores a checked rule and schedules its evaluation. `--after` counts from the source campaign's end (its
  * last message settled) when it has ended, else from its start (its first message settled), else from its
  * `--at`, else from now: the time is fixed here, at creation. Every time is checked before anything is
- * written: a rule due later than its source is kept (`keptMs` from now, MAX_FOLLOWUP_AHEAD_MS at most) is
+ * written: a rule due later than its source is kept (`keptMs` from now, MAX_AHEAD_MS at most) is
  * refused; a rule written and then not scheduled (the queue unreachable) is removed again.
  */
 export async function createFollowup(
@@ -70,7 +71,7 @@ export async function createFollowup(
     queue: Queue<FollowupJob>;
     actor: string;
     now?: number;
-    /** How long the source campaign is kept (sourceKeptMs); by default only MAX_FOLLOWUP_AHEAD_MS bounds it. */
+    /** How long the source campaign is kept (sourceKeptMs); by default only MAX_AHEAD_MS bounds it. */
     keptMs?: number;
     /** A preflight not yet run, with EngageLab's credentials: the template is looked up (templateCheck). */
     preflight?: Preflight;
@@ -99,11 +100,11 @@ export async function createFollowup(
     dueAt = (base ? Date.parse(base) : now) + input.when.afterMs;
   }
   const flag = after !== null ? names.after : names.at;
-  const keptMs = Math.min(deps.keptMs ?? MAX_FOLLOWUP_AHEAD_MS, MAX_FOLLOWUP_AHEAD_MS);
+  const keptMs = Math.min(deps.keptMs ?? MAX_AHEAD_MS, MAX_AHEAD_MS);
   if (!Number.isFinite(dueAt) || dueAt > now + keptMs)
     throw new UsageError(
       `${flag}: the rule would come due ${Number.isFinite(dueAt) && dueAt < 8.64e15 ? `at ${new Date(dueAt).toISOString()}` : 'beyond any date'}, ` +
-        `later than campaign "${input.from}" is kept (${Math.floor(keptMs / 86_400_000)} days from now${keptMs < MAX_FOLLOWUP_AHEAD_MS ? ': RESULT_TTL_DAYS' : ''}): ` +
+        `later than campaign "${input.from}" is kept (${Math.floor(keptMs / 86_400_000)} days from now${keptMs < MAX_AHEAD_MS ? ': RESULT_TTL_DAYS' : ''}): ` +
         'its recipients could no longer be read then',
     );
   if ('at' in input.when && dueAt < now) warnings.push(`due at once: ${new Date(dueAt).toISOString()} is in the past`);

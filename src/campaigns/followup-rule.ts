@@ -101,12 +101,6 @@ export interface FollowupCounts {
   rejected: number;
 }
 
-/**
- * The furthest ahead a rule may come due, whatever keeps its source: the longest RESULT_TTL_DAYS (3650 days).
- * A time further is refused at creation (producers/followups.ts); its source would be long gone.
- */
-export const MAX_FOLLOWUP_AHEAD_MS = 3650 * 86_400_000;
-
 /** Why a rule was not cancelled (its state; undefined: no such rule), as the command and the HTTP API say it. */
 export function cancelRefused(id: string, state: FollowupState | undefined): string {
   if (state === undefined) return `no follow-up rule "${id}" ("wa-bulk followup list" lists them)`;

@@ -21,7 +21,6 @@ export {
   cancelRefused,
   FOLLOWUP_ID,
   FOLLOWUP_STATES,
-  MAX_FOLLOWUP_AHEAD_MS,
   NO_CONTROL,
   type Followup,
   type FollowupControl,

@@ -35,7 +35,9 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 
 /**
  * The longest duration and the farthest time ahead any of these options accepts: ten years. Past it a value is
- * a typo (`99999999999d`), and far enough past it no date can be written for it at all.
+ * a typo (`99999999999d`), and far enough past it no date can be written for it at all. It is also the furthest
+ * ahead a follow-up rule may come due or expire, whatever keeps its source (the longest RESULT_TTL_DAYS is 3650
+ * days): producers/followups.ts refuses a later time at creation.
  */
 export const MAX_AHEAD_MS = 3650 * 86_400_000;
 
