@@ -15,7 +15,7 @@ import type { Logger } from '../src/log.js';
 import { RedisHealth } from '../src/redis/health.js';
 import { keys } from '../src/redis/keys.js';
 import { workerConnection } from '../src/redis/connection.js';
-import { SendGate } from './gate/send-gate.js';
+import { gateOptions, SendGate } from './gate/send-gate.js';
 import { createSendProcessor, type SendProcessorDeps } from './send-processor.js';
 import { processSpan } from './send-spans.js';
 import { WorkerStats } from '../src/status/fleet-stats.js';
@@ -112,21 +112,7 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
   let closed = false;
 
   const startLane = async (lane: string): Promise<void> => {
-    const gate = new SendGate(redis, k, {
-      max: config.SEND_RATE_MAX,
-      windowMs: config.SEND_RATE_DURATION_MS,
-      lane,
-      laneMax: laneRateMax(config, lane),
-      pairIntervalMs: config.PAIR_INTERVAL_MS,
-      messagingLimit: config.MESSAGING_LIMIT,
-      messagingWindowMs: config.MESSAGING_WINDOW_MS,
-      sessionCheck: config.SESSION_CHECK === 'enforce',
-      outageThreshold: config.OUTAGE_THRESHOLD,
-      cooldownMs: config.OUTAGE_COOLDOWN_MS,
-      cooldownMaxMs: config.OUTAGE_COOLDOWN_MAX_MS,
-      probeTtlMs: config.HTTP_TIMEOUT_MS + 1000,
-      id,
-    });
+    const gate = new SendGate(redis, k, gateOptions(config, lane, id));
     const send = createSendProcessor({ ...shared, gate });
     const queueName = laneQueueName(lane);
     const worker = laneWorker(config, queueName, blocking, (job, token) =>

@@ -4,7 +4,7 @@ import { payloadDigest } from '../../src/ledger/digest.js';
 import { ledgerFor } from '../../src/ledger/index.js';
 import { sendQueue, type SendJobData } from '../../src/queue.js';
 import { keys } from '../../src/redis/keys.js';
-import { SendGate, type GateRequest } from '../../workers/gate/send-gate.js';
+import { gateOptions, SendGate, type GateRequest } from '../../workers/gate/send-gate.js';
 import {
   commandStats,
   commandStatsSince,
@@ -82,19 +82,12 @@ async function measureScripts(
     expiresAt: data.expires_at,
     digest: payloadDigest(data.payload),
   }));
+  // The worker's options, with a pace no grant waits for: the scripts are measured here, not the rate.
   const gate = new SendGate(client, keys(prefix), {
+    ...gateOptions(config, 'default', 'bench-scripts'),
     max: NO_PACE,
+    laneMax: NO_PACE,
     windowMs: 1000,
-    lane: 'default',
-    pairIntervalMs: config.PAIR_INTERVAL_MS,
-    messagingLimit: config.MESSAGING_LIMIT,
-    messagingWindowMs: config.MESSAGING_WINDOW_MS,
-    sessionCheck: config.SESSION_CHECK === 'enforce',
-    outageThreshold: config.OUTAGE_THRESHOLD,
-    cooldownMs: config.OUTAGE_COOLDOWN_MS,
-    cooldownMaxMs: config.OUTAGE_COOLDOWN_MAX_MS,
-    probeTtlMs: config.HTTP_TIMEOUT_MS + 1000,
-    id: 'bench-scripts',
   });
   const check = config.AMBIGUOUS_OUTCOME === 'dead-letter' ? 'settled-or-inflight' : 'settled';
   const grant = await measured(bench, count, async () => {

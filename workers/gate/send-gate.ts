@@ -1,6 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import type { Config } from '../../src/config.js';
+import { laneRateMax } from '../../src/lanes/lanes.js';
 import { laneQueueName } from '../../src/queue.js';
 import type { Keys } from '../../src/redis/keys.js';
 import {
@@ -61,6 +63,25 @@ export interface SendGateOptions extends BreakerOptions {
   probeTtlMs: number;
   /** Identifies this process (its probe token). */
   id: string;
+}
+
+/** A lane's gate options as the configuration sets them: what a send worker runs, for the process `id`. */
+export function gateOptions(config: Config, lane: string, id: string): SendGateOptions {
+  return {
+    max: config.SEND_RATE_MAX,
+    windowMs: config.SEND_RATE_DURATION_MS,
+    lane,
+    laneMax: laneRateMax(config, lane),
+    pairIntervalMs: config.PAIR_INTERVAL_MS,
+    messagingLimit: config.MESSAGING_LIMIT,
+    messagingWindowMs: config.MESSAGING_WINDOW_MS,
+    sessionCheck: config.SESSION_CHECK === 'enforce',
+    outageThreshold: config.OUTAGE_THRESHOLD,
+    cooldownMs: config.OUTAGE_COOLDOWN_MS,
+    cooldownMaxMs: config.OUTAGE_COOLDOWN_MAX_MS,
+    probeTtlMs: config.HTTP_TIMEOUT_MS + 1000,
+    id,
+  };
 }
 
 /** A request waiting at the gate: what the grant script is asked, and its promise. */
