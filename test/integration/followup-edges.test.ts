@@ -65,6 +65,16 @@ async function source(harnessed: Harness, n = 1, campaign = 'src'): Promise<void
   await enqueue(itemsOfArray(messages), { campaign, ledger: harnessed.ledger, queue: harnessed.send });
 }
 
+/**
+ * The set-up of most tests: a harness on `config` with a source campaign `src` of `n` text messages enqueued.
+ * It is kept in `h` as soon as it is made, so that afterEach closes it even when the enqueue fails.
+ */
+async function withSource(config: ReturnType<typeof testConfig>, n = 1): Promise<Harness> {
+  h = harness(config);
+  await source(h, n);
+  return h;
+}
+
 /** A client of the simulator, whose template catalog has `comeback` (en, MARKETING). */
 async function catalogClient(config: ReturnType<typeof testConfig>): Promise<EngageLabClient> {
   sim = await startSimulator({
@@ -102,9 +112,8 @@ async function rule(harnessed: Harness, raw: Parameters<typeof followupInput>[0]
 describe('follow-up times', () => {
   it('refuses a due time no date can hold, naming the flag, and stores nothing; listings still answer', async () => {
     const config = testConfig({ DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
     const env = envOf(config);
-    await source(h);
+    h = await withSource(config);
     const refused = await runCli(
       ['followup', '--from', 'src', '--where', 'failed', '--after', '99999999999d', '--campaign', 'c2', '--text', 'x'],
       env,
@@ -141,9 +150,8 @@ describe('follow-up times', () => {
 
   it('lists every other rule, and the campaigns page answers, when a stored rule cannot be shown', async () => {
     const config = testConfig({ DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
     const env = envOf(config);
-    await source(h);
+    h = await withSource(config);
     const good = await runCli(
       ['followup', '--from', 'src', '--where', 'failed', '--after', '1h', '--campaign', 'c2', '--text', 'x', '--json'],
       env,
@@ -188,8 +196,7 @@ describe('follow-up times', () => {
 
   it('removes a rule it could not schedule, leaving no rule without its job', async () => {
     const config = testConfig();
-    h = harness(config);
-    await source(h);
+    h = await withSource(config);
     const followups = new Followups(h.redis, h.keys, 60_000);
     // The queue's Redis gone between the rule's write and its job's.
     const unreachable = {
@@ -213,8 +220,7 @@ describe('follow-up times', () => {
 describe('follow-up counts', () => {
   it('counts as enqueued, not held, the recipients an interrupted evaluation already wrote, under FREQUENCY_CAP', async () => {
     const config = testConfig({ FREQUENCY_CAP: '1/7d' });
-    h = harness(config);
-    await source(h, 5);
+    h = await withSource(config, 5);
     const templates = await catalogClient(config);
     const fatigue = new Fatigue(h.redis, h.keys, config, new TemplateCategories((q) => templates.listTemplates(q)));
     const id = await rule(h, {
@@ -260,8 +266,7 @@ describe('follow-up counts', () => {
 describe('follow-up bounds', () => {
   it('never lets rules made at the same time pass 1,000 scheduled or evaluating', async () => {
     const config = testConfig();
-    h = harness(config);
-    await source(h);
+    h = await withSource(config);
     // 995 rules scheduled or evaluating, written as create writes them.
     const pipeline = h.redis.pipeline();
     for (let i = 0; i < 995; i++) {
@@ -313,9 +318,8 @@ describe('follow-up bounds', () => {
 describe('follow-up sources and targets', () => {
   it('refuses a due time past how long the source campaign is kept, naming --after or --at', async () => {
     const config = testConfig({ RESULT_TTL_DAYS: '30' });
-    h = harness(config);
     const env = envOf(config);
-    await source(h);
+    h = await withSource(config);
     const make = (...when: string[]) =>
       runCli(['followup', '--from', 'src', '--where', 'failed', ...when, '--campaign', 'c2', '--text', 'x'], env);
     const late = await make('--after', '1000d');
@@ -341,9 +345,8 @@ describe('follow-up sources and targets', () => {
 
   it('refuses a rule into a cancelled campaign, naming it', async () => {
     const config = testConfig();
-    h = harness(config);
     const env = envOf(config);
-    await source(h);
+    h = await withSource(config);
     await source(h, 1, 'gone');
     expect((await runCli(['cancel', '--campaign', 'gone'], env)).code).toBe(0);
     const refused = await runCli(
@@ -359,8 +362,7 @@ describe('follow-up sources and targets', () => {
 
   it('logs one warning when a worker finds the source of a due rule no longer kept', async () => {
     const config = testConfig({ LOG_LEVEL: 'info' });
-    h = harness(config);
-    await source(h, 2);
+    h = await withSource(config, 2);
     const id = await rule(h, { from: 'src', where: 'pending', at: '+1s', campaign: 'c2', text: 'x' });
     await h.redis.del(h.keys.campaign('src'), h.keys.campaignIds('src'));
     const worker = await startCli(['worker'], envOf(config));
@@ -379,9 +381,8 @@ describe('follow-up sources and targets', () => {
 
   it('ends a rule whose target was cancelled meanwhile, or whose source is no longer kept, with a note and nothing enqueued', async () => {
     const config = testConfig({ DASHBOARD_PASSWORD: PASSWORD });
-    h = harness(config);
     const env = envOf(config);
-    await source(h, 3);
+    h = await withSource(config, 3);
     await source(h, 1, 'target');
     const followups = new Followups(h.redis, h.keys, 60_000);
     const deps = { ledger: h.ledger, send: h.send, followups };
@@ -456,8 +457,7 @@ describe('follow-up templates', () => {
     const config = testConfig();
     await catalogClient(config);
     const withSim = testConfig({ ENGAGELAB_BASE_URL: (sim as Simulator).url, QUEUE_PREFIX: config.QUEUE_PREFIX });
-    h = harness(withSim);
-    await source(h);
+    h = await withSource(withSim);
     const make = (env: NodeJS.ProcessEnv, template: string) =>
       runCli(
         ['followup', '--from', 'src', '--where', 'failed', '--after', '1h', '--campaign', 'c2'].concat([
@@ -489,8 +489,7 @@ describe('follow-up templates', () => {
     const base = testConfig({ FREQUENCY_CAP: '1/7d' });
     const templates = await catalogClient(base);
     const config = testConfig({ FREQUENCY_CAP: '1/7d', ENGAGELAB_BASE_URL: (sim as Simulator).url });
-    h = harness(config);
-    await source(h, 3);
+    h = await withSource(config, 3);
     const fatigue = new Fatigue(h.redis, h.keys, config, new TemplateCategories((q) => templates.listTemplates(q)));
     const id = await rule(h, {
       from: 'src',
@@ -513,8 +512,7 @@ describe('follow-up templates', () => {
     const base = testConfig();
     await catalogClient(base);
     const config = testConfig({ ENGAGELAB_BASE_URL: (sim as Simulator).url });
-    h = harness(config);
-    await source(h, 3);
+    h = await withSource(config, 3);
     const id = await rule(h, {
       from: 'src',
       where: 'pending',
