@@ -109,6 +109,11 @@ export function cancelRefused(id: string, state: FollowupState | undefined): str
   return `follow-up ${id} is ${state}: it can no longer be cancelled`;
 }
 
+/** Why a stored rule is not shown, and that `cancel` (the command or the request that does it) still cancels it. */
+export function cannotShow(bad: InvalidFollowup, cancel: string): string {
+  return `follow-up ${bad.id} (${bad.state}) cannot be shown: ${bad.problem}; ${cancel} cancels it`;
+}
+
 /** A rule's counts as its record stores them. */
 export const countFields = (c: FollowupCounts) => ({
   enqueued: String(c.enqueued),

@@ -19,6 +19,7 @@ import {
 // The rule itself (its types, states and record) is in followup-rule.ts; its users import it from here too.
 export {
   cancelRefused,
+  cannotShow,
   FOLLOWUP_ID,
   FOLLOWUP_STATES,
   NO_CONTROL,
@@ -126,11 +127,16 @@ export class Followups {
     await this.redis.multi().del(this.keys.followup(id)).zrem(this.keys.followups, id).exec();
   }
 
-  /** The rule; undefined when there is none, or its stored record cannot be shown (see list()). */
+  /** The rule; undefined when there is none, or its stored record cannot be shown (see read()). */
   async get(id: string): Promise<Followup | undefined> {
-    if (!FOLLOWUP_ID.test(id)) return undefined;
-    const row = rowOf(await this.redis.hgetall(this.keys.followup(id)));
+    const row = await this.read(id);
     return row && 'rule' in row ? row.rule : undefined;
+  }
+
+  /** The rule, or what makes its stored record impossible to show (as list() names it); undefined: none. */
+  async read(id: string): Promise<{ rule: Followup } | InvalidFollowup | undefined> {
+    if (!FOLLOWUP_ID.test(id)) return undefined;
+    return rowOf(await this.redis.hgetall(this.keys.followup(id)));
   }
 
   /**

@@ -7,7 +7,7 @@ import {
   sourceKeptMs,
   templateLookup,
 } from '../../producers/followups.js';
-import { cancelRefused, Followups, type InvalidFollowup } from '../campaigns/followups.js';
+import { cancelRefused, cannotShow, Followups, type InvalidFollowup } from '../campaigns/followups.js';
 import { resultTtlSeconds } from '../config.js';
 import { FOLLOWUP_QUEUE, withQueue, type FollowupJob } from '../queue.js';
 import { actorOf } from './access.js';
@@ -21,7 +21,7 @@ import { sameOrigin } from './security.js';
  * Follow-up rules over HTTP, as `wa-bulk followup` makes, lists and cancels them (docs/campaigns.md#follow-ups).
  * A bad field is a 400 naming it (the checks are the command line's, producers/followups.ts); an unknown
  * source campaign or rule a 404; a rule that cannot be cancelled (done, cancelled, or being evaluated) a 409 with
- * its state.
+ * its state; a stored rule that cannot be shown a 409 with what is wrong, as the listing's `invalid` names it.
  */
 export function followupRoutes(app: express.Express, deps: DashboardDeps): void {
   const followups = new Followups(deps.redis, deps.keys, resultTtlSeconds(deps.config) * 1000);
@@ -51,9 +51,12 @@ export function followupRoutes(app: express.Express, deps: DashboardDeps): void 
     else res.status(created.status).json({ error: created.status === 404 ? `from: ${created.error}` : created.error });
   });
   app.get('/api/followups/:id', async (req, res) => {
-    const rule = await followups.get(String(req.params.id));
-    if (rule) res.json(rule);
-    else res.status(404).json({ error: `no follow-up rule "${String(req.params.id)}"` });
+    const id = String(req.params.id);
+    const row = await followups.read(id);
+    if (!row) res.status(404).json({ error: `no follow-up rule "${id}"` });
+    else if ('rule' in row) res.json(row.rule);
+    // Stored, and listed under `invalid` by GET /api/followups: not "no such rule", and it can still be cancelled.
+    else res.status(409).json({ error: cannotShow(row, `POST /api/followups/${id}/cancel`), ...row });
   });
   app.post('/api/followups/:id/cancel', sameOrigin, async (req, res) => {
     const id = String(req.params.id);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import type { Queue } from 'bullmq';
 import { enqueue } from '../../producers/enqueue.js';
 import { createFollowup, followupInput, FOLLOWUP_FIELDS } from '../../producers/followups.js';
@@ -8,7 +8,7 @@ import type { Dashboard } from '../../src/http/dashboard.js';
 import { FOLLOWUP_QUEUE, openQueue, type FollowupJob } from '../../src/queue.js';
 import type { ChildProcess } from 'node:child_process';
 import { runCli, startCli } from '../helpers/cli.js';
-import { startDashboard } from '../helpers/contract.js';
+import { contract, startDashboard } from '../helpers/contract.js';
 import { EngageLabClient } from '../../src/engagelab/client.js';
 import { Fatigue } from '../../src/recipients/fatigue.js';
 import { TemplateCategories } from '../../src/recipients/template-categories.js';
@@ -73,6 +73,27 @@ async function withSource(config: ReturnType<typeof testConfig>, n = 1): Promise
   h = harness(config);
   await source(h, n);
   return h;
+}
+
+/** A rule as an older version could store it, with a due time past any date: its id. */
+async function storeUnshowable(harnessed: Harness): Promise<string> {
+  const bad = 'fu_bad0000000';
+  await harnessed.redis
+    .multi()
+    .hset(harnessed.keys.followup(bad), {
+      id: bad,
+      from: 'src',
+      where: 'failed',
+      campaign: 'c3',
+      message: '{"text":"x"}',
+      due_at: '8.64e+21',
+      state: 'scheduled',
+      created_at: String(Date.now()),
+      created_by: 'test',
+    })
+    .zadd(harnessed.keys.followups, Date.now(), bad)
+    .exec();
+  return bad;
 }
 
 /** A client of the simulator, whose template catalog has `comeback` (en, MARKETING). */
@@ -158,23 +179,7 @@ describe('follow-up times', () => {
     );
     expect(good.code).toBe(0);
     const goodId = (JSON.parse(good.stdout) as { id: string }).id;
-    // A rule as an older version could store it: a due time past any date.
-    const bad = 'fu_bad0000000';
-    await h.redis
-      .multi()
-      .hset(h.keys.followup(bad), {
-        id: bad,
-        from: 'src',
-        where: 'failed',
-        campaign: 'c3',
-        message: '{"text":"x"}',
-        due_at: '8.64e+21',
-        state: 'scheduled',
-        created_at: String(Date.now()),
-        created_by: 'test',
-      })
-      .zadd(h.keys.followups, Date.now(), bad)
-      .exec();
+    const bad = await storeUnshowable(h);
     const listed = await runCli(['followup', 'list'], env);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(goodId);
@@ -192,6 +197,26 @@ describe('follow-up times', () => {
     expect(await page.text()).toContain(goodId);
     // It can still be cancelled, freeing its place.
     expect((await runCli(['followup', 'cancel', bad], env)).code).toBe(0);
+  });
+
+  it('answers a stored rule that cannot be shown, asked for by its id, with what is wrong, not "no such rule"', async () => {
+    const config = testConfig({ DASHBOARD_PASSWORD: PASSWORD });
+    h = await withSource(config);
+    const bad = await storeUnshowable(h);
+    dashboard = await startDashboard(config, silentLogger());
+    const one = await fetch(`${dashboard.url}/api/followups/${bad}`, { headers: AUTH });
+    expect(one.status).toBe(409);
+    const listed = (await (await fetch(`${dashboard.url}/api/followups`, { headers: AUTH })).json()) as {
+      invalid: Array<{ id: string; state: string; problem: string }>;
+    };
+    const [entry] = listed.invalid;
+    expect(entry?.id).toBe(bad);
+    expect(await one.json()).toEqual({
+      ...entry,
+      error: `follow-up ${bad} (scheduled) cannot be shown: its due_at (8.64e+21) is not a time; it has no due_at or created_at; POST /api/followups/${bad}/cancel cancels it`,
+    });
+    // An id never stored is still unknown.
+    expect((await fetch(`${dashboard.url}/api/followups/fu_0000000000`, { headers: AUTH })).status).toBe(404);
   });
 
   it('removes a rule it could not schedule, leaving no rule without its job', async () => {
@@ -547,3 +572,6 @@ describe('follow-up templates', () => {
     expect(cost?.estimate?.total).toEqual({ USD: 0.15 });
   });
 });
+
+// Every answer these tests received, held to the published contract (test/helpers/contract.ts).
+afterAll(() => contract.expectConforming());

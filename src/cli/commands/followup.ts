@@ -6,7 +6,13 @@ import {
   templateLookup,
 } from '../../../producers/followups.js';
 import { cliActor } from '../../access/audit.js';
-import { cancelRefused, Followups, type Followup, type InvalidFollowup } from '../../campaigns/followups.js';
+import {
+  cancelRefused,
+  cannotShow,
+  Followups,
+  type Followup,
+  type InvalidFollowup,
+} from '../../campaigns/followups.js';
 import { resultTtlSeconds } from '../../config.js';
 import { noCampaign } from '../../messages/ids.js';
 import { FOLLOWUP_QUEUE, openQueue, withQueue, type FollowupJob } from '../../queue.js';
@@ -30,9 +36,7 @@ export async function run(argv: string[]): Promise<number> {
       const list = await rules(ctx).list(values.from, invalid);
       for (const rule of list) process.stdout.write(values.json ? `${JSON.stringify(rule)}\n` : `${line(rule)}\n`);
       for (const bad of invalid)
-        process.stderr.write(
-          `wa-bulk: follow-up ${bad.id} (${bad.state}) cannot be shown: ${bad.problem}; "wa-bulk followup cancel ${bad.id}" cancels it\n`,
-        );
+        process.stderr.write(`wa-bulk: ${cannotShow(bad, `"wa-bulk followup cancel ${bad.id}"`)}\n`);
       if (!values.json) process.stderr.write(`${list.length} follow-up rule(s)\n`);
       return 0;
     });

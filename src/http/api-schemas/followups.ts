@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { FOLLOWUP_STATES, type Followup } from '../../campaigns/followups.js';
+import { FOLLOWUP_STATES, type Followup, type InvalidFollowup } from '../../campaigns/followups.js';
 import { count, errorSchema, same, time, type Same } from './common.js';
 
 // Follow-up rules (docs/campaigns.md#follow-ups).
@@ -60,14 +60,18 @@ export const followupCreatedSchema = followupSchema
     }),
   })
   .meta({ id: 'FollowupCreated' });
+const invalidFollowupSchema = z.object({ id: z.string(), state: z.string(), problem: z.string() });
 export const followupsSchema = z.object({
   followups: z.array(followupSchema),
-  invalid: z.array(z.object({ id: z.string(), state: z.string(), problem: z.string() })).meta({
+  invalid: z.array(invalidFollowupSchema).meta({
     description:
       'stored rules that cannot be shown (a time or message written before they were checked): each id with what ' +
       'is wrong; such a rule can still be cancelled',
   }),
 });
 export const followupCancelRefusedSchema = errorSchema.extend({ state: z.enum(FOLLOWUP_STATES) });
+/** One stored rule that cannot be shown, asked for by its id: what the listing's `invalid` says of it. */
+export const followupInvalidSchema = errorSchema.extend(invalidFollowupSchema.shape);
 
 same<Same<z.output<typeof followupSchema>, Followup>>(true);
+same<Same<z.output<typeof invalidFollowupSchema>, InvalidFollowup>>(true);

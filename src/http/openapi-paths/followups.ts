@@ -44,8 +44,19 @@ export const FOLLOWUP_ROUTES: readonly RouteDoc[] = [
     path: '/api/followups/{id}',
     tag: 'campaigns',
     summary: 'Read a follow-up rule',
+    description:
+      'A stored rule that cannot be shown (one `GET /api/followups` names under `invalid`) answers 409 with ' +
+      'what is wrong; it can still be cancelled.',
     path_params: rule,
-    responses: { 200: json('the rule', api.followupSchema), 404: UNKNOWN_RULE },
+    responses: {
+      200: json('the rule', api.followupSchema),
+      404: UNKNOWN_RULE,
+      409: json(
+        'the rule is stored but cannot be shown (a time or message written before they were checked): `problem` ' +
+          'says what is wrong, `state` is as stored',
+        api.followupInvalidSchema,
+      ),
+    },
   },
   {
     id: 'cancelFollowup',
