@@ -64,7 +64,9 @@ export function followupRoutes(app: express.Express, deps: DashboardDeps): void 
     if (outcome.cancelled) {
       // Its job would find it cancelled and do nothing; removing it keeps the delayed set short.
       await withFollowupQueue((queue) => queue.remove(id).catch(() => 0));
-      res.json(await followups.get(id));
+      // A rule that cannot be shown is answered as the listing's `invalid` names it, now cancelled.
+      const row = await followups.read(id);
+      res.json(row && 'rule' in row ? row.rule : row);
     } else if (outcome.state === undefined) res.status(404).json({ error: `no follow-up rule "${id}"` });
     else res.status(409).json({ error: cancelRefused(id, outcome.state), state: outcome.state });
   });

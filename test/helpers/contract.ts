@@ -116,7 +116,7 @@ export class ContractInspector {
       const validate = validatorOf(schema);
       if (!validate(body.value))
         this.violations.push(
-          `${where}: ${ajv.errorsText(validate.errors, { dataVar: 'body' })} in ${JSON.stringify(body.value).slice(0, 300)}`,
+          `${where}: ${ajv.errorsText(validate.errors, { dataVar: 'body' })} in ${String(JSON.stringify(body.value)).slice(0, 300)}`,
         );
     } else if (media && Object.keys(content).length > 0 && !(media in content)) {
       this.violations.push(

@@ -217,6 +217,18 @@ describe('follow-up times', () => {
     });
     // An id never stored is still unknown.
     expect((await fetch(`${dashboard.url}/api/followups/fu_0000000000`, { headers: AUTH })).status).toBe(404);
+    // Cancelled over HTTP, it answers as listed, now cancelled, and is refused a second time.
+    const cancel = () =>
+      fetch(`${dashboard?.url}/api/followups/${bad}/cancel`, {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+      });
+    const cancelled = await cancel();
+    expect(cancelled.status).toBe(200);
+    expect(await cancelled.json()).toEqual({ ...entry, state: 'cancelled' });
+    const again = await cancel();
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { state: string }).state).toBe('cancelled');
   });
 
   it('removes a rule it could not schedule, leaving no rule without its job', async () => {

@@ -70,6 +70,8 @@ export const followupsSchema = z.object({
   }),
 });
 export const followupCancelRefusedSchema = errorSchema.extend({ state: z.enum(FOLLOWUP_STATES) });
+/** A cancelled rule, or one stored that cannot be shown: what the listing's `invalid` says of it. */
+export const followupCancelledSchema = z.union([followupSchema, invalidFollowupSchema]);
 /** One stored rule that cannot be shown, asked for by its id: what the listing's `invalid` says of it. */
 export const followupInvalidSchema = errorSchema.extend(invalidFollowupSchema.shape);
 

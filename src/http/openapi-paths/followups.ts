@@ -69,7 +69,11 @@ export const FOLLOWUP_ROUTES: readonly RouteDoc[] = [
       'worker runs now (its evaluation failed and waits to be tried again, or its worker died).',
     path_params: rule,
     responses: {
-      200: json('the rule, now cancelled', api.followupSchema),
+      200: json(
+        'the rule, now cancelled; a stored rule that cannot be shown answers `{id, state, problem}` as ' +
+          '`GET /api/followups` lists it under `invalid`, its state now `cancelled`',
+        api.followupCancelledSchema,
+      ),
       404: UNKNOWN_RULE,
       409: json(
         'the rule is being evaluated by a worker now, done or cancelled already: `state` says which',
