@@ -156,6 +156,20 @@ describe('the dashboard in a browser', () => {
       viewport: { width: 1280, height: 900 },
     });
     const page = await context.newPage();
+    // What the pages ask of another site (Bull Board links a web font stylesheet): each stopped by the
+    // Content-Security-Policy before it leaves the browser, never sent (nor failed on the network).
+    const elsewhere: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(dashboard.url) && !request.url().startsWith('data:')) elsewhere.push(request.url());
+    });
+    const notStopped: string[] = [];
+    page.on('requestfailed', (request) => {
+      if (!request.url().startsWith(dashboard.url) && request.failure()?.errorText !== 'csp')
+        notStopped.push(`${request.url()}: ${request.failure()?.errorText}`);
+    });
+    page.on('requestfinished', (request) => {
+      if (!request.url().startsWith(dashboard.url)) notStopped.push(`${request.url()}: sent`);
+    });
     const loaded = "!document.body.innerText.includes('Loading') && /\\d/.test(document.body.innerText)";
 
     // The overview: 7 waiting (the sends), 3 failed (the dead letters), not 10 waiting.
@@ -182,6 +196,8 @@ describe('the dashboard in a browser', () => {
     expect(text).not.toContain('No errors recorded');
     expect(await page.getByLabel('Nothing is consuming this queue').count()).toBe(0);
     await page.screenshot({ path: `${ARTIFACTS}dashboard-dead-letters.png`, fullPage: true });
+    expect(elsewhere.length).toBeGreaterThan(0);
+    expect(notStopped).toEqual([]);
     await page.getByText('Data', { exact: true }).first().click();
     const diedAt = /died_at:\s*"([^"]+)"/.exec(await page.locator('body').innerText())?.[1];
     expect(Date.parse(diedAt ?? '')).toBeGreaterThanOrEqual(diedAfter - 1000);
