@@ -5,7 +5,7 @@ import { ROLES } from '../access/roles.js';
 import { MAX_BATCH } from '../events/endpoints.js';
 import { CAMPAIGN_FILTER } from '../events/manage.js';
 import { count, same, time, type Same } from './api-schemas.js';
-import { optionText } from './request-schemas.js';
+import { closed, optionText } from './request-schemas.js';
 import type { CampaignActors } from './campaigns-page.js';
 
 /**
@@ -61,7 +61,7 @@ export const auditCampaignsSchema = z
   .object({ campaigns: z.record(z.string(), z.object({ actor: z.string(), action: z.string(), at: time })) })
   .meta({ id: 'CampaignActors' });
 
-export const auditQuerySchema = z.object({
+export const auditQuerySchema = closed({
   since: optionText('a time, or 2h for two hours ago'),
   actor: optionText('only this actor'),
   target: optionText('only this target'),
@@ -82,7 +82,7 @@ const keyNameExpected = ({ input }: { input?: unknown }) =>
         ? '""'
         : JSON.stringify(input).slice(0, 80)
   }`;
-export const createKeyBodySchema = z.object({
+export const createKeyBodySchema = closed({
   name: z
     .string({ error: keyNameExpected })
     .regex(KEY_NAME, { error: keyNameExpected })
@@ -92,7 +92,7 @@ export const createKeyBodySchema = z.object({
   expires_in: optionText('a duration such as 30d'),
   rate: optionText('requests a second, such as 20 or 20/s'),
 });
-export const rollKeyBodySchema = z.object({
+export const rollKeyBodySchema = closed({
   overlap: optionText('how long the old key keeps working: default 1h, 0 stops it at once'),
   expires_in: optionText('a duration such as 30d'),
 });
@@ -159,7 +159,7 @@ export const webhookTestSchema = z
   .meta({ id: 'WebhookTestAttempt' });
 const CAMPAIGN_EXPECTED = 'expected a campaign id (letters, digits, "_", "-", ".")';
 const EVENTS_EXPECTED = 'expected a list of event types, such as message.*,contact.opted_out';
-export const addEndpointBodySchema = z.object({
+export const addEndpointBodySchema = closed({
   url: z
     .string({ error: 'expected a URL' })
     .min(1, { error: 'expected a URL' })
@@ -181,7 +181,7 @@ export const addEndpointBodySchema = z.object({
     .optional()
     .meta({ description: 'events a request at most; default 1' }),
 });
-export const replayWebhookBodySchema = z.object({
+export const replayWebhookBodySchema = closed({
   since: z
     .string({ error: 'expected an ISO time or a duration back from now (2h, 3d)' })
     .optional()
