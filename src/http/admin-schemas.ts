@@ -5,7 +5,7 @@ import { ROLES } from '../access/roles.js';
 import { MAX_BATCH } from '../events/endpoints.js';
 import { CAMPAIGN_FILTER } from '../events/manage.js';
 import { count, same, time, type Same } from './api-schemas.js';
-import { closed, optionText } from './request-schemas.js';
+import { closed, expected, optionText } from './request-schemas.js';
 import type { CampaignActors } from './campaigns-page.js';
 
 /**
@@ -82,6 +82,26 @@ const keyNameExpected = ({ input }: { input?: unknown }) =>
         ? '""'
         : JSON.stringify(input).slice(0, 80)
   }`;
+/**
+ * A whole number given as a JSON number or as its text (`20`, `"20"`), with the text forms the field also takes
+ * (`"20/s"`, `"1h"`); the route reads both as text (String(value)), so `0` and `"0"` mean the same.
+ */
+const numberOrText = (what: string, description: string) =>
+  z
+    .union(
+      [
+        z
+          .number({ error: expected(what) })
+          .int({ error: expected(what) })
+          .nonnegative({ error: expected(what) }),
+        z.string(),
+      ],
+      {
+        error: expected(what),
+      },
+    )
+    .optional()
+    .meta({ description });
 export const createKeyBodySchema = closed({
   name: z
     .string({ error: keyNameExpected })
@@ -90,10 +110,13 @@ export const createKeyBodySchema = closed({
     .meta({ description: '1-64 letters, digits, "_", "." or "-", starting with a letter or digit; not "dashboard"' }),
   role: z.enum(ROLES, { error: `expected ${ROLES.join(', ')}` }),
   expires_in: optionText('a duration such as 30d'),
-  rate: optionText('requests a second, such as 20 or 20/s'),
+  rate: numberOrText('requests a second such as 20 or "20/s"', 'requests a second: 20, "20" or "20/s"'),
 });
 export const rollKeyBodySchema = closed({
-  overlap: optionText('how long the old key keeps working: default 1h, 0 stops it at once'),
+  overlap: numberOrText(
+    'a duration such as "1h", or 0',
+    'how long the old key keeps working: default "1h", 0 (or "0") stops it at once',
+  ),
   expires_in: optionText('a duration such as 30d'),
 });
 

@@ -103,11 +103,12 @@ const INVALID: Record<string, Invalid[]> = {
     { body: { role: 'send' }, field: 'name' },
     { body: { name: 'dashboard', role: 'send' }, field: 'name' },
     { body: { name: 'shop', role: 'owner' }, field: 'role' },
-    { body: { name: 'shop', role: 'send', rate: 20 }, field: 'rate' },
+    { body: { name: 'shop', role: 'send', rate: 1.5 }, field: 'rate' },
+    { body: { name: 'shop', role: 'send', rate: [20] }, field: 'rate' },
     { body: { name: 'shop', role: 'read', rol: 'admin' }, field: 'body' },
   ],
   rollKey: [
-    { body: { overlap: 5 }, field: 'overlap' },
+    { body: { overlap: -1 }, field: 'overlap' },
     { body: { overlp: '0' }, field: 'body' },
   ],
   readAudit: [
