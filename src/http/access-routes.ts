@@ -6,6 +6,7 @@ import type { AccessControl } from './access.js';
 import { actorOf } from './access.js';
 import { auditQuerySchema, createKeyBodySchema, rollKeyBodySchema } from './admin-schemas.js';
 import { smallJson } from './body.js';
+import { emptyBodySchema } from './request-schemas.js';
 import type { DashboardDeps } from './deps.js';
 import { parseBody, parseQuery } from './input.js';
 import { sameOrigin } from './security.js';
@@ -78,6 +79,7 @@ export function accessRoutes(app: express.Express, deps: DashboardDeps, access: 
     sameOrigin,
     smallJson,
     handle(async (req, res) => {
+      parseBody(emptyBodySchema, req);
       const name = String(req.params.name);
       res.json({ name, revoked: await keys.revoke(name) });
     }),

@@ -147,6 +147,18 @@ const INVALID: Record<string, Invalid[]> = {
     // A misspelt field is refused, not dropped (the rule would have no parameters).
     { body: { from: 'a', where: 'not_read', after: '1d', campaign: 'b', template: 't', param: {} }, field: 'body' },
   ],
+  // The changing routes that take no body still read it: a field is refused, not ignored.
+  ...Object.fromEntries(
+    ['removeWebhook', 'rotateWebhookSecret', 'enableWebhook', 'testWebhook', 'cancelFollowup', 'revokeKey'].map(
+      (id) => [
+        id,
+        [
+          { body: { force: true }, field: 'body' },
+          { body: [], field: 'body' },
+        ],
+      ],
+    ),
+  ),
   engagelabCallbacks: [{ body: { rows: [] }, field: 'rows' }],
   engagelabCallbacksWithToken: [{ body: { total: 1 }, field: 'rows' }],
 };
@@ -208,6 +220,25 @@ describe('the routes parse their input with the contract’s schemas', () => {
     const named = answer.error?.startsWith(`${i.field}: `) || answer.error?.startsWith(`${i.field} must `);
     expect([res.status, named ? i.field : answer.error]).toEqual([400, i.field]);
   });
+});
+
+describe('every changing route reads its body before it acts', () => {
+  const changing = ROUTE_DOCS.filter((route) => route.method !== 'get' && route.path.startsWith('/api/'));
+
+  it.each(changing.map((route) => [`${route.method.toUpperCase()} ${route.path}`, route]))(
+    '%s refuses malformed JSON',
+    async (_name, route) => {
+      const r = route as RouteDoc;
+      const path = r.path.replace(/\{(\w+)\}/g, (_, name: string) => PARAMS[name] as string);
+      const res = await fetch(`${dashboard!.url}${path}`, {
+        method: r.method.toUpperCase(),
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+        body: '{bad',
+      });
+      const answer = (await res.json()) as { error?: string };
+      expect([res.status, answer.error]).toEqual([400, expect.stringMatching(/JSON/)]);
+    },
+  );
 });
 
 describe('the routes check their path parameters as the contract describes them', () => {

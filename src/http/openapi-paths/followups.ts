@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import * as api from '../api-schemas.js';
-import { followupBodySchema, followupQuerySchema } from '../request-schemas.js';
+import { emptyBodySchema, followupBodySchema, followupQuerySchema } from '../request-schemas.js';
 import { type RouteDoc, json, error, NOT_JSON, BAD_REQUEST } from './shared.js';
 
 const rule = z.object({ id: z.string().meta({ description: "the rule's id", example: 'fu_3k9x0a1b2c' }) });
@@ -68,6 +68,7 @@ export const FOLLOWUP_ROUTES: readonly RouteDoc[] = [
       'As `wa-bulk followup cancel`: a scheduled rule sends nothing more, nor does one left evaluating that no ' +
       'worker runs now (its evaluation failed and waits to be tried again, or its worker died).',
     path_params: rule,
+    body: { 'application/json': emptyBodySchema },
     responses: {
       200: json(
         'the rule, now cancelled; a stored rule that cannot be shown answers `{id, state, problem}` as ' +
@@ -79,6 +80,7 @@ export const FOLLOWUP_ROUTES: readonly RouteDoc[] = [
         'the rule is being evaluated by a worker now, done or cancelled already: `state` says which',
         api.followupCancelRefusedSchema,
       ),
+      400: BAD_REQUEST,
       415: NOT_JSON,
     },
   },

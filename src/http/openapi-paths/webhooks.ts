@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import * as admin from '../admin-schemas.js';
+import * as request from '../request-schemas.js';
 import { type RouteDoc, json, error, NOT_JSON, BAD_REQUEST } from './shared.js';
 
 /** Webhook endpoints (admin). */
@@ -67,6 +68,8 @@ export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
     tag: 'webhooks',
     summary,
     path_params: z.object({ id: z.string().meta({ description: "the endpoint's id (`env` for WEBHOOK_URL's)" }) }),
+    // A changing route takes no fields: nothing, or `{}`.
+    ...(method !== 'get' && { body: { 'application/json': request.emptyBodySchema } }),
     responses: { 200: answer, 400: BAD_REQUEST, 404: error('no endpoint with this id') },
   })),
   {
