@@ -222,23 +222,34 @@ describe('the routes parse their input with the contract’s schemas', () => {
   });
 });
 
-describe('every changing route reads its body before it acts', () => {
+describe('every changing route reads its body before it acts, and declares each refusal', () => {
   const changing = ROUTE_DOCS.filter((route) => route.method !== 'get' && route.path.startsWith('/api/'));
-
-  it.each(changing.map((route) => [`${route.method.toUpperCase()} ${route.path}`, route]))(
-    '%s refuses malformed JSON',
-    async (_name, route) => {
-      const r = route as RouteDoc;
-      const path = r.path.replace(/\{(\w+)\}/g, (_, name: string) => PARAMS[name] as string);
-      const res = await fetch(`${dashboard!.url}${path}`, {
-        method: r.method.toUpperCase(),
-        headers: { ...AUTH, 'Content-Type': 'application/json' },
-        body: '{bad',
-      });
-      const answer = (await res.json()) as { error?: string };
-      expect([res.status, answer.error]).toEqual([400, expect.stringMatching(/JSON/)]);
-    },
+  /** Refusals of the body, sent to every changing route: the status and its error, which the route must declare. */
+  const REFUSALS: Array<[string, string, string | Uint8Array, number, RegExp]> = [
+    ['malformed JSON', 'application/json', '{bad', 400, /JSON/],
+    ['a body over 1 MB', 'application/json', JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }), 413, /large/],
+    ['another media type', 'text/plain', '{}', 415, /^Content-Type must be/],
+  ];
+  const cases = changing.flatMap((route) =>
+    REFUSALS
+      // The messages route takes up to 16 MiB (its own 413 is tested with the enqueue).
+      .filter(([, , , status]) => !(status === 413 && route.id === 'enqueueMessages'))
+      .map((refusal) => [`${route.method.toUpperCase()} ${route.path}`, refusal[0], route, refusal] as const),
   );
+
+  it.each(cases)('%s refuses %s, as its contract declares', async (_name, _what, route, refusal) => {
+    const [, type, body, status, error] = refusal;
+    const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => PARAMS[name] as string);
+    const res = await fetch(`${dashboard!.url}${path}`, {
+      method: route.method.toUpperCase(),
+      headers: { ...AUTH, 'Content-Type': type },
+      body,
+    });
+    const answer = (await res.json()) as { error?: string };
+    expect([res.status, answer.error]).toEqual([status, expect.stringMatching(error)]);
+    // An answer the contract does not list fails the file too (contract.expectConforming below).
+    expect(Object.keys(route.responses)).toContain(String(status));
+  });
 });
 
 describe('the routes check their path parameters as the contract describes them', () => {
