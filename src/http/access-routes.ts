@@ -6,6 +6,7 @@ import type { AccessControl } from './access.js';
 import { actorOf } from './access.js';
 import { auditQuerySchema, createKeyBodySchema, rollKeyBodySchema } from './admin-schemas.js';
 import { smallJson } from './body.js';
+import { emptyBodySchema } from './request-schemas.js';
 import type { DashboardDeps } from './deps.js';
 import { parseBody, parseQuery } from './input.js';
 import { sameOrigin } from './security.js';
@@ -18,8 +19,9 @@ import { CAMPAIGN_ACTIONS } from '../access/audit.js';
  * (a new key is in the answer once, and nowhere else), and read the audit log.
  */
 
-const durationOf = (text: string | undefined, field: string, zero = false): number | undefined =>
-  text === undefined ? undefined : parseKeyDuration(text, field, zero);
+// A number in a body is read as its text (admin-schemas.ts): overlap 0 is "0", rate 20 is "20".
+const durationOf = (given: string | number | undefined, field: string, zero = false): number | undefined =>
+  given === undefined ? undefined : parseKeyDuration(String(given), field, zero);
 
 export function accessRoutes(app: express.Express, deps: DashboardDeps, access: AccessControl): void {
   const { keys, audit } = access;
@@ -50,7 +52,7 @@ export function accessRoutes(app: express.Express, deps: DashboardDeps, access: 
         name: body.name,
         role: body.role,
         expiresInMs: durationOf(body.expires_in, 'expires_in'),
-        ...(body.rate !== undefined && { rate: parseRate(body.rate, 'rate') }),
+        ...(body.rate !== undefined && { rate: parseRate(String(body.rate), 'rate') }),
         by: by(res),
       });
       res.status(201).json(created);
@@ -77,6 +79,7 @@ export function accessRoutes(app: express.Express, deps: DashboardDeps, access: 
     sameOrigin,
     smallJson,
     handle(async (req, res) => {
+      parseBody(emptyBodySchema, req);
       const name = String(req.params.name);
       res.json({ name, revoked: await keys.revoke(name) });
     }),

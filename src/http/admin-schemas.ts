@@ -5,7 +5,7 @@ import { ROLES } from '../access/roles.js';
 import { MAX_BATCH } from '../events/endpoints.js';
 import { CAMPAIGN_FILTER } from '../events/manage.js';
 import { count, same, time, type Same } from './api-schemas.js';
-import { optionText } from './request-schemas.js';
+import { closed, expected, optionText } from './request-schemas.js';
 import type { CampaignActors } from './campaigns-page.js';
 
 /**
@@ -61,7 +61,7 @@ export const auditCampaignsSchema = z
   .object({ campaigns: z.record(z.string(), z.object({ actor: z.string(), action: z.string(), at: time })) })
   .meta({ id: 'CampaignActors' });
 
-export const auditQuerySchema = z.object({
+export const auditQuerySchema = closed({
   since: optionText('a time, or 2h for two hours ago'),
   actor: optionText('only this actor'),
   target: optionText('only this target'),
@@ -82,7 +82,27 @@ const keyNameExpected = ({ input }: { input?: unknown }) =>
         ? '""'
         : JSON.stringify(input).slice(0, 80)
   }`;
-export const createKeyBodySchema = z.object({
+/**
+ * A whole number given as a JSON number or as its text (`20`, `"20"`), with the text forms the field also takes
+ * (`"20/s"`, `"1h"`); the route reads both as text (String(value)), so `0` and `"0"` mean the same.
+ */
+const numberOrText = (what: string, description: string) =>
+  z
+    .union(
+      [
+        z
+          .number({ error: expected(what) })
+          .int({ error: expected(what) })
+          .nonnegative({ error: expected(what) }),
+        z.string(),
+      ],
+      {
+        error: expected(what),
+      },
+    )
+    .optional()
+    .meta({ description });
+export const createKeyBodySchema = closed({
   name: z
     .string({ error: keyNameExpected })
     .regex(KEY_NAME, { error: keyNameExpected })
@@ -90,10 +110,13 @@ export const createKeyBodySchema = z.object({
     .meta({ description: '1-64 letters, digits, "_", "." or "-", starting with a letter or digit; not "dashboard"' }),
   role: z.enum(ROLES, { error: `expected ${ROLES.join(', ')}` }),
   expires_in: optionText('a duration such as 30d'),
-  rate: optionText('requests a second, such as 20 or 20/s'),
+  rate: numberOrText('requests a second such as 20 or "20/s"', 'requests a second: 20, "20" or "20/s"'),
 });
-export const rollKeyBodySchema = z.object({
-  overlap: optionText('how long the old key keeps working: default 1h, 0 stops it at once'),
+export const rollKeyBodySchema = closed({
+  overlap: numberOrText(
+    'a duration such as "1h", or 0',
+    'how long the old key keeps working: default "1h", 0 (or "0") stops it at once',
+  ),
   expires_in: optionText('a duration such as 30d'),
 });
 
@@ -159,7 +182,7 @@ export const webhookTestSchema = z
   .meta({ id: 'WebhookTestAttempt' });
 const CAMPAIGN_EXPECTED = 'expected a campaign id (letters, digits, "_", "-", ".")';
 const EVENTS_EXPECTED = 'expected a list of event types, such as message.*,contact.opted_out';
-export const addEndpointBodySchema = z.object({
+export const addEndpointBodySchema = closed({
   url: z
     .string({ error: 'expected a URL' })
     .min(1, { error: 'expected a URL' })
@@ -181,7 +204,7 @@ export const addEndpointBodySchema = z.object({
     .optional()
     .meta({ description: 'events a request at most; default 1' }),
 });
-export const replayWebhookBodySchema = z.object({
+export const replayWebhookBodySchema = closed({
   since: z
     .string({ error: 'expected an ISO time or a duration back from now (2h, 3d)' })
     .optional()

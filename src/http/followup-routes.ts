@@ -13,7 +13,7 @@ import { FOLLOWUP_QUEUE, withQueue, type FollowupJob } from '../queue.js';
 import { actorOf } from './access.js';
 import { smallJson } from './body.js';
 import { parseBody, parseQuery } from './input.js';
-import { followupBodySchema, followupQuerySchema } from './request-schemas.js';
+import { emptyBodySchema, followupBodySchema, followupQuerySchema } from './request-schemas.js';
 import type { DashboardDeps } from './deps.js';
 import { sameOrigin } from './security.js';
 
@@ -58,7 +58,8 @@ export function followupRoutes(app: express.Express, deps: DashboardDeps): void 
     // Stored, and listed under `invalid` by GET /api/followups: not "no such rule", and it can still be cancelled.
     else res.status(409).json({ error: cannotShow(row, `POST /api/followups/${id}/cancel`), ...row });
   });
-  app.post('/api/followups/:id/cancel', sameOrigin, async (req, res) => {
+  app.post('/api/followups/:id/cancel', sameOrigin, smallJson, async (req, res) => {
+    parseBody(emptyBodySchema, req);
     const id = String(req.params.id);
     const outcome = await followups.cancel(id, actor(res));
     if (outcome.cancelled) {

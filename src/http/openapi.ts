@@ -12,6 +12,7 @@ import { rolesFor, type Need } from '../access/roles.js';
 import { packageRoot } from '../dev/paths.js';
 import { EVENT_SCHEMAS } from '../events/schema.js';
 import { errorSchema } from './api-schemas.js';
+import { emptyBodySchema } from './request-schemas.js';
 import { ROUTE_DOCS, type Answer, type RouteDoc } from './openapi-paths/index.js';
 import { routeOf } from './route-roles.js';
 
@@ -116,7 +117,8 @@ function operation(route: RouteDoc): ZodOpenApiOperationObject {
     }),
     ...(route.body && {
       requestBody: {
-        required: true,
+        // A route that takes no fields takes no body too (or `{}`).
+        required: Object.values(route.body).some((schema) => schema !== emptyBodySchema),
         content: Object.fromEntries(Object.entries(route.body).map(([media, schema]) => [media, { schema }])),
       },
     }),

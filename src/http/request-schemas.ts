@@ -18,6 +18,19 @@ export const expected =
   (issue: { input?: unknown }): string =>
     `expected ${what}, got ${JSON.stringify(issue.input)?.slice(0, 80) ?? 'nothing'}`;
 
+/** An object's refusal: the fields it does not name (`unknown field "campain"`), or that it is not an object. */
+const unknownOrNotObject = (issue: { code?: string; keys?: string[]; input?: unknown }): string =>
+  issue.code === 'unrecognized_keys' && issue.keys !== undefined
+    ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+    : expected('a JSON object')(issue);
+
+/**
+ * A query or body that refuses a field it does not name: a misspelt one would otherwise be dropped with what it
+ * meant, and a filter without it matches everything (`{"campain":"x"}` replaying every dead letter).
+ */
+export const closed = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z.strictObject(shape, { error: unknownOrNotObject });
+
 // The dead-letter filter of `wa-bulk dlq`, as a query (GET) or a JSON body (replay, purge).
 const deadCampaign = z
   .string({ error: 'expected 1-64 letters, digits, "_" or "-"' })
@@ -30,7 +43,7 @@ const deadReason = z
   .enum(DEAD_REASONS, { error: expected(`one of ${DEAD_REASONS.join(', ')}`) })
   .optional()
   .meta({ description: 'only letters dead for this reason' });
-export const deadFilterBodySchema = z.object({
+export const deadFilterBodySchema = closed({
   campaign: deadCampaign,
   code: z
     .union([z.number({ error: expected('an EngageLab code (an integer)') }).int(), codeText], {
@@ -40,7 +53,7 @@ export const deadFilterBodySchema = z.object({
     .meta({ description: "EngageLab's error code: a number, or its digits as a string" }),
   reason: deadReason,
 });
-export const deadFilterQuerySchema = z.object({
+export const deadFilterQuerySchema = closed({
   campaign: deadCampaign,
   code: codeText.optional().meta({ description: "EngageLab's error code" }),
   reason: deadReason,
@@ -54,7 +67,7 @@ export const deadFilterQuerySchema = z.object({
 
 // The campaign options of the HTTP producer, the views of a campaign, the opt-out list.
 export const optionText = (description: string) => z.string().optional().meta({ description });
-export const enqueueQuerySchema = z.object({
+export const enqueueQuerySchema = closed({
   at: optionText('no message leaves before this: ISO 8601 with an offset, or +30m / +2h from now'),
   send_window: optionText("HH:MM-HH:MM of the recipient's local time; 20:00-02:00 crosses midnight"),
   expires_in: optionText('a message not sent by then is never sent: 90s, 10m, 2h, 1d'),
@@ -69,13 +82,13 @@ export const enqueueQuerySchema = z.object({
     .optional()
     .meta({ description: 'false skips preflight' }),
 });
-export const rejectsQuerySchema = z.object({
+export const rejectsQuerySchema = closed({
   format: z
     .enum(['jsonl', 'csv'], { error: (issue) => `expected "jsonl" or "csv", got ${JSON.stringify(issue.input)}` })
     .optional()
     .meta({ description: 'jsonl: the JSON answer (the default); csv: a CSV download' }),
 });
-export const messagesQuerySchema = z.object({
+export const messagesQuerySchema = closed({
   status: optionText('only messages in these states, a comma list: pending, sent, dead, skipped'),
   reason: optionText('only messages dead or skipped for these reasons (error.reason), a comma list'),
   code: optionText('only messages with these error codes (died with, or delivery failure code), a comma list'),
@@ -96,7 +109,7 @@ export const messagesQuerySchema = z.object({
     .optional()
     .meta({ description: 'oldest: enqueue order (the default); newest: the latest enqueued first' }),
 });
-export const exportQuerySchema = z.object({
+export const exportQuerySchema = closed({
   format: z
     .enum(['jsonl', 'csv', 'audience'], {
       error: (issue) => `expected "jsonl", "csv" or "audience", got ${JSON.stringify(issue.input)}`,
@@ -108,23 +121,23 @@ export const exportQuerySchema = z.object({
   code: messagesQuerySchema.shape.code,
   delivery: messagesQuerySchema.shape.delivery,
 });
-export const suppressionQuerySchema = z.object({
+export const suppressionQuerySchema = closed({
   number: optionText('one number or user id to look up instead of the list'),
 });
-export const pauseBodySchema = z.object({
+export const pauseBodySchema = closed({
   reason: z.string().optional().meta({ description: 'why, cut to 500 characters; "paused by an operator" if none' }),
 });
 const NUMBERS_EXPECTED = '1 to 1000 numbers as strings (use "wa-bulk suppress import" for more)';
-export const numbersBodySchema = z.object({
+export const numbersBodySchema = closed({
   numbers: z
     .array(z.string({ error: expected('a number or user id as a string') }), { error: expected(NUMBERS_EXPECTED) })
     .min(1, { error: `expected ${NUMBERS_EXPECTED}` })
     .max(1000, { error: `expected ${NUMBERS_EXPECTED}` })
     .meta({ description: 'numbers (any international notation) or user ids' }),
 });
-/** The body of a route that takes none (a JSON object, whose fields are ignored). */
-export const emptyBodySchema = z.object({});
-export const unknownRowsQuerySchema = z.object({
+/** The body of a route that takes none: nothing, or a JSON object without fields. */
+export const emptyBodySchema = closed({});
+export const unknownRowsQuerySchema = closed({
   limit: z
     .string()
     .regex(/^0*[1-9][0-9]*$/, { error: `expected a whole number from 1 to ${UNKNOWN_ROWS_KEPT}` })
@@ -144,40 +157,32 @@ const ruleText = (description: string, example?: string) =>
     .string({ error: expected('text') })
     .optional()
     .meta({ description, ...(example !== undefined && { example }) });
-export const followupQuerySchema = z.object({
+export const followupQuerySchema = closed({
   from: ruleCampaign('only the rules of this source campaign').optional(),
 });
-export const followupBodySchema = z.strictObject(
-  {
-    from: ruleCampaign('the source campaign, which must exist'),
-    where: z
-      .string({ error: expected("export's filter words") })
-      .meta({ description: "export's filter words, comma-separated", example: 'not_read' }),
-    after: ruleText("after the source campaign's end (else its start): 90s, 10m, 24h, 2d", '24h'),
-    at: ruleText('or at this time: ISO 8601 with an offset, or +30m'),
-    campaign: ruleCampaign('the follow-up campaign, not the source'),
-    template: ruleText('a template name (with language), or give text'),
-    language: ruleText("the template's language code"),
-    params: z
-      .record(z.string(), z.string({ error: expected('text') }), {
-        error: expected('an object of template columns to text, e.g. {"body_1":"{{name}}"}'),
-      })
-      .optional()
-      .meta({ description: 'template columns (body_1, header_image, …) to text; {{name}} is a custom_args value' }),
-    text: ruleText('a text message instead; {{name}} is a custom_args value'),
-    send_window: ruleText("its messages leave only in this span of the recipient's local time", '09:00-21:00'),
-    expires_in: ruleText('its messages expire this long after the rule is evaluated: 90s, 10m, 2h, 1d'),
-    expires_at: ruleText('or at this time: ISO 8601 with an offset, or +30m'),
-    priority: z
-      .enum(['high', 'normal', 'low'], { error: expected('high, normal or low') })
-      .optional()
-      .meta({ description: "its messages' priority; default normal" }),
-  },
-  {
-    // A misspelt field ("param") would otherwise be dropped and make a rule without it.
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : expected('a JSON object')(issue),
-  },
-);
+// A misspelt field ("param") would otherwise be dropped and make a rule without it.
+export const followupBodySchema = closed({
+  from: ruleCampaign('the source campaign, which must exist'),
+  where: z
+    .string({ error: expected("export's filter words") })
+    .meta({ description: "export's filter words, comma-separated", example: 'not_read' }),
+  after: ruleText("after the source campaign's end (else its start): 90s, 10m, 24h, 2d", '24h'),
+  at: ruleText('or at this time: ISO 8601 with an offset, or +30m'),
+  campaign: ruleCampaign('the follow-up campaign, not the source'),
+  template: ruleText('a template name (with language), or give text'),
+  language: ruleText("the template's language code"),
+  params: z
+    .record(z.string(), z.string({ error: expected('text') }), {
+      error: expected('an object of template columns to text, e.g. {"body_1":"{{name}}"}'),
+    })
+    .optional()
+    .meta({ description: 'template columns (body_1, header_image, …) to text; {{name}} is a custom_args value' }),
+  text: ruleText('a text message instead; {{name}} is a custom_args value'),
+  send_window: ruleText("its messages leave only in this span of the recipient's local time", '09:00-21:00'),
+  expires_in: ruleText('its messages expire this long after the rule is evaluated: 90s, 10m, 2h, 1d'),
+  expires_at: ruleText('or at this time: ISO 8601 with an offset, or +30m'),
+  priority: z
+    .enum(['high', 'normal', 'low'], { error: expected('high, normal or low') })
+    .optional()
+    .meta({ description: "its messages' priority; default normal" }),
+});

@@ -6,11 +6,13 @@ import { addEndpointBodySchema, replayWebhookBodySchema } from './admin-schemas.
 import { smallJson } from './body.js';
 import type { DashboardDeps } from './deps.js';
 import { parseBody } from './input.js';
+import { emptyBodySchema } from './request-schemas.js';
 import { sameOrigin } from './security.js';
 
 /**
  * Webhook endpoints over HTTP (admin only, see route-roles.ts), as `wa-bulk webhooks` does them: an added
- * endpoint's secret, and a rotated one, are in the answer once and nowhere else.
+ * endpoint's secret, and a rotated one, are in the answer once and nowhere else. A changing route that takes
+ * no body still reads it: malformed JSON, or a field, is a 400 before anything is done.
  */
 export function webhookRoutes(app: express.Express, deps: DashboardDeps): void {
   const admin = new WebhookAdmin(deps.redis, deps.keys, deps.config);
@@ -49,7 +51,9 @@ export function webhookRoutes(app: express.Express, deps: DashboardDeps): void {
   app.delete(
     '/api/webhooks/:id',
     sameOrigin,
+    smallJson,
     handle(async (req, res) => {
+      parseBody(emptyBodySchema, req);
       await admin.remove(id(req));
       res.json({ id: id(req), removed: true });
     }),
@@ -57,21 +61,27 @@ export function webhookRoutes(app: express.Express, deps: DashboardDeps): void {
   app.post(
     '/api/webhooks/:id/rotate-secret',
     sameOrigin,
+    smallJson,
     handle(async (req, res) => {
+      parseBody(emptyBodySchema, req);
       res.json(await admin.rotateSecret(id(req)));
     }),
   );
   app.post(
     '/api/webhooks/:id/enable',
     sameOrigin,
+    smallJson,
     handle(async (req, res) => {
+      parseBody(emptyBodySchema, req);
       res.json(await admin.enable(id(req)));
     }),
   );
   app.post(
     '/api/webhooks/:id/test',
     sameOrigin,
+    smallJson,
     handle(async (req, res) => {
+      parseBody(emptyBodySchema, req);
       res.json(await sendTestEvent(admin, id(req), deps.config));
     }),
   );

@@ -247,6 +247,40 @@ describe('API keys', () => {
     expect(JSON.stringify(listed)).not.toContain(rolled.key);
   });
 
+  it('takes a key’s rate and a roll’s overlap as JSON numbers as well as text', async () => {
+    const [url] = (await start()).urls as [string];
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: { ...basic, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as { key: string; error?: string } };
+    };
+    expect((await post('/api/keys', { name: 'r3', role: 'read', rate: 3 })).status).toBe(201);
+    expect((await post('/api/keys', { name: 'r4', role: 'read', rate: '4/s' })).status).toBe(201);
+    // The same words for 0 whether it came as a number or as text: a key has at least one request a second.
+    for (const rate of [0, '0'])
+      expect(await post('/api/keys', { name: 'r0', role: 'read', rate })).toEqual({
+        status: 400,
+        body: { error: 'rate: expected requests a second such as 20 or 20/s, got "0"' },
+      });
+    const listed = (await (await fetch(`${url}/api/keys`, { headers: basic })).json()) as {
+      keys: Array<{ name: string; rate: number | null }>;
+    };
+    expect(listed.keys.map((k) => [k.name, k.rate])).toEqual([
+      ['r3', 3],
+      ['r4', 4],
+    ]);
+
+    // overlap 0, as the docs give it: the old key stops at once.
+    const old = await keysOf().create({ name: 'crm', role: 'read', by: 'test' });
+    const rolled = await post('/api/keys/crm/roll', { overlap: 0 });
+    expect(rolled.status).toBe(201);
+    expect((await fetch(`${url}/api/campaigns`, { headers: bearer(old.key) })).status).toBe(401);
+    expect((await fetch(`${url}/api/campaigns`, { headers: bearer(rolled.body.key) })).status).toBe(200);
+  });
+
   it('answers a key that floods with 429 and Retry-After, counts it per key name, and shares the count across processes', async () => {
     const { urls } = await start(2, { API_KEY_RATE: 1000 });
     const flood = await keysOf().create({ name: 'flood', role: 'read', rate: 2, by: 'test' });

@@ -32,49 +32,89 @@ const INVALID: Record<string, Invalid[]> = {
     { query: 'preflight=no', field: 'preflight' },
     { query: 'at=1&at=2', field: 'at' },
     { body: { to: ['+15550100'] }, field: 'body' },
+    { query: 'prioirty=low', field: 'query' },
   ],
   exportCampaign: [
     { query: 'format=xml', field: 'format' },
     { query: 'status=sent&status=dead', field: 'status' },
+    { query: 'stauts=dead', field: 'query' },
   ],
   listMessages: [
     { query: 'limit=1001', field: 'query limit' },
     { query: 'limit=0', field: 'query limit' },
+    { query: 'stauts=dead', field: 'query' },
   ],
-  listRejects: [{ query: 'format=xml', field: 'format' }],
-  pauseCampaign: [{ body: { reason: 5 }, field: 'reason' }],
-  resumeCampaign: [{ body: [], field: 'body' }],
-  cancelCampaign: [{ body: [], field: 'body' }],
-  listSuppressions: [{ query: 'number=1&number=2', field: 'number' }],
+  listRejects: [
+    { query: 'format=xml', field: 'format' },
+    { query: 'fromat=csv', field: 'query' },
+  ],
+  pauseCampaign: [
+    { body: { reason: 5 }, field: 'reason' },
+    { body: { reasn: 'maintenance' }, field: 'body' },
+  ],
+  resumeCampaign: [
+    { body: [], field: 'body' },
+    { body: { now: true }, field: 'body' },
+  ],
+  cancelCampaign: [
+    { body: [], field: 'body' },
+    { body: { now: true }, field: 'body' },
+  ],
+  listSuppressions: [
+    { query: 'number=1&number=2', field: 'number' },
+    { query: 'numbr=1', field: 'query' },
+  ],
   addSuppressions: [
     { body: { numbers: [] }, field: 'numbers' },
     { body: {}, field: 'numbers' },
     { body: { numbers: Array.from({ length: 1001 }, (_, i) => `+1555010${i}`) }, field: 'numbers' },
+    { body: { numbers: ['+15550100'], note: 'x' }, field: 'body' },
   ],
-  removeSuppressions: [{ body: { numbers: [15550100] }, field: 'numbers[0]' }],
-  removeMessage: [{ body: [], field: 'body' }],
+  removeSuppressions: [
+    { body: { numbers: [15550100] }, field: 'numbers[0]' },
+    { body: { numbers: ['+15550100'], all: true }, field: 'body' },
+  ],
+  removeMessage: [
+    { body: [], field: 'body' },
+    { body: { force: true }, field: 'body' },
+  ],
   listAllDeadLetters: [
     { query: 'code=x', field: 'query code' },
     { query: 'reason=bored', field: 'query reason' },
     { query: 'limit=10001', field: 'query limit' },
     { query: 'campaign=a%20b', field: 'query campaign' },
+    { query: 'campain=zz', field: 'query' },
   ],
   replayDeadLetters: [
     { body: { code: 'x' }, field: 'body code' },
     { body: { code: 1.5 }, field: 'body code' },
+    // A misspelt filter would otherwise be dropped, and every dead letter replayed or purged.
+    { body: { campain: 'x' }, field: 'body' },
   ],
-  purgeDeadLetters: [{ body: { reason: 'bored' }, field: 'body reason' }],
-  listUnknownCallbackRows: [{ query: 'limit=0', field: 'limit' }],
+  purgeDeadLetters: [
+    { body: { reason: 'bored' }, field: 'body reason' },
+    { body: { campain: 'x' }, field: 'body' },
+  ],
+  listUnknownCallbackRows: [
+    { query: 'limit=0', field: 'limit' },
+    { query: 'limt=5', field: 'query' },
+  ],
   createKey: [
     { body: { role: 'send' }, field: 'name' },
     { body: { name: 'dashboard', role: 'send' }, field: 'name' },
     { body: { name: 'shop', role: 'owner' }, field: 'role' },
-    { body: { name: 'shop', role: 'send', rate: 20 }, field: 'rate' },
+    { body: { name: 'shop', role: 'send', rate: 1.5 }, field: 'rate' },
+    { body: { name: 'shop', role: 'send', rate: [20] }, field: 'rate' },
+    { body: { name: 'shop', role: 'read', rol: 'admin' }, field: 'body' },
   ],
-  rollKey: [{ body: { overlap: 5 }, field: 'overlap' }],
+  rollKey: [
+    { body: { overlap: -1 }, field: 'overlap' },
+    { body: { overlp: '0' }, field: 'body' },
+  ],
   readAudit: [
     { query: 'limit=0', field: 'limit' },
     { query: 'actor=a&actor=b', field: 'actor' },
+    { query: 'actr=a', field: 'query' },
   ],
   addWebhook: [
     { body: { url: 'https://example.com/hooks', batch: 0 }, field: 'batch' },
@@ -82,9 +122,16 @@ const INVALID: Record<string, Invalid[]> = {
     { body: { events: 'message.*' }, field: 'url' },
     { body: { url: 'https://example.com/hooks', events: 5 }, field: 'events' },
     { body: { url: 'https://example.com/hooks', campaign: 'a b' }, field: 'campaign' },
+    { body: { url: 'https://example.com/hooks', evnets: 'message.sent' }, field: 'body' },
   ],
-  replayWebhook: [{ body: { since: 3 }, field: 'since' }],
-  listFollowups: [{ query: 'from=a%20b', field: 'query from' }],
+  replayWebhook: [
+    { body: { since: 3 }, field: 'since' },
+    { body: { snice: '5s' }, field: 'body' },
+  ],
+  listFollowups: [
+    { query: 'from=a%20b', field: 'query from' },
+    { query: 'form=a', field: 'query' },
+  ],
   createFollowup: [
     { body: { where: 'not_read', after: '1d', campaign: 'b', text: 'hi' }, field: 'from' },
     { body: { from: 'a', where: 5, after: '1d', campaign: 'b', text: 'hi' }, field: 'where' },
@@ -100,6 +147,18 @@ const INVALID: Record<string, Invalid[]> = {
     // A misspelt field is refused, not dropped (the rule would have no parameters).
     { body: { from: 'a', where: 'not_read', after: '1d', campaign: 'b', template: 't', param: {} }, field: 'body' },
   ],
+  // The changing routes that take no body still read it: a field is refused, not ignored.
+  ...Object.fromEntries(
+    ['removeWebhook', 'rotateWebhookSecret', 'enableWebhook', 'testWebhook', 'cancelFollowup', 'revokeKey'].map(
+      (id) => [
+        id,
+        [
+          { body: { force: true }, field: 'body' },
+          { body: [], field: 'body' },
+        ],
+      ],
+    ),
+  ),
   engagelabCallbacks: [{ body: { rows: [] }, field: 'rows' }],
   engagelabCallbacksWithToken: [{ body: { total: 1 }, field: 'rows' }],
 };
@@ -163,6 +222,36 @@ describe('the routes parse their input with the contract’s schemas', () => {
   });
 });
 
+describe('every changing route reads its body before it acts, and declares each refusal', () => {
+  const changing = ROUTE_DOCS.filter((route) => route.method !== 'get' && route.path.startsWith('/api/'));
+  /** Refusals of the body, sent to every changing route: the status and its error, which the route must declare. */
+  const REFUSALS: Array<[string, string, string | Uint8Array, number, RegExp]> = [
+    ['malformed JSON', 'application/json', '{bad', 400, /JSON/],
+    ['a body over 1 MB', 'application/json', JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }), 413, /large/],
+    ['another media type', 'text/plain', '{}', 415, /^Content-Type must be/],
+  ];
+  const cases = changing.flatMap((route) =>
+    REFUSALS
+      // The messages route takes up to 16 MiB (its own 413 is tested with the enqueue).
+      .filter(([, , , status]) => !(status === 413 && route.id === 'enqueueMessages'))
+      .map((refusal) => [`${route.method.toUpperCase()} ${route.path}`, refusal[0], route, refusal] as const),
+  );
+
+  it.each(cases)('%s refuses %s, as its contract declares', async (_name, _what, route, refusal) => {
+    const [, type, body, status, error] = refusal;
+    const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => PARAMS[name] as string);
+    const res = await fetch(`${dashboard!.url}${path}`, {
+      method: route.method.toUpperCase(),
+      headers: { ...AUTH, 'Content-Type': type },
+      body,
+    });
+    const answer = (await res.json()) as { error?: string };
+    expect([res.status, answer.error]).toEqual([status, expect.stringMatching(error)]);
+    // An answer the contract does not list fails the file too (contract.expectConforming below).
+    expect(Object.keys(route.responses)).toContain(String(status));
+  });
+});
+
 describe('the routes check their path parameters as the contract describes them', () => {
   /** How each route's error names the parameter. */
   const NAMED: Record<string, string> = { id: 'campaign id', request_id: 'request_id' };
@@ -203,6 +292,34 @@ describe('what the schemas accept, the routes take', () => {
     expect((await api('/api/dead-letters?code=4001&limit=10000')).status).toBe(200);
     for (const code of [4001, '4001'])
       expect(await (await api('/api/dead-letters/replay', { code })).json()).toMatchObject({ count: 0 });
+  });
+
+  it('names the fields it does not know, in a body and in a query', async () => {
+    const api = async (path: string, body?: unknown) => {
+      const res = await fetch(`${dashboard!.url}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { ...AUTH, 'Content-Type': 'application/json' },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+      return [res.status, await res.json()];
+    };
+    expect(await api('/api/dead-letters/replay', { campain: 'x' })).toEqual([
+      400,
+      { error: 'body: unknown field "campain"' },
+    ]);
+    expect(await api('/api/webhooks', { url: 'https://example.com/hooks', evnets: 'x', batchh: 2 })).toEqual([
+      400,
+      { error: 'body: unknown fields "evnets", "batchh"' },
+    ]);
+    expect(await api('/api/dead-letters?campain=zz')).toEqual([400, { error: 'query: unknown field "campain"' }]);
+    expect(await api('/api/campaigns/c1/export?stauts=dead')).toEqual([
+      400,
+      { error: 'query: unknown field "stauts"' },
+    ]);
+    expect(await api('/api/campaigns/v1/messages?prioirty=low', [])).toEqual([
+      400,
+      { error: 'query: unknown field "prioirty"' },
+    ]);
   });
 
   it('refuses a missing or malformed key name in the key store’s words', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { WebhookEndpoints } from '../../src/events/endpoints.js';
 import { contract, startDashboard } from '../helpers/contract.js';
 import { runCli } from '../helpers/cli.js';
 import { startReceiver, verify, type Received } from '../helpers/webhook-receiver.js';
@@ -93,6 +94,42 @@ describe('managing webhook endpoints', () => {
     expect(scrape).toContain('wa_bulk_webhook_endpoints{state="enabled"} 1');
     expect(scrape).toContain(`wa_bulk_webhook_deliveries_total{endpoint="${endpoint.id}",result="delivered"} 0`);
     expect((await api(`/api/webhooks/${endpoint.id}`, { method: 'DELETE' })).status).toBe(200);
+  });
+
+  it('/api/webhooks refuses malformed JSON, or a field, on a route that takes no body, and does nothing', async () => {
+    const { config } = await stack.start({ config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
+    const dashboard = await stack.startDashboard(config, startDashboard);
+    const api = async (method: string, path: string, body?: string) => {
+      const res = await fetch(`${dashboard.url}${path}`, {
+        method,
+        headers: { ...basic, 'content-type': 'application/json' },
+        ...(body !== undefined && { body }),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const created = await api('POST', '/api/webhooks', JSON.stringify({ url: 'https://example.com/hooks' }));
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const before = await api('GET', `/api/webhooks/${id}`);
+    for (const [method, suffix] of [
+      ['POST', '/rotate-secret'],
+      ['POST', '/enable'],
+      ['POST', '/test'],
+      ['DELETE', ''],
+    ] as const) {
+      const where = `${method} /api/webhooks/:id${suffix}`;
+      const malformed = await api(method, `/api/webhooks/${id}${suffix}`, '{bad');
+      expect([where, malformed.status, malformed.body.error]).toEqual([where, 400, expect.stringMatching(/JSON/)]);
+      const field = await api(method, `/api/webhooks/${id}${suffix}`, '{"force":true}');
+      expect([where, field.status, field.body]).toEqual([where, 400, { error: 'body: unknown field "force"' }]);
+    }
+    // Nothing was done: no secret rotated, no test sent, the endpoint still there.
+    expect(await api('GET', `/api/webhooks/${id}`)).toEqual(before);
+    expect(await new WebhookEndpoints(stack.h.redis, stack.h.keys).secrets(id)).toEqual([created.body.secret]);
+    // An empty body, or `{}`, is no body.
+    expect((await api('POST', `/api/webhooks/${id}/enable`)).status).toBe(200);
+    expect((await api('POST', `/api/webhooks/${id}/enable`, '{}')).status).toBe(200);
+    expect((await api('DELETE', `/api/webhooks/${id}`, '{}')).status).toBe(200);
   });
 });
 

@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { z } from 'zod';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +54,34 @@ describe('the OpenAPI document', () => {
     for (const { op } of open) expect(op.security).toEqual([]);
     expect(document.security).toEqual([{ basic: [] }, { bearer: [] }]);
     expect(new Set(operations.map(({ op }) => op.operationId)).size).toBe(operations.length);
+  });
+
+  test('every route that takes a body declares the refusals of one: 400, 413 and 415', () => {
+    const bodies = operations.filter(({ op }) => 'requestBody' in op);
+    expect(bodies.length).toBeGreaterThan(20);
+    for (const { method, path, op } of bodies) {
+      const where = `${method} ${path}`;
+      const statuses = Object.keys((op as { responses: object }).responses);
+      expect([where, ['400', '413', '415'].filter((status) => !statuses.includes(status))]).toEqual([where, []]);
+    }
+  });
+
+  test('every request body and query refuses a field it does not name', () => {
+    let checked = 0;
+    for (const route of ROUTE_DOCS) {
+      const where = `${route.method} ${route.path}`;
+      for (const schema of [route.query, ...Object.values(route.body ?? {})]) {
+        // The messages route's body is a list of messages (src/messages), the callbacks' EngageLab's rows.
+        if (!(schema instanceof z.ZodObject) || route.path.startsWith('/callbacks/')) continue;
+        const issues = schema.safeParse({ campain: 'x' }).error?.issues ?? [];
+        expect([where, issues.find((issue) => issue.code === 'unrecognized_keys')?.message]).toEqual([
+          where,
+          'unknown field "campain"',
+        ]);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(25);
   });
 
   test('describes every route docs/http-api.md lists, with the same role, and no other', () => {

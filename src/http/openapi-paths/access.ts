@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as admin from '../admin-schemas.js';
 import * as api from '../api-schemas.js';
+import { emptyBodySchema } from '../request-schemas.js';
 import { type RouteDoc, json, error, text, NOT_JSON, BAD_REQUEST, TOO_LARGE } from './shared.js';
 
 /** API keys, the audit log and the contract itself. */
@@ -54,8 +55,10 @@ export const ACCESS_ROUTES: readonly RouteDoc[] = [
     summary: 'Revoke an API key',
     description: 'Revokes every live key of the name, at once in every dashboard process.',
     path_params: z.object({ name: api.keyNameParam }),
+    body: { 'application/json': emptyBodySchema },
     responses: {
       200: json('how many were revoked', admin.revokedSchema),
+      400: BAD_REQUEST,
       404: error('no live key of this name'),
       413: TOO_LARGE,
       415: NOT_JSON,

@@ -259,6 +259,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
       400: BAD_REQUEST,
       404: json('no message with this request_id', api.notRemovedSchema),
       409: json('the message cannot go back: `state` says why', api.notRemovedSchema),
+      413: TOO_LARGE,
       415: NOT_JSON,
     },
   },
@@ -286,6 +287,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     responses: {
       200: json('what was done', action === 'replay' ? api.replayedSchema : api.purgedSchema),
       400: BAD_REQUEST,
+      413: TOO_LARGE,
       415: NOT_JSON,
     },
   })),

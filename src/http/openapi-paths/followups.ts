@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import * as api from '../api-schemas.js';
-import { followupBodySchema, followupQuerySchema } from '../request-schemas.js';
-import { type RouteDoc, json, error, NOT_JSON, BAD_REQUEST } from './shared.js';
+import { emptyBodySchema, followupBodySchema, followupQuerySchema } from '../request-schemas.js';
+import { type RouteDoc, json, error, NOT_JSON, BAD_REQUEST, TOO_LARGE } from './shared.js';
 
 const rule = z.object({ id: z.string().meta({ description: "the rule's id", example: 'fu_3k9x0a1b2c' }) });
 const UNKNOWN_RULE = error('no follow-up rule with this id (or one done or cancelled longer ago than RESULT_TTL_DAYS)');
@@ -35,6 +35,7 @@ export const FOLLOWUP_ROUTES: readonly RouteDoc[] = [
       400: BAD_REQUEST,
       404: error('no such source campaign'),
       409: error('1,000 rules are scheduled or evaluating (cancel some), or 10,000 are kept'),
+      413: TOO_LARGE,
       415: NOT_JSON,
     },
   },
@@ -68,6 +69,7 @@ export const FOLLOWUP_ROUTES: readonly RouteDoc[] = [
       'As `wa-bulk followup cancel`: a scheduled rule sends nothing more, nor does one left evaluating that no ' +
       'worker runs now (its evaluation failed and waits to be tried again, or its worker died).',
     path_params: rule,
+    body: { 'application/json': emptyBodySchema },
     responses: {
       200: json(
         'the rule, now cancelled; a stored rule that cannot be shown answers `{id, state, problem}` as ' +
@@ -79,6 +81,8 @@ export const FOLLOWUP_ROUTES: readonly RouteDoc[] = [
         'the rule is being evaluated by a worker now, done or cancelled already: `state` says which',
         api.followupCancelRefusedSchema,
       ),
+      400: BAD_REQUEST,
+      413: TOO_LARGE,
       415: NOT_JSON,
     },
   },

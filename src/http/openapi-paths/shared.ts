@@ -48,3 +48,5 @@ export const NOT_JSON = error('the body is not `application/json`');
 export const BAD_REQUEST = error('a malformed identifier, parameter or body');
 export const TOO_LARGE = error('the body is over its limit');
 export const CSV_MEDIA = { 'text/csv': 'CSV with a header line' };
+/** What a route that reads a JSON body (smallJson, body.ts) may refuse: a bad body, one over 1 MB, another type. */
+export const BODY_REFUSALS = { 400: BAD_REQUEST, 413: TOO_LARGE, 415: NOT_JSON } as const;

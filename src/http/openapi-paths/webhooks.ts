@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import * as admin from '../admin-schemas.js';
-import { type RouteDoc, json, error, NOT_JSON, BAD_REQUEST } from './shared.js';
+import * as request from '../request-schemas.js';
+import { type RouteDoc, json, error, NOT_JSON, BAD_REQUEST, TOO_LARGE, BODY_REFUSALS } from './shared.js';
 
 /** Webhook endpoints (admin). */
 export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
@@ -24,6 +25,7 @@ export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
     responses: {
       201: json('the endpoint, with its secret', admin.addedEndpointSchema),
       400: BAD_REQUEST,
+      413: TOO_LARGE,
       415: NOT_JSON,
     },
   },
@@ -67,7 +69,14 @@ export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
     tag: 'webhooks',
     summary,
     path_params: z.object({ id: z.string().meta({ description: "the endpoint's id (`env` for WEBHOOK_URL's)" }) }),
-    responses: { 200: answer, 400: BAD_REQUEST, 404: error('no endpoint with this id') },
+    // A changing route takes no fields: nothing, or `{}`.
+    ...(method !== 'get' && { body: { 'application/json': request.emptyBodySchema } }),
+    responses: {
+      200: answer,
+      400: BAD_REQUEST,
+      404: error('no endpoint with this id'),
+      ...(method !== 'get' && BODY_REFUSALS),
+    },
   })),
   {
     id: 'replayWebhook',
@@ -82,6 +91,7 @@ export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
       200: json('how many', z.object({ id: z.string(), replayed: z.number().int().nonnegative() })),
       400: BAD_REQUEST,
       404: error('no endpoint with this id'),
+      413: TOO_LARGE,
       415: NOT_JSON,
     },
   },
