@@ -32,7 +32,7 @@ const subjectOf = (body: Body): string =>
 /** Resolves once the dispatcher has read and acknowledged everything in the feed. */
 async function feedDrained(k: Harness): Promise<void> {
   await until(async () => {
-    const group = (await groupsOf(k.redis, k.keys.archive)).find((g) => g.name === 'webhooks');
+    const group = (await groupsOf(k.redis, k.keys.archive)).find((g) => g.name === 'webhooks:env');
     if (group === undefined || group.pending > 0) return false;
     return (await k.redis.xrange(k.keys.archive, `(${group.lastDelivered}`, '+', 'COUNT', 1)).length === 0;
   }, 30_000);
@@ -63,7 +63,7 @@ describe('webhooks', () => {
       dashboard: true,
     });
     // The dispatcher has made its group: from now on the ledger writes the feed.
-    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks'));
+    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks:env'));
     const unknownTemplate = {
       ...BODIES.template,
       template: { ...(BODIES.template?.template as object), name: 'gone' },
@@ -210,7 +210,7 @@ describe('webhooks', () => {
     });
     const env = { ...envOf(config), LOG_LEVEL: 'info' };
     let board = await stack.startCli(['dashboard'], env, 'dashboard listening');
-    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks'));
+    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks:env'));
     const messages = Array.from({ length: 60 }, (_, i) => ({
       to: phone(i),
       body: BODIES.template,
@@ -277,7 +277,7 @@ describe('webhooks', () => {
       },
       dashboard: true,
     });
-    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks'));
+    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks:env'));
     const messages = Array.from({ length: 40 }, (_, i) => ({
       to: phone(i),
       body: BODIES.template,
