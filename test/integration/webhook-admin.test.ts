@@ -2,6 +2,8 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { contract, startDashboard } from '../helpers/contract.js';
 import { runCli } from '../helpers/cli.js';
 import { startReceiver, verify, type Received } from '../helpers/webhook-receiver.js';
+import { newSecret } from '../../src/events/signing.js';
+import { until } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
 
 const PASSWORD = 'password-for-webhook-admin';
@@ -93,6 +95,37 @@ describe('managing webhook endpoints', () => {
     expect(scrape).toContain('wa_bulk_webhook_endpoints{state="enabled"} 1');
     expect(scrape).toContain(`wa_bulk_webhook_deliveries_total{endpoint="${endpoint.id}",result="delivered"} 0`);
     expect((await api(`/api/webhooks/${endpoint.id}`, { method: 'DELETE' })).status).toBe(200);
+  });
+
+  it("refuses to remove env, WEBHOOK_URL's endpoint, or rotate its secret, naming the variable; enables it", async () => {
+    const receiver = await receiving();
+    const { h, config, env } = await stack.start({
+      config: {
+        DASHBOARD_PORT: 0,
+        DASHBOARD_PASSWORD: PASSWORD,
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: newSecret(),
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+      },
+    });
+    const dashboard = await stack.startDashboard(config, startDashboard);
+    await until(async () => (await h.redis.sismember(h.keys.webhooks, 'env')) === 1);
+    const api = (path: string, method: string) =>
+      fetch(`${dashboard.url}${path}`, { method, headers: { ...basic, 'content-type': 'application/json' } });
+    const removed = await api('/api/webhooks/env', 'DELETE');
+    expect(removed.status).toBe(409);
+    expect(((await removed.json()) as { error: string }).error).toContain('declared by WEBHOOK_URL');
+    const rotated = await api('/api/webhooks/env/rotate-secret', 'POST');
+    expect(rotated.status).toBe(409);
+    expect(((await rotated.json()) as { error: string }).error).toContain('WEBHOOK_SECRET');
+    const cli = await runCli(['webhooks', 'remove', 'env'], env);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('unset WEBHOOK_URL');
+    // Still there, deliveries and all; enabling it is not the configuration's to say.
+    expect((await api('/api/webhooks/env', 'GET')).status).toBe(200);
+    expect((await api('/api/webhooks/env/enable', 'POST')).status).toBe(200);
+    expect((await api('/api/webhooks/env/test', 'POST')).status).toBe(200);
+    expect(receiver.received).toHaveLength(1);
   });
 });
 

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import * as admin from '../admin-schemas.js';
 import { type RouteDoc, json, error, NOT_JSON, BAD_REQUEST } from './shared.js';
 
+/** What WEBHOOK_URL's endpoint (`env`) refuses over the API: the configuration sets it again at every start. */
+const CONFIGURED_ONLY = new Set(['removeWebhook', 'rotateWebhookSecret']);
+
 /** Webhook endpoints (admin). */
 export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
   {
@@ -67,7 +70,12 @@ export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
     tag: 'webhooks',
     summary,
     path_params: z.object({ id: z.string().meta({ description: "the endpoint's id (`env` for WEBHOOK_URL's)" }) }),
-    responses: { 200: answer, 400: BAD_REQUEST, 404: error('no endpoint with this id') },
+    responses: {
+      200: answer,
+      400: BAD_REQUEST,
+      404: error('no endpoint with this id'),
+      ...(CONFIGURED_ONLY.has(id) && { 409: error("the endpoint is `env`, WEBHOOK_URL's: change it there") }),
+    },
   })),
   {
     id: 'replayWebhook',
