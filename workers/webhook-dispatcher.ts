@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import type { Config } from '../src/config.js';
 import { WebhookDeliveries, type Delivery } from '../src/events/deliveries.js';
+import { endpointAddressProblem, endpointUrlProblem } from '../src/events/endpoint-url.js';
 import { CONFIGURED_ID, groupOf, WebhookEndpoints, type Endpoint } from '../src/events/endpoints.js';
 import { batchId, bodyOf, campaignOf, eventOf, typeOf, type Lookups } from '../src/events/events.js';
 import { entryOf, trimFeedAndSay, type RawEntry } from '../src/events/feed.js';
@@ -129,7 +130,13 @@ export class WebhookDispatcher {
         ? { url: c.WEBHOOK_URL, secret: c.WEBHOOK_SECRET, events: c.WEBHOOK_EVENTS ?? [] }
         : undefined,
     );
-    if (c.WEBHOOK_URL) this.log.info({ endpoint: CONFIGURED_ID }, 'webhooks: the endpoint WEBHOOK_URL declares is on');
+    if (!c.WEBHOOK_URL) return;
+    this.log.info({ endpoint: CONFIGURED_ID }, 'webhooks: the endpoint WEBHOOK_URL declares is on');
+    // Every delivery to it would be refused: said once here rather than only in each failure.
+    const problem =
+      endpointUrlProblem(c.WEBHOOK_URL, c.WEBHOOK_ALLOW_PRIVATE) ??
+      (await endpointAddressProblem(c.WEBHOOK_URL, c.WEBHOOK_ALLOW_PRIVATE));
+    if (problem) this.log.warn({ endpoint: CONFIGURED_ID, problem }, 'webhooks: WEBHOOK_URL cannot be delivered to');
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import { CampaignOptionError, parseSince } from '../campaigns/options.js';
 import type { Keys } from '../redis/keys.js';
 import { WebhookDeliveries, type Delivery, type ExhaustedDelivery } from './deliveries.js';
-import { endpointUrlProblem } from './endpoint-url.js';
+import { endpointAddressProblem, endpointUrlProblem } from './endpoint-url.js';
 import { CONFIGURED_ID, MAX_BATCH, ROTATION_OVERLAP_MS, WebhookEndpoints, type Endpoint } from './endpoints.js';
 import { parseFilters } from './filters.js';
 
@@ -51,6 +51,8 @@ export class WebhookAdmin {
     if (typeof input.url !== 'string' || input.url === '') throw new WebhookInputError('url: expected a URL');
     const problem = endpointUrlProblem(input.url, this.config.WEBHOOK_ALLOW_PRIVATE);
     if (problem) throw new WebhookInputError(`url: ${problem}`);
+    const inward = await endpointAddressProblem(input.url, this.config.WEBHOOK_ALLOW_PRIVATE);
+    if (inward) throw new WebhookInputError(`url: ${input.url}: ${inward}`);
     let events: string[];
     try {
       const text = Array.isArray(input.events) ? input.events.join(',') : input.events;

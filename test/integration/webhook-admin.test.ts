@@ -62,6 +62,31 @@ describe('managing webhook endpoints', () => {
     expect(inside.stderr).toContain('url: 10.0.0.8 is a private or reserved address');
   });
 
+  it('refuses a host name that resolves to a private address when the endpoint is added, unless allowed', async () => {
+    const { config, env } = await stack.start({ config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
+    const dashboard = await stack.startDashboard(config, startDashboard);
+    const created = await fetch(`${dashboard.url}/api/webhooks`, {
+      method: 'POST',
+      headers: { ...basic, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://localhost:17001/h' }),
+    });
+    expect(created.status).toBe(400);
+    expect(((await created.json()) as { error: string }).error).toMatch(
+      /^url: http:\/\/localhost:17001\/h: localhost resolves to [^,]*127\.0\.0\.1.*a private or reserved address/,
+    );
+    expect((await (await fetch(`${dashboard.url}/api/webhooks`, { headers: basic })).json()) as object).toEqual({
+      endpoints: [],
+    });
+    const cli = await runCli(['webhooks', 'add', 'http://localhost:17001/h'], env);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('localhost resolves to');
+    const allowed = await runCli(['webhooks', 'add', 'http://localhost:17001/h'], {
+      ...env,
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+    });
+    expect(allowed.code).toBe(0);
+  });
+
   it('/api/webhooks does the same for an admin, and answers 400 and 404 with what is wrong', async () => {
     const receiver = await receiving();
     const { config } = await stack.start({
