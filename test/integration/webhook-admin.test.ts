@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { contract, startDashboard } from '../helpers/contract.js';
 import { runCli } from '../helpers/cli.js';
 import { startReceiver, verify, type Received } from '../helpers/webhook-receiver.js';
+import { webhookTest } from '../../src/events/operational.js';
 import { newSecret } from '../../src/events/signing.js';
 import { until } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
@@ -35,10 +36,9 @@ describe('managing webhook endpoints', () => {
     const id = listed!.id;
 
     expect((await runCli(['webhooks', 'test', id], env)).stdout).toBe('delivered: HTTP 200\n');
-    expect(verify(secret, receiver.received[0] as Received)).toMatchObject({
-      type: 'webhook.test',
-      data: { endpoint: id },
-    });
+    const tested = verify(secret, receiver.received[0] as Received);
+    expect(tested).toMatchObject({ type: 'webhook.test', data: { endpoint: id } });
+    expect(webhookTest.safeParse(tested).success).toBe(true);
 
     const rotated = JSON.parse((await runCli(['webhooks', 'rotate-secret', id, '--json'], env)).stdout) as {
       secret: string;

@@ -4,6 +4,7 @@ import type { ConfigInput } from '../../src/config.js';
 import { WebhookDeliveries } from '../../src/events/deliveries.js';
 import { FEED_GROUP, groupOf, WebhookEndpoints } from '../../src/events/endpoints.js';
 import { ensureGroup, groupsOf } from '../../src/events/feed.js';
+import { webhookDisabled } from '../../src/events/operational.js';
 import { pauseSending } from '../../src/lanes/fleet.js';
 import { createLogger } from '../../src/log.js';
 import { WebhookDispatcher } from '../../workers/webhook-dispatcher.js';
@@ -117,10 +118,12 @@ describe('webhook delivery', () => {
     const b = await endpoints.add({ url: other.url, events: ['webhook.*'] });
     await pauseSending(h.redis, h.keys, 'quality');
     await until(() => other.received.length === 1);
-    expect(verify(b.secret, other.received[0] as Received)).toMatchObject({
+    const disabled = verify(b.secret, other.received[0] as Received);
+    expect(disabled).toMatchObject({
       type: 'webhook.disabled',
       data: { endpoint: a.id, url: gone.url, reason: 'gone' },
     });
+    expect(webhookDisabled.safeParse(disabled).success).toBe(true);
     expect(gone.received).toHaveLength(1);
     expect((await endpoints.get(a.id))?.disabled).toMatchObject({ reason: 'gone' });
     expect(lines.filter((line) => line.includes('410 Gone'))).toHaveLength(1);

@@ -4,6 +4,7 @@ import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
 import { WebhookEndpoints } from '../../src/events/endpoints.js';
 import { groupsOf } from '../../src/events/feed.js';
+import { batchSchema } from '../../src/events/operational.js';
 import { EVENT_SCHEMAS, type EventType } from '../../src/events/schema.js';
 import { newSecret } from '../../src/events/signing.js';
 import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
@@ -176,6 +177,9 @@ describe('webhooks', () => {
     );
     for (const batch of batches) {
       expect(batch.type).toBe('batch');
+      // As the published contract's batch envelope describes it.
+      const checked = batchSchema.safeParse(batch);
+      expect(checked.success ? 'conforms' : checked.error.message).toBe('conforms');
       expect(batch.data.length).toBeLessThanOrEqual(5);
     }
     const events = batches.flatMap((b) => b.data);
