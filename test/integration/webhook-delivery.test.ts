@@ -8,7 +8,7 @@ import { webhookDisabled } from '../../src/events/operational.js';
 import { pauseSending } from '../../src/lanes/fleet.js';
 import { createLogger } from '../../src/log.js';
 import { WebhookDispatcher } from '../../workers/webhook-dispatcher.js';
-import { testConfig, until, type Harness } from '../helpers/env.js';
+import { silentLogger, testConfig, until, type Harness } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
 import { startReceiver, verify, type Received } from '../helpers/webhook-receiver.js';
 
@@ -238,5 +238,45 @@ describe('webhook delivery', () => {
     const reasons = r.received.map((request) => (JSON.parse(request.body) as { data: { reason: string } }).data.reason);
     expect(reasons.sort()).toEqual(['not read', 'read, not acknowledged']);
     expect((await groupsOf(h.redis, h.keys.archive)).map((g) => g.name)).toEqual([groupOf(id)]);
+  });
+
+  it('after a dispatcher dies, one started again delivers to each endpoint what it had not acknowledged, and no more', async () => {
+    let release: () => void = () => {};
+    const released = new Promise<number>((resolve) => (release = () => resolve(204)));
+    const slow = await receiver((_request, count) => (count === 1 ? released : 204));
+    const fast = await receiver(() => 204);
+    const config = testConfig({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_MS: 60_000 });
+    const h = stack.harness(config);
+    const endpoints = new WebhookEndpoints(h.redis, h.keys);
+    const a = await endpoints.add({ url: slow.url });
+    const b = await endpoints.add({ url: fast.url });
+    const connection = h.redis.duplicate();
+    const first = new WebhookDispatcher(connection, h.redis.duplicate(), h.keys, config, silentLogger());
+    first.start();
+    await pauseSending(h.redis, h.keys, 'first');
+    await until(() => slow.received.length === 1);
+    for (const reason of ['second', 'third']) await pauseSending(h.redis, h.keys, reason);
+    // The fast endpoint has had and acknowledged all three; the slow one has the first in flight.
+    await until(
+      async () =>
+        fast.received.length === 3 && Number((await h.redis.xpending(h.keys.archive, groupOf(b.id)))[0]) === 0,
+    );
+    // It dies: nothing more reaches Redis from it, the answer to its request in flight included.
+    connection.disconnect();
+    const stopped = first.stop();
+    release();
+    await stopped;
+    const second = new WebhookDispatcher(h.redis, h.redis.duplicate(), h.keys, config, silentLogger());
+    second.start();
+    stack.defer(() => second.stop());
+    await until(async () => (await endpoints.get(a.id))?.counts.delivered === 3);
+    const reasons = (requests: Received[]) =>
+      requests.map((request) => (JSON.parse(request.body) as { data: { reason: string } }).data.reason).sort();
+    // The slow one: the first again (same webhook-id), then what it had not read.
+    expect(reasons(slow.received)).toEqual(['first', 'first', 'second', 'third']);
+    expect(slow.received[1]?.id).toBe(slow.received[0]?.id);
+    // The fast one: nothing twice.
+    expect(reasons(fast.received)).toEqual(['first', 'second', 'third']);
+    expect(await endpoints.get(b.id)).toMatchObject({ counts: { delivered: 3 } });
   });
 });
