@@ -27,7 +27,7 @@ import { workersStep } from './steps/workers.js';
  *     100, 4 posts at a time: rows/s applied and answer times
  * 10. webhooks: N messages sent, delivered and read without and with a webhook endpoint (the change feed's Redis
  *     CPU per event and bytes per entry), then their events delivered to a local receiver, one a request and
- *     in batches of 100: events/s
+ *     in batches of 100, and beside a slow endpoint (answering after 200 ms): events/s
  * 11. realistic: a campaign of templates, media and text from four numbers at 20 ms and 100 in flight, naive,
  *     bare and wa-bulk side by side `--rounds` times (msgs/s beside the ceiling, CPU, Redis time and bytes per
  *     message), then wa-bulk's Redis time per message by command and script at 0 and 20 ms

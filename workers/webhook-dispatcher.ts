@@ -3,9 +3,10 @@ import type { Redis } from 'ioredis';
 import pLimit from 'p-limit';
 import type { Config } from '../src/config.js';
 import { WebhookDeliveries, type Delivery } from '../src/events/deliveries.js';
-import { CONFIGURED_ID, FEED_GROUP, WebhookEndpoints, type Endpoint } from '../src/events/endpoints.js';
-import { batchId, bodyOf, campaignOf, eventOf, type Lookups } from '../src/events/events.js';
-import { ensureGroup, entryOf, trimFeedAndSay, type RawEntry } from '../src/events/feed.js';
+import { endpointAddressProblem, endpointUrlProblem } from '../src/events/endpoint-url.js';
+import { CONFIGURED_ID, groupOf, WebhookEndpoints, type Endpoint } from '../src/events/endpoints.js';
+import { batchId, bodyOf, campaignOf, eventOf, typeOf, type Lookups } from '../src/events/events.js';
+import { entryOf, trimFeedAndSay, type RawEntry } from '../src/events/feed.js';
 import { matchesFilters } from '../src/events/filters.js';
 import type { OutgoingEvent } from '../src/events/operational.js';
 import { toCampaign, type CampaignCounts } from '../src/ledger/records.js';
@@ -14,18 +15,21 @@ import type { Keys } from '../src/redis/keys.js';
 import { WebhookAttempts } from './webhook-attempts.js';
 
 /**
- * The webhook dispatcher (run by the dashboard process): reads the change feed through its consumer group
- * `webhooks`, turns each entry into its event (src/events/events.ts), and delivers every event to each
- * enabled endpoint whose filters and campaign take it: one request an event, or up to `batch` events a
- * request. Sending never waits on it: the feed is written by the ledger whether or not a request is made.
+ * The webhook dispatcher (run by the dashboard process). Each enabled endpoint has a lane of its own: it reads
+ * the change feed through the endpoint's consumer group (`webhooks:<id>`, see src/events/endpoints.ts), turns
+ * each entry its filters and campaign take into its event (src/events/events.ts), and delivers them, one
+ * request an event or up to `batch` events a request; another loop of the lane attempts its due retries. A
+ * slow or unreachable endpoint so delays only its own events: the others read on, and the feed keeps what the
+ * slow one has not acknowledged (it is trimmed to the furthest-behind group, within FEED_MAX_ENTRIES).
+ * Sending never waits on any of it: the feed is written by the ledger whether or not a request is made.
  *
- * At least once: entries are acknowledged only when every endpoint's first attempt has been made and each
- * failure scheduled for a retry; a dispatcher that dies before that leaves them pending, and it (at its next
- * start) or another dispatcher (after CLAIM_IDLE_MS) delivers them again, with the same `webhook-id`.
+ * At least once, per endpoint: its entries are acknowledged only when their first attempts have been made and
+ * each failure scheduled for a retry; a dispatcher that dies before that leaves them pending in that endpoint's
+ * group only, and it (at its next start) or another dispatcher (after CLAIM_IDLE_MS) delivers them again to
+ * that endpoint, with the same `webhook-id`.
  *
- * The attempts themselves, their retries and the disabling of an endpoint are webhook-attempts.ts's; here,
- * the loops that call them: while an endpoint is failing its new events wait for their first retry instead of
- * holding up the feed for the others, and the due retries are looked for every `retryPollMs`.
+ * The attempts themselves, their retries and the disabling of an endpoint are webhook-attempts.ts's: while an
+ * endpoint is failing, its new events wait for their first retry rather than their time limits.
  */
 
 const CLAIM_IDLE_MS = 60_000;
@@ -50,6 +54,14 @@ interface Active {
   failing: boolean;
 }
 
+/** One endpoint's loops, and the connection its blocking reads hold. */
+interface Lane {
+  id: string;
+  reader: Redis;
+  stopped: boolean;
+  done: Promise<void>;
+}
+
 export class WebhookDispatcher {
   /**
    * The same name again after a restart on the same host and port: a dispatcher that died delivers what it
@@ -67,12 +79,12 @@ export class WebhookDispatcher {
   private readonly attempts: WebhookAttempts;
   private stopped = false;
   private loops: Promise<void>[] = [];
+  private readonly lanes = new Map<string, Lane>();
   private cached: { at: number; version: string; active: Active[] } | undefined;
-  private lastClaim = 0;
   private lastTrim = 0;
   private wakers = new Set<() => void>();
 
-  /** `reader` is a connection of its own: a blocking read holds it. */
+  /** `reader`: a connection each endpoint's lane copies for its blocking reads. */
   constructor(
     private readonly redis: Redis,
     private readonly reader: Redis,
@@ -101,39 +113,48 @@ export class WebhookDispatcher {
   /** Declares WEBHOOK_URL's endpoint (or takes it away), then delivers until stopped. */
   start(): void {
     let configured = false;
-    const feed = async () => {
-      if (!configured) await this.configure();
-      configured = true;
-      await this.feedLoop();
-    };
-    this.loops = [this.forever('feed', feed), this.forever('retries', () => this.retryLoop())];
+    this.loops = [
+      this.forever('endpoints', async () => {
+        if (!configured) await this.configure();
+        configured = true;
+        await this.laneLoop();
+      }),
+    ];
   }
 
   private async configure(): Promise<void> {
     const c = this.config;
+    await this.endpoints.adoptLegacyGroup();
     await this.endpoints.configure(
       c.WEBHOOK_URL && c.WEBHOOK_SECRET
         ? { url: c.WEBHOOK_URL, secret: c.WEBHOOK_SECRET, events: c.WEBHOOK_EVENTS ?? [] }
         : undefined,
     );
-    if (c.WEBHOOK_URL) this.log.info({ endpoint: CONFIGURED_ID }, 'webhooks: the endpoint WEBHOOK_URL declares is on');
+    if (!c.WEBHOOK_URL) return;
+    this.log.info({ endpoint: CONFIGURED_ID }, 'webhooks: the endpoint WEBHOOK_URL declares is on');
+    // Every delivery to it would be refused: said once here rather than only in each failure.
+    const problem =
+      endpointUrlProblem(c.WEBHOOK_URL, c.WEBHOOK_ALLOW_PRIVATE) ??
+      (await endpointAddressProblem(c.WEBHOOK_URL, c.WEBHOOK_ALLOW_PRIVATE));
+    if (problem) this.log.warn({ endpoint: CONFIGURED_ID, problem }, 'webhooks: WEBHOOK_URL cannot be delivered to');
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const wake of this.wakers) wake();
+    for (const lane of this.lanes.values()) lane.reader.disconnect();
     this.reader.disconnect();
-    await Promise.all(this.loops);
+    await Promise.all([...this.loops, ...[...this.lanes.values()].map((lane) => lane.done)]);
   }
 
-  /** Runs a loop again after an error (Redis away), one line per error kind. */
-  private async forever(name: string, loop: () => Promise<void>): Promise<void> {
+  /** Runs a loop again after an error (Redis away), one line per error kind, until it or its lane stops. */
+  private async forever(name: string, loop: () => Promise<void>, lane?: Lane): Promise<void> {
     let last: string | undefined;
-    while (!this.stopped) {
+    while (!this.stopped && !lane?.stopped) {
       try {
         await loop();
       } catch (error) {
-        if (this.stopped) break;
+        if (this.stopped || lane?.stopped) break;
         const message = (error as Error).message;
         if (message !== last) this.log.warn({ error: message }, `webhooks: the ${name} loop failed; it starts again`);
         last = message;
@@ -157,27 +178,61 @@ export class WebhookDispatcher {
     return active;
   }
 
-  private async feedLoop(): Promise<void> {
-    let ownPending = true;
-    let grouped = false;
+  /** A lane for each enabled endpoint (a lane ends by itself once its endpoint is disabled or removed). */
+  private async laneLoop(): Promise<void> {
     while (!this.stopped) {
-      if ((await this.redis.scard(this.keys.webhooks)) === 0) {
-        // No endpoint: no group, so that the ledger does not write the feed for nobody.
-        grouped = false;
-        await this.pause(ENDPOINTS_TTL_MS);
-        continue;
+      for (const { endpoint } of await this.active())
+        if (!this.lanes.has(endpoint.id) && (await this.endpoints.openGroup(endpoint.id)))
+          this.lanes.set(endpoint.id, this.startLane(endpoint.id));
+      if (Date.now() - this.lastTrim >= TRIM_EVERY_MS) {
+        this.lastTrim = Date.now();
+        await trimFeedAndSay(this.redis, this.keys.archive, this.config.FEED_MAX_ENTRIES, this.log);
       }
-      if (!grouped) await ensureGroup(this.redis, this.keys.archive, FEED_GROUP);
-      grouped = true;
+      await this.pause(ENDPOINTS_TTL_MS);
+    }
+  }
+
+  private startLane(id: string): Lane {
+    const reader = this.reader.duplicate();
+    // A failed read says what went wrong (and the feed loop logs it); the connection's own event need not.
+    reader.on('error', () => {});
+    const lane: Lane = { id, reader, stopped: false, done: Promise.resolve() };
+    lane.done = Promise.all([
+      this.forever(`feed (${id})`, () => this.feedLoop(lane), lane),
+      this.forever(`retries (${id})`, () => this.retryLoop(lane), lane),
+    ]).then(() => {
+      reader.disconnect();
+      this.lanes.delete(id);
+    });
+    return lane;
+  }
+
+  /** The lane's endpoint while it takes deliveries; else the lane stops. */
+  private async current(lane: Lane): Promise<Active | undefined> {
+    const active = (await this.active()).find((a) => a.endpoint.id === lane.id);
+    if (!active) {
+      lane.stopped = true;
+      lane.reader.disconnect();
+    }
+    return active;
+  }
+
+  private async feedLoop(lane: Lane): Promise<void> {
+    const group = groupOf(lane.id);
+    let ownPending = true;
+    let lastClaim = 0;
+    while (!this.stopped && !lane.stopped) {
+      const active = await this.current(lane);
+      if (!active) return;
       let entries: RawEntry[];
       if (ownPending) {
-        entries = await this.read('0', false);
+        entries = await this.read(lane, '0', false);
         if (entries.length === 0) ownPending = false;
-      } else if (Date.now() - this.lastClaim > this.claimIdleMs / 2) {
-        this.lastClaim = Date.now();
+      } else if (Date.now() - lastClaim > this.claimIdleMs / 2) {
+        lastClaim = Date.now();
         const [, claimed] = (await this.redis.xautoclaim(
           this.keys.archive,
-          FEED_GROUP,
+          group,
           this.consumer,
           this.claimIdleMs,
           '0',
@@ -186,89 +241,69 @@ export class WebhookDispatcher {
         )) as [string, RawEntry[]];
         entries = claimed;
       } else {
-        entries = await this.read('>', true);
+        entries = await this.read(lane, '>', true);
       }
-      if (entries.length > 0) {
-        await this.dispatch(entries);
-        await this.redis.xack(this.keys.archive, FEED_GROUP, ...entries.map(([id]) => id));
-      }
-      await this.trim();
-      const batching = (await this.active()).some((a) => a.endpoint.batch > 1);
-      if (!ownPending && entries.length > 0 && entries.length < this.readCount && batching)
+      if (entries.length === 0) continue;
+      await this.dispatch(active, entries);
+      await this.redis.xack(this.keys.archive, group, ...entries.map(([id]) => id));
+      if (!ownPending && entries.length < this.readCount && active.endpoint.batch > 1)
         await this.pause(this.config.WEBHOOK_BATCH_LINGER_MS);
     }
   }
 
-  private async read(from: '0' | '>', block: boolean): Promise<RawEntry[]> {
-    const args: Array<string | number> = ['GROUP', FEED_GROUP, this.consumer, 'COUNT', this.readCount];
+  private async read(lane: Lane, from: '0' | '>', block: boolean): Promise<RawEntry[]> {
+    const args: Array<string | number> = ['GROUP', groupOf(lane.id), this.consumer, 'COUNT', this.readCount];
     if (block) args.push('BLOCK', this.blockMs);
     const reply = (await (
-      this.reader.xreadgroup as (...a: Array<string | number>) => Promise<Array<[string, RawEntry[]]> | null>
+      lane.reader.xreadgroup as (...a: Array<string | number>) => Promise<Array<[string, RawEntry[]]> | null>
     )(...args, 'STREAMS', this.keys.archive, from)) as Array<[string, RawEntry[]]> | null;
     return reply?.[0]?.[1] ?? [];
   }
 
-  private async trim(): Promise<void> {
-    if (Date.now() - this.lastTrim < TRIM_EVERY_MS) return;
-    this.lastTrim = Date.now();
-    await trimFeedAndSay(this.redis, this.keys.archive, this.config.FEED_MAX_ENTRIES, this.log);
-  }
-
-  /** Each endpoint's first attempts for these entries (or their retries scheduled). */
-  private async dispatch(entries: RawEntry[]): Promise<void> {
-    const events: OutgoingEvent[] = [];
+  /** The endpoint's first attempts for the entries it takes (or their retries scheduled). */
+  private async dispatch({ endpoint, failing }: Active, entries: RawEntry[]): Promise<void> {
+    const wanted: OutgoingEvent[] = [];
     for (const raw of entries) {
       const entry = entryOf(raw);
-      const event = entry && (await eventOf(entry, this.lookups));
-      if (event) events.push(event);
+      const type = entry && typeOf(entry);
+      if (!entry || type === undefined || !matchesFilters(endpoint.events, type)) continue;
+      const event = await eventOf(entry, this.lookups);
+      if (event && (endpoint.campaign === null || campaignOf(event) === endpoint.campaign)) wanted.push(event);
     }
-    if (events.length === 0) return;
-    await Promise.all(
-      (await this.active()).map(async ({ endpoint, failing }) => {
-        const wanted = events.filter(
-          (event) =>
-            matchesFilters(endpoint.events, event.type) &&
-            (endpoint.campaign === null || campaignOf(event) === endpoint.campaign),
-        );
-        if (wanted.length === 0) return;
-        const requests: Delivery[] = [];
-        const size = Math.max(1, endpoint.batch);
-        for (let i = 0; i < wanted.length; i += size) {
-          const group = wanted.slice(i, i + size);
-          const batched = endpoint.batch > 1;
-          requests.push({
-            id: batched ? batchId(group) : (group[0] as OutgoingEvent).id,
-            body: bodyOf(group, batched),
-            attempts: 0,
-            first: Date.now(),
-          });
-        }
-        if (failing) {
-          // Its requests would only wait out their time limits: they wait for its first retry instead.
-          for (const delivery of requests) await this.attempts.later(endpoint, { ...delivery, attempts: 1 });
-          return;
-        }
-        const limit = pLimit(this.concurrency);
-        await Promise.all(requests.map((delivery) => limit(() => this.attempts.attempt(endpoint, delivery))));
-      }),
-    );
+    if (wanted.length === 0) return;
+    const requests: Delivery[] = [];
+    const size = Math.max(1, endpoint.batch);
+    for (let i = 0; i < wanted.length; i += size) {
+      const group = wanted.slice(i, i + size);
+      const batched = endpoint.batch > 1;
+      requests.push({
+        id: batched ? batchId(group) : (group[0] as OutgoingEvent).id,
+        body: bodyOf(group, batched),
+        attempts: 0,
+        first: Date.now(),
+      });
+    }
+    if (failing) {
+      // Its requests would only wait out their time limits: they wait for its first retry instead.
+      for (const delivery of requests) await this.attempts.later(endpoint, { ...delivery, attempts: 1 });
+      return;
+    }
+    const limit = pLimit(this.concurrency);
+    await Promise.all(requests.map((delivery) => limit(() => this.attempts.attempt(endpoint, delivery))));
   }
 
-  /** Attempts the retries that are due, every endpoint's at once (one that times out holds up no other). */
-  private async retryLoop(): Promise<void> {
+  /** Attempts the endpoint's retries as they fall due. */
+  private async retryLoop(lane: Lane): Promise<void> {
     const leaseMs = this.config.WEBHOOK_TIMEOUT_MS + 30_000;
-    while (!this.stopped) {
-      const tried = await Promise.all(
-        (await this.active()).map(async ({ endpoint }) => {
-          const due = await this.deliveries.due(endpoint.id, leaseMs, this.concurrency * 4);
-          const limit = pLimit(this.concurrency);
-          await Promise.all(
-            due.map(({ member, delivery }) => limit(() => this.attempts.attempt(endpoint, delivery, member))),
-          );
-          return due.length;
-        }),
+    while (!this.stopped && !lane.stopped) {
+      const active = await this.current(lane);
+      if (!active) return;
+      const due = await this.deliveries.due(lane.id, leaseMs, this.concurrency * 4);
+      const limit = pLimit(this.concurrency);
+      await Promise.all(
+        due.map(({ member, delivery }) => limit(() => this.attempts.attempt(active.endpoint, delivery, member))),
       );
-      if (tried.every((n) => n === 0)) await this.pause(this.retryPollMs);
+      if (due.length === 0) await this.pause(this.retryPollMs);
     }
   }
 

@@ -14,14 +14,19 @@ import { env, fill, flushRedis, redisInfo, sleep, type BenchContext } from '../h
  * changes each, as at WhatsApp's pace one number's messages make), once with no webhook endpoint (the change
  * feed is not written) and then with one (it is): the difference in Redis's CPU time is the feed's cost per
  * event, and the stream's memory per entry its size. Then a dispatcher delivers those events to a local
- * receiver that answers 204 at once: one event a request, then batches of 100. Prints events/s delivered.
+ * receiver that answers 204 at once: one event a request, then batches of 100. Last, the same receiver takes only
+ * `message.read` beside an endpoint that takes every event and answers after SLOW_MS: its read events come after
+ * the slow endpoint's backlog of sent and delivered ones, so the rate it gets says whether it waits for the slow
+ * one. Prints events/s delivered.
  */
 
 const BATCH = 100;
+const SLOW_MS = 200;
 
 export async function webhooksStep(bench: BenchContext, messages: number) {
   bench.log(`webhooks  ${messages.toLocaleString('en-US')} messages, 3 changes each (sent, delivered, read)`);
   const receiver = await startReceiver();
+  const slow = await startReceiver(SLOW_MS);
   try {
     const off = await ledgerWork(bench, messages, undefined);
     await flushRedis(bench);
@@ -30,6 +35,9 @@ export async function webhooksStep(bench: BenchContext, messages: number) {
     await flushRedis(bench);
     const batched = await ledgerWork(bench, messages, { url: receiver.url, batch: BATCH });
     const batchedRate = await deliver(bench, batched.prefix, receiver, batched.events);
+    await flushRedis(bench);
+    const beside = await ledgerWork(bench, messages, { url: receiver.url, batch: 1, events: ['message.read'] }, slow);
+    const besideRate = await deliver(bench, beside.prefix, receiver, messages, slow);
     await flushRedis(bench);
     const onCpu = (single.cpuSeconds + batched.cpuSeconds) / 2;
     const section = {
@@ -44,6 +52,9 @@ export async function webhooksStep(bench: BenchContext, messages: number) {
       events_per_second_batched: batchedRate.eventsPerSecond,
       requests_per_second_batched: batchedRate.requestsPerSecond,
       batch: BATCH,
+      events_per_second_beside_slow_endpoint: besideRate.eventsPerSecond,
+      slow_endpoint_events_meanwhile: besideRate.slowEvents,
+      slow_endpoint_ms: SLOW_MS,
     };
     bench.log(
       `  Redis CPU per message: ${section.redis_cpu_us_per_message_without_feed} µs without an endpoint, ${section.redis_cpu_us_per_message_with_feed} µs with one ` +
@@ -53,14 +64,27 @@ export async function webhooksStep(bench: BenchContext, messages: number) {
       `  delivered to a local receiver: ${section.events_per_second_one_a_request.toLocaleString('en-US')} events/s one a request, ` +
         `${section.events_per_second_batched.toLocaleString('en-US')} events/s in batches of ${BATCH} (${section.requests_per_second_batched.toLocaleString('en-US')} requests/s)`,
     );
+    bench.log(
+      `  beside an endpoint answering after ${SLOW_MS} ms: ${section.events_per_second_beside_slow_endpoint.toLocaleString('en-US')} events/s ` +
+        `(message.read only, after the slow one's backlog), while the slow one took ${section.slow_endpoint_events_meanwhile.toLocaleString('en-US')}`,
+    );
     return section;
   } finally {
     await receiver.close();
+    await slow.close();
   }
 }
 
-/** The ledger's changes for `count` messages (with an endpoint: the feed written); Redis CPU time they took. */
-async function ledgerWork(bench: BenchContext, count: number, endpoint: { url: string; batch: number } | undefined) {
+/**
+ * The ledger's changes for `count` messages (with an endpoint: the feed written; `slow`: a second endpoint,
+ * taking every event); Redis CPU time they took.
+ */
+async function ledgerWork(
+  bench: BenchContext,
+  count: number,
+  endpoint: { url: string; batch: number; events?: string[] } | undefined,
+  slow?: Receiver,
+) {
   const prefix = bench.nextPrefix();
   await fill(bench, prefix, count);
   const client = new Redis(bench.redisUrl, { maxRetriesPerRequest: null });
@@ -68,6 +92,7 @@ async function ledgerWork(bench: BenchContext, count: number, endpoint: { url: s
   const k = keys(prefix);
   try {
     if (endpoint) await new WebhookEndpoints(client, k).add(endpoint);
+    if (slow) await new WebhookEndpoints(client, k).add({ url: slow.url });
     const ids = await client.lrange(k.campaignIds('bench'), 0, -1);
     const before = await redisInfo(bench);
     for (let i = 0; i < ids.length; i += 1000)
@@ -99,14 +124,18 @@ async function ledgerWork(bench: BenchContext, count: number, endpoint: { url: s
   }
 }
 
-/** Starts a dispatcher on the prefix; resolves with the rate once the receiver has every event. */
-async function deliver(bench: BenchContext, prefix: string, receiver: Receiver, events: number) {
+/**
+ * Starts a dispatcher on the prefix; resolves with the rate once the receiver has `events` events (and what
+ * `slow` had by then).
+ */
+async function deliver(bench: BenchContext, prefix: string, receiver: Receiver, events: number, slow?: Receiver) {
   const config = loadConfig({
     env: env(bench, { QUEUE_PREFIX: prefix, WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_BATCH_LINGER_MS: 50 }),
     dotEnvPath: false,
   });
   const client = new Redis(bench.redisUrl, { maxRetriesPerRequest: null });
   receiver.reset();
+  slow?.reset();
   const dispatcher = new WebhookDispatcher(
     client,
     client.duplicate(),
@@ -122,6 +151,7 @@ async function deliver(bench: BenchContext, prefix: string, receiver: Receiver, 
     return {
       eventsPerSecond: Math.round(events / seconds),
       requestsPerSecond: Math.round(receiver.requests / seconds),
+      slowEvents: slow?.events ?? 0,
     };
   } finally {
     await dispatcher.stop();
@@ -137,8 +167,8 @@ interface Receiver {
   close(): Promise<void>;
 }
 
-/** Answers 204 to every request at once, counting requests and the events in them. */
-async function startReceiver(): Promise<Receiver> {
+/** Answers 204 to every request (at once, or after `delayMs`), counting requests and the events in them. */
+async function startReceiver(delayMs = 0): Promise<Receiver> {
   const state = { events: 0, requests: 0 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -147,7 +177,8 @@ async function startReceiver(): Promise<Receiver> {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { type: string; data: unknown };
       state.requests++;
       state.events += body.type === 'batch' ? (body.data as unknown[]).length : 1;
-      res.writeHead(204).end();
+      if (delayMs === 0) res.writeHead(204).end();
+      else setTimeout(() => res.writeHead(204).end(), delayMs);
     });
   });
   server.keepAliveTimeout = 30_000;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Keys } from '../redis/keys.js';
-import { ensureGroup, execWithEvent, groupsOf } from './feed.js';
+import { ensureGroup, execWithEvent, groupsOf, previousId } from './feed.js';
 import { newSecret } from './signing.js';
 
 /**
@@ -17,11 +17,18 @@ import { newSecret } from './signing.js';
  * and, written by ./deliveries.ts, {prefix}:endpoint:{id}:retries (deliveries waiting for their next attempt)
  * and {prefix}:endpoint:{id}:failed (deliveries whose attempts ran out).
  * The endpoint that WEBHOOK_URL declares has the id `env`, and its url, secret and filters come from the
- * configuration at every start of the dispatcher. The first endpoint makes the feed's `webhooks` consumer
- * group (the feed is written from then on); the last one removed takes it away.
+ * configuration at every start of the dispatcher.
+ *
+ * Each enabled endpoint reads the change feed through a consumer group of its own, `webhooks:<id>` (groupOf),
+ * so that each has its own place in the feed and a slow one holds up only itself; the feed keeps an entry
+ * until the furthest-behind group has acknowledged it. An endpoint's group is made when the endpoint is added
+ * or enabled (it reads from then on; the feed is written while any group exists) and taken away when it is
+ * disabled or removed (the stream too when no group is left: the feed is then not written).
  */
 
+/** The single group of earlier versions, and the prefix of each endpoint's. */
 export const FEED_GROUP = 'webhooks';
+export const groupOf = (id: string): string => `${FEED_GROUP}:${id}`;
 export const CONFIGURED_ID = 'env';
 /** A rotated-out secret keeps signing this long, so that receivers can switch without losing a request. */
 export const ROTATION_OVERLAP_MS = 24 * 3600_000;
@@ -99,8 +106,8 @@ export class WebhookEndpoints {
   async add(input: NewEndpoint): Promise<Endpoint & { secret: string }> {
     const id = input.id ?? `ep_${randomBytes(8).toString('hex')}`;
     const secret = input.secret ?? newSecret();
-    // The group first: the feed is written from the moment the endpoint exists.
-    await ensureGroup(this.redis, this.keys.archive, FEED_GROUP);
+    // The group first: the feed is written, and kept for it, from the moment the endpoint exists.
+    await ensureGroup(this.redis, this.keys.archive, groupOf(id));
     await this.redis
       .multi()
       .hset(this.keys.webhook(id), {
@@ -131,7 +138,6 @@ export class WebhookEndpoints {
       await this.add({ ...declared, id: CONFIGURED_ID });
       return;
     }
-    await ensureGroup(this.redis, this.keys.archive, FEED_GROUP);
     await this.redis
       .multi()
       .hset(key, { url: declared.url, secret: declared.secret, events: declared.events.join(',') })
@@ -181,7 +187,7 @@ export class WebhookEndpoints {
     return out;
   }
 
-  /** Removes an endpoint and what it had waiting; true when there was one. The last one takes the feed's group. */
+  /** Removes an endpoint, its group and what it had waiting; true when there was one. */
   async remove(id: string): Promise<boolean> {
     const [[, removed]] = (await this.redis
       .multi()
@@ -189,18 +195,46 @@ export class WebhookEndpoints {
       .del(this.keys.webhook(id), this.keys.webhookRetries(id), this.keys.webhookFailed(id))
       .incr(this.keys.webhooksVersion)
       .exec()) as [[null, number]];
-    if ((await this.redis.scard(this.keys.webhooks)) === 0) await this.dropGroup();
+    await this.closeGroup(id);
     return removed === 1;
   }
 
   /**
-   * Without endpoints the dispatcher's group goes; the stream too when no other group reads it, so that the
-   * ledger's scripts stop writing the feed (a long-term ledger's scripts write it regardless).
+   * Gives an enabled endpoint its group if it has none (reading from now on), for a dispatcher about to read
+   * through it. Returns false, with no group left behind, when the endpoint is disabled or gone: disable() and
+   * remove() mark the endpoint before they take its group, so whichever runs second takes it.
    */
-  private async dropGroup(): Promise<void> {
+  async openGroup(id: string): Promise<boolean> {
+    await ensureGroup(this.redis, this.keys.archive, groupOf(id));
+    const [url, disabled] = await this.redis.hmget(this.keys.webhook(id), 'url', 'disabled_at');
+    if (url && !disabled) return true;
+    await this.closeGroup(id);
+    return false;
+  }
+
+  /**
+   * Takes an endpoint's group away; the stream too when no group is left to read it, so that the ledger's
+   * scripts stop writing the feed (a long-term ledger's group keeps it).
+   */
+  private async closeGroup(id: string): Promise<void> {
     const groups = await groupsOf(this.redis, this.keys.archive);
-    if (groups.some((g) => g.name === FEED_GROUP)) await this.redis.xgroup('DESTROY', this.keys.archive, FEED_GROUP);
-    if (groups.every((g) => g.name === FEED_GROUP)) await this.redis.del(this.keys.archive);
+    if (groups.some((g) => g.name === groupOf(id))) await this.redis.xgroup('DESTROY', this.keys.archive, groupOf(id));
+    if (groups.every((g) => g.name === groupOf(id))) await this.redis.del(this.keys.archive);
+  }
+
+  /**
+   * A feed read through the one `webhooks` group of earlier versions goes on through one group an enabled
+   * endpoint, each made where the old one was (before its oldest unacknowledged entry): nothing is skipped.
+   */
+  async adoptLegacyGroup(): Promise<void> {
+    const legacy = (await groupsOf(this.redis, this.keys.archive)).find((g) => g.name === FEED_GROUP);
+    if (!legacy) return;
+    let from = legacy.lastDelivered;
+    const oldest = (await this.redis.xpending(this.keys.archive, FEED_GROUP, '-', '+', 1)) as Array<[string]>;
+    if (oldest[0]) from = previousId(oldest[0][0]);
+    for (const endpoint of await this.list())
+      if (endpoint.disabled === null) await ensureGroup(this.redis, this.keys.archive, groupOf(endpoint.id), from);
+    await this.redis.xgroup('DESTROY', this.keys.archive, FEED_GROUP);
   }
 
   /** A new secret (returned, shown once); the old one signs too for ROTATION_OVERLAP_MS. */
@@ -217,7 +251,7 @@ export class WebhookEndpoints {
     return secret;
   }
 
-  /** Lets a disabled endpoint have deliveries again; false when there is no such endpoint. */
+  /** Lets a disabled endpoint have deliveries again, of events from now on; false when there is no such endpoint. */
   async enable(id: string): Promise<boolean> {
     if ((await this.redis.exists(this.keys.webhook(id))) === 0) return false;
     await this.redis
@@ -225,12 +259,14 @@ export class WebhookEndpoints {
       .hdel(this.keys.webhook(id), 'disabled_at', 'disabled_reason', 'failing_since')
       .incr(this.keys.webhooksVersion)
       .exec();
+    await this.openGroup(id);
     return true;
   }
 
   /**
    * Disables an endpoint (`gone`: it answered 410; `failing`: every delivery failed for too long) and appends
-   * webhook.disabled to the feed in the same transaction; false when it was disabled already.
+   * webhook.disabled to the feed in the same transaction, then takes its group (it holds back the feed no
+   * more); false when it was disabled already.
    */
   async disable(id: string, url: string, reason: 'gone' | 'failing', now = Date.now()): Promise<boolean> {
     const key = this.keys.webhook(id);
@@ -240,6 +276,7 @@ export class WebhookEndpoints {
       .hset(key, 'disabled_at', now, 'disabled_reason', reason)
       .incr(this.keys.webhooksVersion);
     await execWithEvent(this.redis, this.keys, tx, 'webhook.disabled', id, { endpoint: id, url, reason });
+    await this.closeGroup(id);
     return true;
   }
 

@@ -44,6 +44,12 @@ function messageData(requestId: string, hash: Record<string, string>) {
   };
 }
 
+/** The type of event an entry is, without reading anything (undefined: none), to skip what a filter drops. */
+export function typeOf(entry: FeedEntry): string | undefined {
+  if (isMessageChange(entry.kind)) return MESSAGE_KINDS[entry.kind];
+  return KNOWN.has(entry.kind) ? entry.kind : undefined;
+}
+
 export async function eventOf(entry: FeedEntry, lookups: Lookups): Promise<OutgoingEvent | undefined> {
   const timestamp = new Date(Number(entry.id.slice(0, entry.id.indexOf('-')))).toISOString();
   const id = eventId(entry.id);

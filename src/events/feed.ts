@@ -6,7 +6,8 @@ import type { Keys } from '../redis/keys.js';
  * The change feed, {prefix}:archive (src/scripts/includes/feed.lua says what an entry holds): the ledger's
  * scripts append every change of a message to it, and the modules that own a campaign's state, the fleet's
  * pause and the opt-outs append theirs with the same transaction that makes the change (appendWith). Its
- * readers are consumer groups: `archivers` (the long-term ledger) and `webhooks` (the dispatcher). An entry
+ * readers are consumer groups: `archivers` (the long-term ledger) and `webhooks:<id>`, one a webhook endpoint
+ * (the dispatcher, see ../events/endpoints.ts). An entry
  * goes once every group has read and acknowledged it (trimFeed), and the stream never holds more than its
  * cap (FEED_MAX_ENTRIES): past it the oldest entries go, read or not, and a line says how many a group lost.
  */
@@ -52,8 +53,11 @@ export async function execWithEvent(
   return replies.map(([, reply]) => reply);
 }
 
-/** Makes a consumer group (and the stream) if there is none: entries from now on are its to read. */
-export async function ensureGroup(redis: Redis, stream: string, group: string, from: '0' | '$' = '$'): Promise<void> {
+/**
+ * Makes a consumer group (and the stream) if there is none: entries after `from` (by default, from now on) are
+ * its to read.
+ */
+export async function ensureGroup(redis: Redis, stream: string, group: string, from = '$'): Promise<void> {
   try {
     await redis.xgroup('CREATE', stream, group, from, 'MKSTREAM');
   } catch (error) {
@@ -103,6 +107,12 @@ export async function groupBacklog(redis: Redis, stream: string, group: string):
 const nextId = (id: string): string => {
   const [ms, seq] = id.split('-');
   return `${ms}-${BigInt(seq ?? '0') + 1n}`;
+};
+
+/** The id just before an entry's, so that a group made at it reads that entry first. */
+export const previousId = (id: string): string => {
+  const [ms, seq] = id.split('-').map(BigInt) as [bigint, bigint];
+  return seq > 0n ? `${ms}-${seq - 1n}` : `${ms - 1n}-18446744073709551615`;
 };
 
 const compareIds = (a: string, b: string): number => {

@@ -3,8 +3,8 @@ import type { Config } from '../config.js';
 import { CampaignOptionError, parseSince } from '../campaigns/options.js';
 import type { Keys } from '../redis/keys.js';
 import { WebhookDeliveries, type Delivery, type ExhaustedDelivery } from './deliveries.js';
-import { endpointUrlProblem } from './endpoint-url.js';
-import { MAX_BATCH, ROTATION_OVERLAP_MS, WebhookEndpoints, type Endpoint } from './endpoints.js';
+import { endpointAddressProblem, endpointUrlProblem } from './endpoint-url.js';
+import { CONFIGURED_ID, MAX_BATCH, ROTATION_OVERLAP_MS, WebhookEndpoints, type Endpoint } from './endpoints.js';
 import { parseFilters } from './filters.js';
 
 /**
@@ -17,8 +17,8 @@ export class WebhookInputError extends Error {
   override name = 'WebhookInputError';
   constructor(
     message: string,
-    /** 400: the input is wrong; 404: no such endpoint. */
-    readonly status: 400 | 404 = 400,
+    /** 400: the input is wrong; 404: no such endpoint; 409: the configuration owns what was to change. */
+    readonly status: 400 | 404 | 409 = 400,
   ) {
     super(message);
   }
@@ -51,6 +51,8 @@ export class WebhookAdmin {
     if (typeof input.url !== 'string' || input.url === '') throw new WebhookInputError('url: expected a URL');
     const problem = endpointUrlProblem(input.url, this.config.WEBHOOK_ALLOW_PRIVATE);
     if (problem) throw new WebhookInputError(`url: ${problem}`);
+    const inward = await endpointAddressProblem(input.url, this.config.WEBHOOK_ALLOW_PRIVATE);
+    if (inward) throw new WebhookInputError(`url: ${input.url}: ${inward}`);
     let events: string[];
     try {
       const text = Array.isArray(input.events) ? input.events.join(',') : input.events;
@@ -83,12 +85,27 @@ export class WebhookAdmin {
     return this.endpoints.list();
   }
 
+  /**
+   * WEBHOOK_URL's endpoint is the configuration's: its url, secret and filters are set again at every start of
+   * the dashboard, so removing it or rotating its secret here would be undone there. Enabling it (after a 410
+   * or a long failure), testing and replaying it change nothing the configuration says.
+   */
+  private refuseConfigured(id: string, what: string, instead: string): void {
+    if (id === CONFIGURED_ID)
+      throw new WebhookInputError(
+        `the endpoint "${CONFIGURED_ID}" is declared by WEBHOOK_URL: ${what} it there (${instead}), not here`,
+        409,
+      );
+  }
+
   async remove(id: string): Promise<void> {
+    this.refuseConfigured(id, 'remove', 'unset WEBHOOK_URL and restart the dashboard');
     if (!(await this.endpoints.remove(id)))
       throw new WebhookInputError(`no webhook endpoint "${id}" (wa-bulk webhooks list)`, 404);
   }
 
   async rotateSecret(id: string): Promise<{ id: string; secret: string; previous_until: string }> {
+    this.refuseConfigured(id, 'change its secret', 'WEBHOOK_SECRET, then restart the dashboard');
     const secret = await this.endpoints.rotateSecret(id);
     if (secret === undefined) throw new WebhookInputError(`no webhook endpoint "${id}" (wa-bulk webhooks list)`, 404);
     const endpoint = await this.get(id);

@@ -10,6 +10,7 @@ import {
 } from 'zod-openapi';
 import { rolesFor, type Need } from '../access/roles.js';
 import { packageRoot } from '../dev/paths.js';
+import { batchSchema, OPERATIONAL_SCHEMAS } from '../events/operational.js';
 import { EVENT_SCHEMAS } from '../events/schema.js';
 import { errorSchema } from './api-schemas.js';
 import { emptyBodySchema } from './request-schemas.js';
@@ -137,9 +138,12 @@ const webhookHeaders = z.object({
   }),
 });
 
+/** Every body an endpoint may be posted: each event type's, and a batch of them. */
+const POSTED_BODIES = { ...EVENT_SCHEMAS, ...OPERATIONAL_SCHEMAS, batch: batchSchema } as const;
+
 function webhooks(): ZodOpenApiPathsObject {
   const paths: ZodOpenApiPathsObject = {};
-  for (const [type, schema] of Object.entries(EVENT_SCHEMAS))
+  for (const [type, schema] of Object.entries(POSTED_BODIES))
     paths[type] = {
       post: {
         operationId: type.replace(/[._](\w)/g, (_m, c: string) => c.toUpperCase()),

@@ -11,16 +11,15 @@ export interface Received {
   at: number;
 }
 
+type Answer = number | 'hang' | { status: number; headers: Record<string, string> };
+
 /**
  * A local webhook receiver for tests: records every request and answers what `answer` says (a status, or
- * 'hang' to never answer). `verify` checks a request with the standardwebhooks package, the specification's
- * own library: an oracle independent of the code that signs.
+ * 'hang' to never answer), at once or when the promise it returns settles. `verify` checks a request with the
+ * standardwebhooks package, the specification's own library: an oracle independent of the code that signs.
  */
 export async function startReceiver(
-  answer: (
-    request: Received,
-    count: number,
-  ) => number | 'hang' | { status: number; headers: Record<string, string> } = () => 200,
+  answer: (request: Received, count: number) => Answer | Promise<Answer> = () => 200,
 ) {
   const received: Received[] = [];
   const hanging = new Set<http.ServerResponse>();
@@ -36,10 +35,14 @@ export async function startReceiver(
         at: Date.now(),
       };
       received.push(request);
-      const status = answer(request, received.length);
-      if (status === 'hang') hanging.add(res);
-      else if (typeof status === 'number') res.writeHead(status).end();
-      else res.writeHead(status.status, status.headers).end();
+      const answered = answer(request, received.length);
+      if (answered instanceof Promise) hanging.add(res);
+      void Promise.resolve(answered).then((status) => {
+        if (status === 'hang') hanging.add(res);
+        else if (res.destroyed) hanging.delete(res);
+        else if (typeof status === 'number') res.writeHead(status).end();
+        else res.writeHead(status.status, status.headers).end();
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -68,6 +68,8 @@ describe('the benchmark', () => {
       feed_bytes_per_entry: expect.any(Number),
       events_per_second_one_a_request: expect.any(Number),
       events_per_second_batched: expect.any(Number),
+      events_per_second_beside_slow_endpoint: expect.any(Number),
+      slow_endpoint_events_meanwhile: expect.any(Number),
     });
     expect(report.webhooks.feed_bytes_per_entry).toBeGreaterThan(0);
     expect(report.lanes).toMatchObject({ lanes: 4, lane_limit: 50, account_limit: 200, requests: 1000 });

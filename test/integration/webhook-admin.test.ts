@@ -3,6 +3,9 @@ import { WebhookEndpoints } from '../../src/events/endpoints.js';
 import { contract, startDashboard } from '../helpers/contract.js';
 import { runCli } from '../helpers/cli.js';
 import { startReceiver, verify, type Received } from '../helpers/webhook-receiver.js';
+import { webhookTest } from '../../src/events/operational.js';
+import { newSecret } from '../../src/events/signing.js';
+import { until } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
 
 const PASSWORD = 'password-for-webhook-admin';
@@ -34,10 +37,9 @@ describe('managing webhook endpoints', () => {
     const id = listed!.id;
 
     expect((await runCli(['webhooks', 'test', id], env)).stdout).toBe('delivered: HTTP 200\n');
-    expect(verify(secret, receiver.received[0] as Received)).toMatchObject({
-      type: 'webhook.test',
-      data: { endpoint: id },
-    });
+    const tested = verify(secret, receiver.received[0] as Received);
+    expect(tested).toMatchObject({ type: 'webhook.test', data: { endpoint: id } });
+    expect(webhookTest.safeParse(tested).success).toBe(true);
 
     const rotated = JSON.parse((await runCli(['webhooks', 'rotate-secret', id, '--json'], env)).stdout) as {
       secret: string;
@@ -59,6 +61,31 @@ describe('managing webhook endpoints', () => {
     expect(bad.stderr).toContain('events: "message.opened" is not an event type');
     const inside = await runCli(['webhooks', 'add', 'http://10.0.0.8/hooks'], env);
     expect(inside.stderr).toContain('url: 10.0.0.8 is a private or reserved address');
+  });
+
+  it('refuses a host name that resolves to a private address when the endpoint is added, unless allowed', async () => {
+    const { config, env } = await stack.start({ config: { DASHBOARD_PORT: 0, DASHBOARD_PASSWORD: PASSWORD } });
+    const dashboard = await stack.startDashboard(config, startDashboard);
+    const created = await fetch(`${dashboard.url}/api/webhooks`, {
+      method: 'POST',
+      headers: { ...basic, 'content-type': 'application/json' },
+      body: JSON.stringify({ url: 'http://localhost:17001/h' }),
+    });
+    expect(created.status).toBe(400);
+    expect(((await created.json()) as { error: string }).error).toMatch(
+      /^url: http:\/\/localhost:17001\/h: localhost resolves to [^,]*127\.0\.0\.1.*a private or reserved address/,
+    );
+    expect((await (await fetch(`${dashboard.url}/api/webhooks`, { headers: basic })).json()) as object).toEqual({
+      endpoints: [],
+    });
+    const cli = await runCli(['webhooks', 'add', 'http://localhost:17001/h'], env);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('localhost resolves to');
+    const allowed = await runCli(['webhooks', 'add', 'http://localhost:17001/h'], {
+      ...env,
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+    });
+    expect(allowed.code).toBe(0);
   });
 
   it('/api/webhooks does the same for an admin, and answers 400 and 404 with what is wrong', async () => {
@@ -130,6 +157,37 @@ describe('managing webhook endpoints', () => {
     expect((await api('POST', `/api/webhooks/${id}/enable`)).status).toBe(200);
     expect((await api('POST', `/api/webhooks/${id}/enable`, '{}')).status).toBe(200);
     expect((await api('DELETE', `/api/webhooks/${id}`, '{}')).status).toBe(200);
+  });
+
+  it("refuses to remove env, WEBHOOK_URL's endpoint, or rotate its secret, naming the variable; enables it", async () => {
+    const receiver = await receiving();
+    const { h, config, env } = await stack.start({
+      config: {
+        DASHBOARD_PORT: 0,
+        DASHBOARD_PASSWORD: PASSWORD,
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: newSecret(),
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+      },
+    });
+    const dashboard = await stack.startDashboard(config, startDashboard);
+    await until(async () => (await h.redis.sismember(h.keys.webhooks, 'env')) === 1);
+    const api = (path: string, method: string) =>
+      fetch(`${dashboard.url}${path}`, { method, headers: { ...basic, 'content-type': 'application/json' } });
+    const removed = await api('/api/webhooks/env', 'DELETE');
+    expect(removed.status).toBe(409);
+    expect(((await removed.json()) as { error: string }).error).toContain('declared by WEBHOOK_URL');
+    const rotated = await api('/api/webhooks/env/rotate-secret', 'POST');
+    expect(rotated.status).toBe(409);
+    expect(((await rotated.json()) as { error: string }).error).toContain('WEBHOOK_SECRET');
+    const cli = await runCli(['webhooks', 'remove', 'env'], env);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain('unset WEBHOOK_URL');
+    // Still there, deliveries and all; enabling it is not the configuration's to say.
+    expect((await api('/api/webhooks/env', 'GET')).status).toBe(200);
+    expect((await api('/api/webhooks/env/enable', 'POST')).status).toBe(200);
+    expect((await api('/api/webhooks/env/test', 'POST')).status).toBe(200);
+    expect(receiver.received).toHaveLength(1);
   });
 });
 

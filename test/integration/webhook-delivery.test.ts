@@ -2,18 +2,20 @@ import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import type { ConfigInput } from '../../src/config.js';
 import { WebhookDeliveries } from '../../src/events/deliveries.js';
-import { WebhookEndpoints } from '../../src/events/endpoints.js';
+import { FEED_GROUP, groupOf, WebhookEndpoints } from '../../src/events/endpoints.js';
+import { ensureGroup, groupsOf } from '../../src/events/feed.js';
+import { webhookDisabled } from '../../src/events/operational.js';
 import { pauseSending } from '../../src/lanes/fleet.js';
 import { createLogger } from '../../src/log.js';
 import { WebhookDispatcher } from '../../workers/webhook-dispatcher.js';
-import { testConfig, until } from '../helpers/env.js';
+import { silentLogger, testConfig, until, type Harness } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
 import { startReceiver, verify, type Received } from '../helpers/webhook-receiver.js';
 
 const stack = useStack();
 
-/** A dispatcher with a short retry schedule, and the lines it logs. */
-function start(overrides: ConfigInput = {}) {
+/** A dispatcher with a short retry schedule (started after `before`, when given), and the lines it logs. */
+function start(overrides: ConfigInput = {}, before?: (h: Harness) => Promise<void>) {
   const config = testConfig({
     WEBHOOK_RETRY_SCHEDULE: '0,50,100',
     WEBHOOK_TIMEOUT_MS: 300,
@@ -33,9 +35,13 @@ function start(overrides: ConfigInput = {}) {
     }),
   });
   const dispatcher = new WebhookDispatcher(h.redis, h.redis.duplicate(), h.keys, config, log, { retryPollMs: 20 });
-  dispatcher.start();
-  stack.defer(() => dispatcher.stop());
+  const started = (before ?? (async () => {}))(h).then(() => dispatcher.start());
+  stack.defer(async () => {
+    await started;
+    await dispatcher.stop();
+  });
   return {
+    started,
     h,
     lines,
     endpoints: new WebhookEndpoints(h.redis, h.keys),
@@ -112,10 +118,12 @@ describe('webhook delivery', () => {
     const b = await endpoints.add({ url: other.url, events: ['webhook.*'] });
     await pauseSending(h.redis, h.keys, 'quality');
     await until(() => other.received.length === 1);
-    expect(verify(b.secret, other.received[0] as Received)).toMatchObject({
+    const disabled = verify(b.secret, other.received[0] as Received);
+    expect(disabled).toMatchObject({
       type: 'webhook.disabled',
       data: { endpoint: a.id, url: gone.url, reason: 'gone' },
     });
+    expect(webhookDisabled.safeParse(disabled).success).toBe(true);
     expect(gone.received).toHaveLength(1);
     expect((await endpoints.get(a.id))?.disabled).toMatchObject({ reason: 'gone' });
     expect(lines.filter((line) => line.includes('410 Gone'))).toHaveLength(1);
@@ -174,5 +182,101 @@ describe('webhook delivery', () => {
     await until(async () => (await endpoints.get(endpoint.id))?.counts.delivered === 1);
     expect(r.received).toHaveLength(2);
     expect((r.received[1]?.at ?? 0) - (r.received[0]?.at ?? 0)).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('delivers to a fast endpoint while a slow one holds its requests, and the slow one gets every event after', async () => {
+    // The slow receiver answers nothing until released (well within WEBHOOK_TIMEOUT_MS: it is slow, not failing).
+    let release: () => void = () => {};
+    const released = new Promise<number>((resolve) => (release = () => resolve(204)));
+    let releasedAt = Infinity;
+    const slow = await receiver(() => released);
+    const fast = await receiver(() => 204);
+    const { h, endpoints } = start({ WEBHOOK_TIMEOUT_MS: 60_000 });
+    const a = await endpoints.add({ url: slow.url });
+    const b = await endpoints.add({ url: fast.url, events: ['sending.paused'] });
+    await pauseSending(h.redis, h.keys, 'first');
+    await until(() => slow.received.length === 1 && fast.received.length === 1);
+    // Read after the first: the fast endpoint is not held up by the slow one's unanswered request.
+    for (const reason of ['second', 'third']) await pauseSending(h.redis, h.keys, reason);
+    try {
+      await until(() => fast.received.length === 3, 10_000);
+    } finally {
+      releasedAt = Date.now();
+      release();
+    }
+    expect(fast.received.every((request) => request.at < releasedAt)).toBe(true);
+    expect(slow.received).toHaveLength(1);
+    await until(() => slow.received.length === 3);
+    await until(async () => (await endpoints.get(a.id))?.counts.delivered === 3);
+    const reasons = (secret: string, requests: Received[]) =>
+      requests.map((request) => (verify(secret, request) as { data: { reason: string } }).data.reason).sort();
+    expect(reasons(a.secret, slow.received)).toEqual(['first', 'second', 'third']);
+    expect(reasons(b.secret, fast.received)).toEqual(['first', 'second', 'third']);
+    expect(await endpoints.get(b.id)).toMatchObject({ counts: { delivered: 3, failed: 0 }, retrying: 0 });
+  });
+
+  it('goes on from where the one group of earlier versions was: nothing it had not acknowledged is skipped', async () => {
+    const r = await receiver(() => 204);
+    let id = '';
+    const { h, endpoints, started } = start({}, async (k) => {
+      const endpoints = new WebhookEndpoints(k.redis, k.keys);
+      ({ id } = await endpoints.add({ url: r.url }));
+      // The feed as an earlier version left it: read through `webhooks`, one entry acknowledged, one read only.
+      await k.redis.xgroup('DESTROY', k.keys.archive, groupOf(id));
+      await ensureGroup(k.redis, k.keys.archive, FEED_GROUP);
+      const readOne = () => k.redis.xreadgroup('GROUP', FEED_GROUP, 'old', 'COUNT', 1, 'STREAMS', k.keys.archive, '>');
+      await pauseSending(k.redis, k.keys, 'acknowledged');
+      const [[, [[acked]]]] = (await readOne()) as unknown as [[string, [[string]]]];
+      await k.redis.xack(k.keys.archive, FEED_GROUP, acked);
+      await pauseSending(k.redis, k.keys, 'read, not acknowledged');
+      await readOne();
+      await pauseSending(k.redis, k.keys, 'not read');
+    });
+    await started;
+    await until(() => r.received.length === 2);
+    await until(async () => (await endpoints.get(id))?.counts.delivered === 2);
+    const reasons = r.received.map((request) => (JSON.parse(request.body) as { data: { reason: string } }).data.reason);
+    expect(reasons.sort()).toEqual(['not read', 'read, not acknowledged']);
+    expect((await groupsOf(h.redis, h.keys.archive)).map((g) => g.name)).toEqual([groupOf(id)]);
+  });
+
+  it('after a dispatcher dies, one started again delivers to each endpoint what it had not acknowledged, and no more', async () => {
+    let release: () => void = () => {};
+    const released = new Promise<number>((resolve) => (release = () => resolve(204)));
+    const slow = await receiver((_request, count) => (count === 1 ? released : 204));
+    const fast = await receiver(() => 204);
+    const config = testConfig({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_TIMEOUT_MS: 60_000 });
+    const h = stack.harness(config);
+    const endpoints = new WebhookEndpoints(h.redis, h.keys);
+    const a = await endpoints.add({ url: slow.url });
+    const b = await endpoints.add({ url: fast.url });
+    const connection = h.redis.duplicate();
+    const first = new WebhookDispatcher(connection, h.redis.duplicate(), h.keys, config, silentLogger());
+    first.start();
+    await pauseSending(h.redis, h.keys, 'first');
+    await until(() => slow.received.length === 1);
+    for (const reason of ['second', 'third']) await pauseSending(h.redis, h.keys, reason);
+    // The fast endpoint has had and acknowledged all three; the slow one has the first in flight.
+    await until(
+      async () =>
+        fast.received.length === 3 && Number((await h.redis.xpending(h.keys.archive, groupOf(b.id)))[0]) === 0,
+    );
+    // It dies: nothing more reaches Redis from it, the answer to its request in flight included.
+    connection.disconnect();
+    const stopped = first.stop();
+    release();
+    await stopped;
+    const second = new WebhookDispatcher(h.redis, h.redis.duplicate(), h.keys, config, silentLogger());
+    second.start();
+    stack.defer(() => second.stop());
+    await until(async () => (await endpoints.get(a.id))?.counts.delivered === 3);
+    const reasons = (requests: Received[]) =>
+      requests.map((request) => (JSON.parse(request.body) as { data: { reason: string } }).data.reason).sort();
+    // The slow one: the first again (same webhook-id), then what it had not read.
+    expect(reasons(slow.received)).toEqual(['first', 'first', 'second', 'third']);
+    expect(slow.received[1]?.id).toBe(slow.received[0]?.id);
+    // The fast one: nothing twice.
+    expect(reasons(fast.received)).toEqual(['first', 'second', 'third']);
+    expect(await endpoints.get(b.id)).toMatchObject({ counts: { delivered: 3 } });
   });
 });

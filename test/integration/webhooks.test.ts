@@ -4,6 +4,7 @@ import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
 import { WebhookEndpoints } from '../../src/events/endpoints.js';
 import { groupsOf } from '../../src/events/feed.js';
+import { batchSchema } from '../../src/events/operational.js';
 import { EVENT_SCHEMAS, type EventType } from '../../src/events/schema.js';
 import { newSecret } from '../../src/events/signing.js';
 import { pauseSending, resumeSending } from '../../src/lanes/fleet.js';
@@ -32,7 +33,7 @@ const subjectOf = (body: Body): string =>
 /** Resolves once the dispatcher has read and acknowledged everything in the feed. */
 async function feedDrained(k: Harness): Promise<void> {
   await until(async () => {
-    const group = (await groupsOf(k.redis, k.keys.archive)).find((g) => g.name === 'webhooks');
+    const group = (await groupsOf(k.redis, k.keys.archive)).find((g) => g.name === 'webhooks:env');
     if (group === undefined || group.pending > 0) return false;
     return (await k.redis.xrange(k.keys.archive, `(${group.lastDelivered}`, '+', 'COUNT', 1)).length === 0;
   }, 30_000);
@@ -63,7 +64,7 @@ describe('webhooks', () => {
       dashboard: true,
     });
     // The dispatcher has made its group: from now on the ledger writes the feed.
-    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks'));
+    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks:env'));
     const unknownTemplate = {
       ...BODIES.template,
       template: { ...(BODIES.template?.template as object), name: 'gone' },
@@ -176,6 +177,9 @@ describe('webhooks', () => {
     );
     for (const batch of batches) {
       expect(batch.type).toBe('batch');
+      // As the published contract's batch envelope describes it.
+      const checked = batchSchema.safeParse(batch);
+      expect(checked.success ? 'conforms' : checked.error.message).toBe('conforms');
       expect(batch.data.length).toBeLessThanOrEqual(5);
     }
     const events = batches.flatMap((b) => b.data);
@@ -210,7 +214,7 @@ describe('webhooks', () => {
     });
     const env = { ...envOf(config), LOG_LEVEL: 'info' };
     let board = await stack.startCli(['dashboard'], env, 'dashboard listening');
-    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks'));
+    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks:env'));
     const messages = Array.from({ length: 60 }, (_, i) => ({
       to: phone(i),
       body: BODIES.template,
@@ -277,7 +281,7 @@ describe('webhooks', () => {
       },
       dashboard: true,
     });
-    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks'));
+    await until(async () => (await groupsOf(h.redis, h.keys.archive)).some((g) => g.name === 'webhooks:env'));
     const messages = Array.from({ length: 40 }, (_, i) => ({
       to: phone(i),
       body: BODIES.template,

@@ -105,10 +105,11 @@ describe('the OpenAPI document', () => {
     expect(Object.fromEntries(described)).toEqual(Object.fromEntries(listed));
   });
 
-  test('lists every webhook event type with a schema of its own, and the Standard Webhooks headers', () => {
-    expect(Object.keys(document.webhooks ?? {})).toEqual(EVENT_TYPES);
+  test('lists every webhook event type and the batch with a schema of its own, and the Standard Webhooks headers', () => {
+    const posted = [...EVENT_TYPES, 'webhook.disabled', 'webhook.test', 'batch'];
+    expect(Object.keys(document.webhooks ?? {})).toEqual(posted);
     const schemas = document.components?.schemas as Record<string, { properties: { type: { const: string } } }>;
-    for (const type of EVENT_TYPES) {
+    for (const type of posted) {
       const post = (document.webhooks?.[type] as unknown as { post: unknown }).post as {
         requestBody: { content: { 'application/json': { schema: { $ref: string } } } };
         parameters: Array<{ name: string; in: string; required: boolean }>;
@@ -175,7 +176,8 @@ describe('the reference page', () => {
 
   test('shows every operation with its role, every event and every schema, and loads nothing from elsewhere', () => {
     for (const { op } of operations) expect(page).toContain(`id="op-${op.operationId as string}"`);
-    for (const type of EVENT_TYPES) expect(page).toContain(`<code>${type}</code>`);
+    for (const type of [...EVENT_TYPES, 'webhook.disabled', 'webhook.test', 'batch'])
+      expect(page).toContain(`<code>${type}</code>`);
     for (const name of Object.keys(document.components?.schemas ?? {})) expect(page).toContain(`id="schema-${name}"`);
     expect(page).toContain('<span class="role">control</span>');
     expect(page).not.toMatch(/<script|src="http|href="http/);

@@ -3,6 +3,9 @@ import * as admin from '../admin-schemas.js';
 import * as request from '../request-schemas.js';
 import { type RouteDoc, json, error, NOT_JSON, BAD_REQUEST, TOO_LARGE, BODY_REFUSALS } from './shared.js';
 
+/** What WEBHOOK_URL's endpoint (`env`) refuses over the API: the configuration sets it again at every start. */
+const CONFIGURED_ONLY = new Set(['removeWebhook', 'rotateWebhookSecret']);
+
 /** Webhook endpoints (admin). */
 export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
   {
@@ -76,6 +79,7 @@ export const WEBHOOK_ROUTES: readonly RouteDoc[] = [
       400: BAD_REQUEST,
       404: error('no endpoint with this id'),
       ...(method !== 'get' && BODY_REFUSALS),
+      ...(CONFIGURED_ONLY.has(id) && { 409: error("the endpoint is `env`, WEBHOOK_URL's: change it there") }),
     },
   })),
   {
