@@ -287,7 +287,7 @@ describe('the HTTP producer API', () => {
       [
         await post('/api/campaigns/x/messages', new Uint8Array(17 * 1024 * 1024).fill(32)),
         413,
-        /larger than 16777216 bytes/,
+        /larger than 16 MiB; split it/,
       ],
       [await post('/api/campaigns/a%20b/messages', '[]'), 400, /^campaign id: /],
       [await fetch(`${url}/api/messages/..%2F..%2Fetc`, { headers: auth() }), 400, /^request_id: /],
