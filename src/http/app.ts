@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { ingestRoute } from '../../producers/http-ingest.js';
 import type { Config } from '../config.js';
 import { campaignId, noCampaign, requestId } from '../messages/ids.js';
-import { isConnectionError } from '../redis/health.js';
+import { isConnectionError, pingWithin } from '../redis/health.js';
 import { addCallbackRefused } from '../status/fleet-stats.js';
 import { collectStatus } from '../status/status.js';
 import { UsageError } from '../usage-error.js';
@@ -40,7 +40,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     const redis = deps.health.snapshot();
     try {
       if (!redis.connected) throw new Error(redis.last_error ?? 'connection lost');
-      await deps.redis.ping();
+      await pingWithin(deps.redis);
       return { up: true, detail: { status: 'ok', redis } };
     } catch (error) {
       const detail = {
@@ -54,6 +54,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   // Public (load balancers, orchestrators): up or down only; the details name internal addresses.
   app.get('/healthz', async (_req, res) => {
     const { up } = await health();
+    if (!up) res.set('Retry-After', '5');
     res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'unavailable' });
   });
 
@@ -91,6 +92,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
 
   app.get('/api/health', async (_req, res) => {
     const { up, detail } = await health();
+    if (!up) res.set('Retry-After', '5');
     res.status(up ? 200 : 503).json(detail);
   });
 
