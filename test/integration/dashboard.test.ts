@@ -202,10 +202,48 @@ describe('the edges of the dashboard', () => {
     const warnings = lines
       .join('')
       .split('\n')
-      .filter((line) => line.includes('failed logins'));
+      .filter((line) => line.includes('refused credentials'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).not.toContain('guess');
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+  });
+});
+
+describe('the throttle of refused credentials', () => {
+  const guesses = async (url: string, headers: (i: number) => Record<string, string>, count = 10) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < count; i++)
+      statuses.push((await fetch(`${url}/api/campaigns`, { headers: headers(i) })).status);
+    return statuses;
+  };
+  const from = (client: string) => ({ 'X-Forwarded-For': client });
+
+  it('behind a proxy named in DASHBOARD_TRUSTED_PROXIES, locks out the forwarded client, not everyone', async () => {
+    const { url } = await start({ DASHBOARD_TRUSTED_PROXIES: '1' });
+    const attacker = from('203.0.113.7');
+    expect(await guesses(url, (i) => ({ ...attacker, ...auth('admin', `guess-${i}`) }), 11)).toEqual([
+      ...Array<number>(10).fill(401),
+      429,
+    ]);
+    expect((await fetch(`${url}/api/campaigns`, { headers: { ...attacker, ...auth() } })).status).toBe(429);
+    // The operator, behind the same proxy.
+    expect((await fetch(`${url}/api/campaigns`, { headers: { ...from('198.51.100.2'), ...auth() } })).status).toBe(200);
+  });
+
+  it('without DASHBOARD_TRUSTED_PROXIES, ignores X-Forwarded-For: a client cannot escape by naming another', async () => {
+    const { url } = await start();
+    const statuses = await guesses(url, (i) => ({ ...from(`203.0.113.${i + 1}`), ...auth('admin', `guess-${i}`) }), 11);
+    expect(statuses).toEqual([...Array<number>(10).fill(401), 429]);
+  });
+
+  it('counts refused API keys with failed logins: then the right password is refused too', async () => {
+    const { url } = await start();
+    const statuses = await guesses(url, (i) => ({ Authorization: `Bearer wab_guess${i}` }), 11);
+    expect(statuses).toEqual([...Array<number>(10).fill(401), 429]);
+    expect((await fetch(`${url}/api/campaigns`, { headers: auth() })).status).toBe(429);
+    // Recorded once answered.
+    const audit = new AuditLog(stack.h.redis, stack.h.keys, 86_400_000);
+    await until(async () => (await audit.read({ actor: 'unknown' })).some((e) => e.outcome === 'refused 429'));
   });
 });
 
