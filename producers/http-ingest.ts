@@ -109,7 +109,11 @@ export function ingestRoute(app: express.Express, deps: DashboardDeps): void {
       else res.json(answer);
     } catch (error) {
       if (error instanceof CampaignClosedError) {
-        res.status(409).json({ error: error.message, campaign: error.campaign, state: error.state });
+        // Answered before the body is read: the connection is closed, as after a 413.
+        res
+          .status(409)
+          .set('Connection', 'close')
+          .json({ error: error.message, campaign: error.campaign, state: error.state });
         return;
       }
       if (error instanceof BodyError) {
