@@ -79,10 +79,31 @@ export interface EnqueueOptions {
   onProgress?: (summary: EnqueueSummary, linesRead: number) => void;
 }
 
+/**
+ * An enqueue into a cancelled campaign, refused before anything is read or written: its messages would all be
+ * skipped. (A cancel that comes while an enqueue runs skips what that enqueue wrote, as it skips the rest.)
+ */
+export class CampaignClosedError extends Error {
+  override name = 'CampaignClosedError';
+  constructor(
+    readonly campaign: string,
+    readonly state: 'cancelled',
+  ) {
+    super(`campaign "${campaign}" is cancelled: its messages would all be skipped; name another campaign`);
+  }
+}
+
+/** Throws CampaignClosedError for a cancelled campaign: producers ask before reading their input. */
+export async function assertEnqueueable(ledger: Pick<Ledger, 'campaign'>, campaign: string): Promise<void> {
+  if ((await ledger.campaign(campaign))?.state === 'cancelled') throw new CampaignClosedError(campaign, 'cancelled');
+}
+
+/** Enqueues the source's messages into the campaign (CampaignClosedError, with nothing read, for a cancelled one). */
 export async function enqueue(
   source: AsyncIterable<SourceItem> | Iterable<SourceItem>,
   options: EnqueueOptions,
 ): Promise<EnqueueSummary> {
+  await assertEnqueueable(options.ledger, options.campaign);
   const spans = EnqueueSpans.start(options.campaign, options.dryRun);
   if (!spans) return enqueueAll(source, options);
   const summary = await enqueueAll(source, options, spans).catch((error: unknown) => {

@@ -24,9 +24,11 @@ export { createLogger } from './log.js';
 /** Spans through the OpenTelemetry provider you registered (the command line starts its own from OTEL_*). */
 export { enableTracing } from './telemetry/traces.js';
 export type { EnqueueSummary, MessageRecord, CampaignCounts };
+/** What enqueue throws, nothing read or written, for a cancelled campaign. */
+export { CampaignClosedError } from '../producers/enqueue.js';
 
 export interface Producer {
-  /** Validates and enqueues; items are numbered from 1 in the rejects. */
+  /** Validates and enqueues; items are numbered from 1 in the rejects. A cancelled campaign: CampaignClosedError. */
   enqueue(campaign: string, messages: unknown[]): Promise<EnqueueSummary>;
   result(requestId: string): Promise<MessageRecord | undefined>;
   campaign(id: string): Promise<CampaignCounts | undefined>;

@@ -16,10 +16,28 @@ import { maskBsuidsIn } from './messages/identity.js';
  */
 const PHONE = /(?<![A-Za-z0-9])(?:(?:\+|00)\d{1,4}(?:[ -]\d{1,6}){1,5}|\+?\d{7,15})(?![A-Za-z0-9])/g;
 
+/**
+ * A plain number followed by one of these is a quantity, not a phone number (`larger than 16777216 bytes`,
+ * `took 1500000 ms`).
+ */
+const UNIT_AFTER = /^ (?:bytes|ms|milliseconds|seconds|characters|lines|messages)\b/;
+
+/**
+ * Whether a plain run of digits (no `+`, no groups) cannot be a phone number: 12 to 15 digits starting with 1.
+ * Country code 1 (North America) has 11-digit numbers only and no other country code starts with 1, so such a
+ * run is no international number; it is a time in milliseconds (13 digits) or an id made of one (a stream
+ * entry's). Shorter runs that start with 1 stay masked: national numbers such as São Paulo's are written so.
+ */
+const notAPhone = (match: string): boolean => /^1\d{11,14}$/.test(match);
+
 export function maskPhonesIn(text: string): string {
-  return text.replace(PHONE, (match) => {
+  return text.replace(PHONE, (match, offset: number) => {
     const digits = match.replace(/\D/g, '');
     if (digits.length < 7 || digits.length > 15) return match;
+    // A number written with `+` or in groups is always taken for a phone number.
+    const plain = /^\d+$/.test(match);
+    if (plain && (notAPhone(match) || UNIT_AFTER.test(text.slice(offset + match.length, offset + match.length + 14))))
+      return match;
     // Keep the country code's first digits and the last two, as the grouped form's punctuation is dropped.
     const head = digits.slice(0, Math.min(4, digits.length - 5));
     return `${match.startsWith('+') ? '+' : ''}${head}${'*'.repeat(digits.length - head.length - 2)}${digits.slice(-2)}`;

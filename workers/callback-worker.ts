@@ -49,8 +49,8 @@ export function startCallbackWorker(deps: {
   const k = keysOf(config.QUEUE_PREFIX);
   const delivery = new DeliveryLedger(redis, ledger, deps.dead);
   const quality = new QualityGuard(redis, k, config, log, ledger);
-  const inbound = new Inbound(redis, k, config, log, ledger);
   const audit = new AuditLog(redis, k, resultTtlSeconds(config) * 1000);
+  const inbound = new Inbound(redis, k, config, log, ledger, audit);
 
   const applyChunk = async (rows: readonly CallbackRow[]): Promise<Map<string, number>> => {
     const counts = new Map<string, number>();

@@ -10,7 +10,7 @@ import type { Keys } from '../redis/keys.js';
  * where it stays (src/archive/audit-store.ts).
  *
  * Actors: an API key's name, `dashboard` (the operator's login or, without DASHBOARD_PASSWORD, the browser
- * on this machine), `cli:<OS user>`, `system:<part>` (the quality guard, a callback notification, the outage
+ * on this machine), `cli:<OS user>`, `system:<part>` (the quality guard, a callback notification, a keyword opt-out, the outage
  * breaker, housekeeping, the send worker). Parameters never carry a credential (redact) and phone numbers in
  * them are masked. Refused credentials are recorded too, at most REFUSED_PER_MINUTE a minute across the
  * fleet, so that a flood of guesses cannot fill Redis.

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { laneQueueName, laneOfQueue, jobIdFor, withQueue, openQueue } from '../queue.js';
 import { laneNames } from '../lanes/lanes.js';
 import type { Ledger } from '../ledger/ledger.js';
+import type { CampaignCounts } from '../ledger/records.js';
 import type { Keys } from '../redis/keys.js';
 import { addSkipped } from '../status/fleet-stats.js';
 import { execWithEvent } from '../events/feed.js';
@@ -28,6 +29,24 @@ export const PARK_MS = 10 * 60_000;
 
 /** A parked set larger than this is sampled to share its count among lanes. */
 const PARKED_SAMPLE = 1000;
+
+/**
+ * Why a campaign takes no pause, or undefined when it does: a cancelled one is over for good (a pause would
+ * undo the cancel), and a done one has no message pending to hold (a pause left on it would only park, unseen,
+ * messages enqueued later). The command line and the API refuse both.
+ */
+export function pauseRefusal(
+  campaign: Pick<CampaignCounts, 'id' | 'state'>,
+): { error: string; state: 'done' | 'cancelled' } | undefined {
+  if (campaign.state === 'cancelled')
+    return { error: `campaign "${campaign.id}" is cancelled: there is nothing to pause`, state: 'cancelled' };
+  if (campaign.state === 'done')
+    return {
+      error: `campaign "${campaign.id}" is done (no message of it is pending): there is nothing to pause`,
+      state: 'done',
+    };
+  return undefined;
+}
 
 export class Campaigns {
   constructor(

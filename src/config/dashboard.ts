@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { int, parseNetworks } from './fields.js';
 
+/** Reverse proxies to trust for a client's address: a number of hops from 0 to 10, or their networks. */
+function trustedProxies() {
+  return z
+    .union([z.number(), z.string()])
+    .transform((value, ctx): number | string[] => {
+      const text = String(value).trim();
+      if (!/^\d+$/.test(text)) return parseNetworks(text, ctx);
+      if (Number(text) > 10)
+        ctx.addIssue({ code: 'custom', message: 'expected a number of proxy hops from 0 to 10, or their networks' });
+      return Number(text);
+    })
+    .default(0);
+}
+
 /** The dashboard and HTTP API: where it listens, who may call it, and where delivery callbacks may come from. */
 export const dashboardVariables = {
   DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
@@ -28,14 +42,10 @@ export const dashboardVariables = {
    * How a callback's source is found behind reverse proxies: a number of proxy hops (the address that many
    * entries from the right of X-Forwarded-For), or the proxies' networks (hops from them are skipped).
    */
-  CALLBACK_TRUSTED_PROXIES: z
-    .union([z.number(), z.string()])
-    .transform((value, ctx): number | string[] => {
-      const text = String(value).trim();
-      if (!/^\d+$/.test(text)) return parseNetworks(text, ctx);
-      if (Number(text) > 10)
-        ctx.addIssue({ code: 'custom', message: 'expected a number of proxy hops from 0 to 10, or their networks' });
-      return Number(text);
-    })
-    .default(0),
+  CALLBACK_TRUSTED_PROXIES: trustedProxies(),
+  /**
+   * The same for the dashboard's own clients (the throttle of refused credentials counts by client): the reverse
+   * proxy in front of the dashboard, as hops or networks; 0, the socket's address.
+   */
+  DASHBOARD_TRUSTED_PROXIES: trustedProxies(),
 };

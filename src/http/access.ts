@@ -9,14 +9,16 @@ import { resultTtlSeconds } from '../config.js';
 import type { DashboardDeps } from './deps.js';
 import { redisCommand } from './rate-limit-store.js';
 import { routeOf } from './route-roles.js';
-import { basicAuth, cameThroughProxy, isLoopbackHostHeader, loopbackHostsOnly } from './security.js';
+import { sourceOf, trustedProxiesOf } from './callback-sources.js';
+import { basicAuth, cameThroughProxy, isLoopbackHostHeader, loginThrottle, loopbackHostsOnly } from './security.js';
 
 /**
  * Who may do what on the dashboard, and the record of what they did.
  *
  * - `Authorization: Bearer <key>`: an API key (src/access/keys.ts), read from Redis on every request, so a
  *   revoked or expired key is refused at once by every dashboard process; 401 for a key that is not a live
- *   one, then its per-key rate limit (429 with Retry-After), then its role against the route's need
+ *   one (counted with failed logins, by client: security.ts's loginThrottle), then its per-key rate limit (429
+ *   with Retry-After), then its role against the route's need
  *   (route-roles.ts; 403 naming the roles that may).
  * - Otherwise the operator: Basic auth with DASHBOARD_USER/DASHBOARD_PASSWORD, or, without a password, any
  *   request addressed to a loopback host (security.ts); the operator is admin.
@@ -42,8 +44,13 @@ export function accessControl(deps: DashboardDeps) {
   const { config, log } = deps;
   const keys = new ApiKeys(deps.redis, deps.keys);
   const audit = new AuditLog(deps.redis, deps.keys, resultTtlSeconds(config) * 1000);
+  // The client: the socket's address, or the one the proxies of DASHBOARD_TRUSTED_PROXIES forwarded for.
+  const trusted = trustedProxiesOf(config.DASHBOARD_TRUSTED_PROXIES);
+  const clientOf = (req: Request) => sourceOf(req, trusted);
+  // Refused credentials, a login's or an API key's, counted together by client.
+  const throttle = loginThrottle(clientOf, log);
   const login = config.DASHBOARD_PASSWORD
-    ? basicAuth(config.DASHBOARD_USER, config.DASHBOARD_PASSWORD, log)
+    ? basicAuth(config.DASHBOARD_USER, config.DASHBOARD_PASSWORD, throttle)
     : undefined;
   const requests = new Counter({
     name: 'wa_bulk_api_key_requests_total',
@@ -110,27 +117,44 @@ export function accessControl(deps: DashboardDeps) {
         target: Object.values(route?.params ?? {})[0] ?? createdId(answer) ?? (route ? null : req.path),
         params,
         outcome: status < 400 ? 'ok' : `${status < 500 ? 'refused' : 'failed'} ${status}`,
-        ip: req.ip ?? null,
+        ip: clientOf(req),
       });
     });
   };
 
   const withKey = async (req: Request, res: Response, next: NextFunction, presented: string) => {
-    const verdict = await keys.verify(presented);
-    if (!verdict.ok) {
+    // A client over the limit of refused credentials is refused whatever key it presents, a live one included.
+    if (await throttle.locked(req)) {
       refused({
-        actor: verdict.name ?? 'unknown',
+        actor: 'unknown',
         action: 'auth.refused',
         target: `${req.method} ${req.path}`.slice(0, 200),
-        params: { scheme: 'bearer', reason: verdict.reason },
-        outcome: 'refused 401',
-        ip: req.ip ?? null,
+        params: { scheme: 'bearer', reason: 'throttled' },
+        outcome: 'refused 429',
+        ip: clientOf(req),
       });
+      return throttle.refuse(res);
+    }
+    const verdict = await keys.verify(presented);
+    if (!verdict.ok) {
+      res.on('finish', () =>
+        refused({
+          actor: verdict.name ?? 'unknown',
+          action: 'auth.refused',
+          target: `${req.method} ${req.path}`.slice(0, 200),
+          params: { scheme: 'bearer', reason: verdict.reason },
+          outcome: `refused ${res.statusCode}`,
+          ip: clientOf(req),
+        }),
+      );
       const why = verdict.reason === 'revoked' || verdict.reason === 'expired' ? `${verdict.reason} ` : 'unknown ';
-      res
-        .status(401)
-        .set('WWW-Authenticate', 'Bearer realm="wa-bulk", error="invalid_token"')
-        .json({ error: `${why}API key` });
+      // Counted with failed logins: 401, or 429 once the client has had too many refused.
+      await throttle.fail(req, res, () =>
+        res
+          .status(401)
+          .set('WWW-Authenticate', 'Bearer realm="wa-bulk", error="invalid_token"')
+          .json({ error: `${why}API key` }),
+      );
       return;
     }
     const actor: Actor = {
@@ -151,7 +175,7 @@ export function accessControl(deps: DashboardDeps) {
           target: `${req.method} ${req.path}`.slice(0, 200),
           params: { role: actor.role, needs: rolesFor(need) },
           outcome: 'refused 403',
-          ip: req.ip ?? null,
+          ip: clientOf(req),
         });
         res.status(403).json({
           error: `the key "${actor.name}" has the role ${actor.role}; ${req.method} ${req.path} needs the role ${rolesFor(need).join(' or ')}`,
@@ -187,7 +211,7 @@ export function accessControl(deps: DashboardDeps) {
             target: `${req.method} ${req.path}`.slice(0, 200),
             params: { scheme: 'basic' },
             outcome: `refused ${res.statusCode}`,
-            ip: req.ip ?? null,
+            ip: clientOf(req),
           });
       });
     await login(req, res, () => operator(req, res, next));

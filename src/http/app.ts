@@ -4,14 +4,13 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { ingestRoute } from '../../producers/http-ingest.js';
 import type { Config } from '../config.js';
 import { campaignId, noCampaign, requestId } from '../messages/ids.js';
-import { isConnectionError } from '../redis/health.js';
+import { isConnectionError, pingWithin } from '../redis/health.js';
 import { addCallbackRefused } from '../status/fleet-stats.js';
-import { collectStatus } from '../status/status.js';
 import { UsageError } from '../usage-error.js';
 import { mountBoard } from './board.js';
 import { unknownRowRoutes } from './callbacks.js';
 import { callbackSources } from './callback-sources.js';
-import { campaignRoutes } from './campaign-routes.js';
+import { campaignRoutes, campaignView } from './campaign-routes.js';
 import { messageRoutes } from './message-routes.js';
 import { suppressionRoutes } from './suppression-routes.js';
 import { followupRoutes } from './followup-routes.js';
@@ -40,7 +39,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
     const redis = deps.health.snapshot();
     try {
       if (!redis.connected) throw new Error(redis.last_error ?? 'connection lost');
-      await deps.redis.ping();
+      await pingWithin(deps.redis);
       return { up: true, detail: { status: 'ok', redis } };
     } catch (error) {
       const detail = {
@@ -54,6 +53,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   // Public (load balancers, orchestrators): up or down only; the details name internal addresses.
   app.get('/healthz', async (_req, res) => {
     const { up } = await health();
+    if (!up) res.set('Retry-After', '5');
     res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'unavailable' });
   });
 
@@ -91,23 +91,15 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
 
   app.get('/api/health', async (_req, res) => {
     const { up, detail } = await health();
+    if (!up) res.set('Retry-After', '5');
     res.status(up ? 200 : 503).json(detail);
   });
 
   app.get('/api/campaigns/:id', async (req, res) => {
     const id = campaignId(req.params.id, 'campaign id');
-    const status = await collectStatus(deps, id);
-    if (!status.campaign) {
-      res.status(404).json({ error: noCampaign(id, '"GET /api/campaigns"') });
-      return;
-    }
-    // Paused when the campaign is, or the whole fleet: the reason says which.
-    const c = status.campaign;
-    res.json({
-      ...c,
-      paused: c.state === 'paused' || status.paused,
-      pause_reason: c.pause_reason ?? status.pause_reason,
-    });
+    const view = await campaignView(deps, id);
+    if (!view) res.status(404).json({ error: noCampaign(id, '"GET /api/campaigns"') });
+    else res.json(view);
   });
 
   app.get('/api/messages/:requestId', async (req, res) => {

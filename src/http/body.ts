@@ -16,9 +16,16 @@ export class BodyError extends Error {
   }
 }
 
+const MIB = 1024 * 1024;
+
+/** A size in words: whole mebibytes as such (`16 MiB`), anything else in bytes. */
+export function sizeText(bytes: number): string {
+  return bytes % MIB === 0 ? `${bytes / MIB} MiB` : `${bytes} bytes`;
+}
+
 /** The answer for a body over `limit` bytes. */
 export function tooLarge(what: string, limit: number): BodyError {
-  return new BodyError(`${what} is larger than ${limit} bytes; split it into several requests`, 413);
+  return new BodyError(`${what} is larger than ${sizeText(limit)}; split it into several requests`, 413);
 }
 
 /** Passes a request body through, failing once it is larger than `limit` bytes. */

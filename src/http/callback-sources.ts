@@ -8,7 +8,8 @@ import { inNetworks, parseAddress, parseNetwork, type Network } from '../network
  * beside the URL's token. A callback's source is the socket's peer or, behind reverse proxies
  * (CALLBACK_TRUSTED_PROXIES), the address in X-Forwarded-For the trusted hops name, found as Express's
  * `trust proxy` finds `req.ip` (a number of hops, or the proxies' networks). This app's `trust proxy` stays
- * off: the login throttle and the loopback rule read the socket itself.
+ * off: the loopback rule reads the socket itself, and the throttle of refused credentials finds its client with
+ * sourceOf too, from DASHBOARD_TRUSTED_PROXIES.
  *
  * A refused source gets 403, is counted (`count`) and logged once per source and window: a flood of forged
  * posts makes one line a minute per address, not one per post.
@@ -36,6 +37,11 @@ export function sourceOf(req: Request, trusted: number | readonly Network[]): st
   return chain[i] as string;
 }
 
+/** A `*_TRUSTED_PROXIES` value as sourceOf takes it (its networks were checked when the configuration was read). */
+export function trustedProxiesOf(value: number | readonly string[]): number | readonly Network[] {
+  return typeof value === 'number' ? value : value.map((text) => parseNetwork(text) as Network);
+}
+
 export function callbackSources(
   config: Pick<Config, 'CALLBACK_ALLOW_FROM' | 'CALLBACK_TRUSTED_PROXIES'>,
   log: Logger,
@@ -44,10 +50,7 @@ export function callbackSources(
   // Checked when the configuration was read: each parses.
   const parse = (list: readonly string[]) => list.map((text) => parseNetwork(text) as Network);
   const allowed = parse(config.CALLBACK_ALLOW_FROM ?? []);
-  const trusted =
-    typeof config.CALLBACK_TRUSTED_PROXIES === 'number'
-      ? config.CALLBACK_TRUSTED_PROXIES
-      : parse(config.CALLBACK_TRUSTED_PROXIES);
+  const trusted = trustedProxiesOf(config.CALLBACK_TRUSTED_PROXIES);
   const loggedAt = new Map<string, number>();
   return (req, res, next) => {
     const source = sourceOf(req, trusted);

@@ -2,7 +2,7 @@ import type express from 'express';
 import type { Request, Response } from 'express';
 import { AuditLog, CAMPAIGN_ACTIONS } from '../access/audit.js';
 import { resultTtlSeconds } from '../config.js';
-import { Campaigns } from '../campaigns/campaigns.js';
+import { Campaigns, pauseRefusal } from '../campaigns/campaigns.js';
 import { deadLetters } from '../ledger/dead-letters.js';
 import { messageLines, rejectLines, type ExportFormat } from '../ledger/export-lines.js';
 import { audienceLines, filtered, matches, outcomeFilterOf } from '../ledger/outcomes.js';
@@ -96,6 +96,22 @@ async function stream(res: Response, lines: AsyncIterable<string> | Iterable<str
     throw error;
   }
   res.end();
+}
+
+/**
+ * The campaign object as `GET /api/campaigns/:id` answers it, undefined for an unknown campaign. `paused` while
+ * a pause is in force on it (even once its messages have all ended, as when the last one finished after the
+ * pause: those enqueued later wait) or on the whole fleet; the reason says which.
+ */
+export async function campaignView(deps: DashboardDeps, id: string) {
+  const status = await collectStatus(deps, id);
+  const c = status.campaign;
+  if (!c) return undefined;
+  return {
+    ...c,
+    paused: c.pause_reason !== null || status.paused,
+    pause_reason: c.pause_reason ?? status.pause_reason,
+  };
 }
 
 export function campaignRoutes(app: express.Express, deps: DashboardDeps): void {
@@ -228,8 +244,14 @@ export function campaignRoutes(app: express.Express, deps: DashboardDeps): void 
     const id = await known(req, res);
     if (!id) return;
     const reason = given === undefined ? 'paused by an operator' : given.slice(0, 500);
+    const current = await deps.ledger.campaign(id);
+    const refusal = current && pauseRefusal(current);
+    if (refusal) {
+      res.status(409).json({ error: refusal.error, campaign: id, state: refusal.state });
+      return;
+    }
     await campaigns.pause(id, reason, actorOf(res)?.name ?? 'dashboard');
-    res.json(await deps.ledger.campaign(id));
+    res.json(await campaignView(deps, id));
   });
 
   app.post('/api/campaigns/:id/resume', sameOrigin, smallJson, async (req, res) => {

@@ -128,7 +128,7 @@ ${c.dead > 0 ? line('codes', `dead letters: ${codes(c.dead_by_code, 'no answer')
 ${d.failed > 0 ? line('codes', `delivery failures: ${codes(c.delivery_failed_by_code, 'no code')}`) : ''}
 ${c.cost ? line('note cost', costWords(c.cost).join(' · ')) : ''}
 ${links(c)}
-<div class="actions">${button('pause', 'Pause', done || c.state === 'paused')}${button('resume', 'Resume', c.state !== 'paused')}${button('cancel', 'Cancel', done, 'danger')}</div>
+<div class="actions">${button('pause', 'Pause', done || c.state === 'paused')}${button('resume', 'Resume', c.state !== 'paused' && c.pause_reason === null)}${button('cancel', 'Cancel', done, 'danger')}</div>
 </div>`;
 }
 

@@ -84,41 +84,69 @@ export function safeHeaders(req: Request, res: Response, next: NextFunction): vo
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
-/** Failed logins a client may make in LOGIN_WINDOW_MS before it is refused until the window passes. */
+/** Refused credentials a client may present in LOGIN_WINDOW_MS before it is refused until the window passes. */
 export const LOGIN_FAILURES_MAX = 10;
 export const LOGIN_WINDOW_MS = 60_000;
 
 /**
- * Basic auth, compared in constant time, behind a per-client limit on refused credentials (express-rate-limit
- * counts them); a client that reaches it is logged once, by address and never with what it tried.
+ * The count of refused credentials (a wrong login, an API key that is not a live one) by client, in this
+ * process (express-rate-limit's memory store). A client is its socket's address or, behind the proxies that
+ * DASHBOARD_TRUSTED_PROXIES names, the address they forwarded the request for (`clientOf`): without them every
+ * client of a proxy would share its address, and anyone could lock the operator out. A client that reaches the
+ * limit is logged once, by address and never with what it tried, and refused whatever it sends until the window
+ * passes.
  */
-export function basicAuth(user: string, password: string, log?: Logger) {
-  const expected = digest(`${user}:${password}`);
-  const refuse = (res: Response) => res.status(429).json({ error: 'too many failed logins; try again in a minute' });
-  // Counts failed attempts only: the check below calls it when a credential is refused, never otherwise.
+export interface LoginThrottle {
+  /** Whether the client is over the limit now. */
+  locked(req: Request): Promise<boolean>;
+  /** Counts one refused credential: `deny` answers it, unless this one is over the limit (then 429). */
+  fail(req: Request, res: Response, deny: () => void): Promise<void>;
+  /** The answer to a client over the limit. */
+  refuse(res: Response): void;
+}
+
+export function loginThrottle(clientOf: (req: Request) => string, log?: Logger): LoginThrottle {
+  const keyOf = (req: Request) => ipKeyGenerator(clientOf(req));
+  const refuse = (res: Response) => {
+    res.status(429).json({ error: 'too many refused credentials; try again in a minute' });
+  };
+  // Counts refused credentials only: fail() calls it when one is refused, never otherwise.
   const failures = rateLimit({
     windowMs: LOGIN_WINDOW_MS,
     limit: LOGIN_FAILURES_MAX,
-    keyGenerator: (req) => ipKeyGenerator(req.ip ?? ''),
+    keyGenerator: keyOf,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
-    // Behind a proxy (allowed only with a password) its clients share one address; say nothing about it.
+    // The client is found by clientOf, from the proxies the operator named, not by Express's `trust proxy`.
     validate: { xForwardedForHeader: false },
     handler: (req, res) => {
       // Logged once a window per client: at its first refusal.
       if ((req as Request & { rateLimit?: { used: number } }).rateLimit?.used === LOGIN_FAILURES_MAX + 1)
         log?.warn(
-          { client: req.ip },
-          `dashboard: ${LOGIN_FAILURES_MAX} failed logins in a minute from one client; refusing it for a while`,
+          { client: clientOf(req) },
+          `dashboard: ${LOGIN_FAILURES_MAX} refused credentials in a minute from one client; refusing it for a while`,
         );
       refuse(res);
     },
   });
+  return {
+    async locked(req) {
+      const seen = await failures.getKey(keyOf(req));
+      return Boolean(seen && seen.totalHits > LOGIN_FAILURES_MAX && (seen.resetTime?.getTime() ?? 0) > Date.now());
+    },
+    async fail(req, res, deny) {
+      await failures(req, res, deny);
+    },
+    refuse,
+  };
+}
+
+/** Basic auth, compared in constant time, behind the throttle of refused credentials. */
+export function basicAuth(user: string, password: string, throttle: LoginThrottle) {
+  const expected = digest(`${user}:${password}`);
   return async (req: Request, res: Response, next: NextFunction) => {
     // A client over the limit is refused whatever it sends now, the right password included.
-    const seen = await failures.getKey(ipKeyGenerator(req.ip ?? ''));
-    if (seen && seen.totalHits > LOGIN_FAILURES_MAX && (seen.resetTime?.getTime() ?? 0) > Date.now())
-      return refuse(res);
+    if (await throttle.locked(req)) return throttle.refuse(res);
     const header = req.headers.authorization ?? '';
     // The scheme is case-insensitive (RFC 9110).
     const given = /^basic /i.test(header) ? Buffer.from(header.slice(6), 'base64').toString('utf8') : '';
@@ -131,7 +159,7 @@ export function basicAuth(user: string, password: string, log?: Logger) {
         .json({ error: 'authentication required' });
     // No credential yet only asks for the login; a refused one counts.
     if (!given) return askLogin();
-    await failures(req, res, askLogin);
+    await throttle.fail(req, res, askLogin);
   };
 }
 

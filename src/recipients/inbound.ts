@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { AuditLog } from '../access/audit.js';
 import type { Config } from '../config.js';
 import type { CallbackRow } from '../engagelab/callbacks.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -73,6 +74,8 @@ export class Inbound {
     private readonly log: Logger,
     /** To attribute replies; without it they are not. */
     private readonly ledger?: Pick<Ledger, 'locate' | 'get' | 'noteReply'>,
+    /** Where a keyword opt-out is recorded (actor `system:callbacks`), as every edit of the opt-out list is. */
+    private readonly audit?: Pick<AuditLog, 'note'>,
   ) {
     this.links = new UserLinks(redis, keys);
   }
@@ -131,6 +134,16 @@ export class Inbound {
         { user: maskedOf(user) },
         `opt-out: "${text.trim().slice(0, 40)}" from the recipient; they are suppressed`,
       );
+      // The same action as an operator's `suppress add`, its numbers masked (ids as well: they name a person).
+      await this.audit?.note({
+        actor: 'system:callbacks',
+        action: 'suppressions.add',
+        params: {
+          numbers: maskedOf(user).split(' / '),
+          source: 'keyword',
+          keyword: text.trim().toUpperCase().slice(0, 40),
+        },
+      });
       done.push('opt_out');
     }
     if (await this.openSession(row, user)) done.push('session');

@@ -140,3 +140,22 @@ export class RedisHealth {
     this.onBack?.();
   }
 }
+
+/**
+ * How long a health check waits for Redis's PING: a Redis that holds commands (CLIENT PAUSE, a long blocking
+ * script, a full network buffer) is down for the checker, which must hear so before its own timeout.
+ */
+export const HEALTH_PING_TIMEOUT_MS = 1500;
+
+/** PING, failing after `timeoutMs` without an answer (the command itself is left to finish or fail). */
+export async function pingWithin(redis: Pick<Redis, 'ping'>, timeoutMs = HEALTH_PING_TIMEOUT_MS): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer to PING within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([redis.ping(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { ConfigError, parseDotEnv } from '../config.js';
 import { settleWithin } from '../lifecycle.js';
 import { enableTracing } from './traces.js';
 
@@ -15,6 +17,10 @@ import { enableTracing } from './traces.js';
  *   OTEL_EXPORTER_OTLP_ENDPOINT or
  *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT         on (exporter: otlp)
  *   none of these                              off
+ *
+ * The SDK reads them from the process's environment only; src/config.ts reads `.env` for wa-bulk's own
+ * variables. So that an OTEL_* line in `.env` counts as it would for those, otelFromDotEnv copies such lines into
+ * the environment before the SDK is loaded, the environment winning as it does over `.env`.
  *
  * Only traces: no metrics or logs are exported (the SDK would otherwise push both to the OTLP endpoint by
  * default; /metrics and the JSON logs are wa-bulk's), and no automatic instrumentation is loaded (each
@@ -50,11 +56,34 @@ export function tracesWanted(env: NodeJS.ProcessEnv = process.env): boolean {
   );
 }
 
-/** Starts the SDK for this component if traces are wanted; undefined (and nothing loaded) otherwise. */
+/**
+ * Copies the OTEL_* lines of the `.env` file into `env` where it has no value of its own (an empty value is
+ * none, as everywhere in the configuration). A `.env` that cannot be read is left to the configuration's
+ * loading, which says what is wrong with it.
+ */
+export function otelFromDotEnv(env: NodeJS.ProcessEnv = process.env, dotEnvPath = '.env'): void {
+  let file: Record<string, string>;
+  try {
+    if (!existsSync(dotEnvPath)) return;
+    file = parseDotEnv(readFileSync(dotEnvPath, 'utf8'));
+  } catch (error) {
+    if (error instanceof ConfigError || (error as NodeJS.ErrnoException).code !== undefined) return;
+    throw error;
+  }
+  for (const [name, text] of Object.entries(file))
+    if (name.startsWith('OTEL_') && !value(env, name) && text.trim() !== '') env[name] = text.trim();
+}
+
+/**
+ * Starts the SDK for this component if traces are wanted; undefined (and nothing loaded) otherwise. With the
+ * process's own environment, `.env`'s OTEL_* lines count first (otelFromDotEnv).
+ */
 export async function startTracing(
   component: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Tracing | undefined> {
+  // The SDK reads the process's environment, whatever `env` is: only then can `.env` reach it.
+  if (env === process.env) otelFromDotEnv(env);
   if (!tracesWanted(env)) return undefined;
   const { NodeSDK, resources } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({

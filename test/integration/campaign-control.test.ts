@@ -1,13 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { enqueue } from '../../producers/enqueue.js';
+import { CampaignClosedError, enqueue } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { localMinutes, timeZoneOf } from '../../src/messages/timezone.js';
 import { freePort } from '../../src/dev/redis-server.js';
 import { runCli } from '../helpers/cli.js';
 import { campaignDone, envOf, tempFile, until } from '../helpers/env.js';
 import { useStack, type StackOptions } from '../helpers/stack.js';
+import { startDashboard } from '../helpers/contract.js';
 import { BODIES, jsonl, phone } from '../fixtures/messages.js';
 
 /** Campaign control with real workers, the real CLI and the simulator. */
@@ -259,5 +260,92 @@ describe('campaign control', () => {
       body: '{}',
     });
     expect(cancelUnknown.status).toBe(404);
+  });
+
+  it('a cancelled campaign takes no more messages: the API answers 409, the CLI and the library refuse, nothing is enqueued', async () => {
+    const { config, h, dashboard } = await stack.start({ dashboard: startDashboard });
+    const env = envOf(config);
+    const post = (campaign: string, body: unknown[]) =>
+      fetch(`${dashboard.url}/api/campaigns/${campaign}/messages?preflight=false`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post('w9', messages('w9', 1))).status).toBe(200);
+    const cancel = await fetch(`${dashboard.url}/api/campaigns/w9/cancel`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    expect(cancel.status).toBe(200);
+
+    const late = await post('w9', messages('late', 1));
+    expect(late.status).toBe(409);
+    expect(await late.json()).toEqual({
+      error: 'campaign "w9" is cancelled: its messages would all be skipped; name another campaign',
+      campaign: 'w9',
+      state: 'cancelled',
+    });
+    const cli = await runCli(['enqueue', tempFile(jsonl(messages('cli', 1))), '--campaign', 'w9'], env);
+    expect({ code: cli.code, stdout: cli.stdout, stderr: cli.stderr }).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'wa-bulk: campaign "w9" is cancelled: its messages would all be skipped; name another campaign\n',
+    });
+    await expect(
+      enqueue(itemsOfArray(messages('lib', 1)), { campaign: 'w9', ledger: h.ledger, queue: h.send }),
+    ).rejects.toBeInstanceOf(CampaignClosedError);
+    expect(await h.ledger.campaign('w9')).toMatchObject({ total: 1, state: 'cancelled' });
+    for (const id of ['late-0', 'cli-0', 'lib-0']) expect(await h.ledger.get(id)).toBeUndefined();
+  });
+
+  it('a pause answers the campaign as GET does; a done or cancelled campaign is not paused (409, CLI exit 1)', async () => {
+    const { config, h, dashboard } = await stack.start({ simulator: {}, dashboard: startDashboard, worker: true });
+    const env = envOf(config);
+    const control = (campaign: string, action: string, body: object = {}) =>
+      fetch(`${dashboard.url}/api/campaigns/${campaign}/${action}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const view = async (campaign: string) => (await fetch(`${dashboard.url}/api/campaigns/${campaign}`)).json();
+
+    await enqueue(itemsOfArray(messages('later', 1)), {
+      campaign: 'later',
+      ledger: h.ledger,
+      queue: h.send,
+      control: { notBefore: Date.now() + 3_600_000, priority: 'normal' },
+    });
+    const paused = await control('later', 'pause', { reason: 'late' });
+    expect(paused.status).toBe(200);
+    const answer = await paused.json();
+    expect(answer).toMatchObject({ id: 'later', state: 'paused', paused: true, pause_reason: 'late' });
+    expect(answer).toEqual(await view('later'));
+
+    await enqueue(itemsOfArray(messages('pd', 1)), { campaign: 'pd', ledger: h.ledger, queue: h.send });
+    await campaignDone(h.ledger, 'pd');
+    const done = await control('pd', 'pause', { reason: 'late' });
+    expect(done.status).toBe(409);
+    expect(await done.json()).toEqual({
+      error: 'campaign "pd" is done (no message of it is pending): there is nothing to pause',
+      campaign: 'pd',
+      state: 'done',
+    });
+    expect(await view('pd')).toMatchObject({ state: 'done', paused: false, pause_reason: null });
+    const cli = await runCli(['pause', '--campaign', 'pd', '--reason', 'late'], env);
+    expect({ code: cli.code, stderr: cli.stderr }).toEqual({
+      code: 1,
+      stderr: 'wa-bulk: campaign "pd" is done (no message of it is pending): there is nothing to pause\n',
+    });
+    // The next enqueue into it is sent, not parked.
+    await enqueue(itemsOfArray(messages('pd-more', 1)), { campaign: 'pd', ledger: h.ledger, queue: h.send });
+    await campaignDone(h.ledger, 'pd');
+    expect(await h.ledger.get('pd-more-0')).toMatchObject({ status: 'sent' });
+
+    expect((await control('later', 'cancel')).status).toBe(200);
+    const cancelled = await control('later', 'pause');
+    expect(cancelled.status).toBe(409);
+    expect(await cancelled.json()).toMatchObject({ campaign: 'later', state: 'cancelled' });
+    expect(await view('later')).toMatchObject({ state: 'cancelled', paused: false });
   });
 });

@@ -1,10 +1,11 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import http from 'node:http';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { Config, ConfigInput } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { BODIES, phone } from '../fixtures/messages.js';
-import { silentLogger, testConfig } from '../helpers/env.js';
+import { silentLogger, testConfig, until } from '../helpers/env.js';
+import { AuditLog, type AuditEntry } from '../../src/access/audit.js';
 import { useStack } from '../helpers/stack.js';
 import { contract, startDashboard } from '../helpers/contract.js';
 
@@ -201,10 +202,48 @@ describe('the edges of the dashboard', () => {
     const warnings = lines
       .join('')
       .split('\n')
-      .filter((line) => line.includes('failed logins'));
+      .filter((line) => line.includes('refused credentials'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).not.toContain('guess');
     expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+  });
+});
+
+describe('the throttle of refused credentials', () => {
+  const guesses = async (url: string, headers: (i: number) => Record<string, string>, count = 10) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < count; i++)
+      statuses.push((await fetch(`${url}/api/campaigns`, { headers: headers(i) })).status);
+    return statuses;
+  };
+  const from = (client: string) => ({ 'X-Forwarded-For': client });
+
+  it('behind a proxy named in DASHBOARD_TRUSTED_PROXIES, locks out the forwarded client, not everyone', async () => {
+    const { url } = await start({ DASHBOARD_TRUSTED_PROXIES: '1' });
+    const attacker = from('203.0.113.7');
+    expect(await guesses(url, (i) => ({ ...attacker, ...auth('admin', `guess-${i}`) }), 11)).toEqual([
+      ...Array<number>(10).fill(401),
+      429,
+    ]);
+    expect((await fetch(`${url}/api/campaigns`, { headers: { ...attacker, ...auth() } })).status).toBe(429);
+    // The operator, behind the same proxy.
+    expect((await fetch(`${url}/api/campaigns`, { headers: { ...from('198.51.100.2'), ...auth() } })).status).toBe(200);
+  });
+
+  it('without DASHBOARD_TRUSTED_PROXIES, ignores X-Forwarded-For: a client cannot escape by naming another', async () => {
+    const { url } = await start();
+    const statuses = await guesses(url, (i) => ({ ...from(`203.0.113.${i + 1}`), ...auth('admin', `guess-${i}`) }), 11);
+    expect(statuses).toEqual([...Array<number>(10).fill(401), 429]);
+  });
+
+  it('counts refused API keys with failed logins: then the right password is refused too', async () => {
+    const { url } = await start();
+    const statuses = await guesses(url, (i) => ({ Authorization: `Bearer wab_guess${i}` }), 11);
+    expect(statuses).toEqual([...Array<number>(10).fill(401), 429]);
+    expect((await fetch(`${url}/api/campaigns`, { headers: auth() })).status).toBe(429);
+    // Recorded once answered.
+    const audit = new AuditLog(stack.h.redis, stack.h.keys, 86_400_000);
+    await until(async () => (await audit.read({ actor: 'unknown' })).some((e) => e.outcome === 'refused 429'));
   });
 });
 
@@ -276,6 +315,49 @@ describe('the HTTP producer API', () => {
     });
   });
 
+  it('answers NDJSON streamed over the limit with what it took (the lines before the limit are enqueued) and the last line taken', async () => {
+    const { url } = await start();
+    const lines = [1, 2, 3].map((i) => JSON.stringify({ to: phone(i), body: BODIES.text, request_id: `big-${i}` }));
+    // Three messages, then a fourth line that never ends before the limit.
+    const chunks = [
+      Buffer.from(`${lines.join('\n')}\n{"to": "`),
+      ...Array.from({ length: 17 }, () => Buffer.alloc(MIB, 'x')),
+    ];
+    const { status, body } = await postChunked(`${url}/api/campaigns/big/messages?preflight=false`, chunks);
+    expect(status).toBe(413);
+    expect(body).toEqual({
+      error:
+        'request body is larger than 16 MiB; split it into several requests; lines 1 to 3 were taken, resend from line 4',
+      campaign: 'big',
+      accepted: 3,
+      rejected: 0,
+      duplicates: 0,
+      suppressed: 0,
+      rejects: [],
+      last_line: 3,
+    });
+    for (const id of ['big-1', 'big-2', 'big-3']) expect(await stack.h.send.getJob(id)).toBeDefined();
+    expect(await stack.h.ledger.campaign('big')).toMatchObject({ total: 3 });
+    // Its audit entry says what was taken, and the limit unmasked.
+    let entry: AuditEntry | undefined;
+    await until(async () => {
+      [entry] = await new AuditLog(stack.h.redis, stack.h.keys, 86_400_000).read({ target: 'big' });
+      return entry !== undefined;
+    });
+    expect(entry).toMatchObject({
+      action: 'messages.enqueue',
+      outcome: 'refused 413',
+      params: { accepted: 3, duplicates: 0, rejected: 0, last_line: 3, error: body.error },
+    });
+
+    // Held whole for preflight, or announced over the limit: nothing is taken.
+    const held = await postChunked(`${url}/api/campaigns/held/messages`, chunks);
+    expect(held.status).toBe(413);
+    expect(held.body).toMatchObject({ accepted: 0, last_line: 0 });
+    expect(held.body.error).toBe('request body is larger than 16 MiB; split it into several requests');
+    expect(await stack.h.ledger.campaign('held')).toBeUndefined();
+  });
+
   it('answers bad requests with a 4xx and the reason', async () => {
     const { url } = await start();
     const post = (path: string, body: string | Uint8Array, type = 'application/json') =>
@@ -287,7 +369,7 @@ describe('the HTTP producer API', () => {
       [
         await post('/api/campaigns/x/messages', new Uint8Array(17 * 1024 * 1024).fill(32)),
         413,
-        /larger than 16777216 bytes/,
+        /larger than 16 MiB; split it/,
       ],
       [await post('/api/campaigns/a%20b/messages', '[]'), 400, /^campaign id: /],
       [await fetch(`${url}/api/messages/..%2F..%2Fetc`, { headers: auth() }), 400, /^request_id: /],
@@ -336,3 +418,28 @@ describe('/metrics', () => {
 
 // Every answer these tests received, held to the published contract (test/helpers/contract.ts).
 afterAll(() => contract.expectConforming());
+
+const MIB = 1024 * 1024;
+
+/** POSTs the chunks with Transfer-Encoding: chunked (no Content-Length); the answer, JSON. */
+function postChunked(
+  url: string,
+  chunks: Buffer[],
+): Promise<{ status: number; body: Record<string, unknown> & { error: string } }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/x-ndjson' } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as never }));
+        res.on('error', reject);
+      },
+    );
+    // The server answers before the whole body is written, and may close the connection then.
+    req.on('error', () => {});
+    Readable.from(chunks).pipe(req);
+  });
+}

@@ -2,6 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import { Readable } from 'node:stream';
 import { enqueue } from '../../producers/enqueue.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
+import { AuditLog } from '../../src/access/audit.js';
+import { maskBsuid } from '../../src/messages/identity.js';
+import { maskPhone } from '../../src/messages/phone.js';
 import { runCli } from '../helpers/cli.js';
 import { campaignDone, envOf, until } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
@@ -96,6 +99,19 @@ describe('users named by a business-scoped user id', () => {
     const env = envOf(config);
     await post(url, [inboundRow({ from: phone(2), from_user_id: ID }, 'UNSUBSCRIBE')]);
     await until(async () => (await suppressed(ID)) && (await suppressed(digits(2))));
+    // Recorded in the audit log as any edit of the opt-out list, by the callbacks, the user masked.
+    const log = new AuditLog(h.redis, h.keys, 86_400_000);
+    // Written just after the suppression.
+    await until(async () => (await log.read({ actor: 'system:callbacks' })).length > 0);
+    const audit = await log.read({ actor: 'system:callbacks' });
+    expect(audit).toEqual([
+      expect.objectContaining({
+        action: 'suppressions.add',
+        params: { numbers: [maskPhone(digits(2)), maskBsuid(ID)], source: 'keyword', keyword: 'UNSUBSCRIBE' },
+        outcome: 'ok',
+      }),
+    ]);
+    expect(JSON.stringify(audit)).not.toContain(digits(2));
     expect((await runCli(['suppress', 'remove', phone(2)], env)).stdout).toBe('no longer suppressed: 2 number(s)\n');
     expect(await h.redis.scard(h.keys.suppressed)).toBe(0);
     await post(url, [inboundRow({ from: phone(2), user_id: ID })]);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { freePort, startRedisServer } from '../../src/dev/redis-server.js';
 import { runCli } from '../helpers/cli.js';
 import { campaignDone, envOf, tempFile, testConfig, until } from '../helpers/env.js';
@@ -86,6 +87,25 @@ describe('a long-running process and its Redis', () => {
       async () => /^wa_bulk_redis_disconnects_total 2$/m.test(await (await fetch(`${url}/metrics`)).text()),
       10_000,
     );
+  });
+
+  it('/healthz answers 503 with Retry-After when Redis is connected but does not answer, instead of waiting for it', async () => {
+    const redis = await startRedisServer({ port: await freePort() });
+    stack.deferLast(() => redis.stop());
+    const config = testConfig({ REDIS_URL: redis.url, DASHBOARD_PORT: await freePort() });
+    stack.harness(config);
+    const dashboard = await stack.startDashboard(config);
+    expect((await fetch(`${dashboard.url}/healthz`)).status).toBe(200);
+
+    const pauser = new Redis(redis.url);
+    stack.defer(() => pauser.quit());
+    // Longer than the health check waits: without its bound /healthz would answer 200 once the pause ends.
+    await pauser.call('CLIENT', 'PAUSE', '4000', 'ALL');
+    const paused = await fetch(`${dashboard.url}/healthz`);
+    expect(paused.status).toBe(503);
+    expect(paused.headers.get('retry-after')).toBe('5');
+    expect(await paused.json()).toEqual({ status: 'unavailable' });
+    await until(async () => (await fetch(`${dashboard.url}/healthz`)).status === 200, 10_000);
   });
 
   it('the dashboard and the worker stop at the first SIGTERM while Redis is unreachable', async () => {

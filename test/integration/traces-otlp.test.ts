@@ -1,8 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { jsonl, phone } from '../fixtures/messages.js';
-import { runCli } from '../helpers/cli.js';
+import { CLI, runCli } from '../helpers/cli.js';
 import { campaignDone, envOf, tempFile, until } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
 import { KIND, expectNothingPersonal, fromOtlpJson, messageTrace, type SpanRecord } from '../helpers/traces.js';
@@ -92,5 +96,41 @@ describe('traces over OTLP/HTTP', () => {
     // The resource names no command line (which may carry numbers: `wa-bulk suppress add …`).
     expect(all.every((s) => !('process.command_args' in s.resource))).toBe(true);
     expectNothingPersonal(all, [...list.flatMap((m) => [m.to, m.body.text.body]), file]);
+  });
+
+  it('are exported when the OTEL_* variables are in .env, the environment winning over it', async () => {
+    const receiver = await startReceiver();
+    stack.defer(() => receiver.close());
+    const { config } = await stack.start();
+    const dir = mkdtempSync(join(tmpdir(), 'wa-bulk-otel-'));
+    stack.defer(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(
+      join(dir, '.env'),
+      [
+        `OTEL_EXPORTER_OTLP_ENDPOINT=${receiver.url}`,
+        'OTEL_EXPORTER_OTLP_PROTOCOL=http/json',
+        'OTEL_SERVICE_NAME=from-dotenv',
+        'OTEL_RESOURCE_ATTRIBUTES=deployment.environment=from-dotenv',
+      ].join('\n'),
+    );
+    const file = tempFile(jsonl([{ to: phone(1), body: { type: 'text', text: { body: 'hi' } }, request_id: 'env-1' }]));
+    // wa-bulk reads .env from its working directory; this one has only the environment's OTEL_SERVICE_NAME.
+    const env = { ...envOf(config), OTEL_SERVICE_NAME: 'from-environment' };
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, 'enqueue', file, '--campaign', 'dotenv', '--json'], {
+        cwd: dir,
+        env,
+        stdio: 'ignore',
+      });
+      child.on('error', reject);
+      child.on('exit', resolve);
+    });
+    expect(code).toBe(0);
+    const campaignSpan = receiver.spans.find((s) => s.name === 'enqueue');
+    expect(campaignSpan?.resource).toMatchObject({
+      'service.name': 'from-environment',
+      'deployment.environment': 'from-dotenv',
+      'wa_bulk.component': 'enqueue',
+    });
   });
 });

@@ -241,3 +241,51 @@ suite('docker-compose.yml, profile observability', () => {
     });
   });
 });
+
+suite("docker-compose.yml's archive profile", () => {
+  let dir: string;
+  let entrypoint: string[];
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wa-bulk-compose-'));
+    writeFileSync(join(dir, '.env'), `DASHBOARD_PASSWORD=operator-password-1\nCALLBACK_TOKEN=${TOKEN}\n`);
+    const [command, ...args] = compose as string[];
+    const run = (profiles: string[]) =>
+      spawnSync(
+        command as string,
+        [...args, '--project-directory', ROOT, '--env-file', join(dir, '.env'), ...profiles, 'config'],
+        { cwd: ROOT, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: process.env.HOME } },
+      );
+    // Without POSTGRES_PASSWORD the default profile's configuration is still whole.
+    const plain = run([]);
+    if (plain.status !== 0) throw new Error(`${compose?.join(' ')} config failed: ${plain.stderr}`);
+    const archive = run(['--profile', 'archive']);
+    if (archive.status !== 0) throw new Error(`${compose?.join(' ')} config failed: ${archive.stderr}`);
+    const postgres = (parse(archive.stdout) as { services: Record<string, { entrypoint?: string[] }> }).services
+      .postgres;
+    // Compose prints `$$` as written; the container's shell sees `$`.
+    entrypoint = (postgres?.entrypoint ?? []).map((part) => part.replaceAll('$$', '$'));
+    // The image's own entry point, standing in: says it was started and with what.
+    writeFileSync(join(dir, 'docker-entrypoint.sh'), '#!/bin/sh\necho "started $*"\n', { mode: 0o755 });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const start = (password: string) =>
+    spawnSync(entrypoint[0] as string, entrypoint.slice(1), {
+      encoding: 'utf8',
+      env: { PATH: `${dir}:${process.env.PATH}`, POSTGRES_PASSWORD: password },
+    });
+
+  it('stops PostgreSQL with a line naming POSTGRES_PASSWORD when it is empty, before the image starts', () => {
+    const run = start('');
+    expect(run.status).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^postgres: set POSTGRES_PASSWORD in \.env/);
+  });
+
+  it("starts the image's PostgreSQL when the password is set", () => {
+    const run = start('a-password');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe('started postgres\n');
+  });
+});

@@ -102,6 +102,21 @@ describe('configuration', () => {
     );
   });
 
+  it('reads DASHBOARD_TRUSTED_PROXIES as a hop count or networks, on its own, naming a bad one', () => {
+    expect(load({}).DASHBOARD_TRUSTED_PROXIES).toBe(0);
+    expect(load({ DASHBOARD_TRUSTED_PROXIES: '1' }).DASHBOARD_TRUSTED_PROXIES).toBe(1);
+    expect(load({ DASHBOARD_TRUSTED_PROXIES: '10.0.0.0/8, ::1' }).DASHBOARD_TRUSTED_PROXIES).toEqual([
+      '10.0.0.0/8',
+      '::1/128',
+    ]);
+    expect(() => load({ DASHBOARD_TRUSTED_PROXIES: '11' })).toThrow(
+      'DASHBOARD_TRUSTED_PROXIES: expected a number of proxy hops from 0 to 10, or their networks, got "11"',
+    );
+    expect(() => load({ DASHBOARD_TRUSTED_PROXIES: 'proxy' })).toThrow(
+      /^DASHBOARD_TRUSTED_PROXIES: .*"proxy" is not one/,
+    );
+  });
+
   it('reads FREQUENCY_CAP as a count per rolling window and MARKETING_REST as a duration, naming a bad one', () => {
     expect(load({})).toMatchObject({ MARKETING_REST: 86_400_000 });
     expect(load({}).FREQUENCY_CAP).toBeUndefined();

@@ -114,6 +114,32 @@ describe('phone numbers in logs', () => {
   });
 });
 
+describe('numbers in logs that are not phone numbers', () => {
+  it('are left alone when they are sizes, durations or counts, or times in milliseconds and ids made of them', () => {
+    for (const text of [
+      'request body is larger than 16777216 bytes; split it',
+      'took 2500000 ms',
+      'line is longer than 1000000 characters',
+      'at 1765087437123',
+      'entry 1765087437123-0',
+      'job 123456789012345',
+    ])
+      expect(maskPhonesIn(text)).toBe(text);
+  });
+
+  it('still masks every international number, with or without +, and national numbers starting with 1', () => {
+    const cases: Array<[string, string]> = [
+      ['to 12025550123', 'to 1202*****23'],
+      ['to +12025550123 bytes', 'to +1202*****23 bytes'],
+      ['to 447911123456, 2 messages', 'to 4479******56, 2 messages'],
+      ['to 8613812345678', 'to 8613*******78'],
+      ['to 1145678901', 'to 1145****01'],
+      ['to +44 7911 123456 ms', 'to +4479******56 ms'],
+    ];
+    for (const [text, masked] of cases) expect(maskPhonesIn(text)).toBe(masked);
+  });
+});
+
 describe("preflight's address guard", () => {
   it('takes IPv6 as public only in 2000::/3', () => {
     for (const address of [

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { enqueue, scan, type EnqueueSummary, type SourceItem } from '../../../producers/enqueue.js';
+import { assertEnqueueable, enqueue, scan, type EnqueueSummary, type SourceItem } from '../../../producers/enqueue.js';
 import { checkCsvOptions, readCsv, type CsvOptions } from '../../../producers/csv-reader.js';
 import { readJsonl } from '../../../producers/jsonl-reader.js';
 import { CampaignOptionError, FLAG_NAMES, campaignOptions } from '../../campaigns/options.js';
@@ -67,6 +67,8 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
 
   try {
     return await withContext(async (ctx) => {
+      // Before preflight, which may ask EngageLab: a cancelled campaign takes nothing.
+      await assertEnqueueable(ctx.ledger, campaign);
       const progress = new ProgressLine();
       let preflight: Preflight | undefined;
       if (withPreflight) {

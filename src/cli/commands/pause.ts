@@ -1,4 +1,4 @@
-import { Campaigns } from '../../campaigns/campaigns.js';
+import { Campaigns, pauseRefusal } from '../../campaigns/campaigns.js';
 import { pauseLane, resumeLane } from '../../lanes/lanes.js';
 import { pauseSending, resumeSending } from '../../lanes/fleet.js';
 import { normalisePhone } from '../../messages/phone.js';
@@ -37,7 +37,10 @@ export async function control(target: Target, pause?: { reason: string }): Promi
     }
     if (campaign !== undefined) {
       const campaigns = new Campaigns(ctx.redis, ctx.keys);
-      if (!(await ctx.ledger.campaign(campaign))) return undefined;
+      const current = await ctx.ledger.campaign(campaign);
+      if (!current) return undefined;
+      const refusal = pause && pauseRefusal(current);
+      if (refusal) return { refused: refusal.error };
       if (pause) {
         await campaigns.pause(campaign, pause.reason, cliActor());
         return `campaign ${campaign} paused`;
@@ -49,8 +52,9 @@ export async function control(target: Target, pause?: { reason: string }): Promi
     else await resumeSending(ctx.redis, ctx.keys, cliActor());
     return pause ? 'sending paused for all workers' : 'sending resumed';
   });
-  if (message === undefined) {
-    process.stderr.write(`wa-bulk: ${noCampaign(String(campaign), '"wa-bulk campaigns"')}\n`);
+  if (message === undefined || typeof message === 'object') {
+    const error = message?.refused ?? noCampaign(String(campaign), '"wa-bulk campaigns"');
+    process.stderr.write(`wa-bulk: ${error}\n`);
     return 1;
   }
   process.stdout.write(`${message}\n`);

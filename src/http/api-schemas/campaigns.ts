@@ -25,7 +25,11 @@ export const campaignViewSchema = campaignSchema
     paused: z.boolean().meta({ description: 'paused on its own or with the whole fleet' }),
     resting: restingSchema,
   })
-  .meta({ id: 'CampaignView', description: 'The campaign object, with whether it is paused now.' });
+  .meta({
+    id: 'CampaignView',
+    description:
+      'The campaign object, with whether it is paused now (a pause in force on a campaign whose messages have all ended holds back those enqueued later).',
+  });
 export const resumedSchema = campaignSchema
   .extend({ resumed: count.meta({ description: 'parked messages put back' }) })
   .meta({ id: 'CampaignResumed' });
@@ -75,6 +79,27 @@ export const enqueueSummarySchema = z
     id: 'EnqueueSummary',
     description: 'What an enqueue did, as `wa-bulk enqueue --json` prints it; items count from 1.',
   });
+
+export const enqueueTooLargeSchema = enqueueSummarySchema
+  .extend({
+    error: z.string().meta({ description: 'the limit, and the lines taken and where to resend from, if any were' }),
+    last_line: count.meta({
+      description: 'the last line of the body taken (its counts are above); 0 when none was. Resend from the next',
+    }),
+  })
+  .meta({
+    id: 'EnqueueTooLarge',
+    description:
+      "A body over 16 MiB: what was taken of it, in the 200 answer's counts. Only NDJSON read as it streams in (`preflight=false`) has lines taken; any other body has none (`last_line` 0).",
+  });
+
+export const campaignClosedSchema = z
+  .object({
+    error: z.string(),
+    campaign: z.string(),
+    state: z.enum(['done', 'cancelled']).meta({ description: 'why it takes no more' }),
+  })
+  .meta({ id: 'CampaignClosed', description: 'A campaign that cannot take this: cancelled, or (for a pause) done.' });
 
 const rejectedLineSchema = z.object({ line: count, error: z.string(), enqueued_at: time });
 export const rejectsSchema = z

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { campaignSchema, messageRecordSchema } from '../../ledger/schemas.js';
+import { messageRecordSchema } from '../../ledger/schemas.js';
 import { messageSchema } from '../../messages/schema.js';
 import * as api from '../api-schemas.js';
 import * as request from '../request-schemas.js';
@@ -37,7 +37,7 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     tag: 'messages',
     summary: 'Enqueue messages',
     description:
-      'A JSON array, or NDJSON (one message a line; read as it streams in when `preflight=false`), of at most 16 MiB. Each message is checked as `wa-bulk enqueue` checks a line: an invalid one is rejected on its own (in `rejects`, by item number from 1), never the whole request. Preflight checks templates and media first unless `preflight=false`.',
+      'A JSON array, or NDJSON (one message a line; read as it streams in when `preflight=false`), of at most 16 MiB. Over it, 413 says what was taken: the lines before the limit of a streamed NDJSON body are enqueued, and `last_line` names the last one, so that the client resends from the next (a line sent twice is a duplicate); any other body has nothing taken. A cancelled campaign is refused with 409 before the body is read. Each message is checked as `wa-bulk enqueue` checks a line: an invalid one is rejected on its own (in `rejects`, by item number from 1), never the whole request. Preflight checks templates and media first unless `preflight=false`.',
     path_params: campaign,
     query: request.enqueueQuerySchema,
     body: {
@@ -49,7 +49,8 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     responses: {
       200: json('what was enqueued and what was rejected, line by line', api.enqueueSummarySchema),
       400: BAD_REQUEST,
-      413: TOO_LARGE,
+      409: json('the campaign is cancelled: nothing was read or enqueued', api.campaignClosedSchema),
+      413: json('the body is over 16 MiB: what was taken of it, and the last line taken', api.enqueueTooLargeSchema),
       415: error('another media type'),
       502: error("EngageLab refused preflight's credentials"),
     },
@@ -190,10 +191,13 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     responses: {
       200: json(
         'the campaign object',
-        action === 'pause' ? campaignSchema : action === 'resume' ? api.resumedSchema : api.cancelledSchema,
+        action === 'pause' ? api.campaignViewSchema : action === 'resume' ? api.resumedSchema : api.cancelledSchema,
       ),
       400: BAD_REQUEST,
       404: UNKNOWN_CAMPAIGN,
+      ...(action === 'pause' && {
+        409: json('the campaign is done (no message pending) or cancelled: nothing to pause', api.campaignClosedSchema),
+      }),
       413: TOO_LARGE,
       415: NOT_JSON,
     },
