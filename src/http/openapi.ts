@@ -73,7 +73,7 @@ const COMMON: Record<string, ZodOpenApiResponseObject> = {
   },
   429: {
     id: 'TooManyRequests',
-    description: "over the key's rate, or too many failed logins",
+    description: "over the key's rate, or too many refused credentials from one client",
     content: errorBody,
     headers: retryAfter,
   },
