@@ -21,7 +21,8 @@ import type { SourceItem } from './enqueue.js';
  *   button_copy_code_<i>   the coupon code of copy-code button i
  *
  * With `--text "Hello {{name}}"`: the text with each {{column}} replaced by that row's value.
- * Any other column is an error, so a misspelt header cannot silently drop data.
+ * Any other column is an error, so a misspelt header cannot silently drop data; so are a column named twice
+ * and a gap in body_1 … body_N (either would put a value in the wrong place or lose it).
  */
 
 export interface CsvOptions {
@@ -67,6 +68,18 @@ export function checkColumns(columns: string[], options: CsvOptions): void {
     : [];
   for (const name of placeholders) {
     if (!columns.includes(name)) throw new UsageError(`--text uses {{${name}}} but the CSV has no column "${name}"`);
+  }
+  const repeated = columns.find((column, i) => columns.indexOf(column) !== i);
+  if (repeated !== undefined) throw new UsageError(`CSV: the header has the column "${repeated}" twice`);
+  // body_N are the template's {{N}} in order: a missing one would shift every later value into its place.
+  if (options.template !== undefined) {
+    const bodies = columns.filter((c) => /^body_[1-9][0-9]*$/.test(c)).map((c) => Number(c.slice(5)));
+    const last = Math.max(0, ...bodies);
+    for (let n = 1; n < last; n++)
+      if (!bodies.includes(n))
+        throw new UsageError(
+          `CSV: the header has body_${last} but no body_${n} (body parameters are numbered from body_1, without gaps)`,
+        );
   }
   for (const column of columns) {
     if (BASE.has(column) || column.startsWith('arg_')) continue;

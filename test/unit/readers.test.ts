@@ -78,6 +78,19 @@ describe('CSV reader', () => {
     );
   });
 
+  it('refuses a header that names a column twice, or skips a body parameter', async () => {
+    const template = { template: 'order_update', language: 'en' };
+    await expect(
+      all(readCsv(stream('to,request_id,body_1,body_1,body_2\n+447911123456,r,a,b,c\n'), template)),
+    ).rejects.toThrow('CSV: the header has the column "body_1" twice');
+    await expect(all(readCsv(stream('to,name,name\n+447911123456,a,b\n'), { text: 'Hi {{name}}' }))).rejects.toThrow(
+      'CSV: the header has the column "name" twice',
+    );
+    await expect(all(readCsv(stream('to,body_1,body_3\n+447911123456,a,c\n'), template))).rejects.toThrow(
+      'CSV: the header has body_3 but no body_2',
+    );
+  });
+
   it('reports a wrong --language or --template once, before reading any line', async () => {
     const csv = `to,body_1\n${Array.from({ length: 1000 }, (_, i) => `+4479111${String(i).padStart(5, '0')},Ada`).join('\n')}`;
     const read = async (options: { template: string; language: string }) => {
