@@ -1,9 +1,11 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { templateSchema } from '../src/messages/schema.js';
 import { formatIssues, messageErrors } from '../src/messages/validate.js';
 import { UsageError } from '../src/usage-error.js';
+import { csvRecords } from './csv-records.js';
 import type { SourceItem } from './enqueue.js';
+import { MAX_LINE_BYTES, readLines } from './lines.js';
 
 /**
  * CSV campaigns (docs/campaigns.md; example: examples/campaign.csv):
@@ -142,34 +144,42 @@ export function rowToMessage(row: Row, options: CsvOptions): Record<string, unkn
   return message;
 }
 
-/** Streams CSV records as messages; a record the CSV parser cannot read is reported with its line. */
+/**
+ * Streams CSV records as messages. A line that cannot be read (too long, not UTF-8, its quoting broken) is
+ * reported with its number and the lines after it are read as usual (./lines.ts, ./csv-records.ts).
+ */
 export async function* readCsv(input: Readable, options: CsvOptions): AsyncGenerator<SourceItem> {
   const skipped: SourceItem[] = [];
-  const parser = input.pipe(
+  const starts = new Map<number, number>();
+  const records = Readable.from(csvRecords(readLines(input, MAX_LINE_BYTES), skipped, starts, MAX_LINE_BYTES));
+  const parser = records.pipe(
     parse({
       columns: (header: string[]) => {
         const columns = header.map((c) => c.trim());
         checkColumns(columns, options);
         return columns;
       },
-      bom: true,
       trim: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
+      // csvRecords bounds a record already; this is csv-parse's own bound, in characters.
+      max_record_size: MAX_LINE_BYTES,
       info: true,
       on_skip: (error) => {
         const line = (error as { lines?: number } | undefined)?.lines ?? 0;
-        skipped.push({ line, error: `CSV: ${error?.message ?? 'unreadable record'}` });
+        skipped.push({ line: starts.get(line) ?? line, error: `CSV: ${error?.message ?? 'unreadable record'}` });
         return undefined;
       },
     }),
   );
-  input.on('error', (error) => parser.destroy(error));
+  records.on('error', (error) => parser.destroy(error));
   for await (const entry of parser as AsyncIterable<{ record: Row; info: { lines: number } }>) {
-    // The parser can run ahead of us: report unreadable records in line order.
-    while (skipped.length > 0 && (skipped[0] as SourceItem).line < entry.info.lines)
-      yield skipped.shift() as SourceItem;
-    yield { line: entry.info.lines, value: rowToMessage(entry.record, options) };
+    const line = starts.get(entry.info.lines) ?? entry.info.lines;
+    // The readers run ahead of us: report unreadable lines in line order.
+    skipped.sort((a, b) => a.line - b.line);
+    while (skipped.length > 0 && (skipped[0] as SourceItem).line < line) yield skipped.shift() as SourceItem;
+    yield { line, value: rowToMessage(entry.record, options) };
   }
+  skipped.sort((a, b) => a.line - b.line);
   while (skipped.length > 0) yield skipped.shift() as SourceItem;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
 import { runCli } from '../helpers/cli.js';
 import { startDashboard } from '../helpers/contract.js';
 import { envOf, tempFile } from '../helpers/env.js';
@@ -7,7 +8,7 @@ import { jsonl } from '../fixtures/messages.js';
 
 /**
  * What `wa-bulk enqueue` (and the HTTP producer, through the same core) makes of input that is not what it
- * seems: a request_id reused for another message.
+ * seems: a request_id reused for another message, bytes that are not UTF-8, a quote never closed.
  */
 
 const stack = useStack();
@@ -93,5 +94,42 @@ describe('a reused request_id', () => {
         { line: 1, error: expect.stringContaining('request_id "h-1" is already used by another message (campaign h1') },
       ],
     });
+  });
+});
+
+describe('bytes and quotes', () => {
+  it('rejects a Latin-1 line by number and enqueues the others; refuses a UTF-16 file, naming it', async () => {
+    const { config, h } = await stack.start();
+    const env = envOf(config);
+    const latin1 = tempFile('', 'latin1.csv');
+    writeFileSync(latin1, Buffer.from('to,name\n+447911123460,Jos\xe9\n+447911123461,Bob\n', 'latin1'));
+    const res = await runCli(['enqueue', latin1, '--campaign', 'l1', '--text', 'Hi {{name}}'], env);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('campaign l1: enqueued 1, rejected 1, duplicates 0\n');
+    expect(res.stderr).toContain('line 2: not valid UTF-8 (save the file as UTF-8)');
+    expect(await h.send.getWaitingCount()).toBe(1);
+
+    const utf16 = tempFile('', 'utf16.csv');
+    writeFileSync(
+      utf16,
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('to,name\n+447911123462,Ann\n', 'utf16le')]),
+    );
+    const wide = await runCli(['enqueue', utf16, '--campaign', 'w1', '--text', 'Hi {{name}}'], env);
+    expect(wide.code).toBe(2);
+    expect(wide.stderr).toContain('the input is UTF-16LE, not UTF-8');
+    expect(await h.ledger.campaign('w1')).toBeUndefined();
+  });
+
+  it('names the line an unclosed quote opened on and still enqueues the lines after it', async () => {
+    const { config } = await stack.start();
+    const csv = tempFile(
+      'to,name\n+447911123460,"Ann\n+447911123461,Bob\n+447911123462,Cy\n+447911123463,Di\n',
+      'q3.csv',
+    );
+    const res = await runCli(['enqueue', csv, '--campaign', 'q3', '--text', 'Hi {{name}}', '--dry-run'], envOf(config));
+    expect(res.stdout).toBe('campaign q3: would enqueue 3, rejected 1, duplicates 0\n');
+    expect(res.stderr).toContain(
+      'line 2: CSV: the quote opened on this line is not closed before the end of the input',
+    );
   });
 });
