@@ -151,6 +151,13 @@ export function rowToMessage(row: Row, options: CsvOptions): Record<string, unkn
 export async function* readCsv(input: Readable, options: CsvOptions): AsyncGenerator<SourceItem> {
   const skipped: SourceItem[] = [];
   const starts = new Map<number, number>();
+  // A record's line: the one it starts on.
+  const lineOf = (last: number) => {
+    const first = starts.get(last);
+    if (first === undefined) return last;
+    starts.delete(last);
+    return first;
+  };
   const records = Readable.from(csvRecords(readLines(input, MAX_LINE_BYTES), skipped, starts, MAX_LINE_BYTES));
   const parser = records.pipe(
     parse({
@@ -167,14 +174,14 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
       info: true,
       on_skip: (error) => {
         const line = (error as { lines?: number } | undefined)?.lines ?? 0;
-        skipped.push({ line: starts.get(line) ?? line, error: `CSV: ${error?.message ?? 'unreadable record'}` });
+        skipped.push({ line: lineOf(line), error: `CSV: ${error?.message ?? 'unreadable record'}` });
         return undefined;
       },
     }),
   );
   records.on('error', (error) => parser.destroy(error));
   for await (const entry of parser as AsyncIterable<{ record: Row; info: { lines: number } }>) {
-    const line = starts.get(entry.info.lines) ?? entry.info.lines;
+    const line = lineOf(entry.info.lines);
     // The readers run ahead of us: report unreadable lines in line order.
     skipped.sort((a, b) => a.line - b.line);
     while (skipped.length > 0 && (skipped[0] as SourceItem).line < line) yield skipped.shift() as SourceItem;

@@ -68,7 +68,7 @@ export async function* csvRecords(
 ): AsyncGenerator<string> {
   const source = lines[Symbol.asyncIterator]();
   // Lines to read again after a record that spanned them was refused.
-  const again: Line[] = [];
+  let again: Line[] = [];
   let header = false;
   let record: Line[] = [];
   let bytes = 0;
@@ -83,7 +83,8 @@ export async function* csvRecords(
     const [first, ...rest] = record;
     record = [];
     bytes = 0;
-    again.unshift(...rest, ...(current ? [current] : []));
+    // (concat, not a spread: a record may hold very many short lines)
+    again = rest.concat(current ? [current] : [], again);
     reject((first as Line).line, error);
     return '\n';
   }
