@@ -1,9 +1,11 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { templateSchema } from '../src/messages/schema.js';
 import { formatIssues, messageErrors } from '../src/messages/validate.js';
 import { UsageError } from '../src/usage-error.js';
+import { csvRecords } from './csv-records.js';
 import type { SourceItem } from './enqueue.js';
+import { MAX_LINE_BYTES, readLines } from './lines.js';
 
 /**
  * CSV campaigns (docs/campaigns.md; example: examples/campaign.csv):
@@ -21,7 +23,8 @@ import type { SourceItem } from './enqueue.js';
  *   button_copy_code_<i>   the coupon code of copy-code button i
  *
  * With `--text "Hello {{name}}"`: the text with each {{column}} replaced by that row's value.
- * Any other column is an error, so a misspelt header cannot silently drop data.
+ * Any other column is an error, so a misspelt header cannot silently drop data; so are a column named twice
+ * and a gap in body_1 … body_N (either would put a value in the wrong place or lose it).
  */
 
 export interface CsvOptions {
@@ -67,6 +70,18 @@ export function checkColumns(columns: string[], options: CsvOptions): void {
     : [];
   for (const name of placeholders) {
     if (!columns.includes(name)) throw new UsageError(`--text uses {{${name}}} but the CSV has no column "${name}"`);
+  }
+  const repeated = columns.find((column, i) => columns.indexOf(column) !== i);
+  if (repeated !== undefined) throw new UsageError(`CSV: the header has the column "${repeated}" twice`);
+  // body_N are the template's {{N}} in order: a missing one would shift every later value into its place.
+  if (options.template !== undefined) {
+    const bodies = columns.filter((c) => /^body_[1-9][0-9]*$/.test(c)).map((c) => Number(c.slice(5)));
+    const last = Math.max(0, ...bodies);
+    for (let n = 1; n < last; n++)
+      if (!bodies.includes(n))
+        throw new UsageError(
+          `CSV: the header has body_${last} but no body_${n} (body parameters are numbered from body_1, without gaps)`,
+        );
   }
   for (const column of columns) {
     if (BASE.has(column) || column.startsWith('arg_')) continue;
@@ -129,34 +144,49 @@ export function rowToMessage(row: Row, options: CsvOptions): Record<string, unkn
   return message;
 }
 
-/** Streams CSV records as messages; a record the CSV parser cannot read is reported with its line. */
+/**
+ * Streams CSV records as messages. A line that cannot be read (too long, not UTF-8, its quoting broken) is
+ * reported with its number and the lines after it are read as usual (./lines.ts, ./csv-records.ts).
+ */
 export async function* readCsv(input: Readable, options: CsvOptions): AsyncGenerator<SourceItem> {
   const skipped: SourceItem[] = [];
-  const parser = input.pipe(
+  const starts = new Map<number, number>();
+  // A record's line: the one it starts on.
+  const lineOf = (last: number) => {
+    const first = starts.get(last);
+    if (first === undefined) return last;
+    starts.delete(last);
+    return first;
+  };
+  const records = Readable.from(csvRecords(readLines(input, MAX_LINE_BYTES), skipped, starts, MAX_LINE_BYTES));
+  const parser = records.pipe(
     parse({
       columns: (header: string[]) => {
         const columns = header.map((c) => c.trim());
         checkColumns(columns, options);
         return columns;
       },
-      bom: true,
       trim: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
+      // csvRecords bounds a record already; this is csv-parse's own bound, in characters.
+      max_record_size: MAX_LINE_BYTES,
       info: true,
       on_skip: (error) => {
         const line = (error as { lines?: number } | undefined)?.lines ?? 0;
-        skipped.push({ line, error: `CSV: ${error?.message ?? 'unreadable record'}` });
+        skipped.push({ line: lineOf(line), error: `CSV: ${error?.message ?? 'unreadable record'}` });
         return undefined;
       },
     }),
   );
-  input.on('error', (error) => parser.destroy(error));
+  records.on('error', (error) => parser.destroy(error));
   for await (const entry of parser as AsyncIterable<{ record: Row; info: { lines: number } }>) {
-    // The parser can run ahead of us: report unreadable records in line order.
-    while (skipped.length > 0 && (skipped[0] as SourceItem).line < entry.info.lines)
-      yield skipped.shift() as SourceItem;
-    yield { line: entry.info.lines, value: rowToMessage(entry.record, options) };
+    const line = lineOf(entry.info.lines);
+    // The readers run ahead of us: report unreadable lines in line order.
+    skipped.sort((a, b) => a.line - b.line);
+    while (skipped.length > 0 && (skipped[0] as SourceItem).line < line) yield skipped.shift() as SourceItem;
+    yield { line, value: rowToMessage(entry.record, options) };
   }
+  skipped.sort((a, b) => a.line - b.line);
   while (skipped.length > 0) yield skipped.shift() as SourceItem;
 }

@@ -14,6 +14,8 @@ import type { SendJobData } from '../src/queue.js';
 
 /** One message to one recipient, as the ledger's enqueue script takes it. */
 export interface Pending {
+  /** Its line in the input (a line with several recipients gives several). */
+  line: number;
   requestId: string;
   to: string;
   data: SendJobData;

@@ -33,12 +33,20 @@ export interface Reject {
   error: string;
 }
 
+/** A message the ledger already holds, the same again: not enqueued, and harmless (docs/campaigns.md). */
+export interface Duplicate {
+  line: number;
+  request_id: string;
+}
+
 /** The `enqueue --json` shape (docs/cli.md), plus `rejects_truncated` when rejects were capped. */
 export interface EnqueueSummary {
   campaign: string;
   accepted: number;
   rejected: number;
   duplicates: number;
+  /** Each duplicate's line, while there are any (as many as rejects are kept). */
+  duplicate_lines?: Duplicate[];
   /** Messages to a suppressed (opted-out) number: not enqueued. */
   suppressed: number;
   rejects: Reject[];
@@ -161,6 +169,17 @@ async function enqueueAll(
     options.onReject?.(entry);
   };
 
+  // A request_id that names another message: the reject says which campaign holds it (the ledger's record;
+  // the one of a message earlier in this same enqueue is this campaign's) and what differs.
+  const conflict = async (pending: Pending, verdict: EnqueueVerdict) => {
+    let what: string = `campaign ${campaign}, ${verdict === EnqueueVerdict.OtherRecipient ? 'to another recipient' : 'with other content'}`;
+    if (verdict === EnqueueVerdict.OtherCampaign) {
+      const held = await ledger.get(pending.requestId);
+      what = `campaign ${held?.campaign ?? '(gone since)'}${held && held.to !== pending.to ? ', to another recipient' : ''}`;
+    }
+    return `request_id "${pending.requestId}" is already used by another message (${what}); give this one a request_id of its own`;
+  };
+
   const jobOptions = { name: 'send', options: queue.defaultJobOptions };
   const write = async (batch: Pending[]) => {
     // One script call per sender lane in the chunk (a campaign usually has one).
@@ -187,10 +206,20 @@ async function enqueueAll(
     if (options.cost) tallyCost(options.cost, options.preflight, [...byLane.values()], results);
     if (!options.dryRun)
       await ledger.noteEnqueued(campaign, newTemplates(options.preflight, [...byLane.values()], results));
-    for (const result of results.flat()) {
-      if (result === EnqueueVerdict.Duplicate) summary.duplicates++;
-      else if (result === EnqueueVerdict.Suppressed) summary.suppressed++;
-      else summary.accepted++;
+    const groups = [...byLane.values()];
+    for (let g = 0; g < groups.length; g++) {
+      const group = groups[g] as Pending[];
+      for (let i = 0; i < group.length; i++) {
+        const pending = group[i] as Pending;
+        const result = results[g]?.[i];
+        if (result === EnqueueVerdict.Duplicate) {
+          summary.duplicates++;
+          const lines = (summary.duplicate_lines ??= []);
+          if (lines.length < maxKept) lines.push({ line: pending.line, request_id: pending.requestId });
+        } else if (result === EnqueueVerdict.Suppressed) summary.suppressed++;
+        else if (CONFLICTS.has(result)) reject(pending.line, await conflict(pending, result as EnqueueVerdict));
+        else summary.accepted++;
+      }
     }
     options.onProgress?.(summary, linesRead);
   };
@@ -237,6 +266,7 @@ async function enqueueAll(
       const window = control?.window ? { ...control.window, tz: (await timeZoneOf(to)) ?? 'UTC' } : undefined;
       const traced = spans?.created(requestId, laneQueueName(laneOf(message.from, options.waFrom)));
       chunk.push({
+        line: item.line,
         requestId,
         to,
         ...(traced && { traced }),
@@ -262,6 +292,8 @@ async function enqueueAll(
   await flush();
   await writing;
   await recordRejects();
+  // Conflicts are found as chunks are written, after later lines' parse errors: report in line order.
+  summary.rejects.sort((a, b) => a.line - b.line);
   // With a card at hand, the estimate is made again from the campaign's stored counts, even when this enqueue
   // added none: an enqueue without a card since may have counted messages the last estimate did not cover.
   if (!options.dryRun && options.rateCard) {
@@ -269,6 +301,13 @@ async function enqueueAll(
   }
   return summary;
 }
+
+/** The verdicts of a request_id that already names another message: the line is rejected. */
+const CONFLICTS: ReadonlySet<EnqueueVerdict | undefined> = new Set([
+  EnqueueVerdict.OtherCampaign,
+  EnqueueVerdict.OtherRecipient,
+  EnqueueVerdict.OtherContent,
+]);
 
 /** The campaign's control settings, as kept in its hash for `status` and the campaigns page. */
 function controlSettings(control: CampaignOptions): Record<string, string> {

@@ -1,25 +1,25 @@
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { SourceItem } from './enqueue.js';
+import { readLineBatches } from './lines.js';
 
-const MAX_LINE_CHARS = 1_000_000;
-
-/** One JSON object per line, read as a stream (memory stays flat however large the file). Blank lines are skipped. */
+/**
+ * One JSON object per line, read as a stream (memory stays flat however large the file, or a line of it).
+ * Blank lines are skipped; a line that is too long or not UTF-8 is reported by number (./lines.ts).
+ */
 export async function* readJsonl(input: Readable): AsyncGenerator<SourceItem> {
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of lines) {
-    line++;
-    if (text.length > MAX_LINE_CHARS) {
-      yield { line, error: `line is longer than ${MAX_LINE_CHARS} characters` };
-      continue;
-    }
-    const trimmed = text.trim();
-    if (trimmed === '') continue;
-    try {
-      yield { line, value: JSON.parse(line === 1 ? trimmed.replace(/^\uFEFF/, '') : trimmed) };
-    } catch (error) {
-      yield { line, error: `not valid JSON (${(error as Error).message})` };
+  for await (const batch of readLineBatches(input)) {
+    for (const { line, text, error } of batch) {
+      if (text === undefined) {
+        yield { line, error: error ?? 'unreadable line' };
+        continue;
+      }
+      const trimmed = text.trim();
+      if (trimmed === '') continue;
+      try {
+        yield { line, value: JSON.parse(trimmed) };
+      } catch (error) {
+        yield { line, error: `not valid JSON (${(error as Error).message})` };
+      }
     }
   }
 }

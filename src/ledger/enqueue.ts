@@ -29,8 +29,9 @@ function argsOf(args: Record<string, unknown> | undefined): string {
 
 /**
  * Records new messages as pending and adds their send jobs to their lane's queue, in one script
- * (enqueue-messages.lua). Tells for each message whether it is new, a duplicate, or pending without a job (lost
- * with a Redis restored from an older snapshot), which gets its job again. Only options BullMQ stores unchanged
+ * (enqueue-messages.lua). Tells for each message whether it is new, a duplicate (the same message again), pending
+ * without a job (lost with a Redis restored from an older snapshot), which gets its job again, or refused
+ * because its request_id already names another message. Only options BullMQ stores unchanged
  * may be given (attempts, backoff, removeOn*).
  */
 export async function enqueueMessages(
@@ -55,7 +56,7 @@ export async function enqueueMessages(
       to,
       jobId,
       data,
-      digest: dryRun ? '' : payloadDigest(data.payload),
+      digest: payloadDigest(data.payload),
       args: argsOf(data.payload.custom_args),
     });
   }

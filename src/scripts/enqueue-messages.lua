@@ -41,7 +41,11 @@
        +5 digest          its payload's digest (src/ledger/digest.ts)
        +6 args            its custom_args as JSON, kept for its events ('': none)
   Reply per message: 0 new, 1 duplicate, 2 pending without a job (its job is added again, and the record
-  takes its recipient and digest), 3 suppressed
+  takes its recipient and digest), 3 suppressed, or its request_id already names another message: 4 of
+  another campaign, 5 to another recipient, 6 with other content (its digest differs; a record no longer
+  holds one once its message is sent or skipped, and is then compared by campaign and recipient only).
+  Only the same message again is a duplicate, so that running an enqueue twice stays harmless and a reused
+  request_id never loses a message quietly. Messages of one call are compared with each other the same way.
 ]]
 --- @include "includes/message-record"
 --- @include "includes/bullmq-job"
@@ -54,6 +58,7 @@ local name = ARGV[5]
 local q = { wait = KEYS[4], meta = KEYS[5], id = KEYS[6], events = KEYS[7], marker = KEYS[8], active = KEYS[9],
   prioritized = KEYS[10], pc = KEYS[11] }
 local NEW, DUPLICATE, REQUEUED, SUPPRESSED = 0, 1, 2, 3
+local OTHER = { campaign = 4, to = 5, payload = 6 }
 local placement = ARGV[9]
 
 local out = {}
@@ -76,13 +81,23 @@ for i = 1, (#KEYS - 14) / 2 do
   local msgKey = KEYS[13 + 2 * i]
   local jobKey = KEYS[14 + 2 * i]
   local a = 6 * i + 4
-  local status = Message.status(msgKey)
+  local record = Message.sendState(msgKey)
+  local status = record.status
+  local to, digest = ARGV[a + 2], ARGV[a + 5]
+  local other
+  if seen[msgKey] then
+    other = Message.mismatch(seen[msgKey], campaign, to, digest)
+  elseif status then
+    other = Message.mismatch(record, campaign, to, digest)
+  end
   if redis.call('SISMEMBER', KEYS[14], ARGV[a + 2]) == 1 then
     out[i] = SUPPRESSED
+  elseif other then
+    out[i] = OTHER[other]
   elseif seen[msgKey] then
     out[i] = DUPLICATE
   elseif not status then
-    seen[msgKey] = true
+    seen[msgKey] = { status = 'pending', campaign = campaign, to = to, digest = digest }
     if not dry then
       Message.create(msgKey, campaign, ARGV[a + 2], now, ttl, redis.call('RPUSH', KEYS[2], ARGV[a + 1]), ARGV[a + 5], ARGV[a + 6])
       added = added + 1
@@ -90,7 +105,7 @@ for i = 1, (#KEYS - 14) / 2 do
     end
     out[i] = NEW
   elseif status == 'pending' and redis.call('EXISTS', jobKey) == 0 then
-    seen[msgKey] = true
+    seen[msgKey] = { status = 'pending', campaign = campaign, to = to, digest = digest }
     if not dry then
       addJob(jobKey, ARGV[a + 3], ARGV[a + 4])
       redis.call('HSET', msgKey, 'to', ARGV[a + 2], 'digest', ARGV[a + 5])

@@ -10,6 +10,13 @@ export const EnqueueVerdict = {
   Requeued: 2,
   /** To a suppressed number (an opt-out): neither recorded nor enqueued. */
   Suppressed: 3,
+  /**
+   * Its request_id already names another message (of another campaign, to another recipient, or with other
+   * content): neither recorded nor enqueued, and the stored message is left as it is.
+   */
+  OtherCampaign: 4,
+  OtherRecipient: 5,
+  OtherContent: 6,
 } as const;
 export type EnqueueVerdict = (typeof EnqueueVerdict)[keyof typeof EnqueueVerdict];
 
@@ -49,7 +56,10 @@ export interface EnqueueMessage {
   jobId: string;
   /** The job's data (written as JSON; not at all in a dry run). */
   data: unknown;
-  /** Its payload's digest, recorded with the message (src/ledger/digest.ts). */
+  /**
+   * Its payload's digest, recorded with the message (src/ledger/digest.ts), and compared with a stored message
+   * of the same request_id to tell the same message again (a duplicate) from another one (a conflict).
+   */
   digest: string;
   /** Its custom_args as JSON, kept in its record for its events; '' without. */
   args: string;

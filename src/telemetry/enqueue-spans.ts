@@ -15,6 +15,9 @@ const VERDICTS: Readonly<Record<EnqueueVerdict, string>> = {
   [EnqueueVerdict.Duplicate]: 'duplicate',
   [EnqueueVerdict.Requeued]: 'requeued',
   [EnqueueVerdict.Suppressed]: 'suppressed',
+  [EnqueueVerdict.OtherCampaign]: 'conflict',
+  [EnqueueVerdict.OtherRecipient]: 'conflict',
+  [EnqueueVerdict.OtherContent]: 'conflict',
 };
 
 /** A message's create span, until its chunk is written. */

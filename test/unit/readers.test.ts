@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { readCsv } from '../../producers/csv-reader.js';
 import { readJsonl } from '../../producers/jsonl-reader.js';
+import { MAX_LINE_BYTES } from '../../producers/lines.js';
 import type { SourceItem } from '../../producers/enqueue.js';
 import { validateMessage } from '../../src/messages/validate.js';
 
@@ -22,6 +23,71 @@ describe('JSONL reader', () => {
       { line: 4, error: expect.stringMatching(/^not valid JSON/) },
       { line: 5, value: { b: 2 } },
     ]);
+  });
+});
+
+describe('reading bytes', () => {
+  const latin1 = Buffer.from('to,name\n+447911123456,Jos\xe9\n+447911123457,Ann\n', 'latin1');
+  const utf16 = (bom: boolean) =>
+    Buffer.concat([Buffer.from(bom ? [0xff, 0xfe] : []), Buffer.from('to,name\n+447911123456,Ann\n', 'utf16le')]);
+
+  it('rejects a line that is not UTF-8 by number instead of mangling it, and reads the others', async () => {
+    const csv = await all(readCsv(Readable.from([latin1]), { text: 'Hi {{name}}' }));
+    expect(csv).toEqual([
+      { line: 2, error: 'not valid UTF-8 (save the file as UTF-8)' },
+      { line: 3, value: { to: '+447911123457', body: { type: 'text', text: { body: 'Hi Ann' } } } },
+    ]);
+    const jsonl = Buffer.concat([
+      Buffer.from('{"a":"Jos'),
+      Buffer.from([0xe9]),
+      Buffer.from('"}\n{"a":"Jos\u00e9"}\n'),
+    ]);
+    expect(await all(readJsonl(Readable.from([jsonl])))).toEqual([
+      { line: 1, error: 'not valid UTF-8 (save the file as UTF-8)' },
+      { line: 2, value: { a: 'José' } },
+    ]);
+  });
+
+  it('refuses a UTF-16 input as a whole, naming its encoding, with or without a byte-order mark', async () => {
+    for (const bom of [true, false]) {
+      await expect(all(readCsv(Readable.from([utf16(bom)]), { text: 'Hi {{name}}' }))).rejects.toThrow(
+        'the input is UTF-16LE, not UTF-8',
+      );
+      await expect(all(readJsonl(Readable.from([utf16(bom)])))).rejects.toThrow('the input is UTF-16LE, not UTF-8');
+    }
+  });
+
+  it('rejects a line just over the limit by number, without holding it, and reads the next line', async () => {
+    const huge = 'x'.repeat(MAX_LINE_BYTES + 1);
+    // In small chunks, as a file is read: the line is never whole in memory.
+    const chunks = (text: string) => {
+      const bytes = Buffer.from(text);
+      const size = 65_536;
+      return Readable.from(
+        Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size)),
+      );
+    };
+    const jsonl = await all(readJsonl(chunks(`{"a":1}\n{"a":"${huge}"}\n{"a":3}\n`)));
+    expect(jsonl).toEqual([
+      { line: 1, value: { a: 1 } },
+      { line: 2, error: 'longer than 1,000,000 bytes, the most one line may hold' },
+      { line: 3, value: { a: 3 } },
+    ]);
+    const csv = await all(readCsv(chunks(`to,name\n+447911123456,${huge}\n+447911123457,Ann\n`), { text: '{{name}}' }));
+    expect(csv.map((i) => [i.line, i.error ?? (i.value as { to: string }).to])).toEqual([
+      [2, 'longer than 1,000,000 bytes, the most one line may hold'],
+      [3, '+447911123457'],
+    ]);
+    // A quoted field that runs over the limit across lines is refused the same way, at the line it opened on.
+    const lines = Array.from({ length: 40 }, () => 'y'.repeat(30_000)).join('\n');
+    const open = await all(
+      readCsv(chunks(`to,name\n+447911123456,"${lines}\n+447911123457,Ann\n`), { text: '{{name}}' }),
+    );
+    expect(open[0]).toEqual({ line: 2, error: expect.stringContaining('is not closed within 1,000,000 bytes') });
+    expect(open.at(-1)).toEqual({
+      line: 42,
+      value: { to: '+447911123457', body: { type: 'text', text: { body: 'Ann' } } },
+    });
   });
 });
 
@@ -78,6 +144,19 @@ describe('CSV reader', () => {
     );
   });
 
+  it('refuses a header that names a column twice, or skips a body parameter', async () => {
+    const template = { template: 'order_update', language: 'en' };
+    await expect(
+      all(readCsv(stream('to,request_id,body_1,body_1,body_2\n+447911123456,r,a,b,c\n'), template)),
+    ).rejects.toThrow('CSV: the header has the column "body_1" twice');
+    await expect(all(readCsv(stream('to,name,name\n+447911123456,a,b\n'), { text: 'Hi {{name}}' }))).rejects.toThrow(
+      'CSV: the header has the column "name" twice',
+    );
+    await expect(all(readCsv(stream('to,body_1,body_3\n+447911123456,a,c\n'), template))).rejects.toThrow(
+      'CSV: the header has body_3 but no body_2',
+    );
+  });
+
   it('reports a wrong --language or --template once, before reading any line', async () => {
     const csv = `to,body_1\n${Array.from({ length: 1000 }, (_, i) => `+4479111${String(i).padStart(5, '0')},Ada`).join('\n')}`;
     const read = async (options: { template: string; language: string }) => {
@@ -109,7 +188,39 @@ describe('CSV reader', () => {
     const items = await all(readCsv(stream('to,name\n447911123456,Ada\n447911123457,"Bo\n'), { text: 'Hi {{name}}' }));
     expect(items).toEqual([
       { line: 2, value: { to: '447911123456', body: { type: 'text', text: { body: 'Hi Ada' } } } },
-      { line: 3, error: expect.stringMatching(/^CSV: Quote Not Closed/) },
+      { line: 3, error: expect.stringMatching(/^CSV: the quote opened on this line is not closed before the end/) },
+    ]);
+  });
+
+  it('names the line where an unclosed quote opened, and reads the lines after it on their own', async () => {
+    const csv = 'to,name\n+447911123460,"Ann\n+447911123461,Bob\n+447911123462,Cy\n+447911123463,Di\n';
+    const items = await all(readCsv(stream(csv), { text: 'Hi {{name}}' }));
+    expect(items.map((i) => [i.line, i.error ?? (i.value as { to: string }).to])).toEqual([
+      [
+        2,
+        'CSV: the quote opened on this line is not closed before the end of the input (the lines after it are read on their own)',
+      ],
+      [3, '+447911123461'],
+      [4, '+447911123462'],
+      [5, '+447911123463'],
+    ]);
+  });
+
+  it('keeps quoted fields over several lines, and rejects a badly quoted line without losing the next', async () => {
+    const csv = [
+      'to,name',
+      '+447911123460,"Ann',
+      'Lee"',
+      '+447911123461,Bo"b',
+      '+447911123462,"Cy"x',
+      '+447911123463, "Di ""D"" " ',
+    ].join('\n');
+    const items = await all(readCsv(stream(csv), { text: 'Hi {{name}}' }));
+    expect(items).toEqual([
+      { line: 2, value: { to: '+447911123460', body: { type: 'text', text: { body: 'Hi Ann\nLee' } } } },
+      { line: 4, error: expect.stringMatching(/^CSV: a quote inside an unquoted field/) },
+      { line: 5, error: 'CSV: "x" after a closing quote (a quoted field ends at its quote, then a comma)' },
+      { line: 6, value: { to: '+447911123463', body: { type: 'text', text: { body: 'Hi Di "D" ' } } } },
     ]);
   });
 

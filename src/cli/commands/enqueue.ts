@@ -102,7 +102,11 @@ export async function run(argv: string[], mode: 'enqueue' | 'check' = 'enqueue')
       if (values.strict) {
         const check = await enqueue(input.items, { ...common, dryRun: true, cost: undefined });
         if (check.rejected > 0) {
-          report({ ...check, accepted: 0, duplicates: 0, suppressed: 0 }, values.json, true);
+          report(
+            { ...check, accepted: 0, duplicates: 0, duplicate_lines: undefined, suppressed: 0 },
+            values.json,
+            true,
+          );
           return 1;
         }
       }

@@ -69,6 +69,10 @@ export const enqueueSummarySchema = z
     accepted: count,
     rejected: count,
     duplicates: count,
+    duplicate_lines: z
+      .array(z.object({ line: count, request_id: z.string() }))
+      .optional()
+      .meta({ description: 'where the duplicates are (the same message as one the ledger holds), when there are any' }),
     suppressed: count,
     rejects: z.array(z.object({ line: count, error: z.string() })),
     rejects_truncated: z.boolean().optional(),
