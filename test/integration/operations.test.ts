@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
 import { freePort, startRedisServer } from '../../src/dev/redis-server.js';
+import { redisClient } from '../../src/redis/connection.js';
+import { keys } from '../../src/redis/keys.js';
 import { runCli } from '../helpers/cli.js';
 import { campaignDone, envOf, tempFile, testConfig, until } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
@@ -86,6 +88,41 @@ describe('a long-running process and its Redis', () => {
       async () => /^wa_bulk_redis_disconnects_total 2$/m.test(await (await fetch(`${url}/metrics`)).text()),
       10_000,
     );
+  });
+
+  it('the dashboard with several sender lanes logs one JSON line when Redis goes, nothing raw from their queues', async () => {
+    const port = await freePort();
+    // A Redis of its own, stopped at the end with whatever it holds.
+    const redis = await startRedisServer({ port });
+    stack.deferLast(() => redis.stop());
+    const config = testConfig({ REDIS_URL: redis.url, DASHBOARD_PORT: await freePort(), LOG_LEVEL: 'info' });
+    const lanes = ['447911000001', '447911000002', '447911000003', '447911000004'];
+    const client = redisClient(config);
+    for (const lane of lanes) await client.hset(keys(config.QUEUE_PREFIX).lanes, lane, Date.now());
+    client.disconnect();
+    const dashboard = await stack.startCli(['dashboard'], envOf(config), 'dashboard listening');
+    const url = `http://127.0.0.1:${config.DASHBOARD_PORT}`;
+    // Bull Board shows every lane once the dashboard has opened their queues.
+    await until(async () => {
+      const res = await fetch(`${url}/queues/api/queues`);
+      const body = (await res.json()) as { queues?: Array<{ name: string }> };
+      return lanes.every((lane) => body.queues?.some((queue) => queue.name.endsWith(lane)));
+    }, 10_000);
+
+    const before = dashboard.output().length;
+    await redis.stop();
+    await until(() => logLines(dashboard.output(), 'Redis connection lost') === 1, 10_000);
+    // A few reconnect attempts, each of which every lane's queue re-emits.
+    await new Promise((r) => setTimeout(r, 3000));
+    const lines = dashboard
+      .output()
+      .slice(before)
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    const raw = lines.filter((line) => !line.startsWith('{'));
+    expect(raw).toEqual([]);
+    expect(logLines(dashboard.output(), 'Redis connection lost')).toBe(1);
+    expect(dashboard.output()).not.toMatch(/"msg":"send queue error"/);
   });
 
   it('the dashboard and the worker stop at the first SIGTERM while Redis is unreachable', async () => {
