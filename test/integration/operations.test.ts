@@ -125,6 +125,29 @@ describe('a long-running process and its Redis', () => {
     expect(dashboard.output()).not.toMatch(/"msg":"send queue error"/);
   });
 
+  it('a clean SIGTERM stops the worker and the dashboard without saying Redis was lost', async () => {
+    const config = testConfig({ DASHBOARD_PORT: await freePort(), LOG_LEVEL: 'info' });
+    const h = stack.harness(config);
+    // Many lanes, each a BullMQ worker waiting on its own connection: closing them while Redis was still
+    // watched said "lost" in most runs.
+    for (let lane = 0; lane < 40; lane++) await h.redis.hset(h.keys.lanes, `4479110000${10 + lane}`, Date.now());
+    for (let run = 0; run < 4; run++) {
+      const worker = await stack.startCli(['worker'], envOf(config));
+      const dashboard = await stack.startCli(['dashboard'], envOf(config), 'metrics: http');
+      // Answering a request, it is past its start and waits for a signal.
+      expect((await fetch(`http://127.0.0.1:${config.DASHBOARD_PORT}/healthz`)).status).toBe(200);
+      // A moment for the lanes' workers to wait for jobs (the close then interrupts their waits).
+      await new Promise((r) => setTimeout(r, 1000));
+      worker.child.kill('SIGTERM');
+      dashboard.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      expect(await dashboard.exited).toBe(0);
+      expect(worker.output()).toContain('"msg":"worker stopped"');
+      for (const output of [worker.output(), dashboard.output()])
+        expect(logLines(output, 'Redis connection lost')).toBe(0);
+    }
+  });
+
   it('the dashboard and the worker stop at the first SIGTERM while Redis is unreachable', async () => {
     const unreachable = `redis://127.0.0.1:${await freePort()}`;
     const config = testConfig({ REDIS_URL: unreachable, DASHBOARD_PORT: await freePort(), LOG_LEVEL: 'info' });
