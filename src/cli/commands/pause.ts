@@ -1,5 +1,5 @@
 import { Campaigns } from '../../campaigns/campaigns.js';
-import { pauseLane, resumeLane } from '../../lanes/lanes.js';
+import { knownLanes, pauseLane, resumeLane } from '../../lanes/lanes.js';
 import { pauseSending, resumeSending } from '../../lanes/fleet.js';
 import { normalisePhone } from '../../messages/phone.js';
 import { noCampaign } from '../../messages/ids.js';
@@ -31,6 +31,11 @@ export async function control(target: Target, pause?: { reason: string }): Promi
   const campaign = target.campaign;
   const message = await withContext(async (ctx) => {
     if (lane !== undefined) {
+      const known = await knownLanes(ctx.redis, ctx.keys, ctx.config);
+      if (!known.includes(lane))
+        return new Error(
+          `--sender: no sender lane "${lane}" (no message was ever sent from it and SENDER_RATES does not name it); known lanes: ${known.join(', ')}`,
+        );
       if (pause) await pauseLane(ctx.redis, ctx.keys, lane, pause.reason, cliActor());
       else await resumeLane(ctx.redis, ctx.keys, lane, cliActor());
       return pause ? `sending paused for sender ${lane}` : `sending resumed for sender ${lane}`;
@@ -49,8 +54,9 @@ export async function control(target: Target, pause?: { reason: string }): Promi
     else await resumeSending(ctx.redis, ctx.keys, cliActor());
     return pause ? 'sending paused for all workers' : 'sending resumed';
   });
-  if (message === undefined) {
-    process.stderr.write(`wa-bulk: ${noCampaign(String(campaign), '"wa-bulk campaigns"')}\n`);
+  if (message === undefined || message instanceof Error) {
+    const refusal = message?.message ?? noCampaign(String(campaign), '"wa-bulk campaigns"');
+    process.stderr.write(`wa-bulk: ${refusal}\n`);
     return 1;
   }
   process.stdout.write(`${message}\n`);
