@@ -84,6 +84,29 @@ describe('the command line', () => {
     expect(unknown.stderr.split('\n')[0]).toBe('wa-bulk: unknown command "paws"');
   });
 
+  it('refuses a bad flag value with exit 2 and a line naming the flag, for flags checked by the command or by the API', async () => {
+    const { env } = await stack.start();
+    const refusals: Array<[string[], string]> = [
+      [['simulator', '--port', '99999'], '--port: expected an integer from 0 to 65535, got "99999"'],
+      [
+        ['watch', '--interval-ms', '9999999999'],
+        '--interval-ms: expected an integer from 10 to 2147483647, got "9999999999"',
+      ],
+      [
+        ['keys', 'create', '--name', 'a b', '--role', 'read'],
+        '--name: expected a name of 1 to 64 letters, digits, "_", "-" or "." (not "dashboard"), got "a b"',
+      ],
+      [['webhooks', 'add', 'ftp://x'], 'URL: expected an http:// or https:// URL'],
+      [['webhooks', 'add', 'https://example.com/hook', '--batch', '0'], '--batch: expected an integer from 1 to 1000'],
+      [
+        ['webhooks', 'add', 'https://example.com/hook', '--campaign', 'a b'],
+        '--campaign: expected a campaign id (letters, digits, "_", "-", ".")',
+      ],
+    ];
+    for (const [args, message] of refusals)
+      expect([args, await runCli(args, env)]).toEqual([args, { code: 2, stdout: '', stderr: `wa-bulk: ${message}\n` }]);
+  });
+
   it('says "no campaign" with exit 1 for status and watch of an unknown campaign; lists campaigns newest first', async () => {
     const { h, env } = await stack.start();
     for (const args of [
