@@ -182,11 +182,60 @@ describe('the command line', () => {
       action: 'replay',
       count: 3,
       left_out: 0,
+      left_out_by: { unknown_outcome: 0, campaign_cancelled: 0 },
       already_sent: 0,
       malformed: 0,
     });
     expect(await h.dead.getWaitingCount()).toBe(0);
     expect(await h.ledger.campaign('dlq')).toMatchObject({ dead: 0, pending: 5 });
+  });
+
+  it("dlq replay refuses a cancelled campaign's dead letters and keeps them; among several campaigns it leaves them out", async () => {
+    const { h, env, dashboard } = await stack.start({ dashboard: true });
+    const letters = { rc1: ['rc1-1', 'rc1-2'], live: ['live-1'] };
+    for (const [campaign, ids] of Object.entries(letters)) {
+      await addPending(h, campaign, ids);
+      for (const id of ids)
+        await deadLetter(
+          h.dead,
+          h.ledger,
+          { request_id: id, campaign, payload: { to: ['447911123456'], body: BODIES.text as never, request_id: id } },
+          { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
+          1,
+        );
+    }
+    expect((await runCli(['cancel', '--campaign', 'rc1'], env)).code).toBe(0);
+    const refusal =
+      'campaign "rc1" is cancelled: its dead letters are not replayed (they would only end skipped) and stay in the dead-letter queue';
+
+    expect(await runCli(['dlq', 'replay', '--campaign', 'rc1'], env)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `wa-bulk: ${refusal}\n`,
+    });
+    const answer = await fetch(`${dashboard.url}/api/dead-letters/replay`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ campaign: 'rc1' }),
+    });
+    expect([answer.status, await answer.json()]).toEqual([
+      409,
+      { error: refusal, campaign: 'rc1', state: 'cancelled' },
+    ]);
+    expect(await h.dead.getWaitingCount()).toBe(3);
+
+    const all = await runCli(['dlq', 'replay', '--json'], env);
+    expect(JSON.parse(all.stdout)).toEqual({
+      action: 'replay',
+      count: 1,
+      left_out: 2,
+      left_out_by: { unknown_outcome: 0, campaign_cancelled: 2 },
+      already_sent: 0,
+      malformed: 0,
+    });
+    const kept = (await h.dead.getJobs(['wait'])).map((job) => job.data.request_id).sort();
+    expect(kept).toEqual(letters.rc1);
+    expect(await h.ledger.campaign('rc1')).toMatchObject({ state: 'cancelled', dead: 2 });
   });
 
   it('says once, before any line, that a --language is wrong, however many lines the CSV has', async () => {

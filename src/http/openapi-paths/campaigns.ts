@@ -286,6 +286,12 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
     responses: {
       200: json('what was done', action === 'replay' ? api.replayedSchema : api.purgedSchema),
       400: BAD_REQUEST,
+      ...(action === 'replay' && {
+        409: json(
+          'the filter names a cancelled campaign: nothing replayed, its dead letters kept',
+          api.replayRefusedSchema,
+        ),
+      }),
       415: NOT_JSON,
     },
   })),
