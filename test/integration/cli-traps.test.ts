@@ -107,6 +107,20 @@ describe('the command line', () => {
       expect([args, await runCli(args, env)]).toEqual([args, { code: 2, stdout: '', stderr: `wa-bulk: ${message}\n` }]);
   });
 
+  it('result says an id enqueue left out for an opted-out recipient was never enqueued', async () => {
+    const { env } = await stack.start();
+    expect((await runCli(['suppress', 'add', '+44 7911 120 001'], env)).code).toBe(0);
+    const file = tempFile(`${JSON.stringify({ to: '+447911120001', body: BODIES.text, request_id: 'sp-1' })}\n`);
+    const enqueued = await runCli(['enqueue', file, '--campaign', 'sp', '--json'], env);
+    expect(JSON.parse(enqueued.stdout)).toMatchObject({ accepted: 0, suppressed: 1 });
+    expect(await runCli(['result', 'sp-1'], env)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'wa-bulk: no message with request_id "sp-1": never enqueued (enqueue leaves out invalid lines and opted-out recipients, and counts them), or older than RESULT_TTL_DAYS\n',
+    });
+  });
+
   it('says "no campaign" with exit 1 for status and watch of an unknown campaign; lists campaigns newest first', async () => {
     const { h, env } = await stack.start();
     for (const args of [
