@@ -172,6 +172,18 @@ export function openQueue<T>(
   });
 }
 
+/**
+ * A handle of one queue for one piece of work, closed by the caller after it. A Queue re-emits every error of
+ * its connection, and BullMQ prints those raw on stderr when nobody listens: here they are dropped, since a
+ * failed command rejects the work's own call, and the connection itself is watched by its owner (RedisHealth
+ * in a long-running process).
+ */
+export function briefQueue<T>(connection: Redis, prefix: string, name: string): Queue<T> {
+  const queue = openQueue<T>(connection, prefix, name);
+  queue.on('error', () => {});
+  return queue;
+}
+
 /** A short-lived handle of one queue for `fn`, closed after it. */
 export async function withQueue<T, R>(
   connection: Redis,
@@ -179,7 +191,7 @@ export async function withQueue<T, R>(
   name: string,
   fn: (queue: Queue<T>) => Promise<R>,
 ): Promise<R> {
-  const queue = openQueue<T>(connection, prefix, name);
+  const queue = briefQueue<T>(connection, prefix, name);
   try {
     return await fn(queue);
   } finally {

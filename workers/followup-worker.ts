@@ -287,6 +287,8 @@ export function startFollowupWorker(
   return {
     async close() {
       stopping = true;
+      // Closing its connections is no lost Redis (the health may be the send worker's: it stops too).
+      health.stop();
       // With Redis away BullMQ would wait for it: the rule being evaluated is taken up again by the next
       // worker (nothing is written twice), so the close does not wait.
       await settleWithin(worker.close(!health.connected), 5000);

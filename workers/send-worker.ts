@@ -211,6 +211,8 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
     close() {
       closing ??= (async () => {
         closed = true;
+        // From here closed connections are this close's own, not a lost Redis (read before: health.connected).
+        health.stop();
         clearInterval(timer);
         clearInterval(agingTimer);
         await settleWithin(following, 1000);
@@ -224,7 +226,6 @@ export async function startSendWorker(config: Config, log: Logger): Promise<Send
           Promise.all([...running.values()].map(({ worker }) => worker.close(force))),
           config.HTTP_TIMEOUT_MS + 2000,
         );
-        health.stop();
         if (!finished) log.warn('stopped without finishing every send: Redis did not answer');
         feedTrimmer.stop();
         await settleWithin(Promise.all([stats.stop(), housekeeping.stop(), archiver?.stop()]), 1000);

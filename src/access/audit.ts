@@ -166,13 +166,14 @@ export class AuditLog {
     return true;
   }
 
-  /** The entries Redis still holds that match, oldest first, at most `limit` (default 1000). */
+  /** The newest entries Redis still holds that match, newest first, at most `limit` (default 1000). */
   async read(filter: AuditFilter = {}): Promise<AuditEntry[]> {
     const limit = filter.limit ?? 1000;
     const out: AuditEntry[] = [];
-    let from = filter.since === undefined ? '-' : String(filter.since);
+    const oldest = filter.since === undefined ? '-' : String(filter.since);
+    let to = '+';
     for (;;) {
-      const page = (await this.redis.xrange(this.keys.audit, from, '+', 'COUNT', 500)) as Array<[string, string[]]>;
+      const page = (await this.redis.xrevrange(this.keys.audit, to, oldest, 'COUNT', 500)) as Array<[string, string[]]>;
       for (const [id, fields] of page) {
         const entry = entryOf(id, fields);
         if (matches(entry, filter)) out.push(entry);
@@ -180,7 +181,7 @@ export class AuditLog {
       }
       const last = page.at(-1);
       if (!last || page.length < 500) return out;
-      from = `(${last[0]}`;
+      to = `(${last[0]}`;
     }
   }
 

@@ -34,14 +34,14 @@ export class AuditStore {
     return rowCount ?? 0;
   }
 
-  /** The entries that match, oldest first. */
+  /** The newest entries that match, newest first. */
   async read(filter: AuditFilter): Promise<AuditEntry[]> {
     // A row is an entry whose time PostgreSQL gives as a Date.
     const { rows } = await this.store.pool.query<Omit<AuditEntry, 'at'> & { at: Date }>(
       `SELECT id, at, actor, action, target, params, outcome, ip FROM wa_bulk_audit
        WHERE space = $1 AND at >= to_timestamp($2 / 1000.0) AND ($3::text IS NULL OR actor = $3)
          AND ($4::text IS NULL OR target = $4)
-       ORDER BY rev LIMIT $5`,
+       ORDER BY rev DESC LIMIT $5`,
       [this.store.space, filter.since ?? 0, filter.actor ?? null, filter.target ?? null, filter.limit ?? 1000],
     );
     return rows.map((r) => ({ ...r, at: r.at.toISOString() }));

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { laneQueueName, laneOfQueue, jobIdFor, withQueue, openQueue } from '../queue.js';
+import { laneQueueName, laneOfQueue, jobIdFor, withQueue, briefQueue } from '../queue.js';
 import { laneNames } from '../lanes/lanes.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { CampaignCounts } from '../ledger/records.js';
@@ -130,7 +130,7 @@ export class Campaigns {
     if (!wasCancelled)
       await this.redis.hset(key, 'state', 'paused', 'pause_reason', 'cancelling', 'paused_at', Date.now());
     const queues = (await laneNames(this.redis, this.keys)).map((lane) =>
-      openQueue(this.redis, this.keys.prefix, laneQueueName(lane)),
+      briefQueue(this.redis, this.keys.prefix, laneQueueName(lane)),
     );
     const removeJob = async (requestId: string): Promise<boolean> => {
       const jobId = jobIdFor(requestId);

@@ -58,7 +58,7 @@ function valueOf(command: string, name: string, flag: Flag, raw: string | boolea
   const text = raw as string | undefined;
   switch (flag.type) {
     case 'int':
-      return intFlag(text, name, flag.min) ?? flag.default;
+      return intFlag(text, name, flag.min, flag.max) ?? flag.default;
     case 'rate':
       return rateFlag(text, name) ?? flag.default;
     case 'choice':
@@ -78,11 +78,24 @@ export function alternatives(choices: readonly string[]): string {
   return choices.length < 2 ? choices.join('') : `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
 }
 
-export function intFlag(value: string | undefined, flag: string, min = 0): number | undefined {
+export function intFlag(value: string | undefined, flag: string, min = 0, max?: number): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value) || Number(value) < min)
-    throw new UsageError(`--${flag}: expected an integer >= ${min}, got "${value}"`);
-  return Number(value);
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > (max ?? Number.MAX_SAFE_INTEGER))
+    throw new UsageError(
+      `--${flag}: expected an integer ${max === undefined ? `>= ${min}` : `from ${min} to ${max}`}, got "${value}"`,
+    );
+  return n;
+}
+
+/**
+ * A check shared with the HTTP API names the body field it refuses (`name: …`); on the command line the
+ * message names the flag or argument instead (`fields`: field → `--flag`).
+ */
+export function namingFlag(message: string, fields: Readonly<Record<string, string>>): string {
+  const match = /^([a-z_]+): /.exec(message);
+  const flag = match ? fields[match[1] as string] : undefined;
+  return match && flag ? `${flag}: ${message.slice(match[0].length)}` : message;
 }
 
 export function rateFlag(value: string | undefined, flag: string): number | undefined {

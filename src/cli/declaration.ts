@@ -26,10 +26,14 @@ export type Flag =
       readonly repeatable?: true;
     })
   | (FlagBase & {
-      /** A whole number >= min (default 0): `--NAME: expected an integer >= MIN, got "…"`. */
+      /**
+       * A whole number from min (default 0) to max (default the largest safe integer):
+       * `--NAME: expected an integer >= MIN, got "…"`, or `from MIN to MAX` when max is declared.
+       */
       readonly type: 'int';
       readonly value: string;
       readonly min?: number;
+      readonly max?: number;
       readonly default?: number;
     })
   | (FlagBase & {
@@ -66,3 +70,6 @@ export interface Command {
   /** Paragraphs after the flags: what it does, its exit codes. */
   readonly notes?: readonly string[];
 }
+
+/** The longest delay a timer can wait (Node's setTimeout: 2^31 - 1 ms, about 24.8 days): the bound of `-ms` flags. */
+export const MAX_DELAY_MS = 2_147_483_647;

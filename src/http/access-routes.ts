@@ -95,13 +95,13 @@ export function accessRoutes(app: express.Express, deps: DashboardDeps, access: 
       res.status(400).json({ error: error.message });
       return;
     }
-    const entries = await readAudit(audit, deps.ledger.longTerm?.store, {
+    const page = await readAudit(audit, deps.ledger.longTerm?.store, {
       since,
       actor: query.actor,
       target: query.target,
       limit: query.limit === undefined ? 1000 : Number(query.limit),
     });
-    res.json({ entries });
+    res.json(page);
   });
 
   app.get('/api/audit/campaigns', async (_req, res) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { AuditEntry } from '../access/audit.js';
+import type { AuditPage } from '../access/audit-read.js';
 import { KEY_NAME, type describeKey, type KeyState, type NewKey } from '../access/keys.js';
 import { ROLES } from '../access/roles.js';
 import { MAX_BATCH } from '../events/endpoints.js';
@@ -56,7 +57,14 @@ const auditEntrySchema = z
     ip: z.string().nullable(),
   })
   .meta({ id: 'AuditEntry' });
-export const auditSchema = z.object({ entries: z.array(auditEntrySchema) }).meta({ id: 'AuditLog' });
+export const auditSchema = z
+  .object({
+    entries: z.array(auditEntrySchema).meta({ description: 'the newest entries that match, oldest first' }),
+    more: z
+      .boolean()
+      .meta({ description: 'older entries match too (narrow with since, actor or target, or raise limit)' }),
+  })
+  .meta({ id: 'AuditLog' });
 export const auditCampaignsSchema = z
   .object({ campaigns: z.record(z.string(), z.object({ actor: z.string(), action: z.string(), at: time })) })
   .meta({ id: 'CampaignActors' });
@@ -124,6 +132,7 @@ same<Same<z.output<typeof keySchema>, ReturnType<typeof describeKey>>>(true);
 same<Same<z.output<typeof keySchema>['state'], KeyState>>(true);
 same<Same<z.output<typeof newKeySchema>, NewKey>>(true);
 same<Same<z.output<typeof auditEntrySchema>, AuditEntry>>(true);
+same<Same<z.output<typeof auditSchema>, AuditPage>>(true);
 same<Same<z.output<typeof auditCampaignsSchema>['campaigns'], CampaignActors>>(true);
 // Webhook endpoints (src/events/): what /api/webhooks answers, as `wa-bulk webhooks … --json` prints it.
 export const endpointSchema = z

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { ingestRoute } from '../../producers/http-ingest.js';
 import type { Config } from '../config.js';
-import { campaignId, noCampaign, requestId } from '../messages/ids.js';
+import { campaignId, noCampaign, noMessage, requestId } from '../messages/ids.js';
 import { isConnectionError, pingWithin } from '../redis/health.js';
 import { addCallbackRefused } from '../status/fleet-stats.js';
 import { UsageError } from '../usage-error.js';
@@ -105,7 +105,7 @@ export function createDashboardApp(deps: DashboardDeps): express.Express {
   app.get('/api/messages/:requestId', async (req, res) => {
     const id = requestId(req.params.requestId, 'request_id');
     const record = await deps.ledger.get(id);
-    if (!record) res.status(404).json({ error: `no message with request_id "${id}"` });
+    if (!record) res.status(404).json({ error: noMessage(id) });
     else res.json(record);
   });
 

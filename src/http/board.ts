@@ -150,6 +150,8 @@ export function mountBoard(app: express.Express, deps: DashboardDeps): void {
     for (const lane of lanes)
       if (lane !== DEFAULT_LANE && !laneQueues.has(lane)) {
         const queue = openQueue<SendJobData>(deps.redis, config.QUEUE_PREFIX, laneQueueName(lane));
+        // Its errors are its connection's: one line while Redis is away, as for the dashboard's other queues.
+        deps.health.absorb(queue, 'send queue');
         laneQueues.set(lane, queue);
         bullBoard.addQueue(laneAdapter(lane, queue));
       }

@@ -136,6 +136,9 @@ export async function startDashboard(
     close() {
       closing ??= (async () => {
         clearInterval(lanesTimer);
+        // The workers below close their connections: that is no lost Redis (health.connected still says
+        // whether Redis was there when the close began).
+        health.stop();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         // A callback batch being applied finishes if Redis answers. With Redis away nothing can be applied:
@@ -145,7 +148,6 @@ export async function startDashboard(
           Promise.all([callbackWorker.close(!health.connected), watch.close(!health.connected)]),
           CLOSE_WAIT_MS,
         );
-        health.stop();
         await settleWithin(
           Promise.all([
             housekeeping.stop(),

@@ -5,6 +5,7 @@ import {
   deadLetters,
   purgeDeadLetters,
   replayDeadLetters,
+  replayRefusal,
   type DeadFilter,
   type MalformedDeadLetter,
 } from '../ledger/dead-letters.js';
@@ -62,10 +63,15 @@ export function messageRoutes(app: express.Express, deps: DashboardDeps): void {
   app.post('/api/dead-letters/replay', sameOrigin, smallJson, async (req, res) => {
     const filter = deadFilterOf(parseBody(deadFilterBodySchema, req, 'body '));
     const result = await replayDeadLetters(deps.dead, deps.send, deps.ledger, filter);
+    if (result.refused) {
+      res.status(409).json({ error: replayRefusal(result.refused.campaign), ...result.refused });
+      return;
+    }
     res.json({
       action: 'replay',
       count: result.replayed,
       left_out: result.leftOut,
+      left_out_by: result.leftOutBy,
       already_sent: result.alreadySent,
       malformed: result.malformed,
     });

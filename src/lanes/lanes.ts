@@ -29,6 +29,17 @@ export async function laneNames(redis: Redis, keys: Keys): Promise<string[]> {
   return [DEFAULT_LANE, ...lanes.filter((lane) => lane !== DEFAULT_LANE).sort()];
 }
 
+/**
+ * The lanes an operator may pause or resume: those the fleet has seen and those SENDER_RATES configures (a
+ * number may be paused before its first message). Any other number is a typo: pausing it would register a
+ * lane that no message ever uses.
+ */
+export async function knownLanes(redis: Redis, keys: Keys, config: Pick<Config, 'SENDER_RATES'>): Promise<string[]> {
+  const seen = await laneNames(redis, keys);
+  const configured = Object.keys(config.SENDER_RATES).filter((lane) => !seen.includes(lane));
+  return [...seen, ...configured.sort()];
+}
+
 /** Stops one sender lane; the others go on. */
 export async function pauseLane(client: Redis, keys: Keys, lane: string, reason: string, by = 'system'): Promise<void> {
   await client.hsetnx(keys.lanes, lane, Date.now());

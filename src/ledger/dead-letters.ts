@@ -127,10 +127,22 @@ export async function* deadLetters(
   }
 }
 
+/** Why a replay of a cancelled campaign's dead letters is refused (the CLI and the API say the same). */
+export function replayRefusal(campaign: string): string {
+  return `campaign "${campaign}" is cancelled: its dead letters are not replayed (they would only end skipped) and stay in the dead-letter queue`;
+}
+
 export interface ReplayResult {
+  /**
+   * Set when the filter names a cancelled campaign: nothing was replayed and its dead letters stay (a replayed
+   * letter of a cancelled campaign would only end skipped, and its dead letter would be gone).
+   */
+  refused?: { campaign: string; state: 'cancelled' };
   replayed: number;
-  /** unknown_outcome dead letters that matched but were left out (not asked for by --reason). */
+  /** Dead letters that matched but were left out, for either reason below. */
   leftOut: number;
+  /** Of leftOut, why: unknown_outcome (not asked for by --reason), campaign_cancelled (their campaign is). */
+  leftOutBy: { unknown_outcome: number; campaign_cancelled: number };
   /** Dead letters of messages the ledger has as sent (a status callback reported them): dropped, not resent. */
   alreadySent: number;
   /** Jobs of the queue that are not dead letters wa-bulk wrote: left as they are. */
@@ -142,6 +154,8 @@ export interface ReplayResult {
  * already have reached its recipient (EngageLab does not de-duplicate on request_id), so it is replayed only
  * when the filter names that reason; otherwise it is counted in `leftOut`. The ledger is asked first: a
  * message it has as sent (EngageLab reported it in a status callback) is never resent, its dead letter goes.
+ * A cancelled campaign's dead letters are never replayed (they would end skipped and be lost from the queue):
+ * a filter naming one is refused, and among several campaigns' they are left out and counted.
  */
 export async function replayDeadLetters(
   dead: Queue<DeadJobData>,
@@ -152,11 +166,27 @@ export async function replayDeadLetters(
   const picked: Job<DeadJobData>[] = [];
   const sent: Job<DeadJobData>[] = [];
   const malformed: MalformedDeadLetter[] = [];
-  let leftOut = 0;
+  const leftOutBy = { unknown_outcome: 0, campaign_cancelled: 0 };
+  const cancelled = new Map<string, boolean>();
+  const isCancelled = async (campaign: string) => {
+    if (!cancelled.has(campaign)) cancelled.set(campaign, (await ledger.campaign(campaign))?.state === 'cancelled');
+    return cancelled.get(campaign) === true;
+  };
+  if (filter.campaign !== undefined && (await isCancelled(filter.campaign)))
+    return {
+      refused: { campaign: filter.campaign, state: 'cancelled' },
+      replayed: 0,
+      leftOut: 0,
+      leftOutBy,
+      alreadySent: 0,
+      malformed,
+    };
   const isSent = async (job: Job<DeadJobData>) => (await ledger.get(job.data.request_id))?.status === 'sent';
   for await (const job of deadLetters(dead, filter, { onMalformed: (m) => malformed.push(m) })) {
     if (await isSent(job)) sent.push(job);
-    else if (job.data.error.reason === 'unknown_outcome' && filter.reason !== 'unknown_outcome') leftOut++;
+    else if (await isCancelled(job.data.campaign)) leftOutBy.campaign_cancelled++;
+    else if (job.data.error.reason === 'unknown_outcome' && filter.reason !== 'unknown_outcome')
+      leftOutBy.unknown_outcome++;
     else picked.push(job);
   }
   let replayed = 0;
@@ -172,7 +202,8 @@ export async function replayDeadLetters(
     replayed++;
   }
   for (const job of sent) await job.remove();
-  return { replayed, leftOut, alreadySent: sent.length, malformed };
+  const leftOut = leftOutBy.unknown_outcome + leftOutBy.campaign_cancelled;
+  return { replayed, leftOut, leftOutBy, alreadySent: sent.length, malformed };
 }
 
 export interface PurgeResult {

@@ -20,6 +20,14 @@ export function requestId(value: string, where: string): string {
   return value;
 }
 
+/**
+ * The answer for a request_id the ledger does not know. A message enqueue leaves out (an invalid line, an
+ * opted-out recipient: it counts them) is never recorded, so this is also what such an id gets.
+ */
+export function noMessage(id: string): string {
+  return `no message with request_id "${id}": never enqueued (enqueue leaves out invalid lines and opted-out recipients, and counts them), or older than RESULT_TTL_DAYS`;
+}
+
 /** The answer for a campaign the ledger does not know; `lister` says where the known ones are listed. */
 export function noCampaign(id: string, lister: string): string {
   return `no campaign "${id}" (unknown, or older than RESULT_TTL_DAYS; ${lister} lists them)`;

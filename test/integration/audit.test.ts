@@ -2,7 +2,7 @@ import { expect, it } from '@jest/globals';
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import { ApiKeys } from '../../src/access/keys.js';
-import type { AuditEntry } from '../../src/access/audit.js';
+import { AuditLog, type AuditEntry } from '../../src/access/audit.js';
 import { usePostgres } from '../helpers/postgres.js';
 import { BODIES, phone } from '../fixtures/messages.js';
 import { runCli } from '../helpers/cli.js';
@@ -159,5 +159,53 @@ postgres.suite('the audit log', () => {
       .map((line) => JSON.parse(line) as Omit<AuditEntry, 'id'>);
     expect(actions(kept)).toEqual(expected);
     expect(kept[0]).toEqual({ ...(({ id: _id, ...rest }) => rest)(entries[0] as AuditEntry) });
+  }, 60_000);
+
+  it('--limit and limit= give the newest entries, oldest first, and say that older ones match too', async () => {
+    const { config, h, dashboard } = await stack.start({
+      config: { DASHBOARD_PASSWORD: PASSWORD, DATABASE_URL: postgres.url },
+      dashboard: true,
+    });
+    const audit = new AuditLog(h.redis, h.keys, 86_400_000);
+    const start = Date.now() - 60_000;
+    for (let i = 1; i <= 6; i++)
+      await audit.record({ at: start + i * 1000, actor: 'ops', action: `step.${i}`, outcome: 'ok', params: {} });
+    // The three oldest only in PostgreSQL (Redis let them go), the rest in both.
+    await until(async () => (await archived(config.QUEUE_PREFIX)) >= 6);
+    const ids = (await h.redis.xrange(h.keys.audit, '-', '+')).map(([id]) => id);
+    await h.redis.xdel(h.keys.audit, ...ids.slice(0, 3));
+
+    const cli = await runCli(['audit', '--actor', 'ops', '--limit', '3'], envOf(config));
+    expect(cli.code).toBe(0);
+    expect(
+      cli.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split('  ')[2]),
+    ).toEqual(['step.4', 'step.5', 'step.6']);
+    expect(cli.stderr).toBe(
+      '3 entries\nmore entries match: these are the newest 3; see older ones with --since, --actor or --target, or a higher --limit\n',
+    );
+    const all = await runCli(['audit', '--actor', 'ops', '--limit', '6', '--json'], envOf(config));
+    expect(
+      all.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).action),
+    ).toEqual([1, 2, 3, 4, 5, 6].map((i) => `step.${i}`));
+    expect(all.stderr).toBe('');
+
+    const read = async (query: string) =>
+      (await (await fetch(`${dashboard.url}/api/audit?actor=ops&${query}`, { headers: basic })).json()) as {
+        entries: AuditEntry[];
+        more: boolean;
+      };
+    const newest = await read('limit=4');
+    expect([newest.entries.map((e) => e.action), newest.more]).toEqual([
+      ['step.3', 'step.4', 'step.5', 'step.6'],
+      true,
+    ]);
+    const every = await read('limit=6');
+    expect([every.entries.length, every.more]).toEqual([6, false]);
   }, 60_000);
 });

@@ -84,6 +84,43 @@ describe('the command line', () => {
     expect(unknown.stderr.split('\n')[0]).toBe('wa-bulk: unknown command "paws"');
   });
 
+  it('refuses a bad flag value with exit 2 and a line naming the flag, for flags checked by the command or by the API', async () => {
+    const { env } = await stack.start();
+    const refusals: Array<[string[], string]> = [
+      [['simulator', '--port', '99999'], '--port: expected an integer from 0 to 65535, got "99999"'],
+      [
+        ['watch', '--interval-ms', '9999999999'],
+        '--interval-ms: expected an integer from 10 to 2147483647, got "9999999999"',
+      ],
+      [
+        ['keys', 'create', '--name', 'a b', '--role', 'read'],
+        '--name: expected a name of 1 to 64 letters, digits, "_", "-" or "." (not "dashboard"), got "a b"',
+      ],
+      [['webhooks', 'add', 'ftp://x'], 'URL: expected an http:// or https:// URL'],
+      [['webhooks', 'add', 'https://example.com/hook', '--batch', '0'], '--batch: expected an integer from 1 to 1000'],
+      [
+        ['webhooks', 'add', 'https://example.com/hook', '--campaign', 'a b'],
+        '--campaign: expected a campaign id (letters, digits, "_", "-", ".")',
+      ],
+    ];
+    for (const [args, message] of refusals)
+      expect([args, await runCli(args, env)]).toEqual([args, { code: 2, stdout: '', stderr: `wa-bulk: ${message}\n` }]);
+  });
+
+  it('result says an id enqueue left out for an opted-out recipient was never enqueued', async () => {
+    const { env } = await stack.start();
+    expect((await runCli(['suppress', 'add', '+44 7911 120 001'], env)).code).toBe(0);
+    const file = tempFile(`${JSON.stringify({ to: '+447911120001', body: BODIES.text, request_id: 'sp-1' })}\n`);
+    const enqueued = await runCli(['enqueue', file, '--campaign', 'sp', '--json'], env);
+    expect(JSON.parse(enqueued.stdout)).toMatchObject({ accepted: 0, suppressed: 1 });
+    expect(await runCli(['result', 'sp-1'], env)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        'wa-bulk: no message with request_id "sp-1": never enqueued (enqueue leaves out invalid lines and opted-out recipients, and counts them), or older than RESULT_TTL_DAYS\n',
+    });
+  });
+
   it('says "no campaign" with exit 1 for status and watch of an unknown campaign; lists campaigns newest first', async () => {
     const { h, env } = await stack.start();
     for (const args of [
@@ -159,11 +196,60 @@ describe('the command line', () => {
       action: 'replay',
       count: 3,
       left_out: 0,
+      left_out_by: { unknown_outcome: 0, campaign_cancelled: 0 },
       already_sent: 0,
       malformed: 0,
     });
     expect(await h.dead.getWaitingCount()).toBe(0);
     expect(await h.ledger.campaign('dlq')).toMatchObject({ dead: 0, pending: 5 });
+  });
+
+  it("dlq replay refuses a cancelled campaign's dead letters and keeps them; among several campaigns it leaves them out", async () => {
+    const { h, env, dashboard } = await stack.start({ dashboard: true });
+    const letters = { rc1: ['rc1-1', 'rc1-2'], live: ['live-1'] };
+    for (const [campaign, ids] of Object.entries(letters)) {
+      await addPending(h, campaign, ids);
+      for (const id of ids)
+        await deadLetter(
+          h.dead,
+          h.ledger,
+          { request_id: id, campaign, payload: { to: ['447911123456'], body: BODIES.text as never, request_id: id } },
+          { code: 4001, http_status: 400, reason: 'permanent', message: 'template does not exist' },
+          1,
+        );
+    }
+    expect((await runCli(['cancel', '--campaign', 'rc1'], env)).code).toBe(0);
+    const refusal =
+      'campaign "rc1" is cancelled: its dead letters are not replayed (they would only end skipped) and stay in the dead-letter queue';
+
+    expect(await runCli(['dlq', 'replay', '--campaign', 'rc1'], env)).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `wa-bulk: ${refusal}\n`,
+    });
+    const answer = await fetch(`${dashboard.url}/api/dead-letters/replay`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ campaign: 'rc1' }),
+    });
+    expect([answer.status, await answer.json()]).toEqual([
+      409,
+      { error: refusal, campaign: 'rc1', state: 'cancelled' },
+    ]);
+    expect(await h.dead.getWaitingCount()).toBe(3);
+
+    const all = await runCli(['dlq', 'replay', '--json'], env);
+    expect(JSON.parse(all.stdout)).toEqual({
+      action: 'replay',
+      count: 1,
+      left_out: 2,
+      left_out_by: { unknown_outcome: 0, campaign_cancelled: 2 },
+      already_sent: 0,
+      malformed: 0,
+    });
+    const kept = (await h.dead.getJobs(['wait'])).map((job) => job.data.request_id).sort();
+    expect(kept).toEqual(letters.rc1);
+    expect(await h.ledger.campaign('rc1')).toMatchObject({ state: 'cancelled', dead: 2 });
   });
 
   it('says once, before any line, that a --language is wrong, however many lines the CSV has', async () => {

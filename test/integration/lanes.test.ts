@@ -74,13 +74,13 @@ describe('sender lanes', () => {
       simulator: {},
       config: { SEND_RATE_MAX: 1000, SENDER_RATE_MAX: 1000, WORKER_CONCURRENCY: 5 },
     });
-    expect((await runCli(['pause', '--sender', `+${A}`, '--reason', 'number under review'], env)).stdout).toBe(
-      `sending paused for sender ${A}\n`,
-    );
     await enqueueAll(
       h,
       'backlog',
       Array.from({ length: 200 }, (_, i) => message(i, A)),
+    );
+    expect((await runCli(['pause', '--sender', `+${A}`, '--reason', 'number under review'], env)).stdout).toBe(
+      `sending paused for sender ${A}\n`,
     );
     await stack.startWorker();
     // B is a number the running worker has never seen.
@@ -102,6 +102,23 @@ describe('sender lanes', () => {
     await runCli(['resume', '--sender', A], env);
     await campaignDone(h.ledger, 'backlog', 20_000);
     expect(sim.getStats().duplicates).toBe(0);
+  });
+
+  it('pause and resume refuse a sender lane the fleet does not know, naming the known ones, and register nothing', async () => {
+    const { h, env } = await stack.start({ config: { SENDER_RATES: `${B}=20` } });
+    await enqueueAll(h, 'known', [message(1, A)]);
+    for (const command of ['pause', 'resume']) {
+      const res = await runCli([command, '--sender', '+447911999888'], env);
+      expect(res).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `wa-bulk: --sender: no sender lane "447911999888" (no message was ever sent from it and SENDER_RATES does not name it); known lanes: default, ${A}, ${B}\n`,
+      });
+    }
+    expect(Object.keys(await h.redis.hgetall(h.keys.lanes)).sort()).toEqual([A].sort());
+    expect(await h.redis.exists(h.keys.lane('447911999888'))).toBe(0);
+    // A number SENDER_RATES names may be paused before its first message.
+    expect((await runCli(['pause', '--sender', B], env)).stdout).toBe(`sending paused for sender ${B}\n`);
   });
 
   it('the messaging limit holds exactly at its limit across two workers and releases as its window moves', async () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { freePort, startRedisServer } from '../../src/dev/redis-server.js';
+import { redisClient } from '../../src/redis/connection.js';
+import { keys } from '../../src/redis/keys.js';
 import { runCli } from '../helpers/cli.js';
 import { campaignDone, envOf, tempFile, testConfig, until } from '../helpers/env.js';
 import { useStack } from '../helpers/stack.js';
@@ -106,6 +108,64 @@ describe('a long-running process and its Redis', () => {
     expect(paused.headers.get('retry-after')).toBe('5');
     expect(await paused.json()).toEqual({ status: 'unavailable' });
     await until(async () => (await fetch(`${dashboard.url}/healthz`)).status === 200, 10_000);
+  });
+
+  it('the dashboard with several sender lanes logs one JSON line when Redis goes, nothing raw from their queues', async () => {
+    const port = await freePort();
+    // A Redis of its own, stopped at the end with whatever it holds.
+    const redis = await startRedisServer({ port });
+    stack.deferLast(() => redis.stop());
+    const config = testConfig({ REDIS_URL: redis.url, DASHBOARD_PORT: await freePort(), LOG_LEVEL: 'info' });
+    const lanes = ['447911000001', '447911000002', '447911000003', '447911000004'];
+    const client = redisClient(config);
+    for (const lane of lanes) await client.hset(keys(config.QUEUE_PREFIX).lanes, lane, Date.now());
+    client.disconnect();
+    const dashboard = await stack.startCli(['dashboard'], envOf(config), 'dashboard listening');
+    const url = `http://127.0.0.1:${config.DASHBOARD_PORT}`;
+    // Bull Board shows every lane once the dashboard has opened their queues.
+    await until(async () => {
+      const res = await fetch(`${url}/queues/api/queues`);
+      const body = (await res.json()) as { queues?: Array<{ name: string }> };
+      return lanes.every((lane) => body.queues?.some((queue) => queue.name.endsWith(lane)));
+    }, 10_000);
+
+    const before = dashboard.output().length;
+    await redis.stop();
+    await until(() => logLines(dashboard.output(), 'Redis connection lost') === 1, 10_000);
+    // A few reconnect attempts, each of which every lane's queue re-emits.
+    await new Promise((r) => setTimeout(r, 3000));
+    const lines = dashboard
+      .output()
+      .slice(before)
+      .split('\n')
+      .filter((line) => line.trim() !== '');
+    const raw = lines.filter((line) => !line.startsWith('{'));
+    expect(raw).toEqual([]);
+    expect(logLines(dashboard.output(), 'Redis connection lost')).toBe(1);
+    expect(dashboard.output()).not.toMatch(/"msg":"send queue error"/);
+  });
+
+  it('a clean SIGTERM stops the worker and the dashboard without saying Redis was lost', async () => {
+    const config = testConfig({ DASHBOARD_PORT: await freePort(), LOG_LEVEL: 'info' });
+    const h = stack.harness(config);
+    // Many lanes, each a BullMQ worker waiting on its own connection: closing them while Redis was still
+    // watched said "lost" in most runs.
+    for (let lane = 0; lane < 40; lane++) await h.redis.hset(h.keys.lanes, `4479110000${10 + lane}`, Date.now());
+    for (let run = 0; run < 4; run++) {
+      const worker = await stack.startCli(['worker'], envOf(config));
+      const dashboard = await stack.startCli(['dashboard'], envOf(config), 'metrics: http');
+      // Answering a request, it is past its start and waits for a signal.
+      expect((await fetch(`http://127.0.0.1:${config.DASHBOARD_PORT}/healthz`)).status).toBe(200);
+      // A moment for the lanes' workers to wait for jobs (the close then interrupts their waits).
+      await new Promise((r) => setTimeout(r, 1000));
+      worker.child.kill('SIGTERM');
+      dashboard.child.kill('SIGTERM');
+      expect(await worker.exited).toBe(0);
+      expect(await dashboard.exited).toBe(0);
+      expect(worker.output()).toContain('"msg":"worker stopped"');
+      for (const output of [worker.output(), dashboard.output()])
+        expect(logLines(output, 'Redis connection lost')).toBe(0);
+    }
   });
 
   it('the dashboard and the worker stop at the first SIGTERM while Redis is unreachable', async () => {

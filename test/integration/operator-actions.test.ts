@@ -178,7 +178,14 @@ describe('dlq with a job it did not write in the dead-letter queue', () => {
 
     const one = await runCli(['dlq', 'replay', '--campaign', 'dl', '--reason', 'permanent', '--json'], envOf(config));
     expect(one.code).toBe(0);
-    expect(JSON.parse(one.stdout)).toEqual({ action: 'replay', count: 2, left_out: 0, already_sent: 0, malformed: 2 });
+    expect(JSON.parse(one.stdout)).toEqual({
+      action: 'replay',
+      count: 2,
+      left_out: 0,
+      left_out_by: { unknown_outcome: 0, campaign_cancelled: 0 },
+      already_sent: 0,
+      malformed: 2,
+    });
     const lines = malformedLines(one.stderr);
     expect(lines.map((line) => /dead letter "([^"]+)"/.exec(line)?.[1]).sort()).toEqual([...junk].sort());
     expect(lines.every((line) => line.endsWith(': skipped, not replayed'))).toBe(true);

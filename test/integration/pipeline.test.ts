@@ -202,6 +202,7 @@ describe('the send pipeline', () => {
       action: 'replay',
       count: 1,
       left_out: 0,
+      left_out_by: { unknown_outcome: 0, campaign_cancelled: 0 },
       already_sent: 0,
       malformed: 0,
     });

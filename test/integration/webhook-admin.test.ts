@@ -58,9 +58,9 @@ describe('managing webhook endpoints', () => {
     const { env } = await stack.start();
     const bad = await runCli(['webhooks', 'add', 'https://example.com/hooks', '--events', 'message.opened'], env);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('events: "message.opened" is not an event type');
+    expect(bad.stderr).toContain('--events: "message.opened" is not an event type');
     const inside = await runCli(['webhooks', 'add', 'http://10.0.0.8/hooks'], env);
-    expect(inside.stderr).toContain('url: 10.0.0.8 is a private or reserved address');
+    expect(inside.stderr).toContain('URL: 10.0.0.8 is a private or reserved address');
   });
 
   it('refuses a host name that resolves to a private address when the endpoint is added, unless allowed', async () => {

@@ -156,6 +156,7 @@ describe('reliability scenarios', () => {
         action: 'replay',
         count: byDefault.unknown,
         left_out: 0,
+        left_out_by: { unknown_outcome: 0, campaign_cancelled: 0 },
         already_sent: 0,
         malformed: 0,
       });

@@ -12,7 +12,7 @@ export const AUDIT = {
     },
     actor: { type: 'string', value: 'NAME', help: "only this actor: a key's name, dashboard, cli:USER, system:PART" },
     target: { type: 'string', value: 'ID', help: 'only entries about this campaign, sender, key or route' },
-    limit: { type: 'int', value: 'N', min: 1, default: 1000, help: 'at most this many entries, oldest first' },
+    limit: { type: 'int', value: 'N', min: 1, default: 1000, help: 'at most this many entries, the newest' },
     json: { type: 'boolean', help: 'one {"at","actor","action","target","params","outcome","ip"} a line' },
   },
   notes: ['With DATABASE_URL it reads PostgreSQL too, which keeps entries after Redis has let them go.'],

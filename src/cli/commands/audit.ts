@@ -19,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   return withContext(async (ctx) => {
     const audit = new AuditLog(ctx.redis, ctx.keys, resultTtlSeconds(ctx.config) * 1000);
-    const entries = await readAudit(audit, ctx.ledger.longTerm?.store, {
+    const { entries, more } = await readAudit(audit, ctx.ledger.longTerm?.store, {
       since,
       actor: values.actor,
       target: values.target,
@@ -33,6 +33,10 @@ export async function run(argv: string[]): Promise<number> {
         );
     }
     if (!values.json) process.stderr.write(`${entries.length} entr${entries.length === 1 ? 'y' : 'ies'}\n`);
+    if (more)
+      process.stderr.write(
+        `more entries match: these are the newest ${entries.length}; see older ones with --since, --actor or --target, or a higher --limit\n`,
+      );
     return 0;
   });
 }

@@ -23,8 +23,9 @@ import { ProgressLine, bar, fmt } from '../progress.js';
 import { DEMO } from './demo.decl.js';
 
 /**
- * The templates of the demo's simulator, as EngageLab's Template API lists them: three approved, one paused.
- * The sample campaign also uses one that does not exist; preflight rejects both before anything is sent.
+ * The templates of the demo's simulator, as EngageLab's Template API lists them: three approved, and
+ * spring_sale (en_US) paused, as examples/templates.json has it. The sample campaign also uses one that does
+ * not exist (autumn_promo); preflight rejects the messages of both before anything is sent.
  */
 const DEMO_TEMPLATES: TemplateInfo[] = [
   ...['order_update', 'login_code', 'appointment_reminder'].flatMap((name) =>
@@ -36,7 +37,7 @@ const DEMO_TEMPLATES: TemplateInfo[] = [
       category: 'UTILITY',
     })),
   ),
-  { id: 'spring_promo-en_GB', name: 'spring_promo', language: 'en_GB', status: 'PAUSED', category: 'MARKETING' },
+  { id: 'spring_sale-en_US', name: 'spring_sale', language: 'en_US', status: 'PAUSED', category: 'MARKETING' },
 ];
 
 /**

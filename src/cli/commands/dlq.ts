@@ -4,6 +4,7 @@ import {
   describeMalformed,
   purgeDeadLetters,
   replayDeadLetters,
+  replayRefusal,
   type DeadFilter,
   type MalformedDeadLetter,
 } from '../../ledger/dead-letters.js';
@@ -39,18 +40,23 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     if (action === 'replay') {
-      const { replayed, leftOut, alreadySent, malformed } = await replayDeadLetters(
+      const { refused, replayed, leftOut, leftOutBy, alreadySent, malformed } = await replayDeadLetters(
         ctx.dead,
         ctx.send,
         ctx.ledger,
         filter,
       );
+      if (refused) {
+        process.stderr.write(`wa-bulk: ${replayRefusal(refused.campaign)}\n`);
+        return 1;
+      }
       malformed.forEach(report('skipped, not replayed'));
       if (values.json)
         printJson({
           action,
           count: replayed,
           left_out: leftOut,
+          left_out_by: leftOutBy,
           already_sent: alreadySent,
           malformed: malformed.length,
         });
@@ -61,9 +67,14 @@ export async function run(argv: string[]): Promise<number> {
             `dropped ${alreadySent} dead letter(s) of messages EngageLab reported as accepted (sent in the ledger): not resent\n`,
           );
         }
-        if (leftOut > 0) {
+        if (leftOutBy.unknown_outcome > 0) {
           process.stdout.write(
-            `left out ${leftOut} unknown_outcome dead letter(s): EngageLab may have accepted them already; replay them with --reason unknown_outcome if a duplicate is acceptable\n`,
+            `left out ${leftOutBy.unknown_outcome} unknown_outcome dead letter(s): EngageLab may have accepted them already; replay them with --reason unknown_outcome if a duplicate is acceptable\n`,
+          );
+        }
+        if (leftOutBy.campaign_cancelled > 0) {
+          process.stdout.write(
+            `left out ${leftOutBy.campaign_cancelled} dead letter(s) of cancelled campaigns: kept in the dead-letter queue, not replayed\n`,
           );
         }
       }

@@ -15,7 +15,7 @@ import {
 } from '../../campaigns/followups.js';
 import { resultTtlSeconds } from '../../config.js';
 import { noCampaign } from '../../messages/ids.js';
-import { FOLLOWUP_QUEUE, openQueue, withQueue, type FollowupJob } from '../../queue.js';
+import { FOLLOWUP_QUEUE, briefQueue, withQueue, type FollowupJob } from '../../queue.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext, type CommandContext } from '../context.js';
 import { synopsis } from '../usage.js';
@@ -74,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     FOLLOWUP_FLAGS,
   );
   return withContext(async (ctx) => {
-    const queue = openQueue<FollowupJob>(ctx.redis, ctx.config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
+    const queue = briefQueue<FollowupJob>(ctx.redis, ctx.config.QUEUE_PREFIX, FOLLOWUP_QUEUE);
     try {
       const created = await createFollowup(input, {
         ledger: ctx.ledger,

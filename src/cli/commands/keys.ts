@@ -1,6 +1,6 @@
 import { cliActor } from '../../access/audit.js';
 import { ApiKeys, KeyError, describeKey, parseKeyDuration, parseRate } from '../../access/keys.js';
-import { UsageError, parse } from '../args.js';
+import { UsageError, namingFlag, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';
 import { KEYS } from './keys.decl.js';
@@ -92,9 +92,12 @@ export async function run(argv: string[]): Promise<number> {
   throw new UsageError(synopsis(KEYS));
 }
 
+/** The fields the keys' checks name, as the command line's flags. */
+const KEY_FLAGS = { name: '--name', role: '--role', expires: '--expires', rate: '--rate', overlap: '--overlap' };
+
 function refused(error: unknown): number {
   if (!(error instanceof KeyError)) throw error;
-  if (error.status === 400) throw new UsageError(error.message);
+  if (error.status === 400) throw new UsageError(namingFlag(error.message, KEY_FLAGS));
   process.stderr.write(`wa-bulk: ${error.message}\n`);
   return 1;
 }

@@ -1,5 +1,5 @@
 import { Campaigns, pauseRefusal } from '../../campaigns/campaigns.js';
-import { pauseLane, resumeLane } from '../../lanes/lanes.js';
+import { knownLanes, pauseLane, resumeLane } from '../../lanes/lanes.js';
 import { pauseSending, resumeSending } from '../../lanes/fleet.js';
 import { normalisePhone } from '../../messages/phone.js';
 import { noCampaign } from '../../messages/ids.js';
@@ -31,6 +31,11 @@ export async function control(target: Target, pause?: { reason: string }): Promi
   const campaign = target.campaign;
   const message = await withContext(async (ctx) => {
     if (lane !== undefined) {
+      const known = await knownLanes(ctx.redis, ctx.keys, ctx.config);
+      if (!known.includes(lane))
+        return new Error(
+          `--sender: no sender lane "${lane}" (no message was ever sent from it and SENDER_RATES does not name it); known lanes: ${known.join(', ')}`,
+        );
       if (pause) await pauseLane(ctx.redis, ctx.keys, lane, pause.reason, cliActor());
       else await resumeLane(ctx.redis, ctx.keys, lane, cliActor());
       return pause ? `sending paused for sender ${lane}` : `sending resumed for sender ${lane}`;
@@ -40,7 +45,7 @@ export async function control(target: Target, pause?: { reason: string }): Promi
       const current = await ctx.ledger.campaign(campaign);
       if (!current) return undefined;
       const refusal = pause && pauseRefusal(current);
-      if (refusal) return { refused: refusal.error };
+      if (refusal) return new Error(refusal.error);
       if (pause) {
         await campaigns.pause(campaign, pause.reason, cliActor());
         return `campaign ${campaign} paused`;
@@ -52,9 +57,9 @@ export async function control(target: Target, pause?: { reason: string }): Promi
     else await resumeSending(ctx.redis, ctx.keys, cliActor());
     return pause ? 'sending paused for all workers' : 'sending resumed';
   });
-  if (message === undefined || typeof message === 'object') {
-    const error = message?.refused ?? noCampaign(String(campaign), '"wa-bulk campaigns"');
-    process.stderr.write(`wa-bulk: ${error}\n`);
+  if (message === undefined || message instanceof Error) {
+    const refusal = message?.message ?? noCampaign(String(campaign), '"wa-bulk campaigns"');
+    process.stderr.write(`wa-bulk: ${refusal}\n`);
     return 1;
   }
   process.stdout.write(`${message}\n`);

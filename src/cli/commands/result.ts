@@ -1,4 +1,4 @@
-import { requestId as checkRequestId } from '../../messages/ids.js';
+import { noMessage, requestId as checkRequestId } from '../../messages/ids.js';
 import type { MessageRecord } from '../../ledger/ledger.js';
 import { UsageError, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
@@ -11,9 +11,7 @@ export async function run(argv: string[]): Promise<number> {
   const requestId = checkRequestId(positionals[0], 'REQUEST_ID');
   const record = await withContext((ctx) => ctx.ledger.get(requestId));
   if (!record) {
-    process.stderr.write(
-      `wa-bulk: no message with request_id "${requestId}" (unknown, or older than RESULT_TTL_DAYS)\n`,
-    );
+    process.stderr.write(`wa-bulk: ${noMessage(requestId)}\n`);
     return 1;
   }
   if (values.json) printJson(record);

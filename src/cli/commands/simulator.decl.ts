@@ -1,4 +1,4 @@
-import type { Command } from '../declaration.js';
+import { MAX_DELAY_MS, type Command } from '../declaration.js';
 
 export const SIMULATOR = {
   name: 'simulator',
@@ -9,9 +9,9 @@ export const SIMULATOR = {
       '[--callback-url URL] [--callback-delay-ms N] [--delivery-errors CODE=F,…] [--reply-rate F]',
   ],
   flags: {
-    port: { type: 'int', value: 'N', default: 4010, help: 'port' },
+    port: { type: 'int', value: 'N', max: 65_535, default: 4010, help: 'port' },
     host: { type: 'string', value: 'H', default: '127.0.0.1', help: 'address' },
-    'latency-ms': { type: 'int', value: 'N', default: 0, help: 'delay before each answer' },
+    'latency-ms': { type: 'int', value: 'N', max: MAX_DELAY_MS, default: 0, help: 'delay before each answer' },
     'fail-rate': {
       type: 'rate',
       value: 'F',
@@ -23,7 +23,7 @@ export const SIMULATOR = {
       value: 'K=F,…',
       help: 'error1000, html503, rateLimit, reset, slow, each a share of requests',
     },
-    'slow-ms': { type: 'int', value: 'N', default: 60_000, help: 'how late a "slow" answer comes' },
+    'slow-ms': { type: 'int', value: 'N', max: MAX_DELAY_MS, default: 60_000, help: 'how late a "slow" answer comes' },
     templates: { type: 'string', value: 'a,b', help: 'the only template names it knows (others get 4001)' },
     'templates-file': {
       type: 'string',
@@ -46,6 +46,7 @@ export const SIMULATOR = {
     'callback-delay-ms': {
       type: 'int',
       value: 'N',
+      max: MAX_DELAY_MS,
       default: 200,
       help: 'the spacing of the sent, delivered and read callbacks',
     },

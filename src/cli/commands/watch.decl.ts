@@ -1,4 +1,4 @@
-import type { Command } from '../declaration.js';
+import { MAX_DELAY_MS, type Command } from '../declaration.js';
 
 export const WATCH = {
   name: 'watch',
@@ -11,7 +11,14 @@ export const WATCH = {
       campaignId: true,
       help: 'the campaign to follow (without it: the send queues)',
     },
-    'interval-ms': { type: 'int', value: 'N', min: 10, default: 500, help: 'how often it asks Redis' },
+    'interval-ms': {
+      type: 'int',
+      value: 'N',
+      min: 10,
+      max: MAX_DELAY_MS,
+      default: 500,
+      help: 'how often it asks Redis',
+    },
   },
   notes: ['A progress bar on a terminal; a plain line every few seconds otherwise. Exit 1 for an unknown campaign.'],
 } as const satisfies Command;

@@ -1,7 +1,7 @@
 import { WebhookAdmin, WebhookInputError } from '../../events/manage.js';
 import type { Endpoint } from '../../events/endpoints.js';
 import { sendTestEvent } from '../../../workers/webhook-delivery.js';
-import { UsageError, parse } from '../args.js';
+import { UsageError, namingFlag, parse } from '../args.js';
 import { printJson, withContext } from '../context.js';
 import { synopsis } from '../usage.js';
 import { WEBHOOKS } from './webhooks.decl.js';
@@ -21,6 +21,9 @@ const describe = (e: Endpoint): string =>
     `delivered ${e.counts.delivered}, failed attempts ${e.counts.failed}, retrying ${e.retrying}, out of attempts ${e.exhausted}`,
     e.last ? `last ${e.last.at} ${e.last.status ?? ''}${e.last.error ? ` ${e.last.error}` : ''}`.trim() : 'never tried',
   ].join('  ');
+
+/** The fields the endpoints' checks name, as the command line's argument and flags. */
+const WEBHOOK_FLAGS = { url: 'URL', events: '--events', campaign: '--campaign', batch: '--batch', since: '--since' };
 
 /** `wa-bulk webhooks add|list|remove|rotate-secret|enable|test|deliveries|replay`. */
 export async function run(argv: string[]): Promise<number> {
@@ -121,7 +124,7 @@ export async function run(argv: string[]): Promise<number> {
       }
     } catch (error) {
       if (!(error instanceof WebhookInputError)) throw error;
-      if (error.status === 400) throw new UsageError(error.message);
+      if (error.status === 400) throw new UsageError(namingFlag(error.message, WEBHOOK_FLAGS));
       process.stderr.write(`wa-bulk: ${error.message}\n`);
       return 1;
     }

@@ -57,11 +57,22 @@ export const replayedSchema = z
   .object({
     action: z.literal('replay'),
     count: count.meta({ description: 'dead letters put back in their queue' }),
-    left_out: count,
+    left_out: count.meta({ description: 'matched but left out, for the reasons in left_out_by' }),
+    left_out_by: z.object({
+      unknown_outcome: count.meta({ description: 'EngageLab may have them: replayed only when reason names it' }),
+      campaign_cancelled: count.meta({ description: 'their campaign is cancelled: kept, not replayed' }),
+    }),
     already_sent: count.meta({ description: 'dropped: the ledger has them as sent' }),
     malformed: malformedSchema,
   })
   .meta({ id: 'DeadLettersReplayed' });
+export const replayRefusedSchema = z
+  .object({
+    error: z.string(),
+    campaign: z.string(),
+    state: z.literal('cancelled'),
+  })
+  .meta({ id: 'DeadLettersReplayRefused' });
 export const purgedSchema = z
   .object({
     action: z.literal('purge'),

@@ -292,6 +292,12 @@ export const CAMPAIGN_ROUTES: readonly RouteDoc[] = [
       200: json('what was done', action === 'replay' ? api.replayedSchema : api.purgedSchema),
       400: BAD_REQUEST,
       413: TOO_LARGE,
+      ...(action === 'replay' && {
+        409: json(
+          'the filter names a cancelled campaign: nothing replayed, its dead letters kept',
+          api.replayRefusedSchema,
+        ),
+      }),
       415: NOT_JSON,
     },
   })),
