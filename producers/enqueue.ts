@@ -102,8 +102,8 @@ export class CampaignClosedError extends Error {
 }
 
 /** Throws CampaignClosedError for a cancelled campaign: producers ask before reading their input. */
-export async function assertEnqueueable(ledger: Pick<Ledger, 'campaign'>, campaign: string): Promise<void> {
-  if ((await ledger.campaign(campaign))?.state === 'cancelled') throw new CampaignClosedError(campaign, 'cancelled');
+export async function assertEnqueueable(ledger: Pick<Ledger, 'isCancelled'>, campaign: string): Promise<void> {
+  if (await ledger.isCancelled(campaign)) throw new CampaignClosedError(campaign, 'cancelled');
 }
 
 /** Enqueues the source's messages into the campaign (CampaignClosedError, with nothing read, for a cancelled one). */

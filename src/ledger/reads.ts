@@ -85,6 +85,15 @@ export class LedgerReads {
   }
 
   /**
+   * Whether Redis holds the campaign as cancelled: what an enqueue asks before it reads its input. Redis alone,
+   * so that enqueueing never waits for (or fails with) PostgreSQL; a campaign Redis has let go takes messages
+   * as a new one.
+   */
+  async isCancelled(id: string): Promise<boolean> {
+    return (await this.client.hget(this.keys.campaign(id), 'state')) === 'cancelled';
+  }
+
+  /**
    * Every campaign the ledger still holds, newest enqueue first, read in pages. A campaign whose counters
    * have expired (RESULT_TTL_DAYS after its last enqueue) is dropped from the index as it is met. Then,
    * with a long-term ledger, up to `archived` campaigns that only PostgreSQL holds (0: none), newest first.

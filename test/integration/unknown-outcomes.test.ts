@@ -174,13 +174,20 @@ describe('a status callback names a message whose answer was lost', () => {
     expect(await replayDeadLetters(harnessed.dead, harnessed.send, harnessed.ledger, {})).toEqual({
       replayed: 0,
       leftOut: 1,
+      leftOutBy: { unknown_outcome: 1, campaign_cancelled: 0 },
       alreadySent: 1,
       malformed: [],
     });
     expect(await harnessed.dead.getWaitingCount()).toBe(1);
     expect(
       await replayDeadLetters(harnessed.dead, harnessed.send, harnessed.ledger, { reason: 'unknown_outcome' }),
-    ).toEqual({ replayed: 1, leftOut: 0, alreadySent: 0, malformed: [] });
+    ).toEqual({
+      replayed: 1,
+      leftOut: 0,
+      leftOutBy: { unknown_outcome: 0, campaign_cancelled: 0 },
+      alreadySent: 0,
+      malformed: [],
+    });
     expect((await harnessed.send.getJobs(['wait'])).map((job) => job.data.request_id)).toEqual(['u-2']);
     expect(await harnessed.ledger.get('u-1')).toMatchObject({ status: 'sent', message_id: 'mid-u-1' });
     expect(await harnessed.ledger.campaign('rp')).toMatchObject({ sent: 1, dead: 0, pending: 1 });
