@@ -122,6 +122,16 @@ export async function enqueue(
   return summary;
 }
 
+/** The summary of an enqueue that has taken nothing (yet). */
+export const nothingTaken = (campaign: string): EnqueueSummary => ({
+  campaign,
+  accepted: 0,
+  rejected: 0,
+  duplicates: 0,
+  suppressed: 0,
+  rejects: [],
+});
+
 async function enqueueAll(
   source: AsyncIterable<SourceItem> | Iterable<SourceItem>,
   options: EnqueueOptions,
@@ -130,15 +140,7 @@ async function enqueueAll(
   const { campaign, ledger, queue } = options;
   const chunkSize = options.chunkSize ?? 1000;
   const maxKept = options.maxRejectsKept ?? 10_000;
-  const summary: EnqueueSummary = {
-    campaign,
-    accepted: 0,
-    rejected: 0,
-    duplicates: 0,
-    suppressed: 0,
-    rejects: [],
-    ...(options.preflight && { warnings: [] }),
-  };
+  const summary: EnqueueSummary = { ...nothingTaken(campaign), ...(options.preflight && { warnings: [] }) };
   const control = options.control;
   const settings = control ? controlSettings(control) : {};
   let linesRead = 0;

@@ -11,6 +11,7 @@ import {
   CampaignClosedError,
   assertEnqueueable,
   enqueue,
+  nothingTaken,
   scan,
   type EnqueueSummary,
   type SourceItem,
@@ -159,16 +160,6 @@ async function* untilTooLarge(items: AsyncIterable<SourceItem>, cut: Cut): Async
 function refuseTooLarge(res: express.Response, answer: ReturnType<typeof tooLargeAnswer>): void {
   res.status(413).set('Connection', 'close').json(answer);
 }
-
-/** The summary of an enqueue that took nothing. */
-const nothingTaken = (campaign: string): EnqueueSummary => ({
-  campaign,
-  accepted: 0,
-  rejected: 0,
-  duplicates: 0,
-  suppressed: 0,
-  rejects: [],
-});
 
 /** A 413: why, what was taken (the 200 answer's summary), and the last line taken (0: none). */
 function tooLargeAnswer(error: BodyError, summary: EnqueueSummary & { notes?: string[] }, lastLine: number) {
