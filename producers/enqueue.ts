@@ -11,6 +11,7 @@ import { EnqueueVerdict } from '../src/scripts/index.js';
 import { requestIdsFor } from '../src/messages/request-ids.js';
 import { validateMessage } from '../src/messages/validate.js';
 import type { SendJobData } from '../src/queue.js';
+import { assertEnqueueable } from './campaign-open.js';
 import { newTemplates, noteCostEstimate, noteTraces, tallyCost, type Pending } from './enqueue-notes.js';
 
 /**
@@ -85,25 +86,6 @@ export interface EnqueueOptions {
   maxRejectsKept?: number;
   onReject?: (reject: Reject) => void;
   onProgress?: (summary: EnqueueSummary, linesRead: number) => void;
-}
-
-/**
- * An enqueue into a cancelled campaign, refused before anything is read or written: its messages would all be
- * skipped. (A cancel that comes while an enqueue runs skips what that enqueue wrote, as it skips the rest.)
- */
-export class CampaignClosedError extends Error {
-  override name = 'CampaignClosedError';
-  constructor(
-    readonly campaign: string,
-    readonly state: 'cancelled',
-  ) {
-    super(`campaign "${campaign}" is cancelled: its messages would all be skipped; name another campaign`);
-  }
-}
-
-/** Throws CampaignClosedError for a cancelled campaign: producers ask before reading their input. */
-export async function assertEnqueueable(ledger: Pick<Ledger, 'isCancelled'>, campaign: string): Promise<void> {
-  if (await ledger.isCancelled(campaign)) throw new CampaignClosedError(campaign, 'cancelled');
 }
 
 /** Enqueues the source's messages into the campaign (CampaignClosedError, with nothing read, for a cancelled one). */

@@ -7,15 +7,8 @@ import { parseQuery } from '../src/http/input.js';
 import { campaignId } from '../src/messages/ids.js';
 import { readRateCard, type Rate } from '../src/preflight/cost.js';
 import { PreflightAuthError, preflightFromConfig, type Preflight } from '../src/preflight/preflight.js';
-import {
-  CampaignClosedError,
-  assertEnqueueable,
-  enqueue,
-  nothingTaken,
-  scan,
-  type EnqueueSummary,
-  type SourceItem,
-} from './enqueue.js';
+import { enqueue, nothingTaken, scan, type EnqueueSummary, type SourceItem } from './enqueue.js';
+import { CampaignClosedError, assertEnqueueable } from './campaign-open.js';
 import { itemsOfArray, readJsonl } from './jsonl-reader.js';
 
 const NDJSON_TYPES = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl']);

@@ -25,7 +25,7 @@ export { createLogger } from './log.js';
 export { enableTracing } from './telemetry/traces.js';
 export type { EnqueueSummary, MessageRecord, CampaignCounts };
 /** What enqueue throws, nothing read or written, for a cancelled campaign. */
-export { CampaignClosedError } from '../producers/enqueue.js';
+export { CampaignClosedError } from '../producers/campaign-open.js';
 
 export interface Producer {
   /** Validates and enqueues; items are numbered from 1 in the rejects. A cancelled campaign: CampaignClosedError. */

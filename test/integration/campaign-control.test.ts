@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CampaignClosedError, enqueue } from '../../producers/enqueue.js';
+import { CampaignClosedError } from '../../producers/campaign-open.js';
+import { enqueue } from '../../producers/enqueue.js';
 import { itemsOfArray } from '../../producers/jsonl-reader.js';
 import { localMinutes, timeZoneOf } from '../../src/messages/timezone.js';
 import { freePort } from '../../src/dev/redis-server.js';
